@@ -1,0 +1,95 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using Moat.Gofer;
+using Moat.Host;
+using Moat.Sentry;
+
+namespace Moat.Cli;
+
+/// <summary>
+/// <c>moat do -- COMMAND</c>: runs a host program in a new sandbox whose root is the host's root, read-only,
+/// served by a gofer process. This process becomes the Sentry.
+/// </summary>
+internal static class DoCommand
+{
+    public static int Run(string[] args)
+    {
+        bool strace = false;
+        string platform = "ptrace";
+        string hostname = "moat";
+        int i = 0;
+        for (; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (a == "--")
+            {
+                i++;
+                break;
+            }
+
+            if (a == "--strace")
+            {
+                strace = true;
+            }
+            else if (a.StartsWith("--platform=", StringComparison.Ordinal))
+            {
+                platform = a["--platform=".Length..];
+            }
+            else if (a == "--hostname" && i + 1 < args.Length)
+            {
+                hostname = args[++i];
+            }
+            else if (a.StartsWith('-'))
+            {
+                Console.Error.WriteLine($"moat do: unknown option '{a}'");
+                return 2;
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        if (i >= args.Length)
+        {
+            Console.Error.WriteLine("moat do: no command given");
+            return 2;
+        }
+
+        if (platform != "ptrace")
+        {
+            Console.Error.WriteLine($"moat do: unknown platform '{platform}' (available: ptrace)");
+            return 2;
+        }
+
+        using GoferProcess? gofer = GoferProcess.Start("/", out string? error);
+        if (gofer == null)
+        {
+            Console.Error.WriteLine($"moat: cannot start the gofer: {error}");
+            return 1;
+        }
+
+        var options = new SandboxOptions
+        {
+            Argv = args[i..],
+            Environment = CurrentEnvironment(),
+            WorkingDirectory = Environment.CurrentDirectory,
+            Strace = strace,
+            Hostname = hostname,
+        };
+        return Sandbox.Run(options, gofer.Client, Console.Error);
+    }
+
+    private static List<string> CurrentEnvironment()
+    {
+        var env = new List<string>();
+        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            env.Add($"{e.Key}={e.Value}");
+        }
+
+        env.Sort(StringComparer.Ordinal);
+        return env;
+    }
+}

@@ -1,0 +1,80 @@
+using System;
+using System.IO;
+using Moat.Abi;
+using Moat.Gofer;
+using Moat.Host;
+
+namespace Moat.Cli;
+
+/// <summary>A running gofer: this executable started as <c>moat gofer</c>, with one end of a socket pair.</summary>
+internal sealed class GoferProcess : IDisposable
+{
+    private const int GoferSocketFd = 3;
+
+    private readonly int _pid;
+
+    private GoferProcess(int pid, GoferClient client)
+    {
+        _pid = pid;
+        Client = client;
+    }
+
+    public GoferClient Client { get; }
+
+    public static GoferProcess? Start(string root, out string? error)
+    {
+        error = null;
+        long r = HostSocket.SocketPair(HostSocket.SOCK_SEQPACKET, out SafeFdHandle sentryEnd, out SafeFdHandle goferEnd);
+        if (r < 0)
+        {
+            error = "socketpair: " + Errno.FromValue((int)-r).Name;
+            return null;
+        }
+
+        using (goferEnd)
+        {
+            string[] argv = SelfCommand(["gofer", "--root", root, "--fd", GoferSocketFd.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            var env = new System.Collections.Generic.List<string>();
+            foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+            {
+                string key = (string)e.Key;
+                if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key == "PATH" || key == "HOME")
+                {
+                    env.Add($"{key}={e.Value}");
+                }
+            }
+
+            int pid = HostSpawn.Spawn(argv[0], argv, env.ToArray(), [(goferEnd.Fd, GoferSocketFd)], [0, 1]);
+            if (pid < 0)
+            {
+                sentryEnd.Dispose();
+                error = "spawn: " + Errno.FromValue(-pid).Name;
+                return null;
+            }
+
+            return new GoferProcess(pid, new GoferClient(sentryEnd));
+        }
+    }
+
+    /// <summary>The command line that runs this same program with <paramref name="args"/>.</summary>
+    private static string[] SelfCommand(string[] args)
+    {
+        string exe = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find my own executable");
+        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
+        {
+            // Running as "dotnet moat.dll": start the gofer the same way.
+            string dll = Path.Combine(AppContext.BaseDirectory, "moat.dll");
+            return [exe, dll, .. args];
+        }
+
+        return [exe, .. args];
+    }
+
+    public void Dispose()
+    {
+        // The gofer holds no state worth an orderly shutdown (and a runtime exit costs time): end it now.
+        Client.Dispose();
+        HostProcess.Kill(_pid, Signal.SIGKILL);
+        HostProcess.WaitPid(_pid, out _, 0);
+    }
+}

@@ -1,0 +1,39 @@
+using System;
+
+namespace Moat.Cli;
+
+/// <summary>The moat command: one executable for the sandbox and its gofer, like runsc.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Usage(Console.Error);
+            return 2;
+        }
+
+        string[] rest = args[1..];
+        return args[0] switch
+        {
+            "do" => DoCommand.Run(rest),
+            "gofer" => GoferCommand.Run(rest),
+            "help" or "--help" or "-h" => Usage(Console.Out),
+            _ => Fail($"moat: unknown command '{args[0]}'"),
+        };
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine(message);
+        Usage(Console.Error);
+        return 2;
+    }
+
+    private static int Usage(System.IO.TextWriter w)
+    {
+        w.WriteLine("usage: moat do [--strace] [--platform=ptrace] [--hostname NAME] [--] COMMAND [ARG...]");
+        w.WriteLine("       moat gofer --root DIR --fd N   (started by moat itself)");
+        return 0;
+    }
+}

@@ -1,0 +1,156 @@
+using System;
+using Moat.Abi;
+using Moat.Host;
+
+namespace Moat.Gofer;
+
+/// <summary>
+/// The gofer: the only process that opens host files. Every path is resolved by the host kernel with
+/// openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) against the root fd, so "..", absolute symlinks and
+/// /proc magic links cannot leave the root, and there is no window between a check and the open.
+/// Only regular files and directories are opened for I/O; anything else (devices, FIFOs, sockets) is
+/// served only as an O_PATH handle, good for fstat and nothing more.
+/// </summary>
+public sealed class GoferServer
+{
+    private const ulong Resolve = HostPath.RESOLVE_IN_ROOT | HostPath.RESOLVE_NO_MAGICLINKS;
+    private const int AllowedFlags = OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK;
+
+    private readonly SafeFdHandle _root;
+    private readonly int _socket;
+
+    public GoferServer(SafeFdHandle root, int socket)
+    {
+        _root = root;
+        _socket = socket;
+    }
+
+    /// <summary>Opens <paramref name="rootPath"/> as the root to serve. Returns null with -errno.</summary>
+    public static SafeFdHandle? OpenRoot(string rootPath, out long error)
+    {
+        error = HostPath.Openat(OpenFlags.AT_FDCWD, rootPath, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC);
+        return error < 0 ? null : new SafeFdHandle((int)error);
+    }
+
+    /// <summary>Serves requests until the Sentry closes its end. Returns the process exit code.</summary>
+    public int Serve()
+    {
+        byte[] request = new byte[GoferProtocol.MaxMessage];
+        byte[] reply = new byte[GoferProtocol.MaxMessage];
+        while (true)
+        {
+            long n = HostSocket.Receive(_socket, request, out int strayFd);
+            if (strayFd >= 0)
+            {
+                HostFile.Close(strayFd); // the Sentry never sends fds; drop any
+            }
+
+            if (n == 0)
+            {
+                return 0;
+            }
+
+            if (n < 0)
+            {
+                return 1;
+            }
+
+            int fdToSend = -1;
+            int len;
+            if (!GoferProtocol.TryDecodeRequest(request.AsSpan(0, (int)n), out GoferOp op, out int flags, out string path))
+            {
+                len = GoferProtocol.EncodeReply(reply, -Errno.EINVAL.Value, null);
+            }
+            else if (op == GoferOp.Open)
+            {
+                long r = Open(path, flags);
+                fdToSend = r >= 0 ? (int)r : -1;
+                len = GoferProtocol.EncodeReply(reply, r < 0 ? (int)r : 0, null);
+            }
+            else if (op == GoferOp.ReadLink)
+            {
+                string? target = ReadLink(path, out long r);
+                len = GoferProtocol.EncodeReply(reply, target == null ? (int)r : 0, target);
+            }
+            else
+            {
+                len = GoferProtocol.EncodeReply(reply, -Errno.ENOSYS.Value, null);
+            }
+
+            long s = HostSocket.Send(_socket, reply.AsSpan(0, len), fdToSend);
+            if (fdToSend >= 0)
+            {
+                HostFile.Close(fdToSend);
+            }
+
+            if (s < 0)
+            {
+                return 1;
+            }
+        }
+    }
+
+    /// <summary>Opens a path beneath the root. Returns a new fd (owned by the caller) or -errno.</summary>
+    public long Open(string path, int flags)
+    {
+        if ((flags & ~AllowedFlags) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        int pathFlags = OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (flags & (OpenFlags.O_NOFOLLOW | OpenFlags.O_DIRECTORY));
+        long fd = HostPath.Openat2(_root.Fd, path, pathFlags, Resolve);
+        if (fd < 0 || (flags & OpenFlags.O_PATH) != 0)
+        {
+            return fd;
+        }
+
+        using var pathFd = new SafeFdHandle((int)fd);
+        long r = HostFile.Fstat(pathFd.Fd, out Stat st);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        uint type = st.st_mode & Stat.S_IFMT;
+        if (type == Stat.S_IFLNK)
+        {
+            return -Errno.ELOOP.Value; // O_NOFOLLOW on a symlink
+        }
+
+        if (type != Stat.S_IFREG && type != Stat.S_IFDIR)
+        {
+            return -Errno.EACCES.Value;
+        }
+
+        // Reopen the very inode we checked, through our own fd: no path is walked a second time.
+        int ioFlags = OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY | (flags & OpenFlags.O_NONBLOCK);
+        return HostPath.Openat(OpenFlags.AT_FDCWD, "/proc/self/fd/" + pathFd.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture), ioFlags);
+    }
+
+    /// <summary>Reads a symlink beneath the root. Returns the target or null with -errno.</summary>
+    public string? ReadLink(string path, out long error)
+    {
+        long fd = HostPath.Openat2(_root.Fd, path, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, Resolve);
+        if (fd < 0)
+        {
+            error = fd;
+            return null;
+        }
+
+        using var pathFd = new SafeFdHandle((int)fd);
+        error = HostFile.Fstat(pathFd.Fd, out Stat st);
+        if (error < 0)
+        {
+            return null;
+        }
+
+        if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFLNK)
+        {
+            error = -Errno.EINVAL.Value;
+            return null;
+        }
+
+        return HostPath.ReadLinkFd(pathFd.Fd, out error);
+    }
+}

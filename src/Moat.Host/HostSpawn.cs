@@ -1,0 +1,106 @@
+using System;
+using System.Text;
+
+namespace Moat.Host;
+
+/// <summary>
+/// posix_spawn(3) without System.Diagnostics.Process, whose SIGCHLD reaping would steal ptrace stops.
+/// glibc's posix_spawn uses CLONE_VM|CLONE_VFORK and is safe from a multi-threaded runtime.
+/// </summary>
+public static unsafe class HostSpawn
+{
+    /// <summary>
+    /// Starts <paramref name="path"/> with the given argv and envp. In the child, each (from, to) pair of
+    /// <paramref name="dup2"/> is applied, then each fd of <paramref name="close"/> is closed. The child starts
+    /// with an empty signal mask and default dispositions for every signal.
+    /// </summary>
+    /// <returns>The child's pid, or -errno.</returns>
+    public static int Spawn(string path, ReadOnlySpan<string> argv, ReadOnlySpan<string> envp, ReadOnlySpan<(int From, int To)> dup2, ReadOnlySpan<int> close)
+    {
+        byte[] pathBytes = ToCString(path);
+        byte[][] argvBytes = new byte[argv.Length][];
+        for (int i = 0; i < argv.Length; i++)
+        {
+            argvBytes[i] = ToCString(argv[i]);
+        }
+
+        byte[][] envBytes = new byte[envp.Length][];
+        for (int i = 0; i < envp.Length; i++)
+        {
+            envBytes[i] = ToCString(envp[i]);
+        }
+
+        byte* actions = stackalloc byte[Interop.Libc.FileActionsSize];
+        byte* attr = stackalloc byte[Interop.Libc.SpawnAttrSize];
+        byte* sigset = stackalloc byte[128];
+        nint* argvPtrs = stackalloc nint[argv.Length + 1];
+        nint* envPtrs = stackalloc nint[envp.Length + 1];
+
+        var pins = new System.Runtime.InteropServices.GCHandle[argv.Length + envp.Length + 1];
+        try
+        {
+            int n = 0;
+            pins[n++] = System.Runtime.InteropServices.GCHandle.Alloc(pathBytes, System.Runtime.InteropServices.GCHandleType.Pinned);
+            for (int i = 0; i < argv.Length; i++)
+            {
+                pins[n] = System.Runtime.InteropServices.GCHandle.Alloc(argvBytes[i], System.Runtime.InteropServices.GCHandleType.Pinned);
+                argvPtrs[i] = pins[n++].AddrOfPinnedObject();
+            }
+
+            argvPtrs[argv.Length] = 0;
+            for (int i = 0; i < envp.Length; i++)
+            {
+                pins[n] = System.Runtime.InteropServices.GCHandle.Alloc(envBytes[i], System.Runtime.InteropServices.GCHandleType.Pinned);
+                envPtrs[i] = pins[n++].AddrOfPinnedObject();
+            }
+
+            envPtrs[envp.Length] = 0;
+
+            Interop.Libc.posix_spawn_file_actions_init(actions);
+            Interop.Libc.posix_spawnattr_init(attr);
+            try
+            {
+                foreach ((int from, int to) in dup2)
+                {
+                    Interop.Libc.posix_spawn_file_actions_adddup2(actions, from, to);
+                }
+
+                foreach (int fd in close)
+                {
+                    Interop.Libc.posix_spawn_file_actions_addclose(actions, fd);
+                }
+
+                Interop.Libc.sigemptyset(sigset);
+                Interop.Libc.posix_spawnattr_setsigmask(attr, sigset);
+                Interop.Libc.sigfillset(sigset);
+                Interop.Libc.posix_spawnattr_setsigdefault(attr, sigset);
+                Interop.Libc.posix_spawnattr_setflags(attr, Interop.Libc.POSIX_SPAWN_SETSIGMASK | Interop.Libc.POSIX_SPAWN_SETSIGDEF);
+
+                int err = Interop.Libc.posix_spawn(out int pid, (byte*)pins[0].AddrOfPinnedObject(), actions, attr, (byte**)argvPtrs, (byte**)envPtrs);
+                return err != 0 ? -err : pid;
+            }
+            finally
+            {
+                Interop.Libc.posix_spawnattr_destroy(attr);
+                Interop.Libc.posix_spawn_file_actions_destroy(actions);
+            }
+        }
+        finally
+        {
+            foreach (var h in pins)
+            {
+                if (h.IsAllocated)
+                {
+                    h.Free();
+                }
+            }
+        }
+    }
+
+    private static byte[] ToCString(string s)
+    {
+        byte[] b = new byte[Encoding.UTF8.GetByteCount(s) + 1];
+        Encoding.UTF8.GetBytes(s, b);
+        return b;
+    }
+}

@@ -1,0 +1,21 @@
+using System;
+
+namespace Moat.Platform;
+
+/// <summary>
+/// A host address space that runs application code. It only ever maps ranges of the Sentry's MemoryFile:
+/// the host never maps an application file or anonymous memory of its own.
+/// </summary>
+public interface IAddressSpace : IDisposable
+{
+    /// <summary>
+    /// Maps MemoryFile bytes [fileOffset, fileOffset+length) at <paramref name="addr"/> with protection
+    /// <paramref name="prot"/> (PROT_* bits), replacing whatever was mapped there.
+    /// </summary>
+    /// <returns>0, or a negative errno.</returns>
+    long MapFile(ulong addr, ulong length, long fileOffset, int prot);
+
+    /// <summary>Removes every mapping in [addr, addr+length).</summary>
+    /// <returns>0, or a negative errno.</returns>
+    long Unmap(ulong addr, ulong length);
+}

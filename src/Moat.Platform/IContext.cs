@@ -1,0 +1,49 @@
+using System;
+using Moat.Abi;
+
+namespace Moat.Platform;
+
+/// <summary>What stopped the application and returned control to the Sentry.</summary>
+public enum SwitchEventKind
+{
+    /// <summary>The app made a system call; registers hold its number (orig_rax) and arguments.</summary>
+    Syscall,
+
+    /// <summary>The app took a signal from the CPU or the host (fault, trap); see <see cref="SwitchEvent.Info"/>.</summary>
+    Signal,
+
+    /// <summary>The context was interrupted by <see cref="IContext.Interrupt"/>.</summary>
+    Interrupted,
+
+    /// <summary>The host process running the app died: the address space is gone.</summary>
+    AddressSpaceLost,
+}
+
+/// <summary>The outcome of <see cref="IContext.Switch"/>.</summary>
+public readonly struct SwitchEvent
+{
+    public SwitchEvent(SwitchEventKind kind, in SigInfo info)
+    {
+        Kind = kind;
+        Info = info;
+    }
+
+    public SwitchEventKind Kind { get; }
+
+    /// <summary>For <see cref="SwitchEventKind.Signal"/>: the host's siginfo (signal, code, fault address).</summary>
+    public SigInfo Info { get; }
+}
+
+/// <summary>The execution context of one task: runs its registers in an address space.</summary>
+public interface IContext : IDisposable
+{
+    /// <summary>
+    /// Loads <paramref name="regs"/>, runs app code in <paramref name="addressSpace"/> until the next event, and
+    /// writes the registers back.
+    /// Preconditions: on the ptrace platform, called from the thread that created the address space.
+    /// </summary>
+    SwitchEvent Switch(IAddressSpace addressSpace, ref PtraceRegs regs);
+
+    /// <summary>Makes a running or future <see cref="Switch"/> return <see cref="SwitchEventKind.Interrupted"/> soon.</summary>
+    void Interrupt();
+}

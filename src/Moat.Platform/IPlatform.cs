@@ -1,0 +1,29 @@
+using System;
+
+namespace Moat.Platform;
+
+/// <summary>
+/// Runs application code. The Sentry never executes app instructions itself: it asks the platform to run a
+/// context in an address space until the app makes a system call, faults, or is interrupted.
+/// </summary>
+public interface IPlatform : IDisposable
+{
+    /// <summary>The platform's name as given to <c>--platform</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Lowest address an application mapping may use.</summary>
+    ulong MinUserAddress { get; }
+
+    /// <summary>One past the highest address an application mapping may use; stub code lives above it.</summary>
+    ulong MaxUserAddress { get; }
+
+    /// <summary>
+    /// Creates a new, empty address space.
+    /// Preconditions: on the ptrace platform, called from the thread that will run contexts in it.
+    /// </summary>
+    /// <returns>The address space, or null with <paramref name="error"/> set to a negative errno.</returns>
+    IAddressSpace? NewAddressSpace(out long error);
+
+    /// <summary>Creates an execution context for one task.</summary>
+    IContext NewContext();
+}

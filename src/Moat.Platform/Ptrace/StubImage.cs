@@ -1,0 +1,194 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+
+namespace Moat.Platform.Ptrace;
+
+/// <summary>
+/// Builds the stub program: a one-page static ELF that the host does execve (it is Moat's code, never the
+/// application's). The stub arms PR_SET_PDEATHSIG, sets no_new_privs, installs a seccomp filter that allows
+/// only the calls the Sentry injects, then idles in pause(). Once seized, the Sentry unmaps everything but
+/// this page and runs application code in the empty address space under PTRACE_SYSEMU.
+/// </summary>
+internal static class StubImage
+{
+    /// <summary>Where the stub page lives; application mappings stay below it.</summary>
+    public const ulong StubBase = 0x7f00_0000_0000;
+
+    public const int PageSize = 4096;
+
+    private const int CodeOffset = 0x100;
+    private const int FilterOffset = 0x300;
+    private const int FprogOffset = 0x3f0;
+
+    /// <summary>Builds the ELF file image.</summary>
+    /// <param name="pauseReturn">The address a stub idling in pause() reports as its rip.</param>
+    /// <param name="injectSyscall">The address of a "syscall; int3" pair used to inject host syscalls.</param>
+    public static byte[] Build(out ulong pauseReturn, out ulong injectSyscall)
+    {
+        byte[] image = new byte[PageSize];
+        WriteElfHeaders(image);
+
+        var code = new List<byte>();
+
+        // prctl(PR_SET_PDEATHSIG, SIGKILL): die with the thread that spawned us.
+        MovEax(code, 157);
+        MovEdi(code, 1);
+        MovEsi(code, 9);
+        Syscall(code);
+
+        // prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0): required to install a filter without CAP_SYS_ADMIN.
+        MovEax(code, 157);
+        MovEdi(code, 38);
+        MovEsi(code, 1);
+        code.AddRange([0x31, 0xD2]); // xor edx, edx
+        code.AddRange([0x4D, 0x31, 0xD2]); // xor r10, r10
+        code.AddRange([0x4D, 0x31, 0xC0]); // xor r8, r8
+        Syscall(code);
+
+        // seccomp(SECCOMP_SET_MODE_FILTER, 0, &fprog).
+        MovEax(code, 317);
+        MovEdi(code, 1);
+        code.AddRange([0x31, 0xF6]); // xor esi, esi
+        code.AddRange([0x48, 0xBA]); // mov rdx, imm64
+        AddU64(code, StubBase + FprogOffset);
+        Syscall(code);
+
+        // test rax, rax; jnz fail
+        code.AddRange([0x48, 0x85, 0xC0]);
+        code.AddRange([0x75, 0x09]);
+
+        // loop: pause(); jmp loop
+        int loop = code.Count;
+        MovEax(code, 34);
+        Syscall(code);
+        int afterPause = code.Count;
+        code.AddRange([0xEB, (byte)(sbyte)(loop - (code.Count + 2))]);
+
+        // fail: exit_group(1)
+        MovEax(code, 231);
+        MovEdi(code, 1);
+        Syscall(code);
+
+        // inject: syscall; int3
+        int inject = code.Count;
+        Syscall(code);
+        code.Add(0xCC);
+
+        code.CopyTo(image, CodeOffset);
+        pauseReturn = StubBase + CodeOffset + (ulong)afterPause;
+        injectSyscall = StubBase + CodeOffset + (ulong)inject;
+
+        int filterLen = WriteFilter(image.AsSpan(FilterOffset));
+        BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan(FprogOffset), (ushort)filterLen);
+        BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(FprogOffset + 8), StubBase + FilterOffset);
+        return image;
+    }
+
+    /// <summary>The host syscalls the stub may make once its filter is installed.</summary>
+    internal static ReadOnlySpan<int> AllowedSyscalls => [34 /* pause */, 9 /* mmap */, 11 /* munmap */, 231 /* exit_group */, 60 /* exit */];
+
+    // A classic-BPF seccomp program: x86-64 only, allow-list by number, kill the process otherwise.
+    // Under PTRACE_SYSEMU the kernel skips seccomp for the app's syscalls (ptrace runs first and the call is
+    // never executed), so the filter governs only what the Sentry injects.
+    private static int WriteFilter(Span<byte> dst)
+    {
+        const ushort LdAbsW = 0x20;
+        const ushort JeqK = 0x15;
+        const ushort RetK = 0x06;
+        const uint AuditArchX86_64 = 0xC000003E;
+        const uint RetAllow = 0x7FFF0000;
+        const uint RetKillProcess = 0x80000000;
+
+        ReadOnlySpan<int> allowed = AllowedSyscalls;
+        int n = allowed.Length;
+        int i = 0;
+        Insn(dst, i++, LdAbsW, 0, 0, 4); // A = seccomp_data.arch
+        Insn(dst, i++, JeqK, 0, (byte)(n + 1), AuditArchX86_64); // wrong arch: kill
+        Insn(dst, i++, LdAbsW, 0, 0, 0); // A = seccomp_data.nr
+        for (int k = 0; k < n; k++)
+        {
+            // Jump over the remaining compares and the kill to the allow return.
+            Insn(dst, i++, JeqK, (byte)(n - k), 0, (uint)allowed[k]);
+        }
+
+        Insn(dst, i++, RetK, 0, 0, RetKillProcess);
+        Insn(dst, i++, RetK, 0, 0, RetAllow);
+        return i;
+    }
+
+    private static void Insn(Span<byte> dst, int index, ushort code, byte jt, byte jf, uint k)
+    {
+        Span<byte> s = dst.Slice(index * 8, 8);
+        BinaryPrimitives.WriteUInt16LittleEndian(s, code);
+        s[2] = jt;
+        s[3] = jf;
+        BinaryPrimitives.WriteUInt32LittleEndian(s[4..], k);
+    }
+
+    private static void WriteElfHeaders(byte[] image)
+    {
+        Span<byte> h = image;
+        h[0] = 0x7F;
+        h[1] = (byte)'E';
+        h[2] = (byte)'L';
+        h[3] = (byte)'F';
+        h[4] = 2; // ELFCLASS64
+        h[5] = 1; // ELFDATA2LSB
+        h[6] = 1; // EV_CURRENT
+        BinaryPrimitives.WriteUInt16LittleEndian(h[16..], 2); // ET_EXEC
+        BinaryPrimitives.WriteUInt16LittleEndian(h[18..], 62); // EM_X86_64
+        BinaryPrimitives.WriteUInt32LittleEndian(h[20..], 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(h[24..], StubBase + CodeOffset); // e_entry
+        BinaryPrimitives.WriteUInt64LittleEndian(h[32..], 64); // e_phoff
+        BinaryPrimitives.WriteUInt16LittleEndian(h[52..], 64); // e_ehsize
+        BinaryPrimitives.WriteUInt16LittleEndian(h[54..], 56); // e_phentsize
+        BinaryPrimitives.WriteUInt16LittleEndian(h[56..], 1); // e_phnum
+
+        Span<byte> p = h[64..];
+        BinaryPrimitives.WriteUInt32LittleEndian(p, 1); // PT_LOAD
+        BinaryPrimitives.WriteUInt32LittleEndian(p[4..], 5); // PF_R | PF_X
+        BinaryPrimitives.WriteUInt64LittleEndian(p[8..], 0); // p_offset
+        BinaryPrimitives.WriteUInt64LittleEndian(p[16..], StubBase); // p_vaddr
+        BinaryPrimitives.WriteUInt64LittleEndian(p[24..], StubBase); // p_paddr
+        BinaryPrimitives.WriteUInt64LittleEndian(p[32..], PageSize); // p_filesz
+        BinaryPrimitives.WriteUInt64LittleEndian(p[40..], PageSize); // p_memsz
+        BinaryPrimitives.WriteUInt64LittleEndian(p[48..], PageSize); // p_align
+    }
+
+    private static void MovEax(List<byte> c, uint imm)
+    {
+        c.Add(0xB8);
+        AddU32(c, imm);
+    }
+
+    private static void MovEdi(List<byte> c, uint imm)
+    {
+        c.Add(0xBF);
+        AddU32(c, imm);
+    }
+
+    private static void MovEsi(List<byte> c, uint imm)
+    {
+        c.Add(0xBE);
+        AddU32(c, imm);
+    }
+
+    private static void Syscall(List<byte> c) => c.AddRange([0x0F, 0x05]);
+
+    private static void AddU32(List<byte> c, uint v)
+    {
+        for (int i = 0; i < 4; i++)
+        {
+            c.Add((byte)(v >> (8 * i)));
+        }
+    }
+
+    private static void AddU64(List<byte> c, ulong v)
+    {
+        for (int i = 0; i < 8; i++)
+        {
+            c.Add((byte)(v >> (8 * i)));
+        }
+    }
+}

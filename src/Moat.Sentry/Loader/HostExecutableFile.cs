@@ -1,0 +1,52 @@
+using Moat.Abi;
+using Moat.Host;
+
+namespace Moat.Sentry.Loader;
+
+/// <summary>An executable read through a host fd that the gofer opened.</summary>
+internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDisposable
+{
+    private readonly SafeFdHandle _fd;
+
+    public HostExecutableFile(SafeFdHandle fd, string path, long size)
+    {
+        _fd = fd;
+        Path = path;
+        Size = size;
+    }
+
+    public string Path { get; }
+
+    public long Size { get; }
+
+    public long ReadAt(long offset, byte* dst, ulong count) => HostFile.PRead(_fd.Fd, dst, count, offset);
+
+    public void Dispose() => _fd.Dispose();
+
+    /// <summary>Opens an executable for loading, with execve(2)'s checks. Returns null with -errno.</summary>
+    public static HostExecutableFile? Open(Kernel.IFileOpener files, string path, out long error)
+    {
+        SafeFdHandle? fd = files.Open(path, 0, out error);
+        if (fd == null)
+        {
+            return null;
+        }
+
+        error = HostFile.Fstat(fd.Fd, out Stat st);
+        if (error < 0)
+        {
+            fd.Dispose();
+            return null;
+        }
+
+        if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFREG || (st.st_mode & 0x49) == 0)
+        {
+            // execve(2) of a directory, device or file without any execute bit.
+            fd.Dispose();
+            error = -Errno.EACCES.Value;
+            return null;
+        }
+
+        return new HostExecutableFile(fd, path, st.st_size);
+    }
+}

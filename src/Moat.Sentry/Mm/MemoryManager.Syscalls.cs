@@ -1,0 +1,301 @@
+using Moat.Abi;
+
+namespace Moat.Sentry.Mm;
+
+/// <summary>mmap(2), munmap(2), mprotect(2) and brk(2) on the VMA set.</summary>
+internal sealed partial class MemoryManager
+{
+    private const int ValidProt = Mman.PROT_READ | Mman.PROT_WRITE | Mman.PROT_EXEC | Mman.PROT_GROWSDOWN | Mman.PROT_GROWSUP;
+
+    /// <summary>Maps anonymous memory. Returns the address or -errno.</summary>
+    /// <remarks>Preconditions: the caller has checked that length is non-zero and flags name a mapping type.</remarks>
+    public long MmapAnonymous(ulong addr, ulong length, int prot, int flags, string? name = null)
+    {
+        if ((prot & ~ValidProt) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        ulong len = PageUp(length);
+        if (len == 0 || len > MaxAddress)
+        {
+            return -Errno.ENOMEM.Value;
+        }
+
+        bool fixedNoReplace = (flags & Mman.MAP_FIXED_NOREPLACE) != 0;
+        bool fixedAddr = (flags & Mman.MAP_FIXED) != 0 || fixedNoReplace;
+        if (fixedAddr)
+        {
+            if ((addr & (Mman.PageSize - 1)) != 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            if (addr + len < addr || addr + len > MaxAddress)
+            {
+                return -Errno.ENOMEM.Value;
+            }
+
+            if (addr < MinAddress)
+            {
+                return -Errno.EPERM.Value;
+            }
+        }
+
+        bool shared = (flags & Mman.MAP_TYPE) != Mman.MAP_PRIVATE;
+        bool growsDown = (flags & Mman.MAP_GROWSDOWN) != 0;
+        int effectiveProt = prot & (Mman.PROT_READ | Mman.PROT_WRITE | Mman.PROT_EXEC);
+        lock (_mu)
+        {
+            if (fixedNoReplace && _vmas.Overlaps(addr, addr + len))
+            {
+                return -Errno.EEXIST.Value;
+            }
+
+            ulong replaced = fixedAddr ? OverlapBytesLocked(addr, addr + len) : 0;
+            if (_mappedBytes - replaced + len > AddressSpaceLimit)
+            {
+                return -Errno.ENOMEM.Value;
+            }
+
+            if (fixedAddr)
+            {
+                long r = UnmapLocked(addr, addr + len);
+                if (r < 0)
+                {
+                    return r;
+                }
+            }
+            else
+            {
+                addr = FindUnmappedLocked(addr, len);
+                if (addr == 0)
+                {
+                    return -Errno.ENOMEM.Value;
+                }
+            }
+
+            InsertVmaLocked(new Vma(addr, addr + len, effectiveProt, Mman.PROT_READ | Mman.PROT_WRITE | Mman.PROT_EXEC, shared, growsDown, VmaKind.Anonymous, name));
+            return (long)addr;
+        }
+    }
+
+    /// <summary>Implements munmap(2). Returns 0 or -errno.</summary>
+    public long Munmap(ulong addr, ulong length)
+    {
+        if ((addr & (Mman.PageSize - 1)) != 0 || length == 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        ulong end = addr + PageUp(length);
+        if (end < addr || end > MaxAddress || PageUp(length) == 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        lock (_mu)
+        {
+            return UnmapLocked(addr, end);
+        }
+    }
+
+    /// <summary>Implements mprotect(2). Returns 0 or -errno.</summary>
+    public long Mprotect(ulong addr, ulong length, int prot)
+    {
+        if ((addr & (Mman.PageSize - 1)) != 0 || (prot & ~ValidProt) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        if ((prot & Mman.PROT_GROWSDOWN) != 0 && (prot & Mman.PROT_GROWSUP) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        if (length == 0)
+        {
+            return 0;
+        }
+
+        ulong end = addr + PageUp(length);
+        if (end <= addr)
+        {
+            return -Errno.ENOMEM.Value;
+        }
+
+        int newProt = prot & (Mman.PROT_READ | Mman.PROT_WRITE | Mman.PROT_EXEC);
+        lock (_mu)
+        {
+            int i = _vmas.IndexOf(addr);
+            if (i < 0)
+            {
+                return -Errno.ENOMEM.Value;
+            }
+
+            _vmas.SplitAt(addr);
+            _vmas.SplitAt(end);
+            i = _vmas.IndexOf(addr);
+            ulong cursor = addr;
+            long result = 0;
+            for (; i < _vmas.Count && _vmas[i].Start < end; i++)
+            {
+                Vma v = _vmas[i];
+                if (v.Start != cursor)
+                {
+                    result = -Errno.ENOMEM.Value; // a hole: Linux stops here, keeping what it changed
+                    break;
+                }
+
+                if ((newProt & ~v.MaxProt) != 0)
+                {
+                    result = -Errno.EACCES.Value;
+                    break;
+                }
+
+                _vmas.Replace(i, v with { Prot = newProt });
+                cursor = v.End;
+            }
+
+            if (cursor < end && result == 0)
+            {
+                result = -Errno.ENOMEM.Value;
+            }
+
+            // Drop the host mappings; the next touch maps again with the new protection.
+            if (cursor > addr)
+            {
+                long r = AddressSpace.Unmap(addr, cursor - addr);
+                if (r < 0)
+                {
+                    return r;
+                }
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>Implements brk(2): returns the new break, or the old one if it cannot move.</summary>
+    public ulong Brk(ulong addr)
+    {
+        lock (_mu)
+        {
+            if (addr < _brkStart)
+            {
+                return _brk;
+            }
+
+            ulong oldEnd = PageUp(_brk);
+            ulong newEnd = PageUp(addr);
+            if (newEnd < addr || newEnd > MaxAddress)
+            {
+                return _brk;
+            }
+
+            if (newEnd < oldEnd)
+            {
+                if (UnmapLocked(newEnd, oldEnd) < 0)
+                {
+                    return _brk;
+                }
+            }
+            else if (newEnd > oldEnd)
+            {
+                if (_vmas.Overlaps(oldEnd, newEnd) || _mappedBytes + (newEnd - oldEnd) > AddressSpaceLimit)
+                {
+                    return _brk;
+                }
+
+                int prev = _vmas.IndexOf(oldEnd - 1);
+                if (prev >= 0 && _vmas[prev].Name == "[heap]")
+                {
+                    Vma heap = _vmas[prev];
+                    _vmas.Replace(prev, heap with { End = newEnd });
+                    _mappedBytes += newEnd - oldEnd;
+                }
+                else
+                {
+                    InsertVmaLocked(new Vma(oldEnd, newEnd, Mman.PROT_READ | Mman.PROT_WRITE, Mman.PROT_READ | Mman.PROT_WRITE | Mman.PROT_EXEC, false, false, VmaKind.Anonymous, "[heap]"));
+                }
+            }
+
+            _brk = addr;
+            return _brk;
+        }
+    }
+
+    /// <summary>
+    /// Implements madvise(2)'s range check and MADV_DONTNEED: private memory in the range is freed and reads
+    /// back as zeros. Returns 0, -ENOMEM if part of the range is unmapped, or -EINVAL.
+    /// </summary>
+    public long Madvise(ulong addr, ulong length, bool dontNeed)
+    {
+        if ((addr & (Mman.PageSize - 1)) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        ulong end = addr + PageUp(length);
+        if (end < addr)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        if (end == addr)
+        {
+            return 0;
+        }
+
+        lock (_mu)
+        {
+            ulong cursor = addr;
+            for (int i = _vmas.FirstEndingAfter(addr); i < _vmas.Count && _vmas[i].Start < end; i++)
+            {
+                if (_vmas[i].Start > cursor)
+                {
+                    break;
+                }
+
+                cursor = _vmas[i].End;
+            }
+
+            if (cursor < end)
+            {
+                return -Errno.ENOMEM.Value;
+            }
+
+            if (dontNeed)
+            {
+                _scratchPmas.Clear();
+                _pmas.Remove(addr, end, _scratchPmas);
+                foreach (Pma p in _scratchPmas)
+                {
+                    MemoryFile.Free(p.FileOffset, p.End - p.Start);
+                }
+
+                _scratchPmas.Clear();
+                long r = AddressSpace.Unmap(addr, end - addr);
+                if (r < 0)
+                {
+                    return r;
+                }
+            }
+
+            return 0;
+        }
+    }
+
+    // Preconditions: _mu is held.
+    private ulong OverlapBytesLocked(ulong start, ulong end)
+    {
+        ulong total = 0;
+        for (int i = _vmas.FirstEndingAfter(start); i < _vmas.Count && _vmas[i].Start < end; i++)
+        {
+            Vma v = _vmas[i];
+            total += System.Math.Min(v.End, end) - System.Math.Max(v.Start, start);
+        }
+
+        return total;
+    }
+}

@@ -1,0 +1,30 @@
+namespace Moat.Sentry.Mm;
+
+/// <summary>What backs a VMA.</summary>
+internal enum VmaKind : byte
+{
+    /// <summary>Anonymous memory: zero-filled on first touch.</summary>
+    Anonymous,
+}
+
+/// <summary>
+/// A virtual memory area: a range of the app's address space with one protection and one kind of backing.
+/// Invariants: Start and End are page-aligned and Start &lt; End.
+/// </summary>
+internal readonly record struct Vma(ulong Start, ulong End, int Prot, int MaxProt, bool Shared, bool GrowsDown, VmaKind Kind, string? Name)
+    : ISegment<Vma>
+{
+    public ulong Length => End - Start;
+
+    public Vma Slice(ulong start, ulong end) => this with { Start = start, End = end };
+}
+
+/// <summary>
+/// A platform mapping area: a range of app addresses whose memory is allocated, at FileOffset in the
+/// MemoryFile. VMAs say what may be mapped; PMAs say what memory is there.
+/// Invariants: page-aligned; the file range [FileOffset, FileOffset+End-Start) is allocated and owned.
+/// </summary>
+internal readonly record struct Pma(ulong Start, ulong End, long FileOffset) : ISegment<Pma>
+{
+    public Pma Slice(ulong start, ulong end) => new(start, end, FileOffset + (long)(start - Start));
+}

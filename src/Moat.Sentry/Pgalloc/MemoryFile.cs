@@ -1,0 +1,173 @@
+using System;
+using System.Globalization;
+using System.Threading;
+using Moat.Abi;
+using Moat.Host;
+
+namespace Moat.Sentry.Pgalloc;
+
+/// <summary>
+/// The one memfd that holds all application memory, and its allocator.
+///
+/// Two levels, after gVisor's pgalloc: the file grows in chunks of <see cref="ChunkSize"/> (level one), and
+/// pages are sub-allocated from the free ranges of the grown file (level two). Allocations of a huge page or
+/// more are huge-page aligned so the host can back them with transparent huge pages. Freed ranges are
+/// decommitted (hole-punched) so they read back as zeros and return their memory to the host.
+///
+/// The Sentry maps the whole file once, into a large reservation of its own address space, and reads and
+/// writes application memory through that mapping (never through the stub).
+///
+/// Lock order: _mu is a leaf.
+/// </summary>
+public sealed unsafe class MemoryFile : IDisposable
+{
+    /// <summary>The file grows in steps of this many bytes.</summary>
+    public const ulong ChunkSize = 1UL << 30;
+
+    /// <summary>The largest the file may grow: the size of the Sentry's reservation.</summary>
+    public const ulong MaxSize = 1UL << 40;
+
+    private readonly SafeFdHandle _fd;
+    private readonly byte* _base;
+
+    private readonly Lock _mu = new();
+
+    // Protected by _mu.
+    private readonly FreeRangeSet _free = new();
+    private ulong _fileSize;
+    private ulong _usage;
+
+    public MemoryFile()
+    {
+        _fd = HostFile.MemfdCreate("moat-memory", out long err);
+        if (err < 0)
+        {
+            throw new InvalidOperationException("memfd_create failed: " + Errno.FromValue((int)-err).Name);
+        }
+
+        long addr = HostMemory.Mmap(0, MaxSize, Mman.PROT_NONE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
+        if (addr < 0)
+        {
+            throw new InvalidOperationException("reserving the MemoryFile mapping failed: " + Errno.FromValue((int)-addr).Name);
+        }
+
+        _base = (byte*)addr;
+    }
+
+    /// <summary>The memfd, for platforms that map it into stubs.</summary>
+    public SafeFdHandle Handle => _fd;
+
+    /// <summary>Bytes currently allocated to application memory.</summary>
+    public ulong UsageBytes
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _usage;
+            }
+        }
+    }
+
+    /// <summary>The current size of the file.</summary>
+    public ulong FileSize
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _fileSize;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Allocates <paramref name="length"/> bytes (a multiple of the page size) of zeroed memory.
+    /// </summary>
+    /// <returns>The file offset, or -ENOMEM.</returns>
+    public long Allocate(ulong length)
+    {
+        if (length == 0 || (length & (Mman.PageSize - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length));
+        }
+
+        ulong alignment = length >= Mman.HugePageSize ? Mman.HugePageSize : Mman.PageSize;
+        lock (_mu)
+        {
+            ulong start;
+            while (!_free.TryTake(length, alignment, out start))
+            {
+                if (!GrowLocked(length + alignment))
+                {
+                    return -Errno.ENOMEM.Value;
+                }
+            }
+
+            _usage += length;
+            return (long)start;
+        }
+    }
+
+    /// <summary>Returns [offset, offset+length) to the allocator and releases its host memory.</summary>
+    public void Free(long offset, ulong length)
+    {
+        if (length == 0)
+        {
+            return;
+        }
+
+        // Decommit before the range can be handed out again, so new allocations always read as zeros.
+        long r = HostFile.PunchHole(_fd.Fd, offset, (long)length);
+        if (r < 0)
+        {
+            // Without hole punching the range cannot be reused safely: zero it by hand.
+            new Span<byte>(_base + offset, checked((int)Math.Min(length, int.MaxValue))).Clear();
+        }
+
+        lock (_mu)
+        {
+            _free.Add((ulong)offset, (ulong)offset + length);
+            _usage -= length;
+        }
+    }
+
+    /// <summary>A pointer into the Sentry's mapping of the file at <paramref name="offset"/>.</summary>
+    /// <remarks>Preconditions: [offset, offset+length) was allocated and not yet freed.</remarks>
+    public byte* PointerAt(long offset) => _base + offset;
+
+    /// <summary>A span over allocated file bytes, through the Sentry's mapping.</summary>
+    public Span<byte> SpanAt(long offset, int length) => new(_base + offset, length);
+
+    // Preconditions: _mu is held.
+    private bool GrowLocked(ulong atLeast)
+    {
+        ulong grow = (atLeast + ChunkSize - 1) & ~(ChunkSize - 1);
+        ulong newSize = _fileSize + grow;
+        if (newSize > MaxSize)
+        {
+            return false;
+        }
+
+        if (HostFile.Ftruncate(_fd.Fd, (long)newSize) < 0)
+        {
+            return false;
+        }
+
+        long m = HostMemory.Mmap((nint)(_base + _fileSize), grow, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED | Mman.MAP_FIXED, _fd.Fd, (long)_fileSize);
+        if (m < 0)
+        {
+            throw new InvalidOperationException("mapping MemoryFile chunk failed: " + Errno.FromValue((int)-m).Name + " at " + _fileSize.ToString("x", CultureInfo.InvariantCulture));
+        }
+
+        _free.Add(_fileSize, newSize);
+        _fileSize = newSize;
+        return true;
+    }
+
+    public void Dispose()
+    {
+        HostMemory.Munmap((nint)_base, MaxSize);
+        _fd.Dispose();
+    }
+}

@@ -1,0 +1,125 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using Moat.Abi;
+using Moat.Gofer;
+using Moat.Host;
+using Moat.Platform;
+using Moat.Platform.Ptrace;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Loader;
+using Moat.Sentry.Mm;
+using Moat.Sentry.Pgalloc;
+using Moat.Sentry.Syscalls.Linux;
+using Moat.Sentry.Vfs;
+
+namespace Moat.Sentry;
+
+/// <summary>Boots a Sentry: MemoryFile, platform, kernel, and the first task of the sandbox.</summary>
+public static class Sandbox
+{
+    /// <summary>Exit status when the program cannot be found (as a shell reports it).</summary>
+    public const int ExitNotFound = 127;
+
+    /// <summary>Exit status when the program was found but cannot be executed.</summary>
+    public const int ExitCannotExecute = 126;
+
+    /// <summary>Runs the program of <paramref name="options"/> to completion; returns a shell-style status.</summary>
+    public static int Run(SandboxOptions options, GoferClient gofer, TextWriter log)
+    {
+        using var memoryFile = new MemoryFile();
+        using var platform = new PtracePlatform(memoryFile.Handle);
+        var kernel = new Kernel.Kernel(memoryFile, platform, new GoferFileOpener(gofer), log)
+        {
+            Strace = options.Strace,
+            Hostname = options.Hostname,
+        };
+        SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
+
+        int status = 1;
+
+        // The task's thread is its tracer: ptrace requests must come from the thread that seized the stub.
+        var thread = new Thread(() => status = RunFirstTask(kernel, options), 16 << 20)
+        {
+            Name = "moat-task-1",
+        };
+        thread.Start();
+        thread.Join();
+        return status;
+    }
+
+    private static int RunFirstTask(Kernel.Kernel kernel, SandboxOptions options)
+    {
+        string? pathVar = null;
+        foreach (string e in options.Environment)
+        {
+            if (e.StartsWith("PATH=", StringComparison.Ordinal))
+            {
+                pathVar = e[5..];
+            }
+        }
+
+        string name = options.Argv[0];
+        string? path = ProgramImage.FindOnPath(kernel.Files, name, pathVar, options.WorkingDirectory);
+        if (path == null)
+        {
+            kernel.Log.WriteLine($"moat: {name}: command not found");
+            return ExitNotFound;
+        }
+
+        IAddressSpace? space = kernel.Platform.NewAddressSpace(out long err);
+        if (space == null)
+        {
+            kernel.Log.WriteLine($"moat: cannot create an address space on the {kernel.Platform.Name} platform: {Errno.FromValue((int)-err).Name}");
+            return 1;
+        }
+
+        using var mm = new MemoryManager(kernel.MemoryFile, space, kernel.Platform.MinUserAddress, kernel.Platform.MaxUserAddress);
+        var creds = HostCredentials();
+        var argv = new List<string>(options.Argv) { [0] = name };
+        long r = ProgramImage.Load(kernel, mm, path, argv, options.Environment, new ElfLoader.AuxIdentity(creds.RealUid, creds.EffectiveUid, creds.RealGid, creds.EffectiveGid), out LoadedImage image, out string executable, out string? error);
+        if (r < 0)
+        {
+            kernel.Log.WriteLine($"moat: {error}");
+            return r == -Errno.ENOENT.Value ? ExitNotFound : ExitCannotExecute;
+        }
+
+        int pid = kernel.AllocatePid();
+        var group = new ThreadGroup(pid, 0, PathResolver.Clean(executable)) { Cwd = options.WorkingDirectory };
+        var fds = new FdTable();
+        for (int fd = 0; fd <= 2; fd++)
+        {
+            long fl = HostFile.Fcntl(fd, HostFile.F_GETFL, 0);
+            if (fl >= 0)
+            {
+                var stdio = new HostFileDescription(new SafeFdHandle(fd, ownsHandle: false), (int)fl & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_LARGEFILE));
+                fds.Set(fd, stdio, cloexec: false);
+                stdio.DecRef();
+            }
+        }
+
+        using IContext context = kernel.Platform.NewContext();
+        var task = new Task(kernel, group, pid, mm, fds, context, creds);
+        ref PtraceRegs regs = ref task.Registers;
+        regs.rip = image.Entry;
+        regs.rsp = image.StackPointer;
+        regs.cs = 0x33; // __USER_CS
+        regs.ss = 0x2b; // __USER_DS
+        regs.eflags = 0x202; // IF
+        regs.orig_rax = ulong.MaxValue;
+        mm.AddressSpaceLimit = group.Limit(RlimitResource.RLIMIT_AS).rlim_cur;
+
+        ExitStatus status = task.Run();
+        return status.ShellStatus;
+    }
+
+    private static Credentials HostCredentials()
+    {
+        uint uid = (uint)HostProcess.Syscall(Sysno.getuid);
+        uint euid = (uint)HostProcess.Syscall(Sysno.geteuid);
+        uint gid = (uint)HostProcess.Syscall(Sysno.getgid);
+        uint egid = (uint)HostProcess.Syscall(Sysno.getegid);
+        return new Credentials(uid, euid, euid, gid, egid, egid);
+    }
+}

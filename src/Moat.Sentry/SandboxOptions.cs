@@ -1,0 +1,22 @@
+using System.Collections.Generic;
+
+namespace Moat.Sentry;
+
+/// <summary>What <c>moat do</c> asks the Sentry to run.</summary>
+public sealed class SandboxOptions
+{
+    /// <summary>The program and its arguments; argv[0] is looked up on PATH when it has no slash.</summary>
+    public required IReadOnlyList<string> Argv { get; init; }
+
+    /// <summary>The environment, as KEY=VALUE strings.</summary>
+    public required IReadOnlyList<string> Environment { get; init; }
+
+    /// <summary>The working directory inside the sandbox.</summary>
+    public required string WorkingDirectory { get; init; }
+
+    /// <summary>Log every syscall to stderr.</summary>
+    public bool Strace { get; init; }
+
+    /// <summary>The host name inside the sandbox.</summary>
+    public string Hostname { get; init; } = "moat";
+}

@@ -1,0 +1,384 @@
+using System;
+using System.Text;
+using Moat.Abi;
+using Moat.Host;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Vfs;
+
+namespace Moat.Sentry.Syscalls.Linux;
+
+/// <summary>File descriptors, opening files, stat, links and ioctls.</summary>
+internal static class SysFile
+{
+    private const int F_DUPFD = 0;
+    private const int F_GETFD = 1;
+    private const int F_SETFD = 2;
+    private const int F_GETFL = 3;
+    private const int F_DUPFD_CLOEXEC = 1030;
+    private const int FD_CLOEXEC = 1;
+
+    /// <summary>Implements close(2).</summary>
+    public static long Close(Task t, in SyscallArgs a) => t.Fds.Remove(a.Int(0));
+
+    /// <summary>Implements fstat(2).</summary>
+    public static long Fstat(Task t, in SyscallArgs a)
+    {
+        FileDescription? f = t.Fds.Get(a.Int(0));
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        try
+        {
+            long r = f.Stat(out Stat st);
+            return r < 0 ? r : t.MM.CopyOut(a.Pointer(1), st);
+        }
+        finally
+        {
+            f.DecRef();
+        }
+    }
+
+    /// <summary>Implements newfstatat(2).</summary>
+    public static long Newfstatat(Task t, in SyscallArgs a) => StatAt(t, a.Int(0), a.Pointer(1), a.Pointer(2), a.Int(3));
+
+    /// <summary>Implements stat(2).</summary>
+    public static long StatPath(Task t, in SyscallArgs a) => StatAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.Pointer(1), 0);
+
+    /// <summary>Implements lstat(2).</summary>
+    public static long Lstat(Task t, in SyscallArgs a) => StatAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.Pointer(1), OpenFlags.AT_SYMLINK_NOFOLLOW);
+
+    private static long StatAt(Task t, int dirfd, ulong pathAddr, ulong statAddr, int flags)
+    {
+        if ((flags & ~(OpenFlags.AT_SYMLINK_NOFOLLOW | OpenFlags.AT_EMPTY_PATH | OpenFlags.AT_NO_AUTOMOUNT)) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = PathResolver.CopyInPath(t, pathAddr, out string path);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if (path.Length == 0 && (flags & OpenFlags.AT_EMPTY_PATH) != 0)
+        {
+            return Fstat(t, new SyscallArgs((ulong)dirfd, statAddr));
+        }
+
+        using SafeFdHandle? fd = OpenHost(t, dirfd, path, OpenFlags.O_PATH | ((flags & OpenFlags.AT_SYMLINK_NOFOLLOW) != 0 ? OpenFlags.O_NOFOLLOW : 0), out r, out _);
+        if (fd == null)
+        {
+            return r;
+        }
+
+        r = HostFile.Fstat(fd.Fd, out Stat st);
+        return r < 0 ? r : t.MM.CopyOut(statAddr, st);
+    }
+
+    /// <summary>Implements open(2).</summary>
+    public static long Open(Task t, in SyscallArgs a) => OpenAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.Int(1));
+
+    /// <summary>Implements openat(2).</summary>
+    public static long Openat(Task t, in SyscallArgs a) => OpenAt(t, a.Int(0), a.Pointer(1), a.Int(2));
+
+    private static long OpenAt(Task t, int dirfd, ulong pathAddr, int flags)
+    {
+        long r = PathResolver.CopyInPath(t, pathAddr, out string path);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        bool wantsWrite = (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_TRUNC | OpenFlags.O_CREAT)) != 0;
+        int hostFlags = flags & (OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK);
+        if (wantsWrite && (flags & OpenFlags.O_PATH) == 0)
+        {
+            // The host root is read-only in the sandbox: say so, after the lookup would have failed anyway.
+            using SafeFdHandle? probe = OpenHost(t, dirfd, path, OpenFlags.O_PATH, out r, out _);
+            return probe == null && (flags & OpenFlags.O_CREAT) == 0 ? r : -Errno.EROFS.Value;
+        }
+
+        SafeFdHandle? fd = OpenHost(t, dirfd, path, hostFlags, out r, out string absolute);
+        if (fd == null)
+        {
+            return r;
+        }
+
+        int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME)) | OpenFlags.O_LARGEFILE;
+        var file = new HostFileDescription(fd, status) { Path = absolute };
+        int nfd = t.Fds.Add(file, (flags & OpenFlags.O_CLOEXEC) != 0, 0, (int)Math.Min(t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur, int.MaxValue));
+        file.DecRef();
+        return nfd;
+    }
+
+    /// <summary>Opens a path through the gofer, or answers for the Sentry's own files.</summary>
+    private static SafeFdHandle? OpenHost(Task t, int dirfd, string path, int flags, out long error, out string absolute)
+    {
+        error = PathResolver.Resolve(t, dirfd, path, out absolute);
+        if (error < 0)
+        {
+            return null;
+        }
+
+        if (IsSentryPath(absolute))
+        {
+            // /proc belongs to the Sentry, not the host; it comes with the file systems work.
+            error = -Errno.ENOENT.Value;
+            return null;
+        }
+
+        return t.Kernel.Files.Open(absolute, flags, out error);
+    }
+
+    private static bool IsSentryPath(string absolute)
+    {
+        string clean = PathResolver.Clean(absolute);
+        return clean == "/proc" || clean.StartsWith("/proc/", StringComparison.Ordinal);
+    }
+
+    /// <summary>Implements readlink(2).</summary>
+    public static long Readlink(Task t, in SyscallArgs a) => ReadlinkAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.Pointer(1), a.Long(2));
+
+    /// <summary>Implements readlinkat(2).</summary>
+    public static long Readlinkat(Task t, in SyscallArgs a) => ReadlinkAt(t, a.Int(0), a.Pointer(1), a.Pointer(2), a.Long(3));
+
+    private static long ReadlinkAt(Task t, int dirfd, ulong pathAddr, ulong buf, long size)
+    {
+        if ((int)size <= 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = PathResolver.CopyInPath(t, pathAddr, out string path);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = PathResolver.Resolve(t, dirfd, path, out string absolute);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        string? target;
+        string clean = PathResolver.Clean(absolute);
+        if (clean is "/proc/self/exe" or "/proc/thread-self/exe" || clean == "/proc/" + t.Group.Tgid + "/exe")
+        {
+            target = t.Group.ExecutablePath;
+        }
+        else if (IsSentryPath(absolute))
+        {
+            return -Errno.ENOENT.Value;
+        }
+        else
+        {
+            target = t.Kernel.Files.ReadLink(absolute, out r);
+            if (target == null)
+            {
+                return r;
+            }
+        }
+
+        // readlink(2) truncates silently and writes no NUL.
+        byte[] bytes = Encoding.UTF8.GetBytes(target);
+        int n = (int)Math.Min(bytes.Length, (int)size);
+        r = t.MM.CopyOut(buf, bytes.AsSpan(0, n));
+        return r < 0 ? r : n;
+    }
+
+    /// <summary>Implements access(2).</summary>
+    public static long Access(Task t, in SyscallArgs a) => AccessAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.Int(1), 0);
+
+    /// <summary>Implements faccessat(2).</summary>
+    public static long Faccessat(Task t, in SyscallArgs a) => AccessAt(t, a.Int(0), a.Pointer(1), a.Int(2), 0);
+
+    /// <summary>Implements faccessat2(2).</summary>
+    public static long Faccessat2(Task t, in SyscallArgs a) => AccessAt(t, a.Int(0), a.Pointer(1), a.Int(2), a.Int(3));
+
+    private static long AccessAt(Task t, int dirfd, ulong pathAddr, int mode, int flags)
+    {
+        if ((mode & ~7) != 0 || (flags & ~(OpenFlags.AT_EACCESS | OpenFlags.AT_SYMLINK_NOFOLLOW | OpenFlags.AT_EMPTY_PATH)) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = PathResolver.CopyInPath(t, pathAddr, out string path);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        using SafeFdHandle? fd = OpenHost(t, dirfd, path, OpenFlags.O_PATH | ((flags & OpenFlags.AT_SYMLINK_NOFOLLOW) != 0 ? OpenFlags.O_NOFOLLOW : 0), out r, out _);
+        if (fd == null)
+        {
+            return r;
+        }
+
+        if ((mode & OpenFlags.W_OK) != 0)
+        {
+            return -Errno.EROFS.Value;
+        }
+
+        r = HostFile.Fstat(fd.Fd, out Stat st);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        return CheckPermission(t.Credentials, st, mode) ? 0 : -Errno.EACCES.Value;
+    }
+
+    // The classic owner/group/other check; root may read anything and execute what has any x bit.
+    private static bool CheckPermission(Credentials c, in Stat st, int mode)
+    {
+        if (c.EffectiveUid == 0)
+        {
+            return (mode & OpenFlags.X_OK) == 0 || (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR || (st.st_mode & 0x49) != 0;
+        }
+
+        uint bits = c.EffectiveUid == st.st_uid ? (st.st_mode >> 6) & 7 : c.EffectiveGid == st.st_gid ? (st.st_mode >> 3) & 7 : st.st_mode & 7;
+        return ((uint)mode & ~bits) == 0;
+    }
+
+    /// <summary>Implements getcwd(2).</summary>
+    public static long Getcwd(Task t, in SyscallArgs a)
+    {
+        byte[] cwd = Encoding.UTF8.GetBytes(t.Group.Cwd + "\0");
+        if ((ulong)cwd.Length > a.SizeT(1))
+        {
+            return -Errno.ERANGE.Value;
+        }
+
+        long r = t.MM.CopyOut(a.Pointer(0), cwd);
+        return r < 0 ? r : cwd.Length;
+    }
+
+    /// <summary>Implements ioctl(2).</summary>
+    public static long Ioctl(Task t, in SyscallArgs a)
+    {
+        FileDescription? f = t.Fds.Get(a.Int(0));
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        try
+        {
+            return f.Ioctl(t, a.UInt(1), a.Pointer(2));
+        }
+        finally
+        {
+            f.DecRef();
+        }
+    }
+
+    /// <summary>Implements fcntl(2).</summary>
+    public static long Fcntl(Task t, in SyscallArgs a)
+    {
+        int fd = a.Int(0);
+        int cmd = a.Int(1);
+        switch (cmd)
+        {
+            case F_DUPFD:
+            case F_DUPFD_CLOEXEC:
+                return DupFrom(t, fd, a.Int(2), cmd == F_DUPFD_CLOEXEC);
+            case F_GETFD:
+                return t.Fds.CloseOnExec(fd, null) switch
+                {
+                    < 0 and var e => e,
+                    var v => v == 1 ? FD_CLOEXEC : 0,
+                };
+            case F_SETFD:
+            {
+                long r = t.Fds.CloseOnExec(fd, (a.Int(2) & FD_CLOEXEC) != 0);
+                return r < 0 ? r : 0;
+            }
+
+            case F_GETFL:
+            {
+                FileDescription? f = t.Fds.Get(fd);
+                if (f == null)
+                {
+                    return -Errno.EBADF.Value;
+                }
+
+                int flags = f.StatusFlags;
+                f.DecRef();
+                return flags;
+            }
+
+            default:
+                return t.Fds.CloseOnExec(fd, null) < 0 ? -Errno.EBADF.Value : -Errno.EINVAL.Value;
+        }
+    }
+
+    /// <summary>Implements dup(2).</summary>
+    public static long Dup(Task t, in SyscallArgs a) => DupFrom(t, a.Int(0), 0, false);
+
+    /// <summary>Implements dup2(2).</summary>
+    public static long Dup2(Task t, in SyscallArgs a)
+    {
+        int oldfd = a.Int(0);
+        int newfd = a.Int(1);
+        if (oldfd == newfd)
+        {
+            return t.Fds.CloseOnExec(oldfd, null) < 0 ? -Errno.EBADF.Value : newfd;
+        }
+
+        return DupTo(t, oldfd, newfd, false);
+    }
+
+    /// <summary>Implements dup3(2).</summary>
+    public static long Dup3(Task t, in SyscallArgs a)
+    {
+        int flags = a.Int(2);
+        if ((flags & ~OpenFlags.O_CLOEXEC) != 0 || a.Int(0) == a.Int(1))
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        return DupTo(t, a.Int(0), a.Int(1), flags != 0);
+    }
+
+    private static long DupFrom(Task t, int oldfd, int minFd, bool cloexec)
+    {
+        int limit = (int)Math.Min(t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur, int.MaxValue);
+        FileDescription? f = t.Fds.Get(oldfd);
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        if (minFd < 0 || minFd >= limit)
+        {
+            f.DecRef();
+            return -Errno.EINVAL.Value;
+        }
+
+        int nfd = t.Fds.Add(f, cloexec, minFd, limit);
+        f.DecRef();
+        return nfd;
+    }
+
+    private static long DupTo(Task t, int oldfd, int newfd, bool cloexec)
+    {
+        FileDescription? f = t.Fds.Get(oldfd);
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        if (newfd < 0 || (ulong)newfd >= t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur)
+        {
+            f.DecRef();
+            return -Errno.EBADF.Value;
+        }
+
+        t.Fds.Set(newfd, f, cloexec);
+        f.DecRef();
+        return newfd;
+    }
+}

@@ -1,0 +1,77 @@
+using System;
+using System.Text;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry.Syscalls.Linux;
+
+/// <summary>User and group ids, and uname(2).</summary>
+internal static class SysIdentity
+{
+    /// <summary>The kernel release the sandbox reports: the Linux ABI Moat implements, not the host's.</summary>
+    public const string Release = "6.1.0";
+
+    public const string Version = "#1 SMP PREEMPT_DYNAMIC Moat";
+
+    private const int UtsFieldLength = 65;
+
+    /// <summary>Implements getuid(2).</summary>
+    public static long Getuid(Task t, in SyscallArgs a) => t.Credentials.RealUid;
+
+    /// <summary>Implements geteuid(2).</summary>
+    public static long Geteuid(Task t, in SyscallArgs a) => t.Credentials.EffectiveUid;
+
+    /// <summary>Implements getgid(2).</summary>
+    public static long Getgid(Task t, in SyscallArgs a) => t.Credentials.RealGid;
+
+    /// <summary>Implements getegid(2).</summary>
+    public static long Getegid(Task t, in SyscallArgs a) => t.Credentials.EffectiveGid;
+
+    /// <summary>Implements getresuid(2).</summary>
+    public static long Getresuid(Task t, in SyscallArgs a)
+    {
+        Credentials c = t.Credentials;
+        return CopyOutIds(t, a, c.RealUid, c.EffectiveUid, c.SavedUid);
+    }
+
+    /// <summary>Implements getresgid(2).</summary>
+    public static long Getresgid(Task t, in SyscallArgs a)
+    {
+        Credentials c = t.Credentials;
+        return CopyOutIds(t, a, c.RealGid, c.EffectiveGid, c.SavedGid);
+    }
+
+    private static long CopyOutIds(Task t, in SyscallArgs a, uint r, uint e, uint s)
+    {
+        if (t.MM.CopyOut(a.Pointer(0), r) < 0 || t.MM.CopyOut(a.Pointer(1), e) < 0 || t.MM.CopyOut(a.Pointer(2), s) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Implements getgroups(2): the sandbox's tasks have no supplementary groups.</summary>
+    public static long Getgroups(Task t, in SyscallArgs a) => a.Int(0) < 0 ? -Errno.EINVAL.Value : 0;
+
+    /// <summary>Implements uname(2).</summary>
+    public static long Uname(Task t, in SyscallArgs a)
+    {
+        Span<byte> u = stackalloc byte[UtsFieldLength * 6];
+        u.Clear();
+        Put(u, 0, "Linux");
+        Put(u, 1, t.Kernel.Hostname);
+        Put(u, 2, Release);
+        Put(u, 3, Version);
+        Put(u, 4, "x86_64");
+        Put(u, 5, "(none)");
+        return t.MM.CopyOut(a.Pointer(0), u);
+    }
+
+    private static void Put(Span<byte> u, int field, string value)
+    {
+        Span<byte> dst = u.Slice(field * UtsFieldLength, UtsFieldLength - 1);
+        int n = Encoding.UTF8.GetBytes(value.AsSpan(0, Math.Min(value.Length, UtsFieldLength - 1)), dst);
+        dst[n..].Clear();
+    }
+}

@@ -1,0 +1,145 @@
+using System;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Mm;
+using Moat.Sentry.Vfs;
+
+namespace Moat.Sentry.Syscalls.Linux;
+
+/// <summary>mmap(2), munmap(2), mprotect(2), brk(2), madvise(2).</summary>
+internal static unsafe class SysMmap
+{
+    /// <summary>Implements mmap(2), in Linux's order of checks.</summary>
+    public static long Mmap(Task t, in SyscallArgs a)
+    {
+        ulong addr = a.Pointer(0);
+        ulong length = a.SizeT(1);
+        int prot = a.Int(2);
+        int flags = a.Int(3);
+        int fd = a.Int(4);
+        ulong offset = a[5];
+
+        if ((offset & (Mman.PageSize - 1)) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        FileDescription? file = null;
+        if ((flags & Mman.MAP_ANONYMOUS) == 0)
+        {
+            file = t.Fds.Get(fd);
+            if (file == null)
+            {
+                return -Errno.EBADF.Value;
+            }
+        }
+
+        try
+        {
+            if (length == 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            int type = flags & Mman.MAP_TYPE;
+            if (type != Mman.MAP_PRIVATE && type != Mman.MAP_SHARED && type != Mman.MAP_SHARED_VALIDATE)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            if (MemoryManager.PageUp(length) == 0)
+            {
+                return -Errno.ENOMEM.Value;
+            }
+
+            if (offset + MemoryManager.PageUp(length) < offset)
+            {
+                return -Errno.EOVERFLOW.Value;
+            }
+
+            if (file == null)
+            {
+                return t.MM.MmapAnonymous(addr, length, prot, flags);
+            }
+
+            return MmapFile(t, file, addr, length, prot, flags, (long)offset);
+        }
+        finally
+        {
+            file?.DecRef();
+        }
+    }
+
+    // A file mapping is a private copy of the file's bytes: exact for MAP_PRIVATE, and for MAP_SHARED
+    // as long as nobody writes the file while it is mapped.
+    private static long MmapFile(Task t, FileDescription file, ulong addr, ulong length, int prot, int flags, long offset)
+    {
+        if (file is not HostFileDescription host || file.Stat(out Stat st) < 0 || (st.st_mode & Stat.S_IFMT) != Stat.S_IFREG)
+        {
+            return -Errno.ENODEV.Value;
+        }
+
+        int mode = file.StatusFlags & OpenFlags.O_ACCMODE;
+        if (mode == OpenFlags.O_WRONLY)
+        {
+            return -Errno.EACCES.Value;
+        }
+
+        bool shared = (flags & Mman.MAP_TYPE) != Mman.MAP_PRIVATE;
+        if (shared && (prot & Mman.PROT_WRITE) != 0)
+        {
+            // Writable shared file mappings need the page cache of the file systems work.
+            return mode == OpenFlags.O_RDONLY ? -Errno.EACCES.Value : -Errno.ENODEV.Value;
+        }
+
+        long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path);
+        if (at < 0)
+        {
+            return at;
+        }
+
+        ulong want = (ulong)Math.Max(0, Math.Min((long)length, st.st_size - offset));
+        ulong done = 0;
+        while (done < want)
+        {
+            long n = t.MM.Translate((ulong)at + done, want - done, AccessType.Force, out byte* p);
+            if (n < 0)
+            {
+                break;
+            }
+
+            // Read straight from the host file into the MemoryFile pages.
+            long got = Moat.Host.HostFile.PRead(host.HostFd, p, (ulong)n, offset + (long)done);
+            if (got <= 0)
+            {
+                break;
+            }
+
+            done += (ulong)got;
+        }
+
+        return at;
+    }
+
+    /// <summary>Implements munmap(2).</summary>
+    public static long Munmap(Task t, in SyscallArgs a) => t.MM.Munmap(a.Pointer(0), a.SizeT(1));
+
+    /// <summary>Implements mprotect(2).</summary>
+    public static long Mprotect(Task t, in SyscallArgs a) => t.MM.Mprotect(a.Pointer(0), a.SizeT(1), a.Int(2));
+
+    /// <summary>Implements brk(2).</summary>
+    public static long Brk(Task t, in SyscallArgs a) => (long)t.MM.Brk(a.Pointer(0));
+
+    /// <summary>Implements madvise(2).</summary>
+    public static long Madvise(Task t, in SyscallArgs a)
+    {
+        int advice = a.Int(2);
+        bool known = advice is >= Mman.MADV_NORMAL and <= Mman.MADV_DONTNEED or >= Mman.MADV_FREE and <= Mman.MADV_COLLAPSE;
+        if (!known)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        return t.MM.Madvise(a.Pointer(0), a.SizeT(1), advice is Mman.MADV_DONTNEED or Mman.MADV_FREE or Mman.MADV_REMOVE);
+    }
+}

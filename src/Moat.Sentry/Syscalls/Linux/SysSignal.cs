@@ -1,0 +1,156 @@
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry.Syscalls.Linux;
+
+/// <summary>Signal actions, masks and alternate stacks (recorded; delivery comes with the signals work).</summary>
+internal static class SysSignal
+{
+    private const int SIG_BLOCK = 0;
+    private const int SIG_UNBLOCK = 1;
+    private const int SIG_SETMASK = 2;
+    private const ulong UnblockableMask = (1UL << (Signal.SIGKILL - 1)) | (1UL << (Signal.SIGSTOP - 1));
+
+    /// <summary>Implements rt_sigaction(2).</summary>
+    public static long RtSigaction(Task t, in SyscallArgs a)
+    {
+        int sig = a.Int(0);
+        ulong newAddr = a.Pointer(1);
+        ulong oldAddr = a.Pointer(2);
+        if (a.SizeT(3) != 8)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        if (sig < 1 || sig > Signal.SIGRTMAX)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        SignalAction next = default;
+        if (newAddr != 0)
+        {
+            if (t.MM.CopyIn(newAddr, out next) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            if (sig == Signal.SIGKILL || sig == Signal.SIGSTOP)
+            {
+                return -Errno.EINVAL.Value;
+            }
+        }
+
+        SignalAction old = t.Group.SignalActions[sig];
+        if (oldAddr != 0 && t.MM.CopyOut(oldAddr, old) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        if (newAddr != 0)
+        {
+            next.Mask &= ~UnblockableMask;
+            t.Group.SignalActions[sig] = next;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Implements rt_sigprocmask(2).</summary>
+    public static long RtSigprocmask(Task t, in SyscallArgs a)
+    {
+        int how = a.Int(0);
+        ulong setAddr = a.Pointer(1);
+        ulong oldAddr = a.Pointer(2);
+        if (a.SizeT(3) != 8)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        ulong old = t.SignalMask;
+        if (setAddr != 0)
+        {
+            if (t.MM.CopyIn(setAddr, out ulong set) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            set &= ~UnblockableMask;
+            switch (how)
+            {
+                case SIG_BLOCK:
+                    t.SignalMask = old | set;
+                    break;
+                case SIG_UNBLOCK:
+                    t.SignalMask = old & ~set;
+                    break;
+                case SIG_SETMASK:
+                    t.SignalMask = set;
+                    break;
+                default:
+                    return -Errno.EINVAL.Value;
+            }
+        }
+
+        if (oldAddr != 0 && t.MM.CopyOut(oldAddr, old) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Implements sigaltstack(2) (recorded only).</summary>
+    public static long Sigaltstack(Task t, in SyscallArgs a)
+    {
+        const int SS_ONSTACK = 1;
+        const int SS_DISABLE = 2;
+        const int SS_AUTODISARM = unchecked((int)0x80000000);
+        const ulong MinSigStkSz = 2048;
+
+        ulong newAddr = a.Pointer(0);
+        ulong oldAddr = a.Pointer(1);
+
+        // stack_t: ss_sp (u64), ss_flags (i32, padded), ss_size (u64).
+        if (oldAddr != 0)
+        {
+            System.Span<ulong> cur = [t.AltStackBase, (ulong)(uint)(t.AltStackSize == 0 ? SS_DISABLE : 0), t.AltStackSize];
+            if (t.MM.CopyOut(oldAddr, System.Runtime.InteropServices.MemoryMarshal.AsBytes(cur)) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+        }
+
+        if (newAddr != 0)
+        {
+            System.Span<ulong> ss = stackalloc ulong[3];
+            if (t.MM.CopyIn(newAddr, System.Runtime.InteropServices.MemoryMarshal.AsBytes(ss)) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            int flags = (int)ss[1];
+            if ((flags & ~(SS_DISABLE | SS_AUTODISARM | SS_ONSTACK)) != 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            if ((flags & SS_DISABLE) != 0)
+            {
+                t.AltStackBase = 0;
+                t.AltStackSize = 0;
+                return 0;
+            }
+
+            if (ss[2] < MinSigStkSz)
+            {
+                return -Errno.ENOMEM.Value;
+            }
+
+            t.AltStackBase = ss[0];
+            t.AltStackSize = ss[2];
+        }
+
+        return 0;
+    }
+}

@@ -1,0 +1,170 @@
+using System;
+using System.Threading;
+using Moat.Abi;
+using Moat.Host;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry.Syscalls.Linux;
+
+/// <summary>Clocks and sleeps.</summary>
+internal static class SysTime
+{
+    private const int CLOCK_REALTIME = 0;
+    private const int CLOCK_MONOTONIC = 1;
+    private const int CLOCK_PROCESS_CPUTIME_ID = 2;
+    private const int CLOCK_THREAD_CPUTIME_ID = 3;
+    private const int CLOCK_MONOTONIC_RAW = 4;
+    private const int CLOCK_REALTIME_COARSE = 5;
+    private const int CLOCK_MONOTONIC_COARSE = 6;
+    private const int CLOCK_BOOTTIME = 7;
+    private const int CLOCK_REALTIME_ALARM = 8;
+    private const int CLOCK_BOOTTIME_ALARM = 9;
+    private const int CLOCK_TAI = 11;
+    private const int TIMER_ABSTIME = 1;
+
+    /// <summary>
+    /// Maps a sandbox clock id to the host clock that serves it. The CPU-time clocks are the Sentry's own
+    /// (the host's thread and process CPU time would measure the Sentry, not the app); for now they
+    /// answer EINVAL for other processes' clocks and use the host's process clock.
+    /// </summary>
+    private static bool TryHostClock(int clock, out int host)
+    {
+        host = clock switch
+        {
+            CLOCK_REALTIME or CLOCK_REALTIME_COARSE or CLOCK_REALTIME_ALARM => clock == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME : clock,
+            CLOCK_MONOTONIC or CLOCK_MONOTONIC_RAW or CLOCK_MONOTONIC_COARSE => clock,
+            CLOCK_BOOTTIME or CLOCK_BOOTTIME_ALARM => CLOCK_BOOTTIME,
+            CLOCK_TAI => CLOCK_TAI,
+            CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID => CLOCK_PROCESS_CPUTIME_ID,
+            _ => -1,
+        };
+        return host >= 0;
+    }
+
+    /// <summary>Implements clock_gettime(2).</summary>
+    public static long ClockGettime(Task t, in SyscallArgs a)
+    {
+        if (!TryHostClock(a.Int(0), out int host))
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = HostProcess.ClockGettime(host, out Timespec ts);
+        return r < 0 ? r : t.MM.CopyOut(a.Pointer(1), ts);
+    }
+
+    /// <summary>Implements clock_getres(2).</summary>
+    public static long ClockGetres(Task t, in SyscallArgs a)
+    {
+        int clock = a.Int(0);
+        if (!TryHostClock(clock, out _))
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        if (a.Pointer(1) == 0)
+        {
+            return 0;
+        }
+
+        var res = new Timespec { tv_sec = 0, tv_nsec = clock is CLOCK_REALTIME_COARSE or CLOCK_MONOTONIC_COARSE ? 4_000_000 : 1 };
+        return t.MM.CopyOut(a.Pointer(1), res);
+    }
+
+    /// <summary>Implements gettimeofday(2). The timezone argument is filled with zeros, as Linux does by default.</summary>
+    public static long Gettimeofday(Task t, in SyscallArgs a)
+    {
+        if (a.Pointer(0) != 0)
+        {
+            HostProcess.ClockGettime(CLOCK_REALTIME, out Timespec ts);
+            var tv = new Timeval { tv_sec = ts.tv_sec, tv_usec = ts.tv_nsec / 1000 };
+            if (t.MM.CopyOut(a.Pointer(0), tv) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+        }
+
+        if (a.Pointer(1) != 0 && t.MM.CopyOut(a.Pointer(1), 0UL) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Implements time(2).</summary>
+    public static long Time(Task t, in SyscallArgs a)
+    {
+        HostProcess.ClockGettime(CLOCK_REALTIME, out Timespec ts);
+        if (a.Pointer(0) != 0 && t.MM.CopyOut(a.Pointer(0), ts.tv_sec) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        return ts.tv_sec;
+    }
+
+    /// <summary>Implements nanosleep(2).</summary>
+    public static long Nanosleep(Task t, in SyscallArgs a) => Sleep(t, CLOCK_MONOTONIC, 0, a.Pointer(0), a.Pointer(1));
+
+    /// <summary>Implements clock_nanosleep(2). Returns errors as positive values? No: the raw syscall returns -errno.</summary>
+    public static long ClockNanosleep(Task t, in SyscallArgs a)
+    {
+        int clock = a.Int(0);
+        if (clock is CLOCK_THREAD_CPUTIME_ID)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        if (!TryHostClock(clock, out int host) || host == CLOCK_PROCESS_CPUTIME_ID)
+        {
+            return host == CLOCK_PROCESS_CPUTIME_ID ? -Errno.ENOTSUP.Value : -Errno.EINVAL.Value;
+        }
+
+        return Sleep(t, host, a.Int(1), a.Pointer(2), a.Pointer(3));
+    }
+
+    private static long Sleep(Task t, int hostClock, int flags, ulong reqAddr, ulong remAddr)
+    {
+        if (t.MM.CopyIn(reqAddr, out Timespec req) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1_000_000_000)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long nanos;
+        if ((flags & TIMER_ABSTIME) != 0)
+        {
+            HostProcess.ClockGettime(hostClock, out Timespec now);
+            nanos = ((req.tv_sec - now.tv_sec) * 1_000_000_000) + (req.tv_nsec - now.tv_nsec);
+        }
+        else
+        {
+            nanos = req.tv_sec > long.MaxValue / 1_000_000_000 ? long.MaxValue : (req.tv_sec * 1_000_000_000) + req.tv_nsec;
+        }
+
+        if (nanos > 0)
+        {
+            // Blocks this task's own host thread; other tasks keep running.
+            var ts = new Timespec { tv_sec = nanos / 1_000_000_000, tv_nsec = nanos % 1_000_000_000 };
+            SleepHost(ts);
+        }
+
+        _ = remAddr;
+        return 0;
+    }
+
+    private static unsafe void SleepHost(Timespec ts)
+    {
+        // nanosleep on the host, retried with the remainder on EINTR.
+        Timespec rem;
+        while (HostProcess.Syscall(Sysno.nanosleep, (long)&ts, (long)&rem) == -Errno.EINTR.Value)
+        {
+            ts = rem;
+        }
+    }
+}

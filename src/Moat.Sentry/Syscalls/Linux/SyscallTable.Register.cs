@@ -1,0 +1,93 @@
+using System;
+using Moat.Abi;
+
+namespace Moat.Sentry.Syscalls.Linux;
+
+/// <summary>The implemented rows of the table, grouped as the Sys*.cs files are.</summary>
+internal static partial class SyscallTable
+{
+    private static void RegisterAll(Action<int, SyscallHandler, SupportLevel, string?> add)
+    {
+        void Full(int nr, SyscallHandler h) => add(nr, h, SupportLevel.Full, null);
+        void Partial(int nr, SyscallHandler h, string note) => add(nr, h, SupportLevel.Partial, note);
+
+        // Read and write.
+        Full(Sysno.read, SysReadWrite.Read);
+        Full(Sysno.write, SysReadWrite.Write);
+        Full(Sysno.pread64, SysReadWrite.PRead64);
+        Full(Sysno.pwrite64, SysReadWrite.PWrite64);
+        Full(Sysno.readv, SysReadWrite.Readv);
+        Full(Sysno.writev, SysReadWrite.Writev);
+        Full(Sysno.lseek, SysReadWrite.Lseek);
+
+        // File descriptors and files.
+        Full(Sysno.close, SysFile.Close);
+        Full(Sysno.fstat, SysFile.Fstat);
+        Partial(Sysno.newfstatat, SysFile.Newfstatat, "paths relative to AT_FDCWD or absolute");
+        Partial(Sysno.stat, SysFile.StatPath, "host root only");
+        Partial(Sysno.lstat, SysFile.Lstat, "host root only");
+        Partial(Sysno.ioctl, SysFile.Ioctl, "TCGETS and TIOCGWINSZ on host files");
+        Partial(Sysno.fcntl, SysFile.Fcntl, "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL");
+        Full(Sysno.dup, SysFile.Dup);
+        Full(Sysno.dup2, SysFile.Dup2);
+        Full(Sysno.dup3, SysFile.Dup3);
+        Partial(Sysno.open, SysFile.Open, "read-only opens of the host root");
+        Partial(Sysno.openat, SysFile.Openat, "read-only opens of the host root");
+        Partial(Sysno.readlink, SysFile.Readlink, "host root and /proc/self/exe");
+        Partial(Sysno.readlinkat, SysFile.Readlinkat, "host root and /proc/self/exe");
+        Partial(Sysno.access, SysFile.Access, "host root, read-only");
+        Partial(Sysno.faccessat, SysFile.Faccessat, "host root, read-only");
+        Partial(Sysno.faccessat2, SysFile.Faccessat2, "host root, read-only");
+        Full(Sysno.getcwd, SysFile.Getcwd);
+
+        // Memory.
+        Partial(Sysno.mmap, SysMmap.Mmap, "file mappings are private copies");
+        Full(Sysno.munmap, SysMmap.Munmap);
+        Full(Sysno.mprotect, SysMmap.Mprotect);
+        Full(Sysno.brk, SysMmap.Brk);
+        Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory; other advice is accepted as a hint");
+
+        // Tasks and processes.
+        Full(Sysno.exit, SysThread.Exit);
+        Full(Sysno.exit_group, SysThread.ExitGroup);
+        Full(Sysno.getpid, SysThread.Getpid);
+        Full(Sysno.gettid, SysThread.Gettid);
+        Full(Sysno.getppid, SysThread.Getppid);
+        Full(Sysno.set_tid_address, SysThread.SetTidAddress);
+        Full(Sysno.set_robust_list, SysThread.SetRobustList);
+        Partial(Sysno.arch_prctl, SysThread.ArchPrctl, "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS");
+        Partial(Sysno.rseq, SysThread.Rseq, "registration only; the sandbox reports virtual CPU 0 and never aborts critical sections");
+        Full(Sysno.sched_yield, SysThread.SchedYield);
+        Full(Sysno.sched_getaffinity, SysThread.SchedGetaffinity);
+        Partial(Sysno.getcpu, SysThread.Getcpu, "always virtual CPU 0, node 0");
+
+        // Identity.
+        Full(Sysno.getuid, SysIdentity.Getuid);
+        Full(Sysno.geteuid, SysIdentity.Geteuid);
+        Full(Sysno.getgid, SysIdentity.Getgid);
+        Full(Sysno.getegid, SysIdentity.Getegid);
+        Full(Sysno.getresuid, SysIdentity.Getresuid);
+        Full(Sysno.getresgid, SysIdentity.Getresgid);
+        Full(Sysno.getgroups, SysIdentity.Getgroups);
+        Full(Sysno.uname, SysIdentity.Uname);
+
+        // Time.
+        Full(Sysno.clock_gettime, SysTime.ClockGettime);
+        Full(Sysno.clock_getres, SysTime.ClockGetres);
+        Full(Sysno.gettimeofday, SysTime.Gettimeofday);
+        Full(Sysno.time, SysTime.Time);
+        Partial(Sysno.nanosleep, SysTime.Nanosleep, "not interruptible by signals yet");
+        Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "not interruptible by signals yet");
+
+        // Signals.
+        Partial(Sysno.rt_sigaction, SysSignal.RtSigaction, "actions are recorded; delivery comes with the signals work");
+        Partial(Sysno.rt_sigprocmask, SysSignal.RtSigprocmask, "the mask is recorded; delivery comes with the signals work");
+        Partial(Sysno.sigaltstack, SysSignal.Sigaltstack, "recorded");
+
+        // Limits and randomness.
+        Full(Sysno.prlimit64, SysRlimit.Prlimit64);
+        Full(Sysno.getrlimit, SysRlimit.Getrlimit);
+        Full(Sysno.setrlimit, SysRlimit.Setrlimit);
+        Full(Sysno.getrandom, SysRandom.Getrandom);
+    }
+}

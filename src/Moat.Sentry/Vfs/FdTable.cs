@@ -1,0 +1,126 @@
+using System;
+using System.Threading;
+using Moat.Abi;
+
+namespace Moat.Sentry.Vfs;
+
+/// <summary>
+/// A process's file descriptor table. Each slot holds a reference on its FileDescription and the
+/// FD_CLOEXEC flag. Lock order: _mu is a leaf (descriptions are released outside it).
+/// </summary>
+internal sealed class FdTable
+{
+    private readonly Lock _mu = new();
+
+    // Protected by _mu.
+    private FileDescription?[] _files = new FileDescription?[16];
+    private bool[] _cloexec = new bool[16];
+
+    /// <summary>
+    /// Returns the description at <paramref name="fd"/> with a new reference the caller must DecRef, or null.
+    /// </summary>
+    public FileDescription? Get(int fd)
+    {
+        lock (_mu)
+        {
+            if ((uint)fd >= (uint)_files.Length)
+            {
+                return null;
+            }
+
+            FileDescription? f = _files[fd];
+            f?.IncRef();
+            return f;
+        }
+    }
+
+    /// <summary>Installs <paramref name="file"/> (taking a new reference) at exactly <paramref name="fd"/>, replacing any file there.</summary>
+    public void Set(int fd, FileDescription file, bool cloexec)
+    {
+        FileDescription? old;
+        file.IncRef();
+        lock (_mu)
+        {
+            Grow(fd + 1);
+            old = _files[fd];
+            _files[fd] = file;
+            _cloexec[fd] = cloexec;
+        }
+
+        old?.DecRef();
+    }
+
+    /// <summary>Installs <paramref name="file"/> at the lowest free fd ≥ <paramref name="minFd"/> below <paramref name="limit"/>.</summary>
+    /// <returns>The fd, or -EMFILE.</returns>
+    public int Add(FileDescription file, bool cloexec, int minFd, int limit)
+    {
+        lock (_mu)
+        {
+            for (int fd = Math.Max(0, minFd); fd < limit; fd++)
+            {
+                if (fd >= _files.Length || _files[fd] == null)
+                {
+                    Grow(fd + 1);
+                    file.IncRef();
+                    _files[fd] = file;
+                    _cloexec[fd] = cloexec;
+                    return fd;
+                }
+            }
+        }
+
+        return -Errno.EMFILE.Value;
+    }
+
+    /// <summary>Implements close(2) on the table. Returns 0 or -EBADF.</summary>
+    public long Remove(int fd)
+    {
+        FileDescription? f;
+        lock (_mu)
+        {
+            if ((uint)fd >= (uint)_files.Length || _files[fd] == null)
+            {
+                return -Errno.EBADF.Value;
+            }
+
+            f = _files[fd];
+            _files[fd] = null;
+            _cloexec[fd] = false;
+        }
+
+        f!.DecRef();
+        return 0;
+    }
+
+    /// <summary>Gets (0/1) or sets FD_CLOEXEC. Returns -EBADF for a closed fd.</summary>
+    public long CloseOnExec(int fd, bool? set)
+    {
+        lock (_mu)
+        {
+            if ((uint)fd >= (uint)_files.Length || _files[fd] == null)
+            {
+                return -Errno.EBADF.Value;
+            }
+
+            if (set is bool v)
+            {
+                _cloexec[fd] = v;
+            }
+
+            return _cloexec[fd] ? 1 : 0;
+        }
+    }
+
+    // Preconditions: _mu is held.
+    private void Grow(int size)
+    {
+        if (size <= _files.Length)
+        {
+            return;
+        }
+
+        int n = Math.Max(size, _files.Length * 2);
+        Array.Resize(ref _files, n);
+        Array.Resize(ref _cloexec, n);
+    }
+}

@@ -1,0 +1,56 @@
+using System.Threading;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry.Vfs;
+
+/// <summary>
+/// An open file description: what an fd refers to, shared by dup(2) and fork(2). Reference counted: each
+/// fd-table slot holds one reference.
+/// </summary>
+internal abstract class FileDescription
+{
+    private int _refs = 1;
+
+    /// <summary>The open flags (O_ACCMODE bits, O_APPEND, O_NONBLOCK, ...), as F_GETFL reports them.</summary>
+    public int StatusFlags { get; protected set; }
+
+    /// <summary>The sandbox path this file was opened by, when it has one.</summary>
+    public string? Path { get; init; }
+
+    public void IncRef() => Interlocked.Increment(ref _refs);
+
+    public void DecRef()
+    {
+        if (Interlocked.Decrement(ref _refs) == 0)
+        {
+            Release();
+        }
+    }
+
+    /// <summary>Implements read(2) into app memory [addr, addr+count). Returns bytes read or -errno.</summary>
+    public virtual long Read(Task t, ulong addr, ulong count) => -Errno.EINVAL.Value;
+
+    /// <summary>Implements write(2) from app memory [addr, addr+count). Returns bytes written or -errno.</summary>
+    public virtual long Write(Task t, ulong addr, ulong count) => -Errno.EINVAL.Value;
+
+    /// <summary>Implements pread64(2). Returns bytes read or -errno.</summary>
+    public virtual long PRead(Task t, ulong addr, ulong count, long offset) => -Errno.ESPIPE.Value;
+
+    /// <summary>Implements pwrite64(2). Returns bytes written or -errno.</summary>
+    public virtual long PWrite(Task t, ulong addr, ulong count, long offset) => -Errno.ESPIPE.Value;
+
+    /// <summary>Implements fstat(2).</summary>
+    public abstract long Stat(out Stat st);
+
+    /// <summary>Implements ioctl(2). Returns the result or -errno.</summary>
+    public virtual long Ioctl(Task t, uint request, ulong arg) => -Errno.ENOTTY.Value;
+
+    /// <summary>Implements lseek(2).</summary>
+    public virtual long Seek(long offset, int whence) => -Errno.ESPIPE.Value;
+
+    /// <summary>Called when the last reference goes.</summary>
+    protected virtual void Release()
+    {
+    }
+}

@@ -1,0 +1,114 @@
+using Moat.Abi;
+using Moat.Host;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Mm;
+
+namespace Moat.Sentry.Vfs;
+
+/// <summary>
+/// A file backed by a host fd the Sentry holds: the sandbox's stdio (donated by the host at start-up) and
+/// files the gofer opened. Data moves straight between the host fd and the MemoryFile mapping.
+/// </summary>
+internal sealed unsafe class HostFileDescription : FileDescription
+{
+    private const uint TCGETS = 0x5401;
+    private const uint TIOCGWINSZ = 0x5413;
+    private const int KernelTermiosSize = 36;
+    private const int WinsizeSize = 8;
+
+    private readonly SafeFdHandle _fd;
+
+    public HostFileDescription(SafeFdHandle fd, int statusFlags)
+    {
+        _fd = fd;
+        StatusFlags = statusFlags;
+    }
+
+    public int HostFd => _fd.Fd;
+
+    public override long Read(Task t, ulong addr, ulong count) => Transfer(t, addr, count, -1, write: false);
+
+    public override long Write(Task t, ulong addr, ulong count) => Transfer(t, addr, count, -1, write: true);
+
+    public override long PRead(Task t, ulong addr, ulong count, long offset) => Transfer(t, addr, count, offset, write: false);
+
+    public override long PWrite(Task t, ulong addr, ulong count, long offset) => Transfer(t, addr, count, offset, write: true);
+
+    public override long Stat(out Stat st) => HostFile.Fstat(_fd.Fd, out st);
+
+    public override long Seek(long offset, int whence) => HostFile.Seek(_fd.Fd, offset, whence);
+
+    public override long Ioctl(Task t, uint request, ulong arg)
+    {
+        int size = request switch
+        {
+            TCGETS => KernelTermiosSize,
+            TIOCGWINSZ => WinsizeSize,
+            _ => -1,
+        };
+        if (size < 0)
+        {
+            return -Errno.ENOTTY.Value;
+        }
+
+        byte* buf = stackalloc byte[64];
+        long r = HostFile.Ioctl(_fd.Fd, request, buf);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        return t.MM.CopyOut(arg, new System.ReadOnlySpan<byte>(buf, size)) < 0 ? -Errno.EFAULT.Value : r;
+    }
+
+    // Moves bytes between app memory and the host fd, one contiguous MemoryFile block at a time.
+    // Like Linux, a fault after some bytes moved ends the call with the count so far.
+    private long Transfer(Task t, ulong addr, ulong count, long offset, bool write)
+    {
+        if (count == 0)
+        {
+            // Linux checks the fd's mode, not the buffer, for an empty transfer.
+            return 0;
+        }
+
+        if ((long)count < 0)
+        {
+            count = long.MaxValue;
+        }
+
+        ulong done = 0;
+        while (done < count)
+        {
+            long n = t.MM.Translate(addr + done, count - done, write ? AccessType.Read : AccessType.Write, out byte* p);
+            if (n < 0)
+            {
+                return done > 0 ? (long)done : n;
+            }
+
+            long r;
+            if (offset < 0)
+            {
+                r = write ? HostFile.Write(_fd.Fd, p, (ulong)n) : HostFile.Read(_fd.Fd, p, (ulong)n);
+            }
+            else
+            {
+                r = write ? HostFile.PWrite(_fd.Fd, p, (ulong)n, offset + (long)done) : HostFile.PRead(_fd.Fd, p, (ulong)n, offset + (long)done);
+            }
+
+            if (r < 0)
+            {
+                return done > 0 ? (long)done : r;
+            }
+
+            done += (ulong)r;
+            if (r < n)
+            {
+                break;
+            }
+        }
+
+        return (long)done;
+    }
+
+    protected override void Release() => _fd.Dispose();
+}

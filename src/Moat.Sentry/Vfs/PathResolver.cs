@@ -1,0 +1,81 @@
+using System;
+using System.Collections.Generic;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry.Vfs;
+
+/// <summary>Turns a path argument (with its dirfd) into an absolute, lexically clean sandbox path.</summary>
+internal static class PathResolver
+{
+    /// <summary>Linux's PATH_MAX, including the terminating NUL.</summary>
+    public const int PathMax = 4096;
+
+    /// <summary>Resolves <paramref name="path"/> against <paramref name="dirfd"/>. Returns 0 or -errno.</summary>
+    public static long Resolve(Task t, int dirfd, string path, out string absolute)
+    {
+        absolute = path;
+        if (path.Length == 0)
+        {
+            return -Errno.ENOENT.Value;
+        }
+
+        if (path[0] == '/')
+        {
+            return 0;
+        }
+
+        string baseDir;
+        if (dirfd == OpenFlags.AT_FDCWD)
+        {
+            baseDir = t.Group.Cwd;
+        }
+        else
+        {
+            FileDescription? f = t.Fds.Get(dirfd);
+            if (f == null)
+            {
+                return -Errno.EBADF.Value;
+            }
+
+            try
+            {
+                if (f.Path == null || f.Stat(out Stat st) < 0 || (st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+                {
+                    return -Errno.ENOTDIR.Value;
+                }
+
+                baseDir = f.Path;
+            }
+            finally
+            {
+                f.DecRef();
+            }
+        }
+
+        absolute = baseDir.EndsWith('/') ? baseDir + path : baseDir + "/" + path;
+        return 0;
+    }
+
+    /// <summary>Copies a path argument in from app memory. Returns 0, -EFAULT, -ENAMETOOLONG or -ENOENT.</summary>
+    public static long CopyInPath(Task t, ulong addr, out string path)
+    {
+        long r = t.MM.CopyInString(addr, PathMax - 1, out path);
+        return r;
+    }
+
+    /// <summary>Removes "." components and duplicate slashes; keeps ".." for the file system to resolve.</summary>
+    public static string Clean(string path)
+    {
+        var parts = new List<string>();
+        foreach (string p in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (p != ".")
+            {
+                parts.Add(p);
+            }
+        }
+
+        return "/" + string.Join('/', parts);
+    }
+}
