@@ -15,12 +15,20 @@ internal sealed class ThreadGroup
         Tgid = tgid;
         ParentTgid = parentTgid;
         ExecutablePath = executablePath;
+        ProcessGroup = tgid;
+        Session = tgid;
     }
 
     /// <summary>The process id, in the sandbox's pid namespace.</summary>
     public int Tgid { get; }
 
     public int ParentTgid { get; }
+
+    /// <summary>The process group id.</summary>
+    public int ProcessGroup { get; set; }
+
+    /// <summary>The session id.</summary>
+    public int Session { get; set; }
 
     /// <summary>The sandbox path of the running executable (what /proc/self/exe names).</summary>
     public string ExecutablePath { get; set; }

@@ -15,16 +15,17 @@ internal static class SysRlimit
             return -Errno.ESRCH.Value;
         }
 
-        return Apply(t, a.Int(1), a.Pointer(2), a.Pointer(3));
+        return Apply(t, a.Int(1), a.Pointer(2), a.Pointer(3), oldRequired: false);
     }
 
     /// <summary>Implements getrlimit(2).</summary>
-    public static long Getrlimit(Task t, in SyscallArgs a) => Apply(t, a.Int(0), 0, a.Pointer(1));
+    public static long Getrlimit(Task t, in SyscallArgs a) => Apply(t, a.Int(0), 0, a.Pointer(1), oldRequired: true);
 
     /// <summary>Implements setrlimit(2).</summary>
-    public static long Setrlimit(Task t, in SyscallArgs a) => Apply(t, a.Int(0), a.Pointer(1), 0);
+    public static long Setrlimit(Task t, in SyscallArgs a) =>
+        a.Pointer(1) == 0 ? -Errno.EFAULT.Value : Apply(t, a.Int(0), a.Pointer(1), 0, oldRequired: false);
 
-    private static long Apply(Task t, int resource, ulong newAddr, ulong oldAddr)
+    private static long Apply(Task t, int resource, ulong newAddr, ulong oldAddr, bool oldRequired)
     {
         if ((uint)resource >= RlimitResource.RLIM_NLIMITS)
         {
@@ -57,7 +58,7 @@ internal static class SysRlimit
         }
 
         Rlimit old = t.Group.Limit(resource);
-        if (oldAddr != 0 && t.MM.CopyOut(oldAddr, old) < 0)
+        if ((oldAddr != 0 || oldRequired) && t.MM.CopyOut(oldAddr, old) < 0)
         {
             return -Errno.EFAULT.Value;
         }

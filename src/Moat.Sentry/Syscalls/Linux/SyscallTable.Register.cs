@@ -53,6 +53,9 @@ internal static partial class SyscallTable
         Full(Sysno.getpid, SysThread.Getpid);
         Full(Sysno.gettid, SysThread.Gettid);
         Full(Sysno.getppid, SysThread.Getppid);
+        Partial(Sysno.getpgid, SysThread.Getpgid, "one process group per sandbox until process groups arrive");
+        Partial(Sysno.getpgrp, SysThread.Getpgrp, "one process group per sandbox until process groups arrive");
+        Partial(Sysno.getsid, SysThread.Getsid, "one session per sandbox until sessions arrive");
         Full(Sysno.set_tid_address, SysThread.SetTidAddress);
         Full(Sysno.set_robust_list, SysThread.SetRobustList);
         Partial(Sysno.arch_prctl, SysThread.ArchPrctl, "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS");

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs Moat's whole test suite: unit tests and the conformance suite (C programs run natively and under
+# `moat do`, compared). Installs what the tests need on a fresh Debian machine first.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
+command -v strace >/dev/null || need+=(strace)
+[ -x /bin/busybox ] || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: missing ${need[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test Moat.slnx -c Release 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One plain summary line over all test assemblies.
+awk '/(Passed|Failed)! +- Failed:/ {
+  for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1)); if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+} END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

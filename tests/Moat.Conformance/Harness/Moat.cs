@@ -1,0 +1,42 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+
+namespace Moat.Conformance.Harness;
+
+/// <summary>Finds the moat executable built beside the tests and runs commands under <c>moat do</c>.</summary>
+public static class MoatCli
+{
+    private static readonly Lazy<(string File, string[] Prefix)> s_command = new(Locate);
+
+    public static RunResult Do(IEnumerable<string> command, string workingDirectory, IDictionary<string, string>? env = null, params string[] options)
+    {
+        (string file, string[] prefix) = s_command.Value;
+        var args = new List<string>(prefix) { "do" };
+        args.AddRange(options);
+        args.Add("--");
+        args.AddRange(command);
+        return ProcessRunner.Run(file, args, workingDirectory, env);
+    }
+
+    /// <summary>The command line that starts moat: the apphost if it was copied, else dotnet moat.dll.</summary>
+    public static (string File, string[] Prefix) Command => s_command.Value;
+
+    private static (string, string[]) Locate()
+    {
+        string dir = AppContext.BaseDirectory;
+        string apphost = Path.Combine(dir, "moat");
+        if (File.Exists(apphost))
+        {
+            return (apphost, []);
+        }
+
+        string dll = Path.Combine(dir, "moat.dll");
+        if (File.Exists(dll))
+        {
+            return ("dotnet", [dll]);
+        }
+
+        throw new FileNotFoundException("moat is not built next to the tests", apphost);
+    }
+}
