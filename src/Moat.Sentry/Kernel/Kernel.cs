@@ -35,6 +35,9 @@ internal sealed class Kernel
     /// <summary>The UTS namespace's host name.</summary>
     public string Hostname { get; set; } = "moat";
 
+    /// <summary>The futex wait queues.</summary>
+    public Futex Futexes { get; } = new();
+
     /// <summary>Monotonic time origin for the sandbox.</summary>
     public long BootTicks { get; } = Environment.TickCount64;
 

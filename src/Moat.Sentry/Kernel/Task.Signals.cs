@@ -51,6 +51,78 @@ internal sealed partial class Task
         RequestExit(ExitStatus.Killed(sig));
     }
 
+    /// <summary>Signals sent to this task and blocked by its mask (bit n-1 for signal n).</summary>
+    public ulong PendingSignals { get; private set; }
+
+    /// <summary>
+    /// Sends <paramref name="sig"/> to this task from inside the sandbox (kill, tgkill). A blocked signal
+    /// stays pending until the mask allows it.
+    /// </summary>
+    public void SendSignal(int sig)
+    {
+        ulong bit = 1UL << (sig - 1);
+        if ((SignalMask & bit) != 0 && sig != Signal.SIGKILL && sig != Signal.SIGSTOP)
+        {
+            PendingSignals |= bit;
+            return;
+        }
+
+        ApplySignal(sig);
+    }
+
+    /// <summary>Acts on pending signals that the mask no longer blocks.</summary>
+    public void DeliverUnblockedPending()
+    {
+        ulong ready = PendingSignals & ~SignalMask;
+        for (int sig = 1; ready != 0 && sig <= Signal.SIGRTMAX && Exit == null; sig++)
+        {
+            ulong bit = 1UL << (sig - 1);
+            if ((ready & bit) != 0)
+            {
+                PendingSignals &= ~bit;
+                ready &= ~bit;
+                ApplySignal(sig);
+            }
+        }
+    }
+
+    // Applies the signal's action. Handlers are not delivered yet (no signal frames): the task is told
+    // so on stderr and gets the default action, which is what an unhandled signal would do.
+    private void ApplySignal(int sig)
+    {
+        SignalAction act = Group.SignalActions[sig];
+        if (act.Handler == SignalAction.SIG_IGN && sig != Signal.SIGKILL && sig != Signal.SIGSTOP)
+        {
+            return;
+        }
+
+        if (IsDefaultIgnored(sig))
+        {
+            return;
+        }
+
+        if (act.Handler != SignalAction.SIG_DFL && sig != Signal.SIGKILL && sig != Signal.SIGSTOP)
+        {
+            Kernel.Log.WriteLine($"moat: pid {Tid} has a handler for {Signal.Name(sig)}, but signal delivery is not implemented yet; applying the default action");
+        }
+
+        if (sig is Signal.SIGSTOP or Signal.SIGTSTP or Signal.SIGTTIN or Signal.SIGTTOU)
+        {
+            Kernel.Log.WriteLine($"moat: pid {Tid}: job-control stop by {Signal.Name(sig)} is not implemented yet; the signal is ignored");
+            return;
+        }
+
+        if (sig != Signal.SIGKILL && sig != Signal.SIGTERM && sig != Signal.SIGINT && sig != Signal.SIGPIPE)
+        {
+            Kernel.Log.WriteLine($"moat: pid {Tid} ({Group.ExecutablePath}) killed by {Signal.Name(sig)}");
+        }
+
+        RequestExit(ExitStatus.Killed(sig));
+    }
+
+    /// <summary>Whether a signal's default action is to do nothing.</summary>
+    public static bool IsDefaultIgnored(int sig) => sig is Signal.SIGCHLD or Signal.SIGURG or Signal.SIGWINCH or Signal.SIGCONT;
+
     /// <summary>Whether a signal's default action is to terminate with a core dump.</summary>
     public static bool DefaultActionDumpsCore(int sig) => sig switch
     {

@@ -97,6 +97,57 @@ internal static class SysSignal
             return -Errno.EFAULT.Value;
         }
 
+        t.DeliverUnblockedPending();
+        return 0;
+    }
+
+    /// <summary>Implements kill(2) for the sandbox's own process.</summary>
+    public static long Kill(Task t, in SyscallArgs a)
+    {
+        int pid = a.Int(0);
+        int sig = a.Int(1);
+        if (sig < 0 || sig > Signal.SIGRTMAX)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        // pid 0 and -1 reach every process we may signal: with one process, that is this one.
+        if (pid != t.Group.Tgid && pid != 0 && pid != -1 && pid != -t.Group.ProcessGroup)
+        {
+            return -Errno.ESRCH.Value;
+        }
+
+        if (sig != 0)
+        {
+            t.SendSignal(sig);
+        }
+
+        return 0;
+    }
+
+    /// <summary>Implements tkill(2).</summary>
+    public static long Tkill(Task t, in SyscallArgs a) => SignalThread(t, t.Group.Tgid, a.Int(0), a.Int(1));
+
+    /// <summary>Implements tgkill(2).</summary>
+    public static long Tgkill(Task t, in SyscallArgs a) => SignalThread(t, a.Int(0), a.Int(1), a.Int(2));
+
+    private static long SignalThread(Task t, int tgid, int tid, int sig)
+    {
+        if (tgid <= 0 || tid <= 0 || sig < 0 || sig > Signal.SIGRTMAX)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        if (tgid != t.Group.Tgid || tid != t.Tid)
+        {
+            return -Errno.ESRCH.Value;
+        }
+
+        if (sig != 0)
+        {
+            t.SendSignal(sig);
+        }
+
         return 0;
     }
 

@@ -64,6 +64,11 @@ internal static partial class SyscallTable
         Full(Sysno.sched_getaffinity, SysThread.SchedGetaffinity);
         Partial(Sysno.getcpu, SysThread.Getcpu, "always virtual CPU 0, node 0");
 
+        Partial(Sysno.futex, SysFutex.Futex, "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET");
+        Partial(Sysno.kill, SysSignal.Kill, "signals to the sandbox's own process; default actions only");
+        Partial(Sysno.tkill, SysSignal.Tkill, "signals to the sandbox's own task; default actions only");
+        Partial(Sysno.tgkill, SysSignal.Tgkill, "signals to the sandbox's own task; default actions only");
+
         // Identity.
         Full(Sysno.getuid, SysIdentity.Getuid);
         Full(Sysno.geteuid, SysIdentity.Geteuid);
