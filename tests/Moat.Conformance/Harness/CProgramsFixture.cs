@@ -5,12 +5,12 @@ using System.IO;
 namespace Moat.Conformance.Harness;
 
 /// <summary>
-/// Compiles every C program under programs/ with gcc, once per test run, in two flavours: -static and
-/// -static-pie. Binaries keep their source's name (some programs check it).
+/// Compiles every C program under programs/ with gcc, once per test run, in three flavours: -static,
+/// -static-pie and dynamic (through the host's ld.so and libc). Binaries keep their source's name (some programs check it).
 /// </summary>
 public sealed class CProgramsFixture : IDisposable
 {
-    public static readonly string[] Flavours = ["static", "static-pie"];
+    public static readonly string[] Flavours = ["static", "static-pie", "dynamic"];
 
     public CProgramsFixture()
     {
@@ -23,7 +23,8 @@ public sealed class CProgramsFixture : IDisposable
             foreach (string src in Directory.GetFiles(sources, "*.c"))
             {
                 string name = Path.GetFileNameWithoutExtension(src);
-                RunResult r = ProcessRunner.Run("gcc", ["-" + flavour, "-O1", "-Wall", "-Werror", "-o", Path.Combine(dir, name), src], dir);
+                string[] link = flavour == "dynamic" ? [] : ["-" + flavour];
+                RunResult r = ProcessRunner.Run("gcc", [.. link, "-O1", "-Wall", "-Werror", "-o", Path.Combine(dir, name), src], dir);
                 if (r.ExitCode != 0)
                 {
                     throw new InvalidOperationException($"gcc -{flavour} {name}.c failed:\n{r.Stderr}");

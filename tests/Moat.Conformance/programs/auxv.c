@@ -19,8 +19,9 @@ int main(void)
     printf("AT_EUID: %lu\n", getauxval(AT_EUID));
     printf("AT_GID: %lu\n", getauxval(AT_GID));
     printf("AT_EGID: %lu\n", getauxval(AT_EGID));
-    /* Static executables have no interpreter, so AT_BASE is 0. */
-    printf("AT_BASE: %lu\n", getauxval(AT_BASE));
+    /* AT_BASE is the interpreter's load address: 0 for static programs, a page-aligned address otherwise. */
+    unsigned long base = getauxval(AT_BASE);
+    printf("AT_BASE zero or page-aligned: %s\n", yesno(base % 4096 == 0));
     printf("AT_FLAGS: %lu\n", getauxval(AT_FLAGS));
 
     const unsigned char *rnd = (const unsigned char *)getauxval(AT_RANDOM);
