@@ -52,6 +52,14 @@ public static unsafe class HostPtrace
         }
     }
 
+    /// <summary>PTRACE_GETFPREGS: the 512-byte FXSAVE image.</summary>
+    public static long GetFpRegs(int pid, byte* fxsave) =>
+        HostResult.FromLong(Interop.Libc.ptrace(PTRACE_GETFPREGS, pid, 0, (nint)fxsave));
+
+    /// <summary>PTRACE_SETFPREGS from a 512-byte FXSAVE image.</summary>
+    public static long SetFpRegs(int pid, byte* fxsave) =>
+        HostResult.FromLong(Interop.Libc.ptrace(PTRACE_SETFPREGS, pid, 0, (nint)fxsave));
+
     public static long GetSigInfo(int pid, out SigInfo info)
     {
         fixed (SigInfo* p = &info)

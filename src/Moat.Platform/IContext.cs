@@ -44,6 +44,15 @@ public interface IContext : IDisposable
     /// </summary>
     SwitchEvent Switch(IAddressSpace addressSpace, ref PtraceRegs regs);
 
+    /// <summary>
+    /// Reads the task's x87/SSE state in FXSAVE layout (512 bytes) as it was at the last switch out.
+    /// Preconditions: as for <see cref="Switch"/>, and the context is not running.
+    /// </summary>
+    long GetFpState(IAddressSpace addressSpace, Span<byte> fxsave);
+
+    /// <summary>Replaces the task's x87/SSE state with an FXSAVE image (512 bytes).</summary>
+    long SetFpState(IAddressSpace addressSpace, ReadOnlySpan<byte> fxsave);
+
     /// <summary>Makes a running or future <see cref="Switch"/> return <see cref="SwitchEventKind.Interrupted"/> soon.</summary>
     void Interrupt();
 }

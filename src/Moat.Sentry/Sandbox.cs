@@ -1,11 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Threading;
 using Moat.Abi;
 using Moat.Gofer;
 using Moat.Host;
-using Moat.Platform;
 using Moat.Platform.Ptrace;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Loader;
@@ -16,7 +14,7 @@ using Moat.Sentry.Vfs;
 
 namespace Moat.Sentry;
 
-/// <summary>Boots a Sentry: MemoryFile, platform, kernel, and the first task of the sandbox.</summary>
+/// <summary>Boots a Sentry: MemoryFile, platform, kernel, and the first process of the sandbox (pid 1).</summary>
 public static class Sandbox
 {
     /// <summary>Exit status when the program cannot be found (as a shell reports it).</summary>
@@ -25,7 +23,7 @@ public static class Sandbox
     /// <summary>Exit status when the program was found but cannot be executed.</summary>
     public const int ExitCannotExecute = 126;
 
-    /// <summary>Runs the program of <paramref name="options"/> to completion; returns a shell-style status.</summary>
+    /// <summary>Runs the program of <paramref name="options"/> until every process of the sandbox is gone; returns a shell-style status.</summary>
     public static int Run(SandboxOptions options, GoferClient gofer, TextWriter log)
     {
         using var memoryFile = new MemoryFile();
@@ -36,20 +34,10 @@ public static class Sandbox
             Hostname = options.Hostname,
         };
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
-
-        int status = 1;
-
-        // The task's thread is its tracer: ptrace requests must come from the thread that seized the stub.
-        var thread = new Thread(() => status = RunFirstTask(kernel, options), 16 << 20)
-        {
-            Name = "moat-task-1",
-        };
-        thread.Start();
-        thread.Join();
-        return status;
+        return RunInit(kernel, options);
     }
 
-    private static int RunFirstTask(Kernel.Kernel kernel, SandboxOptions options)
+    private static int RunInit(Kernel.Kernel kernel, SandboxOptions options)
     {
         string? pathVar = null;
         foreach (string e in options.Environment)
@@ -68,25 +56,26 @@ public static class Sandbox
             return ExitNotFound;
         }
 
-        IAddressSpace? space = kernel.Platform.NewAddressSpace(out long err);
-        if (space == null)
-        {
-            kernel.Log.WriteLine($"moat: cannot create an address space on the {kernel.Platform.Name} platform: {Errno.FromValue((int)-err).Name}");
-            return 1;
-        }
-
-        using var mm = new MemoryManager(kernel.MemoryFile, space, kernel.Platform.MinUserAddress, kernel.Platform.MaxUserAddress);
-        var creds = HostCredentials();
+        // Load into memory with no host address space yet: init's own thread creates and traces its stub.
+        var mm = new MemoryManager(kernel.MemoryFile, null, kernel.Platform.MinUserAddress, kernel.Platform.MaxUserAddress);
+        Credentials creds = HostCredentials();
         var argv = new List<string>(options.Argv) { [0] = name };
         long r = ProgramImage.Load(kernel, mm, path, argv, options.Environment, new ElfLoader.AuxIdentity(creds.RealUid, creds.EffectiveUid, creds.RealGid, creds.EffectiveGid), out LoadedImage image, out string executable, out string? error);
         if (r < 0)
         {
+            mm.Dispose();
             kernel.Log.WriteLine($"moat: {error}");
             return r == -Errno.ENOENT.Value ? ExitNotFound : ExitCannotExecute;
         }
 
+        mm.ArgStart = image.ArgStart;
+        mm.ArgEnd = image.ArgEnd;
+        mm.EnvStart = image.EnvStart;
+        mm.EnvEnd = image.EnvEnd;
+
         int pid = kernel.AllocatePid();
-        var group = new ThreadGroup(pid, 0, PathResolver.Clean(executable)) { Cwd = options.WorkingDirectory };
+        var group = new ThreadGroup(pid, null, PathResolver.Clean(executable)) { Cwd = options.WorkingDirectory };
+        mm.AddressSpaceLimit = group.Limit(RlimitResource.RLIMIT_AS).rlim_cur;
         var fds = new FdTable();
         for (int fd = 0; fd <= 2; fd++)
         {
@@ -99,8 +88,7 @@ public static class Sandbox
             }
         }
 
-        using IContext context = kernel.Platform.NewContext();
-        var task = new Task(kernel, group, pid, mm, fds, context, creds);
+        var task = new Task(kernel, group, pid, mm, fds, creds);
         ref PtraceRegs regs = ref task.Registers;
         regs.rip = image.Entry;
         regs.rsp = image.StackPointer;
@@ -108,10 +96,9 @@ public static class Sandbox
         regs.ss = 0x2b; // __USER_DS
         regs.eflags = 0x202; // IF
         regs.orig_rax = ulong.MaxValue;
-        mm.AddressSpaceLimit = group.Limit(RlimitResource.RLIMIT_AS).rlim_cur;
 
-        ExitStatus status = task.Run();
-        return status.ShellStatus;
+        kernel.StartTask(task, newAddressSpace: true);
+        return kernel.WaitForAll().ShellStatus;
     }
 
     private static Credentials HostCredentials()

@@ -72,6 +72,22 @@ internal sealed class PtraceContext : IContext
         }
     }
 
+    public unsafe long GetFpState(IAddressSpace addressSpace, System.Span<byte> fxsave)
+    {
+        fixed (byte* p = fxsave)
+        {
+            return HostPtrace.GetFpRegs(((PtraceAddressSpace)addressSpace).Pid, p);
+        }
+    }
+
+    public unsafe long SetFpState(IAddressSpace addressSpace, System.ReadOnlySpan<byte> fxsave)
+    {
+        fixed (byte* p = fxsave)
+        {
+            return HostPtrace.SetFpRegs(((PtraceAddressSpace)addressSpace).Pid, p);
+        }
+    }
+
     public void Interrupt()
     {
         _interruptPending = true;

@@ -6,10 +6,10 @@ using Moat.Sentry.Mm;
 namespace Moat.Sentry.Kernel;
 
 /// <summary>
-/// Futex wait queues for private futexes, keyed by (address space, address). A waiter blocks its own task
-/// thread; a waker releases up to N waiters whose bitset matches, in FIFO order.
-/// Lock order: _mu is a leaf (the value check in Wait runs under _mu, so a wake cannot slip between the
-/// check and the enqueue).
+/// Futex wait queues for private futexes, keyed by (address space, address). A waiter sleeps on its own
+/// task's wake event, so signals interrupt it; a waker releases up to N waiters whose bitset matches, in
+/// FIFO order. Lock order: _mu is a leaf (the value check in Wait runs under _mu, so a wake cannot slip
+/// between the check and the enqueue).
 /// </summary>
 internal sealed class Futex
 {
@@ -20,27 +20,29 @@ internal sealed class Futex
 
     private sealed class Waiter
     {
+        public required Task Task { get; init; }
+
         public required uint Bitset { get; init; }
 
-        public ManualResetEventSlim Event { get; } = new(false);
-
-        public bool Woken { get; set; }
+        // Written under Futex._mu.
+        public volatile bool Woken;
     }
 
     /// <summary>
-    /// Implements FUTEX_WAIT(_BITSET): sleeps while *addr == expected, until woken or
-    /// <paramref name="timeoutMs"/> (-1 = forever) passes. Returns 0, -EAGAIN, -ETIMEDOUT or -EFAULT.
+    /// Implements FUTEX_WAIT(_BITSET): sleeps while *addr == expected, until woken, interrupted or
+    /// <paramref name="timeoutMs"/> (-1 = forever) passes. Returns 0, -EAGAIN, -ETIMEDOUT, -ERESTARTSYS or -EFAULT.
     /// </summary>
-    public long Wait(MemoryManager mm, ulong addr, uint expected, uint bitset, int timeoutMs)
+    public long Wait(Task t, ulong addr, uint expected, uint bitset, int timeoutMs)
     {
         if ((addr & 3) != 0)
         {
             return -Errno.EINVAL.Value;
         }
 
-        Waiter w;
-        LinkedListNode<Waiter> node;
+        MemoryManager mm = t.MM;
         var key = (mm, addr);
+        var w = new Waiter { Task = t, Bitset = bitset };
+        LinkedListNode<Waiter> node;
         lock (_mu)
         {
             if (mm.CopyIn(addr, out uint value) < 0)
@@ -59,11 +61,10 @@ internal sealed class Futex
                 _queues[key] = q;
             }
 
-            w = new Waiter { Bitset = bitset };
             node = q.AddLast(w);
         }
 
-        bool signalled = w.Event.Wait(timeoutMs);
+        long r = t.Block(null, () => w.Woken, timeoutMs);
         lock (_mu)
         {
             if (w.Woken)
@@ -71,7 +72,6 @@ internal sealed class Futex
                 return 0;
             }
 
-            // Timed out: leave the queue.
             LinkedList<Waiter> q = _queues[key];
             q.Remove(node);
             if (q.Count == 0)
@@ -79,7 +79,7 @@ internal sealed class Futex
                 _queues.Remove(key);
             }
 
-            return signalled ? 0 : -Errno.ETIMEDOUT.Value;
+            return r;
         }
     }
 
@@ -106,7 +106,7 @@ internal sealed class Futex
                 if ((n.Value.Bitset & bitset) != 0)
                 {
                     n.Value.Woken = true;
-                    n.Value.Event.Set();
+                    n.Value.Task.Wake();
                     q.Remove(n);
                     woken++;
                 }

@@ -1,15 +1,26 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Threading;
+using Moat.Abi;
 using Moat.Platform;
 using Moat.Sentry.Pgalloc;
 
 namespace Moat.Sentry.Kernel;
 
-/// <summary>Sandbox-wide state: the MemoryFile, the platform, the gofer, pid allocation, options.</summary>
+/// <summary>
+/// Sandbox-wide state: the MemoryFile, the platform, the gofer, and the process tree (pids, parents,
+/// zombies). Lock order: TreeMu &gt; Task._sigMu &gt; WaitQueue._mu.
+/// </summary>
 internal sealed class Kernel
 {
+    private readonly ManualResetEventSlim _allExited = new(false);
     private int _lastPid;
+
+    // Protected by TreeMu.
+    private readonly Dictionary<int, ThreadGroup> _groups = [];
+    private readonly Dictionary<int, Task> _tasks = [];
+    private int _liveTasks;
 
     public Kernel(MemoryFile memoryFile, IPlatform platform, IFileOpener files, TextWriter log)
     {
@@ -38,9 +49,264 @@ internal sealed class Kernel
     /// <summary>The futex wait queues.</summary>
     public Futex Futexes { get; } = new();
 
-    /// <summary>Monotonic time origin for the sandbox.</summary>
-    public long BootTicks { get; } = Environment.TickCount64;
+    /// <summary>Guards the process tree: groups, parents, children, zombies.</summary>
+    public Lock TreeMu { get; } = new();
+
+    /// <summary>The sandbox's first process (pid 1). Set once.</summary>
+    public ThreadGroup? Init { get; private set; }
 
     /// <summary>Allocates the next pid in the sandbox's pid namespace: the first task is pid 1.</summary>
     public int AllocatePid() => Interlocked.Increment(ref _lastPid);
+
+    /// <summary>Finds a live or zombie process by pid.</summary>
+    public ThreadGroup? FindGroup(int pid)
+    {
+        lock (TreeMu)
+        {
+            return _groups.GetValueOrDefault(pid);
+        }
+    }
+
+    /// <summary>Finds a live task by tid.</summary>
+    public Task? FindTask(int tid)
+    {
+        lock (TreeMu)
+        {
+            return _tasks.GetValueOrDefault(tid);
+        }
+    }
+
+    /// <summary>Every live process, for kill(-1) and process-group signals.</summary>
+    public List<ThreadGroup> LiveGroups()
+    {
+        lock (TreeMu)
+        {
+            var list = new List<ThreadGroup>();
+            foreach (ThreadGroup g in _groups.Values)
+            {
+                if (!g.Zombie && g.Tasks.Count > 0)
+                {
+                    list.Add(g);
+                }
+            }
+
+            return list;
+        }
+    }
+
+    /// <summary>
+    /// Registers a new task (and its group, if new) and starts its host thread. With
+    /// <paramref name="newAddressSpace"/>, the thread first creates the platform address space for the
+    /// task's memory: on ptrace that thread must be the stub's tracer.
+    /// </summary>
+    public void StartTask(Task t, bool newAddressSpace)
+    {
+        lock (TreeMu)
+        {
+            if (!_groups.ContainsKey(t.Group.Tgid))
+            {
+                _groups[t.Group.Tgid] = t.Group;
+                t.Group.Parent?.Children.Add(t.Group);
+                Init ??= t.Group;
+            }
+
+            t.Group.Tasks.Add(t);
+            _tasks[t.Tid] = t;
+            _liveTasks++;
+        }
+
+        var thread = new Thread(() => RunTask(t, newAddressSpace), 8 << 20)
+        {
+            Name = "moat-task-" + t.Tid,
+            IsBackground = true,
+        };
+        thread.Start();
+    }
+
+    /// <summary>Blocks until every task has exited; returns init's exit status.</summary>
+    public ExitStatus WaitForAll()
+    {
+        _allExited.Wait();
+        lock (TreeMu)
+        {
+            return Init?.ExitStatus ?? ExitStatus.Killed(Signal.SIGKILL);
+        }
+    }
+
+    private void RunTask(Task t, bool newAddressSpace)
+    {
+        ExitStatus status = ExitStatus.Killed(Signal.SIGKILL);
+        try
+        {
+            if (newAddressSpace)
+            {
+                IAddressSpace? space = Platform.NewAddressSpace(out long err);
+                if (space == null)
+                {
+                    Log.WriteLine($"moat: cannot create an address space for pid {t.Tid}: {Errno.FromValue((int)-err).Name}");
+                    return;
+                }
+
+                t.MM.AttachAddressSpace(space);
+            }
+
+            status = t.Run();
+        }
+        catch (Exception e)
+        {
+            // A Sentry bug outside any syscall: end this task cleanly and say so.
+            Log.WriteLine($"moat: internal error running pid {t.Tid}: {e}");
+        }
+        finally
+        {
+            TaskExited(t, status);
+        }
+    }
+
+    /// <summary>Ends every task of <paramref name="t"/>'s process with <paramref name="status"/> (exit_group, fatal signal).</summary>
+    public void ExitGroup(Task t, ExitStatus status)
+    {
+        List<Task> others;
+        lock (TreeMu)
+        {
+            t.Group.ExitStatus ??= status;
+            others = [.. t.Group.Tasks];
+        }
+
+        foreach (Task o in others)
+        {
+            if (o != t)
+            {
+                o.SendSignal(Signal.SIGKILL);
+            }
+        }
+
+        t.RequestExit(status);
+    }
+
+    private void TaskExited(Task t, ExitStatus status)
+    {
+        t.ReleaseResources();
+
+        List<Task>? orphansToKill = null;
+        Task? notify = null;
+        int exitSignal = 0;
+        ThreadGroup g = t.Group;
+        lock (TreeMu)
+        {
+            g.Tasks.Remove(t);
+            _tasks.Remove(t.Tid);
+            if (g.Tasks.Count == 0)
+            {
+                g.ExitStatus ??= status;
+                if (g == Init)
+                {
+                    // When init dies, the pid namespace dies with it.
+                    orphansToKill = [.. _tasks.Values];
+                }
+
+                foreach (ThreadGroup child in g.Children)
+                {
+                    child.Parent = g == Init ? null : Init;
+                    if (child.Parent != null)
+                    {
+                        child.Parent.Children.Add(child);
+                        if (child.Zombie)
+                        {
+                            child.Parent.ChildEvents.Notify();
+                        }
+                    }
+                    else if (child.Zombie)
+                    {
+                        _groups.Remove(child.Tgid);
+                    }
+                }
+
+                g.Children.Clear();
+                ThreadGroup? parent = g.Parent;
+                if (parent == null)
+                {
+                    _groups.Remove(g.Tgid);
+                }
+                else
+                {
+                    SignalAction chld = parent.SignalActions[Signal.SIGCHLD];
+                    bool autoReap = g.ExitSignal == Signal.SIGCHLD &&
+                        (chld.Handler == SignalAction.SIG_IGN || (chld.Flags & SignalAction.SA_NOCLDWAIT) != 0);
+                    if (autoReap)
+                    {
+                        parent.Children.Remove(g);
+                        _groups.Remove(g.Tgid);
+                    }
+                    else
+                    {
+                        g.Zombie = true;
+                    }
+
+                    parent.ChildEvents.Notify();
+                    notify = parent.Tasks.Count > 0 ? parent.Tasks[0] : null;
+                    exitSignal = g.ExitSignal;
+                }
+            }
+
+            _liveTasks--;
+            if (_liveTasks == 0)
+            {
+                _allExited.Set();
+            }
+        }
+
+        if (notify != null && exitSignal > 0)
+        {
+            ExitStatus es = g.ExitStatus ?? status;
+            notify.SendSignal(exitSignal, new SigInfo
+            {
+                si_signo = exitSignal,
+                si_code = es.Signaled ? 2 /* CLD_KILLED */ : 1 /* CLD_EXITED */,
+                si_pid = g.Tgid,
+                si_status = es.Signaled ? es.Signal : es.Code,
+            });
+        }
+
+        if (orphansToKill != null)
+        {
+            foreach (Task o in orphansToKill)
+            {
+                o.SendSignal(Signal.SIGKILL);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reaps a zombie child of <paramref name="parent"/> that <paramref name="matches"/>, if any.
+    /// Returns the reaped group, or null; <paramref name="anyChild"/> says whether any child matched at all.
+    /// </summary>
+    public ThreadGroup? TryReap(ThreadGroup parent, Func<ThreadGroup, bool> matches, bool reap, out bool anyChild)
+    {
+        lock (TreeMu)
+        {
+            anyChild = false;
+            foreach (ThreadGroup c in parent.Children)
+            {
+                if (!matches(c))
+                {
+                    continue;
+                }
+
+                anyChild = true;
+                if (c.Zombie)
+                {
+                    if (reap)
+                    {
+                        parent.Children.Remove(c);
+                        _groups.Remove(c.Tgid);
+                    }
+
+                    return c;
+                }
+            }
+
+            return null;
+        }
+    }
 }

@@ -1,10 +1,192 @@
+using System.Threading;
 using Moat.Abi;
 
 namespace Moat.Sentry.Kernel;
 
-/// <summary>Signals that reach the task from the platform, and their default actions.</summary>
+/// <summary>Signals: queueing, masks, default actions, and delivery to handlers.</summary>
 internal sealed partial class Task
 {
+    private const ulong UnblockableMask = (1UL << (Signal.SIGKILL - 1)) | (1UL << (Signal.SIGSTOP - 1));
+
+    private readonly Lock _sigMu = new();
+
+    // Protected by _sigMu.
+    private ulong _pending;
+    private ulong _mask;
+    private readonly SigInfo[] _pendingInfo = new SigInfo[Signal.SIGRTMAX + 1];
+
+    /// <summary>The signal mask (bit n-1 for signal n).</summary>
+    public ulong SignalMask
+    {
+        get
+        {
+            lock (_sigMu)
+            {
+                return _mask;
+            }
+        }
+
+        set
+        {
+            lock (_sigMu)
+            {
+                _mask = value & ~UnblockableMask;
+            }
+        }
+    }
+
+    /// <summary>The mask rt_sigsuspend replaced: the handler's frame saves it, so sigreturn restores it.</summary>
+    public ulong? SavedMaskForSigsuspend { get; set; }
+
+    /// <summary>Signals queued to this task (bit n-1 for signal n).</summary>
+    public ulong PendingSignals
+    {
+        get
+        {
+            lock (_sigMu)
+            {
+                return _pending;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="sig"/> for this task (from any thread) and kicks the task so it acts on it:
+    /// out of a blocking wait, or out of application code.
+    /// </summary>
+    public void SendSignal(int sig, in SigInfo info)
+    {
+        lock (_sigMu)
+        {
+            if (Exit != null)
+            {
+                return;
+            }
+
+            // Like Linux's sig_ignored(): an unblocked signal whose action is to ignore it is dropped here,
+            // so it never interrupts a sleep.
+            ulong bit = 1UL << (sig - 1);
+            SignalAction act = Group.SignalActions[sig];
+            bool ignored = sig != Signal.SIGKILL && (act.Handler == SignalAction.SIG_IGN || (act.Handler == SignalAction.SIG_DFL && IsDefaultIgnored(sig)));
+            if (ignored && (_mask & bit) == 0)
+            {
+                return;
+            }
+
+            if ((_pending & bit) == 0)
+            {
+                _pending |= bit;
+                _pendingInfo[sig] = info;
+            }
+        }
+
+        Wake();
+        Context.Interrupt();
+    }
+
+    /// <summary>Sends a signal as kill(2) from <paramref name="senderPid"/> would.</summary>
+    public void SendSignal(int sig, int senderPid = 0, uint senderUid = 0) =>
+        SendSignal(sig, new SigInfo { si_signo = sig, si_code = SigInfo.SI_USER, si_pid = senderPid, si_uid = (int)senderUid });
+
+    /// <summary>Whether a queued signal is unblocked (and would interrupt a blocking wait).</summary>
+    public bool HasDeliverableSignal()
+    {
+        lock (_sigMu)
+        {
+            return (_pending & ~_mask) != 0;
+        }
+    }
+
+    // Acts on pending unblocked signals before returning to the app: ignored ones are dropped, default
+    // actions applied, and at most one handler frame is pushed. A syscall that must restart is rewound.
+    private void HandleSignals(long syscallResult)
+    {
+        bool restartable = syscallResult is <= -512 and >= -516;
+        while (Exit == null)
+        {
+            int sig;
+            SigInfo info;
+            lock (_sigMu)
+            {
+                ulong ready = _pending & ~_mask;
+                if (ready == 0)
+                {
+                    break;
+                }
+
+                sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
+                _pending &= ~(1UL << (sig - 1));
+                info = _pendingInfo[sig];
+            }
+
+            SignalAction act = Group.SignalActions[sig];
+            if (sig != Signal.SIGKILL && act.Handler == SignalAction.SIG_IGN)
+            {
+                continue;
+            }
+
+            if (sig == Signal.SIGKILL || act.Handler == SignalAction.SIG_DFL)
+            {
+                ApplyDefaultAction(sig);
+                continue;
+            }
+
+            // A handler: decide the interrupted syscall's fate, then build the frame.
+            if (restartable)
+            {
+                bool restart = syscallResult == -Errno.ERESTARTNOINTR.Value ||
+                    (syscallResult == -Errno.ERESTARTSYS.Value && (act.Flags & SignalAction.SA_RESTART) != 0);
+                if (restart)
+                {
+                    RewindSyscall();
+                }
+                else
+                {
+                    _regs.rax = unchecked((ulong)-Errno.EINTR.Value);
+                }
+
+                restartable = false;
+            }
+
+            DeliverToHandler(sig, info, act);
+            return;
+        }
+
+        if (restartable && Exit == null)
+        {
+            // No handler ran: the call starts again as if nothing happened.
+            RewindSyscall();
+        }
+
+        if (SavedMaskForSigsuspend is ulong saved)
+        {
+            SignalMask = saved;
+            SavedMaskForSigsuspend = null;
+        }
+    }
+
+    private void RewindSyscall()
+    {
+        _regs.rip -= 2;
+        _regs.rax = _regs.orig_rax;
+    }
+
+    private void ApplyDefaultAction(int sig)
+    {
+        if (IsDefaultIgnored(sig))
+        {
+            return;
+        }
+
+        if (sig is Signal.SIGSTOP or Signal.SIGTSTP or Signal.SIGTTIN or Signal.SIGTTOU)
+        {
+            Kernel.Log.WriteLine($"moat: pid {Tid}: job-control stop by {Signal.Name(sig)} is not implemented yet; the signal is ignored");
+            return;
+        }
+
+        Kernel.ExitGroup(this, ExitStatus.Killed(sig));
+    }
+
     private void HandleHostSignal(in SigInfo info)
     {
         int sig = info.si_signo;
@@ -25,111 +207,44 @@ internal sealed partial class Task
 
             if (code < 0)
             {
-                DeliverSynchronous(-code, SigInfo.SI_KERNEL, info.si_addr);
+                ForceSignal(-code, SigInfo.SI_KERNEL, info.si_addr);
                 return;
             }
 
-            DeliverSynchronous(Signal.SIGSEGV, code, info.si_addr);
+            ForceSignal(Signal.SIGSEGV, code, info.si_addr);
             return;
         }
 
-        DeliverSynchronous(sig, info.si_code, info.si_addr);
+        ForceSignal(sig, info.si_code, info.si_addr);
     }
-
-    /// <summary>Delivers a signal caused by the app's own instruction (fault, trap, bad opcode).</summary>
-    private void DeliverSynchronous(int sig, int code, ulong addr)
-    {
-        SignalAction act = Group.SignalActions[sig];
-        if (act.Handler != SignalAction.SIG_DFL && act.Handler != SignalAction.SIG_IGN)
-        {
-            Kernel.Log.WriteLine($"moat: pid {Tid} has a handler for {Signal.Name(sig)}, but signal delivery is not implemented yet; applying the default action");
-        }
-
-        // A synchronous signal cannot be ignored or blocked: Linux forces the default action.
-        Kernel.Log.WriteLine($"moat: pid {Tid} ({Group.ExecutablePath}) killed by {Signal.Name(sig)} ({DescribeCode(sig, code)} at 0x{addr:x}, rip 0x{_regs.rip:x})");
-        // Moat writes no core files, so the status never carries the core-dump flag.
-        RequestExit(ExitStatus.Killed(sig));
-    }
-
-    /// <summary>Signals sent to this task and blocked by its mask (bit n-1 for signal n).</summary>
-    public ulong PendingSignals { get; private set; }
 
     /// <summary>
-    /// Sends <paramref name="sig"/> to this task from inside the sandbox (kill, tgkill). A blocked signal
-    /// stays pending until the mask allows it.
+    /// Delivers a signal caused by the app's own instruction (fault, trap, bad opcode). It cannot be
+    /// ignored or blocked: if it is, Linux resets it to the default action, and so do we.
     /// </summary>
-    public void SendSignal(int sig)
+    private void ForceSignal(int sig, int code, ulong addr)
     {
         ulong bit = 1UL << (sig - 1);
-        if ((SignalMask & bit) != 0 && sig != Signal.SIGKILL && sig != Signal.SIGSTOP)
-        {
-            PendingSignals |= bit;
-            return;
-        }
-
-        ApplySignal(sig);
-    }
-
-    /// <summary>Acts on pending signals that the mask no longer blocks.</summary>
-    public void DeliverUnblockedPending()
-    {
-        ulong ready = PendingSignals & ~SignalMask;
-        for (int sig = 1; ready != 0 && sig <= Signal.SIGRTMAX && Exit == null; sig++)
-        {
-            ulong bit = 1UL << (sig - 1);
-            if ((ready & bit) != 0)
-            {
-                PendingSignals &= ~bit;
-                ready &= ~bit;
-                ApplySignal(sig);
-            }
-        }
-    }
-
-    // Applies the signal's action. Handlers are not delivered yet (no signal frames): the task is told
-    // so on stderr and gets the default action, which is what an unhandled signal would do.
-    private void ApplySignal(int sig)
-    {
         SignalAction act = Group.SignalActions[sig];
-        if (act.Handler == SignalAction.SIG_IGN && sig != Signal.SIGKILL && sig != Signal.SIGSTOP)
+        bool blocked = (SignalMask & bit) != 0;
+        if (blocked || act.Handler == SignalAction.SIG_IGN || act.Handler == SignalAction.SIG_DFL)
         {
+            Group.SignalActions[sig] = default;
+            Kernel.Log.WriteLine($"moat: pid {Tid} ({Group.ExecutablePath}) killed by {Signal.Name(sig)} ({DescribeCode(sig, code)} at 0x{addr:x}, rip 0x{_regs.rip:x})");
+            Kernel.ExitGroup(this, ExitStatus.Killed(sig));
             return;
         }
 
-        if (IsDefaultIgnored(sig))
+        lock (_sigMu)
         {
-            return;
+            _pending &= ~bit;
         }
 
-        if (act.Handler != SignalAction.SIG_DFL && sig != Signal.SIGKILL && sig != Signal.SIGSTOP)
-        {
-            Kernel.Log.WriteLine($"moat: pid {Tid} has a handler for {Signal.Name(sig)}, but signal delivery is not implemented yet; applying the default action");
-        }
-
-        if (sig is Signal.SIGSTOP or Signal.SIGTSTP or Signal.SIGTTIN or Signal.SIGTTOU)
-        {
-            Kernel.Log.WriteLine($"moat: pid {Tid}: job-control stop by {Signal.Name(sig)} is not implemented yet; the signal is ignored");
-            return;
-        }
-
-        if (sig != Signal.SIGKILL && sig != Signal.SIGTERM && sig != Signal.SIGINT && sig != Signal.SIGPIPE)
-        {
-            Kernel.Log.WriteLine($"moat: pid {Tid} ({Group.ExecutablePath}) killed by {Signal.Name(sig)}");
-        }
-
-        RequestExit(ExitStatus.Killed(sig));
+        DeliverToHandler(sig, new SigInfo { si_signo = sig, si_code = code, si_addr = addr }, act);
     }
 
     /// <summary>Whether a signal's default action is to do nothing.</summary>
     public static bool IsDefaultIgnored(int sig) => sig is Signal.SIGCHLD or Signal.SIGURG or Signal.SIGWINCH or Signal.SIGCONT;
-
-    /// <summary>Whether a signal's default action is to terminate with a core dump.</summary>
-    public static bool DefaultActionDumpsCore(int sig) => sig switch
-    {
-        Signal.SIGQUIT or Signal.SIGILL or Signal.SIGTRAP or Signal.SIGABRT or Signal.SIGBUS or Signal.SIGFPE or
-        Signal.SIGSEGV or Signal.SIGXCPU or Signal.SIGXFSZ or Signal.SIGSYS => true,
-        _ => false,
-    };
 
     private static string DescribeCode(int sig, int code) => (sig, code) switch
     {

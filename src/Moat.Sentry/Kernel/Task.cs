@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using Moat.Abi;
 using Moat.Platform;
 using Moat.Sentry.Mm;
@@ -9,22 +10,24 @@ namespace Moat.Sentry.Kernel;
 
 /// <summary>
 /// A thread of the application: its registers, its memory, its files, and the loop that runs it on the
-/// platform and serves what comes back (syscalls, faults, signals).
-/// Invariants: all fields are owned by the task's own host thread unless they say otherwise.
+/// platform and serves what comes back (syscalls, faults, signals). Each task runs on a host thread of its
+/// own, which is also the ptrace tracer of its stub.
+/// Invariants: fields are owned by the task's own host thread unless they say otherwise.
 /// </summary>
 internal sealed partial class Task
 {
+    private readonly ManualResetEventSlim _wake = new(false);
     private PtraceRegs _regs;
 
-    public Task(Kernel kernel, ThreadGroup group, int tid, MemoryManager mm, FdTable fds, IContext context, Credentials creds)
+    public Task(Kernel kernel, ThreadGroup group, int tid, MemoryManager mm, FdTable fds, Credentials creds)
     {
         Kernel = kernel;
         Group = group;
         Tid = tid;
         MM = mm;
         Fds = fds;
-        Context = context;
         Credentials = creds;
+        Context = kernel.Platform.NewContext();
     }
 
     public Kernel Kernel { get; }
@@ -33,7 +36,8 @@ internal sealed partial class Task
 
     public int Tid { get; }
 
-    public MemoryManager MM { get; }
+    /// <summary>The task's memory; replaced by execve.</summary>
+    public MemoryManager MM { get; private set; }
 
     public FdTable Fds { get; }
 
@@ -50,9 +54,6 @@ internal sealed partial class Task
     /// <summary>set_robust_list(2)'s head and length.</summary>
     public ulong RobustListHead { get; set; }
 
-    /// <summary>The signal mask (bit n-1 for signal n).</summary>
-    public ulong SignalMask { get; set; }
-
     /// <summary>sigaltstack(2)'s stack, or 0 size when disabled.</summary>
     public ulong AltStackBase { get; set; }
 
@@ -65,8 +66,11 @@ internal sealed partial class Task
 
     public uint RseqSignature { get; set; }
 
-    /// <summary>Set when the task must stop running app code.</summary>
+    /// <summary>Set when the task must stop running app code. Written under the signal lock.</summary>
     public ExitStatus? Exit { get; private set; }
+
+    /// <summary>Set by a vfork child's exit or execve: its parent may go on. Null when not a vfork child.</summary>
+    public ManualResetEventSlim? VforkDone { get; set; }
 
     /// <summary>Runs the task until it exits. Returns how it exited.</summary>
     public ExitStatus Run()
@@ -74,10 +78,11 @@ internal sealed partial class Task
         while (Exit == null)
         {
             SwitchEvent ev = Context.Switch(MM.AddressSpace, ref _regs);
+            long syscallResult = 0;
             switch (ev.Kind)
             {
                 case SwitchEventKind.Syscall:
-                    DoSyscall();
+                    syscallResult = DoSyscall();
                     break;
                 case SwitchEventKind.Signal:
                     HandleHostSignal(ev.Info);
@@ -86,8 +91,13 @@ internal sealed partial class Task
                     break;
                 case SwitchEventKind.AddressSpaceLost:
                     Kernel.Log.WriteLine($"moat: the host process running pid {Tid} died; killing the task");
-                    Exit = ExitStatus.Killed(Signal.SIGKILL);
+                    RequestExit(ExitStatus.Killed(Signal.SIGKILL));
                     break;
+            }
+
+            if (Exit == null)
+            {
+                HandleSignals(ev.Kind == SwitchEventKind.Syscall ? syscallResult : 0);
             }
         }
 
@@ -95,9 +105,76 @@ internal sealed partial class Task
     }
 
     /// <summary>Ends the task (exit, exit_group, fatal signal) once the current syscall returns.</summary>
-    public void RequestExit(ExitStatus status) => Exit ??= status;
+    public void RequestExit(ExitStatus status)
+    {
+        lock (_sigMu)
+        {
+            Exit ??= status;
+        }
 
-    private void DoSyscall()
+        Wake();
+    }
+
+    /// <summary>Wakes the task from a blocking wait so it re-checks its condition and its signals.</summary>
+    public void Wake() => _wake.Set();
+
+    /// <summary>
+    /// Blocks until <paramref name="ready"/> holds, a signal needs the task, or the timeout passes. The task
+    /// is registered on <paramref name="queue"/> (if any) while it sleeps.
+    /// </summary>
+    /// <returns>0 when ready, -ETIMEDOUT, or -ERESTARTSYS when interrupted.</returns>
+    public long Block(WaitQueue? queue, Func<bool> ready, int timeoutMs = -1)
+    {
+        long deadline = timeoutMs < 0 ? long.MaxValue : Environment.TickCount64 + timeoutMs;
+        queue?.Add(this);
+        try
+        {
+            while (true)
+            {
+                _wake.Reset();
+                if (ready())
+                {
+                    return 0;
+                }
+
+                if (Exit != null || HasDeliverableSignal())
+                {
+                    return -Errno.ERESTARTSYS.Value;
+                }
+
+                long left = deadline - Environment.TickCount64;
+                if (left <= 0)
+                {
+                    return -Errno.ETIMEDOUT.Value;
+                }
+
+                _wake.Wait(deadline == long.MaxValue ? -1 : (int)Math.Min(left, int.MaxValue));
+            }
+        }
+        finally
+        {
+            queue?.Remove(this);
+        }
+    }
+
+    /// <summary>Replaces the task's memory (execve) and releases the old one.</summary>
+    public void ReplaceMemory(MemoryManager mm)
+    {
+        MemoryManager old = MM;
+        MM = mm;
+        old.DecUsers();
+    }
+
+    /// <summary>Lets go of memory and files when the task has exited, and releases a vfork parent.</summary>
+    public void ReleaseResources()
+    {
+        MM.DecUsers();
+        Fds.DecUsers();
+        VforkDone?.Set();
+        Context.Dispose();
+    }
+
+    private long DoSyscall()
     {
         int nr = (int)(long)_regs.orig_rax;
         var args = new SyscallArgs(_regs);
@@ -113,10 +190,12 @@ internal sealed partial class Task
             result = InvokeSyscall(nr, args);
         }
 
-        if (Exit == null)
+        if (Exit == null && nr != Sysno.rt_sigreturn)
         {
             _regs.rax = (ulong)result;
         }
+
+        return result;
     }
 
     private long InvokeSyscall(int nr, in SyscallArgs args)

@@ -1,28 +1,49 @@
+using System.Collections.Generic;
 using Moat.Abi;
 
 namespace Moat.Sentry.Kernel;
 
 /// <summary>
-/// A process: the tasks that share a pid, signal actions, resource limits and an executable.
-/// For now every thread group has exactly one task.
+/// A process: the tasks that share a pid, its place in the process tree, signal actions, resource limits
+/// and an executable. Tree fields (Parent, Children, Zombie, ExitStatus) are protected by Kernel.TreeMu.
 /// </summary>
 internal sealed class ThreadGroup
 {
-    private readonly Rlimit[] _limits = DefaultLimits();
+    private readonly Rlimit[] _limits;
 
-    public ThreadGroup(int tgid, int parentTgid, string executablePath)
+    public ThreadGroup(int tgid, ThreadGroup? parent, string executablePath, Rlimit[]? limits = null)
     {
         Tgid = tgid;
-        ParentTgid = parentTgid;
+        Parent = parent;
         ExecutablePath = executablePath;
-        ProcessGroup = tgid;
-        Session = tgid;
+        ProcessGroup = parent?.ProcessGroup ?? tgid;
+        Session = parent?.Session ?? tgid;
+        _limits = limits != null ? (Rlimit[])limits.Clone() : DefaultLimits();
     }
 
     /// <summary>The process id, in the sandbox's pid namespace.</summary>
     public int Tgid { get; }
 
-    public int ParentTgid { get; }
+    /// <summary>The parent process; null for the sandbox's init. Protected by Kernel.TreeMu.</summary>
+    public ThreadGroup? Parent { get; set; }
+
+    /// <summary>Protected by Kernel.TreeMu.</summary>
+    public List<ThreadGroup> Children { get; } = [];
+
+    /// <summary>Live tasks of the group. Protected by Kernel.TreeMu.</summary>
+    public List<Task> Tasks { get; } = [];
+
+    /// <summary>Set when the last task has exited and the parent has not reaped it yet. Protected by Kernel.TreeMu.</summary>
+    public bool Zombie { get; set; }
+
+    /// <summary>How the group exited (exit_group or the last thread). Protected by Kernel.TreeMu.</summary>
+    public ExitStatus? ExitStatus { get; set; }
+
+    /// <summary>Parents sleeping in wait4/waitid for this group's children.</summary>
+    public WaitQueue ChildEvents { get; } = new();
+
+    /// <summary>The signal sent to the parent when this group exits (SIGCHLD for fork).</summary>
+    public int ExitSignal { get; set; } = Signal.SIGCHLD;
 
     /// <summary>The process group id.</summary>
     public int ProcessGroup { get; set; }
@@ -36,8 +57,10 @@ internal sealed class ThreadGroup
     /// <summary>The working directory, as an absolute sandbox path.</summary>
     public string Cwd { get; set; } = "/";
 
-    /// <summary>Actions by signal number (index 0 unused). Owned by the group's task thread.</summary>
-    public SignalAction[] SignalActions { get; } = new SignalAction[Signal.SIGRTMAX + 1];
+    /// <summary>Actions by signal number (index 0 unused).</summary>
+    public SignalAction[] SignalActions { get; set; } = new SignalAction[Signal.SIGRTMAX + 1];
+
+    public Rlimit[] Limits => _limits;
 
     public ref Rlimit Limit(int resource) => ref _limits[resource];
 

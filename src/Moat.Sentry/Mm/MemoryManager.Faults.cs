@@ -3,12 +3,16 @@ using Moat.Abi;
 
 namespace Moat.Sentry.Mm;
 
-/// <summary>Page faults: allocating memory behind VMAs and mapping it into the platform address space.</summary>
+/// <summary>Page faults: allocating memory behind VMAs, copy-on-write, and mapping into the platform address space.</summary>
 internal sealed partial class MemoryManager
 {
+    /// <summary>A write to copy-on-write memory copies this much (aligned) around the faulting page.</summary>
+    public const ulong CowUnit = 16 * Mman.PageSize;
+
     /// <summary>
-    /// Handles an application page fault at <paramref name="addr"/> that the host reported as a missing
-    /// mapping. Returns 0 if the app may retry the access, or the si_code of the SIGSEGV it must get.
+    /// Handles an application page fault at <paramref name="addr"/>. The host says whether the page was
+    /// mapped but the access not allowed (<paramref name="hostSaysAccessError"/>). Returns 0 if the app may
+    /// retry the access, the si_code of the SIGSEGV it must get, or -SIGBUS.
     /// </summary>
     public int HandleFault(ulong addr, bool hostSaysAccessError)
     {
@@ -21,23 +25,43 @@ internal sealed partial class MemoryManager
             }
 
             Vma v = _vmas[i];
-            if (hostSaysAccessError || v.Prot == Mman.PROT_NONE)
+            if (v.Prot == Mman.PROT_NONE)
             {
-                // Host mappings always carry the VMA's protection, so a protection fault is the app's own.
                 return SigInfo.SEGV_ACCERR;
             }
 
-            int p = EnsurePmaLocked(v, PageDown(addr), out long err);
+            ulong page = PageDown(addr);
+            if (hostSaysAccessError)
+            {
+                // Host mappings carry the VMA's protection, except copy-on-write memory, which is mapped
+                // read-only: a protection fault there in a writable VMA is a write to copy.
+                int c = _pmas.IndexOf(page);
+                if (c < 0 || !_pmas[c].Cow || (v.Prot & Mman.PROT_WRITE) == 0)
+                {
+                    return SigInfo.SEGV_ACCERR;
+                }
+
+                long err = BreakCowLocked(v, page, out ulong start, out ulong end, out long fileOffset);
+                if (err < 0)
+                {
+                    return -Signal.SIGBUS;
+                }
+
+                return _addressSpace!.MapFile(start, end - start, fileOffset, v.Prot) < 0 ? -Signal.SIGBUS : 0;
+            }
+
+            int p = EnsurePmaLocked(v, page, out long allocErr);
             if (p < 0)
             {
-                return err == -Errno.ENOMEM.Value ? -Signal.SIGBUS : SigInfo.SEGV_MAPERR;
+                return allocErr == -Errno.ENOMEM.Value ? -Signal.SIGBUS : SigInfo.SEGV_MAPERR;
             }
 
             // Map the whole PMA as far as this VMA reaches: one trip for up to PrivateAllocUnit bytes.
             Pma pma = _pmas[p];
-            ulong start = Math.Max(pma.Start, v.Start);
-            ulong end = Math.Min(pma.End, v.End);
-            long r = AddressSpace.MapFile(start, end - start, pma.FileOffset + (long)(start - pma.Start), v.Prot);
+            ulong mapStart = Math.Max(pma.Start, v.Start);
+            ulong mapEnd = Math.Min(pma.End, v.End);
+            int prot = pma.Cow ? v.Prot & ~Mman.PROT_WRITE : v.Prot;
+            long r = _addressSpace!.MapFile(mapStart, mapEnd - mapStart, pma.FileOffset + (long)(mapStart - pma.Start), prot);
             return r < 0 ? -Signal.SIGBUS : 0;
         }
     }
@@ -78,5 +102,92 @@ internal sealed partial class MemoryManager
 
         _pmas.Insert(new Pma(lo, hi, offset));
         return _pmas.IndexOf(page);
+    }
+
+    /// <summary>
+    /// Gives the copy-on-write block around <paramref name="page"/> private memory of its own: copies it,
+    /// unless no other address space holds it any more. Returns 0 with the block's range and new offset.
+    /// </summary>
+    /// <remarks>Preconditions: _mu is held; a Cow PMA backs <paramref name="page"/> inside <paramref name="v"/>.</remarks>
+    private long BreakCowLocked(in Vma v, ulong page, out ulong start, out ulong end, out long fileOffset)
+    {
+        int i = _pmas.IndexOf(page);
+        Pma p = _pmas[i];
+        start = Math.Max(Math.Max(p.Start, v.Start), page & ~(CowUnit - 1));
+        end = Math.Min(Math.Min(p.End, v.End), (page & ~(CowUnit - 1)) + CowUnit);
+        _pmas.SplitAt(start);
+        _pmas.SplitAt(end);
+        i = _pmas.IndexOf(page);
+        p = _pmas[i];
+        fileOffset = p.FileOffset;
+        if (MemoryFile.IsShared(p.FileOffset, p.Length))
+        {
+            long copy = MemoryFile.Allocate(p.Length);
+            if (copy < 0)
+            {
+                return copy;
+            }
+
+            unsafe
+            {
+                Buffer.MemoryCopy(MemoryFile.PointerAt(p.FileOffset), MemoryFile.PointerAt(copy), (long)p.Length, (long)p.Length);
+            }
+
+            MemoryFile.Free(p.FileOffset, p.Length);
+            fileOffset = copy;
+        }
+
+        _pmas.Replace(i, new Pma(p.Start, p.End, fileOffset, Cow: false));
+        return 0;
+    }
+
+    /// <summary>
+    /// Implements the memory half of fork(2): a new MemoryManager with the same VMAs, whose private memory
+    /// is shared copy-on-write with this one and whose shared memory is shared outright. The child has no
+    /// platform address space until its task attaches one.
+    /// </summary>
+    public MemoryManager Fork()
+    {
+        lock (_mu)
+        {
+            var child = new MemoryManager(MemoryFile, null, MinAddress, MaxAddress)
+            {
+                MmapBase = MmapBase,
+                AddressSpaceLimit = AddressSpaceLimit,
+            };
+            child._brkStart = _brkStart;
+            child._brk = _brk;
+            child.ArgStart = ArgStart;
+            child.ArgEnd = ArgEnd;
+            child.EnvStart = EnvStart;
+            child.EnvEnd = EnvEnd;
+            for (int i = 0; i < _vmas.Count; i++)
+            {
+                child.InsertVmaLocked(_vmas[i]);
+            }
+
+            for (int i = 0; i < _pmas.Count; i++)
+            {
+                Pma p = _pmas[i];
+                int vi = _vmas.IndexOf(p.Start);
+                bool shared = vi >= 0 && _vmas[vi].Shared;
+                MemoryFile.IncRef(p.FileOffset, p.Length);
+                Pma copy = shared ? p : p with { Cow = true };
+                _pmas.Replace(i, copy);
+                child._pmas.Insert(copy);
+            }
+
+            // Our writable private memory must now fault on write: drop its host mappings.
+            for (int i = 0; i < _vmas.Count; i++)
+            {
+                Vma v = _vmas[i];
+                if (!v.Shared && (v.Prot & Mman.PROT_WRITE) != 0 && _pmas.Overlaps(v.Start, v.End))
+                {
+                    UnmapHostLocked(v.Start, v.Length);
+                }
+            }
+
+            return child;
+        }
     }
 }

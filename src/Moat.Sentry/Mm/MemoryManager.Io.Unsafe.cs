@@ -45,6 +45,18 @@ internal sealed unsafe partial class MemoryManager
             }
 
             Pma pma = _pmas[p];
+            if (pma.Cow && access != AccessType.Read)
+            {
+                // The Sentry writes on the app's behalf: copy first, and drop the stale host mapping.
+                if (BreakCowLocked(v, PageDown(addr), out ulong cs, out ulong ce, out _) < 0)
+                {
+                    return -Errno.EFAULT.Value;
+                }
+
+                UnmapHostLocked(cs, ce - cs);
+                pma = _pmas[_pmas.IndexOf(PageDown(addr))];
+            }
+
             ulong end = Math.Min(Math.Min(addr + length, v.End), pma.End);
             ptr = MemoryFile.PointerAt(pma.FileOffset + (long)(addr - pma.Start));
             return (long)(end - addr);

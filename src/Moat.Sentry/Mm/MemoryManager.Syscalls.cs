@@ -165,7 +165,7 @@ internal sealed partial class MemoryManager
             // Drop the host mappings; the next touch maps again with the new protection.
             if (cursor > addr)
             {
-                long r = AddressSpace.Unmap(addr, cursor - addr);
+                long r = UnmapHostLocked(addr, cursor - addr);
                 if (r < 0)
                 {
                     return r;
@@ -275,7 +275,7 @@ internal sealed partial class MemoryManager
                 }
 
                 _scratchPmas.Clear();
-                long r = AddressSpace.Unmap(addr, end - addr);
+                long r = UnmapHostLocked(addr, end - addr);
                 if (r < 0)
                 {
                     return r;

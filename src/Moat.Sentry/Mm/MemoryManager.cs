@@ -28,10 +28,14 @@ internal sealed partial class MemoryManager : IDisposable
     private ulong _brkStart;
     private ulong _brk;
 
-    public MemoryManager(MemoryFile memoryFile, IAddressSpace addressSpace, ulong minAddress, ulong maxAddress)
+    // Null until the task that runs this memory attaches its platform address space (after fork the child's
+    // thread creates it). Protected by _mu.
+    private IAddressSpace? _addressSpace;
+
+    public MemoryManager(MemoryFile memoryFile, IAddressSpace? addressSpace, ulong minAddress, ulong maxAddress)
     {
         MemoryFile = memoryFile;
-        AddressSpace = addressSpace;
+        _addressSpace = addressSpace;
         MinAddress = minAddress;
         MaxAddress = maxAddress;
         MmapBase = maxAddress;
@@ -39,7 +43,22 @@ internal sealed partial class MemoryManager : IDisposable
 
     public MemoryFile MemoryFile { get; }
 
-    public IAddressSpace AddressSpace { get; }
+    /// <summary>The platform address space mirroring this memory.</summary>
+    public IAddressSpace AddressSpace => _addressSpace ?? throw new InvalidOperationException("no address space attached");
+
+    /// <summary>Attaches the platform address space; it starts empty and fills on faults.</summary>
+    public void AttachAddressSpace(IAddressSpace addressSpace)
+    {
+        lock (_mu)
+        {
+            if (_addressSpace != null)
+            {
+                throw new InvalidOperationException("an address space is already attached");
+            }
+
+            _addressSpace = addressSpace;
+        }
+    }
 
     public ulong MinAddress { get; }
 
@@ -47,6 +66,16 @@ internal sealed partial class MemoryManager : IDisposable
 
     /// <summary>Top-down mmap allocations start below this address. Set by the loader.</summary>
     public ulong MmapBase { get; set; }
+
+    /// <summary>Where argv strings start and end in the app's memory (for /proc/pid/cmdline).</summary>
+    public ulong ArgStart { get; set; }
+
+    public ulong ArgEnd { get; set; }
+
+    /// <summary>Where environment strings start and end in the app's memory (for /proc/pid/environ).</summary>
+    public ulong EnvStart { get; set; }
+
+    public ulong EnvEnd { get; set; }
 
     /// <summary>RLIMIT_AS in bytes.</summary>
     public ulong AddressSpaceLimit { get; set; } = ulong.MaxValue;
@@ -77,6 +106,20 @@ internal sealed partial class MemoryManager : IDisposable
         }
     }
 
+    private int _users = 1;
+
+    /// <summary>Adds a task that runs in this memory.</summary>
+    public void IncUsers() => System.Threading.Interlocked.Increment(ref _users);
+
+    /// <summary>Drops a task that ran in this memory; the last one frees it and its host address space.</summary>
+    public void DecUsers()
+    {
+        if (System.Threading.Interlocked.Decrement(ref _users) == 0)
+        {
+            Dispose();
+        }
+    }
+
     public void Dispose()
     {
         lock (_mu)
@@ -91,8 +134,12 @@ internal sealed partial class MemoryManager : IDisposable
             _scratchPmas.Clear();
         }
 
-        AddressSpace.Dispose();
+        _addressSpace?.Dispose();
     }
+
+    // Removes host mappings of [start, start+length), if there is a host address space yet.
+    // Preconditions: _mu is held.
+    private long UnmapHostLocked(ulong start, ulong length) => _addressSpace == null ? 0 : _addressSpace.Unmap(start, length);
 
     // Removes VMAs, PMAs and host mappings of [start, end).
     // Preconditions: _mu is held; start and end are page-aligned.
@@ -118,7 +165,7 @@ internal sealed partial class MemoryManager : IDisposable
         }
 
         _scratchPmas.Clear();
-        return AddressSpace.Unmap(start, end - start);
+        return UnmapHostLocked(start, end - start);
     }
 
     // Finds a free range of length bytes, trying the hint first, then top-down from MmapBase.

@@ -22,9 +22,13 @@ internal readonly record struct Vma(ulong Start, ulong End, int Prot, int MaxPro
 /// <summary>
 /// A platform mapping area: a range of app addresses whose memory is allocated, at FileOffset in the
 /// MemoryFile. VMAs say what may be mapped; PMAs say what memory is there.
-/// Invariants: page-aligned; the file range [FileOffset, FileOffset+End-Start) is allocated and owned.
+/// Cow marks private memory that may be shared with another address space since a fork: it is mapped
+/// read-only on the host, and a write copies it first (unless no one else holds it any more).
+/// Invariants: page-aligned; this PMA holds one reference on each page of [FileOffset, FileOffset+End-Start).
 /// </summary>
-internal readonly record struct Pma(ulong Start, ulong End, long FileOffset) : ISegment<Pma>
+internal readonly record struct Pma(ulong Start, ulong End, long FileOffset, bool Cow = false) : ISegment<Pma>
 {
-    public Pma Slice(ulong start, ulong end) => new(start, end, FileOffset + (long)(start - Start));
+    public ulong Length => End - Start;
+
+    public Pma Slice(ulong start, ulong end) => new(start, end, FileOffset + (long)(start - Start), Cow);
 }

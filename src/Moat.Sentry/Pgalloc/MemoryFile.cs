@@ -37,6 +37,9 @@ public sealed unsafe class MemoryFile : IDisposable
     private ulong _fileSize;
     private ulong _usage;
 
+    // References beyond the first, by page offset: only pages shared copy-on-write appear here.
+    private readonly System.Collections.Generic.Dictionary<long, int> _extraRefs = [];
+
     public MemoryFile()
     {
         _fd = HostFile.MemfdCreate("moat-memory", out long err);
@@ -109,7 +112,10 @@ public sealed unsafe class MemoryFile : IDisposable
         }
     }
 
-    /// <summary>Returns [offset, offset+length) to the allocator and releases its host memory.</summary>
+    /// <summary>
+    /// Drops one reference on every page of [offset, offset+length). Pages left with no reference return to
+    /// the allocator and release their host memory. A freshly allocated page has one reference.
+    /// </summary>
     public void Free(long offset, ulong length)
     {
         if (length == 0)
@@ -117,6 +123,89 @@ public sealed unsafe class MemoryFile : IDisposable
             return;
         }
 
+        lock (_mu)
+        {
+            if (_extraRefs.Count == 0)
+            {
+                ReleaseLocked(offset, length);
+                return;
+            }
+
+            // Release the runs of pages whose last reference this was.
+            long runStart = -1;
+            long end = offset + (long)length;
+            for (long page = offset; page < end; page += (long)Mman.PageSize)
+            {
+                bool stillShared = _extraRefs.TryGetValue(page, out int extra);
+                if (stillShared)
+                {
+                    if (extra == 1)
+                    {
+                        _extraRefs.Remove(page);
+                    }
+                    else
+                    {
+                        _extraRefs[page] = extra - 1;
+                    }
+
+                    if (runStart >= 0)
+                    {
+                        ReleaseLocked(runStart, (ulong)(page - runStart));
+                        runStart = -1;
+                    }
+                }
+                else if (runStart < 0)
+                {
+                    runStart = page;
+                }
+            }
+
+            if (runStart >= 0)
+            {
+                ReleaseLocked(runStart, (ulong)(end - runStart));
+            }
+        }
+    }
+
+    /// <summary>Adds a reference to every page of [offset, offset+length) (a copy-on-write share after fork).</summary>
+    public void IncRef(long offset, ulong length)
+    {
+        lock (_mu)
+        {
+            long end = offset + (long)length;
+            for (long page = offset; page < end; page += (long)Mman.PageSize)
+            {
+                _extraRefs[page] = _extraRefs.TryGetValue(page, out int extra) ? extra + 1 : 1;
+            }
+        }
+    }
+
+    /// <summary>Whether any page of [offset, offset+length) has more than one reference.</summary>
+    public bool IsShared(long offset, ulong length)
+    {
+        lock (_mu)
+        {
+            if (_extraRefs.Count == 0)
+            {
+                return false;
+            }
+
+            long end = offset + (long)length;
+            for (long page = offset; page < end; page += (long)Mman.PageSize)
+            {
+                if (_extraRefs.ContainsKey(page))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    // Preconditions: _mu is held; no page of the range has another reference.
+    private void ReleaseLocked(long offset, ulong length)
+    {
         // Decommit before the range can be handed out again, so new allocations always read as zeros.
         long r = HostFile.PunchHole(_fd.Fd, offset, (long)length);
         if (r < 0)
@@ -125,11 +214,8 @@ public sealed unsafe class MemoryFile : IDisposable
             new Span<byte>(_base + offset, checked((int)Math.Min(length, int.MaxValue))).Clear();
         }
 
-        lock (_mu)
-        {
-            _free.Add((ulong)offset, (ulong)offset + length);
-            _usage -= length;
-        }
+        _free.Add((ulong)offset, (ulong)offset + length);
+        _usage -= length;
     }
 
     /// <summary>A pointer into the Sentry's mapping of the file at <paramref name="offset"/>.</summary>

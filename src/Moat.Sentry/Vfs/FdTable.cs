@@ -15,6 +15,82 @@ internal sealed class FdTable
     // Protected by _mu.
     private FileDescription?[] _files = new FileDescription?[16];
     private bool[] _cloexec = new bool[16];
+    private int _users = 1;
+
+    /// <summary>Adds a task that shares this table (CLONE_FILES).</summary>
+    public void IncUsers()
+    {
+        lock (_mu)
+        {
+            _users++;
+        }
+    }
+
+    /// <summary>Drops a task that used this table; the last one closes every fd.</summary>
+    public void DecUsers()
+    {
+        FileDescription?[] files;
+        lock (_mu)
+        {
+            if (--_users > 0)
+            {
+                return;
+            }
+
+            files = _files;
+            _files = [];
+            _cloexec = [];
+        }
+
+        foreach (FileDescription? f in files)
+        {
+            f?.DecRef();
+        }
+    }
+
+    /// <summary>A copy of the table for fork(2): the same descriptions, each with a new reference.</summary>
+    public FdTable Fork()
+    {
+        var child = new FdTable();
+        lock (_mu)
+        {
+            child._files = new FileDescription?[_files.Length];
+            child._cloexec = (bool[])_cloexec.Clone();
+            for (int i = 0; i < _files.Length; i++)
+            {
+                if (_files[i] is FileDescription f)
+                {
+                    f.IncRef();
+                    child._files[i] = f;
+                }
+            }
+        }
+
+        return child;
+    }
+
+    /// <summary>Closes every fd marked FD_CLOEXEC (execve).</summary>
+    public void CloseOnExec()
+    {
+        var closing = new System.Collections.Generic.List<FileDescription>();
+        lock (_mu)
+        {
+            for (int i = 0; i < _files.Length; i++)
+            {
+                if (_cloexec[i] && _files[i] is FileDescription f)
+                {
+                    closing.Add(f);
+                    _files[i] = null;
+                    _cloexec[i] = false;
+                }
+            }
+        }
+
+        foreach (FileDescription f in closing)
+        {
+            f.DecRef();
+        }
+    }
 
     /// <summary>
     /// Returns the description at <paramref name="fd"/> with a new reference the caller must DecRef, or null.

@@ -68,7 +68,7 @@ internal static class SysFutex
                     }
                 }
 
-                return t.Kernel.Futexes.Wait(t.MM, addr, a.UInt(2), bitset, timeoutMs);
+                return t.Kernel.Futexes.Wait(t, addr, a.UInt(2), bitset, timeoutMs);
             }
 
             case FUTEX_WAKE:

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 
@@ -97,58 +98,126 @@ internal static class SysSignal
             return -Errno.EFAULT.Value;
         }
 
-        t.DeliverUnblockedPending();
         return 0;
     }
 
-    /// <summary>Implements kill(2) for the sandbox's own process.</summary>
+    /// <summary>Implements kill(2).</summary>
     public static long Kill(Task t, in SyscallArgs a)
     {
         int pid = a.Int(0);
         int sig = a.Int(1);
-        if (sig < 0 || sig > Signal.SIGRTMAX)
+        if (sig < 0 || sig > Signal.SIGRTMAX || pid == int.MinValue)
         {
             return -Errno.EINVAL.Value;
         }
 
-        // pid 0 and -1 reach every process we may signal: with one process, that is this one.
-        if (pid != t.Group.Tgid && pid != 0 && pid != -1 && pid != -t.Group.ProcessGroup)
+        var targets = new List<ThreadGroup>();
+        if (pid > 0)
         {
-            return -Errno.ESRCH.Value;
+            ThreadGroup? g = t.Kernel.FindGroup(pid);
+            if (g != null)
+            {
+                targets.Add(g);
+            }
+        }
+        else
+        {
+            int pgid = pid == 0 ? t.Group.ProcessGroup : -pid;
+            foreach (ThreadGroup g in t.Kernel.LiveGroups())
+            {
+                // kill(-1) reaches everything but init and the caller.
+                if (pid == -1 ? g != t.Kernel.Init && g != t.Group : g.ProcessGroup == pgid)
+                {
+                    targets.Add(g);
+                }
+            }
         }
 
-        if (sig != 0)
+        bool any = false;
+        foreach (ThreadGroup g in targets)
         {
-            t.SendSignal(sig);
+            Task? target;
+            lock (t.Kernel.TreeMu)
+            {
+                target = g.Zombie || g.Tasks.Count == 0 ? null : g.Tasks[0];
+            }
+
+            any = true; // a zombie exists: kill succeeds and does nothing
+            if (target != null && sig != 0)
+            {
+                target.SendSignal(sig, t.Group.Tgid, t.Credentials.RealUid);
+            }
         }
 
-        return 0;
+        return any ? 0 : -Errno.ESRCH.Value;
     }
 
     /// <summary>Implements tkill(2).</summary>
-    public static long Tkill(Task t, in SyscallArgs a) => SignalThread(t, t.Group.Tgid, a.Int(0), a.Int(1));
+    public static long Tkill(Task t, in SyscallArgs a) => SignalThread(t, -1, a.Int(0), a.Int(1));
 
     /// <summary>Implements tgkill(2).</summary>
     public static long Tgkill(Task t, in SyscallArgs a) => SignalThread(t, a.Int(0), a.Int(1), a.Int(2));
 
     private static long SignalThread(Task t, int tgid, int tid, int sig)
     {
-        if (tgid <= 0 || tid <= 0 || sig < 0 || sig > Signal.SIGRTMAX)
+        if ((tgid != -1 && tgid <= 0) || tid <= 0 || sig < 0 || sig > Signal.SIGRTMAX)
         {
             return -Errno.EINVAL.Value;
         }
 
-        if (tgid != t.Group.Tgid || tid != t.Tid)
+        Task? target = t.Kernel.FindTask(tid);
+        if (target == null || (tgid != -1 && target.Group.Tgid != tgid))
         {
             return -Errno.ESRCH.Value;
         }
 
         if (sig != 0)
         {
-            t.SendSignal(sig);
+            target.SendSignal(sig, new SigInfo { si_signo = sig, si_code = SigInfo.SI_TKILL, si_pid = t.Group.Tgid, si_uid = (int)t.Credentials.RealUid });
         }
 
         return 0;
+    }
+
+    /// <summary>Implements rt_sigreturn(2).</summary>
+    public static long RtSigreturn(Task t, in SyscallArgs a) => t.SigReturn();
+
+    /// <summary>Implements rt_sigpending(2).</summary>
+    public static long RtSigpending(Task t, in SyscallArgs a)
+    {
+        if (a.SizeT(1) != 8)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        return t.MM.CopyOut(a.Pointer(0), t.PendingSignals & t.SignalMask);
+    }
+
+    /// <summary>Implements pause(2).</summary>
+    public static long Pause(Task t, in SyscallArgs a)
+    {
+        t.Block(null, static () => false);
+        return -Errno.ERESTARTNOHAND.Value;
+    }
+
+    /// <summary>Implements rt_sigsuspend(2): waits with a temporary mask; the handler runs with it, then the old mask returns.</summary>
+    public static long RtSigsuspend(Task t, in SyscallArgs a)
+    {
+        if (a.SizeT(1) != 8)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        if (t.MM.CopyIn(a.Pointer(0), out ulong mask) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        ulong old = t.SignalMask;
+        t.SignalMask = mask;
+        t.Block(null, static () => false);
+        t.SavedMaskForSigsuspend = old;
+        return -Errno.EINTR.Value;
     }
 
     /// <summary>Implements sigaltstack(2) (recorded only).</summary>

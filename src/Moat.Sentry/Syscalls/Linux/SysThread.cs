@@ -16,7 +16,7 @@ internal static class SysThread
     private const uint RseqFlagUnregister = 1;
     private const uint RseqMinLength = 32;
 
-    /// <summary>Implements exit(2). With one task per process, the process exits too.</summary>
+    /// <summary>Implements exit(2): the thread ends; the last thread's status is the process's.</summary>
     public static long Exit(Task t, in SyscallArgs a)
     {
         t.RequestExit(ExitStatus.Exited(a.Int(0)));
@@ -26,7 +26,7 @@ internal static class SysThread
     /// <summary>Implements exit_group(2).</summary>
     public static long ExitGroup(Task t, in SyscallArgs a)
     {
-        t.RequestExit(ExitStatus.Exited(a.Int(0)));
+        t.Kernel.ExitGroup(t, ExitStatus.Exited(a.Int(0)));
         return 0;
     }
 
@@ -37,7 +37,13 @@ internal static class SysThread
     public static long Gettid(Task t, in SyscallArgs a) => t.Tid;
 
     /// <summary>Implements getppid(2). The first process's parent is outside the sandbox: 0, as for init.</summary>
-    public static long Getppid(Task t, in SyscallArgs a) => t.Group.ParentTgid;
+    public static long Getppid(Task t, in SyscallArgs a)
+    {
+        lock (t.Kernel.TreeMu)
+        {
+            return t.Group.Parent?.Tgid ?? 0;
+        }
+    }
 
     /// <summary>Implements getpgid(2). Every process is in the first process's group for now.</summary>
     public static long Getpgid(Task t, in SyscallArgs a)

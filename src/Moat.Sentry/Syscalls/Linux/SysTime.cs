@@ -147,20 +147,40 @@ internal static class SysTime
             nanos = req.tv_sec > long.MaxValue / 1_000_000_000 ? long.MaxValue : (req.tv_sec * 1_000_000_000) + req.tv_nsec;
         }
 
-        if (nanos > 0)
+        if (nanos <= 0)
         {
-            // Blocks this task's own host thread; other tasks keep running.
-            var ts = new Timespec { tv_sec = nanos / 1_000_000_000, tv_nsec = nanos % 1_000_000_000 };
-            SleepHost(ts);
+            return 0;
         }
 
-        _ = remAddr;
-        return 0;
+        if (nanos < 2_000_000)
+        {
+            // Too short for the wake event's millisecond clock: sleep on the host.
+            HostSleep(nanos);
+            return 0;
+        }
+
+        // Sleeps on the task's own wake event, so a signal interrupts it.
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        int ms = (int)Math.Min((nanos + 999_999) / 1_000_000, int.MaxValue);
+        long r = t.Block(null, static () => false, ms);
+        if (r == -Errno.ETIMEDOUT.Value)
+        {
+            return 0;
+        }
+
+        if (remAddr != 0 && (flags & TIMER_ABSTIME) == 0)
+        {
+            long elapsed = (long)System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+            long left = Math.Max(0, nanos - elapsed);
+            t.MM.CopyOut(remAddr, new Timespec { tv_sec = left / 1_000_000_000, tv_nsec = left % 1_000_000_000 });
+        }
+
+        return -Errno.EINTR.Value;
     }
 
-    private static unsafe void SleepHost(Timespec ts)
+    private static unsafe void HostSleep(long nanos)
     {
-        // nanosleep on the host, retried with the remainder on EINTR.
+        var ts = new Timespec { tv_sec = 0, tv_nsec = nanos };
         Timespec rem;
         while (HostProcess.Syscall(Sysno.nanosleep, (long)&ts, (long)&rem) == -Errno.EINTR.Value)
         {

@@ -65,9 +65,22 @@ internal static partial class SyscallTable
         Partial(Sysno.getcpu, SysThread.Getcpu, "always virtual CPU 0, node 0");
 
         Partial(Sysno.futex, SysFutex.Futex, "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET");
-        Partial(Sysno.kill, SysSignal.Kill, "signals to the sandbox's own process; default actions only");
-        Partial(Sysno.tkill, SysSignal.Tkill, "signals to the sandbox's own task; default actions only");
-        Partial(Sysno.tgkill, SysSignal.Tgkill, "signals to the sandbox's own task; default actions only");
+        Full(Sysno.kill, SysSignal.Kill);
+        Full(Sysno.tkill, SysSignal.Tkill);
+        Full(Sysno.tgkill, SysSignal.Tgkill);
+
+        Full(Sysno.fork, SysProcess.Fork);
+        Partial(Sysno.vfork, SysProcess.Vfork, "the child gets copy-on-write memory; the parent waits until it execs or exits");
+        Partial(Sysno.clone, SysProcess.CloneSyscall, "processes only; CLONE_VM without CLONE_THREAD is served as vfork");
+        Partial(Sysno.clone3, SysProcess.Clone3, "processes only; CLONE_VM without CLONE_THREAD is served as vfork");
+        Full(Sysno.execve, SysProcess.Execve);
+        Full(Sysno.execveat, SysProcess.Execveat);
+        Partial(Sysno.wait4, SysProcess.Wait4, "no stop/continue events; rusage is zero");
+        Partial(Sysno.waitid, SysProcess.Waitid, "no stop/continue events");
+        Full(Sysno.rt_sigreturn, SysSignal.RtSigreturn);
+        Full(Sysno.rt_sigpending, SysSignal.RtSigpending);
+        Full(Sysno.rt_sigsuspend, SysSignal.RtSigsuspend);
+        Full(Sysno.pause, SysSignal.Pause);
 
         // Identity.
         Full(Sysno.getuid, SysIdentity.Getuid);
@@ -88,9 +101,9 @@ internal static partial class SyscallTable
         Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "not interruptible by signals yet");
 
         // Signals.
-        Partial(Sysno.rt_sigaction, SysSignal.RtSigaction, "actions are recorded; delivery comes with the signals work");
-        Partial(Sysno.rt_sigprocmask, SysSignal.RtSigprocmask, "the mask is recorded; delivery comes with the signals work");
-        Partial(Sysno.sigaltstack, SysSignal.Sigaltstack, "recorded");
+        Full(Sysno.rt_sigaction, SysSignal.RtSigaction);
+        Full(Sysno.rt_sigprocmask, SysSignal.RtSigprocmask);
+        Full(Sysno.sigaltstack, SysSignal.Sigaltstack);
 
         // Limits and randomness.
         Full(Sysno.prlimit64, SysRlimit.Prlimit64);

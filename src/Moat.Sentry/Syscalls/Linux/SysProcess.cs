@@ -1,0 +1,487 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Loader;
+using Moat.Sentry.Mm;
+using Moat.Sentry.Vfs;
+
+namespace Moat.Sentry.Syscalls.Linux;
+
+/// <summary>Process lifetime: fork, vfork, clone, clone3, execve, wait4, waitid.</summary>
+internal static class SysProcess
+{
+    public const ulong CLONE_VM = 0x100;
+    public const ulong CLONE_FS = 0x200;
+    public const ulong CLONE_FILES = 0x400;
+    public const ulong CLONE_SIGHAND = 0x800;
+    public const ulong CLONE_PIDFD = 0x1000;
+    public const ulong CLONE_PTRACE = 0x2000;
+    public const ulong CLONE_VFORK = 0x4000;
+    public const ulong CLONE_PARENT = 0x8000;
+    public const ulong CLONE_THREAD = 0x10000;
+    public const ulong CLONE_NEWNS = 0x20000;
+    public const ulong CLONE_SYSVSEM = 0x40000;
+    public const ulong CLONE_SETTLS = 0x80000;
+    public const ulong CLONE_PARENT_SETTID = 0x100000;
+    public const ulong CLONE_CHILD_CLEARTID = 0x200000;
+    public const ulong CLONE_DETACHED = 0x400000;
+    public const ulong CLONE_UNTRACED = 0x800000;
+    public const ulong CLONE_CHILD_SETTID = 0x1000000;
+    public const ulong CLONE_NEWCGROUP = 0x2000000;
+    public const ulong CLONE_NEWUTS = 0x4000000;
+    public const ulong CLONE_NEWIPC = 0x8000000;
+    public const ulong CLONE_NEWUSER = 0x10000000;
+    public const ulong CLONE_NEWPID = 0x20000000;
+    public const ulong CLONE_NEWNET = 0x40000000;
+    public const ulong CLONE_IO = 0x80000000;
+
+    private const int WNOHANG = 1;
+    private const int WUNTRACED = 2;
+    private const int WEXITED = 4;
+    private const int WCONTINUED = 8;
+    private const int WNOWAIT = 0x01000000;
+    private const int __WNOTHREAD = 0x20000000;
+    private const int __WALL = 0x40000000;
+    private const int __WCLONE = unchecked((int)0x80000000);
+    private const int P_ALL = 0;
+    private const int P_PID = 1;
+    private const int P_PGID = 2;
+
+    private const int MaxArgStrings = 0x7FFFFFFF / 8;
+
+    /// <summary>Implements fork(2).</summary>
+    public static long Fork(Task t, in SyscallArgs a) => Clone(t, (ulong)Signal.SIGCHLD, 0, 0, 0, 0);
+
+    /// <summary>Implements vfork(2).</summary>
+    public static long Vfork(Task t, in SyscallArgs a) => Clone(t, CLONE_VM | CLONE_VFORK | (ulong)Signal.SIGCHLD, 0, 0, 0, 0);
+
+    /// <summary>Implements clone(2) (x86-64 order: flags, stack, parent_tid, child_tid, tls).</summary>
+    public static long CloneSyscall(Task t, in SyscallArgs a) => Clone(t, a[0], a.Pointer(1), a.Pointer(2), a.Pointer(3), a[4]);
+
+    /// <summary>Implements clone3(2).</summary>
+    public static long Clone3(Task t, in SyscallArgs a)
+    {
+        ulong size = a.SizeT(1);
+        if (size < 64 || size > 4096)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        Span<ulong> args = stackalloc ulong[11];
+        args.Clear();
+        int bytes = (int)Math.Min(size, 88);
+        if (t.MM.CopyIn(a.Pointer(0), System.Runtime.InteropServices.MemoryMarshal.AsBytes(args)[..bytes]) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup.
+        ulong flags = args[0];
+        ulong exitSignal = args[4];
+        if ((flags & 0xff) != 0 || exitSignal > Signal.SIGRTMAX || args[9] != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        ulong stack = args[5] == 0 ? 0 : args[5] + args[6];
+        return Clone(t, flags | exitSignal, stack, args[3], args[2], args[7]);
+    }
+
+    private static long Clone(Task t, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
+    {
+        ulong unsupported = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_PIDFD;
+        if ((flags & unsupported) != 0)
+        {
+            return -Errno.EINVAL.Value; // new namespaces inside the sandbox are not supported
+        }
+
+        if ((flags & CLONE_THREAD) != 0)
+        {
+            // Threads need a second stub thread in the same address space: not implemented yet.
+            if ((flags & (CLONE_SIGHAND | CLONE_VM)) != (CLONE_SIGHAND | CLONE_VM))
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            return -Errno.ENOSYS.Value;
+        }
+
+        if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        int exitSignal = (int)(flags & 0xff);
+        if (exitSignal > Signal.SIGRTMAX)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        Kernel.Kernel k = t.Kernel;
+        int pid = k.AllocatePid();
+
+        // A new process always gets memory of its own: CLONE_VM without CLONE_THREAD (vfork, posix_spawn)
+        // is served as a copy-on-write fork whose parent waits, which is what a vfork child may rely on.
+        MemoryManager mm = t.MM.Fork();
+        FdTable fds;
+        if ((flags & CLONE_FILES) != 0)
+        {
+            t.Fds.IncUsers();
+            fds = t.Fds;
+        }
+        else
+        {
+            fds = t.Fds.Fork();
+        }
+
+        ThreadGroup parentGroup = (flags & CLONE_PARENT) != 0 && t.Group.Parent != null ? t.Group.Parent : t.Group;
+        var group = new ThreadGroup(pid, parentGroup, t.Group.ExecutablePath, t.Group.Limits)
+        {
+            Cwd = t.Group.Cwd,
+            ExitSignal = exitSignal,
+            ProcessGroup = t.Group.ProcessGroup,
+            Session = t.Group.Session,
+            SignalActions = (SignalAction[])t.Group.SignalActions.Clone(),
+        };
+
+        var child = new Task(k, group, pid, mm, fds, t.Credentials)
+        {
+            SignalMask = t.SignalMask,
+            AltStackBase = t.AltStackBase,
+            AltStackSize = t.AltStackSize,
+        };
+        ref PtraceRegs regs = ref child.Registers;
+        regs = t.Registers;
+        regs.rax = 0;
+        regs.orig_rax = ulong.MaxValue;
+        if (stack != 0)
+        {
+            regs.rsp = stack;
+        }
+
+        if ((flags & CLONE_SETTLS) != 0)
+        {
+            regs.fs_base = tls;
+        }
+
+        if ((flags & CLONE_PARENT_SETTID) != 0)
+        {
+            t.MM.CopyOut(parentTid, pid);
+        }
+
+        if ((flags & CLONE_CHILD_SETTID) != 0)
+        {
+            mm.CopyOut(childTid, pid);
+        }
+
+        if ((flags & CLONE_CHILD_CLEARTID) != 0)
+        {
+            child.ClearChildTid = childTid;
+        }
+
+        ManualResetEventSlim? vforkDone = null;
+        if ((flags & CLONE_VFORK) != 0)
+        {
+            vforkDone = new ManualResetEventSlim(false);
+            child.VforkDone = vforkDone;
+        }
+
+        k.StartTask(child, newAddressSpace: true);
+        if (vforkDone != null)
+        {
+            // The parent sleeps until the child execs or exits (uninterruptibly, as in Linux).
+            vforkDone.Wait();
+            vforkDone.Dispose();
+        }
+
+        return pid;
+    }
+
+    /// <summary>Implements execve(2).</summary>
+    public static long Execve(Task t, in SyscallArgs a) => ExecveAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.Pointer(1), a.Pointer(2), 0);
+
+    /// <summary>Implements execveat(2).</summary>
+    public static long Execveat(Task t, in SyscallArgs a) => ExecveAt(t, a.Int(0), a.Pointer(1), a.Pointer(2), a.Pointer(3), a.Int(4));
+
+    private static long ExecveAt(Task t, int dirfd, ulong pathAddr, ulong argvAddr, ulong envpAddr, int flags)
+    {
+        if ((flags & ~(OpenFlags.AT_EMPTY_PATH | OpenFlags.AT_SYMLINK_NOFOLLOW)) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = PathResolver.CopyInPath(t, pathAddr, out string path);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if (path.Length == 0)
+        {
+            // execveat(fd, "", AT_EMPTY_PATH) runs the file behind fd.
+            FileDescription? f = (flags & OpenFlags.AT_EMPTY_PATH) != 0 ? t.Fds.Get(dirfd) : null;
+            if (f?.Path == null)
+            {
+                f?.DecRef();
+                return (flags & OpenFlags.AT_EMPTY_PATH) != 0 ? -Errno.EBADF.Value : -Errno.ENOENT.Value;
+            }
+
+            path = f.Path;
+            f.DecRef();
+        }
+        else
+        {
+            r = PathResolver.Resolve(t, dirfd, path, out path);
+            if (r < 0)
+            {
+                return r;
+            }
+        }
+
+        r = CopyInStringArray(t, argvAddr, out List<string> argv);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = CopyInStringArray(t, envpAddr, out List<string> envp);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if (argv.Count == 0)
+        {
+            argv.Add(string.Empty); // Linux passes an empty argv[0] rather than none
+        }
+
+        // The new image gets a new host address space, created by this (tracer) thread.
+        Platform.IAddressSpace? space = t.Kernel.Platform.NewAddressSpace(out long err);
+        if (space == null)
+        {
+            return err < 0 ? err : -Errno.ENOMEM.Value;
+        }
+
+        var mm = new MemoryManager(t.Kernel.MemoryFile, space, t.Kernel.Platform.MinUserAddress, t.Kernel.Platform.MaxUserAddress)
+        {
+            AddressSpaceLimit = t.Group.Limit(RlimitResource.RLIMIT_AS).rlim_cur,
+        };
+        Credentials c = t.Credentials;
+        r = ProgramImage.Load(t.Kernel, mm, path, argv, envp, new ElfLoader.AuxIdentity(c.RealUid, c.EffectiveUid, c.RealGid, c.EffectiveGid), out LoadedImage image, out string executable, out _);
+        if (r < 0)
+        {
+            mm.Dispose();
+            return r;
+        }
+
+        // Past the point of no return.
+        mm.ArgStart = image.ArgStart;
+        mm.ArgEnd = image.ArgEnd;
+        mm.EnvStart = image.EnvStart;
+        mm.EnvEnd = image.EnvEnd;
+        t.ReplaceMemory(mm);
+        t.Fds.CloseOnExec();
+        t.Group.ExecutablePath = PathResolver.Clean(executable);
+        SignalAction[] actions = t.Group.SignalActions;
+        for (int i = 1; i < actions.Length; i++)
+        {
+            if (actions[i].Handler != SignalAction.SIG_IGN)
+            {
+                actions[i] = default;
+            }
+        }
+
+        t.AltStackBase = 0;
+        t.AltStackSize = 0;
+        t.RseqAddress = 0;
+        t.ClearChildTid = 0;
+        t.RobustListHead = 0;
+        ref PtraceRegs regs = ref t.Registers;
+        regs = default;
+        regs.rip = image.Entry;
+        regs.rsp = image.StackPointer;
+        regs.cs = 0x33;
+        regs.ss = 0x2b;
+        regs.eflags = 0x202;
+        regs.orig_rax = ulong.MaxValue;
+        t.VforkDone?.Set();
+        t.VforkDone = null;
+        return 0;
+    }
+
+    private static long CopyInStringArray(Task t, ulong addr, out List<string> list)
+    {
+        list = [];
+        if (addr == 0)
+        {
+            return 0;
+        }
+
+        long total = 0;
+        for (int i = 0; i < MaxArgStrings; i++)
+        {
+            if (t.MM.CopyIn(addr + ((ulong)i * 8), out ulong p) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            if (p == 0)
+            {
+                return 0;
+            }
+
+            long r = t.MM.CopyInString(p, 128 * 1024, out string s);
+            if (r < 0)
+            {
+                return r == -Errno.ENAMETOOLONG.Value ? -Errno.E2BIG.Value : r;
+            }
+
+            total += s.Length + 1 + 8;
+            if (total > (long)(ElfLoader.DefaultStackSize / 4))
+            {
+                return -Errno.E2BIG.Value;
+            }
+
+            list.Add(s);
+        }
+
+        return -Errno.E2BIG.Value;
+    }
+
+    /// <summary>Implements wait4(2).</summary>
+    public static long Wait4(Task t, in SyscallArgs a)
+    {
+        int pid = a.Int(0);
+        int options = a.Int(2);
+        if ((options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE)) != 0 || pid == int.MinValue)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = WaitFor(t, Selector(t, pid), (options & WNOHANG) != 0, reap: true, out ThreadGroup? child);
+        if (r <= 0 || child == null)
+        {
+            return r;
+        }
+
+        ExitStatus es = child.ExitStatus!.Value;
+        if (a.Pointer(1) != 0 && t.MM.CopyOut(a.Pointer(1), es.WaitStatus) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        if (a.Pointer(3) != 0 && t.MM.CopyOut(a.Pointer(3), new byte[144]) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        return child.Tgid;
+    }
+
+    /// <summary>Implements waitid(2).</summary>
+    public static long Waitid(Task t, in SyscallArgs a)
+    {
+        int idtype = a.Int(0);
+        int id = a.Int(1);
+        ulong infop = a.Pointer(2);
+        int options = a.Int(3);
+        if ((options & ~(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WALL | __WCLONE)) != 0 ||
+            (options & (WEXITED | WUNTRACED | WCONTINUED)) == 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        Func<ThreadGroup, bool> match;
+        switch (idtype)
+        {
+            case P_ALL:
+                match = static _ => true;
+                break;
+            case P_PID:
+                if (id <= 0)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                match = g => g.Tgid == id;
+                break;
+            case P_PGID:
+                if (id < 0)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                int pgid = id == 0 ? t.Group.ProcessGroup : id;
+                match = g => g.ProcessGroup == pgid;
+                break;
+            default:
+                return -Errno.EINVAL.Value;
+        }
+
+        if ((options & WEXITED) == 0)
+        {
+            // Only stop/continue events were asked for, and Moat has no job-control stops yet.
+            return (options & WNOHANG) != 0 ? 0 : -Errno.ECHILD.Value;
+        }
+
+        long r = WaitFor(t, match, (options & WNOHANG) != 0, reap: (options & WNOWAIT) == 0, out ThreadGroup? child);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        var info = default(SigInfo);
+        if (child != null)
+        {
+            ExitStatus es = child.ExitStatus!.Value;
+            info.si_signo = Signal.SIGCHLD;
+            info.si_code = es.Signaled ? 2 /* CLD_KILLED */ : 1 /* CLD_EXITED */;
+            info.si_pid = child.Tgid;
+            info.si_status = es.Signaled ? es.Signal : es.Code;
+        }
+
+        return infop != 0 && t.MM.CopyOut(infop, info) < 0 ? -Errno.EFAULT.Value : 0;
+    }
+
+    private static Func<ThreadGroup, bool> Selector(Task t, int pid)
+    {
+        if (pid > 0)
+        {
+            return g => g.Tgid == pid;
+        }
+
+        if (pid == -1)
+        {
+            return static _ => true;
+        }
+
+        int pgid = pid == 0 ? t.Group.ProcessGroup : -pid;
+        return g => g.ProcessGroup == pgid;
+    }
+
+    // Returns the child's pid with the child (reaped if asked), 0 for WNOHANG with nothing ready, or -errno.
+    private static long WaitFor(Task t, Func<ThreadGroup, bool> match, bool noHang, bool reap, out ThreadGroup? found)
+    {
+        ThreadGroup? child = null;
+        bool any = false;
+        long r = t.Block(t.Group.ChildEvents, () =>
+        {
+            child = t.Kernel.TryReap(t.Group, match, reap, out any);
+            return child != null || !any || noHang;
+        });
+        found = child;
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if (child != null)
+        {
+            return child.Tgid;
+        }
+
+        return any ? 0 : -Errno.ECHILD.Value;
+    }
+}
