@@ -88,7 +88,8 @@ public static class Sandbox
             }
         }
 
-        var task = new Task(kernel, group, pid, mm, fds, creds);
+        string comm = System.IO.Path.GetFileName(path);
+        var task = new Task(kernel, group, pid, mm, fds, creds) { Comm = comm.Length > 15 ? comm[..15] : comm };
         ref PtraceRegs regs = ref task.Registers;
         regs.rip = image.Entry;
         regs.rsp = image.StackPointer;

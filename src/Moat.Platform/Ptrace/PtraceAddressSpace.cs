@@ -198,15 +198,31 @@ internal sealed class PtraceAddressSpace : IAddressSpace
             return r;
         }
 
-        int w = HostProcess.WaitPid(Pid, out int status, HostProcess.__WALL);
-        if (w < 0)
+        while (true)
         {
-            return w;
-        }
+            int w = HostProcess.WaitPid(Pid, out int status, HostProcess.__WALL);
+            if (w < 0)
+            {
+                return w;
+            }
 
-        if (!HostProcess.WIfStopped(status) || HostProcess.WStopSig(status) != Signal.SIGTRAP)
-        {
-            return -Errno.EIO.Value;
+            if (!HostProcess.WIfStopped(status))
+            {
+                return -Errno.EIO.Value;
+            }
+
+            if (HostProcess.WStopSig(status) == Signal.SIGTRAP)
+            {
+                break;
+            }
+
+            // Another signal reached the stub first (the context's interrupt kick, or a stray one from
+            // the host): the context remembers its kicks, so drop it and let the injected call finish.
+            r = HostPtrace.Cont(Pid, 0);
+            if (r < 0)
+            {
+                return r;
+            }
         }
 
         r = HostPtrace.GetRegs(Pid, out regs);

@@ -189,6 +189,7 @@ internal sealed class Kernel
         t.ReleaseResources();
 
         List<Task>? orphansToKill = null;
+        List<(Task Task, int Signal)>? pdeath = null;
         Task? notify = null;
         int exitSignal = 0;
         ThreadGroup g = t.Group;
@@ -207,6 +208,14 @@ internal sealed class Kernel
 
                 foreach (ThreadGroup child in g.Children)
                 {
+                    foreach (Task ct in child.Tasks)
+                    {
+                        if (ct.ParentDeathSignal != 0)
+                        {
+                            (pdeath ??= []).Add((ct, ct.ParentDeathSignal));
+                        }
+                    }
+
                     child.Parent = g == Init ? null : Init;
                     if (child.Parent != null)
                     {
@@ -266,6 +275,14 @@ internal sealed class Kernel
                 si_pid = g.Tgid,
                 si_status = es.Signaled ? es.Signal : es.Code,
             });
+        }
+
+        if (pdeath != null)
+        {
+            foreach ((Task ct, int sig) in pdeath)
+            {
+                ct.SendSignal(sig);
+            }
         }
 
         if (orphansToKill != null)

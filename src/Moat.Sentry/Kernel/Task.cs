@@ -59,6 +59,15 @@ internal sealed partial class Task
 
     public ulong AltStackSize { get; set; }
 
+    /// <summary>prctl(PR_SET_PDEATHSIG): sent to this task when its parent process exits.</summary>
+    public int ParentDeathSignal { get; set; }
+
+    /// <summary>The task's name (comm), at most 15 bytes: the executable's base name after execve.</summary>
+    public string Comm { get; set; } = string.Empty;
+
+    /// <summary>prctl(PR_SET_NO_NEW_PRIVS); inherited and never cleared.</summary>
+    public bool NoNewPrivs { get; set; }
+
     /// <summary>The registered rseq area, or 0.</summary>
     public ulong RseqAddress { get; set; }
 

@@ -45,6 +45,9 @@ internal sealed class ThreadGroup
     /// <summary>The signal sent to the parent when this group exits (SIGCHLD for fork).</summary>
     public int ExitSignal { get; set; } = Signal.SIGCHLD;
 
+    /// <summary>prctl(PR_SET_DUMPABLE).</summary>
+    public bool Dumpable { get; set; } = true;
+
     /// <summary>The process group id.</summary>
     public int ProcessGroup { get; set; }
 

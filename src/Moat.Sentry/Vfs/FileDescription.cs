@@ -49,6 +49,14 @@ internal abstract class FileDescription
     /// <summary>Implements lseek(2).</summary>
     public virtual long Seek(long offset, int whence) => -Errno.ESPIPE.Value;
 
+    /// <summary>Implements F_SETFL for the flags Linux lets it change. Returns 0 or -errno.</summary>
+    public virtual long SetStatusFlags(int flags)
+    {
+        const int Settable = Moat.Abi.OpenFlags.O_APPEND | Moat.Abi.OpenFlags.O_NONBLOCK | Moat.Abi.OpenFlags.O_ASYNC | Moat.Abi.OpenFlags.O_DIRECT | Moat.Abi.OpenFlags.O_NOATIME;
+        StatusFlags = (StatusFlags & ~Settable) | (flags & Settable);
+        return 0;
+    }
+
     /// <summary>Called when the last reference goes.</summary>
     protected virtual void Release()
     {

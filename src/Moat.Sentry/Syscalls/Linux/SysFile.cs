@@ -14,7 +14,10 @@ internal static class SysFile
     private const int F_GETFD = 1;
     private const int F_SETFD = 2;
     private const int F_GETFL = 3;
+    private const int F_SETFL = 4;
     private const int F_DUPFD_CLOEXEC = 1030;
+    private const int F_SETPIPE_SZ = 1031;
+    private const int F_GETPIPE_SZ = 1032;
     private const int FD_CLOEXEC = 1;
 
     /// <summary>Implements close(2).</summary>
@@ -93,6 +96,21 @@ internal static class SysFile
 
         bool wantsWrite = (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_TRUNC | OpenFlags.O_CREAT)) != 0;
         int hostFlags = flags & (OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK);
+
+        int limit = (int)Math.Min(t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur, int.MaxValue);
+        r = PathResolver.Resolve(t, dirfd, path, out string resolved);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if (DeviceFile.TryOpen(PathResolver.Clean(resolved), flags) is DeviceFile device)
+        {
+            int dfd = t.Fds.Add(device, (flags & OpenFlags.O_CLOEXEC) != 0, 0, limit);
+            device.DecRef();
+            return dfd;
+        }
+
         if (wantsWrite && (flags & OpenFlags.O_PATH) == 0)
         {
             // The host root is read-only in the sandbox: say so, after the lookup would have failed anyway.
@@ -108,7 +126,7 @@ internal static class SysFile
 
         int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME)) | OpenFlags.O_LARGEFILE;
         var file = new HostFileDescription(fd, status) { Path = absolute };
-        int nfd = t.Fds.Add(file, (flags & OpenFlags.O_CLOEXEC) != 0, 0, (int)Math.Min(t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur, int.MaxValue));
+        int nfd = t.Fds.Add(file, (flags & OpenFlags.O_CLOEXEC) != 0, 0, limit);
         file.DecRef();
         return nfd;
     }
@@ -310,9 +328,81 @@ internal static class SysFile
                 return flags;
             }
 
+            case F_SETFL:
+            {
+                FileDescription? f = t.Fds.Get(fd);
+                if (f == null)
+                {
+                    return -Errno.EBADF.Value;
+                }
+
+                long r = f.SetStatusFlags(a.Int(2));
+                f.DecRef();
+                return r;
+            }
+
+            case F_SETPIPE_SZ:
+            case F_GETPIPE_SZ:
+            {
+                FileDescription? f = t.Fds.Get(fd);
+                if (f == null)
+                {
+                    return -Errno.EBADF.Value;
+                }
+
+                long r = f is PipeEnd p ? p.PipeSize(cmd, a.Long(2)) : -Errno.EBADF.Value;
+                f.DecRef();
+                return r;
+            }
+
             default:
                 return t.Fds.CloseOnExec(fd, null) < 0 ? -Errno.EBADF.Value : -Errno.EINVAL.Value;
         }
+    }
+
+    /// <summary>Implements pipe(2).</summary>
+    public static long PipeSyscall(Task t, in SyscallArgs a) => MakePipe(t, a.Pointer(0), 0);
+
+    /// <summary>Implements pipe2(2).</summary>
+    public static long Pipe2(Task t, in SyscallArgs a) => MakePipe(t, a.Pointer(0), a.Int(1));
+
+    private static long MakePipe(Task t, ulong fdsAddr, int flags)
+    {
+        if ((flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT)) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        var pipe = new Pipe();
+        var reader = new PipeEnd(pipe, reader: true, flags);
+        var writer = new PipeEnd(pipe, reader: false, flags);
+        bool cloexec = (flags & OpenFlags.O_CLOEXEC) != 0;
+        int limit = (int)Math.Min(t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur, int.MaxValue);
+        int rfd = t.Fds.Add(reader, cloexec, 0, limit);
+        reader.DecRef();
+        if (rfd < 0)
+        {
+            writer.DecRef();
+            return rfd;
+        }
+
+        int wfd = t.Fds.Add(writer, cloexec, 0, limit);
+        writer.DecRef();
+        if (wfd < 0)
+        {
+            t.Fds.Remove(rfd);
+            return wfd;
+        }
+
+        System.Span<int> fds = [rfd, wfd];
+        if (t.MM.CopyOut(fdsAddr, System.Runtime.InteropServices.MemoryMarshal.AsBytes(fds)) < 0)
+        {
+            t.Fds.Remove(rfd);
+            t.Fds.Remove(wfd);
+            return -Errno.EFAULT.Value;
+        }
+
+        return 0;
     }
 
     /// <summary>Implements dup(2).</summary>

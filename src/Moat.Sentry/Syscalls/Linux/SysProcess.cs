@@ -151,6 +151,8 @@ internal static class SysProcess
             SignalMask = t.SignalMask,
             AltStackBase = t.AltStackBase,
             AltStackSize = t.AltStackSize,
+            Comm = t.Comm,
+            NoNewPrivs = t.NoNewPrivs,
         };
         ref PtraceRegs regs = ref child.Registers;
         regs = t.Registers;
@@ -295,6 +297,12 @@ internal static class SysProcess
 
         t.AltStackBase = 0;
         t.AltStackSize = 0;
+        t.Comm = System.IO.Path.GetFileName(path);
+        if (t.Comm.Length > 15)
+        {
+            t.Comm = t.Comm[..15];
+        }
+
         t.RseqAddress = 0;
         t.ClearChildTid = 0;
         t.RobustListHead = 0;

@@ -28,6 +28,8 @@ internal static partial class SyscallTable
         Partial(Sysno.lstat, SysFile.Lstat, "host root only");
         Partial(Sysno.ioctl, SysFile.Ioctl, "TCGETS and TIOCGWINSZ on host files");
         Partial(Sysno.fcntl, SysFile.Fcntl, "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL");
+        Full(Sysno.pipe, SysFile.PipeSyscall);
+        Full(Sysno.pipe2, SysFile.Pipe2);
         Full(Sysno.dup, SysFile.Dup);
         Full(Sysno.dup2, SysFile.Dup2);
         Full(Sysno.dup3, SysFile.Dup3);
@@ -81,6 +83,8 @@ internal static partial class SyscallTable
         Full(Sysno.rt_sigpending, SysSignal.RtSigpending);
         Full(Sysno.rt_sigsuspend, SysSignal.RtSigsuspend);
         Full(Sysno.pause, SysSignal.Pause);
+
+        Partial(Sysno.prctl, SysPrctl.Prctl, "PDEATHSIG, DUMPABLE, NAME, NO_NEW_PRIVS");
 
         // Identity.
         Full(Sysno.getuid, SysIdentity.Getuid);

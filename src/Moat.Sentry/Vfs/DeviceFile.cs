@@ -1,0 +1,108 @@
+using System;
+using System.Security.Cryptography;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Mm;
+
+namespace Moat.Sentry.Vfs;
+
+/// <summary>
+/// The memory character devices the Sentry serves itself (/dev/null, zero, full, random, urandom): the
+/// host's devices are never opened for the application.
+/// </summary>
+internal sealed unsafe class DeviceFile : FileDescription
+{
+    private readonly Kind _kind;
+
+    private DeviceFile(Kind kind, int flags)
+    {
+        _kind = kind;
+        StatusFlags = flags;
+    }
+
+    private enum Kind
+    {
+        Null = 3,
+        Zero = 5,
+        Full = 7,
+        Random = 8,
+        Urandom = 9,
+    }
+
+    /// <summary>Opens the device at a clean sandbox path, or returns null if the path is not one.</summary>
+    public static DeviceFile? TryOpen(string cleanPath, int flags)
+    {
+        Kind? kind = cleanPath switch
+        {
+            "/dev/null" => Kind.Null,
+            "/dev/zero" => Kind.Zero,
+            "/dev/full" => Kind.Full,
+            "/dev/random" => Kind.Random,
+            "/dev/urandom" => Kind.Urandom,
+            _ => null,
+        };
+        return kind == null ? null : new DeviceFile(kind.Value, (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_NONBLOCK | OpenFlags.O_APPEND)) | OpenFlags.O_LARGEFILE) { Path = cleanPath };
+    }
+
+    public override long Read(Task t, ulong addr, ulong count)
+    {
+        switch (_kind)
+        {
+            case Kind.Null:
+                return 0;
+            case Kind.Zero:
+            case Kind.Full:
+                return Fill(t, addr, count, random: false);
+            default:
+                return Fill(t, addr, count, random: true);
+        }
+    }
+
+    public override long Write(Task t, ulong addr, ulong count) =>
+        _kind == Kind.Full ? -Errno.ENOSPC.Value : (long)count;
+
+    public override long PRead(Task t, ulong addr, ulong count, long offset) => Read(t, addr, count);
+
+    public override long PWrite(Task t, ulong addr, ulong count, long offset) => Write(t, addr, count);
+
+    public override long Seek(long offset, int whence) => 0;
+
+    public override long Stat(out Stat st)
+    {
+        st = default;
+        st.st_mode = Abi.Stat.S_IFCHR | 0x1B6; // 0666
+        st.st_nlink = 1;
+        st.st_rdev = (1UL << 8) | (ulong)_kind; // major 1 (mem)
+        st.st_ino = (ulong)_kind;
+        st.st_dev = 5;
+        st.st_blksize = 4096;
+        return 0;
+    }
+
+    private static long Fill(Task t, ulong addr, ulong count, bool random)
+    {
+        ulong done = 0;
+        while (done < count)
+        {
+            long n = t.MM.Translate(addr + done, count - done, AccessType.Write, out byte* p);
+            if (n < 0)
+            {
+                return done > 0 ? (long)done : n;
+            }
+
+            var span = new Span<byte>(p, (int)Math.Min(n, int.MaxValue));
+            if (random)
+            {
+                RandomNumberGenerator.Fill(span);
+            }
+            else
+            {
+                span.Clear();
+            }
+
+            done += (ulong)span.Length;
+        }
+
+        return (long)done;
+    }
+}

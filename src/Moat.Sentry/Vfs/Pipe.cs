@@ -1,0 +1,265 @@
+using System;
+using System.Threading;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry.Vfs;
+
+/// <summary>
+/// A pipe: a bounded byte queue between a read end and a write end, with Linux's semantics. Reads block
+/// while it is empty and a writer exists (EOF once none does); writes of up to PIPE_BUF bytes are atomic;
+/// writing with no reader raises SIGPIPE and fails with EPIPE.
+/// Lock order: _mu &gt; WaitQueue._mu.
+/// </summary>
+internal sealed class Pipe
+{
+    /// <summary>Writes of at most this many bytes are never interleaved with other writes.</summary>
+    public const int PipeBuf = 4096;
+
+    /// <summary>Linux's default pipe capacity.</summary>
+    public const int DefaultCapacity = 65536;
+
+    private static long s_nextInode = 0x1000;
+
+    private readonly Lock _mu = new();
+
+    // Protected by _mu.
+    private byte[] _buffer = new byte[DefaultCapacity];
+    private int _head;
+    private int _count;
+    private int _readers;
+    private int _writers;
+
+    public Pipe()
+    {
+        Inode = Interlocked.Increment(ref s_nextInode);
+    }
+
+    /// <summary>Waiters for data (readers) and for room (writers).</summary>
+    public WaitQueue ReadersWaiting { get; } = new();
+
+    public WaitQueue WritersWaiting { get; } = new();
+
+    public long Inode { get; }
+
+    public int Capacity
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _buffer.Length;
+            }
+        }
+    }
+
+    /// <summary>Bytes waiting to be read.</summary>
+    public int Available
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _count;
+            }
+        }
+    }
+
+    public void Open(bool reader)
+    {
+        lock (_mu)
+        {
+            if (reader)
+            {
+                _readers++;
+            }
+            else
+            {
+                _writers++;
+            }
+        }
+    }
+
+    public void Close(bool reader)
+    {
+        lock (_mu)
+        {
+            if (reader)
+            {
+                _readers--;
+            }
+            else
+            {
+                _writers--;
+            }
+        }
+
+        // The other side may be waiting for EOF or for EPIPE.
+        ReadersWaiting.Notify();
+        WritersWaiting.Notify();
+    }
+
+    /// <summary>Implements read(2) on the read end.</summary>
+    public long Read(Task t, ulong addr, ulong count, bool nonBlocking)
+    {
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        while (true)
+        {
+            lock (_mu)
+            {
+                if (_count > 0)
+                {
+                    int n = (int)Math.Min((ulong)_count, count);
+                    int first = Math.Min(n, _buffer.Length - _head);
+                    long r = t.MM.CopyOut(addr, _buffer.AsSpan(_head, first));
+                    if (r == 0 && n > first)
+                    {
+                        r = t.MM.CopyOut(addr + (ulong)first, _buffer.AsSpan(0, n - first));
+                    }
+
+                    if (r < 0)
+                    {
+                        return r;
+                    }
+
+                    _head = (_head + n) % _buffer.Length;
+                    _count -= n;
+                    WritersWaiting.Notify();
+                    return n;
+                }
+
+                if (_writers == 0)
+                {
+                    return 0;
+                }
+
+                if (nonBlocking)
+                {
+                    return -Errno.EAGAIN.Value;
+                }
+            }
+
+            long b = t.Block(ReadersWaiting, () => Available > 0 || WriterCount == 0);
+            if (b < 0)
+            {
+                return b;
+            }
+        }
+    }
+
+    private int WriterCount
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _writers;
+            }
+        }
+    }
+
+    private int ReaderCount
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _readers;
+            }
+        }
+    }
+
+    /// <summary>Implements write(2) on the write end.</summary>
+    public long Write(Task t, ulong addr, ulong count, bool nonBlocking)
+    {
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        ulong done = 0;
+        bool atomic = count <= PipeBuf;
+        while (true)
+        {
+            lock (_mu)
+            {
+                if (_readers == 0)
+                {
+                    t.SendSignal(Signal.SIGPIPE, t.Group.Tgid, t.Credentials.RealUid);
+                    return done > 0 ? (long)done : -Errno.EPIPE.Value;
+                }
+
+                int room = _buffer.Length - _count;
+                ulong want = count - done;
+                if (room > 0 && (!atomic || (ulong)room >= want))
+                {
+                    int n = (int)Math.Min((ulong)room, want);
+                    int tail = (_head + _count) % _buffer.Length;
+                    int first = Math.Min(n, _buffer.Length - tail);
+                    long r = t.MM.CopyIn(addr + done, _buffer.AsSpan(tail, first));
+                    if (r == 0 && n > first)
+                    {
+                        r = t.MM.CopyIn(addr + done + (ulong)first, _buffer.AsSpan(0, n - first));
+                    }
+
+                    if (r < 0)
+                    {
+                        return done > 0 ? (long)done : r;
+                    }
+
+                    _count += n;
+                    done += (ulong)n;
+                    ReadersWaiting.Notify();
+                    if (done == count)
+                    {
+                        return (long)done;
+                    }
+                }
+
+                if (nonBlocking)
+                {
+                    return done > 0 ? (long)done : -Errno.EAGAIN.Value;
+                }
+            }
+
+            ulong need = atomic ? count : 1;
+            long b = t.Block(WritersWaiting, () => (ulong)(Capacity - Available) >= need || ReaderCount == 0);
+            if (b < 0)
+            {
+                return done > 0 ? (long)done : b;
+            }
+        }
+    }
+
+    /// <summary>Implements F_SETPIPE_SZ: returns the new capacity or -errno.</summary>
+    public long Resize(long size)
+    {
+        if (size <= 0 || size > 1048576)
+        {
+            return size <= 0 ? -Errno.EINVAL.Value : -Errno.EPERM.Value;
+        }
+
+        int capacity = Math.Max(4096, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)size));
+        lock (_mu)
+        {
+            if (capacity < _count)
+            {
+                return -Errno.EBUSY.Value;
+            }
+
+            var next = new byte[capacity];
+            for (int i = 0; i < _count; i++)
+            {
+                next[i] = _buffer[(_head + i) % _buffer.Length];
+            }
+
+            _buffer = next;
+            _head = 0;
+            return capacity;
+        }
+    }
+}
