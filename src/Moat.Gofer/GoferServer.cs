@@ -57,7 +57,12 @@ public sealed class GoferServer
 
             int fdToSend = -1;
             int len;
-            if (!GoferProtocol.TryDecodeRequest(request.AsSpan(0, (int)n), out GoferOp op, out int flags, out string path))
+            if (n >= request.Length)
+            {
+                // The message may have been cut to fit the buffer: never serve a truncated path.
+                len = GoferProtocol.EncodeReply(reply, -Errno.ENAMETOOLONG.Value, null);
+            }
+            else if (!GoferProtocol.TryDecodeRequest(request.AsSpan(0, (int)n), out GoferOp op, out int flags, out string path))
             {
                 len = GoferProtocol.EncodeReply(reply, -Errno.EINVAL.Value, null);
             }

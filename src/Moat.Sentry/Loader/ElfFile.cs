@@ -199,6 +199,7 @@ internal sealed class ElfFile
             }
 
             elf.Interpreter = System.Text.Encoding.UTF8.GetString(interp, 0, interp.Length - 1);
+            break; // Linux uses the first PT_INTERP and ignores any other
         }
 
         if (!elf.HasLoadSegment())

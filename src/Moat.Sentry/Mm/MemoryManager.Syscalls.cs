@@ -11,11 +11,7 @@ internal sealed partial class MemoryManager
     /// <remarks>Preconditions: the caller has checked that length is non-zero and flags name a mapping type.</remarks>
     public long MmapAnonymous(ulong addr, ulong length, int prot, int flags, string? name = null)
     {
-        if ((prot & ~ValidProt) != 0)
-        {
-            return -Errno.EINVAL.Value;
-        }
-
+        // Linux's mmap ignores protection bits it does not know; only R, W and X matter here.
         ulong len = PageUp(length);
         if (len == 0 || len > MaxAddress)
         {
@@ -103,7 +99,8 @@ internal sealed partial class MemoryManager
     /// <summary>Implements mprotect(2). Returns 0 or -errno.</summary>
     public long Mprotect(ulong addr, ulong length, int prot)
     {
-        if ((addr & (Mman.PageSize - 1)) != 0 || (prot & ~ValidProt) != 0)
+        const int ProtSem = 0x8; // accepted and meaningless on x86 (arch_validate_prot)
+        if ((addr & (Mman.PageSize - 1)) != 0 || (prot & ~(ValidProt | ProtSem)) != 0)
         {
             return -Errno.EINVAL.Value;
         }
@@ -208,7 +205,7 @@ internal sealed partial class MemoryManager
                 }
 
                 int prev = _vmas.IndexOf(oldEnd - 1);
-                if (prev >= 0 && _vmas[prev].Name == "[heap]")
+                if (prev >= 0 && _vmas[prev].Name == "[heap]" && _vmas[prev].Prot == (Mman.PROT_READ | Mman.PROT_WRITE) && !_vmas[prev].Shared && !_vmas[prev].GrowsDown)
                 {
                     Vma heap = _vmas[prev];
                     _vmas.Replace(prev, heap with { End = newEnd });
@@ -232,6 +229,11 @@ internal sealed partial class MemoryManager
     public long Madvise(ulong addr, ulong length, bool dontNeed)
     {
         if ((addr & (Mman.PageSize - 1)) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        if (length != 0 && PageUp(length) == 0)
         {
             return -Errno.EINVAL.Value;
         }

@@ -377,7 +377,7 @@ public class ElfFileTests
         Assert.Equal("bad PT_INTERP", Rejects(image));
     }
 
-    [Fact(Skip = "BUG: ElfFile.Parse uses the last PT_INTERP and validates every one; Linux load_elf_binary uses the first and ignores the rest")]
+    [Fact]
     public void Parse_TwoInterps_FirstWinsAsOnLinux()
     {
         byte[] first = Encoding.ASCII.GetBytes("/lib/first.so\0");
