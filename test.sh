@@ -27,5 +27,5 @@ set -e
 # One plain summary line over all test assemblies.
 awk '/(Passed|Failed)! +- Failed:/ {
   for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1)); if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
-} END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+} END { if (status != 0 && f == 0) f = 1; printf "%d passed, %d failed, %d skipped\n", p, f, s }' status="$status" "$log"
 exit "$status"

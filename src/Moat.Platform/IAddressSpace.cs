@@ -18,4 +18,11 @@ public interface IAddressSpace : IDisposable
     /// <summary>Removes every mapping in [addr, addr+length).</summary>
     /// <returns>0, or a negative errno.</returns>
     long Unmap(ulong addr, ulong length);
+
+    /// <summary>
+    /// Prepares what one more context needs to run in this address space (on ptrace: a new stub thread).
+    /// Preconditions: called on a thread whose context is attached to this address space.
+    /// </summary>
+    /// <returns>0 with a token for <see cref="IContext.Attach"/>, or a negative errno.</returns>
+    long PrepareThread(out object? token);
 }

@@ -38,6 +38,19 @@ public readonly struct SwitchEvent
 public interface IContext : IDisposable
 {
     /// <summary>
+    /// Binds this context to <paramref name="addressSpace"/> on the calling thread, with a token from
+    /// <see cref="IAddressSpace.PrepareThread"/>, or null for the first context of a new address space
+    /// (which must run on the thread that created it). Returns 0 or a negative errno.
+    /// </summary>
+    long Attach(IAddressSpace addressSpace, object? token);
+
+    /// <summary>
+    /// Lets go of what <see cref="Attach"/> took, on the same thread, when the task leaves the address
+    /// space (exit, execve) while the address space lives on.
+    /// </summary>
+    void Detach(IAddressSpace addressSpace);
+
+    /// <summary>
     /// Loads <paramref name="regs"/>, runs app code in <paramref name="addressSpace"/> until the next event, and
     /// writes the registers back.
     /// Preconditions: on the ptrace platform, called from the thread that created the address space.

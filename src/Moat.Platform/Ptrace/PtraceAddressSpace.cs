@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Threading;
@@ -8,9 +9,9 @@ using Moat.Host;
 namespace Moat.Platform.Ptrace;
 
 /// <summary>
-/// An address space backed by one stub process. Mapping changes are made by injecting mmap/munmap into the
-/// stub; the stub's seccomp filter allows nothing else.
-/// Invariants: every method runs on <see cref="TracerThreadId"/>, the thread that seized the stub.
+/// An address space backed by one stub process. Each context that runs in it owns one stub thread, traced
+/// by the context's host thread; mapping changes are injected (mmap/munmap) into the caller's own stub
+/// thread. The stub's seccomp filter allows nothing else but a new stub thread and exit.
 /// </summary>
 internal sealed class PtraceAddressSpace : IAddressSpace
 {
@@ -18,25 +19,32 @@ internal sealed class PtraceAddressSpace : IAddressSpace
     public const int StubMemoryFileFd = 3;
 
     private readonly StubTemplate _template;
+    private readonly Lock _mu = new();
 
-    // Registers of the stub idling in pause(); injection starts from a copy of them. Immutable after Init.
-    private PtraceRegs _initRegs;
+    // Stub threads by the host thread that traces them. Protected by _mu.
+    private readonly Dictionary<int, StubThread> _threads = [];
     private bool _disposed;
 
     private PtraceAddressSpace(StubTemplate template, int pid)
     {
         _template = template;
         Pid = pid;
-        TracerThreadId = HostProcess.GetTid();
+        CreatorHostThread = HostProcess.GetTid();
     }
 
-    /// <summary>The stub's host pid; its only thread runs application code.</summary>
+    /// <summary>A stub thread and the register state it idles with (the base for injections).</summary>
+    internal sealed class StubThread
+    {
+        public required int Tid { get; init; }
+
+        public PtraceRegs InitRegs;
+    }
+
+    /// <summary>The stub's host pid; its main thread serves the first context.</summary>
     public int Pid { get; }
 
-    public int TracerThreadId { get; }
-
-    /// <summary>The stub's idle register state: segment selectors and flags valid for SETREGS.</summary>
-    public ref readonly PtraceRegs InitialRegisters => ref _initRegs;
+    /// <summary>The host thread that created the stub: it traces the main stub thread.</summary>
+    public int CreatorHostThread { get; }
 
     /// <summary>Spawns a stub, seizes it from the calling thread, and empties its address space.</summary>
     public static PtraceAddressSpace? Create(StubTemplate template, SafeFdHandle memoryFile, out long error)
@@ -54,7 +62,17 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         }
 
         var space = new PtraceAddressSpace(template, pid);
-        error = space.Init();
+        error = space.Adopt(pid, out StubThread? main);
+        if (error >= 0)
+        {
+            lock (space._mu)
+            {
+                space._threads[space.CreatorHostThread] = main!;
+            }
+
+            error = space.EmptyAddressSpace();
+        }
+
         if (error < 0)
         {
             space.Dispose();
@@ -64,11 +82,101 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         return space;
     }
 
-    private long Init()
+    /// <summary>The stub thread traced by the calling host thread, or null.</summary>
+    public StubThread? CurrentThread()
     {
-        // EPERM while another tracer (strace -f -b execve, a debugger) is still letting go of the new stub.
+        lock (_mu)
+        {
+            return _threads.GetValueOrDefault(HostProcess.GetTid());
+        }
+    }
+
+    /// <summary>Binds the calling host thread to a stub thread: the main one (token null) or a prepared one.</summary>
+    public long Attach(object? token, out StubThread? thread)
+    {
+        thread = null;
+        int host = HostProcess.GetTid();
+        if (token == null)
+        {
+            lock (_mu)
+            {
+                thread = _threads.GetValueOrDefault(host);
+            }
+
+            return thread == null ? -Errno.EPERM.Value : 0;
+        }
+
+        long r = Adopt((int)token, out thread);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        lock (_mu)
+        {
+            _threads[host] = thread!;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Ends the calling host thread's stub thread (unless it is the main one) and forgets it.</summary>
+    public void Detach()
+    {
+        int host = HostProcess.GetTid();
+        StubThread? t;
+        lock (_mu)
+        {
+            if (!_threads.Remove(host, out t))
+            {
+                return;
+            }
+        }
+
+        if (t.Tid != Pid)
+        {
+            // A traced thread must be gone before its tracer thread ends: PTRACE_O_EXITKILL would
+            // otherwise SIGKILL the whole stub.
+            InjectOn(t, Sysno.exit, 0, 0, 0, 0, 0, 0, expectReturn: false);
+            HostProcess.WaitPid(t.Tid, out _, HostProcess.__WALL);
+        }
+        else
+        {
+            // The main stub thread stays (it keeps the process alive); put it back for its creator.
+            lock (_mu)
+            {
+                _threads[host] = t;
+            }
+        }
+    }
+
+    public long PrepareThread(out object? token)
+    {
+        token = null;
+        StubThread? self = CurrentThread();
+        if (self == null)
+        {
+            return -Errno.EPERM.Value;
+        }
+
+        long tid = InjectAt(self, _template.InjectClone, Sysno.clone, StubImage.ThreadCloneFlags, 0, 0, 0, 0, 0);
+        if (tid <= 0)
+        {
+            return tid < 0 ? tid : -Errno.EAGAIN.Value;
+        }
+
+        token = (int)tid;
+        return 0;
+    }
+
+    // Seizes a stub thread from the calling thread and waits until it idles in pause().
+    private long Adopt(int tid, out StubThread? thread)
+    {
+        thread = null;
+
+        // EPERM while another tracer (strace -f -b execve, a debugger) is still letting go of a new stub.
         long r;
-        for (int attempt = 0; (r = HostPtrace.Seize(Pid, HostPtrace.PTRACE_O_EXITKILL | HostPtrace.PTRACE_O_TRACESYSGOOD)) == -Errno.EPERM.Value && attempt < 200; attempt++)
+        for (int attempt = 0; (r = HostPtrace.Seize(tid, HostPtrace.PTRACE_O_EXITKILL | HostPtrace.PTRACE_O_TRACESYSGOOD)) == -Errno.EPERM.Value && attempt < 200; attempt++)
         {
             Thread.Sleep(5);
         }
@@ -78,16 +186,16 @@ internal sealed class PtraceAddressSpace : IAddressSpace
             return r;
         }
 
-        // The stub may still be setting up its filter: stop it, and let it run on until it idles in pause().
+        var t = new StubThread { Tid = tid };
         for (int attempt = 0; ; attempt++)
         {
-            r = HostPtrace.Interrupt(Pid);
+            r = HostPtrace.Interrupt(tid);
             if (r < 0)
             {
                 return r;
             }
 
-            int w = HostProcess.WaitPid(Pid, out int status, HostProcess.__WALL);
+            int w = HostProcess.WaitPid(tid, out int status, HostProcess.__WALL);
             if (w < 0)
             {
                 return w;
@@ -98,13 +206,13 @@ internal sealed class PtraceAddressSpace : IAddressSpace
                 return -Errno.ECHILD.Value;
             }
 
-            r = HostPtrace.GetRegs(Pid, out _initRegs);
+            r = HostPtrace.GetRegs(tid, out t.InitRegs);
             if (r < 0)
             {
                 return r;
             }
 
-            if (_initRegs.rip == _template.PauseReturn)
+            if (t.InitRegs.rip == _template.PauseReturn)
             {
                 break;
             }
@@ -114,13 +222,15 @@ internal sealed class PtraceAddressSpace : IAddressSpace
                 return -Errno.ETIMEDOUT.Value;
             }
 
-            HostPtrace.Cont(Pid, 0);
+            // Still setting up (or just born from clone): let it run on into pause().
+            HostPtrace.Cont(tid, 0);
             Thread.Sleep(0);
         }
 
         // Never restart the interrupted pause() when we resume the stub with registers of our own.
-        _initRegs.orig_rax = ulong.MaxValue;
-        return EmptyAddressSpace();
+        t.InitRegs.orig_rax = ulong.MaxValue;
+        thread = t;
+        return 0;
     }
 
     // Unmaps everything the host's execve left in the stub (stack, vDSO, vvar) except the stub page.
@@ -174,11 +284,32 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         return r < 0 ? r : 0;
     }
 
-    /// <summary>Runs one host syscall inside the stub and returns its result (or -errno).</summary>
+    /// <summary>Runs one host syscall inside the calling host thread's stub thread; returns its result (or -errno).</summary>
     private long Inject(int nr, long a1, long a2, long a3, long a4, long a5, long a6)
     {
-        PtraceRegs regs = _initRegs;
+        StubThread? t = CurrentThread();
+        return t == null ? -Errno.EPERM.Value : InjectAt(t, _template.InjectSyscall, nr, a1, a2, a3, a4, a5, a6);
+    }
+
+    private long InjectOn(StubThread t, int nr, long a1, long a2, long a3, long a4, long a5, long a6, bool expectReturn)
+    {
+        if (expectReturn)
+        {
+            return InjectAt(t, _template.InjectSyscall, nr, a1, a2, a3, a4, a5, a6);
+        }
+
+        PtraceRegs regs = t.InitRegs;
         regs.rip = _template.InjectSyscall;
+        regs.rax = (ulong)nr;
+        regs.rdi = (ulong)a1;
+        long r = HostPtrace.SetRegs(t.Tid, regs);
+        return r < 0 ? r : HostPtrace.Cont(t.Tid, 0);
+    }
+
+    private static long InjectAt(StubThread t, ulong site, long nr, long a1, long a2, long a3, long a4, long a5, long a6)
+    {
+        PtraceRegs regs = t.InitRegs;
+        regs.rip = site;
         regs.rax = (ulong)nr;
         regs.rdi = (ulong)a1;
         regs.rsi = (ulong)a2;
@@ -186,13 +317,13 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         regs.r10 = (ulong)a4;
         regs.r8 = (ulong)a5;
         regs.r9 = (ulong)a6;
-        long r = HostPtrace.SetRegs(Pid, regs);
+        long r = HostPtrace.SetRegs(t.Tid, regs);
         if (r < 0)
         {
             return r;
         }
 
-        r = HostPtrace.Cont(Pid, 0);
+        r = HostPtrace.Cont(t.Tid, 0);
         if (r < 0)
         {
             return r;
@@ -200,7 +331,7 @@ internal sealed class PtraceAddressSpace : IAddressSpace
 
         while (true)
         {
-            int w = HostProcess.WaitPid(Pid, out int status, HostProcess.__WALL);
+            int w = HostProcess.WaitPid(t.Tid, out int status, HostProcess.__WALL);
             if (w < 0)
             {
                 return w;
@@ -218,14 +349,14 @@ internal sealed class PtraceAddressSpace : IAddressSpace
 
             // Another signal reached the stub first (the context's interrupt kick, or a stray one from
             // the host): the context remembers its kicks, so drop it and let the injected call finish.
-            r = HostPtrace.Cont(Pid, 0);
+            r = HostPtrace.Cont(t.Tid, 0);
             if (r < 0)
             {
                 return r;
             }
         }
 
-        r = HostPtrace.GetRegs(Pid, out regs);
+        r = HostPtrace.GetRegs(t.Tid, out regs);
         return r < 0 ? r : (long)regs.rax;
     }
 

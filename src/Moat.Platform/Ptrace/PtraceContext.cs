@@ -4,42 +4,79 @@ using Moat.Host;
 namespace Moat.Platform.Ptrace;
 
 /// <summary>
-/// Runs a task's registers on the stub thread of an address space under PTRACE_SYSEMU: the app's syscalls
-/// stop before the host executes them, and are never executed by the host.
+/// Runs a task's registers on its own stub thread under PTRACE_SYSEMU: the app's syscalls stop before the
+/// host executes them, and are never executed by the host.
+/// Invariants: Attach, Switch, Detach and the FP-state calls run on the task's host thread (the tracer).
 /// </summary>
 internal sealed class PtraceContext : IContext
 {
     private const int SyscallStop = Signal.SIGTRAP | 0x80;
 
-    private volatile int _interruptTarget;
+    private PtraceAddressSpace? _space;
+    private PtraceAddressSpace.StubThread? _thread;
+
+    // Read by Interrupt() from other threads.
+    private volatile int _kickPid;
+    private volatile int _kickTid;
     private volatile bool _interruptPending;
+
+    public long Attach(IAddressSpace addressSpace, object? token)
+    {
+        var space = (PtraceAddressSpace)addressSpace;
+        long r = space.Attach(token, out PtraceAddressSpace.StubThread? thread);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        _space = space;
+        _thread = thread;
+        _kickPid = space.Pid;
+        _kickTid = thread!.Tid;
+        return 0;
+    }
+
+    public void Detach(IAddressSpace addressSpace)
+    {
+        if (_space == addressSpace)
+        {
+            _kickTid = 0;
+            _space.Detach();
+            _space = null;
+            _thread = null;
+        }
+    }
 
     public SwitchEvent Switch(IAddressSpace addressSpace, ref PtraceRegs regs)
     {
-        var space = (PtraceAddressSpace)addressSpace;
-        int pid = space.Pid;
-        _interruptTarget = pid;
+        if (_space != addressSpace || _thread == null)
+        {
+            // Not attached to this address space: nothing can run.
+            return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
+        }
+
+        int tid = _thread.Tid;
         if (_interruptPending)
         {
             _interruptPending = false;
             return new SwitchEvent(SwitchEventKind.Interrupted, default);
         }
 
-        if (HostPtrace.SetRegs(pid, regs) < 0 || HostPtrace.Sysemu(pid, 0) < 0)
+        if (HostPtrace.SetRegs(tid, regs) < 0 || HostPtrace.Sysemu(tid, 0) < 0)
         {
             return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
         }
 
         while (true)
         {
-            int w = HostProcess.WaitPid(pid, out int status, HostProcess.__WALL);
+            int w = HostProcess.WaitPid(tid, out int status, HostProcess.__WALL);
             if (w < 0 || !HostProcess.WIfStopped(status))
             {
                 return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
             }
 
             int sig = HostProcess.WStopSig(status);
-            if (HostPtrace.GetRegs(pid, out regs) < 0)
+            if (HostPtrace.GetRegs(tid, out regs) < 0)
             {
                 return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
             }
@@ -52,11 +89,11 @@ internal sealed class PtraceContext : IContext
             if ((status >> 16) == HostPtrace.PTRACE_EVENT_STOP)
             {
                 // A group-stop or PTRACE_INTERRUPT trap: nothing of the app's.
-                HostPtrace.Sysemu(pid, 0);
+                HostPtrace.Sysemu(tid, 0);
                 continue;
             }
 
-            if (HostPtrace.GetSigInfo(pid, out SigInfo info) < 0)
+            if (HostPtrace.GetSigInfo(tid, out SigInfo info) < 0)
             {
                 return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
             }
@@ -74,27 +111,39 @@ internal sealed class PtraceContext : IContext
 
     public unsafe long GetFpState(IAddressSpace addressSpace, System.Span<byte> fxsave)
     {
+        if (_thread == null)
+        {
+            return -Errno.ESRCH.Value;
+        }
+
         fixed (byte* p = fxsave)
         {
-            return HostPtrace.GetFpRegs(((PtraceAddressSpace)addressSpace).Pid, p);
+            return HostPtrace.GetFpRegs(_thread.Tid, p);
         }
     }
 
     public unsafe long SetFpState(IAddressSpace addressSpace, System.ReadOnlySpan<byte> fxsave)
     {
+        if (_thread == null)
+        {
+            return -Errno.ESRCH.Value;
+        }
+
         fixed (byte* p = fxsave)
         {
-            return HostPtrace.SetFpRegs(((PtraceAddressSpace)addressSpace).Pid, p);
+            return HostPtrace.SetFpRegs(_thread.Tid, p);
         }
     }
 
     public void Interrupt()
     {
         _interruptPending = true;
-        int target = _interruptTarget;
-        if (target > 0)
+        int pid = _kickPid;
+        int tid = _kickTid;
+        if (tid > 0)
         {
-            HostProcess.Kill(target, Signal.SIGCHLD);
+            // Kick exactly our stub thread: a process-wide signal could land on another task's thread.
+            HostProcess.Syscall(Sysno.tgkill, pid, tid, Signal.SIGCHLD);
         }
     }
 

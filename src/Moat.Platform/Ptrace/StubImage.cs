@@ -21,10 +21,17 @@ internal static class StubImage
     private const int FilterOffset = 0x300;
     private const int FprogOffset = 0x3f0;
 
+    /// <summary>The clone flags of the one clone the filter allows: a new stub thread in the same process.</summary>
+    public const uint ThreadCloneFlags = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000; // VM|FS|FILES|SIGHAND|THREAD
+
     /// <summary>Builds the ELF file image.</summary>
     /// <param name="pauseReturn">The address a stub idling in pause() reports as its rip.</param>
     /// <param name="injectSyscall">The address of a "syscall; int3" pair used to inject host syscalls.</param>
-    public static byte[] Build(out ulong pauseReturn, out ulong injectSyscall)
+    /// <param name="injectClone">
+    /// The address of "syscall; test rax,rax; jz loop; int3": the injected clone's child falls into the
+    /// pause loop (it needs no stack) while the parent traps back to its tracer.
+    /// </param>
+    public static byte[] Build(out ulong pauseReturn, out ulong injectSyscall, out ulong injectClone)
     {
         byte[] image = new byte[PageSize];
         WriteElfHeaders(image);
@@ -75,9 +82,17 @@ internal static class StubImage
         Syscall(code);
         code.Add(0xCC);
 
+        // clone: syscall; test rax, rax; jz loop; int3
+        int clone = code.Count;
+        Syscall(code);
+        code.AddRange([0x48, 0x85, 0xC0]);
+        code.AddRange([0x74, (byte)(sbyte)(loop - (code.Count + 2))]);
+        code.Add(0xCC);
+
         code.CopyTo(image, CodeOffset);
         pauseReturn = StubBase + CodeOffset + (ulong)afterPause;
         injectSyscall = StubBase + CodeOffset + (ulong)inject;
+        injectClone = StubBase + CodeOffset + (ulong)clone;
 
         int filterLen = WriteFilter(image.AsSpan(FilterOffset));
         BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan(FprogOffset), (ushort)filterLen);
@@ -88,9 +103,12 @@ internal static class StubImage
     /// <summary>The host syscalls the stub may make once its filter is installed.</summary>
     internal static ReadOnlySpan<int> AllowedSyscalls => [34 /* pause */, 9 /* mmap */, 11 /* munmap */, 231 /* exit_group */, 60 /* exit */];
 
-    // A classic-BPF seccomp program: x86-64 only, allow-list by number, kill the process otherwise.
-    // Under PTRACE_SYSEMU the kernel skips seccomp for the app's syscalls (ptrace runs first and the call is
-    // never executed), so the filter governs only what the Sentry injects.
+    /// <summary>clone is allowed too, but only with <see cref="ThreadCloneFlags"/>.</summary>
+    internal const int CloneSyscall = 56;
+
+    // A classic-BPF seccomp program: x86-64 only, allow-list by number, clone only with the thread flags,
+    // kill the process otherwise. Under PTRACE_SYSEMU the kernel skips seccomp for the app's syscalls
+    // (ptrace runs first and the call is never executed), so the filter governs only what the Sentry injects.
     private static int WriteFilter(Span<byte> dst)
     {
         const ushort LdAbsW = 0x20;
@@ -103,15 +121,21 @@ internal static class StubImage
         ReadOnlySpan<int> allowed = AllowedSyscalls;
         int n = allowed.Length;
         int i = 0;
+
+        // Layout: 0 ld arch; 1 jeq arch; 2 ld nr; 3..3+n-1 jeq allowed; 3+n jeq clone; 4+n ld args[0];
+        // 5+n jeq flags; 6+n kill; 7+n allow.
         Insn(dst, i++, LdAbsW, 0, 0, 4); // A = seccomp_data.arch
-        Insn(dst, i++, JeqK, 0, (byte)(n + 1), AuditArchX86_64); // wrong arch: kill
+        Insn(dst, i++, JeqK, 0, (byte)(n + 4), AuditArchX86_64); // wrong arch: kill
         Insn(dst, i++, LdAbsW, 0, 0, 0); // A = seccomp_data.nr
         for (int k = 0; k < n; k++)
         {
-            // Jump over the remaining compares and the kill to the allow return.
-            Insn(dst, i++, JeqK, (byte)(n - k), 0, (uint)allowed[k]);
+            // Jump over the remaining compares to the allow return.
+            Insn(dst, i++, JeqK, (byte)(n - k + 3), 0, (uint)allowed[k]);
         }
 
+        Insn(dst, i++, JeqK, 0, 2, CloneSyscall); // not clone: kill
+        Insn(dst, i++, LdAbsW, 0, 0, 16); // A = low word of seccomp_data.args[0]
+        Insn(dst, i++, JeqK, 1, 0, ThreadCloneFlags); // the thread clone: allow
         Insn(dst, i++, RetK, 0, 0, RetKillProcess);
         Insn(dst, i++, RetK, 0, 0, RetAllow);
         return i;

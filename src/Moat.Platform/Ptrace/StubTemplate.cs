@@ -11,9 +11,10 @@ internal sealed unsafe class StubTemplate : IDisposable
 
     public StubTemplate()
     {
-        byte[] image = StubImage.Build(out ulong pauseReturn, out ulong inject);
+        byte[] image = StubImage.Build(out ulong pauseReturn, out ulong inject, out ulong clone);
         PauseReturn = pauseReturn;
         InjectSyscall = inject;
+        InjectClone = clone;
         _fd = HostFile.MemfdCreate("moat-stub", out long err);
         if (err < 0)
         {
@@ -37,6 +38,8 @@ internal sealed unsafe class StubTemplate : IDisposable
     public ulong PauseReturn { get; }
 
     public ulong InjectSyscall { get; }
+
+    public ulong InjectClone { get; }
 
     public void Dispose() => _fd.Dispose();
 }

@@ -99,7 +99,7 @@ internal sealed class Kernel
     /// <paramref name="newAddressSpace"/>, the thread first creates the platform address space for the
     /// task's memory: on ptrace that thread must be the stub's tracer.
     /// </summary>
-    public void StartTask(Task t, bool newAddressSpace)
+    public void StartTask(Task t, bool newAddressSpace, object? threadToken = null)
     {
         lock (TreeMu)
         {
@@ -115,7 +115,7 @@ internal sealed class Kernel
             _liveTasks++;
         }
 
-        var thread = new Thread(() => RunTask(t, newAddressSpace), 8 << 20)
+        var thread = new Thread(() => RunTask(t, newAddressSpace, threadToken), 8 << 20)
         {
             Name = "moat-task-" + t.Tid,
             IsBackground = true,
@@ -133,21 +133,30 @@ internal sealed class Kernel
         }
     }
 
-    private void RunTask(Task t, bool newAddressSpace)
+    private void RunTask(Task t, bool newAddressSpace, object? threadToken)
     {
         ExitStatus status = ExitStatus.Killed(Signal.SIGKILL);
         try
         {
+            long err = 0;
             if (newAddressSpace)
             {
-                IAddressSpace? space = Platform.NewAddressSpace(out long err);
-                if (space == null)
+                IAddressSpace? space = Platform.NewAddressSpace(out err);
+                if (space != null)
                 {
-                    Log.WriteLine($"moat: cannot create an address space for pid {t.Tid}: {Errno.FromValue((int)-err).Name}");
-                    return;
+                    t.MM.AttachAddressSpace(space);
+                    err = t.Context.Attach(space, null);
                 }
+            }
+            else
+            {
+                err = t.Context.Attach(t.MM.AddressSpace, threadToken);
+            }
 
-                t.MM.AttachAddressSpace(space);
+            if (err < 0)
+            {
+                Log.WriteLine($"moat: cannot run pid {t.Tid} on the {Platform.Name} platform: {Errno.FromValue((int)-err).Name}");
+                return;
             }
 
             status = t.Run();
@@ -159,7 +168,35 @@ internal sealed class Kernel
         }
         finally
         {
+            t.ExitThread();
+            if (t.Tid == t.Group.Tgid)
+            {
+                // The leader's host thread created the stub: it must outlive every other thread of the
+                // process (as a Linux group leader lingers as a zombie until its threads are gone).
+                WaitForOtherTasks(t);
+            }
+
             TaskExited(t, status);
+        }
+    }
+
+    private void WaitForOtherTasks(Task leader)
+    {
+        ThreadGroup g = leader.Group;
+        lock (g.TasksChanged)
+        {
+            while (true)
+            {
+                lock (TreeMu)
+                {
+                    if (g.Tasks.Count <= 1)
+                    {
+                        return;
+                    }
+                }
+
+                Monitor.Wait(g.TasksChanged, 100);
+            }
         }
     }
 
@@ -177,7 +214,7 @@ internal sealed class Kernel
         {
             if (o != t)
             {
-                o.SendSignal(Signal.SIGKILL);
+                o.Terminate();
             }
         }
 
@@ -193,6 +230,11 @@ internal sealed class Kernel
         Task? notify = null;
         int exitSignal = 0;
         ThreadGroup g = t.Group;
+        lock (g.TasksChanged)
+        {
+            Monitor.PulseAll(g.TasksChanged);
+        }
+
         lock (TreeMu)
         {
             g.Tasks.Remove(t);
@@ -253,7 +295,7 @@ internal sealed class Kernel
                     }
 
                     parent.ChildEvents.Notify();
-                    notify = parent.Tasks.Count > 0 ? parent.Tasks[0] : null;
+                    notify = parent.SignalTarget(g.ExitSignal > 0 ? g.ExitSignal : Signal.SIGCHLD);
                     exitSignal = g.ExitSignal;
                 }
             }

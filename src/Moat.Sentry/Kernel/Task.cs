@@ -124,6 +124,13 @@ internal sealed partial class Task
         Wake();
     }
 
+    /// <summary>Ends this one task as SIGKILL would, from any thread (exit_group, execve's de_thread).</summary>
+    public void Terminate()
+    {
+        RequestExit(ExitStatus.Killed(Signal.SIGKILL));
+        Context.Interrupt();
+    }
+
     /// <summary>Wakes the task from a blocking wait so it re-checks its condition and its signals.</summary>
     public void Wake() => _wake.Set();
 
@@ -172,6 +179,28 @@ internal sealed partial class Task
         MemoryManager old = MM;
         MM = mm;
         old.DecUsers();
+    }
+
+    /// <summary>
+    /// The thread part of exit: clears and wakes clear_child_tid (pthread_join waits on it) and gives the
+    /// platform thread back, on the task's own host thread.
+    /// </summary>
+    public void ExitThread()
+    {
+        if (ClearChildTid != 0)
+        {
+            if (MM.CopyOut(ClearChildTid, 0) == 0)
+            {
+                Kernel.Futexes.Wake(MM, ClearChildTid, 1, uint.MaxValue);
+            }
+
+            ClearChildTid = 0;
+        }
+
+        if (MM.HasAddressSpace)
+        {
+            Context.Detach(MM.AddressSpace);
+        }
     }
 
     /// <summary>Lets go of memory and files when the task has exited, and releases a vfork parent.</summary>

@@ -33,6 +33,31 @@ internal sealed class ThreadGroup
     /// <summary>Live tasks of the group. Protected by Kernel.TreeMu.</summary>
     public List<Task> Tasks { get; } = [];
 
+    /// <summary>Pulsed when a task of the group exits (the leader's host thread waits on it).</summary>
+    public object TasksChanged { get; } = new();
+
+    /// <summary>A live task to deliver a process-directed signal to: one that does not block it, if any.</summary>
+    public Task? SignalTarget(int sig)
+    {
+        Task? any = null;
+        foreach (Task t in Tasks)
+        {
+            if (t.Exit != null)
+            {
+                continue;
+            }
+
+            if ((t.SignalMask & (1UL << (sig - 1))) == 0)
+            {
+                return t;
+            }
+
+            any ??= t;
+        }
+
+        return any;
+    }
+
     /// <summary>Set when the last task has exited and the parent has not reaped it yet. Protected by Kernel.TreeMu.</summary>
     public bool Zombie { get; set; }
 

@@ -46,6 +46,9 @@ internal sealed partial class MemoryManager : IDisposable
     /// <summary>The platform address space mirroring this memory.</summary>
     public IAddressSpace AddressSpace => _addressSpace ?? throw new InvalidOperationException("no address space attached");
 
+    /// <summary>Whether a platform address space is attached.</summary>
+    public bool HasAddressSpace => _addressSpace != null;
+
     /// <summary>Attaches the platform address space; it starts empty and fills on faults.</summary>
     public void AttachAddressSpace(IAddressSpace addressSpace)
     {

@@ -43,4 +43,10 @@ internal sealed class FakeAddressSpace : IAddressSpace
     }
 
     public void Dispose() => Disposed = true;
+
+    public long PrepareThread(out object? token)
+    {
+        token = null;
+        return -Moat.Abi.Errno.ENOSYS.Value;
+    }
 }

@@ -19,7 +19,7 @@ public class StubImageTests
     private const uint RetAllow = 0x7FFF0000;
     private const uint RetKillProcess = 0x80000000;
 
-    private static byte[] Build(out ulong pauseReturn, out ulong inject) => StubImage.Build(out pauseReturn, out inject);
+    private static byte[] Build(out ulong pauseReturn, out ulong inject) => StubImage.Build(out pauseReturn, out inject, out _);
 
     private static byte[] Build() => Build(out _, out _);
 
@@ -45,7 +45,7 @@ public class StubImageTests
     }
 
     // A tiny classic-BPF interpreter for the instructions a seccomp allow-list uses.
-    private static uint Run(List<Insn> prog, int nr, uint arch)
+    private static uint Run(List<Insn> prog, int nr, uint arch, uint arg0 = 0)
     {
         uint a = 0;
         int pc = 0;
@@ -60,6 +60,7 @@ public class StubImageTests
                     {
                         0 => (uint)nr,
                         4 => arch,
+                        16 => arg0,
                         _ => throw new InvalidOperationException("unexpected load offset " + i.K),
                     };
                     pc++;
@@ -181,7 +182,7 @@ public class StubImageTests
         Assert.Equal(new Insn(0x20, 0, 0, 4), f[0]);
         Assert.Equal(0x15, f[1].Code);
         Assert.Equal(AuditArchX86_64, f[1].K);
-        Assert.Equal(3 + StubImage.AllowedSyscalls.Length + 2, f.Count);
+        Assert.Equal(3 + StubImage.AllowedSyscalls.Length + 5, f.Count);
     }
 
     [Fact]
@@ -199,6 +200,17 @@ public class StubImageTests
 
         Assert.Equal(RetKillProcess, Run(f, -1, AuditArchX86_64));
         Assert.Equal(RetKillProcess, Run(f, 0x4000_0000 | Sysno.mmap, AuditArchX86_64)); // x32 ABI
+    }
+
+    [Fact]
+    public void Filter_AllowsCloneOnlyForANewStubThread()
+    {
+        List<Insn> f = Filter(Build());
+
+        Assert.Equal(RetAllow, Run(f, Sysno.clone, AuditArchX86_64, StubImage.ThreadCloneFlags));
+        Assert.Equal(RetKillProcess, Run(f, Sysno.clone, AuditArchX86_64, 17 /* SIGCHLD: a fork */));
+        Assert.Equal(RetKillProcess, Run(f, Sysno.clone, AuditArchX86_64, StubImage.ThreadCloneFlags | 0x2000 /* CLONE_PTRACE */));
+        Assert.Equal(RetKillProcess, Run(f, Sysno.clone3, AuditArchX86_64, StubImage.ThreadCloneFlags));
     }
 
     [Theory]

@@ -99,13 +99,12 @@ internal static class SysProcess
 
         if ((flags & CLONE_THREAD) != 0)
         {
-            // Threads need a second stub thread in the same address space: not implemented yet.
             if ((flags & (CLONE_SIGHAND | CLONE_VM)) != (CLONE_SIGHAND | CLONE_VM))
             {
                 return -Errno.EINVAL.Value;
             }
 
-            return -Errno.ENOSYS.Value;
+            return CloneThread(t, flags, stack, parentTid, childTid, tls);
         }
 
         if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0)
@@ -201,6 +200,68 @@ internal static class SysProcess
         return pid;
     }
 
+    // A new thread in the caller's process: same memory, signal actions and (with CLONE_FILES) fd table.
+    private static long CloneThread(Task t, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
+    {
+        long r = t.MM.AddressSpace.PrepareThread(out object? token);
+        if (r < 0)
+        {
+            return r == -Errno.EPERM.Value ? -Errno.EAGAIN.Value : r;
+        }
+
+        Kernel.Kernel k = t.Kernel;
+        int tid = k.AllocatePid();
+        t.MM.IncUsers();
+        FdTable fds;
+        if ((flags & CLONE_FILES) != 0)
+        {
+            t.Fds.IncUsers();
+            fds = t.Fds;
+        }
+        else
+        {
+            fds = t.Fds.Fork();
+        }
+
+        var child = new Task(k, t.Group, tid, t.MM, fds, t.Credentials)
+        {
+            SignalMask = t.SignalMask,
+            Comm = t.Comm,
+            NoNewPrivs = t.NoNewPrivs,
+        };
+        ref PtraceRegs regs = ref child.Registers;
+        regs = t.Registers;
+        regs.rax = 0;
+        regs.orig_rax = ulong.MaxValue;
+        if (stack != 0)
+        {
+            regs.rsp = stack;
+        }
+
+        if ((flags & CLONE_SETTLS) != 0)
+        {
+            regs.fs_base = tls;
+        }
+
+        if ((flags & CLONE_PARENT_SETTID) != 0)
+        {
+            t.MM.CopyOut(parentTid, tid);
+        }
+
+        if ((flags & CLONE_CHILD_SETTID) != 0)
+        {
+            t.MM.CopyOut(childTid, tid);
+        }
+
+        if ((flags & CLONE_CHILD_CLEARTID) != 0)
+        {
+            child.ClearChildTid = childTid;
+        }
+
+        k.StartTask(child, newAddressSpace: false, token);
+        return tid;
+    }
+
     /// <summary>Implements execve(2).</summary>
     public static long Execve(Task t, in SyscallArgs a) => ExecveAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.Pointer(1), a.Pointer(2), 0);
 
@@ -278,12 +339,21 @@ internal static class SysProcess
             return r;
         }
 
-        // Past the point of no return.
+        // Past the point of no return. Other threads of the process die first (de_thread in Linux).
+        KillOtherThreads(t);
         mm.ArgStart = image.ArgStart;
         mm.ArgEnd = image.ArgEnd;
         mm.EnvStart = image.EnvStart;
         mm.EnvEnd = image.EnvEnd;
+        t.Context.Detach(t.MM.AddressSpace);
         t.ReplaceMemory(mm);
+        r = t.Context.Attach(space, null);
+        if (r < 0)
+        {
+            t.Kernel.ExitGroup(t, ExitStatus.Killed(Signal.SIGKILL));
+            return r;
+        }
+
         t.Fds.CloseOnExec();
         t.Group.ExecutablePath = PathResolver.Clean(executable);
         SignalAction[] actions = t.Group.SignalActions;
@@ -317,6 +387,34 @@ internal static class SysProcess
         t.VforkDone?.Set();
         t.VforkDone = null;
         return 0;
+    }
+
+    private static void KillOtherThreads(Task t)
+    {
+        List<Task> others;
+        lock (t.Kernel.TreeMu)
+        {
+            others = t.Group.Tasks.FindAll(o => o != t);
+        }
+
+        foreach (Task o in others)
+        {
+            o.Terminate();
+        }
+
+        // Wait until they have left the group (their host threads are gone with their stub threads).
+        while (true)
+        {
+            lock (t.Kernel.TreeMu)
+            {
+                if (t.Group.Tasks.Count <= 1)
+                {
+                    return;
+                }
+            }
+
+            Thread.Sleep(1);
+        }
     }
 
     private static long CopyInStringArray(Task t, ulong addr, out List<string> list)

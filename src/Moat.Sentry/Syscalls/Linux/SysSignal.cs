@@ -139,7 +139,7 @@ internal static class SysSignal
             Task? target;
             lock (t.Kernel.TreeMu)
             {
-                target = g.Zombie || g.Tasks.Count == 0 ? null : g.Tasks[0];
+                target = g.Zombie ? null : g.SignalTarget(sig == 0 ? 1 : sig);
             }
 
             any = true; // a zombie exists: kill succeeds and does nothing
