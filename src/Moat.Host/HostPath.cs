@@ -66,6 +66,20 @@ public static unsafe class HostPath
         return error < 0 ? null : Encoding.UTF8.GetString(buf, 0, (int)error);
     }
 
+    /// <summary>The path the host kernel records for one of our own fds (readlink of /proc/self/fd/N).</summary>
+    public static string? FdPath(int fd, out long error)
+    {
+        byte[] path = CString("/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        byte[] buf = new byte[4096];
+        fixed (byte* p = path)
+        fixed (byte* b = buf)
+        {
+            error = HostProcess.Syscall(89 /* readlink */, (long)p, (long)b, buf.Length);
+        }
+
+        return error < 0 ? null : Encoding.UTF8.GetString(buf, 0, (int)error);
+    }
+
     private static byte[] CString(string s)
     {
         byte[] b = new byte[Encoding.UTF8.GetByteCount(s) + 1];

@@ -70,6 +70,9 @@ internal sealed class ThreadGroup
     /// <summary>The signal sent to the parent when this group exits (SIGCHLD for fork).</summary>
     public int ExitSignal { get; set; } = Signal.SIGCHLD;
 
+    /// <summary>The file mode creation mask.</summary>
+    public int Umask { get; set; } = 0x12; // 022
+
     /// <summary>prctl(PR_SET_DUMPABLE).</summary>
     public bool Dumpable { get; set; } = true;
 

@@ -49,6 +49,23 @@ internal abstract class FileDescription
     /// <summary>Implements lseek(2).</summary>
     public virtual long Seek(long offset, int whence) => -Errno.ESPIPE.Value;
 
+    /// <summary>
+    /// The poll(2) events that hold now (POLLIN, POLLOUT, POLLERR, POLLHUP, ...), for the interest
+    /// <paramref name="events"/>. The default is a file that is always ready, as regular files are.
+    /// </summary>
+    public virtual int Readiness(int events) => events & (PollEvents.POLLIN | PollEvents.POLLOUT | PollEvents.POLLRDNORM | PollEvents.POLLWRNORM);
+
+    /// <summary>
+    /// Notified whenever <see cref="Readiness"/> may have changed; null when readiness must be polled
+    /// (a host fd whose state only the host knows).
+    /// </summary>
+    public virtual WaitQueue? ReadinessQueue => ReadyQueue;
+
+    /// <summary>Whether readiness comes from the host and must be re-checked periodically while waiting.</summary>
+    public virtual bool PolledFromHost => false;
+
+    private static readonly WaitQueue ReadyQueue = new();
+
     /// <summary>Implements F_SETFL for the flags Linux lets it change. Returns 0 or -errno.</summary>
     public virtual long SetStatusFlags(int flags)
     {

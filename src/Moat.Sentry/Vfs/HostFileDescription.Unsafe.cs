@@ -36,6 +36,37 @@ internal sealed unsafe class HostFileDescription : FileDescription
 
     public override long Stat(out Stat st) => HostFile.Fstat(_fd.Fd, out st);
 
+    // Regular files and directories are always ready; ttys, pipes and sockets from the host are asked.
+    public override bool PolledFromHost => !IsAlwaysReady();
+
+    public override WaitQueue? ReadinessQueue => PolledFromHost ? null : base.ReadinessQueue;
+
+    public override int Readiness(int events)
+    {
+        if (IsAlwaysReady())
+        {
+            return base.Readiness(events);
+        }
+
+        // struct pollfd { int fd; short events; short revents; }, polled without waiting.
+        long pfd = (uint)_fd.Fd | ((long)(ushort)events << 32);
+        long r = HostProcess.Syscall(Sysno.poll, (long)(&pfd), 1, 0);
+        return r <= 0 ? 0 : (ushort)(pfd >> 48);
+    }
+
+    private bool IsAlwaysReady()
+    {
+        if (_kind == 0)
+        {
+            _kind = HostFile.Fstat(_fd.Fd, out Stat st) == 0 ? (int)(st.st_mode & Abi.Stat.S_IFMT) : -1;
+        }
+
+        return _kind is (int)Abi.Stat.S_IFREG or (int)Abi.Stat.S_IFDIR;
+    }
+
+    // The file type (S_IFMT bits) once known; 0 before.
+    private int _kind;
+
     public override long Seek(long offset, int whence) => HostFile.Seek(_fd.Fd, offset, whence);
 
     public override long Ioctl(Task t, uint request, ulong arg)

@@ -40,6 +40,44 @@ internal sealed class Pipe
 
     public WaitQueue WritersWaiting { get; } = new();
 
+    /// <summary>Pollers of either end: notified on any change of data, room or ends.</summary>
+    public WaitQueue Events { get; } = new();
+
+    /// <summary>The poll events of one end now.</summary>
+    public int Readiness(bool reader)
+    {
+        lock (_mu)
+        {
+            int r = 0;
+            if (reader)
+            {
+                if (_count > 0)
+                {
+                    r |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
+                }
+
+                if (_writers == 0)
+                {
+                    r |= PollEvents.POLLHUP;
+                }
+            }
+            else
+            {
+                if (_buffer.Length - _count >= PipeBuf || (_buffer.Length - _count > 0 && _buffer.Length < PipeBuf))
+                {
+                    r |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
+                }
+
+                if (_readers == 0)
+                {
+                    r |= PollEvents.POLLERR;
+                }
+            }
+
+            return r;
+        }
+    }
+
     public long Inode { get; }
 
     public int Capacity
@@ -96,7 +134,9 @@ internal sealed class Pipe
 
         // The other side may be waiting for EOF or for EPIPE.
         ReadersWaiting.Notify();
+                    Events.Notify();
         WritersWaiting.Notify();
+                    Events.Notify();
     }
 
     /// <summary>Implements read(2) on the read end.</summary>
@@ -129,6 +169,7 @@ internal sealed class Pipe
                     _head = (_head + n) % _buffer.Length;
                     _count -= n;
                     WritersWaiting.Notify();
+                    Events.Notify();
                     return n;
                 }
 
@@ -214,6 +255,7 @@ internal sealed class Pipe
                     _count += n;
                     done += (ulong)n;
                     ReadersWaiting.Notify();
+                    Events.Notify();
                     if (done == count)
                     {
                         return (long)done;

@@ -40,6 +40,10 @@ internal sealed class PipeEnd : FileDescription
     public override long Ioctl(Task t, uint request, ulong arg) =>
         request == FIONREAD ? t.MM.CopyOut(arg, Pipe.Available) : -Errno.ENOTTY.Value;
 
+    public override int Readiness(int events) => Pipe.Readiness(IsReader) & (events | PollEvents.POLLERR | PollEvents.POLLHUP);
+
+    public override WaitQueue? ReadinessQueue => Pipe.Events;
+
     /// <summary>F_GETPIPE_SZ and F_SETPIPE_SZ.</summary>
     public long PipeSize(int cmd, long arg) => cmd switch
     {

@@ -139,6 +139,7 @@ internal static class SysProcess
         var group = new ThreadGroup(pid, parentGroup, t.Group.ExecutablePath, t.Group.Limits)
         {
             Cwd = t.Group.Cwd,
+            Umask = t.Group.Umask,
             ExitSignal = exitSignal,
             ProcessGroup = t.Group.ProcessGroup,
             Session = t.Group.Session,

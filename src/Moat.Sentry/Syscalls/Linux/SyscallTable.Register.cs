@@ -41,6 +41,26 @@ internal static partial class SyscallTable
         Partial(Sysno.faccessat, SysFile.Faccessat, "host root, read-only");
         Partial(Sysno.faccessat2, SysFile.Faccessat2, "host root, read-only");
         Full(Sysno.getcwd, SysFile.Getcwd);
+        Full(Sysno.chdir, SysDir.Chdir);
+        Full(Sysno.fchdir, SysDir.Fchdir);
+        Partial(Sysno.getdents64, SysDir.Getdents64, "host directories");
+        Full(Sysno.umask, SysDir.Umask);
+        Partial(Sysno.statfs, SysDir.Statfs, "host paths");
+        Partial(Sysno.fstatfs, SysDir.Fstatfs, "host files");
+        Full(Sysno.fadvise64, SysDir.Fadvise64);
+
+        // Waiting for files.
+        Full(Sysno.poll, SysPoll.Poll);
+        Full(Sysno.ppoll, SysPoll.Ppoll);
+        Full(Sysno.select, SysPoll.Select);
+        Full(Sysno.pselect6, SysPoll.Pselect6);
+        Full(Sysno.epoll_create, SysEpoll.EpollCreate);
+        Full(Sysno.epoll_create1, SysEpoll.EpollCreate1);
+        Full(Sysno.epoll_ctl, SysEpoll.EpollCtl);
+        Partial(Sysno.epoll_wait, SysEpoll.EpollWait, "edge triggering reports new events on each wait that finds them");
+        Partial(Sysno.epoll_pwait, SysEpoll.EpollPwait, "edge triggering reports new events on each wait that finds them");
+        Full(Sysno.eventfd, SysEpoll.Eventfd);
+        Full(Sysno.eventfd2, SysEpoll.Eventfd2);
 
         // Memory.
         Partial(Sysno.mmap, SysMmap.Mmap, "file mappings are private copies");

@@ -1,0 +1,193 @@
+using System;
+using Moat.Abi;
+using Moat.Host;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Vfs;
+
+namespace Moat.Sentry.Syscalls.Linux;
+
+/// <summary>Directories and file-system wide calls: chdir, fchdir, getdents64, umask, statfs.</summary>
+internal static unsafe class SysDir
+{
+    /// <summary>Implements chdir(2).</summary>
+    public static long Chdir(Task t, in SyscallArgs a)
+    {
+        long r = PathResolver.CopyInPath(t, a.Pointer(0), out string path);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = PathResolver.Resolve(t, OpenFlags.AT_FDCWD, path, out string absolute);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        using SafeFdHandle? fd = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY, out r);
+        if (fd == null)
+        {
+            return r;
+        }
+
+        // The working directory is the directory's real path (symlinks and ".." resolved), as getcwd shows it.
+        string? real = HostPath.FdPath(fd.Fd, out r);
+        t.Group.Cwd = real ?? PathResolver.Clean(absolute);
+        return 0;
+    }
+
+    /// <summary>Implements fchdir(2).</summary>
+    public static long Fchdir(Task t, in SyscallArgs a)
+    {
+        FileDescription? f = t.Fds.Get(a.Int(0));
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        try
+        {
+            if (f.Path == null || f.Stat(out Stat st) < 0 || (st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+            {
+                return -Errno.ENOTDIR.Value;
+            }
+
+            t.Group.Cwd = f is HostFileDescription h ? HostPath.FdPath(h.HostFd, out _) ?? f.Path : f.Path;
+            return 0;
+        }
+        finally
+        {
+            f.DecRef();
+        }
+    }
+
+    /// <summary>Implements getdents64(2) on host directories: entries come straight from the host's listing.</summary>
+    public static long Getdents64(Task t, in SyscallArgs a)
+    {
+        FileDescription? f = t.Fds.Get(a.Int(0));
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        try
+        {
+            if (f is not HostFileDescription h)
+            {
+                return -Errno.ENOTDIR.Value;
+            }
+
+            int count = (int)Math.Min(a.SizeT(2), 1 << 16);
+            byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(count, 1));
+            try
+            {
+                long n;
+                fixed (byte* p = buf)
+                {
+                    n = HostProcess.Syscall(Sysno.getdents64, h.HostFd, (long)p, count);
+                }
+
+                if (n <= 0)
+                {
+                    return n;
+                }
+
+                long r = t.MM.CopyOut(a.Pointer(1), buf.AsSpan(0, (int)n));
+                return r < 0 ? r : n;
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buf);
+            }
+        }
+        finally
+        {
+            f.DecRef();
+        }
+    }
+
+    /// <summary>Implements umask(2).</summary>
+    public static long Umask(Task t, in SyscallArgs a)
+    {
+        int old = t.Group.Umask;
+        t.Group.Umask = a.Int(0) & 0x1FF;
+        return old;
+    }
+
+    /// <summary>Implements fstatfs(2) on host files.</summary>
+    public static long Fstatfs(Task t, in SyscallArgs a)
+    {
+        FileDescription? f = t.Fds.Get(a.Int(0));
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        try
+        {
+            return f is HostFileDescription h ? HostStatfs(t, h.HostFd, a.Pointer(1)) : -Errno.ENOSYS.Value;
+        }
+        finally
+        {
+            f.DecRef();
+        }
+    }
+
+    /// <summary>Implements statfs(2) on host paths.</summary>
+    public static long Statfs(Task t, in SyscallArgs a)
+    {
+        long r = PathResolver.CopyInPath(t, a.Pointer(0), out string path);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = PathResolver.Resolve(t, OpenFlags.AT_FDCWD, path, out string absolute);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        using SafeFdHandle? fd = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH, out r);
+        return fd == null ? r : HostStatfs(t, fd.Fd, a.Pointer(1));
+    }
+
+    private static long HostStatfs(Task t, int fd, ulong addr)
+    {
+        Span<byte> st = stackalloc byte[120];
+        long r;
+        fixed (byte* p = st)
+        {
+            r = HostProcess.Syscall(Sysno.fstatfs, fd, (long)p);
+        }
+
+        if (r < 0)
+        {
+            return r;
+        }
+
+        // f_flags (offset 96): the host root is read-only in the sandbox.
+        const long ST_RDONLY = 1;
+        long flags = BitConverter.ToInt64(st[96..]);
+        BitConverter.TryWriteBytes(st[96..], flags | ST_RDONLY);
+        return t.MM.CopyOut(addr, st);
+    }
+
+    /// <summary>Implements fadvise64(2): advice is checked and, as Linux may, acted on by doing nothing.</summary>
+    public static long Fadvise64(Task t, in SyscallArgs a)
+    {
+        FileDescription? f = t.Fds.Get(a.Int(0));
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        f.DecRef();
+        if (f is PipeEnd)
+        {
+            return -Errno.ESPIPE.Value;
+        }
+
+        return a.Int(3) is < 0 or > 5 || a.Long(2) < 0 ? -Errno.EINVAL.Value : 0;
+    }
+}
