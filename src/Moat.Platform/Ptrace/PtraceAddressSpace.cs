@@ -187,6 +187,7 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         }
 
         var t = new StubThread { Tid = tid };
+        long deadline = Environment.TickCount64 + 10_000;
         for (int attempt = 0; ; attempt++)
         {
             r = HostPtrace.Interrupt(tid);
@@ -217,14 +218,21 @@ internal sealed class PtraceAddressSpace : IAddressSpace
                 break;
             }
 
-            if (attempt > 10000)
+            if (Environment.TickCount64 > deadline)
             {
                 return -Errno.ETIMEDOUT.Value;
             }
 
-            // Still setting up (or just born from clone): let it run on into pause().
+            // Still setting up (or just born from clone): let it run on into pause(), giving it the CPU.
             HostPtrace.Cont(tid, 0);
-            Thread.Sleep(0);
+            if (attempt < 16)
+            {
+                Thread.Yield();
+            }
+            else
+            {
+                Thread.Sleep(1);
+            }
         }
 
         // Never restart the interrupted pause() when we resume the stub with registers of our own.

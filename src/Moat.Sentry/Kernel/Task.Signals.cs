@@ -230,7 +230,7 @@ internal sealed partial class Task
         if (blocked || act.Handler == SignalAction.SIG_IGN || act.Handler == SignalAction.SIG_DFL)
         {
             Group.SignalActions[sig] = default;
-            Kernel.Log.WriteLine($"moat: pid {Tid} ({Group.ExecutablePath}) killed by {Signal.Name(sig)} ({DescribeCode(sig, code)} at 0x{addr:x}, rip 0x{_regs.rip:x})");
+            Kernel.Log.WriteLine($"moat: pid {Tid} ({Group.ExecutablePath}) killed by {Signal.Name(sig)} ({DescribeCode(sig, code)} at 0x{addr:x}, rip 0x{_regs.rip:x}, rsp 0x{_regs.rsp:x})");
             Kernel.ExitGroup(this, ExitStatus.Killed(sig));
             return;
         }
