@@ -49,7 +49,7 @@ public static class Sandbox
         }
 
         string name = options.Argv[0];
-        string? path = ProgramImage.FindOnPath(kernel.Files, name, pathVar, options.WorkingDirectory);
+        string? path = ProgramImage.FindOnPath(kernel, name, pathVar, options.WorkingDirectory);
         if (path == null)
         {
             kernel.Log.WriteLine($"moat: {name}: command not found");

@@ -71,8 +71,7 @@ public sealed class LaunchErrorTests
 
     private static string WriteExecutable(string name, byte[] content)
     {
-        string dir = Path.Combine(Path.GetTempPath(), "moat-launch-" + System.Environment.ProcessId);
-        Directory.CreateDirectory(dir);
+        string dir = HostScratch.NewDirectory("launch");
         string file = Path.Combine(dir, name);
         File.WriteAllBytes(file, content);
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

@@ -19,7 +19,7 @@ public sealed class RealProgramTests
     [Fact]
     public void BusyboxCat_ReadsAHostFile_LikeNative()
     {
-        string file = Path.Combine(Path.GetTempPath(), "moat-cat-" + System.Environment.ProcessId + ".txt");
+        string file = Path.Combine(HostScratch.NewDirectory("cat"), "input.txt");
         File.WriteAllText(file, "first line\nsecond line\n");
         try
         {

@@ -26,6 +26,8 @@ internal sealed class Kernel
     {
         MemoryFile = memoryFile;
         Platform = platform;
+        Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/tmp", 0x3FF /* 01777 */));
+        Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF));
         Files = files;
         Log = log;
     }
@@ -45,6 +47,31 @@ internal sealed class Kernel
 
     /// <summary>The UTS namespace's host name.</summary>
     public string Hostname { get; set; } = "moat";
+
+    /// <summary>The Sentry's own file systems, by mount point (tmpfs at /tmp and /dev/shm).</summary>
+    public System.Collections.Generic.List<Vfs.Tmpfs.Tmpfs> Mounts { get; } = [];
+
+    /// <summary>The tmpfs that <paramref name="normalized"/> lies on, with the path inside it.</summary>
+    public Vfs.Tmpfs.Tmpfs? FindMount(string normalized, out string rel)
+    {
+        foreach (Vfs.Tmpfs.Tmpfs fs in Mounts)
+        {
+            if (normalized == fs.MountPoint)
+            {
+                rel = string.Empty;
+                return fs;
+            }
+
+            if (normalized.StartsWith(fs.MountPoint + "/", StringComparison.Ordinal))
+            {
+                rel = normalized[(fs.MountPoint.Length + 1)..];
+                return fs;
+            }
+        }
+
+        rel = string.Empty;
+        return null;
+    }
 
     /// <summary>The futex wait queues.</summary>
     public Futex Futexes { get; } = new();

@@ -34,7 +34,8 @@ internal static unsafe class ProgramImage
         string execFn = path;
         for (int depth = 0; ; depth++)
         {
-            using HostExecutableFile? file = HostExecutableFile.Open(kernel.Files, path, out long r);
+            IExecutableFile? file = HostExecutableFile.Open(kernel, path, out long r);
+            using var owner = file as IDisposable;
             if (file == null)
             {
                 error = $"{path}: {Describe(r)}";
@@ -99,7 +100,7 @@ internal static unsafe class ProgramImage
 
         (IExecutableFile? File, long Error) OpenInterpreter(string interpPath)
         {
-            HostExecutableFile? f = HostExecutableFile.Open(kernel.Files, interpPath, out long e);
+            IExecutableFile? f = HostExecutableFile.Open(kernel, interpPath, out long e);
             return (f, e);
         }
     }
@@ -134,7 +135,7 @@ internal static unsafe class ProgramImage
     }
 
     /// <summary>Finds <paramref name="name"/> as a shell would: as a path if it has a slash, else on PATH.</summary>
-    public static string? FindOnPath(IFileOpener files, string name, string? pathVar, string cwd)
+    public static string? FindOnPath(Kernel kernel, string name, string? pathVar, string cwd)
     {
         if (name.Contains('/', StringComparison.Ordinal))
         {
@@ -145,8 +146,9 @@ internal static unsafe class ProgramImage
         {
             string d = dir.Length == 0 ? cwd : dir;
             string candidate = (d.StartsWith('/') ? d : cwd + "/" + d).TrimEnd('/') + "/" + name;
-            using var fd = files.Open(candidate, OpenFlags.O_PATH, out _);
-            if (fd != null && Moat.Host.HostFile.Fstat(fd.Fd, out Stat st) == 0 && (st.st_mode & Stat.S_IFMT) == Stat.S_IFREG && (st.st_mode & 0x49) != 0)
+            IExecutableFile? f = HostExecutableFile.Open(kernel, candidate, out _);
+            (f as IDisposable)?.Dispose();
+            if (f != null)
             {
                 return candidate;
             }

@@ -23,8 +23,51 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
 
     public void Dispose() => _fd.Dispose();
 
-    /// <summary>Opens an executable for loading, with execve(2)'s checks. Returns null with -errno.</summary>
-    public static HostExecutableFile? Open(Kernel.IFileOpener files, string path, out long error)
+    /// <summary>
+    /// Opens an executable for loading, with execve(2)'s checks, from a Sentry tmpfs or the host root.
+    /// Returns null with -errno.
+    /// </summary>
+    public static IExecutableFile? Open(Kernel.Kernel kernel, string path, out long error)
+    {
+        for (int hop = 0; hop < 40; hop++)
+        {
+            string norm = Vfs.PathResolver.Normalize(path);
+            if (kernel.FindMount(norm, out string rel) is not Vfs.Tmpfs.Tmpfs fs)
+            {
+                return OpenHost(kernel.Files, path, out error);
+            }
+
+            lock (fs.Mu)
+            {
+                long r = fs.WalkLocked(rel, followLast: true, out Vfs.Tmpfs.TmpfsNode? node, out string? restart);
+                if (r == 1)
+                {
+                    path = restart!;
+                    continue;
+                }
+
+                if (r < 0)
+                {
+                    error = r;
+                    return null;
+                }
+
+                if (node is not Vfs.Tmpfs.TmpfsRegular reg || (reg.Mode & 0x49) == 0)
+                {
+                    error = -Errno.EACCES.Value;
+                    return null;
+                }
+
+                error = 0;
+                return new TmpfsExecutableFile(reg, norm);
+            }
+        }
+
+        error = -Errno.ELOOP.Value;
+        return null;
+    }
+
+    private static HostExecutableFile? OpenHost(Kernel.IFileOpener files, string path, out long error)
     {
         SafeFdHandle? fd = files.Open(path, 0, out error);
         if (fd == null)

@@ -64,6 +64,36 @@ internal static class PathResolver
         return r;
     }
 
+    /// <summary>
+    /// Normalises an absolute path lexically: "." and empty components go, ".." removes the component before
+    /// it (never above "/"). Used to find which mount a path is on.
+    /// </summary>
+    public static string Normalize(string absolute)
+    {
+        var parts = new List<string>();
+        foreach (string p in absolute.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (p == ".")
+            {
+                continue;
+            }
+
+            if (p == "..")
+            {
+                if (parts.Count > 0)
+                {
+                    parts.RemoveAt(parts.Count - 1);
+                }
+
+                continue;
+            }
+
+            parts.Add(p);
+        }
+
+        return "/" + string.Join('/', parts);
+    }
+
     /// <summary>Removes "." components and duplicate slashes; keeps ".." for the file system to resolve.</summary>
     public static string Clean(string path)
     {

@@ -14,7 +14,7 @@ public sealed class CProgramsFixture : IDisposable
 
     public CProgramsFixture()
     {
-        Root = Path.Combine(Path.GetTempPath(), "moat-conformance-" + Guid.NewGuid().ToString("N")[..12]);
+        Root = HostScratch.NewDirectory("programs");
         string sources = Path.Combine(AppContext.BaseDirectory, "programs");
         foreach (string flavour in Flavours)
         {

@@ -24,6 +24,24 @@ internal static unsafe class SysDir
             return r;
         }
 
+        string norm = PathResolver.Normalize(absolute);
+        if (t.Kernel.FindMount(norm, out _) != null)
+        {
+            r = PathOps.Stat(t, absolute, follow: true, out Stat st);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+            {
+                return -Errno.ENOTDIR.Value;
+            }
+
+            t.Group.Cwd = norm;
+            return 0;
+        }
+
         using SafeFdHandle? fd = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY, out r);
         if (fd == null)
         {
@@ -72,6 +90,11 @@ internal static unsafe class SysDir
 
         try
         {
+            if (f is Vfs.Tmpfs.TmpfsFile tf)
+            {
+                return tf.Getdents64(t, a.Pointer(1), (int)System.Math.Min(a.SizeT(2), int.MaxValue));
+            }
+
             if (f is not HostFileDescription h)
             {
                 return -Errno.ENOTDIR.Value;

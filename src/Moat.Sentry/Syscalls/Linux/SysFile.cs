@@ -70,23 +70,105 @@ internal static class SysFile
             return Fstat(t, new SyscallArgs((ulong)dirfd, statAddr));
         }
 
-        using SafeFdHandle? fd = OpenHost(t, dirfd, path, OpenFlags.O_PATH | ((flags & OpenFlags.AT_SYMLINK_NOFOLLOW) != 0 ? OpenFlags.O_NOFOLLOW : 0), out r, out _);
-        if (fd == null)
+        r = PathResolver.Resolve(t, dirfd, path, out string absolute);
+        if (r < 0)
         {
             return r;
         }
 
-        r = HostFile.Fstat(fd.Fd, out Stat st);
+        r = PathOps.Stat(t, absolute, (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out Stat st);
         return r < 0 ? r : t.MM.CopyOut(statAddr, st);
     }
 
+    /// <summary>Implements statx(2), from the same attributes as stat(2) (STATX_BASIC_STATS).</summary>
+    public static long Statx(Task t, in SyscallArgs a)
+    {
+        const int AT_STATX_SYNC_TYPE = 0x6000;
+        int flags = a.Int(2);
+        if ((flags & ~(OpenFlags.AT_SYMLINK_NOFOLLOW | OpenFlags.AT_EMPTY_PATH | OpenFlags.AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)) != 0 ||
+            (flags & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE || (a.UInt(3) & 0x80000000) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = PathResolver.CopyInPath(t, a.Pointer(1), out string path);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        Stat st;
+        if (path.Length == 0 && (flags & OpenFlags.AT_EMPTY_PATH) != 0)
+        {
+            FileDescription? f = t.Fds.Get(a.Int(0));
+            if (f == null)
+            {
+                return -Errno.EBADF.Value;
+            }
+
+            r = f.Stat(out st);
+            f.DecRef();
+        }
+        else
+        {
+            r = PathResolver.Resolve(t, a.Int(0), path, out string absolute);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            r = PathOps.Stat(t, absolute, (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out st);
+        }
+
+        if (r < 0)
+        {
+            return r;
+        }
+
+        Span<byte> x = stackalloc byte[256];
+        x.Clear();
+        BitConverter.TryWriteBytes(x, 0x7FFu); // STATX_BASIC_STATS
+        BitConverter.TryWriteBytes(x[4..], (uint)st.st_blksize);
+        BitConverter.TryWriteBytes(x[16..], (uint)st.st_nlink);
+        BitConverter.TryWriteBytes(x[20..], st.st_uid);
+        BitConverter.TryWriteBytes(x[24..], st.st_gid);
+        BitConverter.TryWriteBytes(x[28..], (ushort)st.st_mode);
+        BitConverter.TryWriteBytes(x[32..], st.st_ino);
+        BitConverter.TryWriteBytes(x[40..], st.st_size);
+        BitConverter.TryWriteBytes(x[48..], st.st_blocks);
+        WriteTime(x[64..], st.st_atime, st.st_atime_nsec);
+        WriteTime(x[96..], st.st_ctime, st.st_ctime_nsec);
+        WriteTime(x[112..], st.st_mtime, st.st_mtime_nsec);
+        BitConverter.TryWriteBytes(x[128..], Major(st.st_rdev));
+        BitConverter.TryWriteBytes(x[132..], Minor(st.st_rdev));
+        BitConverter.TryWriteBytes(x[136..], Major(st.st_dev));
+        BitConverter.TryWriteBytes(x[140..], Minor(st.st_dev));
+        return t.MM.CopyOut(a.Pointer(4), x);
+    }
+
+    private static void WriteTime(Span<byte> dst, long sec, long nsec)
+    {
+        BitConverter.TryWriteBytes(dst, sec);
+        BitConverter.TryWriteBytes(dst[8..], (uint)nsec);
+    }
+
+    private static uint Major(ulong dev) => (uint)(((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL));
+
+    private static uint Minor(ulong dev) => (uint)((dev & 0xff) | ((dev >> 12) & ~0xffUL));
+
+    /// <summary>Implements the getxattr family: the sandbox's files carry no extended attributes it can show.</summary>
+    public static long NoXattr(Task t, in SyscallArgs a) => -Errno.EOPNOTSUPP.Value;
+
     /// <summary>Implements open(2).</summary>
-    public static long Open(Task t, in SyscallArgs a) => OpenAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.Int(1));
+    public static long Open(Task t, in SyscallArgs a) => OpenAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.Int(1), a.Int(2));
+
+    /// <summary>Implements creat(2).</summary>
+    public static long Creat(Task t, in SyscallArgs a) => OpenAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, a.Int(1));
 
     /// <summary>Implements openat(2).</summary>
-    public static long Openat(Task t, in SyscallArgs a) => OpenAt(t, a.Int(0), a.Pointer(1), a.Int(2));
+    public static long Openat(Task t, in SyscallArgs a) => OpenAt(t, a.Int(0), a.Pointer(1), a.Int(2), a.Int(3));
 
-    private static long OpenAt(Task t, int dirfd, ulong pathAddr, int flags)
+    private static long OpenAt(Task t, int dirfd, ulong pathAddr, int flags, int mode = 0)
     {
         long r = PathResolver.CopyInPath(t, pathAddr, out string path);
         if (r < 0)
@@ -94,66 +176,22 @@ internal static class SysFile
             return r;
         }
 
-        bool wantsWrite = (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_TRUNC | OpenFlags.O_CREAT)) != 0;
-        int hostFlags = flags & (OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK);
-
-        int limit = (int)Math.Min(t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur, int.MaxValue);
-        r = PathResolver.Resolve(t, dirfd, path, out string resolved);
+        r = PathResolver.Resolve(t, dirfd, path, out string absolute);
         if (r < 0)
         {
             return r;
         }
 
-        if (DeviceFile.TryOpen(PathResolver.Clean(resolved), flags) is DeviceFile device)
-        {
-            int dfd = t.Fds.Add(device, (flags & OpenFlags.O_CLOEXEC) != 0, 0, limit);
-            device.DecRef();
-            return dfd;
-        }
-
-        if (wantsWrite && (flags & OpenFlags.O_PATH) == 0)
-        {
-            // The host root is read-only in the sandbox: say so, after the lookup would have failed anyway.
-            using SafeFdHandle? probe = OpenHost(t, dirfd, path, OpenFlags.O_PATH, out r, out _);
-            return probe == null && (flags & OpenFlags.O_CREAT) == 0 ? r : -Errno.EROFS.Value;
-        }
-
-        SafeFdHandle? fd = OpenHost(t, dirfd, path, hostFlags, out r, out string absolute);
-        if (fd == null)
+        r = PathOps.Open(t, absolute, flags, mode, out FileDescription? file);
+        if (r < 0)
         {
             return r;
         }
 
-        int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME)) | OpenFlags.O_LARGEFILE;
-        var file = new HostFileDescription(fd, status) { Path = absolute };
-        int nfd = t.Fds.Add(file, (flags & OpenFlags.O_CLOEXEC) != 0, 0, limit);
-        file.DecRef();
+        int limit = (int)Math.Min(t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur, int.MaxValue);
+        int nfd = t.Fds.Add(file!, (flags & OpenFlags.O_CLOEXEC) != 0, 0, limit);
+        file!.DecRef();
         return nfd;
-    }
-
-    /// <summary>Opens a path through the gofer, or answers for the Sentry's own files.</summary>
-    private static SafeFdHandle? OpenHost(Task t, int dirfd, string path, int flags, out long error, out string absolute)
-    {
-        error = PathResolver.Resolve(t, dirfd, path, out absolute);
-        if (error < 0)
-        {
-            return null;
-        }
-
-        if (IsSentryPath(absolute))
-        {
-            // /proc belongs to the Sentry, not the host; it comes with the file systems work.
-            error = -Errno.ENOENT.Value;
-            return null;
-        }
-
-        return t.Kernel.Files.Open(absolute, flags, out error);
-    }
-
-    private static bool IsSentryPath(string absolute)
-    {
-        string clean = PathResolver.Clean(absolute);
-        return clean == "/proc" || clean.StartsWith("/proc/", StringComparison.Ordinal);
     }
 
     /// <summary>Implements readlink(2).</summary>
@@ -181,23 +219,10 @@ internal static class SysFile
             return r;
         }
 
-        string? target;
-        string clean = PathResolver.Clean(absolute);
-        if (clean is "/proc/self/exe" or "/proc/thread-self/exe" || clean == "/proc/" + t.Group.Tgid + "/exe")
+        r = PathOps.ReadLink(t, absolute, out string target);
+        if (r < 0)
         {
-            target = t.Group.ExecutablePath;
-        }
-        else if (IsSentryPath(absolute))
-        {
-            return -Errno.ENOENT.Value;
-        }
-        else
-        {
-            target = t.Kernel.Files.ReadLink(absolute, out r);
-            if (target == null)
-            {
-                return r;
-            }
+            return r;
         }
 
         // readlink(2) truncates silently and writes no NUL.
@@ -229,21 +254,22 @@ internal static class SysFile
             return r;
         }
 
-        using SafeFdHandle? fd = OpenHost(t, dirfd, path, OpenFlags.O_PATH | ((flags & OpenFlags.AT_SYMLINK_NOFOLLOW) != 0 ? OpenFlags.O_NOFOLLOW : 0), out r, out _);
-        if (fd == null)
-        {
-            return r;
-        }
-
-        if ((mode & OpenFlags.W_OK) != 0)
-        {
-            return -Errno.EROFS.Value;
-        }
-
-        r = HostFile.Fstat(fd.Fd, out Stat st);
+        r = PathResolver.Resolve(t, dirfd, path, out string absolute);
         if (r < 0)
         {
             return r;
+        }
+
+        r = PathOps.Stat(t, absolute, (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out Stat st);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        string norm = PathResolver.Normalize(absolute);
+        if ((mode & OpenFlags.W_OK) != 0 && t.Kernel.FindMount(norm, out _) == null && !norm.StartsWith("/dev/", StringComparison.Ordinal))
+        {
+            return -Errno.EROFS.Value;
         }
 
         return CheckPermission(t.Credentials, st, mode) ? 0 : -Errno.EACCES.Value;

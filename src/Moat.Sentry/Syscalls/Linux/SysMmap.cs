@@ -74,6 +74,11 @@ internal static unsafe class SysMmap
     // as long as nobody writes the file while it is mapped.
     private static long MmapFile(Task t, FileDescription file, ulong addr, ulong length, int prot, int flags, long offset)
     {
+        if (file is Vfs.Tmpfs.TmpfsFile tf)
+        {
+            return MmapTmpfs(t, tf, addr, length, prot, flags, offset);
+        }
+
         if (file is not HostFileDescription host || file.Stat(out Stat st) < 0 || (st.st_mode & Stat.S_IFMT) != Stat.S_IFREG)
         {
             return -Errno.ENODEV.Value;
@@ -116,6 +121,49 @@ internal static unsafe class SysMmap
             }
 
             done += (ulong)got;
+        }
+
+        return at;
+    }
+
+    // A tmpfs file mapping is a private copy as well; writable shared mappings need a shared page cache.
+    private static long MmapTmpfs(Task t, Vfs.Tmpfs.TmpfsFile file, ulong addr, ulong length, int prot, int flags, long offset)
+    {
+        if ((file.Node is not Vfs.Tmpfs.TmpfsRegular reg))
+        {
+            return -Errno.ENODEV.Value;
+        }
+
+        if ((flags & Mman.MAP_TYPE) != Mman.MAP_PRIVATE && (prot & Mman.PROT_WRITE) != 0)
+        {
+            return -Errno.ENODEV.Value;
+        }
+
+        long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path);
+        if (at < 0)
+        {
+            return at;
+        }
+
+        ulong done = 0;
+        lock (reg.Fs.Mu)
+        {
+            while (done < length)
+            {
+                long n = t.MM.Translate((ulong)at + done, length - done, AccessType.Force, out byte* p);
+                if (n < 0)
+                {
+                    break;
+                }
+
+                int got = reg.Read(offset + (long)done, new Span<byte>(p, (int)Math.Min(n, int.MaxValue)));
+                if (got <= 0)
+                {
+                    break;
+                }
+
+                done += (ulong)got;
+            }
         }
 
         return at;

@@ -1,0 +1,339 @@
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Vfs;
+using Moat.Sentry.Vfs.Tmpfs;
+
+namespace Moat.Sentry.Syscalls.Linux;
+
+/// <summary>Calls that change the file tree: mkdir, unlink, rmdir, rename, symlink, link, truncate, chmod, chown, utimensat.</summary>
+internal static class SysPathChange
+{
+    private const int RENAME_NOREPLACE = 1;
+
+    private static long Path(Task t, int dirfd, ulong addr, out string absolute)
+    {
+        absolute = string.Empty;
+        long r = PathResolver.CopyInPath(t, addr, out string path);
+        return r < 0 ? r : PathResolver.Resolve(t, dirfd, path, out absolute);
+    }
+
+    /// <summary>Implements mkdir(2).</summary>
+    public static long Mkdir(Task t, in SyscallArgs a) => Mkdirat(t, new SyscallArgs(unchecked((ulong)OpenFlags.AT_FDCWD), a[0], a[1]));
+
+    /// <summary>Implements mkdirat(2).</summary>
+    public static long Mkdirat(Task t, in SyscallArgs a)
+    {
+        long r = Path(t, a.Int(0), a.Pointer(1), out string p);
+        return r < 0 ? r : PathOps.Mkdir(t, p, a.Int(2));
+    }
+
+    /// <summary>Implements unlink(2).</summary>
+    public static long Unlink(Task t, in SyscallArgs a) => Unlinkat(t, new SyscallArgs(unchecked((ulong)OpenFlags.AT_FDCWD), a[0], 0));
+
+    /// <summary>Implements rmdir(2).</summary>
+    public static long Rmdir(Task t, in SyscallArgs a) => Unlinkat(t, new SyscallArgs(unchecked((ulong)OpenFlags.AT_FDCWD), a[0], OpenFlags.AT_REMOVEDIR));
+
+    /// <summary>Implements unlinkat(2).</summary>
+    public static long Unlinkat(Task t, in SyscallArgs a)
+    {
+        int flags = a.Int(2);
+        if ((flags & ~OpenFlags.AT_REMOVEDIR) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = Path(t, a.Int(0), a.Pointer(1), out string p);
+        return r < 0 ? r : PathOps.Remove(t, p, (flags & OpenFlags.AT_REMOVEDIR) != 0);
+    }
+
+    /// <summary>Implements rename(2).</summary>
+    public static long Rename(Task t, in SyscallArgs a) =>
+        Renameat2(t, new SyscallArgs(unchecked((ulong)OpenFlags.AT_FDCWD), a[0], unchecked((ulong)OpenFlags.AT_FDCWD), a[1], 0));
+
+    /// <summary>Implements renameat(2).</summary>
+    public static long Renameat(Task t, in SyscallArgs a) => Renameat2(t, new SyscallArgs(a[0], a[1], a[2], a[3], 0));
+
+    /// <summary>Implements renameat2(2) (RENAME_NOREPLACE; RENAME_EXCHANGE and RENAME_WHITEOUT answer EINVAL).</summary>
+    public static long Renameat2(Task t, in SyscallArgs a)
+    {
+        uint flags = a.UInt(4);
+        if ((flags & ~RENAME_NOREPLACE) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = Path(t, a.Int(0), a.Pointer(1), out string from);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = Path(t, a.Int(2), a.Pointer(3), out string to);
+        return r < 0 ? r : PathOps.Rename(t, from, to, (flags & RENAME_NOREPLACE) != 0);
+    }
+
+    /// <summary>Implements symlink(2).</summary>
+    public static long Symlink(Task t, in SyscallArgs a) => Symlinkat(t, new SyscallArgs(a[0], unchecked((ulong)OpenFlags.AT_FDCWD), a[1]));
+
+    /// <summary>Implements symlinkat(2).</summary>
+    public static long Symlinkat(Task t, in SyscallArgs a)
+    {
+        long r = t.MM.CopyInString(a.Pointer(0), PathResolver.PathMax - 1, out string target);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = Path(t, a.Int(1), a.Pointer(2), out string p);
+        return r < 0 ? r : PathOps.Symlink(t, target, p);
+    }
+
+    /// <summary>Implements link(2).</summary>
+    public static long Link(Task t, in SyscallArgs a) =>
+        Linkat(t, new SyscallArgs(unchecked((ulong)OpenFlags.AT_FDCWD), a[0], unchecked((ulong)OpenFlags.AT_FDCWD), a[1], 0));
+
+    /// <summary>Implements linkat(2).</summary>
+    public static long Linkat(Task t, in SyscallArgs a)
+    {
+        if ((a.Int(4) & ~(OpenFlags.AT_SYMLINK_FOLLOW | OpenFlags.AT_EMPTY_PATH)) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = Path(t, a.Int(0), a.Pointer(1), out string from);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = Path(t, a.Int(2), a.Pointer(3), out string to);
+        return r < 0 ? r : PathOps.Link(t, from, to);
+    }
+
+    /// <summary>Implements truncate(2).</summary>
+    public static long Truncate(Task t, in SyscallArgs a)
+    {
+        long r = Path(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string p);
+        return r < 0 ? r : PathOps.Truncate(t, p, a.Long(1));
+    }
+
+    /// <summary>Implements ftruncate(2).</summary>
+    public static long Ftruncate(Task t, in SyscallArgs a)
+    {
+        if (a.Long(1) < 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        FileDescription? f = t.Fds.Get(a.Int(0));
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        try
+        {
+            return f switch
+            {
+                TmpfsFile tf => tf.Truncate(a.Long(1)),
+                HostFileDescription => (f.StatusFlags & OpenFlags.O_ACCMODE) == OpenFlags.O_RDONLY ? -Errno.EINVAL.Value : -Errno.EROFS.Value,
+                _ => -Errno.EINVAL.Value,
+            };
+        }
+        finally
+        {
+            f.DecRef();
+        }
+    }
+
+    /// <summary>Implements chmod(2).</summary>
+    public static long Chmod(Task t, in SyscallArgs a)
+    {
+        long r = Path(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string p);
+        return r < 0 ? r : PathOps.Chmod(t, p, a.Int(1), follow: true);
+    }
+
+    /// <summary>Implements fchmodat(2).</summary>
+    public static long Fchmodat(Task t, in SyscallArgs a)
+    {
+        long r = Path(t, a.Int(0), a.Pointer(1), out string p);
+        return r < 0 ? r : PathOps.Chmod(t, p, a.Int(2), follow: true);
+    }
+
+    /// <summary>Implements fchmod(2).</summary>
+    public static long Fchmod(Task t, in SyscallArgs a)
+    {
+        FileDescription? f = t.Fds.Get(a.Int(0));
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        try
+        {
+            return PathOps.ChmodFile(f, a.Int(1));
+        }
+        finally
+        {
+            f.DecRef();
+        }
+    }
+
+    /// <summary>Implements fchown(2): root may give tmpfs files any owner; the host root is read-only.</summary>
+    public static long Fchown(Task t, in SyscallArgs a)
+    {
+        FileDescription? f = t.Fds.Get(a.Int(0));
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        try
+        {
+            return Chown(t, f, a.UInt(1), a.UInt(2));
+        }
+        finally
+        {
+            f.DecRef();
+        }
+    }
+
+    /// <summary>Implements chown(2), lchown(2) and fchownat(2).</summary>
+    public static long ChownPath(Task t, int dirfd, ulong pathAddr, uint uid, uint gid, bool follow)
+    {
+        long r = Path(t, dirfd, pathAddr, out string p);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = PathOps.Open(t, p, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out FileDescription? f);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        try
+        {
+            return Chown(t, f!, uid, gid);
+        }
+        finally
+        {
+            f!.DecRef();
+        }
+    }
+
+    public static long ChownSyscall(Task t, in SyscallArgs a) => ChownPath(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.UInt(1), a.UInt(2), true);
+
+    public static long Lchown(Task t, in SyscallArgs a) => ChownPath(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.UInt(1), a.UInt(2), false);
+
+    public static long Fchownat(Task t, in SyscallArgs a) =>
+        ChownPath(t, a.Int(0), a.Pointer(1), a.UInt(2), a.UInt(3), (a.Int(4) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0);
+
+    private static long Chown(Task t, FileDescription f, uint uid, uint gid)
+    {
+        if (f is not TmpfsFile tf)
+        {
+            return -Errno.EROFS.Value;
+        }
+
+        if (t.Credentials.EffectiveUid != 0)
+        {
+            return -Errno.EPERM.Value;
+        }
+
+        lock (tf.Node.Fs.Mu)
+        {
+            if (uid != uint.MaxValue)
+            {
+                tf.Node.Uid = uid;
+            }
+
+            if (gid != uint.MaxValue)
+            {
+                tf.Node.Gid = gid;
+            }
+
+            tf.Node.Touch(modified: false);
+            return 0;
+        }
+    }
+
+    /// <summary>Implements utimensat(2) on tmpfs files (UTIME_NOW and UTIME_OMIT included).</summary>
+    public static long Utimensat(Task t, in SyscallArgs a)
+    {
+        const long UTIME_NOW = (1L << 30) - 1;
+        const long UTIME_OMIT = (1L << 30) - 2;
+        FileDescription? f;
+        long r;
+        if (a.Pointer(1) == 0)
+        {
+            f = t.Fds.Get(a.Int(0));
+            if (f == null)
+            {
+                return -Errno.EBADF.Value;
+            }
+        }
+        else
+        {
+            r = Path(t, a.Int(0), a.Pointer(1), out string p);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            r = PathOps.Open(t, p, OpenFlags.O_PATH | ((a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) != 0 ? OpenFlags.O_NOFOLLOW : 0), 0, out f);
+            if (r < 0)
+            {
+                return r;
+            }
+        }
+
+        try
+        {
+            System.Span<Timespec> times = stackalloc Timespec[2];
+            if (a.Pointer(2) == 0)
+            {
+                times[0] = times[1] = new Timespec { tv_nsec = UTIME_NOW };
+            }
+            else if (t.MM.CopyIn(a.Pointer(2), System.Runtime.InteropServices.MemoryMarshal.AsBytes(times)) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            foreach (Timespec ts in times)
+            {
+                if (ts.tv_nsec != UTIME_NOW && ts.tv_nsec != UTIME_OMIT && (ts.tv_nsec < 0 || ts.tv_nsec >= 1_000_000_000))
+                {
+                    return -Errno.EINVAL.Value;
+                }
+            }
+
+            if (f is not TmpfsFile tf)
+            {
+                return f is DeviceFile or PipeEnd ? 0 : -Errno.EROFS.Value;
+            }
+
+            lock (tf.Node.Fs.Mu)
+            {
+                Timespec now = TmpfsNode.Now();
+                if (times[0].tv_nsec != UTIME_OMIT)
+                {
+                    tf.Node.Atime = times[0].tv_nsec == UTIME_NOW ? now : times[0];
+                }
+
+                if (times[1].tv_nsec != UTIME_OMIT)
+                {
+                    tf.Node.Mtime = times[1].tv_nsec == UTIME_NOW ? now : times[1];
+                }
+
+                tf.Node.Ctime = now;
+                return 0;
+            }
+        }
+        finally
+        {
+            f!.DecRef();
+        }
+    }
+}

@@ -1,0 +1,619 @@
+using System;
+using Moat.Abi;
+using Moat.Host;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Vfs.Tmpfs;
+
+namespace Moat.Sentry.Vfs;
+
+/// <summary>
+/// Path operations across the sandbox's file systems: the Sentry's tmpfs mounts (/tmp, /dev/shm), its
+/// devices, its /proc links, and the host root served read-only by the gofer. A symlink inside a tmpfs
+/// restarts the walk from its target, up to Linux's 40 hops.
+/// </summary>
+internal static class PathOps
+{
+    private const int MaxHops = 40;
+    private const int CreatableFlags = OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME | OpenFlags.O_LARGEFILE;
+
+    /// <summary>Opens <paramref name="absolute"/>. Returns 0 with the file (one reference for the caller) or -errno.</summary>
+    public static long Open(Task t, string absolute, int flags, int mode, out FileDescription? file)
+    {
+        file = null;
+        for (int hop = 0; hop < MaxHops; hop++)
+        {
+            string norm = PathResolver.Normalize(absolute);
+            if (DeviceFile.TryOpen(norm, flags) is DeviceFile device)
+            {
+                file = device;
+                return 0;
+            }
+
+            if (t.Kernel.FindMount(norm, out string rel) is Tmpfs.Tmpfs fs)
+            {
+                long r = OpenTmpfs(t, fs, rel, norm, flags, mode, out file, out string? restart);
+                if (r != 1)
+                {
+                    return r;
+                }
+
+                absolute = restart!;
+                continue;
+            }
+
+            return OpenHost(t, absolute, norm, flags, out file);
+        }
+
+        return -Errno.ELOOP.Value;
+    }
+
+    private static long OpenTmpfs(Task t, Tmpfs.Tmpfs fs, string rel, string norm, int flags, int mode, out FileDescription? file, out string? restart)
+    {
+        file = null;
+        bool create = (flags & OpenFlags.O_CREAT) != 0;
+        bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0 && !(create && (flags & OpenFlags.O_EXCL) != 0);
+        int acc = flags & OpenFlags.O_ACCMODE;
+        lock (fs.Mu)
+        {
+            long r = fs.WalkLocked(rel, follow, out TmpfsNode? node, out restart);
+            if (r == 1)
+            {
+                return 1;
+            }
+
+            if (r == -Errno.ENOENT.Value && create)
+            {
+                r = fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, out restart);
+                if (r != 0)
+                {
+                    return r;
+                }
+
+                var f = new TmpfsRegular(fs, (uint)(mode & ~t.Group.Umask) & 0xFFF, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+                parent!.Children[name] = f;
+                parent.Touch(modified: true);
+                node = f;
+            }
+            else if (r < 0)
+            {
+                return r;
+            }
+            else if (create && (flags & OpenFlags.O_EXCL) != 0)
+            {
+                return -Errno.EEXIST.Value;
+            }
+
+            if (node is TmpfsSymlink)
+            {
+                return (flags & OpenFlags.O_PATH) != 0 ? OpenNode(node, flags, norm, out file) : -Errno.ELOOP.Value;
+            }
+
+            if ((flags & OpenFlags.O_DIRECTORY) != 0 && node is not TmpfsDirectory)
+            {
+                return -Errno.ENOTDIR.Value;
+            }
+
+            if (node is TmpfsDirectory && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0 || create && (flags & OpenFlags.O_PATH) == 0))
+            {
+                return -Errno.EISDIR.Value;
+            }
+
+            if (node is TmpfsRegular reg && (flags & OpenFlags.O_TRUNC) != 0 && acc != OpenFlags.O_RDONLY)
+            {
+                reg.Truncate(0);
+            }
+
+            return OpenNode(node!, flags, norm, out file);
+        }
+    }
+
+    private static long OpenNode(TmpfsNode node, int flags, string path, out FileDescription? file)
+    {
+        file = new TmpfsFile(node, (flags & CreatableFlags) | OpenFlags.O_LARGEFILE, path);
+        return 0;
+    }
+
+    private static long OpenHost(Task t, string absolute, string norm, int flags, out FileDescription? file)
+    {
+        file = null;
+        if (IsProc(norm))
+        {
+            // /proc belongs to the Sentry, not the host; it comes with the file systems work.
+            return -Errno.ENOENT.Value;
+        }
+
+        bool wantsWrite = (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_TRUNC | OpenFlags.O_CREAT)) != 0;
+        if (wantsWrite && (flags & OpenFlags.O_PATH) == 0)
+        {
+            // The host root is read-only in the sandbox: say so, after the lookup would have failed anyway.
+            using SafeFdHandle? probe = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH, out long pr);
+            return probe == null && (flags & OpenFlags.O_CREAT) == 0 ? pr : -Errno.EROFS.Value;
+        }
+
+        int hostFlags = flags & (OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK);
+        SafeFdHandle? fd = t.Kernel.Files.Open(absolute, hostFlags, out long r);
+        if (fd == null)
+        {
+            return r;
+        }
+
+        int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME)) | OpenFlags.O_LARGEFILE;
+        file = new HostFileDescription(fd, status) { Path = norm };
+        return 0;
+    }
+
+    /// <summary>Stats <paramref name="absolute"/>, following a final symlink if <paramref name="follow"/>.</summary>
+    public static long Stat(Task t, string absolute, bool follow, out Stat st)
+    {
+        st = default;
+        long r = Open(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out FileDescription? f);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        try
+        {
+            return f!.Stat(out st);
+        }
+        finally
+        {
+            f!.DecRef();
+        }
+    }
+
+    /// <summary>Reads the symlink at <paramref name="absolute"/>.</summary>
+    public static long ReadLink(Task t, string absolute, out string target)
+    {
+        target = string.Empty;
+        string norm = PathResolver.Normalize(absolute);
+        if (norm is "/proc/self/exe" or "/proc/thread-self/exe" || norm == "/proc/" + t.Group.Tgid + "/exe")
+        {
+            target = t.Group.ExecutablePath;
+            return 0;
+        }
+
+        if (IsProc(norm))
+        {
+            return -Errno.ENOENT.Value;
+        }
+
+        for (int hop = 0; hop < MaxHops; hop++)
+        {
+            if (t.Kernel.FindMount(norm, out string rel) is not Tmpfs.Tmpfs fs)
+            {
+                string? host = t.Kernel.Files.ReadLink(absolute, out long hr);
+                if (host == null)
+                {
+                    return hr;
+                }
+
+                target = host;
+                return 0;
+            }
+
+            lock (fs.Mu)
+            {
+                long r = fs.WalkLocked(rel, followLast: false, out TmpfsNode? node, out string? restart);
+                if (r == 1)
+                {
+                    absolute = restart!;
+                    norm = PathResolver.Normalize(absolute);
+                    continue;
+                }
+
+                if (r < 0)
+                {
+                    return r;
+                }
+
+                if (node is not TmpfsSymlink link)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                target = link.Target;
+                return 0;
+            }
+        }
+
+        return -Errno.ELOOP.Value;
+    }
+
+    /// <summary>
+    /// Finds the tmpfs parent directory of <paramref name="absolute"/> for a create/remove, following symlinks
+    /// in the directories on the way. Returns 0 with the file system (Mu not held), 2 for a host path, or -errno.
+    /// </summary>
+    private static long ResolveForChange(Task t, ref string absolute, out Tmpfs.Tmpfs? fs, out string rel)
+    {
+        for (int hop = 0; hop < MaxHops; hop++)
+        {
+            string norm = PathResolver.Normalize(absolute);
+            fs = t.Kernel.FindMount(norm, out rel);
+            if (fs == null)
+            {
+                absolute = norm;
+                return 2;
+            }
+
+            if (rel.Length == 0)
+            {
+                return -Errno.EBUSY.Value; // the mount point itself
+            }
+
+            lock (fs.Mu)
+            {
+                long r = fs.WalkParentLocked(rel, out _, out string name, out string? restart);
+                if (r == 1)
+                {
+                    absolute = restart + "/" + name;
+                    continue;
+                }
+
+                if (r < 0)
+                {
+                    return r;
+                }
+
+                absolute = norm;
+                return 0;
+            }
+        }
+
+        fs = null;
+        rel = string.Empty;
+        return -Errno.ELOOP.Value;
+    }
+
+    // The answer for a change on the read-only host root: ENOENT or EEXIST where Linux checks them first.
+    private static long HostReadOnly(Task t, string absolute, bool mustExist, bool mustNotExist)
+    {
+        using SafeFdHandle? probe = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW, out long r);
+        if (probe == null && mustExist)
+        {
+            return r;
+        }
+
+        if (probe != null && mustNotExist)
+        {
+            return -Errno.EEXIST.Value;
+        }
+
+        return -Errno.EROFS.Value;
+    }
+
+    /// <summary>Implements mkdir(2).</summary>
+    public static long Mkdir(Task t, string absolute, int mode)
+    {
+        long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
+        if (r == 2)
+        {
+            return HostReadOnly(t, absolute, mustExist: false, mustNotExist: true);
+        }
+
+        if (r < 0)
+        {
+            return r;
+        }
+
+        lock (fs!.Mu)
+        {
+            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, out _);
+            if (parent!.Children.ContainsKey(name))
+            {
+                return -Errno.EEXIST.Value;
+            }
+
+            parent.Children[name] = new TmpfsDirectory(fs, parent, (uint)(mode & ~t.Group.Umask) & 0xFFF, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+            parent.Nlink++;
+            parent.Touch(modified: true);
+            return 0;
+        }
+    }
+
+    /// <summary>Implements unlink(2) and rmdir(2).</summary>
+    public static long Remove(Task t, string absolute, bool directory)
+    {
+        long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
+        if (r == 2)
+        {
+            return HostReadOnly(t, absolute, mustExist: true, mustNotExist: false);
+        }
+
+        if (r < 0)
+        {
+            return r;
+        }
+
+        lock (fs!.Mu)
+        {
+            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, out _);
+            if (name is "." or "..")
+            {
+                return directory ? (name == "." ? -Errno.EINVAL.Value : -Errno.ENOTEMPTY.Value) : -Errno.EISDIR.Value;
+            }
+
+            if (!parent!.Children.TryGetValue(name, out TmpfsNode? node))
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            if (directory)
+            {
+                if (node is not TmpfsDirectory d)
+                {
+                    return -Errno.ENOTDIR.Value;
+                }
+
+                if (d.Children.Count > 0)
+                {
+                    return -Errno.ENOTEMPTY.Value;
+                }
+
+                parent.Nlink--;
+            }
+            else if (node is TmpfsDirectory)
+            {
+                return -Errno.EISDIR.Value;
+            }
+
+            parent.Children.Remove(name);
+            parent.Touch(modified: true);
+            Tmpfs.Tmpfs.Unlinked(node);
+            if (node is TmpfsDirectory)
+            {
+                node.Nlink = 0;
+            }
+
+            return 0;
+        }
+    }
+
+    /// <summary>Implements symlink(2).</summary>
+    public static long Symlink(Task t, string target, string absolute)
+    {
+        if (target.Length == 0)
+        {
+            return -Errno.ENOENT.Value;
+        }
+
+        long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
+        if (r == 2)
+        {
+            return HostReadOnly(t, absolute, mustExist: false, mustNotExist: true);
+        }
+
+        if (r < 0)
+        {
+            return r;
+        }
+
+        lock (fs!.Mu)
+        {
+            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, out _);
+            if (parent!.Children.ContainsKey(name))
+            {
+                return -Errno.EEXIST.Value;
+            }
+
+            parent.Children[name] = new TmpfsSymlink(fs, target, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+            parent.Touch(modified: true);
+            return 0;
+        }
+    }
+
+    /// <summary>Implements link(2) inside one tmpfs.</summary>
+    public static long Link(Task t, string oldAbsolute, string newAbsolute)
+    {
+        long r = ResolveForChange(t, ref oldAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        long r2 = ResolveForChange(t, ref newAbsolute, out Tmpfs.Tmpfs? newFs, out string newRel);
+        if (r2 < 0)
+        {
+            return r2;
+        }
+
+        if (r == 2 || r2 == 2)
+        {
+            return r2 == 2 ? HostReadOnly(t, newAbsolute, mustExist: false, mustNotExist: true) : -Errno.EXDEV.Value;
+        }
+
+        if (oldFs != newFs)
+        {
+            return -Errno.EXDEV.Value;
+        }
+
+        lock (oldFs!.Mu)
+        {
+            oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName, out _);
+            newFs!.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
+            if (!op!.Children.TryGetValue(oldName, out TmpfsNode? node))
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            if (node is TmpfsDirectory)
+            {
+                return -Errno.EPERM.Value;
+            }
+
+            if (np!.Children.ContainsKey(newName))
+            {
+                return -Errno.EEXIST.Value;
+            }
+
+            np.Children[newName] = node;
+            node.Nlink++;
+            node.Touch(modified: false);
+            np.Touch(modified: true);
+            return 0;
+        }
+    }
+
+    /// <summary>Implements rename(2) inside one tmpfs, with renameat2's RENAME_NOREPLACE.</summary>
+    public static long Rename(Task t, string oldAbsolute, string newAbsolute, bool noReplace)
+    {
+        long r = ResolveForChange(t, ref oldAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        long r2 = ResolveForChange(t, ref newAbsolute, out Tmpfs.Tmpfs? newFs, out string newRel);
+        if (r2 < 0)
+        {
+            return r2;
+        }
+
+        if (r == 2 && r2 == 2)
+        {
+            return HostReadOnly(t, oldAbsolute, mustExist: true, mustNotExist: false);
+        }
+
+        if (r == 2 || r2 == 2 || oldFs != newFs)
+        {
+            return r == 2 ? HostReadOnly(t, oldAbsolute, mustExist: true, mustNotExist: false) == -Errno.EROFS.Value ? -Errno.EXDEV.Value : -Errno.ENOENT.Value : -Errno.EXDEV.Value;
+        }
+
+        lock (oldFs!.Mu)
+        {
+            oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName, out _);
+            newFs!.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
+            if (!op!.Children.TryGetValue(oldName, out TmpfsNode? node))
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            if (node is TmpfsDirectory movingDir)
+            {
+                // A directory cannot move into itself or below itself.
+                for (TmpfsDirectory d = np!; ; d = d.Parent)
+                {
+                    if (d == movingDir)
+                    {
+                        return -Errno.EINVAL.Value;
+                    }
+
+                    if (d == d.Parent)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            if (np!.Children.TryGetValue(newName, out TmpfsNode? existing))
+            {
+                if (existing == node)
+                {
+                    return 0;
+                }
+
+                if (noReplace)
+                {
+                    return -Errno.EEXIST.Value;
+                }
+
+                if (node is TmpfsDirectory && existing is not TmpfsDirectory)
+                {
+                    return -Errno.ENOTDIR.Value;
+                }
+
+                if (node is not TmpfsDirectory && existing is TmpfsDirectory)
+                {
+                    return -Errno.EISDIR.Value;
+                }
+
+                if (existing is TmpfsDirectory ed && ed.Children.Count > 0)
+                {
+                    return -Errno.ENOTEMPTY.Value;
+                }
+
+                if (existing is TmpfsDirectory)
+                {
+                    np.Nlink--;
+                }
+
+                Tmpfs.Tmpfs.Unlinked(existing);
+            }
+
+            op.Children.Remove(oldName);
+            np.Children[newName] = node;
+            if (node is TmpfsDirectory moved && op != np)
+            {
+                moved.Parent = np;
+                op.Nlink--;
+                np.Nlink++;
+            }
+
+            op.Touch(modified: true);
+            np.Touch(modified: true);
+            node.Touch(modified: false);
+            return 0;
+        }
+    }
+
+    /// <summary>Changes a file's mode bits (chmod family) on a tmpfs; the host root is read-only.</summary>
+    public static long Chmod(Task t, string absolute, int mode, bool follow)
+    {
+        long r = Open(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out FileDescription? f);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        try
+        {
+            return ChmodFile(f!, mode);
+        }
+        finally
+        {
+            f!.DecRef();
+        }
+    }
+
+    /// <summary>fchmod(2) on an open file.</summary>
+    public static long ChmodFile(FileDescription f, int mode)
+    {
+        if (f is not TmpfsFile tf)
+        {
+            return f is DeviceFile or PipeEnd ? 0 : -Errno.EROFS.Value;
+        }
+
+        lock (tf.Node.Fs.Mu)
+        {
+            tf.Node.Mode = (tf.Node.Mode & Abi.Stat.S_IFMT) | ((uint)mode & 0xFFF);
+            tf.Node.Touch(modified: false);
+            return 0;
+        }
+    }
+
+    /// <summary>Truncates a tmpfs file by path (truncate(2)).</summary>
+    public static long Truncate(Task t, string absolute, long length)
+    {
+        if (length < 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = Open(t, absolute, OpenFlags.O_WRONLY, 0, out FileDescription? f);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        try
+        {
+            return f is TmpfsFile tf ? tf.Truncate(length) : -Errno.EINVAL.Value;
+        }
+        finally
+        {
+            f!.DecRef();
+        }
+    }
+
+    public static bool IsProc(string norm) => norm == "/proc" || norm.StartsWith("/proc/", StringComparison.Ordinal);
+}

@@ -1,0 +1,133 @@
+using System;
+using System.Threading;
+using Moat.Abi;
+using Moat.Sentry.Pgalloc;
+
+namespace Moat.Sentry.Vfs.Tmpfs;
+
+/// <summary>
+/// A memory file system inside the Sentry (/tmp, /dev/shm): directories, regular files whose data lives in
+/// the MemoryFile, and symlinks. Paths given here are relative to the mount point and already lexically
+/// normalised; a symlink is answered with a restart path for the caller's resolver to walk again.
+/// Lock order: Mu is taken before MemoryFile._mu.
+/// </summary>
+internal sealed class Tmpfs
+{
+    private static long s_nextDevice = 0x100;
+    private long _nextIno = 1;
+
+    public Tmpfs(MemoryFile memoryFile, string mountPoint, uint rootPerm)
+    {
+        MemoryFile = memoryFile;
+        MountPoint = mountPoint;
+        Device = (ulong)Interlocked.Increment(ref s_nextDevice);
+        Root = new TmpfsDirectory(this, null, rootPerm, 0, 0);
+    }
+
+    public Lock Mu { get; } = new();
+
+    public MemoryFile MemoryFile { get; }
+
+    /// <summary>Where the file system is mounted, e.g. "/tmp".</summary>
+    public string MountPoint { get; }
+
+    public ulong Device { get; }
+
+    public TmpfsDirectory Root { get; }
+
+    public ulong NextIno() => (ulong)Interlocked.Increment(ref _nextIno);
+
+    /// <summary>
+    /// Walks <paramref name="rel"/> (no leading slash; "" is the root). Returns 0 with the node, -errno,
+    /// or 1 with <paramref name="restart"/> set when a symlink must be followed through the whole VFS.
+    /// </summary>
+    /// <remarks>Preconditions: Mu is held.</remarks>
+    public long WalkLocked(string rel, bool followLast, out TmpfsNode? node, out string? restart)
+    {
+        node = Root;
+        restart = null;
+        if (rel.Length == 0)
+        {
+            return 0;
+        }
+
+        string[] parts = rel.Split('/');
+        TmpfsNode cur = Root;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (cur is not TmpfsDirectory dir)
+            {
+                node = null;
+                return -Errno.ENOTDIR.Value;
+            }
+
+            if (!dir.Children.TryGetValue(parts[i], out TmpfsNode? next))
+            {
+                node = null;
+                return -Errno.ENOENT.Value;
+            }
+
+            bool last = i == parts.Length - 1;
+            if (next is TmpfsSymlink link && (!last || followLast))
+            {
+                // Resolve the target against the link's directory, then the rest of the path after it.
+                string dirPath = MountPoint + "/" + string.Join('/', parts, 0, i);
+                string target = link.Target.StartsWith('/') ? link.Target : dirPath + "/" + link.Target;
+                restart = last ? target : target + "/" + string.Join('/', parts, i + 1, parts.Length - i - 1);
+                node = null;
+                return 1;
+            }
+
+            cur = next;
+        }
+
+        node = cur;
+        return 0;
+    }
+
+    /// <summary>Splits <paramref name="rel"/> into its parent directory (walked) and its last name.</summary>
+    /// <remarks>Preconditions: Mu is held.</remarks>
+    public long WalkParentLocked(string rel, out TmpfsDirectory? parent, out string name, out string? restart)
+    {
+        parent = null;
+        int slash = rel.LastIndexOf('/');
+        name = slash < 0 ? rel : rel[(slash + 1)..];
+        if (name.Length == 0)
+        {
+            restart = null;
+            return -Errno.EEXIST.Value; // the mount root itself
+        }
+
+        if (System.Text.Encoding.UTF8.GetByteCount(name) > 255)
+        {
+            restart = null;
+            return -Errno.ENAMETOOLONG.Value;
+        }
+
+        long r = WalkLocked(slash < 0 ? string.Empty : rel[..slash], followLast: true, out TmpfsNode? dir, out restart);
+        if (r != 0)
+        {
+            return r;
+        }
+
+        if (dir is not TmpfsDirectory d)
+        {
+            return -Errno.ENOTDIR.Value;
+        }
+
+        parent = d;
+        return 0;
+    }
+
+    /// <summary>Drops one link to <paramref name="node"/>; file data goes when nothing holds it.</summary>
+    /// <remarks>Preconditions: Mu is held.</remarks>
+    public static void Unlinked(TmpfsNode node)
+    {
+        node.Nlink = node.Nlink > 0 ? node.Nlink - 1 : 0;
+        node.Touch(modified: false);
+        if (node is TmpfsRegular f && f.Nlink == 0 && f.OpenCount == 0)
+        {
+            f.ReleaseData();
+        }
+    }
+}

@@ -1,0 +1,279 @@
+using System;
+using System.Buffers.Binary;
+using System.Text;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Mm;
+
+namespace Moat.Sentry.Vfs.Tmpfs;
+
+/// <summary>An open tmpfs file or directory: the node, the offset and the open flags.</summary>
+internal sealed unsafe class TmpfsFile : FileDescription
+{
+    private readonly TmpfsNode _node;
+
+    // Protected by the file system's Mu.
+    private long _offset;
+
+    public TmpfsFile(TmpfsNode node, int flags, string path)
+    {
+        _node = node;
+        StatusFlags = flags;
+        Path = path;
+        if (node is TmpfsRegular f)
+        {
+            f.OpenCount++;
+        }
+    }
+
+    public TmpfsNode Node => _node;
+
+    private Tmpfs Fs => _node.Fs;
+
+    public override long Read(Task t, ulong addr, ulong count)
+    {
+        lock (Fs.Mu)
+        {
+            long r = ReadAtLocked(t, addr, count, _offset);
+            if (r > 0)
+            {
+                _offset += r;
+            }
+
+            return r;
+        }
+    }
+
+    public override long PRead(Task t, ulong addr, ulong count, long offset)
+    {
+        lock (Fs.Mu)
+        {
+            return ReadAtLocked(t, addr, count, offset);
+        }
+    }
+
+    public override long Write(Task t, ulong addr, ulong count)
+    {
+        lock (Fs.Mu)
+        {
+            long at = (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : _offset;
+            long r = WriteAtLocked(t, addr, count, at);
+            if (r > 0)
+            {
+                _offset = at + r;
+            }
+
+            return r;
+        }
+    }
+
+    public override long PWrite(Task t, ulong addr, ulong count, long offset)
+    {
+        lock (Fs.Mu)
+        {
+            // Like Linux, O_APPEND makes pwrite append too.
+            return WriteAtLocked(t, addr, count, (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : offset);
+        }
+    }
+
+    private long ReadAtLocked(Task t, ulong addr, ulong count, long offset)
+    {
+        if (_node is TmpfsDirectory)
+        {
+            return -Errno.EISDIR.Value;
+        }
+
+        if (_node is not TmpfsRegular f)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        ulong done = 0;
+        while (done < count)
+        {
+            long n = t.MM.Translate(addr + done, count - done, AccessType.Write, out byte* p);
+            if (n < 0)
+            {
+                return done > 0 ? (long)done : n;
+            }
+
+            int got = f.Read(offset + (long)done, new Span<byte>(p, (int)Math.Min(n, int.MaxValue)));
+            done += (ulong)got;
+            if (got < n)
+            {
+                break;
+            }
+        }
+
+        _node.Atime = TmpfsNode.Now();
+        return (long)done;
+    }
+
+    private long WriteAtLocked(Task t, ulong addr, ulong count, long offset)
+    {
+        if (_node is not TmpfsRegular f)
+        {
+            return -Errno.EISDIR.Value;
+        }
+
+        ulong done = 0;
+        while (done < count)
+        {
+            long n = t.MM.Translate(addr + done, count - done, AccessType.Read, out byte* p);
+            if (n < 0)
+            {
+                return done > 0 ? (long)done : n;
+            }
+
+            long w = f.Write(offset + (long)done, new ReadOnlySpan<byte>(p, (int)Math.Min(n, int.MaxValue)));
+            if (w < 0)
+            {
+                return done > 0 ? (long)done : w;
+            }
+
+            done += (ulong)w;
+            if (w < n)
+            {
+                break;
+            }
+        }
+
+        return (long)done;
+    }
+
+    public override long Seek(long offset, int whence)
+    {
+        lock (Fs.Mu)
+        {
+            long next = whence switch
+            {
+                0 => offset,
+                1 => _offset + offset,
+                2 => _node.Size + offset,
+                3 => offset < _node.Size ? offset : -Errno.ENXIO.Value, // SEEK_DATA: no holes reported
+                4 => offset < _node.Size ? _node.Size : -Errno.ENXIO.Value, // SEEK_HOLE
+                _ => -Errno.EINVAL.Value,
+            };
+            if (whence is 3 or 4 && next < 0)
+            {
+                return next;
+            }
+
+            if (next < 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            _offset = next;
+            return next;
+        }
+    }
+
+    public override long Stat(out Stat st)
+    {
+        lock (Fs.Mu)
+        {
+            st = _node.ToStat();
+            return 0;
+        }
+    }
+
+    /// <summary>Implements ftruncate(2).</summary>
+    public long Truncate(long size)
+    {
+        lock (Fs.Mu)
+        {
+            if (_node is not TmpfsRegular f)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            if ((StatusFlags & OpenFlags.O_ACCMODE) == OpenFlags.O_RDONLY)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            f.Truncate(size);
+            return 0;
+        }
+    }
+
+    /// <summary>Implements getdents64(2): ".", "..", then the entries in name order; the offset is an index.</summary>
+    public long Getdents64(Task t, ulong addr, int count)
+    {
+        lock (Fs.Mu)
+        {
+            if (_node is not TmpfsDirectory dir)
+            {
+                return -Errno.ENOTDIR.Value;
+            }
+
+            byte[] buf = new byte[Math.Min(count, 1 << 16)];
+            int used = 0;
+            long index = 0;
+            foreach ((string name, TmpfsNode child, byte type) in Entries(dir))
+            {
+                if (index++ < _offset)
+                {
+                    continue;
+                }
+
+                int nameLen = Encoding.UTF8.GetByteCount(name);
+                int reclen = (19 + nameLen + 1 + 7) & ~7;
+                if (used + reclen > buf.Length)
+                {
+                    if (used == 0)
+                    {
+                        return -Errno.EINVAL.Value;
+                    }
+
+                    break;
+                }
+
+                Span<byte> rec = buf.AsSpan(used, reclen);
+                rec.Clear();
+                BinaryPrimitives.WriteUInt64LittleEndian(rec, child.Ino);
+                BinaryPrimitives.WriteInt64LittleEndian(rec[8..], index);
+                BinaryPrimitives.WriteUInt16LittleEndian(rec[16..], (ushort)reclen);
+                rec[18] = type;
+                Encoding.UTF8.GetBytes(name, rec[19..]);
+                used += reclen;
+                _offset = index;
+            }
+
+            long r = t.MM.CopyOut(addr, buf.AsSpan(0, used));
+            return r < 0 ? r : used;
+        }
+    }
+
+    private static System.Collections.Generic.IEnumerable<(string, TmpfsNode, byte)> Entries(TmpfsDirectory dir)
+    {
+        yield return (".", dir, 4);
+        yield return ("..", dir.Parent, 4);
+        foreach ((string name, TmpfsNode child) in dir.Children)
+        {
+            byte type = child switch
+            {
+                TmpfsDirectory => 4, // DT_DIR
+                TmpfsSymlink => 10, // DT_LNK
+                _ => 8, // DT_REG
+            };
+            yield return (name, child, type);
+        }
+    }
+
+    protected override void Release()
+    {
+        lock (Fs.Mu)
+        {
+            if (_node is TmpfsRegular f)
+            {
+                f.OpenCount--;
+                if (f.OpenCount == 0 && f.Nlink == 0)
+                {
+                    f.ReleaseData();
+                }
+            }
+        }
+    }
+}

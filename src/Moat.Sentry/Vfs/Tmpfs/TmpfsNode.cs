@@ -1,0 +1,240 @@
+using System;
+using System.Collections.Generic;
+using Moat.Abi;
+using Moat.Host;
+
+namespace Moat.Sentry.Vfs.Tmpfs;
+
+/// <summary>An inode of a tmpfs. All fields are protected by the owning <see cref="Tmpfs"/>'s lock.</summary>
+internal abstract class TmpfsNode
+{
+    protected TmpfsNode(Tmpfs fs, uint mode, uint uid, uint gid)
+    {
+        Fs = fs;
+        Ino = fs.NextIno();
+        Mode = mode;
+        Uid = uid;
+        Gid = gid;
+        Atime = Mtime = Ctime = Now();
+    }
+
+    public Tmpfs Fs { get; }
+
+    public ulong Ino { get; }
+
+    /// <summary>File type and permission bits (st_mode).</summary>
+    public uint Mode { get; set; }
+
+    public uint Uid { get; set; }
+
+    public uint Gid { get; set; }
+
+    public ulong Nlink { get; set; } = 1;
+
+    public Timespec Atime { get; set; }
+
+    public Timespec Mtime { get; set; }
+
+    public Timespec Ctime { get; set; }
+
+    public virtual long Size => 0;
+
+    public static Timespec Now()
+    {
+        HostProcess.ClockGettime(0, out Timespec ts);
+        return ts;
+    }
+
+    public void Touch(bool modified)
+    {
+        Timespec now = Now();
+        Ctime = now;
+        if (modified)
+        {
+            Mtime = now;
+        }
+    }
+
+    public Stat ToStat()
+    {
+        return new Stat
+        {
+            st_dev = Fs.Device,
+            st_ino = Ino,
+            st_nlink = Nlink,
+            st_mode = Mode,
+            st_uid = Uid,
+            st_gid = Gid,
+            st_size = Size,
+            st_blksize = 4096,
+            st_blocks = (Size + 511) / 512,
+            st_atime = Atime.tv_sec,
+            st_atime_nsec = Atime.tv_nsec,
+            st_mtime = Mtime.tv_sec,
+            st_mtime_nsec = Mtime.tv_nsec,
+            st_ctime = Ctime.tv_sec,
+            st_ctime_nsec = Ctime.tv_nsec,
+        };
+    }
+}
+
+/// <summary>A tmpfs directory.</summary>
+internal sealed class TmpfsDirectory : TmpfsNode
+{
+    public TmpfsDirectory(Tmpfs fs, TmpfsDirectory? parent, uint perm, uint uid, uint gid)
+        : base(fs, Stat.S_IFDIR | perm, uid, gid)
+    {
+        Parent = parent ?? this;
+        Nlink = 2;
+    }
+
+    /// <summary>The parent directory (itself for the root).</summary>
+    public TmpfsDirectory Parent { get; set; }
+
+    /// <summary>Entries by name, in a stable order for getdents.</summary>
+    public SortedDictionary<string, TmpfsNode> Children { get; } = new(StringComparer.Ordinal);
+
+    public override long Size => 4096;
+}
+
+/// <summary>A tmpfs symbolic link.</summary>
+internal sealed class TmpfsSymlink : TmpfsNode
+{
+    public TmpfsSymlink(Tmpfs fs, string target, uint uid, uint gid)
+        : base(fs, Stat.S_IFLNK | 0x1FF, uid, gid)
+    {
+        Target = target;
+    }
+
+    public string Target { get; }
+
+    public override long Size => System.Text.Encoding.UTF8.GetByteCount(Target);
+}
+
+/// <summary>
+/// A tmpfs regular file. Its data lives in the MemoryFile, page by page: a hole reads as zeros.
+/// </summary>
+internal sealed unsafe class TmpfsRegular : TmpfsNode
+{
+    private readonly Dictionary<long, long> _pages = [];
+    private long _size;
+
+    public TmpfsRegular(Tmpfs fs, uint perm, uint uid, uint gid)
+        : base(fs, Stat.S_IFREG | perm, uid, gid)
+    {
+    }
+
+    public override long Size => _size;
+
+    /// <summary>Copies up to dst.Length bytes at <paramref name="offset"/> out of the file.</summary>
+    public int Read(long offset, Span<byte> dst)
+    {
+        if (offset >= _size)
+        {
+            return 0;
+        }
+
+        int n = (int)Math.Min(dst.Length, _size - offset);
+        int done = 0;
+        while (done < n)
+        {
+            long pos = offset + done;
+            long page = pos >> 12;
+            int inPage = (int)(pos & 4095);
+            int chunk = Math.Min(n - done, 4096 - inPage);
+            if (_pages.TryGetValue(page, out long fo))
+            {
+                new ReadOnlySpan<byte>(Fs.MemoryFile.PointerAt(fo + inPage), chunk).CopyTo(dst.Slice(done, chunk));
+            }
+            else
+            {
+                dst.Slice(done, chunk).Clear();
+            }
+
+            done += chunk;
+        }
+
+        return n;
+    }
+
+    /// <summary>Writes <paramref name="src"/> at <paramref name="offset"/>, growing the file. Returns bytes written or -ENOSPC.</summary>
+    public long Write(long offset, ReadOnlySpan<byte> src)
+    {
+        int done = 0;
+        while (done < src.Length)
+        {
+            long pos = offset + done;
+            long page = pos >> 12;
+            int inPage = (int)(pos & 4095);
+            int chunk = Math.Min(src.Length - done, 4096 - inPage);
+            if (!_pages.TryGetValue(page, out long fo))
+            {
+                fo = Fs.MemoryFile.Allocate(4096);
+                if (fo < 0)
+                {
+                    break;
+                }
+
+                _pages[page] = fo;
+            }
+
+            src.Slice(done, chunk).CopyTo(new Span<byte>(Fs.MemoryFile.PointerAt(fo + inPage), chunk));
+            done += chunk;
+        }
+
+        if (done == 0 && src.Length > 0)
+        {
+            return -Errno.ENOSPC.Value;
+        }
+
+        _size = Math.Max(_size, offset + done);
+        Touch(modified: true);
+        return done;
+    }
+
+    /// <summary>Sets the size, freeing pages past it and zeroing the tail of the last one.</summary>
+    public void Truncate(long size)
+    {
+        if (size < _size)
+        {
+            var drop = new List<long>();
+            foreach (long page in _pages.Keys)
+            {
+                if (page << 12 >= size)
+                {
+                    drop.Add(page);
+                }
+            }
+
+            foreach (long page in drop)
+            {
+                Fs.MemoryFile.Free(_pages[page], 4096);
+                _pages.Remove(page);
+            }
+
+            int tail = (int)(size & 4095);
+            if (tail != 0 && _pages.TryGetValue(size >> 12, out long fo))
+            {
+                new Span<byte>(Fs.MemoryFile.PointerAt(fo + tail), 4096 - tail).Clear();
+            }
+        }
+
+        _size = size;
+        Touch(modified: true);
+    }
+
+    /// <summary>Frees all data once the last link and the last open file are gone.</summary>
+    public void ReleaseData()
+    {
+        foreach (long fo in _pages.Values)
+        {
+            Fs.MemoryFile.Free(fo, 4096);
+        }
+
+        _pages.Clear();
+        _size = 0;
+    }
+
+    /// <summary>Open file descriptions on this file; the data lives until this is 0 and Nlink is 0.</summary>
+    public int OpenCount { get; set; }
+}
