@@ -5,7 +5,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 moat=${1:-$here/../out/moat}
 reps=${2:-5}
-work=$(mktemp -d)
+# Not under /tmp: inside the sandbox /tmp is a fresh tmpfs.
+work=$(mktemp -d -p "$here")
 trap 'rm -rf "$work"' EXIT
 for src in "$here"/micro/*.c; do
   gcc -static -O2 -o "$work/$(basename "$src" .c)" "$src"
@@ -36,3 +37,6 @@ run_case() { # name, args...
 run_case getpid 20000
 run_case mmap4k 2000 4096
 run_case mmap4k 500 65536
+run_case fork 100
+run_case fork 50 exec
+run_case pipe 1000

@@ -76,6 +76,9 @@ internal sealed class Kernel
     /// <summary>The futex wait queues.</summary>
     public Futex Futexes { get; } = new();
 
+    /// <summary>When the sandbox started (Environment.TickCount64), for its uptime.</summary>
+    public long BootTicks { get; } = Environment.TickCount64;
+
     /// <summary>Guards the process tree: groups, parents, children, zombies.</summary>
     public Lock TreeMu { get; } = new();
 

@@ -69,6 +69,36 @@ internal sealed class FdTable
         return child;
     }
 
+    /// <summary>Implements close_range(2) on this table: closes, or marks close-on-exec, fds first..last.</summary>
+    public void CloseRange(uint first, uint last, bool cloexecOnly)
+    {
+        var closing = new System.Collections.Generic.List<FileDescription>();
+        lock (_mu)
+        {
+            for (long i = first; i <= last && i < _files.Length; i++)
+            {
+                if (_files[i] is FileDescription f)
+                {
+                    if (cloexecOnly)
+                    {
+                        _cloexec[i] = true;
+                    }
+                    else
+                    {
+                        closing.Add(f);
+                        _files[i] = null;
+                        _cloexec[i] = false;
+                    }
+                }
+            }
+        }
+
+        foreach (FileDescription f in closing)
+        {
+            f.DecRef();
+        }
+    }
+
     /// <summary>Closes every fd marked FD_CLOEXEC (execve).</summary>
     public void CloseOnExec()
     {

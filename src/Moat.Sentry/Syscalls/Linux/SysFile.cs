@@ -431,6 +431,25 @@ internal static class SysFile
         return 0;
     }
 
+    /// <summary>Implements close_range(2).</summary>
+    public static long CloseRange(Task t, in SyscallArgs a)
+    {
+        const uint CLOSE_RANGE_UNSHARE = 2;
+        const uint CLOSE_RANGE_CLOEXEC = 4;
+        uint first = a.UInt(0);
+        uint last = a.UInt(1);
+        uint flags = a.UInt(2);
+        if ((flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) != 0 || first > last)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        // CLOSE_RANGE_UNSHARE: a table shared with other tasks (CLONE_FILES) would be copied first; Moat
+        // applies the change to the caller's table, which it shares only with CLONE_FILES threads.
+        t.Fds.CloseRange(first, last, (flags & CLOSE_RANGE_CLOEXEC) != 0);
+        return 0;
+    }
+
     /// <summary>Implements dup(2).</summary>
     public static long Dup(Task t, in SyscallArgs a) => DupFrom(t, a.Int(0), 0, false);
 

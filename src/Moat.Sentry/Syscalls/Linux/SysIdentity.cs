@@ -54,6 +54,27 @@ internal static class SysIdentity
     /// <summary>Implements getgroups(2): the sandbox's tasks have no supplementary groups.</summary>
     public static long Getgroups(Task t, in SyscallArgs a) => a.Int(0) < 0 ? -Errno.EINVAL.Value : 0;
 
+    /// <summary>Implements sysinfo(2): the host's memory and load, the sandbox's process count and uptime.</summary>
+    public static unsafe long Sysinfo(Task t, in SyscallArgs a)
+    {
+        Span<byte> info = stackalloc byte[112];
+        long r;
+        fixed (byte* p = info)
+        {
+            r = Moat.Host.HostProcess.Syscall(Sysno.sysinfo, (long)p);
+        }
+
+        if (r < 0)
+        {
+            return r;
+        }
+
+        // struct sysinfo: uptime (long) at 0; procs (u16) at 80.
+        BitConverter.TryWriteBytes(info, (Environment.TickCount64 - t.Kernel.BootTicks) / 1000);
+        BitConverter.TryWriteBytes(info[80..], (ushort)Math.Min(t.Kernel.LiveGroups().Count, ushort.MaxValue));
+        return t.MM.CopyOut(a.Pointer(0), info);
+    }
+
     /// <summary>Implements uname(2).</summary>
     public static long Uname(Task t, in SyscallArgs a)
     {

@@ -28,6 +28,7 @@ internal static partial class SyscallTable
         Partial(Sysno.lstat, SysFile.Lstat, "host root only");
         Partial(Sysno.ioctl, SysFile.Ioctl, "TCGETS and TIOCGWINSZ on host files");
         Partial(Sysno.fcntl, SysFile.Fcntl, "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL");
+        Full(Sysno.close_range, SysFile.CloseRange);
         Full(Sysno.pipe, SysFile.PipeSyscall);
         Full(Sysno.pipe2, SysFile.Pipe2);
         Full(Sysno.dup, SysFile.Dup);
@@ -145,6 +146,7 @@ internal static partial class SyscallTable
         Full(Sysno.getresgid, SysIdentity.Getresgid);
         Full(Sysno.getgroups, SysIdentity.Getgroups);
         Full(Sysno.uname, SysIdentity.Uname);
+        Full(Sysno.sysinfo, SysIdentity.Sysinfo);
 
         // Time.
         Full(Sysno.clock_gettime, SysTime.ClockGettime);
