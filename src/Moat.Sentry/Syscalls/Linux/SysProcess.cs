@@ -154,34 +154,7 @@ internal static class SysProcess
             Comm = t.Comm,
             NoNewPrivs = t.NoNewPrivs,
         };
-        ref PtraceRegs regs = ref child.Registers;
-        regs = t.Registers;
-        regs.rax = 0;
-        regs.orig_rax = ulong.MaxValue;
-        if (stack != 0)
-        {
-            regs.rsp = stack;
-        }
-
-        if ((flags & CLONE_SETTLS) != 0)
-        {
-            regs.fs_base = tls;
-        }
-
-        if ((flags & CLONE_PARENT_SETTID) != 0)
-        {
-            t.MM.CopyOut(parentTid, pid);
-        }
-
-        if ((flags & CLONE_CHILD_SETTID) != 0)
-        {
-            mm.CopyOut(childTid, pid);
-        }
-
-        if ((flags & CLONE_CHILD_CLEARTID) != 0)
-        {
-            child.ClearChildTid = childTid;
-        }
+        SetUpChild(t, child, flags, stack, parentTid, childTid, tls);
 
         ManualResetEventSlim? vforkDone = null;
         if ((flags & CLONE_VFORK) != 0)
@@ -230,8 +203,18 @@ internal static class SysProcess
             Comm = t.Comm,
             NoNewPrivs = t.NoNewPrivs,
         };
+        SetUpChild(t, child, flags, stack, parentTid, childTid, tls);
+
+        k.StartTask(child, newAddressSpace: false, token);
+        return tid;
+    }
+
+    // The child's registers (the parent's, returning 0 from clone, on its own stack and TLS if given) and
+    // the tid words clone writes: the parent's copy in the parent's memory, the child's in the child's.
+    private static void SetUpChild(Task parent, Task child, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
+    {
         ref PtraceRegs regs = ref child.Registers;
-        regs = t.Registers;
+        regs = parent.Registers;
         regs.rax = 0;
         regs.orig_rax = ulong.MaxValue;
         if (stack != 0)
@@ -246,21 +229,18 @@ internal static class SysProcess
 
         if ((flags & CLONE_PARENT_SETTID) != 0)
         {
-            t.MM.CopyOut(parentTid, tid);
+            parent.MM.CopyOut(parentTid, child.Tid);
         }
 
         if ((flags & CLONE_CHILD_SETTID) != 0)
         {
-            t.MM.CopyOut(childTid, tid);
+            child.MM.CopyOut(childTid, child.Tid);
         }
 
         if ((flags & CLONE_CHILD_CLEARTID) != 0)
         {
             child.ClearChildTid = childTid;
         }
-
-        k.StartTask(child, newAddressSpace: false, token);
-        return tid;
     }
 
     /// <summary>Implements execve(2).</summary>
