@@ -85,6 +85,12 @@ internal sealed class Kernel
     /// <summary>The sandbox's first process (pid 1). Set once.</summary>
     public ThreadGroup? Init { get; private set; }
 
+    /// <summary>The last pid handed out.</summary>
+    public int LastPid => Volatile.Read(ref _lastPid);
+
+    /// <summary>A random id for this sandbox's boot (/proc/sys/kernel/random/boot_id).</summary>
+    public string BootId { get; } = Guid.NewGuid().ToString();
+
     /// <summary>Allocates the next pid in the sandbox's pid namespace: the first task is pid 1.</summary>
     public int AllocatePid() => Interlocked.Increment(ref _lastPid);
 

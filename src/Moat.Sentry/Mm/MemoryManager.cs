@@ -99,6 +99,48 @@ internal sealed partial class MemoryManager : IDisposable
 
     public static ulong PageUp(ulong a) => (a + Mman.PageSize - 1) & ~(Mman.PageSize - 1);
 
+    /// <summary>A snapshot of the VMAs, in address order (for /proc/pid/maps).</summary>
+    public List<Vma> SnapshotVmas()
+    {
+        lock (_mu)
+        {
+            var list = new List<Vma>(_vmas.Count);
+            for (int i = 0; i < _vmas.Count; i++)
+            {
+                list.Add(_vmas[i]);
+            }
+
+            return list;
+        }
+    }
+
+    /// <summary>Bytes of memory allocated behind this address space (resident, as far as the sandbox knows).</summary>
+    public ulong ResidentBytes()
+    {
+        lock (_mu)
+        {
+            ulong total = 0;
+            for (int i = 0; i < _pmas.Count; i++)
+            {
+                total += _pmas[i].Length;
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>The current program break.</summary>
+    public ulong CurrentBrk
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _brk;
+            }
+        }
+    }
+
     /// <summary>Sets where the heap starts (just above the program image, plus a random gap).</summary>
     public void SetBrkStart(ulong start)
     {

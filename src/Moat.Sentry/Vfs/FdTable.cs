@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using Moat.Abi;
 
@@ -67,6 +68,24 @@ internal sealed class FdTable
         }
 
         return child;
+    }
+
+    /// <summary>The open fds, in order, for /proc/pid/fd.</summary>
+    public List<int> OpenFds()
+    {
+        lock (_mu)
+        {
+            var list = new List<int>();
+            for (int i = 0; i < _files.Length; i++)
+            {
+                if (_files[i] != null)
+                {
+                    list.Add(i);
+                }
+            }
+
+            return list;
+        }
     }
 
     /// <summary>Implements close_range(2) on this table: closes, or marks close-on-exec, fds first..last.</summary>

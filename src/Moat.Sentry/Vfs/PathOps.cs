@@ -29,6 +29,18 @@ internal static class PathOps
                 return 0;
             }
 
+            if (IsProc(norm))
+            {
+                long pr = OpenProc(t, norm, flags, out file, out string? procRestart);
+                if (pr != 1)
+                {
+                    return pr;
+                }
+
+                absolute = procRestart!;
+                continue;
+            }
+
             if (t.Kernel.FindMount(norm, out string rel) is Tmpfs.Tmpfs fs)
             {
                 long r = OpenTmpfs(t, fs, rel, norm, flags, mode, out file, out string? restart);
@@ -45,6 +57,57 @@ internal static class PathOps
         }
 
         return -Errno.ELOOP.Value;
+    }
+
+    // Opens a /proc node: a generated file, a directory listing, or (following a link) its target.
+    private static long OpenProc(Task t, string norm, int flags, out FileDescription? file, out string? restart)
+    {
+        file = null;
+        restart = null;
+        bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0;
+        long r = Proc.ProcFs.Lookup(t, norm, follow, out Proc.ProcNode? node);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if (node!.Kind == Proc.ProcKind.Link)
+        {
+            if (!follow || (flags & OpenFlags.O_PATH) != 0 && !follow)
+            {
+                node.Fd?.DecRef();
+                return (flags & OpenFlags.O_PATH) != 0 ? -Errno.ENOENT.Value : -Errno.ELOOP.Value;
+            }
+
+            if (node.Fd != null)
+            {
+                // A magic link: the very file the fd refers to.
+                file = node.Fd;
+                return 0;
+            }
+
+            restart = node.Target!.StartsWith('/') ? node.Target : "/proc/" + node.Target;
+            return 1;
+        }
+
+        if ((flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0)
+        {
+            return node.Kind == Proc.ProcKind.Directory ? -Errno.EISDIR.Value : -Errno.EACCES.Value;
+        }
+
+        if (node.Kind == Proc.ProcKind.Directory)
+        {
+            file = new Proc.ProcDirectory(node.Entries!(), norm);
+            return 0;
+        }
+
+        if ((flags & OpenFlags.O_DIRECTORY) != 0)
+        {
+            return -Errno.ENOTDIR.Value;
+        }
+
+        file = new Proc.ProcFile(node.Content!(), norm, (ulong)(uint)norm.GetHashCode(StringComparison.Ordinal));
+        return 0;
     }
 
     private static long OpenTmpfs(Task t, Tmpfs.Tmpfs fs, string rel, string norm, int flags, int mode, out FileDescription? file, out string? restart)
@@ -116,12 +179,6 @@ internal static class PathOps
     private static long OpenHost(Task t, string absolute, string norm, int flags, out FileDescription? file)
     {
         file = null;
-        if (IsProc(norm))
-        {
-            // /proc belongs to the Sentry, not the host; it comes with the file systems work.
-            return -Errno.ENOENT.Value;
-        }
-
         bool wantsWrite = (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_TRUNC | OpenFlags.O_CREAT)) != 0;
         if (wantsWrite && (flags & OpenFlags.O_PATH) == 0)
         {
@@ -146,6 +203,23 @@ internal static class PathOps
     public static long Stat(Task t, string absolute, bool follow, out Stat st)
     {
         st = default;
+        string pnorm = PathResolver.Normalize(absolute);
+        if (IsProc(pnorm) && !follow)
+        {
+            long lr = Proc.ProcFs.Lookup(t, pnorm, followLast: false, out Proc.ProcNode? ln);
+            if (lr < 0)
+            {
+                return lr;
+            }
+
+            ln!.Fd?.DecRef();
+            if (ln.Kind == Proc.ProcKind.Link)
+            {
+                st = new Stat { st_mode = Abi.Stat.S_IFLNK | 0x1FF, st_nlink = 1, st_dev = Proc.ProcFs.Device, st_size = ln.Target!.Length };
+                return 0;
+            }
+        }
+
         long r = Open(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out FileDescription? f);
         if (r < 0)
         {
@@ -167,15 +241,22 @@ internal static class PathOps
     {
         target = string.Empty;
         string norm = PathResolver.Normalize(absolute);
-        if (norm is "/proc/self/exe" or "/proc/thread-self/exe" || norm == "/proc/" + t.Group.Tgid + "/exe")
-        {
-            target = t.Group.ExecutablePath;
-            return 0;
-        }
-
         if (IsProc(norm))
         {
-            return -Errno.ENOENT.Value;
+            long pr = Proc.ProcFs.Lookup(t, norm, followLast: false, out Proc.ProcNode? node);
+            if (pr < 0)
+            {
+                return pr;
+            }
+
+            node!.Fd?.DecRef();
+            if (node.Kind != Proc.ProcKind.Link)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            target = node.Target!;
+            return 0;
         }
 
         for (int hop = 0; hop < MaxHops; hop++)

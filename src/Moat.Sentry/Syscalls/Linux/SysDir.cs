@@ -25,7 +25,7 @@ internal static unsafe class SysDir
         }
 
         string norm = PathResolver.Normalize(absolute);
-        if (t.Kernel.FindMount(norm, out _) != null)
+        if (t.Kernel.FindMount(norm, out _) != null || PathOps.IsProc(norm))
         {
             r = PathOps.Stat(t, absolute, follow: true, out Stat st);
             if (r < 0)
@@ -90,6 +90,11 @@ internal static unsafe class SysDir
 
         try
         {
+            if (f is Vfs.Proc.ProcDirectory pd)
+            {
+                return pd.Getdents64(t, a.Pointer(1), (int)System.Math.Min(a.SizeT(2), int.MaxValue));
+            }
+
             if (f is Vfs.Tmpfs.TmpfsFile tf)
             {
                 return tf.Getdents64(t, a.Pointer(1), (int)System.Math.Min(a.SizeT(2), int.MaxValue));

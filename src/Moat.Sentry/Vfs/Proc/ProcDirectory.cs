@@ -1,0 +1,83 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Text;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry.Vfs.Proc;
+
+/// <summary>An open /proc directory: its entries are listed when it is opened.</summary>
+internal sealed class ProcDirectory : FileDescription
+{
+    private readonly List<(string Name, byte Type)> _entries;
+    private readonly System.Threading.Lock _mu = new();
+    private int _offset;
+
+    public ProcDirectory(List<(string Name, byte Type)> entries, string path)
+    {
+        _entries = [(".", 4), ("..", 4), .. entries];
+        Path = path;
+        StatusFlags = OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_LARGEFILE;
+    }
+
+    public override long Read(Task t, ulong addr, ulong count) => -Errno.EISDIR.Value;
+
+    public override long Seek(long offset, int whence)
+    {
+        lock (_mu)
+        {
+            if (whence != 0 || offset < 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            _offset = (int)Math.Min(offset, _entries.Count);
+            return _offset;
+        }
+    }
+
+    public override long Stat(out Stat st)
+    {
+        st = new Stat { st_mode = Abi.Stat.S_IFDIR | 0x16D, st_nlink = 2, st_dev = ProcFs.Device, st_ino = (ulong)(uint)Path!.GetHashCode(StringComparison.Ordinal), st_blksize = 1024 };
+        return 0;
+    }
+
+    /// <summary>Implements getdents64(2): linux_dirent64 records, the offset is the entry index.</summary>
+    public long Getdents64(Task t, ulong addr, int count)
+    {
+        lock (_mu)
+        {
+            byte[] buf = new byte[Math.Min(count, 1 << 16)];
+            int used = 0;
+            while (_offset < _entries.Count)
+            {
+                (string name, byte type) = _entries[_offset];
+                int nameLen = Encoding.UTF8.GetByteCount(name);
+                int reclen = (19 + nameLen + 1 + 7) & ~7;
+                if (used + reclen > buf.Length)
+                {
+                    if (used == 0)
+                    {
+                        return -Errno.EINVAL.Value;
+                    }
+
+                    break;
+                }
+
+                Span<byte> rec = buf.AsSpan(used, reclen);
+                rec.Clear();
+                BinaryPrimitives.WriteUInt64LittleEndian(rec, (ulong)(uint)(Path + "/" + name).GetHashCode(StringComparison.Ordinal) | 1);
+                BinaryPrimitives.WriteInt64LittleEndian(rec[8..], _offset + 1);
+                BinaryPrimitives.WriteUInt16LittleEndian(rec[16..], (ushort)reclen);
+                rec[18] = type;
+                Encoding.UTF8.GetBytes(name, rec[19..]);
+                used += reclen;
+                _offset++;
+            }
+
+            long r = t.MM.CopyOut(addr, buf.AsSpan(0, used));
+            return r < 0 ? r : used;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry.Vfs.Proc;
+
+/// <summary>A /proc file: its content is generated when it is opened, then read like a regular file.</summary>
+internal sealed class ProcFile : FileDescription
+{
+    private readonly byte[] _content;
+    private readonly System.Threading.Lock _mu = new();
+    private long _offset;
+
+    public ProcFile(byte[] content, string path, ulong ino)
+    {
+        _content = content;
+        Path = path;
+        Ino = ino;
+        StatusFlags = OpenFlags.O_RDONLY | OpenFlags.O_LARGEFILE;
+    }
+
+    public ulong Ino { get; }
+
+    public override long Read(Task t, ulong addr, ulong count)
+    {
+        lock (_mu)
+        {
+            long r = PRead(t, addr, count, _offset);
+            if (r > 0)
+            {
+                _offset += r;
+            }
+
+            return r;
+        }
+    }
+
+    public override long PRead(Task t, ulong addr, ulong count, long offset)
+    {
+        if (offset >= _content.Length)
+        {
+            return 0;
+        }
+
+        int n = (int)Math.Min(count, (ulong)(_content.Length - offset));
+        long r = t.MM.CopyOut(addr, _content.AsSpan((int)offset, n));
+        return r < 0 ? r : n;
+    }
+
+    public override long Write(Task t, ulong addr, ulong count) => -Errno.EACCES.Value;
+
+    public override long Seek(long offset, int whence)
+    {
+        lock (_mu)
+        {
+            long next = whence switch
+            {
+                0 => offset,
+                1 => _offset + offset,
+                2 => _content.Length + offset,
+                _ => -1,
+            };
+            if (next < 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            _offset = next;
+            return next;
+        }
+    }
+
+    public override long Stat(out Stat st)
+    {
+        // Like Linux's procfs: size 0, mode 0444, owned by root.
+        st = new Stat { st_mode = Abi.Stat.S_IFREG | 0x124, st_nlink = 1, st_ino = Ino, st_dev = ProcFs.Device, st_blksize = 1024 };
+        return 0;
+    }
+}

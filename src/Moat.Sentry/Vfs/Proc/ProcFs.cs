@@ -1,0 +1,573 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Mm;
+using Moat.Sentry.Syscalls.Linux;
+
+namespace Moat.Sentry.Vfs.Proc;
+
+/// <summary>What a /proc path names.</summary>
+internal enum ProcKind
+{
+    Directory,
+    File,
+    Link,
+}
+
+/// <summary>A /proc node, resolved at lookup: a directory's entries, a file's content, or a link's target.</summary>
+internal sealed record ProcNode(ProcKind Kind, string Path, Func<List<(string Name, byte Type)>>? Entries = null, Func<byte[]>? Content = null, string? Target = null, FileDescription? Fd = null);
+
+/// <summary>
+/// The Sentry's /proc: process directories generated from the kernel's own state (never the host's
+/// processes), and the system files a program expects, answered from the sandbox's view.
+/// </summary>
+internal static class ProcFs
+{
+    public const ulong Device = 0x16;
+    private const byte DtDir = 4;
+    private const byte DtReg = 8;
+    private const byte DtLnk = 10;
+
+    private static readonly string[] s_processFiles = ["cmdline", "comm", "environ", "limits", "maps", "mounts", "mountinfo", "stat", "statm", "status"];
+    private static readonly string[] s_processLinks = ["cwd", "exe", "root"];
+    private static readonly string[] s_systemFiles = ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "stat", "uptime", "version"];
+
+    /// <summary>Looks up a normalised path under /proc. Returns 0 with the node, or -errno.</summary>
+    public static long Lookup(Task t, string norm, bool followLast, out ProcNode? node)
+    {
+        node = null;
+        string[] parts = norm == "/proc" ? [] : norm["/proc/".Length..].Split('/');
+
+        // Follow self and thread-self (always when not last; when last, only if asked).
+        if (parts.Length > 0 && (parts[0] == "self" || parts[0] == "thread-self"))
+        {
+            string target = parts[0] == "self" ? Num(t.Group.Tgid) : Num(t.Group.Tgid) + "/task/" + Num(t.Tid);
+            if (parts.Length == 1 && !followLast)
+            {
+                node = new ProcNode(ProcKind.Link, norm, Target: target);
+                return 0;
+            }
+
+            var rest = new List<string>(target.Split('/'));
+            rest.AddRange(parts[1..]);
+            parts = [.. rest];
+        }
+
+        if (parts.Length == 0)
+        {
+            node = new ProcNode(ProcKind.Directory, "/proc", Entries: () => RootEntries(t));
+            return 0;
+        }
+
+        if (int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+        {
+            ThreadGroup? g = t.Kernel.FindGroup(pid);
+            Task? leader = g == null ? null : Leader(t.Kernel, g);
+            if (g == null || leader == null)
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            string dir = "/proc/" + Num(pid);
+            if (parts.Length >= 3 && parts[1] == "task")
+            {
+                // /proc/pid/task/tid/...: the same files, for one thread.
+                if (!int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int tid) || t.Kernel.FindTask(tid) is not Task task || task.Group != g)
+                {
+                    return -Errno.ENOENT.Value;
+                }
+
+                return ProcessNode(t, g, task, dir + "/task/" + Num(tid), parts[3..], followLast, out node);
+            }
+
+            if (parts.Length == 2 && parts[1] == "task")
+            {
+                node = new ProcNode(ProcKind.Directory, dir + "/task", Entries: () => TaskEntries(t.Kernel, g));
+                return 0;
+            }
+
+            return ProcessNode(t, g, leader, dir, parts[1..], followLast, out node);
+        }
+
+        return SystemNode(t, parts, out node);
+    }
+
+    private static long ProcessNode(Task caller, ThreadGroup g, Task task, string dir, string[] parts, bool followLast, out ProcNode? node)
+    {
+        node = null;
+        if (parts.Length == 0)
+        {
+            node = new ProcNode(ProcKind.Directory, dir, Entries: () =>
+            {
+                var e = new List<(string, byte)> { ("fd", DtDir), ("fdinfo", DtDir), ("task", DtDir) };
+                foreach (string f in s_processFiles)
+                {
+                    e.Add((f, DtReg));
+                }
+
+                foreach (string l in s_processLinks)
+                {
+                    e.Add((l, DtLnk));
+                }
+
+                return e;
+            });
+            return 0;
+        }
+
+        string path = dir + "/" + string.Join('/', parts);
+        switch (parts[0])
+        {
+            case "fd" when parts.Length == 1:
+            case "fdinfo" when parts.Length == 1:
+            {
+                byte type = parts[0] == "fd" ? DtLnk : DtReg;
+                node = new ProcNode(ProcKind.Directory, path, Entries: () =>
+                {
+                    var e = new List<(string, byte)>();
+                    foreach (int fd in task.Fds.OpenFds())
+                    {
+                        e.Add((Num(fd), type));
+                    }
+
+                    return e;
+                });
+                return 0;
+            }
+
+            case "fd" when parts.Length == 2:
+            case "fdinfo" when parts.Length == 2:
+            {
+                if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int fd) || task.Fds.Get(fd) is not FileDescription f)
+                {
+                    return -Errno.ENOENT.Value;
+                }
+
+                if (parts[0] == "fdinfo")
+                {
+                    long pos = f.Seek(0, 1);
+                    string info = $"pos:\t{Math.Max(pos, 0)}\nflags:\t0{Convert.ToString(f.StatusFlags | (task.Fds.CloseOnExec(fd, null) == 1 ? OpenFlags.O_CLOEXEC : 0), 8)}\nmnt_id:\t0\n";
+                    f.DecRef();
+                    node = new ProcNode(ProcKind.File, path, Content: () => Encoding.UTF8.GetBytes(info));
+                    return 0;
+                }
+
+                node = new ProcNode(ProcKind.Link, path, Target: FdTarget(f), Fd: f);
+                return 0;
+            }
+
+            case "exe" when parts.Length == 1:
+                node = new ProcNode(ProcKind.Link, path, Target: g.ExecutablePath);
+                return 0;
+            case "cwd" when parts.Length == 1:
+                node = new ProcNode(ProcKind.Link, path, Target: g.Cwd);
+                return 0;
+            case "root" when parts.Length == 1:
+                node = new ProcNode(ProcKind.Link, path, Target: "/");
+                return 0;
+        }
+
+        if (parts.Length != 1 || Array.IndexOf(s_processFiles, parts[0]) < 0)
+        {
+            return -Errno.ENOENT.Value;
+        }
+
+        string name = parts[0];
+        node = new ProcNode(ProcKind.File, path, Content: () => Encoding.UTF8.GetBytes(ProcessFile(caller, g, task, name)));
+        return 0;
+    }
+
+    private static string FdTarget(FileDescription f) => f switch
+    {
+        PipeEnd p => $"pipe:[{p.Pipe.Inode}]",
+        EventFd => "anon_inode:[eventfd]",
+        EpollInstance => "anon_inode:[eventpoll]",
+        HostFileDescription h when f.Path == null => Host.HostPath.FdPath(h.HostFd, out _) ?? "anon_inode:[unknown]",
+        _ => f.Path ?? "anon_inode:[unknown]",
+    };
+
+    private static string ProcessFile(Task caller, ThreadGroup g, Task task, string name)
+    {
+        MemoryManager mm = task.MM;
+        switch (name)
+        {
+            case "cmdline":
+                return ReadRange(mm, mm.ArgStart, mm.ArgEnd);
+            case "environ":
+                return ReadRange(mm, mm.EnvStart, mm.EnvEnd);
+            case "comm":
+                return task.Comm + "\n";
+            case "maps":
+                return Maps(mm);
+            case "mounts":
+                return Mounts(caller.Kernel);
+            case "mountinfo":
+                return MountInfo(caller.Kernel);
+            case "limits":
+                return Limits(g);
+            case "statm":
+            {
+                ulong pages = mm.MappedBytes / Mman.PageSize;
+                ulong rss = mm.ResidentBytes() / Mman.PageSize;
+                return $"{pages} {rss} 0 0 0 0 0\n";
+            }
+
+            case "stat":
+                return Stat(caller.Kernel, g, task);
+            default:
+                return Status(caller.Kernel, g, task);
+        }
+    }
+
+    private static string ReadRange(MemoryManager mm, ulong start, ulong end)
+    {
+        if (end <= start || end - start > 1 << 20)
+        {
+            return string.Empty;
+        }
+
+        byte[] b = new byte[end - start];
+        return mm.CopyIn(start, b) < 0 ? string.Empty : Encoding.UTF8.GetString(b);
+    }
+
+    private static string Maps(MemoryManager mm)
+    {
+        var sb = new StringBuilder();
+        foreach (Vma v in mm.SnapshotVmas())
+        {
+            sb.Append(v.Start.ToString("x8", CultureInfo.InvariantCulture)).Append('-').Append(v.End.ToString("x8", CultureInfo.InvariantCulture)).Append(' ');
+            sb.Append((v.Prot & Mman.PROT_READ) != 0 ? 'r' : '-');
+            sb.Append((v.Prot & Mman.PROT_WRITE) != 0 ? 'w' : '-');
+            sb.Append((v.Prot & Mman.PROT_EXEC) != 0 ? 'x' : '-');
+            sb.Append(v.Shared ? 's' : 'p');
+            sb.Append(" 00000000 00:00 0");
+            if (v.Name != null)
+            {
+                sb.Append(' ', 10).Append(v.Name);
+            }
+
+            sb.Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Mounts(Kernel.Kernel k)
+    {
+        var sb = new StringBuilder("none / moat-host ro,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
+        foreach (Tmpfs.Tmpfs fs in k.Mounts)
+        {
+            sb.Append("tmpfs ").Append(fs.MountPoint).Append(" tmpfs rw,nosuid,nodev 0 0\n");
+        }
+
+        return sb.ToString();
+    }
+
+    private static string MountInfo(Kernel.Kernel k)
+    {
+        var sb = new StringBuilder("1 0 0:1 / / ro,relatime - moat-host none ro\n2 1 0:22 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n");
+        int id = 3;
+        foreach (Tmpfs.Tmpfs fs in k.Mounts)
+        {
+            sb.Append(id++).Append(" 1 0:").Append(fs.Device).Append(" / ").Append(fs.MountPoint).Append(" rw,nosuid,nodev - tmpfs tmpfs rw\n");
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Limits(ThreadGroup g)
+    {
+        (string Name, string Unit)[] names =
+        [
+            ("Max cpu time", "seconds"), ("Max file size", "bytes"), ("Max data size", "bytes"), ("Max stack size", "bytes"),
+            ("Max core file size", "bytes"), ("Max resident set", "bytes"), ("Max processes", "processes"), ("Max open files", "files"),
+            ("Max locked memory", "bytes"), ("Max address space", "bytes"), ("Max file locks", "locks"), ("Max pending signals", "signals"),
+            ("Max msgqueue size", "bytes"), ("Max nice priority", string.Empty), ("Max realtime priority", string.Empty), ("Max realtime timeout", "us"),
+        ];
+        var sb = new StringBuilder("Limit                     Soft Limit           Hard Limit           Units     \n");
+        for (int i = 0; i < names.Length; i++)
+        {
+            Rlimit l = g.Limit(i);
+            string V(ulong v) => v == Rlimit.RLIM_INFINITY ? "unlimited" : v.ToString(CultureInfo.InvariantCulture);
+            sb.Append(names[i].Name.PadRight(26)).Append(V(l.rlim_cur).PadRight(21)).Append(V(l.rlim_max).PadRight(21)).Append(names[i].Unit.PadRight(10)).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Status(Kernel.Kernel k, ThreadGroup g, Task task)
+    {
+        int ppid;
+        int threads;
+        lock (k.TreeMu)
+        {
+            ppid = g.Parent?.Tgid ?? 0;
+            threads = g.Tasks.Count;
+        }
+
+        Credentials c = task.Credentials;
+        ulong vm = task.MM.MappedBytes / 1024;
+        ulong rss = task.MM.ResidentBytes() / 1024;
+        ulong ignored = 0;
+        ulong caught = 0;
+        for (int s = 1; s < g.SignalActions.Length; s++)
+        {
+            ulong h = g.SignalActions[s].Handler;
+            if (h == SignalAction.SIG_IGN)
+            {
+                ignored |= 1UL << (s - 1);
+            }
+            else if (h != SignalAction.SIG_DFL)
+            {
+                caught |= 1UL << (s - 1);
+            }
+        }
+
+        return $"""
+            Name:	{task.Comm}
+            Umask:	{Convert.ToString(g.Umask, 8).PadLeft(4, '0')}
+            State:	R (running)
+            Tgid:	{g.Tgid}
+            Ngid:	0
+            Pid:	{task.Tid}
+            PPid:	{ppid}
+            TracerPid:	0
+            Uid:	{c.RealUid}	{c.EffectiveUid}	{c.SavedUid}	{c.EffectiveUid}
+            Gid:	{c.RealGid}	{c.EffectiveGid}	{c.SavedGid}	{c.EffectiveGid}
+            FDSize:	64
+            Groups:	
+            VmPeak:	{vm} kB
+            VmSize:	{vm} kB
+            VmRSS:	{rss} kB
+            Threads:	{threads}
+            SigQ:	0/63704
+            SigPnd:	{task.PendingSignals:x16}
+            ShdPnd:	0000000000000000
+            SigBlk:	{task.SignalMask:x16}
+            SigIgn:	{ignored:x16}
+            SigCgt:	{caught:x16}
+            CapInh:	0000000000000000
+            CapPrm:	{(c.EffectiveUid == 0 ? "000001ffffffffff" : "0000000000000000")}
+            CapEff:	{(c.EffectiveUid == 0 ? "000001ffffffffff" : "0000000000000000")}
+            CapBnd:	000001ffffffffff
+            CapAmb:	0000000000000000
+            NoNewPrivs:	{(task.NoNewPrivs ? 1 : 0)}
+            Seccomp:	0
+            Cpus_allowed_list:	0-{Environment.ProcessorCount - 1}
+
+            """;
+    }
+
+    private static string Stat(Kernel.Kernel k, ThreadGroup g, Task task)
+    {
+        int ppid;
+        int threads;
+        lock (k.TreeMu)
+        {
+            ppid = g.Parent?.Tgid ?? 0;
+            threads = g.Tasks.Count;
+        }
+
+        ulong vsize = task.MM.MappedBytes;
+        ulong rss = task.MM.ResidentBytes() / Mman.PageSize;
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime
+        // cstime priority nice threads itreal starttime vsize rss rsslim ... (52 fields; unknown ones are 0).
+        var sb = new StringBuilder();
+        sb.Append(task.Tid).Append(" (").Append(task.Comm).Append(") R ").Append(ppid).Append(' ').Append(g.ProcessGroup).Append(' ').Append(g.Session);
+        sb.Append(" 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 ").Append(threads).Append(" 0 0 ").Append(vsize).Append(' ').Append(rss);
+        sb.Append(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+        return sb.ToString();
+    }
+
+    private static long SystemNode(Task t, string[] parts, out ProcNode? node)
+    {
+        node = null;
+        string path = "/proc/" + string.Join('/', parts);
+        if (parts.Length == 1 && Array.IndexOf(s_systemFiles, parts[0]) >= 0)
+        {
+            string name = parts[0];
+            node = new ProcNode(ProcKind.File, path, Content: () => Encoding.UTF8.GetBytes(SystemFile(t, name)));
+            return 0;
+        }
+
+        string? value = path switch
+        {
+            "/proc/sys/kernel/hostname" => t.Kernel.Hostname + "\n",
+            "/proc/sys/kernel/osrelease" => SysIdentity.Release + "\n",
+            "/proc/sys/kernel/ostype" => "Linux\n",
+            "/proc/sys/kernel/version" => SysIdentity.Version + "\n",
+            "/proc/sys/kernel/pid_max" => "4194304\n",
+            "/proc/sys/kernel/ngroups_max" => "65536\n",
+            "/proc/sys/kernel/cap_last_cap" => "40\n",
+            "/proc/sys/vm/overcommit_memory" => "0\n",
+            "/proc/sys/vm/max_map_count" => "65530\n",
+            "/proc/sys/fs/nr_open" => "1048576\n",
+            "/proc/sys/fs/pipe-max-size" => "1048576\n",
+            "/proc/sys/kernel/random/boot_id" => t.Kernel.BootId + "\n",
+            _ => null,
+        };
+        if (value != null)
+        {
+            node = new ProcNode(ProcKind.File, path, Content: () => Encoding.UTF8.GetBytes(value));
+            return 0;
+        }
+
+        string[][] dirs = [["sys"], ["sys", "kernel"], ["sys", "vm"], ["sys", "fs"], ["sys", "kernel", "random"]];
+        foreach (string[] d in dirs)
+        {
+            if (parts.AsSpan().SequenceEqual(d))
+            {
+                node = new ProcNode(ProcKind.Directory, path, Entries: () => SysEntries(path));
+                return 0;
+            }
+        }
+
+        return -Errno.ENOENT.Value;
+    }
+
+    private static List<(string, byte)> SysEntries(string path) => path switch
+    {
+        "/proc/sys" => [("fs", DtDir), ("kernel", DtDir), ("vm", DtDir)],
+        "/proc/sys/kernel" => [("cap_last_cap", DtReg), ("hostname", DtReg), ("ngroups_max", DtReg), ("osrelease", DtReg), ("ostype", DtReg), ("pid_max", DtReg), ("random", DtDir), ("version", DtReg)],
+        "/proc/sys/vm" => [("max_map_count", DtReg), ("overcommit_memory", DtReg)],
+        "/proc/sys/fs" => [("nr_open", DtReg), ("pipe-max-size", DtReg)],
+        _ => [("boot_id", DtReg)],
+    };
+
+    private static unsafe string SystemFile(Task t, string name)
+    {
+        switch (name)
+        {
+            case "cpuinfo":
+            {
+                // The host's CPU description, read through the gofer like any host file.
+                using Host.SafeFdHandle? fd = t.Kernel.Files.Open("/proc/cpuinfo", 0, out _);
+                if (fd == null)
+                {
+                    return string.Empty;
+                }
+
+                var sb = new StringBuilder();
+                byte[] buf = new byte[65536];
+                long off = 0;
+                while (true)
+                {
+                    long n;
+                    fixed (byte* p = buf)
+                    {
+                        n = Host.HostFile.PRead(fd.Fd, p, (ulong)buf.Length, off);
+                    }
+
+                    if (n <= 0)
+                    {
+                        break;
+                    }
+
+                    sb.Append(Encoding.UTF8.GetString(buf, 0, (int)n));
+                    off += n;
+                }
+
+                return sb.ToString();
+            }
+
+            case "meminfo":
+            {
+                Span<byte> info = stackalloc byte[112];
+                fixed (byte* p = info)
+                {
+                    Host.HostProcess.Syscall(Sysno.sysinfo, (long)p);
+                }
+
+                ulong unit = BitConverter.ToUInt32(info[104..]);
+                ulong total = BitConverter.ToUInt64(info[32..]) * unit / 1024;
+                ulong free = BitConverter.ToUInt64(info[40..]) * unit / 1024;
+                ulong buffers = BitConverter.ToUInt64(info[56..]) * unit / 1024;
+                return $"MemTotal:       {total,8} kB\nMemFree:        {free,8} kB\nMemAvailable:   {free,8} kB\nBuffers:        {buffers,8} kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n";
+            }
+
+            case "uptime":
+            {
+                double up = (Environment.TickCount64 - t.Kernel.BootTicks) / 1000.0;
+                return string.Create(CultureInfo.InvariantCulture, $"{up:F2} {up * Environment.ProcessorCount:F2}\n");
+            }
+
+            case "loadavg":
+                return $"0.00 0.00 0.00 1/{t.Kernel.LiveGroups().Count} {t.Kernel.LastPid}\n";
+            case "stat":
+            {
+                var sb = new StringBuilder("cpu  0 0 0 0 0 0 0 0 0 0\n");
+                for (int i = 0; i < Environment.ProcessorCount; i++)
+                {
+                    sb.Append("cpu").Append(i).Append(" 0 0 0 0 0 0 0 0 0 0\n");
+                }
+
+                long boot = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - ((Environment.TickCount64 - t.Kernel.BootTicks) / 1000);
+                sb.Append("ctxt 0\nbtime ").Append(boot).Append("\nprocesses ").Append(t.Kernel.LastPid).Append("\nprocs_running 1\nprocs_blocked 0\n");
+                return sb.ToString();
+            }
+
+            case "version":
+                return $"Linux version {SysIdentity.Release} (moat) {SysIdentity.Version}\n";
+            case "filesystems":
+                return "nodev\tproc\nnodev\ttmpfs\n\tmoat-host\n";
+            default:
+                return Mounts(t.Kernel);
+        }
+    }
+
+    private static List<(string, byte)> RootEntries(Task t)
+    {
+        var e = new List<(string, byte)> { ("self", DtLnk), ("thread-self", DtLnk), ("sys", DtDir) };
+        foreach (string f in s_systemFiles)
+        {
+            e.Add((f, DtReg));
+        }
+
+        foreach (ThreadGroup g in t.Kernel.LiveGroups())
+        {
+            e.Add((Num(g.Tgid), DtDir));
+        }
+
+        return e;
+    }
+
+    private static List<(string, byte)> TaskEntries(Kernel.Kernel k, ThreadGroup g)
+    {
+        var e = new List<(string, byte)>();
+        lock (k.TreeMu)
+        {
+            foreach (Task t in g.Tasks)
+            {
+                e.Add((Num(t.Tid), DtDir));
+            }
+        }
+
+        return e;
+    }
+
+    private static Task? Leader(Kernel.Kernel k, ThreadGroup g)
+    {
+        lock (k.TreeMu)
+        {
+            if (g.Zombie || g.Tasks.Count == 0)
+            {
+                return null;
+            }
+
+            foreach (Task t in g.Tasks)
+            {
+                if (t.Tid == g.Tgid)
+                {
+                    return t;
+                }
+            }
+
+            return g.Tasks[0];
+        }
+    }
+
+    private static string Num(int n) => n.ToString(CultureInfo.InvariantCulture);
+}
