@@ -278,6 +278,7 @@ internal sealed class Kernel
             if (g.Tasks.Count == 0)
             {
                 g.ExitStatus ??= status;
+                g.DisposeTimers();
                 if (g == Init)
                 {
                     // When init dies, the pid namespace dies with it.

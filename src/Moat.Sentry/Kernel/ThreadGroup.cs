@@ -70,6 +70,34 @@ internal sealed class ThreadGroup
     /// <summary>The signal sent to the parent when this group exits (SIGCHLD for fork).</summary>
     public int ExitSignal { get; set; } = Signal.SIGCHLD;
 
+    /// <summary>Guards the group's timers.</summary>
+    public System.Threading.Lock TimersMu { get; } = new();
+
+    /// <summary>ITIMER_REAL and alarm(2). Protected by TimersMu.</summary>
+    public IntervalTimer? RealTimer { get; set; }
+
+    /// <summary>POSIX timers by id. Protected by TimersMu.</summary>
+    public Dictionary<int, (IntervalTimer Timer, int Clock)> PosixTimers { get; } = [];
+
+    /// <summary>The next POSIX timer id. Protected by TimersMu.</summary>
+    public int NextTimerId { get; set; }
+
+    /// <summary>Stops every timer (the process has exited or exec'd).</summary>
+    public void DisposeTimers()
+    {
+        lock (TimersMu)
+        {
+            RealTimer?.Dispose();
+            RealTimer = null;
+            foreach ((IntervalTimer timer, int _) in PosixTimers.Values)
+            {
+                timer.Dispose();
+            }
+
+            PosixTimers.Clear();
+        }
+    }
+
     /// <summary>The file mode creation mask.</summary>
     public int Umask { get; set; } = 0x12; // 022
 

@@ -336,6 +336,18 @@ internal static class SysProcess
         }
 
         t.Fds.CloseOnExec();
+
+        // POSIX timers do not survive execve; the ITIMER_REAL timer does.
+        lock (t.Group.TimersMu)
+        {
+            foreach ((IntervalTimer timer, int _) in t.Group.PosixTimers.Values)
+            {
+                timer.Dispose();
+            }
+
+            t.Group.PosixTimers.Clear();
+        }
+
         t.Group.ExecutablePath = PathResolver.Clean(executable);
         SignalAction[] actions = t.Group.SignalActions;
         for (int i = 1; i < actions.Length; i++)

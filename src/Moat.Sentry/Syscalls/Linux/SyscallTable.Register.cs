@@ -156,6 +156,18 @@ internal static partial class SyscallTable
         Partial(Sysno.nanosleep, SysTime.Nanosleep, "not interruptible by signals yet");
         Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "not interruptible by signals yet");
 
+        Full(Sysno.alarm, SysTimer.Alarm);
+        Partial(Sysno.setitimer, SysTimer.Setitimer, "ITIMER_REAL; the CPU-time timers answer ENOSYS");
+        Partial(Sysno.getitimer, SysTimer.Getitimer, "ITIMER_REAL; the CPU-time timers answer ENOSYS");
+        Partial(Sysno.timer_create, SysTimer.TimerCreate, "wall and monotonic clocks; SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID");
+        Full(Sysno.timer_settime, SysTimer.TimerSettime);
+        Full(Sysno.timer_gettime, SysTimer.TimerGettime);
+        Full(Sysno.timer_getoverrun, SysTimer.TimerGetoverrun);
+        Full(Sysno.timer_delete, SysTimer.TimerDelete);
+        Full(Sysno.timerfd_create, SysTimer.TimerfdCreate);
+        Full(Sysno.timerfd_settime, SysTimer.TimerfdSettime);
+        Full(Sysno.timerfd_gettime, SysTimer.TimerfdGettime);
+
         // Signals.
         Full(Sysno.rt_sigaction, SysSignal.RtSigaction);
         Full(Sysno.rt_sigprocmask, SysSignal.RtSigprocmask);
