@@ -44,7 +44,7 @@ internal sealed class GoferProcess : IDisposable
                 }
             }
 
-            int pid = HostSpawn.Spawn(argv[0], argv, env.ToArray(), [(goferEnd.Fd, GoferSocketFd)], [0, 1]);
+            int pid = HostSpawn.Spawn(argv[0], argv, env.ToArray(), [(goferEnd.Fd, GoferSocketFd)], [0, 1], newSession: true);
             if (pid < 0)
             {
                 sentryEnd.Dispose();

@@ -15,7 +15,8 @@ public static unsafe class HostSpawn
     /// with an empty signal mask and default dispositions for every signal.
     /// </summary>
     /// <returns>The child's pid, or -errno.</returns>
-    public static int Spawn(string path, ReadOnlySpan<string> argv, ReadOnlySpan<string> envp, ReadOnlySpan<(int From, int To)> dup2, ReadOnlySpan<int> close)
+    /// <param name="newSession">Start the child in a session of its own (setsid), away from the terminal's signals.</param>
+    public static int Spawn(string path, ReadOnlySpan<string> argv, ReadOnlySpan<string> envp, ReadOnlySpan<(int From, int To)> dup2, ReadOnlySpan<int> close, bool newSession = false)
     {
         byte[] pathBytes = ToCString(path);
         byte[][] argvBytes = new byte[argv.Length][];
@@ -74,7 +75,13 @@ public static unsafe class HostSpawn
                 Interop.Libc.posix_spawnattr_setsigmask(attr, sigset);
                 Interop.Libc.sigfillset(sigset);
                 Interop.Libc.posix_spawnattr_setsigdefault(attr, sigset);
-                Interop.Libc.posix_spawnattr_setflags(attr, Interop.Libc.POSIX_SPAWN_SETSIGMASK | Interop.Libc.POSIX_SPAWN_SETSIGDEF);
+                short spawnFlags = Interop.Libc.POSIX_SPAWN_SETSIGMASK | Interop.Libc.POSIX_SPAWN_SETSIGDEF;
+                if (newSession)
+                {
+                    spawnFlags |= Interop.Libc.POSIX_SPAWN_SETSID;
+                }
+
+                Interop.Libc.posix_spawnattr_setflags(attr, spawnFlags);
 
                 int err = Interop.Libc.posix_spawn(out int pid, (byte*)pins[0].AddrOfPinnedObject(), actions, attr, (byte**)argvPtrs, (byte**)envPtrs);
                 return err != 0 ? -err : pid;

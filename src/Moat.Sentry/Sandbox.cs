@@ -99,7 +99,41 @@ public static class Sandbox
         regs.orig_rax = ulong.MaxValue;
 
         kernel.StartTask(task, newAddressSpace: true);
-        return kernel.WaitForAll().ShellStatus;
+
+        // Signals sent to `moat do` (Ctrl-C, kill) go to the sandbox's init, as they would to the program.
+        var registrations = new List<System.Runtime.InteropServices.PosixSignalRegistration>();
+        foreach ((System.Runtime.InteropServices.PosixSignal ps, int sig) in new[]
+        {
+            (System.Runtime.InteropServices.PosixSignal.SIGINT, Signal.SIGINT),
+            (System.Runtime.InteropServices.PosixSignal.SIGTERM, Signal.SIGTERM),
+            (System.Runtime.InteropServices.PosixSignal.SIGHUP, Signal.SIGHUP),
+            (System.Runtime.InteropServices.PosixSignal.SIGQUIT, Signal.SIGQUIT),
+        })
+        {
+            registrations.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(ps, ctx =>
+            {
+                ctx.Cancel = true;
+                Task? target;
+                lock (kernel.TreeMu)
+                {
+                    target = kernel.Init?.SignalTarget(sig);
+                }
+
+                target?.SendSignal(sig);
+            }));
+        }
+
+        try
+        {
+            return kernel.WaitForAll().ShellStatus;
+        }
+        finally
+        {
+            foreach (var registration in registrations)
+            {
+                registration.Dispose();
+            }
+        }
     }
 
     private static Credentials HostCredentials()

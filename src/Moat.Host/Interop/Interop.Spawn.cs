@@ -13,6 +13,7 @@ internal static partial class Interop
 
         internal const short POSIX_SPAWN_SETSIGDEF = 0x04;
         internal const short POSIX_SPAWN_SETSIGMASK = 0x08;
+        internal const short POSIX_SPAWN_SETSID = 0x80;
 
         [LibraryImport(Libraries.Libc)]
         internal static partial int posix_spawn(out int pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);

@@ -54,7 +54,8 @@ internal sealed class PtraceAddressSpace : IAddressSpace
             ["moat-stub"],
             [],
             [(memoryFile.Fd, StubMemoryFileFd)],
-            [0, 1, 2]);
+            [0, 1, 2],
+            newSession: true);
         if (pid < 0)
         {
             error = pid;

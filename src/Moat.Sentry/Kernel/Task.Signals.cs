@@ -190,10 +190,12 @@ internal sealed partial class Task
     private void HandleHostSignal(in SigInfo info)
     {
         int sig = info.si_signo;
-        bool fromKernel = info.si_code > 0;
-        if (!fromKernel)
+        bool synchronous = info.si_code > 0 &&
+            sig is Signal.SIGSEGV or Signal.SIGBUS or Signal.SIGFPE or Signal.SIGILL or Signal.SIGTRAP or Signal.SIGSYS;
+        if (!synchronous)
         {
-            // Sent to the stub by some other host process: nothing of the app's. Ignore it.
+            // Not caused by the app's own instruction (sent by another host process, or by the host kernel
+            // for its own reasons): nothing of the app's. Ignore it.
             return;
         }
 
