@@ -160,6 +160,11 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
     /// <summary>Writes <paramref name="src"/> at <paramref name="offset"/>, growing the file. Returns bytes written or -ENOSPC.</summary>
     public long Write(long offset, ReadOnlySpan<byte> src)
     {
+        if (src.IsEmpty)
+        {
+            return 0; // an empty write changes nothing, wherever it is aimed
+        }
+
         int done = 0;
         while (done < src.Length)
         {
