@@ -33,6 +33,7 @@ internal sealed class PtraceContext : IContext
         _thread = thread;
         _kickPid = space.Pid;
         _kickTid = thread!.Tid;
+        CpuPinning.PinPair(thread.Tid);
         return 0;
     }
 
