@@ -4,15 +4,30 @@ using System.IO;
 namespace Moat.Conformance.Harness;
 
 /// <summary>
-/// A scratch directory on the host that the sandbox sees too. Not under /tmp: inside the sandbox /tmp is a
-/// fresh tmpfs, so host files there are invisible (as they should be).
+/// A scratch directory on the host that the sandbox sees too. Never under /tmp (nor under the checkout,
+/// which may itself lie in /tmp): inside the sandbox /tmp is a fresh tmpfs, so host files there are
+/// invisible, as they should be.
 /// </summary>
 public static class HostScratch
 {
     private static readonly Lazy<string> s_root = new(() =>
     {
-        string dir = Path.Combine(AppContext.BaseDirectory, "scratch");
+        string parent = Directory.Exists("/var/tmp") ? "/var/tmp" : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        string dir = Path.Combine(parent, "moat-tests-" + Environment.ProcessId);
         Directory.CreateDirectory(dir);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        };
         return dir;
     });
 
