@@ -5,8 +5,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 moat=${1:-$here/../out/moat}
 reps=${2:-5}
-# Not under /tmp: inside the sandbox /tmp is a fresh tmpfs.
-work=$(mktemp -d -p "$here")
+# Not under /tmp (nor the checkout, which may be there): inside the sandbox /tmp is a fresh tmpfs.
+work=$(mktemp -d -p /var/tmp)
 trap 'rm -rf "$work"' EXIT
 for src in "$here"/micro/*.c; do
   gcc -static -O2 -o "$work/$(basename "$src" .c)" "$src"
