@@ -26,6 +26,7 @@ internal sealed class Kernel
     {
         MemoryFile = memoryFile;
         Platform = platform;
+        Upper = new Vfs.Tmpfs.Tmpfs(memoryFile, string.Empty, 0x1ED /* 0755 */);
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/tmp", 0x3FF /* 01777 */));
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF));
         Files = files;
@@ -47,6 +48,9 @@ internal sealed class Kernel
 
     /// <summary>The UTS namespace's host name.</summary>
     public string Hostname { get; set; } = "moat";
+
+    /// <summary>The upper layer of the root overlay: every change to the host's root lands here.</summary>
+    public Vfs.Tmpfs.Tmpfs Upper { get; private set; } = null!;
 
     /// <summary>The Sentry's own file systems, by mount point (tmpfs at /tmp and /dev/shm).</summary>
     public System.Collections.Generic.List<Vfs.Tmpfs.Tmpfs> Mounts { get; } = [];

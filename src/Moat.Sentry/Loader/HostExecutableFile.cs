@@ -32,9 +32,20 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
         for (int hop = 0; hop < 40; hop++)
         {
             string norm = Vfs.PathResolver.Normalize(path);
-            if (kernel.FindMount(norm, out string rel) is not Vfs.Tmpfs.Tmpfs fs)
+            Vfs.Tmpfs.Tmpfs? fs = kernel.FindMount(norm, out string rel);
+            if (fs == null)
             {
-                return OpenHost(kernel.Files, path, out error);
+                // The root: the overlay's upper layer first, then the host.
+                fs = kernel.Upper;
+                rel = norm.TrimStart('/');
+                lock (fs.Mu)
+                {
+                    long ur = fs.WalkLocked(rel, followLast: true, out Vfs.Tmpfs.TmpfsNode? un, out string? ures);
+                    if (ur == -Errno.ENOENT.Value || ur == -Errno.ENOTDIR.Value)
+                    {
+                        return OpenHost(kernel.Files, path, out error);
+                    }
+                }
             }
 
             lock (fs.Mu)

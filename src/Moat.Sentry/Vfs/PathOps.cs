@@ -53,7 +53,13 @@ internal static class PathOps
                 continue;
             }
 
-            return OpenHost(t, absolute, norm, flags, out file);
+            long or = Overlay.Open(t, absolute, norm, flags, mode, out file, out string? overlayRestart);
+            if (or != 1)
+            {
+                return or;
+            }
+
+            absolute = overlayRestart!;
         }
 
         return -Errno.ELOOP.Value;
@@ -97,7 +103,7 @@ internal static class PathOps
 
         if (node.Kind == Proc.ProcKind.Directory)
         {
-            file = new Proc.ProcDirectory(node.Entries!(), norm);
+            file = new SnapshotDirectory(node.Entries!(), norm);
             return 0;
         }
 
@@ -176,29 +182,6 @@ internal static class PathOps
         return 0;
     }
 
-    private static long OpenHost(Task t, string absolute, string norm, int flags, out FileDescription? file)
-    {
-        file = null;
-        bool wantsWrite = (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_TRUNC | OpenFlags.O_CREAT)) != 0;
-        if (wantsWrite && (flags & OpenFlags.O_PATH) == 0)
-        {
-            // The host root is read-only in the sandbox: say so, after the lookup would have failed anyway.
-            using SafeFdHandle? probe = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH, out long pr);
-            return probe == null && (flags & OpenFlags.O_CREAT) == 0 ? pr : -Errno.EROFS.Value;
-        }
-
-        int hostFlags = flags & (OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK);
-        SafeFdHandle? fd = t.Kernel.Files.Open(absolute, hostFlags, out long r);
-        if (fd == null)
-        {
-            return r;
-        }
-
-        int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME)) | OpenFlags.O_LARGEFILE;
-        file = new HostFileDescription(fd, status) { Path = norm };
-        return 0;
-    }
-
     /// <summary>Stats <paramref name="absolute"/>, following a final symlink if <paramref name="follow"/>.</summary>
     public static long Stat(Task t, string absolute, bool follow, out Stat st)
     {
@@ -263,14 +246,15 @@ internal static class PathOps
         {
             if (t.Kernel.FindMount(norm, out string rel) is not Tmpfs.Tmpfs fs)
             {
-                string? host = t.Kernel.Files.ReadLink(absolute, out long hr);
-                if (host == null)
+                long or = Overlay.ReadLink(t, absolute, norm, out target, out string? overlayRestart);
+                if (or != 1)
                 {
-                    return hr;
+                    return or;
                 }
 
-                target = host;
-                return 0;
+                absolute = overlayRestart!;
+                norm = PathResolver.Normalize(absolute);
+                continue;
             }
 
             lock (fs.Mu)
@@ -346,30 +330,13 @@ internal static class PathOps
         return -Errno.ELOOP.Value;
     }
 
-    // The answer for a change on the read-only host root: ENOENT or EEXIST where Linux checks them first.
-    private static long HostReadOnly(Task t, string absolute, bool mustExist, bool mustNotExist)
-    {
-        using SafeFdHandle? probe = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW, out long r);
-        if (probe == null && mustExist)
-        {
-            return r;
-        }
-
-        if (probe != null && mustNotExist)
-        {
-            return -Errno.EEXIST.Value;
-        }
-
-        return -Errno.EROFS.Value;
-    }
-
     /// <summary>Implements mkdir(2).</summary>
     public static long Mkdir(Task t, string absolute, int mode)
     {
         long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
         if (r == 2)
         {
-            return HostReadOnly(t, absolute, mustExist: false, mustNotExist: true);
+            return Overlay.Create(t, absolute, mode, null, null);
         }
 
         if (r < 0)
@@ -398,7 +365,7 @@ internal static class PathOps
         long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
         if (r == 2)
         {
-            return HostReadOnly(t, absolute, mustExist: true, mustNotExist: false);
+            return Overlay.Remove(t, absolute, directory);
         }
 
         if (r < 0)
@@ -461,7 +428,7 @@ internal static class PathOps
         long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
         if (r == 2)
         {
-            return HostReadOnly(t, absolute, mustExist: false, mustNotExist: true);
+            return Overlay.Create(t, absolute, 0, target, null);
         }
 
         if (r < 0)
@@ -498,9 +465,20 @@ internal static class PathOps
             return r2;
         }
 
+        if (r == 2 && r2 == 2)
+        {
+            long c = Overlay.CopyUp(t, oldAbsolute, oldAbsolute, out TmpfsNode? node);
+            if (c < 0)
+            {
+                return c;
+            }
+
+            return node is TmpfsDirectory ? -Errno.EPERM.Value : Overlay.Create(t, newAbsolute, 0, null, node);
+        }
+
         if (r == 2 || r2 == 2)
         {
-            return r2 == 2 ? HostReadOnly(t, newAbsolute, mustExist: false, mustNotExist: true) : -Errno.EXDEV.Value;
+            return -Errno.EXDEV.Value;
         }
 
         if (oldFs != newFs)
@@ -552,12 +530,12 @@ internal static class PathOps
 
         if (r == 2 && r2 == 2)
         {
-            return HostReadOnly(t, oldAbsolute, mustExist: true, mustNotExist: false);
+            return Overlay.Rename(t, oldAbsolute, newAbsolute, noReplace);
         }
 
         if (r == 2 || r2 == 2 || oldFs != newFs)
         {
-            return r == 2 ? HostReadOnly(t, oldAbsolute, mustExist: true, mustNotExist: false) == -Errno.EROFS.Value ? -Errno.EXDEV.Value : -Errno.ENOENT.Value : -Errno.EXDEV.Value;
+            return -Errno.EXDEV.Value;
         }
 
         lock (oldFs!.Mu)
@@ -640,7 +618,7 @@ internal static class PathOps
     /// <summary>Changes a file's mode bits (chmod family) on a tmpfs; the host root is read-only.</summary>
     public static long Chmod(Task t, string absolute, int mode, bool follow)
     {
-        long r = Open(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out FileDescription? f);
+        long r = OpenForChange(t, absolute, follow, out FileDescription? f);
         if (r < 0)
         {
             return r;
@@ -654,6 +632,31 @@ internal static class PathOps
         {
             f!.DecRef();
         }
+    }
+
+    /// <summary>
+    /// Opens a path to change its metadata (chmod, chown, utimes): a host file of the root is copied up
+    /// first, so the change lands in the overlay's upper layer.
+    /// </summary>
+    public static long OpenForChange(Task t, string absolute, bool follow, out FileDescription? file)
+    {
+        long r = Open(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out file);
+        if (r < 0 || file is not HostFileDescription)
+        {
+            return r;
+        }
+
+        file.DecRef();
+        file = null;
+        string norm = PathResolver.Normalize(absolute);
+        r = Overlay.CopyUp(t, absolute, norm, out TmpfsNode? node);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        file = new TmpfsFile(node!, OpenFlags.O_PATH, norm);
+        return 0;
     }
 
     /// <summary>fchmod(2) on an open file.</summary>

@@ -25,7 +25,6 @@ internal static unsafe class SysDir
         }
 
         string norm = PathResolver.Normalize(absolute);
-        if (t.Kernel.FindMount(norm, out _) != null || PathOps.IsProc(norm))
         {
             r = PathOps.Stat(t, absolute, follow: true, out Stat st);
             if (r < 0)
@@ -38,20 +37,21 @@ internal static unsafe class SysDir
                 return -Errno.ENOTDIR.Value;
             }
 
-            t.Group.Cwd = norm;
+            // The working directory is the directory's real path (symlinks and ".." resolved) where the host
+            // knows it, as getcwd shows it.
+            string cwd = norm;
+            if (t.Kernel.FindMount(norm, out _) == null && !PathOps.IsProc(norm))
+            {
+                using SafeFdHandle? fd = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY, out _);
+                if (fd != null && HostPath.FdPath(fd.Fd, out _) is string real)
+                {
+                    cwd = real;
+                }
+            }
+
+            t.Group.Cwd = cwd;
             return 0;
         }
-
-        using SafeFdHandle? fd = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY, out r);
-        if (fd == null)
-        {
-            return r;
-        }
-
-        // The working directory is the directory's real path (symlinks and ".." resolved), as getcwd shows it.
-        string? real = HostPath.FdPath(fd.Fd, out r);
-        t.Group.Cwd = real ?? PathResolver.Clean(absolute);
-        return 0;
     }
 
     /// <summary>Implements fchdir(2).</summary>
@@ -90,7 +90,7 @@ internal static unsafe class SysDir
 
         try
         {
-            if (f is Vfs.Proc.ProcDirectory pd)
+            if (f is Vfs.SnapshotDirectory pd)
             {
                 return pd.Getdents64(t, a.Pointer(1), (int)System.Math.Min(a.SizeT(2), int.MaxValue));
             }
@@ -194,10 +194,6 @@ internal static unsafe class SysDir
             return r;
         }
 
-        // f_flags (offset 96): the host root is read-only in the sandbox.
-        const long ST_RDONLY = 1;
-        long flags = BitConverter.ToInt64(st[96..]);
-        BitConverter.TryWriteBytes(st[96..], flags | ST_RDONLY);
         return t.MM.CopyOut(addr, st);
     }
 

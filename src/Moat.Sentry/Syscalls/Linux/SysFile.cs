@@ -266,10 +266,9 @@ internal static class SysFile
             return r;
         }
 
-        string norm = PathResolver.Normalize(absolute);
-        if ((mode & OpenFlags.W_OK) != 0 && t.Kernel.FindMount(norm, out _) == null && !norm.StartsWith("/dev/", StringComparison.Ordinal))
+        if ((mode & OpenFlags.W_OK) != 0 && PathOps.IsProc(PathResolver.Normalize(absolute)) && (st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
         {
-            return -Errno.EROFS.Value;
+            return -Errno.EACCES.Value;
         }
 
         return CheckPermission(t.Credentials, st, mode) ? 0 : -Errno.EACCES.Value;

@@ -136,7 +136,7 @@ internal static class SysPathChange
             return f switch
             {
                 TmpfsFile tf => tf.Truncate(a.Long(1)),
-                HostFileDescription => (f.StatusFlags & OpenFlags.O_ACCMODE) == OpenFlags.O_RDONLY ? -Errno.EINVAL.Value : -Errno.EROFS.Value,
+                HostFileDescription => -Errno.EINVAL.Value, // opened read-only: writable opens are copied up
                 _ => -Errno.EINVAL.Value,
             };
         }
@@ -207,7 +207,7 @@ internal static class SysPathChange
             return r;
         }
 
-        r = PathOps.Open(t, p, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out FileDescription? f);
+        r = PathOps.OpenForChange(t, p, follow, out FileDescription? f);
         if (r < 0)
         {
             return r;
@@ -282,7 +282,7 @@ internal static class SysPathChange
                 return r;
             }
 
-            r = PathOps.Open(t, p, OpenFlags.O_PATH | ((a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) != 0 ? OpenFlags.O_NOFOLLOW : 0), 0, out f);
+            r = PathOps.OpenForChange(t, p, (a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out f);
             if (r < 0)
             {
                 return r;

@@ -91,10 +91,22 @@ internal sealed class TmpfsDirectory : TmpfsNode
     /// <summary>The parent directory (itself for the root).</summary>
     public TmpfsDirectory Parent { get; set; }
 
+    /// <summary>In an overlay's upper layer: hide whatever the lower layer has at this path.</summary>
+    public bool Opaque { get; set; }
+
     /// <summary>Entries by name, in a stable order for getdents.</summary>
     public SortedDictionary<string, TmpfsNode> Children { get; } = new(StringComparer.Ordinal);
 
     public override long Size => 4096;
+}
+
+/// <summary>In an overlay's upper layer: marks a lower-layer name as deleted (a 0/0 character device, as overlayfs does).</summary>
+internal sealed class TmpfsWhiteout : TmpfsNode
+{
+    public TmpfsWhiteout(Tmpfs fs)
+        : base(fs, Stat.S_IFCHR, 0, 0)
+    {
+    }
 }
 
 /// <summary>A tmpfs symbolic link.</summary>

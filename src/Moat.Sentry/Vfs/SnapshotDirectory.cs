@@ -5,19 +5,21 @@ using System.Text;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 
-namespace Moat.Sentry.Vfs.Proc;
+namespace Moat.Sentry.Vfs;
 
-/// <summary>An open /proc directory: its entries are listed when it is opened.</summary>
-internal sealed class ProcDirectory : FileDescription
+/// <summary>An open directory whose entries are listed when it is opened (/proc, merged overlay directories).</summary>
+internal sealed class SnapshotDirectory : FileDescription
 {
     private readonly List<(string Name, byte Type)> _entries;
     private readonly System.Threading.Lock _mu = new();
+    private readonly Stat? _stat;
     private int _offset;
 
-    public ProcDirectory(List<(string Name, byte Type)> entries, string path)
+    public SnapshotDirectory(List<(string Name, byte Type)> entries, string path, Stat? stat = null)
     {
         _entries = [(".", 4), ("..", 4), .. entries];
         Path = path;
+        _stat = stat;
         StatusFlags = OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_LARGEFILE;
     }
 
@@ -39,7 +41,13 @@ internal sealed class ProcDirectory : FileDescription
 
     public override long Stat(out Stat st)
     {
-        st = new Stat { st_mode = Abi.Stat.S_IFDIR | 0x16D, st_nlink = 2, st_dev = ProcFs.Device, st_ino = (ulong)(uint)Path!.GetHashCode(StringComparison.Ordinal), st_blksize = 1024 };
+        if (_stat is Stat given)
+        {
+            st = given;
+            return 0;
+        }
+
+        st = new Stat { st_mode = Abi.Stat.S_IFDIR | 0x16D, st_nlink = 2, st_dev = Proc.ProcFs.Device, st_ino = (ulong)(uint)Path!.GetHashCode(StringComparison.Ordinal), st_blksize = 1024 };
         return 0;
     }
 

@@ -1,0 +1,761 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Text;
+using Moat.Abi;
+using Moat.Host;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Vfs.Tmpfs;
+
+namespace Moat.Sentry.Vfs;
+
+/// <summary>
+/// The sandbox root: the host's root (read-only, through the gofer) under a tmpfs upper layer that takes
+/// every change. Reading falls through to the host where the upper layer has nothing; writing copies a
+/// host file up first; deleting a host name leaves a whiteout. Renaming a host directory answers EXDEV, as
+/// overlayfs does without redirect_dir. The host is never changed.
+/// Lock order: the upper layer's Mu is taken before any gofer call only for copy-up of one file.
+/// </summary>
+internal static class Overlay
+{
+    /// <summary>Where a path lives.</summary>
+    private enum Where
+    {
+        Upper,
+        Lower,
+        Gone,
+    }
+
+    // Looks the normalised path up in the upper layer. Returns Upper with the node, Gone when a whiteout
+    // or an opaque directory hides it, Lower otherwise. A symlink in the upper layer on the way gives 1.
+    private static long Find(Tmpfs.Tmpfs upper, string norm, bool followLast, out Where where, out TmpfsNode? node, out string? restart)
+    {
+        where = Where.Lower;
+        node = null;
+        restart = null;
+        if (norm == "/")
+        {
+            where = Where.Upper;
+            node = upper.Root;
+            return 0;
+        }
+
+        string[] parts = norm[1..].Split('/');
+        TmpfsDirectory dir = upper.Root;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!dir.Children.TryGetValue(parts[i], out TmpfsNode? child))
+            {
+                where = dir.Opaque ? Where.Gone : Where.Lower;
+                return 0;
+            }
+
+            if (child is TmpfsWhiteout)
+            {
+                where = Where.Gone;
+                return 0;
+            }
+
+            bool last = i == parts.Length - 1;
+            if (child is TmpfsSymlink link && (!last || followLast))
+            {
+                string dirPath = "/" + string.Join('/', parts, 0, i);
+                string target = link.Target.StartsWith('/') ? link.Target : dirPath.TrimEnd('/') + "/" + link.Target;
+                restart = last ? target : target + "/" + string.Join('/', parts, i + 1, parts.Length - i - 1);
+                return 1;
+            }
+
+            if (last)
+            {
+                where = Where.Upper;
+                node = child;
+                return 0;
+            }
+
+            if (child is not TmpfsDirectory d)
+            {
+                // A file of the upper layer where the path needs a directory.
+                where = Where.Gone;
+                return -Errno.ENOTDIR.Value;
+            }
+
+            dir = d;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Opens a path of the root. Returns 0 with the file, 1 with a restart path, or -errno.</summary>
+    public static long Open(Task t, string absolute, string norm, int flags, int mode, out FileDescription? file, out string? restart)
+    {
+        file = null;
+        Tmpfs.Tmpfs upper = t.Kernel.Upper;
+        bool create = (flags & OpenFlags.O_CREAT) != 0;
+        bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0 && !(create && (flags & OpenFlags.O_EXCL) != 0);
+        bool write = (flags & OpenFlags.O_PATH) == 0 &&
+            ((flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0);
+        lock (upper.Mu)
+        {
+            long r = Find(upper, norm, follow, out Where where, out TmpfsNode? node, out restart);
+            if (r != 0)
+            {
+                return r;
+            }
+
+            if (where == Where.Upper)
+            {
+                return OpenUpperLocked(t, upper, node!, norm, flags, out file);
+            }
+
+            bool lowerExists = false;
+            Stat lowerStat = default;
+            if (where == Where.Lower)
+            {
+                using SafeFdHandle? probe = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), out long pr);
+                if (probe != null)
+                {
+                    lowerExists = HostFile.Fstat(probe.Fd, out lowerStat) == 0;
+                }
+                else if (pr != -Errno.ENOENT.Value)
+                {
+                    return pr;
+                }
+            }
+
+            if (lowerExists && create && (flags & OpenFlags.O_EXCL) != 0)
+            {
+                return -Errno.EEXIST.Value;
+            }
+
+            if (lowerExists && !write)
+            {
+                return OpenLower(t, absolute, norm, flags, lowerStat, out file);
+            }
+
+            if (lowerExists)
+            {
+                // A write to a host file: copy it up, then write the copy.
+                if ((lowerStat.st_mode & Stat.S_IFMT) == Stat.S_IFDIR)
+                {
+                    return -Errno.EISDIR.Value;
+                }
+
+                if ((lowerStat.st_mode & Stat.S_IFMT) != Stat.S_IFREG)
+                {
+                    return -Errno.EACCES.Value;
+                }
+
+                r = CopyUpLocked(t, upper, absolute, norm, out node);
+                return r < 0 ? r : OpenUpperLocked(t, upper, node!, norm, flags, out file);
+            }
+
+            if (!create)
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            r = ParentLocked(t, upper, norm, out TmpfsDirectory? parent, out string name);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            var f = new TmpfsRegular(upper, (uint)(mode & ~t.Group.Umask) & 0xFFF, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+            parent!.Children[name] = f;
+            parent.Touch(modified: true);
+            return OpenUpperLocked(t, upper, f, norm, flags, out file);
+        }
+    }
+
+    private static long OpenUpperLocked(Task t, Tmpfs.Tmpfs upper, TmpfsNode node, string norm, int flags, out FileDescription? file)
+    {
+        file = null;
+        int acc = flags & OpenFlags.O_ACCMODE;
+        if (node is TmpfsSymlink && (flags & OpenFlags.O_PATH) == 0)
+        {
+            return -Errno.ELOOP.Value;
+        }
+
+        if ((flags & OpenFlags.O_DIRECTORY) != 0 && node is not TmpfsDirectory)
+        {
+            return -Errno.ENOTDIR.Value;
+        }
+
+        if (node is TmpfsDirectory dir)
+        {
+            if ((flags & OpenFlags.O_PATH) == 0 && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0))
+            {
+                return -Errno.EISDIR.Value;
+            }
+
+            if (!dir.Opaque && (flags & OpenFlags.O_PATH) == 0)
+            {
+                // A directory of both layers: list both, the upper one winning.
+                file = new SnapshotDirectory(MergedEntriesLocked(t, dir, norm), norm, dir.ToStat());
+                return 0;
+            }
+        }
+
+        if (node is TmpfsRegular reg && (flags & OpenFlags.O_TRUNC) != 0 && acc != OpenFlags.O_RDONLY)
+        {
+            reg.Truncate(0);
+        }
+
+        file = new TmpfsFile(node, (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_PATH)) | OpenFlags.O_LARGEFILE, norm);
+        return 0;
+    }
+
+    private static long OpenLower(Task t, string absolute, string norm, int flags, in Stat st, out FileDescription? file)
+    {
+        file = null;
+        int hostFlags = flags & (OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK);
+        SafeFdHandle? fd = t.Kernel.Files.Open(absolute, hostFlags, out long r);
+        if (fd == null)
+        {
+            return r;
+        }
+
+        int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME)) | OpenFlags.O_LARGEFILE;
+        var host = new HostFileDescription(fd, status) { Path = norm };
+        if ((st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR && (flags & OpenFlags.O_PATH) == 0 && HasWhiteoutsBelow(t, norm))
+        {
+            // The upper layer deleted names inside this host directory: list it merged.
+            file = new SnapshotDirectory(MergedEntriesLocked(t, null, norm), norm, st);
+            host.DecRef();
+            return 0;
+        }
+
+        file = host;
+        return 0;
+    }
+
+    private static bool HasWhiteoutsBelow(Task t, string norm)
+    {
+        long r = Find(t.Kernel.Upper, norm, true, out Where where, out TmpfsNode? node, out _);
+        return r == 0 && where == Where.Upper && node is TmpfsDirectory;
+    }
+
+    // Entries of the upper directory (if any) plus the host directory's, minus whiteouts and shadowed names.
+    private static List<(string, byte)> MergedEntriesLocked(Task t, TmpfsDirectory? dir, string norm)
+    {
+        var result = new List<(string, byte)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        if (dir != null)
+        {
+            foreach ((string name, TmpfsNode child) in dir.Children)
+            {
+                seen.Add(name);
+                if (child is not TmpfsWhiteout)
+                {
+                    result.Add((name, child switch { TmpfsDirectory => 4, TmpfsSymlink => 10, _ => 8 }));
+                }
+            }
+        }
+
+        using SafeFdHandle? fd = t.Kernel.Files.Open(norm, OpenFlags.O_DIRECTORY, out _);
+        if (fd == null)
+        {
+            return result;
+        }
+
+        byte[] buf = new byte[32768];
+        while (true)
+        {
+            long n;
+            unsafe
+            {
+                fixed (byte* p = buf)
+                {
+                    n = HostProcess.Syscall(Sysno.getdents64, fd.Fd, (long)p, buf.Length);
+                }
+            }
+
+            if (n <= 0)
+            {
+                break;
+            }
+
+            for (int off = 0; off < n;)
+            {
+                ushort reclen = BinaryPrimitives.ReadUInt16LittleEndian(buf.AsSpan(off + 16));
+                byte type = buf[off + 18];
+                int end = Array.IndexOf(buf, (byte)0, off + 19);
+                string name = Encoding.UTF8.GetString(buf, off + 19, end - off - 19);
+                if (name is not ("." or "..") && seen.Add(name))
+                {
+                    result.Add((name, type));
+                }
+
+                off += reclen;
+            }
+        }
+
+        return result;
+    }
+
+    // The upper directory that will hold norm's last component, copying up the host directories above it.
+    private static long ParentLocked(Task t, Tmpfs.Tmpfs upper, string norm, out TmpfsDirectory? parent, out string name)
+    {
+        int slash = norm.LastIndexOf('/');
+        name = norm[(slash + 1)..];
+        parent = null;
+        if (name.Length == 0)
+        {
+            return -Errno.EEXIST.Value;
+        }
+
+        if (Encoding.UTF8.GetByteCount(name) > 255)
+        {
+            return -Errno.ENAMETOOLONG.Value;
+        }
+
+        string parentPath = slash <= 0 ? "/" : norm[..slash];
+        TmpfsDirectory dir = upper.Root;
+        string walked = string.Empty;
+        foreach (string part in parentPath.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            walked += "/" + part;
+            if (dir.Children.TryGetValue(part, out TmpfsNode? child))
+            {
+                if (child is TmpfsWhiteout)
+                {
+                    return -Errno.ENOENT.Value;
+                }
+
+                if (child is not TmpfsDirectory d)
+                {
+                    return -Errno.ENOTDIR.Value;
+                }
+
+                dir = d;
+                continue;
+            }
+
+            if (dir.Opaque)
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            // Copy the host directory up (its metadata only; its entries stay below).
+            using SafeFdHandle? probe = t.Kernel.Files.Open(walked, OpenFlags.O_PATH, out long r);
+            if (probe == null)
+            {
+                return r;
+            }
+
+            if (HostFile.Fstat(probe.Fd, out Stat st) < 0 || (st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+            {
+                return -Errno.ENOTDIR.Value;
+            }
+
+            var copy = new TmpfsDirectory(upper, dir, st.st_mode & 0xFFF, st.st_uid, st.st_gid);
+            dir.Children[part] = copy;
+            dir.Nlink++;
+            dir = copy;
+        }
+
+        parent = dir;
+        return 0;
+    }
+
+    // Copies a host regular file into the upper layer, with its mode, owner and times.
+    private static unsafe long CopyUpLocked(Task t, Tmpfs.Tmpfs upper, string absolute, string norm, out TmpfsNode? node)
+    {
+        node = null;
+        long r = ParentLocked(t, upper, norm, out TmpfsDirectory? parent, out string name);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        using SafeFdHandle? fd = t.Kernel.Files.Open(absolute, 0, out r);
+        if (fd == null)
+        {
+            return r;
+        }
+
+        HostFile.Fstat(fd.Fd, out Stat st);
+        var copy = new TmpfsRegular(upper, st.st_mode & 0xFFF, st.st_uid, st.st_gid);
+        byte[] buf = new byte[1 << 16];
+        long off = 0;
+        while (true)
+        {
+            long n;
+            fixed (byte* p = buf)
+            {
+                n = HostFile.PRead(fd.Fd, p, (ulong)buf.Length, off);
+            }
+
+            if (n < 0)
+            {
+                copy.ReleaseData();
+                return n;
+            }
+
+            if (n == 0)
+            {
+                break;
+            }
+
+            long w = copy.Write(off, buf.AsSpan(0, (int)n));
+            if (w < 0)
+            {
+                copy.ReleaseData();
+                return w;
+            }
+
+            off += n;
+        }
+
+        copy.Mtime = new Timespec { tv_sec = st.st_mtime, tv_nsec = st.st_mtime_nsec };
+        copy.Atime = new Timespec { tv_sec = st.st_atime, tv_nsec = st.st_atime_nsec };
+        parent!.Children[name] = copy;
+        node = copy;
+        return 0;
+    }
+
+    /// <summary>Reads a symlink of the root. Returns 0 with the target, 1 with a restart path, or -errno.</summary>
+    public static long ReadLink(Task t, string absolute, string norm, out string target, out string? restart)
+    {
+        target = string.Empty;
+        Tmpfs.Tmpfs upper = t.Kernel.Upper;
+        lock (upper.Mu)
+        {
+            long r = Find(upper, norm, followLast: false, out Where where, out TmpfsNode? node, out restart);
+            if (r != 0)
+            {
+                return r;
+            }
+
+            if (where == Where.Gone)
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            if (where == Where.Upper)
+            {
+                if (node is not TmpfsSymlink link)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                target = link.Target;
+                return 0;
+            }
+        }
+
+        string? host = t.Kernel.Files.ReadLink(absolute, out long hr);
+        if (host == null)
+        {
+            return hr;
+        }
+
+        target = host;
+        return 0;
+    }
+
+    /// <summary>Creates a directory, symlink or (with <paramref name="linkTo"/>) hard link at a root path.</summary>
+    public static long Create(Task t, string norm, int mode, string? symlinkTarget, TmpfsNode? linkTo)
+    {
+        Tmpfs.Tmpfs upper = t.Kernel.Upper;
+        lock (upper.Mu)
+        {
+            long r = Find(upper, norm, followLast: false, out Where where, out _, out _);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            if (where == Where.Upper || (where == Where.Lower && LowerExists(t, norm)))
+            {
+                return -Errno.EEXIST.Value;
+            }
+
+            r = ParentLocked(t, upper, norm, out TmpfsDirectory? parent, out string name);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            bool replacingWhiteout = parent!.Children.TryGetValue(name, out TmpfsNode? old) && old is TmpfsWhiteout;
+            TmpfsNode node;
+            if (linkTo != null)
+            {
+                node = linkTo;
+                node.Nlink++;
+            }
+            else if (symlinkTarget != null)
+            {
+                node = new TmpfsSymlink(upper, symlinkTarget, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+            }
+            else
+            {
+                var d = new TmpfsDirectory(upper, parent, (uint)(mode & ~t.Group.Umask) & 0xFFF, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid)
+                {
+                    Opaque = replacingWhiteout, // a new directory where a host one was deleted shows nothing of it
+                };
+                parent.Nlink++;
+                node = d;
+            }
+
+            parent.Children[name] = node;
+            parent.Touch(modified: true);
+            return 0;
+        }
+    }
+
+    private static bool LowerExists(Task t, string norm)
+    {
+        using SafeFdHandle? probe = t.Kernel.Files.Open(norm, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW, out _);
+        return probe != null;
+    }
+
+    /// <summary>Implements unlink and rmdir on a root path: upper names go, host names get a whiteout.</summary>
+    public static long Remove(Task t, string norm, bool directory)
+    {
+        Tmpfs.Tmpfs upper = t.Kernel.Upper;
+        lock (upper.Mu)
+        {
+            long r = Find(upper, norm, followLast: false, out Where where, out TmpfsNode? node, out _);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            if (where == Where.Gone)
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            bool inLower = !(where == Where.Upper && node is TmpfsDirectory { Opaque: true }) && LowerExists(t, norm);
+            Stat lowerStat = default;
+            if (inLower)
+            {
+                using SafeFdHandle? probe = t.Kernel.Files.Open(norm, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW, out _);
+                HostFile.Fstat(probe!.Fd, out lowerStat);
+            }
+
+            if (where == Where.Lower && !inLower)
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            bool isDir = where == Where.Upper ? node is TmpfsDirectory : (lowerStat.st_mode & Stat.S_IFMT) == Stat.S_IFDIR;
+            if (directory && !isDir)
+            {
+                return -Errno.ENOTDIR.Value;
+            }
+
+            if (!directory && isDir)
+            {
+                return -Errno.EISDIR.Value;
+            }
+
+            if (isDir)
+            {
+                bool empty = where == Where.Upper ? ((TmpfsDirectory)node!).Children.Values is var kids && AllWhiteouts(kids) : true;
+                if (empty && inLower)
+                {
+                    foreach ((string name, byte _) in MergedEntriesLocked(t, where == Where.Upper ? (TmpfsDirectory)node! : null, norm))
+                    {
+                        _ = name;
+                        empty = false;
+                        break;
+                    }
+                }
+
+                if (!empty)
+                {
+                    return -Errno.ENOTEMPTY.Value;
+                }
+            }
+
+            r = ParentLocked(t, upper, norm, out TmpfsDirectory? parent, out string leaf);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            if (parent!.Children.Remove(leaf, out TmpfsNode? removed) && removed is not TmpfsWhiteout)
+            {
+                if (removed is TmpfsDirectory)
+                {
+                    parent.Nlink--;
+                    removed.Nlink = 0;
+                }
+                else
+                {
+                    Tmpfs.Tmpfs.Unlinked(removed);
+                }
+            }
+
+            if (inLower)
+            {
+                parent.Children[leaf] = new TmpfsWhiteout(upper);
+            }
+
+            parent.Touch(modified: true);
+            return 0;
+        }
+    }
+
+    private static bool AllWhiteouts(IEnumerable<TmpfsNode> nodes)
+    {
+        foreach (TmpfsNode n in nodes)
+        {
+            if (n is not TmpfsWhiteout)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Makes sure a root path's file lives in the upper layer (copy-up), for a change of its metadata.</summary>
+    public static long CopyUp(Task t, string absolute, string norm, out TmpfsNode? node)
+    {
+        Tmpfs.Tmpfs upper = t.Kernel.Upper;
+        lock (upper.Mu)
+        {
+            long r = Find(upper, norm, followLast: true, out Where where, out node, out _);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            if (where == Where.Upper)
+            {
+                return 0;
+            }
+
+            if (where == Where.Gone || !LowerExists(t, norm))
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            return CopyUpLocked(t, upper, absolute, norm, out node);
+        }
+    }
+
+    /// <summary>Renames within the root: files are copied up first; host directories answer EXDEV.</summary>
+    public static long Rename(Task t, string fromNorm, string toNorm, bool noReplace)
+    {
+        Tmpfs.Tmpfs upper = t.Kernel.Upper;
+        lock (upper.Mu)
+        {
+            long r = Find(upper, fromNorm, followLast: false, out Where where, out TmpfsNode? node, out _);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            if (where == Where.Gone)
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            bool fromLower = LowerExists(t, fromNorm);
+            if (where == Where.Lower)
+            {
+                if (!fromLower)
+                {
+                    return -Errno.ENOENT.Value;
+                }
+
+                using SafeFdHandle? probe = t.Kernel.Files.Open(fromNorm, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW, out _);
+                HostFile.Fstat(probe!.Fd, out Stat st);
+                uint type = st.st_mode & Stat.S_IFMT;
+                if (type == Stat.S_IFDIR)
+                {
+                    return -Errno.EXDEV.Value;
+                }
+
+                if (type == Stat.S_IFLNK)
+                {
+                    string? target = t.Kernel.Files.ReadLink(fromNorm, out r);
+                    if (target == null)
+                    {
+                        return r;
+                    }
+
+                    r = ParentLocked(t, upper, fromNorm, out TmpfsDirectory? lp, out string ln);
+                    if (r < 0)
+                    {
+                        return r;
+                    }
+
+                    node = new TmpfsSymlink(upper, target, st.st_uid, st.st_gid);
+                    lp!.Children[ln] = node;
+                }
+                else if (type == Stat.S_IFREG)
+                {
+                    r = CopyUpLocked(t, upper, fromNorm, fromNorm, out node);
+                    if (r < 0)
+                    {
+                        return r;
+                    }
+                }
+                else
+                {
+                    return -Errno.EXDEV.Value;
+                }
+            }
+            else if (node is TmpfsDirectory && fromLower)
+            {
+                return -Errno.EXDEV.Value;
+            }
+
+            // Both names now resolve in the upper layer's directories.
+            r = ParentLocked(t, upper, fromNorm, out TmpfsDirectory? op, out string oldName);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            r = ParentLocked(t, upper, toNorm, out TmpfsDirectory? np, out string newName);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            bool toLower = LowerExists(t, toNorm);
+            TmpfsNode? existing = np!.Children.GetValueOrDefault(newName);
+            if (existing is TmpfsWhiteout)
+            {
+                existing = null;
+            }
+
+            if ((existing != null || toLower) && noReplace)
+            {
+                return -Errno.EEXIST.Value;
+            }
+
+            if (existing != null)
+            {
+                if (existing is TmpfsDirectory ed && (node is not TmpfsDirectory || ed.Children.Count > 0))
+                {
+                    return node is TmpfsDirectory ? -Errno.ENOTEMPTY.Value : -Errno.EISDIR.Value;
+                }
+
+                Tmpfs.Tmpfs.Unlinked(existing);
+            }
+
+            op!.Children.Remove(oldName);
+            if (fromLower)
+            {
+                op.Children[oldName] = new TmpfsWhiteout(upper);
+            }
+
+            np.Children[newName] = node!;
+            if (node is TmpfsDirectory moved)
+            {
+                moved.Parent = np;
+            }
+
+            op.Touch(modified: true);
+            np.Touch(modified: true);
+            return 0;
+        }
+    }
+}
