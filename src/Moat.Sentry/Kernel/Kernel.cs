@@ -77,6 +77,9 @@ internal sealed class Kernel
         return null;
     }
 
+    /// <summary>Bound AF_UNIX names ("@x" for abstract ones, absolute paths otherwise). Locked on itself.</summary>
+    public System.Collections.Generic.Dictionary<string, Vfs.UnixSocket> UnixNames { get; } = [];
+
     /// <summary>The futex wait queues.</summary>
     public Futex Futexes { get; } = new();
 

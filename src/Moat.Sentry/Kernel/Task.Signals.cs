@@ -88,6 +88,15 @@ internal sealed partial class Task
     public void SendSignal(int sig, int senderPid = 0, uint senderUid = 0) =>
         SendSignal(sig, new SigInfo { si_signo = sig, si_code = SigInfo.SI_USER, si_pid = senderPid, si_uid = (int)senderUid });
 
+    /// <summary>Drops a queued signal (MSG_NOSIGNAL undoes the SIGPIPE of a failed send).</summary>
+    public void DiscardPending(int sig)
+    {
+        lock (_sigMu)
+        {
+            _pending &= ~(1UL << (sig - 1));
+        }
+    }
+
     /// <summary>Whether a queued signal is unblocked (and would interrupt a blocking wait).</summary>
     public bool HasDeliverableSignal()
     {

@@ -93,6 +93,24 @@ internal static partial class SyscallTable
         Full(Sysno.eventfd, SysEpoll.Eventfd);
         Full(Sysno.eventfd2, SysEpoll.Eventfd2);
 
+        // Sockets.
+        Partial(Sysno.socket, SysSocket.Socket, "AF_UNIX SOCK_STREAM; other families answer EAFNOSUPPORT");
+        Partial(Sysno.socketpair, SysSocket.Socketpair, "AF_UNIX SOCK_STREAM");
+        Partial(Sysno.bind, SysSocket.Bind, "AF_UNIX path and abstract names; path names are not file-system nodes");
+        Full(Sysno.listen, SysSocket.Listen);
+        Full(Sysno.connect, SysSocket.Connect);
+        Full(Sysno.accept, SysSocket.Accept);
+        Full(Sysno.accept4, SysSocket.Accept4);
+        Full(Sysno.getsockname, SysSocket.Getsockname);
+        Full(Sysno.getpeername, SysSocket.Getpeername);
+        Full(Sysno.shutdown, SysSocket.Shutdown);
+        Partial(Sysno.sendto, SysSocket.Sendto, "connected sockets");
+        Partial(Sysno.recvfrom, SysSocket.Recvfrom, "no MSG_PEEK");
+        Partial(Sysno.sendmsg, SysSocket.Sendmsg, "no ancillary data");
+        Partial(Sysno.recvmsg, SysSocket.Recvmsg, "no ancillary data, no MSG_PEEK");
+        Partial(Sysno.getsockopt, SysSocket.Getsockopt, "SOL_SOCKET basics");
+        Partial(Sysno.setsockopt, SysSocket.Setsockopt, "accepted and ignored at SOL_SOCKET");
+
         // Memory.
         Partial(Sysno.mmap, SysMmap.Mmap, "file mappings are private copies");
         Full(Sysno.munmap, SysMmap.Munmap);
