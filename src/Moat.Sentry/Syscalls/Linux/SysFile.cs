@@ -302,7 +302,11 @@ internal static class SysFile
     /// <summary>Implements ioctl(2).</summary>
     public static long Ioctl(Task t, in SyscallArgs a)
     {
-        FileDescription? f = t.Fds.Get(a.Int(0));
+        const uint FIONCLEX = 0x5450;
+        const uint FIOCLEX = 0x5451;
+        const uint FIONBIO = 0x5421;
+        int fd = a.Int(0);
+        FileDescription? f = t.Fds.Get(fd);
         if (f == null)
         {
             return -Errno.EBADF.Value;
@@ -310,6 +314,24 @@ internal static class SysFile
 
         try
         {
+            // The requests Linux answers for every file, before the file's own ioctl (do_vfs_ioctl).
+            switch (a.UInt(1))
+            {
+                case FIOCLEX:
+                case FIONCLEX:
+                    t.Fds.CloseOnExec(fd, a.UInt(1) == FIOCLEX);
+                    return 0;
+                case FIONBIO:
+                {
+                    if (t.MM.CopyIn(a.Pointer(2), out int on) < 0)
+                    {
+                        return -Errno.EFAULT.Value;
+                    }
+
+                    return f.SetStatusFlags(on != 0 ? f.StatusFlags | OpenFlags.O_NONBLOCK : f.StatusFlags & ~OpenFlags.O_NONBLOCK);
+                }
+            }
+
             return f.Ioctl(t, a.UInt(1), a.Pointer(2));
         }
         finally
