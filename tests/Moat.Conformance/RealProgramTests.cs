@@ -51,4 +51,41 @@ public sealed class RealProgramTests
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("found\n", r.StdoutText);
     }
+
+    [Fact]
+    public void Python_ThreadsSubprocessAsyncio_MatchNative()
+    {
+        const string Script = """
+            import asyncio, json, decimal, subprocess, threading, tempfile, os
+            out = []
+            t = threading.Thread(target=lambda: out.append("thread"))
+            t.start(); t.join()
+            print(out, json.dumps({"d": str(decimal.Decimal("1.10") + decimal.Decimal("2.2"))}))
+            print(subprocess.run(["echo", "sub"], capture_output=True, text=True).stdout.strip())
+            async def main():
+                p = await asyncio.create_subprocess_exec("echo", "async", stdout=asyncio.subprocess.PIPE)
+                o, _ = await p.communicate()
+                return o.decode().strip()
+            print(asyncio.run(main()))
+            with tempfile.NamedTemporaryFile("w+", delete=False) as f:
+                f.write("temp")
+            print(open(f.name).read()); os.unlink(f.name)
+            """;
+        string dir = HostScratch.NewDirectory("python");
+        RunResult native = ProcessRunner.Run("/usr/bin/python3", ["-c", Script], dir);
+        RunResult moat = MoatCli.Do(["/usr/bin/python3", "-c", Script], dir);
+        Assert.Equal(0, native.ExitCode);
+        Assert.Equal(native.ExitCode, moat.ExitCode);
+        Assert.Equal(native.StdoutText, moat.StdoutText);
+    }
+
+    [Fact]
+    public void Gcc_CompilesAndRunsAProgram_InsideTheSandbox()
+    {
+        string dir = HostScratch.NewDirectory("gcc");
+        RunResult r = MoatCli.Do(["/bin/sh", "-c", "printf 'int main(void){return 7;}' > m.c && gcc -o m m.c && ./m; echo $?"], dir);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("7\n", r.StdoutText);
+        Assert.False(File.Exists(Path.Combine(dir, "m")), "the build output stays in the sandbox");
+    }
 }

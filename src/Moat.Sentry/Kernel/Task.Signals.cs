@@ -210,7 +210,7 @@ internal sealed partial class Task
 
         if (sig == Signal.SIGSEGV)
         {
-            int code = MM.HandleFault(info.si_addr, info.si_code == SigInfo.SEGV_ACCERR);
+            int code = MM.HandleFault(info.si_addr, info.si_code == SigInfo.SEGV_ACCERR, _regs.rip);
             if (code == 0)
             {
                 return;

@@ -14,7 +14,7 @@ internal sealed partial class MemoryManager
     /// mapped but the access not allowed (<paramref name="hostSaysAccessError"/>). Returns 0 if the app may
     /// retry the access, the si_code of the SIGSEGV it must get, or -SIGBUS.
     /// </summary>
-    public int HandleFault(ulong addr, bool hostSaysAccessError)
+    public int HandleFault(ulong addr, bool hostSaysAccessError, ulong ip = 0)
     {
         lock (_mu)
         {
@@ -36,18 +36,29 @@ internal sealed partial class MemoryManager
                 // Host mappings carry the VMA's protection, except copy-on-write memory, which is mapped
                 // read-only: a protection fault there in a writable VMA is a write to copy.
                 int c = _pmas.IndexOf(page);
-                if (c < 0 || !_pmas[c].Cow || (v.Prot & Mman.PROT_WRITE) == 0)
+                if (c >= 0 && _pmas[c].Cow && (v.Prot & Mman.PROT_WRITE) != 0)
+                {
+                    long err = BreakCowLocked(v, page, out ulong start, out ulong end, out long fileOffset);
+                    if (err < 0)
+                    {
+                        return -Signal.SIGBUS;
+                    }
+
+                    return _addressSpace!.MapFile(start, end - start, fileOffset, v.Prot) < 0 ? -Signal.SIGBUS : 0;
+                }
+
+                // Another thread may have resolved this very fault (copied the block) between the host's
+                // fault and our look: the access is allowed now, so map again and retry, a few times at most.
+                // A write to a read-only VMA, or a jump into a non-executable one, is the app's own fault.
+                bool allowed = c >= 0 && (v.Prot & Mman.PROT_WRITE) != 0 && (addr != ip || (v.Prot & Mman.PROT_EXEC) != 0);
+                if (!allowed || !NoteStaleFaultLocked(addr))
                 {
                     return SigInfo.SEGV_ACCERR;
                 }
-
-                long err = BreakCowLocked(v, page, out ulong start, out ulong end, out long fileOffset);
-                if (err < 0)
-                {
-                    return -Signal.SIGBUS;
-                }
-
-                return _addressSpace!.MapFile(start, end - start, fileOffset, v.Prot) < 0 ? -Signal.SIGBUS : 0;
+            }
+            else
+            {
+                _staleFaultAddr = 0;
             }
 
             int p = EnsurePmaLocked(v, page, out long allocErr);
@@ -64,6 +75,23 @@ internal sealed partial class MemoryManager
             long r = _addressSpace!.MapFile(mapStart, mapEnd - mapStart, pma.FileOffset + (long)(mapStart - pma.Start), prot);
             return r < 0 ? -Signal.SIGBUS : 0;
         }
+    }
+
+    // The last address that took a stale protection fault, and how often in a row. Protected by _mu.
+    private ulong _staleFaultAddr;
+    private int _staleFaultCount;
+
+    // Counts a stale-looking protection fault; false once the same address keeps faulting (a real one).
+    // Preconditions: _mu is held.
+    private bool NoteStaleFaultLocked(ulong addr)
+    {
+        if (addr != _staleFaultAddr)
+        {
+            _staleFaultAddr = addr;
+            _staleFaultCount = 0;
+        }
+
+        return ++_staleFaultCount <= 3;
     }
 
     /// <summary>
