@@ -57,6 +57,14 @@ internal static class PathResolver
         return 0;
     }
 
+    /// <summary>Copies a path argument in and resolves it against <paramref name="dirfd"/>. Returns 0 or -errno.</summary>
+    public static long CopyInAndResolve(Task t, int dirfd, ulong addr, out string absolute)
+    {
+        absolute = string.Empty;
+        long r = CopyInPath(t, addr, out string path);
+        return r < 0 ? r : Resolve(t, dirfd, path, out absolute);
+    }
+
     /// <summary>Copies a path argument in from app memory. Returns 0, -EFAULT, -ENAMETOOLONG or -ENOENT.</summary>
     public static long CopyInPath(Task t, ulong addr, out string path)
     {

@@ -1,7 +1,5 @@
 using System;
-using System.Buffers.Binary;
 using System.Collections.Generic;
-using System.Text;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 
@@ -61,9 +59,8 @@ internal sealed class SnapshotDirectory : FileDescription
             while (_offset < _entries.Count)
             {
                 (string name, byte type) = _entries[_offset];
-                int nameLen = Encoding.UTF8.GetByteCount(name);
-                int reclen = (19 + nameLen + 1 + 7) & ~7;
-                if (used + reclen > buf.Length)
+                ulong ino = (ulong)(uint)(Path + "/" + name).GetHashCode(StringComparison.Ordinal) | 1;
+                if (!Dirent.TryAppend(buf, ref used, ino, _offset + 1, type, name))
                 {
                     if (used == 0)
                     {
@@ -73,14 +70,6 @@ internal sealed class SnapshotDirectory : FileDescription
                     break;
                 }
 
-                Span<byte> rec = buf.AsSpan(used, reclen);
-                rec.Clear();
-                BinaryPrimitives.WriteUInt64LittleEndian(rec, (ulong)(uint)(Path + "/" + name).GetHashCode(StringComparison.Ordinal) | 1);
-                BinaryPrimitives.WriteInt64LittleEndian(rec[8..], _offset + 1);
-                BinaryPrimitives.WriteUInt16LittleEndian(rec[16..], (ushort)reclen);
-                rec[18] = type;
-                Encoding.UTF8.GetBytes(name, rec[19..]);
-                used += reclen;
                 _offset++;
             }
 

@@ -12,13 +12,7 @@ internal static unsafe class SysDir
     /// <summary>Implements chdir(2).</summary>
     public static long Chdir(Task t, in SyscallArgs a)
     {
-        long r = PathResolver.CopyInPath(t, a.Pointer(0), out string path);
-        if (r < 0)
-        {
-            return r;
-        }
-
-        r = PathResolver.Resolve(t, OpenFlags.AT_FDCWD, path, out string absolute);
+        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string absolute);
         if (r < 0)
         {
             return r;
@@ -164,13 +158,7 @@ internal static unsafe class SysDir
     /// <summary>Implements statfs(2) on host paths.</summary>
     public static long Statfs(Task t, in SyscallArgs a)
     {
-        long r = PathResolver.CopyInPath(t, a.Pointer(0), out string path);
-        if (r < 0)
-        {
-            return r;
-        }
-
-        r = PathResolver.Resolve(t, OpenFlags.AT_FDCWD, path, out string absolute);
+        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string absolute);
         if (r < 0)
         {
             return r;

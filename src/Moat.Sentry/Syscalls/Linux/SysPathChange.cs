@@ -10,12 +10,7 @@ internal static class SysPathChange
 {
     private const int RENAME_NOREPLACE = 1;
 
-    private static long Path(Task t, int dirfd, ulong addr, out string absolute)
-    {
-        absolute = string.Empty;
-        long r = PathResolver.CopyInPath(t, addr, out string path);
-        return r < 0 ? r : PathResolver.Resolve(t, dirfd, path, out absolute);
-    }
+    private static long Path(Task t, int dirfd, ulong addr, out string absolute) => PathResolver.CopyInAndResolve(t, dirfd, addr, out absolute);
 
     /// <summary>Implements mkdir(2).</summary>
     public static long Mkdir(Task t, in SyscallArgs a) => Mkdirat(t, new SyscallArgs(unchecked((ulong)OpenFlags.AT_FDCWD), a[0], a[1]));

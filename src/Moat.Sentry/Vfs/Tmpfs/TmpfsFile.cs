@@ -1,6 +1,4 @@
 using System;
-using System.Buffers.Binary;
-using System.Text;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Mm;
@@ -218,9 +216,7 @@ internal sealed unsafe class TmpfsFile : FileDescription
                     continue;
                 }
 
-                int nameLen = Encoding.UTF8.GetByteCount(name);
-                int reclen = (19 + nameLen + 1 + 7) & ~7;
-                if (used + reclen > buf.Length)
+                if (!Dirent.TryAppend(buf, ref used, child.Ino, index, type, name))
                 {
                     if (used == 0)
                     {
@@ -230,14 +226,6 @@ internal sealed unsafe class TmpfsFile : FileDescription
                     break;
                 }
 
-                Span<byte> rec = buf.AsSpan(used, reclen);
-                rec.Clear();
-                BinaryPrimitives.WriteUInt64LittleEndian(rec, child.Ino);
-                BinaryPrimitives.WriteInt64LittleEndian(rec[8..], index);
-                BinaryPrimitives.WriteUInt16LittleEndian(rec[16..], (ushort)reclen);
-                rec[18] = type;
-                Encoding.UTF8.GetBytes(name, rec[19..]);
-                used += reclen;
                 _offset = index;
             }
 
