@@ -25,4 +25,7 @@ public interface IAddressSpace : IDisposable
     /// </summary>
     /// <returns>0 with a token for <see cref="IContext.Attach"/>, or a negative errno.</returns>
     long PrepareThread(out object? token);
+
+    /// <summary>CPU time the application has used in this address space, in clock ticks (USER_HZ, 100/s).</summary>
+    (long User, long System) CpuTicks();
 }

@@ -151,6 +151,8 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         }
     }
 
+    public (long User, long System) CpuTicks() => StubCpu.Read("/proc/" + Pid.ToString(CultureInfo.InvariantCulture) + "/stat");
+
     public long PrepareThread(out object? token)
     {
         token = null;

@@ -266,6 +266,22 @@ internal sealed class Kernel
 
     private void TaskExited(Task t, ExitStatus status)
     {
+        bool last;
+        lock (TreeMu)
+        {
+            last = t.Group.Tasks.Count == 1;
+        }
+
+        if (last && t.MM.HasAddressSpace)
+        {
+            // The stub is about to go: take the process's CPU time while the host still has it.
+            (long u, long s) = t.MM.AddressSpace.CpuTicks();
+            lock (TreeMu)
+            {
+                t.Group.CpuFinal = (t.Group.CpuBefore.User + u, t.Group.CpuBefore.System + s);
+            }
+        }
+
         t.ReleaseResources();
 
         List<Task>? orphansToKill = null;
@@ -403,6 +419,9 @@ internal sealed class Kernel
                     {
                         parent.Children.Remove(c);
                         _groups.Remove(c.Tgid);
+                        parent.CpuChildren = (
+                            parent.CpuChildren.User + c.CpuFinal.User + c.CpuChildren.User,
+                            parent.CpuChildren.System + c.CpuFinal.System + c.CpuChildren.System);
                     }
 
                     return c;

@@ -49,4 +49,6 @@ internal sealed class FakeAddressSpace : IAddressSpace
         token = null;
         return -Moat.Abi.Errno.ENOSYS.Value;
     }
+
+    public (long User, long System) CpuTicks() => (0, 0);
 }

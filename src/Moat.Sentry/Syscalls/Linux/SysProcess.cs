@@ -326,6 +326,8 @@ internal static class SysProcess
         mm.ArgEnd = image.ArgEnd;
         mm.EnvStart = image.EnvStart;
         mm.EnvEnd = image.EnvEnd;
+        (long cu, long cs) = t.MM.HasAddressSpace ? t.MM.AddressSpace.CpuTicks() : (0, 0);
+        t.Group.CpuBefore = (t.Group.CpuBefore.User + cu, t.Group.CpuBefore.System + cs);
         t.Context.Detach(t.MM.AddressSpace);
         t.ReplaceMemory(mm);
         r = t.Context.Attach(space, null);
@@ -471,9 +473,18 @@ internal static class SysProcess
             return -Errno.EFAULT.Value;
         }
 
-        if (a.Pointer(3) != 0 && t.MM.CopyOut(a.Pointer(3), new byte[144]) < 0)
+        if (a.Pointer(3) != 0)
         {
-            return -Errno.EFAULT.Value;
+            (long User, long System) cpu;
+            lock (t.Kernel.TreeMu)
+            {
+                cpu = (child.CpuFinal.User + child.CpuChildren.User, child.CpuFinal.System + child.CpuChildren.System);
+            }
+
+            if (SysResource.CopyOutRusage(t, a.Pointer(3), cpu, 0) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
         }
 
         return child.Tgid;

@@ -146,7 +146,7 @@ internal static partial class SyscallTable
         Partial(Sysno.clone3, SysProcess.Clone3, "processes only; CLONE_VM without CLONE_THREAD is served as vfork");
         Full(Sysno.execve, SysProcess.Execve);
         Full(Sysno.execveat, SysProcess.Execveat);
-        Partial(Sysno.wait4, SysProcess.Wait4, "no stop/continue events; rusage is zero");
+        Partial(Sysno.wait4, SysProcess.Wait4, "no stop/continue events");
         Partial(Sysno.waitid, SysProcess.Waitid, "no stop/continue events");
         Full(Sysno.rt_sigreturn, SysSignal.RtSigreturn);
         Full(Sysno.rt_sigpending, SysSignal.RtSigpending);
@@ -196,5 +196,7 @@ internal static partial class SyscallTable
         Full(Sysno.getrlimit, SysRlimit.Getrlimit);
         Full(Sysno.setrlimit, SysRlimit.Setrlimit);
         Full(Sysno.getrandom, SysRandom.Getrandom);
+        Partial(Sysno.getrusage, SysResource.Getrusage, "CPU times and max RSS; RUSAGE_THREAD reports the process");
+        Full(Sysno.times, SysResource.Times);
     }
 }

@@ -1,0 +1,77 @@
+using System;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry.Syscalls.Linux;
+
+/// <summary>getrusage(2) and times(2), from the CPU time the host counts for the stubs.</summary>
+internal static class SysResource
+{
+    private const int RUSAGE_SELF = 0;
+    private const int RUSAGE_CHILDREN = -1;
+    private const int RUSAGE_THREAD = 1;
+    private const long TicksPerSecond = 100;
+
+    private static (long User, long System) Self(Task t)
+    {
+        (long u, long s) = t.MM.HasAddressSpace ? t.MM.AddressSpace.CpuTicks() : (0, 0);
+        return (t.Group.CpuBefore.User + u, t.Group.CpuBefore.System + s);
+    }
+
+    private static (long User, long System) Children(Task t)
+    {
+        lock (t.Kernel.TreeMu)
+        {
+            return t.Group.CpuChildren;
+        }
+    }
+
+    /// <summary>Implements getrusage(2). RUSAGE_THREAD reports the process's time: threads share one stub's accounting.</summary>
+    public static long Getrusage(Task t, in SyscallArgs a)
+    {
+        int who = a.Int(0);
+        (long User, long System) cpu = who switch
+        {
+            RUSAGE_SELF or RUSAGE_THREAD => Self(t),
+            RUSAGE_CHILDREN => Children(t),
+            _ => (-1, -1),
+        };
+        if (cpu.User < 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        return CopyOutRusage(t, a.Pointer(1), cpu, who == RUSAGE_CHILDREN ? 0 : (long)(t.MM.ResidentBytes() / 1024));
+    }
+
+    /// <summary>Writes a struct rusage with the given CPU ticks and maximum resident set (KiB).</summary>
+    public static long CopyOutRusage(Task t, ulong addr, (long User, long System) cpu, long maxRssKb)
+    {
+        Span<long> ru = stackalloc long[18];
+        ru.Clear();
+        ru[0] = cpu.User / TicksPerSecond;
+        ru[1] = cpu.User % TicksPerSecond * (1_000_000 / TicksPerSecond);
+        ru[2] = cpu.System / TicksPerSecond;
+        ru[3] = cpu.System % TicksPerSecond * (1_000_000 / TicksPerSecond);
+        ru[4] = maxRssKb;
+        return t.MM.CopyOut(addr, System.Runtime.InteropServices.MemoryMarshal.AsBytes(ru));
+    }
+
+    /// <summary>Implements times(2).</summary>
+    public static long Times(Task t, in SyscallArgs a)
+    {
+        if (a.Pointer(0) != 0)
+        {
+            (long u, long s) = Self(t);
+            (long cu, long cs) = Children(t);
+            Span<long> tms = [u, s, cu, cs];
+            if (t.MM.CopyOut(a.Pointer(0), System.Runtime.InteropServices.MemoryMarshal.AsBytes(tms)) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+        }
+
+        // Clock ticks since an arbitrary point: the sandbox's start.
+        return (Environment.TickCount64 - t.Kernel.BootTicks) / (1000 / TicksPerSecond);
+    }
+}
