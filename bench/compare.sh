@@ -40,3 +40,7 @@ run_case mmap4k 500 65536
 run_case fork 100
 run_case fork 50 exec
 run_case pipe 1000
+run_case openclose 2000 /etc/hostname
+run_case openclose 2000 /etc/hostname stat
+run_case openclose 2000 /tmp/moat-bench-file
+run_case openclose 2000 /tmp/moat-bench-file stat

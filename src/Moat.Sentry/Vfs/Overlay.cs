@@ -107,6 +107,12 @@ internal static class Overlay
                 return OpenUpperLocked(t, upper, node!, norm, flags, out file);
             }
 
+            if (where == Where.Lower && !write && !create)
+            {
+                // A read-only or O_PATH open of a host file: one gofer round trip, no probe.
+                return OpenLower(t, absolute, norm, flags, out file);
+            }
+
             bool lowerExists = false;
             Stat lowerStat = default;
             if (where == Where.Lower)
@@ -129,7 +135,7 @@ internal static class Overlay
 
             if (lowerExists && !write)
             {
-                return OpenLower(t, absolute, norm, flags, lowerStat, out file);
+                return OpenLower(t, absolute, norm, flags, out file);
             }
 
             if (lowerExists)
@@ -205,7 +211,7 @@ internal static class Overlay
         return 0;
     }
 
-    private static long OpenLower(Task t, string absolute, string norm, int flags, in Stat st, out FileDescription? file)
+    private static long OpenLower(Task t, string absolute, string norm, int flags, out FileDescription? file)
     {
         file = null;
         int hostFlags = flags & (OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK);
@@ -215,17 +221,16 @@ internal static class Overlay
             return r;
         }
 
-        int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME)) | OpenFlags.O_LARGEFILE;
-        var host = new HostFileDescription(fd, status) { Path = norm };
-        if ((st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR && (flags & OpenFlags.O_PATH) == 0 && HasWhiteoutsBelow(t, norm))
+        if ((flags & OpenFlags.O_PATH) == 0 && HostFile.Fstat(fd.Fd, out Stat st) == 0 && (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR && HasWhiteoutsBelow(t, norm))
         {
             // The upper layer deleted names inside this host directory: list it merged.
+            fd.Dispose();
             file = new SnapshotDirectory(MergedEntriesLocked(t, null, norm), norm, st);
-            host.DecRef();
             return 0;
         }
 
-        file = host;
+        int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME)) | OpenFlags.O_LARGEFILE;
+        file = new HostFileDescription(fd, status) { Path = norm };
         return 0;
     }
 
