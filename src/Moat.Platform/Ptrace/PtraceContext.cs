@@ -19,6 +19,7 @@ internal sealed class PtraceContext : IContext
     private volatile int _kickPid;
     private volatile int _kickTid;
     private volatile bool _interruptPending;
+    private int _pinnedCpu = -1;
 
     public long Attach(IAddressSpace addressSpace, object? token)
     {
@@ -33,7 +34,7 @@ internal sealed class PtraceContext : IContext
         _thread = thread;
         _kickPid = space.Pid;
         _kickTid = thread!.Tid;
-        CpuPinning.PinPair(thread.Tid);
+        _pinnedCpu = CpuPinning.PinPair(thread.Tid);
         return 0;
     }
 
@@ -41,6 +42,8 @@ internal sealed class PtraceContext : IContext
     {
         if (_space == addressSpace)
         {
+            CpuPinning.Unpin(_pinnedCpu);
+            _pinnedCpu = -1;
             _kickTid = 0;
             _space.Detach();
             _space = null;
@@ -150,5 +153,7 @@ internal sealed class PtraceContext : IContext
 
     public void Dispose()
     {
+        CpuPinning.Unpin(_pinnedCpu);
+        _pinnedCpu = -1;
     }
 }
