@@ -1,0 +1,138 @@
+using System;
+using System.IO;
+using Moat.Abi;
+using Moat.Host;
+using Moat.Platform;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Mm;
+using Moat.Sentry.Pgalloc;
+using Moat.Sentry.Syscalls.Linux;
+using Moat.Sentry.Vfs;
+using Moat.Tests.Mm;
+
+namespace Moat.Tests.Syscalls;
+
+/// <summary>
+/// The syscall hot path must not allocate: a GC pause is latency for every sandboxed thread. These tests
+/// run common calls through the real table and count the bytes the calling thread allocated.
+/// </summary>
+public sealed class SyscallHotPathAllocationTests : IDisposable
+{
+    private readonly MemoryFile _mf = new();
+    private readonly MemoryManager _mm;
+    private readonly Task _task;
+    private readonly ulong _buf;
+
+    public SyscallHotPathAllocationTests()
+    {
+        _mm = new MemoryManager(_mf, new FakeAddressSpace(), 0x10000, 0x7f00_0000_0000) { MmapBase = 0x7e00_0000_0000 };
+        var kernel = new Moat.Sentry.Kernel.Kernel(_mf, new NullPlatform(), new NoFiles(), TextWriter.Null);
+        var group = new ThreadGroup(1, null, "/test");
+        var fds = new FdTable();
+        foreach ((int fd, string dev) in new[] { (0, "/dev/zero"), (1, "/dev/null") })
+        {
+            FileDescription f = DeviceFile.TryOpen(dev, OpenFlags.O_RDWR)!;
+            fds.Set(fd, f, cloexec: false);
+            f.DecRef();
+        }
+
+        _task = new Task(kernel, group, 1, _mm, fds, Credentials.Root);
+        _buf = (ulong)_mm.MmapAnonymous(0, 65536, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS);
+    }
+
+    public void Dispose()
+    {
+        _mm.Dispose();
+        _mf.Dispose();
+    }
+
+    [Theory]
+    [InlineData(Sysno.getpid, 0UL, 0UL, 0UL)]
+    [InlineData(Sysno.gettid, 0UL, 0UL, 0UL)]
+    [InlineData(Sysno.write, 1UL, 0UL, 4096UL)]
+    [InlineData(Sysno.read, 0UL, 0UL, 4096UL)]
+    [InlineData(Sysno.clock_gettime, 1UL, 0UL, 0UL)]
+    [InlineData(Sysno.rt_sigprocmask, 2UL, 0UL, 0UL)]
+    public void Syscall_InALoop_AllocatesNothing(int nr, ulong a0, ulong a1, ulong a2)
+    {
+        // Pointer arguments of 0 in the data stand for the test's buffer.
+        var args = nr switch
+        {
+            Sysno.write or Sysno.read => new SyscallArgs(a0, _buf, a2),
+            Sysno.clock_gettime => new SyscallArgs(a0, _buf),
+            Sysno.rt_sigprocmask => new SyscallArgs(a0, 0, _buf, 8),
+            _ => new SyscallArgs(a0, a1, a2),
+        };
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.True(SyscallTable.Invoke(_task, nr, args) >= 0);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            SyscallTable.Invoke(_task, nr, args);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    private sealed class NullPlatform : IPlatform
+    {
+        public string Name => "null";
+
+        public ulong MinUserAddress => 0x10000;
+
+        public ulong MaxUserAddress => 0x7f00_0000_0000;
+
+        public IAddressSpace? NewAddressSpace(out long error)
+        {
+            error = -Errno.ENOSYS.Value;
+            return null;
+        }
+
+        public IContext NewContext() => new NullContext();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class NullContext : IContext
+    {
+        public long Attach(IAddressSpace addressSpace, object? token) => 0;
+
+        public void Detach(IAddressSpace addressSpace)
+        {
+        }
+
+        public SwitchEvent Switch(IAddressSpace addressSpace, ref PtraceRegs regs) => new(SwitchEventKind.AddressSpaceLost, default);
+
+        public long GetFpState(IAddressSpace addressSpace, Span<byte> fxsave) => -Errno.ENOSYS.Value;
+
+        public long SetFpState(IAddressSpace addressSpace, ReadOnlySpan<byte> fxsave) => -Errno.ENOSYS.Value;
+
+        public void Interrupt()
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class NoFiles : IFileOpener
+    {
+        public SafeFdHandle? Open(string path, int flags, out long error)
+        {
+            error = -Errno.ENOENT.Value;
+            return null;
+        }
+
+        public string? ReadLink(string path, out long error)
+        {
+            error = -Errno.ENOENT.Value;
+            return null;
+        }
+    }
+}
