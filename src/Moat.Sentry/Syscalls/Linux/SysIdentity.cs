@@ -51,9 +51,6 @@ internal static class SysIdentity
         return 0;
     }
 
-    /// <summary>Implements getgroups(2): the sandbox's tasks have no supplementary groups.</summary>
-    public static long Getgroups(Task t, in SyscallArgs a) => a.Int(0) < 0 ? -Errno.EINVAL.Value : 0;
-
     /// <summary>Implements sysinfo(2): the host's memory and load, the sandbox's process count and uptime.</summary>
     public static unsafe long Sysinfo(Task t, in SyscallArgs a)
     {

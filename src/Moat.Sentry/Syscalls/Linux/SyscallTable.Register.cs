@@ -162,7 +162,15 @@ internal static partial class SyscallTable
         Full(Sysno.getegid, SysIdentity.Getegid);
         Full(Sysno.getresuid, SysIdentity.Getresuid);
         Full(Sysno.getresgid, SysIdentity.Getresgid);
-        Full(Sysno.getgroups, SysIdentity.Getgroups);
+        Full(Sysno.getgroups, SysCredentials.Getgroups);
+        Full(Sysno.setgroups, SysCredentials.Setgroups);
+        Full(Sysno.setuid, SysCredentials.Setuid);
+        Full(Sysno.setgid, SysCredentials.Setgid);
+        Full(Sysno.setresuid, SysCredentials.Setresuid);
+        Full(Sysno.setresgid, SysCredentials.Setresgid);
+        Full(Sysno.setreuid, SysCredentials.Setreuid);
+        Full(Sysno.setregid, SysCredentials.Setregid);
+        Partial(Sysno.capget, SysCredentials.Capget, "root holds every capability, others none");
         Full(Sysno.uname, SysIdentity.Uname);
         Full(Sysno.sysinfo, SysIdentity.Sysinfo);
 
