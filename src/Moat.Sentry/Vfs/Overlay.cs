@@ -558,15 +558,12 @@ internal static class Overlay
 
             if (isDir)
             {
-                bool empty = where == Where.Upper ? ((TmpfsDirectory)node!).Children.Values is var kids && AllWhiteouts(kids) : true;
+                // Empty means: no live upper entry, and nothing of the host's left visible.
+                TmpfsDirectory? upperDir = where == Where.Upper ? (TmpfsDirectory)node! : null;
+                bool empty = upperDir == null || AllWhiteouts(upperDir.Children.Values);
                 if (empty && inLower)
                 {
-                    foreach ((string name, byte _) in MergedEntriesLocked(t, where == Where.Upper ? (TmpfsDirectory)node! : null, norm))
-                    {
-                        _ = name;
-                        empty = false;
-                        break;
-                    }
+                    empty = MergedEntriesLocked(t, upperDir, norm).Count == 0;
                 }
 
                 if (!empty)

@@ -194,8 +194,9 @@ internal static unsafe class SysDir
             return -Errno.EBADF.Value;
         }
 
+        bool isPipe = f is PipeEnd;
         f.DecRef();
-        if (f is PipeEnd)
+        if (isPipe)
         {
             return -Errno.ESPIPE.Value;
         }

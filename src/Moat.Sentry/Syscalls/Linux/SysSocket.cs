@@ -294,7 +294,7 @@ internal static class SysSocket
             long r = s.Accept(t, out UnixSocket? conn);
             if (r < 0)
             {
-                return r == -Errno.ERESTARTSYS.Value ? r : r;
+                return r;
             }
 
             if ((flags & SOCK_NONBLOCK) != 0)

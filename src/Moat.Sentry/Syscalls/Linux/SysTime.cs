@@ -107,7 +107,7 @@ internal static class SysTime
     /// <summary>Implements nanosleep(2).</summary>
     public static long Nanosleep(Task t, in SyscallArgs a) => Sleep(t, CLOCK_MONOTONIC, 0, a.Pointer(0), a.Pointer(1));
 
-    /// <summary>Implements clock_nanosleep(2). Returns errors as positive values? No: the raw syscall returns -errno.</summary>
+    /// <summary>Implements clock_nanosleep(2).</summary>
     public static long ClockNanosleep(Task t, in SyscallArgs a)
     {
         int clock = a.Int(0);
