@@ -18,6 +18,7 @@ internal static class DoCommand
         bool strace = false;
         string platform = "ptrace";
         string hostname = "moat";
+        string? profile = null;
         int i = 0;
         for (; i < args.Length; i++)
         {
@@ -35,6 +36,10 @@ internal static class DoCommand
             else if (a.StartsWith("--platform=", StringComparison.Ordinal))
             {
                 platform = a["--platform=".Length..];
+            }
+            else if (a == "--profile" && i + 1 < args.Length)
+            {
+                profile = System.IO.Path.GetFullPath(args[++i]);
             }
             else if (a == "--hostname" && i + 1 < args.Length)
             {
@@ -77,6 +82,7 @@ internal static class DoCommand
             WorkingDirectory = Environment.CurrentDirectory,
             Strace = strace,
             Hostname = hostname,
+            ProfilePath = profile,
         };
         return Sandbox.Run(options, gofer.Client, Console.Error);
     }

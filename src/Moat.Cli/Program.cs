@@ -18,6 +18,7 @@ public static class Program
         {
             "do" => DoCommand.Run(rest),
             "gofer" => GoferCommand.Run(rest),
+            "bench" => BenchCommand.Run(rest),
             "help" or "--help" or "-h" => Usage(Console.Out),
             _ => Fail($"moat: unknown command '{args[0]}'"),
         };
@@ -32,7 +33,8 @@ public static class Program
 
     private static int Usage(System.IO.TextWriter w)
     {
-        w.WriteLine("usage: moat do [--strace] [--platform=ptrace] [--hostname NAME] [--] COMMAND [ARG...]");
+        w.WriteLine("usage: moat do [--strace] [--profile FILE] [--platform=ptrace] [--hostname NAME] [--] COMMAND [ARG...]");
+        w.WriteLine("       moat bench [--quick] [--reps N] [--workloads A,B,...] [--compare NAME='PREFIX']... [--report DIR] [--profile] [--list]");
         w.WriteLine("       moat gofer --root DIR --fd N   (started by moat itself)");
         return 0;
     }

@@ -32,9 +32,17 @@ public static class Sandbox
         {
             Strace = options.Strace,
             Hostname = options.Hostname,
+            Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
         };
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
-        return RunInit(kernel, options);
+        int status = RunInit(kernel, options);
+        if (kernel.Profile != null)
+        {
+            using var w = new StreamWriter(options.ProfilePath!);
+            kernel.Profile.WriteReport(w);
+        }
+
+        return status;
     }
 
     private static int RunInit(Kernel.Kernel kernel, SandboxOptions options)

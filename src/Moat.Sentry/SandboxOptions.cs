@@ -17,6 +17,9 @@ public sealed class SandboxOptions
     /// <summary>Log every syscall to stderr.</summary>
     public bool Strace { get; init; }
 
+    /// <summary>When set, a per-syscall profile is written to this file when the sandbox ends.</summary>
+    public string? ProfilePath { get; init; }
+
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
 }

@@ -46,6 +46,9 @@ internal sealed class Kernel
     /// <summary>Whether every syscall is logged with decoded arguments and result.</summary>
     public bool Strace { get; init; }
 
+    /// <summary>When set, every task records its syscalls and faults here (<c>moat do --profile</c>).</summary>
+    public Profiling.SyscallProfile? Profile { get; init; }
+
     /// <summary>The UTS namespace's host name.</summary>
     public string Hostname { get; set; } = "moat";
 

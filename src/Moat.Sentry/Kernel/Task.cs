@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Threading;
 using Moat.Abi;
 using Moat.Platform;
@@ -84,9 +85,13 @@ internal sealed partial class Task
     /// <summary>Runs the task until it exits. Returns how it exited.</summary>
     public ExitStatus Run()
     {
+        Profiling.SyscallProfile? profile = Kernel.Profile;
         while (Exit == null)
         {
+            long switchStart = profile != null ? Stopwatch.GetTimestamp() : 0;
             SwitchEvent ev = Context.Switch(MM.AddressSpace, ref _regs);
+            long sentryStart = profile != null ? Stopwatch.GetTimestamp() : 0;
+            int nr = (int)(long)_regs.orig_rax;
             long syscallResult = 0;
             switch (ev.Kind)
             {
@@ -108,9 +113,30 @@ internal sealed partial class Task
             {
                 HandleSignals(ev.Kind == SwitchEventKind.Syscall ? syscallResult : 0);
             }
+
+            if (profile != null)
+            {
+                RecordProfile(profile, ev, nr, sentryStart - switchStart, Stopwatch.GetTimestamp() - sentryStart);
+            }
         }
 
         return Exit.Value;
+    }
+
+    private static void RecordProfile(Profiling.SyscallProfile profile, in SwitchEvent ev, int nr, long switchTicks, long sentryTicks)
+    {
+        switch (ev.Kind)
+        {
+            case SwitchEventKind.Syscall:
+                profile.RecordSyscall(nr, switchTicks, sentryTicks);
+                break;
+            case SwitchEventKind.Signal:
+                profile.RecordSignal(ev.Info.si_signo, switchTicks, sentryTicks);
+                break;
+            default:
+                profile.RecordOther(switchTicks, sentryTicks);
+                break;
+        }
     }
 
     /// <summary>Ends the task (exit, exit_group, fatal signal) once the current syscall returns.</summary>

@@ -65,6 +65,44 @@ internal static class PathOps
         return -Errno.ELOOP.Value;
     }
 
+    /// <summary>
+    /// Follows /proc links (<c>/proc/self/exe</c>, <c>/proc/self/fd/N</c>) in a normalized path until it leaves
+    /// /proc, for callers such as execve that open files outside the file-description path. A /proc node that
+    /// is not a link cannot be executed: EACCES.
+    /// </summary>
+    public static long ResolveProcLinks(Task t, ref string norm)
+    {
+        for (int hop = 0; hop < 40; hop++)
+        {
+            if (!IsProc(norm))
+            {
+                return 0;
+            }
+
+            long r = Proc.ProcFs.Lookup(t, norm, followLast: true, out Proc.ProcNode? node);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            if (node!.Kind != Proc.ProcKind.Link)
+            {
+                return -Errno.EACCES.Value;
+            }
+
+            string? target = node.Fd != null ? node.Fd.Path : node.Target!.StartsWith('/') ? node.Target : "/proc/" + node.Target;
+            node.Fd?.DecRef();
+            if (target == null)
+            {
+                return -Errno.EACCES.Value; // A pipe, socket or other file without a path.
+            }
+
+            norm = PathResolver.Normalize(target);
+        }
+
+        return -Errno.ELOOP.Value;
+    }
+
     // Opens a /proc node: a generated file, a directory listing, or (following a link) its target.
     private static long OpenProc(Task t, string norm, int flags, out FileDescription? file, out string? restart)
     {

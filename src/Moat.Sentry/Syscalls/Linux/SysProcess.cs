@@ -284,6 +284,13 @@ internal static class SysProcess
             }
         }
 
+        path = PathResolver.Normalize(path);
+        r = PathOps.ResolveProcLinks(t, ref path);
+        if (r < 0)
+        {
+            return r;
+        }
+
         r = CopyInStringArray(t, argvAddr, out List<string> argv);
         if (r < 0)
         {

@@ -1,0 +1,47 @@
+using System.Collections.Generic;
+using Moat.Bench.Workloads;
+
+namespace Moat.Bench.Running;
+
+/// <summary>Every value measured in one <c>moat bench</c> run, and the first failure of each pair.</summary>
+public sealed class BenchResults
+{
+    private readonly Dictionary<(string Workload, string Runner), List<double>> _values = new();
+    private readonly Dictionary<(string Workload, string Runner), string> _failures = new();
+
+    public BenchResults(IReadOnlyList<Workload> workloads, IReadOnlyList<Runner> runners)
+    {
+        Workloads = workloads;
+        Runners = runners;
+    }
+
+    public IReadOnlyList<Workload> Workloads { get; }
+
+    /// <summary>The runners, native first.</summary>
+    public IReadOnlyList<Runner> Runners { get; }
+
+    /// <summary>Per workload, the top entries of Moat's own profile, when asked for.</summary>
+    public Dictionary<string, string> Profiles { get; } = new();
+
+    public void Add(Workload w, Runner r, double value)
+    {
+        if (!_values.TryGetValue((w.Name, r.Name), out List<double>? list))
+        {
+            _values[(w.Name, r.Name)] = list = [];
+        }
+
+        list.Add(value);
+    }
+
+    public void Fail(Workload w, Runner r, string why) => _failures.TryAdd((w.Name, r.Name), why);
+
+    public IReadOnlyList<double> Values(Workload w, Runner r) =>
+        _values.TryGetValue((w.Name, r.Name), out List<double>? list) ? list : [];
+
+    public string? Failure(Workload w, Runner r) => _failures.GetValueOrDefault((w.Name, r.Name));
+
+    public Summary Summary(Workload w, Runner r) => Statistics.Summarize(Values(w, r));
+
+    /// <summary>The runner's median over native's; NaN when either has no value.</summary>
+    public double Ratio(Workload w, Runner r) => Statistics.Ratio(Summary(w, r), Summary(w, Runners[0]));
+}

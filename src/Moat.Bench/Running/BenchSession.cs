@@ -1,0 +1,194 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Threading;
+using Moat.Bench.Workloads;
+
+namespace Moat.Bench.Running;
+
+/// <summary>What to run and how often.</summary>
+public sealed class BenchOptions
+{
+    public required IReadOnlyList<Workload> Workloads { get; init; }
+
+    /// <summary>The runners; the first must be native (ratios are taken against it).</summary>
+    public required IReadOnlyList<Runner> Runners { get; init; }
+
+    public int Repetitions { get; init; } = 5;
+
+    public bool Quick { get; init; }
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>Builds the workloads, prepares their files, runs every trial in interleaved order, collects values.</summary>
+public sealed class BenchSession : IDisposable
+{
+    private const int DataMiB = 64;
+    private readonly BenchOptions _options;
+    private readonly string _dir;
+    private Dictionary<string, string> _programs = new();
+
+    public BenchSession(BenchOptions options)
+    {
+        if (options.Runners.Count == 0 || !options.Runners[0].IsNative)
+        {
+            throw new ArgumentException("the first runner must be native");
+        }
+
+        _options = options;
+
+        // Not under /tmp: inside a sandbox /tmp is its own tmpfs, and the workloads must see these files.
+        _dir = Directory.CreateTempSubdirectory("moat-bench-").FullName;
+        if (_dir.StartsWith("/tmp/", StringComparison.Ordinal))
+        {
+            Directory.Delete(_dir);
+            _dir = Path.Combine("/var/tmp", "moat-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+            Directory.CreateDirectory(_dir);
+        }
+    }
+
+    /// <summary>Called before each trial with its index (from 0) and the total count.</summary>
+    public Action<int, int, Trial>? Progress { get; init; }
+
+    public BenchResults Run()
+    {
+        _programs = WorkloadBuilder.Build(_dir);
+        PrepareFiles();
+        var results = new BenchResults(_options.Workloads, _options.Runners);
+        var trials = new List<Trial>(Schedule.Interleave(_options.Workloads, _options.Runners, _options.Repetitions));
+        for (int i = 0; i < trials.Count; i++)
+        {
+            Trial t = trials[i];
+            Progress?.Invoke(i, trials.Count, t);
+            if (results.Failure(t.Workload, t.Runner) != null)
+            {
+                continue; // A workload that failed once under a runner is not retried there.
+            }
+
+            RunTrial(t, results);
+        }
+
+        return results;
+    }
+
+    /// <summary>The full command line of a workload under a runner.</summary>
+    public IReadOnlyList<string> CommandLine(Workload w, IReadOnlyList<string> prefix)
+    {
+        var argv = new List<string>(prefix);
+        foreach (string a in _options.Quick ? w.QuickArgs : w.Args)
+        {
+            argv.Add(Expand(a));
+        }
+
+        return argv;
+    }
+
+    /// <summary>Runs one workload once under a command prefix, for a profile; returns what it wrote on stdout.</summary>
+    public CommandResult RunOnce(Workload w, IReadOnlyList<string> prefix) =>
+        CommandRunner.Run(CommandLine(w, prefix), _dir, _options.Timeout);
+
+    public void Dispose()
+    {
+        foreach (string f in new[] { "moat-bench-small", "moat-bench-rw", "moat-bench-seq" })
+        {
+            File.Delete(Path.Combine("/dev/shm", f));
+        }
+
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void RunTrial(Trial t, BenchResults results)
+    {
+        Workload w = t.Workload;
+        IReadOnlyList<string> argv = CommandLine(w, t.Runner.Prefix);
+        double memory = double.NaN;
+        Action<Process>? probe = w.Kind != MeasureKind.Memory ? null : p =>
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(1)); // Let the sandbox start and the program settle into its sleep.
+            memory = MemoryProbe.TreePssMiB(p.Id);
+        };
+
+        CommandResult r = CommandRunner.Run(argv, _dir, _options.Timeout, probe);
+        if (r.TimedOut || r.ExitCode != 0)
+        {
+            string why = r.TimedOut ? "timed out" : $"exit status {r.ExitCode}";
+            string detail = FirstLine(r.Stderr);
+            results.Fail(w, t.Runner, detail.Length > 0 ? $"{why}: {detail}" : why);
+            return;
+        }
+
+        switch (w.Kind)
+        {
+            case MeasureKind.Reported:
+                if (double.TryParse(LastLine(r.Stdout), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0)
+                {
+                    results.Add(w, t.Runner, v);
+                }
+                else
+                {
+                    results.Fail(w, t.Runner, $"no value in its output: '{FirstLine(r.Stdout)}'");
+                }
+
+                break;
+            case MeasureKind.WallClock:
+                results.Add(w, t.Runner, r.Elapsed.TotalMilliseconds);
+                break;
+            case MeasureKind.Memory:
+                results.Add(w, t.Runner, memory);
+                break;
+        }
+    }
+
+    private void PrepareFiles()
+    {
+        var block = new byte[1 << 20];
+        new Random(1).NextBytes(block);
+        using (FileStream f = File.Create(Path.Combine(_dir, "data")))
+        {
+            for (int i = 0; i < DataMiB; i++)
+            {
+                f.Write(block);
+            }
+        }
+
+        File.WriteAllText(Path.Combine(_dir, "small"), "moat bench\n");
+    }
+
+    private string Expand(string word)
+    {
+        if (word.StartsWith("{bin:", StringComparison.Ordinal) && word.EndsWith('}'))
+        {
+            return _programs[word[5..^1]];
+        }
+
+        return word switch
+        {
+            "{data}" => Path.Combine(_dir, "data"),
+            "{hostfile}" => Path.Combine(_dir, "small"),
+            _ => word,
+        };
+    }
+
+    private static string FirstLine(string s)
+    {
+        s = s.Trim();
+        int nl = s.IndexOf('\n', StringComparison.Ordinal);
+        return nl < 0 ? s : s[..nl];
+    }
+
+    private static string LastLine(string s)
+    {
+        s = s.Trim();
+        int nl = s.LastIndexOf('\n');
+        return nl < 0 ? s : s[(nl + 1)..];
+    }
+}

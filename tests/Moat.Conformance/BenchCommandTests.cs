@@ -1,0 +1,57 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Moat.Conformance.Harness;
+
+namespace Moat.Conformance;
+
+/// <summary>
+/// <c>moat bench</c> end to end: builds the workloads, runs them natively and under Moat, prints the table
+/// and writes a report. Only the shape is checked; timings are never asserted.
+/// </summary>
+public sealed class BenchCommandTests
+{
+    [Fact]
+    public void BenchQuick_TwoWorkloads_TableWithPositiveRatiosAndReport()
+    {
+        (string file, string[] prefix) = MoatCli.Command;
+        string report = Path.Combine(HostScratch.Root, "bench-report");
+        var args = new List<string>(prefix) { "bench", "--quick", "--reps", "2", "--workloads", "getpid,start-true", "--report", report };
+        RunResult r = ProcessRunner.Run(file, args, HostScratch.Root, timeoutMs: 300_000);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+
+        string[] lines = r.StdoutText.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string[] header = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(new[] { "workload", "unit", "native", "moat-ptrace", "ratio", "spread" }, header);
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("getpid ", lines[1]);
+        Assert.StartsWith("start-true ", lines[2]);
+        foreach (string row in lines.Skip(1))
+        {
+            string[] cells = row.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(double.Parse(cells[2], CultureInfo.InvariantCulture) > 0, row);
+            Assert.True(double.Parse(cells[3], CultureInfo.InvariantCulture) > 0, row);
+            Assert.EndsWith("×", cells[4]);
+            Assert.True(double.Parse(cells[4].TrimEnd('×'), CultureInfo.InvariantCulture) > 0, row);
+        }
+
+        Assert.True(File.Exists(Path.Combine(report, "report.md")));
+        Assert.True(File.Exists(Path.Combine(report, "ratios-syscalls.png")));
+        Assert.Equal(5, File.ReadAllLines(Path.Combine(report, "results.csv")).Length);
+    }
+
+    [Fact]
+    public void DoProfile_WritesPerSyscallCounts()
+    {
+        string profile = Path.Combine(HostScratch.Root, "profile.txt");
+        RunResult r = MoatCli.Do(["/bin/busybox", "true"], HostScratch.Root, null, "--profile", profile);
+        Assert.Equal(0, r.ExitCode);
+        string[] lines = File.ReadAllLines(profile);
+        Assert.StartsWith("# moat profile:", lines[0]);
+        Assert.StartsWith("event", lines[1]);
+        string exitRow = lines.Single(l => l.StartsWith("exit_group ", StringComparison.Ordinal));
+        Assert.Equal("1", exitRow.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+    }
+}
