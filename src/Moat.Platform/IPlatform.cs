@@ -18,6 +18,12 @@ public interface IPlatform : IDisposable
     ulong MaxUserAddress { get; }
 
     /// <summary>
+    /// Where a vDSO image sits in every address space this platform creates (the app finds it through
+    /// AT_SYSINFO_EHDR), or 0 when there is none and time calls are syscalls.
+    /// </summary>
+    ulong VdsoAddress => 0;
+
+    /// <summary>
     /// Creates a new, empty address space.
     /// Preconditions: on the ptrace platform, called from the thread that will run contexts in it.
     /// </summary>

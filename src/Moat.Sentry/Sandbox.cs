@@ -65,7 +65,10 @@ public static class Sandbox
         }
 
         // Load into memory with no host address space yet: init's own thread creates and traces its stub.
-        var mm = new MemoryManager(kernel.MemoryFile, null, kernel.Platform.MinUserAddress, kernel.Platform.MaxUserAddress);
+        var mm = new MemoryManager(kernel.MemoryFile, null, kernel.Platform.MinUserAddress, kernel.Platform.MaxUserAddress)
+        {
+            VdsoAddress = kernel.Platform.VdsoAddress,
+        };
         Credentials creds = HostCredentials();
         var argv = new List<string>(options.Argv) { [0] = name };
         long r = ProgramImage.Load(kernel, mm, path, argv, options.Environment, new ElfLoader.AuxIdentity(creds.RealUid, creds.EffectiveUid, creds.RealGid, creds.EffectiveGid), out LoadedImage image, out string executable, out string? error);

@@ -47,8 +47,9 @@ internal sealed class PtraceAddressSpace : IAddressSpace
     public int CreatorHostThread { get; }
 
     /// <summary>Spawns a stub, seizes it from the calling thread, and empties its address space.</summary>
-    public static PtraceAddressSpace? Create(StubTemplate template, SafeFdHandle memoryFile, out long error)
+    public static PtraceAddressSpace? Create(StubTemplate template, SafeFdHandle memoryFile, ulong vdso, out long error)
     {
+        StubVdso.FixLayoutForChildren();
         int pid = HostSpawn.Spawn(
             template.Path,
             ["moat-stub"],
@@ -71,7 +72,7 @@ internal sealed class PtraceAddressSpace : IAddressSpace
                 space._threads[space.CreatorHostThread] = main!;
             }
 
-            error = space.EmptyAddressSpace();
+            error = space.EmptyAddressSpace(vdso);
         }
 
         if (error < 0)
@@ -244,8 +245,9 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         return 0;
     }
 
-    // Unmaps everything the host's execve left in the stub (stack, vDSO, vvar) except the stub page.
-    private long EmptyAddressSpace()
+    // Unmaps everything the host's execve left in the stub (stack, ...) except the stub page and, when the
+    // platform uses it, the host's vDSO, which must then be exactly where the platform said it is.
+    private long EmptyAddressSpace(ulong vdso)
     {
         string maps;
         try
@@ -266,6 +268,16 @@ internal sealed class PtraceAddressSpace : IAddressSpace
             if (start == StubImage.StubBase || start >= 0x8000_0000_0000UL)
             {
                 continue; // the stub itself, and [vsyscall], which cannot be unmapped
+            }
+
+            if (vdso != 0 && StubVdso.IsVdsoMapping(line))
+            {
+                if (line.EndsWith("[vdso]", StringComparison.Ordinal) && start != vdso)
+                {
+                    return -Errno.EIO.Value; // AT_SYSINFO_EHDR would point at nothing.
+                }
+
+                continue;
             }
 
             long r = Unmap(start, end - start);

@@ -1,3 +1,4 @@
+using System;
 using Moat.Host;
 
 namespace Moat.Platform.Ptrace;
@@ -10,12 +11,14 @@ public sealed class PtracePlatform : IPlatform
 {
     private readonly SafeFdHandle _memoryFile;
     private readonly StubTemplate _template;
+    private readonly Lazy<ulong> _vdso;
 
     /// <param name="memoryFile">The MemoryFile memfd; every stub holds it at fd 3.</param>
     public PtracePlatform(SafeFdHandle memoryFile)
     {
         _memoryFile = memoryFile;
         _template = new StubTemplate();
+        _vdso = new Lazy<ulong>(() => StubVdso.Probe(_template));
     }
 
     public string Name => "ptrace";
@@ -24,7 +27,9 @@ public sealed class PtracePlatform : IPlatform
 
     public ulong MaxUserAddress => StubImage.StubBase;
 
-    public IAddressSpace? NewAddressSpace(out long error) => PtraceAddressSpace.Create(_template, _memoryFile, out error);
+    public ulong VdsoAddress => _vdso.Value;
+
+    public IAddressSpace? NewAddressSpace(out long error) => PtraceAddressSpace.Create(_template, _memoryFile, VdsoAddress, out error);
 
     public IContext NewContext() => new PtraceContext();
 

@@ -127,6 +127,10 @@ internal static unsafe class ElfLoader
             (Auxv.AT_HWCAP2, HostProcess.GetAuxval(Auxv.AT_HWCAP2)),
             (Auxv.AT_MINSIGSTKSZ, HostProcess.GetAuxval(Auxv.AT_MINSIGSTKSZ)),
         };
+        if (mm.VdsoAddress != 0)
+        {
+            aux.Add((Auxv.AT_SYSINFO_EHDR, mm.VdsoAddress));
+        }
 
         r = StackBuilder.Build(mm, stackTop, argv, envp, execFn, aux, out ulong sp, out ulong argStart, out ulong argEnd, out ulong envStart, out ulong envEnd);
         if (r < 0)

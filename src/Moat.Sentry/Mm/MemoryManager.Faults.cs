@@ -182,6 +182,7 @@ internal sealed partial class MemoryManager
             {
                 MmapBase = MmapBase,
                 AddressSpaceLimit = AddressSpaceLimit,
+                VdsoAddress = VdsoAddress,
             };
             child._brkStart = _brkStart;
             child._brk = _brk;

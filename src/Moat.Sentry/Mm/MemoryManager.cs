@@ -32,6 +32,9 @@ internal sealed partial class MemoryManager : IDisposable
     // thread creates it). Protected by _mu.
     private IAddressSpace? _addressSpace;
 
+    /// <summary>Where the platform's vDSO sits in this address space (AT_SYSINFO_EHDR), or 0.</summary>
+    public ulong VdsoAddress { get; init; }
+
     public MemoryManager(MemoryFile memoryFile, IAddressSpace? addressSpace, ulong minAddress, ulong maxAddress)
     {
         MemoryFile = memoryFile;

@@ -317,6 +317,7 @@ internal static class SysProcess
 
         var mm = new MemoryManager(t.Kernel.MemoryFile, space, t.Kernel.Platform.MinUserAddress, t.Kernel.Platform.MaxUserAddress)
         {
+            VdsoAddress = t.Kernel.Platform.VdsoAddress,
             AddressSpaceLimit = t.Group.Limit(RlimitResource.RLIMIT_AS).rlim_cur,
         };
         Credentials c = t.Credentials;
