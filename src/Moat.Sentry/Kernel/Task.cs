@@ -104,7 +104,11 @@ internal sealed partial class Task
                 case SwitchEventKind.Interrupted:
                     break;
                 case SwitchEventKind.AddressSpaceLost:
-                    Kernel.Log.WriteLine($"moat: the host process running pid {Tid} died; killing the task");
+                    if (Group.ExitStatus == null)
+                    {
+                        // Not news when the process is already going: its stub dies under other threads too.
+                        Kernel.Log.WriteLine($"moat: the host process running pid {Tid} died; killing the task");
+                    }
                     RequestExit(ExitStatus.Killed(Signal.SIGKILL));
                     break;
             }
