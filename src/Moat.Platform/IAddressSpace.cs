@@ -26,6 +26,14 @@ public interface IAddressSpace : IDisposable
     /// <returns>0 with a token for <see cref="IContext.Attach"/>, or a negative errno.</returns>
     long PrepareThread(out object? token);
 
+    /// <summary>
+    /// Registers <paramref name="lost"/>, called once on a platform thread if the host side of this address
+    /// space dies by another hand than the Sentry's (a stub SIGKILLed from outside): its tasks must die too.
+    /// </summary>
+    void OnLost(Action lost)
+    {
+    }
+
     /// <summary>CPU time the application has used in this address space, in clock ticks (USER_HZ, 100/s).</summary>
     (long User, long System) CpuTicks();
 }

@@ -383,6 +383,16 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         return r < 0 ? r : (long)regs.rax;
     }
 
+    public void OnLost(Action lost)
+    {
+        long r = StubDeathWatcher.Watch(Pid, lost);
+        if (r < 0)
+        {
+            // Without a watcher the tasks still notice the death when they next run app code.
+            System.Diagnostics.Debug.WriteLine($"moat: cannot watch stub {Pid}: {r}");
+        }
+    }
+
     public void Dispose()
     {
         if (_disposed)
@@ -391,6 +401,7 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         }
 
         _disposed = true;
+        StubDeathWatcher.Unwatch(Pid);
         HostProcess.Kill(Pid, Signal.SIGKILL);
         HostProcess.WaitPid(Pid, out _, HostProcess.__WALL);
     }

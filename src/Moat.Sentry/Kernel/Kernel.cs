@@ -190,6 +190,7 @@ internal sealed class Kernel
                 IAddressSpace? space = Platform.NewAddressSpace(out err);
                 if (space != null)
                 {
+                    WatchAddressSpace(space);
                     t.MM.AttachAddressSpace(space);
                     err = t.Context.Attach(space, null);
                 }
@@ -244,6 +245,35 @@ internal sealed class Kernel
                 Monitor.Wait(g.TasksChanged, 100);
             }
         }
+    }
+
+    /// <summary>Kills, as SIGKILL would, every task running in <paramref name="space"/> if its host side dies.</summary>
+    public void WatchAddressSpace(IAddressSpace space)
+    {
+        space.OnLost(() =>
+        {
+            List<Task> users = [];
+            lock (TreeMu)
+            {
+                foreach (Task t in _tasks.Values)
+                {
+                    if (t.MM.HasAddressSpace && t.MM.AddressSpace == space)
+                    {
+                        users.Add(t);
+                    }
+                }
+            }
+
+            if (users.Count > 0)
+            {
+                Log.WriteLine($"moat: the host process running pid {users[0].Group.Tgid} died; killing its tasks");
+            }
+
+            foreach (Task t in users)
+            {
+                ExitGroup(t, ExitStatus.Killed(Signal.SIGKILL));
+            }
+        });
     }
 
     /// <summary>Ends every task of <paramref name="t"/>'s process with <paramref name="status"/> (exit_group, fatal signal).</summary>

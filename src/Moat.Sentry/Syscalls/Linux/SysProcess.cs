@@ -315,6 +315,8 @@ internal static class SysProcess
             return err < 0 ? err : -Errno.ENOMEM.Value;
         }
 
+        t.Kernel.WatchAddressSpace(space);
+
         var mm = new MemoryManager(t.Kernel.MemoryFile, space, t.Kernel.Platform.MinUserAddress, t.Kernel.Platform.MaxUserAddress)
         {
             VdsoAddress = t.Kernel.Platform.VdsoAddress,

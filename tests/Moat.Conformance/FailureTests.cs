@@ -1,0 +1,221 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Moat.Conformance.Harness;
+
+namespace Moat.Conformance;
+
+/// <summary>
+/// When a part of the sandbox dies, the rest behaves: a killed gofer gives the app EIO rather than a hang,
+/// a killed stub kills its tasks, and SIGKILL to <c>moat do</c> leaves no process of the sandbox behind.
+/// </summary>
+public sealed class FailureTests
+{
+    [Fact]
+    public void KilledGofer_NewHostLookupIsEIO()
+    {
+        string dir = HostScratch.NewDirectory("gofer-kill");
+        string src = Path.Combine(dir, "late_open.c");
+        File.WriteAllText(src, """
+            #include <errno.h>
+            #include <fcntl.h>
+            #include <stdio.h>
+            #include <unistd.h>
+            int main(void) {
+                char c;
+                printf("ready\n");
+                fflush(stdout);
+                if (read(0, &c, 1) != 1) return 2;
+                int fd = open("/etc/moat-never-looked-up-before", O_RDONLY);
+                int e = errno;
+                printf("%s\n", fd < 0 && e == EIO ? "EIO" : fd < 0 && e == ENOENT ? "ENOENT" : "other");
+                return 0;
+            }
+            """);
+        Compile(src, Path.Combine(dir, "late_open"));
+
+        using Process moat = StartMoat(dir, "./late_open");
+        Assert.Equal("ready", moat.StandardOutput.ReadLine());
+        int gofer = Descendants(moat.Id).Single(p => CmdLine(p).Contains(" gofer ", StringComparison.Ordinal));
+        Kill(gofer);
+        WaitGone(gofer);
+        moat.StandardInput.Write('x');
+        moat.StandardInput.Flush();
+        Assert.Equal("EIO", moat.StandardOutput.ReadLine());
+        Assert.True(moat.WaitForExit(30_000));
+        Assert.Equal(0, moat.ExitCode);
+    }
+
+    [Fact]
+    public void KilledStub_KillsItsTasks()
+    {
+        using Process moat = StartMoat(HostScratch.Root, "/bin/sh", "-c", "echo ready; exec /bin/sleep 60");
+        Assert.Equal("ready", moat.StandardOutput.ReadLine());
+        int[] stubs = WaitForStubs(moat.Id);
+        foreach (int s in stubs)
+        {
+            Kill(s);
+        }
+
+        Assert.True(moat.WaitForExit(30_000), "moat did not end after its stub was killed");
+        Assert.Equal(128 + 9, moat.ExitCode);
+    }
+
+    [Fact]
+    public void KilledMoat_LeavesNoProcessBehind()
+    {
+        using Process moat = StartMoat(HostScratch.Root, "/bin/sh", "-c", "/bin/sleep 60 & echo ready; /bin/sleep 60");
+        Assert.Equal("ready", moat.StandardOutput.ReadLine());
+        WaitForStubs(moat.Id);
+        List<int> sandbox = Descendants(moat.Id);
+        Assert.True(sandbox.Count >= 3, "expected the gofer and stubs below moat"); // gofer, sh's stub, sleep's stub
+        Kill(moat.Id);
+        moat.WaitForExit();
+        foreach (int pid in sandbox)
+        {
+            WaitGone(pid);
+        }
+    }
+
+    private static Process StartMoat(string dir, params string[] command)
+    {
+        (string file, string[] prefix) = MoatCli.Command;
+        var psi = new ProcessStartInfo(file)
+        {
+            WorkingDirectory = dir,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in prefix.Concat(["do", "--"]).Concat(command))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        Process p = Process.Start(psi)!;
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    // Stubs are spawned by the Sentry's task threads; the app's process shows up a moment after its output.
+    private static int[] WaitForStubs(int moat)
+    {
+        for (int i = 0; i < 100; i++)
+        {
+            int[] stubs = Descendants(moat).Where(IsStub).ToArray();
+            if (stubs.Length > 0)
+            {
+                return stubs;
+            }
+
+            Thread.Sleep(50);
+        }
+
+        throw new InvalidOperationException("no stub process found below moat");
+    }
+
+    // A stub runs from the Sentry's memfd; its own argv went with the rest of its address space.
+    private static bool IsStub(int pid)
+    {
+        try
+        {
+            return File.ResolveLinkTarget($"/proc/{pid}/exe", false)?.FullName.Contains("moat-stub", StringComparison.Ordinal) == true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static void Compile(string src, string exe)
+    {
+        RunResult r = ProcessRunner.Run("gcc", ["-static", "-O1", "-o", exe, src], Path.GetDirectoryName(src)!);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+    }
+
+    private static void Kill(int pid) => Process.GetProcessById(pid).Kill();
+
+    // Gone, or a zombie whose parent (now the host's init) has not reaped it yet: either way it runs nothing.
+    private static void WaitGone(int pid)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            string? state = State(pid);
+            if (state == null || state == "Z")
+            {
+                return;
+            }
+
+            Thread.Sleep(50);
+        }
+
+        Assert.Fail($"process {pid} ({CmdLine(pid)}) is still running");
+    }
+
+    private static List<int> Descendants(int root)
+    {
+        var parent = new Dictionary<int, int>();
+        foreach (string d in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && Stat(pid) is string[] f)
+            {
+                parent[pid] = int.Parse(f[1], CultureInfo.InvariantCulture);
+            }
+        }
+
+        var result = new List<int>();
+        var todo = new Queue<int>([root]);
+        while (todo.Count > 0)
+        {
+            int p = todo.Dequeue();
+            foreach ((int child, int pp) in parent)
+            {
+                if (pp == p)
+                {
+                    result.Add(child);
+                    todo.Enqueue(child);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    // The fields of /proc/PID/stat after the command name: state, ppid, ...
+    private static string[]? Stat(int pid)
+    {
+        try
+        {
+            string s = File.ReadAllText($"/proc/{pid}/stat");
+            return s[(s.LastIndexOf(')') + 2)..].Split(' ');
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static string? State(int pid) => Stat(pid)?[0];
+
+    private static string CmdLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
+}
