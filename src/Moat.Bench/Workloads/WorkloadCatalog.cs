@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 
 namespace Moat.Bench.Workloads;
 
@@ -39,69 +40,49 @@ public static class WorkloadCatalog
     private static List<Workload> Build()
     {
         var list = new List<Workload>();
-        void Program(string name, string cls, string what, string unit, string[] full, string[] quick) =>
-            list.Add(new Workload(name, cls, what, unit, MeasureKind.Reported, full, quick));
+
+        // A program that prints ns per operation; "{n}" in its words is the count: full, or quick for --quick.
+        void Program(string name, string cls, string what, string unit, long full, long quick, params string[] words) =>
+            list.Add(new Workload(name, cls, what, unit, MeasureKind.Reported, Fill(words, full), Fill(words, quick)));
         void Command(string name, string cls, string what, string[] full, string[] quick) =>
             list.Add(new Workload(name, cls, what, "ms", MeasureKind.WallClock, full, quick));
 
-        Program("getpid", "syscalls", "getpid: served inside the sandbox kernel", "ns/op",
-            ["{bin:syscalls}", "getpid", "200000"], ["{bin:syscalls}", "getpid", "20000"]);
-        Program("pread-host", "syscalls", "pread of 1 byte from a host file: needs a host syscall", "ns/op",
-            ["{bin:syscalls}", "hostread", "100000", "{hostfile}"], ["{bin:syscalls}", "hostread", "10000", "{hostfile}"]);
-        Program("clock_gettime", "syscalls", "clock_gettime(CLOCK_MONOTONIC) through libc (vDSO natively)", "ns/op",
-            ["{bin:syscalls}", "clock", "200000"], ["{bin:syscalls}", "clock", "20000"]);
+        Program("getpid", "syscalls", "getpid: served inside the sandbox kernel", "ns/op", 200_000, 20_000, "{bin:syscalls}", "getpid", "{n}");
+        Program("pread-host", "syscalls", "pread of 1 byte from a host file: needs a host syscall", "ns/op", 100_000, 10_000, "{bin:syscalls}", "hostread", "{n}", "{hostfile}");
+        Program("clock_gettime", "syscalls", "clock_gettime(CLOCK_MONOTONIC) through libc (the vDSO)", "ns/op", 200_000, 20_000, "{bin:syscalls}", "clock", "{n}");
 
         foreach ((string label, long size) in new[] { ("4k", 4096L), ("64k", 64 * 1024L), ("1m", MiB), ("16m", 16 * MiB) })
         {
             Program("mmap-" + label, "memory", $"mmap + touch every page + munmap of {label.ToUpperInvariant()}iB, 1 GiB in all", "ns/op",
-                ["{bin:memory}", "mmap", size.ToString(), (1024 * MiB).ToString()],
-                ["{bin:memory}", "mmap", size.ToString(), (Math.Max(size * 64, 64 * MiB)).ToString()]);
+                1024 * MiB, Math.Max(size * 64, 64 * MiB), "{bin:memory}", "mmap", size.ToString(CultureInfo.InvariantCulture), "{n}");
         }
 
-        Program("page-faults", "memory", "first touch of each page of 256 MiB of fresh anonymous memory", "ns/page",
-            ["{bin:memory}", "faults", (256 * MiB).ToString()], ["{bin:memory}", "faults", (64 * MiB).ToString()]);
-        Program("malloc-churn", "memory", "malloc/free of 16 B-64 KiB blocks over 1024 live slots", "ns/op",
-            ["{bin:memory}", "malloc", "2000000"], ["{bin:memory}", "malloc", "200000"]);
+        Program("page-faults", "memory", "first touch of each page of 256 MiB of fresh anonymous memory", "ns/page", 256 * MiB, 64 * MiB, "{bin:memory}", "faults", "{n}");
+        Program("malloc-churn", "memory", "malloc/free of 16 B-64 KiB blocks over 1024 live slots", "ns/op", 2_000_000, 200_000, "{bin:memory}", "malloc", "{n}");
 
-        Program("open-host", "files", "open + close of a host file (through the gofer)", "ns/op",
-            ["{bin:files}", "open", "20000", "{hostfile}"], ["{bin:files}", "open", "2000", "{hostfile}"]);
-        Program("stat-host", "files", "stat of a host file", "ns/op",
-            ["{bin:files}", "stat", "20000", "{hostfile}"], ["{bin:files}", "stat", "2000", "{hostfile}"]);
-        Program("open-tmpfs", "files", "open + close of a file in /dev/shm (tmpfs everywhere)", "ns/op",
-            ["{bin:files}", "open", "20000", "/dev/shm/moat-bench-small"], ["{bin:files}", "open", "2000", "/dev/shm/moat-bench-small"]);
-        Program("stat-tmpfs", "files", "stat of a file in /dev/shm", "ns/op",
-            ["{bin:files}", "stat", "20000", "/dev/shm/moat-bench-small"], ["{bin:files}", "stat", "2000", "/dev/shm/moat-bench-small"]);
-        Program("read-4k-host", "files", "pread of 4 KiB from a host file", "ns/op",
-            ["{bin:files}", "read4k", "50000", "{data}"], ["{bin:files}", "read4k", "5000", "{data}"]);
-        Program("write-4k-tmpfs", "files", "pwrite of 4 KiB to a file in /dev/shm", "ns/op",
-            ["{bin:files}", "write4k", "50000", "/dev/shm/moat-bench-rw"], ["{bin:files}", "write4k", "5000", "/dev/shm/moat-bench-rw"]);
-        Program("seqread-host", "files", "sequential 1 MiB reads of a 64 MiB host file", "ns/MiB",
-            ["{bin:files}", "seqread", "64", "{data}"], ["{bin:files}", "seqread", "16", "{data}"]);
-        Program("seqwrite-tmpfs", "files", "sequential 1 MiB writes of 64 MiB to /dev/shm", "ns/MiB",
-            ["{bin:files}", "seqwrite", "64", "/dev/shm/moat-bench-seq"], ["{bin:files}", "seqwrite", "16", "/dev/shm/moat-bench-seq"]);
-        Program("create-unlink", "files", "create, write 1 byte, close, unlink in /dev/shm", "ns/op",
-            ["{bin:files}", "create", "5000", "/dev/shm"], ["{bin:files}", "create", "500", "/dev/shm"]);
+        const string Shm = "/dev/shm/moat-bench-small";
+        Program("open-host", "files", "open + close of a host file (through the gofer)", "ns/op", 20_000, 2_000, "{bin:files}", "open", "{n}", "{hostfile}");
+        Program("stat-host", "files", "stat of a host file", "ns/op", 20_000, 2_000, "{bin:files}", "stat", "{n}", "{hostfile}");
+        Program("open-tmpfs", "files", "open + close of a file in /dev/shm (tmpfs everywhere)", "ns/op", 20_000, 2_000, "{bin:files}", "open", "{n}", Shm);
+        Program("stat-tmpfs", "files", "stat of a file in /dev/shm", "ns/op", 20_000, 2_000, "{bin:files}", "stat", "{n}", Shm);
+        Program("read-4k-host", "files", "pread of 4 KiB from a host file", "ns/op", 50_000, 5_000, "{bin:files}", "read4k", "{n}", "{data}");
+        Program("write-4k-tmpfs", "files", "pwrite of 4 KiB to a file in /dev/shm", "ns/op", 50_000, 5_000, "{bin:files}", "write4k", "{n}", "/dev/shm/moat-bench-rw");
+        Program("seqread-host", "files", "sequential 1 MiB reads of a 64 MiB host file", "ns/MiB", 64, 16, "{bin:files}", "seqread", "{n}", "{data}");
+        Program("seqwrite-tmpfs", "files", "sequential 1 MiB writes of 64 MiB to /dev/shm", "ns/MiB", 64, 16, "{bin:files}", "seqwrite", "{n}", "/dev/shm/moat-bench-seq");
+        Program("create-unlink", "files", "create, write 1 byte, close, unlink in /dev/shm", "ns/op", 5_000, 500, "{bin:files}", "create", "{n}", "/dev/shm");
 
-        Program("fork-exit-wait", "processes", "fork + _exit + waitpid", "ns/op",
-            ["{bin:processes}", "fork", "500"], ["{bin:processes}", "fork", "50"]);
-        Program("fork-exec-wait", "processes", "fork + execve of a static program + waitpid", "ns/op",
-            ["{bin:processes}", "exec", "200"], ["{bin:processes}", "exec", "20"]);
-        Program("thread-create-join", "processes", "pthread_create + pthread_join", "ns/op",
-            ["{bin:processes}", "thread", "1000"], ["{bin:processes}", "thread", "100"]);
+        Program("fork-exit-wait", "processes", "fork + _exit + waitpid", "ns/op", 500, 50, "{bin:processes}", "fork", "{n}");
+        Program("fork-exec-wait", "processes", "fork + execve of a static program + waitpid", "ns/op", 200, 20, "{bin:processes}", "exec", "{n}");
+        Program("thread-create-join", "processes", "pthread_create + pthread_join", "ns/op", 1_000, 100, "{bin:processes}", "thread", "{n}");
 
-        Program("pipe-pingpong", "ipc", "1-byte round trip between two processes over pipes", "ns/op",
-            ["{bin:ipc}", "pipe", "pingpong", "20000"], ["{bin:ipc}", "pipe", "pingpong", "2000"]);
-        Program("pipe-stream", "ipc", "64 KiB writes through a pipe to another process", "ns/MiB",
-            ["{bin:ipc}", "pipe", "stream", "512"], ["{bin:ipc}", "pipe", "stream", "64"]);
-        Program("unix-pingpong", "ipc", "1-byte round trip over a unix socketpair", "ns/op",
-            ["{bin:ipc}", "unix", "pingpong", "20000"], ["{bin:ipc}", "unix", "pingpong", "2000"]);
-        Program("unix-stream", "ipc", "64 KiB writes through a unix socketpair", "ns/MiB",
-            ["{bin:ipc}", "unix", "stream", "512"], ["{bin:ipc}", "unix", "stream", "64"]);
+        Program("pipe-pingpong", "ipc", "1-byte round trip between two processes over pipes", "ns/op", 20_000, 2_000, "{bin:ipc}", "pipe", "pingpong", "{n}");
+        Program("pipe-stream", "ipc", "64 KiB writes through a pipe to another process", "ns/MiB", 512, 64, "{bin:ipc}", "pipe", "stream", "{n}");
+        Program("unix-pingpong", "ipc", "1-byte round trip over a unix socketpair", "ns/op", 20_000, 2_000, "{bin:ipc}", "unix", "pingpong", "{n}");
+        Program("unix-stream", "ipc", "64 KiB writes through a unix socketpair", "ns/MiB", 512, 64, "{bin:ipc}", "unix", "stream", "{n}");
 
         Command("start-true", "programs", "start-up and exit of /bin/true", ["/bin/true"], ["/bin/true"]);
-        Command("python-imports", "programs", "python3 importing json, decimal, asyncio, email, sqlite3",
-            ["/usr/bin/python3", "-c", "import json, decimal, asyncio, email, sqlite3"],
-            ["/usr/bin/python3", "-c", "import json, decimal, asyncio, email, sqlite3"]);
+        string[] imports = ["/usr/bin/python3", "-c", "import json, decimal, asyncio, email, sqlite3"];
+        Command("python-imports", "programs", "python3 importing json, decimal, asyncio, email, sqlite3", imports, imports);
         Command("shell-loop", "programs", "/bin/sh running 500 small commands (echo | cat)",
             ["/bin/sh", "-c", ShellLoop(500)], ["/bin/sh", "-c", ShellLoop(50)]);
         Command("sqlite-inserts", "programs", "python3 sqlite3: 100k inserts in one transaction into /dev/shm",
@@ -109,6 +90,17 @@ public static class WorkloadCatalog
         list.Add(new Workload("memory-overhead", "memory", "proportional set size of every process, a program sleeping", "MiB",
             MeasureKind.Memory, ["{bin:idle}", "3"], ["{bin:idle}", "2"]));
         return list;
+    }
+
+    private static string[] Fill(string[] words, long n)
+    {
+        var filled = new string[words.Length];
+        for (int i = 0; i < words.Length; i++)
+        {
+            filled[i] = words[i] == "{n}" ? n.ToString(CultureInfo.InvariantCulture) : words[i];
+        }
+
+        return filled;
     }
 
     private static string ShellLoop(int n) => $"i=0; while [ $i -lt {n} ]; do echo $i | cat >/dev/null; i=$((i+1)); done";
