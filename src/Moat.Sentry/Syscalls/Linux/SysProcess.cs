@@ -322,6 +322,9 @@ internal static class SysProcess
 
         // Past the point of no return. Other threads of the process die first (de_thread in Linux).
         KillOtherThreads(t);
+
+        // The robust list and clear_child_tid belong to the old memory (Linux's exec_mm_release).
+        t.ReleaseFutexes();
         mm.ArgStart = image.ArgStart;
         mm.ArgEnd = image.ArgEnd;
         mm.EnvStart = image.EnvStart;
@@ -369,8 +372,6 @@ internal static class SysProcess
         }
 
         t.RseqAddress = 0;
-        t.ClearChildTid = 0;
-        t.RobustListHead = 0;
         ref PtraceRegs regs = ref t.Registers;
         regs = default;
         regs.rip = image.Entry;

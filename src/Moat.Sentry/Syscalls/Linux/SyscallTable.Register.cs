@@ -129,13 +129,14 @@ internal static partial class SyscallTable
         Partial(Sysno.getsid, SysThread.Getsid, "one session per sandbox until sessions arrive");
         Full(Sysno.set_tid_address, SysThread.SetTidAddress);
         Full(Sysno.set_robust_list, SysThread.SetRobustList);
+        Full(Sysno.get_robust_list, SysThread.GetRobustList);
         Partial(Sysno.arch_prctl, SysThread.ArchPrctl, "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS");
         Partial(Sysno.rseq, SysThread.Rseq, "registration only; the sandbox reports virtual CPU 0 and never aborts critical sections");
         Full(Sysno.sched_yield, SysThread.SchedYield);
         Full(Sysno.sched_getaffinity, SysThread.SchedGetaffinity);
         Partial(Sysno.getcpu, SysThread.Getcpu, "always virtual CPU 0, node 0");
 
-        Partial(Sysno.futex, SysFutex.Futex, "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET");
+        Partial(Sysno.futex, SysFutex.Futex, "every operation but the priority-inheritance ones (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, *_REQUEUE_PI, LOCK_PI2)");
         Full(Sysno.kill, SysSignal.Kill);
         Full(Sysno.tkill, SysSignal.Tkill);
         Full(Sysno.tgkill, SysSignal.Tgkill);
