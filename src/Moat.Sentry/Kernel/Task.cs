@@ -18,6 +18,7 @@ internal sealed partial class Task
 {
     private readonly ManualResetEventSlim _wake = new(false);
     private PtraceRegs _regs;
+    private SchedAttr _sched = SchedAttr.Default;
 
     public Task(Kernel kernel, ThreadGroup group, int tid, MemoryManager mm, FdTable fds, Credentials creds)
     {
@@ -50,6 +51,13 @@ internal sealed partial class Task
 
     /// <summary>set_tid_address(2)'s pointer, cleared and futex-woken when the thread exits.</summary>
     public ulong ClearChildTid { get; set; }
+
+    /// <summary>Scheduling policy, priority and nice value. Replaced whole (by any task, under SysSched's lock); read anywhere.</summary>
+    public SchedAttr Sched
+    {
+        get => Volatile.Read(ref _sched);
+        set => Volatile.Write(ref _sched, value);
+    }
 
     /// <summary>sigaltstack(2)'s stack, or 0 size when disabled.</summary>
     public ulong AltStackBase { get; set; }

@@ -213,6 +213,7 @@ internal static class SysProcess
     // the tid words clone writes: the parent's copy in the parent's memory, the child's in the child's.
     private static void SetUpChild(Task parent, Task child, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
     {
+        child.Sched = parent.Sched.ForChild();
         ref PtraceRegs regs = ref child.Registers;
         regs = parent.Registers;
         regs.rax = 0;

@@ -134,6 +134,15 @@ internal static partial class SyscallTable
         Partial(Sysno.rseq, SysThread.Rseq, "registration only; the sandbox reports virtual CPU 0 and never aborts critical sections");
         Full(Sysno.sched_yield, SysThread.SchedYield);
         Full(Sysno.sched_getaffinity, SysThread.SchedGetaffinity);
+        Partial(Sysno.sched_setscheduler, SysSched.SchedSetscheduler, "policies and priorities are recorded and reported; the host schedules every task alike");
+        Partial(Sysno.sched_setparam, SysSched.SchedSetparam, "priorities are recorded and reported; the host schedules every task alike");
+        Full(Sysno.sched_getscheduler, SysSched.SchedGetscheduler);
+        Full(Sysno.sched_getparam, SysSched.SchedGetparam);
+        Full(Sysno.sched_get_priority_max, SysSched.SchedGetPriorityMax);
+        Full(Sysno.sched_get_priority_min, SysSched.SchedGetPriorityMin);
+        Partial(Sysno.sched_rr_get_interval, SysSched.SchedRrGetInterval, "100 ms for SCHED_RR, 0 otherwise (Linux's fair slice in whole jiffies)");
+        Full(Sysno.getpriority, SysPriority.Getpriority);
+        Partial(Sysno.setpriority, SysPriority.Setpriority, "nice values are recorded and reported; the host schedules every task alike");
         Partial(Sysno.getcpu, SysThread.Getcpu, "always virtual CPU 0, node 0");
 
         Partial(Sysno.futex, SysFutex.Futex, "every operation but the priority-inheritance ones (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, *_REQUEUE_PI, LOCK_PI2)");
