@@ -73,13 +73,13 @@ internal static class SysPriority
     {
         Credentials c = t.Credentials;
         Credentials o = target.Credentials;
-        if (!c.IsRoot && o.RealUid != c.EffectiveUid && o.EffectiveUid != c.EffectiveUid)
+        if (!c.HasCapability(Credentials.CAP_SYS_NICE) && o.RealUid != c.EffectiveUid && o.EffectiveUid != c.EffectiveUid)
         {
             return -Errno.EPERM.Value;
         }
 
         SchedAttr cur = target.Sched;
-        if (nice < cur.Nice && !c.IsRoot && !IsNiceReduction(target, nice))
+        if (nice < cur.Nice && !c.HasCapability(Credentials.CAP_SYS_NICE) && !IsNiceReduction(target, nice))
         {
             return -Errno.EACCES.Value;
         }

@@ -326,6 +326,7 @@ internal static class SysProcess
 
         // The robust list and clear_child_tid belong to the old memory (Linux's exec_mm_release).
         t.ReleaseFutexes();
+        t.Credentials = t.Credentials.AfterExec();
         mm.ArgStart = image.ArgStart;
         mm.ArgEnd = image.ArgEnd;
         mm.EnvStart = image.EnvStart;

@@ -149,7 +149,7 @@ internal static class SysSched
                 return -Errno.EINVAL.Value;
             }
 
-            if (!t.Credentials.IsRoot && !UnprivilegedMay(t, target, cur, policy, priority, resetOnFork))
+            if (!t.Credentials.HasCapability(Credentials.CAP_SYS_NICE) && !UnprivilegedMay(t, target, cur, policy, priority, resetOnFork))
             {
                 return -Errno.EPERM.Value;
             }

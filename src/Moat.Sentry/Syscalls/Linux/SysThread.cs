@@ -109,7 +109,7 @@ internal static class SysThread
         return t.MM.CopyOut(a.Pointer(1), head) < 0 ? -Errno.EFAULT.Value : 0;
     }
 
-    // ptrace_may_access(PTRACE_MODE_READ_REALCREDS) as the sandbox has it: no LSM, root holds CAP_SYS_PTRACE.
+    // ptrace_may_access(PTRACE_MODE_READ_REALCREDS) as the sandbox has it: no LSM, no Yama.
     private static bool MayReadTask(Task caller, Task target)
     {
         if (caller.Group == target.Group)
@@ -118,7 +118,7 @@ internal static class SysThread
         }
 
         Credentials c = caller.Credentials;
-        if (c.IsRoot)
+        if (c.HasCapability(Credentials.CAP_SYS_PTRACE))
         {
             return true;
         }

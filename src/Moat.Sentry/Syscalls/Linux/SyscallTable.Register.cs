@@ -180,7 +180,8 @@ internal static partial class SyscallTable
         Full(Sysno.setresgid, SysCredentials.Setresgid);
         Full(Sysno.setreuid, SysCredentials.Setreuid);
         Full(Sysno.setregid, SysCredentials.Setregid);
-        Partial(Sysno.capget, SysCredentials.Capget, "root holds every capability, others none");
+        Full(Sysno.capget, SysCredentials.Capget);
+        Partial(Sysno.capset, SysCredentials.Capset, "no ambient or bounding-set changes (prctl); file access checks do not consult capabilities");
         Full(Sysno.uname, SysIdentity.Uname);
         Full(Sysno.sysinfo, SysIdentity.Sysinfo);
 
