@@ -29,6 +29,13 @@ internal static class SysPriority
             return -Errno.EINVAL.Value;
         }
 
+        if (which == PRIO_PROCESS)
+        {
+            // The common case, without a list.
+            Task? one = SysSched.Find(t, a.Int(1));
+            return one == null ? -Errno.ESRCH.Value : 20 - one.Sched.Nice;
+        }
+
         long result = -Errno.ESRCH.Value;
         foreach (Task target in Targets(t, which, a.Int(1)))
         {

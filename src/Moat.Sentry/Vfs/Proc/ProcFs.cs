@@ -349,9 +349,9 @@ internal static class ProcFs
             SigBlk:	{task.SignalMask:x16}
             SigIgn:	{ignored:x16}
             SigCgt:	{caught:x16}
-            CapInh:	0000000000000000
-            CapPrm:	{(c.EffectiveUid == 0 ? "000001ffffffffff" : "0000000000000000")}
-            CapEff:	{(c.EffectiveUid == 0 ? "000001ffffffffff" : "0000000000000000")}
+            CapInh:	{c.CapInheritable:x16}
+            CapPrm:	{c.CapPermitted:x16}
+            CapEff:	{c.CapEffective:x16}
             CapBnd:	000001ffffffffff
             CapAmb:	0000000000000000
             NoNewPrivs:	{(task.NoNewPrivs ? 1 : 0)}
