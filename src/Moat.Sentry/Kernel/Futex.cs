@@ -185,24 +185,6 @@ internal sealed class Futex
         }
     }
 
-    /// <summary>How many tasks wait on <paramref name="key"/> (for tests and /proc).</summary>
-    public int WaiterCount(in FutexKey key)
-    {
-        lock (_mu)
-        {
-            int n = 0;
-            if (_lists.TryGetValue(key, out WaitList? list))
-            {
-                for (Waiter? w = list.Head; w != null; w = w.Next)
-                {
-                    n++;
-                }
-            }
-
-            return n;
-        }
-    }
-
     // Preconditions: _mu is held.
     private long WakeLocked(in FutexKey key, int count, uint bitset)
     {

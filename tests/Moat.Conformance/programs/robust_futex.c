@@ -188,7 +188,29 @@ static void robust_mutex(int pshared) {
     printf("%s: lock: %s\n", kind, name(pthread_mutex_lock(mu)));
 }
 
-int main(void) {
+/* execve releases the old image's robust list too: a lock held across exec is marked owner-died. */
+static void exec_releases(char *self) {
+    struct lock *l = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pid_t c = fork();
+    if (c == 0) {
+        l->word = (uint32_t)syscall(SYS_gettid);
+        l->link.next = &head.list;
+        head.list.next = &l->link;
+        head.futex_offset = offsetof(struct lock, word);
+        head.list_op_pending = NULL;
+        syscall(SYS_set_robust_list, &head, sizeof(head));
+        execl(self, self, "exec", (char *)NULL);
+        _exit(99);
+    }
+    int status;
+    waitpid(c, &status, 0);
+    tid_seen = (uint32_t)c;
+    printf("exec child: %d\n", WEXITSTATUS(status));
+    show_word("  lock held across execve", l->word);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) return 0; /* the image exec_releases runs */
     setvbuf(stdout, NULL, _IONBF, 0);
     get_set();
     raw_lists(0);
@@ -196,5 +218,6 @@ int main(void) {
     raw_lists(2);
     robust_mutex(0);
     robust_mutex(1);
+    exec_releases(argv[0]);
     return 0;
 }
