@@ -1,13 +1,80 @@
 namespace Moat.Sentry.Kernel;
 
-/// <summary>A task's user and group identities. Immutable; set*id calls replace the object.</summary>
+/// <summary>
+/// A task's user and group identities and capability sets. Immutable; set*id and capset replace the object.
+/// The sandbox is a user namespace of its own: uid 0 starts with every capability, and capabilities count
+/// only inside it.
+/// </summary>
 internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUid, uint RealGid, uint EffectiveGid, uint SavedGid)
 {
+    public const int CAP_SETGID = 6;
+    public const int CAP_SETUID = 7;
+    public const int CAP_SETPCAP = 8;
+    public const int CAP_SYS_PTRACE = 19;
+    public const int CAP_SYS_NICE = 23;
+    public const int CAP_SYS_RESOURCE = 24;
+
+    /// <summary>Every capability Linux defines (CAP_LAST_CAP is 40, CAP_CHECKPOINT_RESTORE).</summary>
+    public const ulong AllCapabilities = (1UL << 41) - 1;
+
     public static Credentials Root { get; } = new(0, 0, 0, 0, 0, 0);
 
     /// <summary>Supplementary group ids (setgroups).</summary>
     public uint[] Groups { get; init; } = [];
 
-    /// <summary>Whether the task acts as root: in the sandbox, uid 0 holds every capability.</summary>
+    /// <summary>The permitted set: what the task may make effective. Full for root, as after execve.</summary>
+    public ulong CapPermitted { get; init; } = RealUid == 0 || EffectiveUid == 0 ? AllCapabilities : 0;
+
+    /// <summary>The effective set: what permission checks look at.</summary>
+    public ulong CapEffective { get; init; } = EffectiveUid == 0 ? AllCapabilities : 0;
+
+    /// <summary>The inheritable set.</summary>
+    public ulong CapInheritable { get; init; }
+
+    /// <summary>Whether the task acts as root (effective uid 0). Permission checks use <see cref="HasCapability"/>.</summary>
     public bool IsRoot => EffectiveUid == 0;
+
+    /// <summary>Whether <paramref name="cap"/> is in the effective set.</summary>
+    public bool HasCapability(int cap) => (CapEffective & (1UL << cap)) != 0;
+
+    /// <summary>
+    /// These credentials after a uid change from <paramref name="old"/> (Linux's cap_emulate_setxuid, without
+    /// SECURE_KEEP_CAPS): leaving uid 0 everywhere drops the permitted and effective sets; an effective uid
+    /// leaving 0 drops the effective set, and one becoming 0 makes it the permitted set again.
+    /// </summary>
+    public Credentials AfterUidChange(Credentials old)
+    {
+        ulong permitted = CapPermitted;
+        ulong effective = CapEffective;
+        bool hadRoot = old.RealUid == 0 || old.EffectiveUid == 0 || old.SavedUid == 0;
+        bool hasRoot = RealUid == 0 || EffectiveUid == 0 || SavedUid == 0;
+        if (hadRoot && !hasRoot)
+        {
+            permitted = 0;
+            effective = 0;
+        }
+
+        if (old.EffectiveUid == 0 && EffectiveUid != 0)
+        {
+            effective = 0;
+        }
+
+        if (old.EffectiveUid != 0 && EffectiveUid == 0)
+        {
+            effective = permitted;
+        }
+
+        return this with { CapPermitted = permitted, CapEffective = effective };
+    }
+
+    /// <summary>
+    /// These credentials after execve of a file without capabilities or set-id bits: root gets the full
+    /// permitted set (effective too if the effective uid is 0), anyone else none.
+    /// </summary>
+    public Credentials AfterExec()
+    {
+        bool root = RealUid == 0 || EffectiveUid == 0;
+        ulong permitted = root ? AllCapabilities | CapInheritable : 0;
+        return this with { CapPermitted = permitted, CapEffective = EffectiveUid == 0 ? permitted : 0 };
+    }
 }

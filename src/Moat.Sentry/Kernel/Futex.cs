@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Threading;
 using Moat.Abi;
@@ -6,46 +7,64 @@ using Moat.Sentry.Mm;
 namespace Moat.Sentry.Kernel;
 
 /// <summary>
-/// Futex wait queues for private futexes, keyed by (address space, address). A waiter sleeps on its own
-/// task's wake event, so signals interrupt it; a waker releases up to N waiters whose bitset matches, in
-/// FIFO order. Lock order: _mu is a leaf (the value check in Wait runs under _mu, so a wake cannot slip
-/// between the check and the enqueue).
+/// Futex wait queues, keyed by <see cref="FutexKey"/>. A waiter sleeps on its own task's wake event, so signals
+/// interrupt it; wakers release waiters in FIFO order (Linux queues tasks of equal priority that way).
+/// Lock order: _mu &gt; MemoryManager._mu (value checks and atomic operations run under _mu, so a wake cannot
+/// slip between a waiter's check and its enqueue). Nothing here allocates once a task and a key have been seen.
 /// </summary>
 internal sealed class Futex
 {
+    /// <summary>FUTEX_BITSET_MATCH_ANY.</summary>
+    public const uint MatchAny = 0xffffffff;
+
     private readonly Lock _mu = new();
 
     // Protected by _mu.
-    private readonly Dictionary<(MemoryManager Mm, ulong Addr), LinkedList<Waiter>> _queues = [];
+    private readonly Dictionary<FutexKey, WaitList> _lists = [];
+    private readonly Stack<WaitList> _spareLists = new();
 
-    private sealed class Waiter
+    /// <summary>A task's place in a wait list; each task has one and reuses it. Fields are protected by Futex._mu.</summary>
+    internal sealed class Waiter
     {
-        public required Task Task { get; init; }
+        public Waiter(Task task)
+        {
+            Task = task;
+            IsWoken = () => Woken;
+        }
 
-        public required uint Bitset { get; init; }
+        public Task Task { get; }
 
-        // Written under Futex._mu.
+        /// <summary>The condition the task blocks on, allocated once.</summary>
+        public Func<bool> IsWoken { get; }
+
+        public uint Bitset;
+        public WaitList? List;
+        public Waiter? Prev;
+        public Waiter? Next;
+
+        // Read by the sleeping task without the lock.
         public volatile bool Woken;
     }
 
-    /// <summary>
-    /// Implements FUTEX_WAIT(_BITSET): sleeps while *addr == expected, until woken, interrupted or
-    /// <paramref name="timeoutMs"/> (-1 = forever) passes. Returns 0, -EAGAIN, -ETIMEDOUT, -ERESTARTSYS or -EFAULT.
-    /// </summary>
-    public long Wait(Task t, ulong addr, uint expected, uint bitset, int timeoutMs)
+    /// <summary>The waiters on one key, oldest first.</summary>
+    internal sealed class WaitList
     {
-        if ((addr & 3) != 0)
-        {
-            return -Errno.EINVAL.Value;
-        }
+        public FutexKey Key;
+        public Waiter? Head;
+        public Waiter? Tail;
+    }
 
-        MemoryManager mm = t.MM;
-        var key = (mm, addr);
-        var w = new Waiter { Task = t, Bitset = bitset };
-        LinkedListNode<Waiter> node;
+    /// <summary>
+    /// Implements FUTEX_WAIT(_BITSET): sleeps while the word at <paramref name="addr"/> equals
+    /// <paramref name="expected"/>, until woken, interrupted or <paramref name="timeoutMs"/> (-1 = forever) passes.
+    /// Returns 0, -EAGAIN, -ETIMEDOUT, -ERESTARTSYS or -EFAULT.
+    /// </summary>
+    public long Wait(Task t, in FutexKey key, ulong addr, uint expected, uint bitset, int timeoutMs)
+    {
+        Waiter w = t.FutexWaiter;
         lock (_mu)
         {
-            if (mm.CopyIn(addr, out uint value) < 0)
+            if (t.MM.CopyIn(addr, out uint value) < 0)
             {
                 return -Errno.EFAULT.Value;
             }
@@ -55,16 +74,12 @@ internal sealed class Futex
                 return -Errno.EAGAIN.Value;
             }
 
-            if (!_queues.TryGetValue(key, out LinkedList<Waiter>? q))
-            {
-                q = new LinkedList<Waiter>();
-                _queues[key] = q;
-            }
-
-            node = q.AddLast(w);
+            w.Bitset = bitset;
+            w.Woken = false;
+            Append(ListFor(key), w);
         }
 
-        long r = t.Block(null, () => w.Woken, timeoutMs);
+        long r = t.Block(null, w.IsWoken, timeoutMs);
         lock (_mu)
         {
             if (w.Woken)
@@ -72,54 +87,203 @@ internal sealed class Futex
                 return 0;
             }
 
-            LinkedList<Waiter> q = _queues[key];
-            q.Remove(node);
-            if (q.Count == 0)
-            {
-                _queues.Remove(key);
-            }
-
+            Unlink(w);
             return r;
         }
     }
 
-    /// <summary>Implements FUTEX_WAKE(_BITSET): wakes up to <paramref name="count"/> waiters; returns how many.</summary>
-    public long Wake(MemoryManager mm, ulong addr, int count, uint bitset)
+    /// <summary>
+    /// Implements FUTEX_WAKE(_BITSET): wakes waiters whose bitset meets <paramref name="bitset"/>, up to
+    /// <paramref name="count"/> of them but at least one (Linux's loop wakes before it compares). Returns how many.
+    /// </summary>
+    public long Wake(in FutexKey key, int count, uint bitset)
     {
-        if ((addr & 3) != 0)
-        {
-            return -Errno.EINVAL.Value;
-        }
-
-        int woken = 0;
         lock (_mu)
         {
-            if (!_queues.TryGetValue((mm, addr), out LinkedList<Waiter>? q))
+            return WakeLocked(key, count, bitset);
+        }
+    }
+
+    /// <summary>
+    /// Implements FUTEX_REQUEUE and, with <paramref name="compare"/>, FUTEX_CMP_REQUEUE: wakes up to
+    /// <paramref name="wakeCount"/> waiters on <paramref name="from"/> and moves up to <paramref name="requeueCount"/>
+    /// more to <paramref name="to"/>. Returns woken plus moved, -EAGAIN if the word at <paramref name="addr"/> is
+    /// not <paramref name="expected"/>, or -EFAULT.
+    /// </summary>
+    /// <remarks>Preconditions: both counts are non-negative.</remarks>
+    public long Requeue(MemoryManager mm, in FutexKey from, ulong addr, in FutexKey to, int wakeCount, int requeueCount, bool compare, uint expected)
+    {
+        lock (_mu)
+        {
+            if (compare)
+            {
+                if (mm.CopyIn(addr, out uint value) < 0)
+                {
+                    return -Errno.EFAULT.Value;
+                }
+
+                if (value != expected)
+                {
+                    return -Errno.EAGAIN.Value;
+                }
+            }
+
+            if (!_lists.TryGetValue(from, out WaitList? src))
             {
                 return 0;
             }
 
-            LinkedListNode<Waiter>? n = q.First;
-            while (n != null && woken < count)
+            bool sameKey = from == to;
+            WaitList? dst = null;
+            int count = 0;
+            Waiter? w = src.Head;
+            while (w != null && count - wakeCount < requeueCount)
             {
-                LinkedListNode<Waiter>? next = n.Next;
-                if ((n.Value.Bitset & bitset) != 0)
+                Waiter? next = w.Next;
+                if (++count <= wakeCount)
                 {
-                    n.Value.Woken = true;
-                    n.Value.Task.Wake();
-                    q.Remove(n);
-                    woken++;
+                    Unlink(w);
+                    Release(w);
+                }
+                else if (!sameKey)
+                {
+                    // Waiters moved onto their own key keep their place; others go to the back of the new list.
+                    dst ??= ListFor(to);
+                    Unlink(w);
+                    Append(dst, w);
                 }
 
-                n = next;
+                w = next;
             }
 
-            if (q.Count == 0)
+            return count;
+        }
+    }
+
+    /// <summary>
+    /// Implements FUTEX_WAKE_OP: applies <paramref name="op"/> to the word at <paramref name="addr2"/>, wakes up to
+    /// <paramref name="count1"/> waiters on <paramref name="key1"/> and, if the comparison with the word's old value
+    /// holds, up to <paramref name="count2"/> on <paramref name="key2"/>. Returns the total woken or -errno.
+    /// </summary>
+    public long WakeOp(MemoryManager mm, in FutexKey key1, in FutexKey key2, ulong addr2, int count1, int count2, FutexWakeOp op)
+    {
+        lock (_mu)
+        {
+            long r = op.Apply(mm, addr2, out bool condition);
+            if (r < 0)
             {
-                _queues.Remove((mm, addr));
+                return r;
             }
+
+            long woken = WakeLocked(key1, count1, MatchAny);
+            if (condition)
+            {
+                woken += WakeLocked(key2, count2, MatchAny);
+            }
+
+            return woken;
+        }
+    }
+
+    // Preconditions: _mu is held.
+    private long WakeLocked(in FutexKey key, int count, uint bitset)
+    {
+        if (!_lists.TryGetValue(key, out WaitList? list))
+        {
+            return 0;
+        }
+
+        int woken = 0;
+        Waiter? w = list.Head;
+        while (w != null)
+        {
+            Waiter? next = w.Next;
+            if ((w.Bitset & bitset) != 0)
+            {
+                Unlink(w);
+                Release(w);
+                if (++woken >= count)
+                {
+                    break;
+                }
+            }
+
+            w = next;
         }
 
         return woken;
+    }
+
+    // Preconditions: _mu is held; w is unlinked.
+    private static void Release(Waiter w)
+    {
+        w.Woken = true;
+        w.Task.Wake();
+    }
+
+    // The list for key, created (from the spare ones if possible) when no one waits there yet.
+    // Preconditions: _mu is held.
+    private WaitList ListFor(in FutexKey key)
+    {
+        if (!_lists.TryGetValue(key, out WaitList? list))
+        {
+            list = _spareLists.Count > 0 ? _spareLists.Pop() : new WaitList();
+            list.Key = key;
+            _lists.Add(key, list);
+        }
+
+        return list;
+    }
+
+    // Preconditions: _mu is held; w is in no list.
+    private static void Append(WaitList list, Waiter w)
+    {
+        w.List = list;
+        w.Prev = list.Tail;
+        w.Next = null;
+        if (list.Tail != null)
+        {
+            list.Tail.Next = w;
+        }
+        else
+        {
+            list.Head = w;
+        }
+
+        list.Tail = w;
+    }
+
+    // Takes w out of its list, and the list out of the table once empty.
+    // Preconditions: _mu is held; w is in a list.
+    private void Unlink(Waiter w)
+    {
+        WaitList list = w.List!;
+        if (w.Prev != null)
+        {
+            w.Prev.Next = w.Next;
+        }
+        else
+        {
+            list.Head = w.Next;
+        }
+
+        if (w.Next != null)
+        {
+            w.Next.Prev = w.Prev;
+        }
+        else
+        {
+            list.Tail = w.Prev;
+        }
+
+        w.List = null;
+        w.Prev = null;
+        w.Next = null;
+        if (list.Head == null)
+        {
+            _lists.Remove(list.Key);
+            list.Key = default;
+            _spareLists.Push(list);
+        }
     }
 }

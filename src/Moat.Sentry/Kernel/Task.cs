@@ -19,6 +19,7 @@ internal sealed partial class Task
 {
     private readonly ManualResetEventSlim _wake = new(false);
     private PtraceRegs _regs;
+    private SchedAttr _sched = SchedAttr.Default;
 
     public Task(Kernel kernel, ThreadGroup group, int tid, MemoryManager mm, FdTable fds, Credentials creds)
     {
@@ -52,8 +53,12 @@ internal sealed partial class Task
     /// <summary>set_tid_address(2)'s pointer, cleared and futex-woken when the thread exits.</summary>
     public ulong ClearChildTid { get; set; }
 
-    /// <summary>set_robust_list(2)'s head and length.</summary>
-    public ulong RobustListHead { get; set; }
+    /// <summary>Scheduling policy, priority and nice value. Replaced whole (by any task, under SysSched's lock); read anywhere.</summary>
+    public SchedAttr Sched
+    {
+        get => Volatile.Read(ref _sched);
+        set => Volatile.Write(ref _sched, value);
+    }
 
     /// <summary>sigaltstack(2)'s stack, or 0 size when disabled.</summary>
     public ulong AltStackBase { get; set; }
@@ -212,21 +217,12 @@ internal sealed partial class Task
     }
 
     /// <summary>
-    /// The thread part of exit: clears and wakes clear_child_tid (pthread_join waits on it) and gives the
-    /// platform thread back, on the task's own host thread.
+    /// The thread part of exit: releases robust futexes and clear_child_tid (pthread_join waits on it) and
+    /// gives the platform thread back, on the task's own host thread.
     /// </summary>
     public void ExitThread()
     {
-        if (ClearChildTid != 0)
-        {
-            if (MM.CopyOut(ClearChildTid, 0) == 0)
-            {
-                Kernel.Futexes.Wake(MM, ClearChildTid, 1, uint.MaxValue);
-            }
-
-            ClearChildTid = 0;
-        }
-
+        ReleaseFutexes();
         if (MM.HasAddressSpace)
         {
             Context.Detach(MM.AddressSpace);

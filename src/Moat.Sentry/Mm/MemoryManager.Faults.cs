@@ -193,6 +193,12 @@ internal sealed partial class MemoryManager
             for (int i = 0; i < _vmas.Count; i++)
             {
                 child.InsertVmaLocked(_vmas[i]);
+                if (_vmas[i].Shared)
+                {
+                    // Shared memory not touched yet must exist now: otherwise each process would later
+                    // allocate pages of its own and the two would stop sharing.
+                    AllocateAllLocked(_vmas[i]);
+                }
             }
 
             for (int i = 0; i < _pmas.Count; i++)
@@ -217,6 +223,23 @@ internal sealed partial class MemoryManager
             }
 
             return child;
+        }
+    }
+
+    // Backs every page of v with memory (best effort: stops if the MemoryFile is full).
+    // Preconditions: _mu is held.
+    private void AllocateAllLocked(in Vma v)
+    {
+        ulong page = v.Start;
+        while (page < v.End)
+        {
+            int p = EnsurePmaLocked(v, page, out _);
+            if (p < 0)
+            {
+                return;
+            }
+
+            page = _pmas[p].End;
         }
     }
 }

@@ -156,6 +156,9 @@ internal sealed partial class MemoryManager : IDisposable
 
     private int _users = 1;
 
+    /// <summary>How many tasks run in this memory.</summary>
+    public int Users => System.Threading.Volatile.Read(ref _users);
+
     /// <summary>Adds a task that runs in this memory.</summary>
     public void IncUsers() => System.Threading.Interlocked.Increment(ref _users);
 

@@ -53,6 +53,8 @@ public sealed class SyscallHotPathAllocationTests : IDisposable
     [InlineData(Sysno.read, 0UL, 0UL, 4096UL)]
     [InlineData(Sysno.clock_gettime, 1UL, 0UL, 0UL)]
     [InlineData(Sysno.rt_sigprocmask, 2UL, 0UL, 0UL)]
+    [InlineData(Sysno.getpriority, 0UL, 0UL, 0UL)]
+    [InlineData(Sysno.sched_getscheduler, 0UL, 0UL, 0UL)]
     public void Syscall_InALoop_AllocatesNothing(int nr, ulong a0, ulong a1, ulong a2)
     {
         // Pointer arguments of 0 in the data stand for the test's buffer.
@@ -72,6 +74,28 @@ public sealed class SyscallHotPathAllocationTests : IDisposable
         for (int i = 0; i < 1000; i++)
         {
             SyscallTable.Invoke(_task, nr, args);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Theory]
+    [InlineData(1 | 128, 1)] // FUTEX_WAKE_PRIVATE, no one waiting
+    [InlineData(1, 1)] // FUTEX_WAKE, a shared key on private memory
+    [InlineData(0 | 128, 5)] // FUTEX_WAIT_PRIVATE on a word that is not 5: EAGAIN without sleeping
+    [InlineData(3 | 128, 1)] // FUTEX_REQUEUE_PRIVATE, no one waiting
+    public void Futex_WithoutSleeping_AllocatesNothing(int op, int val)
+    {
+        var args = new SyscallArgs(_buf, (ulong)op, (ulong)val, 1, _buf + 4);
+        for (int i = 0; i < 100; i++)
+        {
+            SyscallTable.Invoke(_task, Sysno.futex, args);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            SyscallTable.Invoke(_task, Sysno.futex, args);
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);

@@ -6,15 +6,16 @@ using Moat.Sentry.Kernel;
 namespace Moat.Sentry.Syscalls.Linux;
 
 /// <summary>
-/// set*id(2), setgroups(2) and capget(2), with Linux's rules: root (effective uid 0, which holds every
-/// capability in the sandbox) may take any id; others may only swap among their real, effective and saved ids.
+/// set*id(2), setgroups(2), capget(2) and capset(2), with Linux's rules: a task with CAP_SETUID (CAP_SETGID) may
+/// take any uid (gid); others may only swap among their real, effective and saved ids. Uid changes adjust the
+/// capability sets as Linux does; root starts with every capability.
 /// </summary>
 internal static class SysCredentials
 {
     private const uint Unchanged = uint.MaxValue;
 
     private static bool Allowed(Credentials c, uint id, bool user) =>
-        id == Unchanged || c.IsRoot || (user ? id == c.RealUid || id == c.EffectiveUid || id == c.SavedUid : id == c.RealGid || id == c.EffectiveGid || id == c.SavedGid);
+        id == Unchanged || c.HasCapability(user ? Credentials.CAP_SETUID : Credentials.CAP_SETGID) || (user ? id == c.RealUid || id == c.EffectiveUid || id == c.SavedUid : id == c.RealGid || id == c.EffectiveGid || id == c.SavedGid);
 
     /// <summary>Implements setuid(2).</summary>
     public static long Setuid(Task t, in SyscallArgs a)
@@ -26,9 +27,9 @@ internal static class SysCredentials
             return -Errno.EINVAL.Value;
         }
 
-        if (c.IsRoot)
+        if (c.HasCapability(Credentials.CAP_SETUID))
         {
-            t.Credentials = c with { RealUid = uid, EffectiveUid = uid, SavedUid = uid };
+            t.Credentials = (c with { RealUid = uid, EffectiveUid = uid, SavedUid = uid }).AfterUidChange(c);
             return 0;
         }
 
@@ -37,7 +38,7 @@ internal static class SysCredentials
             return -Errno.EPERM.Value;
         }
 
-        t.Credentials = c with { EffectiveUid = uid };
+        t.Credentials = (c with { EffectiveUid = uid }).AfterUidChange(c);
         return 0;
     }
 
@@ -51,7 +52,7 @@ internal static class SysCredentials
             return -Errno.EINVAL.Value;
         }
 
-        if (c.IsRoot)
+        if (c.HasCapability(Credentials.CAP_SETGID))
         {
             t.Credentials = c with { RealGid = gid, EffectiveGid = gid, SavedGid = gid };
             return 0;
@@ -76,12 +77,12 @@ internal static class SysCredentials
             return -Errno.EPERM.Value;
         }
 
-        t.Credentials = c with
+        t.Credentials = (c with
         {
             RealUid = r == Unchanged ? c.RealUid : r,
             EffectiveUid = e == Unchanged ? c.EffectiveUid : e,
             SavedUid = s == Unchanged ? c.SavedUid : s,
-        };
+        }).AfterUidChange(c);
         return 0;
     }
 
@@ -109,8 +110,8 @@ internal static class SysCredentials
     {
         uint r = a.UInt(0), e = a.UInt(1);
         Credentials c = t.Credentials;
-        bool rOk = r == Unchanged || c.IsRoot || r == c.RealUid || r == c.EffectiveUid;
-        bool eOk = e == Unchanged || c.IsRoot || e == c.RealUid || e == c.EffectiveUid || e == c.SavedUid;
+        bool rOk = r == Unchanged || c.HasCapability(Credentials.CAP_SETUID) || r == c.RealUid || r == c.EffectiveUid;
+        bool eOk = e == Unchanged || c.HasCapability(Credentials.CAP_SETUID) || e == c.RealUid || e == c.EffectiveUid || e == c.SavedUid;
         if (!rOk || !eOk)
         {
             return -Errno.EPERM.Value;
@@ -119,7 +120,7 @@ internal static class SysCredentials
         uint newR = r == Unchanged ? c.RealUid : r;
         uint newE = e == Unchanged ? c.EffectiveUid : e;
         uint newS = r != Unchanged || (e != Unchanged && e != c.RealUid) ? newE : c.SavedUid;
-        t.Credentials = c with { RealUid = newR, EffectiveUid = newE, SavedUid = newS };
+        t.Credentials = (c with { RealUid = newR, EffectiveUid = newE, SavedUid = newS }).AfterUidChange(c);
         return 0;
     }
 
@@ -128,8 +129,8 @@ internal static class SysCredentials
     {
         uint r = a.UInt(0), e = a.UInt(1);
         Credentials c = t.Credentials;
-        bool rOk = r == Unchanged || c.IsRoot || r == c.RealGid || r == c.EffectiveGid;
-        bool eOk = e == Unchanged || c.IsRoot || e == c.RealGid || e == c.EffectiveGid || e == c.SavedGid;
+        bool rOk = r == Unchanged || c.HasCapability(Credentials.CAP_SETGID) || r == c.RealGid || r == c.EffectiveGid;
+        bool eOk = e == Unchanged || c.HasCapability(Credentials.CAP_SETGID) || e == c.RealGid || e == c.EffectiveGid || e == c.SavedGid;
         if (!rOk || !eOk)
         {
             return -Errno.EPERM.Value;
@@ -151,7 +152,7 @@ internal static class SysCredentials
             return -Errno.EINVAL.Value;
         }
 
-        if (!t.Credentials.IsRoot)
+        if (!t.Credentials.HasCapability(Credentials.CAP_SETGID))
         {
             return -Errno.EPERM.Value;
         }
@@ -189,31 +190,100 @@ internal static class SysCredentials
         return t.MM.CopyOut(a.Pointer(1), MemoryMarshal.AsBytes(groups.AsSpan())) < 0 ? -Errno.EFAULT.Value : groups.Length;
     }
 
-    /// <summary>Implements capget(2): root holds every capability, other users none (no file capabilities).</summary>
+    private const uint CapV1 = 0x19980330;
+    private const uint CapV2 = 0x20071026;
+    private const uint CapV3 = 0x20080522;
+
+    /// <summary>Implements capget(2): the capability sets of the caller or of any thread.</summary>
     public static long Capget(Task t, in SyscallArgs a)
     {
-        const uint V1 = 0x19980330, V2 = 0x20071026, V3 = 0x20080522;
-        if (t.MM.CopyIn(a.Pointer(0), out uint version) < 0)
+        long r = CapHeader(t, a.Pointer(0), a.Pointer(1) == 0, out int words, out int pid);
+        if (r != 0 || a.Pointer(1) == 0)
+        {
+            return r;
+        }
+
+        if (pid < 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        Task? target = pid == 0 ? t : t.Kernel.FindTask(pid);
+        if (target == null)
+        {
+            return -Errno.ESRCH.Value;
+        }
+
+        // struct __user_cap_data_struct { effective, permitted, inheritable }: low words, then high words.
+        Credentials c = target.Credentials;
+        Span<uint> data = [(uint)c.CapEffective, (uint)c.CapPermitted, (uint)c.CapInheritable,
+            (uint)(c.CapEffective >> 32), (uint)(c.CapPermitted >> 32), (uint)(c.CapInheritable >> 32)];
+        return t.MM.CopyOut(a.Pointer(1), MemoryMarshal.AsBytes(data[..(words * 3)]));
+    }
+
+    /// <summary>
+    /// Implements capset(2) for the caller (Linux's cap_capset): the new permitted set must lie within the old
+    /// one, the effective set within the new permitted one, and the inheritable set within the old inheritable
+    /// and bounding (all) sets, and within inheritable plus permitted unless CAP_SETPCAP is effective.
+    /// </summary>
+    public static long Capset(Task t, in SyscallArgs a)
+    {
+        long r = CapHeader(t, a.Pointer(0), dataIsNull: false, out int words, out int pid);
+        if (r != 0)
+        {
+            return r;
+        }
+
+        if (pid != 0 && pid != t.Tid)
+        {
+            return -Errno.EPERM.Value;
+        }
+
+        Span<uint> data = [0, 0, 0, 0, 0, 0];
+        if (t.MM.CopyIn(a.Pointer(1), MemoryMarshal.AsBytes(data[..(words * 3)])) < 0)
         {
             return -Errno.EFAULT.Value;
         }
 
-        if (version is not (V1 or V2 or V3))
+        ulong effective = data[0] | ((ulong)data[3] << 32);
+        ulong permitted = data[1] | ((ulong)data[4] << 32);
+        ulong inheritable = data[2] | ((ulong)data[5] << 32);
+        Credentials c = t.Credentials;
+        bool capped = !c.HasCapability(Credentials.CAP_SETPCAP);
+        if ((capped && (inheritable & ~(c.CapInheritable | c.CapPermitted)) != 0) ||
+            (inheritable & ~(c.CapInheritable | Credentials.AllCapabilities)) != 0 ||
+            (permitted & ~c.CapPermitted) != 0 ||
+            (effective & ~permitted) != 0)
         {
-            // Linux writes back the version it prefers and says EINVAL.
-            t.MM.CopyOut(a.Pointer(0), V3);
-            return a.Pointer(1) == 0 ? 0 : -Errno.EINVAL.Value;
+            return -Errno.EPERM.Value;
         }
 
-        if (a.Pointer(1) == 0)
+        t.Credentials = c with { CapEffective = effective, CapPermitted = permitted, CapInheritable = inheritable };
+        return 0;
+    }
+
+    // Reads struct __user_cap_header_struct { version, pid }. An unknown version is answered with the preferred
+    // one written back and EINVAL (0 for a capget probe with no data). Returns 0 with the data words per set.
+    private static long CapHeader(Task t, ulong addr, bool dataIsNull, out int words, out int pid)
+    {
+        words = 2;
+        pid = 0;
+        if (t.MM.CopyIn(addr, out uint version) < 0)
         {
-            return 0;
+            return -Errno.EFAULT.Value;
         }
 
-        // struct __user_cap_data_struct { effective, permitted, inheritable } x (1 or 2).
-        bool root = t.Credentials.IsRoot;
-        Span<uint> data = [root ? 0xFFFFFFFF : 0, root ? 0xFFFFFFFF : 0, 0, root ? 0x1FFu : 0, root ? 0x1FFu : 0, 0];
-        int words = version == V1 ? 3 : 6;
-        return t.MM.CopyOut(a.Pointer(1), MemoryMarshal.AsBytes(data[..words]));
+        if (version is not (CapV1 or CapV2 or CapV3))
+        {
+            if (t.MM.CopyOut(addr, CapV3) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            return dataIsNull ? 0 : -Errno.EINVAL.Value;
+        }
+
+        words = version == CapV1 ? 1 : 2;
+        return t.MM.CopyIn(addr + 4, out pid) < 0 ? -Errno.EFAULT.Value : 0;
     }
 }

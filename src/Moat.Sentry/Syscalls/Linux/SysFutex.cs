@@ -5,87 +5,164 @@ using Moat.Sentry.Kernel;
 
 namespace Moat.Sentry.Syscalls.Linux;
 
-/// <summary>futex(2).</summary>
+/// <summary>futex(2), without the priority-inheritance operations.</summary>
 internal static class SysFutex
 {
     private const int FUTEX_WAIT = 0;
     private const int FUTEX_WAKE = 1;
+    private const int FUTEX_REQUEUE = 3;
+    private const int FUTEX_CMP_REQUEUE = 4;
+    private const int FUTEX_WAKE_OP = 5;
+    private const int FUTEX_LOCK_PI = 6;
     private const int FUTEX_WAIT_BITSET = 9;
     private const int FUTEX_WAKE_BITSET = 10;
+    private const int FUTEX_WAIT_REQUEUE_PI = 11;
+    private const int FUTEX_LOCK_PI2 = 13;
     private const int FUTEX_PRIVATE_FLAG = 128;
     private const int FUTEX_CLOCK_REALTIME = 256;
-    private const uint FUTEX_BITSET_MATCH_ANY = 0xffffffff;
 
     /// <summary>
-    /// Implements futex(2) WAIT, WAKE, WAIT_BITSET and WAKE_BITSET. Shared (non-private) futexes are keyed
-    /// like private ones until processes can share memory; the other operations answer ENOSYS.
+    /// Implements futex(2) WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE and WAKE_OP, private and
+    /// shared; the PI operations answer ENOSYS. Checks come in Linux's order: the timeout, then the clock flag,
+    /// then the operation's own.
     /// </summary>
     public static long Futex(Task t, in SyscallArgs a)
     {
         ulong addr = a.Pointer(0);
         int op = a.Int(1);
         int cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+        bool isPrivate = (op & FUTEX_PRIVATE_FLAG) != 0;
+        bool realtime = (op & FUTEX_CLOCK_REALTIME) != 0;
+
+        int timeoutMs = -1;
+        bool hasTimeout = cmd is FUTEX_WAIT or FUTEX_WAIT_BITSET or FUTEX_LOCK_PI or FUTEX_LOCK_PI2 or FUTEX_WAIT_REQUEUE_PI;
+        if (hasTimeout && a.Pointer(3) != 0)
+        {
+            long r = ReadTimeout(t, a.Pointer(3), cmd == FUTEX_WAIT, realtime, out timeoutMs);
+            if (r < 0)
+            {
+                return r;
+            }
+        }
+
+        if (realtime && cmd is not (FUTEX_WAIT_BITSET or FUTEX_WAIT_REQUEUE_PI or FUTEX_LOCK_PI2))
+        {
+            return -Errno.ENOSYS.Value;
+        }
+
         switch (cmd)
         {
             case FUTEX_WAIT:
             case FUTEX_WAIT_BITSET:
             {
-                uint bitset = cmd == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : a.UInt(5);
+                uint bitset = cmd == FUTEX_WAIT ? Kernel.Futex.MatchAny : a.UInt(5);
                 if (bitset == 0)
                 {
                     return -Errno.EINVAL.Value;
                 }
 
-                int timeoutMs = -1;
-                if (a.Pointer(3) != 0)
-                {
-                    if (t.MM.CopyIn(a.Pointer(3), out Timespec ts) < 0)
-                    {
-                        return -Errno.EFAULT.Value;
-                    }
-
-                    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1_000_000_000)
-                    {
-                        return -Errno.EINVAL.Value;
-                    }
-
-                    long nanos;
-                    if (cmd == FUTEX_WAIT)
-                    {
-                        nanos = (ts.tv_sec * 1_000_000_000) + ts.tv_nsec; // relative
-                    }
-                    else
-                    {
-                        // WAIT_BITSET takes an absolute time on CLOCK_MONOTONIC or CLOCK_REALTIME.
-                        HostProcess.ClockGettime((op & FUTEX_CLOCK_REALTIME) != 0 ? 0 : 1, out Timespec now);
-                        nanos = ((ts.tv_sec - now.tv_sec) * 1_000_000_000) + (ts.tv_nsec - now.tv_nsec);
-                    }
-
-                    timeoutMs = (int)Math.Clamp((nanos + 999_999) / 1_000_000, 0, int.MaxValue);
-                    if (nanos <= 0)
-                    {
-                        timeoutMs = 0;
-                    }
-                }
-
-                return t.Kernel.Futexes.Wait(t, addr, a.UInt(2), bitset, timeoutMs);
+                long r = FutexKey.Get(t.MM, addr, isPrivate, write: false, out FutexKey key);
+                return r < 0 ? r : t.Kernel.Futexes.Wait(t, key, addr, a.UInt(2), bitset, timeoutMs);
             }
 
             case FUTEX_WAKE:
             case FUTEX_WAKE_BITSET:
             {
-                uint bitset = cmd == FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : a.UInt(5);
+                uint bitset = cmd == FUTEX_WAKE ? Kernel.Futex.MatchAny : a.UInt(5);
                 if (bitset == 0)
                 {
                     return -Errno.EINVAL.Value;
                 }
 
-                int count = a.Int(2);
-                return t.Kernel.Futexes.Wake(t.MM, addr, count <= 0 ? 0 : count, bitset);
+                long r = FutexKey.Get(t.MM, addr, isPrivate, write: false, out FutexKey key);
+                return r < 0 ? r : t.Kernel.Futexes.Wake(key, a.Int(2), bitset);
+            }
+
+            case FUTEX_REQUEUE:
+            case FUTEX_CMP_REQUEUE:
+                return Requeue(t, a, isPrivate, compare: cmd == FUTEX_CMP_REQUEUE);
+
+            case FUTEX_WAKE_OP:
+            {
+                long r = FutexKey.Get(t.MM, addr, isPrivate, write: false, out FutexKey key1);
+                if (r < 0)
+                {
+                    return r;
+                }
+
+                r = FutexKey.Get(t.MM, a.Pointer(4), isPrivate, write: true, out FutexKey key2);
+                if (r < 0)
+                {
+                    return r;
+                }
+
+                // The second count travels in the timeout register, as a 32-bit value.
+                return t.Kernel.Futexes.WakeOp(t.MM, key1, key2, a.Pointer(4), a.Int(2), (int)a.UInt(3), new FutexWakeOp(a.UInt(5)));
             }
 
             default:
                 return -Errno.ENOSYS.Value;
         }
+    }
+
+    private static long Requeue(Task t, in SyscallArgs a, bool isPrivate, bool compare)
+    {
+        int wakeCount = a.Int(2);
+        int requeueCount = (int)a.UInt(3); // the timeout register, as a 32-bit value
+        if (wakeCount < 0 || requeueCount < 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = FutexKey.Get(t.MM, a.Pointer(0), isPrivate, write: false, out FutexKey from);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = FutexKey.Get(t.MM, a.Pointer(4), isPrivate, write: false, out FutexKey to);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        return t.Kernel.Futexes.Requeue(t.MM, from, a.Pointer(0), to, wakeCount, requeueCount, compare, a.UInt(5));
+    }
+
+    // Reads a timeout: relative for FUTEX_WAIT, else absolute on CLOCK_MONOTONIC or CLOCK_REALTIME.
+    // Returns 0 with the milliseconds left (rounded up), -EFAULT or -EINVAL.
+    private static long ReadTimeout(Task t, ulong addr, bool relative, bool realtime, out int timeoutMs)
+    {
+        timeoutMs = -1;
+        if (t.MM.CopyIn(addr, out Timespec ts) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1_000_000_000)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long sec = ts.tv_sec;
+        long nsec = ts.tv_nsec;
+        if (!relative)
+        {
+            HostProcess.ClockGettime(realtime ? 0 : 1, out Timespec now);
+            sec -= now.tv_sec;
+            nsec -= now.tv_nsec;
+        }
+
+        // Saturate: more than int.MaxValue milliseconds (24 days) is as good as forever here.
+        const long MaxSeconds = int.MaxValue / 1000;
+        if (sec > MaxSeconds)
+        {
+            timeoutMs = int.MaxValue;
+            return 0;
+        }
+
+        long nanos = (sec * 1_000_000_000) + nsec;
+        timeoutMs = nanos <= 0 ? 0 : (int)Math.Min((nanos + 999_999) / 1_000_000, int.MaxValue);
+        return 0;
     }
 }

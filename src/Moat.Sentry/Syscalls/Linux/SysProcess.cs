@@ -213,6 +213,7 @@ internal static class SysProcess
     // the tid words clone writes: the parent's copy in the parent's memory, the child's in the child's.
     private static void SetUpChild(Task parent, Task child, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
     {
+        child.Sched = parent.Sched.ForChild();
         ref PtraceRegs regs = ref child.Registers;
         regs = parent.Registers;
         regs.rax = 0;
@@ -332,6 +333,10 @@ internal static class SysProcess
 
         // Past the point of no return. Other threads of the process die first (de_thread in Linux).
         KillOtherThreads(t);
+
+        // The robust list and clear_child_tid belong to the old memory (Linux's exec_mm_release).
+        t.ReleaseFutexes();
+        t.Credentials = t.Credentials.AfterExec();
         mm.ArgStart = image.ArgStart;
         mm.ArgEnd = image.ArgEnd;
         mm.EnvStart = image.EnvStart;
@@ -379,8 +384,6 @@ internal static class SysProcess
         }
 
         t.RseqAddress = 0;
-        t.ClearChildTid = 0;
-        t.RobustListHead = 0;
         ref PtraceRegs regs = ref t.Registers;
         regs = default;
         regs.rip = image.Entry;

@@ -46,7 +46,7 @@ internal static class SysRlimit
             }
 
             ref Rlimit cur = ref t.Group.Limit(resource);
-            if (next.rlim_max > cur.rlim_max && t.Credentials.EffectiveUid != 0)
+            if (next.rlim_max > cur.rlim_max && !t.Credentials.HasCapability(Credentials.CAP_SYS_RESOURCE))
             {
                 return -Errno.EPERM.Value;
             }

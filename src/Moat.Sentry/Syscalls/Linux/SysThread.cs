@@ -82,6 +82,53 @@ internal static class SysThread
         return 0;
     }
 
+    /// <summary>
+    /// Implements get_robust_list(2): any thread's head, for callers that may ptrace-read it (Linux's
+    /// PTRACE_MODE_READ_REALCREDS: the same process, root, or the same ids and a dumpable target).
+    /// </summary>
+    public static long GetRobustList(Task t, in SyscallArgs a)
+    {
+        int tid = a.Int(0);
+        Task? target = tid == 0 ? t : t.Kernel.FindTask(tid);
+        if (target == null)
+        {
+            return -Errno.ESRCH.Value;
+        }
+
+        if (!MayReadTask(t, target))
+        {
+            return -Errno.EPERM.Value;
+        }
+
+        ulong head = target.RobustListHead;
+        if (t.MM.CopyOut(a.Pointer(2), 24UL) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        return t.MM.CopyOut(a.Pointer(1), head) < 0 ? -Errno.EFAULT.Value : 0;
+    }
+
+    // ptrace_may_access(PTRACE_MODE_READ_REALCREDS) as the sandbox has it: no LSM, no Yama.
+    private static bool MayReadTask(Task caller, Task target)
+    {
+        if (caller.Group == target.Group)
+        {
+            return true;
+        }
+
+        Credentials c = caller.Credentials;
+        if (c.HasCapability(Credentials.CAP_SYS_PTRACE))
+        {
+            return true;
+        }
+
+        Credentials o = target.Credentials;
+        bool sameIds = c.RealUid == o.RealUid && c.RealUid == o.EffectiveUid && c.RealUid == o.SavedUid &&
+            c.RealGid == o.RealGid && c.RealGid == o.EffectiveGid && c.RealGid == o.SavedGid;
+        return sameIds && target.Group.Dumpable;
+    }
+
     /// <summary>Implements arch_prctl(2) for the TLS base registers.</summary>
     public static long ArchPrctl(Task t, in SyscallArgs a)
     {

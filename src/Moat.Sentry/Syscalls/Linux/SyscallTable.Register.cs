@@ -129,13 +129,23 @@ internal static partial class SyscallTable
         Partial(Sysno.getsid, SysThread.Getsid, "one session per sandbox until sessions arrive");
         Full(Sysno.set_tid_address, SysThread.SetTidAddress);
         Full(Sysno.set_robust_list, SysThread.SetRobustList);
+        Full(Sysno.get_robust_list, SysThread.GetRobustList);
         Partial(Sysno.arch_prctl, SysThread.ArchPrctl, "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS");
         Partial(Sysno.rseq, SysThread.Rseq, "registration only; the sandbox reports virtual CPU 0 and never aborts critical sections");
         Full(Sysno.sched_yield, SysThread.SchedYield);
         Full(Sysno.sched_getaffinity, SysThread.SchedGetaffinity);
+        Partial(Sysno.sched_setscheduler, SysSched.SchedSetscheduler, "policies and priorities are recorded and reported; the host schedules every task alike");
+        Partial(Sysno.sched_setparam, SysSched.SchedSetparam, "priorities are recorded and reported; the host schedules every task alike");
+        Full(Sysno.sched_getscheduler, SysSched.SchedGetscheduler);
+        Full(Sysno.sched_getparam, SysSched.SchedGetparam);
+        Full(Sysno.sched_get_priority_max, SysSched.SchedGetPriorityMax);
+        Full(Sysno.sched_get_priority_min, SysSched.SchedGetPriorityMin);
+        Partial(Sysno.sched_rr_get_interval, SysSched.SchedRrGetInterval, "100 ms for SCHED_RR, 0 otherwise (Linux's fair slice in whole jiffies)");
+        Full(Sysno.getpriority, SysPriority.Getpriority);
+        Partial(Sysno.setpriority, SysPriority.Setpriority, "nice values are recorded and reported; the host schedules every task alike");
         Partial(Sysno.getcpu, SysThread.Getcpu, "always virtual CPU 0, node 0");
 
-        Partial(Sysno.futex, SysFutex.Futex, "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET");
+        Partial(Sysno.futex, SysFutex.Futex, "every operation but the priority-inheritance ones (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, *_REQUEUE_PI, LOCK_PI2)");
         Full(Sysno.kill, SysSignal.Kill);
         Full(Sysno.tkill, SysSignal.Tkill);
         Full(Sysno.tgkill, SysSignal.Tgkill);
@@ -170,7 +180,8 @@ internal static partial class SyscallTable
         Full(Sysno.setresgid, SysCredentials.Setresgid);
         Full(Sysno.setreuid, SysCredentials.Setreuid);
         Full(Sysno.setregid, SysCredentials.Setregid);
-        Partial(Sysno.capget, SysCredentials.Capget, "root holds every capability, others none");
+        Full(Sysno.capget, SysCredentials.Capget);
+        Partial(Sysno.capset, SysCredentials.Capset, "no ambient or bounding-set changes (prctl); file access checks do not consult capabilities");
         Full(Sysno.uname, SysIdentity.Uname);
         Full(Sysno.sysinfo, SysIdentity.Sysinfo);
 

@@ -349,9 +349,9 @@ internal static class ProcFs
             SigBlk:	{task.SignalMask:x16}
             SigIgn:	{ignored:x16}
             SigCgt:	{caught:x16}
-            CapInh:	0000000000000000
-            CapPrm:	{(c.EffectiveUid == 0 ? "000001ffffffffff" : "0000000000000000")}
-            CapEff:	{(c.EffectiveUid == 0 ? "000001ffffffffff" : "0000000000000000")}
+            CapInh:	{c.CapInheritable:x16}
+            CapPrm:	{c.CapPermitted:x16}
+            CapEff:	{c.CapEffective:x16}
             CapBnd:	000001ffffffffff
             CapAmb:	0000000000000000
             NoNewPrivs:	{(task.NoNewPrivs ? 1 : 0)}
@@ -375,10 +375,14 @@ internal static class ProcFs
         ulong rss = task.MM.ResidentBytes() / Mman.PageSize;
         // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime
         // cstime priority nice threads itreal starttime vsize rss rsslim ... (52 fields; unknown ones are 0).
+        // priority is the kernel's prio - 100: 20 + nice for the fair policies, -1 - rt_priority for real time.
+        SchedAttr sched = task.Sched;
+        int priority = SchedAttr.IsRealTime(sched.Policy) ? -1 - sched.RtPriority : 20 + sched.Nice;
         var sb = new StringBuilder();
         sb.Append(task.Tid).Append(" (").Append(task.Comm).Append(") R ").Append(ppid).Append(' ').Append(g.ProcessGroup).Append(' ').Append(g.Session);
-        sb.Append(" 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 ").Append(threads).Append(" 0 0 ").Append(vsize).Append(' ').Append(rss);
-        sb.Append(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+        sb.Append(" 0 -1 4194560 0 0 0 0 0 0 0 0 ").Append(priority).Append(' ').Append(sched.Nice).Append(' ').Append(threads).Append(" 0 0 ").Append(vsize).Append(' ').Append(rss);
+        sb.Append(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 ").Append(sched.RtPriority).Append(' ').Append(sched.Policy);
+        sb.Append(" 0 0 0 0 0 0 0 0 0 0 0\n");
         return sb.ToString();
     }
 
