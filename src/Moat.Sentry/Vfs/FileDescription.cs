@@ -40,6 +40,18 @@ internal abstract class FileDescription
     /// <summary>Implements pwrite64(2). Returns bytes written or -errno.</summary>
     public virtual long PWrite(Task t, ulong addr, ulong count, long offset) => -Errno.ESPIPE.Value;
 
+    /// <summary>Whether pread/pwrite work here (Linux's FMODE_PREAD/FMODE_PWRITE); pipes, sockets and ttys answer ESPIPE.</summary>
+    public virtual bool Positional => false;
+
+    /// <summary>
+    /// Reads into a Sentry buffer, for sendfile and splice: at <paramref name="offset"/>, or at the file
+    /// offset (advancing it) when it is -1. Returns bytes read or -errno; EINVAL where splice can't read.
+    /// </summary>
+    public virtual long ReadBuffer(Task t, System.Span<byte> dst, long offset) => -Errno.EINVAL.Value;
+
+    /// <summary>Writes from a Sentry buffer, like <see cref="ReadBuffer"/>.</summary>
+    public virtual long WriteBuffer(Task t, System.ReadOnlySpan<byte> src, long offset) => -Errno.EINVAL.Value;
+
     /// <summary>Implements fstat(2).</summary>
     public abstract long Stat(out Stat st);
 

@@ -19,6 +19,14 @@ internal static partial class SyscallTable
         Full(Sysno.readv, SysReadWrite.Readv);
         Full(Sysno.writev, SysReadWrite.Writev);
         Full(Sysno.lseek, SysReadWrite.Lseek);
+        Full(Sysno.preadv, SysReadWrite.Preadv);
+        Full(Sysno.pwritev, SysReadWrite.Pwritev);
+        Partial(Sysno.preadv2, SysReadWrite.Preadv2, "RWF_NOWAIT makes pipes non-blocking and is otherwise a hint; RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");
+        Full(Sysno.sendfile, SysSplice.Sendfile);
+        Partial(Sysno.splice, SysSplice.Splice, "copies through a Sentry buffer; sockets and other special files answer EINVAL");
+        Full(Sysno.tee, SysSplice.Tee);
+        Partial(Sysno.copy_file_range, SysSplice.CopyFileRange, "copies through a Sentry buffer; EXDEV across file systems");
+        Partial(Sysno.pwritev2, SysReadWrite.Pwritev2, "RWF_NOAPPEND does not override O_APPEND; RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");
 
         // File descriptors and files.
         Full(Sysno.close, SysFile.Close);

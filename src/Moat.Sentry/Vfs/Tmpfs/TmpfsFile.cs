@@ -74,6 +74,48 @@ internal sealed unsafe class TmpfsFile : FileDescription
         }
     }
 
+    public override bool Positional => true;
+
+    public override long ReadBuffer(Task t, Span<byte> dst, long offset)
+    {
+        lock (Fs.Mu)
+        {
+            if (_node is not TmpfsRegular f)
+            {
+                return _node is TmpfsDirectory ? -Errno.EISDIR.Value : -Errno.EINVAL.Value;
+            }
+
+            int n = f.Read(offset < 0 ? _offset : offset, dst);
+            if (offset < 0)
+            {
+                _offset += n;
+            }
+
+            _node.Atime = TmpfsNode.Now();
+            return n;
+        }
+    }
+
+    public override long WriteBuffer(Task t, ReadOnlySpan<byte> src, long offset)
+    {
+        lock (Fs.Mu)
+        {
+            if (_node is not TmpfsRegular f)
+            {
+                return -Errno.EISDIR.Value;
+            }
+
+            long at = offset >= 0 ? offset : (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : _offset;
+            long r = f.Write(at, src);
+            if (r > 0 && offset < 0)
+            {
+                _offset = at + r;
+            }
+
+            return r;
+        }
+    }
+
     private long ReadAtLocked(Task t, ulong addr, ulong count, long offset)
     {
         if (_node is TmpfsDirectory)
