@@ -350,16 +350,18 @@ internal static class SysSplice
             return posOut;
         }
 
+        // Linux checks for wrap-around in unsigned arithmetic first, so -1 is EOVERFLOW and -5 EINVAL.
+        if ((ulong)posIn + len < (ulong)posIn || (ulong)posOut + len < (ulong)posOut)
+        {
+            return -Errno.EOVERFLOW.Value;
+        }
+
         if (posIn < 0 || posOut < 0)
         {
             return -Errno.EINVAL.Value;
         }
 
         ulong count = Math.Min(len, SysReadWrite.MaxRwCount);
-        if ((ulong)posIn + count > long.MaxValue || (ulong)posOut + count > long.MaxValue)
-        {
-            return -Errno.EOVERFLOW.Value;
-        }
 
         // Only up to the end of the source, and never between overlapping ranges of one file.
         count = posIn >= si.st_size ? 0 : Math.Min(count, (ulong)(si.st_size - posIn));
