@@ -24,9 +24,17 @@ internal abstract class FileDescription
     {
         if (Interlocked.Decrement(ref _refs) == 0)
         {
+            if (LockKey is FileKey key)
+            {
+                FileLocks.ReleaseDescription(this, key);
+            }
+
             Release();
         }
     }
+
+    /// <summary>Set once this description takes a flock or OFD lock, so its last close releases them.</summary>
+    public FileKey? LockKey { get; set; }
 
     /// <summary>Implements read(2) into app memory [addr, addr+count). Returns bytes read or -errno.</summary>
     public virtual long Read(Task t, ulong addr, ulong count) => -Errno.EINVAL.Value;

@@ -402,6 +402,24 @@ internal static class SysFile
                 return r;
             }
 
+            case SysLock.F_GETLK:
+            case SysLock.F_SETLK:
+            case SysLock.F_SETLKW:
+            case SysLock.F_OFD_GETLK:
+            case SysLock.F_OFD_SETLK:
+            case SysLock.F_OFD_SETLKW:
+            {
+                FileDescription? f = t.Fds.Get(fd);
+                if (f == null)
+                {
+                    return -Errno.EBADF.Value;
+                }
+
+                long r = SysLock.Fcntl(t, f, cmd, a.Pointer(2));
+                f.DecRef();
+                return r;
+            }
+
             default:
                 return t.Fds.CloseOnExec(fd, null) < 0 ? -Errno.EBADF.Value : -Errno.EINVAL.Value;
         }

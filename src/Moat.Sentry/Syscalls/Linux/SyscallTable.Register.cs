@@ -35,7 +35,8 @@ internal static partial class SyscallTable
         Partial(Sysno.stat, SysFile.StatPath, "host root only");
         Partial(Sysno.lstat, SysFile.Lstat, "host root only");
         Partial(Sysno.ioctl, SysFile.Ioctl, "TCGETS and TIOCGWINSZ on host files");
-        Partial(Sysno.fcntl, SysFile.Fcntl, "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL");
+        Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks; no leases, owners or seals");
+        Full(Sysno.flock, SysLock.Flock);
         Full(Sysno.close_range, SysFile.CloseRange);
         Full(Sysno.pipe, SysFile.PipeSyscall);
         Full(Sysno.pipe2, SysFile.Pipe2);
