@@ -178,6 +178,24 @@ internal static unsafe class SysMmap
     /// <summary>Implements brk(2).</summary>
     public static long Brk(Task t, in SyscallArgs a) => (long)t.MM.Brk(a.Pointer(0));
 
+    /// <summary>Implements mremap(2).</summary>
+    public static long Mremap(Task t, in SyscallArgs a) => t.MM.Mremap(a.Pointer(0), a.SizeT(1), a.SizeT(2), a.Int(3), a.Pointer(4));
+
+    /// <summary>Implements msync(2).</summary>
+    public static long Msync(Task t, in SyscallArgs a) => t.MM.Msync(a.Pointer(0), a.SizeT(1), a.Int(2));
+
+    /// <summary>Implements mincore(2).</summary>
+    public static long Mincore(Task t, in SyscallArgs a)
+    {
+        long r = t.MM.Mincore(a.Pointer(0), a.SizeT(1), out byte[] vec);
+        if (r < 0 || vec.Length == 0)
+        {
+            return r;
+        }
+
+        return t.MM.CopyOut(a.Pointer(2), vec) < 0 ? -Errno.EFAULT.Value : 0;
+    }
+
     /// <summary>Implements madvise(2).</summary>
     public static long Madvise(Task t, in SyscallArgs a)
     {

@@ -125,6 +125,9 @@ internal static partial class SyscallTable
         Full(Sysno.munmap, SysMmap.Munmap);
         Full(Sysno.mprotect, SysMmap.Mprotect);
         Full(Sysno.brk, SysMmap.Brk);
+        Partial(Sysno.mremap, SysMmap.Mremap, "old length 0 (duplicating a shared mapping) answers ENOMEM");
+        Full(Sysno.msync, SysMmap.Msync);
+        Partial(Sysno.mincore, SysMmap.Mincore, "a page counts as resident once the Sentry allocated it; faults allocate around the page touched");
         Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory; other advice is accepted as a hint");
 
         // Tasks and processes.
