@@ -136,7 +136,14 @@ internal static unsafe class SysMmap
 
         if ((flags & Mman.MAP_TYPE) != Mman.MAP_PRIVATE && (prot & Mman.PROT_WRITE) != 0)
         {
-            return -Errno.ENODEV.Value;
+            // A file sealed against writes refuses writable shared mappings, as in Linux.
+            bool sealedForWrite;
+            lock (reg.Fs.Mu)
+            {
+                sealedForWrite = (reg.Seals & (Vfs.Tmpfs.FileSeals.F_SEAL_WRITE | Vfs.Tmpfs.FileSeals.F_SEAL_FUTURE_WRITE)) != 0;
+            }
+
+            return sealedForWrite ? -Errno.EPERM.Value : -Errno.ENODEV.Value;
         }
 
         long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path);

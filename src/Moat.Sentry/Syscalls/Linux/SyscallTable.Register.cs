@@ -35,8 +35,9 @@ internal static partial class SyscallTable
         Partial(Sysno.stat, SysFile.StatPath, "host root only");
         Partial(Sysno.lstat, SysFile.Lstat, "host root only");
         Partial(Sysno.ioctl, SysFile.Ioctl, "TCGETS and TIOCGWINSZ on host files");
-        Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks; no leases, owners or seals");
+        Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks, memfd seals; no leases or owners");
         Full(Sysno.flock, SysLock.Flock);
+        Partial(Sysno.memfd_create, SysMemfd.MemfdCreate, "a tmpfs file with seals; MAP_SHARED writable mappings answer ENODEV until a page cache exists; MFD_HUGETLB gives ordinary pages");
         Full(Sysno.close_range, SysFile.CloseRange);
         Full(Sysno.pipe, SysFile.PipeSyscall);
         Full(Sysno.pipe2, SysFile.Pipe2);
