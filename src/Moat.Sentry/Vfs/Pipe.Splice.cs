@@ -74,6 +74,44 @@ internal sealed partial class Pipe
         }
     }
 
+    /// <summary>Writes all of <paramref name="src"/> (a Sentry buffer), waiting for room; returns the bytes queued or -errno.</summary>
+    public long WriteBuffer(Task t, ReadOnlySpan<byte> src, bool nonBlocking)
+    {
+        int done = 0;
+        while (done < src.Length)
+        {
+            long w = WaitForRoom(t, nonBlocking);
+            if (w < 0)
+            {
+                return done > 0 ? done : w;
+            }
+
+            lock (_mu)
+            {
+                done += PushLocked(src[done..]);
+            }
+        }
+
+        return done;
+    }
+
+    /// <summary>Reads queued bytes into a Sentry buffer, waiting for data; 0 at end of file.</summary>
+    public long ReadBuffer(Task t, Span<byte> dst, bool nonBlocking)
+    {
+        long w = WaitForData(t, nonBlocking);
+        if (w <= 0)
+        {
+            return w;
+        }
+
+        lock (_mu)
+        {
+            int n = PeekLocked(dst);
+            ConsumeLocked(n);
+            return n;
+        }
+    }
+
     // Preconditions for the rest: Mu is held.
 
     /// <summary>Bytes queued.</summary>

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -98,6 +99,21 @@ int main(void) {
     SHOW("sendfile to O_APPEND", sendfile(app, src, NULL, 1));
     SHOW("sendfile bad offset pointer", sendfile(p[1], src, (off_t *)8, 1));
     SHOW("sendfile len 0", sendfile(p[1], src, NULL, 0));
+
+    /* sendfile and splice to a connected unix stream socket. */
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 1;
+    off = 4;
+    SHOW("sendfile file->socket", sendfile(sv[0], src, &off, 6));
+    drain("socket", sv[1]);
+    write(p[1], "spliced", 7);
+    SHOW("splice pipe->socket", splice(p[0], NULL, sv[0], NULL, 100, 0));
+    drain("socket", sv[1]);
+    write(sv[1], "back", 4);
+    SHOW("splice socket->pipe", splice(sv[0], NULL, p[1], NULL, 100, 0));
+    drain("pipe", p[0]);
+    close(sv[0]);
+    close(sv[1]);
 
     /* splice */
     loff_t lo = 2;

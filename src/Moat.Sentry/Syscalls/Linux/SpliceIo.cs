@@ -82,6 +82,11 @@ internal static class SpliceIo
         byte[] buf = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
+            if (!inF.Positional)
+            {
+                return StreamToPipe(t, inF, p, buf, len);
+            }
+
             lock (p.Mu)
             {
                 ulong done = 0;
@@ -111,6 +116,27 @@ internal static class SpliceIo
         }
     }
 
+    // A socket or tty may block in its read, so it is read without the pipe's lock, once, at most what the
+    // pipe has room for; should another writer take that room meanwhile, the bytes wait for room again.
+    private static long StreamToPipe(Task t, FileDescription inF, Pipe p, byte[] buf, ulong len)
+    {
+        int room;
+        lock (p.Mu)
+        {
+            room = p.RoomLocked;
+        }
+
+        int want = (int)Math.Min((ulong)Math.Min(room, buf.Length), len);
+        long r = inF.ReadBuffer(t, buf.AsSpan(0, want), -1);
+        if (r <= 0)
+        {
+            return r;
+        }
+
+        long w = p.WriteBuffer(t, buf.AsSpan(0, (int)r), nonBlocking: false);
+        return w < 0 ? w : r;
+    }
+
     /// <summary>Pipe into a file: waits for data once, then writes what is queued; bytes leave the pipe only once written.</summary>
     public static long PipeToFile(Task t, Pipe p, FileDescription outF, long offset, ulong len, bool nonBlocking)
     {
@@ -123,6 +149,20 @@ internal static class SpliceIo
         byte[] buf = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
+            if (!outF.Positional)
+            {
+                // A socket or tty may block in its write, so the bytes leave the pipe first and are written
+                // without its lock; a failed write loses them, where Linux would leave them queued.
+                int n;
+                lock (p.Mu)
+                {
+                    n = p.PeekLocked(buf.AsSpan(0, (int)Math.Min((ulong)ChunkSize, len)));
+                    p.ConsumeLocked(n);
+                }
+
+                return outF.WriteBuffer(t, buf.AsSpan(0, n), -1);
+            }
+
             lock (p.Mu)
             {
                 ulong done = 0;
