@@ -123,9 +123,12 @@ int main(void) {
         sync_wait(tochild[0]); /* deadlock: parent holds [0,1); child takes [1,2) then waits for [0,1) */
         lk(own, F_SETLK, F_WRLCK, 1, 1);
         sync_post(toparent[1]);
-        SHOW("child SETLKW [0,1) in deadlock test", lk(own, F_SETLKW, F_WRLCK, 0, 1));
+        /* Whichever side blocks second is told EDEADLK; it then lets go so the other gets its lock. */
+        errno = 0;
+        int dr = lk(own, F_SETLKW, F_WRLCK, 0, 1);
+        char verdict = dr == 0 ? 'L' : errno == EDEADLK ? 'D' : '?';
         lk(own, F_SETLK, F_UNLCK, 0, 0);
-        sync_post(toparent[1]);
+        if (write(toparent[1], &verdict, 1) != 1) _exit(3);
 
         sync_wait(tochild[0]); /* parent holds [0,1): wait with a timer */
         struct sigaction sa;
@@ -176,7 +179,7 @@ int main(void) {
 
     SHOW("SETLK write [0,1)", lk(fd1, F_SETLK, F_WRLCK, 0, 1));
     sync_post(tochild[1]);
-    usleep(200000);
+    usleep(300000);
     int ur = lk(fd1, F_SETLK, F_UNLCK, 0, 1);
     sync_wait(toparent[0]);
     printf("SETLK unlock [0,1): %d\n", ur);
@@ -184,10 +187,15 @@ int main(void) {
     SHOW("SETLK write [0,1) for deadlock", lk(fd1, F_SETLK, F_WRLCK, 0, 1));
     sync_post(tochild[1]);
     sync_wait(toparent[0]);
-    usleep(200000);
-    SHOW("parent SETLKW [1,2) would deadlock", lk(fd1, F_SETLKW, F_WRLCK, 1, 1));
-    lk(fd1, F_SETLK, F_UNLCK, 0, 1);
-    sync_wait(toparent[0]);
+    usleep(300000);
+    errno = 0;
+    int pr = lk(fd1, F_SETLKW, F_WRLCK, 1, 1);
+    char mine = pr == 0 ? 'L' : errno == EDEADLK ? 'D' : '?';
+    lk(fd1, F_SETLK, F_UNLCK, 0, 0);
+    char theirs = '?';
+    if (read(toparent[0], &theirs, 1) != 1) return 3;
+    printf("deadlock: one side EDEADLK, the other locked: %s\n",
+           (mine == 'D' && theirs == 'L') || (mine == 'L' && theirs == 'D') ? "yes" : "no");
 
     SHOW("SETLK write [0,1) for EINTR", lk(fd1, F_SETLK, F_WRLCK, 0, 1));
     sync_post(tochild[1]);
