@@ -60,4 +60,41 @@ public sealed class FileLocksTests
         Assert.Equal(0, Set(key, a, true, false, 0, long.MaxValue));
         Assert.Equal(0, Set(key, b, true, false, 0, long.MaxValue));
     }
+
+    [Fact]
+    public void ClosingAnyFdOfTheFile_DropsTheTablesPosixLocks()
+    {
+        var pipe = new Pipe();
+        var first = new PipeEnd(pipe, reader: true, 0);
+        var second = new PipeEnd(pipe, reader: true, 0);
+        var table = new FdTable();
+        Assert.Equal(0, FileLocks.KeyOf(first, out FileKey key));
+        int a = table.Add(first, false, 0, 100);
+        int b = table.Add(second, false, 0, 100);
+        first.DecRef();
+        second.DecRef();
+
+        Assert.Equal(0, Set(key, table, false, true, 0, 10));
+        Assert.NotNull(FileLocks.Test(key, new FdTable(), true, 5, 5));
+        Assert.Equal(0, table.Remove(b)); // another fd of the same file than the one that locked
+        Assert.Null(FileLocks.Test(key, new FdTable(), true, 5, 5));
+        table.Remove(a);
+    }
+
+    [Fact]
+    public void Flock_BelongsToTheDescription_AndGoesWithItsLastClose()
+    {
+        var pipe = new Pipe();
+        var first = new PipeEnd(pipe, reader: true, 0);
+        var second = new PipeEnd(pipe, reader: true, 0);
+
+        Assert.Equal(0, FileLocks.Flock(null!, first, unlock: false, exclusive: true, nonBlocking: true));
+        Assert.Equal(-Errno.EAGAIN.Value, FileLocks.Flock(null!, second, unlock: false, exclusive: false, nonBlocking: true));
+        first.IncRef();
+        first.DecRef(); // not the last reference: still locked
+        Assert.Equal(-Errno.EAGAIN.Value, FileLocks.Flock(null!, second, unlock: false, exclusive: true, nonBlocking: true));
+        first.DecRef();
+        Assert.Equal(0, FileLocks.Flock(null!, second, unlock: false, exclusive: true, nonBlocking: true));
+        second.DecRef();
+    }
 }
