@@ -62,6 +62,18 @@ int main(void) {
     for (int i = 0; i < 16; i++) if (!all[i]) all[i] = '_';
     printf("content=[%s]\n", all);
 
+    char apath[] = "/tmp/moatvecappXXXXXX";
+    int app = mkstemp(apath);
+    unlink(apath);
+    write(app, "abcdef", 6);
+    fcntl(app, F_SETFL, O_APPEND);
+    SHOW("pwritev O_APPEND at 0 (appends)", pwritev(app, w2, 1, 0));
+    SHOW("pwritev2 O_APPEND RWF_NOAPPEND at 1", pwritev2_(app, w2, 1, 1, RWF_NOAPPEND));
+    memset(all, 0, sizeof all);
+    pread(app, all, sizeof all - 1, 0);
+    printf("append content=[%s]\n", all);
+    close(app);
+
     SHOW("preadv offset -1", preadv(fd, r2, 2, -1));
     SHOW("preadv2 offset -2", preadv2_(fd, r2, 2, -2, 0));
     SHOW("preadv2 unknown flag", preadv2_(fd, r2, 2, 0, 0x40000000));

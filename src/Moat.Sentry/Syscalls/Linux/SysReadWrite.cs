@@ -214,6 +214,7 @@ internal static class SysReadWrite
 
             bool nowait = (flags & RwFlags.RWF_NOWAIT) != 0;
             bool append = write && (flags & RwFlags.RWF_APPEND) != 0;
+            bool noAppend = write && offset >= 0 && (flags & RwFlags.RWF_NOAPPEND) != 0 && (f.StatusFlags & OpenFlags.O_APPEND) != 0 && f.Positional;
             ulong left = Math.Min(total, MaxRwCount);
             ulong done = 0;
             for (int i = 0; i < count && left > 0; i++)
@@ -224,7 +225,9 @@ internal static class SysReadWrite
                     continue;
                 }
 
-                long r = Transfer(t, f, iov[i * 2], len, offset < 0 ? -1 : offset + (long)done, write, nowait, append);
+                long r = noAppend
+                    ? WriteAt(t, f, iov[i * 2], len, offset + (long)done)
+                    : Transfer(t, f, iov[i * 2], len, offset < 0 ? -1 : offset + (long)done, write, nowait, append);
                 if (r < 0)
                 {
                     return done > 0 ? (long)done : r;
@@ -243,6 +246,43 @@ internal static class SysReadWrite
         finally
         {
             f.DecRef();
+        }
+    }
+
+    // RWF_NOAPPEND: a positional write that ignores O_APPEND, through a Sentry buffer (WriteBuffer takes the
+    // offset literally, where pwrite on an O_APPEND file appends).
+    private static long WriteAt(Task t, FileDescription f, ulong addr, ulong len, long offset)
+    {
+        byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(65536);
+        try
+        {
+            ulong done = 0;
+            while (done < len)
+            {
+                int n = (int)Math.Min((ulong)buf.Length, len - done);
+                if (t.MM.CopyIn(addr + done, buf.AsSpan(0, n)) < 0)
+                {
+                    return done > 0 ? (long)done : -Errno.EFAULT.Value;
+                }
+
+                long w = f.WriteBuffer(t, buf.AsSpan(0, n), offset + (long)done);
+                if (w < 0)
+                {
+                    return done > 0 ? (long)done : w;
+                }
+
+                done += (ulong)w;
+                if (w < n)
+                {
+                    break;
+                }
+            }
+
+            return (long)done;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
         }
     }
 

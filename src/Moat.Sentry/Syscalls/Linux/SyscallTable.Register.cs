@@ -26,7 +26,7 @@ internal static partial class SyscallTable
         Partial(Sysno.splice, SysSplice.Splice, "copies through a Sentry buffer; sockets and other special files answer EINVAL");
         Full(Sysno.tee, SysSplice.Tee);
         Partial(Sysno.copy_file_range, SysSplice.CopyFileRange, "copies through a Sentry buffer; EXDEV across file systems");
-        Partial(Sysno.pwritev2, SysReadWrite.Pwritev2, "RWF_NOAPPEND does not override O_APPEND; RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");
+        Partial(Sysno.pwritev2, SysReadWrite.Pwritev2, "RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");
 
         // File descriptors and files.
         Full(Sysno.close, SysFile.Close);
