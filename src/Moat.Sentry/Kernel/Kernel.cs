@@ -29,11 +29,15 @@ internal sealed class Kernel
         Upper = new Vfs.Tmpfs.Tmpfs(memoryFile, string.Empty, 0x1ED /* 0755 */);
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/tmp", 0x3FF /* 01777 */));
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF));
+        MemfdFs = new Vfs.Tmpfs.Tmpfs(memoryFile, "/memfd:", 0x1FF);
         Files = files;
         Log = log;
     }
 
     public MemoryFile MemoryFile { get; }
+
+    /// <summary>The unmounted tmpfs that holds memfd_create(2) files.</summary>
+    public Vfs.Tmpfs.Tmpfs MemfdFs { get; }
 
     public IPlatform Platform { get; }
 

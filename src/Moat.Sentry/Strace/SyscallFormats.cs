@@ -39,6 +39,15 @@ internal static class SyscallFormats
         [Sysno.close] = [ArgKind.Fd],
         [Sysno.fstat] = [ArgKind.Fd, ArgKind.Hex],
         [Sysno.lseek] = [ArgKind.Fd, ArgKind.Int, ArgKind.Int],
+        [Sysno.preadv] = [ArgKind.Fd, ArgKind.Hex, ArgKind.Int, ArgKind.Int],
+        [Sysno.pwritev] = [ArgKind.Fd, ArgKind.Hex, ArgKind.Int, ArgKind.Int],
+        [Sysno.preadv2] = [ArgKind.Fd, ArgKind.Hex, ArgKind.Int, ArgKind.Int, ArgKind.Int, ArgKind.Hex],
+        [Sysno.pwritev2] = [ArgKind.Fd, ArgKind.Hex, ArgKind.Int, ArgKind.Int, ArgKind.Int, ArgKind.Hex],
+        [Sysno.sendfile] = [ArgKind.Fd, ArgKind.Fd, ArgKind.Hex, ArgKind.Int],
+        [Sysno.splice] = [ArgKind.Fd, ArgKind.Hex, ArgKind.Fd, ArgKind.Hex, ArgKind.Int, ArgKind.Hex],
+        [Sysno.tee] = [ArgKind.Fd, ArgKind.Fd, ArgKind.Int, ArgKind.Hex],
+        [Sysno.copy_file_range] = [ArgKind.Fd, ArgKind.Hex, ArgKind.Fd, ArgKind.Hex, ArgKind.Int, ArgKind.Hex],
+        [Sysno.flock] = [ArgKind.Fd, ArgKind.Int],
         [Sysno.open] = [ArgKind.Path, ArgKind.Hex, ArgKind.Oct],
         [Sysno.openat] = [ArgKind.Fd, ArgKind.Path, ArgKind.Hex, ArgKind.Oct],
         [Sysno.newfstatat] = [ArgKind.Fd, ArgKind.Path, ArgKind.Hex, ArgKind.Hex],
@@ -56,6 +65,7 @@ internal static class SyscallFormats
         [Sysno.dup3] = [ArgKind.Fd, ArgKind.Fd, ArgKind.Hex],
         [Sysno.mmap] = [ArgKind.Hex, ArgKind.Hex, ArgKind.Hex, ArgKind.Hex, ArgKind.Fd, ArgKind.Hex],
         [Sysno.munmap] = [ArgKind.Hex, ArgKind.Hex],
+        [Sysno.mremap] = [ArgKind.Hex, ArgKind.Hex, ArgKind.Hex, ArgKind.Hex, ArgKind.Hex],
         [Sysno.mprotect] = [ArgKind.Hex, ArgKind.Hex, ArgKind.Hex],
         [Sysno.brk] = [ArgKind.Hex],
         [Sysno.madvise] = [ArgKind.Hex, ArgKind.Hex, ArgKind.Int],
@@ -81,7 +91,7 @@ internal static class SyscallFormats
         [Sysno.rt_sigprocmask] = [ArgKind.Int, ArgKind.Hex, ArgKind.Hex, ArgKind.Int],
     };
 
-    public static bool ReturnsAddress(int nr) => nr is Sysno.mmap or Sysno.brk;
+    public static bool ReturnsAddress(int nr) => nr is Sysno.mmap or Sysno.brk or Sysno.mremap;
 
     public static void AppendArgs(StringBuilder sb, Task t, int nr, in SyscallArgs a, bool entry)
     {

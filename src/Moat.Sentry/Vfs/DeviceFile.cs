@@ -67,6 +67,27 @@ internal sealed unsafe class DeviceFile : FileDescription
 
     public override long Seek(long offset, int whence) => 0;
 
+    public override bool Positional => true;
+
+    public override long ReadBuffer(Task t, System.Span<byte> dst, long offset)
+    {
+        switch (_kind)
+        {
+            case Kind.Null:
+                return 0;
+            case Kind.Zero:
+            case Kind.Full:
+                dst.Clear();
+                return dst.Length;
+            default:
+                System.Security.Cryptography.RandomNumberGenerator.Fill(dst);
+                return dst.Length;
+        }
+    }
+
+    public override long WriteBuffer(Task t, System.ReadOnlySpan<byte> src, long offset) =>
+        _kind == Kind.Full ? -Errno.ENOSPC.Value : src.Length;
+
     public override long Stat(out Stat st)
     {
         st = default;

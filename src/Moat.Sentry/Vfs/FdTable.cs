@@ -45,7 +45,10 @@ internal sealed class FdTable
 
         foreach (FileDescription? f in files)
         {
-            f?.DecRef();
+            if (f != null)
+            {
+                Closed(f);
+            }
         }
     }
 
@@ -114,7 +117,7 @@ internal sealed class FdTable
 
         foreach (FileDescription f in closing)
         {
-            f.DecRef();
+            Closed(f);
         }
     }
 
@@ -137,7 +140,7 @@ internal sealed class FdTable
 
         foreach (FileDescription f in closing)
         {
-            f.DecRef();
+            Closed(f);
         }
     }
 
@@ -172,7 +175,10 @@ internal sealed class FdTable
             _cloexec[fd] = cloexec;
         }
 
-        old?.DecRef();
+        if (old != null)
+        {
+            Closed(old);
+        }
     }
 
     /// <summary>Installs <paramref name="file"/> at the lowest free fd ≥ <paramref name="minFd"/> below <paramref name="limit"/>.</summary>
@@ -213,7 +219,7 @@ internal sealed class FdTable
             _cloexec[fd] = false;
         }
 
-        f!.DecRef();
+        Closed(f!);
         return 0;
     }
 
@@ -234,6 +240,13 @@ internal sealed class FdTable
 
             return _cloexec[fd] ? 1 : 0;
         }
+    }
+
+    // An fd of f was closed: this table's POSIX locks on the file go (as Linux's locks_remove_posix).
+    private void Closed(FileDescription f)
+    {
+        FileLocks.OnClose(this, f);
+        f.DecRef();
     }
 
     // Preconditions: _mu is held.

@@ -24,9 +24,17 @@ internal abstract class FileDescription
     {
         if (Interlocked.Decrement(ref _refs) == 0)
         {
+            if (LockKey is FileKey key)
+            {
+                FileLocks.ReleaseDescription(this, key);
+            }
+
             Release();
         }
     }
+
+    /// <summary>Set once this description takes a flock or OFD lock, so its last close releases them.</summary>
+    public FileKey? LockKey { get; set; }
 
     /// <summary>Implements read(2) into app memory [addr, addr+count). Returns bytes read or -errno.</summary>
     public virtual long Read(Task t, ulong addr, ulong count) => -Errno.EINVAL.Value;
@@ -39,6 +47,18 @@ internal abstract class FileDescription
 
     /// <summary>Implements pwrite64(2). Returns bytes written or -errno.</summary>
     public virtual long PWrite(Task t, ulong addr, ulong count, long offset) => -Errno.ESPIPE.Value;
+
+    /// <summary>Whether pread/pwrite work here (Linux's FMODE_PREAD/FMODE_PWRITE); pipes, sockets and ttys answer ESPIPE.</summary>
+    public virtual bool Positional => false;
+
+    /// <summary>
+    /// Reads into a Sentry buffer, for sendfile and splice: at <paramref name="offset"/>, or at the file
+    /// offset (advancing it) when it is -1. Returns bytes read or -errno; EINVAL where splice can't read.
+    /// </summary>
+    public virtual long ReadBuffer(Task t, System.Span<byte> dst, long offset) => -Errno.EINVAL.Value;
+
+    /// <summary>Writes from a Sentry buffer, like <see cref="ReadBuffer"/>.</summary>
+    public virtual long WriteBuffer(Task t, System.ReadOnlySpan<byte> src, long offset) => -Errno.EINVAL.Value;
 
     /// <summary>Implements fstat(2).</summary>
     public abstract long Stat(out Stat st);

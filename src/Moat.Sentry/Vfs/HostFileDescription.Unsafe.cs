@@ -36,6 +36,25 @@ internal sealed unsafe class HostFileDescription : FileDescription
 
     public override long Stat(out Stat st) => HostFile.Fstat(_fd.Fd, out st);
 
+    // Regular files, directories and block devices take offsets; ttys, pipes and sockets don't.
+    public override bool Positional => IsAlwaysReady() || _kind == (int)Abi.Stat.S_IFBLK;
+
+    public override long ReadBuffer(Task t, System.Span<byte> dst, long offset)
+    {
+        fixed (byte* p = dst)
+        {
+            return offset < 0 ? HostFile.Read(_fd.Fd, p, (ulong)dst.Length) : HostFile.PRead(_fd.Fd, p, (ulong)dst.Length, offset);
+        }
+    }
+
+    public override long WriteBuffer(Task t, System.ReadOnlySpan<byte> src, long offset)
+    {
+        fixed (byte* p = src)
+        {
+            return offset < 0 ? HostFile.Write(_fd.Fd, p, (ulong)src.Length) : HostFile.PWrite(_fd.Fd, p, (ulong)src.Length, offset);
+        }
+    }
+
     // Regular files and directories are always ready; ttys, pipes and sockets from the host are asked.
     public override bool PolledFromHost => !IsAlwaysReady();
 

@@ -11,7 +11,7 @@ namespace Moat.Sentry.Vfs;
 /// writing with no reader raises SIGPIPE and fails with EPIPE.
 /// Lock order: _mu &gt; WaitQueue._mu.
 /// </summary>
-internal sealed class Pipe
+internal sealed partial class Pipe
 {
     /// <summary>Writes of at most this many bytes are never interleaved with other writes.</summary>
     public const int PipeBuf = 4096;

@@ -97,6 +97,48 @@ internal sealed class UnixSocket : FileDescription
 
     public override long Write(Task t, ulong addr, ulong count) => Send(t, addr, count, 0);
 
+    // sendfile and splice to and from a connected stream socket.
+    public override long ReadBuffer(Task t, System.Span<byte> dst, long offset)
+    {
+        Pipe? p;
+        lock (_mu)
+        {
+            p = _in;
+            if (p == null)
+            {
+                return -Errno.ENOTCONN.Value;
+            }
+
+            if (_readShut)
+            {
+                return 0;
+            }
+        }
+
+        return p.ReadBuffer(t, dst, NonBlocking);
+    }
+
+    public override long WriteBuffer(Task t, System.ReadOnlySpan<byte> src, long offset)
+    {
+        Pipe? p;
+        lock (_mu)
+        {
+            p = _out;
+            if (p == null)
+            {
+                return -Errno.ENOTCONN.Value;
+            }
+
+            if (_writeShut)
+            {
+                t.SendSignal(Signal.SIGPIPE, t.Group.Tgid, t.Credentials.RealUid);
+                return -Errno.EPIPE.Value;
+            }
+        }
+
+        return p.WriteBuffer(t, src, NonBlocking);
+    }
+
     /// <summary>recv(2)/recvfrom(2) on a connected socket.</summary>
     public long Receive(Task t, ulong addr, ulong count, int flags)
     {

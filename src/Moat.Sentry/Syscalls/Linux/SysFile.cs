@@ -402,6 +402,38 @@ internal static class SysFile
                 return r;
             }
 
+            case SysLock.F_GETLK:
+            case SysLock.F_SETLK:
+            case SysLock.F_SETLKW:
+            case SysLock.F_OFD_GETLK:
+            case SysLock.F_OFD_SETLK:
+            case SysLock.F_OFD_SETLKW:
+            {
+                FileDescription? f = t.Fds.Get(fd);
+                if (f == null)
+                {
+                    return -Errno.EBADF.Value;
+                }
+
+                long r = SysLock.Fcntl(t, f, cmd, a.Pointer(2));
+                f.DecRef();
+                return r;
+            }
+
+            case SysMemfd.F_ADD_SEALS:
+            case SysMemfd.F_GET_SEALS:
+            {
+                FileDescription? f = t.Fds.Get(fd);
+                if (f == null)
+                {
+                    return -Errno.EBADF.Value;
+                }
+
+                long r = SysMemfd.Fcntl(f, cmd, a.UInt(2));
+                f.DecRef();
+                return r;
+            }
+
             default:
                 return t.Fds.CloseOnExec(fd, null) < 0 ? -Errno.EBADF.Value : -Errno.EINVAL.Value;
         }

@@ -136,7 +136,14 @@ internal static unsafe class SysMmap
 
         if ((flags & Mman.MAP_TYPE) != Mman.MAP_PRIVATE && (prot & Mman.PROT_WRITE) != 0)
         {
-            return -Errno.ENODEV.Value;
+            // A file sealed against writes refuses writable shared mappings, as in Linux.
+            bool sealedForWrite;
+            lock (reg.Fs.Mu)
+            {
+                sealedForWrite = (reg.Seals & (Vfs.Tmpfs.FileSeals.F_SEAL_WRITE | Vfs.Tmpfs.FileSeals.F_SEAL_FUTURE_WRITE)) != 0;
+            }
+
+            return sealedForWrite ? -Errno.EPERM.Value : -Errno.ENODEV.Value;
         }
 
         long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path);
@@ -177,6 +184,24 @@ internal static unsafe class SysMmap
 
     /// <summary>Implements brk(2).</summary>
     public static long Brk(Task t, in SyscallArgs a) => (long)t.MM.Brk(a.Pointer(0));
+
+    /// <summary>Implements mremap(2).</summary>
+    public static long Mremap(Task t, in SyscallArgs a) => t.MM.Mremap(a.Pointer(0), a.SizeT(1), a.SizeT(2), a.Int(3), a.Pointer(4));
+
+    /// <summary>Implements msync(2).</summary>
+    public static long Msync(Task t, in SyscallArgs a) => t.MM.Msync(a.Pointer(0), a.SizeT(1), a.Int(2));
+
+    /// <summary>Implements mincore(2).</summary>
+    public static long Mincore(Task t, in SyscallArgs a)
+    {
+        long r = t.MM.Mincore(a.Pointer(0), a.SizeT(1), out byte[] vec);
+        if (r < 0 || vec.Length == 0)
+        {
+            return r;
+        }
+
+        return t.MM.CopyOut(a.Pointer(2), vec) < 0 ? -Errno.EFAULT.Value : 0;
+    }
 
     /// <summary>Implements madvise(2).</summary>
     public static long Madvise(Task t, in SyscallArgs a)

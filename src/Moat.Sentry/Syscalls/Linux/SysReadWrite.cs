@@ -103,10 +103,22 @@ internal static class SysReadWrite
     }
 
     /// <summary>Implements readv(2).</summary>
-    public static long Readv(Task t, in SyscallArgs a) => Vectored(t, a.Int(0), a.Pointer(1), a.Int(2), write: false);
+    public static long Readv(Task t, in SyscallArgs a) => Vectored(t, a.Int(0), a.Pointer(1), a[2], -1, 0, write: false);
 
     /// <summary>Implements writev(2).</summary>
-    public static long Writev(Task t, in SyscallArgs a) => Vectored(t, a.Int(0), a.Pointer(1), a.Int(2), write: true);
+    public static long Writev(Task t, in SyscallArgs a) => Vectored(t, a.Int(0), a.Pointer(1), a[2], -1, 0, write: true);
+
+    /// <summary>Implements preadv(2); on x86-64 the whole offset is in pos_l.</summary>
+    public static long Preadv(Task t, in SyscallArgs a) => a.Long(3) < 0 ? -Errno.EINVAL.Value : Vectored(t, a.Int(0), a.Pointer(1), a[2], a.Long(3), 0, write: false);
+
+    /// <summary>Implements pwritev(2).</summary>
+    public static long Pwritev(Task t, in SyscallArgs a) => a.Long(3) < 0 ? -Errno.EINVAL.Value : Vectored(t, a.Int(0), a.Pointer(1), a[2], a.Long(3), 0, write: true);
+
+    /// <summary>Implements preadv2(2): offset -1 reads at the file offset, like readv.</summary>
+    public static long Preadv2(Task t, in SyscallArgs a) => a.Long(3) < -1 ? -Errno.EINVAL.Value : Vectored(t, a.Int(0), a.Pointer(1), a[2], a.Long(3), a.Int(5), write: false);
+
+    /// <summary>Implements pwritev2(2).</summary>
+    public static long Pwritev2(Task t, in SyscallArgs a) => a.Long(3) < -1 ? -Errno.EINVAL.Value : Vectored(t, a.Int(0), a.Pointer(1), a[2], a.Long(3), a.Int(5), write: true);
 
     /// <summary>Implements lseek(2).</summary>
     public static long Lseek(Task t, in SyscallArgs a)
@@ -128,7 +140,8 @@ internal static class SysReadWrite
         }
     }
 
-    private static long Vectored(Task t, int fd, ulong iovAddr, int iovcnt, bool write)
+    // offset -1: the file offset (readv/writev); otherwise positional. flags: RWF_* of preadv2/pwritev2.
+    private static long Vectored(Task t, int fd, ulong iovAddr, ulong iovcnt, long offset, int flags, bool write)
     {
         FileDescription? f = t.Fds.Get(fd);
         if (f == null)
@@ -138,13 +151,19 @@ internal static class SysReadWrite
 
         try
         {
+            // Linux's order: ESPIPE (no FMODE_PREAD), EBADF (mode), the iovecs, then the flags.
+            if (offset >= 0 && !f.Positional)
+            {
+                return -Errno.ESPIPE.Value;
+            }
+
             int mode = f.StatusFlags & O_ACCMODE;
             if (write ? mode == O_RDONLY : mode == O_WRONLY)
             {
                 return -Errno.EBADF.Value;
             }
 
-            if (iovcnt < 0 || iovcnt > UioMaxIov)
+            if (iovcnt > UioMaxIov)
             {
                 return -Errno.EINVAL.Value;
             }
@@ -154,8 +173,10 @@ internal static class SysReadWrite
                 return 0;
             }
 
+            int count = (int)iovcnt;
+
             // Up to 8 iovecs on the stack (Linux's UIO_FASTIOV), more from the heap.
-            Span<ulong> iov = iovcnt <= 8 ? stackalloc ulong[iovcnt * 2] : new ulong[iovcnt * 2];
+            Span<ulong> iov = count <= 8 ? stackalloc ulong[count * 2] : new ulong[count * 2];
             if (t.MM.CopyIn(iovAddr, System.Runtime.InteropServices.MemoryMarshal.AsBytes(iov)) < 0)
             {
                 return -Errno.EFAULT.Value;
@@ -163,7 +184,7 @@ internal static class SysReadWrite
 
             // Linux rejects a total that overflows ssize_t, and caps the transfer at MaxRwCount.
             ulong total = 0;
-            for (int i = 0; i < iovcnt; i++)
+            for (int i = 0; i < count; i++)
             {
                 if ((long)iov[(i * 2) + 1] < 0)
                 {
@@ -177,9 +198,26 @@ internal static class SysReadWrite
                 }
             }
 
+            if (total == 0)
+            {
+                return 0;
+            }
+
+            if (flags != 0)
+            {
+                long fr = RwFlags.Check(flags, write);
+                if (fr < 0)
+                {
+                    return fr;
+                }
+            }
+
+            bool nowait = (flags & RwFlags.RWF_NOWAIT) != 0;
+            bool append = write && (flags & RwFlags.RWF_APPEND) != 0;
+            bool noAppend = write && offset >= 0 && (flags & RwFlags.RWF_NOAPPEND) != 0 && (f.StatusFlags & OpenFlags.O_APPEND) != 0 && f.Positional;
             ulong left = Math.Min(total, MaxRwCount);
             ulong done = 0;
-            for (int i = 0; i < iovcnt && left > 0; i++)
+            for (int i = 0; i < count && left > 0; i++)
             {
                 ulong len = Math.Min(iov[(i * 2) + 1], left);
                 if (len == 0)
@@ -187,7 +225,9 @@ internal static class SysReadWrite
                     continue;
                 }
 
-                long r = write ? f.Write(t, iov[i * 2], len) : f.Read(t, iov[i * 2], len);
+                long r = noAppend
+                    ? WriteAt(t, f, iov[i * 2], len, offset + (long)done)
+                    : Transfer(t, f, iov[i * 2], len, offset < 0 ? -1 : offset + (long)done, write, nowait, append);
                 if (r < 0)
                 {
                     return done > 0 ? (long)done : r;
@@ -207,5 +247,76 @@ internal static class SysReadWrite
         {
             f.DecRef();
         }
+    }
+
+    // RWF_NOAPPEND: a positional write that ignores O_APPEND, through a Sentry buffer (WriteBuffer takes the
+    // offset literally, where pwrite on an O_APPEND file appends).
+    private static long WriteAt(Task t, FileDescription f, ulong addr, ulong len, long offset)
+    {
+        byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(65536);
+        try
+        {
+            ulong done = 0;
+            while (done < len)
+            {
+                int n = (int)Math.Min((ulong)buf.Length, len - done);
+                if (t.MM.CopyIn(addr + done, buf.AsSpan(0, n)) < 0)
+                {
+                    return done > 0 ? (long)done : -Errno.EFAULT.Value;
+                }
+
+                long w = f.WriteBuffer(t, buf.AsSpan(0, n), offset + (long)done);
+                if (w < 0)
+                {
+                    return done > 0 ? (long)done : w;
+                }
+
+                done += (ulong)w;
+                if (w < n)
+                {
+                    break;
+                }
+            }
+
+            return (long)done;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
+        }
+    }
+
+    // One segment of a vectored transfer.
+    private static long Transfer(Task t, FileDescription f, ulong addr, ulong len, long offset, bool write, bool nowait, bool append)
+    {
+        if (nowait && f is PipeEnd p)
+        {
+            return write ? p.Pipe.Write(t, addr, len, nonBlocking: true) : p.Pipe.Read(t, addr, len, nonBlocking: true);
+        }
+
+        if (append && f.Positional)
+        {
+            // RWF_APPEND: write at the end; a write at the file offset leaves the offset at the new end.
+            long r = f.Stat(out Stat st);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            r = f.PWrite(t, addr, len, st.st_size);
+            if (r > 0 && offset < 0)
+            {
+                f.Seek(st.st_size + r, 0);
+            }
+
+            return r;
+        }
+
+        if (offset < 0)
+        {
+            return write ? f.Write(t, addr, len) : f.Read(t, addr, len);
+        }
+
+        return write ? f.PWrite(t, addr, len, offset) : f.PRead(t, addr, len, offset);
     }
 }

@@ -19,6 +19,14 @@ internal static partial class SyscallTable
         Full(Sysno.readv, SysReadWrite.Readv);
         Full(Sysno.writev, SysReadWrite.Writev);
         Full(Sysno.lseek, SysReadWrite.Lseek);
+        Full(Sysno.preadv, SysReadWrite.Preadv);
+        Full(Sysno.pwritev, SysReadWrite.Pwritev);
+        Partial(Sysno.preadv2, SysReadWrite.Preadv2, "RWF_NOWAIT makes pipes non-blocking and is otherwise a hint; RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");
+        Full(Sysno.sendfile, SysSplice.Sendfile);
+        Partial(Sysno.splice, SysSplice.Splice, "copies through a Sentry buffer; sockets and other special files answer EINVAL");
+        Full(Sysno.tee, SysSplice.Tee);
+        Partial(Sysno.copy_file_range, SysSplice.CopyFileRange, "copies through a Sentry buffer; EXDEV across file systems");
+        Partial(Sysno.pwritev2, SysReadWrite.Pwritev2, "RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");
 
         // File descriptors and files.
         Full(Sysno.close, SysFile.Close);
@@ -27,7 +35,9 @@ internal static partial class SyscallTable
         Partial(Sysno.stat, SysFile.StatPath, "host root only");
         Partial(Sysno.lstat, SysFile.Lstat, "host root only");
         Partial(Sysno.ioctl, SysFile.Ioctl, "TCGETS and TIOCGWINSZ on host files");
-        Partial(Sysno.fcntl, SysFile.Fcntl, "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL");
+        Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks, memfd seals; no leases or owners");
+        Full(Sysno.flock, SysLock.Flock);
+        Partial(Sysno.memfd_create, SysMemfd.MemfdCreate, "a tmpfs file with seals; MAP_SHARED writable mappings answer ENODEV until a page cache exists; MFD_HUGETLB gives ordinary pages");
         Full(Sysno.close_range, SysFile.CloseRange);
         Full(Sysno.pipe, SysFile.PipeSyscall);
         Full(Sysno.pipe2, SysFile.Pipe2);
@@ -116,6 +126,9 @@ internal static partial class SyscallTable
         Full(Sysno.munmap, SysMmap.Munmap);
         Full(Sysno.mprotect, SysMmap.Mprotect);
         Full(Sysno.brk, SysMmap.Brk);
+        Partial(Sysno.mremap, SysMmap.Mremap, "old length 0 (duplicating a shared mapping) answers ENOMEM");
+        Full(Sysno.msync, SysMmap.Msync);
+        Partial(Sysno.mincore, SysMmap.Mincore, "a page counts as resident once the Sentry allocated it; faults allocate around the page touched");
         Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory; other advice is accepted as a hint");
 
         // Tasks and processes.

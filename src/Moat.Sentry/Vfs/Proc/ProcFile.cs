@@ -49,6 +49,29 @@ internal sealed class ProcFile : FileDescription
 
     public override long Write(Task t, ulong addr, ulong count) => -Errno.EACCES.Value;
 
+    public override bool Positional => true;
+
+    public override long ReadBuffer(Task t, Span<byte> dst, long offset)
+    {
+        lock (_mu)
+        {
+            long at = offset < 0 ? _offset : offset;
+            if (at >= _content.Length)
+            {
+                return 0;
+            }
+
+            int n = (int)Math.Min(dst.Length, _content.Length - at);
+            _content.AsSpan((int)at, n).CopyTo(dst);
+            if (offset < 0)
+            {
+                _offset += n;
+            }
+
+            return n;
+        }
+    }
+
     public override long Seek(long offset, int whence)
     {
         lock (_mu)

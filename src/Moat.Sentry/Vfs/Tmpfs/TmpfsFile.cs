@@ -74,6 +74,54 @@ internal sealed unsafe class TmpfsFile : FileDescription
         }
     }
 
+    public override bool Positional => true;
+
+    public override long ReadBuffer(Task t, Span<byte> dst, long offset)
+    {
+        lock (Fs.Mu)
+        {
+            if (_node is not TmpfsRegular f)
+            {
+                return _node is TmpfsDirectory ? -Errno.EISDIR.Value : -Errno.EINVAL.Value;
+            }
+
+            int n = f.Read(offset < 0 ? _offset : offset, dst);
+            if (offset < 0)
+            {
+                _offset += n;
+            }
+
+            _node.Atime = TmpfsNode.Now();
+            return n;
+        }
+    }
+
+    public override long WriteBuffer(Task t, ReadOnlySpan<byte> src, long offset)
+    {
+        lock (Fs.Mu)
+        {
+            if (_node is not TmpfsRegular f)
+            {
+                return -Errno.EISDIR.Value;
+            }
+
+            long at = offset >= 0 ? offset : (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : _offset;
+            long r = FileSeals.CheckWrite(f, at, src.Length);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            r = f.Write(at, src);
+            if (r > 0 && offset < 0)
+            {
+                _offset = at + r;
+            }
+
+            return r;
+        }
+    }
+
     private long ReadAtLocked(Task t, ulong addr, ulong count, long offset)
     {
         if (_node is TmpfsDirectory)
@@ -112,6 +160,12 @@ internal sealed unsafe class TmpfsFile : FileDescription
         if (_node is not TmpfsRegular f)
         {
             return -Errno.EISDIR.Value;
+        }
+
+        long sealed_ = FileSeals.CheckWrite(f, offset, (long)System.Math.Min(count, long.MaxValue >> 1));
+        if (sealed_ < 0)
+        {
+            return sealed_;
         }
 
         ulong done = 0;
@@ -191,8 +245,28 @@ internal sealed unsafe class TmpfsFile : FileDescription
                 return -Errno.EINVAL.Value;
             }
 
+            long r = FileSeals.CheckTruncate(f, size);
+            if (r < 0)
+            {
+                return r;
+            }
+
             f.Truncate(size);
             return 0;
+        }
+    }
+
+    /// <summary>Implements F_ADD_SEALS (<paramref name="add"/>) and F_GET_SEALS.</summary>
+    public long Seals(bool add, uint seals)
+    {
+        lock (Fs.Mu)
+        {
+            if (_node is not TmpfsRegular f)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            return add ? FileSeals.Add(f, (StatusFlags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY, seals) : f.Seals;
         }
     }
 

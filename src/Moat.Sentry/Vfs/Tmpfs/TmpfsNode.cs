@@ -138,6 +138,12 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
 
     public override long Size => _size;
 
+    /// <summary>
+    /// The F_SEAL_* bits (memfd_create(2) sealing). Like Linux's shmem, an ordinary tmpfs file carries
+    /// F_SEAL_SEAL, so no seal can be added to it.
+    /// </summary>
+    public int Seals { get; set; } = FileSeals.F_SEAL_SEAL;
+
     /// <summary>Copies up to dst.Length bytes at <paramref name="offset"/> out of the file.</summary>
     public int Read(long offset, Span<byte> dst)
     {
