@@ -30,6 +30,7 @@ internal sealed class Kernel
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/tmp", 0x3FF /* 01777 */));
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF));
         Files = files;
+        HostCache = new Vfs.HostCache.HostDentryCache(files, Environment.GetEnvironmentVariable("MOAT_DENTRY_CACHE") == "0" ? 0 : Vfs.HostCache.HostDentryCache.DefaultCapacity);
         Log = log;
     }
 
@@ -39,6 +40,9 @@ internal sealed class Kernel
 
     /// <summary>Opens host files through the gofer.</summary>
     public IFileOpener Files { get; }
+
+    /// <summary>Host lookups already answered by the gofer (MOAT_DENTRY_CACHE=0 turns it off).</summary>
+    public Vfs.HostCache.HostDentryCache HostCache { get; }
 
     /// <summary>Where the Sentry reports to the user (stderr of <c>moat do</c>).</summary>
     public TextWriter Log { get; }
