@@ -255,6 +255,7 @@ internal sealed class HostDentryCache
             return null;
         }
 
+        error = 0;
         if (Fill(path, follow: false, out _) == 0)
         {
             lock (_mu)
