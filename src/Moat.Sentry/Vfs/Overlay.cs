@@ -559,7 +559,9 @@ internal static class Overlay
                 return -Errno.ENOENT.Value;
             }
 
-            bool inLower = !(where == Where.Upper && node is TmpfsDirectory { Opaque: true }) && LowerExists(t, norm);
+            // An opaque directory hides the host's entries, not the host's name: removing it still needs a whiteout.
+            bool opaque = where == Where.Upper && node is TmpfsDirectory { Opaque: true };
+            bool inLower = LowerExists(t, norm);
             Stat lowerStat = default;
             if (inLower)
             {
@@ -587,7 +589,7 @@ internal static class Overlay
                 // Empty means: no live upper entry, and nothing of the host's left visible.
                 TmpfsDirectory? upperDir = where == Where.Upper ? (TmpfsDirectory)node! : null;
                 bool empty = upperDir == null || AllWhiteouts(upperDir.Children.Values);
-                if (empty && inLower)
+                if (empty && inLower && !opaque)
                 {
                     empty = MergedEntriesLocked(t, upperDir, norm).Count == 0;
                 }
