@@ -70,7 +70,7 @@ internal sealed class Kernel
                 return fs;
             }
 
-            if (normalized.StartsWith(fs.MountPoint + "/", StringComparison.Ordinal))
+            if (normalized.Length > fs.MountPoint.Length && normalized[fs.MountPoint.Length] == '/' && normalized.StartsWith(fs.MountPoint, StringComparison.Ordinal))
             {
                 rel = normalized[(fs.MountPoint.Length + 1)..];
                 return fs;

@@ -172,6 +172,34 @@ internal static class Overlay
         }
     }
 
+    /// <summary>Stats a path of the root without opening it. Returns 0, 1 with a restart path, or -errno.</summary>
+    public static long StatPath(Task t, string absolute, string norm, bool follow, out Stat st, out string? restart)
+    {
+        st = default;
+        Tmpfs.Tmpfs upper = t.Kernel.Upper;
+        lock (upper.Mu)
+        {
+            long r = Find(upper, norm, follow, out Where where, out TmpfsNode? node, out restart);
+            if (r != 0)
+            {
+                return r;
+            }
+
+            if (where == Where.Upper)
+            {
+                st = node!.ToStat();
+                return 0;
+            }
+
+            if (where == Where.Gone)
+            {
+                return -Errno.ENOENT.Value;
+            }
+        }
+
+        return t.Kernel.HostCache.Stat(absolute, follow, out st);
+    }
+
     private static long OpenUpperLocked(Task t, Tmpfs.Tmpfs upper, TmpfsNode node, string norm, int flags, out FileDescription? file)
     {
         file = null;
