@@ -231,15 +231,23 @@ internal sealed class HostDentryCache
     /// <summary>Reads a host symlink. Returns the target, or null with -errno.</summary>
     public string? ReadLink(string path, out long error)
     {
+        error = Lookup(path, follow: false, out uint type);
+        if (error < 0)
+        {
+            return null;
+        }
+
+        if (type != Abi.Stat.S_IFLNK)
+        {
+            error = -Errno.EINVAL.Value;
+            return null;
+        }
+
         lock (_mu)
         {
-            if (FindLocked(path, follow: false) is HostDentry d)
+            if (_entries.TryGetValue((path, false), out HostDentry? d) && d.LinkTarget != null)
             {
-                error = d.Error < 0 ? d.Error : d.Type != Abi.Stat.S_IFLNK ? -Errno.EINVAL.Value : 0;
-                if (error < 0 || d.LinkTarget != null)
-                {
-                    return d.LinkTarget;
-                }
+                return d.LinkTarget;
             }
         }
 
@@ -247,23 +255,15 @@ internal sealed class HostDentryCache
         Interlocked.Increment(ref _misses);
         if (target == null)
         {
-            if (error == -Errno.ENOENT.Value)
-            {
-                Insert(new HostDentry(path, follow: false, error, 0, null));
-            }
-
             return null;
         }
 
         error = 0;
-        if (Fill(path, follow: false, out _) == 0)
+        lock (_mu)
         {
-            lock (_mu)
+            if (_entries.TryGetValue((path, false), out HostDentry? d) && d.Type == Abi.Stat.S_IFLNK)
             {
-                if (_entries.TryGetValue((path, false), out HostDentry? d) && d.Type == Abi.Stat.S_IFLNK)
-                {
-                    d.LinkTarget = target;
-                }
+                d.LinkTarget = target;
             }
         }
 
