@@ -169,6 +169,57 @@ public sealed class HostDentryCacheTests : IDisposable
     }
 
     [Fact]
+    public void ConcurrentOpensAndEvictions_NeverUseAClosedFd()
+    {
+        var cache = new HostDentryCache(_root, capacity: 2);
+        string[] paths = ["/file", "/dir", "/link", "/missing"];
+        var threads = new System.Threading.Thread[4];
+        int failures = 0;
+        for (int i = 0; i < threads.Length; i++)
+        {
+            int seed = i;
+            threads[i] = new System.Threading.Thread(() =>
+            {
+                for (int n = 0; n < 2000; n++)
+                {
+                    string p = paths[(n + seed) % paths.Length];
+                    long r = cache.Acquire(p, follow: n % 2 == 0, read: false, out SafeFdHandle? fd, out bool shared, out _);
+                    if (r == 0)
+                    {
+                        if (HostFile.Fstat(fd!.Fd, out _) < 0)
+                        {
+                            System.Threading.Interlocked.Increment(ref failures);
+                        }
+
+                        if (shared)
+                        {
+                            fd.DangerousRelease();
+                        }
+                        else
+                        {
+                            fd.Dispose();
+                        }
+                    }
+
+                    if (n % 7 == seed)
+                    {
+                        cache.Invalidate(p);
+                    }
+                }
+            });
+            threads[i].Start();
+        }
+
+        foreach (System.Threading.Thread t in threads)
+        {
+            t.Join();
+        }
+
+        Assert.Equal(0, failures);
+        Assert.True(cache.Count <= 2);
+    }
+
+    [Fact]
     public void CapacityZero_AsksEveryTime()
     {
         var cache = new HostDentryCache(_root, capacity: 0);

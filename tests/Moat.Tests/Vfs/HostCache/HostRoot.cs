@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Threading;
 using Moat.Gofer;
 using Moat.Host;
 using Moat.Sentry.Kernel;
@@ -14,6 +15,7 @@ internal sealed class HostRoot : IFileOpener, IDisposable
 {
     private readonly SafeFdHandle _rootFd;
     private readonly GoferServer _server;
+    private int _calls;
 
     public HostRoot()
     {
@@ -27,14 +29,14 @@ internal sealed class HostRoot : IFileOpener, IDisposable
     public string Dir { get; }
 
     /// <summary>Requests served so far (opens and readlinks).</summary>
-    public int Calls { get; private set; }
+    public int Calls => _calls;
 
     /// <summary>The host path of a sandbox path.</summary>
     public string HostPath(string sandboxPath) => Path.Combine(Dir, sandboxPath.TrimStart('/'));
 
     public SafeFdHandle? Open(string path, int flags, out long error)
     {
-        Calls++;
+        Interlocked.Increment(ref _calls);
         long r = _server.Open(path, flags);
         error = r < 0 ? r : 0;
         return r < 0 ? null : new SafeFdHandle((int)r);
@@ -42,7 +44,7 @@ internal sealed class HostRoot : IFileOpener, IDisposable
 
     public string? ReadLink(string path, out long error)
     {
-        Calls++;
+        Interlocked.Increment(ref _calls);
         return _server.ReadLink(path, out error);
     }
 
