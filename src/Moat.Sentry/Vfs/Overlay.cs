@@ -270,7 +270,7 @@ internal static class Overlay
             return 0;
         }
 
-        // A directory opened for listing (it needs an offset of its own), or a special file.
+        // A directory opened for listing (it needs an offset of its own), a special file, or the cache is off.
         int hostFlags = flags & (OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK);
         SafeFdHandle? fd = t.Kernel.Files.Open(absolute, hostFlags, out long r);
         if (fd == null)
