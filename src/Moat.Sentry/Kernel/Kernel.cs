@@ -31,6 +31,7 @@ internal sealed class Kernel
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF));
         MemfdFs = new Vfs.Tmpfs.Tmpfs(memoryFile, "/memfd:", 0x1FF);
         Files = files;
+        HostCache = new Vfs.HostCache.HostDentryCache(files, Environment.GetEnvironmentVariable("MOAT_DENTRY_CACHE") == "0" ? 0 : Vfs.HostCache.HostDentryCache.DefaultCapacity);
         Log = log;
     }
 
@@ -43,6 +44,9 @@ internal sealed class Kernel
 
     /// <summary>Opens host files through the gofer.</summary>
     public IFileOpener Files { get; }
+
+    /// <summary>Host lookups already answered by the gofer (MOAT_DENTRY_CACHE=0 turns it off).</summary>
+    public Vfs.HostCache.HostDentryCache HostCache { get; }
 
     /// <summary>Where the Sentry reports to the user (stderr of <c>moat do</c>).</summary>
     public TextWriter Log { get; }
@@ -73,7 +77,7 @@ internal sealed class Kernel
                 return fs;
             }
 
-            if (normalized.StartsWith(fs.MountPoint + "/", StringComparison.Ordinal))
+            if (normalized.Length > fs.MountPoint.Length && normalized[fs.MountPoint.Length] == '/' && normalized.StartsWith(fs.MountPoint, StringComparison.Ordinal))
             {
                 rel = normalized[(fs.MountPoint.Length + 1)..];
                 return fs;

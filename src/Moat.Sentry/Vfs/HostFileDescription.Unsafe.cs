@@ -1,3 +1,4 @@
+using System.Threading;
 using Moat.Abi;
 using Moat.Host;
 using Moat.Sentry.Kernel;
@@ -7,7 +8,9 @@ namespace Moat.Sentry.Vfs;
 
 /// <summary>
 /// A file backed by a host fd the Sentry holds: the sandbox's stdio (donated by the host at start-up) and
-/// files the gofer opened. Data moves straight between the host fd and the MemoryFile mapping.
+/// files the gofer opened. Data moves straight between the host fd and the MemoryFile mapping. A file
+/// opened from the dentry cache shares its host fd with other opens of the same file, so it keeps its
+/// own offset and reads with pread.
 /// </summary>
 internal sealed unsafe class HostFileDescription : FileDescription
 {
@@ -15,20 +18,31 @@ internal sealed unsafe class HostFileDescription : FileDescription
     private const uint TIOCGWINSZ = 0x5413;
     private const int KernelTermiosSize = 36;
     private const int WinsizeSize = 8;
+    private const int SeekSet = 0;
+    private const int SeekCur = 1;
+    private const int SeekEnd = 2;
+    private const int SeekData = 3;
+    private const int SeekHole = 4;
 
     private readonly SafeFdHandle _fd;
 
-    public HostFileDescription(SafeFdHandle fd, int statusFlags)
+    // Set for an fd shared through the dentry cache: this file holds one reference to it (not ownership)
+    // and keeps the offset, under _posMu, since the host fd's own offset is everyone's.
+    private readonly Lock? _posMu;
+    private long _offset;
+
+    public HostFileDescription(SafeFdHandle fd, int statusFlags, bool shared = false)
     {
         _fd = fd;
         StatusFlags = statusFlags;
+        _posMu = shared ? new Lock() : null;
     }
 
     public int HostFd => _fd.Fd;
 
-    public override long Read(Task t, ulong addr, ulong count) => Transfer(t, addr, count, -1, write: false);
+    public override long Read(Task t, ulong addr, ulong count) => _posMu == null ? Transfer(t, addr, count, -1, write: false) : AtOffset(t, addr, count, write: false);
 
-    public override long Write(Task t, ulong addr, ulong count) => Transfer(t, addr, count, -1, write: true);
+    public override long Write(Task t, ulong addr, ulong count) => _posMu == null ? Transfer(t, addr, count, -1, write: true) : AtOffset(t, addr, count, write: true);
 
     public override long PRead(Task t, ulong addr, ulong count, long offset) => Transfer(t, addr, count, offset, write: false);
 
@@ -86,7 +100,78 @@ internal sealed unsafe class HostFileDescription : FileDescription
     // The file type (S_IFMT bits) once known; 0 before.
     private int _kind;
 
-    public override long Seek(long offset, int whence) => HostFile.Seek(_fd.Fd, offset, whence);
+    public override long Seek(long offset, int whence) => _posMu == null ? HostFile.Seek(_fd.Fd, offset, whence) : SeekOwn(offset, whence);
+
+    // read/write at this file's own offset (a shared fd), advancing it as Linux advances f_pos.
+    private long AtOffset(Task t, ulong addr, ulong count, bool write)
+    {
+        if ((StatusFlags & OpenFlags.O_PATH) != 0)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        lock (_posMu!)
+        {
+            long n = Transfer(t, addr, count, _offset, write);
+            if (n > 0)
+            {
+                _offset += n;
+            }
+
+            return n;
+        }
+    }
+
+    private long SeekOwn(long offset, int whence)
+    {
+        if ((StatusFlags & OpenFlags.O_PATH) != 0)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        lock (_posMu!)
+        {
+            long pos;
+            switch (whence)
+            {
+                case SeekSet:
+                    pos = offset;
+                    break;
+                case SeekCur:
+                    pos = _offset + offset;
+                    break;
+                case SeekEnd:
+                    long r = HostFile.Fstat(_fd.Fd, out Stat st);
+                    if (r < 0)
+                    {
+                        return r;
+                    }
+
+                    pos = st.st_size + offset;
+                    break;
+                case SeekData:
+                case SeekHole:
+                    // The host knows where the holes are; its (shared) offset is not used by anyone.
+                    pos = HostFile.Seek(_fd.Fd, offset, whence);
+                    if (pos < 0)
+                    {
+                        return pos;
+                    }
+
+                    break;
+                default:
+                    return -Errno.EINVAL.Value;
+            }
+
+            if (pos < 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            _offset = pos;
+            return pos;
+        }
+    }
 
     public override long Ioctl(Task t, uint request, ulong arg)
     {
@@ -160,5 +245,15 @@ internal sealed unsafe class HostFileDescription : FileDescription
         return (long)done;
     }
 
-    protected override void Release() => _fd.Dispose();
+    protected override void Release()
+    {
+        if (_posMu != null)
+        {
+            _fd.DangerousRelease();
+        }
+        else
+        {
+            _fd.Dispose();
+        }
+    }
 }

@@ -117,15 +117,13 @@ internal static class Overlay
             Stat lowerStat = default;
             if (where == Where.Lower)
             {
-                using SafeFdHandle? probe = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), out long pr);
-                if (probe != null)
-                {
-                    lowerExists = HostFile.Fstat(probe.Fd, out lowerStat) == 0;
-                }
-                else if (pr != -Errno.ENOENT.Value)
+                long pr = t.Kernel.HostCache.Stat(absolute, follow, out lowerStat);
+                if (pr < 0 && pr != -Errno.ENOENT.Value)
                 {
                     return pr;
                 }
+
+                lowerExists = pr == 0;
             }
 
             if (lowerExists && create && (flags & OpenFlags.O_EXCL) != 0)
@@ -169,8 +167,37 @@ internal static class Overlay
             var f = new TmpfsRegular(upper, (uint)(mode & ~t.Group.Umask) & 0xFFF, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
             parent!.Children[name] = f;
             parent.Touch(modified: true);
+            t.Kernel.HostCache.Invalidate(norm);
             return OpenUpperLocked(t, upper, f, norm, flags, out file);
         }
+    }
+
+    /// <summary>Stats a path of the root without opening it. Returns 0, 1 with a restart path, or -errno.</summary>
+    public static long StatPath(Task t, string absolute, string norm, bool follow, out Stat st, out string? restart)
+    {
+        st = default;
+        Tmpfs.Tmpfs upper = t.Kernel.Upper;
+        lock (upper.Mu)
+        {
+            long r = Find(upper, norm, follow, out Where where, out TmpfsNode? node, out restart);
+            if (r != 0)
+            {
+                return r;
+            }
+
+            if (where == Where.Upper)
+            {
+                st = node!.ToStat();
+                return 0;
+            }
+
+            if (where == Where.Gone)
+            {
+                return -Errno.ENOENT.Value;
+            }
+        }
+
+        return t.Kernel.HostCache.Stat(absolute, follow, out st);
     }
 
     private static long OpenUpperLocked(Task t, Tmpfs.Tmpfs upper, TmpfsNode node, string norm, int flags, out FileDescription? file)
@@ -214,6 +241,36 @@ internal static class Overlay
     private static long OpenLower(Task t, string absolute, string norm, int flags, out FileDescription? file)
     {
         file = null;
+        int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME)) | OpenFlags.O_LARGEFILE;
+        bool pathOnly = (flags & OpenFlags.O_PATH) != 0;
+        long cr = t.Kernel.HostCache.Acquire(absolute, (flags & OpenFlags.O_NOFOLLOW) == 0, read: !pathOnly, out SafeFdHandle? cached, out bool shared, out uint type);
+        if (cr < 0)
+        {
+            return cr;
+        }
+
+        if (cr == 0)
+        {
+            // From the dentry cache: no gofer round trip.
+            if ((flags & OpenFlags.O_DIRECTORY) != 0 && type != Stat.S_IFDIR)
+            {
+                if (shared)
+                {
+                    cached!.DangerousRelease();
+                }
+                else
+                {
+                    cached!.Dispose();
+                }
+
+                return -Errno.ENOTDIR.Value;
+            }
+
+            file = new HostFileDescription(cached!, status, shared) { Path = norm };
+            return 0;
+        }
+
+        // A directory opened for listing (it needs an offset of its own), a special file, or the cache is off.
         int hostFlags = flags & (OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK);
         SafeFdHandle? fd = t.Kernel.Files.Open(absolute, hostFlags, out long r);
         if (fd == null)
@@ -229,7 +286,6 @@ internal static class Overlay
             return 0;
         }
 
-        int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME)) | OpenFlags.O_LARGEFILE;
         file = new HostFileDescription(fd, status) { Path = norm };
         return 0;
     }
@@ -342,19 +398,20 @@ internal static class Overlay
             }
 
             // Copy the host directory up (its metadata only; its entries stay below).
-            using SafeFdHandle? probe = t.Kernel.Files.Open(walked, OpenFlags.O_PATH, out long r);
-            if (probe == null)
+            long r = t.Kernel.HostCache.Stat(walked, follow: true, out Stat st);
+            if (r < 0)
             {
                 return r;
             }
 
-            if (HostFile.Fstat(probe.Fd, out Stat st) < 0 || (st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+            if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
             {
                 return -Errno.ENOTDIR.Value;
             }
 
             var copy = new TmpfsDirectory(upper, dir, st.st_mode & 0xFFF, st.st_uid, st.st_gid);
             dir.Children[part] = copy;
+            t.Kernel.HostCache.Invalidate(walked);
             dir.Nlink++;
             dir = copy;
         }
@@ -416,6 +473,7 @@ internal static class Overlay
         copy.Atime = new Timespec { tv_sec = st.st_atime, tv_nsec = st.st_atime_nsec };
         parent!.Children[name] = copy;
         node = copy;
+        t.Kernel.HostCache.Invalidate(norm);
         return 0;
     }
 
@@ -449,7 +507,7 @@ internal static class Overlay
             }
         }
 
-        string? host = t.Kernel.Files.ReadLink(absolute, out long hr);
+        string? host = t.Kernel.HostCache.ReadLink(absolute, out long hr);
         if (host == null)
         {
             return hr;
@@ -505,15 +563,12 @@ internal static class Overlay
 
             parent.Children[name] = node;
             parent.Touch(modified: true);
+            t.Kernel.HostCache.Invalidate(norm);
             return 0;
         }
     }
 
-    private static bool LowerExists(Task t, string norm)
-    {
-        using SafeFdHandle? probe = t.Kernel.Files.Open(norm, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW, out _);
-        return probe != null;
-    }
+    private static bool LowerExists(Task t, string norm) => t.Kernel.HostCache.Lookup(norm, follow: false, out _) == 0;
 
     /// <summary>Implements unlink and rmdir on a root path: upper names go, host names get a whiteout.</summary>
     public static long Remove(Task t, string norm, bool directory)
@@ -532,12 +587,13 @@ internal static class Overlay
                 return -Errno.ENOENT.Value;
             }
 
-            bool inLower = !(where == Where.Upper && node is TmpfsDirectory { Opaque: true }) && LowerExists(t, norm);
+            // An opaque directory hides the host's entries, not the host's name: removing it still needs a whiteout.
+            bool opaque = where == Where.Upper && node is TmpfsDirectory { Opaque: true };
+            bool inLower = LowerExists(t, norm);
             Stat lowerStat = default;
             if (inLower)
             {
-                using SafeFdHandle? probe = t.Kernel.Files.Open(norm, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW, out _);
-                HostFile.Fstat(probe!.Fd, out lowerStat);
+                t.Kernel.HostCache.Stat(norm, follow: false, out lowerStat);
             }
 
             if (where == Where.Lower && !inLower)
@@ -561,7 +617,7 @@ internal static class Overlay
                 // Empty means: no live upper entry, and nothing of the host's left visible.
                 TmpfsDirectory? upperDir = where == Where.Upper ? (TmpfsDirectory)node! : null;
                 bool empty = upperDir == null || AllWhiteouts(upperDir.Children.Values);
-                if (empty && inLower)
+                if (empty && inLower && !opaque)
                 {
                     empty = MergedEntriesLocked(t, upperDir, norm).Count == 0;
                 }
@@ -597,6 +653,7 @@ internal static class Overlay
             }
 
             parent.Touch(modified: true);
+            t.Kernel.HostCache.Invalidate(norm);
             return 0;
         }
     }
@@ -665,8 +722,7 @@ internal static class Overlay
                     return -Errno.ENOENT.Value;
                 }
 
-                using SafeFdHandle? probe = t.Kernel.Files.Open(fromNorm, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW, out _);
-                HostFile.Fstat(probe!.Fd, out Stat st);
+                t.Kernel.HostCache.Stat(fromNorm, follow: false, out Stat st);
                 uint type = st.st_mode & Stat.S_IFMT;
                 if (type == Stat.S_IFDIR)
                 {
@@ -675,7 +731,7 @@ internal static class Overlay
 
                 if (type == Stat.S_IFLNK)
                 {
-                    string? target = t.Kernel.Files.ReadLink(fromNorm, out r);
+                    string? target = t.Kernel.HostCache.ReadLink(fromNorm, out r);
                     if (target == null)
                     {
                         return r;
@@ -757,6 +813,8 @@ internal static class Overlay
 
             op.Touch(modified: true);
             np.Touch(modified: true);
+            t.Kernel.HostCache.Invalidate(fromNorm);
+            t.Kernel.HostCache.Invalidate(toNorm);
             return 0;
         }
     }

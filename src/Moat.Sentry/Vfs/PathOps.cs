@@ -241,6 +241,24 @@ internal static class PathOps
             }
         }
 
+        for (int hop = 0; hop < MaxHops; hop++)
+        {
+            // A path of the root overlay is stat'ed without opening it (the common case, and the cached one).
+            string norm = PathResolver.Normalize(absolute);
+            if (norm.StartsWith("/dev/", StringComparison.Ordinal) || IsProc(norm) || t.Kernel.FindMount(norm, out _) != null)
+            {
+                break;
+            }
+
+            long or = Overlay.StatPath(t, absolute, norm, follow, out st, out string? restart);
+            if (or != 1)
+            {
+                return or;
+            }
+
+            absolute = restart!;
+        }
+
         long r = Open(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out FileDescription? f);
         if (r < 0)
         {

@@ -78,6 +78,11 @@ internal static class PathResolver
     /// </summary>
     public static string Normalize(string absolute)
     {
+        if (IsNormal(absolute))
+        {
+            return absolute; // the common case: nothing to allocate
+        }
+
         var parts = new List<string>();
         foreach (string p in absolute.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -100,6 +105,39 @@ internal static class PathResolver
         }
 
         return "/" + string.Join('/', parts);
+    }
+
+    // Whether a path is already absolute and clean: no empty, "." or ".." component, no trailing slash.
+    private static bool IsNormal(string path)
+    {
+        if (path.Length == 0 || path[0] != '/')
+        {
+            return false;
+        }
+
+        if (path.Length == 1)
+        {
+            return true;
+        }
+
+        int start = 1;
+        while (true)
+        {
+            int slash = path.IndexOf('/', start);
+            int end = slash < 0 ? path.Length : slash;
+            int len = end - start;
+            if (len == 0 || (len == 1 && path[start] == '.') || (len == 2 && path[start] == '.' && path[start + 1] == '.'))
+            {
+                return false;
+            }
+
+            if (slash < 0)
+            {
+                return true;
+            }
+
+            start = slash + 1;
+        }
     }
 
     /// <summary>Removes "." components and duplicate slashes; keeps ".." for the file system to resolve.</summary>

@@ -8,6 +8,7 @@ using Moat.Sentry.Mm;
 using Moat.Sentry.Pgalloc;
 using Moat.Sentry.Syscalls.Linux;
 using Moat.Sentry.Vfs;
+using Moat.Tests.Kernel;
 using Moat.Tests.Mm;
 
 namespace Moat.Tests.Syscalls;
@@ -99,50 +100,6 @@ public sealed class SyscallHotPathAllocationTests : IDisposable
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-    }
-
-    private sealed class NullPlatform : IPlatform
-    {
-        public string Name => "null";
-
-        public ulong MinUserAddress => 0x10000;
-
-        public ulong MaxUserAddress => 0x7f00_0000_0000;
-
-        public IAddressSpace? NewAddressSpace(out long error)
-        {
-            error = -Errno.ENOSYS.Value;
-            return null;
-        }
-
-        public IContext NewContext() => new NullContext();
-
-        public void Dispose()
-        {
-        }
-    }
-
-    private sealed class NullContext : IContext
-    {
-        public long Attach(IAddressSpace addressSpace, object? token) => 0;
-
-        public void Detach(IAddressSpace addressSpace)
-        {
-        }
-
-        public SwitchEvent Switch(IAddressSpace addressSpace, ref PtraceRegs regs) => new(SwitchEventKind.AddressSpaceLost, default);
-
-        public long GetFpState(IAddressSpace addressSpace, Span<byte> fxsave) => -Errno.ENOSYS.Value;
-
-        public long SetFpState(IAddressSpace addressSpace, ReadOnlySpan<byte> fxsave) => -Errno.ENOSYS.Value;
-
-        public void Interrupt()
-        {
-        }
-
-        public void Dispose()
-        {
-        }
     }
 
     private sealed class NoFiles : IFileOpener

@@ -19,6 +19,10 @@ public class PathResolverTests
     [InlineData("/tmp//x", "/tmp/x")]
     [InlineData("/a/...", "/a/...")]
     [InlineData("/a/..b/.c", "/a/..b/.c")]
+    [InlineData("/a/.", "/a")]
+    [InlineData("/a/..", "/")]
+    [InlineData("/.hidden", "/.hidden")]
+    [InlineData("a/b", "/a/b")]
     public void Normalize_Path_ReturnsLexicallyCleanPath(string input, string expected)
     {
         Assert.Equal(expected, PathResolver.Normalize(input));
@@ -43,7 +47,7 @@ public class PathResolverTests
     {
         const string p = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 
-        Assert.Equal(p, PathResolver.Normalize(p));
+        Assert.Same(p, PathResolver.Normalize(p));
         Assert.Equal(p, PathResolver.Clean(p));
     }
 

@@ -36,16 +36,40 @@ internal static unsafe class SysDir
             string cwd = norm;
             if (t.Kernel.FindMount(norm, out _) == null && !PathOps.IsProc(norm))
             {
-                using SafeFdHandle? fd = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY, out _);
-                if (fd != null && HostPath.FdPath(fd.Fd, out _) is string real)
-                {
-                    cwd = real;
-                }
+                cwd = HostRealPath(t, absolute) ?? norm;
             }
 
             t.Group.Cwd = cwd;
             return 0;
         }
+    }
+
+    // The host's name for a host directory, read from the fd the dentry cache holds (or a fresh one).
+    private static string? HostRealPath(Task t, string absolute)
+    {
+        long r = t.Kernel.HostCache.Acquire(absolute, follow: true, read: false, out SafeFdHandle? fd, out bool shared, out _);
+        if (r == Vfs.HostCache.HostDentryCache.NotShared)
+        {
+            fd = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY, out r);
+            shared = false;
+        }
+
+        if (fd == null || r < 0)
+        {
+            return null;
+        }
+
+        string? real = HostPath.FdPath(fd.Fd, out _);
+        if (shared)
+        {
+            fd.DangerousRelease();
+        }
+        else
+        {
+            fd.Dispose();
+        }
+
+        return real;
     }
 
     /// <summary>Implements fchdir(2).</summary>
