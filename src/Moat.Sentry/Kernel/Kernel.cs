@@ -12,7 +12,7 @@ namespace Moat.Sentry.Kernel;
 /// Sandbox-wide state: the MemoryFile, the platform, the gofer, and the process tree (pids, parents,
 /// zombies). Lock order: TreeMu &gt; Task._sigMu &gt; WaitQueue._mu.
 /// </summary>
-internal sealed class Kernel
+internal sealed partial class Kernel
 {
     private readonly ManualResetEventSlim _allExited = new(false);
     private int _lastPid;
@@ -369,14 +369,8 @@ internal sealed class Kernel
 
         if (notify != null && exitSignal > 0)
         {
-            ExitStatus es = g.ExitStatus ?? status;
-            notify.SendSignal(exitSignal, new SigInfo
-            {
-                si_signo = exitSignal,
-                si_code = es.Signaled ? 2 /* CLD_KILLED */ : 1 /* CLD_EXITED */,
-                si_pid = g.Tgid,
-                si_status = es.Signaled ? es.Signal : es.Code,
-            });
+            var ev = ChildEvent.Exited(g, g.ExitStatus ?? status);
+            notify.SendSignal(exitSignal, new SigInfo { si_signo = exitSignal, si_code = ev.Code, si_pid = g.Tgid, si_status = ev.Status });
         }
 
         if (pdeath != null)
@@ -393,42 +387,6 @@ internal sealed class Kernel
             {
                 o.SendSignal(Signal.SIGKILL);
             }
-        }
-    }
-
-    /// <summary>
-    /// Reaps a zombie child of <paramref name="parent"/> that <paramref name="matches"/>, if any.
-    /// Returns the reaped group, or null; <paramref name="anyChild"/> says whether any child matched at all.
-    /// </summary>
-    public ThreadGroup? TryReap(ThreadGroup parent, Func<ThreadGroup, bool> matches, bool reap, out bool anyChild)
-    {
-        lock (TreeMu)
-        {
-            anyChild = false;
-            foreach (ThreadGroup c in parent.Children)
-            {
-                if (!matches(c))
-                {
-                    continue;
-                }
-
-                anyChild = true;
-                if (c.Zombie)
-                {
-                    if (reap)
-                    {
-                        parent.Children.Remove(c);
-                        _groups.Remove(c.Tgid);
-                        parent.CpuChildren = (
-                            parent.CpuChildren.User + c.CpuFinal.User + c.CpuChildren.User,
-                            parent.CpuChildren.System + c.CpuFinal.System + c.CpuChildren.System);
-                    }
-
-                    return c;
-                }
-            }
-
-            return null;
         }
     }
 }

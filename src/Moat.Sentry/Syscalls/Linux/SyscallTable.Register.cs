@@ -146,8 +146,8 @@ internal static partial class SyscallTable
         Partial(Sysno.clone3, SysProcess.Clone3, "processes only; CLONE_VM without CLONE_THREAD is served as vfork");
         Full(Sysno.execve, SysProcess.Execve);
         Full(Sysno.execveat, SysProcess.Execveat);
-        Partial(Sysno.wait4, SysProcess.Wait4, "no stop/continue events");
-        Partial(Sysno.waitid, SysProcess.Waitid, "no stop/continue events");
+        Full(Sysno.wait4, SysProcess.Wait4);
+        Full(Sysno.waitid, SysProcess.Waitid);
         Full(Sysno.rt_sigreturn, SysSignal.RtSigreturn);
         Full(Sysno.rt_sigpending, SysSignal.RtSigpending);
         Full(Sysno.rt_sigsuspend, SysSignal.RtSigsuspend);
