@@ -137,6 +137,29 @@ internal sealed partial class Task
         }
     }
 
+    /// <summary>
+    /// Takes the lowest-numbered queued signal in <paramref name="mask"/> without delivering it (signalfd,
+    /// rt_sigtimedwait).
+    /// </summary>
+    public bool TryDequeue(ulong mask, out SigInfo info)
+    {
+        lock (_sigMu)
+        {
+            ulong ready = _pending & mask;
+            if (ready == 0)
+            {
+                info = default;
+                return false;
+            }
+
+            int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
+            _pending &= ~(1UL << (sig - 1));
+            info = _pendingInfo[sig];
+            info.si_signo = sig;
+            return true;
+        }
+    }
+
     /// <summary>Whether a queued signal is unblocked (and would interrupt a blocking wait).</summary>
     public bool HasDeliverableSignal()
     {
