@@ -286,8 +286,6 @@ internal sealed partial class Kernel
 
         List<Task>? orphansToKill = null;
         List<(Task Task, int Signal)>? pdeath = null;
-        Task? notify = null;
-        int exitSignal = 0;
         ThreadGroup g = t.Group;
         lock (g.TasksChanged)
         {
@@ -354,9 +352,16 @@ internal sealed partial class Kernel
                         g.Zombie = true;
                     }
 
+                    // The signal is queued before waiters wake, so a wait(2) that reaps the child finds it
+                    // pending, as on Linux.
+                    if (g.ExitSignal > 0)
+                    {
+                        var ev = ChildEvent.Exited(g, g.ExitStatus ?? status);
+                        parent.SignalTarget(g.ExitSignal)?.SendSignal(
+                            g.ExitSignal, new SigInfo { si_signo = g.ExitSignal, si_code = ev.Code, si_pid = g.Tgid, si_status = ev.Status });
+                    }
+
                     parent.ChildEvents.Notify();
-                    notify = parent.SignalTarget(g.ExitSignal > 0 ? g.ExitSignal : Signal.SIGCHLD);
-                    exitSignal = g.ExitSignal;
                 }
             }
 
@@ -365,12 +370,6 @@ internal sealed partial class Kernel
             {
                 _allExited.Set();
             }
-        }
-
-        if (notify != null && exitSignal > 0)
-        {
-            var ev = ChildEvent.Exited(g, g.ExitStatus ?? status);
-            notify.SendSignal(exitSignal, new SigInfo { si_signo = exitSignal, si_code = ev.Code, si_pid = g.Tgid, si_status = ev.Status });
         }
 
         if (pdeath != null)
