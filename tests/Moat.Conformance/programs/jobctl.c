@@ -192,6 +192,43 @@ static void stop_blocked_then_continue(void) {
     close(down[0]); close(down[1]); close(up[0]); close(up[1]);
 }
 
+static volatile sig_atomic_t usr1s;
+static void on_usr1(int sig) { (void)sig; usr1s++; }
+
+/* A child stopped and continued inside sigsuspend keeps waiting; only the handled signal ends the call. */
+static void stop_in_sigsuspend(void) {
+    int up[2], st = 0;
+    chld_handler(SA_NOCLDSTOP);
+    pipe(up);
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigset_t b, empty;
+        sigemptyset(&b);
+        sigaddset(&b, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &b, NULL);
+        signal(SIGUSR1, on_usr1);
+        write(up[1], "r", 1);
+        sigemptyset(&empty);
+        int r = sigsuspend(&empty);
+        int e = errno;
+        char reply[3] = { (char)('0' - r), e == EINTR ? 'I' : 'x', (char)('0' + usr1s) };
+        write(up[1], reply, 3);
+        _exit(0);
+    }
+    char c;
+    read(up[0], &c, 1);
+    kill(pid, SIGSTOP);
+    waitpid(pid, &st, WUNTRACED);
+    kill(pid, SIGCONT);
+    waitpid(pid, &st, WCONTINUED);
+    kill(pid, SIGUSR1);
+    char reply[3] = { 0, 0, 0 };
+    read(up[0], reply, 3);
+    printf("sigsuspend across a stop: -%c %s handler %c\n", reply[0], reply[1] == 'I' ? "EINTR" : "other", reply[2]);
+    waitpid(pid, &st, 0);
+    close(up[0]); close(up[1]);
+}
+
 static void discarding(void) {
     sigset_t block, pend;
     sigemptyset(&block);
@@ -222,6 +259,7 @@ int main(void) {
     waitid_variants();
     stop_blocked_then_kill();
     stop_blocked_then_continue();
+    stop_in_sigsuspend();
     discarding();
     int st;
     pid_t r = waitpid(-1, &st, WUNTRACED | WCONTINUED | WNOHANG);

@@ -233,7 +233,9 @@ internal static class SysSignal
         t.SignalMask = mask;
         t.Block(null, static () => false);
         t.SavedMaskForSigsuspend = old;
-        return -Errno.EINTR.Value;
+
+        // EINTR once a handler runs; woken by anything else (a stop, then SIGCONT), it waits again.
+        return -Errno.ERESTARTNOHAND.Value;
     }
 
     /// <summary>Implements sigaltstack(2) (recorded only).</summary>
