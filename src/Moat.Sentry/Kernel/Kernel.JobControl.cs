@@ -13,8 +13,8 @@ internal sealed partial class Kernel
 
     /// <summary>
     /// Stops <paramref name="t"/>'s process by <paramref name="sig"/>: each task stops at its next return to
-    /// the app (tasks blocked in the Sentry stay blocked). The parent is told at once: Moat does not wait
-    /// for every thread to reach its stop, which only matters to a multi-threaded child.
+    /// the app (tasks blocked in the Sentry stay blocked). The parent hears of it once no task can run app
+    /// code any more (<see cref="CheckGroupStopped"/>).
     /// </summary>
     public void BeginGroupStop(Task t, int sig)
     {
@@ -28,10 +28,9 @@ internal sealed partial class Kernel
             }
 
             g.StopSignal = sig;
-            g.StopReport = sig;
+            g.StopNotified = false;
             g.ContinueReport = false;
             others = [.. g.Tasks];
-            NotifyParentLocked(g, ChildEvent.CLD_STOPPED, sig);
         }
 
         foreach (Task o in others)
@@ -63,13 +62,46 @@ internal sealed partial class Kernel
 
             g.StopSignal = 0;
             g.StopReport = 0;
-            g.ContinueReport = true;
             foreach (Task o in g.Tasks)
             {
                 o.Wake();
             }
 
-            NotifyParentLocked(g, ChildEvent.CLD_CONTINUED, Signal.SIGCONT);
+            // A stop that never completed was never reported, so neither is its end.
+            if (g.StopNotified)
+            {
+                g.StopNotified = false;
+                g.ContinueReport = true;
+                NotifyParentLocked(g, ChildEvent.CLD_CONTINUED, Signal.SIGCONT);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Completes a group stop once every live task is stopped or asleep in the Sentry (a sleeper that wakes
+    /// stops before it returns to the app): the parent gets CLD_STOPPED and wait(WUNTRACED) can see it.
+    /// Called by tasks as they stop or go to sleep, and when a task of a stopping group exits.
+    /// </summary>
+    public void CheckGroupStopped(ThreadGroup g)
+    {
+        lock (TreeMu)
+        {
+            if (g.StopSignal == 0 || g.StopNotified || g.ExitStatus != null)
+            {
+                return;
+            }
+
+            foreach (Task o in g.Tasks)
+            {
+                if (!o.IsQuiescent && o.Exit == null)
+                {
+                    return;
+                }
+            }
+
+            g.StopNotified = true;
+            g.StopReport = g.StopSignal;
+            NotifyParentLocked(g, ChildEvent.CLD_STOPPED, g.StopSignal);
         }
     }
 

@@ -365,6 +365,12 @@ internal sealed partial class Kernel
                 }
             }
 
+            if (g.Tasks.Count > 0 && g.StopSignal != 0)
+            {
+                // The exited task may have been the last one a stop was waiting for.
+                CheckGroupStopped(g);
+            }
+
             _liveTasks--;
             if (_liveTasks == 0)
             {

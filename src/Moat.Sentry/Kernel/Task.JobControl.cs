@@ -1,3 +1,4 @@
+using System.Threading;
 using Moat.Abi;
 
 namespace Moat.Sentry.Kernel;
@@ -23,18 +24,46 @@ internal sealed partial class Task
         }
     }
 
+    // 0 running, 1 asleep in Block, 2 stopped. Written with full fences: a task going to sleep and a group
+    // stop starting each see the other (Block).
+    private int _jobState;
+
+    /// <summary>Whether the task is stopped or asleep in the Sentry: it runs no app code before it checks for a stop.</summary>
+    public bool IsQuiescent => Volatile.Read(ref _jobState) != 0;
+
     // A stopped task runs nothing: SIGCONT clears the group's stop and wakes it; SIGKILL wakes it to die.
     private void WaitWhileStopped()
     {
-        while (true)
+        Interlocked.Exchange(ref _jobState, 2);
+        Kernel.CheckGroupStopped(Group);
+        try
         {
-            _wake.Reset();
-            if (Group.StopSignal == 0 || Exit != null || KillPending())
+            while (true)
             {
-                return;
-            }
+                _wake.Reset();
+                if (Group.StopSignal == 0 || Exit != null || KillPending())
+                {
+                    return;
+                }
 
-            _wake.Wait();
+                _wake.Wait();
+            }
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _jobState, 0);
         }
     }
+
+    // Around a sleep in Block: a sleeping task counts as stopped for a group stop in progress.
+    private void EnterSleep()
+    {
+        Interlocked.Exchange(ref _jobState, 1);
+        if (Group.StopSignal != 0)
+        {
+            Kernel.CheckGroupStopped(Group);
+        }
+    }
+
+    private void LeaveSleep() => Interlocked.Exchange(ref _jobState, 0);
 }

@@ -14,8 +14,11 @@ internal sealed partial class ThreadGroup
     public int StopSignal
     {
         get => Volatile.Read(ref _stopSignal);
-        set => Volatile.Write(ref _stopSignal, value);
+        set => Interlocked.Exchange(ref _stopSignal, value); // a full fence: see Task.Block
     }
+
+    /// <summary>Whether every task of the current stop has stopped and the parent was told. Protected by Kernel.TreeMu.</summary>
+    public bool StopNotified { get; set; }
 
     /// <summary>The stop signal wait(WUNTRACED) has yet to report, or 0. Protected by Kernel.TreeMu.</summary>
     public int StopReport { get; set; }

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t nchld, codes[8], statuses[8];
@@ -226,7 +229,65 @@ static void stop_in_sigsuspend(void) {
     read(up[0], reply, 3);
     printf("sigsuspend across a stop: -%c %s handler %c\n", reply[0], reply[1] == 'I' ? "EINTR" : "other", reply[2]);
     waitpid(pid, &st, 0);
+    print_chld("sigsuspend child exit");
     close(up[0]); close(up[1]);
+}
+
+static volatile unsigned long *spins;
+static int block_pipe[2];
+
+static void *spinner(void *arg) {
+    (void)arg;
+    for (;;) (*spins)++;
+    return NULL;
+}
+
+static void *reader(void *arg) {
+    (void)arg;
+    char c;
+    read(block_pipe[0], &c, 1);
+    return NULL;
+}
+
+static void pause_ms(long ms) {
+    struct timespec ts = { 0, ms * 1000 * 1000 };
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+/* A stop reported to the parent means every thread has stopped: a spinning one no longer counts. */
+static void stop_threads(void) {
+    int st = 0;
+    chld_handler(0);
+    spins = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    *spins = 0; /* touched before fork: Moat shares only shared-anonymous pages that exist at fork */
+    pipe(block_pipe);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_t a, b;
+        pthread_create(&b, NULL, reader, NULL);
+        pthread_create(&a, NULL, spinner, NULL);
+        while (*spins == 0) {}
+        raise(SIGSTOP);
+        for (;;) pause();
+    }
+    waitpid(pid, &st, WUNTRACED);
+    printf("threads stopped: %d\n", WIFSTOPPED(st));
+    print_chld("threads after stop");
+    unsigned long c1 = *spins;
+    pause_ms(50);
+    unsigned long c2 = *spins;
+    printf("spinner frozen: %d\n", c1 == c2);
+    kill(pid, SIGCONT);
+    waitpid(pid, &st, WCONTINUED);
+    while (*spins == c2) pause_ms(1);
+    printf("spinner runs again\n");
+    print_chld("threads after continue");
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    printf("killed %d\n", WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    print_chld("threads after kill");
+    munmap((void *)spins, 4096);
+    close(block_pipe[0]); close(block_pipe[1]);
 }
 
 static void discarding(void) {
@@ -260,6 +321,7 @@ int main(void) {
     stop_blocked_then_kill();
     stop_blocked_then_continue();
     stop_in_sigsuspend();
+    stop_threads();
     discarding();
     int st;
     pid_t r = waitpid(-1, &st, WUNTRACED | WCONTINUED | WNOHANG);
