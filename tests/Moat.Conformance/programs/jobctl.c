@@ -4,6 +4,7 @@
  * Every step is ordered by pipes or wait, never by time. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,8 +168,8 @@ static void stop_blocked_then_kill(void) {
     close(down[0]); close(down[1]);
 }
 
-/* A stopped child that is continued goes back to its read and finishes it. */
-static void stop_blocked_then_continue(void) {
+/* A stopped child that is continued goes back to its read (or ppoll without a timeout) and finishes it. */
+static void stop_blocked_then_continue(int use_ppoll) {
     int down[2], up[2], st = 0;
     chld_handler(SA_NOCLDSTOP);
     pipe(down);
@@ -176,7 +177,14 @@ static void stop_blocked_then_continue(void) {
     pid_t pid = fork();
     if (pid == 0) {
         char c = 0;
-        ssize_t n = read(down[0], &c, 1);
+        ssize_t n;
+        if (use_ppoll) {
+            struct pollfd p = { .fd = down[0], .events = POLLIN };
+            n = ppoll(&p, 1, NULL, NULL);
+            c = n < 0 && errno == EINTR ? 'I' : (char)('0' + p.revents);
+        } else {
+            n = read(down[0], &c, 1);
+        }
         char reply[2] = { (char)('0' + n), c };
         write(up[1], reply, 2);
         _exit(0);
@@ -188,7 +196,7 @@ static void stop_blocked_then_continue(void) {
     write(down[1], "k", 1);
     char reply[2] = { 0, 0 };
     read(up[0], reply, 2);
-    printf("read after continue: n %c byte %c\n", reply[0], reply[1]);
+    printf("%s after continue: n %c byte %c\n", use_ppoll ? "ppoll" : "read", reply[0], reply[1]);
     waitpid(pid, &st, 0);
     printf("exited %d code %d\n", WIFEXITED(st), WEXITSTATUS(st));
     print_chld("continued reader");
@@ -319,7 +327,8 @@ int main(void) {
     wait4_stop_continue();
     waitid_variants();
     stop_blocked_then_kill();
-    stop_blocked_then_continue();
+    stop_blocked_then_continue(0);
+    stop_blocked_then_continue(1);
     stop_in_sigsuspend();
     stop_threads();
     discarding();
