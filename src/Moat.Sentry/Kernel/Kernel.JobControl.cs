@@ -43,8 +43,8 @@ internal sealed partial class Kernel
     }
 
     /// <summary>
-    /// What sending SIGCONT does before the signal itself is queued: pending stop signals go, and a
-    /// stopped process resumes and its parent hears of it.
+    /// What sending SIGCONT does besides queueing it, even when it is blocked or ignored: pending stop
+    /// signals go, and a stopped process resumes and its parent hears of it.
     /// </summary>
     public void ContinueGroup(ThreadGroup g)
     {
