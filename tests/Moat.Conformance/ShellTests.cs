@@ -39,4 +39,13 @@ public sealed class ShellTests
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("status 143\n", r.StdoutText);
     }
+
+    [Fact]
+    public void StoppedChild_ResumesAndDiesOfSigkill()
+    {
+        const string script = "sleep 3 & p=$!; kill -STOP $p; kill -CONT $p; kill -STOP $p; kill -KILL $p; wait $p; echo status $?";
+        RunResult r = MoatCli.Do(["/bin/sh", "-c", script], Path.GetTempPath());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("status 137\n", r.StdoutText);
+    }
 }

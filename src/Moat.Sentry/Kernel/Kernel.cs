@@ -12,7 +12,7 @@ namespace Moat.Sentry.Kernel;
 /// Sandbox-wide state: the MemoryFile, the platform, the gofer, and the process tree (pids, parents,
 /// zombies). Lock order: TreeMu &gt; Task._sigMu &gt; WaitQueue._mu.
 /// </summary>
-internal sealed class Kernel
+internal sealed partial class Kernel
 {
     private readonly ManualResetEventSlim _allExited = new(false);
     private int _lastPid;
@@ -327,8 +327,6 @@ internal sealed class Kernel
 
         List<Task>? orphansToKill = null;
         List<(Task Task, int Signal)>? pdeath = null;
-        Task? notify = null;
-        int exitSignal = 0;
         ThreadGroup g = t.Group;
         lock (g.TasksChanged)
         {
@@ -395,10 +393,23 @@ internal sealed class Kernel
                         g.Zombie = true;
                     }
 
+                    // The signal is queued before waiters wake, so a wait(2) that reaps the child finds it
+                    // pending, as on Linux.
+                    if (g.ExitSignal > 0)
+                    {
+                        var ev = ChildEvent.Exited(g, g.ExitStatus ?? status);
+                        parent.SignalTarget(g.ExitSignal)?.SendSignal(
+                            g.ExitSignal, new SigInfo { si_signo = g.ExitSignal, si_code = ev.Code, si_pid = g.Tgid, si_status = ev.Status });
+                    }
+
                     parent.ChildEvents.Notify();
-                    notify = parent.SignalTarget(g.ExitSignal > 0 ? g.ExitSignal : Signal.SIGCHLD);
-                    exitSignal = g.ExitSignal;
                 }
+            }
+
+            if (g.Tasks.Count > 0 && g.StopSignal != 0)
+            {
+                // The exited task may have been the last one a stop was waiting for.
+                CheckGroupStopped(g);
             }
 
             _liveTasks--;
@@ -406,18 +417,6 @@ internal sealed class Kernel
             {
                 _allExited.Set();
             }
-        }
-
-        if (notify != null && exitSignal > 0)
-        {
-            ExitStatus es = g.ExitStatus ?? status;
-            notify.SendSignal(exitSignal, new SigInfo
-            {
-                si_signo = exitSignal,
-                si_code = es.Signaled ? 2 /* CLD_KILLED */ : 1 /* CLD_EXITED */,
-                si_pid = g.Tgid,
-                si_status = es.Signaled ? es.Signal : es.Code,
-            });
         }
 
         if (pdeath != null)
@@ -434,42 +433,6 @@ internal sealed class Kernel
             {
                 o.SendSignal(Signal.SIGKILL);
             }
-        }
-    }
-
-    /// <summary>
-    /// Reaps a zombie child of <paramref name="parent"/> that <paramref name="matches"/>, if any.
-    /// Returns the reaped group, or null; <paramref name="anyChild"/> says whether any child matched at all.
-    /// </summary>
-    public ThreadGroup? TryReap(ThreadGroup parent, Func<ThreadGroup, bool> matches, bool reap, out bool anyChild)
-    {
-        lock (TreeMu)
-        {
-            anyChild = false;
-            foreach (ThreadGroup c in parent.Children)
-            {
-                if (!matches(c))
-                {
-                    continue;
-                }
-
-                anyChild = true;
-                if (c.Zombie)
-                {
-                    if (reap)
-                    {
-                        parent.Children.Remove(c);
-                        _groups.Remove(c.Tgid);
-                        parent.CpuChildren = (
-                            parent.CpuChildren.User + c.CpuFinal.User + c.CpuChildren.User,
-                            parent.CpuChildren.System + c.CpuFinal.System + c.CpuChildren.System);
-                    }
-
-                    return c;
-                }
-            }
-
-            return null;
         }
     }
 }

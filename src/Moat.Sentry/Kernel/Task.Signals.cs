@@ -56,11 +56,42 @@ internal sealed partial class Task
     /// </summary>
     public void SendSignal(int sig, in SigInfo info)
     {
+        // Job control acts when the signal is sent, whatever its action or mask (Linux's prepare_signal).
+        bool isStop = ((1UL << (sig - 1)) & Kernel.StopSignalMask) != 0;
+        if (isStop)
+        {
+            Kernel.DiscardPendingContinue(Group);
+        }
+
+        bool accepted = Enqueue(sig, info, out bool queued);
+        if (sig == Signal.SIGCONT)
+        {
+            // After queueing: a task that resumes finds its SIGCONT handler already due.
+            Kernel.ContinueGroup(Group);
+        }
+
+        if (queued)
+        {
+            SignalQueued.Notify();
+        }
+
+        if (accepted)
+        {
+            Wake();
+            Context.Interrupt();
+        }
+    }
+
+    // Queues the signal unless the task has exited or ignores it. Returns whether it is pending now;
+    // queued says whether it was not pending before.
+    private bool Enqueue(int sig, in SigInfo info, out bool queued)
+    {
+        queued = false;
         lock (_sigMu)
         {
             if (Exit != null)
             {
-                return;
+                return false;
             }
 
             // Like Linux's sig_ignored(): an unblocked signal whose action is to ignore it is dropped here,
@@ -70,18 +101,18 @@ internal sealed partial class Task
             bool ignored = sig != Signal.SIGKILL && (act.Handler == SignalAction.SIG_IGN || (act.Handler == SignalAction.SIG_DFL && IsDefaultIgnored(sig)));
             if (ignored && (_mask & bit) == 0)
             {
-                return;
+                return false;
             }
 
             if ((_pending & bit) == 0)
             {
                 _pending |= bit;
                 _pendingInfo[sig] = info;
+                queued = true;
             }
-        }
 
-        Wake();
-        Context.Interrupt();
+            return true;
+        }
     }
 
     /// <summary>Sends a signal as kill(2) from <paramref name="senderPid"/> would.</summary>
@@ -94,6 +125,38 @@ internal sealed partial class Task
         lock (_sigMu)
         {
             _pending &= ~(1UL << (sig - 1));
+        }
+    }
+
+    /// <summary>Drops every queued signal in <paramref name="mask"/> (bit n-1 for signal n).</summary>
+    public void DiscardPendingMask(ulong mask)
+    {
+        lock (_sigMu)
+        {
+            _pending &= ~mask;
+        }
+    }
+
+    /// <summary>
+    /// Takes the lowest-numbered queued signal in <paramref name="mask"/> without delivering it (signalfd,
+    /// rt_sigtimedwait).
+    /// </summary>
+    public bool TryDequeue(ulong mask, out SigInfo info)
+    {
+        lock (_sigMu)
+        {
+            ulong ready = _pending & mask;
+            if (ready == 0)
+            {
+                info = default;
+                return false;
+            }
+
+            int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
+            _pending &= ~(1UL << (sig - 1));
+            info = _pendingInfo[sig];
+            info.si_signo = sig;
+            return true;
         }
     }
 
@@ -113,6 +176,12 @@ internal sealed partial class Task
         bool restartable = syscallResult is <= -512 and >= -516;
         while (Exit == null)
         {
+            if (Group.StopSignal != 0 && !KillPending())
+            {
+                WaitWhileStopped();
+                continue;
+            }
+
             int sig;
             SigInfo info;
             lock (_sigMu)
@@ -187,9 +256,11 @@ internal sealed partial class Task
             return;
         }
 
-        if (sig is Signal.SIGSTOP or Signal.SIGTSTP or Signal.SIGTTIN or Signal.SIGTTOU)
+        if (((1UL << (sig - 1)) & Kernel.StopSignalMask) != 0)
         {
-            Kernel.Log.WriteLine($"moat: pid {Tid}: job-control stop by {Signal.Name(sig)} is not implemented yet; the signal is ignored");
+            // Linux discards SIGTSTP/SIGTTIN/SIGTTOU in an orphaned process group. Moat's process groups
+            // all descend from the sandbox's init, whose parent is outside: treated as not orphaned.
+            Kernel.BeginGroupStop(this, sig);
             return;
         }
 

@@ -199,7 +199,9 @@ internal sealed partial class Task
                     return -Errno.ETIMEDOUT.Value;
                 }
 
+                EnterSleep();
                 _wake.Wait(deadline == long.MaxValue ? -1 : (int)Math.Min(left, int.MaxValue));
+                LeaveSleep();
             }
         }
         finally

@@ -7,7 +7,7 @@ namespace Moat.Sentry.Kernel;
 /// A process: the tasks that share a pid, its place in the process tree, signal actions, resource limits
 /// and an executable. Tree fields (Parent, Children, Zombie, ExitStatus) are protected by Kernel.TreeMu.
 /// </summary>
-internal sealed class ThreadGroup
+internal sealed partial class ThreadGroup
 {
     private readonly Rlimit[] _limits;
 

@@ -44,7 +44,7 @@ internal static class SysPoll
         }
 
         r = DoPoll(t, a.Pointer(0), a.UInt(1), timeout);
-        return r == -Errno.ERESTARTSYS.Value ? -Errno.EINTR.Value : r;
+        return r == -Errno.ERESTARTSYS.Value ? Interrupted(timeout) : r;
     }
 
     private static long DoPoll(Task t, ulong addr, uint nfds, int timeoutMs)
@@ -160,8 +160,12 @@ internal static class SysPoll
         }
 
         r = DoSelect(t, a.Int(0), a.Pointer(1), a.Pointer(2), a.Pointer(3), timeout);
-        return r == -Errno.ERESTARTSYS.Value ? -Errno.EINTR.Value : r;
+        return r == -Errno.ERESTARTSYS.Value ? Interrupted(timeout) : r;
     }
+
+    // ppoll and pselect6 end with EINTR under a handler; otherwise (a stop, then SIGCONT) Linux restarts them
+    // with the time left. Moat does not write the time left back, so only an unbounded wait restarts.
+    private static long Interrupted(int timeoutMs) => timeoutMs < 0 ? -Errno.ERESTARTNOHAND.Value : -Errno.EINTR.Value;
 
     private static long DoSelect(Task t, int nfds, ulong readAddr, ulong writeAddr, ulong exceptAddr, int timeoutMs)
     {

@@ -474,14 +474,14 @@ internal static class SysProcess
             return -Errno.EINVAL.Value;
         }
 
-        long r = WaitFor(t, Selector(t, pid), (options & WNOHANG) != 0, reap: true, out ThreadGroup? child);
-        if (r <= 0 || child == null)
+        long r = WaitFor(t, Selector(t, pid), options | WEXITED, out ChildEvent ev);
+        if (r <= 0)
         {
             return r;
         }
 
-        ExitStatus es = child.ExitStatus!.Value;
-        if (a.Pointer(1) != 0 && t.MM.CopyOut(a.Pointer(1), es.WaitStatus) < 0)
+        ThreadGroup child = ev.Child;
+        if (a.Pointer(1) != 0 && t.MM.CopyOut(a.Pointer(1), ev.WaitStatus) < 0)
         {
             return -Errno.EFAULT.Value;
         }
@@ -543,26 +543,19 @@ internal static class SysProcess
                 return -Errno.EINVAL.Value;
         }
 
-        if ((options & WEXITED) == 0)
-        {
-            // Only stop/continue events were asked for, and Moat has no job-control stops yet.
-            return (options & WNOHANG) != 0 ? 0 : -Errno.ECHILD.Value;
-        }
-
-        long r = WaitFor(t, match, (options & WNOHANG) != 0, reap: (options & WNOWAIT) == 0, out ThreadGroup? child);
+        long r = WaitFor(t, match, options, out ChildEvent ev);
         if (r < 0)
         {
             return r;
         }
 
         var info = default(SigInfo);
-        if (child != null)
+        if (r > 0)
         {
-            ExitStatus es = child.ExitStatus!.Value;
             info.si_signo = Signal.SIGCHLD;
-            info.si_code = es.Signaled ? 2 /* CLD_KILLED */ : 1 /* CLD_EXITED */;
-            info.si_pid = child.Tgid;
-            info.si_status = es.Signaled ? es.Signal : es.Code;
+            info.si_code = ev.Code;
+            info.si_pid = ev.Child.Tgid;
+            info.si_status = ev.Status;
         }
 
         return infop != 0 && t.MM.CopyOut(infop, info) < 0 ? -Errno.EFAULT.Value : 0;
@@ -584,25 +577,30 @@ internal static class SysProcess
         return g => g.ProcessGroup == pgid;
     }
 
-    // Returns the child's pid with the child (reaped if asked), 0 for WNOHANG with nothing ready, or -errno.
-    private static long WaitFor(Task t, Func<ThreadGroup, bool> match, bool noHang, bool reap, out ThreadGroup? found)
+    // Returns the child's pid with its event (consumed unless WNOWAIT), 0 for WNOHANG with nothing ready, or -errno.
+    private static long WaitFor(Task t, Func<ThreadGroup, bool> match, int options, out ChildEvent found)
     {
-        ThreadGroup? child = null;
+        ChildEvent? ev = null;
         bool any = false;
+        bool noHang = (options & WNOHANG) != 0;
+        bool exited = (options & WEXITED) != 0;
+        bool stopped = (options & WUNTRACED) != 0;
+        bool continued = (options & WCONTINUED) != 0;
+        bool consume = (options & WNOWAIT) == 0;
         long r = t.Block(t.Group.ChildEvents, () =>
         {
-            child = t.Kernel.TryReap(t.Group, match, reap, out any);
-            return child != null || !any || noHang;
+            ev = t.Kernel.TryWait(t.Group, match, exited, stopped, continued, consume, out any);
+            return ev != null || !any || noHang;
         });
-        found = child;
+        found = ev.GetValueOrDefault();
         if (r < 0)
         {
             return r;
         }
 
-        if (child != null)
+        if (ev is ChildEvent e)
         {
-            return child.Tgid;
+            return e.Child.Tgid;
         }
 
         return any ? 0 : -Errno.ECHILD.Value;

@@ -52,9 +52,25 @@ internal static class SysSignal
         {
             next.Mask &= ~UnblockableMask;
             t.Group.SignalActions[sig] = next;
+            if (next.Handler == SignalAction.SIG_IGN || (next.Handler == SignalAction.SIG_DFL && Task.IsDefaultIgnored(sig)))
+            {
+                // An ignored signal is not left pending, even where it is blocked (POSIX, and Linux's do_sigaction).
+                DiscardFromGroup(t, 1UL << (sig - 1));
+            }
         }
 
         return 0;
+    }
+
+    private static void DiscardFromGroup(Task t, ulong mask)
+    {
+        lock (t.Kernel.TreeMu)
+        {
+            foreach (Task o in t.Group.Tasks)
+            {
+                o.DiscardPendingMask(mask);
+            }
+        }
     }
 
     /// <summary>Implements rt_sigprocmask(2).</summary>
@@ -217,7 +233,9 @@ internal static class SysSignal
         t.SignalMask = mask;
         t.Block(null, static () => false);
         t.SavedMaskForSigsuspend = old;
-        return -Errno.EINTR.Value;
+
+        // EINTR once a handler runs; woken by anything else (a stop, then SIGCONT), it waits again.
+        return -Errno.ERESTARTNOHAND.Value;
     }
 
     /// <summary>Implements sigaltstack(2) (recorded only).</summary>

@@ -169,11 +169,16 @@ internal static partial class SyscallTable
         Partial(Sysno.clone3, SysProcess.Clone3, "processes only; CLONE_VM without CLONE_THREAD is served as vfork");
         Full(Sysno.execve, SysProcess.Execve);
         Full(Sysno.execveat, SysProcess.Execveat);
-        Partial(Sysno.wait4, SysProcess.Wait4, "no stop/continue events");
-        Partial(Sysno.waitid, SysProcess.Waitid, "no stop/continue events");
+        Full(Sysno.wait4, SysProcess.Wait4);
+        Full(Sysno.waitid, SysProcess.Waitid);
         Full(Sysno.rt_sigreturn, SysSignal.RtSigreturn);
         Full(Sysno.rt_sigpending, SysSignal.RtSigpending);
         Full(Sysno.rt_sigsuspend, SysSignal.RtSigsuspend);
+        Full(Sysno.rt_sigtimedwait, SysSignalQueue.RtSigtimedwait);
+        Partial(Sysno.rt_sigqueueinfo, SysSignalQueue.RtSigqueueinfo, "real-time signals are not queued more than once each");
+        Partial(Sysno.rt_tgsigqueueinfo, SysSignalQueue.RtTgsigqueueinfo, "real-time signals are not queued more than once each");
+        Partial(Sysno.signalfd, SysSignalFd.Signalfd, "readiness follows the creating thread");
+        Partial(Sysno.signalfd4, SysSignalFd.Signalfd4, "readiness follows the creating thread");
         Full(Sysno.pause, SysSignal.Pause);
 
         Partial(Sysno.prctl, SysPrctl.Prctl, "PDEATHSIG, DUMPABLE, NAME, NO_NEW_PRIVS");

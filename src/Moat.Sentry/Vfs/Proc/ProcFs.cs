@@ -329,7 +329,7 @@ internal static class ProcFs
         return $"""
             Name:	{task.Comm}
             Umask:	{Convert.ToString(g.Umask, 8).PadLeft(4, '0')}
-            State:	R (running)
+            State:	{(g.StopSignal != 0 ? "T (stopped)" : "R (running)")}
             Tgid:	{g.Tgid}
             Ngid:	0
             Pid:	{task.Tid}
@@ -379,7 +379,7 @@ internal static class ProcFs
         SchedAttr sched = task.Sched;
         int priority = SchedAttr.IsRealTime(sched.Policy) ? -1 - sched.RtPriority : 20 + sched.Nice;
         var sb = new StringBuilder();
-        sb.Append(task.Tid).Append(" (").Append(task.Comm).Append(") R ").Append(ppid).Append(' ').Append(g.ProcessGroup).Append(' ').Append(g.Session);
+        sb.Append(task.Tid).Append(" (").Append(task.Comm).Append(g.StopSignal != 0 ? ") T " : ") R ").Append(ppid).Append(' ').Append(g.ProcessGroup).Append(' ').Append(g.Session);
         sb.Append(" 0 -1 4194560 0 0 0 0 0 0 0 0 ").Append(priority).Append(' ').Append(sched.Nice).Append(' ').Append(threads).Append(" 0 0 ").Append(vsize).Append(' ').Append(rss);
         sb.Append(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 ").Append(sched.RtPriority).Append(' ').Append(sched.Policy);
         sb.Append(" 0 0 0 0 0 0 0 0 0 0 0\n");
