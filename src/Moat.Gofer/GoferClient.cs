@@ -61,7 +61,7 @@ public sealed class GoferClient : IDisposable
     {
         fd = -1;
         payload = string.Empty;
-        if (System.Text.Encoding.UTF8.GetByteCount(path) > GoferProtocol.MaxMessage - GoferProtocol.HeaderSize)
+        if (Moat.Abi.LinuxString.Encoding.GetByteCount(path) > GoferProtocol.MaxMessage - GoferProtocol.HeaderSize)
         {
             return -Errno.ENAMETOOLONG.Value;
         }

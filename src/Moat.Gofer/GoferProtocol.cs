@@ -1,6 +1,6 @@
 using System;
 using System.Buffers.Binary;
-using System.Text;
+using Moat.Abi;
 
 namespace Moat.Gofer;
 
@@ -29,7 +29,7 @@ public static class GoferProtocol
         dst[..HeaderSize].Clear();
         dst[0] = (byte)op;
         BinaryPrimitives.WriteInt32LittleEndian(dst[4..], flags);
-        return HeaderSize + Encoding.UTF8.GetBytes(path, dst[HeaderSize..]);
+        return HeaderSize + LinuxString.Encoding.GetBytes(path, dst[HeaderSize..]);
     }
 
     /// <summary>Decodes a request. Returns false for a malformed one.</summary>
@@ -51,14 +51,14 @@ public static class GoferProtocol
             return false;
         }
 
-        path = Encoding.UTF8.GetString(p);
+        path = LinuxString.Encoding.GetString(p);
         return true;
     }
 
     public static int EncodeReply(Span<byte> dst, int result, string? payload)
     {
         BinaryPrimitives.WriteInt32LittleEndian(dst, result);
-        return 4 + (payload == null ? 0 : Encoding.UTF8.GetBytes(payload, dst[4..]));
+        return 4 + (payload == null ? 0 : LinuxString.Encoding.GetBytes(payload, dst[4..]));
     }
 
     public static bool TryDecodeReply(ReadOnlySpan<byte> msg, out int result, out string payload)
@@ -71,7 +71,7 @@ public static class GoferProtocol
         }
 
         result = BinaryPrimitives.ReadInt32LittleEndian(msg);
-        payload = Encoding.UTF8.GetString(msg[4..]);
+        payload = LinuxString.Encoding.GetString(msg[4..]);
         return true;
     }
 }

@@ -1,6 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
-using System.Text;
+using Moat.Abi;
 
 namespace Moat.Host;
 
@@ -63,7 +63,7 @@ public static unsafe class HostPath
             error = HostProcess.Syscall(SysReadlinkat, fd, (long)&empty, (long)b, buf.Length);
         }
 
-        return error < 0 ? null : Encoding.UTF8.GetString(buf, 0, (int)error);
+        return error < 0 ? null : LinuxString.Encoding.GetString(buf, 0, (int)error);
     }
 
     /// <summary>The path the host kernel records for one of our own fds (readlink of /proc/self/fd/N).</summary>
@@ -77,13 +77,13 @@ public static unsafe class HostPath
             error = HostProcess.Syscall(89 /* readlink */, (long)p, (long)b, buf.Length);
         }
 
-        return error < 0 ? null : Encoding.UTF8.GetString(buf, 0, (int)error);
+        return error < 0 ? null : LinuxString.Encoding.GetString(buf, 0, (int)error);
     }
 
     private static byte[] CString(string s)
     {
-        byte[] b = new byte[Encoding.UTF8.GetByteCount(s) + 1];
-        Encoding.UTF8.GetBytes(s, b);
+        byte[] b = new byte[LinuxString.Encoding.GetByteCount(s) + 1];
+        LinuxString.Encoding.GetBytes(s, b);
         return b;
     }
 }

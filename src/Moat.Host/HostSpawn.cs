@@ -1,5 +1,5 @@
 using System;
-using System.Text;
+using Moat.Abi;
 
 namespace Moat.Host;
 
@@ -106,8 +106,8 @@ public static unsafe class HostSpawn
 
     private static byte[] ToCString(string s)
     {
-        byte[] b = new byte[Encoding.UTF8.GetByteCount(s) + 1];
-        Encoding.UTF8.GetBytes(s, b);
+        byte[] b = new byte[LinuxString.Encoding.GetByteCount(s) + 1];
+        LinuxString.Encoding.GetBytes(s, b);
         return b;
     }
 }

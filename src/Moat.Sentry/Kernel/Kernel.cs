@@ -121,6 +121,12 @@ internal sealed partial class Kernel
         }
     }
 
+    /// <summary>Finds a live or zombie process by pid. Preconditions: TreeMu is held.</summary>
+    public ThreadGroup? FindGroupLocked(int pid) => _groups.GetValueOrDefault(pid);
+
+    /// <summary>Every process, zombies included (they keep their group and session). Preconditions: TreeMu is held.</summary>
+    public Dictionary<int, ThreadGroup>.ValueCollection AllGroupsLocked() => _groups.Values;
+
     /// <summary>Finds a live task by tid.</summary>
     public Task? FindTask(int tid)
     {

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Text;
 using Moat.Abi;
 using Moat.Sentry.Loader;
 using Moat.Sentry.Mm;
@@ -115,7 +114,7 @@ internal static unsafe class ProgramImage
             line = line[..nl];
         }
 
-        string s = Encoding.UTF8.GetString(line).Trim(' ', '\t', '\r');
+        string s = LinuxString.Encoding.GetString(line).Trim(' ', '\t', '\r');
         if (s.Length == 0)
         {
             return false;

@@ -119,6 +119,9 @@ internal sealed partial class ThreadGroup
     /// <summary>The session id.</summary>
     public int Session { get; set; }
 
+    /// <summary>Set by execve: after it, the parent may no longer change this process's group (setpgid's EACCES).</summary>
+    public bool HasExeced { get; set; }
+
     /// <summary>The sandbox path of the running executable (what /proc/self/exe names).</summary>
     public string ExecutablePath { get; set; }
 

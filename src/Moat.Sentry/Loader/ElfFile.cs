@@ -198,7 +198,7 @@ internal sealed class ElfFile
                 return null;
             }
 
-            elf.Interpreter = System.Text.Encoding.UTF8.GetString(interp, 0, interp.Length - 1);
+            elf.Interpreter = Moat.Abi.LinuxString.Encoding.GetString(interp, 0, interp.Length - 1);
             break; // Linux uses the first PT_INTERP and ignores any other
         }
 

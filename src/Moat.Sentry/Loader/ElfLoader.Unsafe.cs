@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Security.Cryptography;
-using System.Text;
 using Moat.Abi;
 using Moat.Host;
 using Moat.Sentry.Mm;
@@ -300,8 +299,8 @@ internal static unsafe class ElfLoader
     /// <summary>Encodes a string as the NUL-terminated bytes Linux puts on the stack.</summary>
     internal static byte[] CString(string s)
     {
-        byte[] b = new byte[Encoding.UTF8.GetByteCount(s) + 1];
-        Encoding.UTF8.GetBytes(s, b);
+        byte[] b = new byte[LinuxString.Encoding.GetByteCount(s) + 1];
+        LinuxString.Encoding.GetBytes(s, b);
         return b;
     }
 }

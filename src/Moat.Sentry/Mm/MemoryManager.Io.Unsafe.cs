@@ -1,5 +1,4 @@
 using System;
-using System.Text;
 using Moat.Abi;
 
 namespace Moat.Sentry.Mm;
@@ -147,7 +146,7 @@ internal sealed unsafe partial class MemoryManager
             if (nul >= 0)
             {
                 chunk[..nul].CopyTo(buf[done..]);
-                value = Encoding.UTF8.GetString(buf[..(done + nul)]);
+                value = LinuxString.Encoding.GetString(buf[..(done + nul)]);
                 return 0;
             }
 

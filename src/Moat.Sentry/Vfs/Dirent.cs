@@ -1,6 +1,6 @@
 using System;
 using System.Buffers.Binary;
-using System.Text;
+using Moat.Abi;
 
 namespace Moat.Sentry.Vfs;
 
@@ -13,7 +13,7 @@ internal static class Dirent
     /// </summary>
     public static bool TryAppend(Span<byte> buf, ref int used, ulong ino, long nextOffset, byte type, string name)
     {
-        int reclen = (19 + Encoding.UTF8.GetByteCount(name) + 1 + 7) & ~7;
+        int reclen = (19 + LinuxString.Encoding.GetByteCount(name) + 1 + 7) & ~7;
         if (used + reclen > buf.Length)
         {
             return false;
@@ -25,7 +25,7 @@ internal static class Dirent
         BinaryPrimitives.WriteInt64LittleEndian(rec[8..], nextOffset);
         BinaryPrimitives.WriteUInt16LittleEndian(rec[16..], (ushort)reclen);
         rec[18] = type;
-        Encoding.UTF8.GetBytes(name, rec[19..]);
+        LinuxString.Encoding.GetBytes(name, rec[19..]);
         used += reclen;
         return true;
     }

@@ -1,7 +1,6 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
-using System.Text;
 using Moat.Abi;
 using Moat.Host;
 using Moat.Sentry.Kernel;
@@ -341,7 +340,7 @@ internal static class Overlay
                 ushort reclen = BinaryPrimitives.ReadUInt16LittleEndian(buf.AsSpan(off + 16));
                 byte type = buf[off + 18];
                 int end = Array.IndexOf(buf, (byte)0, off + 19);
-                string name = Encoding.UTF8.GetString(buf, off + 19, end - off - 19);
+                string name = LinuxString.Encoding.GetString(buf, off + 19, end - off - 19);
                 if (name is not ("." or "..") && seen.Add(name))
                 {
                     result.Add((name, type));
@@ -365,7 +364,7 @@ internal static class Overlay
             return -Errno.EEXIST.Value;
         }
 
-        if (Encoding.UTF8.GetByteCount(name) > 255)
+        if (LinuxString.Encoding.GetByteCount(name) > 255)
         {
             return -Errno.ENAMETOOLONG.Value;
         }

@@ -1,5 +1,4 @@
 using System;
-using System.Text;
 using Moat.Abi;
 using Moat.Host;
 using Moat.Sentry.Kernel;
@@ -226,7 +225,7 @@ internal static class SysFile
         }
 
         // readlink(2) truncates silently and writes no NUL.
-        byte[] bytes = Encoding.UTF8.GetBytes(target);
+        byte[] bytes = LinuxString.Encoding.GetBytes(target);
         int n = (int)Math.Min(bytes.Length, (int)size);
         r = t.MM.CopyOut(buf, bytes.AsSpan(0, n));
         return r < 0 ? r : n;
@@ -289,7 +288,7 @@ internal static class SysFile
     /// <summary>Implements getcwd(2).</summary>
     public static long Getcwd(Task t, in SyscallArgs a)
     {
-        byte[] cwd = Encoding.UTF8.GetBytes(t.Group.Cwd + "\0");
+        byte[] cwd = LinuxString.Encoding.GetBytes(t.Group.Cwd + "\0");
         if ((ulong)cwd.Length > a.SizeT(1))
         {
             return -Errno.ERANGE.Value;

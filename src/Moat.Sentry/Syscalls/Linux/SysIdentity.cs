@@ -1,5 +1,4 @@
 using System;
-using System.Text;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 
@@ -89,7 +88,7 @@ internal static class SysIdentity
     private static void Put(Span<byte> u, int field, string value)
     {
         Span<byte> dst = u.Slice(field * UtsFieldLength, UtsFieldLength - 1);
-        int n = Encoding.UTF8.GetBytes(value.AsSpan(0, Math.Min(value.Length, UtsFieldLength - 1)), dst);
+        int n = LinuxString.Encoding.GetBytes(value.AsSpan(0, Math.Min(value.Length, UtsFieldLength - 1)), dst);
         dst[n..].Clear();
     }
 }

@@ -1,5 +1,4 @@
 using System;
-using System.Text;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 
@@ -65,7 +64,7 @@ internal static class SysPrctl
                 }
 
                 int len = name.IndexOf((byte)0);
-                t.Comm = Encoding.UTF8.GetString(name[..(len < 0 ? CommLength - 1 : len)]);
+                t.Comm = LinuxString.Encoding.GetString(name[..(len < 0 ? CommLength - 1 : len)]);
                 return 0;
             }
 
@@ -73,7 +72,7 @@ internal static class SysPrctl
             {
                 Span<byte> name = stackalloc byte[CommLength];
                 name.Clear();
-                Encoding.UTF8.GetBytes(t.Comm.AsSpan(0, Math.Min(t.Comm.Length, CommLength - 1)), name);
+                LinuxString.Encoding.GetBytes(t.Comm.AsSpan(0, Math.Min(t.Comm.Length, CommLength - 1)), name);
                 return t.MM.CopyOut(a.Pointer(1), name);
             }
 

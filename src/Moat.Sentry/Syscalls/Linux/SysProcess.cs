@@ -366,6 +366,7 @@ internal static class SysProcess
         }
 
         t.Group.ExecutablePath = PathResolver.Clean(executable);
+        t.Group.HasExeced = true;
         SignalAction[] actions = t.Group.SignalActions;
         for (int i = 1; i < actions.Length; i++)
         {

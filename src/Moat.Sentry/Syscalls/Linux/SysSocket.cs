@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
-using System.Text;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Vfs;
@@ -152,12 +151,12 @@ internal static class SysSocket
 
         if (b[2] == 0)
         {
-            name = "@" + Encoding.UTF8.GetString(b, 3, len - 3);
+            name = "@" + LinuxString.Encoding.GetString(b, 3, len - 3);
             return 0;
         }
 
         int end = Array.IndexOf(b, (byte)0, 2);
-        string path = Encoding.UTF8.GetString(b, 2, (end < 0 ? len : end) - 2);
+        string path = LinuxString.Encoding.GetString(b, 2, (end < 0 ? len : end) - 2);
         long r = PathResolver.Resolve(t, OpenFlags.AT_FDCWD, path, out string absolute);
         name = r < 0 ? string.Empty : PathResolver.Normalize(absolute);
         return r;
@@ -184,11 +183,11 @@ internal static class SysSocket
         if (name.StartsWith('@'))
         {
             b.Add(0);
-            b.AddRange(Encoding.UTF8.GetBytes(name[1..]));
+            b.AddRange(LinuxString.Encoding.GetBytes(name[1..]));
         }
         else if (name.Length > 0)
         {
-            b.AddRange(Encoding.UTF8.GetBytes(name));
+            b.AddRange(LinuxString.Encoding.GetBytes(name));
             b.Add(0);
         }
 

@@ -45,23 +45,6 @@ internal static class SysThread
         }
     }
 
-    /// <summary>Implements getpgid(2). Every process is in the first process's group for now.</summary>
-    public static long Getpgid(Task t, in SyscallArgs a)
-    {
-        int pid = a.Int(0);
-        return pid == 0 || pid == t.Group.Tgid ? t.Group.ProcessGroup : -Errno.ESRCH.Value;
-    }
-
-    /// <summary>Implements getpgrp(2).</summary>
-    public static long Getpgrp(Task t, in SyscallArgs a) => t.Group.ProcessGroup;
-
-    /// <summary>Implements getsid(2).</summary>
-    public static long Getsid(Task t, in SyscallArgs a)
-    {
-        int pid = a.Int(0);
-        return pid == 0 || pid == t.Group.Tgid ? t.Group.Session : -Errno.ESRCH.Value;
-    }
-
     /// <summary>Implements set_tid_address(2).</summary>
     public static long SetTidAddress(Task t, in SyscallArgs a)
     {

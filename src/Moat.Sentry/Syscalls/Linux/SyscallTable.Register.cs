@@ -137,9 +137,11 @@ internal static partial class SyscallTable
         Full(Sysno.getpid, SysThread.Getpid);
         Full(Sysno.gettid, SysThread.Gettid);
         Full(Sysno.getppid, SysThread.Getppid);
-        Partial(Sysno.getpgid, SysThread.Getpgid, "one process group per sandbox until process groups arrive");
-        Partial(Sysno.getpgrp, SysThread.Getpgrp, "one process group per sandbox until process groups arrive");
-        Partial(Sysno.getsid, SysThread.Getsid, "one session per sandbox until sessions arrive");
+        Full(Sysno.getpgid, SysProcessGroup.Getpgid);
+        Full(Sysno.getpgrp, SysProcessGroup.Getpgrp);
+        Full(Sysno.getsid, SysProcessGroup.Getsid);
+        Full(Sysno.setpgid, SysProcessGroup.Setpgid);
+        Partial(Sysno.setsid, SysProcessGroup.Setsid, "no controlling terminal to let go of");
         Full(Sysno.set_tid_address, SysThread.SetTidAddress);
         Full(Sysno.set_robust_list, SysThread.SetRobustList);
         Full(Sysno.get_robust_list, SysThread.GetRobustList);

@@ -151,7 +151,7 @@ internal static class ProcFs
                     long pos = f.Seek(0, 1);
                     string info = $"pos:\t{Math.Max(pos, 0)}\nflags:\t0{Convert.ToString(f.StatusFlags | (task.Fds.CloseOnExec(fd, null) == 1 ? OpenFlags.O_CLOEXEC : 0), 8)}\nmnt_id:\t0\n";
                     f.DecRef();
-                    node = new ProcNode(ProcKind.File, path, Content: () => Encoding.UTF8.GetBytes(info));
+                    node = new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(info));
                     return 0;
                 }
 
@@ -176,7 +176,7 @@ internal static class ProcFs
         }
 
         string name = parts[0];
-        node = new ProcNode(ProcKind.File, path, Content: () => Encoding.UTF8.GetBytes(ProcessFile(caller, g, task, name)));
+        node = new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(ProcessFile(caller, g, task, name)));
         return 0;
     }
 
@@ -230,7 +230,7 @@ internal static class ProcFs
         }
 
         byte[] b = new byte[end - start];
-        return mm.CopyIn(start, b) < 0 ? string.Empty : Encoding.UTF8.GetString(b);
+        return mm.CopyIn(start, b) < 0 ? string.Empty : LinuxString.Encoding.GetString(b);
     }
 
     private static string Maps(MemoryManager mm)
@@ -393,7 +393,7 @@ internal static class ProcFs
         if (parts.Length == 1 && Array.IndexOf(s_systemFiles, parts[0]) >= 0)
         {
             string name = parts[0];
-            node = new ProcNode(ProcKind.File, path, Content: () => Encoding.UTF8.GetBytes(SystemFile(t, name)));
+            node = new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(SystemFile(t, name)));
             return 0;
         }
 
@@ -415,7 +415,7 @@ internal static class ProcFs
         };
         if (value != null)
         {
-            node = new ProcNode(ProcKind.File, path, Content: () => Encoding.UTF8.GetBytes(value));
+            node = new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(value));
             return 0;
         }
 
@@ -470,7 +470,7 @@ internal static class ProcFs
                         break;
                     }
 
-                    sb.Append(Encoding.UTF8.GetString(buf, 0, (int)n));
+                    sb.Append(LinuxString.Encoding.GetString(buf, 0, (int)n));
                     off += n;
                 }
 

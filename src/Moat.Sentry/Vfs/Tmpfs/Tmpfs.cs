@@ -98,7 +98,7 @@ internal sealed class Tmpfs
             return -Errno.EEXIST.Value; // the mount root itself
         }
 
-        if (System.Text.Encoding.UTF8.GetByteCount(name) > 255)
+        if (Moat.Abi.LinuxString.Encoding.GetByteCount(name) > 255)
         {
             restart = null;
             return -Errno.ENAMETOOLONG.Value;

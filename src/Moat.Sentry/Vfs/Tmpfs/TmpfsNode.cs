@@ -120,7 +120,7 @@ internal sealed class TmpfsSymlink : TmpfsNode
 
     public string Target { get; }
 
-    public override long Size => System.Text.Encoding.UTF8.GetByteCount(Target);
+    public override long Size => Moat.Abi.LinuxString.Encoding.GetByteCount(Target);
 }
 
 /// <summary>
