@@ -85,6 +85,9 @@ internal sealed partial class ThreadGroup
     /// <summary>ITIMER_REAL and alarm(2). Protected by TimersMu.</summary>
     public IntervalTimer? RealTimer { get; set; }
 
+    /// <summary>ITIMER_VIRTUAL (index 0) and ITIMER_PROF (index 1). Protected by TimersMu.</summary>
+    public CpuTimer?[] CpuTimers { get; } = new CpuTimer?[2];
+
     /// <summary>POSIX timers by id. Protected by TimersMu.</summary>
     public Dictionary<int, (IntervalTimer Timer, int Clock)> PosixTimers { get; } = [];
 
@@ -98,6 +101,12 @@ internal sealed partial class ThreadGroup
         {
             RealTimer?.Dispose();
             RealTimer = null;
+            for (int i = 0; i < CpuTimers.Length; i++)
+            {
+                CpuTimers[i]?.Dispose();
+                CpuTimers[i] = null;
+            }
+
             foreach ((IntervalTimer timer, int _) in PosixTimers.Values)
             {
                 timer.Dispose();

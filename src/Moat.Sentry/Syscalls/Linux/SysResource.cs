@@ -12,6 +12,18 @@ internal static class SysResource
     private const int RUSAGE_THREAD = 1;
     private const long TicksPerSecond = 100;
 
+    /// <summary>The CPU time of a process, in clock ticks, from any of its live tasks (0 when it has none).</summary>
+    public static (long User, long System) ProcessCpuTicks(Kernel.Kernel k, ThreadGroup g)
+    {
+        Task? any;
+        lock (k.TreeMu)
+        {
+            any = g.Tasks.Count > 0 ? g.Tasks[0] : null;
+        }
+
+        return any == null ? g.CpuFinal : Self(any);
+    }
+
     private static (long User, long System) Self(Task t)
     {
         (long u, long s) = t.MM.HasAddressSpace ? t.MM.AddressSpace.CpuTicks() : (0, 0);

@@ -41,6 +41,24 @@ internal static class SysTimer
         target?.SendSignal(sig, info);
     }
 
+    // ITIMER_VIRTUAL counts the process's user time and sends SIGVTALRM; ITIMER_PROF user + system, SIGPROF.
+    private static CpuTimer CpuTimerOf(Task t, int which)
+    {
+        ThreadGroup g = t.Group;
+        Kernel.Kernel k = t.Kernel;
+        lock (g.TimersMu)
+        {
+            int sig = which == ITIMER_VIRTUAL ? Signal.SIGVTALRM : Signal.SIGPROF;
+            return g.CpuTimers[which - 1] ??= new CpuTimer(
+                () =>
+                {
+                    (long u, long s) = SysResource.ProcessCpuTicks(k, g);
+                    return (which == ITIMER_VIRTUAL ? u : u + s) * 10_000_000;
+                },
+                () => SignalGroup(k, g, sig, new SigInfo { si_signo = sig, si_code = SigInfo.SI_KERNEL }));
+        }
+    }
+
     /// <summary>Implements alarm(2).</summary>
     public static long Alarm(Task t, in SyscallArgs a)
     {
@@ -50,16 +68,11 @@ internal static class SysTimer
         return left == 0 ? 0 : Math.Max(1, (left + 500_000_000) / 1_000_000_000);
     }
 
-    /// <summary>Implements setitimer(2) for ITIMER_REAL; the CPU-time timers answer ENOSYS.</summary>
+    /// <summary>Implements setitimer(2): ITIMER_REAL on the monotonic clock, ITIMER_VIRTUAL and ITIMER_PROF on the process's CPU clock.</summary>
     public static long Setitimer(Task t, in SyscallArgs a)
     {
         int which = a.Int(0);
-        if (which is ITIMER_VIRTUAL or ITIMER_PROF)
-        {
-            return -Errno.ENOSYS.Value;
-        }
-
-        if (which != ITIMER_REAL)
+        if (which is not (ITIMER_REAL or ITIMER_VIRTUAL or ITIMER_PROF))
         {
             return -Errno.EINVAL.Value;
         }
@@ -78,15 +91,31 @@ internal static class SysTimer
             }
         }
 
-        IntervalTimer timer = RealTimer(t);
-        if (a.Pointer(2) != 0 && CopyOutItimerval(t, a.Pointer(2), timer) < 0)
+        if (which == ITIMER_REAL)
         {
-            return -Errno.EFAULT.Value;
-        }
+            IntervalTimer timer = RealTimer(t);
+            if (a.Pointer(2) != 0 && CopyOutItimerval(t, a.Pointer(2), timer.Remaining()) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
 
-        if (a.Pointer(1) != 0)
+            if (a.Pointer(1) != 0)
+            {
+                timer.Arm(Ns(v[1]), Ns(v[0]));
+            }
+        }
+        else
         {
-            timer.Arm(Ns(v[1]), Ns(v[0]));
+            CpuTimer timer = CpuTimerOf(t, which);
+            if (a.Pointer(2) != 0 && CopyOutItimerval(t, a.Pointer(2), timer.Remaining()) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            if (a.Pointer(1) != 0)
+            {
+                timer.Arm(Ns(v[1]), Ns(v[0]));
+            }
         }
 
         return 0;
@@ -96,17 +125,17 @@ internal static class SysTimer
     public static long Getitimer(Task t, in SyscallArgs a)
     {
         int which = a.Int(0);
-        if (which is ITIMER_VIRTUAL or ITIMER_PROF)
+        return which switch
         {
-            return -Errno.ENOSYS.Value;
-        }
-
-        return which != ITIMER_REAL ? -Errno.EINVAL.Value : CopyOutItimerval(t, a.Pointer(1), RealTimer(t));
+            ITIMER_REAL => CopyOutItimerval(t, a.Pointer(1), RealTimer(t).Remaining()),
+            ITIMER_VIRTUAL or ITIMER_PROF => CopyOutItimerval(t, a.Pointer(1), CpuTimerOf(t, which).Remaining()),
+            _ => -Errno.EINVAL.Value,
+        };
     }
 
-    private static long CopyOutItimerval(Task t, ulong addr, IntervalTimer timer)
+    private static long CopyOutItimerval(Task t, ulong addr, (long Value, long Interval) remaining)
     {
-        (long value, long interval) = timer.Remaining();
+        (long value, long interval) = remaining;
         Span<Timeval> v = [Tv(interval), Tv(value)];
         return t.MM.CopyOut(addr, MemoryMarshal.AsBytes(v));
     }

@@ -214,8 +214,8 @@ internal static partial class SyscallTable
         Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "not interruptible by signals yet");
 
         Full(Sysno.alarm, SysTimer.Alarm);
-        Partial(Sysno.setitimer, SysTimer.Setitimer, "ITIMER_REAL; the CPU-time timers answer ENOSYS");
-        Partial(Sysno.getitimer, SysTimer.Getitimer, "ITIMER_REAL; the CPU-time timers answer ENOSYS");
+        Partial(Sysno.setitimer, SysTimer.Setitimer, "CPU-time timers sample the stub's clock every 10 ms");
+        Full(Sysno.getitimer, SysTimer.Getitimer);
         Partial(Sysno.timer_create, SysTimer.TimerCreate, "wall and monotonic clocks; SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID");
         Full(Sysno.timer_settime, SysTimer.TimerSettime);
         Full(Sysno.timer_gettime, SysTimer.TimerGettime);

@@ -1,0 +1,93 @@
+using System;
+using System.Threading;
+
+namespace Moat.Sentry.Kernel;
+
+/// <summary>
+/// ITIMER_VIRTUAL and ITIMER_PROF: a timer on the process's CPU clock (user time, or user + system). The
+/// app runs in its stub, so the host counts its CPU time there, in clock ticks; while armed, the timer
+/// samples that clock every tick (10 ms) and fires once it passes the deadline. Resolution is one tick, as
+/// the accounting itself.
+/// </summary>
+internal sealed class CpuTimer : IDisposable
+{
+    private const long NsPerTick = 10_000_000;
+    private readonly Lock _mu = new();
+    private readonly Timer _sampler;
+    private readonly Func<long> _clockNs;
+    private readonly Action _fired;
+
+    // Protected by _mu. _deadlineNs is on the CPU clock; 0 is disarmed.
+    private long _deadlineNs;
+    private long _intervalNs;
+
+    /// <param name="clockNs">Reads the CPU clock this timer counts, in nanoseconds.</param>
+    /// <param name="fired">Sends the signal; runs on a pool thread.</param>
+    public CpuTimer(Func<long> clockNs, Action fired)
+    {
+        _clockNs = clockNs;
+        _fired = fired;
+        _sampler = new Timer(static s => ((CpuTimer)s!).Sample(), this, Timeout.Infinite, Timeout.Infinite);
+    }
+
+    /// <summary>Arms the timer to fire after <paramref name="valueNs"/> of CPU time (0 disarms), then every <paramref name="intervalNs"/>.</summary>
+    public void Arm(long valueNs, long intervalNs)
+    {
+        lock (_mu)
+        {
+            _intervalNs = intervalNs;
+            _deadlineNs = valueNs <= 0 ? 0 : _clockNs() + valueNs;
+            _sampler.Change(valueNs <= 0 ? Timeout.Infinite : 10, valueNs <= 0 ? Timeout.Infinite : 10);
+        }
+    }
+
+    /// <summary>The CPU time left until expiry (0 if disarmed) and the interval, in nanoseconds.</summary>
+    public (long ValueNs, long IntervalNs) Remaining()
+    {
+        lock (_mu)
+        {
+            if (_deadlineNs == 0)
+            {
+                return (0, _intervalNs);
+            }
+
+            // An armed timer never reads as 0 (that means disarmed): at least one tick is left.
+            return (Math.Max(_deadlineNs - _clockNs(), NsPerTick), _intervalNs);
+        }
+    }
+
+    public void Dispose() => _sampler.Dispose();
+
+    private void Sample()
+    {
+        bool fire = false;
+        lock (_mu)
+        {
+            if (_deadlineNs == 0)
+            {
+                return;
+            }
+
+            long now = _clockNs();
+            if (now >= _deadlineNs)
+            {
+                fire = true;
+                if (_intervalNs > 0)
+                {
+                    // Overruns collapse into one signal, as Linux's do for a process that used several periods at once.
+                    _deadlineNs += Math.Max(1, (now - _deadlineNs) / _intervalNs + 1) * _intervalNs;
+                }
+                else
+                {
+                    _deadlineNs = 0;
+                    _sampler.Change(Timeout.Infinite, Timeout.Infinite);
+                }
+            }
+        }
+
+        if (fire)
+        {
+            _fired();
+        }
+    }
+}
