@@ -24,6 +24,13 @@ public static class MoatCli
 
     private static (string, string[]) Locate()
     {
+        // ./test.sh points this at the published (Native AOT) binary, so the suite tests what users run.
+        string? published = Environment.GetEnvironmentVariable("MOAT_BINARY");
+        if (!string.IsNullOrEmpty(published))
+        {
+            return File.Exists(published) ? (published, []) : throw new FileNotFoundException("MOAT_BINARY does not exist", published);
+        }
+
         string dir = AppContext.BaseDirectory;
         string apphost = Path.Combine(dir, "moat");
         if (File.Exists(apphost))
