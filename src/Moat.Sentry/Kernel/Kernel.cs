@@ -271,7 +271,8 @@ internal sealed partial class Kernel
             {
                 foreach (Task t in _tasks.Values)
                 {
-                    if (t.MM.HasAddressSpace && t.MM.AddressSpace == space)
+                    // A process already on its way out loses its stub as part of exiting: that is not news.
+                    if (t.MM.HasAddressSpace && t.MM.AddressSpace == space && t.Group.ExitStatus == null && t.Exit == null)
                     {
                         users.Add(t);
                     }

@@ -15,6 +15,12 @@ internal sealed partial class Task
     private ulong _mask;
     private readonly SigInfo[] _pendingInfo = new SigInfo[Signal.SIGRTMAX + 1];
 
+    // Real-time signals queue: each send is one delivery. _pendingInfo holds the first of a signal, this its
+    // later instances, in order. Protected by _sigMu. Bounded as Linux bounds them (RLIMIT_SIGPENDING).
+    private System.Collections.Generic.Queue<SigInfo>?[]? _rtQueued;
+    private int _rtQueuedCount;
+    private const int MaxQueuedRealtime = 4096;
+
     /// <summary>The signal mask (bit n-1 for signal n).</summary>
     public ulong SignalMask
     {
@@ -110,6 +116,13 @@ internal sealed partial class Task
                 _pendingInfo[sig] = info;
                 queued = true;
             }
+            else if (sig >= Signal.SIGRTMIN && _rtQueuedCount < MaxQueuedRealtime)
+            {
+                _rtQueued ??= new System.Collections.Generic.Queue<SigInfo>?[Signal.SIGRTMAX + 1];
+                (_rtQueued[sig] ??= new()).Enqueue(info);
+                _rtQueuedCount++;
+                queued = true;
+            }
 
             return true;
         }
@@ -125,6 +138,7 @@ internal sealed partial class Task
         lock (_sigMu)
         {
             _pending &= ~(1UL << (sig - 1));
+            DropQueuedLocked(1UL << (sig - 1));
         }
     }
 
@@ -134,6 +148,41 @@ internal sealed partial class Task
         lock (_sigMu)
         {
             _pending &= ~mask;
+            DropQueuedLocked(mask);
+        }
+    }
+
+    // Takes the pending instance of sig: the next queued real-time instance stays pending behind it.
+    private SigInfo TakePendingLocked(int sig)
+    {
+        SigInfo info = _pendingInfo[sig];
+        if (_rtQueued?[sig] is { Count: > 0 } q)
+        {
+            _pendingInfo[sig] = q.Dequeue();
+            _rtQueuedCount--;
+        }
+        else
+        {
+            _pending &= ~(1UL << (sig - 1));
+        }
+
+        return info;
+    }
+
+    private void DropQueuedLocked(ulong mask)
+    {
+        if (_rtQueued == null)
+        {
+            return;
+        }
+
+        for (int sig = Signal.SIGRTMIN; sig <= Signal.SIGRTMAX; sig++)
+        {
+            if ((mask & (1UL << (sig - 1))) != 0 && _rtQueued[sig] is { } q)
+            {
+                _rtQueuedCount -= q.Count;
+                q.Clear();
+            }
         }
     }
 
@@ -153,8 +202,7 @@ internal sealed partial class Task
             }
 
             int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
-            _pending &= ~(1UL << (sig - 1));
-            info = _pendingInfo[sig];
+            info = TakePendingLocked(sig);
             info.si_signo = sig;
             return true;
         }
@@ -170,7 +218,8 @@ internal sealed partial class Task
     }
 
     // Acts on pending unblocked signals before returning to the app: ignored ones are dropped, default
-    // actions applied, and at most one handler frame is pushed. A syscall that must restart is rewound.
+    // actions applied, and a handler frame pushed for each signal still deliverable under the mask the
+    // previous handler set up. A syscall that must restart is rewound.
     private void HandleSignals(long syscallResult)
     {
         bool restartable = syscallResult is <= -512 and >= -516;
@@ -193,8 +242,7 @@ internal sealed partial class Task
                 }
 
                 sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
-                _pending &= ~(1UL << (sig - 1));
-                info = _pendingInfo[sig];
+                info = TakePendingLocked(sig);
             }
 
             SignalAction act = Group.SignalActions[sig];
@@ -226,8 +274,9 @@ internal sealed partial class Task
                 restartable = false;
             }
 
+            // As Linux does on the way back to user mode, go on with the next deliverable signal: its frame goes
+            // on top, so it runs first and returns into this handler's entry (the handled signal is now masked).
             DeliverToHandler(sig, info, act);
-            return;
         }
 
         if (restartable && Exit == null)
