@@ -28,6 +28,13 @@ internal static partial class SyscallTable
         Partial(Sysno.copy_file_range, SysSplice.CopyFileRange, "copies through a Sentry buffer; EXDEV across file systems");
         Partial(Sysno.pwritev2, SysReadWrite.Pwritev2, "RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");
 
+        // Flushing: nothing the sandbox writes is on a host disk.
+        Full(Sysno.fsync, SysSync.Fsync);
+        Full(Sysno.fdatasync, SysSync.Fsync);
+        Full(Sysno.sync, SysSync.Sync);
+        Full(Sysno.syncfs, SysSync.Syncfs);
+        Full(Sysno.sync_file_range, SysSync.SyncFileRange);
+
         // File descriptors and files.
         Full(Sysno.close, SysFile.Close);
         Full(Sysno.fstat, SysFile.Fstat);
