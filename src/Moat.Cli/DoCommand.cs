@@ -8,8 +8,8 @@ using Moat.Sentry;
 namespace Moat.Cli;
 
 /// <summary>
-/// <c>moat do -- COMMAND</c>: runs a host program in a new sandbox whose root is the host's root, read-only,
-/// served by a gofer process. This process becomes the Sentry.
+/// <c>moat do -- COMMAND</c>: runs a host program in a new sandbox whose root is the host's root (or
+/// <c>--root DIR</c>), read-only, served by a gofer process. This process becomes the Sentry.
 /// </summary>
 internal static class DoCommand
 {
@@ -19,6 +19,7 @@ internal static class DoCommand
         string platform = "ptrace";
         string hostname = "moat";
         string? profile = null;
+        string root = "/";
         int i = 0;
         for (; i < args.Length; i++)
         {
@@ -36,6 +37,10 @@ internal static class DoCommand
             else if (a.StartsWith("--platform=", StringComparison.Ordinal))
             {
                 platform = a["--platform=".Length..];
+            }
+            else if (a == "--root" && i + 1 < args.Length)
+            {
+                root = System.IO.Path.GetFullPath(args[++i]);
             }
             else if (a == "--profile" && i + 1 < args.Length)
             {
@@ -68,7 +73,13 @@ internal static class DoCommand
             return 2;
         }
 
-        using GoferProcess? gofer = GoferProcess.Start("/", out string? error);
+        if (!System.IO.Directory.Exists(root))
+        {
+            Console.Error.WriteLine($"moat do: --root {root}: not a directory");
+            return 2;
+        }
+
+        using GoferProcess? gofer = GoferProcess.Start(root, out string? error);
         if (gofer == null)
         {
             Console.Error.WriteLine($"moat: cannot start the gofer: {error}");
@@ -79,7 +90,8 @@ internal static class DoCommand
         {
             Argv = args[i..],
             Environment = CurrentEnvironment(),
-            WorkingDirectory = Environment.CurrentDirectory,
+            // Under another root the host's working directory means nothing: start at the root.
+            WorkingDirectory = root == "/" ? Environment.CurrentDirectory : "/",
             Strace = strace,
             Hostname = hostname,
             ProfilePath = profile,
