@@ -31,7 +31,8 @@ internal static class StubImage
     /// The address of "syscall; test rax,rax; jz loop; int3": the injected clone's child falls into the
     /// pause loop (it needs no stack) while the parent traps back to its tracer.
     /// </param>
-    public static byte[] Build(out ulong pauseReturn, out ulong injectSyscall, out ulong injectClone)
+    /// <param name="sentryPid">The Sentry's host pid, which must be the stub's parent when it starts (0: no check).</param>
+    public static byte[] Build(out ulong pauseReturn, out ulong injectSyscall, out ulong injectClone, int sentryPid = 0)
     {
         byte[] image = new byte[PageSize];
         WriteElfHeaders(image);
@@ -43,6 +44,19 @@ internal static class StubImage
         MovEdi(code, 1);
         MovEsi(code, 9);
         Syscall(code);
+
+        // If the Sentry died before the line above ran, no signal will ever come: getppid() is then no
+        // longer the Sentry, and the stub exits instead of idling forever as an orphan.
+        int parentCheck = -1;
+        if (sentryPid != 0)
+        {
+            MovEax(code, 110); // getppid
+            Syscall(code);
+            code.Add(0x3D); // cmp eax, imm32
+            AddU32(code, (uint)sentryPid);
+            code.AddRange([0x0F, 0x85, 0, 0, 0, 0]); // jne fail (patched below)
+            parentCheck = code.Count;
+        }
 
         // prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0): required to install a filter without CAP_SYS_ADMIN.
         MovEax(code, 157);
@@ -73,6 +87,11 @@ internal static class StubImage
         code.AddRange([0xEB, (byte)(sbyte)(loop - (code.Count + 2))]);
 
         // fail: exit_group(1)
+        if (parentCheck >= 0)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(code).Slice(parentCheck - 4, 4), code.Count - parentCheck);
+        }
+
         MovEax(code, 231);
         MovEdi(code, 1);
         Syscall(code);

@@ -11,7 +11,7 @@ internal sealed unsafe class StubTemplate : IDisposable
 
     public StubTemplate()
     {
-        byte[] image = StubImage.Build(out ulong pauseReturn, out ulong inject, out ulong clone);
+        byte[] image = StubImage.Build(out ulong pauseReturn, out ulong inject, out ulong clone, Moat.Host.HostProcess.GetPid());
         PauseReturn = pauseReturn;
         InjectSyscall = inject;
         InjectClone = clone;
