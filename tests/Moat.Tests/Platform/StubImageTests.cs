@@ -239,9 +239,20 @@ public class StubImageTests
     }
 
     [Fact]
+    public void Build_WithSentryPid_ChecksParentRightAfterPdeathsig()
+    {
+        byte[] image = StubImage.Build(out _, out _, out _, 0x12345);
+        byte[] pid = [0x45, 0x23, 0x01, 0x00];
+        int at = image.AsSpan().IndexOf([(byte)0x3D, .. pid]); // cmp eax, 0x12345
+        Assert.True(at > 0);
+        Assert.Equal(new byte[] { 0x0F, 0x85 }, image[(at + 5)..(at + 7)]); // jne fail
+        Assert.Equal(-1, StubImage.Build(out _, out _, out _).AsSpan().IndexOf([(byte)0x3D, .. pid]));
+    }
+
+    [Fact]
     public void StubTemplate_MemfdHoldsTheBuiltImage()
     {
-        byte[] expected = Build(out ulong pauseReturn, out ulong inject);
+        byte[] expected = StubImage.Build(out ulong pauseReturn, out ulong inject, out _, Moat.Host.HostProcess.GetPid());
         using var template = new StubTemplate();
 
         Assert.Equal(expected, File.ReadAllBytes(template.Path));
