@@ -1,0 +1,70 @@
+using System.Threading;
+
+namespace Moat.Sentry.Vfs;
+
+/// <summary>Credentials carried by a unix socket message (SCM_CREDENTIALS, SO_PEERCRED): pid, uid, gid.</summary>
+internal readonly record struct UnixCredentials(int Pid, uint Uid, uint Gid)
+{
+    /// <summary>What an unconnected socket reports for SO_PEERCRED: no pid, the overflow ids.</summary>
+    public static readonly UnixCredentials None = new(0, 65534, 65534);
+}
+
+/// <summary>
+/// One message in a unix socket's receive queue: its bytes, the files and credentials sent with it, and
+/// the sending socket, whose send budget it is charged to until it is consumed or dropped.
+/// </summary>
+internal sealed class UnixSegment
+{
+    // Linux charges each message its buffer overhead as well as its bytes; a rough equivalent.
+    private const int Overhead = 576;
+
+    public UnixSegment(byte[] data, UnixSocket sender, UnixCredentials creds, FileDescription[]? rights)
+    {
+        Data = data;
+        Sender = sender;
+        Creds = creds;
+        Rights = rights;
+        Charge = data.Length + Overhead;
+        Interlocked.Add(ref sender.SendBytesInFlight, Charge);
+    }
+
+    public byte[] Data { get; }
+
+    /// <summary>Bytes already read from the front (stream sockets read messages in parts).</summary>
+    public int Offset { get; set; }
+
+    public int Length => Data.Length - Offset;
+
+    public UnixSocket Sender { get; }
+
+    public UnixCredentials Creds { get; }
+
+    /// <summary>Files in flight (SCM_RIGHTS); each holds a reference until it is received or dropped.</summary>
+    public FileDescription[]? Rights { get; private set; }
+
+    private int Charge { get; }
+
+    /// <summary>Hands the in-flight files to the receiver, who now owns their references.</summary>
+    public FileDescription[]? TakeRights()
+    {
+        FileDescription[]? r = Rights;
+        Rights = null;
+        return r;
+    }
+
+    /// <summary>Called once the message left the queue: drops unreceived files and refunds the sender.</summary>
+    public void Release()
+    {
+        FileDescription[]? r = TakeRights();
+        if (r != null)
+        {
+            foreach (FileDescription f in r)
+            {
+                f.DecRef();
+            }
+        }
+
+        Interlocked.Add(ref Sender.SendBytesInFlight, -Charge);
+        Sender.Events.Notify();
+    }
+}
