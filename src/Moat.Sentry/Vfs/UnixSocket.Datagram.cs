@@ -69,7 +69,8 @@ internal sealed partial class UnixSocket
         }
 
         ulong len = iov.Total;
-        if (len > (ulong)Math.Max(SendBuffer - 32, 0))
+        // The Sentry also refuses messages it would not want to hold, whatever SO_SNDBUFFORCE allowed.
+        if (len > (ulong)Math.Max(SendBuffer - 32, 0) || len > 2 * MaxBuffer)
         {
             return -Errno.EMSGSIZE.Value;
         }

@@ -8,6 +8,8 @@ namespace Moat.Sentry.Vfs;
 /// <summary>SOCK_STREAM data transfer: a byte stream over the queue of messages, with files riding on bytes.</summary>
 internal sealed partial class UnixSocket
 {
+    private const int MaxStreamMessage = 32768;
+
     public override long Read(Task t, ulong addr, ulong count) => ReceiveDropping(t, IoVecs.Single(addr, count), 0);
 
     public override long Write(Task t, ulong addr, ulong count) => Send(t, IoVecs.Single(addr, count), new SendControl(), default, 0, null, null);
@@ -146,8 +148,8 @@ internal sealed partial class UnixSocket
                 return sent > 0 ? (long)sent : w;
             }
 
-            // Linux cuts a stream write into messages of at most half the send buffer.
-            int size = (int)Math.Min(total - sent, (ulong)Math.Max(SendBuffer / 2 - 64, 1));
+            // Linux cuts a stream write into messages of at most half the send buffer and about 32 KiB.
+            int size = (int)Math.Min(total - sent, (ulong)Math.Clamp(SendBuffer / 2 - 64, 1, MaxStreamMessage));
             byte[] buf = new byte[size];
             if (iov.CopyIn(t.MM, sent, buf) < 0)
             {

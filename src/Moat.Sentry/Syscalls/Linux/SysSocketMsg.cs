@@ -128,7 +128,7 @@ internal static partial class SysSocket
                 return -Errno.EINVAL.Value;
             }
 
-            deadline = Environment.TickCount64 + (ts[0] * 1000) + (ts[1] / 1_000_000);
+            deadline = Environment.TickCount64 + Math.Min(ts[0], int.MaxValue) * 1000 + (ts[1] / 1_000_000);
         }
 
         return WithSocket(t, a.Int(0), s =>
