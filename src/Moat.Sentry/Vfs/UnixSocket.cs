@@ -11,8 +11,8 @@ namespace Moat.Sentry.Vfs;
 /// owns a receive queue of messages; a sender appends to its peer's (or its destination's) queue and is
 /// charged for the bytes until the receiver consumes them, which is what bounds a sender (SO_SNDBUF).
 /// Stream reads join messages; datagram and seqpacket reads take one message each
-/// (UnixSocket.Stream.cs, UnixSocket.Datagram.cs). Lock order: a socket's _mu is never held while taking
-/// another socket's; WaitQueue._mu is a leaf.
+/// (UnixSocket.Stream.cs, UnixSocket.Datagram.cs). Lock order: only connect holds two sockets' _mu at once,
+/// taken in order of creation (_id); WaitQueue._mu is a leaf.
 /// </summary>
 internal sealed partial class UnixSocket : FileDescription
 {
@@ -40,7 +40,10 @@ internal sealed partial class UnixSocket : FileDescription
 
     private static long s_nextAutobind = new Random().Next(0x1000, 0x8000);
 
+    private static long s_nextId;
+
     private readonly Lock _mu = new();
+    private readonly long _id = Interlocked.Increment(ref s_nextId);
 
     // Protected by _mu.
     private readonly LinkedList<UnixSegment> _queue = new();
@@ -203,23 +206,13 @@ internal sealed partial class UnixSocket : FileDescription
             return -Errno.ECONNREFUSED.Value;
         }
 
-        lock (_mu)
-        {
-            if (_listening)
-            {
-                return -Errno.EINVAL.Value;
-            }
-
-            if (_peer != null)
-            {
-                return -Errno.EISCONN.Value;
-            }
-        }
-
+        // As in Linux, the listener's state and backlog are checked before this socket's own state.
         SocketDeadline deadline = new(SendTimeoutUs);
         while (true)
         {
-            lock (server._mu)
+            (UnixSocket first, UnixSocket second) = server._id < _id ? (server, this) : (this, server);
+            lock (first._mu)
+            lock (second._mu)
             {
                 if (!server._listening)
                 {
@@ -229,16 +222,19 @@ internal sealed partial class UnixSocket : FileDescription
                 // Linux lets the queue hold one more than the backlog.
                 if (server._pending.Count <= server._backlog)
                 {
+                    long own = OwnConnectState();
+                    if (own < 0)
+                    {
+                        return own;
+                    }
+
                     var embryo = new UnixSocket(Type, 0) { BoundName = server.BoundName, _embryo = true };
                     embryo._peer = this;
                     embryo.PeerCred = cred;
                     embryo.PeerName = BoundName;
-                    lock (_mu)
-                    {
-                        _peer = embryo;
-                        PeerCred = server._listenCred;
-                        PeerName = server.BoundName;
-                    }
+                    _peer = embryo;
+                    PeerCred = server._listenCred;
+                    PeerName = server.BoundName;
 
                     server._pending.Enqueue(embryo);
                     break;
@@ -260,6 +256,10 @@ internal sealed partial class UnixSocket : FileDescription
         server.Events.Notify();
         return 0;
     }
+
+    // Whether this socket may still connect: -EINVAL when listening, -EISCONN when connected.
+    // Preconditions: _mu is held.
+    private long OwnConnectState() => _listening ? -Errno.EINVAL.Value : _peer != null ? -Errno.EISCONN.Value : 0;
 
     /// <summary>connect(2) of a datagram socket: sets (or with null, clears) the default destination.</summary>
     public long ConnectDatagram(UnixSocket? target)
