@@ -5,8 +5,8 @@ namespace Moat.Sentry.Vfs;
 /// <summary>Credentials carried by a unix socket message (SCM_CREDENTIALS, SO_PEERCRED): pid, uid, gid.</summary>
 internal readonly record struct UnixCredentials(int Pid, uint Uid, uint Gid)
 {
-    /// <summary>What an unconnected socket reports for SO_PEERCRED: no pid, the overflow ids.</summary>
-    public static readonly UnixCredentials None = new(0, 65534, 65534);
+    /// <summary>What an unconnected socket reports for SO_PEERCRED: no pid, ids of -1.</summary>
+    public static readonly UnixCredentials None = new(0, uint.MaxValue, uint.MaxValue);
 }
 
 /// <summary>

@@ -64,6 +64,9 @@ internal sealed partial class UnixSocket : FileDescription
         StatusFlags = OpenFlags.O_RDWR | (flags & OpenFlags.O_NONBLOCK);
     }
 
+    /// <summary>The inode number fstat and /proc/pid/fd show.</summary>
+    public long Inode => 0x10000 + _id;
+
     /// <summary>SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET.</summary>
     public int Type { get; }
 
@@ -445,7 +448,8 @@ internal sealed partial class UnixSocket : FileDescription
 
     public override long Stat(out Stat st)
     {
-        st = new Stat { st_mode = Abi.Stat.S_IFSOCK | 0x1FF, st_nlink = 1, st_blksize = 4096 };
+        // sockfs: one inode per socket, mode 0777, as Linux reports.
+        st = new Stat { st_mode = Abi.Stat.S_IFSOCK | 0x1FF, st_nlink = 1, st_blksize = 4096, st_ino = (ulong)Inode, st_dev = 0x8 };
         return 0;
     }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -274,6 +275,19 @@ int main(void) {
     n = sendto(sv[0], "x", 1, MSG_NOSIGNAL, (struct sockaddr *)&to, sizeof to);
     e = errno;
     printf("sendto connected stream: %zd %s\n", n, ename(e));
+    /* Identity: each socket is its own sockfs inode; /proc names it socket:[ino]. */
+    struct stat s0, s1;
+    fstat(sv[0], &s0);
+    fstat(sv[1], &s1);
+    char link[64] = {0}, want[64], lp[64];
+    snprintf(lp, sizeof lp, "/proc/self/fd/%d", sv[0]);
+    readlink(lp, link, sizeof link - 1);
+    snprintf(want, sizeof want, "socket:[%lu]", (unsigned long)s0.st_ino);
+    printf("fstat: sock %d mode %o distinct %d proc link ok %d\n", S_ISSOCK(s0.st_mode), (unsigned)(s0.st_mode & 0777), s0.st_ino != s1.st_ino, strcmp(link, want) == 0);
+    uc.pid = 99;
+    l = sizeof uc;
+    getsockopt(u, SOL_SOCKET, SO_PEERCRED, &uc, &l);
+    printf("peercred unconnected: pid %d uid %u gid %u\n", uc.pid, uc.uid, uc.gid);
     close(u);
     return 0;
 }
