@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 
@@ -11,18 +10,7 @@ namespace Moat.Sentry.Vfs;
 /// </summary>
 internal sealed partial class UnixSocket
 {
-    /// <summary>Looks up a bound name. Returns 0 with the socket, or -ENOENT / -ECONNREFUSED as Linux answers.</summary>
-    public static long Lookup(Kernel.Kernel k, string name, out UnixSocket? socket)
-    {
-        lock (k.UnixNames)
-        {
-            socket = k.UnixNames.GetValueOrDefault(name);
-        }
-
-        return socket != null ? 0 : name.StartsWith('@') ? -Errno.ECONNREFUSED.Value : -Errno.ENOENT.Value;
-    }
-
-    private long DatagramSend(Task t, IoVecs iov, SendControl ctl, UnixCredentials cred, int flags, Kernel.Kernel? k, string? dest)
+    private long DatagramSend(Task t, IoVecs iov, SendControl ctl, UnixCredentials cred, int flags, string? dest)
     {
         if ((flags & MSG_OOB) != 0)
         {
@@ -52,7 +40,7 @@ internal sealed partial class UnixSocket
 
         if (dest != null)
         {
-            long lr = Lookup(k!, dest, out other);
+            long lr = Lookup(t, dest, out other);
             if (lr < 0)
             {
                 return lr;

@@ -12,7 +12,7 @@ internal sealed partial class UnixSocket
 
     public override long Read(Task t, ulong addr, ulong count) => ReceiveDropping(t, IoVecs.Single(addr, count), 0);
 
-    public override long Write(Task t, ulong addr, ulong count) => Send(t, IoVecs.Single(addr, count), new SendControl(), default, 0, null, null);
+    public override long Write(Task t, ulong addr, ulong count) => Send(t, IoVecs.Single(addr, count), new SendControl(), default, 0, null);
 
     /// <summary>A receive whose caller takes no files (read, recv): files that arrive are closed, as Linux does.</summary>
     public long ReceiveDropping(Task t, IoVecs iov, int flags)
@@ -35,14 +35,14 @@ internal sealed partial class UnixSocket
     /// the sender's credentials (default: the caller's, as read(2)'s path passes). The files in
     /// <paramref name="ctl"/> that are sent are taken from it.
     /// </summary>
-    public long Send(Task t, IoVecs iov, SendControl ctl, UnixCredentials cred, int flags, Kernel.Kernel? k, string? dest)
+    public long Send(Task t, IoVecs iov, SendControl ctl, UnixCredentials cred, int flags, string? dest)
     {
         if (cred == default)
         {
             cred = new UnixCredentials(t.Group.Tgid, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
         }
 
-        return Type == SOCK_STREAM ? StreamSend(t, iov, ctl, cred, flags, dest != null) : DatagramSend(t, iov, ctl, cred, flags, k, dest);
+        return Type == SOCK_STREAM ? StreamSend(t, iov, ctl, cred, flags, dest != null) : DatagramSend(t, iov, ctl, cred, flags, dest);
     }
 
     /// <summary>recv/recvfrom/recvmsg into <paramref name="iov"/>; names, credentials and files go to <paramref name="res"/>.</summary>
@@ -323,7 +323,7 @@ internal sealed partial class UnixSocket
         }
     }
 
-    private static string? NameOrNull(UnixSocket s) => s.BoundName.Length > 0 ? s.BoundName : null;
+    private static string? NameOrNull(UnixSocket s) => s.Address.Length > 0 ? s.Address : null;
 
     // MSG_PEEK on a stream: copies across queued messages without consuming them, up to the first that
     // carries files (whose files are duplicated). Preconditions: _mu is held and the queue is not empty.

@@ -78,8 +78,11 @@ internal sealed partial class UnixSocket : FileDescription
     /// <summary>Pollers and blocked callers of this socket; notified on any change of its queue or state.</summary>
     public WaitQueue Events { get; } = new();
 
-    /// <summary>The name bound to this socket ("" when unbound; "@..." for abstract names).</summary>
+    /// <summary>The key of this socket in the kernel's name table: "" when unbound, "@..." for abstract names, "#dev:ino" for paths.</summary>
     public string BoundName { get; private set; } = string.Empty;
+
+    /// <summary>The bound name as addresses report it: the path as given to bind, or the abstract name.</summary>
+    public string Address { get; private set; } = string.Empty;
 
     /// <summary>The name of the socket this one is connected to.</summary>
     public string PeerName { get; private set; } = string.Empty;
@@ -137,20 +140,49 @@ internal sealed partial class UnixSocket : FileDescription
         {
             a._peer = b;
             a.PeerCred = credB;
-            a.PeerName = b.BoundName;
+            a.PeerName = b.Address;
         }
 
         lock (b._mu)
         {
             b._peer = a;
             b.PeerCred = credA;
-            b.PeerName = a.BoundName;
+            b.PeerName = a.Address;
         }
     }
 
-    /// <summary>bind(2): records the name in the kernel's table. An empty name autobinds to an abstract one.</summary>
-    public long Bind(Kernel.Kernel k, string name)
+    /// <summary>
+    /// bind(2): records the name in the kernel's table; a path name also gets a socket node in the file
+    /// tree (EADDRINUSE if the path exists), and is recorded by that node's identity so that any path to it
+    /// (a symlink, a relative path) finds the socket. An empty name autobinds to an abstract one.
+    /// <paramref name="address"/> is the name as the caller gave it, which getsockname reports.
+    /// </summary>
+    public long Bind(Task t, string name, string address)
     {
+        Kernel.Kernel k = t.Kernel;
+        if (name.Length > 0 && !name.StartsWith('@'))
+        {
+            long r = PathOps.MakeSocketNode(t, name, 0x1FF);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            if (BoundName.Length > 0)
+            {
+                PathOps.Remove(t, name, directory: false);
+                return -Errno.EINVAL.Value;
+            }
+
+            r = PathOps.Stat(t, name, follow: false, out Stat st);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            name = NodeKey(st);
+        }
+
         lock (k.UnixNames)
         {
             if (BoundName.Length > 0)
@@ -166,17 +198,53 @@ internal sealed partial class UnixSocket : FileDescription
                     name = "@" + (Interlocked.Increment(ref s_nextAutobind) & 0xFFFFF).ToString("x5");
                 }
                 while (k.UnixNames.ContainsKey(name));
+                address = name;
             }
-            else if (k.UnixNames.ContainsKey(name))
+            else if (name.StartsWith('@') && k.UnixNames.ContainsKey(name))
             {
                 return -Errno.EADDRINUSE.Value;
             }
 
             k.UnixNames[name] = this;
             BoundName = name;
+            Address = address;
             _nameTable = k;
             return 0;
         }
+    }
+
+    // The table key of a path-bound socket: its node's device and inode.
+    private static string NodeKey(in Stat st) => $"#{st.st_dev}:{st.st_ino}";
+
+    /// <summary>
+    /// Finds the socket bound to a name: abstract names in the table, paths through the file tree (a socket
+    /// node whose socket is gone, or anything else, refuses). Returns 0 or -errno as Linux answers.
+    /// </summary>
+    public static long Lookup(Task t, string name, out UnixSocket? socket)
+    {
+        socket = null;
+        if (!name.StartsWith('@'))
+        {
+            long r = PathOps.Stat(t, name, follow: true, out Stat st);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            if ((st.st_mode & Abi.Stat.S_IFMT) != Abi.Stat.S_IFSOCK)
+            {
+                return -Errno.ECONNREFUSED.Value;
+            }
+
+            name = NodeKey(st);
+        }
+
+        lock (t.Kernel.UnixNames)
+        {
+            socket = t.Kernel.UnixNames.GetValueOrDefault(name);
+        }
+
+        return socket != null ? 0 : -Errno.ECONNREFUSED.Value;
     }
 
     /// <summary>listen(2).</summary>
@@ -231,13 +299,13 @@ internal sealed partial class UnixSocket : FileDescription
                         return own;
                     }
 
-                    var embryo = new UnixSocket(Type, 0) { BoundName = server.BoundName, _embryo = true };
+                    var embryo = new UnixSocket(Type, 0) { Address = server.Address, _embryo = true };
                     embryo._peer = this;
                     embryo.PeerCred = cred;
-                    embryo.PeerName = BoundName;
+                    embryo.PeerName = Address;
                     _peer = embryo;
                     PeerCred = server._listenCred;
-                    PeerName = server.BoundName;
+                    PeerName = server.Address;
 
                     server._pending.Enqueue(embryo);
                     break;
@@ -275,7 +343,7 @@ internal sealed partial class UnixSocket : FileDescription
         lock (_mu)
         {
             _peer = target;
-            PeerName = target?.BoundName ?? string.Empty;
+            PeerName = target?.Address ?? string.Empty;
         }
 
         Events.Notify();

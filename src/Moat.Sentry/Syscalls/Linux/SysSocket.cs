@@ -123,9 +123,10 @@ internal static partial class SysSocket
     /// Reads a sockaddr_un: "@name" for abstract names, a normalised absolute path otherwise, "" for a bare
     /// family (autobind, when <paramref name="allowUnnamed"/>).
     /// </summary>
-    private static long ReadName(Task t, ulong addr, int len, bool allowUnnamed, out string name)
+    private static long ReadName(Task t, ulong addr, int len, bool allowUnnamed, out string name, out string address)
     {
         name = string.Empty;
+        address = string.Empty;
         if (len < 2 || len > SockaddrUnSize)
         {
             return -Errno.EINVAL.Value;
@@ -149,12 +150,12 @@ internal static partial class SysSocket
 
         if (b[2] == 0)
         {
-            name = "@" + Encoding.Latin1.GetString(b, 3, len - 3);
+            name = address = "@" + Encoding.Latin1.GetString(b, 3, len - 3);
             return 0;
         }
 
         int end = Array.IndexOf(b, (byte)0, 2);
-        string path = Encoding.UTF8.GetString(b, 2, (end < 0 ? len : end) - 2);
+        string path = address = Encoding.UTF8.GetString(b, 2, (end < 0 ? len : end) - 2);
         long r = PathResolver.Resolve(t, OpenFlags.AT_FDCWD, path, out string absolute);
         name = r < 0 ? string.Empty : PathResolver.Normalize(absolute);
         return r;
@@ -205,15 +206,15 @@ internal static partial class SysSocket
 
     private static long WriteName(Task t, ulong addr, ulong lenAddr, string name) => WriteAddress(t, addr, lenAddr, EncodeName(name));
 
-    /// <summary>Implements bind(2). Path names live in the Sentry's name table, not in the file tree.</summary>
+    /// <summary>Implements bind(2).</summary>
     public static long Bind(Task t, in SyscallArgs a)
     {
         ulong addr = a.Pointer(1);
         int len = a.Int(2);
         return WithSocket(t, a.Int(0), s =>
         {
-            long r = ReadName(t, addr, len, allowUnnamed: true, out string name);
-            return r < 0 ? r : s.Bind(t.Kernel, name);
+            long r = ReadName(t, addr, len, allowUnnamed: true, out string name, out string address);
+            return r < 0 ? r : s.Bind(t, name, address);
         });
     }
 
@@ -236,13 +237,13 @@ internal static partial class SysSocket
                 return s.ConnectDatagram(null);
             }
 
-            long r = ReadName(t, addr, len, allowUnnamed: false, out string name);
+            long r = ReadName(t, addr, len, allowUnnamed: false, out string name, out _);
             if (r < 0)
             {
                 return r;
             }
 
-            r = UnixSocket.Lookup(t.Kernel, name, out UnixSocket? server);
+            r = UnixSocket.Lookup(t, name, out UnixSocket? server);
             if (r < 0)
             {
                 return r;
@@ -295,7 +296,7 @@ internal static partial class SysSocket
     {
         ulong addr = a.Pointer(1);
         ulong lenAddr = a.Pointer(2);
-        return WithSocket(t, a.Int(0), s => WriteName(t, addr, lenAddr, s.BoundName));
+        return WithSocket(t, a.Int(0), s => WriteName(t, addr, lenAddr, s.Address));
     }
 
     /// <summary>Implements getpeername(2).</summary>

@@ -177,7 +177,7 @@ internal static partial class SysSocket
 
                 if (s.Type == UnixSocket.SOCK_DGRAM)
                 {
-                    long r = ReadName(t, dest, destLen, allowUnnamed: false, out name);
+                    long r = ReadName(t, dest, destLen, allowUnnamed: false, out name, out _);
                     if (r < 0)
                     {
                         return r;
@@ -189,7 +189,7 @@ internal static partial class SysSocket
                 }
             }
 
-            return s.Send(t, iov, ctl, default, flags, t.Kernel, name);
+            return s.Send(t, iov, ctl, default, flags, name);
         }
         finally
         {

@@ -96,7 +96,7 @@ internal static partial class SyscallTable
         // Sockets.
         Partial(Sysno.socket, SysSocket.Socket, "AF_UNIX stream, datagram and seqpacket; other families answer EAFNOSUPPORT");
         Partial(Sysno.socketpair, SysSocket.Socketpair, "AF_UNIX");
-        Partial(Sysno.bind, SysSocket.Bind, "AF_UNIX path, abstract and autobind names; path names are not file-system nodes");
+        Partial(Sysno.bind, SysSocket.Bind, "AF_UNIX path (a socket node in the file tree), abstract and autobind names");
         Full(Sysno.listen, SysSocket.Listen);
         Full(Sysno.connect, SysSocket.Connect);
         Full(Sysno.accept, SysSocket.Accept);
