@@ -161,6 +161,7 @@ internal sealed partial class UnixSocket
         while (true)
         {
             UnixSegment? seg;
+            bool wasFull = false;
             lock (_mu)
             {
                 if (Type == SOCK_SEQPACKET && _peer == null)
@@ -190,6 +191,7 @@ internal sealed partial class UnixSocket
                 }
                 else if (!peek)
                 {
+                    wasFull = _queue.Count > MaxDgramQueue;
                     _queue.RemoveFirst();
                     _queuedBytes -= seg.Length;
                 }
@@ -213,6 +215,10 @@ internal sealed partial class UnixSocket
 
                 // Senders waiting for room in this queue.
                 Events.Notify();
+                if (wasFull)
+                {
+                    NotifySenders();
+                }
             }
 
             return result;

@@ -58,6 +58,9 @@ internal sealed partial class UnixSocket : FileDescription
     private readonly Queue<UnixSocket> _pending = new();
     private UnixCredentials _listenCred = UnixCredentials.None;
 
+    // Datagram sockets connected to this one: their POLLOUT depends on room in this queue.
+    private readonly HashSet<UnixSocket> _senders = [];
+
     public UnixSocket(int type, int flags)
     {
         Type = type;
@@ -340,10 +343,21 @@ internal sealed partial class UnixSocket : FileDescription
             return -Errno.ECONNREFUSED.Value;
         }
 
+        UnixSocket? old;
         lock (_mu)
         {
+            old = _peer;
             _peer = target;
             PeerName = target?.Address ?? string.Empty;
+        }
+
+        old?.RemoveSender(this);
+        if (target != null)
+        {
+            lock (target._mu)
+            {
+                target._senders.Add(this);
+            }
         }
 
         Events.Notify();
@@ -561,6 +575,11 @@ internal sealed partial class UnixSocket : FileDescription
             e.DecRef();
         }
 
+        if (peer != null && Type == SOCK_DGRAM)
+        {
+            peer.RemoveSender(this);
+        }
+
         if (peer != null && IsConnectionOriented)
         {
             // The peer can neither read more nor write; unread data or a never-accepted connection is a reset.
@@ -577,6 +596,29 @@ internal sealed partial class UnixSocket : FileDescription
         }
 
         Events.Notify();
+    }
+
+    private void RemoveSender(UnixSocket s)
+    {
+        lock (_mu)
+        {
+            _senders.Remove(s);
+        }
+    }
+
+    // Wakes pollers of the datagram sockets connected to this one: its queue has room again.
+    private void NotifySenders()
+    {
+        UnixSocket[] senders;
+        lock (_mu)
+        {
+            senders = [.. _senders];
+        }
+
+        foreach (UnixSocket s in senders)
+        {
+            s.Events.Notify();
+        }
     }
 
     // Whether a datagram from sender fits in this socket's queue now (always, for a socket connected back to it).

@@ -91,16 +91,16 @@ int main(void) {
     recv(sv[1], b, 1, 0);
 
     /* A receiver blocked in a child is woken by a send. */
-    int go[2];
-    pipe(go);
+    int go0[2];
+    pipe(go0);
     pid_t c = fork();
     if (c == 0) {
         char cb[16];
-        write(go[1], "r", 1);
+        write(go0[1], "r", 1);
         ssize_t k = recv(sv[1], cb, sizeof cb, 0);
         _exit(k == 5 && memcmp(cb, "wake!", 5) == 0 ? 0 : 1);
     }
-    read(go[0], b, 1);
+    read(go0[0], b, 1);
     send(sv[0], "wake!", 5, 0);
     int st;
     waitpid(c, &st, 0);
@@ -295,6 +295,34 @@ int main(void) {
     r = recvmmsg(mp[1], mm, 3, MSG_DONTWAIT, NULL);
     e = errno;
     printf("recvmmsg empty: %d %s\n", r, ename(e));
+    /* A connected sender whose receiver is full (of another sender's datagrams) is not writable; poll
+     * wakes when a child drains it. */
+    int rx = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un rxa;
+    socklen_t rxl = abstract(&rxa, "full");
+    bind(rx, (struct sockaddr *)&rxa, rxl);
+    int tx = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    connect(tx, (struct sockaddr *)&rxa, rxl);
+    int filler = socket(AF_UNIX, SOCK_DGRAM, 0);
+    while (sendto(filler, "f", 1, MSG_DONTWAIT, (struct sockaddr *)&rxa, rxl) == 1) {
+    }
+    pf.fd = tx;
+    pf.events = POLLOUT;
+    r0 = poll(&pf, 1, 0);
+    printf("poll full peer: %d\n", r0);
+    int go[2];
+    pipe(go);
+    c = fork();
+    if (c == 0) {
+        read(go[0], b, 1);
+        while (recv(rx, b, sizeof b, MSG_DONTWAIT) > 0) {
+        }
+        _exit(0);
+    }
+    write(go[1], "g", 1);
+    r0 = poll(&pf, 1, 5000);
+    printf("poll after drain: %d %#x\n", r0, pf.revents);
+    waitpid(c, NULL, 0);
     unlink(path);
     return 0;
 }
