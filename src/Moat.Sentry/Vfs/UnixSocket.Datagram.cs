@@ -56,6 +56,11 @@ internal sealed partial class UnixSocket
             return -Errno.ENOTCONN.Value;
         }
 
+        if (Type == SOCK_DGRAM)
+        {
+            AutobindForCredentials(t);
+        }
+
         ulong len = iov.Total;
         // The Sentry also refuses messages it would not want to hold, whatever SO_SNDBUFFORCE allowed.
         if (len > (ulong)Math.Max(SendBuffer - 32, 0) || len > 2 * MaxBuffer)

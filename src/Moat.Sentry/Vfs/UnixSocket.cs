@@ -216,6 +216,16 @@ internal sealed partial class UnixSocket : FileDescription
         }
     }
 
+    // A socket that passes credentials gets a name before it connects or sends, as in Linux, so that the
+    // receiver can tell senders apart.
+    private void AutobindForCredentials(Task t)
+    {
+        if (PassCred && BoundName.Length == 0)
+        {
+            Bind(t, string.Empty, string.Empty);
+        }
+    }
+
     // The table key of a path-bound socket: its node's device and inode.
     private static string NodeKey(in Stat st) => $"#{st.st_dev}:{st.st_ino}";
 
@@ -280,6 +290,8 @@ internal sealed partial class UnixSocket : FileDescription
             return -Errno.ECONNREFUSED.Value;
         }
 
+        AutobindForCredentials(t);
+
         // As in Linux, the listener's state and backlog are checked before this socket's own state.
         SocketDeadline deadline = new(SendTimeoutUs);
         while (true)
@@ -336,11 +348,16 @@ internal sealed partial class UnixSocket : FileDescription
     private long OwnConnectState() => _listening ? -Errno.EINVAL.Value : _peer != null ? -Errno.EISCONN.Value : 0;
 
     /// <summary>connect(2) of a datagram socket: sets (or with null, clears) the default destination.</summary>
-    public long ConnectDatagram(UnixSocket? target)
+    public long ConnectDatagram(Task t, UnixSocket? target)
     {
         if (target != null && target.Type != Type)
         {
             return -Errno.ECONNREFUSED.Value;
+        }
+
+        if (target != null)
+        {
+            AutobindForCredentials(t);
         }
 
         UnixSocket? old;

@@ -324,6 +324,36 @@ int main(void) {
     send_fds(sp[0], &sp[1], 1, "s");
     close(sp[0]);
     close(sp[1]);
+    /* SO_PASSCRED autobinds an unnamed socket when it connects or sends a datagram. */
+    {
+        char pn[64];
+        int pl = snprintf(pn, sizeof pn, "moat-passcred-%d", getpid());
+        struct sockaddr_un pa = {.sun_family = AF_UNIX};
+        memcpy(pa.sun_path + 1, pn, pl);
+        socklen_t pal = offsetof(struct sockaddr_un, sun_path) + 1 + pl;
+        int rx = socket(AF_UNIX, SOCK_DGRAM, 0);
+        bind(rx, (struct sockaddr *)&pa, pal);
+        int tx = socket(AF_UNIX, SOCK_DGRAM, 0);
+        setsockopt(tx, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+        sendto(tx, "x", 1, 0, (struct sockaddr *)&pa, pal);
+        struct sockaddr_un f;
+        socklen_t fl = sizeof f;
+        recvfrom(rx, rb, 1, 0, (struct sockaddr *)&f, &fl);
+        printf("passcred sender autobound: addrlen %u abstract %d\n", fl, fl > 2 && f.sun_path[0] == 0);
+        int tx2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+        setsockopt(tx2, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+        connect(tx2, (struct sockaddr *)&pa, pal);
+        fl = sizeof f;
+        getsockname(tx2, (struct sockaddr *)&f, &fl);
+        printf("passcred connect autobound: %u\n", fl);
+        int sp2[2];
+        socketpair(AF_UNIX, SOCK_STREAM, 0, sp2);
+        setsockopt(sp2[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+        send(sp2[0], "x", 1, 0);
+        fl = sizeof f;
+        getsockname(sp2[0], (struct sockaddr *)&f, &fl);
+        printf("passcred socketpair stays unnamed: %u\n", fl);
+    }
     printf("done\n");
     return 0;
 }

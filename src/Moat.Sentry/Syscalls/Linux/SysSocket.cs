@@ -234,7 +234,7 @@ internal static partial class SysSocket
         {
             if (s.Type == UnixSocket.SOCK_DGRAM && len >= 2 && t.MM.CopyIn(addr, out ushort family) == 0 && family == AF_UNSPEC)
             {
-                return s.ConnectDatagram(null);
+                return s.ConnectDatagram(t, null);
             }
 
             long r = ReadName(t, addr, len, allowUnnamed: false, out string name, out _);
@@ -249,7 +249,7 @@ internal static partial class SysSocket
                 return r;
             }
 
-            return s.Type == UnixSocket.SOCK_DGRAM ? s.ConnectDatagram(server) : s.ConnectTo(t, server!, Cred(t));
+            return s.Type == UnixSocket.SOCK_DGRAM ? s.ConnectDatagram(t, server) : s.ConnectTo(t, server!, Cred(t));
         });
     }
 
