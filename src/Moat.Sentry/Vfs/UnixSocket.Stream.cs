@@ -10,7 +10,8 @@ internal sealed partial class UnixSocket
 {
     private const int MaxStreamMessage = 32768;
 
-    public override long Read(Task t, ulong addr, ulong count) => ReceiveDropping(t, IoVecs.Single(addr, count), 0);
+    // read(2) of nothing answers 0 at once on any socket (recv(2) of nothing may wait, as Linux's does).
+    public override long Read(Task t, ulong addr, ulong count) => count == 0 ? 0 : ReceiveDropping(t, IoVecs.Single(addr, count), 0);
 
     public override long Write(Task t, ulong addr, ulong count) => Send(t, IoVecs.Single(addr, count), new SendControl(), default, 0, null);
 
@@ -135,7 +136,13 @@ internal sealed partial class UnixSocket
         var deadline = new SocketDeadline(SendTimeoutUs);
         ulong total = iov.Total;
         ulong sent = 0;
-        do
+        if (SendIsShut)
+        {
+            return PipeError(t, 0, flags);
+        }
+
+        // No bytes, no message (files sent with no bytes are dropped, as in Linux).
+        while (sent < total)
         {
             long w = WaitForSendRoom(t, nonBlocking, deadline);
             if (w == 1)
@@ -170,7 +177,7 @@ internal sealed partial class UnixSocket
             peer.Events.Notify();
             sent += (ulong)size;
         }
-        while (sent < total);
+
         return (long)sent;
     }
 

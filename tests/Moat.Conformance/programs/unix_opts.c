@@ -275,6 +275,25 @@ int main(void) {
     n = sendto(sv[0], "x", 1, MSG_NOSIGNAL, (struct sockaddr *)&to, sizeof to);
     e = errno;
     printf("sendto connected stream: %zd %s\n", n, ename(e));
+    /* Zero-length I/O: read(2) of nothing returns at once; an empty write is a message only with boundaries. */
+    for (int i = 0; i < 3; i++) {
+        int zp[2];
+        socketpair(AF_UNIX, types[i], 0, zp);
+        ssize_t z0 = read(zp[1], b, 0);
+        ssize_t z1 = write(zp[0], b, 0);
+        struct pollfd zpf = {zp[1], POLLIN, 0};
+        int zr = poll(&zpf, 1, 0);
+        ssize_t z2 = recv(zp[1], b, sizeof b, MSG_DONTWAIT);
+        e = errno;
+        printf("zero-length type %d: read %zd write %zd poll %d recv %zd %s\n", types[i], z0, z1, zr, z2, z2 < 0 ? ename(e) : "-");
+        shutdown(zp[0], SHUT_WR);
+        z0 = send(zp[0], b, 0, MSG_NOSIGNAL);
+        e = errno;
+        printf("empty send after shutdown: %zd %s\n", z0, ename(e));
+        close(zp[0]);
+        close(zp[1]);
+    }
+
     /* Identity: each socket is its own sockfs inode; /proc names it socket:[ino]. */
     struct stat s0, s1;
     fstat(sv[0], &s0);
