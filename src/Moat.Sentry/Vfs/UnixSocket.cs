@@ -300,7 +300,7 @@ internal sealed partial class UnixSocket : FileDescription
             lock (first._mu)
             lock (second._mu)
             {
-                if (!server._listening)
+                if (!server._listening || (server._shutdown & RcvShutdown) != 0)
                 {
                     return -Errno.ECONNREFUSED.Value;
                 }
@@ -332,7 +332,7 @@ internal sealed partial class UnixSocket : FileDescription
                 return -Errno.EAGAIN.Value;
             }
 
-            long r = deadline.Wait(t, server.Events, () => { lock (server._mu) { return !server._listening || server._pending.Count <= server._backlog; } });
+            long r = deadline.Wait(t, server.Events, () => { lock (server._mu) { return !server._listening || server._pending.Count <= server._backlog || (server._shutdown & RcvShutdown) != 0; } });
             if (r < 0)
             {
                 return r;
@@ -407,13 +407,19 @@ internal sealed partial class UnixSocket : FileDescription
                     break;
                 }
 
+                // shutdown(2) of a listener ends its accepts: the way to stop a thread blocked in accept.
+                if ((_shutdown & RcvShutdown) != 0)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
                 if (NonBlocking)
                 {
                     return -Errno.EAGAIN.Value;
                 }
             }
 
-            long r = deadline.Wait(t, Events, () => { lock (_mu) { return _pending.Count > 0 || !_listening; } });
+            long r = deadline.Wait(t, Events, () => { lock (_mu) { return _pending.Count > 0 || !_listening || (_shutdown & RcvShutdown) != 0; } });
             if (r < 0)
             {
                 return r;

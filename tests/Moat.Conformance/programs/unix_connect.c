@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,18 @@ static const char *ename(int e) {
     }
 }
 
+static int srv;
+static int started[2];
+static int accept_result, accept_errno;
+
+static void *acceptor(void *p) {
+    (void)p;
+    write(started[1], "s", 1);
+    accept_result = accept(srv, NULL, NULL);
+    accept_errno = errno;
+    return NULL;
+}
+
 int main(void) {
     char name[64];
     int nl = snprintf(name, sizeof name, "moat-connect-%d", getpid());
@@ -35,7 +48,7 @@ int main(void) {
     memcpy(a.sun_path + 1, name, nl);
     socklen_t alen = offsetof(struct sockaddr_un, sun_path) + 1 + nl;
 
-    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    srv = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un got;
     socklen_t gl = sizeof got;
     getsockname(srv, (struct sockaddr *)&got, &gl);
@@ -203,5 +216,17 @@ int main(void) {
     r = epoll_wait(ep, out, 2, 5000);
     printf("epoll room: %d out %d\n", r, r == 1 && out[0].data.fd == sv[0] && (out[0].events & EPOLLOUT) != 0);
     waitpid(c, NULL, 0);
+    /* shutdown(2) of a listener ends accept (in another thread, blocked or about to block) with EINVAL. */
+    pipe(started);
+    pthread_t th;
+    pthread_create(&th, NULL, acceptor, NULL);
+    read(started[0], b, 1);
+    printf("shutdown listener: %d\n", shutdown(srv, SHUT_RDWR));
+    pthread_join(th, NULL);
+    printf("accept in thread: %d %s\n", accept_result, ename(accept_errno));
+    c2 = socket(AF_UNIX, SOCK_STREAM, 0);
+    r = connect(c2, (struct sockaddr *)&a, alen);
+    e = errno;
+    printf("connect to shut listener: %d %s\n", r, ename(e));
     return 0;
 }
