@@ -504,11 +504,6 @@ internal sealed partial class UnixSocket : FileDescription
         UnixSocket? peer;
         lock (_mu)
         {
-            if (_listening)
-            {
-                return _pending.Count > 0 ? events & (PollEvents.POLLIN | PollEvents.POLLRDNORM) : 0;
-            }
-
             if (_error != 0)
             {
                 r |= PollEvents.POLLERR;
@@ -524,9 +519,15 @@ internal sealed partial class UnixSocket : FileDescription
                 r |= PollEvents.POLLRDHUP | PollEvents.POLLIN | PollEvents.POLLRDNORM;
             }
 
-            if (_queue.Count > 0)
+            if (_queue.Count > 0 || _pending.Count > 0)
             {
                 r |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
+            }
+
+            // A listener is never writable.
+            if (_listening)
+            {
+                return r & (events | PollEvents.POLLHUP | PollEvents.POLLERR);
             }
 
             if (IsConnectionOriented && _peer == null)

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -228,5 +229,8 @@ int main(void) {
     r = connect(c2, (struct sockaddr *)&a, alen);
     e = errno;
     printf("connect to shut listener: %d %s\n", r, ename(e));
+    struct pollfd lp = {srv, POLLIN | POLLOUT | POLLRDHUP, 0};
+    r = poll(&lp, 1, 0);
+    printf("poll shut listener: %d %#x\n", r, lp.revents);
     return 0;
 }
