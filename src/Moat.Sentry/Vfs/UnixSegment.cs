@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading;
 
 namespace Moat.Sentry.Vfs;
@@ -18,22 +19,27 @@ internal sealed class UnixSegment
     // Linux charges each message its buffer overhead as well as its bytes; a rough equivalent.
     private const int Overhead = 576;
 
-    public UnixSegment(byte[] data, UnixSocket sender, UnixCredentials creds, FileDescription[]? rights)
+    /// <param name="data">A buffer from <see cref="ArrayPool{T}.Shared"/> holding <paramref name="count"/> bytes; the segment returns it.</param>
+    public UnixSegment(byte[] data, int count, UnixSocket sender, UnixCredentials creds, FileDescription[]? rights)
     {
         Data = data;
+        Count = count;
         Sender = sender;
         Creds = creds;
         Rights = rights;
-        Charge = data.Length + Overhead;
+        Charge = count + Overhead;
         Interlocked.Add(ref sender.SendBytesInFlight, Charge);
     }
 
     public byte[] Data { get; }
 
+    /// <summary>The message's size in bytes (Data may be longer).</summary>
+    public int Count { get; }
+
     /// <summary>Bytes already read from the front (stream sockets read messages in parts).</summary>
     public int Offset { get; set; }
 
-    public int Length => Data.Length - Offset;
+    public int Length => Count - Offset;
 
     public UnixSocket Sender { get; }
 
@@ -64,7 +70,8 @@ internal sealed class UnixSegment
             }
         }
 
-        Interlocked.Add(ref Sender.SendBytesInFlight, -Charge);
-        Sender.Events.Notify();
+        ArrayPool<byte>.Shared.Return(Data);
+        long after = Interlocked.Add(ref Sender.SendBytesInFlight, -Charge);
+        Sender.Refunded(after + Charge, after);
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 
@@ -81,11 +82,25 @@ internal sealed partial class UnixSocket
             return w;
         }
 
-        byte[] buf = new byte[len];
-        if (iov.CopyIn(t.MM, 0, buf) < 0)
+        byte[] buf = ArrayPool<byte>.Shared.Rent((int)len);
+        if (iov.CopyIn(t.MM, 0, buf.AsSpan(0, (int)len)) < 0)
         {
+            ArrayPool<byte>.Shared.Return(buf);
             return -Errno.EFAULT.Value;
         }
+
+        long sent = EnqueueDatagram(t, other, buf, (int)len, ctl, cred, nonBlocking, deadline);
+        if (sent < 0)
+        {
+            ArrayPool<byte>.Shared.Return(buf);
+        }
+
+        return sent;
+    }
+
+    // Appends a datagram to other's queue, waiting for room. Returns its length or -errno (buf then not taken).
+    private long EnqueueDatagram(Task t, UnixSocket other, byte[] buf, int len, SendControl ctl, UnixCredentials cred, bool nonBlocking, SocketDeadline deadline)
+    {
 
         while (true)
         {
@@ -112,7 +127,7 @@ internal sealed partial class UnixSocket
                 }
                 else
                 {
-                    other.EnqueueLocked(new UnixSegment(buf, this, ctl.Creds ?? cred, TakeRights(ctl)));
+                    other.EnqueueLocked(new UnixSegment(buf, len, this, ctl.Creds ?? cred, TakeRights(ctl)));
                 }
             }
 
@@ -218,10 +233,10 @@ internal sealed partial class UnixSocket
             {
                 seg.Release();
 
-                // Senders waiting for room in this queue.
-                Events.Notify();
+                // Senders waiting for room in this queue, and the pollers of those connected to it.
                 if (wasFull)
                 {
+                    Events.Notify();
                     NotifySenders();
                 }
             }

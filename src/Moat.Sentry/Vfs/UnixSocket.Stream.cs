@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Threading;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
@@ -91,7 +92,7 @@ internal sealed partial class UnixSocket
                 return -Errno.EAGAIN.Value;
             }
 
-            long r = deadline.Wait(t, Events, () => Interlocked.Read(ref SendBytesInFlight) < SendBuffer || SendIsShut);
+            long r = deadline.Wait(t, _sendRoom, () => Interlocked.Read(ref SendBytesInFlight) < SendBuffer || SendIsShut);
             if (r < 0)
             {
                 return r;
@@ -157,9 +158,10 @@ internal sealed partial class UnixSocket
 
             // Linux cuts a stream write into messages of at most half the send buffer and about 32 KiB.
             int size = (int)Math.Min(total - sent, (ulong)Math.Clamp(SendBuffer / 2 - 64, 1, MaxStreamMessage));
-            byte[] buf = new byte[size];
-            if (iov.CopyIn(t.MM, sent, buf) < 0)
+            byte[] buf = ArrayPool<byte>.Shared.Rent(size);
+            if (iov.CopyIn(t.MM, sent, buf.AsSpan(0, size)) < 0)
             {
+                ArrayPool<byte>.Shared.Return(buf);
                 return sent > 0 ? (long)sent : -Errno.EFAULT.Value;
             }
 
@@ -167,11 +169,12 @@ internal sealed partial class UnixSocket
             {
                 if (peer._released || (peer._shutdown & RcvShutdown) != 0)
                 {
+                    ArrayPool<byte>.Shared.Return(buf);
                     return PipeError(t, sent, flags);
                 }
 
                 // Files ride on the first message only.
-                peer.EnqueueLocked(new UnixSegment(buf, this, ctl.Creds ?? cred, sent == 0 ? TakeRights(ctl) : null));
+                peer.EnqueueLocked(new UnixSegment(buf, size, this, ctl.Creds ?? cred, sent == 0 ? TakeRights(ctl) : null));
             }
 
             peer.Events.Notify();

@@ -81,6 +81,35 @@ internal sealed partial class UnixSocket : FileDescription
     /// <summary>Pollers and blocked callers of this socket; notified on any change of its queue or state.</summary>
     public WaitQueue Events { get; } = new();
 
+    // Senders waiting for their budget (SendBytesInFlight below SendBuffer), apart from Events so that
+    // every message a peer reads does not wake a task that waits for data.
+    private readonly WaitQueue _sendRoom = new();
+
+    /// <summary>
+    /// A receiver consumed bytes this socket sent: wakes its blocked senders and its pollers, only when the
+    /// budget crosses the line that makes it able to send, or writable.
+    /// </summary>
+    public void Refunded(long before, long after)
+    {
+        int limit = SendBuffer;
+        if (before >= limit && after < limit)
+        {
+            _sendRoom.Notify();
+        }
+
+        if (before * 4 > limit && after * 4 <= limit)
+        {
+            Events.Notify();
+        }
+    }
+
+    /// <summary>Wakes everything waiting on this socket (state changes: shutdown, close, new buffer size).</summary>
+    public void NotifyAll()
+    {
+        Events.Notify();
+        _sendRoom.Notify();
+    }
+
     /// <summary>The key of this socket in the kernel's name table: "" when unbound, "@..." for abstract names, "#dev:ino" for paths.</summary>
     public string BoundName { get; private set; } = string.Empty;
 
@@ -447,7 +476,7 @@ internal sealed partial class UnixSocket : FileDescription
             peer = _peer;
         }
 
-        Events.Notify();
+        NotifyAll();
         if (peer != null && IsConnectionOriented)
         {
             int peerMode = ((mode & RcvShutdown) != 0 ? SendShutdown : 0) | ((mode & SendShutdown) != 0 ? RcvShutdown : 0);
@@ -456,7 +485,7 @@ internal sealed partial class UnixSocket : FileDescription
                 peer._shutdown |= peerMode;
             }
 
-            peer.Events.Notify();
+            peer.NotifyAll();
         }
 
         return 0;
@@ -616,10 +645,10 @@ internal sealed partial class UnixSocket : FileDescription
                 }
             }
 
-            peer.Events.Notify();
+            peer.NotifyAll();
         }
 
-        Events.Notify();
+        NotifyAll();
     }
 
     private void RemoveSender(UnixSocket s)

@@ -146,7 +146,7 @@ internal static partial class SysSocket
             {
                 case SO_SNDBUF or SO_SNDBUFFORCE:
                     s.SendBuffer = Math.Max(BufferSize(v, name == SO_SNDBUFFORCE), MinSendBuffer);
-                    s.Events.Notify();
+                    s.NotifyAll();
                     return 0;
                 case SO_RCVBUF or SO_RCVBUFFORCE:
                     s.ReceiveBuffer = Math.Max(BufferSize(v, name == SO_RCVBUFFORCE), MinReceiveBuffer);
