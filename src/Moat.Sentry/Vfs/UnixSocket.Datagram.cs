@@ -209,7 +209,12 @@ internal sealed partial class UnixSocket
                         return -Errno.EAGAIN.Value;
                     }
                 }
-                else if (!peek)
+                else if (peek)
+                {
+                    // Under the lock: a concurrent receive may take the message and recycle its buffer.
+                    return DeliverMessage(t, iov, flags, res, seg, peek: true);
+                }
+                else
                 {
                     wasFull = _queue.Count > MaxDgramQueue;
                     _queue.RemoveFirst();
@@ -228,17 +233,14 @@ internal sealed partial class UnixSocket
                 continue;
             }
 
-            long result = DeliverMessage(t, iov, flags, res, seg, peek);
-            if (!peek)
-            {
-                seg.Release();
+            long result = DeliverMessage(t, iov, flags, res, seg, peek: false);
+            seg.Release();
 
-                // Senders waiting for room in this queue, and the pollers of those connected to it.
-                if (wasFull)
-                {
-                    Events.Notify();
-                    NotifySenders();
-                }
+            // Senders waiting for room in this queue, and the pollers of those connected to it.
+            if (wasFull)
+            {
+                Events.Notify();
+                NotifySenders();
             }
 
             return result;
