@@ -102,6 +102,72 @@ public sealed class UnixSocketTests : IDisposable
     }
 
     [Fact]
+    public void Stream_BetweenTwoThreads_DeliversEveryByteInOrder()
+    {
+        // The writer blocks on its send budget and the reader on data, on two host threads at once.
+        var x = new UnixSocket(UnixSocket.SOCK_STREAM, 0);
+        var y = new UnixSocket(UnixSocket.SOCK_STREAM, 0);
+        UnixSocket.Join(x, y, UnixCredentials.None, UnixCredentials.None);
+        var reader = new Task(_task.Kernel, _task.Group, 2, _mm, new FdTable(), Credentials.Root);
+        byte[] pattern = new byte[65536];
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            pattern[i] = (byte)(i % 251);
+        }
+
+        _mm.CopyOut(_buf, pattern.AsSpan(0, 32768));
+        const long Total = 8 << 20;
+        long sent = 0;
+        long expected = 0;
+        var writer = new System.Threading.Thread(() =>
+        {
+            var rng = new Random(7);
+            while (sent < Total)
+            {
+                int n = (int)Math.Min(rng.Next(1, 32768), Total - sent);
+                long r = x.Write(_task, _buf, (ulong)n);
+                Assert.True(r > 0);
+                for (int i = 0; i < r; i++)
+                {
+                    expected = (expected * 31) + pattern[i];
+                }
+
+                sent += r;
+            }
+
+            x.Shutdown(1);
+        });
+        writer.Start();
+        long got = 0;
+        long sum = 0;
+        byte[] chunk = new byte[20000];
+        while (true)
+        {
+            long r = y.Read(reader, _buf + 32768, (ulong)chunk.Length);
+            Assert.True(r >= 0);
+            if (r == 0)
+            {
+                break;
+            }
+
+            _mm.CopyIn(_buf + 32768, chunk.AsSpan(0, (int)r));
+            for (int i = 0; i < r; i++)
+            {
+                sum = (sum * 31) + chunk[i];
+            }
+
+            got += r;
+        }
+
+        writer.Join();
+        Assert.Equal(Total, got);
+        Assert.Equal(expected, sum);
+        Assert.Equal(0, x.SendBytesInFlight);
+        x.DecRef();
+        y.DecRef();
+    }
+
+    [Fact]
     public void IoVecs_CopyAcrossBuffersAtAnOffset()
     {
         var iov = new IoVecs([_buf, 3, _buf + 100, 0, _buf + 200, 5]);
