@@ -80,6 +80,37 @@ public sealed class RealProgramTests
     }
 
     [Fact]
+    public void Python_MultiprocessingStartMethods_PassFilesOverUnixSockets()
+    {
+        // forkserver binds a unix socket to a path, chmods it and sends every child its fds with
+        // SCM_RIGHTS; Connection objects cross to spawn and forkserver children the same way.
+        const string Script = """
+            import multiprocessing as mp, socket, os
+            if __name__ == "__main__":
+                a, b = socket.socketpair()
+                r, w = os.pipe()
+                socket.send_fds(a, [b"x"], [w])
+                _, fds, _, _ = socket.recv_fds(b, 1, 1)
+                os.write(fds[0], b"rights")
+                print(os.read(r, 6).decode())
+                for m in ("fork", "forkserver", "spawn"):
+                    ctx = mp.get_context(m)
+                    p, c = ctx.Pipe()
+                    pr = ctx.Process(target=c.send, args=(m,))
+                    pr.start()
+                    print(p.recv())
+                    pr.join()
+                    print(pr.exitcode)
+            """;
+        string dir = HostScratch.NewDirectory("python-mp");
+        RunResult native = ProcessRunner.Run("/usr/bin/python3", ["-c", Script], dir);
+        RunResult moat = MoatCli.Do(["/usr/bin/python3", "-c", Script], dir);
+        Assert.Equal(0, native.ExitCode);
+        Assert.True(native.ExitCode == moat.ExitCode, $"exit status: native {native.ExitCode}, moat {moat.ExitCode}\nmoat stderr:\n{moat.Stderr}");
+        Assert.Equal(native.StdoutText, moat.StdoutText);
+    }
+
+    [Fact]
     public void Gcc_CompilesAndRunsAProgram_InsideTheSandbox()
     {
         string dir = HostScratch.NewDirectory("gcc");

@@ -208,6 +208,11 @@ internal static class Overlay
             return -Errno.ELOOP.Value;
         }
 
+        if (node is TmpfsSocketNode && (flags & OpenFlags.O_PATH) == 0)
+        {
+            return -Errno.ENXIO.Value;
+        }
+
         if ((flags & OpenFlags.O_DIRECTORY) != 0 && node is not TmpfsDirectory)
         {
             return -Errno.ENOTDIR.Value;
@@ -307,7 +312,7 @@ internal static class Overlay
                 seen.Add(name);
                 if (child is not TmpfsWhiteout)
                 {
-                    result.Add((name, child switch { TmpfsDirectory => 4, TmpfsSymlink => 10, _ => 8 }));
+                    result.Add((name, child switch { TmpfsDirectory => 4, TmpfsSymlink => 10, TmpfsSocketNode => 12, _ => 8 }));
                 }
             }
         }

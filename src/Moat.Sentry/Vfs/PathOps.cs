@@ -195,6 +195,11 @@ internal static class PathOps
                 return (flags & OpenFlags.O_PATH) != 0 ? OpenNode(node, flags, norm, out file) : -Errno.ELOOP.Value;
             }
 
+            if (node is TmpfsSocketNode && (flags & OpenFlags.O_PATH) == 0)
+            {
+                return -Errno.ENXIO.Value;
+            }
+
             if ((flags & OpenFlags.O_DIRECTORY) != 0 && node is not TmpfsDirectory)
             {
                 return -Errno.ENOTDIR.Value;
@@ -412,6 +417,42 @@ internal static class PathOps
             parent.Nlink++;
             parent.Touch(modified: true);
             return 0;
+        }
+    }
+
+    /// <summary>
+    /// Creates the node a unix socket binds to a path (bind(2) on AF_UNIX). Returns its inode number, or
+    /// -EADDRINUSE when the name exists, or another -errno.
+    /// </summary>
+    public static long MakeSocketNode(Task t, string absolute, int mode)
+    {
+        uint perm = (uint)(mode & ~t.Group.Umask) & 0xFFF;
+        long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
+        if (r == 2)
+        {
+            // Overlay.Create adds a link to a node it is given: start the fresh node at none.
+            var node = new TmpfsSocketNode(t.Kernel.Upper, perm, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid) { Nlink = 0 };
+            r = Overlay.Create(t, absolute, 0, null, node);
+            return r == -Errno.EEXIST.Value ? -Errno.EADDRINUSE.Value : r < 0 ? r : (long)node.Ino;
+        }
+
+        if (r < 0)
+        {
+            return r;
+        }
+
+        lock (fs!.Mu)
+        {
+            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, out _);
+            if (parent!.Children.ContainsKey(name))
+            {
+                return -Errno.EADDRINUSE.Value;
+            }
+
+            var node = new TmpfsSocketNode(fs, perm, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+            parent.Children[name] = node;
+            parent.Touch(modified: true);
+            return (long)node.Ino;
         }
     }
 

@@ -1,6 +1,6 @@
 using System;
-using System.Collections.Generic;
 using System.Runtime.InteropServices;
+using System.Text;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Vfs;
@@ -8,28 +8,22 @@ using Moat.Sentry.Vfs;
 namespace Moat.Sentry.Syscalls.Linux;
 
 /// <summary>
-/// Sockets: AF_UNIX stream sockets inside the Sentry (socketpair, and bind/listen/connect/accept on path and
-/// abstract names). Other families answer EAFNOSUPPORT, as a kernel built without them does.
+/// Sockets: AF_UNIX stream, datagram and seqpacket sockets inside the Sentry (socketpair, and
+/// bind/listen/connect/accept on path and abstract names). Other families answer EAFNOSUPPORT, as a kernel
+/// built without them does. Data calls are in SysSocketMsg.cs, options in SysSocketOpt.cs.
 /// </summary>
-internal static class SysSocket
+internal static partial class SysSocket
 {
+    private const int AF_UNSPEC = 0;
     private const int AF_UNIX = 1;
     private const int SOCK_TYPE_MASK = 0xF;
     private const int SOCK_NONBLOCK = OpenFlags.O_NONBLOCK;
     private const int SOCK_CLOEXEC = OpenFlags.O_CLOEXEC;
-    private const int SOL_SOCKET = 1;
-    private const int SO_TYPE = 3;
-    private const int SO_ERROR = 4;
-    private const int SO_SNDBUF = 7;
-    private const int SO_RCVBUF = 8;
-    private const int SO_PEERCRED = 17;
-    private const int SO_ACCEPTCONN = 30;
-    private const int SO_PROTOCOL = 38;
-    private const int SO_DOMAIN = 39;
+    private const int SockaddrUnSize = 110;
 
     private static int Limit(Task t) => (int)Math.Min(t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur, int.MaxValue);
 
-    private static (int, uint, uint) Cred(Task t) => (t.Group.Tgid, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+    private static UnixCredentials Cred(Task t) => new(t.Group.Tgid, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
 
     private static long CheckType(int domain, int type, int protocol)
     {
@@ -43,12 +37,12 @@ internal static class SysSocket
             return -Errno.EINVAL.Value;
         }
 
-        if ((type & SOCK_TYPE_MASK) != UnixSocket.SOCK_STREAM)
+        if ((type & SOCK_TYPE_MASK) is not (UnixSocket.SOCK_STREAM or UnixSocket.SOCK_DGRAM or UnixSocket.SOCK_SEQPACKET))
         {
             return -Errno.ESOCKTNOSUPPORT.Value;
         }
 
-        return protocol != 0 ? -Errno.EPROTONOSUPPORT.Value : 0;
+        return protocol is not (0 or AF_UNIX) ? -Errno.EPROTONOSUPPORT.Value : 0;
     }
 
     /// <summary>Implements socket(2).</summary>
@@ -60,7 +54,7 @@ internal static class SysSocket
             return r;
         }
 
-        var s = new UnixSocket(a.Int(1));
+        var s = new UnixSocket(a.Int(1) & SOCK_TYPE_MASK, a.Int(1));
         int fd = t.Fds.Add(s, (a.Int(1) & SOCK_CLOEXEC) != 0, 0, Limit(t));
         s.DecRef();
         return fd;
@@ -75,8 +69,9 @@ internal static class SysSocket
             return r;
         }
 
-        var x = new UnixSocket(a.Int(1));
-        var y = new UnixSocket(a.Int(1));
+        int type = a.Int(1) & SOCK_TYPE_MASK;
+        var x = new UnixSocket(type, a.Int(1));
+        var y = new UnixSocket(type, a.Int(1));
         UnixSocket.Join(x, y, Cred(t), Cred(t));
         bool cloexec = (a.Int(1) & SOCK_CLOEXEC) != 0;
         int fx = t.Fds.Add(x, cloexec, 0, Limit(t));
@@ -124,11 +119,15 @@ internal static class SysSocket
         }
     }
 
-    // Reads a sockaddr_un: "@name" for abstract names, a normalised absolute path otherwise.
-    private static long ReadName(Task t, ulong addr, int len, out string name)
+    /// <summary>
+    /// Reads a sockaddr_un: "@name" for abstract names, a normalised absolute path otherwise, "" for a bare
+    /// family (autobind, when <paramref name="allowUnnamed"/>).
+    /// </summary>
+    private static long ReadName(Task t, ulong addr, int len, bool allowUnnamed, out string name, out string address)
     {
         name = string.Empty;
-        if (len < 2 || len > 110)
+        address = string.Empty;
+        if (len < 2 || len > SockaddrUnSize)
         {
             return -Errno.EINVAL.Value;
         }
@@ -139,30 +138,48 @@ internal static class SysSocket
             return -Errno.EFAULT.Value;
         }
 
-        if (BitConverter.ToUInt16(b) != AF_UNIX)
+        if (BitConverter.ToUInt16(b) != AF_UNIX || (len == 2 && !allowUnnamed))
         {
             return -Errno.EINVAL.Value;
         }
 
         if (len == 2)
         {
-            return -Errno.EINVAL.Value;
+            return 0;
         }
 
         if (b[2] == 0)
         {
-            name = "@" + LinuxString.Encoding.GetString(b, 3, len - 3);
+            name = address = "@" + Encoding.Latin1.GetString(b, 3, len - 3);
             return 0;
         }
 
         int end = Array.IndexOf(b, (byte)0, 2);
-        string path = LinuxString.Encoding.GetString(b, 2, (end < 0 ? len : end) - 2);
+        string path = address = LinuxString.Encoding.GetString(b, 2, (end < 0 ? len : end) - 2);
         long r = PathResolver.Resolve(t, OpenFlags.AT_FDCWD, path, out string absolute);
         name = r < 0 ? string.Empty : PathResolver.Normalize(absolute);
         return r;
     }
 
-    private static long WriteName(Task t, ulong addr, ulong lenAddr, string name)
+    /// <summary>The sockaddr_un of a name; an unnamed socket is the bare family.</summary>
+    private static byte[] EncodeName(string name)
+    {
+        if (name.StartsWith('@'))
+        {
+            byte[] abs = new byte[3 + Encoding.Latin1.GetByteCount(name) - 1];
+            abs[0] = AF_UNIX;
+            Encoding.Latin1.GetBytes(name.AsSpan(1), abs.AsSpan(3));
+            return abs;
+        }
+
+        byte[] b = new byte[name.Length == 0 ? 2 : 3 + LinuxString.Encoding.GetByteCount(name)];
+        b[0] = AF_UNIX;
+        LinuxString.Encoding.GetBytes(name, b.AsSpan(2));
+        return b;
+    }
+
+    /// <summary>Copies an address out as Linux's move_addr_to_user does: truncated to the buffer, full length reported.</summary>
+    private static long WriteAddress(Task t, ulong addr, ulong lenAddr, ReadOnlySpan<byte> bytes)
     {
         if (addr == 0)
         {
@@ -179,20 +196,7 @@ internal static class SysSocket
             return -Errno.EINVAL.Value;
         }
 
-        var b = new List<byte> { AF_UNIX, 0 };
-        if (name.StartsWith('@'))
-        {
-            b.Add(0);
-            b.AddRange(LinuxString.Encoding.GetBytes(name[1..]));
-        }
-        else if (name.Length > 0)
-        {
-            b.AddRange(LinuxString.Encoding.GetBytes(name));
-            b.Add(0);
-        }
-
-        byte[] bytes = [.. b];
-        if (t.MM.CopyOut(addr, bytes.AsSpan(0, Math.Min(len, bytes.Length))) < 0 || t.MM.CopyOut(lenAddr, bytes.Length) < 0)
+        if (t.MM.CopyOut(addr, bytes[..Math.Min(len, bytes.Length)]) < 0 || t.MM.CopyOut(lenAddr, bytes.Length) < 0)
         {
             return -Errno.EFAULT.Value;
         }
@@ -200,37 +204,17 @@ internal static class SysSocket
         return 0;
     }
 
-    /// <summary>Implements bind(2). Path names live in the Sentry's name table, not in the file tree.</summary>
+    private static long WriteName(Task t, ulong addr, ulong lenAddr, string name) => WriteAddress(t, addr, lenAddr, EncodeName(name));
+
+    /// <summary>Implements bind(2).</summary>
     public static long Bind(Task t, in SyscallArgs a)
     {
         ulong addr = a.Pointer(1);
         int len = a.Int(2);
         return WithSocket(t, a.Int(0), s =>
         {
-            long r = ReadName(t, addr, len, out string name);
-            if (r < 0)
-            {
-                return r;
-            }
-
-            if (s.BoundName.Length > 0)
-            {
-                return -Errno.EINVAL.Value;
-            }
-
-            lock (t.Kernel.UnixNames)
-            {
-                if (t.Kernel.UnixNames.ContainsKey(name))
-                {
-                    return -Errno.EADDRINUSE.Value;
-                }
-
-                t.Kernel.UnixNames[name] = s;
-            }
-
-            s.BoundName = name;
-            s.NameTable = t.Kernel;
-            return 0;
+            long r = ReadName(t, addr, len, allowUnnamed: true, out string name, out string address);
+            return r < 0 ? r : s.Bind(t, name, address);
         });
     }
 
@@ -238,7 +222,7 @@ internal static class SysSocket
     public static long Listen(Task t, in SyscallArgs a)
     {
         int backlog = a.Int(1);
-        return WithSocket(t, a.Int(0), s => s.IsConnected ? -Errno.EINVAL.Value : s.Listen(backlog));
+        return WithSocket(t, a.Int(0), s => s.Listen(backlog, Cred(t)));
     }
 
     /// <summary>Implements connect(2).</summary>
@@ -248,29 +232,24 @@ internal static class SysSocket
         int len = a.Int(2);
         return WithSocket(t, a.Int(0), s =>
         {
-            long r = ReadName(t, addr, len, out string name);
+            if (s.Type == UnixSocket.SOCK_DGRAM && len >= 2 && t.MM.CopyIn(addr, out ushort family) == 0 && family == AF_UNSPEC)
+            {
+                return s.ConnectDatagram(t, null);
+            }
+
+            long r = ReadName(t, addr, len, allowUnnamed: false, out string name, out _);
             if (r < 0)
             {
                 return r;
             }
 
-            if (s.IsConnected)
+            r = UnixSocket.Lookup(t, name, out UnixSocket? server);
+            if (r < 0)
             {
-                return -Errno.EISCONN.Value;
+                return r;
             }
 
-            UnixSocket? server;
-            lock (t.Kernel.UnixNames)
-            {
-                server = t.Kernel.UnixNames.GetValueOrDefault(name);
-            }
-
-            if (server == null)
-            {
-                return name.StartsWith('@') ? -Errno.ECONNREFUSED.Value : -Errno.ENOENT.Value;
-            }
-
-            return server.Enqueue(s, Cred(t), Cred(t));
+            return s.Type == UnixSocket.SOCK_DGRAM ? s.ConnectDatagram(t, server) : s.ConnectTo(t, server!, Cred(t));
         });
     }
 
@@ -317,7 +296,7 @@ internal static class SysSocket
     {
         ulong addr = a.Pointer(1);
         ulong lenAddr = a.Pointer(2);
-        return WithSocket(t, a.Int(0), s => WriteName(t, addr, lenAddr, s.BoundName));
+        return WithSocket(t, a.Int(0), s => WriteName(t, addr, lenAddr, s.Address));
     }
 
     /// <summary>Implements getpeername(2).</summary>
@@ -333,150 +312,5 @@ internal static class SysSocket
     {
         int how = a.Int(1);
         return WithSocket(t, a.Int(0), s => s.Shutdown(how));
-    }
-
-    /// <summary>Implements sendto(2) on connected sockets (a destination address is refused with EISCONN).</summary>
-    public static long Sendto(Task t, in SyscallArgs a)
-    {
-        ulong buf = a.Pointer(1);
-        ulong len = Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount);
-        int flags = a.Int(3);
-        bool hasDest = a.Pointer(4) != 0;
-        return WithSocket(t, a.Int(0), s => hasDest && s.IsConnected ? -Errno.EISCONN.Value : s.Send(t, buf, len, flags));
-    }
-
-    /// <summary>Implements recvfrom(2).</summary>
-    public static long Recvfrom(Task t, in SyscallArgs a)
-    {
-        ulong buf = a.Pointer(1);
-        ulong len = Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount);
-        int flags = a.Int(3);
-        ulong addr = a.Pointer(4);
-        ulong lenAddr = a.Pointer(5);
-        return WithSocket(t, a.Int(0), s =>
-        {
-            long r = s.Receive(t, buf, len, flags);
-            if (r >= 0 && addr != 0 && WriteName(t, addr, lenAddr, s.PeerName) < 0)
-            {
-                return -Errno.EFAULT.Value;
-            }
-
-            return r;
-        });
-    }
-
-    /// <summary>Implements sendmsg(2) without ancillary data (SCM_RIGHTS is not supported yet: EOPNOTSUPP).</summary>
-    public static long Sendmsg(Task t, in SyscallArgs a) => Msg(t, a.Int(0), a.Pointer(1), a.Int(2), send: true);
-
-    /// <summary>Implements recvmsg(2) without ancillary data.</summary>
-    public static long Recvmsg(Task t, in SyscallArgs a) => Msg(t, a.Int(0), a.Pointer(1), a.Int(2), send: false);
-
-    private static long Msg(Task t, int fd, ulong msgAddr, int flags, bool send)
-    {
-        // struct msghdr: name, namelen(+pad), iov, iovlen, control, controllen, flags.
-        Span<ulong> m = stackalloc ulong[7];
-        if (t.MM.CopyIn(msgAddr, MemoryMarshal.AsBytes(m)) < 0)
-        {
-            return -Errno.EFAULT.Value;
-        }
-
-        if (send && m[5] != 0)
-        {
-            return -Errno.EOPNOTSUPP.Value;
-        }
-
-        ulong iovAddr = m[2];
-        ulong iovCount = m[3];
-        if (iovCount > 1024)
-        {
-            return -Errno.EMSGSIZE.Value;
-        }
-
-        var iov = new ulong[iovCount * 2];
-        if (iovCount > 0 && t.MM.CopyIn(iovAddr, MemoryMarshal.AsBytes(iov.AsSpan())) < 0)
-        {
-            return -Errno.EFAULT.Value;
-        }
-
-        return WithSocket(t, fd, s =>
-        {
-            long total = 0;
-            for (ulong i = 0; i < iovCount; i++)
-            {
-                ulong len = iov[(i * 2) + 1];
-                if (len == 0)
-                {
-                    continue;
-                }
-
-                long r = send ? s.Send(t, iov[i * 2], len, flags) : s.Receive(t, iov[i * 2], len, flags);
-                if (r < 0)
-                {
-                    return total > 0 ? total : r;
-                }
-
-                total += r;
-                if ((ulong)r < len || (!send && total > 0))
-                {
-                    break;
-                }
-            }
-
-            if (!send)
-            {
-                // No control data and no truncation to report.
-                t.MM.CopyOut(msgAddr + 40, 0UL);
-                t.MM.CopyOut(msgAddr + 48, 0);
-            }
-
-            return total;
-        });
-    }
-
-    /// <summary>Implements getsockopt(2) for the SOL_SOCKET options a unix socket answers.</summary>
-    public static long Getsockopt(Task t, in SyscallArgs a)
-    {
-        int level = a.Int(1);
-        int name = a.Int(2);
-        ulong valAddr = a.Pointer(3);
-        ulong lenAddr = a.Pointer(4);
-        return WithSocket(t, a.Int(0), s =>
-        {
-            if (level != SOL_SOCKET)
-            {
-                return -Errno.ENOPROTOOPT.Value;
-            }
-
-            if (name == SO_PEERCRED)
-            {
-                (int pid, uint uid, uint gid) = s.PeerCred;
-                Span<int> cred = [pid, (int)uid, (int)gid];
-                return t.MM.CopyOut(valAddr, MemoryMarshal.AsBytes(cred)) < 0 || t.MM.CopyOut(lenAddr, 12) < 0 ? -Errno.EFAULT.Value : 0;
-            }
-
-            int? v = name switch
-            {
-                SO_TYPE => UnixSocket.SOCK_STREAM,
-                SO_ERROR => 0,
-                SO_DOMAIN => AF_UNIX,
-                SO_PROTOCOL => 0,
-                SO_ACCEPTCONN => s.IsListening ? 1 : 0,
-                SO_SNDBUF or SO_RCVBUF => 212992,
-                _ => null,
-            };
-            if (v == null)
-            {
-                return -Errno.ENOPROTOOPT.Value;
-            }
-
-            return t.MM.CopyOut(valAddr, v.Value) < 0 || t.MM.CopyOut(lenAddr, 4) < 0 ? -Errno.EFAULT.Value : 0;
-        });
-    }
-
-    /// <summary>Implements setsockopt(2): buffer sizes and flags are accepted (the Sentry sizes its own buffers).</summary>
-    public static long Setsockopt(Task t, in SyscallArgs a)
-    {
-        int level = a.Int(1);
-        return WithSocket(t, a.Int(0), s => level == SOL_SOCKET ? 0 : -Errno.ENOPROTOOPT.Value);
     }
 }

@@ -111,9 +111,9 @@ internal static partial class SyscallTable
         Full(Sysno.eventfd2, SysEpoll.Eventfd2);
 
         // Sockets.
-        Partial(Sysno.socket, SysSocket.Socket, "AF_UNIX SOCK_STREAM; other families answer EAFNOSUPPORT");
-        Partial(Sysno.socketpair, SysSocket.Socketpair, "AF_UNIX SOCK_STREAM");
-        Partial(Sysno.bind, SysSocket.Bind, "AF_UNIX path and abstract names; path names are not file-system nodes");
+        Partial(Sysno.socket, SysSocket.Socket, "AF_UNIX stream, datagram and seqpacket; other families answer EAFNOSUPPORT");
+        Partial(Sysno.socketpair, SysSocket.Socketpair, "AF_UNIX");
+        Partial(Sysno.bind, SysSocket.Bind, "AF_UNIX path (a socket node in the file tree), abstract and autobind names");
         Full(Sysno.listen, SysSocket.Listen);
         Full(Sysno.connect, SysSocket.Connect);
         Full(Sysno.accept, SysSocket.Accept);
@@ -121,12 +121,14 @@ internal static partial class SyscallTable
         Full(Sysno.getsockname, SysSocket.Getsockname);
         Full(Sysno.getpeername, SysSocket.Getpeername);
         Full(Sysno.shutdown, SysSocket.Shutdown);
-        Partial(Sysno.sendto, SysSocket.Sendto, "connected sockets");
-        Partial(Sysno.recvfrom, SysSocket.Recvfrom, "no MSG_PEEK");
-        Partial(Sysno.sendmsg, SysSocket.Sendmsg, "no ancillary data");
-        Partial(Sysno.recvmsg, SysSocket.Recvmsg, "no ancillary data, no MSG_PEEK");
-        Partial(Sysno.getsockopt, SysSocket.Getsockopt, "SOL_SOCKET basics");
-        Partial(Sysno.setsockopt, SysSocket.Setsockopt, "accepted and ignored at SOL_SOCKET");
+        Partial(Sysno.sendto, SysSocket.Sendto, "no MSG_OOB");
+        Partial(Sysno.recvfrom, SysSocket.Recvfrom, "no MSG_OOB");
+        Partial(Sysno.sendmsg, SysSocket.Sendmsg, "SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB");
+        Partial(Sysno.recvmsg, SysSocket.Recvmsg, "SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB");
+        Partial(Sysno.sendmmsg, SysSocket.Sendmmsg, "as sendmsg");
+        Partial(Sysno.recvmmsg, SysSocket.Recvmmsg, "as recvmsg; the timeout is checked between messages, as in Linux");
+        Partial(Sysno.getsockopt, SysSocket.Getsockopt, "SOL_SOCKET options of unix sockets");
+        Partial(Sysno.setsockopt, SysSocket.Setsockopt, "SOL_SOCKET options of unix sockets; SO_RCVLOWAT, SO_LINGER and similar are stored only");
 
         // Memory.
         Partial(Sysno.mmap, SysMmap.Mmap, "file mappings are private copies");

@@ -183,6 +183,7 @@ internal static class ProcFs
     private static string FdTarget(FileDescription f) => f switch
     {
         PipeEnd p => $"pipe:[{p.Pipe.Inode}]",
+        UnixSocket u => $"socket:[{u.Inode}]",
         EventFd => "anon_inode:[eventfd]",
         EpollInstance => "anon_inode:[eventpoll]",
         HostFileDescription h when f.Path == null => Host.HostPath.FdPath(h.HostFd, out _) ?? "anon_inode:[unknown]",

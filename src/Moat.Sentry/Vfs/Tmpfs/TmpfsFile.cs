@@ -318,6 +318,7 @@ internal sealed unsafe class TmpfsFile : FileDescription
             {
                 TmpfsDirectory => 4, // DT_DIR
                 TmpfsSymlink => 10, // DT_LNK
+                TmpfsSocketNode => 12, // DT_SOCK
                 _ => 8, // DT_REG
             };
             yield return (name, child, type);

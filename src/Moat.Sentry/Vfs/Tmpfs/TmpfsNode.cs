@@ -261,3 +261,15 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
     /// <summary>Open file descriptions on this file; the data lives until this is 0 and Nlink is 0.</summary>
     public int OpenCount { get; set; }
 }
+
+/// <summary>
+/// The file-system node of a unix socket bound to a path. It only names the socket (which lives in the
+/// kernel's name table); opening it answers ENXIO, as Linux does.
+/// </summary>
+internal sealed class TmpfsSocketNode : TmpfsNode
+{
+    public TmpfsSocketNode(Tmpfs fs, uint perm, uint uid, uint gid)
+        : base(fs, Stat.S_IFSOCK | perm, uid, gid)
+    {
+    }
+}
