@@ -53,7 +53,8 @@ public sealed class FailureTests
     [Fact]
     public void KilledStub_KillsItsTasks()
     {
-        using Process moat = StartMoat(HostScratch.Root, "/bin/sh", "-c", "echo ready; exec /bin/sleep 60");
+        // One process that stays put (no exec in flight when its stub is looked up): a shell blocked in read.
+        using Process moat = StartMoat(HostScratch.Root, "/bin/sh", "-c", "echo ready; read line");
         Assert.Equal("ready", moat.StandardOutput.ReadLine());
         int[] stubs = WaitForStubs(moat.Id);
         foreach (int s in stubs)

@@ -338,7 +338,8 @@ internal sealed partial class Task
 
             if (code < 0)
             {
-                ForceSignal(-code, SigInfo.SI_KERNEL, info.si_addr);
+                const int BusAdrErr = 2; // the only SIGBUS a fault gives: no backing for the address
+                ForceSignal(-code, -code == Signal.SIGBUS ? BusAdrErr : SigInfo.SI_KERNEL, info.si_addr);
                 return;
             }
 

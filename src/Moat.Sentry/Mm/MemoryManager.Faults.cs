@@ -30,6 +30,11 @@ internal sealed partial class MemoryManager
                 return SigInfo.SEGV_ACCERR;
             }
 
+            if (v.Kind == VmaKind.BeyondEof)
+            {
+                return -Signal.SIGBUS;
+            }
+
             ulong page = PageDown(addr);
             if (hostSaysAccessError)
             {

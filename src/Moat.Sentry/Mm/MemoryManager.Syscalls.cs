@@ -97,6 +97,28 @@ internal sealed partial class MemoryManager
     }
 
     /// <summary>Implements mprotect(2). Returns 0 or -errno.</summary>
+    /// <summary>
+    /// Marks [start, end) of a new file mapping as past the end of its file (page-aligned): Linux raises
+    /// SIGBUS there rather than handing out zeros. Its memory is released: nothing may ever read it.
+    /// </summary>
+    public void MarkBeyondEof(ulong start, ulong end)
+    {
+        if (start >= end)
+        {
+            return;
+        }
+
+        lock (_mu)
+        {
+            _vmas.SplitAt(start);
+            _vmas.SplitAt(end);
+            for (int i = _vmas.IndexOf(start); i >= 0 && i < _vmas.Count && _vmas[i].Start < end; i++)
+            {
+                _vmas.Replace(i, _vmas[i] with { Kind = VmaKind.BeyondEof });
+            }
+        }
+    }
+
     public long Mprotect(ulong addr, ulong length, int prot)
     {
         const int ProtSem = 0x8; // accepted and meaningless on x86 (arch_validate_prot)

@@ -5,6 +5,9 @@ internal enum VmaKind : byte
 {
     /// <summary>Anonymous memory: zero-filled on first touch.</summary>
     Anonymous,
+
+    /// <summary>Pages of a file mapping wholly past the end of the file: any access is SIGBUS (BUS_ADRERR).</summary>
+    BeyondEof,
 }
 
 /// <summary>

@@ -103,6 +103,7 @@ internal static unsafe class SysMmap
             return at;
         }
 
+        t.MM.MarkBeyondEof((ulong)at + MemoryManager.PageUp((ulong)Math.Max(0, st.st_size - offset)), (ulong)at + MemoryManager.PageUp(length));
         ulong want = (ulong)Math.Max(0, Math.Min((long)length, st.st_size - offset));
         ulong done = 0;
         while (done < want)
@@ -155,9 +156,12 @@ internal static unsafe class SysMmap
         ulong done = 0;
         lock (reg.Fs.Mu)
         {
-            while (done < length)
+            ulong inFile = (ulong)Math.Max(0, reg.Size - offset);
+            t.MM.MarkBeyondEof((ulong)at + MemoryManager.PageUp(inFile), (ulong)at + MemoryManager.PageUp(length));
+            ulong limit = Math.Min(length, inFile);
+            while (done < limit)
             {
-                long n = t.MM.Translate((ulong)at + done, length - done, AccessType.Force, out byte* p);
+                long n = t.MM.Translate((ulong)at + done, limit - done, AccessType.Force, out byte* p);
                 if (n < 0)
                 {
                     break;
