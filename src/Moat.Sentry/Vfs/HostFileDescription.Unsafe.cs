@@ -211,6 +211,26 @@ internal sealed unsafe class HostFileDescription : FileDescription
             count = long.MaxValue;
         }
 
+        if (!write && offset < 0 && PolledFromHost)
+        {
+            // A host pipe, tty or socket may have nothing to read: sleep as a task (so a signal or a kill
+            // ends the wait) instead of in the host's read(2), and answer O_NONBLOCK ourselves.
+            const int Readable = PollEvents.POLLIN | PollEvents.POLLHUP | PollEvents.POLLERR;
+            if ((Readiness(PollEvents.POLLIN) & Readable) == 0)
+            {
+                if ((StatusFlags & OpenFlags.O_NONBLOCK) != 0)
+                {
+                    return -Errno.EAGAIN.Value;
+                }
+
+                long w = ReadinessWait.Wait(t, [this], () => (Readiness(PollEvents.POLLIN) & Readable) != 0, -1);
+                if (w < 0)
+                {
+                    return w;
+                }
+            }
+        }
+
         ulong done = 0;
         while (done < count)
         {
