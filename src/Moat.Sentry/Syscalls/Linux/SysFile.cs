@@ -304,6 +304,7 @@ internal static class SysFile
         const uint FIONCLEX = 0x5450;
         const uint FIOCLEX = 0x5451;
         const uint FIONBIO = 0x5421;
+        const uint FIONREAD = 0x541B;
         int fd = a.Int(0);
         FileDescription? f = t.Fds.Get(fd);
         if (f == null)
@@ -328,6 +329,18 @@ internal static class SysFile
                     }
 
                     return f.SetStatusFlags(on != 0 ? f.StatusFlags | OpenFlags.O_NONBLOCK : f.StatusFlags & ~OpenFlags.O_NONBLOCK);
+                }
+
+                case FIONREAD when f.Stat(out Stat st) == 0 && (st.st_mode & Stat.S_IFMT) == Stat.S_IFREG:
+                {
+                    // A regular file: the bytes between the offset and the end (negative past the end, as Linux).
+                    long pos = f.Seek(0, 1 /* SEEK_CUR */);
+                    if (pos >= 0)
+                    {
+                        return t.MM.CopyOut(a.Pointer(2), unchecked((int)(st.st_size - pos))) < 0 ? -Errno.EFAULT.Value : 0;
+                    }
+
+                    break;
                 }
             }
 
