@@ -20,6 +20,7 @@ internal static class DoCommand
         string hostname = "moat";
         string? profile = null;
         string root = "/";
+        int maxTasks = 0;
         int i = 0;
         for (; i < args.Length; i++)
         {
@@ -37,6 +38,14 @@ internal static class DoCommand
             else if (a.StartsWith("--platform=", StringComparison.Ordinal))
             {
                 platform = a["--platform=".Length..];
+            }
+            else if (a == "--pids" && i + 1 < args.Length)
+            {
+                if (!int.TryParse(args[++i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out maxTasks) || maxTasks < 1)
+                {
+                    Console.Error.WriteLine($"moat do: --pids wants a positive number, not '{args[i]}'");
+                    return 2;
+                }
             }
             else if (a == "--root" && i + 1 < args.Length)
             {
@@ -95,6 +104,7 @@ internal static class DoCommand
             Strace = strace,
             Hostname = hostname,
             ProfilePath = profile,
+            MaxTasks = maxTasks,
         };
         return Sandbox.Run(options, gofer.Client, Console.Error);
     }

@@ -33,6 +33,7 @@ public static class Sandbox
             Strace = options.Strace,
             Hostname = options.Hostname,
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
+            MaxTasks = options.MaxTasks,
         };
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
         int status = RunInit(kernel, options);

@@ -20,6 +20,9 @@ public sealed class SandboxOptions
     /// <summary>When set, a per-syscall profile is written to this file when the sandbox ends.</summary>
     public string? ProfilePath { get; init; }
 
+    /// <summary>The most tasks the sandbox may hold at once (0: no limit): fork and clone beyond it fail with EAGAIN.</summary>
+    public int MaxTasks { get; init; }
+
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
 }

@@ -54,6 +54,15 @@ internal sealed partial class Kernel
     /// <summary>Whether every syscall is logged with decoded arguments and result.</summary>
     public bool Strace { get; init; }
 
+    /// <summary>
+    /// The most tasks (threads of every process) the sandbox may hold at once, 0 for no limit
+    /// (<c>moat do --pids</c>). Checked before each clone; concurrent clones may overshoot by one each.
+    /// </summary>
+    public int MaxTasks { get; init; }
+
+    /// <summary>Whether a new task would exceed <see cref="MaxTasks"/>.</summary>
+    public bool TaskLimitReached => MaxTasks > 0 && Volatile.Read(ref _liveTasks) >= MaxTasks;
+
     /// <summary>When set, every task records its syscalls and faults here (<c>moat do --profile</c>).</summary>
     public Profiling.SyscallProfile? Profile { get; init; }
 

@@ -97,6 +97,11 @@ internal static class SysProcess
             return -Errno.EINVAL.Value; // new namespaces inside the sandbox are not supported
         }
 
+        if (t.Kernel.TaskLimitReached)
+        {
+            return -Errno.EAGAIN.Value; // --pids: as the pids cgroup answers fork
+        }
+
         if ((flags & CLONE_THREAD) != 0)
         {
             if ((flags & (CLONE_SIGHAND | CLONE_VM)) != (CLONE_SIGHAND | CLONE_VM))
