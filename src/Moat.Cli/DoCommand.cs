@@ -21,6 +21,7 @@ internal static class DoCommand
         string? profile = null;
         string root = "/";
         int maxTasks = 0;
+        ulong memoryLimit = 0;
         int i = 0;
         for (; i < args.Length; i++)
         {
@@ -44,6 +45,14 @@ internal static class DoCommand
                 if (!int.TryParse(args[++i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out maxTasks) || maxTasks < 1)
                 {
                     Console.Error.WriteLine($"moat do: --pids wants a positive number, not '{args[i]}'");
+                    return 2;
+                }
+            }
+            else if (a == "--memory" && i + 1 < args.Length)
+            {
+                if (!TryParseSize(args[++i], out memoryLimit))
+                {
+                    Console.Error.WriteLine($"moat do: --memory wants a size such as 512M or 2G, not '{args[i]}'");
                     return 2;
                 }
             }
@@ -105,8 +114,29 @@ internal static class DoCommand
             Hostname = hostname,
             ProfilePath = profile,
             MaxTasks = maxTasks,
+            MemoryLimit = memoryLimit,
         };
         return Sandbox.Run(options, gofer.Client, Console.Error);
+    }
+
+    // A byte count with an optional K, M or G (powers of 1024) suffix; at least one page.
+    internal static bool TryParseSize(string s, out ulong bytes)
+    {
+        bytes = 0;
+        ulong unit = 1;
+        if (s.Length > 0 && char.ToUpperInvariant(s[^1]) is 'K' or 'M' or 'G')
+        {
+            unit = char.ToUpperInvariant(s[^1]) switch { 'K' => 1UL << 10, 'M' => 1UL << 20, _ => 1UL << 30 };
+            s = s[..^1];
+        }
+
+        if (!ulong.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong n) || n == 0 || n > ulong.MaxValue / unit)
+        {
+            return false;
+        }
+
+        bytes = n * unit;
+        return bytes >= 4096;
     }
 
     private static List<string> CurrentEnvironment()

@@ -26,7 +26,7 @@ public static class Sandbox
     /// <summary>Runs the program of <paramref name="options"/> until every process of the sandbox is gone; returns a shell-style status.</summary>
     public static int Run(SandboxOptions options, GoferClient gofer, TextWriter log)
     {
-        using var memoryFile = new MemoryFile();
+        using var memoryFile = new MemoryFile { Limit = options.MemoryLimit };
         using var platform = new PtracePlatform(memoryFile.Handle);
         var kernel = new Kernel.Kernel(memoryFile, platform, new GoferFileOpener(gofer), log)
         {

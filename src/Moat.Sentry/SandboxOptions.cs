@@ -23,6 +23,9 @@ public sealed class SandboxOptions
     /// <summary>The most tasks the sandbox may hold at once (0: no limit): fork and clone beyond it fail with EAGAIN.</summary>
     public int MaxTasks { get; init; }
 
+    /// <summary>The most bytes of memory the sandbox may hold (0: no limit); beyond it a faulting process is killed.</summary>
+    public ulong MemoryLimit { get; init; }
+
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
 }

@@ -3,7 +3,10 @@ using Moat.Conformance.Harness;
 
 namespace Moat.Conformance;
 
-/// <summary><c>moat do --pids N</c>: a process that forks without end is stopped at N tasks with EAGAIN.</summary>
+/// <summary>
+/// <c>moat do --pids N</c>: a process that forks without end is stopped at N tasks with EAGAIN.
+/// <c>moat do --memory SIZE</c>: a process that touches more than SIZE is killed; one that stays below runs.
+/// </summary>
 public sealed class ResourceLimitTests
 {
     [Fact]
@@ -44,6 +47,48 @@ public sealed class ResourceLimitTests
         RunResult r = MoatCli.Do(["./forkloop"], dir, null, "--pids", "20");
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("children: 19, then EAGAIN\nfork after reaping: ok\n", r.StdoutText);
+    }
+
+    [Fact]
+    public void Memory_HogIsKilled_ProgramWithinTheLimitRuns()
+    {
+        string dir = HostScratch.NewDirectory("memory");
+        string src = Path.Combine(dir, "hog.c");
+        File.WriteAllText(src, """
+            #include <stdio.h>
+            #include <stdlib.h>
+            #include <sys/mman.h>
+            int main(int argc, char **argv) {
+                long mib = atol(argv[1]);
+                char *p = mmap(NULL, mib << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == MAP_FAILED) { printf("mmap failed\n"); return 1; }
+                for (long i = 0; i < (mib << 20); i += 4096) p[i] = 1;
+                printf("touched %ld MiB\n", mib);
+                return 0;
+            }
+            """);
+        RunResult cc = ProcessRunner.Run("gcc", ["-static", "-O1", "-o", Path.Combine(dir, "hog"), src], dir);
+        Assert.True(cc.ExitCode == 0, cc.Stderr);
+
+        RunResult hog = MoatCli.Do(["./hog", "1024"], dir, null, "--memory", "128M");
+        Assert.Equal(128 + 9, hog.ExitCode);
+        Assert.Equal(string.Empty, hog.StdoutText);
+        Assert.Contains("memory limit", hog.Stderr);
+
+        RunResult small = MoatCli.Do(["./hog", "32"], dir, null, "--memory", "128M");
+        Assert.Equal(0, small.ExitCode);
+        Assert.Equal("touched 32 MiB\n", small.StdoutText);
+    }
+
+    [Theory]
+    [InlineData("12X")]
+    [InlineData("0")]
+    [InlineData("")]
+    public void Memory_BadSize_IsAClearError(string size)
+    {
+        RunResult r = MoatCli.Do(["/bin/true"], HostScratch.Root, null, "--memory", size);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--memory", r.Stderr);
     }
 
     [Fact]

@@ -336,6 +336,13 @@ internal sealed partial class Task
                 return;
             }
 
+            if (code == -Signal.SIGKILL)
+            {
+                Kernel.Log.WriteLine($"moat: pid {Tid} ({Group.ExecutablePath}) killed: the sandbox's memory limit (--memory) is reached");
+                Kernel.ExitGroup(this, ExitStatus.Killed(Signal.SIGKILL));
+                return;
+            }
+
             if (code < 0)
             {
                 const int BusAdrErr = 2; // the only SIGBUS a fault gives: no backing for the address

@@ -69,7 +69,13 @@ internal sealed partial class MemoryManager
             int p = EnsurePmaLocked(v, page, out long allocErr);
             if (p < 0)
             {
-                return allocErr == -Errno.ENOMEM.Value ? -Signal.SIGBUS : SigInfo.SEGV_MAPERR;
+                if (allocErr == -Errno.ENOMEM.Value)
+                {
+                    // Out of the sandbox's memory: under a --memory limit the process is OOM-killed.
+                    return MemoryFile.Limit != 0 ? -Signal.SIGKILL : -Signal.SIGBUS;
+                }
+
+                return SigInfo.SEGV_MAPERR;
             }
 
             // Map the whole PMA as far as this VMA reaches: one trip for up to PrivateAllocUnit bytes.

@@ -85,6 +85,13 @@ public sealed unsafe class MemoryFile : IDisposable
     }
 
     /// <summary>
+    /// The most bytes the sandbox's memory may hold at once (<c>moat do --memory</c>), 0 for no limit.
+    /// Allocation beyond it fails with ENOMEM; a fault that needs memory then kills the process, as the
+    /// memory cgroup's OOM killer would.
+    /// </summary>
+    public ulong Limit { get; set; }
+
+    /// <summary>
     /// Allocates <paramref name="length"/> bytes (a multiple of the page size) of zeroed memory.
     /// </summary>
     /// <returns>The file offset, or -ENOMEM.</returns>
@@ -98,6 +105,11 @@ public sealed unsafe class MemoryFile : IDisposable
         ulong alignment = length >= Mman.HugePageSize ? Mman.HugePageSize : Mman.PageSize;
         lock (_mu)
         {
+            if (Limit != 0 && _usage + length > Limit)
+            {
+                return -Errno.ENOMEM.Value;
+            }
+
             ulong start;
             while (!_free.TryTake(length, alignment, out start))
             {
