@@ -101,19 +101,4 @@ public sealed class SyscallHotPathAllocationTests : IDisposable
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
-
-    private sealed class NoFiles : IFileOpener
-    {
-        public SafeFdHandle? Open(string path, int flags, out long error)
-        {
-            error = -Errno.ENOENT.Value;
-            return null;
-        }
-
-        public string? ReadLink(string path, out long error)
-        {
-            error = -Errno.ENOENT.Value;
-            return null;
-        }
-    }
 }

@@ -9,6 +9,7 @@ using Moat.Sentry.Mm;
 using Moat.Sentry.Pgalloc;
 using Moat.Sentry.Syscalls.Linux;
 using Moat.Sentry.Vfs;
+using Moat.Tests.Kernel;
 using Moat.Tests.Mm;
 
 namespace Moat.Tests.Vfs;
@@ -177,64 +178,5 @@ public sealed class UnixSocketTests : IDisposable
         Assert.Equal(0, iov.CopyIn(_mm, 2, got));
         Assert.Equal("abcde\0", System.Text.Encoding.ASCII.GetString(got));
         Assert.Equal(-Errno.EFAULT.Value, new IoVecs([8, 4]).CopyIn(_mm, 0, got));
-    }
-
-    private sealed class NullPlatform : IPlatform
-    {
-        public string Name => "null";
-
-        public ulong MinUserAddress => 0x10000;
-
-        public ulong MaxUserAddress => 0x7f00_0000_0000;
-
-        public IAddressSpace? NewAddressSpace(out long error)
-        {
-            error = -Errno.ENOSYS.Value;
-            return null;
-        }
-
-        public IContext NewContext() => new NullContext();
-
-        public void Dispose()
-        {
-        }
-    }
-
-    private sealed class NullContext : IContext
-    {
-        public long Attach(IAddressSpace addressSpace, object? token) => 0;
-
-        public void Detach(IAddressSpace addressSpace)
-        {
-        }
-
-        public SwitchEvent Switch(IAddressSpace addressSpace, ref PtraceRegs regs) => new(SwitchEventKind.AddressSpaceLost, default);
-
-        public long GetFpState(IAddressSpace addressSpace, Span<byte> fxsave) => -Errno.ENOSYS.Value;
-
-        public long SetFpState(IAddressSpace addressSpace, ReadOnlySpan<byte> fxsave) => -Errno.ENOSYS.Value;
-
-        public void Interrupt()
-        {
-        }
-
-        public void Dispose()
-        {
-        }
-    }
-
-    private sealed class NoFiles : IFileOpener
-    {
-        public SafeFdHandle? Open(string path, int flags, out long error)
-        {
-            error = -Errno.ENOENT.Value;
-            return null;
-        }
-
-        public string? ReadLink(string path, out long error)
-        {
-            error = -Errno.ENOENT.Value;
-            return null;
-        }
     }
 }
