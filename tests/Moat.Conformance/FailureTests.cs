@@ -38,7 +38,7 @@ public sealed class FailureTests
             """);
         Compile(src, Path.Combine(dir, "late_open"));
 
-        using Process moat = StartMoat(dir, "./late_open");
+        using Process moat = MoatCli.Start(dir, "./late_open");
         Assert.Equal("ready", moat.StandardOutput.ReadLine());
         int gofer = Descendants(moat.Id).Single(p => CmdLine(p).Contains(" gofer ", StringComparison.Ordinal));
         Kill(gofer);
@@ -54,7 +54,7 @@ public sealed class FailureTests
     public void KilledStub_KillsItsTasks()
     {
         // One process that stays put (no exec in flight when its stub is looked up): a shell blocked in read.
-        using Process moat = StartMoat(HostScratch.Root, "/bin/sh", "-c", "echo ready; read line");
+        using Process moat = MoatCli.Start(HostScratch.Root, "/bin/sh", "-c", "echo ready; read line");
         Assert.Equal("ready", moat.StandardOutput.ReadLine());
         int[] stubs = WaitForStubs(moat.Id);
         foreach (int s in stubs)
@@ -69,7 +69,7 @@ public sealed class FailureTests
     [Fact]
     public void KilledMoat_LeavesNoProcessBehind()
     {
-        using Process moat = StartMoat(HostScratch.Root, "/bin/sh", "-c", "/bin/sleep 60 & echo ready; /bin/sleep 60");
+        using Process moat = MoatCli.Start(HostScratch.Root, "/bin/sh", "-c", "/bin/sleep 60 & echo ready; /bin/sleep 60");
         Assert.Equal("ready", moat.StandardOutput.ReadLine());
         WaitForStubs(moat.Id);
         List<int> sandbox = Descendants(moat.Id);
@@ -80,28 +80,6 @@ public sealed class FailureTests
         {
             WaitGone(pid);
         }
-    }
-
-    private static Process StartMoat(string dir, params string[] command)
-    {
-        (string file, string[] prefix) = MoatCli.Command;
-        var psi = new ProcessStartInfo(file)
-        {
-            WorkingDirectory = dir,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in prefix.Concat(["do", "--"]).Concat(command))
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        Process p = Process.Start(psi)!;
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginErrorReadLine();
-        return p;
     }
 
     // Stubs are spawned by the Sentry's task threads; the app's process shows up a moment after its output.

@@ -19,6 +19,36 @@ public static class MoatCli
         return ProcessRunner.Run(file, args, workingDirectory, env);
     }
 
+    /// <summary>Starts <c>moat do -- COMMAND</c> with stdin, stdout and stderr redirected, for tests that talk to it while it runs.</summary>
+    public static System.Diagnostics.Process Start(string dir, params string[] command)
+    {
+        (string file, string[] prefix) = s_command.Value;
+        var psi = new System.Diagnostics.ProcessStartInfo(file)
+        {
+            WorkingDirectory = dir,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in prefix)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.ArgumentList.Add("do");
+        psi.ArgumentList.Add("--");
+        foreach (string a in command)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        System.Diagnostics.Process p = System.Diagnostics.Process.Start(psi)!;
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginErrorReadLine();
+        return p;
+    }
+
     /// <summary>The command line that starts moat: the apphost if it was copied, else dotnet moat.dll.</summary>
     public static (string File, string[] Prefix) Command => s_command.Value;
 
