@@ -16,7 +16,7 @@ internal static class DoCommand
     public static int Run(string[] args)
     {
         bool strace = false;
-        string platform = "ptrace";
+        string platform = Environment.GetEnvironmentVariable("MOAT_PLATFORM") is { Length: > 0 } p ? p : "ptrace";
         string hostname = "moat";
         string? profile = null;
         string root = "/";
@@ -85,9 +85,9 @@ internal static class DoCommand
             return 2;
         }
 
-        if (platform != "ptrace")
+        if (platform is not ("ptrace" or "systrap"))
         {
-            Console.Error.WriteLine($"moat do: unknown platform '{platform}' (available: ptrace)");
+            Console.Error.WriteLine($"moat do: unknown platform '{platform}' (available: ptrace, systrap)");
             return 2;
         }
 
@@ -115,6 +115,7 @@ internal static class DoCommand
             ProfilePath = profile,
             MaxTasks = maxTasks,
             MemoryLimit = memoryLimit,
+            Platform = platform,
         };
         return Sandbox.Run(options, gofer.Client, Console.Error);
     }

@@ -5,6 +5,7 @@ using Moat.Abi;
 using Moat.Gofer;
 using Moat.Host;
 using Moat.Platform.Ptrace;
+using Moat.Platform.Systrap;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Loader;
 using Moat.Sentry.Mm;
@@ -27,7 +28,7 @@ public static class Sandbox
     public static int Run(SandboxOptions options, GoferClient gofer, TextWriter log)
     {
         using var memoryFile = new MemoryFile { Limit = options.MemoryLimit };
-        using var platform = new PtracePlatform(memoryFile.Handle);
+        using Platform.IPlatform platform = options.Platform == "systrap" ? new SystrapPlatform(memoryFile.Handle) : new PtracePlatform(memoryFile.Handle);
         var kernel = new Kernel.Kernel(memoryFile, platform, new GoferFileOpener(gofer), log)
         {
             Strace = options.Strace,

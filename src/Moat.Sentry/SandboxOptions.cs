@@ -26,6 +26,9 @@ public sealed class SandboxOptions
     /// <summary>The most bytes of memory the sandbox may hold (0: no limit); beyond it a faulting process is killed.</summary>
     public ulong MemoryLimit { get; init; }
 
+    /// <summary>The platform that runs application code: "ptrace" or "systrap".</summary>
+    public string Platform { get; init; } = "ptrace";
+
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
 }

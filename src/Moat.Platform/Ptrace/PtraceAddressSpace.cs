@@ -18,6 +18,9 @@ internal sealed class PtraceAddressSpace : IAddressSpace
     /// <summary>The fd number at which every stub holds the MemoryFile.</summary>
     public const int StubMemoryFileFd = 3;
 
+    /// <summary>The fd number at which a systrap stub holds its sysmsg file.</summary>
+    public const int StubSysmsgFileFd = 4;
+
     private readonly StubTemplate _template;
     private readonly Lock _mu = new();
 
@@ -47,14 +50,15 @@ internal sealed class PtraceAddressSpace : IAddressSpace
     public int CreatorHostThread { get; }
 
     /// <summary>Spawns a stub, seizes it from the calling thread, and empties its address space.</summary>
-    public static PtraceAddressSpace? Create(StubTemplate template, SafeFdHandle memoryFile, ulong vdso, out long error)
+    /// <param name="sysmsgFile">The systrap platform's shared-memory file, held at fd 4; null on ptrace.</param>
+    public static PtraceAddressSpace? Create(StubTemplate template, SafeFdHandle memoryFile, ulong vdso, out long error, SafeFdHandle? sysmsgFile = null)
     {
         StubVdso.FixLayoutForChildren();
         int pid = HostSpawn.Spawn(
             template.Path,
             ["moat-stub"],
             [],
-            [(memoryFile.Fd, StubMemoryFileFd)],
+            sysmsgFile == null ? [(memoryFile.Fd, StubMemoryFileFd)] : [(memoryFile.Fd, StubMemoryFileFd), (sysmsgFile.Fd, StubSysmsgFileFd)],
             [0, 1, 2],
             newSession: true);
         if (pid < 0)
@@ -290,9 +294,12 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         return 0;
     }
 
-    public long MapFile(ulong addr, ulong length, long fileOffset, int prot)
+    public long MapFile(ulong addr, ulong length, long fileOffset, int prot) => MapFd(StubMemoryFileFd, addr, length, fileOffset, prot);
+
+    /// <summary>Maps bytes of the stub's fd <paramref name="fd"/> at <paramref name="addr"/>, from the calling host thread's stub thread.</summary>
+    public long MapFd(int fd, ulong addr, ulong length, long fileOffset, int prot)
     {
-        long r = Inject(Sysno.mmap, (long)addr, (long)length, prot, Mman.MAP_SHARED | Mman.MAP_FIXED, StubMemoryFileFd, fileOffset);
+        long r = Inject(Sysno.mmap, (long)addr, (long)length, prot, Mman.MAP_SHARED | Mman.MAP_FIXED, fd, fileOffset);
         if (r >= 0 && (ulong)r != addr)
         {
             return -Errno.EFAULT.Value;
@@ -312,6 +319,13 @@ internal sealed class PtraceAddressSpace : IAddressSpace
     {
         StubThread? t = CurrentThread();
         return t == null ? -Errno.EPERM.Value : InjectAt(t, _template.InjectSyscall, nr, a1, a2, a3, a4, a5, a6);
+    }
+
+    /// <summary>Runs one host syscall at <paramref name="site"/> in the calling host thread's stub thread.</summary>
+    public long InjectAtSite(ulong site, int nr, long a1, long a2, long a3, long a4, long a5, long a6)
+    {
+        StubThread? t = CurrentThread();
+        return t == null ? -Errno.EPERM.Value : InjectAt(t, site, nr, a1, a2, a3, a4, a5, a6);
     }
 
     private long InjectOn(StubThread t, int nr, long a1, long a2, long a3, long a4, long a5, long a6, bool expectReturn)

@@ -160,7 +160,7 @@ internal static class StubImage
         return i;
     }
 
-    private static void Insn(Span<byte> dst, int index, ushort code, byte jt, byte jf, uint k)
+    internal static void Insn(Span<byte> dst, int index, ushort code, byte jt, byte jf, uint k)
     {
         Span<byte> s = dst.Slice(index * 8, 8);
         BinaryPrimitives.WriteUInt16LittleEndian(s, code);
@@ -169,7 +169,7 @@ internal static class StubImage
         BinaryPrimitives.WriteUInt32LittleEndian(s[4..], k);
     }
 
-    private static void WriteElfHeaders(byte[] image)
+    internal static void WriteElfHeaders(byte[] image)
     {
         Span<byte> h = image;
         h[0] = 0x7F;

@@ -10,8 +10,13 @@ internal sealed unsafe class StubTemplate : IDisposable
     private readonly SafeFdHandle _fd;
 
     public StubTemplate()
+        : this(StubImage.Build(out ulong pauseReturn, out ulong inject, out ulong clone, HostProcess.GetPid()), pauseReturn, inject, clone)
     {
-        byte[] image = StubImage.Build(out ulong pauseReturn, out ulong inject, out ulong clone, Moat.Host.HostProcess.GetPid());
+    }
+
+    /// <summary>A template for another stub image with the same injection protocol (the systrap stub).</summary>
+    public StubTemplate(byte[] image, ulong pauseReturn, ulong inject, ulong clone)
+    {
         PauseReturn = pauseReturn;
         InjectSyscall = inject;
         InjectClone = clone;

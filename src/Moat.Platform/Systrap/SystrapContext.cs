@@ -1,0 +1,368 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Threading;
+using Moat.Abi;
+using Moat.Host;
+
+namespace Moat.Platform.Systrap;
+
+/// <summary>
+/// Runs a task on its app thread. A switch writes the task's registers into the signal frame the thread
+/// is parked in, flips the region's state to RESUME, and waits for the next trap: spinning first (the
+/// answer to a syscall usually comes within microseconds), then sleeping on the state futex.
+/// Invariants: Attach, Switch, Detach and the FP-state calls run on the task's host thread.
+/// </summary>
+internal sealed unsafe class SystrapContext : IContext
+{
+    // struct ucontext and struct sigcontext offsets (x86-64).
+    private const int UcMcontext = 40;
+    private const int UcSigmask = UcMcontext + 256;
+    private const int UcSize = UcSigmask + 8;
+    private const int McFpstate = 184;
+    private const int FxsaveSize = 512;
+
+    // si_code of a seccomp trap, and of a tgkill.
+    private const int SysSeccomp = 1;
+    private const int SiTkill = -6;
+
+    private readonly SpinPolicy _spin;
+    private SystrapAddressSpace? _space;
+    private AppThread? _thread;
+
+    // Read by Interrupt() from other threads.
+    private volatile AppThread? _kickThread;
+    private volatile int _kickPid;
+    private volatile bool _interruptPending;
+
+    public SystrapContext(SpinPolicy spin)
+    {
+        _spin = spin;
+    }
+
+    public long Attach(IAddressSpace addressSpace, object? token)
+    {
+        var space = (SystrapAddressSpace)addressSpace;
+        long r = space.Attach(token, out AppThread? app);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        // The new thread reports itself from app_init's int3 once its signal stack and filter are in place.
+        if (!WaitTrapped(app!, space.Pid) || !IsFirstTrap(app!))
+        {
+            space.Detach(app!);
+            return -Errno.EIO.Value;
+        }
+
+        _space = space;
+        _thread = app;
+        _kickPid = space.Pid;
+        _kickThread = app;
+        return 0;
+    }
+
+    public void Detach(IAddressSpace addressSpace)
+    {
+        if (_space == addressSpace && _thread != null)
+        {
+            _kickThread = null;
+            _space.Detach(_thread);
+            _space = null;
+            _thread = null;
+        }
+    }
+
+    public SwitchEvent Switch(IAddressSpace addressSpace, ref PtraceRegs regs)
+    {
+        AppThread? t = _thread;
+        if (_space != addressSpace || t == null)
+        {
+            return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
+        }
+
+        if (_interruptPending)
+        {
+            _interruptPending = false;
+            return new SwitchEvent(SwitchEventKind.Interrupted, default);
+        }
+
+        byte* uc = t.Resolve(t.UcontextAddress, UcSize);
+        if (uc == null)
+        {
+            return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
+        }
+
+        StoreRegs(uc, in regs);
+        t.SetBasesOut(regs.fs_base, regs.gs_base);
+        t.StubSpin = _spin.StubIterations;
+        Interlocked.Exchange(ref *t.State, AppThread.StateResume);
+        if (Volatile.Read(ref *t.StubWaiting) != 0)
+        {
+            HostFutex.WakeShared(t.State, 1);
+        }
+
+        if (!WaitTrapped(t, _kickPid))
+        {
+            return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
+        }
+
+        uc = t.Resolve(t.UcontextAddress, UcSize);
+        byte* si = t.Resolve(t.SiginfoAddress, SigInfo.Size);
+        if (uc == null || si == null)
+        {
+            return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
+        }
+
+        LoadRegs(uc, ref regs);
+        regs.fs_base = t.FsBase;
+        regs.gs_base = t.GsBase;
+        SigInfo info = MemoryMarshal.Read<SigInfo>(new ReadOnlySpan<byte>(si, SigInfo.Size));
+        if (info.si_signo == Signal.SIGSYS && info.si_code == SysSeccomp)
+        {
+            // The host rolled the call back: rax holds the number. Show it as a ptrace syscall stop would.
+            regs.orig_rax = regs.rax;
+            regs.rax = unchecked((ulong)-Errno.ENOSYS.Value);
+            return new SwitchEvent(SwitchEventKind.Syscall, default);
+        }
+
+        regs.orig_rax = ulong.MaxValue;
+        if (info.si_signo == Signal.SIGCHLD && info.si_code == SiTkill && info.si_pid == HostProcess.GetPid())
+        {
+            _interruptPending = false;
+            return new SwitchEvent(SwitchEventKind.Interrupted, default);
+        }
+
+        return new SwitchEvent(SwitchEventKind.Signal, info);
+    }
+
+    // Waits until the app thread has trapped. False if it died (or its stub did).
+    private bool WaitTrapped(AppThread t, int pid)
+    {
+        int* state = t.State;
+        if (Volatile.Read(ref *state) == AppThread.StateTrapped)
+        {
+            return true;
+        }
+
+        if (_spin.TryBeginSpin())
+        {
+            bool trapped = Spin(state);
+            _spin.EndSpin();
+            if (trapped)
+            {
+                return true;
+            }
+        }
+
+        long kickedAt = 0;
+        while (true)
+        {
+            Interlocked.Exchange(ref *t.SentryWaiting, 1);
+            int s = Volatile.Read(ref *state);
+            if (s == AppThread.StateTrapped)
+            {
+                Volatile.Write(ref *t.SentryWaiting, 0);
+                return true;
+            }
+
+            if ((uint)s > AppThread.StateExit)
+            {
+                // Only the app writes such a value: it is scrambling its own region. Its process goes.
+                return GiveUp(pid);
+            }
+
+            long r = HostFutex.WaitShared(state, s, 200_000_000);
+            Volatile.Write(ref *t.SentryWaiting, 0);
+            if (Volatile.Read(ref *state) == AppThread.StateTrapped || (r != -Errno.ETIMEDOUT.Value && !_interruptPending))
+            {
+                continue;
+            }
+
+            // Quiet for a while, or the Sentry wants this thread back: is it still there?
+            if (HostProcess.Syscall(Sysno.tgkill, pid, t.Tid, 0) < 0)
+            {
+                return false;
+            }
+
+            if (!_interruptPending)
+            {
+                continue;
+            }
+
+            long now = Environment.TickCount64;
+            if (kickedAt == 0)
+            {
+                kickedAt = now;
+            }
+            else if (now - kickedAt > UnansweredKickMs)
+            {
+                // Kicked for seconds and never trapped: the app has made this thread deaf (a forged
+                // sigreturn frame can block the kick; a scrambled region can stall the hand-off).
+                return GiveUp(pid);
+            }
+
+            if (r == -Errno.ETIMEDOUT.Value)
+            {
+                HostProcess.Syscall(Sysno.tgkill, pid, t.Tid, Signal.SIGCHLD);
+            }
+        }
+    }
+
+    // How long a kicked thread may go without trapping before its process is killed.
+    private const long UnansweredKickMs = 3000;
+
+    // Kills the stub process: every task in it sees its address space lost, as when a stub is killed from outside.
+    private static bool GiveUp(int pid)
+    {
+        HostProcess.Kill(pid, Signal.SIGKILL);
+        return false;
+    }
+
+    private bool Spin(int* state)
+    {
+        long until = System.Diagnostics.Stopwatch.GetTimestamp() + _spin.SentryTicksBudget;
+        for (int n = 1; ; n++)
+        {
+            if (Volatile.Read(ref *state) == AppThread.StateTrapped)
+            {
+                return true;
+            }
+
+            System.Runtime.Intrinsics.X86.X86Base.Pause();
+            if ((n & 31) == 0 && System.Diagnostics.Stopwatch.GetTimestamp() >= until)
+            {
+                return false;
+            }
+        }
+    }
+
+    private static bool IsFirstTrap(AppThread t)
+    {
+        byte* uc = t.Resolve(t.UcontextAddress, UcSize);
+        return uc != null && Gregs(uc)[16] == SystrapStubImage.Address(SystrapStubCode.FirstTrap) + 1;
+    }
+
+    private static ulong* Gregs(byte* uc) => (ulong*)(uc + UcMcontext);
+
+    // sigcontext order: r8 r9 r10 r11 r12 r13 r14 r15 rdi rsi rbp rbx rdx rax rcx rsp rip eflags csgsfs.
+    private static void LoadRegs(byte* uc, ref PtraceRegs regs)
+    {
+        ulong* g = Gregs(uc);
+        regs.r8 = g[0];
+        regs.r9 = g[1];
+        regs.r10 = g[2];
+        regs.r11 = g[3];
+        regs.r12 = g[4];
+        regs.r13 = g[5];
+        regs.r14 = g[6];
+        regs.r15 = g[7];
+        regs.rdi = g[8];
+        regs.rsi = g[9];
+        regs.rbp = g[10];
+        regs.rbx = g[11];
+        regs.rdx = g[12];
+        regs.rax = g[13];
+        regs.rcx = g[14];
+        regs.rsp = g[15];
+        regs.rip = g[16];
+        regs.eflags = g[17];
+        ushort* seg = (ushort*)&g[18];
+        regs.cs = seg[0];
+        regs.ss = seg[3];
+    }
+
+    private static void StoreRegs(byte* uc, in PtraceRegs regs)
+    {
+        ulong* g = Gregs(uc);
+        g[0] = regs.r8;
+        g[1] = regs.r9;
+        g[2] = regs.r10;
+        g[3] = regs.r11;
+        g[4] = regs.r12;
+        g[5] = regs.r13;
+        g[6] = regs.r14;
+        g[7] = regs.r15;
+        g[8] = regs.rdi;
+        g[9] = regs.rsi;
+        g[10] = regs.rbp;
+        g[11] = regs.rbx;
+        g[12] = regs.rdx;
+        g[13] = regs.rax;
+        g[14] = regs.rcx;
+        g[15] = regs.rsp;
+        g[16] = regs.rip;
+        g[17] = regs.eflags;
+
+        // User code and stack segments always: the kernel would refuse anything else on sigreturn anyway.
+        ushort* seg = (ushort*)&g[18];
+        seg[0] = 0x33;
+        seg[3] = 0x2b;
+
+        // Nothing blocked in the host thread: the app's signal mask is the Sentry's business.
+        *(ulong*)(uc + UcSigmask) = 0;
+    }
+
+    private byte* FpState(int length)
+    {
+        AppThread? t = _thread;
+        if (t == null)
+        {
+            return null;
+        }
+
+        byte* uc = t.Resolve(t.UcontextAddress, UcSize);
+        return uc == null ? null : t.Resolve(*(ulong*)(uc + UcMcontext + McFpstate), length);
+    }
+
+    public long GetFpState(IAddressSpace addressSpace, Span<byte> fxsave)
+    {
+        byte* fp = FpState(FxsaveSize);
+        if (fp == null)
+        {
+            return -Errno.ESRCH.Value;
+        }
+
+        new ReadOnlySpan<byte>(fp, FxsaveSize).CopyTo(fxsave);
+        return 0;
+    }
+
+    public long SetFpState(IAddressSpace addressSpace, ReadOnlySpan<byte> fxsave)
+    {
+        // Bytes 464..511 of the frame's FXSAVE area hold the kernel's xsave descriptor (fx_sw_reserved):
+        // keep it, so that sigreturn still restores the extended state from the frame.
+        const int Architectural = 464;
+        byte* fp = FpState(FxsaveSize + 64);
+        if (fp == null || fxsave.Length < Architectural)
+        {
+            return -Errno.ESRCH.Value;
+        }
+
+        fxsave[..Architectural].CopyTo(new Span<byte>(fp, Architectural));
+
+        // XSTATE_BV bits 0 (x87) and 1 (SSE) say the frame holds that state; cleared, sigreturn would reset it.
+        const uint FpXstateMagic1 = 0x46505853;
+        if (*(uint*)(fp + Architectural) == FpXstateMagic1)
+        {
+            *(ulong*)(fp + FxsaveSize) |= 0x3;
+        }
+        return 0;
+    }
+
+    public void Interrupt()
+    {
+        _interruptPending = true;
+        AppThread? t = _kickThread;
+        int pid = _kickPid;
+        if (t != null)
+        {
+            // Kick exactly our app thread; wake our own wait too, in case the thread is gone.
+            HostProcess.Syscall(Sysno.tgkill, pid, t.Tid, Signal.SIGCHLD);
+            HostFutex.WakeShared(t.State, int.MaxValue);
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+}
