@@ -28,6 +28,12 @@ if [ "$status" -eq 0 ]; then
   MOAT_BINARY="$PWD/out/moat" dotnet test Moat.slnx -c Release 2>&1 | tee -a "$log"
   status=${PIPESTATUS[0]}
 fi
+if [ "$status" -eq 0 ]; then
+  # The conformance suite again on the other platform: both must pass everything.
+  echo "test.sh: conformance suite on the ptrace platform"
+  MOAT_PLATFORM=ptrace MOAT_BINARY="$PWD/out/moat" dotnet test tests/Moat.Conformance -c Release --no-build 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
+fi
 set -e
 
 # One plain summary line over all test assemblies.

@@ -15,7 +15,7 @@ namespace Moat.Cli;
 /// </summary>
 internal static class BenchCommand
 {
-    private static readonly string[] s_platforms = ["ptrace"];
+    private static readonly string[] s_platforms = ["systrap", "ptrace"];
 
     public static int Run(string[] args)
     {

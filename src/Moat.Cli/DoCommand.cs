@@ -16,7 +16,9 @@ internal static class DoCommand
     public static int Run(string[] args)
     {
         bool strace = false;
-        string platform = Environment.GetEnvironmentVariable("MOAT_PLATFORM") is { Length: > 0 } p ? p : "ptrace";
+        // systrap where the host supports it (FSGSBASE), else ptrace; MOAT_PLATFORM sets another default.
+        string platform = Environment.GetEnvironmentVariable("MOAT_PLATFORM") is { Length: > 0 } p ? p
+            : Moat.Platform.Systrap.SystrapPlatform.IsSupported ? "systrap" : "ptrace";
         string hostname = "moat";
         string? profile = null;
         string root = "/";
@@ -88,6 +90,12 @@ internal static class DoCommand
         if (platform is not ("ptrace" or "systrap"))
         {
             Console.Error.WriteLine($"moat do: unknown platform '{platform}' (available: ptrace, systrap)");
+            return 2;
+        }
+
+        if (platform == "systrap" && !Moat.Platform.Systrap.SystrapPlatform.IsSupported)
+        {
+            Console.Error.WriteLine("moat do: the systrap platform needs FSGSBASE (Linux 5.9+ on a CPU with it); use --platform=ptrace");
             return 2;
         }
 

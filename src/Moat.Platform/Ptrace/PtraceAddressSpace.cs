@@ -40,6 +40,9 @@ internal sealed class PtraceAddressSpace : IAddressSpace
     {
         public required int Tid { get; init; }
 
+        /// <summary>The CPU this thread was last moved to by <see cref="PtraceAddressSpace.FollowCpu"/>, or -1.</summary>
+        public int Cpu = -1;
+
         public PtraceRegs InitRegs;
     }
 
@@ -319,6 +322,35 @@ internal sealed class PtraceAddressSpace : IAddressSpace
     {
         StubThread? t = CurrentThread();
         return t == null ? -Errno.EPERM.Value : InjectAt(t, _template.InjectSyscall, nr, a1, a2, a3, a4, a5, a6);
+    }
+
+    /// <summary>
+    /// Moves the calling host thread's stub thread to the CPU the caller runs on, so that the ptrace
+    /// hand-offs of the next injections are same-CPU wake-ups (on this kind of VM ~6 µs instead of ~45 µs).
+    /// For platforms that do not pin the pair for good.
+    /// </summary>
+    public unsafe void FollowCpu()
+    {
+        StubThread? t = CurrentThread();
+        int cpu = CurrentCpu();
+        if (t == null || cpu < 0 || cpu == t.Cpu || cpu >= 1024)
+        {
+            return;
+        }
+
+        ulong* mask = stackalloc ulong[16];
+        new Span<ulong>(mask, 16).Clear();
+        mask[cpu / 64] = 1UL << (cpu % 64);
+        if (HostProcess.Syscall(Sysno.sched_setaffinity, t.Tid, 128, (long)mask) == 0)
+        {
+            t.Cpu = cpu;
+        }
+    }
+
+    private static unsafe int CurrentCpu()
+    {
+        uint cpu;
+        return HostProcess.Syscall(Sysno.getcpu, (long)&cpu, 0, 0) < 0 ? -1 : (int)cpu;
     }
 
     /// <summary>Runs one host syscall at <paramref name="site"/> in the calling host thread's stub thread.</summary>

@@ -49,9 +49,17 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
         return injectors == null ? null : new SystrapAddressSpace(injectors, area);
     }
 
-    public long MapFile(ulong addr, ulong length, long fileOffset, int prot) => _injectors.MapFile(addr, length, fileOffset, prot);
+    public long MapFile(ulong addr, ulong length, long fileOffset, int prot)
+    {
+        _injectors.FollowCpu();
+        return _injectors.MapFile(addr, length, fileOffset, prot);
+    }
 
-    public long Unmap(ulong addr, ulong length) => _injectors.Unmap(addr, length);
+    public long Unmap(ulong addr, ulong length)
+    {
+        _injectors.FollowCpu();
+        return _injectors.Unmap(addr, length);
+    }
 
     public (long User, long System) CpuTicks() => _injectors.CpuTicks();
 
@@ -78,12 +86,14 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
     }
 
     /// <summary>Binds the calling host thread to its injector (and, for the first context, makes its app thread).</summary>
-    public long Attach(object? token, out AppThread? app)
+    public long Attach(object? token, out AppThread? app, out int injectorTid)
     {
         app = null;
+        injectorTid = 0;
+        PtraceAddressSpace.StubThread? injector;
         if (token is ThreadToken t)
         {
-            long r = _injectors.Attach(t.Injector, out _);
+            long r = _injectors.Attach(t.Injector, out injector);
             if (r < 0)
             {
                 ReleaseApp(t.App, exited: false);
@@ -91,11 +101,18 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
             }
 
             app = t.App;
+            injectorTid = injector!.Tid;
             return 0;
         }
 
-        long a = _injectors.Attach(null, out _);
-        return a < 0 ? a : NewAppThread(out app);
+        long a = _injectors.Attach(null, out injector);
+        if (a < 0)
+        {
+            return a;
+        }
+
+        injectorTid = injector!.Tid;
+        return NewAppThread(out app);
     }
 
     /// <summary>Ends the calling host thread's app thread and injector.</summary>

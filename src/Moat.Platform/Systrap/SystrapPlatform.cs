@@ -27,7 +27,7 @@ public sealed class SystrapPlatform : IPlatform
     /// <param name="memoryFile">The MemoryFile memfd; every stub holds it at fd 3.</param>
     public SystrapPlatform(SafeFdHandle memoryFile)
     {
-        if ((HostProcess.GetAuxval(AtHwcap2) & HwcapFsgsbase) == 0)
+        if (!IsSupported)
         {
             throw new PlatformNotSupportedException("the systrap platform needs FSGSBASE (Linux 5.9+ on a CPU with it)");
         }
@@ -42,6 +42,9 @@ public sealed class SystrapPlatform : IPlatform
         _area = SysmsgArea.Create(MaxThreads);
         _vdso = new Lazy<ulong>(() => StubVdso.Probe(_template));
     }
+
+    /// <summary>Whether this host can run the platform: the stub reads and writes fs/gs with FSGSBASE instructions.</summary>
+    public static bool IsSupported => (HostProcess.GetAuxval(AtHwcap2) & HwcapFsgsbase) != 0;
 
     public string Name => "systrap";
 
