@@ -291,8 +291,17 @@ internal sealed partial class MemoryManager
 
             if (dontNeed)
             {
+                // Private memory is dropped and reads back as zeros; shared memory (anonymous or a file's)
+                // keeps its data, as in Linux: only the host mapping goes, and the next touch maps it again.
                 _scratchPmas.Clear();
-                _pmas.Remove(addr, end, _scratchPmas);
+                for (int i = _vmas.FirstEndingAfter(addr); i < _vmas.Count && _vmas[i].Start < end; i++)
+                {
+                    if (!_vmas[i].Shared)
+                    {
+                        _pmas.Remove(System.Math.Max(addr, _vmas[i].Start), System.Math.Min(end, _vmas[i].End), _scratchPmas);
+                    }
+                }
+
                 foreach (Pma p in _scratchPmas)
                 {
                     MemoryFile.Free(p.FileOffset, p.End - p.Start);

@@ -127,7 +127,7 @@ internal static unsafe class SysMmap
         return at;
     }
 
-    // A tmpfs file mapping is a private copy as well; writable shared mappings need a shared page cache.
+    // A private tmpfs mapping is a copy of the file's bytes; a shared one maps the file's own MemoryFile pages.
     private static long MmapTmpfs(Task t, Vfs.Tmpfs.TmpfsFile file, ulong addr, ulong length, int prot, int flags, long offset)
     {
         if ((file.Node is not Vfs.Tmpfs.TmpfsRegular reg))
@@ -135,16 +135,9 @@ internal static unsafe class SysMmap
             return -Errno.ENODEV.Value;
         }
 
-        if ((flags & Mman.MAP_TYPE) != Mman.MAP_PRIVATE && (prot & Mman.PROT_WRITE) != 0)
+        if ((flags & Mman.MAP_TYPE) != Mman.MAP_PRIVATE)
         {
-            // A file sealed against writes refuses writable shared mappings, as in Linux.
-            bool sealedForWrite;
-            lock (reg.Fs.Mu)
-            {
-                sealedForWrite = (reg.Seals & (Vfs.Tmpfs.FileSeals.F_SEAL_WRITE | Vfs.Tmpfs.FileSeals.F_SEAL_FUTURE_WRITE)) != 0;
-            }
-
-            return sealedForWrite ? -Errno.EPERM.Value : -Errno.ENODEV.Value;
+            return MmapTmpfsShared(t, file, reg, addr, length, prot, flags, offset);
         }
 
         long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path);
@@ -174,6 +167,59 @@ internal static unsafe class SysMmap
                 }
 
                 done += (ulong)got;
+            }
+        }
+
+        return at;
+    }
+
+    private static long MmapTmpfsShared(Task t, Vfs.Tmpfs.TmpfsFile file, Vfs.Tmpfs.TmpfsRegular reg, ulong addr, ulong length, int prot, int flags, long offset)
+    {
+        int mode = file.StatusFlags & OpenFlags.O_ACCMODE;
+        if ((prot & Mman.PROT_WRITE) != 0)
+        {
+            if (mode != OpenFlags.O_RDWR)
+            {
+                return -Errno.EACCES.Value;
+            }
+
+            // A file sealed against writes refuses writable shared mappings, as in Linux.
+            lock (reg.Fs.Mu)
+            {
+                if ((reg.Seals & (Vfs.Tmpfs.FileSeals.F_SEAL_WRITE | Vfs.Tmpfs.FileSeals.F_SEAL_FUTURE_WRITE)) != 0)
+                {
+                    return -Errno.EPERM.Value;
+                }
+            }
+        }
+
+        long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path);
+        if (at < 0)
+        {
+            return at;
+        }
+
+        lock (reg.Fs.Mu)
+        {
+            ulong inFile = MemoryManager.PageUp((ulong)Math.Max(0, reg.Size - offset));
+            ulong backed = Math.Min(MemoryManager.PageUp(length), inFile);
+            t.MM.MarkBeyondEof((ulong)at + backed, (ulong)at + MemoryManager.PageUp(length));
+            if (backed == 0)
+            {
+                return at;
+            }
+
+            long[] pages = new long[backed / Mman.PageSize];
+            long r = reg.BackPages(offset / (long)Mman.PageSize, pages);
+            if (r >= 0)
+            {
+                r = t.MM.InstallSharedPages((ulong)at, pages);
+            }
+
+            if (r < 0)
+            {
+                t.MM.Munmap((ulong)at, length);
+                return r;
             }
         }
 

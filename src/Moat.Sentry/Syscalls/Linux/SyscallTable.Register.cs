@@ -44,7 +44,7 @@ internal static partial class SyscallTable
         Partial(Sysno.ioctl, SysFile.Ioctl, "FIOCLEX/FIONCLEX/FIONBIO/FIONREAD everywhere; TCGETS and TIOCGWINSZ on host files; socket and pipe queries");
         Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks, memfd seals; no leases or owners");
         Full(Sysno.flock, SysLock.Flock);
-        Partial(Sysno.memfd_create, SysMemfd.MemfdCreate, "a tmpfs file with seals; MAP_SHARED writable mappings answer ENODEV until a page cache exists; MFD_HUGETLB gives ordinary pages");
+        Partial(Sysno.memfd_create, SysMemfd.MemfdCreate, "a tmpfs file with seals; MAP_SHARED maps its own pages; MFD_HUGETLB gives ordinary pages");
         Full(Sysno.close_range, SysFile.CloseRange);
         Full(Sysno.pipe, SysFile.PipeSyscall);
         Full(Sysno.pipe2, SysFile.Pipe2);

@@ -215,6 +215,32 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
         return done;
     }
 
+    /// <summary>
+    /// The MemoryFile offsets of the <paramref name="pages"/>.Length pages from page index
+    /// <paramref name="firstPage"/>, allocating (zeroed) pages for holes: what a shared mapping maps.
+    /// Returns 0 or -ENOMEM. Preconditions: Fs.Mu is held.
+    /// </summary>
+    public long BackPages(long firstPage, Span<long> pages)
+    {
+        for (int i = 0; i < pages.Length; i++)
+        {
+            if (!_pages.TryGetValue(firstPage + i, out long fo))
+            {
+                fo = Fs.MemoryFile.Allocate(4096);
+                if (fo < 0)
+                {
+                    return fo;
+                }
+
+                _pages[firstPage + i] = fo;
+            }
+
+            pages[i] = fo;
+        }
+
+        return 0;
+    }
+
     /// <summary>Sets the size, freeing pages past it and zeroing the tail of the last one.</summary>
     public void Truncate(long size)
     {

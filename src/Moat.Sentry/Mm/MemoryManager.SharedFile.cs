@@ -1,0 +1,59 @@
+using System;
+using Moat.Abi;
+
+namespace Moat.Sentry.Mm;
+
+/// <summary>MAP_SHARED mappings of files whose data already lives in the MemoryFile (tmpfs, memfd).</summary>
+internal sealed partial class MemoryManager
+{
+    /// <summary>
+    /// Backs the shared VMA at <paramref name="start"/> with the given MemoryFile pages, one per app page,
+    /// taking a reference on each: the mapping and the file then hold the very same memory, so stores
+    /// through the mapping are the file's data and write(2) to the file shows in the mapping, in every
+    /// process that maps it (fork shares the PMAs of shared VMAs outright).
+    /// </summary>
+    /// <remarks>
+    /// Truncating the file drops only the file's reference: a page stays alive while mapped (Linux would
+    /// SIGBUS an access past the new end instead).
+    /// </remarks>
+    public long InstallSharedPages(ulong start, ReadOnlySpan<long> pages)
+    {
+        lock (_mu)
+        {
+            ulong end = start + ((ulong)pages.Length * Mman.PageSize);
+            int vi = _vmas.IndexOf(start);
+            if (vi < 0 || !_vmas[vi].Shared || _vmas[vi].End < end)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            _scratchPmas.Clear();
+            _pmas.Remove(start, end, _scratchPmas);
+            foreach (Pma p in _scratchPmas)
+            {
+                MemoryFile.Free(p.FileOffset, p.Length);
+            }
+
+            _scratchPmas.Clear();
+
+            // One PMA per run of consecutive MemoryFile pages.
+            int i = 0;
+            while (i < pages.Length)
+            {
+                int j = i + 1;
+                while (j < pages.Length && pages[j] == pages[j - 1] + (long)Mman.PageSize)
+                {
+                    j++;
+                }
+
+                ulong length = (ulong)(j - i) * Mman.PageSize;
+                MemoryFile.IncRef(pages[i], length);
+                ulong at = start + ((ulong)i * Mman.PageSize);
+                _pmas.Insert(new Pma(at, at + length, pages[i]));
+                i = j;
+            }
+
+            return 0;
+        }
+    }
+}
