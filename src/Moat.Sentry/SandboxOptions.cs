@@ -26,6 +26,12 @@ public sealed class SandboxOptions
     /// <summary>The most bytes of memory the sandbox may hold (0: no limit); beyond it a faulting process is killed.</summary>
     public ulong MemoryLimit { get; init; }
 
+    /// <summary>
+    /// Host directories bound into the sandbox (volumes). The gofer serving the sandbox must serve
+    /// <c>BindMounts[i].HostPath</c> as its root i + 1 (see <c>GoferProcess.Start</c>).
+    /// </summary>
+    public IReadOnlyList<BindMount> BindMounts { get; init; } = [];
+
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
 }

@@ -75,6 +75,37 @@ internal sealed partial class Kernel
     /// <summary>The Sentry's own file systems, by mount point (tmpfs at /tmp and /dev/shm).</summary>
     public System.Collections.Generic.List<Vfs.Tmpfs.Tmpfs> Mounts { get; } = [];
 
+    /// <summary>Host directories bound into the sandbox (<c>--volume</c>); they hide what lies below their mount points.</summary>
+    public System.Collections.Generic.List<Vfs.Volume> Volumes { get; } = [];
+
+    /// <summary>The volume that <paramref name="normalized"/> lies on (the deepest mount point wins), with the path inside it.</summary>
+    public Vfs.Volume? FindVolume(string normalized, out string rel)
+    {
+        Vfs.Volume? found = null;
+        rel = string.Empty;
+        foreach (Vfs.Volume v in Volumes)
+        {
+            string mp = v.MountPoint;
+            if (found != null && found.MountPoint.Length >= mp.Length)
+            {
+                continue;
+            }
+
+            if (normalized == mp)
+            {
+                found = v;
+                rel = string.Empty;
+            }
+            else if (normalized.Length > mp.Length && normalized[mp.Length] == '/' && normalized.StartsWith(mp, StringComparison.Ordinal))
+            {
+                found = v;
+                rel = normalized[(mp.Length + 1)..];
+            }
+        }
+
+        return found;
+    }
+
     /// <summary>The tmpfs that <paramref name="normalized"/> lies on, with the path inside it.</summary>
     public Vfs.Tmpfs.Tmpfs? FindMount(string normalized, out string rel)
     {

@@ -1,4 +1,6 @@
 using Moat.Abi;
+using Moat.Gofer;
+using Moat.Host;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Vfs;
 using Moat.Sentry.Vfs.Tmpfs;
@@ -131,6 +133,7 @@ internal static class SysPathChange
             return f switch
             {
                 TmpfsFile tf => tf.Truncate(a.Long(1)),
+                HostFileDescription { Volume: not null } h => HostFile.Ftruncate(h.HostFd, a.Long(1)),
                 HostFileDescription => -Errno.EINVAL.Value, // opened read-only: writable opens are copied up
                 _ => -Errno.EINVAL.Value,
             };
@@ -202,6 +205,20 @@ internal static class SysPathChange
             return r;
         }
 
+        if (t.Credentials.EffectiveUid != 0)
+        {
+            // Only root changes owners here (as on tmpfs); the gofer would not check for us.
+            if (PathOps.SetAttrOnVolume(t, ref p, follow, GoferOp.Chown, -1, -1, 0, 0, out _))
+            {
+                r = PathOps.Stat(t, p, follow, out _);
+                return r < 0 ? r : t.Kernel.FindVolume(PathResolver.Normalize(p), out _) is { ReadOnly: true } ? -Errno.EROFS.Value : -Errno.EPERM.Value;
+            }
+        }
+        else if (PathOps.SetAttrOnVolume(t, ref p, follow, GoferOp.Chown, uid, gid, 0, 0, out long vr))
+        {
+            return vr;
+        }
+
         r = PathOps.OpenForChange(t, p, follow, out FileDescription? f);
         if (r < 0)
         {
@@ -227,6 +244,11 @@ internal static class SysPathChange
 
     private static long Chown(Task t, FileDescription f, uint uid, uint gid)
     {
+        if (f is HostFileDescription { Volume: { } v } h)
+        {
+            return v.ReadOnly ? -Errno.EROFS.Value : t.Credentials.EffectiveUid != 0 ? -Errno.EPERM.Value : HostPathChange.Fchown(h.HostFd, uid, gid);
+        }
+
         if (f is not TmpfsFile tf)
         {
             return -Errno.EROFS.Value;
@@ -254,11 +276,29 @@ internal static class SysPathChange
         }
     }
 
-    /// <summary>Implements utimensat(2) on tmpfs files (UTIME_NOW and UTIME_OMIT included).</summary>
+    /// <summary>Implements utimensat(2) on tmpfs and volume files (UTIME_NOW and UTIME_OMIT included).</summary>
     public static long Utimensat(Task t, in SyscallArgs a)
     {
         const long UTIME_NOW = (1L << 30) - 1;
         const long UTIME_OMIT = (1L << 30) - 2;
+        System.Span<Timespec> times = stackalloc Timespec[2];
+        if (a.Pointer(2) == 0)
+        {
+            times[0] = times[1] = new Timespec { tv_nsec = UTIME_NOW };
+        }
+        else if (t.MM.CopyIn(a.Pointer(2), System.Runtime.InteropServices.MemoryMarshal.AsBytes(times)) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        foreach (Timespec ts in times)
+        {
+            if (ts.tv_nsec != UTIME_NOW && ts.tv_nsec != UTIME_OMIT && (ts.tv_nsec < 0 || ts.tv_nsec >= 1_000_000_000))
+            {
+                return -Errno.EINVAL.Value;
+            }
+        }
+
         FileDescription? f;
         long r;
         if (a.Pointer(1) == 0)
@@ -277,7 +317,13 @@ internal static class SysPathChange
                 return r;
             }
 
-            r = PathOps.OpenForChange(t, p, (a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out f);
+            bool follow = (a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0;
+            if (PathOps.SetAttrOnVolume(t, ref p, follow, GoferOp.Utimes, times[0].tv_sec, times[0].tv_nsec, times[1].tv_sec, times[1].tv_nsec, out long vr))
+            {
+                return vr;
+            }
+
+            r = PathOps.OpenForChange(t, p, follow, out f);
             if (r < 0)
             {
                 return r;
@@ -286,22 +332,9 @@ internal static class SysPathChange
 
         try
         {
-            System.Span<Timespec> times = stackalloc Timespec[2];
-            if (a.Pointer(2) == 0)
+            if (f is HostFileDescription { Volume: { } v } h)
             {
-                times[0] = times[1] = new Timespec { tv_nsec = UTIME_NOW };
-            }
-            else if (t.MM.CopyIn(a.Pointer(2), System.Runtime.InteropServices.MemoryMarshal.AsBytes(times)) < 0)
-            {
-                return -Errno.EFAULT.Value;
-            }
-
-            foreach (Timespec ts in times)
-            {
-                if (ts.tv_nsec != UTIME_NOW && ts.tv_nsec != UTIME_OMIT && (ts.tv_nsec < 0 || ts.tv_nsec >= 1_000_000_000))
-                {
-                    return -Errno.EINVAL.Value;
-                }
+                return v.ReadOnly ? -Errno.EROFS.Value : HostPathChange.Futimens(h.HostFd, times[0], times[1]);
             }
 
             if (f is not TmpfsFile tf)
