@@ -214,7 +214,7 @@ internal static unsafe class SysDir
     // struct statfs from the host; a read-only volume adds ST_RDONLY to f_flags, as its bind mount would.
     private static long HostStatfs(Task t, int fd, ulong addr, bool readOnly)
     {
-        const int FlagsOffset = 88;
+        const int FlagsOffset = 80;
         const long StRdonly = 1;
         Span<byte> st = stackalloc byte[120];
         long r;

@@ -270,7 +270,20 @@ internal static class SysFile
             return -Errno.EACCES.Value;
         }
 
-        return CheckPermission(t.Credentials, st, mode) ? 0 : -Errno.EACCES.Value;
+        if (!CheckPermission(t.Credentials, st, mode))
+        {
+            return -Errno.EACCES.Value;
+        }
+
+        // As faccessat: a file that could be written is still not, on a read-only mount (devices and FIFOs can).
+        uint type = st.st_mode & Stat.S_IFMT;
+        if ((mode & OpenFlags.W_OK) != 0 && type is Stat.S_IFREG or Stat.S_IFDIR or Stat.S_IFLNK &&
+            t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(PathResolver.Normalize(absolute), out _) is { ReadOnly: true })
+        {
+            return -Errno.EROFS.Value;
+        }
+
+        return 0;
     }
 
     // The classic owner/group/other check; root may read anything and execute what has any x bit.
