@@ -23,12 +23,6 @@ internal static class PathOps
         for (int hop = 0; hop < MaxHops; hop++)
         {
             string norm = PathResolver.Normalize(absolute);
-            if (DeviceFile.TryOpen(norm, flags) is DeviceFile device)
-            {
-                file = device;
-                return 0;
-            }
-
             if (IsProc(norm))
             {
                 long pr = OpenProc(t, norm, flags, out file, out string? procRestart);
@@ -215,6 +209,11 @@ internal static class PathOps
             if ((flags & OpenFlags.O_DIRECTORY) != 0 && node is not TmpfsDirectory)
             {
                 return -Errno.ENOTDIR.Value;
+            }
+
+            if (node is TmpfsDeviceNode device && (flags & OpenFlags.O_PATH) == 0)
+            {
+                return DeviceFile.Open(device, flags, norm, out file);
             }
 
             if (node is TmpfsDirectory && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0 || create && (flags & OpenFlags.O_PATH) == 0))
