@@ -181,10 +181,17 @@ internal static class SysFile
             return r;
         }
 
+        bool watched = Vfs.Inotify.Fsnotify.Active && (flags & OpenFlags.O_PATH) == 0;
+        bool existed = !watched || (flags & OpenFlags.O_CREAT) == 0 || PathOps.Stat(t, absolute, (flags & (OpenFlags.O_NOFOLLOW | OpenFlags.O_EXCL)) == 0, out _) == 0;
         r = PathOps.Open(t, absolute, flags, mode, out FileDescription? file);
         if (r < 0)
         {
             return r;
+        }
+
+        if (watched)
+        {
+            Vfs.Inotify.Fsnotify.Opened(t, file!, absolute, created: !existed, truncated: existed && (flags & OpenFlags.O_TRUNC) != 0 && (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY);
         }
 
         int limit = (int)Math.Min(t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur, int.MaxValue);
