@@ -9,7 +9,8 @@ namespace Moat.Cli;
 
 /// <summary>
 /// <c>moat do -- COMMAND</c>: runs a host program in a new sandbox whose root is the host's root (or
-/// <c>--root DIR</c>), read-only, served by a gofer process. This process becomes the Sentry.
+/// <c>--root DIR</c>), read-only, served by a gofer process, with <c>--volume HOST:SANDBOX[:ro|rw]</c>
+/// host directories bound in (read-write unless told, as docker's <c>-v</c>). This process becomes the Sentry.
 /// </summary>
 internal static class DoCommand
 {
@@ -24,6 +25,7 @@ internal static class DoCommand
         string root = "/";
         int maxTasks = 0;
         ulong memoryLimit = 0;
+        var mounts = new List<BindMount>();
         int i = 0;
         for (; i < args.Length; i++)
         {
@@ -61,6 +63,23 @@ internal static class DoCommand
             else if (a == "--root" && i + 1 < args.Length)
             {
                 root = System.IO.Path.GetFullPath(args[++i]);
+            }
+            else if ((a == "--volume" || a == "-v") && i + 1 < args.Length)
+            {
+                BindMount? m = BindMount.Parse(args[++i], out string? bad);
+                if (m == null)
+                {
+                    Console.Error.WriteLine($"moat do: --volume {bad}");
+                    return 2;
+                }
+
+                if (mounts.Exists(o => o.SandboxPath == m.SandboxPath))
+                {
+                    Console.Error.WriteLine($"moat do: --volume: {m.SandboxPath} is bound twice");
+                    return 2;
+                }
+
+                mounts.Add(m);
             }
             else if (a == "--profile" && i + 1 < args.Length)
             {
@@ -105,7 +124,7 @@ internal static class DoCommand
             return 2;
         }
 
-        using GoferProcess? gofer = GoferProcess.Start(root, out string? error);
+        using GoferProcess? gofer = GoferProcess.Start(root, mounts, out string? error);
         if (gofer == null)
         {
             Console.Error.WriteLine($"moat: cannot start the gofer: {error}");
@@ -124,6 +143,7 @@ internal static class DoCommand
             MaxTasks = maxTasks,
             MemoryLimit = memoryLimit,
             Platform = platform,
+            BindMounts = mounts,
         };
         return Sandbox.Run(options, gofer.Client, Console.Error);
     }

@@ -3,6 +3,7 @@ using System.IO;
 using Moat.Abi;
 using Moat.Gofer;
 using Moat.Host;
+using Moat.Sentry;
 
 namespace Moat.Cli;
 
@@ -21,7 +22,8 @@ internal sealed class GoferProcess : IDisposable
 
     public GoferClient Client { get; }
 
-    public static GoferProcess? Start(string root, out string? error)
+    /// <summary>Starts a gofer serving <paramref name="root"/> and, as roots 1, 2, ..., the host side of each bind mount.</summary>
+    public static GoferProcess? Start(string root, System.Collections.Generic.IReadOnlyList<BindMount> mounts, out string? error)
     {
         error = null;
         long r = HostSocket.SocketPair(HostSocket.SOCK_SEQPACKET, out SafeFdHandle sentryEnd, out SafeFdHandle goferEnd);
@@ -33,7 +35,16 @@ internal sealed class GoferProcess : IDisposable
 
         using (goferEnd)
         {
-            string[] argv = SelfCommand(["gofer", "--root", root, "--fd", GoferSocketFd.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            var goferArgs = new System.Collections.Generic.List<string> { "gofer", "--root", root };
+            foreach (BindMount m in mounts)
+            {
+                goferArgs.Add("--volume");
+                goferArgs.Add((m.ReadOnly ? "ro:" : "rw:") + m.HostPath);
+            }
+
+            goferArgs.Add("--fd");
+            goferArgs.Add(GoferSocketFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            string[] argv = SelfCommand([.. goferArgs]);
             var env = new System.Collections.Generic.List<string>();
             foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
             {

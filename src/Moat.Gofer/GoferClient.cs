@@ -21,11 +21,14 @@ public sealed class GoferClient : IDisposable
     }
 
     /// <summary>Opens a path in the gofer's root. Returns the donated fd, or null with -errno.</summary>
-    public SafeFdHandle? Open(string path, int flags, out long error)
+    public SafeFdHandle? Open(string path, int flags, out long error) => Open(0, path, flags, 0, out error);
+
+    /// <summary>Opens a path of root <paramref name="root"/> (0: the sandbox root, 1..: volumes). Returns the donated fd, or null with -errno.</summary>
+    public SafeFdHandle? Open(int root, string path, int flags, int mode, out long error)
     {
         lock (_mu)
         {
-            error = RoundTripLocked(GoferOp.Open, flags, path, out int fd, out _);
+            error = RoundTripLocked(new GoferRequest(GoferOp.Open, (byte)root, flags, mode, 0, 0, 0, path, string.Empty), out int fd, out _);
             if (error < 0)
             {
                 return null;
@@ -42,31 +45,50 @@ public sealed class GoferClient : IDisposable
     }
 
     /// <summary>Reads a symlink in the gofer's root. Returns the target, or null with -errno.</summary>
-    public string? ReadLink(string path, out long error)
+    public string? ReadLink(string path, out long error) => ReadLink(0, path, out error);
+
+    /// <summary>Reads a symlink of root <paramref name="root"/>. Returns the target, or null with -errno.</summary>
+    public string? ReadLink(int root, string path, out long error)
     {
         lock (_mu)
         {
-            error = RoundTripLocked(GoferOp.ReadLink, 0, path, out int fd, out string payload);
-            if (fd >= 0)
-            {
-                HostFile.Close(fd);
-            }
-
+            error = RoundTripLocked(new GoferRequest(GoferOp.ReadLink, (byte)root, 0, 0, 0, 0, 0, path, string.Empty), out int fd, out string payload);
+            CloseStray(fd);
             return error < 0 ? null : payload;
         }
     }
 
+    /// <summary>Asks for a change of a volume's tree (mkdir, unlink, rename, ...). Returns 0 or -errno.</summary>
+    public long Change(in GoferRequest request)
+    {
+        lock (_mu)
+        {
+            long r = RoundTripLocked(request, out int fd, out _);
+            CloseStray(fd);
+            return r;
+        }
+    }
+
+    // Only Open expects an fd back: any other is closed.
+    private static void CloseStray(int fd)
+    {
+        if (fd >= 0)
+        {
+            HostFile.Close(fd);
+        }
+    }
+
     // Preconditions: _mu is held.
-    private long RoundTripLocked(GoferOp op, int flags, string path, out int fd, out string payload)
+    private long RoundTripLocked(in GoferRequest request, out int fd, out string payload)
     {
         fd = -1;
         payload = string.Empty;
-        if (Moat.Abi.LinuxString.Encoding.GetByteCount(path) > GoferProtocol.MaxMessage - GoferProtocol.HeaderSize)
+        if (GoferProtocol.PathBytes(request.Path, request.Path2) > GoferProtocol.MaxMessage - GoferProtocol.HeaderSize - 1)
         {
             return -Errno.ENAMETOOLONG.Value;
         }
 
-        int len = GoferProtocol.EncodeRequest(_request, op, flags, path);
+        int len = GoferProtocol.EncodeRequest(_request, request);
         long r = HostSocket.Send(_socket.Fd, _request.AsSpan(0, len), -1);
         if (r < 0)
         {
@@ -76,7 +98,19 @@ public sealed class GoferClient : IDisposable
         r = HostSocket.Receive(_socket.Fd, _reply, out fd);
         if (r <= 0 || !GoferProtocol.TryDecodeReply(_reply.AsSpan(0, (int)r), out int result, out payload))
         {
+            if (fd >= 0)
+            {
+                HostFile.Close(fd);
+                fd = -1;
+            }
+
             return -Errno.EIO.Value;
+        }
+
+        if (result < 0 && fd >= 0)
+        {
+            HostFile.Close(fd);
+            fd = -1;
         }
 
         return result;

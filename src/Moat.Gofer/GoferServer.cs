@@ -10,8 +10,9 @@ namespace Moat.Gofer;
 /// /proc magic links cannot leave the root, and there is no window between a check and the open.
 /// Only regular files and directories are opened for I/O; anything else (devices, FIFOs, sockets) is
 /// served only as an O_PATH handle, good for fstat and nothing more.
+/// Volumes (roots 1..) are served by <c>GoferServer.Volume.cs</c>.
 /// </summary>
-public sealed class GoferServer
+public sealed partial class GoferServer
 {
     private const ulong Resolve = HostPath.RESOLVE_IN_ROOT | HostPath.RESOLVE_NO_MAGICLINKS;
     private const int AllowedFlags = OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK;
@@ -19,9 +20,18 @@ public sealed class GoferServer
     private readonly SafeFdHandle _root;
     private readonly int _socket;
 
+    // Volume i (1-based in requests) is _volumes[i - 1].
+    private readonly VolumeRoot[] _volumes;
+
     public GoferServer(SafeFdHandle root, int socket)
+        : this(root, [], socket)
+    {
+    }
+
+    public GoferServer(SafeFdHandle root, VolumeRoot[] volumes, int socket)
     {
         _root = root;
+        _volumes = volumes;
         _socket = socket;
     }
 
@@ -62,24 +72,13 @@ public sealed class GoferServer
                 // The message may have been cut to fit the buffer: never serve a truncated path.
                 len = GoferProtocol.EncodeReply(reply, -Errno.ENAMETOOLONG.Value, null);
             }
-            else if (!GoferProtocol.TryDecodeRequest(request.AsSpan(0, (int)n), out GoferOp op, out int flags, out string path))
+            else if (!GoferProtocol.TryDecodeRequest(request.AsSpan(0, (int)n), out GoferRequest req))
             {
                 len = GoferProtocol.EncodeReply(reply, -Errno.EINVAL.Value, null);
             }
-            else if (op == GoferOp.Open)
-            {
-                long r = Open(path, flags);
-                fdToSend = r >= 0 ? (int)r : -1;
-                len = GoferProtocol.EncodeReply(reply, r < 0 ? (int)r : 0, null);
-            }
-            else if (op == GoferOp.ReadLink)
-            {
-                string? target = ReadLink(path, out long r);
-                len = GoferProtocol.EncodeReply(reply, target == null ? (int)r : 0, target);
-            }
             else
             {
-                len = GoferProtocol.EncodeReply(reply, -Errno.ENOSYS.Value, null);
+                len = Dispatch(req, reply, out fdToSend);
             }
 
             long s = HostSocket.Send(_socket, reply.AsSpan(0, len), fdToSend);
@@ -92,6 +91,40 @@ public sealed class GoferServer
             {
                 return 1;
             }
+        }
+    }
+
+    // Serves one request; an fd to donate comes back in fdToSend (owned by the caller).
+    private int Dispatch(in GoferRequest req, byte[] reply, out int fdToSend)
+    {
+        fdToSend = -1;
+        if (req.Root != 0)
+        {
+            if (req.Root > _volumes.Length)
+            {
+                return GoferProtocol.EncodeReply(reply, -Errno.EINVAL.Value, null);
+            }
+
+            return ServeVolume(_volumes[req.Root - 1], req, reply, out fdToSend);
+        }
+
+        if (req.Path2.Length != 0)
+        {
+            return GoferProtocol.EncodeReply(reply, -Errno.EINVAL.Value, null);
+        }
+
+        switch (req.Op)
+        {
+            case GoferOp.Open:
+                long r = Open(req.Path, req.Flags);
+                fdToSend = r >= 0 ? (int)r : -1;
+                return GoferProtocol.EncodeReply(reply, r < 0 ? (int)r : 0, null);
+            case GoferOp.ReadLink:
+                string? target = ReadLink(req.Path, out long lr);
+                return GoferProtocol.EncodeReply(reply, target == null ? (int)lr : 0, target);
+            default:
+                // The root is the overlay's read-only lower layer: nothing changes it.
+                return GoferProtocol.EncodeReply(reply, -Errno.ENOSYS.Value, null);
         }
     }
 

@@ -29,13 +29,15 @@ public static class Sandbox
     {
         using var memoryFile = new MemoryFile { Limit = options.MemoryLimit };
         using Platform.IPlatform platform = options.Platform == "systrap" ? new SystrapPlatform(memoryFile.Handle) : new PtracePlatform(memoryFile.Handle);
-        var kernel = new Kernel.Kernel(memoryFile, platform, new GoferFileOpener(gofer), log)
+        var opener = new GoferFileOpener(gofer);
+        var kernel = new Kernel.Kernel(memoryFile, platform, opener, log)
         {
             Strace = options.Strace,
             Hostname = options.Hostname,
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
             MaxTasks = options.MaxTasks,
         };
+        AddVolumes(kernel, opener, options.BindMounts);
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
         int status = RunInit(kernel, options);
         if (kernel.Profile != null)
@@ -45,6 +47,36 @@ public static class Sandbox
         }
 
         return status;
+    }
+
+    // Volume i is the gofer's root i + 1; its mount point is made where nothing else provides one.
+    private static void AddVolumes(Kernel.Kernel kernel, IVolumeTree tree, IReadOnlyList<BindMount> mounts)
+    {
+        for (int i = 0; i < mounts.Count; i++)
+        {
+            kernel.Volumes.Add(new Volume(tree, i + 1, mounts[i].SandboxPath, mounts[i].ReadOnly));
+        }
+
+        // Outer mount points first, so that an inner one lands in the right file system.
+        var byDepth = new List<BindMount>(mounts);
+        byDepth.Sort((a, b) => a.SandboxPath.Length.CompareTo(b.SandboxPath.Length));
+        foreach (BindMount m in byDepth)
+        {
+            string parent = m.SandboxPath[..System.Math.Max(1, m.SandboxPath.LastIndexOf('/'))];
+            if (kernel.FindVolume(parent, out _) != null)
+            {
+                continue; // inside another volume: that is the host's directory, which we don't change
+            }
+
+            if (kernel.FindMount(m.SandboxPath, out string rel) is Vfs.Tmpfs.Tmpfs fs)
+            {
+                fs.MakeDirectories(rel);
+            }
+            else
+            {
+                Overlay.MakeMountPoint(kernel, m.SandboxPath);
+            }
+        }
     }
 
     private static int RunInit(Kernel.Kernel kernel, SandboxOptions options)

@@ -29,6 +29,12 @@ public sealed class SandboxOptions
     /// <summary>The platform that runs application code: "ptrace" or "systrap".</summary>
     public string Platform { get; init; } = "ptrace";
 
+    /// <summary>
+    /// Host directories bound into the sandbox (volumes). The gofer serving the sandbox must serve
+    /// <c>BindMounts[i].HostPath</c> as its root i + 1 (see <c>GoferProcess.Start</c>).
+    /// </summary>
+    public IReadOnlyList<BindMount> BindMounts { get; init; } = [];
+
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
 }

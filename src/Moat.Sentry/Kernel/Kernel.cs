@@ -29,6 +29,8 @@ internal sealed partial class Kernel
         Upper = new Vfs.Tmpfs.Tmpfs(memoryFile, string.Empty, 0x1ED /* 0755 */);
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/tmp", 0x3FF /* 01777 */));
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF));
+        Dev = Vfs.DevFs.Create(memoryFile);
+        Mounts.Add(Dev);
         MemfdFs = new Vfs.Tmpfs.Tmpfs(memoryFile, "/memfd:", 0x1FF);
         Files = files;
         HostCache = new Vfs.HostCache.HostDentryCache(files, Environment.GetEnvironmentVariable("MOAT_DENTRY_CACHE") == "0" ? 0 : Vfs.HostCache.HostDentryCache.DefaultCapacity);
@@ -72,29 +74,69 @@ internal sealed partial class Kernel
     /// <summary>The upper layer of the root overlay: every change to the host's root lands here.</summary>
     public Vfs.Tmpfs.Tmpfs Upper { get; private set; } = null!;
 
-    /// <summary>The Sentry's own file systems, by mount point (tmpfs at /tmp and /dev/shm).</summary>
+    /// <summary>The sandbox's /dev (<see cref="Vfs.DevFs"/>): where devpts and further devices are added.</summary>
+    public Vfs.Tmpfs.Tmpfs Dev { get; }
+
+    /// <summary>The Sentry's own file systems, by mount point (tmpfs at /tmp, /dev/shm and /dev).</summary>
     public System.Collections.Generic.List<Vfs.Tmpfs.Tmpfs> Mounts { get; } = [];
 
-    /// <summary>The tmpfs that <paramref name="normalized"/> lies on, with the path inside it.</summary>
-    public Vfs.Tmpfs.Tmpfs? FindMount(string normalized, out string rel)
+    /// <summary>Host directories bound into the sandbox (<c>--volume</c>); they hide what lies below their mount points.</summary>
+    public System.Collections.Generic.List<Vfs.Volume> Volumes { get; } = [];
+
+    /// <summary>The volume that <paramref name="normalized"/> lies on (the deepest mount point wins), with the path inside it.</summary>
+    public Vfs.Volume? FindVolume(string normalized, out string rel)
     {
-        foreach (Vfs.Tmpfs.Tmpfs fs in Mounts)
+        Vfs.Volume? found = null;
+        rel = string.Empty;
+        foreach (Vfs.Volume v in Volumes)
         {
-            if (normalized == fs.MountPoint)
+            string mp = v.MountPoint;
+            if (found != null && found.MountPoint.Length >= mp.Length)
             {
-                rel = string.Empty;
-                return fs;
+                continue;
             }
 
-            if (normalized.Length > fs.MountPoint.Length && normalized[fs.MountPoint.Length] == '/' && normalized.StartsWith(fs.MountPoint, StringComparison.Ordinal))
+            if (normalized == mp)
             {
-                rel = normalized[(fs.MountPoint.Length + 1)..];
-                return fs;
+                found = v;
+                rel = string.Empty;
+            }
+            else if (normalized.Length > mp.Length && normalized[mp.Length] == '/' && normalized.StartsWith(mp, StringComparison.Ordinal))
+            {
+                found = v;
+                rel = normalized[(mp.Length + 1)..];
             }
         }
 
+        return found;
+    }
+
+    /// <summary>The tmpfs that <paramref name="normalized"/> lies on (the deepest mount point wins), with the path inside it.</summary>
+    public Vfs.Tmpfs.Tmpfs? FindMount(string normalized, out string rel)
+    {
+        Vfs.Tmpfs.Tmpfs? found = null;
         rel = string.Empty;
-        return null;
+        foreach (Vfs.Tmpfs.Tmpfs fs in Mounts)
+        {
+            string mp = fs.MountPoint;
+            if (found != null && found.MountPoint.Length >= mp.Length)
+            {
+                continue;
+            }
+
+            if (normalized == mp)
+            {
+                found = fs;
+                rel = string.Empty;
+            }
+            else if (normalized.Length > mp.Length && normalized[mp.Length] == '/' && normalized.StartsWith(mp, StringComparison.Ordinal))
+            {
+                found = fs;
+                rel = normalized[(mp.Length + 1)..];
+            }
+        }
+
+        return found;
     }
 
     /// <summary>Bound AF_UNIX names ("@x" for abstract ones, absolute paths otherwise). Locked on itself.</summary>

@@ -14,10 +14,30 @@ internal sealed unsafe class DeviceFile : FileDescription
 {
     private readonly Kind _kind;
 
-    private DeviceFile(Kind kind, int flags)
+    // The /dev node this was opened through: fstat reports it, as Linux reports the device's inode.
+    private readonly Tmpfs.TmpfsDeviceNode? _node;
+
+    private DeviceFile(Kind kind, int flags, Tmpfs.TmpfsDeviceNode? node = null)
     {
         _kind = kind;
         StatusFlags = flags;
+        _node = node;
+    }
+
+    /// <summary>
+    /// Opens the device a /dev node stands for. Returns 0 with the file, or -ENXIO for a device with no
+    /// driver here (/dev/tty too: no task of the sandbox has a controlling terminal).
+    /// </summary>
+    public static long Open(Tmpfs.TmpfsDeviceNode node, int flags, string path, out FileDescription? file)
+    {
+        file = null;
+        if (node.Major != 1 || node.Minor is not ((uint)Kind.Null or (uint)Kind.Zero or (uint)Kind.Full or (uint)Kind.Random or (uint)Kind.Urandom))
+        {
+            return -Errno.ENXIO.Value;
+        }
+
+        file = new DeviceFile((Kind)node.Minor, (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_NONBLOCK | OpenFlags.O_APPEND)) | OpenFlags.O_LARGEFILE, node) { Path = path };
+        return 0;
     }
 
     private enum Kind
@@ -90,6 +110,15 @@ internal sealed unsafe class DeviceFile : FileDescription
 
     public override long Stat(out Stat st)
     {
+        if (_node != null)
+        {
+            lock (_node.Fs.Mu)
+            {
+                st = _node.ToStat();
+                return 0;
+            }
+        }
+
         st = default;
         st.st_mode = Abi.Stat.S_IFCHR | 0x1B6; // 0666
         st.st_nlink = 1;

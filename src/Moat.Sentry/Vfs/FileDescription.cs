@@ -24,6 +24,11 @@ internal abstract class FileDescription
     {
         if (Interlocked.Decrement(ref _refs) == 0)
         {
+            if (Inotify.Fsnotify.Active && Path != null)
+            {
+                Inotify.Fsnotify.Closed(this);
+            }
+
             if (LockKey is FileKey key)
             {
                 FileLocks.ReleaseDescription(this, key);
@@ -32,6 +37,9 @@ internal abstract class FileDescription
             Release();
         }
     }
+
+    /// <summary>The directory this file was opened in, when a watch existed at open time (for its close events).</summary>
+    public Inotify.InodeKey? WatchParent { get; set; }
 
     /// <summary>Set once this description takes a flock or OFD lock, so its last close releases them.</summary>
     public FileKey? LockKey { get; set; }

@@ -40,6 +40,9 @@ internal sealed unsafe class HostFileDescription : FileDescription
 
     public int HostFd => _fd.Fd;
 
+    /// <summary>The volume this file was opened on; null for the read-only root and the host's stdio.</summary>
+    public Volume? Volume { get; init; }
+
     public override long Read(Task t, ulong addr, ulong count) => _posMu == null ? Transfer(t, addr, count, -1, write: false) : AtOffset(t, addr, count, write: false);
 
     public override long Write(Task t, ulong addr, ulong count) => _posMu == null ? Transfer(t, addr, count, -1, write: true) : AtOffset(t, addr, count, write: true);

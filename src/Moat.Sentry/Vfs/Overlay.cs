@@ -572,6 +572,59 @@ internal static class Overlay
         }
     }
 
+    /// <summary>
+    /// Makes the directory a volume is mounted on, in the upper layer (host directories on the way are
+    /// copied up, as for any creation), so that listing its parent shows it, as docker creates its mount
+    /// points. Does nothing where the host already has a directory; gives up where a file is in the way.
+    /// </summary>
+    public static void MakeMountPoint(Kernel.Kernel k, string norm)
+    {
+        if (k.HostCache.Stat(norm, follow: true, out Stat hs) == 0 && (hs.st_mode & Stat.S_IFMT) == Stat.S_IFDIR)
+        {
+            return;
+        }
+
+        Tmpfs.Tmpfs upper = k.Upper;
+        lock (upper.Mu)
+        {
+            TmpfsDirectory dir = upper.Root;
+            string walked = string.Empty;
+            foreach (string part in norm.Split('/', StringSplitOptions.RemoveEmptyEntries))
+            {
+                walked += "/" + part;
+                if (dir.Children.TryGetValue(part, out TmpfsNode? child))
+                {
+                    if (child is not TmpfsDirectory d)
+                    {
+                        return;
+                    }
+
+                    dir = d;
+                    continue;
+                }
+
+                uint perm = 0x1ED; // 0755
+                uint uid = 0;
+                uint gid = 0;
+                if (!dir.Opaque && k.HostCache.Stat(walked, follow: true, out Stat st) == 0)
+                {
+                    if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+                    {
+                        return;
+                    }
+
+                    (perm, uid, gid) = (st.st_mode & 0xFFF, st.st_uid, st.st_gid);
+                }
+
+                var copy = new TmpfsDirectory(upper, dir, perm, uid, gid);
+                dir.Children[part] = copy;
+                dir.Nlink++;
+                k.HostCache.Invalidate(walked);
+                dir = copy;
+            }
+        }
+    }
+
     private static bool LowerExists(Task t, string norm) => t.Kernel.HostCache.Lookup(norm, follow: false, out _) == 0;
 
     /// <summary>Implements unlink and rmdir on a root path: upper names go, host names get a whiteout.</summary>

@@ -23,12 +23,6 @@ internal static class PathOps
         for (int hop = 0; hop < MaxHops; hop++)
         {
             string norm = PathResolver.Normalize(absolute);
-            if (DeviceFile.TryOpen(norm, flags) is DeviceFile device)
-            {
-                file = device;
-                return 0;
-            }
-
             if (IsProc(norm))
             {
                 long pr = OpenProc(t, norm, flags, out file, out string? procRestart);
@@ -38,6 +32,18 @@ internal static class PathOps
                 }
 
                 absolute = procRestart!;
+                continue;
+            }
+
+            if (t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(norm, out string vrel) is Volume vol)
+            {
+                long vr = vol.Open(t, vrel, flags, mode, out file, out string? volumeRestart);
+                if (vr != 1)
+                {
+                    return vr;
+                }
+
+                absolute = volumeRestart!;
                 continue;
             }
 
@@ -205,6 +211,11 @@ internal static class PathOps
                 return -Errno.ENOTDIR.Value;
             }
 
+            if (node is TmpfsDeviceNode device && (flags & OpenFlags.O_PATH) == 0)
+            {
+                return DeviceFile.Open(device, flags, norm, out file);
+            }
+
             if (node is TmpfsDirectory && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0 || create && (flags & OpenFlags.O_PATH) == 0))
             {
                 return -Errno.EISDIR.Value;
@@ -250,6 +261,18 @@ internal static class PathOps
         {
             // A path of the root overlay is stat'ed without opening it (the common case, and the cached one).
             string norm = PathResolver.Normalize(absolute);
+            if (t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(norm, out string vrel) is Volume vol)
+            {
+                long vr = vol.Stat(vrel, follow, out st, out string? volumeRestart);
+                if (vr != 1)
+                {
+                    return vr;
+                }
+
+                absolute = volumeRestart!;
+                continue;
+            }
+
             if (norm.StartsWith("/dev/", StringComparison.Ordinal) || IsProc(norm) || t.Kernel.FindMount(norm, out _) != null)
             {
                 break;
@@ -305,6 +328,19 @@ internal static class PathOps
 
         for (int hop = 0; hop < MaxHops; hop++)
         {
+            if (t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(norm, out string vrel) is Volume vol)
+            {
+                long vr = vol.ReadLink(vrel, out target, out string? volumeRestart);
+                if (vr != 1)
+                {
+                    return vr;
+                }
+
+                absolute = volumeRestart!;
+                norm = PathResolver.Normalize(absolute);
+                continue;
+            }
+
             if (t.Kernel.FindMount(norm, out string rel) is not Tmpfs.Tmpfs fs)
             {
                 long or = Overlay.ReadLink(t, absolute, norm, out target, out string? overlayRestart);
@@ -348,13 +384,21 @@ internal static class PathOps
 
     /// <summary>
     /// Finds the tmpfs parent directory of <paramref name="absolute"/> for a create/remove, following symlinks
-    /// in the directories on the way. Returns 0 with the file system (Mu not held), 2 for a host path, or -errno.
+    /// in the directories on the way. Returns 0 with the file system (Mu not held), 2 for a host path, 3 for
+    /// a path on a volume (<see cref="OnVolume"/> takes it), or -errno.
     /// </summary>
     private static long ResolveForChange(Task t, ref string absolute, out Tmpfs.Tmpfs? fs, out string rel)
     {
         for (int hop = 0; hop < MaxHops; hop++)
         {
             string norm = PathResolver.Normalize(absolute);
+            if (t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(norm, out rel) != null)
+            {
+                fs = null;
+                absolute = norm;
+                return 3;
+            }
+
             fs = t.Kernel.FindMount(norm, out rel);
             if (fs == null)
             {
@@ -391,10 +435,69 @@ internal static class PathOps
         return -Errno.ELOOP.Value;
     }
 
+    /// <summary>
+    /// If <paramref name="absolute"/> lies on a volume, runs <paramref name="op"/> there (with the path inside
+    /// it) and returns true with its result; a symlink out of the volume restarts the walk from its target
+    /// through the whole tree. Returns false, with the path where the walk went, when it is on no volume.
+    /// </summary>
+    private static bool OnVolume(Task t, ref string absolute, bool followLast, Func<Volume, string, long> op, out long result)
+    {
+        for (int hop = 0; hop < MaxHops; hop++)
+        {
+            string norm = PathResolver.Normalize(absolute);
+            if (t.Kernel.Volumes.Count == 0 || t.Kernel.FindVolume(norm, out string rel) is not Volume v)
+            {
+                result = 0;
+                return false;
+            }
+
+            result = op(v, rel);
+            if (result != -Errno.EXDEV.Value)
+            {
+                return true;
+            }
+
+            result = v.Escape(rel, followLast, out string? restart);
+            if (result != 1)
+            {
+                return true;
+            }
+
+            absolute = restart!;
+        }
+
+        result = -Errno.ELOOP.Value;
+        return true;
+    }
+
     /// <summary>Implements mkdir(2).</summary>
     public static long Mkdir(Task t, string absolute, int mode)
     {
+        for (int hop = 0; hop < MaxHops; hop++)
+        {
+            if (OnVolume(t, ref absolute, false, (v, rel) => v.Change(Gofer.GoferOp.Mkdir, rel, 0, (mode & ~t.Group.Umask) & 0xFFF), out long vr))
+            {
+                return vr;
+            }
+
+            long r = MkdirOutsideVolumes(t, ref absolute, mode);
+            if (r != 3)
+            {
+                return r;
+            }
+        }
+
+        return -Errno.ELOOP.Value;
+    }
+
+    private static long MkdirOutsideVolumes(Task t, ref string absolute, int mode)
+    {
         long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
+        if (r == 3)
+        {
+            return r;
+        }
+
         if (r == 2)
         {
             return Overlay.Create(t, absolute, mode, null, null);
@@ -428,6 +531,11 @@ internal static class PathOps
     {
         uint perm = (uint)(mode & ~t.Group.Umask) & 0xFFF;
         long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
+        if (r == 3)
+        {
+            return -Errno.EOPNOTSUPP.Value; // socket nodes on a volume would be host files: not served yet
+        }
+
         if (r == 2)
         {
             // Overlay.Create adds a link to a node it is given: start the fresh node at none.
@@ -459,7 +567,32 @@ internal static class PathOps
     /// <summary>Implements unlink(2) and rmdir(2).</summary>
     public static long Remove(Task t, string absolute, bool directory)
     {
+        int flags = directory ? OpenFlags.AT_REMOVEDIR : 0;
+        for (int hop = 0; hop < MaxHops; hop++)
+        {
+            if (OnVolume(t, ref absolute, false, (v, rel) => v.Change(Gofer.GoferOp.Unlink, rel, flags), out long vr))
+            {
+                return vr;
+            }
+
+            long r = RemoveOutsideVolumes(t, ref absolute, directory);
+            if (r != 3)
+            {
+                return r;
+            }
+        }
+
+        return -Errno.ELOOP.Value;
+    }
+
+    private static long RemoveOutsideVolumes(Task t, ref string absolute, bool directory)
+    {
         long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
+        if (r == 3)
+        {
+            return r;
+        }
+
         if (r == 2)
         {
             return Overlay.Remove(t, absolute, directory);
@@ -522,7 +655,31 @@ internal static class PathOps
             return -Errno.ENOENT.Value;
         }
 
+        for (int hop = 0; hop < MaxHops; hop++)
+        {
+            if (OnVolume(t, ref absolute, false, (v, rel) => v.Change(Gofer.GoferOp.Symlink, rel, 0, path2: target), out long vr))
+            {
+                return vr;
+            }
+
+            long r = SymlinkOutsideVolumes(t, target, ref absolute);
+            if (r != 3)
+            {
+                return r;
+            }
+        }
+
+        return -Errno.ELOOP.Value;
+    }
+
+    private static long SymlinkOutsideVolumes(Task t, string target, ref string absolute)
+    {
         long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
+        if (r == 3)
+        {
+            return r;
+        }
+
         if (r == 2)
         {
             return Overlay.Create(t, absolute, 0, target, null);
@@ -547,8 +704,86 @@ internal static class PathOps
         }
     }
 
-    /// <summary>Implements link(2) inside one tmpfs.</summary>
+    /// <summary>Implements link(2) inside one file system.</summary>
     public static long Link(Task t, string oldAbsolute, string newAbsolute)
+    {
+        for (int hop = 0; hop < MaxHops; hop++)
+        {
+            long vr = TwoNamesOnVolume(t, Gofer.GoferOp.Link, ref oldAbsolute, ref newAbsolute, 0);
+            if (vr != 2)
+            {
+                if (vr == 1)
+                {
+                    continue;
+                }
+
+                return vr;
+            }
+
+            long r = LinkOutsideVolumes(t, ref oldAbsolute, ref newAbsolute);
+            if (r != 3)
+            {
+                return r;
+            }
+        }
+
+        return -Errno.ELOOP.Value;
+    }
+
+    /// <summary>
+    /// link and rename where either name is on a volume: both must be on the same one (else EXDEV). Returns
+    /// the result, 1 when a symlink out of the volume changed one of the paths (walk again), or 2 when
+    /// neither name is on a volume.
+    /// </summary>
+    private static long TwoNamesOnVolume(Task t, Gofer.GoferOp op, ref string oldAbsolute, ref string newAbsolute, int flags)
+    {
+        if (t.Kernel.Volumes.Count == 0)
+        {
+            return 2;
+        }
+
+        Volume? ov = t.Kernel.FindVolume(PathResolver.Normalize(oldAbsolute), out string oldRel);
+        Volume? nv = t.Kernel.FindVolume(PathResolver.Normalize(newAbsolute), out string newRel);
+        if (ov == null && nv == null)
+        {
+            return 2;
+        }
+
+        if (ov != nv)
+        {
+            return -Errno.EXDEV.Value;
+        }
+
+        if (oldRel.Length == 0 || newRel.Length == 0)
+        {
+            // The volume's own directory is a mount point.
+            return op == Gofer.GoferOp.Rename ? -Errno.EBUSY.Value : newRel.Length == 0 ? -Errno.EEXIST.Value : -Errno.EPERM.Value;
+        }
+
+        long r = ov!.Change(op, oldRel, flags, path2: newRel);
+        if (r != -Errno.EXDEV.Value)
+        {
+            return r;
+        }
+
+        long e = ov.Escape(oldRel, followLast: false, out string? restart);
+        if (e == 1)
+        {
+            oldAbsolute = restart!;
+            return 1;
+        }
+
+        long e2 = ov.Escape(newRel, followLast: false, out restart);
+        if (e2 == 1)
+        {
+            newAbsolute = restart!;
+            return 1;
+        }
+
+        return e != -Errno.EXDEV.Value ? e : e2;
+    }
+
+    private static long LinkOutsideVolumes(Task t, ref string oldAbsolute, ref string newAbsolute)
     {
         long r = ResolveForChange(t, ref oldAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel);
         if (r < 0)
@@ -560,6 +795,11 @@ internal static class PathOps
         if (r2 < 0)
         {
             return r2;
+        }
+
+        if (r == 3 || r2 == 3)
+        {
+            return 3;
         }
 
         if (r == 2 && r2 == 2)
@@ -610,8 +850,33 @@ internal static class PathOps
         }
     }
 
-    /// <summary>Implements rename(2) inside one tmpfs, with renameat2's RENAME_NOREPLACE.</summary>
+    /// <summary>Implements rename(2) inside one file system, with renameat2's RENAME_NOREPLACE.</summary>
     public static long Rename(Task t, string oldAbsolute, string newAbsolute, bool noReplace)
+    {
+        for (int hop = 0; hop < MaxHops; hop++)
+        {
+            long vr = TwoNamesOnVolume(t, Gofer.GoferOp.Rename, ref oldAbsolute, ref newAbsolute, noReplace ? 1 : 0);
+            if (vr != 2)
+            {
+                if (vr == 1)
+                {
+                    continue;
+                }
+
+                return vr;
+            }
+
+            long r = RenameOutsideVolumes(t, ref oldAbsolute, ref newAbsolute, noReplace);
+            if (r != 3)
+            {
+                return r;
+            }
+        }
+
+        return -Errno.ELOOP.Value;
+    }
+
+    private static long RenameOutsideVolumes(Task t, ref string oldAbsolute, ref string newAbsolute, bool noReplace)
     {
         long r = ResolveForChange(t, ref oldAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel);
         if (r < 0)
@@ -623,6 +888,11 @@ internal static class PathOps
         if (r2 < 0)
         {
             return r2;
+        }
+
+        if (r == 3 || r2 == 3)
+        {
+            return 3;
         }
 
         if (r == 2 && r2 == 2)
@@ -712,9 +982,24 @@ internal static class PathOps
         }
     }
 
-    /// <summary>Changes a file's mode bits (chmod family) on a tmpfs; the host root is read-only.</summary>
+    /// <summary>
+    /// chmod, chown and utimensat of a path on a volume: asks the gofer for <paramref name="op"/> with its
+    /// arguments. Returns false (with the path where the walk went) when the path is on no volume.
+    /// </summary>
+    public static bool SetAttrOnVolume(Task t, ref string absolute, bool follow, Gofer.GoferOp op, long a0, long a1, long a2, long a3, out long result)
+    {
+        int flags = follow ? 0 : OpenFlags.AT_SYMLINK_NOFOLLOW;
+        return OnVolume(t, ref absolute, follow, (v, rel) => v.Change(op, rel, flags, a0, a1, a2, a3), out result);
+    }
+
+    /// <summary>Changes a file's mode bits (chmod family) on a tmpfs or a volume; the host root is copied up first.</summary>
     public static long Chmod(Task t, string absolute, int mode, bool follow)
     {
+        if (SetAttrOnVolume(t, ref absolute, follow, Gofer.GoferOp.Chmod, mode & 0xFFF, 0, 0, 0, out long vr))
+        {
+            return vr;
+        }
+
         long r = OpenForChange(t, absolute, follow, out FileDescription? f);
         if (r < 0)
         {
@@ -759,6 +1044,11 @@ internal static class PathOps
     /// <summary>fchmod(2) on an open file.</summary>
     public static long ChmodFile(FileDescription f, int mode)
     {
+        if (f is HostFileDescription { Volume: { } v } h)
+        {
+            return v.ReadOnly ? -Errno.EROFS.Value : HostPathChange.Fchmod(h.HostFd, mode & 0xFFF);
+        }
+
         if (f is not TmpfsFile tf)
         {
             return f is DeviceFile or PipeEnd ? 0 : -Errno.EROFS.Value;
@@ -772,7 +1062,7 @@ internal static class PathOps
         }
     }
 
-    /// <summary>Truncates a tmpfs file by path (truncate(2)).</summary>
+    /// <summary>Truncates a tmpfs or volume file by path (truncate(2)).</summary>
     public static long Truncate(Task t, string absolute, long length)
     {
         if (length < 0)
@@ -788,7 +1078,12 @@ internal static class PathOps
 
         try
         {
-            return f is TmpfsFile tf ? tf.Truncate(length) : -Errno.EINVAL.Value;
+            return f switch
+            {
+                TmpfsFile tf => tf.Truncate(length),
+                HostFileDescription { Volume: not null } h => HostFile.Ftruncate(h.HostFd, length),
+                _ => -Errno.EINVAL.Value,
+            };
         }
         finally
         {

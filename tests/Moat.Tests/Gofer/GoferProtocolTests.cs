@@ -33,8 +33,30 @@ public class GoferProtocolTests
 
         int len = GoferProtocol.EncodeRequest(buf, GoferOp.ReadLink, 0x01020304, "ab");
 
-        Assert.Equal(10, len);
-        Assert.Equal(new byte[] { 2, 0, 0, 0, 0x04, 0x03, 0x02, 0x01, (byte)'a', (byte)'b' }, buf.AsSpan(0, len).ToArray());
+        Assert.Equal(42, len);
+        byte[] expected = new byte[42];
+        expected[0] = 2;
+        expected[4] = 0x04;
+        expected[5] = 0x03;
+        expected[6] = 0x02;
+        expected[7] = 0x01;
+        expected[40] = (byte)'a';
+        expected[41] = (byte)'b';
+        Assert.Equal(expected, buf.AsSpan(0, len).ToArray());
+    }
+
+    [Fact]
+    public void VolumeRequest_WithTwoPathsAndArguments_RoundTrips()
+    {
+        byte[] buf = new byte[GoferProtocol.MaxMessage];
+        var req = new GoferRequest(GoferOp.Rename, 3, 1, -1, long.MaxValue, 7, long.MinValue, "dir/old name", "ünï/new");
+
+        int len = GoferProtocol.EncodeRequest(buf, req);
+
+        Assert.Equal(GoferProtocol.HeaderSize + GoferProtocol.PathBytes(req.Path, req.Path2), len);
+        Assert.True(GoferProtocol.TryDecodeRequest(buf.AsSpan(0, len), out GoferRequest back));
+        Assert.Equal(req, back);
+        Assert.False(GoferProtocol.TryDecodeRequest(buf.AsSpan(0, len), out _, out _, out _)); // not a root-0 single-path request
     }
 
     [Fact]
@@ -49,6 +71,7 @@ public class GoferProtocolTests
     [InlineData(0)]
     [InlineData(1)]
     [InlineData(7)]
+    [InlineData(39)]
     public void TryDecodeRequest_ShorterThanHeader_Rejected(int length)
     {
         byte[] msg = new byte[length];
@@ -61,7 +84,7 @@ public class GoferProtocolTests
     }
 
     [Theory]
-    [InlineData(1)]
+    [InlineData(1)] // a volume's root: not for the root-only decoder
     [InlineData(2)]
     [InlineData(3)]
     public void TryDecodeRequest_NonzeroPadding_Rejected(int paddingByte)

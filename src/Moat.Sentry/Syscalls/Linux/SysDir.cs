@@ -34,7 +34,7 @@ internal static unsafe class SysDir
             // The working directory is the directory's real path (symlinks and ".." resolved) where the host
             // knows it, as getcwd shows it.
             string cwd = norm;
-            if (t.Kernel.FindMount(norm, out _) == null && !PathOps.IsProc(norm))
+            if (t.Kernel.FindMount(norm, out _) == null && !PathOps.IsProc(norm) && t.Kernel.FindVolume(norm, out _) == null)
             {
                 cwd = HostRealPath(t, absolute) ?? norm;
             }
@@ -88,7 +88,7 @@ internal static unsafe class SysDir
                 return -Errno.ENOTDIR.Value;
             }
 
-            t.Group.Cwd = f is HostFileDescription h ? HostPath.FdPath(h.HostFd, out _) ?? f.Path : f.Path;
+            t.Group.Cwd = f is HostFileDescription { Volume: null } h ? HostPath.FdPath(h.HostFd, out _) ?? f.Path : f.Path;
             return 0;
         }
         finally
@@ -171,7 +171,7 @@ internal static unsafe class SysDir
 
         try
         {
-            return f is HostFileDescription h ? HostStatfs(t, h.HostFd, a.Pointer(1)) : -Errno.ENOSYS.Value;
+            return f is HostFileDescription h ? HostStatfs(t, h.HostFd, a.Pointer(1), h.Volume?.ReadOnly == true) : -Errno.ENOSYS.Value;
         }
         finally
         {
@@ -188,12 +188,34 @@ internal static unsafe class SysDir
             return r;
         }
 
+        string norm = PathResolver.Normalize(absolute);
+        if (t.Kernel.FindVolume(norm, out _) != null)
+        {
+            r = PathOps.Open(t, absolute, OpenFlags.O_PATH, 0, out FileDescription? f);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            try
+            {
+                return f is HostFileDescription h ? HostStatfs(t, h.HostFd, a.Pointer(1), h.Volume?.ReadOnly == true) : -Errno.ENOSYS.Value;
+            }
+            finally
+            {
+                f!.DecRef();
+            }
+        }
+
         using SafeFdHandle? fd = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH, out r);
-        return fd == null ? r : HostStatfs(t, fd.Fd, a.Pointer(1));
+        return fd == null ? r : HostStatfs(t, fd.Fd, a.Pointer(1), false);
     }
 
-    private static long HostStatfs(Task t, int fd, ulong addr)
+    // struct statfs from the host; a read-only volume adds ST_RDONLY to f_flags, as its bind mount would.
+    private static long HostStatfs(Task t, int fd, ulong addr, bool readOnly)
     {
+        const int FlagsOffset = 80;
+        const long StRdonly = 1;
         Span<byte> st = stackalloc byte[120];
         long r;
         fixed (byte* p = st)
@@ -204,6 +226,11 @@ internal static unsafe class SysDir
         if (r < 0)
         {
             return r;
+        }
+
+        if (readOnly)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(st[FlagsOffset..], System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(st[FlagsOffset..]) | StRdonly);
         }
 
         return t.MM.CopyOut(addr, st);

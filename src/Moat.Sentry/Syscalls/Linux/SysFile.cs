@@ -181,10 +181,17 @@ internal static class SysFile
             return r;
         }
 
+        bool watched = Vfs.Inotify.Fsnotify.Active && (flags & OpenFlags.O_PATH) == 0;
+        bool existed = !watched || (flags & OpenFlags.O_CREAT) == 0 || PathOps.Stat(t, absolute, (flags & (OpenFlags.O_NOFOLLOW | OpenFlags.O_EXCL)) == 0, out _) == 0;
         r = PathOps.Open(t, absolute, flags, mode, out FileDescription? file);
         if (r < 0)
         {
             return r;
+        }
+
+        if (watched)
+        {
+            Vfs.Inotify.Fsnotify.Opened(t, file!, absolute, created: !existed, truncated: existed && (flags & OpenFlags.O_TRUNC) != 0 && (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY);
         }
 
         int limit = (int)Math.Min(t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur, int.MaxValue);
@@ -270,7 +277,20 @@ internal static class SysFile
             return -Errno.EACCES.Value;
         }
 
-        return CheckPermission(t.Credentials, st, mode) ? 0 : -Errno.EACCES.Value;
+        if (!CheckPermission(t.Credentials, st, mode))
+        {
+            return -Errno.EACCES.Value;
+        }
+
+        // As faccessat: a file that could be written is still not, on a read-only mount (devices and FIFOs can).
+        uint type = st.st_mode & Stat.S_IFMT;
+        if ((mode & OpenFlags.W_OK) != 0 && type is Stat.S_IFREG or Stat.S_IFDIR or Stat.S_IFLNK &&
+            t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(PathResolver.Normalize(absolute), out _) is { ReadOnly: true })
+        {
+            return -Errno.EROFS.Value;
+        }
+
+        return 0;
     }
 
     // The classic owner/group/other check; root may read anything and execute what has any x bit.

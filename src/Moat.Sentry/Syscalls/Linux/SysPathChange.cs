@@ -1,6 +1,9 @@
 using Moat.Abi;
+using Moat.Gofer;
+using Moat.Host;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Vfs;
+using Moat.Sentry.Vfs.Inotify;
 using Moat.Sentry.Vfs.Tmpfs;
 
 namespace Moat.Sentry.Syscalls.Linux;
@@ -12,6 +15,47 @@ internal static class SysPathChange
 
     private static long Path(Task t, int dirfd, ulong addr, out string absolute) => PathResolver.CopyInAndResolve(t, dirfd, addr, out absolute);
 
+    // A change by path that succeeded is an inotify event on that file.
+    private static long PathChanged(Task t, string p, bool follow, long r, uint ev)
+    {
+        if (r == 0 && Fsnotify.Active)
+        {
+            Fsnotify.OnPath(t, p, follow, ev);
+        }
+
+        return r;
+    }
+
+    // A change through an fd that succeeded is an inotify event on that file.
+    private static long FileChanged(Task t, FileDescription f, uint ev, long r)
+    {
+        if (r == 0 && Fsnotify.Active)
+        {
+            Fsnotify.OnFile(t, f, ev);
+        }
+
+        return r;
+    }
+
+    // After unlink or rmdir: a file's link count changed (IN_ATTRIB); a directory or a last link is gone
+    // (IN_DELETE_SELF, and true: its watches go, before the name's IN_DELETE, as Linux orders them).
+    private static bool Unlinked(InodeKey key, in Stat st)
+    {
+        bool isDir = (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR;
+        if (!isDir)
+        {
+            Fsnotify.OnInode(null, key, false, null, null, InotifyMask.IN_ATTRIB);
+        }
+
+        if (isDir || st.st_nlink <= 1)
+        {
+            Fsnotify.Deliver(key, InotifyMask.IN_DELETE_SELF, 0, null, false);
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>Implements mkdir(2).</summary>
     public static long Mkdir(Task t, in SyscallArgs a) => Mkdirat(t, new SyscallArgs(unchecked((ulong)OpenFlags.AT_FDCWD), a[0], a[1]));
 
@@ -19,7 +63,13 @@ internal static class SysPathChange
     public static long Mkdirat(Task t, in SyscallArgs a)
     {
         long r = Path(t, a.Int(0), a.Pointer(1), out string p);
-        return r < 0 ? r : PathOps.Mkdir(t, p, a.Int(2));
+        r = r < 0 ? r : PathOps.Mkdir(t, p, a.Int(2));
+        if (r == 0 && Fsnotify.Active)
+        {
+            Fsnotify.Entry(t, p, InotifyMask.IN_CREATE, 0, isDir: true);
+        }
+
+        return r;
     }
 
     /// <summary>Implements unlink(2).</summary>
@@ -38,7 +88,28 @@ internal static class SysPathChange
         }
 
         long r = Path(t, a.Int(0), a.Pointer(1), out string p);
-        return r < 0 ? r : PathOps.Remove(t, p, (flags & OpenFlags.AT_REMOVEDIR) != 0);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        InodeKey key = default;
+        Stat st = default;
+        bool watched = Fsnotify.Active && Fsnotify.Lookup(t, p, follow: false, out key, out st);
+        r = PathOps.Remove(t, p, (flags & OpenFlags.AT_REMOVEDIR) != 0);
+        if (r == 0 && watched)
+        {
+            // Linux's order: the link count (files), the inode's end, the name's, then the watches go.
+            bool isDir = (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR;
+            if (Unlinked(key, st))
+            {
+                Fsnotify.Ignore(key);
+            }
+
+            Fsnotify.Entry(t, p, InotifyMask.IN_DELETE, 0, isDir);
+        }
+
+        return r;
     }
 
     /// <summary>Implements rename(2).</summary>
@@ -64,7 +135,42 @@ internal static class SysPathChange
         }
 
         r = Path(t, a.Int(2), a.Pointer(3), out string to);
-        return r < 0 ? r : PathOps.Rename(t, from, to, (flags & RENAME_NOREPLACE) != 0);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        InodeKey key = default, oldKey = default;
+        Stat st = default, oldSt = default;
+        bool watched = Fsnotify.Active && Fsnotify.Lookup(t, from, follow: false, out key, out st);
+        bool replaced = watched && Fsnotify.Lookup(t, to, follow: false, out oldKey, out oldSt) && oldKey != key;
+        r = PathOps.Rename(t, from, to, (flags & RENAME_NOREPLACE) != 0);
+        if (r == 0 && watched)
+        {
+            bool isDir = (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR;
+            uint cookie = Fsnotify.NextCookie();
+            Fsnotify.Entry(t, from, InotifyMask.IN_MOVED_FROM, cookie, isDir);
+            Fsnotify.Entry(t, to, InotifyMask.IN_MOVED_TO, cookie, isDir);
+            bool targetGone = false;
+            if (replaced && (oldSt.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+            {
+                Fsnotify.OnInode(null, oldKey, false, null, null, InotifyMask.IN_ATTRIB);
+            }
+
+            Fsnotify.Deliver(key, InotifyMask.IN_MOVE_SELF, 0, null, false);
+            if (replaced && ((oldSt.st_mode & Stat.S_IFMT) == Stat.S_IFDIR || oldSt.st_nlink <= 1))
+            {
+                Fsnotify.Deliver(oldKey, InotifyMask.IN_DELETE_SELF, 0, null, false);
+                targetGone = true;
+            }
+
+            if (targetGone)
+            {
+                Fsnotify.Ignore(oldKey);
+            }
+        }
+
+        return r;
     }
 
     /// <summary>Implements symlink(2).</summary>
@@ -80,7 +186,13 @@ internal static class SysPathChange
         }
 
         r = Path(t, a.Int(1), a.Pointer(2), out string p);
-        return r < 0 ? r : PathOps.Symlink(t, target, p);
+        r = r < 0 ? r : PathOps.Symlink(t, target, p);
+        if (r == 0 && Fsnotify.Active)
+        {
+            Fsnotify.Entry(t, p, InotifyMask.IN_CREATE, 0, isDir: false);
+        }
+
+        return r;
     }
 
     /// <summary>Implements link(2).</summary>
@@ -102,14 +214,27 @@ internal static class SysPathChange
         }
 
         r = Path(t, a.Int(2), a.Pointer(3), out string to);
-        return r < 0 ? r : PathOps.Link(t, from, to);
+        r = r < 0 ? r : PathOps.Link(t, from, to);
+        if (r == 0 && Fsnotify.Active)
+        {
+            // The link count changed: the inode's own watches hear of it, not its directory's.
+            if (Fsnotify.Lookup(t, to, follow: false, out InodeKey linked, out _))
+            {
+                Fsnotify.Deliver(linked, InotifyMask.IN_ATTRIB, 0, null, false);
+            }
+
+            Fsnotify.Entry(t, to, InotifyMask.IN_CREATE, 0, isDir: false);
+        }
+
+        return r;
     }
 
     /// <summary>Implements truncate(2).</summary>
     public static long Truncate(Task t, in SyscallArgs a)
     {
         long r = Path(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string p);
-        return r < 0 ? r : PathOps.Truncate(t, p, a.Long(1));
+        r = r < 0 ? r : PathOps.Truncate(t, p, a.Long(1));
+        return PathChanged(t, p, true, r, InotifyMask.IN_MODIFY);
     }
 
     /// <summary>Implements ftruncate(2).</summary>
@@ -128,12 +253,13 @@ internal static class SysPathChange
 
         try
         {
-            return f switch
+            return FileChanged(t, f, InotifyMask.IN_MODIFY, f switch
             {
                 TmpfsFile tf => tf.Truncate(a.Long(1)),
+                HostFileDescription { Volume: not null } h => HostFile.Ftruncate(h.HostFd, a.Long(1)),
                 HostFileDescription => -Errno.EINVAL.Value, // opened read-only: writable opens are copied up
                 _ => -Errno.EINVAL.Value,
-            };
+            });
         }
         finally
         {
@@ -145,14 +271,14 @@ internal static class SysPathChange
     public static long Chmod(Task t, in SyscallArgs a)
     {
         long r = Path(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string p);
-        return r < 0 ? r : PathOps.Chmod(t, p, a.Int(1), follow: true);
+        return PathChanged(t, p, true, r < 0 ? r : PathOps.Chmod(t, p, a.Int(1), follow: true), InotifyMask.IN_ATTRIB);
     }
 
     /// <summary>Implements fchmodat(2).</summary>
     public static long Fchmodat(Task t, in SyscallArgs a)
     {
         long r = Path(t, a.Int(0), a.Pointer(1), out string p);
-        return r < 0 ? r : PathOps.Chmod(t, p, a.Int(2), follow: true);
+        return PathChanged(t, p, true, r < 0 ? r : PathOps.Chmod(t, p, a.Int(2), follow: true), InotifyMask.IN_ATTRIB);
     }
 
     /// <summary>Implements fchmod(2).</summary>
@@ -166,7 +292,7 @@ internal static class SysPathChange
 
         try
         {
-            return PathOps.ChmodFile(f, a.Int(1));
+            return FileChanged(t, f, InotifyMask.IN_ATTRIB, PathOps.ChmodFile(f, a.Int(1)));
         }
         finally
         {
@@ -185,7 +311,7 @@ internal static class SysPathChange
 
         try
         {
-            return Chown(t, f, a.UInt(1), a.UInt(2));
+            return FileChanged(t, f, InotifyMask.IN_ATTRIB, Chown(t, f, a.UInt(1), a.UInt(2)));
         }
         finally
         {
@@ -197,9 +323,24 @@ internal static class SysPathChange
     public static long ChownPath(Task t, int dirfd, ulong pathAddr, uint uid, uint gid, bool follow)
     {
         long r = Path(t, dirfd, pathAddr, out string p);
-        if (r < 0)
+        return r < 0 ? r : PathChanged(t, p, follow, ChownResolved(t, p, uid, gid, follow), InotifyMask.IN_ATTRIB);
+    }
+
+    private static long ChownResolved(Task t, string p, uint uid, uint gid, bool follow)
+    {
+        long r;
+        if (t.Credentials.EffectiveUid != 0)
         {
-            return r;
+            // Only root changes owners here (as on tmpfs); the gofer would not check for us.
+            if (PathOps.SetAttrOnVolume(t, ref p, follow, GoferOp.Chown, -1, -1, 0, 0, out _))
+            {
+                r = PathOps.Stat(t, p, follow, out _);
+                return r < 0 ? r : t.Kernel.FindVolume(PathResolver.Normalize(p), out _) is { ReadOnly: true } ? -Errno.EROFS.Value : -Errno.EPERM.Value;
+            }
+        }
+        else if (PathOps.SetAttrOnVolume(t, ref p, follow, GoferOp.Chown, uid, gid, 0, 0, out long vr))
+        {
+            return vr;
         }
 
         r = PathOps.OpenForChange(t, p, follow, out FileDescription? f);
@@ -227,6 +368,11 @@ internal static class SysPathChange
 
     private static long Chown(Task t, FileDescription f, uint uid, uint gid)
     {
+        if (f is HostFileDescription { Volume: { } v } h)
+        {
+            return v.ReadOnly ? -Errno.EROFS.Value : t.Credentials.EffectiveUid != 0 ? -Errno.EPERM.Value : HostPathChange.Fchown(h.HostFd, uid, gid);
+        }
+
         if (f is not TmpfsFile tf)
         {
             return -Errno.EROFS.Value;
@@ -254,11 +400,52 @@ internal static class SysPathChange
         }
     }
 
-    /// <summary>Implements utimensat(2) on tmpfs files (UTIME_NOW and UTIME_OMIT included).</summary>
+    /// <summary>Implements utimensat(2) on tmpfs and volume files (UTIME_NOW and UTIME_OMIT included).</summary>
     public static long Utimensat(Task t, in SyscallArgs a)
+    {
+        long r = UtimensatUnwatched(t, a);
+        if (r == 0 && Fsnotify.Active)
+        {
+            if (a.Pointer(1) == 0)
+            {
+                FileDescription? f = t.Fds.Get(a.Int(0));
+                if (f != null)
+                {
+                    Fsnotify.OnFile(t, f, InotifyMask.IN_ATTRIB);
+                    f.DecRef();
+                }
+            }
+            else if (Path(t, a.Int(0), a.Pointer(1), out string p) == 0)
+            {
+                Fsnotify.OnPath(t, p, (a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, InotifyMask.IN_ATTRIB);
+            }
+        }
+
+        return r;
+    }
+
+    private static long UtimensatUnwatched(Task t, in SyscallArgs a)
     {
         const long UTIME_NOW = (1L << 30) - 1;
         const long UTIME_OMIT = (1L << 30) - 2;
+        System.Span<Timespec> times = stackalloc Timespec[2];
+        if (a.Pointer(2) == 0)
+        {
+            times[0] = times[1] = new Timespec { tv_nsec = UTIME_NOW };
+        }
+        else if (t.MM.CopyIn(a.Pointer(2), System.Runtime.InteropServices.MemoryMarshal.AsBytes(times)) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        foreach (Timespec ts in times)
+        {
+            if (ts.tv_nsec != UTIME_NOW && ts.tv_nsec != UTIME_OMIT && (ts.tv_nsec < 0 || ts.tv_nsec >= 1_000_000_000))
+            {
+                return -Errno.EINVAL.Value;
+            }
+        }
+
         FileDescription? f;
         long r;
         if (a.Pointer(1) == 0)
@@ -277,7 +464,13 @@ internal static class SysPathChange
                 return r;
             }
 
-            r = PathOps.OpenForChange(t, p, (a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out f);
+            bool follow = (a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0;
+            if (PathOps.SetAttrOnVolume(t, ref p, follow, GoferOp.Utimes, times[0].tv_sec, times[0].tv_nsec, times[1].tv_sec, times[1].tv_nsec, out long vr))
+            {
+                return vr;
+            }
+
+            r = PathOps.OpenForChange(t, p, follow, out f);
             if (r < 0)
             {
                 return r;
@@ -286,22 +479,9 @@ internal static class SysPathChange
 
         try
         {
-            System.Span<Timespec> times = stackalloc Timespec[2];
-            if (a.Pointer(2) == 0)
+            if (f is HostFileDescription { Volume: { } v } h)
             {
-                times[0] = times[1] = new Timespec { tv_nsec = UTIME_NOW };
-            }
-            else if (t.MM.CopyIn(a.Pointer(2), System.Runtime.InteropServices.MemoryMarshal.AsBytes(times)) < 0)
-            {
-                return -Errno.EFAULT.Value;
-            }
-
-            foreach (Timespec ts in times)
-            {
-                if (ts.tv_nsec != UTIME_NOW && ts.tv_nsec != UTIME_OMIT && (ts.tv_nsec < 0 || ts.tv_nsec >= 1_000_000_000))
-                {
-                    return -Errno.EINVAL.Value;
-                }
+                return v.ReadOnly ? -Errno.EROFS.Value : HostPathChange.Futimens(h.HostFd, times[0], times[1]);
             }
 
             if (f is not TmpfsFile tf)

@@ -35,6 +35,17 @@ internal static class SysReadWrite
         }
     }
 
+    // A write that moved bytes is IN_MODIFY for inotify watches on the file and its directory.
+    private static long Modified(Task t, FileDescription f, long n)
+    {
+        if (n > 0 && Vfs.Inotify.Fsnotify.Active)
+        {
+            Vfs.Inotify.Fsnotify.OnFile(t, f, Vfs.Inotify.InotifyMask.IN_MODIFY);
+        }
+
+        return n;
+    }
+
     /// <summary>Implements write(2).</summary>
     public static long Write(Task t, in SyscallArgs a)
     {
@@ -46,7 +57,8 @@ internal static class SysReadWrite
 
         try
         {
-            return (f.StatusFlags & O_ACCMODE) == O_RDONLY ? -Errno.EBADF.Value : f.Write(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount));
+            long n = (f.StatusFlags & O_ACCMODE) == O_RDONLY ? -Errno.EBADF.Value : f.Write(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount));
+            return Modified(t, f, n);
         }
         finally
         {
@@ -94,7 +106,8 @@ internal static class SysReadWrite
 
         try
         {
-            return (f.StatusFlags & O_ACCMODE) == O_RDONLY ? -Errno.EBADF.Value : f.PWrite(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount), a.Long(3));
+            long n = (f.StatusFlags & O_ACCMODE) == O_RDONLY ? -Errno.EBADF.Value : f.PWrite(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount), a.Long(3));
+            return Modified(t, f, n);
         }
         finally
         {
@@ -230,7 +243,7 @@ internal static class SysReadWrite
                     : Transfer(t, f, iov[i * 2], len, offset < 0 ? -1 : offset + (long)done, write, nowait, append);
                 if (r < 0)
                 {
-                    return done > 0 ? (long)done : r;
+                    return write ? Modified(t, f, done > 0 ? (long)done : r) : done > 0 ? (long)done : r;
                 }
 
                 done += (ulong)r;
@@ -241,7 +254,7 @@ internal static class SysReadWrite
                 }
             }
 
-            return (long)done;
+            return write ? Modified(t, f, (long)done) : (long)done;
         }
         finally
         {

@@ -109,6 +109,10 @@ internal static partial class SyscallTable
         Partial(Sysno.epoll_pwait, SysEpoll.EpollPwait, "edge triggering reports new events on each wait that finds them");
         Full(Sysno.eventfd, SysEpoll.Eventfd);
         Full(Sysno.eventfd2, SysEpoll.Eventfd2);
+        Partial(Sysno.inotify_init, SysInotify.InotifyInit, "events for changes made inside the sandbox; no IN_ACCESS, no IN_UNMOUNT");
+        Partial(Sysno.inotify_init1, SysInotify.InotifyInit1, "events for changes made inside the sandbox; no IN_ACCESS, no IN_UNMOUNT");
+        Full(Sysno.inotify_add_watch, SysInotify.InotifyAddWatch);
+        Full(Sysno.inotify_rm_watch, SysInotify.InotifyRmWatch);
 
         // Sockets.
         Partial(Sysno.socket, SysSocket.Socket, "AF_UNIX stream, datagram and seqpacket; other families answer EAFNOSUPPORT");

@@ -264,6 +264,11 @@ internal static class ProcFs
             sb.Append("tmpfs ").Append(fs.MountPoint).Append(" tmpfs rw,nosuid,nodev 0 0\n");
         }
 
+        foreach (Volume v in k.Volumes)
+        {
+            sb.Append("none ").Append(EscapeMountPath(v.MountPoint)).Append(" moat-volume ").Append(v.ReadOnly ? "ro" : "rw").Append(",relatime 0 0\n");
+        }
+
         return sb.ToString();
     }
 
@@ -276,8 +281,20 @@ internal static class ProcFs
             sb.Append(id++).Append(" 1 0:").Append(fs.Device).Append(" / ").Append(fs.MountPoint).Append(" rw,nosuid,nodev - tmpfs tmpfs rw\n");
         }
 
+        foreach (Volume v in k.Volumes)
+        {
+            string mode = v.ReadOnly ? "ro" : "rw";
+            sb.Append(id++).Append(" 1 0:").Append(0x200 + v.Root).Append(" / ").Append(EscapeMountPath(v.MountPoint)).Append(' ').Append(mode)
+                .Append(",relatime - moat-volume none ").Append(mode).Append('\n');
+        }
+
         return sb.ToString();
     }
+
+    // Spaces, tabs, newlines and backslashes in a mount path are written as octal escapes, as Linux does.
+    private static string EscapeMountPath(string path) =>
+        path.Replace("\\", "\\134", StringComparison.Ordinal).Replace(" ", "\\040", StringComparison.Ordinal)
+            .Replace("\t", "\\011", StringComparison.Ordinal).Replace("\n", "\\012", StringComparison.Ordinal);
 
     private static string Limits(ThreadGroup g)
     {

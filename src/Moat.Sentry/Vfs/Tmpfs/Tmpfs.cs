@@ -119,6 +119,31 @@ internal sealed class Tmpfs
         return 0;
     }
 
+    /// <summary>Makes the directories of <paramref name="rel"/> that are missing (a volume's mount point); stops at anything else.</summary>
+    public void MakeDirectories(string rel)
+    {
+        lock (Mu)
+        {
+            TmpfsDirectory dir = Root;
+            foreach (string part in rel.Split('/', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!dir.Children.TryGetValue(part, out TmpfsNode? child))
+                {
+                    child = new TmpfsDirectory(this, dir, 0x1ED, 0, 0);
+                    dir.Children[part] = child;
+                    dir.Nlink++;
+                }
+
+                if (child is not TmpfsDirectory d)
+                {
+                    return;
+                }
+
+                dir = d;
+            }
+        }
+    }
+
     /// <summary>Drops one link to <paramref name="node"/>; file data goes when nothing holds it.</summary>
     /// <remarks>Preconditions: Mu is held.</remarks>
     public static void Unlinked(TmpfsNode node)

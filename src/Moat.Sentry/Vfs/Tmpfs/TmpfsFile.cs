@@ -319,6 +319,7 @@ internal sealed unsafe class TmpfsFile : FileDescription
                 TmpfsDirectory => 4, // DT_DIR
                 TmpfsSymlink => 10, // DT_LNK
                 TmpfsSocketNode => 12, // DT_SOCK
+                TmpfsDeviceNode => 2, // DT_CHR
                 _ => 8, // DT_REG
             };
             yield return (name, child, type);

@@ -39,6 +39,9 @@ internal abstract class TmpfsNode
 
     public virtual long Size => 0;
 
+    /// <summary>The device a device node stands for (st_rdev); 0 for everything else.</summary>
+    public virtual ulong Rdev => 0;
+
     public static Timespec Now()
     {
         HostProcess.ClockGettime(0, out Timespec ts);
@@ -66,6 +69,7 @@ internal abstract class TmpfsNode
             st_uid = Uid,
             st_gid = Gid,
             st_size = Size,
+            st_rdev = Rdev,
             st_blksize = 4096,
             st_blocks = (Size + 511) / 512,
             st_atime = Atime.tv_sec,
@@ -298,4 +302,22 @@ internal sealed class TmpfsSocketNode : TmpfsNode
         : base(fs, Stat.S_IFSOCK | perm, uid, gid)
     {
     }
+}
+
+/// <summary>A character device node (in the Sentry's /dev): opening it opens the Sentry's own device, never the host's.</summary>
+internal sealed class TmpfsDeviceNode : TmpfsNode
+{
+    public TmpfsDeviceNode(Tmpfs fs, uint perm, uint major, uint minor)
+        : base(fs, Stat.S_IFCHR | perm, 0, 0)
+    {
+        Major = major;
+        Minor = minor;
+    }
+
+    public uint Major { get; }
+
+    public uint Minor { get; }
+
+    // Linux's new_encode_dev layout, as stat(2) reports st_rdev.
+    public override ulong Rdev => ((ulong)(Major & 0xFFF) << 8) | (Minor & 0xFF) | ((ulong)(Minor & ~0xFFu) << 12) | ((ulong)(Major & ~0xFFFu) << 32);
 }

@@ -1,0 +1,354 @@
+using System.Globalization;
+using Moat.Abi;
+using Moat.Host;
+
+namespace Moat.Gofer;
+
+/// <summary>
+/// Volumes: host directories served read-only or read-write. Every path is walked by the host kernel with
+/// openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) from the volume's fd, so "..", absolute symlinks and
+/// symlinks that climb out fail with EXDEV (the Sentry then resolves such a link itself, in the sandbox's
+/// tree). A change is made by a *at call on the parent directory's fd with a single-component name,
+/// so nothing is ever resolved by a host path string. A read-only volume answers the errors Linux gives
+/// for a read-only bind mount, in Linux's order (ENOENT/ENOTDIR of the walk, then EEXIST for creating
+/// calls, then EROFS).
+/// </summary>
+public sealed partial class GoferServer
+{
+    private const ulong Beneath = HostPath.RESOLVE_BENEATH | HostPath.RESOLVE_NO_MAGICLINKS;
+    private const int VolumeOpenFlags = OpenFlags.O_ACCMODE | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC |
+        OpenFlags.O_APPEND | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK | OpenFlags.O_PATH |
+        OpenFlags.O_NOATIME | OpenFlags.O_SYNC | OpenFlags.O_LARGEFILE;
+
+    private int ServeVolume(VolumeRoot v, GoferRequest req, byte[] reply, out int fdToSend)
+    {
+        fdToSend = -1;
+        bool twoNames = req.Op is GoferOp.Symlink or GoferOp.Link or GoferOp.Rename;
+        if (twoNames != (req.Path2.Length > 0))
+        {
+            return GoferProtocol.EncodeReply(reply, -Errno.EINVAL.Value, null);
+        }
+
+        bool follow = (req.Flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0;
+        long r;
+        switch (req.Op)
+        {
+            case GoferOp.Open:
+                r = VolumeOpen(v, req.Path, req.Flags, (int)req.Arg0);
+                fdToSend = r >= 0 ? (int)r : -1;
+                return GoferProtocol.EncodeReply(reply, r < 0 ? (int)r : 0, null);
+            case GoferOp.ReadLink:
+                string? target = VolumeReadLink(v, req.Path, out r);
+                return GoferProtocol.EncodeReply(reply, target == null ? (int)r : 0, target);
+            case GoferOp.Mkdir:
+                r = VolumeCreate(v, req.Path, (dir, name) => HostPathChange.Mkdirat(dir, name, (int)req.Arg0 & 0xFFF));
+                break;
+            case GoferOp.Symlink:
+                string linkTarget = req.Path2;
+                r = VolumeCreate(v, req.Path, (dir, name) => HostPathChange.Symlinkat(linkTarget, dir, name));
+                break;
+            case GoferOp.Unlink:
+                r = VolumeUnlink(v, req.Path, req.Flags);
+                break;
+            case GoferOp.Link:
+                r = VolumeLink(v, req.Path, req.Path2);
+                break;
+            case GoferOp.Rename:
+                r = VolumeRename(v, req.Path, req.Path2, (uint)req.Flags);
+                break;
+            case GoferOp.Chmod:
+                int mode = (int)req.Arg0 & 0xFFF;
+                r = VolumeSetAttr(v, req.Path, follow, fd => HostPathChange.FchmodFd(fd, mode));
+                break;
+            case GoferOp.Chown:
+                uint uid = (uint)req.Arg0;
+                uint gid = (uint)req.Arg1;
+                r = VolumeSetAttr(v, req.Path, follow, fd => HostPathChange.FchownFd(fd, uid, gid));
+                break;
+            case GoferOp.Utimes:
+                var atime = new Timespec { tv_sec = req.Arg0, tv_nsec = req.Arg1 };
+                var mtime = new Timespec { tv_sec = req.Arg2, tv_nsec = req.Arg3 };
+                r = VolumeSetAttr(v, req.Path, follow, fd => HostPathChange.UtimensFd(fd, atime, mtime));
+                break;
+            default:
+                r = -Errno.ENOSYS.Value;
+                break;
+        }
+
+        return GoferProtocol.EncodeReply(reply, (int)r, null);
+    }
+
+    // The host's name for a volume path: "." for the volume itself.
+    private static string Rel(string path) => path.Length == 0 ? "." : path;
+
+    // Opens the directory that holds path's last component (O_PATH, beneath the volume). Returns the fd or -errno.
+    private static long OpenParent(VolumeRoot v, string path, out string name)
+    {
+        int slash = path.LastIndexOf('/');
+        name = path[(slash + 1)..];
+        string parent = slash < 0 ? "." : path[..slash];
+        return HostPath.Openat2(v.Fd.Fd, parent, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, Beneath);
+    }
+
+    // Looks a volume path up without opening it for I/O: 0 with its type, or -errno.
+    private static long Lookup(VolumeRoot v, string path, bool follow, out uint type)
+    {
+        type = 0;
+        long fd = HostPath.Openat2(v.Fd.Fd, Rel(path), OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (follow ? 0 : OpenFlags.O_NOFOLLOW), Beneath);
+        if (fd < 0)
+        {
+            return fd;
+        }
+
+        long r = HostFile.Fstat((int)fd, out Stat st);
+        HostFile.Close((int)fd);
+        type = st.st_mode & Stat.S_IFMT;
+        return r;
+    }
+
+    /// <summary>Opens a path of a volume for I/O. Returns a new fd (owned by the caller) or -errno.</summary>
+    public static long VolumeOpen(VolumeRoot v, string path, int flags, int mode)
+    {
+        flags &= ~OpenFlags.O_CLOEXEC;
+        if ((flags & ~VolumeOpenFlags) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        bool create = (flags & OpenFlags.O_CREAT) != 0;
+        bool excl = create && (flags & OpenFlags.O_EXCL) != 0;
+        bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0 && !excl;
+        if ((flags & OpenFlags.O_PATH) != 0)
+        {
+            return HostPath.Openat2(v.Fd.Fd, Rel(path), OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (flags & (OpenFlags.O_NOFOLLOW | OpenFlags.O_DIRECTORY)), Beneath);
+        }
+
+        bool write = (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            int pathFlags = OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (follow ? 0 : OpenFlags.O_NOFOLLOW) | (flags & OpenFlags.O_DIRECTORY);
+            long pfd = HostPath.Openat2(v.Fd.Fd, Rel(path), pathFlags, Beneath);
+            if (pfd == -Errno.ENOENT.Value && create)
+            {
+                // A new name: the parent's walk decides ENOENT/ENOTDIR before a read-only volume says EROFS.
+                long dir = OpenParent(v, path, out string name);
+                if (dir < 0)
+                {
+                    return dir;
+                }
+
+                using var dirFd = new SafeFdHandle((int)dir);
+                if (v.ReadOnly)
+                {
+                    return -Errno.EROFS.Value;
+                }
+
+                if ((flags & OpenFlags.O_DIRECTORY) != 0)
+                {
+                    return -Errno.EINVAL.Value; // O_CREAT | O_DIRECTORY, as Linux since 6.4
+                }
+
+                // O_EXCL: we create a fresh regular file, never open something that appeared meanwhile.
+                int createFlags = (flags & ~(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY)) | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY;
+                long fd = HostPathChange.Openat2(dirFd.Fd, name, createFlags, mode & 0xFFF, Beneath);
+                if (fd == -Errno.EEXIST.Value && !excl)
+                {
+                    continue; // raced with a creation (or a dangling symlink): look again
+                }
+
+                return fd;
+            }
+
+            if (pfd < 0)
+            {
+                return pfd;
+            }
+
+            using var pathFd = new SafeFdHandle((int)pfd);
+            if (excl)
+            {
+                return -Errno.EEXIST.Value;
+            }
+
+            long r = HostFile.Fstat(pathFd.Fd, out Stat st);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            uint type = st.st_mode & Stat.S_IFMT;
+            if (type == Stat.S_IFLNK)
+            {
+                return -Errno.ELOOP.Value;
+            }
+
+            if (type == Stat.S_IFDIR && (write || create))
+            {
+                return -Errno.EISDIR.Value;
+            }
+
+            if (type != Stat.S_IFREG && type != Stat.S_IFDIR)
+            {
+                return -Errno.EACCES.Value; // devices, FIFOs and sockets are never opened for I/O
+            }
+
+            if (write && v.ReadOnly)
+            {
+                return -Errno.EROFS.Value;
+            }
+
+            // Reopen the very inode we checked, through our own fd: no path is walked a second time.
+            int ioFlags = (flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_DIRECTORY)) | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY;
+            return HostPath.Openat(OpenFlags.AT_FDCWD, "/proc/self/fd/" + pathFd.Fd.ToString(CultureInfo.InvariantCulture), ioFlags);
+        }
+
+        return -Errno.EEXIST.Value; // a dangling symlink where O_CREAT would create its target: not followed
+    }
+
+    /// <summary>Reads a symlink of a volume. Returns the target or null with -errno.</summary>
+    public static string? VolumeReadLink(VolumeRoot v, string path, out long error)
+    {
+        long fd = HostPath.Openat2(v.Fd.Fd, Rel(path), OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, Beneath);
+        if (fd < 0)
+        {
+            error = fd;
+            return null;
+        }
+
+        using var pathFd = new SafeFdHandle((int)fd);
+        error = HostFile.Fstat(pathFd.Fd, out Stat st);
+        if (error < 0)
+        {
+            return null;
+        }
+
+        if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFLNK)
+        {
+            error = -Errno.EINVAL.Value;
+            return null;
+        }
+
+        return HostPath.ReadLinkFd(pathFd.Fd, out error);
+    }
+
+    // mkdir and symlink: Linux's filename_create, where an existing name (EEXIST) wins over EROFS.
+    private static long VolumeCreate(VolumeRoot v, string path, System.Func<int, string, long> make)
+    {
+        if (path.Length == 0)
+        {
+            return -Errno.EEXIST.Value; // the volume's own directory
+        }
+
+        long dir = OpenParent(v, path, out string name);
+        if (dir < 0)
+        {
+            return dir;
+        }
+
+        using var dirFd = new SafeFdHandle((int)dir);
+        if (v.ReadOnly)
+        {
+            long fd = HostPath.Openat2(dirFd.Fd, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, Beneath);
+            if (fd >= 0)
+            {
+                HostFile.Close((int)fd);
+                return -Errno.EEXIST.Value;
+            }
+
+            return fd == -Errno.ENOENT.Value ? -Errno.EROFS.Value : fd;
+        }
+
+        return make(dirFd.Fd, name);
+    }
+
+    // unlink and rmdir: Linux asks for write access to the mount before it looks the last name up.
+    private static long VolumeUnlink(VolumeRoot v, string path, int flags)
+    {
+        if ((flags & ~OpenFlags.AT_REMOVEDIR) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        if (path.Length == 0)
+        {
+            return (flags & OpenFlags.AT_REMOVEDIR) != 0 ? -Errno.EBUSY.Value : -Errno.EISDIR.Value;
+        }
+
+        long dir = OpenParent(v, path, out string name);
+        if (dir < 0)
+        {
+            return dir;
+        }
+
+        using var dirFd = new SafeFdHandle((int)dir);
+        return v.ReadOnly ? -Errno.EROFS.Value : HostPathChange.Unlinkat(dirFd.Fd, name, flags);
+    }
+
+    // link: the old name must exist; then the new name is made as mkdir's is.
+    private static long VolumeLink(VolumeRoot v, string oldPath, string newPath)
+    {
+        long r = Lookup(v, oldPath, follow: false, out uint type);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if (newPath.Length == 0)
+        {
+            return -Errno.EEXIST.Value;
+        }
+
+        if (oldPath.Length == 0 || type == Stat.S_IFDIR)
+        {
+            // Checked by vfs_link after the new name is known to be free.
+            return VolumeCreate(v, newPath, (_, _) => -Errno.EPERM.Value);
+        }
+
+        long od = OpenParent(v, oldPath, out string oldName);
+        if (od < 0)
+        {
+            return od;
+        }
+
+        using var oldDir = new SafeFdHandle((int)od);
+        return VolumeCreate(v, newPath, (dir, name) => HostPathChange.Linkat(oldDir.Fd, oldName, dir, name));
+    }
+
+    // rename: both parents are walked, then write access to the mount is asked, then the names are looked up.
+    private static long VolumeRename(VolumeRoot v, string oldPath, string newPath, uint flags)
+    {
+        if (oldPath.Length == 0 || newPath.Length == 0)
+        {
+            return -Errno.EBUSY.Value; // the volume's own directory is a mount point
+        }
+
+        long od = OpenParent(v, oldPath, out string oldName);
+        if (od < 0)
+        {
+            return od;
+        }
+
+        using var oldDir = new SafeFdHandle((int)od);
+        long nd = OpenParent(v, newPath, out string newName);
+        if (nd < 0)
+        {
+            return nd;
+        }
+
+        using var newDir = new SafeFdHandle((int)nd);
+        return v.ReadOnly ? -Errno.EROFS.Value : HostPathChange.Renameat2(oldDir.Fd, oldName, newDir.Fd, newName, flags);
+    }
+
+    // chmod, chown, utimensat: the path is looked up (following as asked), then the inode's fd is changed.
+    private static long VolumeSetAttr(VolumeRoot v, string path, bool follow, System.Func<int, long> change)
+    {
+        long fd = HostPath.Openat2(v.Fd.Fd, Rel(path), OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (follow ? 0 : OpenFlags.O_NOFOLLOW), Beneath);
+        if (fd < 0)
+        {
+            return fd;
+        }
+
+        using var pathFd = new SafeFdHandle((int)fd);
+        return v.ReadOnly ? -Errno.EROFS.Value : change(pathFd.Fd);
+    }
+}

@@ -1,0 +1,165 @@
+using Moat.Abi;
+using Moat.Gofer;
+using Moat.Host;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry.Vfs;
+
+/// <summary>
+/// A host directory bound into the sandbox, served by the gofer as its root <see cref="Root"/>. Paths
+/// given here are relative to the mount point and lexically clean. The gofer walks them beneath the
+/// volume (openat2 RESOLVE_BENEATH) and answers EXDEV when a symlink leads out; the Sentry then finds that
+/// symlink and resolves it in the sandbox's own tree, as Linux resolves a symlink on a bind mount, so the
+/// host kernel never follows a link out of the volume. Nothing is cached: every lookup asks the gofer, so
+/// changes made through the volume (by the sandbox or by the host) are seen at once.
+/// </summary>
+internal sealed class Volume
+{
+    private const int MaxComponents = 4096;
+    private readonly IVolumeTree _tree;
+
+    public Volume(IVolumeTree tree, int root, string mountPoint, bool readOnly)
+    {
+        _tree = tree;
+        Root = root;
+        MountPoint = mountPoint;
+        ReadOnly = readOnly;
+    }
+
+    /// <summary>The gofer's number for this volume's root.</summary>
+    public int Root { get; }
+
+    /// <summary>Where the volume is mounted in the sandbox, e.g. "/data".</summary>
+    public string MountPoint { get; }
+
+    public bool ReadOnly { get; }
+
+    private string Absolute(string rel) => rel.Length == 0 ? MountPoint : MountPoint + "/" + rel;
+
+    /// <summary>Opens a volume path. Returns 0 with the file, 1 with a restart path, or -errno.</summary>
+    public long Open(Task t, string rel, int flags, int mode, out FileDescription? file, out string? restart)
+    {
+        file = null;
+        restart = null;
+        int hostMode = (mode & ~t.Group.Umask) & 0xFFF;
+        if ((flags & OpenFlags.O_TMPFILE & ~OpenFlags.O_DIRECTORY) != 0)
+        {
+            return -Errno.EOPNOTSUPP.Value;
+        }
+
+        // What the gofer takes; hints such as O_DIRECT and O_ASYNC are dropped here, as Linux ignores unknown flags.
+        const int GoferFlags = OpenFlags.O_ACCMODE | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_APPEND |
+            OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK | OpenFlags.O_PATH | OpenFlags.O_NOATIME | OpenFlags.O_SYNC;
+        int goferFlags = flags & GoferFlags;
+        if ((goferFlags & OpenFlags.O_PATH) != 0)
+        {
+            goferFlags &= OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW;
+        }
+
+        SafeFdHandle? fd = _tree.Open(Root, rel, goferFlags, hostMode, out long r);
+        if (fd == null)
+        {
+            bool create = (flags & OpenFlags.O_CREAT) != 0;
+            bool followLast = (flags & OpenFlags.O_NOFOLLOW) == 0 && !(create && (flags & OpenFlags.O_EXCL) != 0);
+            return r == -Errno.EXDEV.Value ? Escape(rel, followLast, out restart) : r;
+        }
+
+        int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME | OpenFlags.O_SYNC)) | OpenFlags.O_LARGEFILE;
+        file = new HostFileDescription(fd, status) { Path = Absolute(rel), Volume = this };
+        return 0;
+    }
+
+    /// <summary>Stats a volume path. Returns 0, 1 with a restart path, or -errno.</summary>
+    public long Stat(string rel, bool follow, out Stat st, out string? restart)
+    {
+        st = default;
+        restart = null;
+        using SafeFdHandle? fd = _tree.Open(Root, rel, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out long r);
+        if (fd == null)
+        {
+            return r == -Errno.EXDEV.Value ? Escape(rel, follow, out restart) : r;
+        }
+
+        return HostFile.Fstat(fd.Fd, out st);
+    }
+
+    /// <summary>Reads a symlink of the volume. Returns 0 with the target, 1 with a restart path, or -errno.</summary>
+    public long ReadLink(string rel, out string target, out string? restart)
+    {
+        restart = null;
+        target = _tree.ReadLink(Root, rel, out long r) ?? string.Empty;
+        return r == -Errno.EXDEV.Value ? Escape(rel, followLast: false, out restart) : r < 0 ? r : 0;
+    }
+
+    /// <summary>
+    /// Asks the gofer for a change (mkdir, unlink, chmod, ...) of <paramref name="rel"/>. Returns 0 or -errno;
+    /// -EXDEV when a symlink on the way leads out (see <see cref="Escape"/>).
+    /// </summary>
+    public long Change(GoferOp op, string rel, int flags, long arg0 = 0, long arg1 = 0, long arg2 = 0, long arg3 = 0, string path2 = "") =>
+        _tree.Change(new GoferRequest(op, (byte)Root, flags, arg0, arg1, arg2, arg3, rel, path2));
+
+    /// <summary>
+    /// The gofer refused a walk with EXDEV: find the symlink that leads out of the volume and return 1 with
+    /// the path to walk instead (its target, resolved as Linux would, then the rest of the path). Returns
+    /// -EXDEV when no symlink leads out (the host directory spans file systems), or the walk's -errno.
+    /// </summary>
+    public long Escape(string rel, bool followLast, out string? restart)
+    {
+        restart = null;
+        if (rel.Length == 0)
+        {
+            return -Errno.EXDEV.Value;
+        }
+
+        string[] parts = rel.Split('/');
+        if (parts.Length > MaxComponents)
+        {
+            return -Errno.ENAMETOOLONG.Value;
+        }
+
+        string prefix = string.Empty;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            string dir = prefix;
+            prefix = i == 0 ? parts[0] : prefix + "/" + parts[i];
+            bool last = i == parts.Length - 1;
+            using SafeFdHandle? fd = _tree.Open(Root, prefix, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW, 0, out long r);
+            if (fd == null)
+            {
+                return r;
+            }
+
+            r = HostFile.Fstat(fd.Fd, out Stat st);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            uint type = st.st_mode & Abi.Stat.S_IFMT;
+            if (type == Abi.Stat.S_IFLNK && (!last || followLast))
+            {
+                string? target = _tree.ReadLink(Root, prefix, out r);
+                if (target == null)
+                {
+                    return r;
+                }
+
+                if (target.Length == 0)
+                {
+                    return -Errno.ENOENT.Value;
+                }
+
+                string rest = last ? string.Empty : "/" + string.Join('/', parts, i + 1, parts.Length - i - 1);
+                restart = (target.StartsWith('/') ? target : Absolute(dir) + "/" + target) + rest;
+                return 1;
+            }
+
+            if (!last && type != Abi.Stat.S_IFDIR)
+            {
+                return -Errno.ENOTDIR.Value;
+            }
+        }
+
+        return -Errno.EXDEV.Value;
+    }
+}
