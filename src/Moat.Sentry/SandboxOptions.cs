@@ -28,4 +28,23 @@ public sealed class SandboxOptions
 
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
+
+    /// <summary>Who init runs as; null: the host's uid and gid.</summary>
+    public SandboxIdentity? Identity { get; init; }
+
+    /// <summary>Resource limits set on init before it runs.</summary>
+    public IReadOnlyList<SandboxRlimit> Rlimits { get; init; } = [];
+
+    /// <summary>Start init with no_new_privs set.</summary>
+    public bool NoNewPrivileges { get; init; }
+
+    /// <summary>Extra tmpfs file systems (absolute paths, mode 01777), beside /tmp and /dev/shm.</summary>
+    public IReadOnlyList<string> TmpfsMounts { get; init; } = [];
+
+    /// <summary>
+    /// Called once init is loaded and before it runs (an OCI create waits here for start). Returns null to
+    /// run init, or an exit status to end the sandbox without running it. The control stays valid while
+    /// the sandbox runs: signals and new processes go through it.
+    /// </summary>
+    public System.Func<SandboxControl, int?>? BeforeStart { get; init; }
 }

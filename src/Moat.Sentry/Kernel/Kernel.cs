@@ -344,6 +344,7 @@ internal sealed partial class Kernel
         List<Task>? orphansToKill = null;
         List<(Task Task, int Signal)>? pdeath = null;
         ThreadGroup g = t.Group;
+        Action<ExitStatus>? onExit = null;
         lock (g.TasksChanged)
         {
             Monitor.PulseAll(g.TasksChanged);
@@ -357,6 +358,8 @@ internal sealed partial class Kernel
             {
                 g.ExitStatus ??= status;
                 g.DisposeTimers();
+                onExit = g.OnExit;
+                g.OnExit = null;
                 if (g == Init)
                 {
                     // When init dies, the pid namespace dies with it.
@@ -435,6 +438,7 @@ internal sealed partial class Kernel
             }
         }
 
+        onExit?.Invoke(g.ExitStatus ?? status);
         if (pdeath != null)
         {
             foreach ((Task ct, int sig) in pdeath)
