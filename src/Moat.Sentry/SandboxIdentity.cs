@@ -16,6 +16,9 @@ public sealed record SandboxIdentity(uint Uid, uint Gid, IReadOnlyList<uint> Add
 
     /// <summary>The inheritable set, or null for empty.</summary>
     public ulong? CapInheritable { get; init; }
+
+    /// <summary>The bounding set, or null for every capability.</summary>
+    public ulong? CapBounding { get; init; }
 }
 
 /// <summary>One resource limit (RLIMIT_* number, soft and hard values) to set on a process before it runs.</summary>

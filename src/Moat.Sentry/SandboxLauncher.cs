@@ -113,6 +113,7 @@ internal static class SandboxLauncher
             CapPermitted = id.CapPermitted ?? c.CapPermitted,
             CapEffective = id.CapEffective ?? c.CapEffective,
             CapInheritable = id.CapInheritable ?? 0,
+            CapBounding = id.CapBounding ?? Credentials.AllCapabilities,
         };
     }
 

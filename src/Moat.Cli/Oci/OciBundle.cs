@@ -36,7 +36,7 @@ internal static class OciBundle
         }
         catch (JsonException e)
         {
-            error = $"bundle {bundle}: config.json is not a valid OCI spec: {e.Message}";
+            error = $"bundle {bundle}: invalid config.json: {e.Message}";
             return null;
         }
     }
@@ -93,7 +93,8 @@ internal static class OciBundle
             Rootfs = rootfs,
             RootReadonly = spec.Root.Readonly,
             Process = process,
-            Hostname = spec.Hostname ?? string.Empty,
+            // No hostname: a new UTS namespace starts with the host's name.
+            Hostname = string.IsNullOrEmpty(spec.Hostname) ? Environment.MachineName : spec.Hostname,
         };
         foreach (OciMount m in spec.Mounts ?? [])
         {
@@ -135,14 +136,14 @@ internal static class OciBundle
             if (!OciNames.TryCapabilitySet(caps.Effective, out ulong eff, out string bad) ||
                 !OciNames.TryCapabilitySet(caps.Permitted, out ulong perm, out bad) ||
                 !OciNames.TryCapabilitySet(caps.Inheritable, out ulong inh, out bad) ||
-                !OciNames.TryCapabilitySet(caps.Bounding, out _, out bad) ||
+                !OciNames.TryCapabilitySet(caps.Bounding, out ulong bounding, out bad) ||
                 !OciNames.TryCapabilitySet(caps.Ambient, out _, out bad))
             {
                 error = $"unknown capability \"{bad}\"";
                 return null;
             }
 
-            identity = identity with { CapEffective = eff, CapPermitted = perm, CapInheritable = inh };
+            identity = identity with { CapEffective = eff, CapPermitted = perm, CapInheritable = inh, CapBounding = caps.Bounding != null ? bounding : null };
         }
 
         var rlimits = new List<SandboxRlimit>();
