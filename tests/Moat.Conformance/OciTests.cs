@@ -130,6 +130,51 @@ public sealed class OciTests : IClassFixture<Containerd>
         }
     }
 
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
+    public void TwoContainers_RunSideBySide(string runtime)
+    {
+        Assert.True(_ctd.Problem == null, _ctd.Problem);
+        string[] ids = [Name(runtime, "a"), Name(runtime, "b")];
+        try
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                RunResult r = _ctd.Ctr("run", "-d", "--runc-binary", Binary(runtime), Containerd.Image, ids[i], "sleep", $"6{i}");
+                Assert.True(r.ExitCode == 0, r.Stderr);
+            }
+
+            for (int i = 0; i < 2; i++)
+            {
+                RunResult r = _ctd.Ctr("task", "exec", "--exec-id", "e", ids[i], "cat", "/proc/1/cmdline");
+                Assert.True(r.ExitCode == 0, r.Stderr);
+                Assert.Equal($"sleep\u00006{i}\u0000", r.StdoutText);
+            }
+        }
+        finally
+        {
+            foreach (string id in ids)
+            {
+                _ctd.Ctr("task", "kill", "-s", "SIGKILL", id);
+            }
+
+            foreach (string id in ids)
+            {
+                for (int i = 0; i < 100 && TaskField(id, 2) is not ("STOPPED" or ""); i++)
+                {
+                    Thread.Sleep(50);
+                }
+
+                _ctd.Ctr("task", "delete", id);
+                _ctd.Ctr("container", "delete", id);
+            }
+        }
+
+        Assert.Equal(string.Empty, TaskField(ids[0], 0));
+        Assert.Equal(string.Empty, TaskField(ids[1], 0));
+    }
+
     // Field N of the container's row in `ctr task ls` (TASK PID STATUS), or "" when it has none.
     private string TaskField(string id, int field)
     {

@@ -299,12 +299,14 @@ internal static partial class RuntimeCommand
             return g.Log.Error($"unknown signal \"{sigName}\"");
         }
 
+        bool all = f.Has("all") || f.Has("a");
         if (g.Store.Status(r) == "stopped")
         {
-            return g.Log.Error("container not running");
+            // As runc: signalling every process of a stopped container is no error (there are none).
+            return all ? 0 : g.Log.Error("container not running");
         }
 
-        return SignalContainer(g, r, sig, f.Has("all") || f.Has("a")) ? 0 : g.Log.Error("container not running");
+        return SignalContainer(g, r, sig, all) ? 0 : g.Log.Error("container not running");
     }
 
     private static bool SignalContainer(Globals g, ContainerRecord r, int sig, bool all)
