@@ -134,6 +134,11 @@ internal static partial class RuntimeCommand
         }
 
         Directory.CreateDirectory(dir);
+        if (!OperatingSystem.IsWindows())
+        {
+            // The control socket inside starts processes in the container: only the runtime's user may reach it.
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         long r = HostSocket.SocketPair(HostSocket.SOCK_STREAM, out SafeFdHandle mine, out SafeFdHandle theirs);
         if (r < 0)
         {
