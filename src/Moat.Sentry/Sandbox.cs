@@ -34,6 +34,7 @@ public static class Sandbox
             Hostname = options.Hostname,
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
             MaxTasks = options.MaxTasks,
+            RootReadOnly = options.RootReadOnly,
         };
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
         int status = RunInit(kernel, options);
@@ -48,6 +49,11 @@ public static class Sandbox
 
     private static int RunInit(Kernel.Kernel kernel, SandboxOptions options)
     {
+        if (!options.DefaultTmpfs)
+        {
+            kernel.Mounts.Clear();
+        }
+
         foreach (string mount in options.TmpfsMounts)
         {
             kernel.Mounts.Add(new Vfs.Tmpfs.Tmpfs(kernel.MemoryFile, PathResolver.Clean(mount), 0x3FF /* 01777 */));

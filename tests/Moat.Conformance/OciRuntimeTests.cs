@@ -63,6 +63,27 @@ public sealed class OciRuntimeTests
         Assert.Equal(runc.StdoutText, moat.StdoutText);
     }
 
+    [Fact]
+    public void Run_ReadOnlyRoot_ChangesFailAsUnderRunc()
+    {
+        // runc spec's root is read-only, and its only tmpfs are /dev and /dev/shm: /tmp is the root's.
+        string bundle = Bundle("""
+            {
+              touch /new; echo "touch $?"; mkdir /bin; echo "mkdir existing $?"; mkdir /d; echo "mkdir $?"
+              rm /bin/true; echo "rm $?"; rm /missing; echo "rm missing $?"; echo x > /bin/echo; echo "write $?"
+              mv /bin/cat /bin/kat; echo "mv $?"; chmod 700 /bin; echo "chmod $?"; ln -s a /l; echo "symlink $?"
+              touch /tmp/x; echo "tmp $?"; touch /dev/shm/x; echo "shm $?"; cat /bin/busybox > /dev/null; echo "read $?"
+            } 2>&1
+            """);
+        Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "tmp"));
+        RunResult moat = Runtime("moat", HostScratch.NewDirectory("state"), "run", "--bundle", bundle, "m" + Guid.NewGuid().ToString("N")[..8]);
+        RunResult runc = Runtime("runc", HostScratch.NewDirectory("state"), "run", "--bundle", bundle, "r" + Guid.NewGuid().ToString("N")[..8]);
+        Assert.True(runc.ExitCode == 0, runc.Stderr);
+        Assert.True(moat.ExitCode == 0, moat.Stderr);
+        Assert.Contains("Read-only file system", runc.StdoutText);
+        Assert.Equal(runc.StdoutText, moat.StdoutText);
+    }
+
     [Theory]
     [InlineData("moat")]
     [InlineData("runc")]

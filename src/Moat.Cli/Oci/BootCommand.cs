@@ -78,13 +78,17 @@ internal static class BootCommand
             NoNewPrivileges = plan.Process.NoNewPrivileges,
             Hostname = plan.Hostname,
             TmpfsMounts = plan.Tmpfs,
+            DefaultTmpfs = false,
+            RootReadOnly = plan.RootReadonly,
             BeforeStart = control =>
             {
+                // The control first: a start may come as soon as create has heard "ready".
+                server.Attach(control);
                 ready = true;
                 sentryLog.SendTo(log);
                 Report(sync, "ready");
                 sync.Dispose();
-                return server.WaitForStart(control);
+                return server.WaitForStart();
             },
         };
         int status = Sandbox.Run(options, gofer.Client, sentryLog);

@@ -208,8 +208,8 @@ internal static class OciBundle
 
                 return true;
             case "tmpfs":
-                // /dev is the Sentry's own device directory; /tmp and /dev/shm are tmpfs already.
-                if (dest is not ("/dev" or "/tmp" or "/dev/shm"))
+                // /dev is the Sentry's own device directory.
+                if (dest != "/dev")
                 {
                     plan.Tmpfs.Add(dest);
                 }

@@ -38,14 +38,18 @@ internal sealed class SandboxServer
         thread.Start();
     }
 
-    /// <summary>The start gate (SandboxOptions.BeforeStart): blocks until start or a kill; null to run init.</summary>
-    public int? WaitForStart(SandboxControl control)
+    /// <summary>Takes the loaded sandbox's control: from now on, start is accepted.</summary>
+    public void Attach(SandboxControl control)
     {
         lock (_mu)
         {
             _control = control;
         }
+    }
 
+    /// <summary>The start gate (SandboxOptions.BeforeStart): blocks until start or a kill; null to run init.</summary>
+    public int? WaitForStart()
+    {
         _gate.Wait();
         lock (_mu)
         {

@@ -67,6 +67,9 @@ internal sealed partial class Kernel
     public Profiling.SyscallProfile? Profile { get; init; }
 
     /// <summary>The UTS namespace's host name.</summary>
+    /// <summary>The root file system is read-only (an OCI root.readonly): changes to it fail with EROFS.</summary>
+    public bool RootReadOnly { get; init; }
+
     public string Hostname { get; set; } = "moat";
 
     /// <summary>The upper layer of the root overlay: every change to the host's root lands here.</summary>
