@@ -158,6 +158,30 @@ public sealed class OciRuntimeTests
         Assert.Contains("\"level\":\"error\"", r.Stderr);
     }
 
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
+    public void Kill_BeforeStart_StopsTheContainer(string runtime)
+    {
+        string bundle = Bundle("echo never");
+        string state = HostScratch.NewDirectory("state");
+        string id = runtime + "-" + Guid.NewGuid().ToString("N")[..8];
+        RunResult r = Runtime(runtime, state, "create", "--bundle", bundle, id);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        r = Runtime(runtime, state, "kill", id, "TERM");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        for (int i = 0; i < 100 && (string?)State(runtime, state, id)["status"] != "stopped"; i++)
+        {
+            Thread.Sleep(50);
+        }
+
+        Assert.Equal("stopped", (string?)State(runtime, state, id)["status"]);
+        r = Runtime(runtime, state, "start", id);
+        Assert.NotEqual(0, r.ExitCode);
+        r = Runtime(runtime, state, "delete", id);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+    }
+
     private static JsonNode State(string runtime, string state, string id)
     {
         RunResult r = Runtime(runtime, state, "state", id);

@@ -195,7 +195,6 @@ internal sealed class OciState
 [JsonSerializable(typeof(ContainerRecord))]
 [JsonSerializable(typeof(OciState))]
 [JsonSerializable(typeof(List<OciState>))]
-[JsonSerializable(typeof(List<int>))]
 internal sealed partial class OciJson : JsonSerializerContext
 {
 }

@@ -396,7 +396,8 @@ internal static partial class RuntimeCommand
 
         if ((f!.Get("format") ?? f.Get("f")) == "json")
         {
-            Console.Out.WriteLine(JsonSerializer.Serialize(pids, OciJson.Default.ListInt32));
+            // One line, as runc prints it.
+            Console.Out.WriteLine("[" + string.Join(',', pids) + "]");
         }
         else
         {
