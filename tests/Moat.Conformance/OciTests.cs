@@ -99,6 +99,21 @@ public sealed class OciTests : IClassFixture<Containerd>
             r = _ctd.Ctr("task", "exec", "--exec-id", "e2", id, "sh", "-c", "exit 4");
             Assert.Equal(4, r.ExitCode);
 
+            // A detached exec is a process of its own for the shim: listed by ps, and signalled by kill --exec-id.
+            r = _ctd.Ctr("task", "exec", "-d", "--exec-id", "e3", id, "sleep", "30");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Contains("ExecID:e3", _ctd.Ctr("task", "ps", id).StdoutText);
+            r = _ctd.Ctr("task", "kill", "--exec-id", "e3", "-s", "SIGTERM", id);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            for (int i = 0; i < 100 && _ctd.Ctr("task", "ps", id).StdoutText.Contains("ExecID:e3", StringComparison.Ordinal); i++)
+            {
+                Thread.Sleep(50);
+            }
+
+            Assert.DoesNotContain("ExecID:e3", _ctd.Ctr("task", "ps", id).StdoutText);
+            r = _ctd.Ctr("task", "exec", "--exec-id", "e4", id, "sh", "-c", "kill -TERM $$");
+            Assert.Equal(128 + 15, r.ExitCode);
+
             string pid = TaskField(id, 1);
             Assert.Equal("RUNNING", TaskField(id, 2));
             r = _ctd.Ctr("task", "ps", id);
