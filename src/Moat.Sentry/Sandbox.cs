@@ -75,6 +75,7 @@ public static class Sandbox
             return status;
         }
 
+        kernel.DeclareInit(task.Group);
         if (options.BeforeStart?.Invoke(new SandboxControl(kernel)) is int abort)
         {
             task.MM.Dispose();

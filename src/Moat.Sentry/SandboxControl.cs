@@ -98,7 +98,8 @@ public sealed class SandboxControl
     {
         lock (_kernel.TreeMu)
         {
-            if (_kernel.Init == null || _kernel.Init.Tasks.Count == 0)
+            // Before start, init is declared and has no tasks yet; once it has exited, the container is over.
+            if (_kernel.Init == null || _kernel.Init.ExitStatus != null)
             {
                 error = "the container is not running";
                 return -1;

@@ -108,6 +108,12 @@ public sealed class OciRuntimeTests
             Assert.NotEqual(0, r.ExitCode);
             Assert.Contains("exists", r.Stderr);
 
+            // exec works before start, beside the waiting init, and leaves the container created.
+            r = Runtime(runtime, state, "exec", id, "sh", "-c", "echo early; exit 6");
+            Assert.Equal(6, r.ExitCode);
+            Assert.Equal("early\n", r.StdoutText);
+            Assert.Equal("created", (string?)State(runtime, state, id)["status"]);
+
             r = Runtime(runtime, state, "start", id);
             Assert.True(r.ExitCode == 0, r.Stderr);
             Assert.Equal("running", (string?)State(runtime, state, id)["status"]);

@@ -61,9 +61,9 @@ internal static partial class RuntimeCommand
             return g.Log.Error("exec: terminals are not supported by moat yet");
         }
 
-        if (g.Store.Status(r) != "running")
+        if (g.Store.Status(r) == "stopped")
         {
-            return g.Log.Error("cannot exec in a stopped or not yet started container");
+            return g.Log.Error("cannot exec in a stopped container");
         }
 
         string dir = g.Store.Dir(r.Id);

@@ -212,7 +212,8 @@ internal sealed class SandboxServer
         SandboxControl? control;
         lock (_mu)
         {
-            control = _started ? _control : null;
+            // As runc, exec works in a created container too: the process runs beside the waiting init.
+            control = _control;
         }
 
         if (spec == null || control == null)

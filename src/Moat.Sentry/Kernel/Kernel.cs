@@ -195,6 +195,15 @@ internal sealed partial class Kernel
         thread.Start();
     }
 
+    /// <summary>Makes <paramref name="group"/> the sandbox's init before it starts, so processes started first do not become init.</summary>
+    public void DeclareInit(ThreadGroup group)
+    {
+        lock (TreeMu)
+        {
+            Init ??= group;
+        }
+    }
+
     /// <summary>Blocks until every task has exited; returns init's exit status.</summary>
     public ExitStatus WaitForAll()
     {
@@ -435,7 +444,9 @@ internal sealed partial class Kernel
             }
 
             _liveTasks--;
-            if (_liveTasks == 0)
+            // An init declared but not started yet (an OCI container before start) keeps the sandbox alive
+            // while processes exec'd beside it come and go.
+            if (_liveTasks == 0 && Init?.ExitStatus != null)
             {
                 _allExited.Set();
             }
