@@ -9,6 +9,9 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v strace >/dev/null || need+=(strace)
 [ -x /bin/busybox ] || need+=(busybox-static)
 [ -x /usr/bin/python3 ] || need+=(python3)
+# The OCI tests run containers through Debian's containerd, on moat and on runc.
+command -v containerd >/dev/null || need+=(containerd)
+command -v runc >/dev/null || need+=(runc)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: missing ${need[*]}; run as root or install them" >&2

@@ -68,7 +68,7 @@ internal sealed class GoferProcess : IDisposable
     }
 
     /// <summary>The command line that runs this same program with <paramref name="args"/>.</summary>
-    private static string[] SelfCommand(string[] args)
+    internal static string[] SelfCommand(string[] args)
     {
         string exe = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find my own executable");
         if (Path.GetFileNameWithoutExtension(exe) == "dotnet")

@@ -36,6 +36,7 @@ public static class Sandbox
             Hostname = options.Hostname,
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
             MaxTasks = options.MaxTasks,
+            RootReadOnly = options.RootReadOnly,
         };
         AddVolumes(kernel, opener, options.BindMounts);
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
@@ -81,67 +82,38 @@ public static class Sandbox
 
     private static int RunInit(Kernel.Kernel kernel, SandboxOptions options)
     {
-        string? pathVar = null;
-        foreach (string e in options.Environment)
+        if (!options.DefaultTmpfs)
         {
-            if (e.StartsWith("PATH=", StringComparison.Ordinal))
-            {
-                pathVar = e[5..];
-            }
+            kernel.Mounts.Clear();
         }
 
-        string name = options.Argv[0];
-        string? path = ProgramImage.FindOnPath(kernel, name, pathVar, options.WorkingDirectory);
-        if (path == null)
+        foreach (string mount in options.TmpfsMounts)
         {
-            kernel.Log.WriteLine($"moat: {name}: command not found");
-            return ExitNotFound;
+            kernel.Mounts.Add(new Vfs.Tmpfs.Tmpfs(kernel.MemoryFile, PathResolver.Clean(mount), 0x3FF /* 01777 */));
         }
 
-        // Load into memory with no host address space yet: init's own thread creates and traces its stub.
-        var mm = new MemoryManager(kernel.MemoryFile, null, kernel.Platform.MinUserAddress, kernel.Platform.MaxUserAddress)
+        var spec = new SandboxProcessSpec
         {
-            VdsoAddress = kernel.Platform.VdsoAddress,
+            Argv = options.Argv,
+            Environment = options.Environment,
+            WorkingDirectory = options.WorkingDirectory,
+            Identity = options.Identity,
+            Rlimits = options.Rlimits,
+            NoNewPrivileges = options.NoNewPrivileges,
         };
-        Credentials creds = HostCredentials();
-        var argv = new List<string>(options.Argv) { [0] = name };
-        long r = ProgramImage.Load(kernel, mm, path, argv, options.Environment, new ElfLoader.AuxIdentity(creds.RealUid, creds.EffectiveUid, creds.RealGid, creds.EffectiveGid), out LoadedImage image, out string executable, out string? error);
-        if (r < 0)
+        Task? task = SandboxLauncher.Load(kernel, spec, [new SafeFdHandle(0, ownsHandle: false), new SafeFdHandle(1, ownsHandle: false), new SafeFdHandle(2, ownsHandle: false)], out int status, out string? error);
+        if (task == null)
         {
-            mm.Dispose();
             kernel.Log.WriteLine($"moat: {error}");
-            return r == -Errno.ENOENT.Value ? ExitNotFound : ExitCannotExecute;
+            return status;
         }
 
-        mm.ArgStart = image.ArgStart;
-        mm.ArgEnd = image.ArgEnd;
-        mm.EnvStart = image.EnvStart;
-        mm.EnvEnd = image.EnvEnd;
-
-        int pid = kernel.AllocatePid();
-        var group = new ThreadGroup(pid, null, PathResolver.Clean(executable)) { Cwd = options.WorkingDirectory };
-        mm.AddressSpaceLimit = group.Limit(RlimitResource.RLIMIT_AS).rlim_cur;
-        var fds = new FdTable();
-        for (int fd = 0; fd <= 2; fd++)
+        kernel.DeclareInit(task.Group);
+        if (options.BeforeStart?.Invoke(new SandboxControl(kernel)) is int abort)
         {
-            long fl = HostFile.Fcntl(fd, HostFile.F_GETFL, 0);
-            if (fl >= 0)
-            {
-                var stdio = new HostFileDescription(new SafeFdHandle(fd, ownsHandle: false), (int)fl & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_LARGEFILE));
-                fds.Set(fd, stdio, cloexec: false);
-                stdio.DecRef();
-            }
+            task.MM.Dispose();
+            return abort;
         }
-
-        string comm = System.IO.Path.GetFileName(path);
-        var task = new Task(kernel, group, pid, mm, fds, creds) { Comm = comm.Length > 15 ? comm[..15] : comm };
-        ref PtraceRegs regs = ref task.Registers;
-        regs.rip = image.Entry;
-        regs.rsp = image.StackPointer;
-        regs.cs = 0x33; // __USER_CS
-        regs.ss = 0x2b; // __USER_DS
-        regs.eflags = 0x202; // IF
-        regs.orig_rax = ulong.MaxValue;
 
         kernel.StartTask(task, newAddressSpace: true);
 
@@ -179,14 +151,5 @@ public static class Sandbox
                 registration.Dispose();
             }
         }
-    }
-
-    private static Credentials HostCredentials()
-    {
-        uint uid = (uint)HostProcess.Syscall(Sysno.getuid);
-        uint euid = (uint)HostProcess.Syscall(Sysno.geteuid);
-        uint gid = (uint)HostProcess.Syscall(Sysno.getgid);
-        uint egid = (uint)HostProcess.Syscall(Sysno.getegid);
-        return new Credentials(uid, euid, euid, gid, egid, egid);
     }
 }

@@ -37,4 +37,32 @@ public sealed class SandboxOptions
 
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
+
+    /// <summary>Who init runs as; null: the host's uid and gid.</summary>
+    public SandboxIdentity? Identity { get; init; }
+
+    /// <summary>Resource limits set on init before it runs.</summary>
+    public IReadOnlyList<SandboxRlimit> Rlimits { get; init; } = [];
+
+    /// <summary>Start init with no_new_privs set.</summary>
+    public bool NoNewPrivileges { get; init; }
+
+    /// <summary>Extra tmpfs file systems (absolute paths, mode 01777), beside /tmp and /dev/shm.</summary>
+    public IReadOnlyList<string> TmpfsMounts { get; init; } = [];
+
+    /// <summary>
+    /// Whether /tmp and /dev/shm are the Sentry's own tmpfs (as under <c>moat do</c>). An OCI container has
+    /// only the tmpfs mounts its config names (<see cref="TmpfsMounts"/>); its /tmp is the root's.
+    /// </summary>
+    public bool DefaultTmpfs { get; init; } = true;
+
+    /// <summary>The root is read-only: changes to it fail with EROFS (tmpfs mounts stay writable).</summary>
+    public bool RootReadOnly { get; init; }
+
+    /// <summary>
+    /// Called once init is loaded and before it runs (an OCI create waits here for start). Returns null to
+    /// run init, or an exit status to end the sandbox without running it. The control stays valid while
+    /// the sandbox runs: signals and new processes go through it.
+    /// </summary>
+    public System.Func<SandboxControl, int?>? BeforeStart { get; init; }
 }

@@ -31,6 +31,9 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     /// <summary>The inheritable set.</summary>
     public ulong CapInheritable { get; init; }
 
+    /// <summary>The bounding set: the most an execve can grant (an OCI runtime narrows it; full otherwise).</summary>
+    public ulong CapBounding { get; init; } = AllCapabilities;
+
     /// <summary>Whether the task acts as root (effective uid 0). Permission checks use <see cref="HasCapability"/>.</summary>
     public bool IsRoot => EffectiveUid == 0;
 
@@ -68,13 +71,13 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     }
 
     /// <summary>
-    /// These credentials after execve of a file without capabilities or set-id bits: root gets the full
-    /// permitted set (effective too if the effective uid is 0), anyone else none.
+    /// These credentials after execve of a file without capabilities or set-id bits: root gets the bounding
+    /// and inheritable sets as permitted (effective too if the effective uid is 0), anyone else none.
     /// </summary>
     public Credentials AfterExec()
     {
         bool root = RealUid == 0 || EffectiveUid == 0;
-        ulong permitted = root ? AllCapabilities | CapInheritable : 0;
+        ulong permitted = root ? CapBounding | CapInheritable : 0;
         return this with { CapPermitted = permitted, CapEffective = EffectiveUid == 0 ? permitted : 0 };
     }
 }

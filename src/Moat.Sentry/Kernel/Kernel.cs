@@ -69,6 +69,9 @@ internal sealed partial class Kernel
     public Profiling.SyscallProfile? Profile { get; init; }
 
     /// <summary>The UTS namespace's host name.</summary>
+    /// <summary>The root file system is read-only (an OCI root.readonly): changes to it fail with EROFS.</summary>
+    public bool RootReadOnly { get; init; }
+
     public string Hostname { get; set; } = "moat";
 
     /// <summary>The upper layer of the root overlay: every change to the host's root lands here.</summary>
@@ -234,6 +237,15 @@ internal sealed partial class Kernel
         thread.Start();
     }
 
+    /// <summary>Makes <paramref name="group"/> the sandbox's init before it starts, so processes started first do not become init.</summary>
+    public void DeclareInit(ThreadGroup group)
+    {
+        lock (TreeMu)
+        {
+            Init ??= group;
+        }
+    }
+
     /// <summary>Blocks until every task has exited; returns init's exit status.</summary>
     public ExitStatus WaitForAll()
     {
@@ -386,6 +398,7 @@ internal sealed partial class Kernel
         List<Task>? orphansToKill = null;
         List<(Task Task, int Signal)>? pdeath = null;
         ThreadGroup g = t.Group;
+        Action<ExitStatus>? onExit = null;
         lock (g.TasksChanged)
         {
             Monitor.PulseAll(g.TasksChanged);
@@ -399,6 +412,8 @@ internal sealed partial class Kernel
             {
                 g.ExitStatus ??= status;
                 g.DisposeTimers();
+                onExit = g.OnExit;
+                g.OnExit = null;
                 if (g == Init)
                 {
                     // When init dies, the pid namespace dies with it.
@@ -471,12 +486,15 @@ internal sealed partial class Kernel
             }
 
             _liveTasks--;
-            if (_liveTasks == 0)
+            // An init declared but not started yet (an OCI container before start) keeps the sandbox alive
+            // while processes exec'd beside it come and go.
+            if (_liveTasks == 0 && Init?.ExitStatus != null)
             {
                 _allExited.Set();
             }
         }
 
+        onExit?.Invoke(g.ExitStatus ?? status);
         if (pdeath != null)
         {
             foreach ((Task ct, int sig) in pdeath)

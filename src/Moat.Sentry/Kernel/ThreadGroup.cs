@@ -33,6 +33,9 @@ internal sealed partial class ThreadGroup
     /// <summary>Live tasks of the group. Protected by Kernel.TreeMu.</summary>
     public List<Task> Tasks { get; } = [];
 
+    /// <summary>Called once, outside the tree lock, when the last task of the group has exited (an OCI exec's proxy waits on it).</summary>
+    public System.Action<ExitStatus>? OnExit { get; set; }
+
     /// <summary>Pulsed when a task of the group exits (the leader's host thread waits on it).</summary>
     public object TasksChanged { get; } = new();
 

@@ -148,6 +148,11 @@ internal static class Overlay
                     return -Errno.EACCES.Value;
                 }
 
+                if (t.Kernel.RootReadOnly)
+                {
+                    return -Errno.EROFS.Value;
+                }
+
                 r = CopyUpLocked(t, upper, absolute, norm, out node);
                 return r < 0 ? r : OpenUpperLocked(t, upper, node!, norm, flags, out file);
             }
@@ -161,6 +166,11 @@ internal static class Overlay
             if (r < 0)
             {
                 return r;
+            }
+
+            if (t.Kernel.RootReadOnly)
+            {
+                return -Errno.EROFS.Value;
             }
 
             var f = new TmpfsRegular(upper, (uint)(mode & ~t.Group.Umask) & 0xFFF, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
@@ -544,6 +554,11 @@ internal static class Overlay
                 return r;
             }
 
+            if (t.Kernel.RootReadOnly)
+            {
+                return -Errno.EROFS.Value;
+            }
+
             bool replacingWhiteout = parent!.Children.TryGetValue(name, out TmpfsNode? old) && old is TmpfsWhiteout;
             TmpfsNode node;
             if (linkTo != null)
@@ -637,6 +652,12 @@ internal static class Overlay
             if (r < 0)
             {
                 return r;
+            }
+
+            if (t.Kernel.RootReadOnly)
+            {
+                // Linux asks the mount for write access before it looks the name up.
+                return -Errno.EROFS.Value;
             }
 
             if (where == Where.Gone)
@@ -740,6 +761,11 @@ internal static class Overlay
                 return r;
             }
 
+            if (t.Kernel.RootReadOnly)
+            {
+                return where == Where.Upper || (where == Where.Lower && LowerExists(t, norm)) ? -Errno.EROFS.Value : -Errno.ENOENT.Value;
+            }
+
             if (where == Where.Upper)
             {
                 return 0;
@@ -764,6 +790,11 @@ internal static class Overlay
             if (r < 0)
             {
                 return r;
+            }
+
+            if (t.Kernel.RootReadOnly)
+            {
+                return -Errno.EROFS.Value;
             }
 
             if (where == Where.Gone)

@@ -370,7 +370,7 @@ internal static class ProcFs
             CapInh:	{c.CapInheritable:x16}
             CapPrm:	{c.CapPermitted:x16}
             CapEff:	{c.CapEffective:x16}
-            CapBnd:	000001ffffffffff
+            CapBnd:	{c.CapBounding:x16}
             CapAmb:	0000000000000000
             NoNewPrivs:	{(task.NoNewPrivs ? 1 : 0)}
             Seccomp:	0

@@ -1,0 +1,248 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text.Json;
+using Moat.Sentry;
+
+namespace Moat.Cli.Oci;
+
+/// <summary>Reads a bundle's config.json and turns it into a <see cref="SandboxPlan"/>, or says clearly what is wrong.</summary>
+internal static class OciBundle
+{
+    public static OciSpec? Load(string bundle, out string error)
+    {
+        error = string.Empty;
+        string path = Path.Combine(bundle, "config.json");
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = $"bundle {bundle}: cannot read config.json: {e.Message}";
+            return null;
+        }
+
+        try
+        {
+            OciSpec? spec = JsonSerializer.Deserialize(text, OciJson.Default.OciSpec);
+            if (spec == null)
+            {
+                error = $"bundle {bundle}: config.json is empty";
+            }
+
+            return spec;
+        }
+        catch (JsonException e)
+        {
+            error = $"bundle {bundle}: invalid config.json: {e.Message}";
+            return null;
+        }
+    }
+
+    public static OciProcess? LoadProcess(string path, out string error)
+    {
+        error = string.Empty;
+        try
+        {
+            OciProcess? p = JsonSerializer.Deserialize(File.ReadAllText(path), OciJson.Default.OciProcess);
+            if (p == null)
+            {
+                error = $"process file {path} is empty";
+            }
+
+            return p;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            error = $"process file {path}: {e.Message}";
+            return null;
+        }
+    }
+
+    public static SandboxPlan? Plan(OciSpec spec, string bundle, out string error)
+    {
+        if (spec.Root?.Path is not { Length: > 0 } rootPath)
+        {
+            error = "config.json: root.path must be set";
+            return null;
+        }
+
+        string rootfs = Path.GetFullPath(Path.Combine(bundle, rootPath));
+        if (!Directory.Exists(rootfs))
+        {
+            error = $"rootfs ({rootfs}) does not exist";
+            return null;
+        }
+
+        if (spec.Process == null)
+        {
+            error = "config.json: process must be set";
+            return null;
+        }
+
+        SandboxProcessSpec? process = Process(spec.Process, out error);
+        if (process == null)
+        {
+            return null;
+        }
+
+        var plan = new SandboxPlan
+        {
+            Rootfs = rootfs,
+            RootReadonly = spec.Root.Readonly,
+            Process = process,
+            // No hostname: a new UTS namespace starts with the host's name.
+            Hostname = string.IsNullOrEmpty(spec.Hostname) ? Environment.MachineName : spec.Hostname,
+        };
+        foreach (OciMount m in spec.Mounts ?? [])
+        {
+            if (!AddMount(plan, m, out error))
+            {
+                return null;
+            }
+        }
+
+        return plan;
+    }
+
+    /// <summary>An OCI process (config.json's, or an exec's) as the Sentry runs it.</summary>
+    public static SandboxProcessSpec? Process(OciProcess p, out string error)
+    {
+        error = string.Empty;
+        if (p.Args is not { Count: > 0 })
+        {
+            error = "args must not be empty";
+            return null;
+        }
+
+        if (p.Terminal)
+        {
+            error = "process.terminal: terminals are not supported by moat yet";
+            return null;
+        }
+
+        string cwd = string.IsNullOrEmpty(p.Cwd) ? "/" : p.Cwd;
+        if (!cwd.StartsWith('/'))
+        {
+            error = $"cwd {cwd} must be an absolute path";
+            return null;
+        }
+
+        SandboxIdentity identity = new(p.User?.Uid ?? 0, p.User?.Gid ?? 0, p.User?.AdditionalGids ?? []);
+        if (p.Capabilities is OciCapabilities caps)
+        {
+            if (!OciNames.TryCapabilitySet(caps.Effective, out ulong eff, out string bad) ||
+                !OciNames.TryCapabilitySet(caps.Permitted, out ulong perm, out bad) ||
+                !OciNames.TryCapabilitySet(caps.Inheritable, out ulong inh, out bad) ||
+                !OciNames.TryCapabilitySet(caps.Bounding, out ulong bounding, out bad) ||
+                !OciNames.TryCapabilitySet(caps.Ambient, out _, out bad))
+            {
+                error = $"unknown capability \"{bad}\"";
+                return null;
+            }
+
+            identity = identity with { CapEffective = eff, CapPermitted = perm, CapInheritable = inh, CapBounding = caps.Bounding != null ? bounding : null };
+        }
+
+        var rlimits = new List<SandboxRlimit>();
+        foreach (OciRlimit l in p.Rlimits ?? [])
+        {
+            int resource = OciNames.Rlimit(l.Type);
+            if (resource < 0)
+            {
+                error = $"unknown rlimit type \"{l.Type}\"";
+                return null;
+            }
+
+            rlimits.Add(new SandboxRlimit(resource, l.Soft, l.Hard));
+        }
+
+        return new SandboxProcessSpec
+        {
+            Argv = p.Args,
+            Environment = p.Env ?? [],
+            WorkingDirectory = cwd,
+            Identity = identity,
+            Rlimits = rlimits,
+            NoNewPrivileges = p.NoNewPrivileges,
+        };
+    }
+
+    private static bool AddMount(SandboxPlan plan, OciMount m, out string error)
+    {
+        error = string.Empty;
+        string dest = m.Destination ?? string.Empty;
+        if (!dest.StartsWith('/'))
+        {
+            error = $"mount destination {dest} is not an absolute path";
+            return false;
+        }
+
+        dest = CleanPath(dest);
+        List<string> options = m.Options ?? [];
+        bool bind = m.Type == "bind" || options.Contains("bind") || options.Contains("rbind");
+        if (bind)
+        {
+            string source = Path.GetFullPath(m.Source ?? string.Empty);
+            // A bind of the root's own directory onto itself adds nothing: the root already serves it.
+            if (source.TrimEnd('/') == Path.Combine(plan.Rootfs, dest.TrimStart('/')).TrimEnd('/'))
+            {
+                return true;
+            }
+
+            error = $"bind mount of {m.Source} on {dest}: bind mounts are not supported by moat yet";
+            return false;
+        }
+
+        switch (m.Type)
+        {
+            case "proc":
+                // The Sentry's own /proc, always at /proc.
+                if (dest != "/proc")
+                {
+                    error = $"proc mounted on {dest}: moat serves proc only at /proc";
+                    return false;
+                }
+
+                return true;
+            case "tmpfs":
+                // /dev is the Sentry's own device directory.
+                if (dest != "/dev")
+                {
+                    plan.Tmpfs.Add(dest);
+                }
+
+                return true;
+            case "sysfs" or "devpts" or "mqueue" or "cgroup" or "cgroup2":
+                plan.Unprovided.Add($"{m.Type} on {dest}");
+                return true;
+            default:
+                error = $"mount type {m.Type} on {dest} is not supported by moat";
+                return false;
+        }
+    }
+
+    /// <summary>An absolute path with "." and ".." resolved lexically and no repeated or trailing slash.</summary>
+    internal static string CleanPath(string path)
+    {
+        var parts = new List<string>();
+        foreach (string part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part == "..")
+            {
+                if (parts.Count > 0)
+                {
+                    parts.RemoveAt(parts.Count - 1);
+                }
+            }
+            else if (part != ".")
+            {
+                parts.Add(part);
+            }
+        }
+
+        return "/" + string.Join('/', parts);
+    }
+}

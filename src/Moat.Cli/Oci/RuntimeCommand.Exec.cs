@@ -1,0 +1,197 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using Moat.Abi;
+using Moat.Host;
+
+namespace Moat.Cli.Oci;
+
+internal static partial class RuntimeCommand
+{
+    // run: create, start, and (unless --detach) wait for the container and delete it.
+    private static int RunContainer(Globals g, ReadOnlySpan<string> args)
+    {
+        OciFlags? f = OciFlags.Parse(args, ["bundle", "b", "pid-file", "console-socket", "preserve-fds"], out string error);
+        if (f == null || f.Positional.Count != 1)
+        {
+            return g.Log.Error(f == null ? error : "run: usage: run [--bundle DIR] [--detach] ID");
+        }
+
+        string id = f.Positional[0];
+        int status = CreateSandbox(g, f, id, out int pid);
+        if (status != 0)
+        {
+            return status;
+        }
+
+        string? reply = ControlChannel.Request(g.Store.Dir(id), "start");
+        if (reply != "ok")
+        {
+            HostProcess.Kill(pid, Signal.SIGKILL);
+            HostProcess.WaitPid(pid, out _, 0);
+            g.Store.Remove(id);
+            return g.Log.Error("cannot start the container: " + (reply ?? "the sandbox does not answer"));
+        }
+
+        if (f.Has("detach") || f.Has("d"))
+        {
+            return 0;
+        }
+
+        HostProcess.WaitPid(pid, out int ws, 0);
+        g.Store.Remove(id);
+        return HostProcess.WIfSignaled(ws) ? 128 + HostProcess.WTermSig(ws) : HostProcess.WExitStatus(ws);
+    }
+
+    // exec: a new process in the running sandbox. Its host stand-in is a `moat oci-exec-proxy` child,
+    // which holds the process's stdio, relays signals to it and exits with its status.
+    private static int Exec(Globals g, ReadOnlySpan<string> args)
+    {
+        OciFlags? f = OciFlags.Parse(args, ["process", "p", "pid-file", "console-socket", "cwd", "env", "e", "user", "u", "preserve-fds"], out string error);
+        if (One(g, f, error, out int status) is not ContainerRecord r)
+        {
+            return status;
+        }
+
+        if (f!.Get("console-socket") != null || f.Has("tty") || f.Has("t"))
+        {
+            return g.Log.Error("exec: terminals are not supported by moat yet");
+        }
+
+        if (g.Store.Status(r) == "stopped")
+        {
+            return g.Log.Error("cannot exec in a stopped container");
+        }
+
+        string dir = g.Store.Dir(r.Id);
+        string? processFile = f.Get("process") ?? f.Get("p");
+        string? temp = null;
+        if (processFile == null)
+        {
+            // exec ID CMD ARGS...: the process is config.json's with these args.
+            if (f.Positional.Count < 2)
+            {
+                return g.Log.Error("exec: no process given (--process FILE or a command)");
+            }
+
+            OciSpec? spec = OciBundle.Load(r.Bundle, out error);
+            if (spec?.Process == null)
+            {
+                return g.Log.Error(spec == null ? error : "config.json has no process");
+            }
+
+            spec.Process.Args = f.Positional.GetRange(1, f.Positional.Count - 1);
+            if (f.Get("cwd") is string cwd)
+            {
+                spec.Process.Cwd = cwd;
+            }
+
+            temp = Path.Combine(dir, "exec-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".json");
+            File.WriteAllText(temp, JsonSerializer.Serialize(spec.Process, OciJson.Default.OciProcess));
+            processFile = temp;
+        }
+
+        try
+        {
+            return StartExecProxy(g, f, dir, Path.GetFullPath(processFile));
+        }
+        finally
+        {
+            if (temp != null)
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+
+    private static int StartExecProxy(Globals g, OciFlags f, string dir, string processFile)
+    {
+        long r = HostSocket.SocketPair(HostSocket.SOCK_STREAM, out SafeFdHandle mine, out SafeFdHandle theirs);
+        if (r < 0)
+        {
+            return g.Log.Error("socketpair: " + Errno.FromValue((int)-r).Name);
+        }
+
+        int pid;
+        using (mine)
+        {
+            string[] cmd = GoferProcess.SelfCommand(["oci-exec-proxy", "--state", dir, "--process", processFile]);
+            using (theirs)
+            {
+                pid = HostSpawn.Spawn(cmd[0], cmd, ChildEnvironment(), [(theirs.Fd, BootCommand.SyncFd)], []);
+            }
+
+            if (pid < 0)
+            {
+                return g.Log.Error("cannot start the exec process: " + Errno.FromValue(-pid).Name);
+            }
+
+            string reply = ReadReply(mine);
+            if (reply != "ready")
+            {
+                HostProcess.WaitPid(pid, out _, 0);
+                string why = reply.StartsWith("error ", StringComparison.Ordinal) ? reply[6..] : "the exec process ended before it was ready";
+                return g.Log.Error($"moat exec failed: {why}");
+            }
+        }
+
+        if (f.Get("pid-file") is string pidFile)
+        {
+            string tmp = pidFile + ".tmp";
+            File.WriteAllText(tmp, pid.ToString(CultureInfo.InvariantCulture));
+            File.Move(tmp, pidFile, overwrite: true);
+        }
+
+        if (f.Has("detach") || f.Has("d"))
+        {
+            return 0;
+        }
+
+        HostProcess.WaitPid(pid, out int ws, 0);
+        return HostProcess.WIfSignaled(ws) ? 128 + HostProcess.WTermSig(ws) : HostProcess.WExitStatus(ws);
+    }
+
+    private static int Features()
+    {
+        Console.Out.WriteLine("""
+            {
+                "ociVersionMin": "1.0.0",
+                "ociVersionMax": "1.0.2",
+                "hooks": [],
+                "mountOptions": ["bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "mode", "size"],
+                "linux": {
+                    "namespaces": ["pid", "mount", "uts", "ipc", "network", "user", "cgroup"],
+                    "capabilities": [],
+                    "cgroup": { "v1": false, "v2": false, "systemd": false, "systemdUser": false },
+                    "seccomp": { "enabled": false },
+                    "apparmor": { "enabled": false },
+                    "selinux": { "enabled": false }
+                },
+                "annotations": { "org.opencontainers.runc.version": "moat" }
+            }
+            """);
+        return 0;
+    }
+
+    // spec: a starting config.json in the bundle directory, as `runc spec` writes one.
+    private static int Spec(Globals g, ReadOnlySpan<string> args)
+    {
+        OciFlags? f = OciFlags.Parse(args, ["bundle", "b"], out string error);
+        if (f == null)
+        {
+            return g.Log.Error(error);
+        }
+
+        string path = Path.Combine(f.Get("bundle") ?? f.Get("b") ?? ".", "config.json");
+        if (File.Exists(path))
+        {
+            return g.Log.Error("File config.json exists. Remove it first.");
+        }
+
+        File.WriteAllText(path, DefaultSpec);
+        return 0;
+    }
+}

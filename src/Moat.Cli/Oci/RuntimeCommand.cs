@@ -1,0 +1,465 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using Moat.Abi;
+using Moat.Host;
+
+namespace Moat.Cli.Oci;
+
+/// <summary>
+/// The runc command line, so that containerd's stock runc shim can run containers on Moat:
+/// <c>moat [--root DIR] [--log FILE] [--log-format json] VERB ...</c>. Each container's Sentry is a
+/// <c>moat oci-boot</c> process started by create; later verbs reach it through its control socket.
+/// </summary>
+internal static partial class RuntimeCommand
+{
+    public static readonly string[] Verbs =
+    [
+        "create", "start", "run", "state", "kill", "delete", "exec", "ps", "list", "features", "spec", "pause", "resume", "events", "update",
+    ];
+
+    private sealed record Globals(ContainerStore Store, OciLog Log);
+
+    public static int Run(string[] args)
+    {
+        string root = "/run/moat";
+        string? logPath = null;
+        string logFormat = "text";
+        int i = 0;
+        for (; i < args.Length && args[i].StartsWith('-'); i++)
+        {
+            string name = args[i].TrimStart('-');
+            string? value = null;
+            int eq = name.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                value = name[(eq + 1)..];
+                name = name[..eq];
+            }
+
+            if (name is "root" or "log" or "log-format" or "criu")
+            {
+                if (value == null && i + 1 < args.Length)
+                {
+                    value = args[++i];
+                }
+
+                switch (name)
+                {
+                    case "root": root = Path.GetFullPath(value ?? root); break;
+                    case "log": logPath = value; break;
+                    case "log-format": logFormat = value ?? logFormat; break;
+                }
+            }
+
+            // --debug, --systemd-cgroup, --rootless and the like change nothing here.
+        }
+
+        var log = new OciLog(logPath, logFormat == "json");
+        if (i >= args.Length)
+        {
+            return log.Error("moat: no command given");
+        }
+
+        var g = new Globals(new ContainerStore(root), log);
+        string verb = args[i];
+        ReadOnlySpan<string> rest = args.AsSpan(i + 1);
+        try
+        {
+            return verb switch
+            {
+                "create" => Create(g, rest),
+                "start" => Start(g, rest),
+                "run" => RunContainer(g, rest),
+                "state" => State(g, rest),
+                "kill" => Kill(g, rest),
+                "delete" => Delete(g, rest),
+                "exec" => Exec(g, rest),
+                "ps" => Ps(g, rest),
+                "list" => List(g, rest),
+                "features" => Features(),
+                "spec" => Spec(g, rest),
+                "pause" or "resume" or "update" or "events" => log.Error($"{verb} is not supported by moat yet"),
+                _ => log.Error($"moat: unknown command '{verb}'"),
+            };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return log.Error($"{verb}: {e.Message}");
+        }
+    }
+
+    private static int Create(Globals g, ReadOnlySpan<string> args)
+    {
+        OciFlags? f = OciFlags.Parse(args, ["bundle", "b", "pid-file", "console-socket", "preserve-fds"], out string error);
+        if (f == null || f.Positional.Count != 1)
+        {
+            return g.Log.Error(f == null ? error : "create: usage: create [--bundle DIR] [--pid-file FILE] ID");
+        }
+
+        int status = CreateSandbox(g, f, f.Positional[0], out _);
+        return status;
+    }
+
+    /// <summary>Starts the container's sandbox process, waits until init is loaded, records the state; 0 or a failure.</summary>
+    private static int CreateSandbox(Globals g, OciFlags f, string id, out int pid)
+    {
+        pid = 0;
+        if (!ContainerStore.ValidId(id))
+        {
+            return g.Log.Error($"invalid container id format: {id}");
+        }
+
+        if (f.Get("console-socket") != null)
+        {
+            return g.Log.Error("--console-socket: terminals are not supported by moat yet");
+        }
+
+        string bundle = Path.GetFullPath(f.Get("bundle") ?? f.Get("b") ?? Environment.CurrentDirectory);
+        OciSpec? spec = OciBundle.Load(bundle, out string error);
+        SandboxPlan? plan = spec != null ? OciBundle.Plan(spec, bundle, out error) : null;
+        if (spec == null || plan == null)
+        {
+            return g.Log.Error(error);
+        }
+
+        string dir = g.Store.Dir(id);
+        Directory.CreateDirectory(g.Store.Root);
+        if (Directory.Exists(dir))
+        {
+            return g.Log.Error($"container with id exists: {id}");
+        }
+
+        Directory.CreateDirectory(dir);
+        if (!OperatingSystem.IsWindows())
+        {
+            // The control socket inside starts processes in the container: only the runtime's user may reach it.
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        long r = HostSocket.SocketPair(HostSocket.SOCK_STREAM, out SafeFdHandle mine, out SafeFdHandle theirs);
+        if (r < 0)
+        {
+            g.Store.Remove(id);
+            return g.Log.Error("socketpair: " + Errno.FromValue((int)-r).Name);
+        }
+
+        using (mine)
+        {
+            var argv = new List<string> { "oci-boot", "--state", dir, "--bundle", bundle };
+            if (g.Log.Path != null)
+            {
+                argv.AddRange(["--log", g.Log.Path, "--log-format", g.Log.Json ? "json" : "text"]);
+            }
+
+            string[] cmd = GoferProcess.SelfCommand([.. argv]);
+            using (theirs)
+            {
+                pid = HostSpawn.Spawn(cmd[0], cmd, ChildEnvironment(), [(theirs.Fd, BootCommand.SyncFd)], []);
+            }
+
+            if (pid < 0)
+            {
+                g.Store.Remove(id);
+                return g.Log.Error("cannot start the sandbox process: " + Errno.FromValue(-pid).Name);
+            }
+
+            string reply = ReadReply(mine);
+            if (reply != "ready")
+            {
+                HostProcess.Kill(pid, Signal.SIGKILL);
+                HostProcess.WaitPid(pid, out _, 0);
+                g.Store.Remove(id);
+                string why = reply.StartsWith("error ", StringComparison.Ordinal) ? reply[6..] : "the sandbox process ended before it was ready";
+                return g.Log.Error($"moat create failed: {why}");
+            }
+        }
+
+        var record = new ContainerRecord
+        {
+            Id = id,
+            Bundle = bundle,
+            Rootfs = plan.Rootfs,
+            Pid = pid,
+            PidStart = HostPid.StartTime(pid),
+            Created = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
+            Annotations = spec.Annotations,
+        };
+        g.Store.Save(record);
+        if (f.Get("pid-file") is string pidFile)
+        {
+            string tmp = pidFile + ".tmp";
+            File.WriteAllText(tmp, pid.ToString(CultureInfo.InvariantCulture));
+            File.Move(tmp, pidFile, overwrite: true);
+        }
+
+        return 0;
+    }
+
+    private static string ReadReply(SafeFdHandle sync)
+    {
+        var text = new StringBuilder();
+        Span<byte> buffer = stackalloc byte[4096];
+        while (true)
+        {
+            long n = HostSocket.Receive(sync.Fd, buffer, out int fd);
+            if (fd >= 0)
+            {
+                HostFile.Close(fd);
+            }
+
+            if (n <= 0)
+            {
+                break;
+            }
+
+            text.Append(Encoding.UTF8.GetString(buffer[..(int)n]));
+            if (text.ToString().Contains('\n', StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+
+        return text.ToString().TrimEnd('\n');
+    }
+
+    private static string[] ChildEnvironment()
+    {
+        var env = new List<string>();
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            string key = (string)e.Key;
+            if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key == "PATH" || key == "HOME")
+            {
+                env.Add($"{key}={e.Value}");
+            }
+        }
+
+        return [.. env];
+    }
+
+    /// <summary>Loads the one container a verb names, or logs why not.</summary>
+    private static ContainerRecord? One(Globals g, OciFlags? f, string error, out int status)
+    {
+        status = 1;
+        if (f == null || f.Positional.Count < 1)
+        {
+            g.Log.Error(f == null ? error : "container id cannot be empty");
+            return null;
+        }
+
+        ContainerRecord? r = g.Store.Load(f.Positional[0], out string why);
+        if (r == null)
+        {
+            g.Log.Error(why);
+        }
+
+        return r;
+    }
+
+    private static int Start(Globals g, ReadOnlySpan<string> args)
+    {
+        OciFlags? f = OciFlags.Parse(args, [], out string error);
+        if (One(g, f, error, out int status) is not ContainerRecord r)
+        {
+            return status;
+        }
+
+        string state = g.Store.Status(r);
+        if (state != "created")
+        {
+            return g.Log.Error(state == "stopped" ? "cannot start a container that has stopped" : "cannot start an already running container");
+        }
+
+        string? reply = ControlChannel.Request(g.Store.Dir(r.Id), "start");
+        return reply == "ok" ? 0 : g.Log.Error("cannot start the container: " + (reply ?? "the sandbox does not answer"));
+    }
+
+    private static int State(Globals g, ReadOnlySpan<string> args)
+    {
+        OciFlags? f = OciFlags.Parse(args, [], out string error);
+        if (One(g, f, error, out int status) is not ContainerRecord r)
+        {
+            return status;
+        }
+
+        Console.Out.WriteLine(JsonSerializer.Serialize(g.Store.State(r), OciJson.Default.OciState));
+        return 0;
+    }
+
+    private static int Kill(Globals g, ReadOnlySpan<string> args)
+    {
+        OciFlags? f = OciFlags.Parse(args, [], out string error);
+        if (One(g, f, error, out int status) is not ContainerRecord r)
+        {
+            return status;
+        }
+
+        string sigName = f!.Positional.Count > 1 ? f.Positional[1] : "SIGTERM";
+        int sig = OciNames.Signal(sigName);
+        if (sig < 0)
+        {
+            return g.Log.Error($"unknown signal \"{sigName}\"");
+        }
+
+        bool all = f.Has("all") || f.Has("a");
+        if (g.Store.Status(r) == "stopped")
+        {
+            // As runc: signalling every process of a stopped container is no error (there are none).
+            return all ? 0 : g.Log.Error("container not running");
+        }
+
+        return SignalContainer(g, r, sig, all) ? 0 : g.Log.Error("container not running");
+    }
+
+    private static bool SignalContainer(Globals g, ContainerRecord r, int sig, bool all)
+    {
+        string? reply = ControlChannel.Request(g.Store.Dir(r.Id), $"kill {sig.ToString(CultureInfo.InvariantCulture)}{(all ? " all" : string.Empty)}");
+        if (reply == "ok")
+        {
+            return true;
+        }
+
+        // A sandbox that no longer answers still ends with SIGKILL.
+        return sig == Signal.SIGKILL && HostPid.IsAlive(r.Pid, r.PidStart) && HostProcess.Kill(r.Pid, Signal.SIGKILL) == 0;
+    }
+
+    private static int Delete(Globals g, ReadOnlySpan<string> args)
+    {
+        OciFlags? f = OciFlags.Parse(args, [], out string error);
+        if (f == null || f.Positional.Count < 1)
+        {
+            return g.Log.Error(f == null ? error : "container id cannot be empty");
+        }
+
+        bool force = f.Has("force") || f.Has("f");
+        string id = f.Positional[0];
+        ContainerRecord? r = g.Store.Load(id, out string why);
+        if (r == null)
+        {
+            // A directory without state (a create that died half-way) goes too; --force makes a missing
+            // container a success, as the shim's cleanup relies on.
+            if (ContainerStore.ValidId(id))
+            {
+                g.Store.Remove(id);
+            }
+
+            return force ? 0 : g.Log.Error(why);
+        }
+
+        string state = g.Store.Status(r);
+        if (state == "running" && !force)
+        {
+            return g.Log.Error($"cannot delete container {id} that is not stopped: {state}");
+        }
+
+        if (state != "stopped")
+        {
+            SignalContainer(g, r, Signal.SIGKILL, all: true);
+            HostProcess.Kill(r.Pid, Signal.SIGKILL);
+            for (int i = 0; i < 200 && HostPid.IsAlive(r.Pid, r.PidStart); i++)
+            {
+                System.Threading.Thread.Sleep(10);
+            }
+        }
+
+        g.Store.Remove(id);
+        return 0;
+    }
+
+    private static int Ps(Globals g, ReadOnlySpan<string> args)
+    {
+        OciFlags? f = OciFlags.Parse(args, ["format", "f"], out string error);
+        if (One(g, f, error, out int status) is not ContainerRecord r)
+        {
+            return status;
+        }
+
+        var pids = new List<int>();
+        if (g.Store.Status(r) != "stopped")
+        {
+            string? reply = ControlChannel.Request(g.Store.Dir(r.Id), "ps");
+            if (reply != null && reply.StartsWith("ok", StringComparison.Ordinal))
+            {
+                foreach (string p in reply[2..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    pids.Add(int.Parse(p, CultureInfo.InvariantCulture));
+                }
+            }
+            else
+            {
+                pids.Add(r.Pid);
+            }
+        }
+
+        if ((f!.Get("format") ?? f.Get("f")) == "json")
+        {
+            // One line, as runc prints it.
+            Console.Out.WriteLine("[" + string.Join(',', pids) + "]");
+        }
+        else
+        {
+            Console.Out.WriteLine("PID");
+            foreach (int p in pids)
+            {
+                Console.Out.WriteLine(p.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+
+        return 0;
+    }
+
+    private static int List(Globals g, ReadOnlySpan<string> args)
+    {
+        OciFlags? f = OciFlags.Parse(args, ["format", "f"], out string error);
+        if (f == null)
+        {
+            return g.Log.Error(error);
+        }
+
+        var states = new List<OciState>();
+        if (Directory.Exists(g.Store.Root))
+        {
+            var ids = new List<string>();
+            foreach (string d in Directory.GetDirectories(g.Store.Root))
+            {
+                ids.Add(Path.GetFileName(d));
+            }
+
+            ids.Sort(StringComparer.Ordinal);
+            foreach (string id in ids)
+            {
+                if (g.Store.Load(id, out _) is ContainerRecord r)
+                {
+                    states.Add(g.Store.State(r));
+                }
+            }
+        }
+
+        if ((f.Get("format") ?? f.Get("f")) == "json")
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(states, OciJson.Default.ListOciState));
+            return 0;
+        }
+
+        if (f.Has("quiet") || f.Has("q"))
+        {
+            foreach (OciState s in states)
+            {
+                Console.Out.WriteLine(s.Id);
+            }
+
+            return 0;
+        }
+
+        Console.Out.WriteLine($"{"ID",-12} {"PID",-8} {"STATUS",-10} {"BUNDLE",-40} {"CREATED",-30} OWNER");
+        foreach (OciState s in states)
+        {
+            Console.Out.WriteLine($"{s.Id,-12} {s.Pid,-8} {s.Status,-10} {s.Bundle,-40} {s.Created,-30} {s.Owner}");
+        }
+
+        return 0;
+    }
+}

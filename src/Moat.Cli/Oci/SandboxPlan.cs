@@ -1,0 +1,32 @@
+using System.Collections.Generic;
+using Moat.Sentry;
+
+namespace Moat.Cli.Oci;
+
+/// <summary>A bind mount of config.json: host <see cref="Source"/> seen at <see cref="Destination"/> in the sandbox.</summary>
+internal readonly record struct BindMount(string Source, string Destination, bool ReadOnly);
+
+/// <summary>A container's config.json translated into what the Sentry runs: root, init, mounts, name.</summary>
+internal sealed class SandboxPlan
+{
+    /// <summary>The host directory that is the container's root (root.path, resolved against the bundle).</summary>
+    public required string Rootfs { get; init; }
+
+    public required bool RootReadonly { get; init; }
+
+    public required SandboxProcessSpec Process { get; init; }
+
+    public required string Hostname { get; init; }
+
+    /// <summary>tmpfs mounts beyond the Sentry's own /tmp and /dev/shm.</summary>
+    public List<string> Tmpfs { get; } = [];
+
+    /// <summary>
+    /// Bind mounts the Sentry must serve from the host (the gofer opens them). Empty until the Sentry has
+    /// volumes: until then the planner refuses binds that the root does not already cover.
+    /// </summary>
+    public List<BindMount> Binds { get; } = [];
+
+    /// <summary>Mounts of kinds the Sentry does not provide yet (sysfs, mqueue, devpts, cgroup): reported, not refused.</summary>
+    public List<string> Unprovided { get; } = [];
+}

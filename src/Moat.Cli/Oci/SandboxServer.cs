@@ -1,0 +1,304 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using Moat.Host;
+using Moat.Sentry;
+
+namespace Moat.Cli.Oci;
+
+/// <summary>
+/// The sandbox process's side of the control socket: holds init at the start gate until "start" (or a
+/// kill) arrives, then forwards signals and starts exec'd processes in the running sandbox.
+/// </summary>
+internal sealed class SandboxServer
+{
+    private readonly string _dir;
+    private readonly Socket _listener;
+    private readonly OciLog _log;
+    private readonly ManualResetEventSlim _gate = new(false);
+
+    private readonly Lock _mu = new();
+
+    // Protected by _mu.
+    private SandboxControl? _control;
+    private bool _started;
+    private int? _abortStatus;
+    private readonly List<int> _execProxies = [];
+
+    public SandboxServer(string dir, OciLog log)
+    {
+        _dir = dir;
+        _log = log;
+        _listener = ControlChannel.Listen(dir);
+        var thread = new Thread(AcceptLoop) { IsBackground = true, Name = "moat-oci-control" };
+        thread.Start();
+    }
+
+    /// <summary>Takes the loaded sandbox's control: from now on, start is accepted.</summary>
+    public void Attach(SandboxControl control)
+    {
+        lock (_mu)
+        {
+            _control = control;
+        }
+    }
+
+    /// <summary>The start gate (SandboxOptions.BeforeStart): blocks until start or a kill; null to run init.</summary>
+    public int? WaitForStart()
+    {
+        _gate.Wait();
+        lock (_mu)
+        {
+            return _abortStatus;
+        }
+    }
+
+    private void AcceptLoop()
+    {
+        while (true)
+        {
+            Socket conn;
+            try
+            {
+                conn = _listener.Accept();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            var thread = new Thread(() => Serve(conn)) { IsBackground = true, Name = "moat-oci-request" };
+            thread.Start();
+        }
+    }
+
+    private void Serve(Socket conn)
+    {
+        bool keep = false;
+        try
+        {
+            string? line = ControlChannel.ReadLine(conn);
+            if (line == null)
+            {
+                return;
+            }
+
+            string[] words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            string reply = words.Length == 0 ? "error empty request" : words[0] switch
+            {
+                "start" => Start(),
+                "kill" when words.Length >= 2 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int sig) => Kill(sig, words.Length > 2 && words[2] == "all"),
+                "ps" => Ps(),
+                "exec" when words.Length == 2 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n < 1 << 20 => Exec(conn, n, out keep),
+                _ => "error unknown request: " + line,
+            };
+            if (reply.Length > 0)
+            {
+                ControlChannel.WriteLine(conn, reply);
+            }
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            if (!keep)
+            {
+                conn.Dispose();
+            }
+        }
+    }
+
+    private string Start()
+    {
+        lock (_mu)
+        {
+            if (_started)
+            {
+                return "error container already started";
+            }
+
+            if (_control == null)
+            {
+                return "error container is not ready";
+            }
+
+            _started = true;
+            File.WriteAllText(Path.Combine(_dir, ContainerStore.StartedMark), string.Empty);
+        }
+
+        _gate.Set();
+        return "ok";
+    }
+
+    private string Kill(int sig, bool all)
+    {
+        SandboxControl? control;
+        lock (_mu)
+        {
+            if (!_started)
+            {
+                // Init has not run yet: a fatal signal ends the container before it starts, as it ends
+                // runc's waiting init; others have nothing to act on.
+                if (OciNames.TerminatesByDefault(sig))
+                {
+                    _abortStatus = 128 + sig;
+                    _gate.Set();
+                }
+
+                return "ok";
+            }
+
+            control = _control;
+        }
+
+        control!.Signal(sig, all);
+        return "ok";
+    }
+
+    private string Ps()
+    {
+        var pids = new StringBuilder("ok ");
+        pids.Append(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        lock (_mu)
+        {
+            foreach (int p in _execProxies)
+            {
+                pids.Append(' ').Append(p.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+
+        return pids.ToString();
+    }
+
+    // "exec N": three one-byte messages carrying the proxy's stdio, then N bytes of OCI process JSON. The
+    // connection stays open: the proxy sends "signal S" lines, and gets "exit STATUS" when the process ends.
+    private string Exec(Socket conn, int length, out bool keep)
+    {
+        keep = false;
+        var stdio = new SafeFdHandle?[3];
+        Span<byte> one = stackalloc byte[1];
+        for (int i = 0; i < 3; i++)
+        {
+            long r = HostSocket.Receive((int)conn.Handle, one, out int fd);
+            if (r <= 0)
+            {
+                return "error cannot receive the process's stdio";
+            }
+
+            stdio[i] = fd >= 0 ? new SafeFdHandle(fd) : null;
+        }
+
+        byte[]? json = ControlChannel.ReadExactly(conn, length);
+        OciProcess? p = null;
+        string error = "short process JSON";
+        if (json != null)
+        {
+            try
+            {
+                p = System.Text.Json.JsonSerializer.Deserialize(json, OciJson.Default.OciProcess);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                error = "process JSON: " + e.Message;
+            }
+        }
+
+        SandboxProcessSpec? spec = p != null ? OciBundle.Process(p, out error) : null;
+        SandboxControl? control;
+        lock (_mu)
+        {
+            // As runc, exec works in a created container too: the process runs beside the waiting init.
+            control = _control;
+        }
+
+        if (spec == null || control == null)
+        {
+            foreach (SafeFdHandle? h in stdio)
+            {
+                h?.Dispose();
+            }
+
+            return "error " + (control == null ? "the container is not running" : error);
+        }
+
+        int proxy = ControlChannel.PeerPid(conn);
+        var ended = new ManualResetEventSlim(false);
+        var announced = new ManualResetEventSlim(false);
+        int pid = control.Exec(spec, stdio, status =>
+        {
+            // A quick process may end before its pid is sent: the proxy wants "ok" first.
+            announced.Wait();
+            try
+            {
+                ControlChannel.WriteLine(conn, "exit " + status.ToString(CultureInfo.InvariantCulture));
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+
+            ended.Set();
+        }, out string? execError);
+        if (pid < 0)
+        {
+            return "error " + execError;
+        }
+
+        lock (_mu)
+        {
+            _execProxies.Add(proxy);
+        }
+
+        keep = true;
+        try
+        {
+            ControlChannel.WriteLine(conn, "ok " + pid.ToString(CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            announced.Set();
+        }
+
+        var relay = new Thread(() => RelaySignals(conn, control, pid, proxy, ended)) { IsBackground = true, Name = "moat-oci-exec" };
+        relay.Start();
+        return string.Empty;
+    }
+
+    // Signals the proxy received go to its process; a proxy gone before its process is a SIGKILL to it.
+    private void RelaySignals(Socket conn, SandboxControl control, int pid, int proxy, ManualResetEventSlim ended)
+    {
+        try
+        {
+            while (ControlChannel.ReadLine(conn) is string line)
+            {
+                string[] w = line.Split(' ');
+                if (w.Length == 2 && w[0] == "signal" && int.TryParse(w[1], NumberStyles.None, CultureInfo.InvariantCulture, out int sig))
+                {
+                    control.SignalProcess(pid, sig);
+                }
+            }
+
+            if (!ended.IsSet)
+            {
+                control.SignalProcess(pid, 9);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            ended.Wait();
+            lock (_mu)
+            {
+                _execProxies.Remove(proxy);
+            }
+
+            conn.Dispose();
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+using Moat.Abi;
+using Moat.Host;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry;
+
+/// <summary>
+/// The outside world's handle on a booted sandbox (an OCI runtime's control socket talks to it): signals
+/// to its processes and new process trees beside init. Safe to call from any thread.
+/// </summary>
+public sealed class SandboxControl
+{
+    private readonly Kernel.Kernel _kernel;
+
+    internal SandboxControl(Kernel.Kernel kernel)
+    {
+        _kernel = kernel;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to init, or with <paramref name="all"/> to every process of the
+    /// sandbox, as a process outside its pid namespace would: init gets only SIGKILL, SIGSTOP and the
+    /// signals it handles or ignores itself (the default action of any other is not taken on a namespace's init).
+    /// </summary>
+    public void Signal(int signal, bool all)
+    {
+        if (signal < 1 || signal > Abi.Signal.SIGRTMAX)
+        {
+            return;
+        }
+
+        List<Task> targets = [];
+        lock (_kernel.TreeMu)
+        {
+            IEnumerable<ThreadGroup> groups = all ? _kernel.AllGroupsLocked() : _kernel.Init != null ? [_kernel.Init] : [];
+            foreach (ThreadGroup g in groups)
+            {
+                if (g.Zombie || (g == _kernel.Init && !ReachesInit(g, signal)))
+                {
+                    continue;
+                }
+
+                if (g.SignalTarget(signal) is Task t)
+                {
+                    targets.Add(t);
+                }
+            }
+        }
+
+        foreach (Task t in targets)
+        {
+            t.SendSignal(signal);
+        }
+    }
+
+    private static bool ReachesInit(ThreadGroup init, int signal) =>
+        signal is Abi.Signal.SIGKILL or Abi.Signal.SIGSTOP || init.SignalActions[signal].Handler != SignalAction.SIG_DFL;
+
+    /// <summary>Sends <paramref name="signal"/> to the process <paramref name="pid"/> of the sandbox; false if it is gone.</summary>
+    public bool SignalProcess(int pid, int signal)
+    {
+        if (signal < 1 || signal > Abi.Signal.SIGRTMAX)
+        {
+            return false;
+        }
+
+        Task? t;
+        lock (_kernel.TreeMu)
+        {
+            t = _kernel.FindGroupLocked(pid) is ThreadGroup g && !g.Zombie ? g.SignalTarget(signal) : null;
+        }
+
+        t?.SendSignal(signal);
+        return t != null;
+    }
+
+    /// <summary>The pids of the sandbox's live processes, in its own pid namespace.</summary>
+    public List<int> Pids()
+    {
+        List<int> pids = [];
+        foreach (ThreadGroup g in _kernel.LiveGroups())
+        {
+            pids.Add(g.Tgid);
+        }
+
+        pids.Sort();
+        return pids;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="spec"/> as a new process (no parent in the sandbox) with fds 0-2 from
+    /// <paramref name="stdio"/>, which it then owns. <paramref name="onExit"/> gets its shell-style status
+    /// when it ends. Returns its pid, or -1 with <paramref name="error"/>.
+    /// </summary>
+    public int Exec(SandboxProcessSpec spec, SafeFdHandle?[] stdio, Action<int> onExit, out string? error)
+    {
+        lock (_kernel.TreeMu)
+        {
+            // Before start, init is declared and has no tasks yet; once it has exited, the container is over.
+            if (_kernel.Init == null || _kernel.Init.ExitStatus != null)
+            {
+                error = "the container is not running";
+                return -1;
+            }
+        }
+
+        Task? task = SandboxLauncher.Load(_kernel, spec, stdio, out _, out error);
+        if (task == null)
+        {
+            return -1;
+        }
+
+        task.Group.OnExit = status => onExit(status.ShellStatus);
+        _kernel.StartTask(task, newAddressSpace: true);
+        return task.Group.Tgid;
+    }
+}

@@ -1,0 +1,128 @@
+using System;
+using System.Collections.Generic;
+using Moat.Abi;
+using Moat.Host;
+using Moat.Platform.Ptrace;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Loader;
+using Moat.Sentry.Mm;
+using Moat.Sentry.Vfs;
+
+namespace Moat.Sentry;
+
+/// <summary>Loads a program into a new process of a sandbox, ready to start: the sandbox's init, or an exec'd process.</summary>
+internal static class SandboxLauncher
+{
+    /// <summary>
+    /// Loads <paramref name="spec"/> into a new process whose fds 0-2 are <paramref name="stdio"/> (null
+    /// entries stay closed) and returns its first task, not yet started; or returns null with a shell-style
+    /// status (127 not found, 126 not executable) and a message.
+    /// </summary>
+    public static Task? Load(Kernel.Kernel kernel, SandboxProcessSpec spec, ReadOnlySpan<SafeFdHandle?> stdio, out int status, out string? error)
+    {
+        status = 0;
+        error = null;
+        string? pathVar = null;
+        foreach (string e in spec.Environment)
+        {
+            if (e.StartsWith("PATH=", StringComparison.Ordinal))
+            {
+                pathVar = e[5..];
+            }
+        }
+
+        if (spec.Argv.Count == 0)
+        {
+            (status, error) = (Sandbox.ExitCannotExecute, "no program to run (empty argv)");
+            return null;
+        }
+
+        string name = spec.Argv[0];
+        string? path = ProgramImage.FindOnPath(kernel, name, pathVar, spec.WorkingDirectory);
+        if (path == null)
+        {
+            (status, error) = (Sandbox.ExitNotFound, $"{name}: command not found");
+            return null;
+        }
+
+        // Load into memory with no host address space yet: the process's own thread creates and traces its stub.
+        var mm = new MemoryManager(kernel.MemoryFile, null, kernel.Platform.MinUserAddress, kernel.Platform.MaxUserAddress)
+        {
+            VdsoAddress = kernel.Platform.VdsoAddress,
+        };
+        Credentials creds = spec.Identity != null ? FromIdentity(spec.Identity) : HostCredentials();
+        var argv = new List<string>(spec.Argv) { [0] = name };
+        long r = ProgramImage.Load(kernel, mm, path, argv, spec.Environment, new ElfLoader.AuxIdentity(creds.RealUid, creds.EffectiveUid, creds.RealGid, creds.EffectiveGid), out LoadedImage image, out string executable, out string? loadError);
+        if (r < 0)
+        {
+            mm.Dispose();
+            (status, error) = (r == -Errno.ENOENT.Value ? Sandbox.ExitNotFound : Sandbox.ExitCannotExecute, loadError);
+            return null;
+        }
+
+        mm.ArgStart = image.ArgStart;
+        mm.ArgEnd = image.ArgEnd;
+        mm.EnvStart = image.EnvStart;
+        mm.EnvEnd = image.EnvEnd;
+
+        int pid = kernel.AllocatePid();
+        var group = new ThreadGroup(pid, null, PathResolver.Clean(executable)) { Cwd = spec.WorkingDirectory };
+        foreach (SandboxRlimit l in spec.Rlimits)
+        {
+            if (l.Resource >= 0 && l.Resource < RlimitResource.RLIM_NLIMITS)
+            {
+                group.Limit(l.Resource) = new Rlimit { rlim_cur = l.Soft, rlim_max = l.Hard };
+            }
+        }
+
+        mm.AddressSpaceLimit = group.Limit(RlimitResource.RLIMIT_AS).rlim_cur;
+        var fds = new FdTable();
+        for (int fd = 0; fd < stdio.Length && fd <= 2; fd++)
+        {
+            SafeFdHandle? h = stdio[fd];
+            long fl = h == null ? -1 : HostFile.Fcntl(h.Fd, HostFile.F_GETFL, 0);
+            if (fl >= 0)
+            {
+                var file = new HostFileDescription(h!, (int)fl & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_LARGEFILE));
+                fds.Set(fd, file, cloexec: false);
+                file.DecRef();
+            }
+        }
+
+        string comm = System.IO.Path.GetFileName(path);
+        var task = new Task(kernel, group, pid, mm, fds, creds)
+        {
+            Comm = comm.Length > 15 ? comm[..15] : comm,
+            NoNewPrivs = spec.NoNewPrivileges,
+        };
+        ref PtraceRegs regs = ref task.Registers;
+        regs.rip = image.Entry;
+        regs.rsp = image.StackPointer;
+        regs.cs = 0x33; // __USER_CS
+        regs.ss = 0x2b; // __USER_DS
+        regs.eflags = 0x202; // IF
+        regs.orig_rax = ulong.MaxValue;
+        return task;
+    }
+
+    private static Credentials FromIdentity(SandboxIdentity id)
+    {
+        var c = new Credentials(id.Uid, id.Uid, id.Uid, id.Gid, id.Gid, id.Gid) { Groups = [.. id.AdditionalGids] };
+        return c with
+        {
+            CapPermitted = id.CapPermitted ?? c.CapPermitted,
+            CapEffective = id.CapEffective ?? c.CapEffective,
+            CapInheritable = id.CapInheritable ?? 0,
+            CapBounding = id.CapBounding ?? Credentials.AllCapabilities,
+        };
+    }
+
+    private static Credentials HostCredentials()
+    {
+        uint uid = (uint)HostProcess.Syscall(Sysno.getuid);
+        uint euid = (uint)HostProcess.Syscall(Sysno.geteuid);
+        uint gid = (uint)HostProcess.Syscall(Sysno.getgid);
+        uint egid = (uint)HostProcess.Syscall(Sysno.getegid);
+        return new Credentials(uid, euid, euid, gid, egid, egid);
+    }
+}

@@ -1,0 +1,197 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text.Json.Nodes;
+using System.Threading;
+using Moat.Conformance.Harness;
+
+namespace Moat.Conformance;
+
+/// <summary>
+/// moat's runc command line without containerd: a bundle made by <c>runc spec</c> runs the same under
+/// <c>moat run</c> and <c>runc run</c>, and the create/start/state/kill/delete life cycle reads the same
+/// from both.
+/// </summary>
+public sealed class OciRuntimeTests
+{
+    private static string Binary(string runtime) => runtime == "runc" ? Containerd.Which("runc") ?? "runc" : MoatCli.Command.File;
+
+    private static string[] Prefix(string runtime) => runtime == "runc" ? [] : MoatCli.Command.Prefix;
+
+    /// <summary>A bundle from `runc spec` over a busybox rootfs, running <paramref name="script"/> without a terminal.</summary>
+    private static string Bundle(string script)
+    {
+        string bundle = HostScratch.NewDirectory("bundle");
+        string bin = Path.Combine(bundle, "rootfs", "bin");
+        Directory.CreateDirectory(bin);
+        File.Copy("/bin/busybox", Path.Combine(bin, "busybox"));
+        foreach (string applet in OciImage.Applets)
+        {
+            File.CreateSymbolicLink(Path.Combine(bin, applet), "busybox");
+        }
+
+        RunResult spec = ProcessRunner.Run("runc", ["spec"], bundle);
+        Assert.True(spec.ExitCode == 0, "runc spec: " + spec.Stderr);
+        string path = Path.Combine(bundle, "config.json");
+        JsonNode config = JsonNode.Parse(File.ReadAllText(path))!;
+        config["process"]!["terminal"] = false;
+        config["process"]!["args"] = new JsonArray("sh", "-c", script);
+        File.WriteAllText(path, config.ToJsonString());
+        return bundle;
+    }
+
+    // Runs the runtime with stdio on files, so a container left running does not hold the test's pipes.
+    private static RunResult Runtime(string runtime, string state, params string[] args)
+    {
+        string dir = HostScratch.NewDirectory("io");
+        var all = new List<string> { "-c", "exec \"$@\" <'/dev/null' >'" + dir + "/out' 2>'" + dir + "/err'", "sh", Binary(runtime) };
+        all.AddRange(Prefix(runtime));
+        all.AddRange(["--root", state, "--log", Path.Combine(dir, "log.json"), "--log-format", "json"]);
+        all.AddRange(args);
+        RunResult r = ProcessRunner.Run("/bin/sh", all, dir, null, 60_000);
+        return new RunResult(File.ReadAllBytes(Path.Combine(dir, "out")), File.ReadAllText(Path.Combine(dir, "err")) + (File.Exists(Path.Combine(dir, "log.json")) ? File.ReadAllText(Path.Combine(dir, "log.json")) : string.Empty), r.ExitCode);
+    }
+
+    [Fact]
+    public void Run_RuncSpecBundle_PrintsWhatRuncPrints()
+    {
+        string bundle = Bundle("echo hello; id; hostname; pwd; ulimit -n; grep -E 'NoNewPrivs|CapEff|CapPrm|CapBnd' /proc/self/status; echo $PATH; exit 3");
+        RunResult moat = Runtime("moat", HostScratch.NewDirectory("state"), "run", "--bundle", bundle, "m" + Guid.NewGuid().ToString("N")[..8]);
+        RunResult runc = Runtime("runc", HostScratch.NewDirectory("state"), "run", "--bundle", bundle, "r" + Guid.NewGuid().ToString("N")[..8]);
+        Assert.True(runc.ExitCode == 3, runc.Stderr);
+        Assert.True(moat.ExitCode == 3, moat.Stderr);
+        Assert.Equal(runc.StdoutText, moat.StdoutText);
+    }
+
+    [Fact]
+    public void Run_ReadOnlyRoot_ChangesFailAsUnderRunc()
+    {
+        // runc spec's root is read-only, and its only tmpfs are /dev and /dev/shm: /tmp is the root's.
+        string bundle = Bundle("""
+            {
+              touch /new; echo "touch $?"; mkdir /bin; echo "mkdir existing $?"; mkdir /d; echo "mkdir $?"
+              rm /bin/true; echo "rm $?"; rm /missing; echo "rm missing $?"; echo x > /bin/echo; echo "write $?"
+              mv /bin/cat /bin/kat; echo "mv $?"; chmod 700 /bin; echo "chmod $?"; ln -s a /l; echo "symlink $?"
+              touch /tmp/x; echo "tmp $?"; touch /dev/shm/x; echo "shm $?"; cat /bin/busybox > /dev/null; echo "read $?"
+            } 2>&1
+            """);
+        Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "tmp"));
+        RunResult moat = Runtime("moat", HostScratch.NewDirectory("state"), "run", "--bundle", bundle, "m" + Guid.NewGuid().ToString("N")[..8]);
+        RunResult runc = Runtime("runc", HostScratch.NewDirectory("state"), "run", "--bundle", bundle, "r" + Guid.NewGuid().ToString("N")[..8]);
+        Assert.True(runc.ExitCode == 0, runc.Stderr);
+        Assert.True(moat.ExitCode == 0, moat.Stderr);
+        Assert.Contains("Read-only file system", runc.StdoutText);
+        Assert.Equal(runc.StdoutText, moat.StdoutText);
+    }
+
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
+    public void Lifecycle_CreateStartKillDelete_StatesAsRunc(string runtime)
+    {
+        string bundle = Bundle("sleep 60");
+        string state = HostScratch.NewDirectory("state");
+        string id = runtime + "-" + Guid.NewGuid().ToString("N")[..8];
+        string pidFile = Path.Combine(state, "init.pid");
+        RunResult r = Runtime(runtime, state, "create", "--bundle", bundle, "--pid-file", pidFile, id);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        try
+        {
+            int pid = int.Parse(File.ReadAllText(pidFile), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(pid > 0);
+            JsonNode s = State(runtime, state, id);
+            Assert.Equal("created", (string?)s["status"]);
+            Assert.Equal(pid, (int?)s["pid"]);
+            Assert.Equal(bundle, (string?)s["bundle"]);
+
+            r = Runtime(runtime, state, "create", "--bundle", bundle, id);
+            Assert.NotEqual(0, r.ExitCode);
+            Assert.Contains("exists", r.Stderr);
+
+            // exec works before start, beside the waiting init, and leaves the container created.
+            r = Runtime(runtime, state, "exec", id, "sh", "-c", "echo early; exit 6");
+            Assert.Equal(6, r.ExitCode);
+            Assert.Equal("early\n", r.StdoutText);
+            Assert.Equal("created", (string?)State(runtime, state, id)["status"]);
+
+            r = Runtime(runtime, state, "start", id);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Equal("running", (string?)State(runtime, state, id)["status"]);
+
+            r = Runtime(runtime, state, "list", "--format", "json");
+            Assert.Contains(id, r.StdoutText);
+
+            r = Runtime(runtime, state, "delete", id);
+            Assert.NotEqual(0, r.ExitCode);
+
+            r = Runtime(runtime, state, "kill", id, "KILL");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            for (int i = 0; i < 100 && (string?)State(runtime, state, id)["status"] != "stopped"; i++)
+            {
+                Thread.Sleep(50);
+            }
+
+            Assert.Equal("stopped", (string?)State(runtime, state, id)["status"]);
+            r = Runtime(runtime, state, "kill", id, "KILL");
+            Assert.NotEqual(0, r.ExitCode);
+            Assert.Contains("not running", r.Stderr);
+        }
+        finally
+        {
+            r = Runtime(runtime, state, "delete", "--force", id);
+        }
+
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        r = Runtime(runtime, state, "state", id);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("does not exist", r.Stderr);
+        r = Runtime(runtime, state, "delete", id);
+        Assert.NotEqual(0, r.ExitCode);
+        r = Runtime(runtime, state, "delete", "--force", id);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+    }
+
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
+    public void Create_InvalidBundle_FailsWithAClearError(string runtime)
+    {
+        string bundle = HostScratch.NewDirectory("bundle");
+        File.WriteAllText(Path.Combine(bundle, "config.json"), "{ not json");
+        RunResult r = Runtime(runtime, HostScratch.NewDirectory("state"), "create", "--bundle", bundle, "bad");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("invalid", r.Stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("\"level\":\"error\"", r.Stderr);
+    }
+
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
+    public void Kill_BeforeStart_StopsTheContainer(string runtime)
+    {
+        string bundle = Bundle("echo never");
+        string state = HostScratch.NewDirectory("state");
+        string id = runtime + "-" + Guid.NewGuid().ToString("N")[..8];
+        RunResult r = Runtime(runtime, state, "create", "--bundle", bundle, id);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        r = Runtime(runtime, state, "kill", id, "TERM");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        for (int i = 0; i < 100 && (string?)State(runtime, state, id)["status"] != "stopped"; i++)
+        {
+            Thread.Sleep(50);
+        }
+
+        Assert.Equal("stopped", (string?)State(runtime, state, id)["status"]);
+        r = Runtime(runtime, state, "start", id);
+        Assert.NotEqual(0, r.ExitCode);
+        r = Runtime(runtime, state, "delete", id);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+    }
+
+    private static JsonNode State(string runtime, string state, string id)
+    {
+        RunResult r = Runtime(runtime, state, "state", id);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        return JsonNode.Parse(r.StdoutText)!;
+    }
+}

@@ -1,0 +1,133 @@
+using System.Collections.Generic;
+using System.IO;
+using Moat.Cli.Oci;
+using Moat.Sentry;
+
+namespace Moat.Tests.Oci;
+
+public sealed class OciBundleTests
+{
+    private static string NewBundle(string config)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "moat-oci-" + System.Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(dir, "rootfs"));
+        File.WriteAllText(Path.Combine(dir, "config.json"), config);
+        return dir;
+    }
+
+    private static SandboxPlan? Plan(string config, out string error)
+    {
+        string bundle = NewBundle(config);
+        try
+        {
+            OciSpec? spec = OciBundle.Load(bundle, out error);
+            return spec == null ? null : OciBundle.Plan(spec, bundle, out error);
+        }
+        finally
+        {
+            Directory.Delete(bundle, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Plan_FullSpec_TranslatesProcessIdentityAndMounts()
+    {
+        SandboxPlan? plan = Plan("""
+            {
+              "ociVersion": "1.0.2", "unknownField": {"x": 1},
+              "process": {
+                "args": ["sh", "-c", "true"], "env": ["PATH=/bin"], "cwd": "/work",
+                "user": {"uid": 1000, "gid": 100, "additionalGids": [5, 6]},
+                "capabilities": {"bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]},
+                "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 2048}],
+                "noNewPrivileges": true
+              },
+              "root": {"path": "rootfs", "readonly": true},
+              "hostname": "box",
+              "mounts": [
+                {"destination": "/proc", "type": "proc", "source": "proc"},
+                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+                {"destination": "/run", "type": "tmpfs", "source": "tmpfs"},
+                {"destination": "/sys", "type": "sysfs", "source": "sysfs"}
+              ]
+            }
+            """, out string error);
+        Assert.True(plan != null, error);
+        Assert.EndsWith("/rootfs", plan.Rootfs);
+        Assert.True(plan.RootReadonly);
+        Assert.Equal("box", plan.Hostname);
+        Assert.Equal(["sh", "-c", "true"], plan.Process.Argv);
+        Assert.Equal("/work", plan.Process.WorkingDirectory);
+        Assert.True(plan.Process.NoNewPrivileges);
+        SandboxIdentity id = plan.Process.Identity!;
+        Assert.Equal(1000u, id.Uid);
+        Assert.Equal(100u, id.Gid);
+        Assert.Equal([5u, 6u], id.AdditionalGids);
+        Assert.Equal(1UL << 5, id.CapEffective);
+        Assert.Equal((1UL << 5) | 1UL, id.CapBounding);
+        Assert.Equal([new SandboxRlimit(7, 1024, 2048)], plan.Process.Rlimits);
+        Assert.Equal(["/run"], plan.Tmpfs);
+        Assert.Equal(["sysfs on /sys"], plan.Unprovided);
+    }
+
+    [Theory]
+    [InlineData("{ not json", "invalid config.json")]
+    [InlineData("""{"root": {"path": "rootfs"}}""", "process must be set")]
+    [InlineData("""{"process": {"args": ["sh"]}}""", "root.path must be set")]
+    [InlineData("""{"process": {"args": ["sh"]}, "root": {"path": "missing"}}""", "does not exist")]
+    [InlineData("""{"process": {"args": []}, "root": {"path": "rootfs"}}""", "args must not be empty")]
+    [InlineData("""{"process": {"args": ["sh"], "cwd": "rel"}, "root": {"path": "rootfs"}}""", "absolute")]
+    [InlineData("""{"process": {"args": ["sh"], "capabilities": {"effective": ["CAP_NOPE"]}}, "root": {"path": "rootfs"}}""", "CAP_NOPE")]
+    [InlineData("""{"process": {"args": ["sh"], "rlimits": [{"type": "RLIMIT_NOPE"}]}, "root": {"path": "rootfs"}}""", "RLIMIT_NOPE")]
+    [InlineData("""{"process": {"args": ["sh"], "terminal": true}, "root": {"path": "rootfs"}}""", "terminal")]
+    [InlineData("""{"process": {"args": ["sh"]}, "root": {"path": "rootfs"}, "mounts": [{"destination": "/data", "type": "bind", "source": "/etc", "options": ["rbind", "ro"]}]}""", "bind mounts are not supported")]
+    [InlineData("""{"process": {"args": ["sh"]}, "root": {"path": "rootfs"}, "mounts": [{"destination": "/x", "type": "nfs"}]}""", "mount type nfs")]
+    [InlineData("""{"process": {"args": ["sh"]}, "root": {"path": "rootfs"}, "mounts": [{"destination": "rel", "type": "tmpfs"}]}""", "absolute")]
+    public void Plan_InvalidBundle_SaysWhy(string config, string expected)
+    {
+        Assert.Null(Plan(config, out string error));
+        Assert.Contains(expected, error);
+    }
+
+    [Theory]
+    [InlineData("9", 9)]
+    [InlineData("KILL", 9)]
+    [InlineData("SIGTERM", 15)]
+    [InlineData("sigusr1", 10)]
+    [InlineData("0", -1)]
+    [InlineData("65", -1)]
+    [InlineData("NOPE", -1)]
+    public void Signal_NumberOrName(string text, int expected) => Assert.Equal(expected, OciNames.Signal(text));
+
+    [Theory]
+    [InlineData("abc-1.2_x+y", true)]
+    [InlineData("", false)]
+    [InlineData("..", false)]
+    [InlineData("a/b", false)]
+    [InlineData("a b", false)]
+    public void ValidId_RuncRule(string id, bool valid) => Assert.Equal(valid, ContainerStore.ValidId(id));
+
+    [Fact]
+    public void Flags_ValuesSwitchesAndPositional()
+    {
+        OciFlags? f = OciFlags.Parse(["--bundle", "/b", "--pid-file=/p", "--detach", "id", "--not-a-flag"], ["bundle", "pid-file"], out _);
+        Assert.NotNull(f);
+        Assert.Equal("/b", f.Get("bundle"));
+        Assert.Equal("/p", f.Get("pid-file"));
+        Assert.True(f.Has("detach"));
+        Assert.Equal(new List<string> { "id", "--not-a-flag" }, f.Positional);
+        Assert.Null(OciFlags.Parse(["--bundle"], ["bundle"], out string error));
+        Assert.Contains("bundle", error);
+    }
+
+    [Fact]
+    public void HostPid_SelfIsAliveWithItsStartTime()
+    {
+        int self = System.Environment.ProcessId;
+        ulong start = HostPid.StartTime(self);
+        Assert.NotEqual(0UL, start);
+        Assert.True(HostPid.IsAlive(self, start));
+        Assert.False(HostPid.IsAlive(self, start + 1));
+        Assert.False(HostPid.IsAlive(int.MaxValue, 0));
+    }
+}
