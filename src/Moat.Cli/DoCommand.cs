@@ -17,9 +17,7 @@ internal static class DoCommand
     public static int Run(string[] args)
     {
         bool strace = false;
-        // systrap where the host supports it (FSGSBASE), else ptrace; MOAT_PLATFORM sets another default.
-        string platform = Environment.GetEnvironmentVariable("MOAT_PLATFORM") is { Length: > 0 } p ? p
-            : Moat.Platform.Systrap.SystrapPlatform.IsSupported ? "systrap" : "ptrace";
+        string platform = SandboxOptions.DefaultPlatform;
         string hostname = "moat";
         string? profile = null;
         string root = "/";

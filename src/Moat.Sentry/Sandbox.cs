@@ -84,7 +84,9 @@ public static class Sandbox
     {
         if (!options.DefaultTmpfs)
         {
+            // Without the default /tmp and /dev/shm: /dev itself is the Sentry's and always there.
             kernel.Mounts.Clear();
+            kernel.Mounts.Add(kernel.Dev);
         }
 
         foreach (string mount in options.TmpfsMounts)

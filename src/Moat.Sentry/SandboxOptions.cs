@@ -27,7 +27,14 @@ public sealed class SandboxOptions
     public ulong MemoryLimit { get; init; }
 
     /// <summary>The platform that runs application code: "ptrace" or "systrap".</summary>
-    public string Platform { get; init; } = "ptrace";
+    public string Platform { get; init; } = DefaultPlatform;
+
+    /// <summary>
+    /// MOAT_PLATFORM if set, else systrap where the host supports it (FSGSBASE), else ptrace.
+    /// </summary>
+    public static string DefaultPlatform =>
+        System.Environment.GetEnvironmentVariable("MOAT_PLATFORM") is { Length: > 0 } p ? p
+        : Moat.Platform.Systrap.SystrapPlatform.IsSupported ? "systrap" : "ptrace";
 
     /// <summary>
     /// Host directories bound into the sandbox (volumes). The gofer serving the sandbox must serve

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text.Json.Nodes;
 using System.Threading;
 using Moat.Conformance.Harness;
@@ -61,6 +62,43 @@ public sealed class OciRuntimeTests
         Assert.True(runc.ExitCode == 3, runc.Stderr);
         Assert.True(moat.ExitCode == 3, moat.Stderr);
         Assert.Equal(runc.StdoutText, moat.StdoutText);
+    }
+
+    [Fact]
+    public void Run_BindMounts_ReadOnlyAndReadWrite_AsUnderRunc()
+    {
+        string bundle = Bundle("""
+            {
+              cat /ro/greeting; echo "read $?"; touch /ro/x; echo "touch ro $?"
+              echo written > /rw/out-$RUNTIME; echo "write rw $?"; ls /rw
+            } 2>&1
+            """);
+        string ro = HostScratch.NewDirectory("bind-ro");
+        string rw = HostScratch.NewDirectory("bind-rw");
+        File.WriteAllText(Path.Combine(ro, "greeting"), "hello from the host\n");
+        string path = Path.Combine(bundle, "config.json");
+        JsonNode config = JsonNode.Parse(File.ReadAllText(path))!;
+        config["mounts"]!.AsArray().Add(new JsonObject { ["destination"] = "/ro", ["type"] = "bind", ["source"] = ro, ["options"] = new JsonArray("rbind", "ro") });
+        config["mounts"]!.AsArray().Add(new JsonObject { ["destination"] = "/rw", ["type"] = "bind", ["source"] = rw, ["options"] = new JsonArray("rbind", "rw") });
+        foreach (string dir in new[] { "ro", "rw" })
+        {
+            Directory.CreateDirectory(Path.Combine(bundle, "rootfs", dir));
+        }
+
+        config["process"]!["env"]!.AsArray().Add("RUNTIME=x");
+        File.WriteAllText(path, config.ToJsonString());
+        var outputs = new List<string>();
+        foreach (string runtime in new[] { "runc", "moat" })
+        {
+            RunResult r = Runtime(runtime, HostScratch.NewDirectory("state"), "run", "--bundle", bundle, runtime[0] + Guid.NewGuid().ToString("N")[..8]);
+            Assert.True(r.ExitCode == 0, runtime + ": " + r.Stderr);
+            outputs.Add(r.StdoutText);
+            Assert.Equal("written\n", File.ReadAllText(Path.Combine(rw, "out-x")));
+            File.Delete(Path.Combine(rw, "out-x"));
+        }
+
+        Assert.Equal(outputs[0], outputs[1]);
+        Assert.Equal(["greeting"], Directory.GetFiles(ro).Select(Path.GetFileName));
     }
 
     [Fact]

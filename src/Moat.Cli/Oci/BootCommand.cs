@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Text;
 using Moat.Host;
 using Moat.Sentry;
@@ -45,7 +46,19 @@ internal static class BootCommand
             return Report(sync, "error " + error);
         }
 
-        using GoferProcess? gofer = GoferProcess.Start(plan.Rootfs, out string? goferError);
+        var volumes = new List<Moat.Sentry.BindMount>();
+        foreach (BindMount b in plan.Binds)
+        {
+            Moat.Sentry.BindMount? v = Moat.Sentry.BindMount.Create(b.Source, b.Destination, b.ReadOnly, out string? bindError);
+            if (v == null)
+            {
+                return Report(sync, $"error bind mount of {b.Source} on {b.Destination}: {bindError}");
+            }
+
+            volumes.Add(v);
+        }
+
+        using GoferProcess? gofer = GoferProcess.Start(plan.Rootfs, volumes, out string? goferError);
         if (gofer == null)
         {
             return Report(sync, "error cannot start the gofer: " + goferError);
@@ -80,6 +93,7 @@ internal static class BootCommand
             TmpfsMounts = plan.Tmpfs,
             DefaultTmpfs = false,
             RootReadOnly = plan.RootReadonly,
+            BindMounts = volumes,
             BeforeStart = control =>
             {
                 // The control first: a start may come as soon as create has heard "ready".

@@ -192,8 +192,9 @@ internal static class OciBundle
                 return true;
             }
 
-            error = $"bind mount of {m.Source} on {dest}: bind mounts are not supported by moat yet";
-            return false;
+            // Served by the gofer as a volume; "ro" among the options makes it read-only.
+            plan.Binds.Add(new BindMount(source, dest, options.Contains("ro")));
+            return true;
         }
 
         switch (m.Type)
