@@ -162,7 +162,20 @@ public sealed class OciTests : IClassFixture<Containerd>
 
             for (int i = 0; i < 2; i++)
             {
-                RunResult r = _ctd.Ctr("task", "exec", "--exec-id", "e", ids[i], "cat", "/proc/1/cmdline");
+                // `run -d` can return while the runtime's init is still on its way to exec sleep (runc's
+                // shows an empty cmdline then): look again for a while.
+                RunResult r = default!;
+                for (int attempt = 0; attempt < 40; attempt++)
+                {
+                    r = _ctd.Ctr("task", "exec", "--exec-id", "e" + attempt, ids[i], "cat", "/proc/1/cmdline");
+                    if (r.ExitCode != 0 || r.StdoutText.Length > 0)
+                    {
+                        break;
+                    }
+
+                    Thread.Sleep(50);
+                }
+
                 Assert.True(r.ExitCode == 0, r.Stderr);
                 Assert.Equal($"sleep\u00006{i}\u0000", r.StdoutText);
             }

@@ -13,9 +13,9 @@ public sealed class SignalForwardingTests
     public void Sigint_ReachesAShellWaitingInRead_ItsTrapRuns()
     {
         using Process moat = MoatCli.Start(HostScratch.Root, "/bin/sh", "-c", "trap 'echo got INT; exit 3' INT; echo ready; read line; echo no signal");
-        Assert.Equal("ready", moat.StandardOutput.ReadLine());
+        Assert.Equal("ready", ReadLine(moat));
         Send("INT", moat.Id);
-        Assert.Equal("got INT", moat.StandardOutput.ReadLine());
+        Assert.Equal("got INT", ReadLine(moat));
         Assert.True(moat.WaitForExit(30_000));
         Assert.Equal(3, moat.ExitCode);
     }
@@ -24,10 +24,23 @@ public sealed class SignalForwardingTests
     public void Sigterm_DefaultActionEndsTheProgram_StatusIs143()
     {
         using Process moat = MoatCli.Start(HostScratch.Root, "/bin/sh", "-c", "echo ready; read line");
-        Assert.Equal("ready", moat.StandardOutput.ReadLine());
+        Assert.Equal("ready", ReadLine(moat));
         Send("TERM", moat.Id);
         Assert.True(moat.WaitForExit(30_000));
         Assert.Equal(128 + 15, moat.ExitCode);
+    }
+
+    // A line of the program's output, or a failure after 30 s (never a hung test run).
+    private static string? ReadLine(Process moat)
+    {
+        System.Threading.Tasks.Task<string?> line = moat.StandardOutput.ReadLineAsync();
+        if (!line.Wait(30_000))
+        {
+            moat.Kill(entireProcessTree: true);
+            Assert.Fail("no line from the program within 30 s");
+        }
+
+        return line.Result;
     }
 
     private static void Send(string signal, int pid)
