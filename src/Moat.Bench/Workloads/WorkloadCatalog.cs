@@ -79,6 +79,8 @@ public static class WorkloadCatalog
         Program("pipe-stream", "ipc", "64 KiB writes through a pipe to another process", "ns/MiB", 512, 64, "{bin:ipc}", "pipe", "stream", "{n}");
         Program("unix-pingpong", "ipc", "1-byte round trip over a unix socketpair", "ns/op", 20_000, 2_000, "{bin:ipc}", "unix", "pingpong", "{n}");
         Program("unix-stream", "ipc", "64 KiB writes through a unix socketpair", "ns/MiB", 512, 64, "{bin:ipc}", "unix", "stream", "{n}");
+        Program("tcp-pingpong", "ipc", "1-byte round trip over a TCP connection on 127.0.0.1", "ns/op", 20_000, 2_000, "{bin:ipc}", "tcp", "pingpong", "{n}");
+        Program("tcp-stream", "ipc", "64 KiB writes through a TCP connection on 127.0.0.1", "ns/MiB", 512, 64, "{bin:ipc}", "tcp", "stream", "{n}");
 
         Command("start-true", "programs", "start-up and exit of /bin/true", ["/bin/true"], ["/bin/true"]);
         string[] imports = ["/usr/bin/python3", "-c", "import json, decimal, asyncio, email, sqlite3"];

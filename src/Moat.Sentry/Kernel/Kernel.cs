@@ -100,6 +100,9 @@ internal sealed partial class Kernel
     /// <summary>Bound AF_UNIX names ("@x" for abstract ones, absolute paths otherwise). Locked on itself.</summary>
     public System.Collections.Generic.Dictionary<string, Vfs.UnixSocket> UnixNames { get; } = [];
 
+    /// <summary>The loopback network of AF_INET and AF_INET6 sockets (--network=none).</summary>
+    public Net.LoopbackStack Loopback { get; } = new();
+
     /// <summary>The futex wait queues.</summary>
     public Futex Futexes { get; } = new();
 

@@ -1,0 +1,358 @@
+using System;
+using System.Runtime.InteropServices;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Net;
+
+namespace Moat.Sentry.Syscalls.Linux;
+
+/// <summary>The data calls of internet sockets. Control messages are not produced (no IP_PKTINFO and such yet).</summary>
+internal static partial class SysSocket
+{
+    /// <summary>Implements sendto(2) (and send).</summary>
+    public static long NetSendto(Task t, in SyscallArgs a)
+    {
+        InetSocket? s = Inet(t, a.Int(0));
+        if (s == null)
+        {
+            return Sendto(t, a);
+        }
+
+        try
+        {
+            var src = AppBuffers.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
+            return InetSend(t, s, src, a.Int(3), a.Pointer(4), a.Int(5));
+        }
+        finally
+        {
+            s.DecRef();
+        }
+    }
+
+    /// <summary>Implements recvfrom(2) (and recv).</summary>
+    public static long NetRecvfrom(Task t, in SyscallArgs a)
+    {
+        InetSocket? s = Inet(t, a.Int(0));
+        if (s == null)
+        {
+            return Recvfrom(t, a);
+        }
+
+        try
+        {
+            var dst = AppBuffers.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
+            long r = s.Receive(t, dst, a.Int(3) & ~MSG_CMSG_CLOEXEC, out InetAddr from, out _);
+            ulong addr = a.Pointer(4);
+            if (r >= 0 && addr != 0)
+            {
+                // A stream socket reports no address (the length becomes 0), as Linux's TCP.
+                long w = s.IsStream ? WriteAddress(t, addr, a.Pointer(5), []) : WriteInet(t, s, from, addr, a.Pointer(5));
+                if (w < 0)
+                {
+                    return w;
+                }
+            }
+
+            return r;
+        }
+        finally
+        {
+            s.DecRef();
+        }
+    }
+
+    private static long InetSend(Task t, InetSocket s, in AppBuffers src, int flags, ulong dest, int destLen)
+    {
+        InetAddr? to = null;
+        if (dest != 0 && destLen != 0 && !s.IsStream)
+        {
+            long r = ReadInet(t, s, dest, destLen, unspecIsAny: true, out InetAddr d);
+            if (r == -Errno.EAFNOSUPPORT.Value && s.Family == InetAddr.AF_INET6 && t.MM.CopyIn(dest, out ushort af) == 0 && af == InetAddr.AF_INET)
+            {
+                // An IPv6 datagram socket also sends to a sockaddr_in (as the mapped address).
+                r = destLen < InetAddr.SockaddrInSize ? -Errno.EINVAL.Value : ReadV4As6(t, dest, out d);
+            }
+
+            if (r < 0)
+            {
+                return r;
+            }
+
+            to = d;
+        }
+        else if (destLen < 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        return s.Send(t, src, flags, to);
+    }
+
+    private static long ReadV4As6(Task t, ulong addr, out InetAddr a)
+    {
+        Span<byte> b = stackalloc byte[InetAddr.SockaddrInSize];
+        a = default;
+        return t.MM.CopyIn(addr, b) < 0 ? -Errno.EFAULT.Value : InetAddr.Parse(b, InetAddr.AF_INET, false, out a);
+    }
+
+    /// <summary>Implements sendmsg(2).</summary>
+    public static long NetSendmsg(Task t, in SyscallArgs a)
+    {
+        InetSocket? s = Inet(t, a.Int(0));
+        if (s == null)
+        {
+            return Sendmsg(t, a);
+        }
+
+        try
+        {
+            return InetSendMsg(t, s, a.Pointer(1), a.Int(2));
+        }
+        finally
+        {
+            s.DecRef();
+        }
+    }
+
+    /// <summary>Implements recvmsg(2).</summary>
+    public static long NetRecvmsg(Task t, in SyscallArgs a)
+    {
+        InetSocket? s = Inet(t, a.Int(0));
+        if (s == null)
+        {
+            return Recvmsg(t, a);
+        }
+
+        try
+        {
+            return InetRecvMsg(t, s, a.Pointer(1), a.Int(2));
+        }
+        finally
+        {
+            s.DecRef();
+        }
+    }
+
+    /// <summary>Implements sendmmsg(2).</summary>
+    public static long NetSendmmsg(Task t, in SyscallArgs a)
+    {
+        InetSocket? s = Inet(t, a.Int(0));
+        if (s == null)
+        {
+            return Sendmmsg(t, a);
+        }
+
+        try
+        {
+            ulong vec = a.Pointer(1);
+            uint vlen = Math.Min((uint)a.Int(2), UioMaxIov);
+            int flags = a.Int(3);
+            uint i = 0;
+            long err = 0;
+            for (; i < vlen; i++)
+            {
+                ulong m = vec + ((ulong)i * MmsghdrSize);
+                long r = InetSendMsg(t, s, m, flags);
+                if (r < 0)
+                {
+                    err = r;
+                    break;
+                }
+
+                if (t.MM.CopyOut(m + MsghdrSize, (uint)r) < 0)
+                {
+                    err = -Errno.EFAULT.Value;
+                    break;
+                }
+            }
+
+            return i > 0 ? i : err;
+        }
+        finally
+        {
+            s.DecRef();
+        }
+    }
+
+    /// <summary>Implements recvmmsg(2); the timeout is checked between messages, as in Linux.</summary>
+    public static long NetRecvmmsg(Task t, in SyscallArgs a)
+    {
+        InetSocket? s = Inet(t, a.Int(0));
+        if (s == null)
+        {
+            return Recvmmsg(t, a);
+        }
+
+        try
+        {
+            ulong vec = a.Pointer(1);
+            uint vlen = Math.Min((uint)a.Int(2), UioMaxIov);
+            int flags = a.Int(3);
+            long deadline = long.MaxValue;
+            if (a.Pointer(4) != 0)
+            {
+                Span<long> ts = stackalloc long[2];
+                if (t.MM.CopyIn(a.Pointer(4), MemoryMarshal.AsBytes(ts)) < 0)
+                {
+                    return -Errno.EFAULT.Value;
+                }
+
+                if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1_000_000_000)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                deadline = Environment.TickCount64 + (Math.Min(ts[0], int.MaxValue) * 1000) + (ts[1] / 1_000_000);
+            }
+
+            uint i = 0;
+            long err = 0;
+            for (; i < vlen; i++)
+            {
+                ulong m = vec + ((ulong)i * MmsghdrSize);
+                int f = i > 0 && (flags & MSG_WAITFORONE) != 0 ? flags | InetSocket.MSG_DONTWAIT : flags;
+                long r = InetRecvMsg(t, s, m, f & ~MSG_WAITFORONE);
+                if (r < 0)
+                {
+                    err = r;
+                    break;
+                }
+
+                if (t.MM.CopyOut(m + MsghdrSize, (uint)r) < 0)
+                {
+                    err = -Errno.EFAULT.Value;
+                    break;
+                }
+
+                if (Environment.TickCount64 >= deadline)
+                {
+                    i++;
+                    break;
+                }
+            }
+
+            return i > 0 ? i : err;
+        }
+        finally
+        {
+            s.DecRef();
+        }
+    }
+
+    // Reads a msghdr's iovec array as (base, length) pairs, lengths capped at MAX_RW_COUNT in total.
+    private static long ReadPairs(Task t, ulong addr, ulong count, out AppBuffers bufs)
+    {
+        bufs = AppBuffers.Single(0, 0);
+        if (count > UioMaxIov)
+        {
+            return -Errno.EMSGSIZE.Value;
+        }
+
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        if (count == 1)
+        {
+            Span<ulong> one = stackalloc ulong[2];
+            if (t.MM.CopyIn(addr, MemoryMarshal.AsBytes(one)) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            if ((long)one[1] < 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            bufs = AppBuffers.Single(one[0], Math.Min(one[1], SysReadWrite.MaxRwCount));
+            return 0;
+        }
+
+        var pairs = new ulong[count * 2];
+        if (t.MM.CopyIn(addr, MemoryMarshal.AsBytes(pairs.AsSpan())) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        ulong total = 0;
+        for (ulong i = 0; i < count; i++)
+        {
+            ulong len = pairs[(i * 2) + 1];
+            if ((long)len < 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            len = Math.Min(len, SysReadWrite.MaxRwCount - total);
+            pairs[(i * 2) + 1] = len;
+            total += len;
+        }
+
+        bufs = AppBuffers.Vector(pairs);
+        return 0;
+    }
+
+    private static long InetSendMsg(Task t, InetSocket s, ulong msgAddr, int flags)
+    {
+        // struct msghdr: name, namelen(+pad), iov, iovlen, control, controllen, flags.
+        Span<ulong> m = stackalloc ulong[7];
+        if (t.MM.CopyIn(msgAddr, MemoryMarshal.AsBytes(m)) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        if (m[5] > int.MaxValue)
+        {
+            return -Errno.ENOBUFS.Value;
+        }
+
+        long r = ReadPairs(t, m[2], m[3], out AppBuffers src);
+        return r < 0 ? r : InetSend(t, s, src, flags, m[0], (int)(uint)m[1]);
+    }
+
+    private static long InetRecvMsg(Task t, InetSocket s, ulong msgAddr, int flags)
+    {
+        Span<ulong> m = stackalloc ulong[7];
+        if (t.MM.CopyIn(msgAddr, MemoryMarshal.AsBytes(m)) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        long r = ReadPairs(t, m[2], m[3], out AppBuffers dst);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = s.Receive(t, dst, flags & ~MSG_CMSG_CLOEXEC, out InetAddr from, out int msgFlags);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if (m[0] != 0)
+        {
+            int userLen = (int)(uint)m[1];
+            if (userLen < 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            Span<byte> name = stackalloc byte[InetAddr.SockaddrIn6Size];
+            int n = s.IsStream ? 0 : s.EncodeAddress(from, name);
+            if (t.MM.CopyOut(m[0], name[..Math.Min(userLen, n)]) < 0 || t.MM.CopyOut(msgAddr + 8, n) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+        }
+
+        if (t.MM.CopyOut(msgAddr + 40, 0UL) < 0 || t.MM.CopyOut(msgAddr + 48, msgFlags | (flags & MSG_CMSG_CLOEXEC)) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        return r;
+    }
+}
