@@ -34,6 +34,7 @@ public static class Sandbox
             Hostname = options.Hostname,
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
             MaxTasks = options.MaxTasks,
+            HostNetwork = options.Network == NetworkMode.Host ? new Net.HostNotifier() : null,
         };
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
         int status = RunInit(kernel, options);

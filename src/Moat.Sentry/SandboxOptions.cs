@@ -26,6 +26,19 @@ public sealed class SandboxOptions
     /// <summary>The most bytes of memory the sandbox may hold (0: no limit); beyond it a faulting process is killed.</summary>
     public ulong MemoryLimit { get; init; }
 
+    /// <summary>Which network internet sockets reach (--network).</summary>
+    public NetworkMode Network { get; init; } = NetworkMode.None;
+
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
+}
+
+/// <summary>The networks of <c>moat do --network</c>.</summary>
+public enum NetworkMode
+{
+    /// <summary>Only a loopback interface, served by the Sentry.</summary>
+    None,
+
+    /// <summary>Internet sockets are host sockets the Sentry operates for the application.</summary>
+    Host,
 }

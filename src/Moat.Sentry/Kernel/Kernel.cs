@@ -103,6 +103,9 @@ internal sealed partial class Kernel
     /// <summary>The loopback network of AF_INET and AF_INET6 sockets (--network=none).</summary>
     public Net.LoopbackStack Loopback { get; } = new();
 
+    /// <summary>With --network=host, internet sockets are host sockets watched by this; null for the loopback network.</summary>
+    public Net.HostNotifier? HostNetwork { get; init; }
+
     /// <summary>The futex wait queues.</summary>
     public Futex Futexes { get; } = new();
 

@@ -132,8 +132,15 @@ internal abstract class InetSocket : FileDescription
         return a.IsAny || a.IsLoopback ? 0 : -Errno.EADDRNOTAVAIL.Value;
     }
 
+    /// <summary>getsockname(2), or getpeername(2) with <paramref name="peer"/>: 0 or -ENOTCONN.</summary>
+    public virtual long GetName(bool peer, out InetAddr a)
+    {
+        a = peer ? Peer : Local;
+        return !peer || IsConnectedSocket ? 0 : -Errno.ENOTCONN.Value;
+    }
+
     /// <summary>bind(2).</summary>
-    public long Bind(InetAddr a)
+    public virtual long Bind(InetAddr a)
     {
         long r = CheckLocal(a);
         if (r < 0)

@@ -87,15 +87,13 @@ internal sealed partial class TcpSocket : InetSocket
         }
     }
 
-    /// <summary>Whether getpeername has a peer to report (an established socket, even after its peer closed).</summary>
-    public bool HasPeerName
+    /// <summary>getpeername has a peer to report while the socket is established, even after its peer closed.</summary>
+    public override long GetName(bool peer, out InetAddr a)
     {
-        get
+        lock (Mu)
         {
-            lock (Mu)
-            {
-                return _state == State.Established;
-            }
+            a = peer ? Peer : Local;
+            return !peer || _state == State.Established ? 0 : -Errno.ENOTCONN.Value;
         }
     }
 

@@ -32,7 +32,28 @@ internal static partial class SysSocket
 
         InetSocket s;
         uint uid = t.Credentials.EffectiveUid;
-        switch (type & SOCK_TYPE_MASK)
+        int kind = type & SOCK_TYPE_MASK;
+        if (t.Kernel.HostNetwork is HostNotifier host && kind is InetSocket.SOCK_STREAM or InetSocket.SOCK_DGRAM)
+        {
+            int expected = kind == InetSocket.SOCK_STREAM ? InetSocket.IPPROTO_TCP : InetSocket.IPPROTO_UDP;
+            if (protocol != 0 && protocol != expected)
+            {
+                return -Errno.EPROTONOSUPPORT.Value;
+            }
+
+            long r = HostInetSocket.Create(t.Kernel.Loopback, host, domain, kind, type, expected, uid, out HostInetSocket? hs);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            s = hs!;
+            int hfd = t.Fds.Add(s, (type & SOCK_CLOEXEC) != 0, 0, Limit(t));
+            s.DecRef();
+            return hfd;
+        }
+
+        switch (kind)
         {
             case InetSocket.SOCK_STREAM:
                 if (protocol is not (0 or InetSocket.IPPROTO_TCP))
@@ -168,7 +189,12 @@ internal static partial class SysSocket
             if (len >= 2 && t.MM.CopyIn(a.Pointer(1), out ushort family) == 0 && family == AF_UNSPEC)
             {
                 // AF_UNSPEC dissolves a datagram association; an unconnected stream socket has nothing to drop.
-                return s is UdpSocket u ? u.Disconnect() : s.IsConnectedSocket || s.IsListeningSocket ? -Errno.EOPNOTSUPP.Value : 0;
+                return s switch
+                {
+                    UdpSocket u => u.Disconnect(),
+                    HostInetSocket h => h.Disconnect(),
+                    _ => s.IsConnectedSocket || s.IsListeningSocket ? -Errno.EOPNOTSUPP.Value : 0,
+                };
             }
 
             long r = ReadInet(t, s, a.Pointer(1), len, unspecIsAny: false, out InetAddr dst);
@@ -213,7 +239,7 @@ internal static partial class SysSocket
 
             int fd = t.Fds.Add(conn!, (flags & SOCK_CLOEXEC) != 0, 0, Limit(t));
             conn!.DecRef();
-            if (fd >= 0 && WriteInet(t, s, conn.Peer, a.Pointer(1), a.Pointer(2)) < 0)
+            if (fd >= 0 && conn.GetName(true, out InetAddr peer) == 0 && WriteInet(t, s, peer, a.Pointer(1), a.Pointer(2)) < 0)
             {
                 return -Errno.EFAULT.Value;
             }
@@ -237,7 +263,8 @@ internal static partial class SysSocket
 
         try
         {
-            return WriteInet(t, s, s.Local, a.Pointer(1), a.Pointer(2));
+            long r = s.GetName(false, out InetAddr name);
+            return r < 0 ? r : WriteInet(t, s, name, a.Pointer(1), a.Pointer(2));
         }
         finally
         {
@@ -256,8 +283,8 @@ internal static partial class SysSocket
 
         try
         {
-            bool has = s is TcpSocket tcp ? tcp.HasPeerName : s.IsConnectedSocket;
-            return has ? WriteInet(t, s, s.Peer, a.Pointer(1), a.Pointer(2)) : -Errno.ENOTCONN.Value;
+            long r = s.GetName(true, out InetAddr name);
+            return r < 0 ? r : WriteInet(t, s, name, a.Pointer(1), a.Pointer(2));
         }
         finally
         {

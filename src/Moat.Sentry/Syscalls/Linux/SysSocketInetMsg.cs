@@ -66,11 +66,16 @@ internal static partial class SysSocket
         InetAddr? to = null;
         if (dest != 0 && destLen != 0 && !s.IsStream)
         {
-            long r = ReadInet(t, s, dest, destLen, unspecIsAny: true, out InetAddr d);
-            if (r == -Errno.EAFNOSUPPORT.Value && s.Family == InetAddr.AF_INET6 && t.MM.CopyIn(dest, out ushort af) == 0 && af == InetAddr.AF_INET)
+            long r;
+            InetAddr d = default;
+            if (s.Family == InetAddr.AF_INET6 && destLen >= 2 && t.MM.CopyIn(dest, out ushort af) == 0 && af == InetAddr.AF_INET)
             {
-                // An IPv6 datagram socket also sends to a sockaddr_in (as the mapped address).
-                r = destLen < InetAddr.SockaddrInSize ? -Errno.EINVAL.Value : ReadV4As6(t, dest, out d);
+                // An IPv6 datagram socket also sends to a sockaddr_in (as the mapped address), unless IPV6_V6ONLY.
+                r = s.V6Only ? -Errno.EAFNOSUPPORT.Value : destLen < InetAddr.SockaddrInSize ? -Errno.EINVAL.Value : ReadV4As6(t, dest, out d);
+            }
+            else
+            {
+                r = ReadInet(t, s, dest, destLen, unspecIsAny: true, out d);
             }
 
             if (r < 0)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using Moat.Abi;
+using Moat.Host;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Net;
 
@@ -84,6 +85,32 @@ internal static partial class SysSocket
 
     private static int Key(int level, int name) => (level << 16) | name;
 
+    private static bool IsTimeout(int level, int name) =>
+        level == SOL_SOCKET && name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW or SO_SNDTIMEO_OLD or SO_SNDTIMEO_NEW;
+
+    // The options of a host socket the Sentry passes through: what the loopback network knows, no more.
+    private static bool HostOptionAllowed(InetSocket s, int level, int name, bool get)
+    {
+        if (level == SOL_SOCKET)
+        {
+            return name is SO_DEBUG or SO_REUSEADDR or SO_DONTROUTE or SO_BROADCAST or SO_SNDBUF or SO_RCVBUF or SO_KEEPALIVE
+                or SO_OOBINLINE or SO_PRIORITY or SO_LINGER or SO_REUSEPORT or SO_RCVLOWAT or SO_SNDLOWAT
+                || (get && name is SO_TYPE or SO_ERROR or SO_ACCEPTCONN or SO_PROTOCOL or SO_DOMAIN);
+        }
+
+        if (level == SOL_TCP && s.IsStream && (name == TCP_CONGESTION || (get && name == TCP_INFO)))
+        {
+            return true;
+        }
+
+        if ((level == SOL_IP && get && name == IP_MTU) || (level == SOL_IPV6 && s.Family == InetAddr.AF_INET6 && (name == IPV6_V6ONLY || (get && name == IPV6_MTU))))
+        {
+            return true;
+        }
+
+        return Defaults(s, level)?.ContainsKey(Key(level, name)) == true;
+    }
+
     private static Dictionary<int, int>? Defaults(InetSocket s, int level) => level switch
     {
         SOL_TCP when s.IsStream => s_tcpDefaults,
@@ -121,6 +148,24 @@ internal static partial class SysSocket
         if (len < 0)
         {
             return -Errno.EINVAL.Value;
+        }
+
+        if (s is HostInetSocket host && !IsTimeout(level, name))
+        {
+            if (!HostOptionAllowed(s, level, name, get: true))
+            {
+                return -Errno.ENOPROTOOPT.Value;
+            }
+
+            Span<byte> hv = stackalloc byte[256];
+            long hr = HostNet.GetOption(host.HostFd, level, name, hv[..Math.Min(len, hv.Length)], out int hlen);
+            if (hr < 0)
+            {
+                return hr;
+            }
+
+            hlen = Math.Min(hlen, len);
+            return t.MM.CopyOut(valAddr, hv[..hlen]) < 0 || t.MM.CopyOut(lenAddr, hlen) < 0 ? -Errno.EFAULT.Value : 0;
         }
 
         Span<byte> v = stackalloc byte[104];
@@ -239,6 +284,28 @@ internal static partial class SysSocket
 
     private static long InetSetsockopt(Task t, InetSocket s, int level, int name, ulong valAddr, int len)
     {
+        if (s is HostInetSocket host && !IsTimeout(level, name))
+        {
+            // Only options that tune this socket pass to the host; nothing that needs privilege or takes code (filters).
+            if (!HostOptionAllowed(s, level, name, get: false))
+            {
+                return -Errno.ENOPROTOOPT.Value;
+            }
+
+            if (len < 0 || len > 64)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            Span<byte> hv = stackalloc byte[64];
+            if (len > 0 && t.MM.CopyIn(valAddr, hv[..len]) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            return HostNet.SetOption(host.HostFd, level, name, hv[..len]);
+        }
+
         if (level == SOL_SOCKET && name == SO_BINDTODEVICE)
         {
             // Only "lo" exists; an empty name unbinds.
