@@ -9,6 +9,9 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v strace >/dev/null || need+=(strace)
 [ -x /bin/busybox ] || need+=(busybox-static)
 [ -x /usr/bin/python3 ] || need+=(python3)
+# NetworkTests runs redis-server inside the sandbox (--network=host) and redis-benchmark outside.
+[ -x /usr/bin/redis-server ] || need+=(redis-server)
+[ -x /usr/bin/redis-benchmark ] || need+=(redis-tools)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: missing ${need[*]}; run as root or install them" >&2
