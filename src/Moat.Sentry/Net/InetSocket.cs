@@ -16,6 +16,7 @@ internal abstract class InetSocket : FileDescription
     public const int SOCK_DGRAM = 2;
     public const int IPPROTO_TCP = 6;
     public const int IPPROTO_UDP = 17;
+    public const int IPPROTO_UDPLITE = 136;
 
     public const int MSG_OOB = 0x1;
     public const int MSG_PEEK = 0x2;
@@ -51,7 +52,8 @@ internal abstract class InetSocket : FileDescription
 
     public bool IsStream => Type == SOCK_STREAM;
 
-    public int Protocol => IsStream ? IPPROTO_TCP : IPPROTO_UDP;
+    /// <summary>IPPROTO_TCP, IPPROTO_UDP or IPPROTO_UDPLITE (which has a port space of its own).</summary>
+    public virtual int Protocol => IsStream ? IPPROTO_TCP : IPPROTO_UDP;
 
     /// <summary>The effective uid of the creator (SO_REUSEPORT groups only sockets of one user).</summary>
     public uint Uid { get; }

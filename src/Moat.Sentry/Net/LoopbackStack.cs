@@ -23,9 +23,11 @@ internal sealed class LoopbackStack
     // Protected by _mu: every bound socket, by protocol and port.
     private readonly Dictionary<ushort, List<InetSocket>> _tcp = [];
     private readonly Dictionary<ushort, List<InetSocket>> _udp = [];
+    private readonly Dictionary<ushort, List<InetSocket>> _udpLite = [];
     private int _nextEphemeral = Random.Shared.Next(EphemeralLow, EphemeralHigh + 1);
 
-    private Dictionary<ushort, List<InetSocket>> Table(InetSocket s) => s.IsStream ? _tcp : _udp;
+    private Dictionary<ushort, List<InetSocket>> Table(InetSocket s) =>
+        s.IsStream ? _tcp : s.Protocol == InetSocket.IPPROTO_UDPLITE ? _udpLite : _udp;
 
     /// <summary>
     /// Binds <paramref name="s"/> to <paramref name="addr"/> (port 0: a free ephemeral port). The caller has checked
@@ -127,11 +129,11 @@ internal sealed class LoopbackStack
     }
 
     /// <summary>The UDP socket a datagram to <paramref name="dst"/> from <paramref name="src"/> reaches (connected sockets only take their peer's).</summary>
-    public UdpSocket? FindUdp(InetAddr dst, InetAddr src)
+    public UdpSocket? FindUdp(InetAddr dst, InetAddr src, bool lite)
     {
         lock (_mu)
         {
-            if (!_udp.TryGetValue(dst.Port, out List<InetSocket>? list))
+            if (!(lite ? _udpLite : _udp).TryGetValue(dst.Port, out List<InetSocket>? list))
             {
                 return null;
             }

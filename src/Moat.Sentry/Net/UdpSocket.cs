@@ -33,13 +33,19 @@ internal sealed class UdpSocket : InetSocket
 
     private readonly Func<bool> _canRead;
 
-    public UdpSocket(LoopbackStack stack, int family, int flags, uint uid)
+    public UdpSocket(LoopbackStack stack, int family, int flags, uint uid, bool lite = false)
         : base(stack, family, SOCK_DGRAM, flags, uid)
     {
+        Lite = lite;
         SendBuffer = DefaultBuffer;
         ReceiveBuffer = DefaultBuffer;
         _canRead = CanRead;
     }
+
+    /// <summary>UDP-Lite: the same datagrams on loopback (partial checksums change nothing here), its own ports.</summary>
+    public bool Lite { get; }
+
+    public override int Protocol => Lite ? IPPROTO_UDPLITE : IPPROTO_UDP;
 
     public override bool IsListeningSocket => false;
 
@@ -225,7 +231,7 @@ internal sealed class UdpSocket : InetSocket
         }
 
         int len = (int)src.Total;
-        UdpSocket? target = Stack.FindUdp(dst, srcAddr);
+        UdpSocket? target = Stack.FindUdp(dst, srcAddr, Lite);
         if (target == null)
         {
             if (viaConnect)

@@ -36,6 +36,11 @@ internal static partial class SysSocket
         if (t.Kernel.HostNetwork is HostNotifier host && kind is InetSocket.SOCK_STREAM or InetSocket.SOCK_DGRAM)
         {
             int expected = kind == InetSocket.SOCK_STREAM ? InetSocket.IPPROTO_TCP : InetSocket.IPPROTO_UDP;
+            if (kind == InetSocket.SOCK_DGRAM && protocol == InetSocket.IPPROTO_UDPLITE)
+            {
+                expected = protocol;
+            }
+
             if (protocol != 0 && protocol != expected)
             {
                 return -Errno.EPROTONOSUPPORT.Value;
@@ -64,12 +69,12 @@ internal static partial class SysSocket
                 s = new TcpSocket(t.Kernel.Loopback, domain, type, uid);
                 break;
             case InetSocket.SOCK_DGRAM:
-                if (protocol is not (0 or InetSocket.IPPROTO_UDP))
+                if (protocol is not (0 or InetSocket.IPPROTO_UDP or InetSocket.IPPROTO_UDPLITE))
                 {
                     return -Errno.EPROTONOSUPPORT.Value;
                 }
 
-                s = new UdpSocket(t.Kernel.Loopback, domain, type, uid);
+                s = new UdpSocket(t.Kernel.Loopback, domain, type, uid, protocol == InetSocket.IPPROTO_UDPLITE);
                 break;
             default:
                 // Raw, packet and SCTP-style sockets are not served by the loopback network.

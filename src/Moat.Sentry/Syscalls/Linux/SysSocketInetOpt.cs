@@ -83,6 +83,13 @@ internal static partial class SysSocket
         [Key(SOL_IPV6, 67)] = 0, // IPV6_TCLASS
     };
 
+    // UDPLITE_SEND_CSCOV and UDPLITE_RECV_CSCOV: 0 is full coverage.
+    private static readonly Dictionary<int, int> s_udpLiteDefaults = new()
+    {
+        [Key(InetSocket.IPPROTO_UDPLITE, 10)] = 0,
+        [Key(InetSocket.IPPROTO_UDPLITE, 11)] = 0,
+    };
+
     private static int Key(int level, int name) => (level << 16) | name;
 
     private static bool IsTimeout(int level, int name) =>
@@ -116,6 +123,7 @@ internal static partial class SysSocket
         SOL_TCP when s.IsStream => s_tcpDefaults,
         SOL_IP => s_ipDefaults,
         SOL_IPV6 when s.Family == InetAddr.AF_INET6 => s_ipv6Defaults,
+        InetSocket.IPPROTO_UDPLITE when s.Protocol == InetSocket.IPPROTO_UDPLITE => s_udpLiteDefaults,
         _ => null,
     };
 
@@ -451,6 +459,13 @@ internal static partial class SysSocket
             (SOL_IPV6, IPV6_UNICAST_HOPS or 18) => v is >= -1 and <= 255,
             _ => true,
         };
+        if (level == InetSocket.IPPROTO_UDPLITE)
+        {
+            // Linux raises a coverage below the 8-byte header to 8 and caps it at 65535.
+            v = v != 0 && v < 8 ? 8 : Math.Min(v, 65535);
+            return 0;
+        }
+
         if (!ok)
         {
             return -Errno.EINVAL.Value;

@@ -391,6 +391,10 @@ internal static class ProcFs
     {
         node = null;
         string path = "/proc/" + string.Join('/', parts);
+        if (parts[0] == "net")
+        {
+            return ProcNet.Lookup(t, parts, path, out node);
+        }
         if (parts.Length == 1 && Array.IndexOf(s_systemFiles, parts[0]) >= 0)
         {
             string name = parts[0];
@@ -525,7 +529,7 @@ internal static class ProcFs
 
     private static List<(string, byte)> RootEntries(Task t)
     {
-        var e = new List<(string, byte)> { ("self", DtLnk), ("thread-self", DtLnk), ("sys", DtDir) };
+        var e = new List<(string, byte)> { ("self", DtLnk), ("thread-self", DtLnk), ("sys", DtDir), ("net", DtDir) };
         foreach (string f in s_systemFiles)
         {
             e.Add((f, DtReg));
