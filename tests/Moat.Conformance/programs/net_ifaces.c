@@ -1,9 +1,13 @@
 /* The loopback interface as ioctls report it: if_nametoindex/if_indextoname (SIOCGIFINDEX/SIOCGIFNAME),
  * SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU and SIOCGIFCONF (lo with 127.0.0.1 among the
- * entries), ENODEV for unknown names, on internet and unix sockets alike. */
+ * entries), ENODEV for unknown names, on internet and unix sockets alike; and as NETLINK_ROUTE dumps report
+ * it: getifaddrs (lo's link, 127.0.0.1/8 and ::1) and if_nameindex (1, lo). Other interfaces of the host
+ * are not printed. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <linux/if_packet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -65,5 +69,32 @@ int main(void) {
     for (int i = 0; i < c.ifc_len / (int)sizeof(struct ifreq); i++)
         if (strcmp(reqs[i].ifr_name, "lo") == 0 && ((struct sockaddr_in *)&reqs[i].ifr_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK)) found = 1;
     printf("ifconf lo %s\n", found ? "yes" : "no");
+
+    struct ifaddrs *ifa;
+    printf("getifaddrs %s\n", getifaddrs(&ifa) == 0 ? "ok" : "fail");
+    int packet = 0, inet = 0, inet6 = 0;
+    for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+        if (strcmp(i->ifa_name, "lo") != 0 || !i->ifa_addr) continue;
+        char txt[64];
+        if (i->ifa_addr->sa_family == AF_PACKET) packet++;
+        if (i->ifa_addr->sa_family == AF_INET) {
+            inet++;
+            printf("lo inet %s", inet_ntoa(((struct sockaddr_in *)i->ifa_addr)->sin_addr));
+            printf(" mask %s flags up %d loopback %d\n", inet_ntoa(((struct sockaddr_in *)i->ifa_netmask)->sin_addr), !!(i->ifa_flags & IFF_UP), !!(i->ifa_flags & IFF_LOOPBACK));
+        }
+        if (i->ifa_addr->sa_family == AF_INET6) {
+            inet6++;
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, txt, sizeof txt);
+            printf("lo inet6 %s\n", txt);
+        }
+    }
+    printf("lo entries: packet %d inet %d inet6 %d\n", packet, inet, inet6);
+    freeifaddrs(ifa);
+    struct if_nameindex *ni = if_nameindex();
+    int lo = 0;
+    for (struct if_nameindex *p = ni; p && p->if_index; p++)
+        if (p->if_index == 1 && strcmp(p->if_name, "lo") == 0) lo = 1;
+    printf("if_nameindex lo %s\n", lo ? "yes" : "no");
+    if (ni) if_freenameindex(ni);
     return 0;
 }

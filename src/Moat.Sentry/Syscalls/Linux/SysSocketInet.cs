@@ -18,6 +18,11 @@ internal static partial class SysSocket
     public static long NetSocket(Task t, in SyscallArgs a)
     {
         int domain = a.Int(0);
+        if (domain == NetlinkSocket.AF_NETLINK)
+        {
+            return NetlinkSocketCall(t, a.Int(1), a.Int(2));
+        }
+
         if (domain is not (InetAddr.AF_INET or InetAddr.AF_INET6))
         {
             return Socket(t, a);
@@ -132,6 +137,11 @@ internal static partial class SysSocket
     /// <summary>Implements bind(2).</summary>
     public static long NetBind(Task t, in SyscallArgs a)
     {
+        if (TryNetlink(t, a, 0, out long nl))
+        {
+            return nl;
+        }
+
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
@@ -260,6 +270,11 @@ internal static partial class SysSocket
     /// <summary>Implements getsockname(2).</summary>
     public static long NetGetsockname(Task t, in SyscallArgs a)
     {
+        if (TryNetlink(t, a, 1, out long nl))
+        {
+            return nl;
+        }
+
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {

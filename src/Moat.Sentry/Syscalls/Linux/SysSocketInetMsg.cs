@@ -12,6 +12,11 @@ internal static partial class SysSocket
     /// <summary>Implements sendto(2) (and send).</summary>
     public static long NetSendto(Task t, in SyscallArgs a)
     {
+        if (TryNetlink(t, a, 2, out long nl))
+        {
+            return nl;
+        }
+
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
@@ -32,6 +37,11 @@ internal static partial class SysSocket
     /// <summary>Implements recvfrom(2) (and recv).</summary>
     public static long NetRecvfrom(Task t, in SyscallArgs a)
     {
+        if (TryNetlink(t, a, 3, out long nl))
+        {
+            return nl;
+        }
+
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
@@ -103,6 +113,11 @@ internal static partial class SysSocket
     /// <summary>Implements sendmsg(2).</summary>
     public static long NetSendmsg(Task t, in SyscallArgs a)
     {
+        if (TryNetlink(t, a, 4, out long nl))
+        {
+            return nl;
+        }
+
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
@@ -122,6 +137,11 @@ internal static partial class SysSocket
     /// <summary>Implements recvmsg(2).</summary>
     public static long NetRecvmsg(Task t, in SyscallArgs a)
     {
+        if (TryNetlink(t, a, 5, out long nl))
+        {
+            return nl;
+        }
+
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {

@@ -130,6 +130,11 @@ internal static partial class SysSocket
     /// <summary>Implements getsockopt(2).</summary>
     public static long NetGetsockopt(Task t, in SyscallArgs a)
     {
+        if (TryNetlink(t, a, 7, out long nl))
+        {
+            return nl;
+        }
+
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
@@ -274,6 +279,11 @@ internal static partial class SysSocket
     /// <summary>Implements setsockopt(2).</summary>
     public static long NetSetsockopt(Task t, in SyscallArgs a)
     {
+        if (TryNetlink(t, a, 6, out long nl))
+        {
+            return nl;
+        }
+
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
