@@ -426,15 +426,31 @@ internal sealed partial class TcpSocket : InetSocket
         }
 
         TcpSocket? peer;
+        List<TcpSocket>? dropped = null;
+        List<TcpSocket>? refused = null;
         lock (Mu)
         {
             if (_state == State.Listen && how != 1)
             {
                 // Linux moves a listener shut down for reading back to CLOSE: blocked accepts end with EINVAL.
                 _state = State.Closed;
-                DropQueuesLocked(out List<TcpSocket> dropped, out List<TcpSocket> refused);
-                Finish(dropped, refused);
-                Events.Notify();
+                DropQueuesLocked(out dropped, out refused);
+            }
+        }
+
+        if (dropped != null)
+        {
+            // The dropped connections are reset outside this socket's lock (their release takes other sockets' locks).
+            Finish(dropped, refused!);
+            Events.Notify();
+            return 0;
+        }
+
+        lock (Mu)
+        {
+            if (_state == State.Listen)
+            {
+                // SHUT_WR of a listener changes nothing.
                 return 0;
             }
 
