@@ -69,6 +69,9 @@ internal sealed partial class Kernel
     /// <summary>The UTS namespace's host name.</summary>
     public string Hostname { get; set; } = "moat";
 
+    /// <summary>The NIS domain name uname reports (setdomainname).</summary>
+    public string Domainname { get; set; } = "(none)";
+
     /// <summary>The upper layer of the root overlay: every change to the host's root lands here.</summary>
     public Vfs.Tmpfs.Tmpfs Upper { get; private set; } = null!;
 

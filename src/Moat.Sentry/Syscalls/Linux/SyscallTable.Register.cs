@@ -212,6 +212,8 @@ internal static partial class SyscallTable
         Full(Sysno.capget, SysCredentials.Capget);
         Partial(Sysno.capset, SysCredentials.Capset, "no ambient or bounding-set changes (prctl); file access checks do not consult capabilities");
         Full(Sysno.uname, SysIdentity.Uname);
+        Full(Sysno.sethostname, SysUts.Sethostname);
+        Full(Sysno.setdomainname, SysUts.Setdomainname);
         Full(Sysno.sysinfo, SysIdentity.Sysinfo);
 
         // Time.

@@ -405,6 +405,7 @@ internal static class ProcFs
         string? value = path switch
         {
             "/proc/sys/kernel/hostname" => t.Kernel.Hostname + "\n",
+            "/proc/sys/kernel/domainname" => t.Kernel.Domainname + "\n",
             "/proc/sys/kernel/osrelease" => SysIdentity.Release + "\n",
             "/proc/sys/kernel/ostype" => "Linux\n",
             "/proc/sys/kernel/version" => SysIdentity.Version + "\n",
@@ -440,7 +441,7 @@ internal static class ProcFs
     private static List<(string, byte)> SysEntries(string path) => path switch
     {
         "/proc/sys" => [("fs", DtDir), ("kernel", DtDir), ("vm", DtDir)],
-        "/proc/sys/kernel" => [("cap_last_cap", DtReg), ("hostname", DtReg), ("ngroups_max", DtReg), ("osrelease", DtReg), ("ostype", DtReg), ("pid_max", DtReg), ("random", DtDir), ("version", DtReg)],
+        "/proc/sys/kernel" => [("cap_last_cap", DtReg), ("domainname", DtReg), ("hostname", DtReg), ("ngroups_max", DtReg), ("osrelease", DtReg), ("ostype", DtReg), ("pid_max", DtReg), ("random", DtDir), ("version", DtReg)],
         "/proc/sys/vm" => [("max_map_count", DtReg), ("overcommit_memory", DtReg)],
         "/proc/sys/fs" => [("nr_open", DtReg), ("pipe-max-size", DtReg)],
         _ => [("boot_id", DtReg)],
