@@ -20,7 +20,15 @@ internal sealed class UdpSocket : InetSocket
     // Linux charges every datagram its buffer overhead as well as its bytes; a rough equivalent.
     private const int Overhead = 768;
 
-    private readonly record struct Datagram(byte[] Data, int Length, InetAddr From);
+    // Keys of the stored options (level << 16 | name) that set what a datagram carries: IP_TOS, IP_TTL,
+    // IPV6_UNICAST_HOPS and IPV6_TCLASS.
+    private const int IpTosKey = 1;
+    private const int IpTtlKey = 2;
+    private const int Ipv6HopsKey = (41 << 16) | 16;
+    private const int Ipv6TClassKey = (41 << 16) | 67;
+
+    // A datagram with the hop limit (TTL) and traffic class (TOS) it was sent with, for IPV6_RECVHOPLIMIT and friends.
+    private readonly record struct Datagram(byte[] Data, int Length, InetAddr From, int Hops, int TClass);
 
     // Protected by Mu.
     private readonly Queue<Datagram> _queue = new();
@@ -165,7 +173,10 @@ internal sealed class UdpSocket : InetSocket
         return 0;
     }
 
-    public override long Send(Task t, in AppBuffers src, int flags, InetAddr? to)
+    public override long Send(Task t, in AppBuffers src, int flags, InetAddr? to) => Send(t, src, flags, to, -1, -1);
+
+    /// <summary>send with a hop limit and traffic class of this datagram's own (-1: the socket's), from sendmsg's control messages.</summary>
+    public long Send(Task t, in AppBuffers src, int flags, InetAddr? to, int hops, int tclass)
     {
         if ((flags & MSG_OOB) != 0)
         {
@@ -254,7 +265,17 @@ internal sealed class UdpSocket : InetSocket
             return -Errno.EFAULT.Value;
         }
 
-        if (!target.Deliver(new Datagram(buf, len, srcAddr)))
+        if (hops < 0)
+        {
+            hops = Options.GetValueOrDefault(dst.IsV4 ? IpTtlKey : Ipv6HopsKey, 64);
+        }
+
+        if (tclass < 0)
+        {
+            tclass = Options.GetValueOrDefault(dst.IsV4 ? IpTosKey : Ipv6TClassKey, 0);
+        }
+
+        if (!target.Deliver(new Datagram(buf, len, srcAddr, hops, tclass)))
         {
             ArrayPool<byte>.Shared.Return(buf);
         }
@@ -280,10 +301,16 @@ internal sealed class UdpSocket : InetSocket
         return true;
     }
 
-    public override long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags)
+    public override long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags) =>
+        Receive(t, dst, flags, out from, out msgFlags, out _, out _);
+
+    /// <summary>recvmsg: also the hop limit and traffic class the datagram was sent with.</summary>
+    public long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags, out int hops, out int tclass)
     {
         from = default;
         msgFlags = 0;
+        hops = 0;
+        tclass = 0;
         if ((flags & MSG_OOB) != 0)
         {
             return -Errno.EINVAL.Value;
@@ -324,6 +351,8 @@ internal sealed class UdpSocket : InetSocket
                     }
 
                     from = d.From;
+                    hops = d.Hops;
+                    tclass = d.TClass;
                     if (n < d.Length)
                     {
                         msgFlags |= MSG_TRUNC;

@@ -1,8 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Net;
+using Moat.Sentry.Vfs;
 
 namespace Moat.Sentry.Syscalls.Linux;
 
@@ -334,7 +336,110 @@ internal static partial class SysSocket
         }
 
         long r = ReadPairs(t, m[2], m[3], out AppBuffers src);
-        return r < 0 ? r : InetSend(t, s, src, flags, m[0], (int)(uint)m[1]);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        int hops = -1, tclass = -1;
+        if (m[5] >= CmsgHeader && m[4] != 0)
+        {
+            r = ReadInetControl(t, s, m[4], (int)m[5], ref hops, ref tclass);
+            if (r < 0)
+            {
+                return r;
+            }
+        }
+
+        if ((hops >= 0 || tclass >= 0) && s is UdpSocket u)
+        {
+            InetAddr? to = null;
+            if (m[0] != 0 && (int)(uint)m[1] != 0)
+            {
+                r = ReadInet(t, s, m[0], (int)(uint)m[1], unspecIsAny: true, out InetAddr d);
+                if (r < 0)
+                {
+                    return r;
+                }
+
+                to = d;
+            }
+
+            return u.Send(t, src, flags, to, hops, tclass);
+        }
+
+        return InetSend(t, s, src, flags, m[0], (int)(uint)m[1]);
+    }
+
+    // The control messages of a send on an internet socket. A datagram socket takes IP_TTL/IP_TOS and
+    // IPV6_HOPLIMIT/IPV6_TCLASS (each an int, -1 for the socket's own); anything else is EINVAL, as
+    // ip_cmsg_send and ip6_datagram_send_ctl answer. A stream socket ignores all but SOL_SOCKET ones, which it
+    // refuses (none of them is supported here).
+    private static long ReadInetControl(Task t, InetSocket s, ulong addr, int len, ref int hops, ref int tclass)
+    {
+        if (len > MaxControl)
+        {
+            return -Errno.ENOBUFS.Value;
+        }
+
+        byte[] buf = new byte[len];
+        if (t.MM.CopyIn(addr, buf) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        for (int off = 0; off + CmsgHeader <= buf.Length;)
+        {
+            ulong clen = BitConverter.ToUInt64(buf, off);
+            int level = BitConverter.ToInt32(buf, off + 8);
+            int type = BitConverter.ToInt32(buf, off + 12);
+            if (clen < CmsgHeader || clen > (ulong)(buf.Length - off))
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            int dataLen = (int)clen - CmsgHeader;
+            if (level == SOL_SOCKET)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            if (!s.IsStream)
+            {
+                bool v6 = level == SOL_IPV6 && s.Family == InetAddr.AF_INET6;
+                bool v4 = level == SOL_IP;
+                bool isHops = (v6 && type == 52) || (v4 && type == IP_TTL);
+                bool isClass = (v6 && type == 67) || (v4 && type == 1);
+                if (!isHops && !isClass)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                if (dataLen != 4 && !(v4 && isClass && dataLen == 1))
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                int v = dataLen == 1 ? buf[off + CmsgHeader] : BitConverter.ToInt32(buf, off + CmsgHeader);
+                if (v < -1 || v > 255 || (v4 && isHops && v == 0))
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                if (isHops)
+                {
+                    hops = v;
+                }
+                else
+                {
+                    tclass = v;
+                }
+            }
+
+            off += CmsgAlign((int)clen);
+        }
+
+        return 0;
     }
 
     private static long InetRecvMsg(Task t, InetSocket s, ulong msgAddr, int flags)
@@ -351,10 +456,26 @@ internal static partial class SysSocket
             return r;
         }
 
-        r = s.Receive(t, dst, flags & ~MSG_CMSG_CLOEXEC, out InetAddr from, out int msgFlags);
+        int hops = 0, tclass = 0;
+        long r2 = s is UdpSocket udp
+            ? udp.Receive(t, dst, flags & ~MSG_CMSG_CLOEXEC, out InetAddr from, out int msgFlags, out hops, out tclass)
+            : s.Receive(t, dst, flags & ~MSG_CMSG_CLOEXEC, out from, out msgFlags);
+        r = r2;
         if (r < 0)
         {
             return r;
+        }
+
+        ulong controlUsed = 0;
+        if (s is UdpSocket)
+        {
+            int used = WriteInetControl(t, s, m[4], m[4] == 0 ? 0 : (int)Math.Min(m[5], int.MaxValue), hops, tclass, ref msgFlags);
+            if (used < 0)
+            {
+                return used;
+            }
+
+            controlUsed = (ulong)used;
         }
 
         if (m[0] != 0)
@@ -373,11 +494,72 @@ internal static partial class SysSocket
             }
         }
 
-        if (t.MM.CopyOut(msgAddr + 40, 0UL) < 0 || t.MM.CopyOut(msgAddr + 48, msgFlags | (flags & MSG_CMSG_CLOEXEC)) < 0)
+        if (t.MM.CopyOut(msgAddr + 40, controlUsed) < 0 || t.MM.CopyOut(msgAddr + 48, msgFlags | (flags & MSG_CMSG_CLOEXEC)) < 0)
         {
             return -Errno.EFAULT.Value;
         }
 
         return r;
+    }
+
+    // The control messages a received datagram carries when asked for: IPV6_HOPLIMIT then IPV6_TCLASS (an int
+    // each) on an IPv6 socket, IP_TTL (int) then IP_TOS (one byte) on an IPv4 one; written as Linux's put_cmsg
+    // does (cut short with MSG_CTRUNC when the buffer ends). Returns the bytes of control buffer used or -EFAULT.
+    private static int WriteInetControl(Task t, InetSocket s, ulong addr, int len, int hops, int tclass, ref int flags)
+    {
+        bool v6 = s.Family == InetAddr.AF_INET6;
+        Span<(int Level, int Type, int Value, int Size)> items = stackalloc (int, int, int, int)[2];
+        int count = 0;
+        if (s.Options.GetValueOrDefault(v6 ? Key(SOL_IPV6, 51) : Key(SOL_IP, 12)) != 0)
+        {
+            items[count++] = v6 ? (SOL_IPV6, 52, hops, 4) : (SOL_IP, IP_TTL, hops, 4);
+        }
+
+        if (s.Options.GetValueOrDefault(v6 ? Key(SOL_IPV6, 66) : Key(SOL_IP, 13)) != 0)
+        {
+            items[count++] = v6 ? (SOL_IPV6, 67, tclass, 4) : (SOL_IP, 1, tclass, 1);
+        }
+
+        int used = 0;
+        Span<byte> cm = stackalloc byte[CmsgHeader + 4];
+        for (int i = 0; i < count; i++)
+        {
+            (int level, int type, int value, int size) = items[i];
+            if (addr == 0 || len - used < CmsgHeader)
+            {
+                flags |= UnixSocket.MSG_CTRUNC;
+                break;
+            }
+
+            int full = CmsgHeader + size;
+            int clen = full;
+            if (len - used < full)
+            {
+                flags |= UnixSocket.MSG_CTRUNC;
+                clen = len - used;
+            }
+
+            cm.Clear();
+            MemoryMarshal.Write(cm, (ulong)clen);
+            MemoryMarshal.Write(cm[8..], level);
+            MemoryMarshal.Write(cm[12..], type);
+            if (size == 1)
+            {
+                cm[CmsgHeader] = (byte)value;
+            }
+            else
+            {
+                MemoryMarshal.Write(cm[CmsgHeader..], value);
+            }
+
+            if (t.MM.CopyOut(addr + (ulong)used, cm[..clen]) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            used += Math.Min(CmsgAlign(full), len - used);
+        }
+
+        return used;
     }
 }

@@ -78,6 +78,7 @@ internal static partial class SysSocket
         [Key(SOL_IPV6, 23)] = 1, // IPV6_MTU_DISCOVER
         [Key(SOL_IPV6, 25)] = 0, // IPV6_RECVERR
         [Key(SOL_IPV6, 49)] = 0, // IPV6_RECVPKTINFO
+        [Key(SOL_IPV6, 51)] = 0, // IPV6_RECVHOPLIMIT
         [Key(SOL_IPV6, 62)] = 0, // IPV6_DONTFRAG
         [Key(SOL_IPV6, 66)] = 0, // IPV6_RECVTCLASS
         [Key(SOL_IPV6, 67)] = 0, // IPV6_TCLASS
@@ -490,6 +491,10 @@ internal static partial class SysSocket
             v = v != 0 ? 1 : 0;
         }
         else if (level == SOL_IP && name is 8 or 11 or 12 or 13 or 15 or 19 or 24 or 34)
+        {
+            v = v != 0 ? 1 : 0;
+        }
+        else if (level == SOL_IPV6 && name is 49 or 51 or 66)
         {
             v = v != 0 ? 1 : 0;
         }
