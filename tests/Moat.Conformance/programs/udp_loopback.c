@@ -1,7 +1,8 @@
 /* UDP on the loopback network: bind, sendto/recvfrom with source addresses, message boundaries, empty
  * datagrams, MSG_TRUNC and MSG_PEEK, FIONREAD, connected sockets (ECONNREFUSED after a datagram to a port
  * nobody has bound, AF_UNSPEC disconnect, EDESTADDRREQ), EADDRINUSE and SO_REUSEADDR, EMSGSIZE,
- * SO_BROADCAST, poll, SO_RCVTIMEO, sendmmsg/recvmmsg, and IPv6 with IPv4-mapped senders.
+ * SO_BROADCAST, poll, SO_RCVTIMEO, sendmmsg/recvmmsg, IPv6 with IPv4-mapped senders, and ancillary data
+ * (IPV6_RECVHOPLIMIT/IPV6_RECVTCLASS, IPV6_HOPLIMIT on sendmsg, MSG_CTRUNC, IP_RECVTTL/IP_RECVTOS).
  * Ports are below the ephemeral range, in the first block free on the host, printed relative to it. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -264,6 +265,58 @@ int main(void) {
     inet_ntop(AF_INET6, &f6.sin6_addr, txt, sizeof txt);
     printf("v6 got %d from %s\n", n, txt);
     printf("v4 addr on v6 sendto %s\n", rc(sendto(s6, "x", 1, 0, (struct sockaddr *)&t4, sizeof t4)));
+    recv(six, buf, sizeof buf, 0);
+
+    /* Ancillary data: the hop limit and traffic class a datagram was sent with. */
+    one = 1;
+    setsockopt(six, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one);
+    setsockopt(six, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof one);
+    int tc = 0x20;
+    setsockopt(s6, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof tc);
+    sendto(s6, "anc", 3, 0, (struct sockaddr *)&lo6, sizeof lo6);
+    char cbuf[256];
+    struct iovec aiov = {buf, sizeof buf};
+    struct msghdr am = {0};
+    am.msg_iov = &aiov;
+    am.msg_iovlen = 1;
+    am.msg_control = cbuf;
+    am.msg_controllen = sizeof cbuf;
+    n = recvmsg(six, &am, 0);
+    printf("anc recv %d controllen %d\n", n, (int)am.msg_controllen);
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&am); cm; cm = CMSG_NXTHDR(&am, cm))
+        printf("cmsg level %d type %d len %d value %d\n", cm->cmsg_level, cm->cmsg_type, (int)cm->cmsg_len, *(int *)CMSG_DATA(cm));
+    /* A hop limit chosen per datagram, and a control buffer too short for both. */
+    char sc[CMSG_SPACE(sizeof(int))] = {0};
+    struct msghdr sm = {0};
+    struct iovec siov = {"hop", 3};
+    sm.msg_name = &lo6;
+    sm.msg_namelen = sizeof lo6;
+    sm.msg_iov = &siov;
+    sm.msg_iovlen = 1;
+    sm.msg_control = sc;
+    sm.msg_controllen = sizeof sc;
+    struct cmsghdr *h = CMSG_FIRSTHDR(&sm);
+    h->cmsg_level = IPPROTO_IPV6;
+    h->cmsg_type = IPV6_HOPLIMIT;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    *(int *)CMSG_DATA(h) = 7;
+    printf("sendmsg hoplimit %s\n", rc(sendmsg(s6, &sm, 0)));
+    am.msg_controllen = CMSG_SPACE(sizeof(int));
+    am.msg_flags = 0;
+    n = recvmsg(six, &am, 0);
+    struct cmsghdr *f = CMSG_FIRSTHDR(&am);
+    printf("short control: controllen %d ctrunc %d first type %d value %d\n", (int)am.msg_controllen, !!(am.msg_flags & MSG_CTRUNC), f ? f->cmsg_type : -1, f ? *(int *)CMSG_DATA(f) : -1);
+    h->cmsg_type = 9999;
+    printf("sendmsg bad cmsg %s\n", rc(sendmsg(s6, &sm, 0)));
+
+    int ttl = 1;
+    setsockopt(r, IPPROTO_IP, IP_RECVTTL, &ttl, sizeof ttl);
+    setsockopt(r, IPPROTO_IP, IP_RECVTOS, &ttl, sizeof ttl);
+    sendto(s, "ttl", 3, 0, (struct sockaddr *)&to, sizeof to);
+    am.msg_controllen = sizeof cbuf;
+    n = recvmsg(r, &am, 0);
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&am); cm; cm = CMSG_NXTHDR(&am, cm))
+        printf("v4 cmsg level %d type %d len %d value %d\n", cm->cmsg_level, cm->cmsg_type, (int)cm->cmsg_len, cm->cmsg_type == IP_TTL ? *(int *)CMSG_DATA(cm) : *(unsigned char *)CMSG_DATA(cm));
     close(s6);
     close(six);
     close(s);
