@@ -12,6 +12,9 @@ command -v strace >/dev/null || need+=(strace)
 # The OCI tests run containers through Debian's containerd, on moat and on runc.
 command -v containerd >/dev/null || need+=(containerd)
 command -v runc >/dev/null || need+=(runc)
+# NetworkTests runs redis-server inside the sandbox (--network=host) and redis-benchmark outside.
+[ -x /usr/bin/redis-server ] || need+=(redis-server)
+[ -x /usr/bin/redis-benchmark ] || need+=(redis-tools)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: missing ${need[*]}; run as root or install them" >&2

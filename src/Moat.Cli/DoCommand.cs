@@ -24,6 +24,7 @@ internal static class DoCommand
         int maxTasks = 0;
         ulong memoryLimit = 0;
         var mounts = new List<BindMount>();
+        NetworkMode network = NetworkMode.None;
         int i = 0;
         for (; i < args.Length; i++)
         {
@@ -82,6 +83,25 @@ internal static class DoCommand
             else if (a == "--profile" && i + 1 < args.Length)
             {
                 profile = System.IO.Path.GetFullPath(args[++i]);
+            }
+            else if (a.StartsWith("--network=", StringComparison.Ordinal) || (a == "--network" && i + 1 < args.Length))
+            {
+                string mode = a == "--network" ? args[++i] : a["--network=".Length..];
+                switch (mode)
+                {
+                    case "none":
+                        network = NetworkMode.None;
+                        break;
+                    case "host":
+                        network = NetworkMode.Host;
+                        break;
+                    case "sandbox":
+                        Console.Error.WriteLine("moat do: --network=sandbox (a user-space TCP/IP stack on its own network) is not yet supported; use none or host");
+                        return 2;
+                    default:
+                        Console.Error.WriteLine($"moat do: unknown network '{mode}' (available: none, host)");
+                        return 2;
+                }
             }
             else if (a == "--hostname" && i + 1 < args.Length)
             {
@@ -142,6 +162,7 @@ internal static class DoCommand
             MemoryLimit = memoryLimit,
             Platform = platform,
             BindMounts = mounts,
+            Network = network,
         };
         return Sandbox.Run(options, gofer.Client, Console.Error);
     }

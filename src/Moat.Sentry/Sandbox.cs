@@ -37,6 +37,7 @@ public static class Sandbox
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
             MaxTasks = options.MaxTasks,
             RootReadOnly = options.RootReadOnly,
+            HostNetwork = options.Network == NetworkMode.Host ? new Net.HostNotifier() : null,
         };
         AddVolumes(kernel, opener, options.BindMounts);
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");

@@ -42,6 +42,9 @@ public sealed class SandboxOptions
     /// </summary>
     public IReadOnlyList<BindMount> BindMounts { get; init; } = [];
 
+    /// <summary>Which network internet sockets reach (--network).</summary>
+    public NetworkMode Network { get; init; } = NetworkMode.None;
+
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
 
@@ -72,4 +75,14 @@ public sealed class SandboxOptions
     /// the sandbox runs: signals and new processes go through it.
     /// </summary>
     public System.Func<SandboxControl, int?>? BeforeStart { get; init; }
+}
+
+/// <summary>The networks of <c>moat do --network</c>.</summary>
+public enum NetworkMode
+{
+    /// <summary>Only a loopback interface, served by the Sentry.</summary>
+    None,
+
+    /// <summary>Internet sockets are host sockets the Sentry operates for the application.</summary>
+    Host,
 }

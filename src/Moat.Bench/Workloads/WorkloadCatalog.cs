@@ -79,6 +79,8 @@ public static class WorkloadCatalog
         Program("pipe-stream", "ipc", "64 KiB writes through a pipe to another process", "ns/MiB", 512, 64, "{bin:ipc}", "pipe", "stream", "{n}");
         Program("unix-pingpong", "ipc", "1-byte round trip over a unix socketpair", "ns/op", 20_000, 2_000, "{bin:ipc}", "unix", "pingpong", "{n}");
         Program("unix-stream", "ipc", "64 KiB writes through a unix socketpair", "ns/MiB", 512, 64, "{bin:ipc}", "unix", "stream", "{n}");
+        Program("tcp-pingpong", "ipc", "1-byte round trip over a TCP connection on 127.0.0.1", "ns/op", 20_000, 2_000, "{bin:ipc}", "tcp", "pingpong", "{n}");
+        Program("tcp-stream", "ipc", "64 KiB writes through a TCP connection on 127.0.0.1", "ns/MiB", 512, 64, "{bin:ipc}", "tcp", "stream", "{n}");
 
         Command("start-true", "programs", "start-up and exit of /bin/true", ["/bin/true"], ["/bin/true"]);
         string[] imports = ["/usr/bin/python3", "-c", "import json, decimal, asyncio, email, sqlite3"];
@@ -87,6 +89,8 @@ public static class WorkloadCatalog
             ["/bin/sh", "-c", ShellLoop(500)], ["/bin/sh", "-c", ShellLoop(50)]);
         Command("sqlite-inserts", "programs", "python3 sqlite3: 100k inserts in one transaction into /dev/shm",
             ["/usr/bin/python3", "-c", SqliteInserts(100_000)], ["/usr/bin/python3", "-c", SqliteInserts(10_000)]);
+        Program("redis-get", "programs", "redis-server and redis-benchmark -t get (50 connections) on 127.0.0.1, both in the sandbox", "ns/op",
+            100_000, 20_000, "/bin/sh", "-c", RedisGet, "redis-get", "{n}");
         list.Add(new Workload("memory-overhead", "memory", "proportional set size of every process, a program sleeping", "MiB",
             MeasureKind.Memory, ["{bin:idle}", "3"], ["{bin:idle}", "2"]));
         return list;
@@ -102,6 +106,14 @@ public static class WorkloadCatalog
 
         return filled;
     }
+
+    // Starts redis-server on a port of its own, waits for it, runs redis-benchmark for $1 GETs and prints ns per
+    // request (1e9 / requests per second); then stops the server. Needs redis-server and redis-tools.
+    private const string RedisGet =
+        "p=$((20000 + $$ % 10000)); redis-server --port $p --bind 127.0.0.1 --save '' --appendonly no >/dev/null & s=$!; " +
+        "i=0; until redis-cli -p $p ping >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 400 ] && { kill $s; exit 1; }; sleep 0.05; done; " +
+        "redis-benchmark -p $p -t get -n $1 -q | tr '\\r' '\\n' | awk '/GET: [0-9.]+ requests/ { sub(/.*GET: /, \"\"); v = $1 } END { if (v > 0) printf \"%.1f\\n\", 1e9 / v; else exit 1 }'; " +
+        "r=$?; kill $s; wait $s; exit $r";
 
     private static string ShellLoop(int n) => $"i=0; while [ $i -lt {n} ]; do echo $i | cat >/dev/null; i=$((i+1)); done";
 

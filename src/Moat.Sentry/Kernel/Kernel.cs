@@ -74,6 +74,9 @@ internal sealed partial class Kernel
 
     public string Hostname { get; set; } = "moat";
 
+    /// <summary>The NIS domain name uname reports (setdomainname).</summary>
+    public string Domainname { get; set; } = "(none)";
+
     /// <summary>The upper layer of the root overlay: every change to the host's root lands here.</summary>
     public Vfs.Tmpfs.Tmpfs Upper { get; private set; } = null!;
 
@@ -144,6 +147,12 @@ internal sealed partial class Kernel
 
     /// <summary>Bound AF_UNIX names ("@x" for abstract ones, absolute paths otherwise). Locked on itself.</summary>
     public System.Collections.Generic.Dictionary<string, Vfs.UnixSocket> UnixNames { get; } = [];
+
+    /// <summary>The loopback network of AF_INET and AF_INET6 sockets (--network=none).</summary>
+    public Net.LoopbackStack Loopback { get; } = new();
+
+    /// <summary>With --network=host, internet sockets are host sockets watched by this; null for the loopback network.</summary>
+    public Net.HostNotifier? HostNetwork { get; init; }
 
     /// <summary>The futex wait queues.</summary>
     public Futex Futexes { get; } = new();

@@ -507,7 +507,8 @@ internal sealed partial class UnixSocket : FileDescription
         const uint FIONREAD = 0x541B;
         if (request != FIONREAD)
         {
-            return -Errno.ENOTTY.Value;
+            // Interface queries (SIOCGIF*) work on any socket; glibc asks a unix socket first.
+            return Net.LoopbackInterface.Ioctl(t, request, arg);
         }
 
         int n;

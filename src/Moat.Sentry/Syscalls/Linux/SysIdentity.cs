@@ -81,7 +81,7 @@ internal static class SysIdentity
         Put(u, 2, Release);
         Put(u, 3, Version);
         Put(u, 4, "x86_64");
-        Put(u, 5, "(none)");
+        Put(u, 5, t.Kernel.Domainname);
         return t.MM.CopyOut(a.Pointer(0), u);
     }
 

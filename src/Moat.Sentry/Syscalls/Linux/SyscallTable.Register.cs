@@ -115,24 +115,24 @@ internal static partial class SyscallTable
         Full(Sysno.inotify_rm_watch, SysInotify.InotifyRmWatch);
 
         // Sockets.
-        Partial(Sysno.socket, SysSocket.Socket, "AF_UNIX stream, datagram and seqpacket; other families answer EAFNOSUPPORT");
-        Partial(Sysno.socketpair, SysSocket.Socketpair, "AF_UNIX");
-        Partial(Sysno.bind, SysSocket.Bind, "AF_UNIX path (a socket node in the file tree), abstract and autobind names");
-        Full(Sysno.listen, SysSocket.Listen);
-        Full(Sysno.connect, SysSocket.Connect);
-        Full(Sysno.accept, SysSocket.Accept);
-        Full(Sysno.accept4, SysSocket.Accept4);
-        Full(Sysno.getsockname, SysSocket.Getsockname);
-        Full(Sysno.getpeername, SysSocket.Getpeername);
-        Full(Sysno.shutdown, SysSocket.Shutdown);
-        Partial(Sysno.sendto, SysSocket.Sendto, "no MSG_OOB");
-        Partial(Sysno.recvfrom, SysSocket.Recvfrom, "no MSG_OOB");
-        Partial(Sysno.sendmsg, SysSocket.Sendmsg, "SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB");
-        Partial(Sysno.recvmsg, SysSocket.Recvmsg, "SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB");
-        Partial(Sysno.sendmmsg, SysSocket.Sendmmsg, "as sendmsg");
-        Partial(Sysno.recvmmsg, SysSocket.Recvmmsg, "as recvmsg; the timeout is checked between messages, as in Linux");
-        Partial(Sysno.getsockopt, SysSocket.Getsockopt, "SOL_SOCKET options of unix sockets");
-        Partial(Sysno.setsockopt, SysSocket.Setsockopt, "SOL_SOCKET options of unix sockets; SO_RCVLOWAT, SO_LINGER and similar are stored only");
+        Partial(Sysno.socket, SysSocket.NetSocket, "AF_UNIX stream, datagram and seqpacket; AF_INET/AF_INET6 TCP and UDP on the Sentry's loopback network; other families answer EAFNOSUPPORT");
+        Partial(Sysno.socketpair, SysSocket.NetSocketpair, "AF_UNIX");
+        Partial(Sysno.bind, SysSocket.NetBind, "AF_UNIX path (a socket node in the file tree), abstract and autobind names; AF_INET/AF_INET6 on loopback addresses");
+        Full(Sysno.listen, SysSocket.NetListen);
+        Full(Sysno.connect, SysSocket.NetConnect);
+        Full(Sysno.accept, SysSocket.NetAccept);
+        Full(Sysno.accept4, SysSocket.NetAccept4);
+        Full(Sysno.getsockname, SysSocket.NetGetsockname);
+        Full(Sysno.getpeername, SysSocket.NetGetpeername);
+        Full(Sysno.shutdown, SysSocket.NetShutdown);
+        Partial(Sysno.sendto, SysSocket.NetSendto, "no MSG_OOB");
+        Partial(Sysno.recvfrom, SysSocket.NetRecvfrom, "no MSG_OOB");
+        Partial(Sysno.sendmsg, SysSocket.NetSendmsg, "SCM_RIGHTS and SCM_CREDENTIALS on unix sockets; no MSG_OOB, no IP control messages");
+        Partial(Sysno.recvmsg, SysSocket.NetRecvmsg, "SCM_RIGHTS and SCM_CREDENTIALS on unix sockets; no MSG_OOB, no IP control messages");
+        Partial(Sysno.sendmmsg, SysSocket.NetSendmmsg, "as sendmsg");
+        Partial(Sysno.recvmmsg, SysSocket.NetRecvmmsg, "as recvmsg; the timeout is checked between messages, as in Linux");
+        Partial(Sysno.getsockopt, SysSocket.NetGetsockopt, "SOL_SOCKET options; IPPROTO_TCP/IP/IPV6 options of internet sockets stored and read back");
+        Partial(Sysno.setsockopt, SysSocket.NetSetsockopt, "SOL_SOCKET options; SO_RCVLOWAT, SO_LINGER time, TCP_NODELAY and IP options are stored only");
 
         // Memory.
         Partial(Sysno.mmap, SysMmap.Mmap, "file mappings are private copies");
@@ -216,6 +216,8 @@ internal static partial class SyscallTable
         Full(Sysno.capget, SysCredentials.Capget);
         Partial(Sysno.capset, SysCredentials.Capset, "no ambient or bounding-set changes (prctl); file access checks do not consult capabilities");
         Full(Sysno.uname, SysIdentity.Uname);
+        Full(Sysno.sethostname, SysUts.Sethostname);
+        Full(Sysno.setdomainname, SysUts.Setdomainname);
         Full(Sysno.sysinfo, SysIdentity.Sysinfo);
 
         // Time.

@@ -408,6 +408,10 @@ internal static class ProcFs
     {
         node = null;
         string path = "/proc/" + string.Join('/', parts);
+        if (parts[0] == "net")
+        {
+            return ProcNet.Lookup(t, parts, path, out node);
+        }
         if (parts.Length == 1 && Array.IndexOf(s_systemFiles, parts[0]) >= 0)
         {
             string name = parts[0];
@@ -418,6 +422,7 @@ internal static class ProcFs
         string? value = path switch
         {
             "/proc/sys/kernel/hostname" => t.Kernel.Hostname + "\n",
+            "/proc/sys/kernel/domainname" => t.Kernel.Domainname + "\n",
             "/proc/sys/kernel/osrelease" => SysIdentity.Release + "\n",
             "/proc/sys/kernel/ostype" => "Linux\n",
             "/proc/sys/kernel/version" => SysIdentity.Version + "\n",
@@ -453,7 +458,7 @@ internal static class ProcFs
     private static List<(string, byte)> SysEntries(string path) => path switch
     {
         "/proc/sys" => [("fs", DtDir), ("kernel", DtDir), ("vm", DtDir)],
-        "/proc/sys/kernel" => [("cap_last_cap", DtReg), ("hostname", DtReg), ("ngroups_max", DtReg), ("osrelease", DtReg), ("ostype", DtReg), ("pid_max", DtReg), ("random", DtDir), ("version", DtReg)],
+        "/proc/sys/kernel" => [("cap_last_cap", DtReg), ("domainname", DtReg), ("hostname", DtReg), ("ngroups_max", DtReg), ("osrelease", DtReg), ("ostype", DtReg), ("pid_max", DtReg), ("random", DtDir), ("version", DtReg)],
         "/proc/sys/vm" => [("max_map_count", DtReg), ("overcommit_memory", DtReg)],
         "/proc/sys/fs" => [("nr_open", DtReg), ("pipe-max-size", DtReg)],
         _ => [("boot_id", DtReg)],
@@ -542,7 +547,7 @@ internal static class ProcFs
 
     private static List<(string, byte)> RootEntries(Task t)
     {
-        var e = new List<(string, byte)> { ("self", DtLnk), ("thread-self", DtLnk), ("sys", DtDir) };
+        var e = new List<(string, byte)> { ("self", DtLnk), ("thread-self", DtLnk), ("sys", DtDir), ("net", DtDir) };
         foreach (string f in s_systemFiles)
         {
             e.Add((f, DtReg));

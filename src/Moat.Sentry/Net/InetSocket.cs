@@ -1,0 +1,291 @@
+using System.Collections.Generic;
+using System.Threading;
+using Moat.Abi;
+using Moat.Sentry.Kernel;
+using Moat.Sentry.Vfs;
+
+namespace Moat.Sentry.Net;
+
+/// <summary>
+/// An AF_INET or AF_INET6 socket of the Sentry's loopback network: what TCP and UDP share (addresses, the
+/// port binding, options, the pending error, readiness). The protocols are TcpSocket and UdpSocket.
+/// </summary>
+internal abstract class InetSocket : FileDescription
+{
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_DGRAM = 2;
+    public const int IPPROTO_TCP = 6;
+    public const int IPPROTO_UDP = 17;
+    public const int IPPROTO_UDPLITE = 136;
+
+    public const int MSG_OOB = 0x1;
+    public const int MSG_PEEK = 0x2;
+    public const int MSG_TRUNC = 0x20;
+    public const int MSG_DONTWAIT = 0x40;
+    public const int MSG_WAITALL = 0x100;
+    public const int MSG_NOSIGNAL = 0x4000;
+    public const int MSG_MORE = 0x8000;
+
+    private static long s_nextId;
+
+    /// <summary>Guards the state of the socket; subclasses keep theirs under it too.</summary>
+    protected readonly Lock Mu = new();
+
+    private readonly long _id = Interlocked.Increment(ref s_nextId);
+
+    protected InetSocket(LoopbackStack stack, int family, int type, int flags, uint uid)
+    {
+        Stack = stack;
+        Family = family;
+        Type = type;
+        Uid = uid;
+        StatusFlags = OpenFlags.O_RDWR | (flags & OpenFlags.O_NONBLOCK);
+    }
+
+    public LoopbackStack Stack { get; }
+
+    /// <summary>AF_INET or AF_INET6.</summary>
+    public int Family { get; }
+
+    /// <summary>SOCK_STREAM or SOCK_DGRAM.</summary>
+    public int Type { get; }
+
+    public bool IsStream => Type == SOCK_STREAM;
+
+    /// <summary>IPPROTO_TCP, IPPROTO_UDP or IPPROTO_UDPLITE (which has a port space of its own).</summary>
+    public virtual int Protocol => IsStream ? IPPROTO_TCP : IPPROTO_UDP;
+
+    /// <summary>The effective uid of the creator (SO_REUSEPORT groups only sockets of one user).</summary>
+    public uint Uid { get; }
+
+    public long Inode => 0x40000000 + _id;
+
+    /// <summary>The bound address (port 0 while unbound). Protected by Mu; set once by binding.</summary>
+    public InetAddr Local { get; protected set; }
+
+    /// <summary>The connected peer. Protected by Mu.</summary>
+    public InetAddr Peer { get; protected set; }
+
+    public bool IsBound => Local.Port != 0;
+
+    /// <summary>Whether the socket is listening (TCP) for the port table's checks.</summary>
+    public abstract bool IsListeningSocket { get; }
+
+    /// <summary>Whether the socket has a peer (connected UDP, established TCP).</summary>
+    public abstract bool IsConnectedSocket { get; }
+
+    public bool ReuseAddr { get; set; }
+
+    public bool ReusePort { get; set; }
+
+    /// <summary>IPV6_V6ONLY (net.ipv6.bindv6only is 0, so it starts off).</summary>
+    public bool V6Only { get; set; }
+
+    public int SendBuffer { get; set; }
+
+    public int ReceiveBuffer { get; set; }
+
+    public long ReceiveTimeoutUs { get; set; }
+
+    public long SendTimeoutUs { get; set; }
+
+    /// <summary>SO_LINGER: on, and its time in seconds.</summary>
+    public bool LingerOn { get; set; }
+
+    public int LingerSeconds { get; set; }
+
+    /// <summary>Options that are only stored and read back, keyed by level &lt;&lt; 16 | name.</summary>
+    public Dictionary<int, int> Options { get; } = [];
+
+    /// <summary>Pollers and blocked callers; notified on any change.</summary>
+    public WaitQueue Events { get; } = new();
+
+    /// <summary>The pending error (SO_ERROR). Protected by Mu.</summary>
+    protected int Error;
+
+    protected bool NonBlocking => (StatusFlags & OpenFlags.O_NONBLOCK) != 0;
+
+    protected bool IsNonBlocking(int flags) => NonBlocking || (flags & MSG_DONTWAIT) != 0;
+
+    public int TakeError()
+    {
+        lock (Mu)
+        {
+            int e = Error;
+            Error = 0;
+            return e;
+        }
+    }
+
+    /// <summary>The address as this socket's family reports it (IPv4 sockets never see mapped addresses).</summary>
+    public int EncodeAddress(InetAddr a, System.Span<byte> b) => a.Encode(Family, b);
+
+    /// <summary>
+    /// Checks that a local address belongs to the loopback interface (or is the wildcard) for this socket's
+    /// family. Returns 0 or -errno (EADDRNOTAVAIL, EINVAL for a mapped address on an IPV6_V6ONLY socket).
+    /// </summary>
+    public long CheckLocal(InetAddr a)
+    {
+        if (Family == InetAddr.AF_INET6 && a.IsV4 && V6Only)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        return a.IsAny || a.IsLoopback ? 0 : -Errno.EADDRNOTAVAIL.Value;
+    }
+
+    /// <summary>getsockname(2), or getpeername(2) with <paramref name="peer"/>: 0 or -ENOTCONN.</summary>
+    public virtual long GetName(bool peer, out InetAddr a)
+    {
+        a = peer ? Peer : Local;
+        return !peer || IsConnectedSocket ? 0 : -Errno.ENOTCONN.Value;
+    }
+
+    /// <summary>bind(2).</summary>
+    public virtual long Bind(InetAddr a)
+    {
+        long r = CheckLocal(a);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        lock (Mu)
+        {
+            if (IsBound)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            r = Stack.Bind(this, a, out InetAddr bound);
+            if (r == 0)
+            {
+                Local = bound;
+            }
+
+            return r;
+        }
+    }
+
+    /// <summary>
+    /// The source address and port a connect or send to <paramref name="dst"/> uses: binds to an ephemeral port
+    /// first when unbound. Preconditions: Mu is held.
+    /// </summary>
+    protected long AutobindLocked(InetAddr dst)
+    {
+        if (IsBound)
+        {
+            return 0;
+        }
+
+        long r = Stack.Bind(this, new InetAddr(dst.IsV4 && Family == InetAddr.AF_INET ? InetAddr.V4Any : 0, 0), out InetAddr bound);
+        if (r == 0)
+        {
+            Local = bound;
+        }
+
+        return r;
+    }
+
+    /// <summary>
+    /// The loopback destination of a connect or send: 0.0.0.0 and :: mean this host, as in Linux; anything
+    /// off the loopback network is unreachable (ENETUNREACH). Returns 0 or -errno.
+    /// </summary>
+    public long Route(ref InetAddr dst)
+    {
+        if (Family == InetAddr.AF_INET6 && dst.IsV4 && V6Only)
+        {
+            return -Errno.ENETUNREACH.Value;
+        }
+
+        if (dst.IsAny)
+        {
+            dst = new InetAddr(dst.IsV4 ? InetAddr.V4Loopback : InetAddr.V6Loopback, dst.Port);
+        }
+
+        return dst.IsLoopback ? 0 : -Errno.ENETUNREACH.Value;
+    }
+
+    /// <summary>The source address of traffic from this socket to <paramref name="dst"/>: the bound address, or 127.0.0.1 / ::1.</summary>
+    protected InetAddr SourceFor(InetAddr dst)
+    {
+        InetAddr l = Local;
+        if (!l.IsAny)
+        {
+            return l;
+        }
+
+        return new InetAddr(dst.IsV4 ? InetAddr.V4Loopback : InetAddr.V6Loopback, l.Port);
+    }
+
+    public abstract long Connect(Task t, InetAddr dst);
+
+    public abstract long Listen(int backlog);
+
+    public abstract long Accept(Task t, out InetSocket? conn);
+
+    public abstract long Shutdown(int how);
+
+    /// <summary>send/sendto/sendmsg; <paramref name="dst"/> is the destination of sendto, if any.</summary>
+    public abstract long Send(Task t, in AppBuffers src, int flags, InetAddr? dst);
+
+    /// <summary>recv/recvfrom/recvmsg; <paramref name="from"/> is the sender, <paramref name="msgFlags"/> MSG_TRUNC and such.</summary>
+    public abstract long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags);
+
+    /// <summary>Bytes waiting to be read (FIONREAD; for UDP the next datagram's size).</summary>
+    public abstract int Available { get; }
+
+    public override long Read(Task t, ulong addr, ulong count) =>
+        count == 0 ? 0 : Receive(t, AppBuffers.Single(addr, count), 0, out _, out _);
+
+    public override long Write(Task t, ulong addr, ulong count) => Send(t, AppBuffers.Single(addr, count), 0, null);
+
+    public override long Ioctl(Task t, uint request, ulong arg)
+    {
+        const uint FIONREAD = 0x541B;
+        const uint TIOCOUTQ = 0x5411;
+        switch (request)
+        {
+            case FIONREAD:
+                if (IsListeningSocket)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                return t.MM.CopyOut(arg, Available) < 0 ? -Errno.EFAULT.Value : 0;
+            case TIOCOUTQ:
+                // Loopback delivers at once: nothing is ever waiting to be sent.
+                return IsListeningSocket ? -Errno.EINVAL.Value : t.MM.CopyOut(arg, 0) < 0 ? -Errno.EFAULT.Value : 0;
+            default:
+                return LoopbackInterface.Ioctl(t, request, arg);
+        }
+    }
+
+    public override WaitQueue? ReadinessQueue => Events;
+
+    public override long Stat(out Stat st)
+    {
+        st = new Stat { st_mode = Abi.Stat.S_IFSOCK | 0x1FF, st_nlink = 1, st_blksize = 4096, st_ino = (ulong)Inode, st_dev = 0x8 };
+        return 0;
+    }
+
+    /// <summary>Leaves the port table.</summary>
+    protected void Unbind()
+    {
+        if (IsBound)
+        {
+            Stack.Unbind(this);
+        }
+    }
+
+    /// <summary>EPIPE, with SIGPIPE unless MSG_NOSIGNAL.</summary>
+    protected static long PipeError(Task t, int flags)
+    {
+        if ((flags & MSG_NOSIGNAL) == 0)
+        {
+            t.SendSignal(Signal.SIGPIPE, t.Group.Tgid, t.Credentials.RealUid);
+        }
+
+        return -Errno.EPIPE.Value;
+    }
+}

@@ -1,0 +1,185 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using Moat.Conformance.Harness;
+
+namespace Moat.Conformance;
+
+/// <summary>
+/// The networks of <c>moat do --network</c>: with <c>host</c> a server inside is reached from outside
+/// (redis-server answering redis-benchmark) and a client inside reaches a server outside; with <c>none</c>
+/// (the default) the sandbox's loopback is its own, so the host's servers are out of reach.
+/// </summary>
+public sealed class NetworkTests
+{
+    private const string ClientScript =
+        "import socket, sys\n" +
+        "try:\n" +
+        "    s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=20)\n" +
+        "    s.sendall(b'ping')\n" +
+        "    print(s.recv(4).decode())\n" +
+        "except ConnectionRefusedError:\n" +
+        "    print('refused')\n";
+
+    [Fact]
+    public void HostNetwork_RedisServerInside_AnswersRedisBenchmarkOutside()
+    {
+        Assert.True(File.Exists("/usr/bin/redis-server") && File.Exists("/usr/bin/redis-benchmark"), "redis-server and redis-tools are needed (test.sh installs them)");
+        int port = FreePort();
+        using Process moat = Start(["--network=host"], "redis-server", "--port", Num(port), "--bind", "127.0.0.1", "--save", "");
+        try
+        {
+            Assert.True(WaitForListener(port, TimeSpan.FromSeconds(60)), "redis-server inside the sandbox never listened");
+            RunResult bench = ProcessRunner.Run("/usr/bin/redis-benchmark", ["-t", "get,set", "-n", "20000", "-q", "-p", Num(port)], HostScratch.Root, timeoutMs: 300_000);
+            Assert.True(bench.ExitCode == 0, $"redis-benchmark failed ({bench.ExitCode}): {bench.Stderr}");
+            string text = bench.StdoutText;
+            Assert.Contains("SET:", text);
+            Assert.Contains("GET:", text);
+            Assert.Contains("requests per second", text);
+        }
+        finally
+        {
+            Stop(moat);
+        }
+
+        // SIGTERM reached redis-server, which shut down cleanly: moat exits with its status.
+        Assert.Equal(0, moat.ExitCode);
+    }
+
+    [Fact]
+    public void HostNetwork_ClientInside_ReachesServerOutside()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var server = new Thread(() =>
+        {
+            using TcpClient c = listener.AcceptTcpClient();
+            NetworkStream s = c.GetStream();
+            byte[] buf = new byte[4];
+            int n = 0;
+            while (n < 4)
+            {
+                int r = s.Read(buf, n, 4 - n);
+                if (r <= 0)
+                {
+                    return;
+                }
+
+                n += r;
+            }
+
+            s.Write("pong"u8);
+        }) { IsBackground = true };
+        server.Start();
+        RunResult r = MoatCli.Do(["/usr/bin/python3", "-c", ClientScript, Num(port)], HostScratch.Root, null, "--network=host");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("pong\n", r.StdoutText);
+    }
+
+    [Fact]
+    public void NoNetwork_HostServerIsOutOfReach_LoopbackIsTheSandboxOwn()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        RunResult r = MoatCli.Do(["/usr/bin/python3", "-c", ClientScript, Num(port)], HostScratch.Root);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("refused\n", r.StdoutText);
+        Assert.False(listener.Pending());
+    }
+
+    [Fact]
+    public void SandboxNetwork_IsNotYetSupported_SaysSo()
+    {
+        RunResult r = MoatCli.Do(["/bin/true"], HostScratch.Root, null, "--network=sandbox");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("not yet supported", r.Stderr);
+    }
+
+    private static string Num(int n) => n.ToString(CultureInfo.InvariantCulture);
+
+    // A port the host has free now (below the ephemeral range would be safer, but any free port will do).
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static bool WaitForListener(int port, TimeSpan limit)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < limit)
+        {
+            try
+            {
+                using var c = new TcpClient();
+                c.Connect(IPAddress.Loopback, port);
+                return true;
+            }
+            catch (SocketException)
+            {
+                Thread.Sleep(200);
+            }
+        }
+
+        return false;
+    }
+
+    private static Process Start(string[] options, params string[] command)
+    {
+        (string file, string[] prefix) = MoatCli.Command;
+        var psi = new ProcessStartInfo(file)
+        {
+            WorkingDirectory = HostScratch.Root,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in prefix)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.ArgumentList.Add("do");
+        foreach (string o in options)
+        {
+            psi.ArgumentList.Add(o);
+        }
+
+        psi.ArgumentList.Add("--");
+        foreach (string a in command)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        Process p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    // Stops moat by its pid with SIGTERM (which it forwards to the program), and SIGKILL if that is not enough.
+    private static void Stop(Process moat)
+    {
+        if (moat.HasExited)
+        {
+            return;
+        }
+
+        ProcessRunner.Run("kill", ["-TERM", Num(moat.Id)], HostScratch.Root);
+        if (!moat.WaitForExit(30_000))
+        {
+            moat.Kill();
+            moat.WaitForExit();
+        }
+    }
+}
