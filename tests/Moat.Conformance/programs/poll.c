@@ -1,6 +1,7 @@
 /* poll(2), select(2), epoll(7) and eventfd(2) over pipes and eventfds, with timeouts and error cases. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,6 +79,21 @@ int main(void) {
     r = epoll_ctl(ep, EPOLL_CTL_ADD, 0, NULL);
     printf("epoll add null event: %d\n", r == -1);
     read(efd, &v, 8);
+
+    /* Regular files and directories cannot be watched (tmpfs here; the host root's too). */
+    int reg = open("/dev/shm/moat-poll-regular", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    unlink("/dev/shm/moat-poll-regular");
+    r = epoll_ctl(ep, EPOLL_CTL_ADD, reg, &ev);
+    printf("epoll add tmpfs file: %d %s\n", r, ename(errno));
+    int dir = open("/dev/shm", O_RDONLY | O_DIRECTORY);
+    r = epoll_ctl(ep, EPOLL_CTL_ADD, dir, &ev);
+    printf("epoll add tmpfs dir: %d %s\n", r, ename(errno));
+    int host = open("/", O_RDONLY | O_DIRECTORY);
+    r = epoll_ctl(ep, EPOLL_CTL_ADD, host, &ev);
+    printf("epoll add host dir: %d %s\n", r, ename(errno));
+    close(reg);
+    close(dir);
+    close(host);
 
     /* A child writes to the pipe later; epoll_wait blocks until then. */
     pid_t child = fork();

@@ -56,6 +56,11 @@ internal static class SysEpoll
                 return -Errno.EPERM.Value; // regular files and directories cannot be watched
             }
 
+            if (target is Vfs.Tmpfs.TmpfsFile && target.Stat(out Stat st) >= 0 && (st.st_mode & Stat.S_IFMT) is Stat.S_IFREG or Stat.S_IFDIR)
+            {
+                return -Errno.EPERM.Value; // nor can tmpfs ones (they have no poll method in Linux either)
+            }
+
             uint events = 0;
             ulong data = 0;
             int op = a.Int(1);
