@@ -22,6 +22,7 @@ internal static class DoCommand
         string root = "/";
         int maxTasks = 0;
         ulong memoryLimit = 0;
+        string confine = "gofer";
         int i = 0;
         for (; i < args.Length; i++)
         {
@@ -39,6 +40,15 @@ internal static class DoCommand
             else if (a.StartsWith("--platform=", StringComparison.Ordinal))
             {
                 platform = a["--platform=".Length..];
+            }
+            else if (a.StartsWith("--confine=", StringComparison.Ordinal))
+            {
+                confine = a["--confine=".Length..];
+                if (confine is not ("gofer" or "none"))
+                {
+                    Console.Error.WriteLine($"moat do: --confine wants gofer or none, not '{confine}'");
+                    return 2;
+                }
             }
             else if (a == "--pids" && i + 1 < args.Length)
             {
@@ -97,10 +107,15 @@ internal static class DoCommand
             return 2;
         }
 
-        using GoferProcess? gofer = GoferProcess.Start(root, out string? error);
+        using GoferProcess? gofer = GoferProcess.Start(root, confine != "none", out string? error);
         if (gofer == null)
         {
             Console.Error.WriteLine($"moat: cannot start the gofer: {error}");
+            if (confine != "none")
+            {
+                Console.Error.WriteLine("moat: --confine=none runs the gofer without its namespaces (less isolation)");
+            }
+
             return 1;
         }
 

@@ -21,7 +21,12 @@ internal sealed class GoferProcess : IDisposable
 
     public GoferClient Client { get; }
 
-    public static GoferProcess? Start(string root, out string? error)
+    /// <summary>
+    /// Starts the gofer. With <paramref name="confine"/> it runs in namespaces of its own (see
+    /// <see cref="ConfinedSpawn"/> and <see cref="GoferConfinement"/>); only the Native AOT build confines:
+    /// a JIT build loads its assemblies from disk on demand, which a gofer with only the root cannot do.
+    /// </summary>
+    public static GoferProcess? Start(string root, bool confine, out string? error)
     {
         error = null;
         long r = HostSocket.SocketPair(HostSocket.SOCK_SEQPACKET, out SafeFdHandle sentryEnd, out SafeFdHandle goferEnd);
@@ -33,22 +38,25 @@ internal sealed class GoferProcess : IDisposable
 
         using (goferEnd)
         {
-            string[] argv = SelfCommand(["gofer", "--root", root, "--fd", GoferSocketFd.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            confine &= !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported;
+            string[] argv = SelfCommand(["gofer", "--root", root, "--fd", GoferSocketFd.ToString(System.Globalization.CultureInfo.InvariantCulture), .. confine ? (string[])["--confined"] : []]);
             var env = new System.Collections.Generic.List<string>();
             foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
             {
                 string key = (string)e.Key;
-                if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key == "PATH" || key == "HOME")
+                if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key == "PATH" || key == "HOME" || key == "MOAT_SECCOMP")
                 {
                     env.Add($"{key}={e.Value}");
                 }
             }
 
-            int pid = HostSpawn.Spawn(argv[0], argv, env.ToArray(), [(goferEnd.Fd, GoferSocketFd)], [0, 1], newSession: true);
+            int pid = confine
+                ? ConfinedSpawn.Spawn(argv[0], argv, env.ToArray(), [(goferEnd.Fd, GoferSocketFd)], [0, 1], out error)
+                : HostSpawn.Spawn(argv[0], argv, env.ToArray(), [(goferEnd.Fd, GoferSocketFd)], [0, 1], newSession: true);
             if (pid < 0)
             {
                 sentryEnd.Dispose();
-                error = "spawn: " + Errno.FromValue(-pid).Name;
+                error ??= "spawn: " + Errno.FromValue(-pid).Name;
                 return null;
             }
 

@@ -40,7 +40,8 @@ public sealed class FailureTests
 
         using Process moat = MoatCli.Start(dir, "./late_open");
         Assert.Equal("ready", moat.StandardOutput.ReadLine());
-        int gofer = Descendants(moat.Id).Single(p => CmdLine(p).Contains(" gofer ", StringComparison.Ordinal));
+        // The gofer itself, not the namespace launcher above it (whose argv carries the gofer's).
+        int gofer = Descendants(moat.Id).Single(p => CmdLine(p).Contains(" gofer ", StringComparison.Ordinal) && !CmdLine(p).StartsWith("moat-launcher ", StringComparison.Ordinal));
         Kill(gofer);
         WaitGone(gofer);
         moat.StandardInput.Write('x');
