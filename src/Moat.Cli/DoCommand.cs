@@ -44,9 +44,9 @@ internal static class DoCommand
             else if (a.StartsWith("--confine=", StringComparison.Ordinal))
             {
                 confine = a["--confine=".Length..];
-                if (confine is not ("gofer" or "none"))
+                if (confine is not ("gofer" or "full" or "none"))
                 {
-                    Console.Error.WriteLine($"moat do: --confine wants gofer or none, not '{confine}'");
+                    Console.Error.WriteLine($"moat do: --confine wants gofer, full or none, not '{confine}'");
                     return 2;
                 }
             }
@@ -116,6 +116,12 @@ internal static class DoCommand
                 Console.Error.WriteLine("moat: --confine=none runs the gofer without its namespaces (less isolation)");
             }
 
+            return 1;
+        }
+
+        if (confine == "full" && !SentryConfinement.Enter(out error))
+        {
+            Console.Error.WriteLine($"moat: cannot confine the Sentry: {error}");
             return 1;
         }
 
