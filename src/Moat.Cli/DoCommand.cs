@@ -23,6 +23,7 @@ internal static class DoCommand
         int maxTasks = 0;
         ulong memoryLimit = 0;
         string confine = "gofer";
+        int cpus = 0;
         int i = 0;
         for (; i < args.Length; i++)
         {
@@ -47,6 +48,14 @@ internal static class DoCommand
                 if (confine is not ("gofer" or "full" or "none"))
                 {
                     Console.Error.WriteLine($"moat do: --confine wants gofer, full or none, not '{confine}'");
+                    return 2;
+                }
+            }
+            else if (a == "--cpus" && i + 1 < args.Length)
+            {
+                if (!int.TryParse(args[++i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out cpus) || cpus < 1)
+                {
+                    Console.Error.WriteLine($"moat do: --cpus wants a positive number, not '{args[i]}'");
                     return 2;
                 }
             }
@@ -105,6 +114,13 @@ internal static class DoCommand
         {
             Console.Error.WriteLine($"moat do: --root {root}: not a directory");
             return 2;
+        }
+
+        // Before anything is spawned: the gofer, the stubs and every later thread inherit the mask.
+        if (cpus > 0 && HostCpus.Limit(cpus) is long kept && kept < 0)
+        {
+            Console.Error.WriteLine($"moat do: --cpus: sched_setaffinity: {Moat.Abi.Errno.FromValue((int)-kept).Name}");
+            return 1;
         }
 
         using GoferProcess? gofer = GoferProcess.Start(root, confine != "none", out string? error);
