@@ -33,7 +33,7 @@ public static class Program
 
     private static int Usage(System.IO.TextWriter w)
     {
-        w.WriteLine("usage: moat do [--root DIR] [--pids N] [--memory SIZE] [--strace] [--profile FILE] [--platform=ptrace] [--hostname NAME] [--] COMMAND [ARG...]");
+        w.WriteLine("usage: moat do [--root DIR] [--pids N] [--memory SIZE] [--cpus N] [--confine=gofer|full|none] [--strace] [--profile FILE] [--platform=ptrace] [--hostname NAME] [--] COMMAND [ARG...]");
         w.WriteLine("       moat bench [--quick] [--reps N] [--workloads A,B,...] [--compare NAME='PREFIX']... [--report DIR] [--profile] [--list]");
         w.WriteLine("       moat gofer --root DIR --fd N   (started by moat itself)");
         return 0;
