@@ -65,6 +65,9 @@ public static class GoferSyscalls
         SeccompRule.Allow(Sysno.brk, "glibc malloc"),
         SeccompRule.Allow(Sysno.membarrier, "runtime: FlushProcessWriteBuffers during GC suspension"),
         SeccompRule.Allow(Sysno.sysinfo, "runtime: GC memory load"),
+        SeccompRule.IfEqual(Sysno.prlimit64, 2, 0, "runtime: reading (never setting) limits, pthread_getattr_np of a new thread"),
+        SeccompRule.Allow(Sysno.uname, "runtime"),
+        SeccompRule.Allow(Sysno.getcpu, "runtime: the current CPU when rseq is not there"),
 
         // The runtime: threads (the finalizer thread starts at about the time Main runs) and their suspension.
         SeccompRule.Fail(Sysno.clone3, ENOSYS, "glibc pthread_create tries clone3 first; its flags are out of a filter's reach"),

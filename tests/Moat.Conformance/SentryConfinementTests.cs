@@ -8,7 +8,7 @@ namespace Moat.Conformance;
 
 /// <summary>
 /// <c>moat do --confine=full</c>: the Sentry runs under its own seccomp allow-list (and no_new_privs on
-/// every thread). Every conformance program (static flavour), a shell pipeline and python3 with threads
+/// every thread). Every conformance program (static and dynamic), a shell pipeline and python3 with threads
 /// run under it and must still match native: the allow-list is measured, and this is where a missing
 /// entry shows (the Sentry is killed with SIGSYS).
 /// </summary>
@@ -22,12 +22,15 @@ public sealed class SentryConfinementTests
         _programs = programs;
     }
 
-    public static TheoryData<string, string> Cases()
+    public static TheoryData<string, string, string> Cases()
     {
-        var data = new TheoryData<string, string>();
-        foreach ((string name, string[] args) in CProgramsFixture.Cases())
+        var data = new TheoryData<string, string, string>();
+        foreach (string flavour in new[] { "static", "dynamic" })
         {
-            data.Add(name, string.Join(' ', args));
+            foreach ((string name, string[] args) in CProgramsFixture.Cases())
+            {
+                data.Add(flavour, name, string.Join(' ', args));
+            }
         }
 
         return data;
@@ -35,9 +38,9 @@ public sealed class SentryConfinementTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Program_UnderSentryFilter_MatchesNative(string name, string args)
+    public void Program_UnderSentryFilter_MatchesNative(string flavour, string name, string args)
     {
-        string dir = _programs.Dir("static");
+        string dir = _programs.Dir(flavour);
         string[] argv = args.Length == 0 ? [] : args.Split(' ');
         RunResult native = ProcessRunner.Run(Path.Combine(dir, name), argv, dir);
         RunResult moat = MoatCli.Do([$"./{name}", .. argv], dir, null, "--confine=full");

@@ -65,6 +65,14 @@ public sealed class SeccompProgramTests
     }
 
     [Fact]
+    public void Gofer_MayReadLimits_NeverSetThem()
+    {
+        byte[] prog = GoferProgram();
+        Assert.Equal(SeccompProgram.RetAllow, Run(prog, Sysno.prlimit64, 0, 3 /* RLIMIT_STACK */, 0));
+        Assert.Equal(SeccompProgram.RetKillProcess, Run(prog, Sysno.prlimit64, 0, 3, 0x7fff_0000_1000));
+    }
+
+    [Fact]
     public void OtherArchitectureAndX32_TakeTheDefault()
     {
         byte[] prog = GoferProgram();
