@@ -80,6 +80,23 @@ internal sealed class GoferProcess : IDisposable
 
     public void Dispose()
     {
+        // A gofer (or its launcher, which exits with the gofer's status) that is already gone was killed: say
+        // so when it was its seccomp filter, which is a missing entry in GoferSyscalls, not an I/O error.
+        const int WNOHANG = 1;
+        const int SIGSYS = 31;
+        if (HostProcess.WaitPid(_pid, out int status, WNOHANG) == _pid)
+        {
+            bool bySigsys = (HostProcess.WIfSignaled(status) && HostProcess.WTermSig(status) == SIGSYS) ||
+                (HostProcess.WIfExited(status) && HostProcess.WExitStatus(status) == 128 + SIGSYS);
+            if (bySigsys)
+            {
+                Console.Error.WriteLine("moat: the gofer was killed by its seccomp filter (SIGSYS): a call missing from GoferSyscalls");
+            }
+
+            Client.Dispose();
+            return;
+        }
+
         // The gofer holds no state worth an orderly shutdown (and a runtime exit costs time): end it now.
         Client.Dispose();
         HostProcess.Kill(_pid, Signal.SIGKILL);
