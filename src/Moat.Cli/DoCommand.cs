@@ -25,6 +25,8 @@ internal static class DoCommand
         ulong memoryLimit = 0;
         var mounts = new List<BindMount>();
         NetworkMode network = NetworkMode.None;
+        string confine = "gofer";
+        int cpus = 0;
         int i = 0;
         for (; i < args.Length; i++)
         {
@@ -42,6 +44,23 @@ internal static class DoCommand
             else if (a.StartsWith("--platform=", StringComparison.Ordinal))
             {
                 platform = a["--platform=".Length..];
+            }
+            else if (a.StartsWith("--confine=", StringComparison.Ordinal))
+            {
+                confine = a["--confine=".Length..];
+                if (confine is not ("gofer" or "full" or "none"))
+                {
+                    Console.Error.WriteLine($"moat do: --confine wants gofer, full or none, not '{confine}'");
+                    return 2;
+                }
+            }
+            else if (a == "--cpus" && i + 1 < args.Length)
+            {
+                if (!int.TryParse(args[++i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out cpus) || cpus < 1)
+                {
+                    Console.Error.WriteLine($"moat do: --cpus wants a positive number, not '{args[i]}'");
+                    return 2;
+                }
             }
             else if (a == "--pids" && i + 1 < args.Length)
             {
@@ -142,10 +161,28 @@ internal static class DoCommand
             return 2;
         }
 
-        using GoferProcess? gofer = GoferProcess.Start(root, mounts, out string? error);
+        // Before anything is spawned: the gofer, the stubs and every later thread inherit the mask.
+        if (cpus > 0 && HostCpus.Limit(cpus) is long kept && kept < 0)
+        {
+            Console.Error.WriteLine($"moat do: --cpus: sched_setaffinity: {Moat.Abi.Errno.FromValue((int)-kept).Name}");
+            return 1;
+        }
+
+        using GoferProcess? gofer = GoferProcess.Start(root, mounts, confine != "none", out string? error);
         if (gofer == null)
         {
             Console.Error.WriteLine($"moat: cannot start the gofer: {error}");
+            if (confine != "none")
+            {
+                Console.Error.WriteLine("moat: --confine=none runs the gofer without its namespaces (less isolation)");
+            }
+
+            return 1;
+        }
+
+        if (confine == "full" && !SentryConfinement.Enter(out error))
+        {
+            Console.Error.WriteLine($"moat: cannot confine the Sentry: {error}");
             return 1;
         }
 

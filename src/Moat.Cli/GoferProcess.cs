@@ -22,8 +22,13 @@ internal sealed class GoferProcess : IDisposable
 
     public GoferClient Client { get; }
 
-    /// <summary>Starts a gofer serving <paramref name="root"/> and, as roots 1, 2, ..., the host side of each bind mount.</summary>
-    public static GoferProcess? Start(string root, System.Collections.Generic.IReadOnlyList<BindMount> mounts, out string? error)
+    /// <summary>
+    /// Starts a gofer serving <paramref name="root"/> and, as roots 1, 2, ..., the host side of each bind
+    /// mount. With <paramref name="confine"/> it runs in namespaces of its own (see
+    /// <see cref="ConfinedSpawn"/> and <see cref="GoferConfinement"/>); only the Native AOT build confines:
+    /// a JIT build loads its assemblies from disk on demand, which a gofer with only the root cannot do.
+    /// </summary>
+    public static GoferProcess? Start(string root, System.Collections.Generic.IReadOnlyList<BindMount> mounts, bool confine, out string? error)
     {
         error = null;
         long r = HostSocket.SocketPair(HostSocket.SOCK_SEQPACKET, out SafeFdHandle sentryEnd, out SafeFdHandle goferEnd);
@@ -35,6 +40,7 @@ internal sealed class GoferProcess : IDisposable
 
         using (goferEnd)
         {
+            confine &= !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported;
             var goferArgs = new System.Collections.Generic.List<string> { "gofer", "--root", root };
             foreach (BindMount m in mounts)
             {
@@ -44,22 +50,29 @@ internal sealed class GoferProcess : IDisposable
 
             goferArgs.Add("--fd");
             goferArgs.Add(GoferSocketFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (confine)
+            {
+                goferArgs.Add("--confined");
+            }
+
             string[] argv = SelfCommand([.. goferArgs]);
             var env = new System.Collections.Generic.List<string>();
             foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
             {
                 string key = (string)e.Key;
-                if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key == "PATH" || key == "HOME")
+                if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key == "PATH" || key == "HOME" || key == "MOAT_SECCOMP")
                 {
                     env.Add($"{key}={e.Value}");
                 }
             }
 
-            int pid = HostSpawn.Spawn(argv[0], argv, env.ToArray(), [(goferEnd.Fd, GoferSocketFd)], [0, 1], newSession: true);
+            int pid = confine
+                ? ConfinedSpawn.Spawn(argv[0], argv, env.ToArray(), [(goferEnd.Fd, GoferSocketFd)], [0, 1], out error)
+                : HostSpawn.Spawn(argv[0], argv, env.ToArray(), [(goferEnd.Fd, GoferSocketFd)], [0, 1], newSession: true);
             if (pid < 0)
             {
                 sentryEnd.Dispose();
-                error = "spawn: " + Errno.FromValue(-pid).Name;
+                error ??= "spawn: " + Errno.FromValue(-pid).Name;
                 return null;
             }
 
@@ -83,6 +96,23 @@ internal sealed class GoferProcess : IDisposable
 
     public void Dispose()
     {
+        // A gofer (or its launcher, which exits with the gofer's status) that is already gone was killed: say
+        // so when it was its seccomp filter, which is a missing entry in GoferSyscalls, not an I/O error.
+        const int WNOHANG = 1;
+        const int SIGSYS = 31;
+        if (HostProcess.WaitPid(_pid, out int status, WNOHANG) == _pid)
+        {
+            bool bySigsys = (HostProcess.WIfSignaled(status) && HostProcess.WTermSig(status) == SIGSYS) ||
+                (HostProcess.WIfExited(status) && HostProcess.WExitStatus(status) == 128 + SIGSYS);
+            if (bySigsys)
+            {
+                Console.Error.WriteLine("moat: the gofer was killed by its seccomp filter (SIGSYS): a call missing from GoferSyscalls");
+            }
+
+            Client.Dispose();
+            return;
+        }
+
         // The gofer holds no state worth an orderly shutdown (and a runtime exit costs time): end it now.
         Client.Dispose();
         HostProcess.Kill(_pid, Signal.SIGKILL);

@@ -19,6 +19,7 @@ public sealed partial class GoferServer
 
     private readonly SafeFdHandle _root;
     private readonly int _socket;
+    private readonly SafeFdHandle? _procSelfFd;
 
     // Volume i (1-based in requests) is _volumes[i - 1].
     private readonly VolumeRoot[] _volumes;
@@ -28,11 +29,16 @@ public sealed partial class GoferServer
     {
     }
 
-    public GoferServer(SafeFdHandle root, VolumeRoot[] volumes, int socket)
+    /// <param name="procSelfFd">
+    /// A /proc/self/fd directory to reopen checked fds through; null for the one of the /proc mounted at
+    /// /proc (a confined gofer has no such path: see <see cref="GoferConfinement"/>).
+    /// </param>
+    public GoferServer(SafeFdHandle root, VolumeRoot[] volumes, int socket, SafeFdHandle? procSelfFd = null)
     {
         _root = root;
         _volumes = volumes;
         _socket = socket;
+        _procSelfFd = procSelfFd;
     }
 
     /// <summary>Opens <paramref name="rootPath"/> as the root to serve. Returns null with -errno.</summary>
@@ -163,7 +169,10 @@ public sealed partial class GoferServer
 
         // Reopen the very inode we checked, through our own fd: no path is walked a second time.
         int ioFlags = OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY | (flags & OpenFlags.O_NONBLOCK);
-        return HostPath.Openat(OpenFlags.AT_FDCWD, "/proc/self/fd/" + pathFd.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture), ioFlags);
+        string fdName = pathFd.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return _procSelfFd != null
+            ? HostPath.Openat(_procSelfFd.Fd, fdName, ioFlags)
+            : HostPath.Openat(OpenFlags.AT_FDCWD, "/proc/self/fd/" + fdName, ioFlags);
     }
 
     /// <summary>Reads a symlink beneath the root. Returns the target or null with -errno.</summary>

@@ -40,7 +40,8 @@ public sealed class FailureTests
 
         using Process moat = MoatCli.Start(dir, "./late_open");
         Assert.Equal("ready", moat.StandardOutput.ReadLine());
-        int gofer = Descendants(moat.Id).Single(p => CmdLine(p).Contains(" gofer ", StringComparison.Ordinal));
+        // The gofer itself, not the namespace launcher above it (whose argv carries the gofer's).
+        int gofer = HostProcesses.Descendants(moat.Id).Single(p => HostProcesses.CmdLine(p).Contains(" gofer ", StringComparison.Ordinal) && !HostProcesses.CmdLine(p).StartsWith("moat-launcher ", StringComparison.Ordinal));
         Kill(gofer);
         WaitGone(gofer);
         moat.StandardInput.Write('x');
@@ -72,7 +73,7 @@ public sealed class FailureTests
         using Process moat = MoatCli.Start(HostScratch.Root, "/bin/sh", "-c", "/bin/sleep 60 & echo ready; /bin/sleep 60");
         Assert.Equal("ready", moat.StandardOutput.ReadLine());
         WaitForStubs(moat.Id);
-        List<int> sandbox = Descendants(moat.Id);
+        List<int> sandbox = HostProcesses.Descendants(moat.Id);
         Assert.True(sandbox.Count >= 3, "expected the gofer and stubs below moat"); // gofer, sh's stub, sleep's stub
         Kill(moat.Id);
         moat.WaitForExit();
@@ -87,7 +88,7 @@ public sealed class FailureTests
     {
         for (int i = 0; i < 100; i++)
         {
-            int[] stubs = Descendants(moat).Where(IsStub).ToArray();
+            int[] stubs = HostProcesses.Descendants(moat).Where(IsStub).ToArray();
             if (stubs.Length > 0)
             {
                 return stubs;
@@ -138,63 +139,8 @@ public sealed class FailureTests
             Thread.Sleep(50);
         }
 
-        Assert.Fail($"process {pid} ({CmdLine(pid)}) is still running");
+        Assert.Fail($"process {pid} ({HostProcesses.CmdLine(pid)}) is still running");
     }
 
-    private static List<int> Descendants(int root)
-    {
-        var parent = new Dictionary<int, int>();
-        foreach (string d in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && Stat(pid) is string[] f)
-            {
-                parent[pid] = int.Parse(f[1], CultureInfo.InvariantCulture);
-            }
-        }
-
-        var result = new List<int>();
-        var todo = new Queue<int>([root]);
-        while (todo.Count > 0)
-        {
-            int p = todo.Dequeue();
-            foreach ((int child, int pp) in parent)
-            {
-                if (pp == p)
-                {
-                    result.Add(child);
-                    todo.Enqueue(child);
-                }
-            }
-        }
-
-        return result;
-    }
-
-    // The fields of /proc/PID/stat after the command name: state, ppid, ...
-    private static string[]? Stat(int pid)
-    {
-        try
-        {
-            string s = File.ReadAllText($"/proc/{pid}/stat");
-            return s[(s.LastIndexOf(')') + 2)..].Split(' ');
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    private static string? State(int pid) => Stat(pid)?[0];
-
-    private static string CmdLine(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
-        }
-        catch (IOException)
-        {
-            return string.Empty;
-        }
-    }
+    private static string? State(int pid) => HostProcesses.Stat(pid)?[0];
 }

@@ -58,7 +58,7 @@ internal static class BootCommand
             volumes.Add(v);
         }
 
-        using GoferProcess? gofer = GoferProcess.Start(plan.Rootfs, volumes, out string? goferError);
+        using GoferProcess? gofer = GoferProcess.Start(plan.Rootfs, volumes, confine: true, out string? goferError);
         if (gofer == null)
         {
             return Report(sync, "error cannot start the gofer: " + goferError);

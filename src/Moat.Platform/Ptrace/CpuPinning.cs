@@ -24,7 +24,8 @@ internal static class CpuPinning
     public static unsafe int PinPair(int stubTid)
     {
         int cpus = Math.Min(Environment.ProcessorCount, 64);
-        if (!s_enabled || cpus < 2)
+        ulong allowed = HostCpus.AllowedMask; // moat do --cpus
+        if (!s_enabled || System.Numerics.BitOperations.PopCount(allowed & (cpus == 64 ? ulong.MaxValue : (1UL << cpus) - 1)) < 2)
         {
             return -1;
         }
@@ -34,7 +35,7 @@ internal static class CpuPinning
         {
             for (int i = 0; i < cpus; i++)
             {
-                if ((s_used & (1UL << i)) == 0)
+                if ((s_used & (1UL << i)) == 0 && (allowed & (1UL << i)) != 0)
                 {
                     cpu = i;
                     s_used |= 1UL << i;
@@ -56,7 +57,7 @@ internal static class CpuPinning
         return cpu;
     }
 
-    /// <summary>Frees the CPU of a pair that is done, and lets the calling host thread run anywhere again.</summary>
+    /// <summary>Frees the CPU of a pair that is done, and lets the calling host thread run on any allowed CPU again.</summary>
     public static unsafe void Unpin(int cpu)
     {
         if (cpu < 0)
@@ -70,7 +71,9 @@ internal static class CpuPinning
         }
 
         ulong* mask = stackalloc ulong[16];
-        new Span<ulong>(mask, 16).Fill(ulong.MaxValue);
+        ulong allowed = HostCpus.AllowedMask;
+        new Span<ulong>(mask, 16).Fill(allowed == ulong.MaxValue ? ulong.MaxValue : 0);
+        mask[0] = allowed;
         HostProcess.Syscall(Sysno.sched_setaffinity, 0, 128, (long)mask);
     }
 }

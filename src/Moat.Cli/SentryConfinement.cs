@@ -1,0 +1,45 @@
+using System;
+using Moat.Abi;
+using Moat.Host;
+
+namespace Moat.Cli;
+
+/// <summary>
+/// <c>moat do --confine=full</c>: after the gofer is running, the Sentry installs its own seccomp
+/// allow-list (<see cref="SentrySyscalls"/>) on every thread, which also gives every thread no_new_privs.
+/// MOAT_SECCOMP=off skips the filter (no_new_privs stays), MOAT_SECCOMP=log allows and logs what the list
+/// lacks (to the kernel's audit log), for measuring.
+/// </summary>
+internal static class SentryConfinement
+{
+    private const uint RetLog = 0x7FFC0000;
+
+    public static bool Enter(out string? error)
+    {
+        error = null;
+        string? mode = Environment.GetEnvironmentVariable("MOAT_SECCOMP");
+        long r;
+        if (mode == "off")
+        {
+            r = HostSeccomp.SetNoNewPrivs();
+        }
+        else
+        {
+            uint action = mode == "log" ? RetLog : SeccompProgram.RetKillProcess;
+            r = HostSeccomp.Install(SeccompProgram.Compile(SentrySyscalls.Rules, action));
+            if (r > 0)
+            {
+                error = $"seccomp: thread {r} could not be synchronised";
+                return false;
+            }
+        }
+
+        if (r < 0)
+        {
+            error = "seccomp: " + Errno.FromValue((int)-r).Name;
+            return false;
+        }
+
+        return true;
+    }
+}
