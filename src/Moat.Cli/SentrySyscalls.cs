@@ -40,6 +40,25 @@ internal static class SentrySyscalls
         SeccompRule.Allow(Sysno.sched_getaffinity, "CpuPinning; runtime thread start"),
         SeccompRule.Allow(Sysno.personality, "PtraceAddressSpace: stubs without address randomisation"),
 
+        // The systrap platform: the hand-off is futex and tgkill (above and below); the injectors follow
+        // their tracer's CPU.
+        SeccompRule.Allow(Sysno.getcpu, "PtraceAddressSpace.FollowCpu: an injector moves to its tracer's CPU"),
+
+        // --network=host: internet sockets the Sentry operates for the program (HostInetSocket), only those families.
+        SeccompRule.IfEqual(Sysno.socket, 0, 2, "HostInetSocket: AF_INET"),
+        SeccompRule.IfEqual(Sysno.socket, 0, 10, "HostInetSocket: AF_INET6"),
+        SeccompRule.Allow(Sysno.bind, "HostInetSocket"),
+        SeccompRule.Allow(Sysno.connect, "HostInetSocket"),
+        SeccompRule.Allow(Sysno.listen, "HostInetSocket"),
+        SeccompRule.Allow(Sysno.accept4, "HostInetSocket"),
+        SeccompRule.Allow(Sysno.sendto, "HostInetSocket"),
+        SeccompRule.Allow(Sysno.recvfrom, "HostInetSocket"),
+        SeccompRule.Allow(Sysno.getsockopt, "HostInetSocket; SO_ERROR of host sockets"),
+        SeccompRule.Allow(Sysno.setsockopt, "HostInetSocket: the options it lets through"),
+        SeccompRule.Allow(Sysno.getsockname, "HostInetSocket"),
+        SeccompRule.Allow(Sysno.getpeername, "HostInetSocket"),
+        SeccompRule.Allow(Sysno.shutdown, "HostInetSocket"),
+
         // Spawning stubs (HostSpawn: glibc posix_spawn, the child runs until its execve under this filter).
         SeccompRule.Fail(Sysno.clone3, ENOSYS, "glibc tries clone3 first; its flags are out of a filter's reach, clone's are not"),
         SeccompRule.IfEqual(Sysno.clone, 0, ThreadCloneFlags, "runtime threads (pthread_create)"),

@@ -34,7 +34,7 @@ public sealed partial class GoferServer
         switch (req.Op)
         {
             case GoferOp.Open:
-                r = VolumeOpen(v, req.Path, req.Flags, (int)req.Arg0);
+                r = VolumeOpen(v, req.Path, req.Flags, (int)req.Arg0, _procSelfFd);
                 fdToSend = r >= 0 ? (int)r : -1;
                 return GoferProtocol.EncodeReply(reply, r < 0 ? (int)r : 0, null);
             case GoferOp.ReadLink:
@@ -107,7 +107,7 @@ public sealed partial class GoferServer
     }
 
     /// <summary>Opens a path of a volume for I/O. Returns a new fd (owned by the caller) or -errno.</summary>
-    public static long VolumeOpen(VolumeRoot v, string path, int flags, int mode)
+    public static long VolumeOpen(VolumeRoot v, string path, int flags, int mode, SafeFdHandle? procSelfFd = null)
     {
         flags &= ~OpenFlags.O_CLOEXEC;
         if ((flags & ~VolumeOpenFlags) != 0)
@@ -199,7 +199,7 @@ public sealed partial class GoferServer
 
             // Reopen the very inode we checked, through our own fd: no path is walked a second time.
             int ioFlags = (flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_DIRECTORY)) | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY;
-            return HostPath.Openat(OpenFlags.AT_FDCWD, "/proc/self/fd/" + pathFd.Fd.ToString(CultureInfo.InvariantCulture), ioFlags);
+            return ReopenChecked(procSelfFd, pathFd, ioFlags);
         }
 
         return -Errno.EEXIST.Value; // a dangling symlink where O_CREAT would create its target: not followed

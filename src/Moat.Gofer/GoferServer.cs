@@ -169,9 +169,18 @@ public sealed partial class GoferServer
 
         // Reopen the very inode we checked, through our own fd: no path is walked a second time.
         int ioFlags = OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY | (flags & OpenFlags.O_NONBLOCK);
+        return ReopenChecked(_procSelfFd, pathFd, ioFlags);
+    }
+
+    /// <summary>
+    /// Opens the inode an O_PATH fd holds, for I/O, through /proc/self/fd: our private procfs when confined
+    /// (there is no /proc path then), else the one at /proc.
+    /// </summary>
+    private static long ReopenChecked(SafeFdHandle? procSelfFd, SafeFdHandle pathFd, int ioFlags)
+    {
         string fdName = pathFd.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return _procSelfFd != null
-            ? HostPath.Openat(_procSelfFd.Fd, fdName, ioFlags)
+        return procSelfFd != null
+            ? HostPath.Openat(procSelfFd.Fd, fdName, ioFlags)
             : HostPath.Openat(OpenFlags.AT_FDCWD, "/proc/self/fd/" + fdName, ioFlags);
     }
 

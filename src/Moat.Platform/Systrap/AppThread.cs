@@ -23,6 +23,7 @@ internal sealed unsafe class AppThread
     private const int HGsBase = 40;
     private const int HFsBaseOut = 48;
     private const int HGsBaseOut = 56;
+    private const int HSeq = 64;
 
     public AppThread(int slot, byte* region)
     {
@@ -56,6 +57,9 @@ internal sealed unsafe class AppThread
     public ulong UcontextAddress => Volatile.Read(ref *(ulong*)(Region + HUcontext));
 
     public ulong SiginfoAddress => Volatile.Read(ref *(ulong*)(Region + HSiginfo));
+
+    /// <summary>How many traps the handler has reported (it counts each one before it flips the state).</summary>
+    public uint TrapCount => Volatile.Read(ref *(uint*)(Region + HSeq));
 
     public ulong FsBase => *(ulong*)(Region + HFsBase);
 

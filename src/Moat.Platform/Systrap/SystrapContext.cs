@@ -34,6 +34,7 @@ internal sealed unsafe class SystrapContext : IContext
     private int _spinMisses;
     private int _spinSkip;
     private bool _lastWaitSpun;
+    private uint _lastTrapCount;
     private SystrapAddressSpace? _space;
     private AppThread? _thread;
 
@@ -69,6 +70,7 @@ internal sealed unsafe class SystrapContext : IContext
 
         _space = space;
         _thread = app;
+        _lastTrapCount = app!.TrapCount;
         _kickPid = space.Pid;
         _kickThread = app;
         return 0;
@@ -102,7 +104,7 @@ internal sealed unsafe class SystrapContext : IContext
         byte* uc = t.Resolve(t.UcontextAddress, UcSize);
         if (uc == null)
         {
-            return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
+            return Scrambled();
         }
 
         StoreRegs(uc, in regs);
@@ -121,12 +123,16 @@ internal sealed unsafe class SystrapContext : IContext
             return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
         }
 
+        // A real trap was counted by the handler; a state flipped by another thread of the app was not.
+        uint count = t.TrapCount;
         uc = t.Resolve(t.UcontextAddress, UcSize);
         byte* si = t.Resolve(t.SiginfoAddress, SigInfo.Size);
-        if (uc == null || si == null)
+        if (uc == null || si == null || count == _lastTrapCount)
         {
-            return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
+            return Scrambled();
         }
+
+        _lastTrapCount = count;
 
         LoadRegs(uc, ref regs);
         regs.fs_base = t.FsBase;
@@ -234,6 +240,13 @@ internal sealed unsafe class SystrapContext : IContext
                 HostProcess.Syscall(Sysno.tgkill, pid, t.Tid, Signal.SIGCHLD);
             }
         }
+    }
+
+    // The app has scrambled this thread's region: its process goes, as for any other sign of that.
+    private SwitchEvent Scrambled()
+    {
+        GiveUp(_kickPid);
+        return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
     }
 
     // How long a kicked thread may go without trapping before its process is killed.

@@ -20,7 +20,7 @@ internal static class SystrapStubImage
 {
     public const ulong StubBase = StubImage.StubBase;
     public const int CodeOffset = 0x100;
-    private const int F1Offset = 0x300;
+    private const int F1Offset = 0x380;
     private const int F2Offset = 0x500;
     private const int SigactionOffset = 0x7a0;
     internal const int F1ProgOffset = 0x7c0;

@@ -31,6 +31,7 @@
         .set H_GSBASE, 40               # u64 gs base at the trap
         .set H_FSBASE_OUT, 48           # u64 fs base to resume with
         .set H_GSBASE_OUT, 56           # u64 gs base to resume with
+        .set H_SEQ, 64                  # u32 count of traps: a state the stub did not set shows no new count
 
 start:
         # prctl(PR_SET_PDEATHSIG, SIGKILL)
@@ -145,6 +146,7 @@ handler:                                # rdi = signo, rsi = siginfo*, rdx = uco
         mov [r8 + H_FSBASE], rax
         rdgsbase rax
         mov [r8 + H_GSBASE], rax
+        inc dword ptr [r8 + H_SEQ]
         mov eax, ST_TRAPPED
         xchg dword ptr [r8 + H_STATE], eax
         cmp dword ptr [r8 + H_SENTRY_WAITING], 0

