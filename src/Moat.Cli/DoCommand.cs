@@ -26,6 +26,7 @@ internal static class DoCommand
         var mounts = new List<BindMount>();
         NetworkMode network = NetworkMode.None;
         string confine = "gofer";
+        bool platformGiven = false;
         int cpus = 0;
         int i = 0;
         for (; i < args.Length; i++)
@@ -44,6 +45,7 @@ internal static class DoCommand
             else if (a.StartsWith("--platform=", StringComparison.Ordinal))
             {
                 platform = a["--platform=".Length..];
+                platformGiven = true;
             }
             else if (a.StartsWith("--confine=", StringComparison.Ordinal))
             {
@@ -147,6 +149,20 @@ internal static class DoCommand
         {
             Console.Error.WriteLine($"moat do: unknown platform '{platform}' (available: ptrace, systrap)");
             return 2;
+        }
+
+        // The Sentry's filter is inherited by the stubs it spawns, and it kills what it does not list: under
+        // systrap the app's own syscalls meet it (under ptrace, SYSEMU stops them before any filter runs).
+        // Until the stubs are spawned from outside the filter, --confine=full runs on ptrace.
+        if (confine == "full" && platform == "systrap")
+        {
+            if (platformGiven)
+            {
+                Console.Error.WriteLine("moat do: --confine=full works with --platform=ptrace only, for now");
+                return 2;
+            }
+
+            platform = "ptrace";
         }
 
         if (platform == "systrap" && !Moat.Platform.Systrap.SystrapPlatform.IsSupported)
