@@ -97,38 +97,9 @@ public static class LauncherImage
         }
 
         byte[] image = new byte[PageSize];
-        WriteElfHeaders(image);
+        OnePageElf.WriteHeaders(image, Base, Base + CodeOffset);
         code.CopyTo(image, CodeOffset);
         return image;
-    }
-
-    private static void WriteElfHeaders(byte[] image)
-    {
-        Span<byte> h = image;
-        h[0] = 0x7F;
-        h[1] = (byte)'E';
-        h[2] = (byte)'L';
-        h[3] = (byte)'F';
-        h[4] = 2; // ELFCLASS64
-        h[5] = 1; // ELFDATA2LSB
-        h[6] = 1; // EV_CURRENT
-        BinaryPrimitives.WriteUInt16LittleEndian(h[16..], 2); // ET_EXEC
-        BinaryPrimitives.WriteUInt16LittleEndian(h[18..], 62); // EM_X86_64
-        BinaryPrimitives.WriteUInt32LittleEndian(h[20..], 1);
-        BinaryPrimitives.WriteUInt64LittleEndian(h[24..], Base + CodeOffset); // e_entry
-        BinaryPrimitives.WriteUInt64LittleEndian(h[32..], 64); // e_phoff
-        BinaryPrimitives.WriteUInt16LittleEndian(h[52..], 64); // e_ehsize
-        BinaryPrimitives.WriteUInt16LittleEndian(h[54..], 56); // e_phentsize
-        BinaryPrimitives.WriteUInt16LittleEndian(h[56..], 1); // e_phnum
-
-        Span<byte> p = h[64..];
-        BinaryPrimitives.WriteUInt32LittleEndian(p, 1); // PT_LOAD
-        BinaryPrimitives.WriteUInt32LittleEndian(p[4..], 5); // PF_R | PF_X
-        BinaryPrimitives.WriteUInt64LittleEndian(p[16..], Base); // p_vaddr
-        BinaryPrimitives.WriteUInt64LittleEndian(p[24..], Base); // p_paddr
-        BinaryPrimitives.WriteUInt64LittleEndian(p[32..], PageSize); // p_filesz
-        BinaryPrimitives.WriteUInt64LittleEndian(p[40..], PageSize); // p_memsz
-        BinaryPrimitives.WriteUInt64LittleEndian(p[48..], PageSize); // p_align
     }
 
     /// <summary>Just enough of an x86-64 assembler: raw bytes, 32-bit moves, and rel32 jumps to labels.</summary>

@@ -35,7 +35,7 @@ internal static class StubImage
     public static byte[] Build(out ulong pauseReturn, out ulong injectSyscall, out ulong injectClone, int sentryPid = 0)
     {
         byte[] image = new byte[PageSize];
-        WriteElfHeaders(image);
+        Moat.Host.OnePageElf.WriteHeaders(image, StubBase, StubBase + CodeOffset);
 
         var code = new List<byte>();
 
@@ -167,36 +167,6 @@ internal static class StubImage
         s[2] = jt;
         s[3] = jf;
         BinaryPrimitives.WriteUInt32LittleEndian(s[4..], k);
-    }
-
-    internal static void WriteElfHeaders(byte[] image)
-    {
-        Span<byte> h = image;
-        h[0] = 0x7F;
-        h[1] = (byte)'E';
-        h[2] = (byte)'L';
-        h[3] = (byte)'F';
-        h[4] = 2; // ELFCLASS64
-        h[5] = 1; // ELFDATA2LSB
-        h[6] = 1; // EV_CURRENT
-        BinaryPrimitives.WriteUInt16LittleEndian(h[16..], 2); // ET_EXEC
-        BinaryPrimitives.WriteUInt16LittleEndian(h[18..], 62); // EM_X86_64
-        BinaryPrimitives.WriteUInt32LittleEndian(h[20..], 1);
-        BinaryPrimitives.WriteUInt64LittleEndian(h[24..], StubBase + CodeOffset); // e_entry
-        BinaryPrimitives.WriteUInt64LittleEndian(h[32..], 64); // e_phoff
-        BinaryPrimitives.WriteUInt16LittleEndian(h[52..], 64); // e_ehsize
-        BinaryPrimitives.WriteUInt16LittleEndian(h[54..], 56); // e_phentsize
-        BinaryPrimitives.WriteUInt16LittleEndian(h[56..], 1); // e_phnum
-
-        Span<byte> p = h[64..];
-        BinaryPrimitives.WriteUInt32LittleEndian(p, 1); // PT_LOAD
-        BinaryPrimitives.WriteUInt32LittleEndian(p[4..], 5); // PF_R | PF_X
-        BinaryPrimitives.WriteUInt64LittleEndian(p[8..], 0); // p_offset
-        BinaryPrimitives.WriteUInt64LittleEndian(p[16..], StubBase); // p_vaddr
-        BinaryPrimitives.WriteUInt64LittleEndian(p[24..], StubBase); // p_paddr
-        BinaryPrimitives.WriteUInt64LittleEndian(p[32..], PageSize); // p_filesz
-        BinaryPrimitives.WriteUInt64LittleEndian(p[40..], PageSize); // p_memsz
-        BinaryPrimitives.WriteUInt64LittleEndian(p[48..], PageSize); // p_align
     }
 
     private static void MovEax(List<byte> c, uint imm)

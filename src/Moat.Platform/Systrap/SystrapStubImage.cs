@@ -42,8 +42,7 @@ internal static class SystrapStubImage
         }
 
         byte[] image = new byte[StubImage.PageSize];
-        StubImage.WriteElfHeaders(image);
-        BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(24), Address(SystrapStubCode.Start)); // e_entry
+        Moat.Host.OnePageElf.WriteHeaders(image, StubBase, Address(SystrapStubCode.Start));
         SystrapStubCode.Bytes.CopyTo(image.AsSpan(CodeOffset));
 
         int f1 = WriteInjectorFilter(image.AsSpan(F1Offset, F2Offset - F1Offset));
