@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using Moat.Sentry.Mm;
+using Moat.Sentry.Vfs;
 
 namespace Moat.Sentry.Net;
 

@@ -169,14 +169,17 @@ public sealed class UnixSocketTests : IDisposable
     }
 
     [Fact]
-    public void IoVecs_CopyAcrossBuffersAtAnOffset()
+    public void AppBuffers_CopyAcrossBuffersAtAnOffset()
     {
-        var iov = new IoVecs([_buf, 3, _buf + 100, 0, _buf + 200, 5]);
+        var iov = AppBuffers.Vector([_buf, 3, _buf + 100, 0, _buf + 200, 5]);
         Assert.Equal(8UL, iov.Total);
         Assert.Equal(0, iov.CopyOut(_mm, 2, "abcde"u8));
         Span<byte> got = stackalloc byte[6];
         Assert.Equal(0, iov.CopyIn(_mm, 2, got));
         Assert.Equal("abcde\0", System.Text.Encoding.ASCII.GetString(got));
-        Assert.Equal(-Errno.EFAULT.Value, new IoVecs([8, 4]).CopyIn(_mm, 0, got));
+        Assert.Equal(-Errno.EFAULT.Value, AppBuffers.Vector([8, 4]).CopyIn(_mm, 0, got[..4]));
+        Assert.Equal(-Errno.EFAULT.Value, AppBuffers.Single(8, 4).CopyIn(_mm, 0, got[..4]));
+        Assert.Equal(0, AppBuffers.Single(_buf + 200, 5).CopyIn(_mm, 0, got[..4]));
+        Assert.Equal("bcde", System.Text.Encoding.ASCII.GetString(got[..4]));
     }
 }

@@ -29,7 +29,7 @@ internal static partial class SysSocket
     /// <summary>Implements sendto(2).</summary>
     public static long Sendto(Task t, in SyscallArgs a)
     {
-        var iov = IoVecs.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
+        var iov = AppBuffers.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
         int flags = a.Int(3);
         ulong dest = a.Pointer(4);
         int destLen = a.Int(5);
@@ -39,7 +39,7 @@ internal static partial class SysSocket
     /// <summary>Implements recvfrom(2).</summary>
     public static long Recvfrom(Task t, in SyscallArgs a)
     {
-        var iov = IoVecs.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
+        var iov = AppBuffers.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
         int flags = a.Int(3);
         ulong addr = a.Pointer(4);
         ulong lenAddr = a.Pointer(5);
@@ -163,7 +163,7 @@ internal static partial class SysSocket
         });
     }
 
-    private static long SendOne(Task t, UnixSocket s, IoVecs iov, int flags, ulong dest, int destLen, SendControl ctl)
+    private static long SendOne(Task t, UnixSocket s, AppBuffers iov, int flags, ulong dest, int destLen, SendControl ctl)
     {
         try
         {
@@ -198,9 +198,9 @@ internal static partial class SysSocket
     }
 
     // Reads a struct msghdr's iovec array. Returns 0 or -errno.
-    private static long ReadIovecs(Task t, ulong addr, ulong count, out IoVecs iov)
+    private static long ReadIovecs(Task t, ulong addr, ulong count, out AppBuffers iov)
     {
-        iov = IoVecs.Single(0, 0);
+        iov = AppBuffers.Single(0, 0);
         if (count > UioMaxIov)
         {
             return -Errno.EMSGSIZE.Value;
@@ -227,7 +227,7 @@ internal static partial class SysSocket
             total += len;
         }
 
-        iov = new IoVecs(pairs);
+        iov = AppBuffers.Vector(pairs);
         return 0;
     }
 
@@ -240,7 +240,7 @@ internal static partial class SysSocket
             return -Errno.EFAULT.Value;
         }
 
-        long r = ReadIovecs(t, m[2], m[3], out IoVecs iov);
+        long r = ReadIovecs(t, m[2], m[3], out AppBuffers iov);
         if (r < 0)
         {
             return r;
@@ -396,7 +396,7 @@ internal static partial class SysSocket
             return -Errno.EFAULT.Value;
         }
 
-        long r = ReadIovecs(t, m[2], m[3], out IoVecs iov);
+        long r = ReadIovecs(t, m[2], m[3], out AppBuffers iov);
         if (r < 0)
         {
             return r;

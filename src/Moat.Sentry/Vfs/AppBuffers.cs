@@ -2,7 +2,7 @@ using System;
 using Moat.Abi;
 using Moat.Sentry.Mm;
 
-namespace Moat.Sentry.Net;
+namespace Moat.Sentry.Vfs;
 
 /// <summary>
 /// Where the bytes of one socket call come from or go to: one application buffer (read, write, send, recv:
