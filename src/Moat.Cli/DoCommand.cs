@@ -16,6 +16,19 @@ internal static class DoCommand
 {
     public static int Run(string[] args)
     {
+        // The jailed Sentry is this same command run again inside its namespaces (SentryJail).
+        bool jailed = args.Length > 1 && args[0] == SentryJail.InsideOption;
+        SandboxIdentity? hostIdentity = null;
+        if (jailed)
+        {
+            // Inside its user namespace the Sentry is root; the sandbox runs as the user who ran moat.
+            hostIdentity = SentryJail.ParseIdentity(args[1]);
+            args = args[2..];
+        }
+
+        // Whatever the caller left open stays here: not in the gofer, the jailed Sentry or the stubs.
+        HostFile.CloseOnExecFrom(3);
+        string[] originalArgs = args;
         bool strace = false;
         string platform = SandboxOptions.DefaultPlatform;
         string hostname = "moat";
@@ -25,8 +38,7 @@ internal static class DoCommand
         ulong memoryLimit = 0;
         var mounts = new List<BindMount>();
         NetworkMode network = NetworkMode.None;
-        string confine = "gofer";
-        bool platformGiven = false;
+        string confine = DefaultConfinement();
         int cpus = 0;
         int i = 0;
         for (; i < args.Length; i++)
@@ -45,7 +57,6 @@ internal static class DoCommand
             else if (a.StartsWith("--platform=", StringComparison.Ordinal))
             {
                 platform = a["--platform=".Length..];
-                platformGiven = true;
             }
             else if (a.StartsWith("--confine=", StringComparison.Ordinal))
             {
@@ -151,20 +162,6 @@ internal static class DoCommand
             return 2;
         }
 
-        // The Sentry's filter is inherited by the stubs it spawns, and it kills what it does not list: under
-        // systrap the app's own syscalls meet it (under ptrace, SYSEMU stops them before any filter runs).
-        // Until the stubs are spawned from outside the filter, --confine=full runs on ptrace.
-        if (confine == "full" && platform == "systrap")
-        {
-            if (platformGiven)
-            {
-                Console.Error.WriteLine("moat do: --confine=full works with --platform=ptrace only, for now");
-                return 2;
-            }
-
-            platform = "ptrace";
-        }
-
         if (platform == "systrap" && !Moat.Platform.Systrap.SystrapPlatform.IsSupported)
         {
             Console.Error.WriteLine("moat do: the systrap platform needs FSGSBASE (Linux 5.9+ on a CPU with it); use --platform=ptrace");
@@ -175,6 +172,11 @@ internal static class DoCommand
         {
             Console.Error.WriteLine($"moat do: --root {root}: not a directory");
             return 2;
+        }
+
+        if (jailed)
+        {
+            return RunJailed(args[i..], hostIdentity, strace, hostname, profile, maxTasks, memoryLimit, platform, mounts, network, root);
         }
 
         // Before anything is spawned: the gofer, the stubs and every later thread inherit the mask.
@@ -196,10 +198,10 @@ internal static class DoCommand
             return 1;
         }
 
-        if (confine == "full" && !SentryConfinement.Enter(out error))
+        // A JIT build loads assemblies from disk on demand, which a Sentry with an empty root cannot do.
+        if (confine == "full" && !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
         {
-            Console.Error.WriteLine($"moat: cannot confine the Sentry: {error}");
-            return 1;
+            return SentryJail.RunOutside(originalArgs, gofer.Client.Socket.Fd, profile, network == NetworkMode.Host);
         }
 
         var options = new SandboxOptions
@@ -219,6 +221,39 @@ internal static class DoCommand
         };
         return Sandbox.Run(options, gofer.Client, Console.Error);
     }
+
+    // The Sentry inside its namespaces: the gofer is already at fd 3, the profile file (if any) at fd 4.
+    private static int RunJailed(string[] argv, SandboxIdentity? identity, bool strace, string hostname, string? profile, int maxTasks, ulong memoryLimit, string platform, List<BindMount> mounts, NetworkMode network, string root)
+    {
+        string cwd = root == "/" ? Environment.CurrentDirectory : "/";
+        using var gofer = new GoferClient(new SafeFdHandle(SentryJail.GoferFd));
+        if (!SentryJail.Enter(out string? error) || !SentryConfinement.Enter(out error))
+        {
+            Console.Error.WriteLine($"moat: cannot confine the Sentry: {error}");
+            return 1;
+        }
+
+        var options = new SandboxOptions
+        {
+            Argv = argv,
+            Environment = CurrentEnvironment(),
+            WorkingDirectory = cwd,
+            Identity = identity,
+            Strace = strace,
+            Hostname = hostname,
+            ProfilePath = profile != null ? "/proc/self/fd/" + SentryJail.ProfileFd.ToString(System.Globalization.CultureInfo.InvariantCulture) : null,
+            MaxTasks = maxTasks,
+            MemoryLimit = memoryLimit,
+            Platform = platform,
+            BindMounts = mounts,
+            Network = network,
+        };
+        return Sandbox.Run(options, gofer, Console.Error);
+    }
+
+    // The Sentry is jailed unless told otherwise; MOAT_CONFINE chooses for every run (as MOAT_PLATFORM does the platform).
+    private static string DefaultConfinement() =>
+        Environment.GetEnvironmentVariable("MOAT_CONFINE") switch { "gofer" => "gofer", "none" => "none", _ => "full" };
 
     // A byte count with an optional K, M or G (powers of 1024) suffix; at least one page.
     internal static bool TryParseSize(string s, out ulong bytes)

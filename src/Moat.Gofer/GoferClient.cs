@@ -116,5 +116,8 @@ public sealed class GoferClient : IDisposable
         return result;
     }
 
+    /// <summary>The socket to the gofer, to hand it to a jailed Sentry.</summary>
+    public SafeFdHandle Socket => _socket;
+
     public void Dispose() => _socket.Dispose();
 }

@@ -22,6 +22,12 @@ public static unsafe class HostFile
 
     public static long Close(int fd) => HostResult.FromInt(Interop.Libc.close(fd));
 
+    /// <summary>
+    /// close_range(first, ~0, CLOSE_RANGE_CLOEXEC): marks every fd from <paramref name="first"/> up close-on-exec
+    /// without closing it, so fds the caller of moat left open never reach a process moat spawns.
+    /// </summary>
+    public static long CloseOnExecFrom(int first) => HostProcess.Syscall(Sysno.close_range, first, uint.MaxValue, 4 /* CLOSE_RANGE_CLOEXEC */);
+
     public static long Fstat(int fd, out Stat st)
     {
         fixed (Stat* p = &st)

@@ -29,7 +29,7 @@ public static unsafe class ConfinedSpawn
     private const int FirstFreeFd = 10;
 
     private static readonly object s_lock = new();
-    private static SafeFdHandle? s_image;
+    private static readonly Dictionary<uint, SafeFdHandle> s_images = [];
 
     /// <summary>
     /// Like <see cref="HostSpawn.Spawn"/>, but the program runs as PID 1 of a new PID namespace below a
@@ -37,9 +37,21 @@ public static unsafe class ConfinedSpawn
     /// human-readable <paramref name="error"/> when the namespaces could not be made.
     /// </summary>
     public static int Spawn(string path, ReadOnlySpan<string> argv, ReadOnlySpan<string> envp, ReadOnlySpan<(int From, int To)> dup2, ReadOnlySpan<int> close, out string? error)
+        => Spawn(path, argv, envp, dup2, close, AllNamespaces, out error);
+
+    /// <summary>
+    /// As above with a chosen set of <paramref name="namespaces"/> (CLONE_NEWUSER and CLONE_NEWPID always
+    /// among them). The launcher starts a session of its own: terminal signals reach only the caller.
+    /// </summary>
+    public static int Spawn(string path, ReadOnlySpan<string> argv, ReadOnlySpan<string> envp, ReadOnlySpan<(int From, int To)> dup2, ReadOnlySpan<int> close, uint namespaces, out string? error)
     {
         error = null;
-        string launcher = LauncherPath(out long err);
+        if ((namespaces & (CLONE_NEWUSER | CLONE_NEWPID)) != (CLONE_NEWUSER | CLONE_NEWPID))
+        {
+            throw new ArgumentException("the launcher needs a user and a PID namespace", nameof(namespaces));
+        }
+
+        string launcher = LauncherPath(namespaces, out long err);
         if (err < 0)
         {
             error = "memfd_create: " + Errno.FromValue((int)-err).Name;
@@ -124,8 +136,9 @@ public static unsafe class ConfinedSpawn
 
         long euid = HostProcess.Syscall(Sysno.geteuid);
         long egid = HostProcess.Syscall(Sysno.getegid);
-        string uidMap = euid == 0 ? "0 0 4294967295\n" : $"0 {euid} 1\n";
-        string gidMap = euid == 0 ? "0 0 4294967295\n" : $"0 {egid} 1\n";
+        bool wholeRange = euid == 0 && MapsWholeRange();
+        string uidMap = wholeRange ? "0 0 4294967295\n" : $"0 {euid} 1\n";
+        string gidMap = wholeRange ? "0 0 4294967295\n" : $"0 {egid} 1\n";
         string proc = "/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/";
         long r = WriteFile(proc + "setgroups", "deny");
         if (r >= 0)
@@ -154,6 +167,21 @@ public static unsafe class ConfinedSpawn
         return true;
     }
 
+    // Root of the initial user namespace, or root of one that maps it all (a confined Sentry started by root):
+    // only then can every id be mapped again. A namespace that maps only its creator can pass on only that id.
+    private static bool MapsWholeRange()
+    {
+        try
+        {
+            string[] f = System.IO.File.ReadAllText("/proc/self/uid_map").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return f.Length == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295";
+        }
+        catch (System.IO.IOException)
+        {
+            return false;
+        }
+    }
+
     private static long WriteFile(string path, string text)
     {
         long fd = HostPath.Openat(OpenFlags.AT_FDCWD, path, OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC);
@@ -177,13 +205,13 @@ public static unsafe class ConfinedSpawn
         return r < 0 ? throw new InvalidOperationException("fcntl(F_DUPFD_CLOEXEC): " + Errno.FromValue((int)-r).Name) : new SafeFdHandle((int)r);
     }
 
-    // The launcher image lives in one memfd per process, executed as /proc/self/fd/N.
-    private static string LauncherPath(out long error)
+    // Each launcher image (one per set of namespaces) lives in a memfd, executed as /proc/self/fd/N.
+    private static string LauncherPath(uint namespaces, out long error)
     {
         lock (s_lock)
         {
             error = 0;
-            if (s_image == null)
+            if (!s_images.TryGetValue(namespaces, out SafeFdHandle? image))
             {
                 SafeFdHandle fd = HostFile.MemfdCreate("moat-launcher", out error);
                 if (error < 0)
@@ -191,11 +219,11 @@ public static unsafe class ConfinedSpawn
                     return string.Empty;
                 }
 
-                byte[] image = LauncherImage.Build(AllNamespaces);
-                fixed (byte* p = image)
+                byte[] code = LauncherImage.Build(namespaces);
+                fixed (byte* p = code)
                 {
-                    long w = HostFile.PWrite(fd.Fd, p, (ulong)image.Length, 0);
-                    if (w != image.Length)
+                    long w = HostFile.PWrite(fd.Fd, p, (ulong)code.Length, 0);
+                    if (w != code.Length)
                     {
                         fd.Dispose();
                         error = w < 0 ? w : -Errno.EIO.Value;
@@ -203,10 +231,11 @@ public static unsafe class ConfinedSpawn
                     }
                 }
 
-                s_image = fd;
+                image = fd;
+                s_images.Add(namespaces, image);
             }
 
-            return "/proc/self/fd/" + s_image.Fd.ToString(CultureInfo.InvariantCulture);
+            return "/proc/self/fd/" + image.Fd.ToString(CultureInfo.InvariantCulture);
         }
     }
 }

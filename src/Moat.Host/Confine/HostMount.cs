@@ -22,6 +22,7 @@ public static unsafe class HostMount
     private const int MOVE_MOUNT_F_EMPTY_PATH = 0x4;
     private const int MOVE_MOUNT_T_EMPTY_PATH = 0x40;
     private const int FSOPEN_CLOEXEC = 1;
+    private const int FSCONFIG_SET_STRING = 1;
     private const int FSCONFIG_CMD_CREATE = 6;
     private const int FSMOUNT_CLOEXEC = 1;
     private const int MNT_DETACH = 2;
@@ -96,6 +97,54 @@ public static unsafe class HostMount
         {
             long r = HostProcess.Syscall(Sysno.fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0);
             return r < 0 ? r : HostProcess.Syscall(Sysno.fsmount, fs, FSMOUNT_CLOEXEC, (long)(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+        }
+        finally
+        {
+            HostFile.Close((int)fs);
+        }
+    }
+
+    /// <summary>
+    /// A new, detached, read-only procfs that shows only processes (subset=pid): no /proc/sys to write, no
+    /// system-wide files, only the processes of this PID namespace. Returns its mount fd.
+    /// </summary>
+    public static long NewProcessOnlyProc() => NewMount("proc", "subset", "pid", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+
+    /// <summary>A new, detached, small tmpfs (nosuid, nodev, noexec), writable until made read-only. Returns its mount fd.</summary>
+    public static long NewSmallTmpfs() => NewMount("tmpfs", "size", "16k", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+
+    // fsopen(type), one string option, create, fsmount with the given attributes.
+    private static long NewMount(string type, string key, string value, ulong attributes)
+    {
+        byte[] t = System.Text.Encoding.ASCII.GetBytes(type + "\0");
+        byte[] k = System.Text.Encoding.ASCII.GetBytes(key + "\0");
+        byte[] v = System.Text.Encoding.ASCII.GetBytes(value + "\0");
+        long fs;
+        fixed (byte* pt = t)
+        {
+            fs = HostProcess.Syscall(Sysno.fsopen, (long)pt, FSOPEN_CLOEXEC);
+        }
+
+        if (fs < 0)
+        {
+            return fs;
+        }
+
+        try
+        {
+            long r;
+            fixed (byte* pk = k)
+            fixed (byte* pv = v)
+            {
+                r = HostProcess.Syscall(Sysno.fsconfig, fs, FSCONFIG_SET_STRING, (long)pk, (long)pv, 0);
+            }
+
+            if (r >= 0)
+            {
+                r = HostProcess.Syscall(Sysno.fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0);
+            }
+
+            return r < 0 ? r : HostProcess.Syscall(Sysno.fsmount, fs, FSMOUNT_CLOEXEC, (long)attributes);
         }
         finally
         {

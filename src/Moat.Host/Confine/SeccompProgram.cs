@@ -13,6 +13,7 @@ public static class SeccompProgram
 {
     public const uint RetKillProcess = 0x80000000;
     public const uint RetAllow = 0x7FFF0000;
+    public const uint RetTrap = 0x00030000;
     public const uint RetErrno = 0x00050000;
     public const uint AuditArchX86_64 = 0xC000003E;
 

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Security.Cryptography;
 using Moat.Abi;
 using Moat.Host;
 using Moat.Sentry.Mm;
@@ -292,7 +291,7 @@ internal static unsafe class ElfLoader
     private static ulong RandomPages(ulong limit)
     {
         Span<byte> b = stackalloc byte[8];
-        RandomNumberGenerator.Fill(b);
+        HostRandom.Fill(b);
         return BitConverter.ToUInt64(b) % limit;
     }
 

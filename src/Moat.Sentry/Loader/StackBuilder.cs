@@ -1,7 +1,6 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
-using System.Security.Cryptography;
 using Moat.Abi;
 using Moat.Sentry.Mm;
 
@@ -78,7 +77,7 @@ internal static class StackBuilder
         mm.CopyOut(p, platform, AccessType.Force);
 
         Span<byte> random = stackalloc byte[16];
-        RandomNumberGenerator.Fill(random);
+        Moat.Host.HostRandom.Fill(random);
         p -= 16;
         ulong randomAddr = p;
         mm.CopyOut(p, random, AccessType.Force);

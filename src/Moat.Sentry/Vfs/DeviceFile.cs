@@ -1,5 +1,4 @@
 using System;
-using System.Security.Cryptography;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Mm;
@@ -100,7 +99,7 @@ internal sealed unsafe class DeviceFile : FileDescription
                 dst.Clear();
                 return dst.Length;
             default:
-                System.Security.Cryptography.RandomNumberGenerator.Fill(dst);
+                Moat.Host.HostRandom.Fill(dst);
                 return dst.Length;
         }
     }
@@ -143,7 +142,7 @@ internal sealed unsafe class DeviceFile : FileDescription
             var span = new Span<byte>(p, (int)Math.Min(n, int.MaxValue));
             if (random)
             {
-                RandomNumberGenerator.Fill(span);
+                Moat.Host.HostRandom.Fill(span);
             }
             else
             {

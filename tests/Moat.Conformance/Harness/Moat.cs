@@ -20,7 +20,10 @@ public static class MoatCli
     }
 
     /// <summary>Starts <c>moat do -- COMMAND</c> with stdin, stdout and stderr redirected, for tests that talk to it while it runs.</summary>
-    public static System.Diagnostics.Process Start(string dir, params string[] command)
+    public static System.Diagnostics.Process Start(string dir, params string[] command) => StartWithOptions(dir, [], command);
+
+    /// <summary>As <see cref="Start"/>, with <c>moat do</c> options before the command.</summary>
+    public static System.Diagnostics.Process StartWithOptions(string dir, string[] options, params string[] command)
     {
         (string file, string[] prefix) = s_command.Value;
         var psi = new System.Diagnostics.ProcessStartInfo(file)
@@ -37,6 +40,11 @@ public static class MoatCli
         }
 
         psi.ArgumentList.Add("do");
+        foreach (string a in options)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
         psi.ArgumentList.Add("--");
         foreach (string a in command)
         {

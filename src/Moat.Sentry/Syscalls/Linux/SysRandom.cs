@@ -1,5 +1,4 @@
 using System;
-using System.Security.Cryptography;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 
@@ -27,7 +26,7 @@ internal static class SysRandom
         while (done < len)
         {
             int n = (int)Math.Min((ulong)buf.Length, len - done);
-            RandomNumberGenerator.Fill(buf[..n]);
+            Moat.Host.HostRandom.Fill(buf[..n]);
             if (t.MM.CopyOut(a.Pointer(0) + done, buf[..n]) < 0)
             {
                 return done > 0 ? (long)done : -Errno.EFAULT.Value;
