@@ -171,29 +171,8 @@ internal static partial class SysSocket
 
         try
         {
-            ulong vec = a.Pointer(1);
-            uint vlen = Math.Min((uint)a.Int(2), UioMaxIov);
             int flags = a.Int(3);
-            uint i = 0;
-            long err = 0;
-            for (; i < vlen; i++)
-            {
-                ulong m = vec + ((ulong)i * MmsghdrSize);
-                long r = InetSendMsg(t, s, m, flags);
-                if (r < 0)
-                {
-                    err = r;
-                    break;
-                }
-
-                if (t.MM.CopyOut(m + MsghdrSize, (uint)r) < 0)
-                {
-                    err = -Errno.EFAULT.Value;
-                    break;
-                }
-            }
-
-            return i > 0 ? i : err;
+            return ForEachMessage(t, a.Pointer(1), Math.Min((uint)a.Int(2), UioMaxIov), long.MaxValue, (m, _) => InetSendMsg(t, s, m, flags));
         }
         finally
         {
@@ -212,53 +191,14 @@ internal static partial class SysSocket
 
         try
         {
-            ulong vec = a.Pointer(1);
-            uint vlen = Math.Min((uint)a.Int(2), UioMaxIov);
+            long r = ReadMmsgTimeout(t, a.Pointer(4), out long deadline);
+            if (r < 0)
+            {
+                return r;
+            }
+
             int flags = a.Int(3);
-            long deadline = long.MaxValue;
-            if (a.Pointer(4) != 0)
-            {
-                Span<long> ts = stackalloc long[2];
-                if (t.MM.CopyIn(a.Pointer(4), MemoryMarshal.AsBytes(ts)) < 0)
-                {
-                    return -Errno.EFAULT.Value;
-                }
-
-                if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1_000_000_000)
-                {
-                    return -Errno.EINVAL.Value;
-                }
-
-                deadline = Environment.TickCount64 + (Math.Min(ts[0], int.MaxValue) * 1000) + (ts[1] / 1_000_000);
-            }
-
-            uint i = 0;
-            long err = 0;
-            for (; i < vlen; i++)
-            {
-                ulong m = vec + ((ulong)i * MmsghdrSize);
-                int f = i > 0 && (flags & MSG_WAITFORONE) != 0 ? flags | InetSocket.MSG_DONTWAIT : flags;
-                long r = InetRecvMsg(t, s, m, f & ~MSG_WAITFORONE);
-                if (r < 0)
-                {
-                    err = r;
-                    break;
-                }
-
-                if (t.MM.CopyOut(m + MsghdrSize, (uint)r) < 0)
-                {
-                    err = -Errno.EFAULT.Value;
-                    break;
-                }
-
-                if (Environment.TickCount64 >= deadline)
-                {
-                    i++;
-                    break;
-                }
-            }
-
-            return i > 0 ? i : err;
+            return ForEachMessage(t, a.Pointer(1), Math.Min((uint)a.Int(2), UioMaxIov), deadline, (m, i) => InetRecvMsg(t, s, m, MmsgReceiveFlags(flags, i)));
         }
         finally
         {
@@ -266,7 +206,8 @@ internal static partial class SysSocket
         }
     }
 
-    // Reads a msghdr's iovec array as (base, length) pairs, lengths capped at MAX_RW_COUNT in total.
+    // Reads a msghdr's iovec array as (base, length) pairs, lengths capped at MAX_RW_COUNT in total (as
+    // readv/writev); one buffer, the common case, without an allocation. Every socket type's msghdr reads it.
     private static long ReadPairs(Task t, ulong addr, ulong count, out AppBuffers bufs)
     {
         bufs = AppBuffers.Single(0, 0);

@@ -79,29 +79,7 @@ internal static partial class SysSocket
         ulong vec = a.Pointer(1);
         uint vlen = Math.Min((uint)a.Int(2), UioMaxIov);
         int flags = a.Int(3);
-        return WithSocket(t, a.Int(0), s =>
-        {
-            uint i = 0;
-            long err = 0;
-            for (; i < vlen; i++)
-            {
-                ulong m = vec + ((ulong)i * MmsghdrSize);
-                long r = SendMsg(t, s, m, flags);
-                if (r < 0)
-                {
-                    err = r;
-                    break;
-                }
-
-                if (t.MM.CopyOut(m + MsghdrSize, (uint)r) < 0)
-                {
-                    err = -Errno.EFAULT.Value;
-                    break;
-                }
-            }
-
-            return i > 0 ? i : err;
-        });
+        return WithSocket(t, a.Int(0), s => ForEachMessage(t, vec, vlen, long.MaxValue, (m, _) => SendMsg(t, s, m, flags)));
     }
 
     /// <summary>
@@ -113,54 +91,74 @@ internal static partial class SysSocket
         ulong vec = a.Pointer(1);
         uint vlen = Math.Min((uint)a.Int(2), UioMaxIov);
         int flags = a.Int(3);
-        ulong timeoutAddr = a.Pointer(4);
-        long deadline = long.MaxValue;
-        if (timeoutAddr != 0)
+        long r = ReadMmsgTimeout(t, a.Pointer(4), out long deadline);
+        if (r < 0)
         {
-            Span<long> ts = stackalloc long[2];
-            if (t.MM.CopyIn(timeoutAddr, MemoryMarshal.AsBytes(ts)) < 0)
-            {
-                return -Errno.EFAULT.Value;
-            }
-
-            if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1_000_000_000)
-            {
-                return -Errno.EINVAL.Value;
-            }
-
-            deadline = Environment.TickCount64 + Math.Min(ts[0], int.MaxValue) * 1000 + (ts[1] / 1_000_000);
+            return r;
         }
 
-        return WithSocket(t, a.Int(0), s =>
+        return WithSocket(t, a.Int(0), s => ForEachMessage(t, vec, vlen, deadline, (m, i) => RecvMsg(t, s, m, MmsgReceiveFlags(flags, i))));
+    }
+
+    // sendmmsg and recvmmsg of every socket type: one message after the other until one fails (the count
+    // done wins over a later error), each one's result stored in its msg_len; the deadline is checked between
+    // messages.
+    private static long ForEachMessage(Task t, ulong vec, uint vlen, long deadline, Func<ulong, uint, long> one)
+    {
+        uint i = 0;
+        long err = 0;
+        for (; i < vlen; i++)
         {
-            uint i = 0;
-            long err = 0;
-            for (; i < vlen; i++)
+            ulong m = vec + ((ulong)i * MmsghdrSize);
+            long r = one(m, i);
+            if (r < 0)
             {
-                ulong m = vec + ((ulong)i * MmsghdrSize);
-                int f = i > 0 && (flags & MSG_WAITFORONE) != 0 ? flags | UnixSocket.MSG_DONTWAIT : flags;
-                long r = RecvMsg(t, s, m, f & ~MSG_WAITFORONE);
-                if (r < 0)
-                {
-                    err = r;
-                    break;
-                }
-
-                if (t.MM.CopyOut(m + MsghdrSize, (uint)r) < 0)
-                {
-                    err = -Errno.EFAULT.Value;
-                    break;
-                }
-
-                if (Environment.TickCount64 >= deadline)
-                {
-                    i++;
-                    break;
-                }
+                err = r;
+                break;
             }
 
-            return i > 0 ? i : err;
-        });
+            if (t.MM.CopyOut(m + MsghdrSize, (uint)r) < 0)
+            {
+                err = -Errno.EFAULT.Value;
+                break;
+            }
+
+            if (Environment.TickCount64 >= deadline)
+            {
+                i++;
+                break;
+            }
+        }
+
+        return i > 0 ? i : err;
+    }
+
+    // MSG_WAITFORONE: every receive after the first is non-blocking.
+    private static int MmsgReceiveFlags(int flags, uint index) =>
+        (index > 0 && (flags & MSG_WAITFORONE) != 0 ? flags | UnixSocket.MSG_DONTWAIT : flags) & ~MSG_WAITFORONE;
+
+    // recvmmsg's timeout as a TickCount64 deadline (long.MaxValue without one). Returns 0 or -errno.
+    private static long ReadMmsgTimeout(Task t, ulong addr, out long deadline)
+    {
+        deadline = long.MaxValue;
+        if (addr == 0)
+        {
+            return 0;
+        }
+
+        Span<long> ts = stackalloc long[2];
+        if (t.MM.CopyIn(addr, MemoryMarshal.AsBytes(ts)) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1_000_000_000)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        deadline = Environment.TickCount64 + (Math.Min(ts[0], int.MaxValue) * 1000) + (ts[1] / 1_000_000);
+        return 0;
     }
 
     private static long SendOne(Task t, UnixSocket s, AppBuffers iov, int flags, ulong dest, int destLen, SendControl ctl)
@@ -197,40 +195,6 @@ internal static partial class SysSocket
         }
     }
 
-    // Reads a struct msghdr's iovec array. Returns 0 or -errno.
-    private static long ReadIovecs(Task t, ulong addr, ulong count, out AppBuffers iov)
-    {
-        iov = AppBuffers.Single(0, 0);
-        if (count > UioMaxIov)
-        {
-            return -Errno.EMSGSIZE.Value;
-        }
-
-        var pairs = new ulong[count * 2];
-        if (count > 0 && t.MM.CopyIn(addr, MemoryMarshal.AsBytes(pairs.AsSpan())) < 0)
-        {
-            return -Errno.EFAULT.Value;
-        }
-
-        ulong total = 0;
-        for (ulong i = 0; i < count; i++)
-        {
-            ulong len = pairs[(i * 2) + 1];
-            if ((long)len < 0)
-            {
-                return -Errno.EINVAL.Value;
-            }
-
-            // Like readv/writev, the total is cut at MAX_RW_COUNT.
-            len = Math.Min(len, SysReadWrite.MaxRwCount - total);
-            pairs[(i * 2) + 1] = len;
-            total += len;
-        }
-
-        iov = AppBuffers.Vector(pairs);
-        return 0;
-    }
-
     private static long SendMsg(Task t, UnixSocket s, ulong msgAddr, int flags)
     {
         // struct msghdr: name, namelen(+pad), iov, iovlen, control, controllen, flags.
@@ -240,7 +204,7 @@ internal static partial class SysSocket
             return -Errno.EFAULT.Value;
         }
 
-        long r = ReadIovecs(t, m[2], m[3], out AppBuffers iov);
+        long r = ReadPairs(t, m[2], m[3], out AppBuffers iov);
         if (r < 0)
         {
             return r;
@@ -396,7 +360,7 @@ internal static partial class SysSocket
             return -Errno.EFAULT.Value;
         }
 
-        long r = ReadIovecs(t, m[2], m[3], out AppBuffers iov);
+        long r = ReadPairs(t, m[2], m[3], out AppBuffers iov);
         if (r < 0)
         {
             return r;
