@@ -13,17 +13,22 @@ namespace Moat.Conformance;
 /// near what it was before the first round.
 /// </summary>
 /// <remarks>
-/// Measured with the Native AOT binary: the Sentry starts at about 13 MB and a round grows it by about
-/// 23 MB (the GC's gen0 regions, which an idle Sentry would keep). Half a second to a second after a round
-/// the idle reclaim (Kernel/IdleReclaimer.cs) brings it back to start + 2.7 to 3.1 MB: about 1.2 MB of
-/// moat's and libc's code read in for the first time (file pages, clean), 1.3 MB of the GC's allocation
-/// region and 0.5 MB of its bookkeeping, 0.1 MB of MemoryFile pages the Sentry touched for the still
-/// running program. The tolerance, 6 MB, is twice that: a quarter of one round's growth, so a Sentry that
-/// keeps what a round took fails. Round to round the settled RSS varied by less than 0.3 MB.
+/// Measured with the Native AOT binary (what ./test.sh runs): the Sentry starts at about 13 MB and a round
+/// grows it by about 23 MB (the GC's gen0 regions, which an idle Sentry would keep). Half a second to a
+/// second after a round the idle reclaim (Kernel/IdleReclaimer.cs) brings it back to start + 2.7 to 3.1 MB:
+/// about 1.2 MB of moat's and libc's code read in for the first time (file pages, clean), 1.3 MB of the GC's
+/// allocation region and 0.5 MB of its bookkeeping, 0.1 MB of MemoryFile pages the Sentry touched for the
+/// still running program. The tolerance, 6 MB, is twice that: a quarter of one round's growth, so a Sentry
+/// that keeps what a round took fails. Round to round the settled RSS varied by less than 0.3 MB.
+/// On the JIT build (no MOAT_BINARY) the Sentry starts at 44 MB and keeps the code the JIT compiles for
+/// paths the load runs first, and in round 2 their tier-1 recompiles: it settles at start + 11 MB after
+/// round 1 and + 16 MB after the next ones (+32 to 38 MB without reclaim), so there the tolerance is 24 MB
+/// and flatness is checked from round 2 on.
 /// </remarks>
 public sealed class LoadTests
 {
     private const long ToleranceKiB = 6 * 1024;
+    private const long JitToleranceKiB = 24 * 1024;
     private const long FlatKiB = 2 * 1024;
 
     // Reclaim follows a burst by one to two 500 ms periods; a slow shared machine gets more.
@@ -43,6 +48,8 @@ public sealed class LoadTests
         {
             Assert.Equal("start", moat.StandardOutput.ReadLine());
             int sentry = SentryProcess.Find(moat.Id) ?? throw new InvalidOperationException($"no Sentry below pid {moat.Id}");
+            bool jit = SentryProcess.IsJit(sentry);
+            long tolerance = jit ? JitToleranceKiB : ToleranceKiB;
 
             // The program waits for its first line: this is the Sentry before any load.
             Thread.Sleep(500);
@@ -58,7 +65,7 @@ public sealed class LoadTests
                 Assert.Equal("files: 10000 created, 10000 removed", moat.StandardOutput.ReadLine());
                 Assert.Equal($"round {round + 1} done", moat.StandardOutput.ReadLine());
                 peak[round] = Rss(sentry);
-                settled[round] = SettleBelow(sentry, start + ToleranceKiB);
+                settled[round] = SettleBelow(sentry, start + tolerance);
             }
 
             moat.StandardInput.WriteLine("go");
@@ -66,9 +73,9 @@ public sealed class LoadTests
             Assert.True(moat.WaitForExit(60_000));
             Assert.Equal(0, moat.ExitCode);
 
-            string report = $"Sentry RSS at start {start} KiB; after each round {string.Join(", ", peak)} KiB; once idle {string.Join(", ", settled)} KiB";
-            Assert.True(settled.All(r => r - start <= ToleranceKiB), $"the Sentry did not give its memory back within {ToleranceKiB} KiB: {report}");
-            Assert.True(settled[^1] - settled[0] <= FlatKiB, $"the Sentry's idle RSS grew by more than {FlatKiB} KiB from round to round: {report}");
+            string report = $"{(jit ? "JIT" : "Native AOT")} Sentry RSS at start {start} KiB; after each round {string.Join(", ", peak)} KiB; once idle {string.Join(", ", settled)} KiB";
+            Assert.True(settled.All(r => r - start <= tolerance), $"the Sentry did not give its memory back within {tolerance} KiB: {report}");
+            Assert.True(settled[^1] - settled[jit ? 1 : 0] <= FlatKiB, $"the Sentry's idle RSS grew by more than {FlatKiB} KiB from round to round: {report}");
         }
         finally
         {

@@ -37,6 +37,10 @@ public static class SentryProcess
         return null;
     }
 
+    /// <summary>Whether the Sentry runs on the JIT (the build's apphost or moat.dll) rather than the Native AOT binary.</summary>
+    public static bool IsJit(int pid) =>
+        File.ReadLines($"/proc/{pid}/maps").Any(l => l.EndsWith("/libclrjit.so", StringComparison.Ordinal));
+
     /// <summary>A field of /proc/PID/status in KiB (VmRSS, RssAnon, RssFile, RssShmem).</summary>
     public static long StatusKiB(int pid, string field)
     {
