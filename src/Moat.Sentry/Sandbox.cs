@@ -39,6 +39,13 @@ public static class Sandbox
             RootReadOnly = options.RootReadOnly,
             HostNetwork = options.Network == NetworkMode.Host ? new Net.HostNotifier() : null,
         };
+        // After a burst of work, the Sentry gives the memory it grew back to the host.
+        using var reclaimer = new IdleReclaimer(memoryFile);
+        if (!IdleReclaimer.DisabledByEnvironment)
+        {
+            reclaimer.Start();
+        }
+
         AddVolumes(kernel, opener, options.BindMounts);
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
         int status = RunInit(kernel, options);

@@ -96,6 +96,7 @@ internal sealed partial class Task
             long switchStart = profile != null ? Stopwatch.GetTimestamp() : 0;
             SwitchEvent ev = Context.Switch(MM.AddressSpace, ref _regs);
             long sentryStart = profile != null ? Stopwatch.GetTimestamp() : 0;
+            long allocStart = profile != null ? GC.GetAllocatedBytesForCurrentThread() : 0;
             int nr = (int)(long)_regs.orig_rax;
             long syscallResult = 0;
             switch (ev.Kind)
@@ -125,25 +126,25 @@ internal sealed partial class Task
 
             if (profile != null)
             {
-                RecordProfile(profile, ev, nr, sentryStart - switchStart, Stopwatch.GetTimestamp() - sentryStart);
+                RecordProfile(profile, ev, nr, sentryStart - switchStart, Stopwatch.GetTimestamp() - sentryStart, GC.GetAllocatedBytesForCurrentThread() - allocStart);
             }
         }
 
         return Exit.Value;
     }
 
-    private static void RecordProfile(Profiling.SyscallProfile profile, in SwitchEvent ev, int nr, long switchTicks, long sentryTicks)
+    private static void RecordProfile(Profiling.SyscallProfile profile, in SwitchEvent ev, int nr, long switchTicks, long sentryTicks, long allocated)
     {
         switch (ev.Kind)
         {
             case SwitchEventKind.Syscall:
-                profile.RecordSyscall(nr, switchTicks, sentryTicks);
+                profile.RecordSyscall(nr, switchTicks, sentryTicks, allocated);
                 break;
             case SwitchEventKind.Signal:
-                profile.RecordSignal(ev.Info.si_signo, switchTicks, sentryTicks);
+                profile.RecordSignal(ev.Info.si_signo, switchTicks, sentryTicks, allocated);
                 break;
             default:
-                profile.RecordOther(switchTicks, sentryTicks);
+                profile.RecordOther(switchTicks, sentryTicks, allocated);
                 break;
         }
     }

@@ -97,6 +97,15 @@ internal sealed class FreeRangeSet
         return false;
     }
 
+    /// <summary>Shrinks the storage to what the ranges need when a burst left much of it empty.</summary>
+    public void TrimExcess()
+    {
+        if (_ranges.Capacity > 4 * _ranges.Count + 16)
+        {
+            _ranges.TrimExcess();
+        }
+    }
+
     // Index of the first range whose start is >= value.
     private int LowerBound(ulong value)
     {

@@ -215,6 +215,23 @@ public sealed unsafe class MemoryFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Lets go of bookkeeping a burst grew and no longer needs (the copy-on-write reference table keeps its
+    /// size after the forks that filled it are gone). Called when the sandbox is idle, never on a fault.
+    /// </summary>
+    public void TrimExcess()
+    {
+        lock (_mu)
+        {
+            if (_extraRefs.Capacity > 4 * _extraRefs.Count + 64)
+            {
+                _extraRefs.TrimExcess();
+            }
+
+            _free.TrimExcess();
+        }
+    }
+
     // Preconditions: _mu is held; no page of the range has another reference.
     private void ReleaseLocked(long offset, ulong length)
     {

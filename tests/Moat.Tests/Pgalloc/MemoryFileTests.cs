@@ -206,4 +206,39 @@ public class MemoryFileTests
         Assert.Equal(0, Moat.Host.HostFile.Fstat(mf.Handle.Fd, out Stat st));
         Assert.Equal((long)MemoryFile.ChunkSize, st.st_size);
     }
+
+    [Fact]
+    public void Free_ReturnsThePagesToTheHost()
+    {
+        using var mf = new MemoryFile();
+        long a = mf.Allocate(256 * Page);
+        mf.SpanAt(a, (int)(256 * Page)).Fill(0x5a);
+        Assert.Equal(0, Moat.Host.HostFile.Fstat(mf.Handle.Fd, out Stat before));
+
+        mf.Free(a, 256 * Page);
+
+        Assert.Equal(0, Moat.Host.HostFile.Fstat(mf.Handle.Fd, out Stat after));
+        Assert.True(before.st_blocks >= 256 * 8, $"{before.st_blocks} blocks written");
+        Assert.Equal(0, after.st_blocks);
+    }
+
+    [Fact]
+    public void TrimExcess_AfterSharesAreGone_KeepsReferenceCounting()
+    {
+        using var mf = new MemoryFile();
+        long a = mf.Allocate(4096 * Page);
+        mf.IncRef(a, 4096 * Page);
+        mf.Free(a, 4096 * Page);
+        Assert.False(mf.IsShared(a, 4096 * Page));
+        Assert.Equal(4096 * Page, mf.UsageBytes);
+
+        mf.TrimExcess();
+
+        mf.IncRef(a, Page);
+        Assert.True(mf.IsShared(a, Page));
+        mf.Free(a, 4096 * Page);
+        Assert.Equal(Page, mf.UsageBytes);
+        mf.Free(a, Page);
+        Assert.Equal(0UL, mf.UsageBytes);
+    }
 }
