@@ -55,7 +55,7 @@ internal sealed partial class Pipe
                     return -Errno.EPIPE.Value;
                 }
 
-                if (_count < _buffer.Length)
+                if (_count < _capacity)
                 {
                     return 1;
                 }
@@ -118,7 +118,7 @@ internal sealed partial class Pipe
     public int CountLocked => _count;
 
     /// <summary>Free bytes.</summary>
-    public int RoomLocked => _buffer.Length - _count;
+    public int RoomLocked => _capacity - _count;
 
     /// <summary>Whether any read end is open.</summary>
     public bool HasReadersLocked => _readers > 0;
@@ -136,6 +136,11 @@ internal sealed partial class Pipe
     /// <summary>Drops the first <paramref name="n"/> queued bytes (n ≤ CountLocked).</summary>
     public void ConsumeLocked(int n)
     {
+        if (n == 0)
+        {
+            return;
+        }
+
         _head = (_head + n) % _buffer.Length;
         _count -= n;
         WritersWaiting.Notify();
@@ -145,18 +150,20 @@ internal sealed partial class Pipe
     /// <summary>Appends as much of <paramref name="src"/> as fits; returns the bytes taken.</summary>
     public int PushLocked(ReadOnlySpan<byte> src)
     {
-        int n = Math.Min(src.Length, _buffer.Length - _count);
+        int n = Math.Min(src.Length, _capacity - _count);
+        if (n == 0)
+        {
+            return 0;
+        }
+
+        EnsureStorageLocked(_count + n);
         int tail = (_head + _count) % _buffer.Length;
         int first = Math.Min(n, _buffer.Length - tail);
         src[..first].CopyTo(_buffer.AsSpan(tail, first));
         src[first..n].CopyTo(_buffer.AsSpan(0, n - first));
         _count += n;
-        if (n > 0)
-        {
-            ReadersWaiting.Notify();
-            Events.Notify();
-        }
-
+        ReadersWaiting.Notify();
+        Events.Notify();
         return n;
     }
 }

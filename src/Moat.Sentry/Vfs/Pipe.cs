@@ -23,8 +23,10 @@ internal sealed partial class Pipe
 
     private readonly Lock _mu = new();
 
-    // Protected by _mu.
-    private byte[] _buffer = new byte[DefaultCapacity];
+    // Protected by _mu. The ring's storage grows with the data it has held, up to the capacity: most pipes
+    // (a shell's, a ping-pong's) never hold more than a page, and a 64 KiB array per pipe2 is GC churn.
+    private byte[] _buffer = [];
+    private int _capacity = DefaultCapacity;
     private int _head;
     private int _count;
     private int _readers;
@@ -63,7 +65,7 @@ internal sealed partial class Pipe
             }
             else
             {
-                if (_buffer.Length - _count >= PipeBuf || (_buffer.Length - _count > 0 && _buffer.Length < PipeBuf))
+                if (_capacity - _count >= PipeBuf || (_capacity - _count > 0 && _capacity < PipeBuf))
                 {
                     r |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
                 }
@@ -86,7 +88,7 @@ internal sealed partial class Pipe
         {
             lock (_mu)
             {
-                return _buffer.Length;
+                return _capacity;
             }
         }
     }
@@ -234,11 +236,12 @@ internal sealed partial class Pipe
                     return done > 0 ? (long)done : -Errno.EPIPE.Value;
                 }
 
-                int room = _buffer.Length - _count;
+                int room = _capacity - _count;
                 ulong want = count - done;
                 if (room > 0 && (!atomic || (ulong)room >= want))
                 {
                     int n = (int)Math.Min((ulong)room, want);
+                    EnsureStorageLocked(_count + n);
                     int tail = (_head + _count) % _buffer.Length;
                     int first = Math.Min(n, _buffer.Length - tail);
                     long r = t.MM.CopyIn(addr + done, _buffer.AsSpan(tail, first));
@@ -293,15 +296,37 @@ internal sealed partial class Pipe
                 return -Errno.EBUSY.Value;
             }
 
-            var next = new byte[capacity];
-            for (int i = 0; i < _count; i++)
+            _capacity = capacity;
+            if (_buffer.Length > capacity)
             {
-                next[i] = _buffer[(_head + i) % _buffer.Length];
+                MoveToStorageLocked(capacity);
             }
 
-            _buffer = next;
-            _head = 0;
             return capacity;
         }
+    }
+
+    // Grows the ring's storage to hold at least needed bytes (a power of two from a page up to the capacity).
+    private void EnsureStorageLocked(int needed)
+    {
+        if (needed > _buffer.Length)
+        {
+            MoveToStorageLocked(Math.Min(_capacity, Math.Max(PipeBuf, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)needed))));
+        }
+    }
+
+    // Moves the data, in order, to the start of new storage of the given size.
+    private void MoveToStorageLocked(int size)
+    {
+        var next = new byte[size];
+        int first = Math.Min(_count, _buffer.Length - _head);
+        if (_count > 0)
+        {
+            _buffer.AsSpan(_head, first).CopyTo(next);
+            _buffer.AsSpan(0, _count - first).CopyTo(next.AsSpan(first));
+        }
+
+        _buffer = next;
+        _head = 0;
     }
 }
