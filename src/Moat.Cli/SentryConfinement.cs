@@ -29,7 +29,7 @@ internal static class SentryConfinement
         }
         else
         {
-            uint action = mode == "log" ? RetLog : SeccompProgram.RetTrap;
+            uint action = mode switch { "log" => RetLog, "kill" => SeccompProgram.RetKillProcess, _ => SeccompProgram.RetTrap };
             r = HostSeccomp.Install(SeccompProgram.Compile(SentrySyscalls.Rules, action));
             if (r > 0)
             {

@@ -110,6 +110,7 @@ internal static class SentrySyscalls
         SeccompRule.IfEqual(Sysno.utimensat, 1, 0, "futimens of an open file of a read-write volume (SysPathChange): no path"),
         SeccompRule.Allow(Sysno.fstat, "donated host files"),
         SeccompRule.Allow(Sysno.newfstatat, "donated host files (AT_EMPTY_PATH); runtime"),
+        SeccompRule.Allow(Sysno.stat, "runtime: a failed File open stats the parent directory to pick its exception (StubCpu reading /proc/PID/stat of a stub that just died)"),
         SeccompRule.Allow(Sysno.statx, "runtime"),
         SeccompRule.Allow(Sysno.fstatfs, "statfs of donated host files"),
         SeccompRule.Allow(Sysno.statfs, "runtime"),
