@@ -154,7 +154,7 @@ internal static partial class SyscallTable
         Full(Sysno.getpgrp, SysProcessGroup.Getpgrp);
         Full(Sysno.getsid, SysProcessGroup.Getsid);
         Full(Sysno.setpgid, SysProcessGroup.Setpgid);
-        Partial(Sysno.setsid, SysProcessGroup.Setsid, "no controlling terminal to let go of");
+        Full(Sysno.setsid, SysProcessGroup.Setsid);
         Full(Sysno.set_tid_address, SysThread.SetTidAddress);
         Full(Sysno.set_robust_list, SysThread.SetRobustList);
         Full(Sysno.get_robust_list, SysThread.GetRobustList);
