@@ -56,9 +56,9 @@ internal static partial class RuntimeCommand
             return status;
         }
 
-        if (f!.Get("console-socket") != null || f.Has("tty") || f.Has("t"))
+        if ((f!.Has("tty") || f.Has("t")) && f.Get("console-socket") == null)
         {
-            return g.Log.Error("exec: terminals are not supported by moat yet");
+            return g.Log.Error("exec --tty without --console-socket: a terminal on the caller's own stdio is not supported by moat yet");
         }
 
         if (g.Store.Status(r) == "stopped")
@@ -84,6 +84,7 @@ internal static partial class RuntimeCommand
             }
 
             spec.Process.Args = f.Positional.GetRange(1, f.Positional.Count - 1);
+            spec.Process.Terminal = f.Has("tty") || f.Has("t");
             if (f.Get("cwd") is string cwd)
             {
                 spec.Process.Cwd = cwd;
@@ -119,9 +120,33 @@ internal static partial class RuntimeCommand
         using (mine)
         {
             string[] cmd = GoferProcess.SelfCommand(["oci-exec-proxy", "--state", dir, "--process", processFile]);
-            using (theirs)
+            OciProcess? process = null;
+            try
             {
-                pid = HostSpawn.Spawn(cmd[0], cmd, ChildEnvironment(), [(theirs.Fd, BootCommand.SyncFd)], []);
+                process = JsonSerializer.Deserialize(File.ReadAllText(processFile), OciJson.Default.OciProcess);
+            }
+            catch (Exception e) when (e is IOException or JsonException)
+            {
+                // The proxy reads it again and reports what is wrong.
+            }
+
+            SafeFdHandle? console = null;
+            if (ConsoleError(process?.Terminal ?? false, f.Get("console-socket")) is string consoleError)
+            {
+                theirs.Dispose();
+                return g.Log.Error(consoleError);
+            }
+
+            if (f.Get("console-socket") is string socketPath && (console = HostConsole.Send(socketPath, out string error)) == null)
+            {
+                theirs.Dispose();
+                return g.Log.Error(error);
+            }
+
+            using (theirs)
+            using (console)
+            {
+                pid = HostSpawn.Spawn(cmd[0], cmd, ChildEnvironment(), WithConsole([(theirs.Fd, BootCommand.SyncFd)], console), []);
             }
 
             if (pid < 0)

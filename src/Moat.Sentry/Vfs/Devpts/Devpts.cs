@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using Moat.Abi;
+using Moat.Host;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Vfs.Tmpfs;
 
@@ -81,7 +82,7 @@ internal sealed class Devpts
             tty.ReplicaOpens++;
         }
 
-        tty.Events.Notify();
+        tty.Changed();
         if ((flags & OpenFlags.O_NOCTTY) == 0 && node.Major == PtsMajor)
         {
             tty.MaybeBecomeControlling(t);
@@ -91,7 +92,32 @@ internal sealed class Devpts
         return 0;
     }
 
+    /// <summary>
+    /// Makes a pty whose master side is the host terminal <paramref name="host"/> (which it then owns) and
+    /// returns its replica, open for reading and writing: the stdio of an OCI process with a terminal.
+    /// </summary>
+    public FileDescription OpenBridged(SafeFdHandle host, uint uid, out Terminal tty)
+    {
+        lock (_dev.Mu)
+        {
+            tty = NewTerminalLocked(uid);
+            tty.Locked = false;
+            tty.ReplicaOpens = 1;
+        }
+
+        TerminalBridge.Start(tty, host);
+        return new TerminalFile(tty, master: false, tty.ReplicaNode, OpenFlags.O_RDWR) { Path = "/dev/pts/" + tty.Index.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+    }
+
     private long OpenMaster(Task t, TmpfsDeviceNode node, int flags, string path, out FileDescription? file)
+    {
+        Terminal tty = NewTerminalLocked(t.Credentials.EffectiveUid);
+        file = new TerminalFile(tty, master: true, node, flags) { Path = "/dev/ptmx" };
+        return 0;
+    }
+
+    // A new pair at the lowest free index, its replica listed in /dev/pts. Preconditions: _dev.Mu is held.
+    private Terminal NewTerminalLocked(uint uid)
     {
         int index = 0;
         foreach (int used in _terminals.Keys)
@@ -106,15 +132,14 @@ internal sealed class Devpts
 
         var replica = new TmpfsDeviceNode(_dev, 0x190 /* 0620 */, PtsMajor, (uint)index)
         {
-            Uid = t.Credentials.EffectiveUid,
+            Uid = uid,
             Gid = TtyGid,
         };
         var tty = new Terminal(_kernel, this, index, replica);
         _terminals[index] = tty;
         _pts.Children[index.ToString(System.Globalization.CultureInfo.InvariantCulture)] = replica;
         _pts.Touch(modified: true);
-        file = new TerminalFile(tty, master: true, node, flags) { Path = "/dev/ptmx" };
-        return 0;
+        return tty;
     }
 
     /// <summary>Takes a closed master's replica out of /dev/pts.</summary>

@@ -31,7 +31,7 @@ internal sealed partial class Terminal
                     }
 
                     Ld.Output.Drop(n);
-                    Events.Notify();
+                    Changed();
                     return n;
                 }
 
@@ -83,7 +83,7 @@ internal sealed partial class Terminal
                     took = Ld.Receive(chunk[off..n], ref signals);
                 }
 
-                Events.Notify();
+                Changed();
                 SignalForeground(signals);
                 off += took;
                 done += (ulong)took;
@@ -163,7 +163,7 @@ internal sealed partial class Terminal
                     }
 
                     Ld.Consume(n, line);
-                    Events.Notify();
+                    Changed();
                     return n;
                 }
 
@@ -251,7 +251,7 @@ internal sealed partial class Terminal
                     took = Ld.Write(chunk[off..n]);
                 }
 
-                Events.Notify();
+                Changed();
                 off += took;
                 done += (ulong)took;
                 if (off < n)

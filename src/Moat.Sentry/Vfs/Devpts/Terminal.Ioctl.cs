@@ -113,7 +113,7 @@ internal sealed partial class Terminal
                     Ld.SetTermios(tio);
                 }
 
-                Events.Notify();
+                Changed();
                 return 0;
             }
 
@@ -137,7 +137,7 @@ internal sealed partial class Terminal
                     Ld.Flush(input: master ? ownOutput : ownInput, output: master ? ownInput : ownOutput);
                 }
 
-                Events.Notify();
+                Changed();
                 return 0;
             }
 

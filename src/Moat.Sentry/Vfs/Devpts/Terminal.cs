@@ -36,6 +36,16 @@ internal sealed partial class Terminal
     /// <summary>Notified on any change of either side's data, room, or open state.</summary>
     public WaitQueue Events { get; } = new();
 
+    /// <summary>Set with <see cref="Events"/> when a host terminal stands in for the master (<see cref="TerminalBridge"/>).</summary>
+    public AutoResetEvent? BridgeWake { get; set; }
+
+    /// <summary>Wakes whoever waits on either side.</summary>
+    public void Changed()
+    {
+        Events.Notify();
+        BridgeWake?.Set();
+    }
+
     // Protected by Mu.
     public LineDiscipline Ld { get; } = new();
 
@@ -189,7 +199,7 @@ internal sealed partial class Terminal
             HungUp = true;
         }
 
-        Events.Notify();
+        Changed();
         Owner.Remove(this);
         Task? leader = null;
         lock (Kernel.TreeMu)

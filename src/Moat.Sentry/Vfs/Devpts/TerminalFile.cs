@@ -61,6 +61,6 @@ internal sealed class TerminalFile : FileDescription
             Terminal.ReplicaOpens--;
         }
 
-        Terminal.Events.Notify();
+        Terminal.Changed();
     }
 }
