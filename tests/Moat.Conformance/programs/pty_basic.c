@@ -35,6 +35,7 @@ int main(void) {
     e = en(stat(path, &st));
     printf("stat replica: %s chr %s\n", e, S_ISCHR(st.st_mode) ? "yes" : "no");
     printf("open locked replica: %s\n", en(open(path, O_RDWR | O_NOCTTY)));
+    printf("TIOCGPTPEER locked: %s\n", en(ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY)));
     printf("grantpt: %s\n", en(grantpt(m)));
     printf("unlockpt: %s\n", en(unlockpt(m)));
     e = en(ioctl(m, TIOCGPTLCK, &lock));
@@ -45,6 +46,15 @@ int main(void) {
     char *tn = ttyname(s);
     printf("ttyname matches: %s\n", tn && strcmp(tn, path) == 0 ? "yes" : "no");
     printf("TIOCGPTN on replica: %s\n", en(ioctl(s, TIOCGPTN, &n)));
+    printf("TIOCGPTPEER on replica: %s\n", en(ioctl(s, TIOCGPTPEER, O_RDWR | O_NOCTTY)));
+    int peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    struct stat ps;
+    fstat(peer, &ps);
+    printf("TIOCGPTPEER: %s, lowest fd %s, cloexec %s, same rdev %s\n", peer < 0 ? strerrorname_np(errno) : "ok",
+           peer == s + 1 ? "yes" : "no", (fcntl(peer, F_GETFD) & FD_CLOEXEC) ? "yes" : "no", ps.st_rdev == st.st_rdev ? "yes" : "no");
+    write(peer, "p", 1);
+    close(peer);
+    { char pb[8]; struct pollfd pp = {m, POLLIN, 0}; poll(&pp, 1, -1); printf("master got the peer's byte: %s\n", read(m, pb, sizeof pb) == 1 && pb[0] == 'p' ? "yes" : "no"); }
     struct stat ss;
     fstat(s, &ss);
     printf("fstat replica: chr %s major %u same rdev as path %s\n", S_ISCHR(ss.st_mode) ? "yes" : "no",

@@ -32,6 +32,7 @@ internal sealed partial class Terminal
     private const uint TIOCGPTN = 0x80045430;
     private const uint TIOCSPTLCK = 0x40045431;
     private const uint TIOCGPTLCK = 0x80045439;
+    private const uint TIOCGPTPEER = 0x5441;
     private const int CAP_SYS_ADMIN = 21;
 
     public long Ioctl(Task t, uint request, ulong arg, bool master)
@@ -77,6 +78,8 @@ internal sealed partial class Terminal
                 return Out(t, arg, locked);
             }
 
+            case TIOCGPTPEER:
+                return master ? OpenPeer(t, (int)arg) : -Errno.EIO.Value; // ptm_open_peer: only a master has a peer
             case TCGETS:
             {
                 KernelTermios tio;
@@ -227,6 +230,36 @@ internal sealed partial class Terminal
             default:
                 return -Errno.ENOTTY.Value;
         }
+    }
+
+    // TIOCGPTPEER: opens the replica as an open of /dev/pts/N would (the lock, the controlling terminal),
+    // without a path lookup, at the lowest free fd.
+    private long OpenPeer(Task t, int flags)
+    {
+        lock (Mu)
+        {
+            if (Locked || HungUp)
+            {
+                return -Errno.EIO.Value;
+            }
+
+            ReplicaOpens++;
+        }
+
+        Changed();
+        if ((flags & OpenFlags.O_NOCTTY) == 0)
+        {
+            MaybeBecomeControlling(t);
+        }
+
+        var file = new TerminalFile(this, master: false, ReplicaNode, flags)
+        {
+            Path = "/dev/pts/" + Index.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        int limit = (int)System.Math.Min(t.Group.Limit(RlimitResource.RLIMIT_NOFILE).rlim_cur, int.MaxValue);
+        int fd = t.Fds.Add(file, (flags & OpenFlags.O_CLOEXEC) != 0, 0, limit);
+        file.DecRef();
+        return fd;
     }
 
     private static long Out<T>(Task t, ulong arg, in T value)
