@@ -14,6 +14,7 @@ internal static partial class RuntimeCommand
     // run: create, start, and (unless --detach) wait for the container and delete it.
     private static int RunContainer(Globals g, ReadOnlySpan<string> args)
     {
+        int pid;
         OciFlags? f = OciFlags.Parse(args, ["bundle", "b", "pid-file", "console-socket", "preserve-fds"], out string error);
         if (f == null || f.Positional.Count != 1)
         {
@@ -21,9 +22,28 @@ internal static partial class RuntimeCommand
         }
 
         string id = f.Positional[0];
-        int status = CreateSandbox(g, f, id, out int pid);
+        bool detach = f.Has("detach") || f.Has("d");
+        SafeFdHandle? master = null, replica = null;
+        if (!detach && f.Get("console-socket") == null && OciBundle.Load(BundleDir(f), out _)?.Process?.Terminal == true)
+        {
+            // In the foreground with a terminal: this process's stdio is the console (ConsoleRelay).
+            long r = HostPty.OpenRaw(out master, out replica, out _);
+            if (r < 0)
+            {
+                return g.Log.Error("cannot open a console pty: " + Errno.FromValue((int)-r).Name);
+            }
+        }
+
+        int status;
+        using (replica)
+        {
+            status = CreateSandbox(g, f, id, out int created, replica);
+            pid = created;
+        }
+
         if (status != 0)
         {
+            master?.Dispose();
             return status;
         }
 
@@ -33,15 +53,28 @@ internal static partial class RuntimeCommand
             HostProcess.Kill(pid, Signal.SIGKILL);
             HostProcess.WaitPid(pid, out _, 0);
             g.Store.Remove(id);
+            master?.Dispose();
             return g.Log.Error("cannot start the container: " + (reply ?? "the sandbox does not answer"));
         }
 
-        if (f.Has("detach") || f.Has("d"))
+        if (detach)
         {
             return 0;
         }
 
-        HostProcess.WaitPid(pid, out int ws, 0);
+        int ws;
+        if (master != null && !OperatingSystem.IsWindows())
+        {
+            using (master)
+            {
+                ws = ConsoleRelay.Run(master, pid);
+            }
+        }
+        else
+        {
+            HostProcess.WaitPid(pid, out ws, 0);
+        }
+
         g.Store.Remove(id);
         return HostProcess.WIfSignaled(ws) ? 128 + HostProcess.WTermSig(ws) : HostProcess.WExitStatus(ws);
     }

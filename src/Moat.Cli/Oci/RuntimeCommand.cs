@@ -105,7 +105,7 @@ internal static partial class RuntimeCommand
     }
 
     /// <summary>Starts the container's sandbox process, waits until init is loaded, records the state; 0 or a failure.</summary>
-    private static int CreateSandbox(Globals g, OciFlags f, string id, out int pid)
+    private static int CreateSandbox(Globals g, OciFlags f, string id, out int pid, SafeFdHandle? ownConsole = null)
     {
         pid = 0;
         if (!ContainerStore.ValidId(id))
@@ -113,7 +113,7 @@ internal static partial class RuntimeCommand
             return g.Log.Error($"invalid container id format: {id}");
         }
 
-        string bundle = Path.GetFullPath(f.Get("bundle") ?? f.Get("b") ?? Environment.CurrentDirectory);
+        string bundle = BundleDir(f);
         OciSpec? spec = OciBundle.Load(bundle, out string error);
         SandboxPlan? plan = spec != null ? OciBundle.Plan(spec, bundle, out error) : null;
         if (spec == null || plan == null)
@@ -121,7 +121,7 @@ internal static partial class RuntimeCommand
             return g.Log.Error(error);
         }
 
-        if (ConsoleError(plan.Process.Terminal, f.Get("console-socket")) is string consoleError)
+        if (ownConsole == null && ConsoleError(plan.Process.Terminal, f.Get("console-socket")) is string consoleError)
         {
             return g.Log.Error(consoleError);
         }
@@ -156,7 +156,7 @@ internal static partial class RuntimeCommand
 
             string[] cmd = GoferProcess.SelfCommand([.. argv]);
             SafeFdHandle? console = null;
-            if (f.Get("console-socket") is string socketPath && (console = HostConsole.Send(socketPath, out error)) == null)
+            if (ownConsole == null && f.Get("console-socket") is string socketPath && (console = HostConsole.Send(socketPath, out error)) == null)
             {
                 theirs.Dispose();
                 g.Store.Remove(id);
@@ -166,7 +166,7 @@ internal static partial class RuntimeCommand
             using (theirs)
             using (console)
             {
-                pid = HostSpawn.Spawn(cmd[0], cmd, ChildEnvironment(), WithConsole([(theirs.Fd, BootCommand.SyncFd)], console), []);
+                pid = HostSpawn.Spawn(cmd[0], cmd, ChildEnvironment(), WithConsole([(theirs.Fd, BootCommand.SyncFd)], ownConsole ?? console), []);
             }
 
             if (pid < 0)
@@ -206,6 +206,8 @@ internal static partial class RuntimeCommand
 
         return 0;
     }
+
+    private static string BundleDir(OciFlags f) => Path.GetFullPath(f.Get("bundle") ?? f.Get("b") ?? Environment.CurrentDirectory);
 
     // runc's rules: a terminal needs a console socket to send it over, and a console socket needs a terminal.
     private static string? ConsoleError(bool terminal, string? consoleSocket) =>
