@@ -77,6 +77,30 @@ public sealed class OciRuntimeTests
         Assert.Equal(runc.StdoutText, moat.StdoutText);
     }
 
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
+    public void ExecTty_InTheForeground_UsesTheCallersTerminal(string runtime)
+    {
+        Assert.True(Containerd.Which("python3") != null, "python3 runs the runtime on a terminal");
+        string bundle = Bundle("sleep 60");
+        string state = HostScratch.NewDirectory("state");
+        string id = runtime[0] + Guid.NewGuid().ToString("N")[..8];
+        RunResult r = Runtime(runtime, state, "run", "--detach", "--bundle", bundle, id);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        try
+        {
+            r = PtyRunner.Run("hello\n", "/dev/pts/", bundle, [Binary(runtime), .. Prefix(runtime), "--root", state, "exec", "-t", id, "sh", "-c", "tty; read x; stty size; echo got $x; exit 4"]);
+            Assert.True(r.ExitCode == 4, r.StdoutText + r.Stderr);
+            Assert.Equal("/dev/pts/0\r\nhello\r\n30 100\r\ngot hello\r\n", r.StdoutText);
+        }
+        finally
+        {
+            Runtime(runtime, state, "kill", id, "9");
+            Runtime(runtime, state, "delete", "--force", id);
+        }
+    }
+
     // `RUNTIME run` of the bundle on a 30x100 host terminal, "hello" typed once the container printed its tty.
     private static RunResult OnTerminal(string runtime, string bundle)
     {

@@ -89,10 +89,6 @@ internal static partial class RuntimeCommand
             return status;
         }
 
-        if ((f!.Has("tty") || f.Has("t")) && f.Get("console-socket") == null)
-        {
-            return g.Log.Error("exec --tty without --console-socket: a terminal on the caller's own stdio is not supported by moat yet");
-        }
 
         if (g.Store.Status(r) == "stopped")
         {
@@ -100,7 +96,7 @@ internal static partial class RuntimeCommand
         }
 
         string dir = g.Store.Dir(r.Id);
-        string? processFile = f.Get("process") ?? f.Get("p");
+        string? processFile = f!.Get("process") ?? f.Get("p");
         string? temp = null;
         if (processFile == null)
         {
@@ -150,6 +146,7 @@ internal static partial class RuntimeCommand
         }
 
         int pid;
+        SafeFdHandle? master = null;
         using (mine)
         {
             string[] cmd = GoferProcess.SelfCommand(["oci-exec-proxy", "--state", dir, "--process", processFile]);
@@ -164,13 +161,25 @@ internal static partial class RuntimeCommand
             }
 
             SafeFdHandle? console = null;
-            if (ConsoleError(process?.Terminal ?? false, f.Get("console-socket")) is string consoleError)
+            bool detach = f.Has("detach") || f.Has("d");
+            bool terminal = process?.Terminal ?? false;
+            if (terminal && !detach && f.Get("console-socket") == null)
+            {
+                // In the foreground: this process's stdio is the console (ConsoleRelay), as runc exec -t.
+                long pr = HostPty.OpenRaw(out master, out console, out _);
+                if (pr < 0)
+                {
+                    theirs.Dispose();
+                    return g.Log.Error("cannot open a console pty: " + Errno.FromValue((int)-pr).Name);
+                }
+            }
+            else if (ConsoleError(terminal, f.Get("console-socket")) is string consoleError)
             {
                 theirs.Dispose();
                 return g.Log.Error(consoleError);
             }
 
-            if (f.Get("console-socket") is string socketPath && (console = HostConsole.Send(socketPath, out string error)) == null)
+            if (master == null && f.Get("console-socket") is string socketPath && (console = HostConsole.Send(socketPath, out string error)) == null)
             {
                 theirs.Dispose();
                 return g.Log.Error(error);
@@ -184,12 +193,14 @@ internal static partial class RuntimeCommand
 
             if (pid < 0)
             {
+                master?.Dispose();
                 return g.Log.Error("cannot start the exec process: " + Errno.FromValue(-pid).Name);
             }
 
             string reply = ReadReply(mine);
             if (reply != "ready")
             {
+                master?.Dispose();
                 HostProcess.WaitPid(pid, out _, 0);
                 string why = reply.StartsWith("error ", StringComparison.Ordinal) ? reply[6..] : "the exec process ended before it was ready";
                 return g.Log.Error($"moat exec failed: {why}");
@@ -208,7 +219,19 @@ internal static partial class RuntimeCommand
             return 0;
         }
 
-        HostProcess.WaitPid(pid, out int ws, 0);
+        int ws;
+        if (master != null && !OperatingSystem.IsWindows())
+        {
+            using (master)
+            {
+                ws = ConsoleRelay.Run(master, pid);
+            }
+        }
+        else
+        {
+            HostProcess.WaitPid(pid, out ws, 0);
+        }
+
         return HostProcess.WIfSignaled(ws) ? 128 + HostProcess.WTermSig(ws) : HostProcess.WExitStatus(ws);
     }
 
