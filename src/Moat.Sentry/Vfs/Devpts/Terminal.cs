@@ -196,6 +196,11 @@ internal sealed partial class Terminal
     {
         lock (Mu)
         {
+            if (HungUp)
+            {
+                return;
+            }
+
             HungUp = true;
         }
 

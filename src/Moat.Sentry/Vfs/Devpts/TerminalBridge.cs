@@ -57,6 +57,7 @@ internal sealed unsafe class TerminalBridge
             _wake.Set();
             _output?.Join(); // the output side may be writing to the host fd
             _host.Dispose();
+            _tty.HangUp(); // the console is gone: as a master's close (frees /dev/pts/N)
         }
     }
 
@@ -91,7 +92,6 @@ internal sealed unsafe class TerminalBridge
 
             if (n <= 0)
             {
-                _tty.HangUp();
                 return;
             }
 
