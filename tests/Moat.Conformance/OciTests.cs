@@ -216,7 +216,7 @@ public sealed class OciTests : IClassFixture<Containerd>
         RunResult r = _ctd.CtrOnTerminal("hello\n", "/dev/pts/", "run", "-t", "--rm", "--runc-binary", Binary(runtime), Containerd.Image, Name(runtime, "tty"),
             "sh", "-c", "tty; read x; stty size; echo got $x; exit 3");
         Assert.True(r.ExitCode == 3, $"status {r.ExitCode}: {r.StdoutText.Replace("\r", "<CR>", StringComparison.Ordinal)} {r.Stderr}");
-        Assert.Equal("/dev/pts/0\r\nhello\r\n30 100\r\ngot hello\r\n", Crlf(r.StdoutText));
+        Assert.Equal("/dev/pts/0\r\nhello\r\n30 100\r\ngot hello\r\n", r.StdoutText);
     }
 
     [Theory]
@@ -234,7 +234,7 @@ public sealed class OciTests : IClassFixture<Containerd>
             r = _ctd.CtrOnTerminal("hello\n", "/dev/pts/", "task", "exec", "-t", "--exec-id", "t1", id,
                 "sh", "-c", "tty; read x; stty size; echo got $x; exit 4");
             Assert.True(r.ExitCode == 4, $"status {r.ExitCode}: {r.StdoutText.Replace("\r", "<CR>", StringComparison.Ordinal)} {r.Stderr}");
-            Assert.Equal("/dev/pts/0\r\nhello\r\n30 100\r\ngot hello\r\n", Crlf(r.StdoutText));
+            Assert.Equal("/dev/pts/0\r\nhello\r\n30 100\r\ngot hello\r\n", r.StdoutText);
         }
         finally
         {
@@ -248,10 +248,6 @@ public sealed class OciTests : IClassFixture<Containerd>
             _ctd.Ctr("container", "delete", id);
         }
     }
-
-    // The container's pty ends lines with CR LF (ONLCR); what ctr passes on of it reaches the test's terminal
-    // with one more CR before each LF, with runc as with moat: count that as one line end.
-    private static string Crlf(string s) => s.Replace("\r\r\n", "\r\n", StringComparison.Ordinal);
 
     // Field N of the container's row in `ctr task ls` (TASK PID STATUS), or "" when it has none.
     private string TaskField(string id, int field)

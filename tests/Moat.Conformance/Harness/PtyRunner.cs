@@ -6,7 +6,8 @@ namespace Moat.Conformance.Harness;
 /// <summary>
 /// Runs a host command on a host pty (python3's pty support), as a user at a terminal would: the window is
 /// 30x100 before the command starts, the input is typed once the expected text has appeared, and everything
-/// the command wrote to the terminal comes back as stdout, with the command's exit status.
+/// the command wrote to the terminal comes back as stdout (CR CR LF read as CR LF), with the command's exit
+/// status.
 /// </summary>
 public static class PtyRunner
 {
@@ -40,7 +41,9 @@ public static class PtyRunner
                 os.write(master, text)
                 sent = True
         _, status = os.waitpid(pid, 0)
-        sys.stdout.buffer.write(out)
+        # runc and ctr put this terminal in a raw mode that keeps OPOST (containerd/console), at a moment of
+        # their choosing: the CR LF of the container's pty may reach here as CR CR LF. Count it as CR LF.
+        sys.stdout.buffer.write(out.replace(b"\r\r\n", b"\r\n"))
         sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
         """;
 
