@@ -77,6 +77,20 @@ internal static class SandboxLauncher
 
         mm.AddressSpaceLimit = group.Limit(RlimitResource.RLIMIT_AS).rlim_cur;
         var fds = new FdTable();
+        if (spec.Terminal && stdio.Length > 0 && stdio[0] is SafeFdHandle host)
+        {
+            AttachTerminal(kernel, group, fds, host, creds.EffectiveUid);
+            for (int fd = 1; fd < stdio.Length; fd++)
+            {
+                if (stdio[fd] != host)
+                {
+                    stdio[fd]?.Dispose();
+                }
+            }
+
+            stdio = [];
+        }
+
         for (int fd = 0; fd < stdio.Length && fd <= 2; fd++)
         {
             SafeFdHandle? h = stdio[fd];
@@ -103,6 +117,25 @@ internal static class SandboxLauncher
         regs.eflags = 0x202; // IF
         regs.orig_rax = ulong.MaxValue;
         return task;
+    }
+
+    // A pty bridged to the host terminal on fds 0-2, the controlling terminal of the new process (a session
+    // leader), its group in the foreground: what runc's init sets up with setsid and TIOCSCTTY.
+    private static void AttachTerminal(Kernel.Kernel kernel, ThreadGroup group, FdTable fds, SafeFdHandle host, uint uid)
+    {
+        FileDescription replica = kernel.Devpts.OpenBridged(host, uid, out Vfs.Devpts.Terminal tty);
+        for (int fd = 0; fd <= 2; fd++)
+        {
+            fds.Set(fd, replica, cloexec: false);
+        }
+
+        replica.DecRef();
+        lock (kernel.TreeMu)
+        {
+            group.ControllingTerminal = tty;
+            tty.Session = group.Session;
+            tty.ForegroundGroup = group.ProcessGroup;
+        }
     }
 
     private static Credentials FromIdentity(SandboxIdentity id)

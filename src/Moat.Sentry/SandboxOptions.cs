@@ -57,6 +57,9 @@ public sealed class SandboxOptions
     /// <summary>Start init with no_new_privs set.</summary>
     public bool NoNewPrivileges { get; init; }
 
+    /// <summary>fd 0 is a host terminal for init (OCI process.terminal): see <see cref="SandboxProcessSpec.Terminal"/>.</summary>
+    public bool Terminal { get; init; }
+
     /// <summary>Extra tmpfs file systems (absolute paths, mode 01777), beside /tmp and /dev/shm.</summary>
     public IReadOnlyList<string> TmpfsMounts { get; init; } = [];
 

@@ -2,7 +2,7 @@ using Moat.Conformance.Harness;
 
 namespace Moat.Conformance;
 
-/// <summary>/dev is the Sentry's own: only its devices, /dev/shm and the links into /proc; no host device is named or reached.</summary>
+/// <summary>/dev is the Sentry's own: only its devices (its ptys too), /dev/shm and the links into /proc; no host device is named or reached.</summary>
 public sealed class DevTests
 {
     [Fact]
@@ -10,7 +10,7 @@ public sealed class DevTests
     {
         RunResult r = MoatCli.Do(["/bin/busybox", "ls", "/dev"], HostScratch.Root);
         Assert.Equal(0, r.ExitCode);
-        Assert.Equal("fd\nfull\nnull\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero\n", r.StdoutText);
+        Assert.Equal("fd\nfull\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero\n", r.StdoutText);
     }
 
     [Fact]

@@ -19,8 +19,8 @@ public sealed class OciRuntimeTests
 
     private static string[] Prefix(string runtime) => runtime == "runc" ? [] : MoatCli.Command.Prefix;
 
-    /// <summary>A bundle from `runc spec` over a busybox rootfs, running <paramref name="script"/> without a terminal.</summary>
-    private static string Bundle(string script)
+    /// <summary>A bundle from `runc spec` over a busybox rootfs, running <paramref name="script"/> without a terminal (or with one).</summary>
+    private static string Bundle(string script, bool terminal = false)
     {
         string bundle = HostScratch.NewDirectory("bundle");
         string bin = Path.Combine(bundle, "rootfs", "bin");
@@ -35,7 +35,7 @@ public sealed class OciRuntimeTests
         Assert.True(spec.ExitCode == 0, "runc spec: " + spec.Stderr);
         string path = Path.Combine(bundle, "config.json");
         JsonNode config = JsonNode.Parse(File.ReadAllText(path))!;
-        config["process"]!["terminal"] = false;
+        config["process"]!["terminal"] = terminal;
         config["process"]!["args"] = new JsonArray("sh", "-c", script);
         File.WriteAllText(path, config.ToJsonString());
         return bundle;
@@ -62,6 +62,51 @@ public sealed class OciRuntimeTests
         Assert.True(runc.ExitCode == 3, runc.Stderr);
         Assert.True(moat.ExitCode == 3, moat.Stderr);
         Assert.Equal(runc.StdoutText, moat.StdoutText);
+    }
+
+    [Fact]
+    public void Run_TerminalBundle_InTheForeground_UsesTheCallersTerminal_AsRunc()
+    {
+        Assert.True(Containerd.Which("python3") != null, "python3 runs the runtime on a terminal");
+        string bundle = Bundle("tty; read x; stty size; echo got $x; exit 3", terminal: true);
+        RunResult moat = OnTerminal("moat", bundle);
+        RunResult runc = OnTerminal("runc", bundle);
+        Assert.True(runc.ExitCode == 3, runc.StdoutText + runc.Stderr);
+        Assert.True(moat.ExitCode == 3, moat.StdoutText + moat.Stderr);
+        Assert.Equal("/dev/pts/0\r\nhello\r\n30 100\r\ngot hello\r\n", runc.StdoutText);
+        Assert.Equal(runc.StdoutText, moat.StdoutText);
+    }
+
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
+    public void ExecTty_InTheForeground_UsesTheCallersTerminal(string runtime)
+    {
+        Assert.True(Containerd.Which("python3") != null, "python3 runs the runtime on a terminal");
+        string bundle = Bundle("sleep 60");
+        string state = HostScratch.NewDirectory("state");
+        string id = runtime[0] + Guid.NewGuid().ToString("N")[..8];
+        RunResult r = Runtime(runtime, state, "run", "--detach", "--bundle", bundle, id);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        try
+        {
+            r = PtyRunner.Run("hello\n", "/dev/pts/", bundle, [Binary(runtime), .. Prefix(runtime), "--root", state, "exec", "-t", id, "sh", "-c", "tty; read x; stty size; echo got $x; exit 4"]);
+            Assert.True(r.ExitCode == 4, r.StdoutText + r.Stderr);
+            Assert.Equal("/dev/pts/0\r\nhello\r\n30 100\r\ngot hello\r\n", r.StdoutText);
+        }
+        finally
+        {
+            Runtime(runtime, state, "kill", id, "9");
+            Runtime(runtime, state, "delete", "--force", id);
+        }
+    }
+
+    // `RUNTIME run` of the bundle on a 30x100 host terminal, "hello" typed once the container printed its tty.
+    private static RunResult OnTerminal(string runtime, string bundle)
+    {
+        string state = HostScratch.NewDirectory("state");
+        string id = runtime[0] + Guid.NewGuid().ToString("N")[..8];
+        return PtyRunner.Run("hello\n", "/dev/pts/", bundle, [Binary(runtime), .. Prefix(runtime), "--root", state, "run", "--bundle", bundle, id]);
     }
 
     [Fact]

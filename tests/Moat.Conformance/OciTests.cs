@@ -203,6 +203,52 @@ public sealed class OciTests : IClassFixture<Containerd>
         Assert.Equal(string.Empty, TaskField(ids[1], 0));
     }
 
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
+    public void RunTty_GivesAWorkingTerminal(string runtime)
+    {
+        Assert.True(_ctd.Problem == null, _ctd.Problem);
+        Assert.True(Containerd.Which("python3") != null, "python3 runs ctr on a terminal");
+
+        // ctr puts its own terminal in raw mode and passes on the window size; the container's pty echoes
+        // the typed line (canonical mode) and turns its newlines into CR LF.
+        RunResult r = _ctd.CtrOnTerminal("hello\n", "/dev/pts/", "run", "-t", "--rm", "--runc-binary", Binary(runtime), Containerd.Image, Name(runtime, "tty"),
+            "sh", "-c", "tty; read x; stty size; echo got $x; exit 3");
+        Assert.True(r.ExitCode == 3, $"status {r.ExitCode}: {r.StdoutText.Replace("\r", "<CR>", StringComparison.Ordinal)} {r.Stderr}");
+        Assert.Equal("/dev/pts/0\r\nhello\r\n30 100\r\ngot hello\r\n", r.StdoutText);
+    }
+
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
+    public void ExecTty_GivesAWorkingTerminal(string runtime)
+    {
+        Assert.True(_ctd.Problem == null, _ctd.Problem);
+        Assert.True(Containerd.Which("python3") != null, "python3 runs ctr on a terminal");
+        string id = Name(runtime, "etty");
+        try
+        {
+            RunResult r = _ctd.Ctr("run", "-d", "--runc-binary", Binary(runtime), Containerd.Image, id, "sleep", "60");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            r = _ctd.CtrOnTerminal("hello\n", "/dev/pts/", "task", "exec", "-t", "--exec-id", "t1", id,
+                "sh", "-c", "tty; read x; stty size; echo got $x; exit 4");
+            Assert.True(r.ExitCode == 4, $"status {r.ExitCode}: {r.StdoutText.Replace("\r", "<CR>", StringComparison.Ordinal)} {r.Stderr}");
+            Assert.Equal("/dev/pts/0\r\nhello\r\n30 100\r\ngot hello\r\n", r.StdoutText);
+        }
+        finally
+        {
+            _ctd.Ctr("task", "kill", "-s", "SIGKILL", id);
+            for (int i = 0; i < 100 && TaskField(id, 2) is not ("STOPPED" or ""); i++)
+            {
+                Thread.Sleep(50);
+            }
+
+            _ctd.Ctr("task", "delete", id);
+            _ctd.Ctr("container", "delete", id);
+        }
+    }
+
     // Field N of the container's row in `ctr task ls` (TASK PID STATUS), or "" when it has none.
     private string TaskField(string id, int field)
     {

@@ -89,6 +89,7 @@ internal static class BootCommand
             Identity = plan.Process.Identity,
             Rlimits = plan.Process.Rlimits,
             NoNewPrivileges = plan.Process.NoNewPrivileges,
+            Terminal = plan.Process.Terminal, // create put the console's replica on fds 0-2
             Hostname = plan.Hostname,
             TmpfsMounts = plan.Tmpfs,
             DefaultTmpfs = false,

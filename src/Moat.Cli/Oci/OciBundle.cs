@@ -117,12 +117,6 @@ internal static class OciBundle
             return null;
         }
 
-        if (p.Terminal)
-        {
-            error = "process.terminal: terminals are not supported by moat yet";
-            return null;
-        }
-
         string cwd = string.IsNullOrEmpty(p.Cwd) ? "/" : p.Cwd;
         if (!cwd.StartsWith('/'))
         {
@@ -167,6 +161,7 @@ internal static class OciBundle
             Identity = identity,
             Rlimits = rlimits,
             NoNewPrivileges = p.NoNewPrivileges,
+            Terminal = p.Terminal,
         };
     }
 

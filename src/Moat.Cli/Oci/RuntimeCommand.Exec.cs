@@ -14,6 +14,7 @@ internal static partial class RuntimeCommand
     // run: create, start, and (unless --detach) wait for the container and delete it.
     private static int RunContainer(Globals g, ReadOnlySpan<string> args)
     {
+        int pid;
         OciFlags? f = OciFlags.Parse(args, ["bundle", "b", "pid-file", "console-socket", "preserve-fds"], out string error);
         if (f == null || f.Positional.Count != 1)
         {
@@ -21,9 +22,28 @@ internal static partial class RuntimeCommand
         }
 
         string id = f.Positional[0];
-        int status = CreateSandbox(g, f, id, out int pid);
+        bool detach = f.Has("detach") || f.Has("d");
+        SafeFdHandle? master = null, replica = null;
+        if (!detach && f.Get("console-socket") == null && OciBundle.Load(BundleDir(f), out _)?.Process?.Terminal == true)
+        {
+            // In the foreground with a terminal: this process's stdio is the console (ConsoleRelay).
+            long r = HostPty.OpenRaw(out master, out replica, out _);
+            if (r < 0)
+            {
+                return g.Log.Error("cannot open a console pty: " + Errno.FromValue((int)-r).Name);
+            }
+        }
+
+        int status;
+        using (replica)
+        {
+            status = CreateSandbox(g, f, id, out int created, replica);
+            pid = created;
+        }
+
         if (status != 0)
         {
+            master?.Dispose();
             return status;
         }
 
@@ -33,15 +53,28 @@ internal static partial class RuntimeCommand
             HostProcess.Kill(pid, Signal.SIGKILL);
             HostProcess.WaitPid(pid, out _, 0);
             g.Store.Remove(id);
+            master?.Dispose();
             return g.Log.Error("cannot start the container: " + (reply ?? "the sandbox does not answer"));
         }
 
-        if (f.Has("detach") || f.Has("d"))
+        if (detach)
         {
             return 0;
         }
 
-        HostProcess.WaitPid(pid, out int ws, 0);
+        int ws;
+        if (master != null && !OperatingSystem.IsWindows())
+        {
+            using (master)
+            {
+                ws = ConsoleRelay.Run(master, pid);
+            }
+        }
+        else
+        {
+            HostProcess.WaitPid(pid, out ws, 0);
+        }
+
         g.Store.Remove(id);
         return HostProcess.WIfSignaled(ws) ? 128 + HostProcess.WTermSig(ws) : HostProcess.WExitStatus(ws);
     }
@@ -56,10 +89,6 @@ internal static partial class RuntimeCommand
             return status;
         }
 
-        if (f!.Get("console-socket") != null || f.Has("tty") || f.Has("t"))
-        {
-            return g.Log.Error("exec: terminals are not supported by moat yet");
-        }
 
         if (g.Store.Status(r) == "stopped")
         {
@@ -67,7 +96,7 @@ internal static partial class RuntimeCommand
         }
 
         string dir = g.Store.Dir(r.Id);
-        string? processFile = f.Get("process") ?? f.Get("p");
+        string? processFile = f!.Get("process") ?? f.Get("p");
         string? temp = null;
         if (processFile == null)
         {
@@ -84,6 +113,7 @@ internal static partial class RuntimeCommand
             }
 
             spec.Process.Args = f.Positional.GetRange(1, f.Positional.Count - 1);
+            spec.Process.Terminal = f.Has("tty") || f.Has("t");
             if (f.Get("cwd") is string cwd)
             {
                 spec.Process.Cwd = cwd;
@@ -116,22 +146,61 @@ internal static partial class RuntimeCommand
         }
 
         int pid;
+        SafeFdHandle? master = null;
         using (mine)
         {
             string[] cmd = GoferProcess.SelfCommand(["oci-exec-proxy", "--state", dir, "--process", processFile]);
-            using (theirs)
+            OciProcess? process = null;
+            try
             {
-                pid = HostSpawn.Spawn(cmd[0], cmd, ChildEnvironment(), [(theirs.Fd, BootCommand.SyncFd)], []);
+                process = JsonSerializer.Deserialize(File.ReadAllText(processFile), OciJson.Default.OciProcess);
+            }
+            catch (Exception e) when (e is IOException or JsonException)
+            {
+                // The proxy reads it again and reports what is wrong.
+            }
+
+            SafeFdHandle? console = null;
+            bool detach = f.Has("detach") || f.Has("d");
+            bool terminal = process?.Terminal ?? false;
+            if (terminal && !detach && f.Get("console-socket") == null)
+            {
+                // In the foreground: this process's stdio is the console (ConsoleRelay), as runc exec -t.
+                long pr = HostPty.OpenRaw(out master, out console, out _);
+                if (pr < 0)
+                {
+                    theirs.Dispose();
+                    return g.Log.Error("cannot open a console pty: " + Errno.FromValue((int)-pr).Name);
+                }
+            }
+            else if (ConsoleError(terminal, f.Get("console-socket")) is string consoleError)
+            {
+                theirs.Dispose();
+                return g.Log.Error(consoleError);
+            }
+
+            if (master == null && f.Get("console-socket") is string socketPath && (console = HostConsole.Send(socketPath, out string error)) == null)
+            {
+                theirs.Dispose();
+                return g.Log.Error(error);
+            }
+
+            using (theirs)
+            using (console)
+            {
+                pid = HostSpawn.Spawn(cmd[0], cmd, ChildEnvironment(), WithConsole([(theirs.Fd, BootCommand.SyncFd)], console), []);
             }
 
             if (pid < 0)
             {
+                master?.Dispose();
                 return g.Log.Error("cannot start the exec process: " + Errno.FromValue(-pid).Name);
             }
 
             string reply = ReadReply(mine);
             if (reply != "ready")
             {
+                master?.Dispose();
                 HostProcess.WaitPid(pid, out _, 0);
                 string why = reply.StartsWith("error ", StringComparison.Ordinal) ? reply[6..] : "the exec process ended before it was ready";
                 return g.Log.Error($"moat exec failed: {why}");
@@ -150,7 +219,19 @@ internal static partial class RuntimeCommand
             return 0;
         }
 
-        HostProcess.WaitPid(pid, out int ws, 0);
+        int ws;
+        if (master != null && !OperatingSystem.IsWindows())
+        {
+            using (master)
+            {
+                ws = ConsoleRelay.Run(master, pid);
+            }
+        }
+        else
+        {
+            HostProcess.WaitPid(pid, out ws, 0);
+        }
+
         return HostProcess.WIfSignaled(ws) ? 128 + HostProcess.WTermSig(ws) : HostProcess.WExitStatus(ws);
     }
 

@@ -105,7 +105,7 @@ internal static partial class RuntimeCommand
     }
 
     /// <summary>Starts the container's sandbox process, waits until init is loaded, records the state; 0 or a failure.</summary>
-    private static int CreateSandbox(Globals g, OciFlags f, string id, out int pid)
+    private static int CreateSandbox(Globals g, OciFlags f, string id, out int pid, SafeFdHandle? ownConsole = null)
     {
         pid = 0;
         if (!ContainerStore.ValidId(id))
@@ -113,17 +113,17 @@ internal static partial class RuntimeCommand
             return g.Log.Error($"invalid container id format: {id}");
         }
 
-        if (f.Get("console-socket") != null)
-        {
-            return g.Log.Error("--console-socket: terminals are not supported by moat yet");
-        }
-
-        string bundle = Path.GetFullPath(f.Get("bundle") ?? f.Get("b") ?? Environment.CurrentDirectory);
+        string bundle = BundleDir(f);
         OciSpec? spec = OciBundle.Load(bundle, out string error);
         SandboxPlan? plan = spec != null ? OciBundle.Plan(spec, bundle, out error) : null;
         if (spec == null || plan == null)
         {
             return g.Log.Error(error);
+        }
+
+        if (ownConsole == null && ConsoleError(plan.Process.Terminal, f.Get("console-socket")) is string consoleError)
+        {
+            return g.Log.Error(consoleError);
         }
 
         string dir = g.Store.Dir(id);
@@ -155,9 +155,18 @@ internal static partial class RuntimeCommand
             }
 
             string[] cmd = GoferProcess.SelfCommand([.. argv]);
-            using (theirs)
+            SafeFdHandle? console = null;
+            if (ownConsole == null && f.Get("console-socket") is string socketPath && (console = HostConsole.Send(socketPath, out error)) == null)
             {
-                pid = HostSpawn.Spawn(cmd[0], cmd, ChildEnvironment(), [(theirs.Fd, BootCommand.SyncFd)], []);
+                theirs.Dispose();
+                g.Store.Remove(id);
+                return g.Log.Error(error);
+            }
+
+            using (theirs)
+            using (console)
+            {
+                pid = HostSpawn.Spawn(cmd[0], cmd, ChildEnvironment(), WithConsole([(theirs.Fd, BootCommand.SyncFd)], ownConsole ?? console), []);
             }
 
             if (pid < 0)
@@ -197,6 +206,18 @@ internal static partial class RuntimeCommand
 
         return 0;
     }
+
+    private static string BundleDir(OciFlags f) => Path.GetFullPath(f.Get("bundle") ?? f.Get("b") ?? Environment.CurrentDirectory);
+
+    // runc's rules: a terminal needs a console socket to send it over, and a console socket needs a terminal.
+    private static string? ConsoleError(bool terminal, string? consoleSocket) =>
+        terminal && consoleSocket == null ? "cannot allocate tty if runc will detach without setting console socket"
+        : !terminal && consoleSocket != null ? "cannot use console socket if runc will not detach or allocate tty"
+        : null;
+
+    // The console's replica, when there is one, becomes the child's stdio.
+    private static (int From, int To)[] WithConsole((int From, int To)[] dup2, SafeFdHandle? console) =>
+        console == null ? dup2 : [.. dup2, (console.Fd, 0), (console.Fd, 1), (console.Fd, 2)];
 
     private static string ReadReply(SafeFdHandle sync)
     {

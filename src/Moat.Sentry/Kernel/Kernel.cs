@@ -31,6 +31,7 @@ internal sealed partial class Kernel
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF));
         Dev = Vfs.DevFs.Create(memoryFile);
         Mounts.Add(Dev);
+        Devpts = new Vfs.Devpts.Devpts(this, Dev);
         MemfdFs = new Vfs.Tmpfs.Tmpfs(memoryFile, "/memfd:", 0x1FF);
         Files = files;
         HostCache = new Vfs.HostCache.HostDentryCache(files, Environment.GetEnvironmentVariable("MOAT_DENTRY_CACHE") == "0" ? 0 : Vfs.HostCache.HostDentryCache.DefaultCapacity);
@@ -82,6 +83,9 @@ internal sealed partial class Kernel
 
     /// <summary>The sandbox's /dev (<see cref="Vfs.DevFs"/>): where devpts and further devices are added.</summary>
     public Vfs.Tmpfs.Tmpfs Dev { get; }
+
+    /// <summary>The ptys of /dev/ptmx and /dev/pts.</summary>
+    public Vfs.Devpts.Devpts Devpts { get; }
 
     /// <summary>The Sentry's own file systems, by mount point (tmpfs at /tmp, /dev/shm and /dev).</summary>
     public System.Collections.Generic.List<Vfs.Tmpfs.Tmpfs> Mounts { get; } = [];
@@ -403,6 +407,11 @@ internal sealed partial class Kernel
         }
 
         t.ReleaseResources();
+        if (last)
+        {
+            // A session leader's exit hangs up its controlling terminal's foreground group.
+            Vfs.Devpts.Terminal.Disassociate(this, t.Group, exiting: true);
+        }
 
         List<Task>? orphansToKill = null;
         List<(Task Task, int Signal)>? pdeath = null;

@@ -18,6 +18,7 @@ internal sealed partial class ThreadGroup
         ExecutablePath = executablePath;
         ProcessGroup = parent?.ProcessGroup ?? tgid;
         Session = parent?.Session ?? tgid;
+        ControllingTerminal = parent?.ControllingTerminal;
         _limits = limits != null ? (Rlimit[])limits.Clone() : DefaultLimits();
     }
 

@@ -7,8 +7,7 @@ namespace Moat.Sentry.Vfs;
 /// The sandbox's /dev: a tmpfs of the Sentry's own (mode 0755, as docker mounts one), holding only the
 /// devices the Sentry serves itself, with Linux's modes and numbers, the mount point of /dev/shm and the
 /// usual links into /proc. No host device is visible or reachable.
-/// The devpts of the OCI runtime goes here too: a <c>pts</c> directory (its mount point) and a
-/// <c>ptmx</c> node or link, added with <see cref="AddDevice"/> / <see cref="Tmpfs.Tmpfs.MakeDirectories"/>.
+/// Devpts adds <c>pts</c> and <c>ptmx</c> (<see cref="Devpts.Devpts"/>).
 /// </summary>
 internal static class DevFs
 {

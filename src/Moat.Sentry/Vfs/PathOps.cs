@@ -213,7 +213,7 @@ internal static class PathOps
 
             if (node is TmpfsDeviceNode device && (flags & OpenFlags.O_PATH) == 0)
             {
-                return DeviceFile.Open(device, flags, norm, out file);
+                return Devpts.Devpts.Serves(device) ? t.Kernel.Devpts.Open(t, device, flags, norm, out file) : DeviceFile.Open(device, flags, norm, out file);
             }
 
             if (node is TmpfsDirectory && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0 || create && (flags & OpenFlags.O_PATH) == 0))
@@ -1051,7 +1051,7 @@ internal static class PathOps
 
         if (f is not TmpfsFile tf)
         {
-            return f is DeviceFile or PipeEnd ? 0 : -Errno.EROFS.Value;
+            return f is DeviceFile or PipeEnd or Devpts.TerminalFile ? 0 : -Errno.EROFS.Value;
         }
 
         lock (tf.Node.Fs.Mu)

@@ -92,12 +92,22 @@ public sealed class Containerd : IDisposable
     public string Socket { get; } = string.Empty;
 
     /// <summary>Runs <c>ctr ARGS</c> against this containerd, inside its mount namespace.</summary>
-    public RunResult Ctr(params string[] args)
+    public RunResult Ctr(params string[] args) => ProcessRunner.Run("nsenter", CtrArgs(args), Dir, null, 60_000);
+
+    /// <summary>The arguments of nsenter that run <c>ctr ARGS</c> against this containerd.</summary>
+    public List<string> CtrArgs(params string[] args)
     {
         var all = new List<string> { "-t", _daemon!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "-m", "ctr", "--address", Socket };
         all.AddRange(args);
-        return ProcessRunner.Run("nsenter", all, Dir, null, 60_000);
+        return all;
     }
+
+    /// <summary>
+    /// Runs <c>ctr ARGS</c> with a terminal of 30 rows and 100 columns on its stdio (as `ctr run -t` needs),
+    /// types <paramref name="input"/> once <paramref name="waitFor"/> has appeared, and returns all it wrote.
+    /// </summary>
+    public RunResult CtrOnTerminal(string input, string waitFor, params string[] args) =>
+        PtyRunner.Run(input, waitFor, Dir, ["nsenter", .. CtrArgs(args)]);
 
     public void Dispose()
     {

@@ -79,13 +79,20 @@ public sealed class OciBundleTests
     [InlineData("""{"process": {"args": ["sh"], "cwd": "rel"}, "root": {"path": "rootfs"}}""", "absolute")]
     [InlineData("""{"process": {"args": ["sh"], "capabilities": {"effective": ["CAP_NOPE"]}}, "root": {"path": "rootfs"}}""", "CAP_NOPE")]
     [InlineData("""{"process": {"args": ["sh"], "rlimits": [{"type": "RLIMIT_NOPE"}]}, "root": {"path": "rootfs"}}""", "RLIMIT_NOPE")]
-    [InlineData("""{"process": {"args": ["sh"], "terminal": true}, "root": {"path": "rootfs"}}""", "terminal")]
     [InlineData("""{"process": {"args": ["sh"]}, "root": {"path": "rootfs"}, "mounts": [{"destination": "/x", "type": "nfs"}]}""", "mount type nfs")]
     [InlineData("""{"process": {"args": ["sh"]}, "root": {"path": "rootfs"}, "mounts": [{"destination": "rel", "type": "tmpfs"}]}""", "absolute")]
     public void Plan_InvalidBundle_SaysWhy(string config, string expected)
     {
         Assert.Null(Plan(config, out string error));
         Assert.Contains(expected, error);
+    }
+
+    [Fact]
+    public void Plan_Terminal_AsksTheSentryForOne()
+    {
+        SandboxPlan? plan = Plan("""{"process": {"args": ["sh"], "terminal": true}, "root": {"path": "rootfs"}}""", out string error);
+        Assert.True(plan != null, error);
+        Assert.True(plan.Process.Terminal);
     }
 
     [Fact]

@@ -148,6 +148,7 @@ internal static class SysProcess
             ExitSignal = exitSignal,
             ProcessGroup = t.Group.ProcessGroup,
             Session = t.Group.Session,
+            ControllingTerminal = t.Group.ControllingTerminal,
             SignalActions = (SignalAction[])t.Group.SignalActions.Clone(),
         };
 

@@ -104,6 +104,7 @@ internal static class SysProcessGroup
 
             self.Session = self.Tgid;
             self.ProcessGroup = self.Tgid;
+            self.ControllingTerminal = null; // a new session starts with no terminal
             return self.Tgid;
         }
     }

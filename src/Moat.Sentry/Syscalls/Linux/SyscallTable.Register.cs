@@ -41,7 +41,7 @@ internal static partial class SyscallTable
         Partial(Sysno.newfstatat, SysFile.Newfstatat, "paths relative to AT_FDCWD or absolute");
         Partial(Sysno.stat, SysFile.StatPath, "host root only");
         Partial(Sysno.lstat, SysFile.Lstat, "host root only");
-        Partial(Sysno.ioctl, SysFile.Ioctl, "FIOCLEX/FIONCLEX/FIONBIO/FIONREAD everywhere; TCGETS and TIOCGWINSZ on host files; socket and pipe queries");
+        Partial(Sysno.ioctl, SysFile.Ioctl, "FIOCLEX/FIONCLEX/FIONBIO/FIONREAD everywhere; the Sentry's ptys (termios, winsize, job control, devpts); TCGETS and TIOCGWINSZ on host files; socket and pipe queries");
         Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks, memfd seals; no leases or owners");
         Full(Sysno.flock, SysLock.Flock);
         Partial(Sysno.memfd_create, SysMemfd.MemfdCreate, "a tmpfs file with seals; MAP_SHARED maps its own pages; MFD_HUGETLB gives ordinary pages");
@@ -154,7 +154,7 @@ internal static partial class SyscallTable
         Full(Sysno.getpgrp, SysProcessGroup.Getpgrp);
         Full(Sysno.getsid, SysProcessGroup.Getsid);
         Full(Sysno.setpgid, SysProcessGroup.Setpgid);
-        Partial(Sysno.setsid, SysProcessGroup.Setsid, "no controlling terminal to let go of");
+        Full(Sysno.setsid, SysProcessGroup.Setsid);
         Full(Sysno.set_tid_address, SysThread.SetTidAddress);
         Full(Sysno.set_robust_list, SysThread.SetRobustList);
         Full(Sysno.get_robust_list, SysThread.GetRobustList);
