@@ -52,13 +52,6 @@ internal static class SentryJail
 
         using (profile)
         {
-            uint namespaces = ConfinedSpawn.CLONE_NEWUSER | ConfinedSpawn.CLONE_NEWNS | ConfinedSpawn.CLONE_NEWPID |
-                ConfinedSpawn.CLONE_NEWIPC | ConfinedSpawn.CLONE_NEWUTS | ConfinedSpawn.CLONE_NEWCGROUP;
-            if (!hostNetwork)
-            {
-                namespaces |= ConfinedSpawn.CLONE_NEWNET;
-            }
-
             var fds = new List<(int From, int To)> { (goferSocket, GoferFd) };
             if (profile != null)
             {
@@ -66,8 +59,7 @@ internal static class SentryJail
             }
 
             string ids = $"{HostProcess.Syscall(Sysno.geteuid)}:{HostProcess.Syscall(Sysno.getegid)}";
-            string[] argv = GoferProcess.SelfCommand(["do", InsideOption, ids, .. args]);
-            int launcher = ConfinedSpawn.Spawn(argv[0], argv, CurrentEnvironment(), fds.ToArray(), [], namespaces, out string? error);
+            int launcher = Spawn(["do", InsideOption, ids, .. args], [.. fds], hostNetwork, out string? error);
             if (launcher < 0)
             {
                 Console.Error.WriteLine($"moat: cannot start the Sentry in its namespaces: {error}");
@@ -78,6 +70,24 @@ internal static class SentryJail
             profile?.Dispose();
             return WaitForwardingSignals(launcher);
         }
+    }
+
+    /// <summary>
+    /// Spawns this executable with <paramref name="args"/> as PID 1 of the jail's namespaces (network too,
+    /// unless <paramref name="hostNetwork"/>), with <paramref name="fds"/> moved into place. Returns the
+    /// launcher's pid (it exits with the Sentry's status), or -errno with a reason.
+    /// </summary>
+    public static int Spawn(string[] args, (int From, int To)[] fds, bool hostNetwork, out string? error)
+    {
+        uint namespaces = ConfinedSpawn.CLONE_NEWUSER | ConfinedSpawn.CLONE_NEWNS | ConfinedSpawn.CLONE_NEWPID |
+            ConfinedSpawn.CLONE_NEWIPC | ConfinedSpawn.CLONE_NEWUTS | ConfinedSpawn.CLONE_NEWCGROUP;
+        if (!hostNetwork)
+        {
+            namespaces |= ConfinedSpawn.CLONE_NEWNET;
+        }
+
+        string[] argv = GoferProcess.SelfCommand(args);
+        return ConfinedSpawn.Spawn(argv[0], argv, CurrentEnvironment(), fds, [], namespaces, out error);
     }
 
     /// <summary>Inside: the "UID:GID" of the user who ran moat, whom the sandbox's processes are.</summary>
@@ -187,8 +197,8 @@ internal static class SentryJail
         return true;
     }
 
-    // Waits for the launcher (which exits with the Sentry's status), passing on the signals sent to us.
-    private static int WaitForwardingSignals(int launcher)
+    /// <summary>Waits for the launcher (which exits with the Sentry's status), passing on the signals sent to us.</summary>
+    public static int WaitForwardingSignals(int launcher)
     {
         var registrations = new List<PosixSignalRegistration>();
         foreach (int sig in s_forwarded)

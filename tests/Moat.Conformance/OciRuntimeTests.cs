@@ -167,6 +167,30 @@ public sealed class OciRuntimeTests
         Assert.Equal(runc.StdoutText, moat.StdoutText);
     }
 
+    [Fact]
+    public void Create_TheContainersSentryIsJailed_AsMoatDosIs()
+    {
+        string bundle = Bundle("sleep 60");
+        string state = HostScratch.NewDirectory("state");
+        string id = "jail-" + Guid.NewGuid().ToString("N")[..8];
+        string pidFile = Path.Combine(state, "init.pid");
+        RunResult r = Runtime("moat", state, "create", "--bundle", bundle, "--pid-file", pidFile, id);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        try
+        {
+            int pid = int.Parse(File.ReadAllText(pidFile), System.Globalization.CultureInfo.InvariantCulture);
+            r = Runtime("moat", state, "start", id);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            JailedSentry.AssertJailed(JailedSentry.Find(pid));
+            r = Runtime("moat", state, "ps", "--format", "json", id);
+            Assert.Equal($"[{pid}]", r.StdoutText.Trim());
+        }
+        finally
+        {
+            Runtime("moat", state, "delete", "--force", id);
+        }
+    }
+
     [Theory]
     [InlineData("moat")]
     [InlineData("runc")]

@@ -69,54 +69,7 @@ public sealed class SentryConfinementTests
         try
         {
             Assert.Equal("ready", moat.StandardOutput.ReadLine());
-            int sentry = JailedSentryPid(moat.Id);
-
-            // The seccomp filter and no_new_privs on every thread.
-            string[] threads = Directory.GetDirectories($"/proc/{sentry}/task");
-            Assert.NotEmpty(threads);
-            foreach (string t in threads)
-            {
-                string status = File.ReadAllText(Path.Combine(t, "status"));
-                Assert.Contains("Seccomp:\t2", status);
-                Assert.Contains("NoNewPrivs:\t1", status);
-            }
-
-            // On the thread that serves (and starts the sandbox's threads) only CHOWN, FOWNER and FSETID remain.
-            string main = File.ReadAllText($"/proc/{sentry}/status");
-            Assert.Contains("CapEff:\t0000000000000019", main);
-            Assert.Contains("CapBnd:\t0000000000000019", main);
-
-            // Namespaces of its own, the network one included (--network=none).
-            foreach (string ns in new[] { "user", "mnt", "pid", "net", "ipc", "uts", "cgroup" })
-            {
-                Assert.NotEqual(ReadLink($"/proc/self/ns/{ns}"), ReadLink($"/proc/{sentry}/ns/{ns}"));
-            }
-
-            // Its root holds a procfs of its own PID namespace and nothing else; the mount table has only those two.
-            Assert.Equal("proc", string.Join(",", Directory.GetFileSystemEntries($"/proc/{sentry}/root").Select(Path.GetFileName)));
-            string[] mounts = File.ReadAllLines($"/proc/{sentry}/mountinfo");
-            Assert.Equal(2, mounts.Length);
-            Assert.Contains(mounts, m => m.Contains(" / ro,", StringComparison.Ordinal) && m.Contains(" - tmpfs ", StringComparison.Ordinal));
-            Assert.Contains(mounts, m => m.Contains(" /proc ro,", StringComparison.Ordinal) && m.Contains("subset=pid", StringComparison.Ordinal));
-
-            // The stubs hold the MemoryFile at fd 3 (and systrap's sysmsg file at 4), nothing else of the host.
-            int[] stubs = Descendants(sentry).ToArray();
-            Assert.NotEmpty(stubs);
-            foreach (int stub in stubs)
-            {
-                string fds = string.Join(",", Directory.GetFileSystemEntries($"/proc/{stub}/fd").Select(Path.GetFileName).Order(StringComparer.Ordinal));
-                Assert.True(fds is "3" or "3,4", $"stub {stub} holds fds {fds}");
-            }
-
-            // The gofer (which sees the host's files) is not among the processes the Sentry can see.
-            foreach (string dir in Directory.GetDirectories($"/proc/{sentry}/root/proc"))
-            {
-                if (int.TryParse(Path.GetFileName(dir), out _))
-                {
-                    string cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
-                    Assert.DoesNotContain("gofer", cmdline, StringComparison.Ordinal);
-                }
-            }
+            JailedSentry.AssertJailed(JailedSentry.Find(moat.Id));
         }
         finally
         {
@@ -141,7 +94,7 @@ public sealed class SentryConfinementTests
     {
         using Process moat = StartSleeper();
         Assert.Equal("ready", moat.StandardOutput.ReadLine());
-        int[] tree = Descendants(moat.Id).ToArray();
+        int[] tree = JailedSentry.Descendants(moat.Id).ToArray();
         Assert.NotEmpty(tree);
         ProcessRunner.Run("kill", ["-KILL", moat.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], HostScratch.Root);
         moat.WaitForExit();
@@ -156,64 +109,5 @@ public sealed class SentryConfinementTests
 
     private static Process StartSleeper() => MoatCli.StartWithOptions(HostScratch.Root, ["--confine=full"], "/bin/sh", "-c", "echo ready; read line");
 
-    // The jailed Sentry: the process below moat whose command line says so.
-    private static int JailedSentryPid(int moat)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            foreach (int pid in Descendants(moat))
-            {
-                string cmdline;
-                try
-                {
-                    cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
-                }
-                catch (IOException)
-                {
-                    continue;
-                }
-
-                if (cmdline.Contains("--jailed-sentry", StringComparison.Ordinal) && !cmdline.StartsWith("moat-launcher", StringComparison.Ordinal))
-                {
-                    return pid;
-                }
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "no jailed Sentry below moat");
-            System.Threading.Thread.Sleep(50);
-        }
-    }
-
-    // Every process below pid: children are listed per thread that spawned them.
-    private static System.Collections.Generic.IEnumerable<int> Descendants(int pid)
-    {
-        var children = new System.Collections.Generic.List<int>();
-        try
-        {
-            foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
-            {
-                foreach (string c in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    children.Add(int.Parse(c, System.Globalization.CultureInfo.InvariantCulture));
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-
-        foreach (int child in children)
-        {
-            yield return child;
-            foreach (int d in Descendants(child))
-            {
-                yield return d;
-            }
-        }
-    }
-
     private static bool Alive(int pid) => File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
-
-    private static string ReadLink(string path) => new FileInfo(path).LinkTarget ?? string.Empty;
 }

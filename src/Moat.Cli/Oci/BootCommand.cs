@@ -1,22 +1,33 @@
 using System;
 using System.Collections.Generic;
 using System.Text;
+using Moat.Abi;
 using Moat.Host;
 using Moat.Sentry;
 
 namespace Moat.Cli.Oci;
 
 /// <summary>
-/// <c>moat oci-boot</c>: the process <c>create</c> leaves behind, the container's Sentry. Its pid is the
-/// container's pid and its exit status the container's. It tells create over fd 3 whether init loaded
-/// ("ready" or "error MESSAGE"), then holds init until <c>start</c>.
+/// <c>moat oci-boot</c>: the process <c>create</c> leaves behind. Its pid is the container's pid and its exit
+/// status the container's. It starts the container's gofer, then its Sentry jailed as <c>moat do</c>'s is
+/// (<see cref="SentryJail"/>: <c>oci-boot --jailed-sentry ...</c>, PID 1 of fresh namespaces, an empty root),
+/// and waits for it. The Sentry tells create over fd 3 whether init loaded ("ready" or "error MESSAGE"),
+/// then holds init until <c>start</c>. A JIT build runs the Sentry in this process, unjailed.
 /// </summary>
 internal static class BootCommand
 {
     public const int SyncFd = 3;
 
+    // Where the jailed Sentry finds the gofer (4 is the launcher's handshake socket).
+    private const int JailedGoferFd = 5;
+
     public static int Run(string[] args)
     {
+        // Whatever the caller left open stays here: not in the gofer, the Sentry or the stubs.
+        HostFile.CloseOnExecFrom(SyncFd);
+        bool jailed = args.Length > 0 && args[0] == SentryJail.InsideOption;
+        string[] originalArgs = jailed ? args[1..] : args;
+        args = originalArgs;
         string? stateDir = null;
         string? bundle = null;
         string? logPath = null;
@@ -58,12 +69,38 @@ internal static class BootCommand
             volumes.Add(v);
         }
 
+        if (jailed)
+        {
+            using var goferClient = new Moat.Gofer.GoferClient(new SafeFdHandle(JailedGoferFd));
+            return RunSentry(sync, stateDir, log, plan, volumes, goferClient, jail: true);
+        }
+
         using GoferProcess? gofer = GoferProcess.Start(plan.Rootfs, volumes, confine: true, out string? goferError);
         if (gofer == null)
         {
             return Report(sync, "error cannot start the gofer: " + goferError);
         }
 
+        // A JIT build loads assemblies from disk on demand, which a Sentry with an empty root cannot do.
+        if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+        {
+            return RunSentry(sync, stateDir, log, plan, volumes, gofer.Client, jail: false);
+        }
+
+        int launcher = SentryJail.Spawn(["oci-boot", SentryJail.InsideOption, .. originalArgs], [(sync.Fd, SyncFd), (gofer.Client.Socket.Fd, JailedGoferFd)], hostNetwork: false, out string? jailError);
+        if (launcher < 0)
+        {
+            return Report(sync, "error cannot start the Sentry in its namespaces: " + jailError);
+        }
+
+        sync.Dispose();
+        return SentryJail.WaitForwardingSignals(launcher);
+    }
+
+    // The container's Sentry: listens on the control socket, then (jailed) leaves the host's paths behind
+    // for the descriptors it keeps, then loads init, reports to create and waits for start.
+    private static int RunSentry(SafeFdHandle sync, string stateDir, OciLog log, SandboxPlan plan, List<Moat.Sentry.BindMount> volumes, Moat.Gofer.GoferClient gofer, bool jail)
+    {
         SandboxServer server;
         try
         {
@@ -72,6 +109,29 @@ internal static class BootCommand
         catch (Exception e) when (e is System.Net.Sockets.SocketException or System.IO.IOException)
         {
             return Report(sync, "error cannot listen on the control socket: " + e.Message);
+        }
+
+        if (jail)
+        {
+            // The state directory and the log file stay reachable through their fds (/proc/self/fd of the jail's procfs).
+            long dir = HostPath.Openat(OpenFlags.AT_FDCWD, stateDir, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC);
+            if (dir < 0)
+            {
+                return Report(sync, $"error {stateDir}: {Errno.FromValue((int)-dir).Name}");
+            }
+
+            server.MoveDirectory(FdPath((int)dir));
+            if (log.Path != null)
+            {
+                long fd = HostPath.Openat(OpenFlags.AT_FDCWD, log.Path, OpenFlags.O_WRONLY | OpenFlags.O_APPEND | OpenFlags.O_CLOEXEC);
+                log = new OciLog(fd < 0 ? null : FdPath((int)fd), log.Json);
+                server.Log = log;
+            }
+
+            if (!SentryJail.Enter(out string? jailError) || !SentryConfinement.Enter(out jailError))
+            {
+                return Report(sync, "error cannot confine the Sentry: " + jailError);
+            }
         }
 
         foreach (string m in plan.Unprovided)
@@ -106,7 +166,7 @@ internal static class BootCommand
                 return server.WaitForStart();
             },
         };
-        int status = Sandbox.Run(options, gofer.Client, sentryLog);
+        int status = Sandbox.Run(options, gofer, sentryLog);
         if (!ready)
         {
             string kept = sentryLog.Kept;
@@ -115,6 +175,8 @@ internal static class BootCommand
 
         return status;
     }
+
+    private static string FdPath(int fd) => "/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static int Report(SafeFdHandle sync, string line)
     {

@@ -56,7 +56,7 @@ internal static class ExecProxyCommand
         string? reply;
         try
         {
-            ControlChannel.WriteLine(conn, "exec " + json.Length.ToString(CultureInfo.InvariantCulture));
+            ControlChannel.WriteLine(conn, "exec " + json.Length.ToString(CultureInfo.InvariantCulture) + " " + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
             int fd = (int)conn.Handle;
             for (int stdio = 0; stdio <= 2; stdio++)
             {

@@ -408,6 +408,13 @@ internal static partial class RuntimeCommand
                 {
                     pids.Add(int.Parse(p, CultureInfo.InvariantCulture));
                 }
+
+                // The first is the sandbox process as the Sentry sees itself: a jailed Sentry is PID 1 of its
+                // own namespace. The host knows it as the container's pid.
+                if (pids.Count > 0)
+                {
+                    pids[0] = r.Pid;
+                }
             }
             else
             {

@@ -16,9 +16,8 @@ namespace Moat.Cli.Oci;
 /// </summary>
 internal sealed class SandboxServer
 {
-    private readonly string _dir;
     private readonly Socket _listener;
-    private readonly OciLog _log;
+    private string _dir;
     private readonly ManualResetEventSlim _gate = new(false);
 
     private readonly Lock _mu = new();
@@ -32,11 +31,17 @@ internal sealed class SandboxServer
     public SandboxServer(string dir, OciLog log)
     {
         _dir = dir;
-        _log = log;
+        Log = log;
         _listener = ControlChannel.Listen(dir);
         var thread = new Thread(AcceptLoop) { IsBackground = true, Name = "moat-oci-control" };
         thread.Start();
     }
+
+    /// <summary>Where requests are logged; a jailed Sentry swaps in the path of its fd of the log file.</summary>
+    public OciLog Log { get; set; }
+
+    /// <summary>The state directory by another path (a jailed Sentry's /proc/self/fd/N), once listening.</summary>
+    public void MoveDirectory(string dir) => _dir = dir;
 
     /// <summary>Takes the loaded sandbox's control: from now on, start is accepted.</summary>
     public void Attach(SandboxControl control)
@@ -93,7 +98,8 @@ internal sealed class SandboxServer
                 "start" => Start(),
                 "kill" when words.Length >= 2 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int sig) => Kill(sig, words.Length > 2 && words[2] == "all"),
                 "ps" => Ps(),
-                "exec" when words.Length == 2 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n < 1 << 20 => Exec(conn, n, out keep),
+                "exec" when words.Length is 2 or 3 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n < 1 << 20 =>
+                    Exec(conn, n, words.Length == 3 && int.TryParse(words[2], NumberStyles.None, CultureInfo.InvariantCulture, out int said) ? said : 0, out keep),
                 _ => "error unknown request: " + line,
             };
             if (reply.Length > 0)
@@ -175,9 +181,9 @@ internal sealed class SandboxServer
         return pids.ToString();
     }
 
-    // "exec N": three one-byte messages carrying the proxy's stdio, then N bytes of OCI process JSON. The
+    // "exec N [PID]": three one-byte messages carrying the proxy's stdio, then N bytes of OCI process JSON. The
     // connection stays open: the proxy sends "signal S" lines, and gets "exit STATUS" when the process ends.
-    private string Exec(Socket conn, int length, out bool keep)
+    private string Exec(Socket conn, int length, int saidPid, out bool keep)
     {
         keep = false;
         var stdio = new SafeFdHandle?[3];
@@ -226,7 +232,13 @@ internal sealed class SandboxServer
             return "error " + (control == null ? "the container is not running" : error);
         }
 
+        // The kernel's word for the proxy's pid, where it can give one: a jailed Sentry's PID namespace does not
+        // hold the proxy (it reads 0), so there the proxy's own word stands (it is the runtime user's process).
         int proxy = ControlChannel.PeerPid(conn);
+        if (proxy <= 0)
+        {
+            proxy = saidPid;
+        }
         var ended = new ManualResetEventSlim(false);
         var announced = new ManualResetEventSlim(false);
         int pid = control.Exec(spec, stdio, status =>
