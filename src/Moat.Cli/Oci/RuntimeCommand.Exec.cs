@@ -62,18 +62,7 @@ internal static partial class RuntimeCommand
             return 0;
         }
 
-        int ws;
-        if (master != null && !OperatingSystem.IsWindows())
-        {
-            using (master)
-            {
-                ws = ConsoleRelay.Run(master, pid);
-            }
-        }
-        else
-        {
-            HostProcess.WaitPid(pid, out ws, 0);
-        }
+        int ws = WaitRelaying(master, pid);
 
         g.Store.Remove(id);
         return HostProcess.WIfSignaled(ws) ? 128 + HostProcess.WTermSig(ws) : HostProcess.WExitStatus(ws);
@@ -219,18 +208,7 @@ internal static partial class RuntimeCommand
             return 0;
         }
 
-        int ws;
-        if (master != null && !OperatingSystem.IsWindows())
-        {
-            using (master)
-            {
-                ws = ConsoleRelay.Run(master, pid);
-            }
-        }
-        else
-        {
-            HostProcess.WaitPid(pid, out ws, 0);
-        }
+        int ws = WaitRelaying(master, pid);
 
         return HostProcess.WIfSignaled(ws) ? 128 + HostProcess.WTermSig(ws) : HostProcess.WExitStatus(ws);
     }
@@ -274,5 +252,21 @@ internal static partial class RuntimeCommand
 
         File.WriteAllText(path, DefaultSpec);
         return 0;
+    }
+
+    // Waits for pid's end (its wait status); with the caller's terminal as the console (run and exec without a
+    // console socket), relays between that terminal and the console's master meanwhile.
+    private static int WaitRelaying(SafeFdHandle? master, int pid)
+    {
+        if (master != null && !OperatingSystem.IsWindows())
+        {
+            using (master)
+            {
+                return ConsoleRelay.Run(master, pid);
+            }
+        }
+
+        HostProcess.WaitPid(pid, out int ws, 0);
+        return ws;
     }
 }
