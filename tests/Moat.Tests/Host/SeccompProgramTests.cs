@@ -91,6 +91,60 @@ public sealed class SeccompProgramTests
         Assert.Equal(SeccompProgram.Errno(1), Run(prog, 2));
     }
 
+    [Fact]
+    public void BinarySearch_AnswersAsTheListReadInOrder_ForEveryNumberAndArgument()
+    {
+        // The gofer's real list, and a large synthetic one whose upper halves lie more than 255 instructions away.
+        var synthetic = new System.Collections.Generic.List<SeccompRule>();
+        for (int nr = 0; nr < 900; nr += 3)
+        {
+            synthetic.Add(nr % 9 == 0 ? SeccompRule.IfEqual(nr, 0, 7, "test") : SeccompRule.Allow(nr, "test"));
+            if (nr % 27 == 0)
+            {
+                synthetic.Add(SeccompRule.IfBitsWithin(nr, 1, 0xF0, "test"));
+                synthetic.Add(SeccompRule.Fail(nr, 38, "test"));
+            }
+        }
+
+        foreach (SeccompRule[] rules in new[] { GoferSyscalls.Rules, synthetic.ToArray() })
+        {
+            byte[] prog = SeccompProgram.Compile(rules, SeccompProgram.RetTrap);
+            for (int nr = 0; nr < 1000; nr++)
+            {
+                foreach ((ulong a0, ulong a1) in new[] { (0UL, 0UL), (7UL, 0x30UL), (ThreadCloneFlags, 0UL), (15UL, 0x100UL), (7UL | (1UL << 32), 0UL) })
+                {
+                    Assert.Equal(Reference(rules, nr, a0, a1, SeccompProgram.RetTrap), Run(prog, nr, a0, a1));
+                }
+            }
+        }
+    }
+
+    // What the list says, read rule by rule in its order: the first rule of the number whose test passes.
+    private static uint Reference(SeccompRule[] rules, int nr, ulong a0, ulong a1, uint defaultAction)
+    {
+        foreach (SeccompRule r in rules)
+        {
+            if (r.Nr != nr)
+            {
+                continue;
+            }
+
+            ulong arg = r.ArgIndex switch { 0 => a0, 1 => a1, _ => 0 };
+            bool pass = r.Test switch
+            {
+                SeccompArgTest.Equal => arg == r.Operand,
+                SeccompArgTest.BitsWithin => (arg & ~r.Operand) == 0,
+                _ => true,
+            };
+            if (pass)
+            {
+                return r.Errno != 0 ? SeccompProgram.Errno(r.Errno) : SeccompProgram.RetAllow;
+            }
+        }
+
+        return defaultAction;
+    }
+
     private static byte[] GoferProgram() => SeccompProgram.Compile(GoferSyscalls.Rules, SeccompProgram.RetKillProcess);
 
     private static uint Run(byte[] prog, int nr, ulong a0 = 0, ulong a1 = 0, ulong a2 = 0, uint arch = SeccompProgram.AuditArchX86_64)
@@ -105,7 +159,7 @@ public sealed class SeccompProgramTests
         return Interpret(prog, data);
     }
 
-    // The subset of classic BPF the compiler emits: ld abs w, jeq/jge/jset k, ret k.
+    // The subset of classic BPF the compiler emits: ld abs w, ja, jeq/jge/jset k, ret k.
     private static uint Interpret(byte[] prog, byte[] data)
     {
         uint a = 0;
@@ -131,6 +185,9 @@ public sealed class SeccompProgramTests
                     break;
                 case 0x45:
                     pc += (a & k) != 0 ? jt : jf;
+                    break;
+                case 0x05:
+                    pc += (int)k;
                     break;
                 case 0x06:
                     return k;
