@@ -101,6 +101,12 @@ public static class JailedSentry
 
         // The stubs hold the MemoryFile at fd 3 (and systrap's sysmsg file at 4), nothing else of the host.
         int[] stubs = Descendants(sentry).ToArray();
+        for (int i = 0; i < 500 && stubs.Length == 0; i++)
+        {
+            System.Threading.Thread.Sleep(20); // a container's start returns before init's stub is spawned
+            stubs = Descendants(sentry).ToArray();
+        }
+
         Assert.NotEmpty(stubs);
         foreach (int stub in stubs)
         {
