@@ -172,7 +172,7 @@ internal static partial class SysSocket
         try
         {
             int flags = a.Int(3);
-            return ForEachMessage(t, a.Pointer(1), Math.Min((uint)a.Int(2), UioMaxIov), long.MaxValue, (m, _) => InetSendMsg(t, s, m, flags));
+            return ForEachMessage(t, s, flags, false, a.Pointer(1), Math.Min((uint)a.Int(2), UioMaxIov), long.MaxValue, static (t, s, m, f) => InetSendMsg(t, s, m, f));
         }
         finally
         {
@@ -198,7 +198,7 @@ internal static partial class SysSocket
             }
 
             int flags = a.Int(3);
-            return ForEachMessage(t, a.Pointer(1), Math.Min((uint)a.Int(2), UioMaxIov), deadline, (m, i) => InetRecvMsg(t, s, m, MmsgReceiveFlags(flags, i)));
+            return ForEachMessage(t, s, flags, true, a.Pointer(1), Math.Min((uint)a.Int(2), UioMaxIov), deadline, static (t, s, m, f) => InetRecvMsg(t, s, m, f));
         }
         finally
         {
@@ -329,17 +329,10 @@ internal static partial class SysSocket
             return -Errno.EFAULT.Value;
         }
 
-        for (int off = 0; off + CmsgHeader <= buf.Length;)
+        var messages = new ControlMessageReader(buf);
+        long bad;
+        while (messages.Next(out int level, out int type, out ReadOnlySpan<byte> data, out bad))
         {
-            ulong clen = BitConverter.ToUInt64(buf, off);
-            int level = BitConverter.ToInt32(buf, off + 8);
-            int type = BitConverter.ToInt32(buf, off + 12);
-            if (clen < CmsgHeader || clen > (ulong)(buf.Length - off))
-            {
-                return -Errno.EINVAL.Value;
-            }
-
-            int dataLen = (int)clen - CmsgHeader;
             if (level == SOL_SOCKET)
             {
                 return -Errno.EINVAL.Value;
@@ -356,12 +349,12 @@ internal static partial class SysSocket
                     return -Errno.EINVAL.Value;
                 }
 
-                if (dataLen != 4 && !(v4 && isClass && dataLen == 1))
+                if (data.Length != 4 && !(v4 && isClass && data.Length == 1))
                 {
                     return -Errno.EINVAL.Value;
                 }
 
-                int v = dataLen == 1 ? buf[off + CmsgHeader] : BitConverter.ToInt32(buf, off + CmsgHeader);
+                int v = data.Length == 1 ? data[0] : BitConverter.ToInt32(data);
                 if (v < -1 || v > 255 || (v4 && isHops && v == 0))
                 {
                     return -Errno.EINVAL.Value;
@@ -376,11 +369,9 @@ internal static partial class SysSocket
                     tclass = v;
                 }
             }
-
-            off += CmsgAlign((int)clen);
         }
 
-        return 0;
+        return bad;
     }
 
     private static long InetRecvMsg(Task t, InetSocket s, ulong msgAddr, int flags)

@@ -16,7 +16,7 @@ internal static partial class SysSocket
     private const int SCM_RIGHTS = 1;
     private const int SCM_CREDENTIALS = 2;
     private const int ScmMaxFd = 253;
-    private const int CmsgHeader = 16;
+    private const int CmsgHeader = ControlMessageReader.HeaderSize;
     private const int MSG_CMSG_CLOEXEC = 0x40000000;
     private const int MSG_WAITFORONE = 0x10000;
     private const int UioMaxIov = 1024;
@@ -24,7 +24,7 @@ internal static partial class SysSocket
     private const int MsghdrSize = 56;
     private const int MmsghdrSize = 64;
 
-    private static int CmsgAlign(int n) => (n + 7) & ~7;
+    private static int CmsgAlign(int n) => ControlMessageReader.Align(n);
 
     /// <summary>Implements sendto(2).</summary>
     public static long Sendto(Task t, in SyscallArgs a)
@@ -79,7 +79,7 @@ internal static partial class SysSocket
         ulong vec = a.Pointer(1);
         uint vlen = Math.Min((uint)a.Int(2), UioMaxIov);
         int flags = a.Int(3);
-        return WithSocket(t, a.Int(0), s => ForEachMessage(t, vec, vlen, long.MaxValue, (m, _) => SendMsg(t, s, m, flags)));
+        return WithSocket(t, a.Int(0), s => ForEachMessage(t, s, flags, false, vec, vlen, long.MaxValue, static (t, s, m, f) => SendMsg(t, s, m, f)));
     }
 
     /// <summary>
@@ -97,20 +97,21 @@ internal static partial class SysSocket
             return r;
         }
 
-        return WithSocket(t, a.Int(0), s => ForEachMessage(t, vec, vlen, deadline, (m, i) => RecvMsg(t, s, m, MmsgReceiveFlags(flags, i))));
+        return WithSocket(t, a.Int(0), s => ForEachMessage(t, s, flags, true, vec, vlen, deadline, static (t, s, m, f) => RecvMsg(t, s, m, f)));
     }
 
     // sendmmsg and recvmmsg of every socket type: one message after the other until one fails (the count
     // done wins over a later error), each one's result stored in its msg_len; the deadline is checked between
-    // messages.
-    private static long ForEachMessage(Task t, ulong vec, uint vlen, long deadline, Func<ulong, uint, long> one)
+    // messages, and a receive applies MSG_WAITFORONE. The socket goes in as an argument so that callers pass
+    // static lambdas: no closure per call.
+    private static long ForEachMessage<TSocket>(Task t, TSocket s, int flags, bool receive, ulong vec, uint vlen, long deadline, Func<Task, TSocket, ulong, int, long> one)
     {
         uint i = 0;
         long err = 0;
         for (; i < vlen; i++)
         {
             ulong m = vec + ((ulong)i * MmsghdrSize);
-            long r = one(m, i);
+            long r = one(t, s, m, receive ? MmsgReceiveFlags(flags, i) : flags);
             if (r < 0)
             {
                 err = r;
@@ -243,23 +244,16 @@ internal static partial class SysSocket
         var rights = new List<FileDescription>();
         try
         {
-            for (int off = 0; off + CmsgHeader <= buf.Length;)
+            var messages = new ControlMessageReader(buf);
+            long bad;
+            while (messages.Next(out int level, out int type, out ReadOnlySpan<byte> data, out bad))
             {
-                ulong clen = BitConverter.ToUInt64(buf, off);
-                int level = BitConverter.ToInt32(buf, off + 8);
-                int type = BitConverter.ToInt32(buf, off + 12);
-                if (clen < CmsgHeader || clen > (ulong)(buf.Length - off))
-                {
-                    return -Errno.EINVAL.Value;
-                }
-
-                int dataLen = (int)clen - CmsgHeader;
                 if (level == SOL_SOCKET)
                 {
                     long r = type switch
                     {
-                        SCM_RIGHTS => ReadRights(t, buf.AsSpan(off + CmsgHeader, dataLen), rights),
-                        SCM_CREDENTIALS => ReadCreds(t, buf.AsSpan(off + CmsgHeader, dataLen), ctl),
+                        SCM_RIGHTS => ReadRights(t, data, rights),
+                        SCM_CREDENTIALS => ReadCreds(t, data, ctl),
                         _ => -Errno.EINVAL.Value,
                     };
                     if (r < 0)
@@ -267,8 +261,11 @@ internal static partial class SysSocket
                         return r;
                     }
                 }
+            }
 
-                off += CmsgAlign((int)clen);
+            if (bad < 0)
+            {
+                return bad;
             }
 
             if (rights.Count > 0)
