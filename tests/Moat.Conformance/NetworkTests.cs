@@ -131,39 +131,12 @@ public sealed class NetworkTests
         return false;
     }
 
+    // moat do with its output drained (the test talks to the server over the network, not stdio).
     private static Process Start(string[] options, params string[] command)
     {
-        (string file, string[] prefix) = MoatCli.Command;
-        var psi = new ProcessStartInfo(file)
-        {
-            WorkingDirectory = HostScratch.Root,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in prefix)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.ArgumentList.Add("do");
-        foreach (string o in options)
-        {
-            psi.ArgumentList.Add(o);
-        }
-
-        psi.ArgumentList.Add("--");
-        foreach (string a in command)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        Process p = Process.Start(psi)!;
+        Process p = MoatCli.StartWithOptions(HostScratch.Root, options, command);
         p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
         p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
         return p;
     }
 
