@@ -100,9 +100,6 @@ static void open_targets(void) {
 }
 
 static void child(uint64_t seed, int threads) {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
     open_targets();
     buf = mmap(NULL, BUF_SIZE + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (buf == MAP_FAILED) _exit(100);
@@ -123,11 +120,6 @@ int main(int argc, char **argv) {
     int slice_ms = argc > 3 ? atoi(argv[3]) : 200;
     int threads = argc > 4 ? atoi(argv[4]) : 4;
     int signalled = 0, exited = 0;
-    /* A round can signal its parent (F_SETOWN then I/O with F_SETSIG, a pid of 1 picked at random...), as it
-     * could natively: the parent blocks every signal it can, so only the Sentry's survival is in question. */
-    sigset_t all;
-    sigfillset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
     for (int round = 0; round < rounds; round++) {
         uint64_t rs = seed * 1000 + (uint64_t)round;
         fflush(stdout);
