@@ -153,7 +153,9 @@ public static class Sandbox
 
         try
         {
-            return kernel.WaitForAll().ShellStatus;
+            int exitStatus = kernel.WaitForAll().ShellStatus;
+            kernel.Devpts.DrainBridges(2000);
+            return exitStatus;
         }
         finally
         {

@@ -102,6 +102,16 @@ public sealed class OciRuntimeTests
     }
 
     // `RUNTIME run` of the bundle on a 30x100 host terminal, "hello" typed once the container printed its tty.
+    [Fact]
+    public void Run_TerminalBundle_OutputJustBeforeExit_AllReachesTheTerminal()
+    {
+        // Init writes a burst and exits at once: the Sentry must copy it all to the console before it ends.
+        string bundle = Bundle("tty; seq 1 4000; exit 3", terminal: true);
+        RunResult moat = OnTerminal("moat", bundle);
+        Assert.True(moat.ExitCode == 3, moat.StdoutText + moat.Stderr);
+        Assert.EndsWith("\r\n3999\r\n4000\r\n", moat.StdoutText, StringComparison.Ordinal);
+    }
+
     private static RunResult OnTerminal(string runtime, string bundle)
     {
         string state = HostScratch.NewDirectory("state");

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using Moat.Abi;
 using Moat.Host;
@@ -25,6 +26,9 @@ internal sealed class Devpts
 
     // Protected by _dev.Mu.
     private readonly SortedDictionary<int, Terminal> _terminals = [];
+
+    // Bridges to host terminals (OCI consoles), drained before the Sentry exits. Protected by itself.
+    private readonly List<TerminalBridge> _bridges = [];
 
     public Devpts(Kernel.Kernel kernel, Tmpfs.Tmpfs dev)
     {
@@ -105,8 +109,32 @@ internal sealed class Devpts
             tty.ReplicaOpens = 1;
         }
 
-        TerminalBridge.Start(tty, host);
+        TerminalBridge bridge = TerminalBridge.Start(tty, host);
+        lock (_bridges)
+        {
+            _bridges.Add(bridge);
+        }
+
         return new TerminalFile(tty, master: false, tty.ReplicaNode, OpenFlags.O_RDWR) { Path = "/dev/pts/" + tty.Index.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+    }
+
+    /// <summary>
+    /// Once every task has exited: waits (at most <paramref name="timeoutMs"/> in all) until each bridge has
+    /// copied the sandbox's last output to its host terminal.
+    /// </summary>
+    public void DrainBridges(int timeoutMs)
+    {
+        TerminalBridge[] bridges;
+        lock (_bridges)
+        {
+            bridges = [.. _bridges];
+        }
+
+        long deadline = Environment.TickCount64 + timeoutMs;
+        foreach (TerminalBridge b in bridges)
+        {
+            b.WaitDrained((int)Math.Max(0, deadline - Environment.TickCount64));
+        }
     }
 
     private long OpenMaster(Task t, TmpfsDeviceNode node, int flags, string path, out FileDescription? file)

@@ -36,13 +36,25 @@ internal sealed unsafe class TerminalBridge
     }
 
     /// <summary>Starts copying between <paramref name="host"/> (which the bridge then owns) and <paramref name="tty"/>'s master side.</summary>
-    public static void Start(Terminal tty, SafeFdHandle host)
+    public static TerminalBridge Start(Terminal tty, SafeFdHandle host)
     {
         var b = new TerminalBridge(tty, host);
         b.FollowWindowSize();
         b._output = new Thread(b.Output) { IsBackground = true, Name = $"pty{tty.Index}-out" };
         b._output.Start();
         new Thread(b.Input) { IsBackground = true, Name = $"pty{tty.Index}-in" }.Start();
+        return b;
+    }
+
+    /// <summary>
+    /// Waits until the output side has copied what the sandbox wrote (it ends once no process holds the
+    /// replica any more), for at most <paramref name="timeoutMs"/>: the Sentry must not exit with a
+    /// container's last line still in the pty. False on timeout.
+    /// </summary>
+    public bool WaitDrained(int timeoutMs)
+    {
+        _wake.Set();
+        return _output?.Join(timeoutMs) ?? true;
     }
 
     private void Input()
