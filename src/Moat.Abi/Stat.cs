@@ -37,4 +37,8 @@ public struct Stat
     public const uint S_IFDIR = 0x4000;
     public const uint S_IFCHR = 0x2000;
     public const uint S_IFIFO = 0x1000;
+    public const uint S_ISUID = 0x800;
+    public const uint S_ISGID = 0x400;
+    public const uint S_ISVTX = 0x200;
+    public const uint S_IXGRP = 0x8;
 }

@@ -38,7 +38,8 @@ internal static class SandboxLauncher
         }
 
         string name = spec.Argv[0];
-        string? path = ProgramImage.FindOnPath(kernel, name, pathVar, spec.WorkingDirectory);
+        Credentials creds = spec.Identity != null ? FromIdentity(spec.Identity) : HostCredentials();
+        string? path = ProgramImage.FindOnPath(kernel, name, pathVar, spec.WorkingDirectory, creds);
         if (path == null)
         {
             (status, error) = (Sandbox.ExitNotFound, $"{name}: command not found");
@@ -50,9 +51,8 @@ internal static class SandboxLauncher
         {
             VdsoAddress = kernel.Platform.VdsoAddress,
         };
-        Credentials creds = spec.Identity != null ? FromIdentity(spec.Identity) : HostCredentials();
         var argv = new List<string>(spec.Argv) { [0] = name };
-        long r = ProgramImage.Load(kernel, mm, path, argv, spec.Environment, new ElfLoader.AuxIdentity(creds.RealUid, creds.EffectiveUid, creds.RealGid, creds.EffectiveGid), out LoadedImage image, out string executable, out string? loadError);
+        long r = ProgramImage.Load(kernel, mm, path, argv, spec.Environment, creds, out LoadedImage image, out string executable, out string? loadError);
         if (r < 0)
         {
             mm.Dispose();

@@ -7,10 +7,16 @@ namespace Moat.Sentry.Kernel;
 /// </summary>
 internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUid, uint RealGid, uint EffectiveGid, uint SavedGid)
 {
+    public const int CAP_CHOWN = 0;
+    public const int CAP_DAC_OVERRIDE = 1;
+    public const int CAP_DAC_READ_SEARCH = 2;
+    public const int CAP_FOWNER = 3;
+    public const int CAP_FSETID = 4;
     public const int CAP_SETGID = 6;
     public const int CAP_SETUID = 7;
     public const int CAP_SETPCAP = 8;
     public const int CAP_SYS_PTRACE = 19;
+    public const int CAP_SYS_ADMIN = 21;
     public const int CAP_SYS_NICE = 23;
     public const int CAP_SYS_RESOURCE = 24;
 
@@ -36,6 +42,25 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
 
     /// <summary>Whether the task acts as root (effective uid 0). Permission checks use <see cref="HasCapability"/>.</summary>
     public bool IsRoot => EffectiveUid == 0;
+
+    /// <summary>Whether the task is in group <paramref name="gid"/>: its effective gid or a supplementary one (in_group_p).</summary>
+    public bool InGroup(uint gid)
+    {
+        if (EffectiveGid == gid)
+        {
+            return true;
+        }
+
+        foreach (uint g in Groups)
+        {
+            if (g == gid)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Whether <paramref name="cap"/> is in the effective set.</summary>
     public bool HasCapability(int cap) => (CapEffective & (1UL << cap)) != 0;

@@ -23,7 +23,7 @@ internal static unsafe class ProgramImage
         string path,
         List<string> argv,
         IReadOnlyList<string> envp,
-        ElfLoader.AuxIdentity identity,
+        Credentials creds,
         out LoadedImage image,
         out string executable,
         out string? error)
@@ -33,7 +33,7 @@ internal static unsafe class ProgramImage
         string execFn = path;
         for (int depth = 0; ; depth++)
         {
-            IExecutableFile? file = HostExecutableFile.Open(kernel, path, out long r);
+            IExecutableFile? file = HostExecutableFile.Open(kernel, path, creds, out long r);
             using var owner = file as IDisposable;
             if (file == null)
             {
@@ -88,7 +88,7 @@ internal static unsafe class ProgramImage
             }
 
             executable = path;
-            r = ElfLoader.Load(mm, file, elf, argv, envp, execFn, identity, ElfLoader.DefaultStackSize, OpenInterpreter, out image, out error);
+            r = ElfLoader.Load(mm, file, elf, argv, envp, execFn, new ElfLoader.AuxIdentity(creds.RealUid, creds.EffectiveUid, creds.RealGid, creds.EffectiveGid), ElfLoader.DefaultStackSize, OpenInterpreter, out image, out error);
             if (r < 0)
             {
                 error = $"{path}: {error}";
@@ -99,7 +99,7 @@ internal static unsafe class ProgramImage
 
         (IExecutableFile? File, long Error) OpenInterpreter(string interpPath)
         {
-            IExecutableFile? f = HostExecutableFile.Open(kernel, interpPath, out long e);
+            IExecutableFile? f = HostExecutableFile.Open(kernel, interpPath, creds, out long e);
             return (f, e);
         }
     }
@@ -134,7 +134,7 @@ internal static unsafe class ProgramImage
     }
 
     /// <summary>Finds <paramref name="name"/> as a shell would: as a path if it has a slash, else on PATH.</summary>
-    public static string? FindOnPath(Kernel kernel, string name, string? pathVar, string cwd)
+    public static string? FindOnPath(Kernel kernel, string name, string? pathVar, string cwd, Credentials creds)
     {
         if (name.Contains('/', StringComparison.Ordinal))
         {
@@ -145,7 +145,7 @@ internal static unsafe class ProgramImage
         {
             string d = dir.Length == 0 ? cwd : dir;
             string candidate = (d.StartsWith('/') ? d : cwd + "/" + d).TrimEnd('/') + "/" + name;
-            IExecutableFile? f = HostExecutableFile.Open(kernel, candidate, out _);
+            IExecutableFile? f = HostExecutableFile.Open(kernel, candidate, creds, out _);
             (f as IDisposable)?.Dispose();
             if (f != null)
             {

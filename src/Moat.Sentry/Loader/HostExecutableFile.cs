@@ -27,7 +27,7 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
     /// Opens an executable for loading, with execve(2)'s checks, from a Sentry tmpfs or the host root.
     /// Returns null with -errno.
     /// </summary>
-    public static IExecutableFile? Open(Kernel.Kernel kernel, string path, out long error)
+    public static IExecutableFile? Open(Kernel.Kernel kernel, string path, Kernel.Credentials creds, out long error)
     {
         for (int hop = 0; hop < 40; hop++)
         {
@@ -43,7 +43,7 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
                     long ur = fs.WalkLocked(rel, followLast: true, out Vfs.Tmpfs.TmpfsNode? un, out string? ures);
                     if (ur == -Errno.ENOENT.Value || ur == -Errno.ENOTDIR.Value)
                     {
-                        return OpenHost(kernel.Files, path, out error);
+                        return OpenHost(kernel.Files, path, creds, out error);
                     }
                 }
             }
@@ -63,7 +63,7 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
                     return null;
                 }
 
-                if (node is not Vfs.Tmpfs.TmpfsRegular reg || (reg.Mode & 0x49) == 0)
+                if (node is not Vfs.Tmpfs.TmpfsRegular reg || Vfs.Permissions.Check(creds, reg.ToStat(), Vfs.Permissions.MayExec) != Errno.None)
                 {
                     error = -Errno.EACCES.Value;
                     return null;
@@ -78,7 +78,7 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
         return null;
     }
 
-    private static HostExecutableFile? OpenHost(Kernel.IFileOpener files, string path, out long error)
+    private static HostExecutableFile? OpenHost(Kernel.IFileOpener files, string path, Kernel.Credentials creds, out long error)
     {
         SafeFdHandle? fd = files.Open(path, 0, out error);
         if (fd == null)
@@ -93,9 +93,9 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
             return null;
         }
 
-        if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFREG || (st.st_mode & 0x49) == 0)
+        if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFREG || Vfs.Permissions.Check(creds, st, Vfs.Permissions.MayExec) != Errno.None)
         {
-            // execve(2) of a directory, device or file without any execute bit.
+            // execve(2) of a directory, device or file the caller may not execute.
             fd.Dispose();
             error = -Errno.EACCES.Value;
             return null;

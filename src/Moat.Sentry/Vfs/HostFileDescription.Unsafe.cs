@@ -199,6 +199,20 @@ internal sealed unsafe class HostFileDescription : FileDescription
         return t.MM.CopyOut(arg, new System.ReadOnlySpan<byte>(buf, size)) < 0 ? -Errno.EFAULT.Value : r;
     }
 
+    // A write by a task without CAP_FSETID takes the set-id bits off a volume file, as Linux does; the host
+    // would not, since the Sentry writes with CAP_FSETID of its own.
+    private void DropSetId(Credentials c)
+    {
+        if (HostFile.Fstat(_fd.Fd, out Stat st) == 0)
+        {
+            uint mode = Permissions.ModeAfterWrite(c, st.st_mode, st.st_gid);
+            if (mode != st.st_mode)
+            {
+                HostPathChange.Fchmod(_fd.Fd, (int)(mode & 0xFFF));
+            }
+        }
+    }
+
     // Moves bytes between app memory and the host fd, one contiguous MemoryFile block at a time.
     // Like Linux, a fault after some bytes moved ends the call with the count so far.
     private long Transfer(Task t, ulong addr, ulong count, long offset, bool write)
@@ -212,6 +226,11 @@ internal sealed unsafe class HostFileDescription : FileDescription
         if ((long)count < 0)
         {
             count = long.MaxValue;
+        }
+
+        if (write && Volume != null && !t.Credentials.HasCapability(Credentials.CAP_FSETID))
+        {
+            DropSetId(t.Credentials);
         }
 
         if (!write && offset < 0 && PolledFromHost)

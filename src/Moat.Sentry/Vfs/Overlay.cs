@@ -103,7 +103,7 @@ internal static class Overlay
 
             if (where == Where.Upper)
             {
-                return OpenUpperLocked(t, upper, node!, norm, flags, out file);
+                return create && (flags & OpenFlags.O_EXCL) != 0 ? -Errno.EEXIST.Value : OpenUpperLocked(t, upper, node!, norm, flags, out file);
             }
 
             if (where == Where.Lower && !write && !create)
@@ -173,7 +173,8 @@ internal static class Overlay
                 return -Errno.EROFS.Value;
             }
 
-            var f = new TmpfsRegular(upper, (uint)(mode & ~t.Group.Umask) & 0xFFF, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+            (uint uid, uint gid, uint perm) = PathOps.NewOwner(t, parent!, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: false);
+            var f = new TmpfsRegular(upper, perm, uid, gid);
             parent!.Children[name] = f;
             parent.Touch(modified: true);
             t.Kernel.HostCache.Invalidate(norm);
@@ -246,6 +247,7 @@ internal static class Overlay
         if (node is TmpfsRegular reg && (flags & OpenFlags.O_TRUNC) != 0 && acc != OpenFlags.O_RDONLY)
         {
             reg.Truncate(0);
+            reg.Mode = Permissions.ModeAfterWrite(t.Credentials, reg.Mode, reg.Gid);
         }
 
         file = new TmpfsFile(node, (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_PATH)) | OpenFlags.O_LARGEFILE, norm);
@@ -568,11 +570,13 @@ internal static class Overlay
             }
             else if (symlinkTarget != null)
             {
-                node = new TmpfsSymlink(upper, symlinkTarget, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+                (uint uid, uint gid, _) = PathOps.NewOwner(t, parent, 0, isDir: false);
+                node = new TmpfsSymlink(upper, symlinkTarget, uid, gid);
             }
             else
             {
-                var d = new TmpfsDirectory(upper, parent, (uint)(mode & ~t.Group.Umask) & 0xFFF, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid)
+                (uint uid, uint gid, uint perm) = PathOps.NewOwner(t, parent, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: true);
+                var d = new TmpfsDirectory(upper, parent, perm, uid, gid)
                 {
                     Opaque = replacingWhiteout, // a new directory where a host one was deleted shows nothing of it
                 };

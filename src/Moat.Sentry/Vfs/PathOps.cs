@@ -16,8 +16,24 @@ internal static class PathOps
     private const int MaxHops = 40;
     private const int CreatableFlags = OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME | OpenFlags.O_LARGEFILE;
 
-    /// <summary>Opens <paramref name="absolute"/>. Returns 0 with the file (one reference for the caller) or -errno.</summary>
+    /// <summary>
+    /// Opens <paramref name="absolute"/> with open(2)'s permission checks. Returns 0 with the file (one
+    /// reference for the caller) or -errno.
+    /// </summary>
     public static long Open(Task t, string absolute, int flags, int mode, out FileDescription? file)
+    {
+        long pr = PathAccess.MayOpen(t, absolute, flags);
+        if (pr < 0)
+        {
+            file = null;
+            return pr;
+        }
+
+        return OpenUnchecked(t, absolute, flags, mode, out file);
+    }
+
+    /// <summary>Opens <paramref name="absolute"/> without permission checks, for the Sentry's own lookups.</summary>
+    public static long OpenUnchecked(Task t, string absolute, int flags, int mode, out FileDescription? file)
     {
         file = null;
         for (int hop = 0; hop < MaxHops; hop++)
@@ -182,7 +198,8 @@ internal static class PathOps
                     return r;
                 }
 
-                var f = new TmpfsRegular(fs, (uint)(mode & ~t.Group.Umask) & 0xFFF, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+                (uint uid, uint gid, uint perm) = NewOwner(t, parent!, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: false);
+                var f = new TmpfsRegular(fs, perm, uid, gid);
                 parent!.Children[name] = f;
                 parent.Touch(modified: true);
                 node = f;
@@ -224,11 +241,16 @@ internal static class PathOps
             if (node is TmpfsRegular reg && (flags & OpenFlags.O_TRUNC) != 0 && acc != OpenFlags.O_RDONLY)
             {
                 reg.Truncate(0);
+                reg.Mode = Permissions.ModeAfterWrite(t.Credentials, reg.Mode, reg.Gid);
             }
 
             return OpenNode(node!, flags, norm, out file);
         }
     }
+
+    /// <summary>The owner and mode of a new node in a tmpfs directory (a set-group-id directory passes its group on).</summary>
+    public static (uint Uid, uint Gid, uint Mode) NewOwner(Task t, TmpfsDirectory parent, uint mode, bool isDir) =>
+        Permissions.NewNode(t.Credentials, parent.ToStat(), mode, isDir);
 
     private static long OpenNode(TmpfsNode node, int flags, string path, out FileDescription? file)
     {
@@ -236,8 +258,21 @@ internal static class PathOps
         return 0;
     }
 
-    /// <summary>Stats <paramref name="absolute"/>, following a final symlink if <paramref name="follow"/>.</summary>
+    /// <summary>Stats <paramref name="absolute"/>, following a final symlink if <paramref name="follow"/>, after the walk's search checks.</summary>
     public static long Stat(Task t, string absolute, bool follow, out Stat st)
+    {
+        long pr = PathAccess.MayWalk(t, absolute);
+        if (pr < 0)
+        {
+            st = default;
+            return pr;
+        }
+
+        return StatUnchecked(t, absolute, follow, out st);
+    }
+
+    /// <summary>Stats <paramref name="absolute"/> without permission checks, for the Sentry's own lookups.</summary>
+    public static long StatUnchecked(Task t, string absolute, bool follow, out Stat st)
     {
         st = default;
         string pnorm = PathResolver.Normalize(absolute);
@@ -287,7 +322,7 @@ internal static class PathOps
             absolute = restart!;
         }
 
-        long r = Open(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out FileDescription? f);
+        long r = OpenUnchecked(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out FileDescription? f);
         if (r < 0)
         {
             return r;
@@ -307,6 +342,12 @@ internal static class PathOps
     public static long ReadLink(Task t, string absolute, out string target)
     {
         target = string.Empty;
+        long wr = PathAccess.MayWalk(t, absolute);
+        if (wr < 0)
+        {
+            return wr;
+        }
+
         string norm = PathResolver.Normalize(absolute);
         if (IsProc(norm))
         {
@@ -470,12 +511,29 @@ internal static class PathOps
         return true;
     }
 
+    // A node made on a volume belongs to its creator, not to the gofer that made it.
+    private static long Created(Task t, Volume v, string rel, long r)
+    {
+        if (r == 0 && !Volume.IsGofersOwn(t.Credentials))
+        {
+            v.GiveToCreator(t, rel, null);
+        }
+
+        return r;
+    }
+
     /// <summary>Implements mkdir(2).</summary>
     public static long Mkdir(Task t, string absolute, int mode)
     {
+        long pr = PathAccess.MayCreate(t, absolute);
+        if (pr < 0)
+        {
+            return pr;
+        }
+
         for (int hop = 0; hop < MaxHops; hop++)
         {
-            if (OnVolume(t, ref absolute, false, (v, rel) => v.Change(Gofer.GoferOp.Mkdir, rel, 0, (mode & ~t.Group.Umask) & 0xFFF), out long vr))
+            if (OnVolume(t, ref absolute, false, (v, rel) => Created(t, v, rel, v.Change(Gofer.GoferOp.Mkdir, rel, 0, (mode & ~t.Group.Umask) & 0xFFF)), out long vr))
             {
                 return vr;
             }
@@ -516,7 +574,8 @@ internal static class PathOps
                 return -Errno.EEXIST.Value;
             }
 
-            parent.Children[name] = new TmpfsDirectory(fs, parent, (uint)(mode & ~t.Group.Umask) & 0xFFF, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+            (uint uid, uint gid, uint perm) = NewOwner(t, parent, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: true);
+            parent.Children[name] = new TmpfsDirectory(fs, parent, perm, uid, gid);
             parent.Nlink++;
             parent.Touch(modified: true);
             return 0;
@@ -530,7 +589,13 @@ internal static class PathOps
     public static long MakeSocketNode(Task t, string absolute, int mode)
     {
         uint perm = (uint)(mode & ~t.Group.Umask) & 0xFFF;
-        long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
+        long r = PathAccess.MayCreate(t, absolute);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
         if (r == 3)
         {
             return -Errno.EOPNOTSUPP.Value; // socket nodes on a volume would be host files: not served yet
@@ -557,7 +622,8 @@ internal static class PathOps
                 return -Errno.EADDRINUSE.Value;
             }
 
-            var node = new TmpfsSocketNode(fs, perm, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+            (uint uid, uint gid, uint nodePerm) = NewOwner(t, parent, perm, isDir: false);
+            var node = new TmpfsSocketNode(fs, nodePerm, uid, gid);
             parent.Children[name] = node;
             parent.Touch(modified: true);
             return (long)node.Ino;
@@ -567,6 +633,12 @@ internal static class PathOps
     /// <summary>Implements unlink(2) and rmdir(2).</summary>
     public static long Remove(Task t, string absolute, bool directory)
     {
+        long pr = PathAccess.MayDelete(t, absolute);
+        if (pr < 0)
+        {
+            return pr;
+        }
+
         int flags = directory ? OpenFlags.AT_REMOVEDIR : 0;
         for (int hop = 0; hop < MaxHops; hop++)
         {
@@ -655,9 +727,15 @@ internal static class PathOps
             return -Errno.ENOENT.Value;
         }
 
+        long pr = PathAccess.MayCreate(t, absolute);
+        if (pr < 0)
+        {
+            return pr;
+        }
+
         for (int hop = 0; hop < MaxHops; hop++)
         {
-            if (OnVolume(t, ref absolute, false, (v, rel) => v.Change(Gofer.GoferOp.Symlink, rel, 0, path2: target), out long vr))
+            if (OnVolume(t, ref absolute, false, (v, rel) => Created(t, v, rel, v.Change(Gofer.GoferOp.Symlink, rel, 0, path2: target)), out long vr))
             {
                 return vr;
             }
@@ -698,7 +776,8 @@ internal static class PathOps
                 return -Errno.EEXIST.Value;
             }
 
-            parent.Children[name] = new TmpfsSymlink(fs, target, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+            (uint uid, uint gid, _) = NewOwner(t, parent, 0, isDir: false);
+            parent.Children[name] = new TmpfsSymlink(fs, target, uid, gid);
             parent.Touch(modified: true);
             return 0;
         }
@@ -707,6 +786,12 @@ internal static class PathOps
     /// <summary>Implements link(2) inside one file system.</summary>
     public static long Link(Task t, string oldAbsolute, string newAbsolute)
     {
+        long pr = PathAccess.MayLink(t, oldAbsolute, newAbsolute);
+        if (pr < 0)
+        {
+            return pr;
+        }
+
         for (int hop = 0; hop < MaxHops; hop++)
         {
             long vr = TwoNamesOnVolume(t, Gofer.GoferOp.Link, ref oldAbsolute, ref newAbsolute, 0);
@@ -853,6 +938,12 @@ internal static class PathOps
     /// <summary>Implements rename(2) inside one file system, with renameat2's RENAME_NOREPLACE.</summary>
     public static long Rename(Task t, string oldAbsolute, string newAbsolute, bool noReplace)
     {
+        long pr = PathAccess.MayRename(t, oldAbsolute, newAbsolute);
+        if (pr < 0)
+        {
+            return pr;
+        }
+
         for (int hop = 0; hop < MaxHops; hop++)
         {
             long vr = TwoNamesOnVolume(t, Gofer.GoferOp.Rename, ref oldAbsolute, ref newAbsolute, noReplace ? 1 : 0);
@@ -995,6 +1086,22 @@ internal static class PathOps
     /// <summary>Changes a file's mode bits (chmod family) on a tmpfs or a volume; the host root is copied up first.</summary>
     public static long Chmod(Task t, string absolute, int mode, bool follow)
     {
+        if (PathAccess.TargetForAttrChange(t, absolute, follow, out Stat st, out long ar))
+        {
+            uint m = (uint)mode & 0xFFF;
+            Errno e = Permissions.Chmod(t.Credentials, st, ref m);
+            if (e != Errno.None)
+            {
+                return -e.Value;
+            }
+
+            mode = (int)m;
+        }
+        else if (ar < 0)
+        {
+            return ar;
+        }
+
         if (SetAttrOnVolume(t, ref absolute, follow, Gofer.GoferOp.Chmod, mode & 0xFFF, 0, 0, 0, out long vr))
         {
             return vr;
@@ -1008,7 +1115,7 @@ internal static class PathOps
 
         try
         {
-            return ChmodFile(f!, mode);
+            return ChmodFile(t, f!, mode);
         }
         finally
         {
@@ -1022,7 +1129,7 @@ internal static class PathOps
     /// </summary>
     public static long OpenForChange(Task t, string absolute, bool follow, out FileDescription? file)
     {
-        long r = Open(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out file);
+        long r = OpenUnchecked(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out file);
         if (r < 0 || file is not HostFileDescription)
         {
             return r;
@@ -1041,12 +1148,29 @@ internal static class PathOps
         return 0;
     }
 
-    /// <summary>fchmod(2) on an open file.</summary>
-    public static long ChmodFile(FileDescription f, int mode)
+    /// <summary>fchmod(2) on an open file, with chmod's owner rule.</summary>
+    public static long ChmodFile(Task t, FileDescription f, int mode)
     {
-        if (f is HostFileDescription { Volume: { } v } h)
+        if (f is HostFileDescription { Volume.ReadOnly: true })
         {
-            return v.ReadOnly ? -Errno.EROFS.Value : HostPathChange.Fchmod(h.HostFd, mode & 0xFFF);
+            return -Errno.EROFS.Value;
+        }
+
+        if (f.Stat(out Stat st) == 0)
+        {
+            uint m = (uint)mode & 0xFFF;
+            Errno e = Permissions.Chmod(t.Credentials, st, ref m);
+            if (e != Errno.None)
+            {
+                return -e.Value;
+            }
+
+            mode = (int)m;
+        }
+
+        if (f is HostFileDescription { Volume: not null } h)
+        {
+            return HostPathChange.Fchmod(h.HostFd, mode & 0xFFF);
         }
 
         if (f is not TmpfsFile tf)
@@ -1080,7 +1204,7 @@ internal static class PathOps
         {
             return f switch
             {
-                TmpfsFile tf => tf.Truncate(length),
+                TmpfsFile tf => tf.Truncate(length, t.Credentials),
                 HostFileDescription { Volume: not null } h => HostFile.Ftruncate(h.HostFd, length),
                 _ => -Errno.EINVAL.Value,
             };

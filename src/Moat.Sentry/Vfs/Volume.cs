@@ -56,7 +56,14 @@ internal sealed class Volume
             goferFlags &= OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW;
         }
 
+        bool mayCreate = (flags & OpenFlags.O_CREAT) != 0 && !IsGofersOwn(t.Credentials);
+        bool existed = mayCreate && Stat(rel, follow: true, out _, out _) == 0;
         SafeFdHandle? fd = _tree.Open(Root, rel, goferFlags, hostMode, out long r);
+        if (fd != null && mayCreate && !existed)
+        {
+            GiveToCreator(t, rel, fd);
+        }
+
         if (fd == null)
         {
             bool create = (flags & OpenFlags.O_CREAT) != 0;
@@ -67,6 +74,34 @@ internal sealed class Volume
         int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME | OpenFlags.O_SYNC)) | OpenFlags.O_LARGEFILE;
         file = new HostFileDescription(fd, status) { Path = Absolute(rel), Volume = this };
         return 0;
+    }
+
+    /// <summary>Whether a node the gofer creates already has the owner Linux would give it: the creator is root.</summary>
+    public static bool IsGofersOwn(Credentials c) => c.EffectiveUid == 0 && c.EffectiveGid == 0;
+
+    /// <summary>
+    /// Gives a node the gofer just created (as root) to the task that asked for it, as Linux would own it:
+    /// the task's uid, and its gid unless the directory is set-group-id (the host already gave the node
+    /// the directory's group then). Best effort: a gofer that cannot map the ids leaves root's.
+    /// </summary>
+    public void GiveToCreator(Task t, string rel, SafeFdHandle? fd)
+    {
+        int slash = rel.LastIndexOf('/');
+        string parent = slash < 0 ? string.Empty : rel[..slash];
+        uint gid = t.Credentials.EffectiveGid;
+        if (Stat(parent, follow: true, out Stat dir, out _) == 0 && (dir.st_mode & Abi.Stat.S_ISGID) != 0)
+        {
+            gid = uint.MaxValue;
+        }
+
+        if (fd != null)
+        {
+            HostPathChange.Fchown(fd.Fd, t.Credentials.EffectiveUid, gid);
+        }
+        else
+        {
+            Change(GoferOp.Chown, rel, OpenFlags.AT_SYMLINK_NOFOLLOW, t.Credentials.EffectiveUid, gid);
+        }
     }
 
     /// <summary>Stats a volume path. Returns 0, 1 with a restart path, or -errno.</summary>

@@ -277,32 +277,30 @@ internal static class SysFile
             return -Errno.EACCES.Value;
         }
 
-        if (!CheckPermission(t.Credentials, st, mode))
-        {
-            return -Errno.EACCES.Value;
-        }
-
         // As faccessat: a file that could be written is still not, on a read-only mount (devices and FIFOs can).
         uint type = st.st_mode & Stat.S_IFMT;
-        if ((mode & OpenFlags.W_OK) != 0 && type is Stat.S_IFREG or Stat.S_IFDIR or Stat.S_IFLNK &&
-            t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(PathResolver.Normalize(absolute), out _) is { ReadOnly: true })
+        if ((mode & OpenFlags.W_OK) != 0 && type is Stat.S_IFREG or Stat.S_IFDIR or Stat.S_IFLNK && PathAccess.ReadOnlyAt(t, PathResolver.Normalize(absolute)))
         {
             return -Errno.EROFS.Value;
+        }
+
+        if (mode != 0 && Permissions.Check(AccessCredentials(t.Credentials, flags), st, mode) != Errno.None)
+        {
+            return -Errno.EACCES.Value;
         }
 
         return 0;
     }
 
-    // The classic owner/group/other check; root may read anything and execute what has any x bit.
-    private static bool CheckPermission(Credentials c, in Stat st, int mode)
+    // access(2) asks as the real user: real ids, and root's capabilities only for a real uid of 0.
+    private static Credentials AccessCredentials(Credentials c, int flags)
     {
-        if (c.EffectiveUid == 0)
+        if ((flags & OpenFlags.AT_EACCESS) != 0 || (c.RealUid == c.EffectiveUid && c.RealGid == c.EffectiveGid && (c.RealUid != 0 || c.CapEffective == c.CapPermitted)))
         {
-            return (mode & OpenFlags.X_OK) == 0 || (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR || (st.st_mode & 0x49) != 0;
+            return c;
         }
 
-        uint bits = c.EffectiveUid == st.st_uid ? (st.st_mode >> 6) & 7 : c.EffectiveGid == st.st_gid ? (st.st_mode >> 3) & 7 : st.st_mode & 7;
-        return ((uint)mode & ~bits) == 0;
+        return c with { EffectiveUid = c.RealUid, EffectiveGid = c.RealGid, CapEffective = c.RealUid == 0 ? c.CapPermitted : 0 };
     }
 
     /// <summary>Implements getcwd(2).</summary>

@@ -255,7 +255,7 @@ internal static class SysPathChange
         {
             return FileChanged(t, f, InotifyMask.IN_MODIFY, f switch
             {
-                TmpfsFile tf => tf.Truncate(a.Long(1)),
+                TmpfsFile tf => tf.Truncate(a.Long(1), t.Credentials),
                 HostFileDescription { Volume: not null } h => HostFile.Ftruncate(h.HostFd, a.Long(1)),
                 HostFileDescription => -Errno.EINVAL.Value, // opened read-only: writable opens are copied up
                 _ => -Errno.EINVAL.Value,
@@ -292,7 +292,7 @@ internal static class SysPathChange
 
         try
         {
-            return FileChanged(t, f, InotifyMask.IN_ATTRIB, PathOps.ChmodFile(f, a.Int(1)));
+            return FileChanged(t, f, InotifyMask.IN_ATTRIB, PathOps.ChmodFile(t, f, a.Int(1)));
         }
         finally
         {
@@ -328,17 +328,21 @@ internal static class SysPathChange
 
     private static long ChownResolved(Task t, string p, uint uid, uint gid, bool follow)
     {
-        long r;
-        if (t.Credentials.EffectiveUid != 0)
+        // The gofer acts as root: chown's rules are the Sentry's to check, on every file system.
+        if (PathAccess.TargetForAttrChange(t, p, follow, out Stat st, out long r))
         {
-            // Only root changes owners here (as on tmpfs); the gofer would not check for us.
-            if (PathOps.SetAttrOnVolume(t, ref p, follow, GoferOp.Chown, -1, -1, 0, 0, out _))
+            Errno e = Permissions.Chown(t.Credentials, st, uid, gid, out _);
+            if (e != Errno.None)
             {
-                r = PathOps.Stat(t, p, follow, out _);
-                return r < 0 ? r : t.Kernel.FindVolume(PathResolver.Normalize(p), out _) is { ReadOnly: true } ? -Errno.EROFS.Value : -Errno.EPERM.Value;
+                return -e.Value;
             }
         }
-        else if (PathOps.SetAttrOnVolume(t, ref p, follow, GoferOp.Chown, uid, gid, 0, 0, out long vr))
+        else if (r < 0)
+        {
+            return r;
+        }
+
+        if (PathOps.SetAttrOnVolume(t, ref p, follow, GoferOp.Chown, uid, gid, 0, 0, out long vr))
         {
             return vr;
         }
@@ -368,9 +372,24 @@ internal static class SysPathChange
 
     private static long Chown(Task t, FileDescription f, uint uid, uint gid)
     {
-        if (f is HostFileDescription { Volume: { } v } h)
+        if (f is HostFileDescription { Volume.ReadOnly: true })
         {
-            return v.ReadOnly ? -Errno.EROFS.Value : t.Credentials.EffectiveUid != 0 ? -Errno.EPERM.Value : HostPathChange.Fchown(h.HostFd, uid, gid);
+            return -Errno.EROFS.Value;
+        }
+
+        uint newMode = 0;
+        if (f.Stat(out Stat st) == 0)
+        {
+            Errno e = Permissions.Chown(t.Credentials, st, uid, gid, out newMode);
+            if (e != Errno.None)
+            {
+                return -e.Value;
+            }
+        }
+
+        if (f is HostFileDescription { Volume: not null } h)
+        {
+            return HostPathChange.Fchown(h.HostFd, uid, gid); // the host drops the set-id bits itself
         }
 
         if (f is not TmpfsFile tf)
@@ -378,13 +397,9 @@ internal static class SysPathChange
             return -Errno.EROFS.Value;
         }
 
-        if (t.Credentials.EffectiveUid != 0)
-        {
-            return -Errno.EPERM.Value;
-        }
-
         lock (tf.Node.Fs.Mu)
         {
+            tf.Node.Mode = (tf.Node.Mode & Stat.S_IFMT) | (newMode & 0xFFF);
             if (uid != uint.MaxValue)
             {
                 tf.Node.Uid = uid;
@@ -446,6 +461,14 @@ internal static class SysPathChange
             }
         }
 
+        if (times[0].tv_nsec == UTIME_OMIT && times[1].tv_nsec == UTIME_OMIT)
+        {
+            return 0; // nothing to do: Linux does not even look the path up
+        }
+
+        // Times other than "now" for both are the owner's to set; "now" is also anyone's who may write.
+        bool explicitTimes = !(times[0].tv_nsec == UTIME_NOW && times[1].tv_nsec == UTIME_NOW);
+
         FileDescription? f;
         long r;
         if (a.Pointer(1) == 0)
@@ -465,6 +488,19 @@ internal static class SysPathChange
             }
 
             bool follow = (a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0;
+            if (PathAccess.TargetForAttrChange(t, p, follow, out Stat target, out r))
+            {
+                Errno e = Permissions.Utimes(t.Credentials, target, explicitTimes);
+                if (e != Errno.None)
+                {
+                    return -e.Value;
+                }
+            }
+            else if (r < 0)
+            {
+                return r;
+            }
+
             if (PathOps.SetAttrOnVolume(t, ref p, follow, GoferOp.Utimes, times[0].tv_sec, times[0].tv_nsec, times[1].tv_sec, times[1].tv_nsec, out long vr))
             {
                 return vr;
@@ -479,9 +515,23 @@ internal static class SysPathChange
 
         try
         {
-            if (f is HostFileDescription { Volume: { } v } h)
+            if (f is HostFileDescription { Volume.ReadOnly: true })
             {
-                return v.ReadOnly ? -Errno.EROFS.Value : HostPathChange.Futimens(h.HostFd, times[0], times[1]);
+                return -Errno.EROFS.Value;
+            }
+
+            if (a.Pointer(1) == 0 && f!.Stat(out Stat fst) == 0)
+            {
+                Errno e = Permissions.Utimes(t.Credentials, fst, explicitTimes);
+                if (e != Errno.None)
+                {
+                    return -e.Value;
+                }
+            }
+
+            if (f is HostFileDescription { Volume: not null } h)
+            {
+                return HostPathChange.Futimens(h.HostFd, times[0], times[1]);
             }
 
             if (f is not TmpfsFile tf)

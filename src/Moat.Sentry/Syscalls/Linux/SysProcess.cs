@@ -293,6 +293,7 @@ internal static class SysProcess
 
         path = PathResolver.Normalize(path);
         r = PathOps.ResolveProcLinks(t, ref path);
+        r = r < 0 ? r : PathAccess.MayWalk(t, path);
         if (r < 0)
         {
             return r;
@@ -330,7 +331,7 @@ internal static class SysProcess
             AddressSpaceLimit = t.Group.Limit(RlimitResource.RLIMIT_AS).rlim_cur,
         };
         Credentials c = t.Credentials;
-        r = ProgramImage.Load(t.Kernel, mm, path, argv, envp, new ElfLoader.AuxIdentity(c.RealUid, c.EffectiveUid, c.RealGid, c.EffectiveGid), out LoadedImage image, out string executable, out _);
+        r = ProgramImage.Load(t.Kernel, mm, path, argv, envp, c, out LoadedImage image, out string executable, out _);
         if (r < 0)
         {
             mm.Dispose();

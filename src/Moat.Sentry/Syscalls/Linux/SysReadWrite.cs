@@ -11,9 +11,6 @@ internal static class SysReadWrite
     /// <summary>Linux caps one transfer at INT_MAX rounded down to a page.</summary>
     public const ulong MaxRwCount = 0x7FFFF000;
 
-    private const int O_ACCMODE = 3;
-    private const int O_RDONLY = 0;
-    private const int O_WRONLY = 1;
     private const int UioMaxIov = 1024;
 
     /// <summary>Implements read(2).</summary>
@@ -27,7 +24,7 @@ internal static class SysReadWrite
 
         try
         {
-            return (f.StatusFlags & O_ACCMODE) == O_WRONLY ? -Errno.EBADF.Value : f.Read(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount));
+            return !SpliceIo.Readable(f) ? -Errno.EBADF.Value : f.Read(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount));
         }
         finally
         {
@@ -57,7 +54,7 @@ internal static class SysReadWrite
 
         try
         {
-            long n = (f.StatusFlags & O_ACCMODE) == O_RDONLY ? -Errno.EBADF.Value : f.Write(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount));
+            long n = !SpliceIo.Writable(f) ? -Errno.EBADF.Value : f.Write(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount));
             return Modified(t, f, n);
         }
         finally
@@ -82,7 +79,7 @@ internal static class SysReadWrite
 
         try
         {
-            return (f.StatusFlags & O_ACCMODE) == O_WRONLY ? -Errno.EBADF.Value : f.PRead(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount), a.Long(3));
+            return !SpliceIo.Readable(f) ? -Errno.EBADF.Value : f.PRead(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount), a.Long(3));
         }
         finally
         {
@@ -106,7 +103,7 @@ internal static class SysReadWrite
 
         try
         {
-            long n = (f.StatusFlags & O_ACCMODE) == O_RDONLY ? -Errno.EBADF.Value : f.PWrite(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount), a.Long(3));
+            long n = !SpliceIo.Writable(f) ? -Errno.EBADF.Value : f.PWrite(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount), a.Long(3));
             return Modified(t, f, n);
         }
         finally
@@ -170,8 +167,7 @@ internal static class SysReadWrite
                 return -Errno.ESPIPE.Value;
             }
 
-            int mode = f.StatusFlags & O_ACCMODE;
-            if (write ? mode == O_RDONLY : mode == O_WRONLY)
+            if (write ? !SpliceIo.Writable(f) : !SpliceIo.Readable(f))
             {
                 return -Errno.EBADF.Value;
             }

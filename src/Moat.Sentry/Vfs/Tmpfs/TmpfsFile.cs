@@ -112,6 +112,8 @@ internal sealed unsafe class TmpfsFile : FileDescription
                 return r;
             }
 
+            DropSetIdLocked(t.Credentials, f);
+
             r = f.Write(at, src);
             if (r > 0 && offset < 0)
             {
@@ -167,6 +169,8 @@ internal sealed unsafe class TmpfsFile : FileDescription
         {
             return sealed_;
         }
+
+        DropSetIdLocked(t.Credentials, f);
 
         ulong done = 0;
         while (done < count)
@@ -230,8 +234,17 @@ internal sealed unsafe class TmpfsFile : FileDescription
         }
     }
 
-    /// <summary>Implements ftruncate(2).</summary>
-    public long Truncate(long size)
+    // A write or truncate by someone without CAP_FSETID takes set-user-id (and set-group-id) off the file.
+    private static void DropSetIdLocked(Credentials c, TmpfsRegular f)
+    {
+        if ((f.Mode & (Abi.Stat.S_ISUID | Abi.Stat.S_ISGID)) != 0)
+        {
+            f.Mode = Permissions.ModeAfterWrite(c, f.Mode, f.Gid);
+        }
+    }
+
+    /// <summary>Implements ftruncate(2) by a task of credentials <paramref name="c"/>.</summary>
+    public long Truncate(long size, Credentials c)
     {
         lock (Fs.Mu)
         {
@@ -251,6 +264,7 @@ internal sealed unsafe class TmpfsFile : FileDescription
                 return r;
             }
 
+            DropSetIdLocked(c, f);
             f.Truncate(size);
             return 0;
         }
