@@ -32,6 +32,19 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
         for (int hop = 0; hop < 40; hop++)
         {
             string norm = Vfs.PathResolver.Normalize(path);
+            if (kernel.Volumes.Count > 0 && kernel.FindVolume(norm, out string vrel) is Vfs.Volume volume)
+            {
+                long vr = volume.OpenForExec(vrel, out SafeFdHandle? vfd, out string? vrestart);
+                if (vr == 1)
+                {
+                    path = vrestart!;
+                    continue;
+                }
+
+                error = vr;
+                return vr < 0 ? null : Checked(vfd!, path, creds, out error);
+            }
+
             Vfs.Tmpfs.Tmpfs? fs = kernel.FindMount(norm, out string rel);
             if (fs == null)
             {
@@ -86,6 +99,12 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
             return null;
         }
 
+        return Checked(fd, path, creds, out error);
+    }
+
+    // execve's checks on an opened file: a regular file the caller may execute.
+    private static HostExecutableFile? Checked(SafeFdHandle fd, string path, Kernel.Credentials creds, out long error)
+    {
         error = HostFile.Fstat(fd.Fd, out Stat st);
         if (error < 0)
         {

@@ -1215,5 +1215,67 @@ internal static class PathOps
         }
     }
 
+    /// <summary>
+    /// The path with every symlink on it resolved, as the kernel names a file it reached (d_path): what
+    /// /proc/PID/exe shows. Returns the path as given when a component cannot be read.
+    /// </summary>
+    public static string ResolveLinks(Task t, string absolute)
+    {
+        var pending = new System.Collections.Generic.Stack<string>();
+        PushComponents(pending, absolute);
+        string resolved = string.Empty;
+        int hops = 0;
+        while (pending.Count > 0)
+        {
+            string part = pending.Pop();
+            if (part == ".")
+            {
+                continue;
+            }
+
+            if (part == "..")
+            {
+                int cut = resolved.LastIndexOf('/');
+                resolved = cut <= 0 ? string.Empty : resolved[..cut];
+                continue;
+            }
+
+            string candidate = resolved + "/" + part;
+            if (IsProc(candidate) || StatUnchecked(t, candidate, follow: false, out Stat st) < 0)
+            {
+                return PathResolver.Clean(absolute);
+            }
+
+            if ((st.st_mode & Abi.Stat.S_IFMT) != Abi.Stat.S_IFLNK)
+            {
+                resolved = candidate;
+                continue;
+            }
+
+            if (++hops > MaxHops || ReadLink(t, candidate, out string target) < 0 || target.Length == 0)
+            {
+                return PathResolver.Clean(absolute);
+            }
+
+            PushComponents(pending, target);
+            if (target[0] == '/')
+            {
+                resolved = string.Empty;
+            }
+        }
+
+        return resolved.Length == 0 ? "/" : resolved;
+    }
+
+    // Pushes a path's components so that the first one is popped first.
+    private static void PushComponents(System.Collections.Generic.Stack<string> pending, string path)
+    {
+        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (int i = parts.Length - 1; i >= 0; i--)
+        {
+            pending.Push(parts[i]);
+        }
+    }
+
     public static bool IsProc(string norm) => norm == "/proc" || norm.StartsWith("/proc/", StringComparison.Ordinal);
 }

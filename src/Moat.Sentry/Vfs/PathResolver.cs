@@ -140,6 +140,19 @@ internal static class PathResolver
         }
     }
 
+    /// <summary>Whether a path as written can only name a directory: it ends in "/", "/." or "/.." (not "/" itself).</summary>
+    public static bool NamesDirectory(string path)
+    {
+        string trimmed = path.TrimEnd('/');
+        if (trimmed.Length == 0)
+        {
+            return false;
+        }
+
+        return trimmed.Length != path.Length || trimmed.EndsWith("/.", StringComparison.Ordinal) || trimmed.EndsWith("/..", StringComparison.Ordinal) ||
+            trimmed is "." or "..";
+    }
+
     /// <summary>Removes "." components and duplicate slashes; keeps ".." for the file system to resolve.</summary>
     public static string Clean(string path)
     {

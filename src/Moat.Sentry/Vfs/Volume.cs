@@ -104,6 +104,22 @@ internal sealed class Volume
         }
     }
 
+    /// <summary>
+    /// Opens a volume file for reading by the loader (execve). Returns 0 with the fd, 1 with a restart path
+    /// (a symlink out of the volume), or -errno.
+    /// </summary>
+    public long OpenForExec(string rel, out SafeFdHandle? fd, out string? restart)
+    {
+        restart = null;
+        fd = _tree.Open(Root, rel, OpenFlags.O_RDONLY, 0, out long r);
+        if (fd != null)
+        {
+            return 0;
+        }
+
+        return r == -Errno.EXDEV.Value ? Escape(rel, followLast: true, out restart) : r;
+    }
+
     /// <summary>Stats a volume path. Returns 0, 1 with a restart path, or -errno.</summary>
     public long Stat(string rel, bool follow, out Stat st, out string? restart)
     {

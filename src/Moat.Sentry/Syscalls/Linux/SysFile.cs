@@ -75,8 +75,19 @@ internal static class SysFile
             return r;
         }
 
-        r = PathOps.Stat(t, absolute, (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out Stat st);
+        r = StatPathAsWritten(t, absolute, (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out Stat st);
         return r < 0 ? r : t.MM.CopyOut(statAddr, st);
+    }
+
+    /// <summary>
+    /// Stats a path as written: a trailing slash (or "/.") follows a final symlink and asks for a directory
+    /// (ENOTDIR otherwise), as Linux's walk does, even under AT_SYMLINK_NOFOLLOW.
+    /// </summary>
+    private static long StatPathAsWritten(Task t, string absolute, bool follow, out Stat st)
+    {
+        bool mustBeDir = PathResolver.NamesDirectory(absolute);
+        long r = PathOps.Stat(t, absolute, follow || mustBeDir, out st);
+        return r == 0 && mustBeDir && (st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR ? -Errno.ENOTDIR.Value : r;
     }
 
     /// <summary>Implements statx(2), from the same attributes as stat(2) (STATX_BASIC_STATS).</summary>
@@ -116,7 +127,7 @@ internal static class SysFile
                 return r;
             }
 
-            r = PathOps.Stat(t, absolute, (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out st);
+            r = StatPathAsWritten(t, absolute, (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out st);
         }
 
         if (r < 0)
@@ -179,6 +190,17 @@ internal static class SysFile
         if (r < 0)
         {
             return r;
+        }
+
+        if (PathResolver.NamesDirectory(absolute))
+        {
+            // "name/" must be a directory: creating one through open is EISDIR, a file is ENOTDIR.
+            if ((flags & OpenFlags.O_CREAT) != 0)
+            {
+                return -Errno.EISDIR.Value;
+            }
+
+            flags = (flags | OpenFlags.O_DIRECTORY) & ~OpenFlags.O_NOFOLLOW;
         }
 
         bool watched = Vfs.Inotify.Fsnotify.Active && (flags & OpenFlags.O_PATH) == 0;

@@ -88,6 +88,7 @@ internal static class SysPathChange
         }
 
         long r = Path(t, a.Int(0), a.Pointer(1), out string p);
+        r = r < 0 ? r : LastComponentForRemoval(t, p, (flags & OpenFlags.AT_REMOVEDIR) != 0);
         if (r < 0)
         {
             return r;
@@ -110,6 +111,48 @@ internal static class SysPathChange
         }
 
         return r;
+    }
+
+    /// <summary>
+    /// What Linux's unlinkat decides from the last component as written, before the name is looked up:
+    /// "." and ".." are never removed (rmdir: EINVAL and ENOTEMPTY; unlink: EISDIR), "/" is busy, and a
+    /// trailing slash makes unlink of anything ENOTDIR or EISDIR. Returns 0 when the removal may go on.
+    /// </summary>
+    private static long LastComponentForRemoval(Task t, string p, bool directory)
+    {
+        string trimmed = p.TrimEnd('/');
+        bool slash = trimmed.Length != p.Length;
+        if (trimmed.Length == 0)
+        {
+            return directory ? -Errno.EBUSY.Value : -Errno.EISDIR.Value;
+        }
+
+        int cut = trimmed.LastIndexOf('/');
+        string last = trimmed[(cut + 1)..];
+        if (last is "." or "..")
+        {
+            // The directory the dots name is walked first: its errors come before theirs.
+            long r = PathOps.Stat(t, cut <= 0 ? "/" : trimmed[..cut], follow: true, out Stat dir);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            if ((dir.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+            {
+                return -Errno.ENOTDIR.Value;
+            }
+
+            return !directory ? -Errno.EISDIR.Value : last == "." ? -Errno.EINVAL.Value : -Errno.ENOTEMPTY.Value;
+        }
+
+        if (slash && !directory)
+        {
+            long r = PathOps.Stat(t, trimmed, follow: false, out Stat st);
+            return r < 0 ? r : (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR ? -Errno.EISDIR.Value : -Errno.ENOTDIR.Value;
+        }
+
+        return 0;
     }
 
     /// <summary>Implements rename(2).</summary>

@@ -372,7 +372,7 @@ internal static class SysProcess
             t.Group.PosixTimers.Clear();
         }
 
-        t.Group.ExecutablePath = PathResolver.Clean(executable);
+        t.Group.ExecutablePath = PathOps.ResolveLinks(t, executable);
         t.Group.HasExeced = true;
         SignalAction[] actions = t.Group.SignalActions;
         for (int i = 1; i < actions.Length; i++)

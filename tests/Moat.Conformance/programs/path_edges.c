@@ -1,0 +1,97 @@
+/* The last component as written decides before any lookup: "." and ".." are never removed (rmdir EINVAL
+ * and ENOTEMPTY, unlink EISDIR), a trailing slash asks for a directory (ENOTDIR, EISDIR for unlink and for
+ * open with O_CREAT) and follows a final symlink; /proc/self/exe names the file, with every symlink on the
+ * way resolved. In a fresh directory under /tmp and one in the current directory (the overlay). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *e(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
+
+static void cases(void) {
+    mkdir("dir", 0755);
+    close(open("file", O_CREAT | O_WRONLY, 0644));
+    symlink("dir", "ldir");
+    symlink("file", "lfile");
+    struct stat st;
+    printf("rmdir dir/.: %s\n", e(rmdir("dir/.")));
+    printf("rmdir dir/..: %s\n", e(rmdir("dir/..")));
+    printf("rmdir none/.: %s\n", e(rmdir("none/.")));
+    printf("rmdir file/.: %s\n", e(rmdir("file/.")));
+    printf("unlink dir/.: %s\n", e(unlink("dir/.")));
+    printf("unlink file/: %s\n", e(unlink("file/")));
+    printf("unlink dir/: %s\n", e(unlink("dir/")));
+    printf("unlink none/: %s\n", e(unlink("none/")));
+    printf("unlink lfile/: %s\n", e(unlink("lfile/")));
+    printf("rmdir ldir/: %s\n", e(rmdir("ldir/")));
+    long r = fstatat(AT_FDCWD, "ldir/", &st, AT_SYMLINK_NOFOLLOW);
+    printf("lstat ldir/: %s %s\n", e(r), r == 0 && S_ISDIR(st.st_mode) ? "dir" : "not dir");
+    r = fstatat(AT_FDCWD, "ldir", &st, AT_SYMLINK_NOFOLLOW);
+    printf("lstat ldir: %s %s\n", e(r), r == 0 && S_ISLNK(st.st_mode) ? "link" : "not link");
+    printf("lstat lfile/: %s\n", e(fstatat(AT_FDCWD, "lfile/", &st, AT_SYMLINK_NOFOLLOW)));
+    printf("stat file/: %s\n", e(stat("file/", &st)));
+    printf("stat file/.: %s\n", e(stat("file/.", &st)));
+    int fd = open("file/", O_RDONLY);
+    printf("open file/: %s\n", e(fd));
+    fd = open("new/", O_RDONLY | O_CREAT, 0644);
+    printf("open new/ with O_CREAT: %s\n", e(fd));
+    fd = open("dir/", O_RDONLY);
+    printf("open dir/: %s\n", e(fd));
+    if (fd >= 0) close(fd);
+    fd = open("ldir/", O_RDONLY | O_NOFOLLOW);
+    printf("open ldir/ O_NOFOLLOW: %s\n", e(fd));
+    if (fd >= 0) close(fd);
+    printf("rmdir dir: %s\n", e(rmdir("dir")));
+    unlink("file");
+    unlink("ldir");
+    unlink("lfile");
+}
+
+int main(int argc, char **argv) {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = 0;
+    char *real = realpath(argv[0], NULL);
+    printf("exe is the resolved path: %s\n", real && strcmp(real, buf) == 0 ? "yes" : "no");
+    free(real);
+    if (argc > 1) return 0;
+
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) return 1;
+    char tmp[] = "/tmp/edgesXXXXXX";
+    if (!mkdtemp(tmp) || chdir(tmp) != 0) return 1;
+    printf("== tmpfs\n");
+    cases();
+    chdir("/");
+    rmdir(tmp);
+    char here[4200];
+    snprintf(here, sizeof here, "%s/edgesXXXXXX", cwd);
+    if (!mkdtemp(here) || chdir(here) != 0) return 1;
+    printf("== overlay\n");
+    cases();
+    chdir("/");
+    rmdir(here);
+
+    /* Run through a symlink: /proc/self/exe still names the file. */
+    char link[4200];
+    snprintf(link, sizeof link, "%s/edges_link", cwd);
+    unlink(link);
+    if (symlink("path_edges", link) != 0) return 1;
+    fflush(stdout);
+    char *args[] = {link, "again", NULL};
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(link, args);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    unlink(link);
+    return 0;
+}
