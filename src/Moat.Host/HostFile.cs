@@ -1,3 +1,4 @@
+using System;
 using Moat.Abi;
 
 namespace Moat.Host;
@@ -33,6 +34,15 @@ public static unsafe class HostFile
         fixed (Stat* p = &st)
         {
             return HostResult.FromInt(Interop.Libc.fstat(fd, p));
+        }
+    }
+
+    /// <summary>fstatfs(2) into <paramref name="buf"/> (struct statfs, 120 bytes). Returns 0 or -errno.</summary>
+    public static long Fstatfs(int fd, Span<byte> buf)
+    {
+        fixed (byte* p = buf)
+        {
+            return HostProcess.Syscall(Sysno.fstatfs, fd, (long)p);
         }
     }
 

@@ -160,7 +160,7 @@ internal static unsafe class SysDir
         return old;
     }
 
-    /// <summary>Implements fstatfs(2) on host files.</summary>
+    /// <summary>Implements fstatfs(2): the file system the file is on answers.</summary>
     public static long Fstatfs(Task t, in SyscallArgs a)
     {
         FileDescription? f = t.Fds.Get(a.Int(0));
@@ -171,7 +171,9 @@ internal static unsafe class SysDir
 
         try
         {
-            return f is HostFileDescription h ? HostStatfs(t, h.HostFd, a.Pointer(1), h.Volume?.ReadOnly == true) : -Errno.ENOSYS.Value;
+            Span<byte> st = stackalloc byte[FsStatistics.Size];
+            long r = FsStatistics.ForFile(t, f, st);
+            return r < 0 ? r : t.MM.CopyOut(a.Pointer(1), st);
         }
         finally
         {
@@ -179,7 +181,7 @@ internal static unsafe class SysDir
         }
     }
 
-    /// <summary>Implements statfs(2) on host paths.</summary>
+    /// <summary>Implements statfs(2): the file system the path is on in the sandbox answers.</summary>
     public static long Statfs(Task t, in SyscallArgs a)
     {
         long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string absolute);
@@ -188,52 +190,9 @@ internal static unsafe class SysDir
             return r;
         }
 
-        string norm = PathResolver.Normalize(absolute);
-        if (t.Kernel.FindVolume(norm, out _) != null)
-        {
-            r = PathOps.Open(t, absolute, OpenFlags.O_PATH, 0, out FileDescription? f);
-            if (r < 0)
-            {
-                return r;
-            }
-
-            try
-            {
-                return f is HostFileDescription h ? HostStatfs(t, h.HostFd, a.Pointer(1), h.Volume?.ReadOnly == true) : -Errno.ENOSYS.Value;
-            }
-            finally
-            {
-                f!.DecRef();
-            }
-        }
-
-        using SafeFdHandle? fd = t.Kernel.Files.Open(absolute, OpenFlags.O_PATH, out r);
-        return fd == null ? r : HostStatfs(t, fd.Fd, a.Pointer(1), false);
-    }
-
-    // struct statfs from the host; a read-only volume adds ST_RDONLY to f_flags, as its bind mount would.
-    private static long HostStatfs(Task t, int fd, ulong addr, bool readOnly)
-    {
-        const int FlagsOffset = 80;
-        const long StRdonly = 1;
-        Span<byte> st = stackalloc byte[120];
-        long r;
-        fixed (byte* p = st)
-        {
-            r = HostProcess.Syscall(Sysno.fstatfs, fd, (long)p);
-        }
-
-        if (r < 0)
-        {
-            return r;
-        }
-
-        if (readOnly)
-        {
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(st[FlagsOffset..], System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(st[FlagsOffset..]) | StRdonly);
-        }
-
-        return t.MM.CopyOut(addr, st);
+        Span<byte> st = stackalloc byte[FsStatistics.Size];
+        r = FsStatistics.ForPath(t, absolute, st);
+        return r < 0 ? r : t.MM.CopyOut(a.Pointer(1), st);
     }
 
     /// <summary>Implements fadvise64(2): advice is checked and, as Linux may, acted on by doing nothing.</summary>

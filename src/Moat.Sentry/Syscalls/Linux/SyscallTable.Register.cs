@@ -93,8 +93,8 @@ internal static partial class SyscallTable
         Full(Sysno.fchdir, SysDir.Fchdir);
         Partial(Sysno.getdents64, SysDir.Getdents64, "host directories");
         Full(Sysno.umask, SysDir.Umask);
-        Partial(Sysno.statfs, SysDir.Statfs, "host paths");
-        Partial(Sysno.fstatfs, SysDir.Fstatfs, "host files");
+        Partial(Sysno.statfs, SysDir.Statfs, "answered by the sandbox's file system: tmpfs size and use, proc, devpts, overlayfs with the host root's numbers, volumes as the host");
+        Partial(Sysno.fstatfs, SysDir.Fstatfs, "as statfs; pipes, sockets and anonymous inodes answer their pseudo file systems");
         Full(Sysno.fadvise64, SysDir.Fadvise64);
 
         // Waiting for files.

@@ -1,0 +1,41 @@
+using Moat.Conformance.Harness;
+
+namespace Moat.Conformance;
+
+/// <summary>
+/// statfs is answered by the sandbox's own file systems, not by the host path of the same name: the root is
+/// an overlay, /tmp and /dev/shm are tmpfs whose use follows what the sandbox wrote, /proc is proc, and a
+/// directory made inside (which the host lacks) is found. Moat-only: the host's own /tmp need not be tmpfs.
+/// </summary>
+public sealed class FsStatisticsTests
+{
+    [Fact]
+    public void Statfs_NamesTheSandboxesFileSystems()
+    {
+        RunResult r = MoatCli.Do(
+            ["/bin/busybox", "sh", "-c", "mkdir /tmp/made && /bin/busybox stat -f -c %t / /tmp /tmp/made /dev/shm /proc /dev/pts"],
+            HostScratch.Root);
+        Assert.Equal(0, r.ExitCode);
+        // overlayfs, tmpfs (three), proc, devpts: the magic numbers, which busybox prints for any type.
+        Assert.Equal("794c7630\n1021994\n1021994\n1021994\n9fa0\n1cd1\n", r.StdoutText);
+    }
+
+    [Fact]
+    public void Statfs_OfTmpfs_CountsWhatTheSandboxWrote()
+    {
+        const string Script =
+            "a=$(/bin/busybox stat -f -c %f /tmp); /bin/busybox dd if=/dev/zero of=/tmp/f bs=4096 count=256 2>/dev/null; " +
+            "b=$(/bin/busybox stat -f -c %f /tmp); echo $((a - b))";
+        RunResult r = MoatCli.Do(["/bin/busybox", "sh", "-c", Script], HostScratch.Root);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("256\n", r.StdoutText);
+    }
+
+    [Fact]
+    public void Statfs_OfAMissingPath_IsENOENT()
+    {
+        RunResult r = MoatCli.Do(["/bin/busybox", "stat", "-f", "/no/such/dir"], HostScratch.Root);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("No such file", r.Stderr, System.StringComparison.Ordinal);
+    }
+}
