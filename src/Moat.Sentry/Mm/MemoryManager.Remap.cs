@@ -32,6 +32,21 @@ internal sealed partial class MemoryManager
 
         lock (_mu)
         {
+            try
+            {
+                return MremapLocked(addr, oldLen, newLen, mayMove, fixedAddr, dontUnmap, newAddr);
+            }
+            finally
+            {
+                SyncOwnersLocked();
+            }
+        }
+    }
+
+    // Preconditions: _mu is held; the arguments passed mremap's first checks.
+    private long MremapLocked(ulong addr, ulong oldLen, ulong newLen, bool mayMove, bool fixedAddr, bool dontUnmap, ulong newAddr)
+    {
+        {
             if (_vmas.IndexOf(addr) < 0)
             {
                 return -Errno.EFAULT.Value;
