@@ -7,8 +7,9 @@ namespace Moat.Sentry.Kernel.Ipc;
 /// <summary>
 /// A SysV IPC namespace: the shm segments, semaphore sets and message queues that share one key space (Linux's
 /// ipc_namespace). The kernel holds one per sandbox today; containers of a pod could be given the same one.
-/// Each registry has a lock of its own and the three never nest (docs/locking.md: MemoryManager._mu &gt;
-/// ShmRegistry.Mu &gt; MemoryFile._mu; SemRegistry.Mu and MsgRegistry.Mu are leaves).
+/// Each registry has a lock of its own and the three never nest. Lock order: MemoryManager._mu &gt;
+/// ShmRegistry.Mu &gt; MemoryFile._mu; SemRegistry.Mu and MsgRegistry.Mu are leaves (app memory is copied
+/// outside them).
 /// </summary>
 internal sealed class IpcNamespace
 {
