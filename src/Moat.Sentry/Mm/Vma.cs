@@ -25,7 +25,8 @@ internal readonly record struct Vma(ulong Start, ulong End, int Prot, int MaxPro
     /// <summary>Where Start falls in <see cref="Owner"/> (Linux's vm_pgoff, in bytes).</summary>
     public ulong OwnerOffset { get; init; }
 
-    public Vma Slice(ulong start, ulong end) => this with { Start = start, End = end, OwnerOffset = OwnerOffset + (start - Start) };
+    public Vma Slice(ulong start, ulong end) =>
+        Owner == null ? this with { Start = start, End = end } : this with { Start = start, End = end, OwnerOffset = OwnerOffset + (start - Start) };
 }
 
 /// <summary>
