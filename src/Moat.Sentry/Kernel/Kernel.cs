@@ -276,6 +276,7 @@ internal sealed partial class Kernel
     private void RunTask(Task t, bool newAddressSpace, object? threadToken)
     {
         ExitStatus status = ExitStatus.Killed(Signal.SIGKILL);
+        Task.Current = t;
         try
         {
             long err = 0;

@@ -111,6 +111,8 @@ static void test_shm(void) {
         _exit(ok ? 0 : 1);
     }
     printf("fork child saw segment: %d\n", wait_child(c));
+    shmctl(id, IPC_STAT, &ds);
+    printf("lpid is the child that exited: %d\n", ds.shm_lpid == c);
     printf("after child exit nattch %lu, child wrote: %s\n", nattch(id), p + 100);
 
     /* A second attachment, read-only. */
@@ -119,6 +121,8 @@ static void test_shm(void) {
            q != (void *)-1 && strcmp(q + 100, "child") == 0, nattch(id));
     ERR("mprotect rdonly attachment writable", mprotect(q, 4096, PROT_READ | PROT_WRITE));
     ERR("shmdt rdonly", shmdt(q));
+    shmctl(id, IPC_STAT, &ds);
+    printf("lpid self after shmdt %d dtime set %d\n", ds.shm_lpid == getpid(), ds.shm_dtime != 0);
     printf("nattch %lu\n", nattch(id));
 
     /* Fixed addresses. */

@@ -30,7 +30,7 @@ internal sealed class ShmSegment : IpcObject, IMappingOwner
 
     public int CreatorPid { get; }
 
-    /// <summary>The pid of the last shmat or shmdt (shm_lpid).</summary>
+    /// <summary>The process that last added or dropped an attachment (shm_lpid): shmat, shmdt, munmap, fork, exit.</summary>
     public int LastPid { get; set; }
 
     /// <summary>shm_nattch: how many VMAs map the segment, plus shmat calls in progress.</summary>
@@ -49,6 +49,7 @@ internal sealed class ShmSegment : IpcObject, IMappingOwner
         {
             Attachments += count;
             AttachTime = IpcNamespace.Now();
+            LastPid = Task.Current?.Group.Tgid ?? LastPid;
         }
     }
 
@@ -59,6 +60,7 @@ internal sealed class ShmSegment : IpcObject, IMappingOwner
         {
             Attachments -= count;
             DetachTime = IpcNamespace.Now();
+            LastPid = Task.Current?.Group.Tgid ?? LastPid;
             _registry.DestroyIfUnusedLocked(this);
         }
     }

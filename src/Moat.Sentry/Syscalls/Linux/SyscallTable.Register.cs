@@ -146,7 +146,7 @@ internal static partial class SyscallTable
 
         // SysV IPC, one namespace per sandbox (Kernel/Ipc).
         Full(Sysno.shmget, SysShm.Shmget);
-        Partial(Sysno.shmat, SysShm.Shmat, "shm_lpid and the times follow shmat/shmdt, not the attachments fork and exit make or drop");
+        Full(Sysno.shmat, SysShm.Shmat);
         Full(Sysno.shmdt, SysShm.Shmdt);
         Partial(Sysno.shmctl, SysShm.Shmctl, "SHM_LOCK/SHM_UNLOCK only set the mode bit; SHM_INFO's shm_rss counts every page");
         Full(Sysno.semget, SysSem.Semget);
