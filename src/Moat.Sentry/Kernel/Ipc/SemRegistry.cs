@@ -80,7 +80,7 @@ internal sealed class SemRegistry
     /// <paramref name="timeoutMs"/> -1 waits forever. Returns 0 or -errno (EAGAIN for IPC_NOWAIT or a timeout,
     /// EINTR for a signal, EIDRM when the set goes away meanwhile).
     /// </summary>
-    public long Op(Task t, int id, SemBuf[] ops, int timeoutMs)
+    public long Op(Task t, int id, ReadOnlySpan<SemBuf> ops, int timeoutMs)
     {
         int maxNum = 0;
         bool undo = false;
@@ -135,7 +135,7 @@ internal sealed class SemRegistry
                 return -Errno.EAGAIN.Value;
             }
 
-            w = new SemWaiter(t, ops, u, pid, alters) { Blocking = blocking };
+            w = new SemWaiter(t, ops.ToArray(), u, pid, alters) { Blocking = blocking }; // only a sleeper allocates
             s.Waiters.AddLast(w);
         }
 

@@ -30,7 +30,8 @@ internal static class SysSem
                 (spec.tv_sec < 0 || spec.tv_nsec < 0 || spec.tv_nsec >= 1_000_000_000))
             {
                 // Linux reads the operations first; an unreadable array is still EFAULT.
-                long check = ReadOps(t, a.Pointer(1), a.UInt(2), out _);
+                Span<SemBuf> ops = stackalloc SemBuf[(int)a.UInt(2)];
+                long check = ReadOps(t, a.Pointer(1), ops);
                 return check < 0 ? check : -Errno.EINVAL.Value;
             }
 
@@ -53,14 +54,15 @@ internal static class SysSem
             return -Errno.E2BIG.Value;
         }
 
-        long r = ReadOps(t, sops, nsops, out SemBuf[] ops);
+        // At most SEMOPM (500) operations of 6 bytes: the fast path reads them onto the stack.
+        Span<SemBuf> ops = stackalloc SemBuf[(int)nsops];
+        long r = ReadOps(t, sops, ops);
         return r < 0 ? r : t.Kernel.Ipc.Sem.Op(t, id, ops, timeoutMs);
     }
 
-    private static long ReadOps(Task t, ulong addr, uint nsops, out SemBuf[] ops)
+    private static long ReadOps(Task t, ulong addr, Span<SemBuf> ops)
     {
-        ops = new SemBuf[nsops];
-        Span<byte> bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(ops.AsSpan());
+        Span<byte> bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(ops);
         return t.MM.CopyIn(addr, bytes) < 0 ? -Errno.EFAULT.Value : 0;
     }
 
