@@ -16,6 +16,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -541,6 +542,35 @@ static void test_access(void) {
     msgctl(msg, IPC_RMID, NULL);
 }
 
+/* Four processes increment a counter in a segment under a SEM_UNDO mutex: no increment may be lost. */
+static void test_mutex(void) {
+    int shm = shmget(IPC_PRIVATE, 4096, 0600);
+    int sem = semget(IPC_PRIVATE, 1, 0600);
+    volatile long *counter = shmat(shm, NULL, 0);
+    semctl(sem, 0, SETVAL, (union semun){.val = 1});
+    pid_t kids[4];
+    for (int k = 0; k < 4; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            struct sembuf p = {0, -1, SEM_UNDO}, v = {0, 1, SEM_UNDO};
+            for (int i = 0; i < 300; i++) {
+                if (semop(sem, &p, 1) < 0) _exit(1);
+                long c = *counter;
+                if (i % 50 == 0) sched_yield();
+                *counter = c + 1;
+                if (semop(sem, &v, 1) < 0) _exit(1);
+            }
+            _exit(0);
+        }
+    }
+    int bad = 0;
+    for (int k = 0; k < 4; k++) bad += wait_child(kids[k]) != 0;
+    printf("mutex: failures %d counter %ld value %d nattch %lu\n", bad, *counter, semctl(sem, 0, GETVAL), nattch(shm));
+    shmdt((void *)counter);
+    shmctl(shm, IPC_RMID, NULL);
+    semctl(sem, 0, IPC_RMID);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("== shm\n");
@@ -549,6 +579,8 @@ int main(void) {
     test_sem();
     printf("== msg\n");
     test_msg();
+    printf("== mutex\n");
+    test_mutex();
     printf("== access\n");
     test_access();
     return 0;
