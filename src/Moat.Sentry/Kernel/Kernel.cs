@@ -36,9 +36,13 @@ internal sealed partial class Kernel
         Files = files;
         HostCache = new Vfs.HostCache.HostDentryCache(files, Environment.GetEnvironmentVariable("MOAT_DENTRY_CACHE") == "0" ? 0 : Vfs.HostCache.HostDentryCache.DefaultCapacity);
         Log = log;
+        Ipc = new Ipc.IpcNamespace(memoryFile);
     }
 
     public MemoryFile MemoryFile { get; }
+
+    /// <summary>The SysV IPC namespace of the sandbox (shared memory, semaphores, message queues).</summary>
+    public Ipc.IpcNamespace Ipc { get; }
 
     /// <summary>The unmounted tmpfs that holds memfd_create(2) files.</summary>
     public Vfs.Tmpfs.Tmpfs MemfdFs { get; }
@@ -272,6 +276,7 @@ internal sealed partial class Kernel
     private void RunTask(Task t, bool newAddressSpace, object? threadToken)
     {
         ExitStatus status = ExitStatus.Killed(Signal.SIGKILL);
+        Task.Current = t;
         try
         {
             long err = 0;
@@ -404,6 +409,12 @@ internal sealed partial class Kernel
             {
                 t.Group.CpuFinal = (t.Group.CpuBefore.User + u, t.Group.CpuBefore.System + s);
             }
+        }
+
+        if (last)
+        {
+            // exit_sem: SEM_UNDO adjustments are applied before the parent can see the exit.
+            Ipc.Sem.ExitProcess(t.Group);
         }
 
         t.ReleaseResources();

@@ -34,6 +34,13 @@ internal sealed partial class Task
 
     public Kernel Kernel { get; }
 
+    /// <summary>
+    /// The task whose host thread this is (every task runs on a thread of its own, exit included), or null on
+    /// other Sentry threads. For code that acts "as current" below the syscall layer, as shm_nattch's pid.
+    /// </summary>
+    [ThreadStatic]
+    public static Task? Current;
+
     public ThreadGroup Group { get; }
 
     public int Tid { get; }

@@ -11,6 +11,9 @@ internal sealed partial class ThreadGroup
 {
     private readonly Rlimit[] _limits;
 
+    /// <summary>SEM_UNDO records (not inherited by fork, kept across execve). Protected by SemRegistry.Mu.</summary>
+    public Ipc.SemUndoList? SemUndo { get; set; }
+
     public ThreadGroup(int tgid, ThreadGroup? parent, string executablePath, Rlimit[]? limits = null)
     {
         Tgid = tgid;

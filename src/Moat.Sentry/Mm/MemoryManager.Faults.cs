@@ -223,6 +223,13 @@ internal sealed partial class MemoryManager
                 child._pmas.Insert(copy);
             }
 
+            if (_ownerCounts != null)
+            {
+                // The child's copies of owned VMAs are attachments of its own (shm_nattch counts them).
+                child._ownerCounts = [];
+                child.SyncOwnersLocked();
+            }
+
             // Our writable private memory must now fault on write: drop its host mappings.
             for (int i = 0; i < _vmas.Count; i++)
             {

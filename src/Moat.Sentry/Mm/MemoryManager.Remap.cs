@@ -32,53 +32,66 @@ internal sealed partial class MemoryManager
 
         lock (_mu)
         {
-            if (_vmas.IndexOf(addr) < 0)
+            try
             {
-                return -Errno.EFAULT.Value;
+                return MremapLocked(addr, oldLen, newLen, mayMove, fixedAddr, dontUnmap, newAddr);
             }
-
-            if (fixedAddr || dontUnmap)
+            finally
             {
-                return RemapToLocked(addr, oldLen, newAddr, newLen, fixedAddr, dontUnmap);
+                SyncOwnersLocked();
             }
-
-            // Shrinking always works in place: the tail is simply unmapped.
-            if (oldLen >= newLen)
-            {
-                long r = UnmapLocked(addr + newLen, addr + oldLen);
-                return r < 0 ? r : (long)addr;
-            }
-
-            long check = CheckResizeLocked(addr, oldLen, newLen, out Vma v);
-            if (check < 0)
-            {
-                return check;
-            }
-
-            // Grow in place when the range ends the VMA and the space after it is free.
-            ulong grow = newLen - oldLen;
-            ulong end = addr + oldLen;
-            if (end == v.End && end + grow > end && end + grow <= MaxAddress && !_vmas.Overlaps(end, end + grow))
-            {
-                int i = _vmas.IndexOf(addr);
-                _vmas.Replace(i, v with { End = end + grow });
-                _mappedBytes += grow;
-                return (long)addr;
-            }
-
-            if (!mayMove)
-            {
-                return -Errno.ENOMEM.Value;
-            }
-
-            ulong to = FindUnmappedLocked(0, newLen);
-            if (to == 0)
-            {
-                return -Errno.ENOMEM.Value;
-            }
-
-            return MoveLocked(addr, oldLen, to, newLen, dontUnmap: false);
         }
+    }
+
+    // Preconditions: _mu is held; the arguments passed mremap's first checks.
+    private long MremapLocked(ulong addr, ulong oldLen, ulong newLen, bool mayMove, bool fixedAddr, bool dontUnmap, ulong newAddr)
+    {
+        if (_vmas.IndexOf(addr) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        if (fixedAddr || dontUnmap)
+        {
+            return RemapToLocked(addr, oldLen, newAddr, newLen, fixedAddr, dontUnmap);
+        }
+
+        // Shrinking always works in place: the tail is simply unmapped.
+        if (oldLen >= newLen)
+        {
+            long r = UnmapLocked(addr + newLen, addr + oldLen);
+            return r < 0 ? r : (long)addr;
+        }
+
+        long check = CheckResizeLocked(addr, oldLen, newLen, out Vma v);
+        if (check < 0)
+        {
+            return check;
+        }
+
+        // Grow in place when the range ends the VMA and the space after it is free.
+        ulong grow = newLen - oldLen;
+        ulong end = addr + oldLen;
+        if (end == v.End && end + grow > end && end + grow <= MaxAddress && !_vmas.Overlaps(end, end + grow))
+        {
+            int i = _vmas.IndexOf(addr);
+            _vmas.Replace(i, v with { End = end + grow });
+            _mappedBytes += grow;
+            return (long)addr;
+        }
+
+        if (!mayMove)
+        {
+            return -Errno.ENOMEM.Value;
+        }
+
+        ulong to = FindUnmappedLocked(0, newLen);
+        if (to == 0)
+        {
+            return -Errno.ENOMEM.Value;
+        }
+
+        return MoveLocked(addr, oldLen, to, newLen, dontUnmap: false);
     }
 
     // MREMAP_FIXED / MREMAP_DONTUNMAP (Linux's mremap_to). Preconditions: _mu is held.

@@ -57,6 +57,7 @@ internal sealed partial class MemoryManager
             if (fixedAddr)
             {
                 long r = UnmapLocked(addr, addr + len);
+                SyncOwnersLocked();
                 if (r < 0)
                 {
                     return r;
@@ -92,7 +93,9 @@ internal sealed partial class MemoryManager
 
         lock (_mu)
         {
-            return UnmapLocked(addr, end);
+            long r = UnmapLocked(addr, end);
+            SyncOwnersLocked();
+            return r;
         }
     }
 
@@ -180,6 +183,9 @@ internal sealed partial class MemoryManager
             {
                 result = -Errno.ENOMEM.Value;
             }
+
+            // A split of an owned VMA counts as one more attachment, as in Linux.
+            SyncOwnersLocked();
 
             // Drop the host mappings; the next touch maps again with the new protection.
             if (cursor > addr)

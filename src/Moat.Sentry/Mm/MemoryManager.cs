@@ -175,6 +175,7 @@ internal sealed partial class MemoryManager : IDisposable
     {
         lock (_mu)
         {
+            DetachAllOwnersLocked();
             _scratchPmas.Clear();
             _pmas.Remove(0, ulong.MaxValue, _scratchPmas);
             foreach (Pma p in _scratchPmas)

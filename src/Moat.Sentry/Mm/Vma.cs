@@ -19,7 +19,30 @@ internal readonly record struct Vma(ulong Start, ulong End, int Prot, int MaxPro
 {
     public ulong Length => End - Start;
 
-    public Vma Slice(ulong start, ulong end) => this with { Start = start, End = end };
+    /// <summary>The object this VMA maps and counts as an attachment of (a SysV shm segment), or null.</summary>
+    public IMappingOwner? Owner { get; init; }
+
+    /// <summary>Where Start falls in <see cref="Owner"/> (Linux's vm_pgoff, in bytes).</summary>
+    public ulong OwnerOffset { get; init; }
+
+    public Vma Slice(ulong start, ulong end) =>
+        Owner == null ? this with { Start = start, End = end } : this with { Start = start, End = end, OwnerOffset = OwnerOffset + (start - Start) };
+}
+
+/// <summary>
+/// An object whose mappings are counted, as Linux counts a SysV shm segment's VMAs in shm_nattch (one per VMA:
+/// a split adds one, fork copies them, munmap, exec and exit drop them). The MemoryManager reports changes in
+/// the number of its VMAs that reference the owner.
+/// </summary>
+/// <remarks>Called with MemoryManager._mu held: implementations take only locks below it and never call back
+/// into a MemoryManager.</remarks>
+internal interface IMappingOwner
+{
+    /// <summary><paramref name="count"/> more VMAs reference the owner.</summary>
+    void Attached(int count);
+
+    /// <summary><paramref name="count"/> fewer VMAs reference the owner.</summary>
+    void Detached(int count);
 }
 
 /// <summary>

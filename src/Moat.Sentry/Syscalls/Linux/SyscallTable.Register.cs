@@ -144,6 +144,20 @@ internal static partial class SyscallTable
         Partial(Sysno.mincore, SysMmap.Mincore, "a page counts as resident once the Sentry allocated it; faults allocate around the page touched");
         Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory; other advice is accepted as a hint");
 
+        // SysV IPC, one namespace per sandbox (Kernel/Ipc).
+        Full(Sysno.shmget, SysShm.Shmget);
+        Full(Sysno.shmat, SysShm.Shmat);
+        Full(Sysno.shmdt, SysShm.Shmdt);
+        Partial(Sysno.shmctl, SysShm.Shmctl, "SHM_LOCK/SHM_UNLOCK only set the mode bit; SHM_INFO's shm_rss counts every page");
+        Full(Sysno.semget, SysSem.Semget);
+        Full(Sysno.semop, SysSem.Semop);
+        Full(Sysno.semtimedop, SysSem.Semtimedop);
+        Full(Sysno.semctl, SysSem.Semctl);
+        Full(Sysno.msgget, SysMsg.Msgget);
+        Full(Sysno.msgsnd, SysMsg.Msgsnd);
+        Full(Sysno.msgrcv, SysMsg.Msgrcv);
+        Full(Sysno.msgctl, SysMsg.Msgctl);
+
         // Tasks and processes.
         Full(Sysno.exit, SysThread.Exit);
         Full(Sysno.exit_group, SysThread.ExitGroup);

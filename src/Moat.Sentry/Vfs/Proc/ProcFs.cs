@@ -412,6 +412,11 @@ internal static class ProcFs
         {
             return ProcNet.Lookup(t, parts, path, out node);
         }
+
+        if (parts[0] == "sysvipc")
+        {
+            return ProcSysvipc.Lookup(t, parts, path, out node);
+        }
         if (parts.Length == 1 && Array.IndexOf(s_systemFiles, parts[0]) >= 0)
         {
             string name = parts[0];
@@ -547,7 +552,7 @@ internal static class ProcFs
 
     private static List<(string, byte)> RootEntries(Task t)
     {
-        var e = new List<(string, byte)> { ("self", DtLnk), ("thread-self", DtLnk), ("sys", DtDir), ("net", DtDir) };
+        var e = new List<(string, byte)> { ("self", DtLnk), ("thread-self", DtLnk), ("sys", DtDir), ("net", DtDir), ("sysvipc", DtDir) };
         foreach (string f in s_systemFiles)
         {
             e.Add((f, DtReg));
