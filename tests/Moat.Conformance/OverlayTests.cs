@@ -49,4 +49,27 @@ public sealed class OverlayTests
         Assert.Equal("moved\n", r.StdoutText);
         Assert.True(Directory.Exists(Path.Combine(dir, "hostdir")));
     }
+
+    [Fact]
+    public void AttributesOfHostDirectoriesAndSymlinks_ChangeInside_AndTheHostIsUntouched()
+    {
+        // An entrypoint's "chown app /app", "chmod 700 dir" or "touch -d" of a host directory copies only its
+        // attributes up: its entries stay listed; chown -h of a host symlink changes the link, not its target.
+        string dir = HostScratch.NewDirectory("overlay-attrs");
+        Directory.CreateDirectory(Path.Combine(dir, "hostdir"));
+        File.WriteAllText(Path.Combine(dir, "hostdir", "a"), "a\n");
+        File.WriteAllText(Path.Combine(dir, "target"), "t\n");
+        File.CreateSymbolicLink(Path.Combine(dir, "link"), "target");
+        const string Script =
+            "chmod 700 hostdir && chown 1000:1000 hostdir && touch -d 2001-01-01 hostdir && " +
+            "/bin/busybox stat -c '%a %u %g %y' hostdir | cut -c1-18; ls hostdir; " +
+            "chown -h 1000 link && /bin/busybox stat -c '%u' link target; chmod 600 link && /bin/busybox stat -c '%a' target";
+        RunResult r = MoatCli.Do(["/bin/sh", "-c", Script], dir);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("700 1000 1000 2001\na\n1000\n0\n600\n", r.StdoutText);
+        var info = new DirectoryInfo(Path.Combine(dir, "hostdir"));
+        Assert.NotEqual(2001, info.LastWriteTime.Year);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(Path.Combine(dir, "target")));
+    }
 }

@@ -425,7 +425,11 @@ internal static class Overlay
                 return -Errno.ENOTDIR.Value;
             }
 
-            var copy = new TmpfsDirectory(upper, dir, st.st_mode & 0xFFF, st.st_uid, st.st_gid);
+            var copy = new TmpfsDirectory(upper, dir, st.st_mode & 0xFFF, st.st_uid, st.st_gid)
+            {
+                Mtime = new Timespec { tv_sec = st.st_mtime, tv_nsec = st.st_mtime_nsec },
+                Atime = new Timespec { tv_sec = st.st_atime, tv_nsec = st.st_atime_nsec },
+            };
             dir.Children[part] = copy;
             t.Kernel.HostCache.Invalidate(walked);
             dir.Nlink++;
@@ -490,6 +494,33 @@ internal static class Overlay
         parent!.Children[name] = copy;
         node = copy;
         t.Kernel.HostCache.Invalidate(norm);
+        return 0;
+    }
+
+    // Copies a host symlink into the upper layer, with its owner and times.
+    private static long CopyUpSymlinkLocked(Task t, Tmpfs.Tmpfs upper, string norm, in Stat lower, out TmpfsNode? node)
+    {
+        node = null;
+        string? target = t.Kernel.HostCache.ReadLink(norm, out long r);
+        if (target == null)
+        {
+            return r;
+        }
+
+        r = ParentLocked(t, upper, norm, out TmpfsDirectory? parent, out string name);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        var link = new TmpfsSymlink(upper, target, lower.st_uid, lower.st_gid)
+        {
+            Mtime = new Timespec { tv_sec = lower.st_mtime, tv_nsec = lower.st_mtime_nsec },
+            Atime = new Timespec { tv_sec = lower.st_atime, tv_nsec = lower.st_atime_nsec },
+        };
+        parent!.Children[name] = link;
+        t.Kernel.HostCache.Invalidate(norm);
+        node = link;
         return 0;
     }
 
@@ -753,13 +784,17 @@ internal static class Overlay
         return true;
     }
 
-    /// <summary>Makes sure a root path's file lives in the upper layer (copy-up), for a change of its metadata.</summary>
-    public static long CopyUp(Task t, string absolute, string norm, out TmpfsNode? node)
+    /// <summary>
+    /// Makes sure a root path's file lives in the upper layer (copy-up), for a change of its metadata: a
+    /// file with its data, a directory with its attributes only, a symlink (<paramref name="follow"/> false:
+    /// the caller resolves a followed path first, <see cref="PathOps.ResolveLinks"/>).
+    /// </summary>
+    public static long CopyUp(Task t, string absolute, string norm, bool follow, out TmpfsNode? node)
     {
         Tmpfs.Tmpfs upper = t.Kernel.Upper;
         lock (upper.Mu)
         {
-            long r = Find(upper, norm, followLast: true, out Where where, out node, out _);
+            long r = Find(upper, norm, followLast: follow, out Where where, out node, out _);
             if (r < 0)
             {
                 return r;
@@ -775,12 +810,23 @@ internal static class Overlay
                 return 0;
             }
 
-            if (where == Where.Gone || !LowerExists(t, norm))
+            if (where == Where.Gone || t.Kernel.HostCache.Stat(norm, follow: false, out Stat lower) < 0)
             {
                 return -Errno.ENOENT.Value;
             }
 
-            return CopyUpLocked(t, upper, absolute, norm, out node);
+            switch (lower.st_mode & Stat.S_IFMT)
+            {
+                case Stat.S_IFDIR:
+                    // Its attributes only: the entries stay below and the directory lists merged.
+                    long r2 = ParentLocked(t, upper, norm + "/.", out TmpfsDirectory? copy, out _);
+                    node = copy;
+                    return r2;
+                case Stat.S_IFLNK:
+                    return CopyUpSymlinkLocked(t, upper, norm, lower, out node);
+                default:
+                    return CopyUpLocked(t, upper, absolute, norm, out node);
+            }
         }
     }
 

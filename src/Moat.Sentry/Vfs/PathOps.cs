@@ -889,7 +889,7 @@ internal static class PathOps
 
         if (r == 2 && r2 == 2)
         {
-            long c = Overlay.CopyUp(t, oldAbsolute, oldAbsolute, out TmpfsNode? node);
+            long c = Overlay.CopyUp(t, oldAbsolute, oldAbsolute, follow: false, out TmpfsNode? node);
             if (c < 0)
             {
                 return c;
@@ -1137,8 +1137,8 @@ internal static class PathOps
 
         file.DecRef();
         file = null;
-        string norm = PathResolver.Normalize(absolute);
-        r = Overlay.CopyUp(t, absolute, norm, out TmpfsNode? node);
+        string norm = follow ? ResolveLinks(t, absolute) : PathResolver.Normalize(absolute);
+        r = Overlay.CopyUp(t, norm, norm, follow: false, out TmpfsNode? node);
         if (r < 0)
         {
             return r;
