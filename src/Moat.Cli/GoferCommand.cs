@@ -70,7 +70,7 @@ internal static class GoferCommand
         var roots = new VolumeRoot[volumes.Count];
         for (int v = 0; v < volumes.Count; v++)
         {
-            SafeFdHandle? volumeFd = GoferServer.OpenRoot(volumes[v].Path, out long verr);
+            SafeFdHandle? volumeFd = GoferServer.OpenVolumeRoot(volumes[v].Path, out long verr);
             if (volumeFd == null)
             {
                 Console.Error.WriteLine($"moat gofer: cannot open volume {volumes[v].Path}: {Errno.FromValue((int)-verr).Name}");

@@ -81,6 +81,18 @@ public sealed partial class GoferServer
     // The host's name for a volume path: "." for the volume itself.
     private static string Rel(string path) => path.Length == 0 ? "." : path;
 
+    // Opens a volume path as openat2 beneath the volume would; the empty path of a file volume is the
+    // file itself (a copy of the root's fd), which no walk can reach.
+    private static long OpenBeneath(VolumeRoot v, string path, int flags)
+    {
+        if (path.Length == 0 && v.IsFile)
+        {
+            return (flags & OpenFlags.O_DIRECTORY) != 0 ? -Errno.ENOTDIR.Value : HostFile.Fcntl(v.Fd.Fd, HostFile.F_DUPFD_CLOEXEC, 0);
+        }
+
+        return HostPath.Openat2(v.Fd.Fd, Rel(path), flags, Beneath);
+    }
+
     // Opens the directory that holds path's last component (O_PATH, beneath the volume). Returns the fd or -errno.
     private static long OpenParent(VolumeRoot v, string path, out string name)
     {
@@ -94,7 +106,7 @@ public sealed partial class GoferServer
     private static long Lookup(VolumeRoot v, string path, bool follow, out uint type)
     {
         type = 0;
-        long fd = HostPath.Openat2(v.Fd.Fd, Rel(path), OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (follow ? 0 : OpenFlags.O_NOFOLLOW), Beneath);
+        long fd = OpenBeneath(v, path, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (follow ? 0 : OpenFlags.O_NOFOLLOW));
         if (fd < 0)
         {
             return fd;
@@ -120,14 +132,14 @@ public sealed partial class GoferServer
         bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0 && !excl;
         if ((flags & OpenFlags.O_PATH) != 0)
         {
-            return HostPath.Openat2(v.Fd.Fd, Rel(path), OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (flags & (OpenFlags.O_NOFOLLOW | OpenFlags.O_DIRECTORY)), Beneath);
+            return OpenBeneath(v, path, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (flags & (OpenFlags.O_NOFOLLOW | OpenFlags.O_DIRECTORY)));
         }
 
         bool write = (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0;
         for (int attempt = 0; attempt < 3; attempt++)
         {
             int pathFlags = OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (follow ? 0 : OpenFlags.O_NOFOLLOW) | (flags & OpenFlags.O_DIRECTORY);
-            long pfd = HostPath.Openat2(v.Fd.Fd, Rel(path), pathFlags, Beneath);
+            long pfd = OpenBeneath(v, path, pathFlags);
             if (pfd == -Errno.ENOENT.Value && create)
             {
                 // A new name: the parent's walk decides ENOENT/ENOTDIR before a read-only volume says EROFS.
@@ -208,7 +220,7 @@ public sealed partial class GoferServer
     /// <summary>Reads a symlink of a volume. Returns the target or null with -errno.</summary>
     public static string? VolumeReadLink(VolumeRoot v, string path, out long error)
     {
-        long fd = HostPath.Openat2(v.Fd.Fd, Rel(path), OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, Beneath);
+        long fd = OpenBeneath(v, path, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC);
         if (fd < 0)
         {
             error = fd;
@@ -271,7 +283,9 @@ public sealed partial class GoferServer
 
         if (path.Length == 0)
         {
-            return (flags & OpenFlags.AT_REMOVEDIR) != 0 ? -Errno.EBUSY.Value : -Errno.EISDIR.Value;
+            // The mount point itself: a directory is EISDIR to unlink, a file is busy (and not a directory).
+            bool rmdir = (flags & OpenFlags.AT_REMOVEDIR) != 0;
+            return v.IsFile ? (rmdir ? -Errno.ENOTDIR.Value : -Errno.EBUSY.Value) : rmdir ? -Errno.EBUSY.Value : -Errno.EISDIR.Value;
         }
 
         long dir = OpenParent(v, path, out string name);
@@ -342,7 +356,7 @@ public sealed partial class GoferServer
     // chmod, chown, utimensat: the path is looked up (following as asked), then the inode's fd is changed.
     private static long VolumeSetAttr(VolumeRoot v, string path, bool follow, System.Func<int, long> change)
     {
-        long fd = HostPath.Openat2(v.Fd.Fd, Rel(path), OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (follow ? 0 : OpenFlags.O_NOFOLLOW), Beneath);
+        long fd = OpenBeneath(v, path, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (follow ? 0 : OpenFlags.O_NOFOLLOW));
         if (fd < 0)
         {
             return fd;

@@ -48,6 +48,32 @@ public sealed partial class GoferServer
         return error < 0 ? null : new SafeFdHandle((int)error);
     }
 
+    /// <summary>Opens a volume's host directory or single file (O_PATH). Returns null with -errno; ENOTDIR for anything else.</summary>
+    public static SafeFdHandle? OpenVolumeRoot(string hostPath, out long error)
+    {
+        error = HostPath.Openat(OpenFlags.AT_FDCWD, hostPath, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC);
+        if (error < 0)
+        {
+            return null;
+        }
+
+        var fd = new SafeFdHandle((int)error);
+        error = HostFile.Fstat(fd.Fd, out Stat st);
+        uint type = st.st_mode & Stat.S_IFMT;
+        if (error == 0 && type != Stat.S_IFDIR && type != Stat.S_IFREG)
+        {
+            error = -Errno.ENOTDIR.Value;
+        }
+
+        if (error < 0)
+        {
+            fd.Dispose();
+            return null;
+        }
+
+        return fd;
+    }
+
     /// <summary>Serves requests until the Sentry closes its end. Returns the process exit code.</summary>
     public int Serve()
     {

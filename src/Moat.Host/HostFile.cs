@@ -9,6 +9,7 @@ public static unsafe class HostFile
     public const int F_GETFD = 1;
     public const int F_SETFD = 2;
     public const int F_GETFL = 3;
+    public const int F_DUPFD_CLOEXEC = 1030;
     public const int FD_CLOEXEC = 1;
 
     public static long Read(int fd, byte* buf, ulong count) => HostResult.FromNint(Interop.Libc.read(fd, buf, (nuint)count));

@@ -3,14 +3,15 @@ using System;
 namespace Moat.Sentry;
 
 /// <summary>
-/// A host directory bound at a path of the sandbox (a volume): read-only or read-write, like a Linux bind
-/// mount. The gofer serves <see cref="HostPath"/> as a root of its own and refuses every way out of it.
+/// A host directory or single file bound at a path of the sandbox (a volume): read-only or read-write, like
+/// a Linux bind mount. The gofer serves <see cref="HostPath"/> as a root of its own and refuses every way out of it.
 /// Used by <c>moat do --volume</c> and by the OCI runtime for config.json's bind mounts.
 /// </summary>
-/// <param name="HostPath">An absolute host path of a directory.</param>
+/// <param name="HostPath">An absolute host path of a directory or a regular file.</param>
 /// <param name="SandboxPath">An absolute, clean sandbox path; not "/", not under /proc or /dev.</param>
 /// <param name="ReadOnly">Whether every change answers EROFS.</param>
-public sealed record BindMount(string HostPath, string SandboxPath, bool ReadOnly)
+/// <param name="IsFile">Whether a single file is bound (its mount point is a file, as /etc/hosts in a pod).</param>
+public sealed record BindMount(string HostPath, string SandboxPath, bool ReadOnly, bool IsFile = false)
 {
     /// <summary>
     /// Parses docker's <c>HOST:SANDBOX[:ro|rw]</c> (read-write unless told, as docker's <c>-v</c>), making
@@ -43,9 +44,10 @@ public sealed record BindMount(string HostPath, string SandboxPath, bool ReadOnl
     public static BindMount? Create(string hostPath, string sandboxPath, bool readOnly, out string? error)
     {
         error = null;
-        if (!hostPath.StartsWith('/') || !System.IO.Directory.Exists(hostPath))
+        bool isFile = hostPath.StartsWith('/') && System.IO.File.Exists(hostPath);
+        if (!hostPath.StartsWith('/') || !(isFile || System.IO.Directory.Exists(hostPath)))
         {
-            error = $"{hostPath}: not a directory (only directories can be bound)";
+            error = $"{hostPath}: no such directory or file to bind";
             return null;
         }
 
@@ -56,13 +58,14 @@ public sealed record BindMount(string HostPath, string SandboxPath, bool ReadOnl
         }
 
         string clean = Vfs.PathResolver.Normalize(sandboxPath);
-        if (clean == "/" || IsUnder(clean, "/proc") || IsUnder(clean, "/dev"))
+        // A file may be bound into /dev (a pod's /dev/termination-log); /dev itself and its directories are the Sentry's.
+        if (clean == "/" || IsUnder(clean, "/proc") || (IsUnder(clean, "/dev") && !(isFile && clean.LastIndexOf('/') == 4)))
         {
             error = $"{sandboxPath}: cannot bind over /, /proc or /dev";
             return null;
         }
 
-        return new BindMount(hostPath, clean, readOnly);
+        return new BindMount(hostPath, clean, readOnly, isFile);
     }
 
     private static bool IsUnder(string path, string dir) =>

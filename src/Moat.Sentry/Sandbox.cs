@@ -79,11 +79,11 @@ public static class Sandbox
 
             if (kernel.FindMount(m.SandboxPath, out string rel) is Vfs.Tmpfs.Tmpfs fs)
             {
-                fs.MakeDirectories(rel);
+                fs.MakeMountPoint(rel, m.IsFile);
             }
             else
             {
-                Overlay.MakeMountPoint(kernel, m.SandboxPath);
+                Overlay.MakeMountPoint(kernel, m.SandboxPath, m.IsFile);
             }
         }
     }

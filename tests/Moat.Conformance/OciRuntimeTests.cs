@@ -157,6 +157,45 @@ public sealed class OciRuntimeTests
     }
 
     [Fact]
+    public void Run_SingleFileBinds_AsAPodHasThem_AsUnderRunc()
+    {
+        // The CRI binds /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/termination-log as single files.
+        string bundle = Bundle("""
+            {
+              cat /etc/hosts /etc/resolv.conf /etc/hostname; echo "read $?"
+              echo extra >> /etc/hosts; echo "append ro $?"; rm /etc/hosts; echo "rm $?"
+              echo done > /dev/termination-log; echo "write $?"; cat /etc/hosts/x; echo "below $?"
+            } 2>/dev/null
+            """);
+        string files = HostScratch.NewDirectory("bind-files");
+        File.WriteAllText(Path.Combine(files, "hosts"), "127.0.0.1 localhost\n10.1.2.3 pod\n");
+        File.WriteAllText(Path.Combine(files, "resolv.conf"), "nameserver 10.96.0.10\n");
+        File.WriteAllText(Path.Combine(files, "hostname"), "pod\n");
+        File.WriteAllText(Path.Combine(files, "termination-log"), string.Empty);
+        string path = Path.Combine(bundle, "config.json");
+        JsonNode config = JsonNode.Parse(File.ReadAllText(path))!;
+        foreach ((string dest, string name, string mode) in new[] { ("/etc/hosts", "hosts", "ro"), ("/etc/resolv.conf", "resolv.conf", "ro"), ("/etc/hostname", "hostname", "ro"), ("/dev/termination-log", "termination-log", "rw") })
+        {
+            config["mounts"]!.AsArray().Add(new JsonObject { ["destination"] = dest, ["type"] = "bind", ["source"] = Path.Combine(files, name), ["options"] = new JsonArray("rbind", mode, "nosuid", "nodev", "noexec") });
+        }
+
+        File.WriteAllText(path, config.ToJsonString());
+        var outputs = new List<string>();
+        foreach (string runtime in new[] { "runc", "moat" })
+        {
+            RunResult r = Runtime(runtime, HostScratch.NewDirectory("state"), "run", "--bundle", bundle, runtime[0] + Guid.NewGuid().ToString("N")[..8]);
+            Assert.True(r.ExitCode == 0, runtime + ": " + r.Stderr);
+            outputs.Add(r.StdoutText);
+            Assert.Equal("done\n", File.ReadAllText(Path.Combine(files, "termination-log")));
+            File.WriteAllText(Path.Combine(files, "termination-log"), string.Empty);
+        }
+
+        Assert.Equal(outputs[0], outputs[1]);
+        Assert.Contains("10.1.2.3 pod", outputs[1], StringComparison.Ordinal);
+        Assert.Equal("127.0.0.1 localhost\n10.1.2.3 pod\n", File.ReadAllText(Path.Combine(files, "hosts")));
+    }
+
+    [Fact]
     public void Run_ReadOnlyRoot_ChangesFailAsUnderRunc()
     {
         // runc spec's root is read-only, and its only tmpfs are /dev and /dev/shm: /tmp is the root's.

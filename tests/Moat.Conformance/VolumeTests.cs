@@ -147,8 +147,40 @@ public sealed class VolumeTests
         Assert.True(Directory.Exists(Path.Combine(vol, "f")));
     }
 
+    [Fact]
+    public void ProgramsAndScriptsOnAVolume_Run()
+    {
+        string vol = HostScratch.NewDirectory("vol-exec");
+        File.Copy("/bin/busybox", Path.Combine(vol, "busybox"));
+        File.WriteAllText(Path.Combine(vol, "s.sh"), "#!/v/busybox sh\necho script on a volume\n");
+        File.SetUnixFileMode(Path.Combine(vol, "s.sh"), (UnixFileMode)0x1ED);
+        RunResult r = MoatCli.Do(["/v/s.sh"], HostScratch.Root, null, "--volume", vol + ":/v:ro");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("script on a volume\n", r.StdoutText);
+        r = MoatCli.Do(["/v/busybox", "echo", "binary on a volume"], HostScratch.Root, null, "--volume", vol + ":/v:ro");
+        Assert.Equal("binary on a volume\n", r.StdoutText);
+    }
+
+    [Fact]
+    public void ASingleFile_CanBeBound_ReadOnlyOrReadWrite()
+    {
+        string dir = HostScratch.NewDirectory("vol-file");
+        string ro = Path.Combine(dir, "ro.txt");
+        string rw = Path.Combine(dir, "rw.txt");
+        File.WriteAllText(ro, "read only\n");
+        File.WriteAllText(rw, "before\n");
+        const string Script =
+            "cat /etc/bound; echo x >> /etc/bound 2>/dev/null || echo refused; echo after > /new/dir/rw; " +
+            "rm /etc/bound 2>/dev/null || echo busy; cat /etc/bound/x 2>/dev/null || echo not a directory; ls /new/dir";
+        RunResult r = MoatCli.Do(["/bin/busybox", "sh", "-c", Script], HostScratch.Root, null, "--volume", ro + ":/etc/bound:ro", "--volume", rw + ":/new/dir/rw");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("read only\nrefused\nbusy\nnot a directory\nrw\n", r.StdoutText);
+        Assert.Equal("after\n", File.ReadAllText(rw));
+        Assert.Equal("read only\n", File.ReadAllText(ro));
+    }
+
     [Theory]
-    [InlineData("/nonexistent-moat-volume:/data", "not a directory")]
+    [InlineData("/nonexistent-moat-volume:/data", "no such directory or file")]
     [InlineData("{0}:relative", "must be absolute")]
     [InlineData("{0}:/proc/x", "cannot bind")]
     [InlineData("{0}:/data:rx", "want HOST:SANDBOX")]

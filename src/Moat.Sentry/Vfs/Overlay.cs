@@ -627,9 +627,9 @@ internal static class Overlay
     /// copied up, as for any creation), so that listing its parent shows it, as docker creates its mount
     /// points. Does nothing where the host already has a directory; gives up where a file is in the way.
     /// </summary>
-    public static void MakeMountPoint(Kernel.Kernel k, string norm)
+    public static void MakeMountPoint(Kernel.Kernel k, string norm, bool isFile)
     {
-        if (k.HostCache.Stat(norm, follow: true, out Stat hs) == 0 && (hs.st_mode & Stat.S_IFMT) == Stat.S_IFDIR)
+        if (k.HostCache.Stat(norm, follow: true, out Stat hs) == 0 && ((hs.st_mode & Stat.S_IFMT) == Stat.S_IFDIR) != isFile)
         {
             return;
         }
@@ -639,8 +639,10 @@ internal static class Overlay
         {
             TmpfsDirectory dir = upper.Root;
             string walked = string.Empty;
-            foreach (string part in norm.Split('/', StringSplitOptions.RemoveEmptyEntries))
+            string[] parts = norm.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            for (int i = 0; i < parts.Length; i++)
             {
+                string part = parts[i];
                 walked += "/" + part;
                 if (dir.Children.TryGetValue(part, out TmpfsNode? child))
                 {
@@ -651,6 +653,14 @@ internal static class Overlay
 
                     dir = d;
                     continue;
+                }
+
+                if (isFile && i == parts.Length - 1)
+                {
+                    // A single file's mount point: an empty file where the image has none.
+                    dir.Children[part] = new TmpfsRegular(upper, 0x1A4, 0, 0);
+                    k.HostCache.Invalidate(walked);
+                    return;
                 }
 
                 uint perm = 0x1ED; // 0755

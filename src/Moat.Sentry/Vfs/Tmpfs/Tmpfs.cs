@@ -119,16 +119,27 @@ internal sealed class Tmpfs
         return 0;
     }
 
-    /// <summary>Makes the directories of <paramref name="rel"/> that are missing (a volume's mount point); stops at anything else.</summary>
-    public void MakeDirectories(string rel)
+    /// <summary>
+    /// Makes what is missing of a volume's mount point <paramref name="rel"/>: its directories, and the last
+    /// one as an empty file for a single-file volume; stops at anything else in the way.
+    /// </summary>
+    public void MakeMountPoint(string rel, bool isFile)
     {
         lock (Mu)
         {
             TmpfsDirectory dir = Root;
-            foreach (string part in rel.Split('/', StringSplitOptions.RemoveEmptyEntries))
+            string[] parts = rel.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            for (int i = 0; i < parts.Length; i++)
             {
+                string part = parts[i];
                 if (!dir.Children.TryGetValue(part, out TmpfsNode? child))
                 {
+                    if (isFile && i == parts.Length - 1)
+                    {
+                        dir.Children[part] = new TmpfsRegular(this, 0x1A4, 0, 0); // 0644, as a runtime makes it
+                        return;
+                    }
+
                     child = new TmpfsDirectory(this, dir, 0x1ED, 0, 0);
                     dir.Children[part] = child;
                     dir.Nlink++;
