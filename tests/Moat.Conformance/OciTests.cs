@@ -72,6 +72,18 @@ public sealed class OciTests : IClassFixture<Containerd>
     [Theory]
     [InlineData("moat")]
     [InlineData("runc")]
+    public void Run_NetHost_BindsTheHostsResolverFiles(string runtime)
+    {
+        // ctr run --net-host binds the host's /etc/hosts and /etc/resolv.conf into the container as single files.
+        Assert.True(_ctd.Problem == null, _ctd.Problem);
+        RunResult r = _ctd.Ctr(["run", "--rm", "--net-host", "--runc-binary", Binary(runtime), Containerd.Image, Name(runtime, "nethost"), "cat", "/etc/hosts"]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal(File.ReadAllText("/etc/hosts"), r.StdoutText);
+    }
+
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
     public void Run_MissingBinary_FailsCreateWithTheMessage(string runtime)
     {
         RunResult r = Run(runtime, Name(runtime, "nope"), "no-such-program");
