@@ -18,6 +18,7 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     public const int CAP_SYS_PTRACE = 19;
     public const int CAP_SYS_ADMIN = 21;
     public const int CAP_SYS_NICE = 23;
+    public const int CAP_MKNOD = 27;
     public const int CAP_SYS_RESOURCE = 24;
 
     /// <summary>Every capability Linux defines (CAP_LAST_CAP is 40, CAP_CHECKPOINT_RESTORE).</summary>

@@ -47,6 +47,10 @@ internal static class DevFs
         }
     }
 
+    /// <summary>Whether the Sentry serves the character device <paramref name="major"/>:<paramref name="minor"/> (what mknod may make).</summary>
+    public static bool Serves(uint major, uint minor) =>
+        (major == 1 && minor is 3 or 5 or 7 or 8 or 9) || (major == 5 && minor == 0);
+
     private static void AddLinkLocked(Tmpfs.Tmpfs fs, string name, string target) =>
         fs.Root.Children[name] = new TmpfsSymlink(fs, target, 0, 0);
 }

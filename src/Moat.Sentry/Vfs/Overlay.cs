@@ -229,6 +229,17 @@ internal static class Overlay
             return -Errno.ENOTDIR.Value;
         }
 
+        if (node is TmpfsFifo fifo && (flags & OpenFlags.O_PATH) == 0)
+        {
+            return PipeEnd.OpenFifoLocked(fifo, flags, norm, out file);
+        }
+
+        if (node is TmpfsDeviceNode device && (flags & OpenFlags.O_PATH) == 0)
+        {
+            // A node made by mknod: the Sentry's own device, as in /dev.
+            return Devpts.Devpts.Serves(device) ? t.Kernel.Devpts.Open(t, device, flags, norm, out file) : DeviceFile.Open(device, flags, norm, out file);
+        }
+
         if (node is TmpfsDirectory dir)
         {
             if ((flags & OpenFlags.O_PATH) == 0 && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0))

@@ -35,6 +35,24 @@ internal static class PathOps
     /// <summary>Opens <paramref name="absolute"/> without permission checks, for the Sentry's own lookups.</summary>
     public static long OpenUnchecked(Task t, string absolute, int flags, int mode, out FileDescription? file)
     {
+        long r = OpenResolved(t, absolute, flags, mode, out file);
+        if (r == 0 && file is PipeEnd fifoEnd)
+        {
+            // A named pipe: a blocking open waits for its partner, holding no file system lock.
+            long w = fifoEnd.WaitForPartner(t);
+            if (w < 0)
+            {
+                file.DecRef();
+                file = null;
+                return w;
+            }
+        }
+
+        return r;
+    }
+
+    private static long OpenResolved(Task t, string absolute, int flags, int mode, out FileDescription? file)
+    {
         file = null;
         for (int hop = 0; hop < MaxHops; hop++)
         {
@@ -226,6 +244,11 @@ internal static class PathOps
             if ((flags & OpenFlags.O_DIRECTORY) != 0 && node is not TmpfsDirectory)
             {
                 return -Errno.ENOTDIR.Value;
+            }
+
+            if (node is TmpfsFifo fifo && (flags & OpenFlags.O_PATH) == 0)
+            {
+                return PipeEnd.OpenFifoLocked(fifo, flags, norm, out file);
             }
 
             if (node is TmpfsDeviceNode device && (flags & OpenFlags.O_PATH) == 0)
@@ -588,7 +611,17 @@ internal static class PathOps
     /// </summary>
     public static long MakeSocketNode(Task t, string absolute, int mode)
     {
-        uint perm = (uint)(mode & ~t.Group.Umask) & 0xFFF;
+        long r = MakeNode(t, absolute, (uint)(mode & ~t.Group.Umask) & 0xFFF, static (fs, perm, uid, gid) => new TmpfsSocketNode(fs, perm, uid, gid));
+        return r == -Errno.EEXIST.Value ? -Errno.EADDRINUSE.Value : r;
+    }
+
+    /// <summary>
+    /// Creates a special node (a socket's name, a FIFO, a device) with <paramref name="make"/>, after
+    /// creation's permission checks. Returns its inode number or -errno (EEXIST when the name exists;
+    /// EOPNOTSUPP on a volume, where it would be a host file).
+    /// </summary>
+    public static long MakeNode(Task t, string absolute, uint perm, Func<Tmpfs.Tmpfs, uint, uint, uint, TmpfsNode> make)
+    {
         long r = PathAccess.MayCreate(t, absolute);
         if (r < 0)
         {
@@ -598,15 +631,16 @@ internal static class PathOps
         r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
         if (r == 3)
         {
-            return -Errno.EOPNOTSUPP.Value; // socket nodes on a volume would be host files: not served yet
+            return -Errno.EOPNOTSUPP.Value;
         }
 
         if (r == 2)
         {
             // Overlay.Create adds a link to a node it is given: start the fresh node at none.
-            var node = new TmpfsSocketNode(t.Kernel.Upper, perm, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid) { Nlink = 0 };
+            TmpfsNode node = make(t.Kernel.Upper, perm, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
+            node.Nlink = 0;
             r = Overlay.Create(t, absolute, 0, null, node);
-            return r == -Errno.EEXIST.Value ? -Errno.EADDRINUSE.Value : r < 0 ? r : (long)node.Ino;
+            return r < 0 ? r : (long)node.Ino;
         }
 
         if (r < 0)
@@ -619,14 +653,59 @@ internal static class PathOps
             fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, out _);
             if (parent!.Children.ContainsKey(name))
             {
-                return -Errno.EADDRINUSE.Value;
+                return -Errno.EEXIST.Value;
             }
 
             (uint uid, uint gid, uint nodePerm) = NewOwner(t, parent, perm, isDir: false);
-            var node = new TmpfsSocketNode(fs, nodePerm, uid, gid);
+            TmpfsNode node = make(fs, nodePerm, uid, gid);
             parent.Children[name] = node;
             parent.Touch(modified: true);
             return (long)node.Ino;
+        }
+    }
+
+    /// <summary>
+    /// Implements mknod(2) after its type checks: FIFOs and socket nodes for anyone, the character devices
+    /// the sandbox serves (null, zero, full, random, urandom, tty) with CAP_MKNOD, a regular file as open
+    /// with O_CREAT|O_EXCL makes it. Other devices are EPERM, as a container's device rules answer.
+    /// </summary>
+    public static long Mknod(Task t, string absolute, uint mode, ulong dev)
+    {
+        uint perm = (mode & ~(uint)t.Group.Umask) & 0xFFF;
+        switch (mode & Abi.Stat.S_IFMT)
+        {
+            case 0:
+            case Abi.Stat.S_IFREG:
+                long r = Open(t, absolute, OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_WRONLY, (int)(mode & 0xFFF), out FileDescription? f);
+                f?.DecRef();
+                return r;
+            case Abi.Stat.S_IFIFO:
+                r = MakeNode(t, absolute, perm, static (fs, p, uid, gid) => new TmpfsFifo(fs, p, uid, gid));
+                return r < 0 ? r : 0;
+            case Abi.Stat.S_IFSOCK:
+                r = MakeNode(t, absolute, perm, static (fs, p, uid, gid) => new TmpfsSocketNode(fs, p, uid, gid));
+                return r < 0 ? r : 0;
+            case Abi.Stat.S_IFCHR:
+            case Abi.Stat.S_IFBLK:
+                uint major = (uint)(((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFFUL));
+                uint minor = (uint)((dev & 0xFF) | ((dev >> 12) & ~0xFFUL));
+                r = PathAccess.MayCreate(t, absolute);
+                if (r < 0 || StatUnchecked(t, absolute, follow: false, out _) == 0)
+                {
+                    return r < 0 ? r : -Errno.EEXIST.Value;
+                }
+
+                if (!t.Credentials.HasCapability(Credentials.CAP_MKNOD) || (mode & Abi.Stat.S_IFMT) == Abi.Stat.S_IFBLK || !DevFs.Serves(major, minor))
+                {
+                    return -Errno.EPERM.Value;
+                }
+
+                r = MakeNode(t, absolute, perm, (fs, p, uid, gid) => new TmpfsDeviceNode(fs, p, major, minor) { Uid = uid, Gid = gid });
+                return r < 0 ? r : 0;
+            case Abi.Stat.S_IFDIR:
+                return -Errno.EPERM.Value;
+            default:
+                return -Errno.EINVAL.Value;
         }
     }
 

@@ -112,10 +112,45 @@ internal sealed partial class Pipe
             if (reader)
             {
                 _readers++;
+                ReaderOpens++;
             }
             else
             {
                 _writers++;
+                WriterOpens++;
+            }
+        }
+
+        // A named pipe's opener may be waiting for its partner.
+        Events.Notify();
+    }
+
+    /// <summary>How many times a read end and a write end were opened: a FIFO's opener waits for the other count to move.</summary>
+    public int ReaderOpens { get; private set; }
+
+    /// <inheritdoc cref="ReaderOpens"/>
+    public int WriterOpens { get; private set; }
+
+    /// <summary>Open read ends, and write ends.</summary>
+    public (int Readers, int Writers) Ends
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return (_readers, _writers);
+            }
+        }
+    }
+
+    /// <summary>Whether any end is open.</summary>
+    public bool HasEnds
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _readers + _writers > 0;
             }
         }
     }

@@ -11,16 +11,83 @@ internal sealed class PipeEnd : FileDescription
     private const uint FIONREAD = 0x541B;
 
     public PipeEnd(Pipe pipe, bool reader, int flags)
+        : this(pipe, reader, !reader, flags, null, null)
+    {
+    }
+
+    private PipeEnd(Pipe pipe, bool reads, bool writes, int flags, Tmpfs.TmpfsFifo? fifo, string? path)
     {
         Pipe = pipe;
-        IsReader = reader;
-        StatusFlags = (reader ? OpenFlags.O_RDONLY : OpenFlags.O_WRONLY) | (flags & OpenFlags.O_NONBLOCK);
-        pipe.Open(reader);
+        IsReader = reads;
+        IsWriter = writes;
+        _fifo = fifo;
+        Path = path;
+        StatusFlags = (reads && writes ? OpenFlags.O_RDWR : reads ? OpenFlags.O_RDONLY : OpenFlags.O_WRONLY) | (flags & OpenFlags.O_NONBLOCK);
+        if (reads)
+        {
+            pipe.Open(reader: true);
+        }
+
+        if (writes)
+        {
+            pipe.Open(reader: false);
+        }
     }
+
+    // The named pipe this end was opened through, if any (its stat is the node's).
+    private readonly Tmpfs.TmpfsFifo? _fifo;
 
     public Pipe Pipe { get; }
 
     public bool IsReader { get; }
+
+    public bool IsWriter { get; }
+
+    /// <summary>
+    /// Opens a named pipe as fifo_open does: O_RDWR joins both ends; O_WRONLY|O_NONBLOCK without a reader is
+    /// ENXIO. Then <see cref="WaitForPartner"/>, outside the file system's lock, waits for the other side.
+    /// </summary>
+    /// <remarks>Preconditions: the FIFO's file system Mu is held.</remarks>
+    public static long OpenFifoLocked(Tmpfs.TmpfsFifo fifo, int flags, string path, out FileDescription? file)
+    {
+        file = null;
+        Pipe pipe = fifo.PipeLocked();
+        int acc = flags & OpenFlags.O_ACCMODE;
+        if (acc == OpenFlags.O_WRONLY && (flags & OpenFlags.O_NONBLOCK) != 0 && pipe.Ends.Readers == 0)
+        {
+            return -Errno.ENXIO.Value;
+        }
+
+        if (acc == 3)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        file = new PipeEnd(pipe, acc != OpenFlags.O_WRONLY, acc != OpenFlags.O_RDONLY, flags, fifo, path);
+        return 0;
+    }
+
+    /// <summary>
+    /// A blocking open of one end of a named pipe waits until the other end is opened (by anyone, even if
+    /// it is closed again). Returns 0 or -ERESTARTSYS.
+    /// </summary>
+    public long WaitForPartner(Task t)
+    {
+        if (_fifo == null || (IsReader && IsWriter) || (StatusFlags & OpenFlags.O_NONBLOCK) != 0 && IsReader)
+        {
+            return 0;
+        }
+
+        // The count first, then the ends: a partner that comes between them moves the count.
+        int seen = IsReader ? Pipe.WriterOpens : Pipe.ReaderOpens;
+        (int readers, int writers) = Pipe.Ends;
+        if (IsReader ? writers > 0 : readers > 0)
+        {
+            return 0;
+        }
+
+        return t.Block(Pipe.Events, () => (IsReader ? Pipe.WriterOpens : Pipe.ReaderOpens) != seen);
+    }
 
     public override long Read(Task t, ulong addr, ulong count) => Pipe.Read(t, addr, count, (StatusFlags & OpenFlags.O_NONBLOCK) != 0);
 
@@ -28,6 +95,15 @@ internal sealed class PipeEnd : FileDescription
 
     public override long Stat(out Stat st)
     {
+        if (_fifo != null)
+        {
+            lock (_fifo.Fs.Mu)
+            {
+                st = _fifo.ToStat();
+                return 0;
+            }
+        }
+
         st = default;
         st.st_mode = Abi.Stat.S_IFIFO | 0x180; // 0600
         st.st_nlink = 1;
@@ -40,7 +116,11 @@ internal sealed class PipeEnd : FileDescription
     public override long Ioctl(Task t, uint request, ulong arg) =>
         request == FIONREAD ? t.MM.CopyOut(arg, Pipe.Available) : -Errno.ENOTTY.Value;
 
-    public override int Readiness(int events) => Pipe.Readiness(IsReader) & (events | PollEvents.POLLERR | PollEvents.POLLHUP);
+    public override int Readiness(int events)
+    {
+        int ready = (IsReader ? Pipe.Readiness(true) : 0) | (IsWriter ? Pipe.Readiness(false) : 0);
+        return ready & (events | PollEvents.POLLERR | PollEvents.POLLHUP);
+    }
 
     public override WaitQueue? ReadinessQueue => Pipe.Events;
 
@@ -55,5 +135,16 @@ internal sealed class PipeEnd : FileDescription
     /// <summary>Changes O_NONBLOCK (F_SETFL).</summary>
     public void SetNonBlocking(bool on) => StatusFlags = on ? StatusFlags | OpenFlags.O_NONBLOCK : StatusFlags & ~OpenFlags.O_NONBLOCK;
 
-    protected override void Release() => Pipe.Close(IsReader);
+    protected override void Release()
+    {
+        if (IsReader)
+        {
+            Pipe.Close(reader: true);
+        }
+
+        if (IsWriter)
+        {
+            Pipe.Close(reader: false);
+        }
+    }
 }

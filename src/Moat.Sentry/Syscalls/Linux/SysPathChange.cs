@@ -72,6 +72,22 @@ internal static class SysPathChange
         return r;
     }
 
+    /// <summary>Implements mknod(2).</summary>
+    public static long Mknod(Task t, in SyscallArgs a) => Mknodat(t, new SyscallArgs(unchecked((ulong)OpenFlags.AT_FDCWD), a[0], a[1], a[2]));
+
+    /// <summary>Implements mknodat(2): FIFOs, socket nodes, regular files and the sandbox's own character devices.</summary>
+    public static long Mknodat(Task t, in SyscallArgs a)
+    {
+        long r = Path(t, a.Int(0), a.Pointer(1), out string p);
+        r = r < 0 ? r : PathOps.Mknod(t, p, a.UInt(2), a.UInt(3));
+        if (r == 0 && Fsnotify.Active)
+        {
+            Fsnotify.Entry(t, p, InotifyMask.IN_CREATE, 0, isDir: false);
+        }
+
+        return r;
+    }
+
     /// <summary>Implements unlink(2).</summary>
     public static long Unlink(Task t, in SyscallArgs a) => Unlinkat(t, new SyscallArgs(unchecked((ulong)OpenFlags.AT_FDCWD), a[0], 0));
 

@@ -69,6 +69,8 @@ internal static partial class SyscallTable
         Partial(Sysno.flistxattr, SysFile.NoXattr, "no extended attributes: EOPNOTSUPP");
         Partial(Sysno.mkdir, SysPathChange.Mkdir, "tmpfs mounts; the host root is read-only");
         Partial(Sysno.mkdirat, SysPathChange.Mkdirat, "tmpfs mounts; the host root is read-only");
+        Partial(Sysno.mknod, SysPathChange.Mknod, "FIFOs, socket nodes and regular files anywhere but volumes (EOPNOTSUPP); with CAP_MKNOD the character devices the Sentry serves, other devices EPERM");
+        Partial(Sysno.mknodat, SysPathChange.Mknodat, "as mknod");
         Partial(Sysno.unlink, SysPathChange.Unlink, "tmpfs mounts; the host root is read-only");
         Partial(Sysno.unlinkat, SysPathChange.Unlinkat, "tmpfs mounts; the host root is read-only");
         Partial(Sysno.rmdir, SysPathChange.Rmdir, "tmpfs mounts; the host root is read-only");

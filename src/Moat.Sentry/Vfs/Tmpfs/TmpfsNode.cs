@@ -304,6 +304,32 @@ internal sealed class TmpfsSocketNode : TmpfsNode
     }
 }
 
+/// <summary>
+/// A named pipe (mknod S_IFIFO, mkfifo): each open joins the node's current pipe, made afresh once every
+/// end of the last one has closed (its unread data goes with it, as Linux frees the pipe).
+/// </summary>
+internal sealed class TmpfsFifo : TmpfsNode
+{
+    private Pipe? _pipe;
+
+    public TmpfsFifo(Tmpfs fs, uint perm, uint uid, uint gid)
+        : base(fs, Stat.S_IFIFO | perm, uid, gid)
+    {
+    }
+
+    /// <summary>The pipe an open joins.</summary>
+    /// <remarks>Preconditions: the file system's Mu is held.</remarks>
+    public Pipe PipeLocked()
+    {
+        if (_pipe == null || !_pipe.HasEnds)
+        {
+            _pipe = new Pipe();
+        }
+
+        return _pipe;
+    }
+}
+
 /// <summary>A character device node (in the Sentry's /dev): opening it opens the Sentry's own device, never the host's.</summary>
 internal sealed class TmpfsDeviceNode : TmpfsNode
 {
