@@ -7,12 +7,15 @@ namespace Moat.Sentry.Kernel;
 /// </summary>
 internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUid, uint RealGid, uint EffectiveGid, uint SavedGid)
 {
+    public const int CAP_KILL = 5;
     public const int CAP_SETGID = 6;
     public const int CAP_SETUID = 7;
     public const int CAP_SETPCAP = 8;
+    public const int CAP_IPC_LOCK = 14;
     public const int CAP_SYS_PTRACE = 19;
     public const int CAP_SYS_NICE = 23;
     public const int CAP_SYS_RESOURCE = 24;
+    public const int CAP_SYS_TIME = 25;
 
     /// <summary>Every capability Linux defines (CAP_LAST_CAP is 40, CAP_CHECKPOINT_RESTORE).</summary>
     public const ulong AllCapabilities = (1UL << 41) - 1;

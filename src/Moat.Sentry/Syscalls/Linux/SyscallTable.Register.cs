@@ -143,6 +143,11 @@ internal static partial class SyscallTable
         Full(Sysno.msync, SysMmap.Msync);
         Partial(Sysno.mincore, SysMmap.Mincore, "a page counts as resident once the Sentry allocated it; faults allocate around the page touched");
         Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory; other advice is accepted as a hint");
+        Partial(Sysno.mlock, SysMlock.Mlock, "locked ranges are counted against RLIMIT_MEMLOCK (VmLck); nothing is pinned on the host, pages are not populated");
+        Partial(Sysno.mlock2, SysMlock.Mlock2, "as mlock; MLOCK_ONFAULT accepted");
+        Full(Sysno.munlock, SysMlock.Munlock);
+        Partial(Sysno.mlockall, SysMlock.Mlockall, "as mlock; MCL_FUTURE locks later mappings without checking them against RLIMIT_MEMLOCK (Linux's EAGAIN)");
+        Full(Sysno.munlockall, SysMlock.Munlockall);
 
         // Tasks and processes.
         Full(Sysno.exit, SysThread.Exit);

@@ -329,6 +329,7 @@ internal static class ProcFs
         Credentials c = task.Credentials;
         ulong vm = task.MM.MappedBytes / 1024;
         ulong rss = task.MM.ResidentBytes() / 1024;
+        ulong lck = task.MM.LockedBytes / 1024;
         ulong ignored = 0;
         ulong caught = 0;
         for (int s = 1; s < g.SignalActions.Length; s++)
@@ -359,6 +360,7 @@ internal static class ProcFs
             Groups:	
             VmPeak:	{vm} kB
             VmSize:	{vm} kB
+            VmLck:	{lck} kB
             VmRSS:	{rss} kB
             Threads:	{threads}
             SigQ:	0/63704
