@@ -220,6 +220,10 @@ internal static class SysProcess
     private static void SetUpChild(Task parent, Task child, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
     {
         child.Sched = parent.Sched.ForChild();
+        child.Personality = parent.Personality;
+        child.CpuMask = parent.CpuMask;
+        child.MempolicyMode = parent.MempolicyMode;
+        child.MempolicyNodes = parent.MempolicyNodes;
         ref PtraceRegs regs = ref child.Registers;
         regs = parent.Registers;
         regs.rax = 0;

@@ -211,28 +211,6 @@ internal static class SysThread
         return 0;
     }
 
-    /// <summary>Implements sched_getaffinity(2): every host CPU is available.</summary>
-    public static long SchedGetaffinity(Task t, in SyscallArgs a)
-    {
-        ulong size = a.SizeT(1);
-        int cpus = Environment.ProcessorCount;
-        int bytes = ((cpus + 63) / 64) * 8;
-        if (size < (ulong)bytes || (size & 7) != 0)
-        {
-            return -Errno.EINVAL.Value;
-        }
-
-        Span<byte> mask = stackalloc byte[bytes];
-        mask.Clear();
-        for (int i = 0; i < cpus; i++)
-        {
-            mask[i / 8] |= (byte)(1 << (i % 8));
-        }
-
-        long r = t.MM.CopyOut(a.Pointer(2), mask);
-        return r < 0 ? r : bytes;
-    }
-
     /// <summary>Implements getcpu(2), consistent with rseq's virtual CPU 0.</summary>
     public static long Getcpu(Task t, in SyscallArgs a)
     {

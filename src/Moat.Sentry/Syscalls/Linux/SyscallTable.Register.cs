@@ -89,9 +89,14 @@ internal static partial class SyscallTable
         Partial(Sysno.lchown, SysPathChange.Lchown, "tmpfs files");
         Partial(Sysno.fchownat, SysPathChange.Fchownat, "tmpfs files");
         Partial(Sysno.utimensat, SysPathChange.Utimensat, "tmpfs files");
+        Partial(Sysno.utime, SysUtime.Utime, "as utimensat");
+        Partial(Sysno.utimes, SysUtime.Utimes, "as utimensat");
+        Partial(Sysno.futimesat, SysUtime.Futimesat, "as utimensat");
         Full(Sysno.chdir, SysDir.Chdir);
         Full(Sysno.fchdir, SysDir.Fchdir);
         Partial(Sysno.getdents64, SysDir.Getdents64, "host directories");
+        Partial(Sysno.getdents, SysGetdents.Getdents, "as getdents64, in linux_dirent records");
+        Full(Sysno.readahead, SysMisc.Readahead);
         Full(Sysno.umask, SysDir.Umask);
         Partial(Sysno.statfs, SysDir.Statfs, "host paths");
         Partial(Sysno.fstatfs, SysDir.Fstatfs, "host files");
@@ -148,6 +153,13 @@ internal static partial class SyscallTable
         Full(Sysno.munlock, SysMlock.Munlock);
         Partial(Sysno.mlockall, SysMlock.Mlockall, "as mlock; MCL_FUTURE locks later mappings without checking them against RLIMIT_MEMLOCK (Linux's EAGAIN)");
         Full(Sysno.munlockall, SysMlock.Munlockall);
+        Partial(Sysno.membarrier, SysMembarrier.Membarrier, "Linux 6.x commands and registrations; a barrier reaching other threads is the host's MEMBARRIER_CMD_GLOBAL (slow: an RCU grace period)");
+        Partial(Sysno.set_mempolicy, SysMempolicy.SetMempolicy, "one NUMA node (0): policies are checked, stored and reported; memory is on node 0 whatever they say");
+        Partial(Sysno.get_mempolicy, SysMempolicy.GetMempolicy, "one NUMA node; MPOL_F_ADDR reports MPOL_DEFAULT (mbind keeps no policy per mapping)");
+        Partial(Sysno.mbind, SysMempolicy.Mbind, "one NUMA node: arguments and range checked, the policy is not kept");
+        Full(Sysno.pkey_alloc, SysPkey.PkeyAlloc);
+        Full(Sysno.pkey_free, SysPkey.PkeyFree);
+        Full(Sysno.pkey_mprotect, SysPkey.PkeyMprotect);
 
         // Tasks and processes.
         Full(Sysno.exit, SysThread.Exit);
@@ -166,7 +178,9 @@ internal static partial class SyscallTable
         Partial(Sysno.arch_prctl, SysThread.ArchPrctl, "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS");
         Partial(Sysno.rseq, SysThread.Rseq, "registration only; the sandbox reports virtual CPU 0 and never aborts critical sections");
         Full(Sysno.sched_yield, SysThread.SchedYield);
-        Full(Sysno.sched_getaffinity, SysThread.SchedGetaffinity);
+        Partial(Sysno.sched_getaffinity, SysAffinity.SchedGetaffinity, "the task's mask over the sandbox's CPUs (0 to N-1)");
+        Partial(Sysno.sched_setaffinity, SysAffinity.SchedSetaffinity, "stored, inherited and reported; the host runs every task on any of the sandbox's CPUs");
+        Partial(Sysno.personality, SysMisc.Personality, "any value is stored and reported; none of its flags changes behaviour");
         Partial(Sysno.sched_setscheduler, SysSched.SchedSetscheduler, "policies and priorities are recorded and reported; the host schedules every task alike");
         Partial(Sysno.sched_setparam, SysSched.SchedSetparam, "priorities are recorded and reported; the host schedules every task alike");
         Full(Sysno.sched_getscheduler, SysSched.SchedGetscheduler);
@@ -232,6 +246,10 @@ internal static partial class SyscallTable
         Full(Sysno.time, SysTime.Time);
         Partial(Sysno.nanosleep, SysTime.Nanosleep, "not interruptible by signals yet");
         Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "not interruptible by signals yet");
+        Full(Sysno.clock_settime, SysClockSet.ClockSettime);
+        Full(Sysno.settimeofday, SysClockSet.Settimeofday);
+        Partial(Sysno.adjtimex, SysClockSet.Adjtimex, "changes answer EPERM (no CAP_SYS_TIME outside the initial user namespace); reads report an undisciplined clock (TIME_ERROR, STA_UNSYNC)");
+        Partial(Sysno.clock_adjtime, SysClockSet.ClockAdjtime, "as adjtimex for CLOCK_REALTIME; EOPNOTSUPP for other clocks");
 
         Full(Sysno.alarm, SysTimer.Alarm);
         Partial(Sysno.setitimer, SysTimer.Setitimer, "CPU-time timers sample the stub's clock every 10 ms");
