@@ -37,6 +37,9 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     /// <summary>The bounding set: the most an execve can grant (an OCI runtime narrows it; full otherwise).</summary>
     public ulong CapBounding { get; init; } = AllCapabilities;
 
+    /// <summary>prctl(PR_SET_KEEPCAPS) (SECBIT_KEEP_CAPS): a uid change away from root keeps the permitted set. Cleared by execve.</summary>
+    public bool KeepCaps { get; init; }
+
     /// <summary>Whether the task acts as root (effective uid 0). Permission checks use <see cref="HasCapability"/>.</summary>
     public bool IsRoot => EffectiveUid == 0;
 
@@ -44,8 +47,8 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     public bool HasCapability(int cap) => (CapEffective & (1UL << cap)) != 0;
 
     /// <summary>
-    /// These credentials after a uid change from <paramref name="old"/> (Linux's cap_emulate_setxuid, without
-    /// SECURE_KEEP_CAPS): leaving uid 0 everywhere drops the permitted and effective sets; an effective uid
+    /// These credentials after a uid change from <paramref name="old"/> (Linux's cap_emulate_setxuid): leaving
+    /// uid 0 everywhere drops the permitted and effective sets (unless <see cref="KeepCaps"/>); an effective uid
     /// leaving 0 drops the effective set, and one becoming 0 makes it the permitted set again.
     /// </summary>
     public Credentials AfterUidChange(Credentials old)
@@ -54,7 +57,7 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
         ulong effective = CapEffective;
         bool hadRoot = old.RealUid == 0 || old.EffectiveUid == 0 || old.SavedUid == 0;
         bool hasRoot = RealUid == 0 || EffectiveUid == 0 || SavedUid == 0;
-        if (hadRoot && !hasRoot)
+        if (hadRoot && !hasRoot && !KeepCaps)
         {
             permitted = 0;
             effective = 0;
@@ -81,6 +84,6 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     {
         bool root = RealUid == 0 || EffectiveUid == 0;
         ulong permitted = root ? CapBounding | CapInheritable : 0;
-        return this with { CapPermitted = permitted, CapEffective = EffectiveUid == 0 ? permitted : 0 };
+        return this with { CapPermitted = permitted, CapEffective = EffectiveUid == 0 ? permitted : 0, KeepCaps = false };
     }
 }

@@ -109,7 +109,7 @@ internal static class SysProcess
                 return -Errno.EINVAL.Value;
             }
 
-            return CloneThread(t, flags, stack, parentTid, childTid, tls);
+            return (flags & CLONE_SETTLS) != 0 && !SysThread.IsCanonical(tls) ? -Errno.EPERM.Value : CloneThread(t, flags, stack, parentTid, childTid, tls);
         }
 
         if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0)
@@ -121,6 +121,11 @@ internal static class SysProcess
         if (exitSignal > Signal.SIGRTMAX)
         {
             return -Errno.EINVAL.Value;
+        }
+
+        if ((flags & CLONE_SETTLS) != 0 && !SysThread.IsCanonical(tls))
+        {
+            return -Errno.EPERM.Value; // copy_thread's set_new_tls: a TLS base the CPU could not load
         }
 
         Kernel.Kernel k = t.Kernel;

@@ -103,9 +103,16 @@ internal static class SysSignalQueue
         }
 
         Task? target;
+        Task? owner;
         lock (t.Kernel.TreeMu)
         {
             target = g.Zombie ? null : g.SignalTarget(sig == 0 ? 1 : sig);
+            owner = SignalPermission.CredentialTaskLocked(g);
+        }
+
+        if (owner != null && !SignalPermission.MayKill(t, owner, sig))
+        {
+            return -Errno.EPERM.Value;
         }
 
         if (target != null && sig != 0)
@@ -147,6 +154,11 @@ internal static class SysSignalQueue
         if (sig < 0 || sig > Signal.SIGRTMAX)
         {
             return -Errno.EINVAL.Value;
+        }
+
+        if (!SignalPermission.MayKill(t, target, sig))
+        {
+            return -Errno.EPERM.Value;
         }
 
         if (sig != 0)

@@ -143,7 +143,8 @@ internal static class SysThread
         }
     }
 
-    private static bool IsCanonical(ulong addr) => addr < 0x0000_8000_0000_0000UL;
+    /// <summary>Whether addr may be a TLS base: below TASK_SIZE_MAX, as Linux's do_arch_prctl_64 and clone's set_new_tls require (else EPERM).</summary>
+    public static bool IsCanonical(ulong addr) => addr < 0x0000_7FFF_FFFF_F000UL;
 
     /// <summary>
     /// Implements rseq(2) registration. The sandbox has one virtual CPU per task as far as rseq is concerned:

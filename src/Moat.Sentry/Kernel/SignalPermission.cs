@@ -1,0 +1,50 @@
+using Moat.Abi;
+namespace Moat.Sentry.Kernel;
+
+/// <summary>Who may send a signal to whom: Linux's check_kill_permission for signals a task sends (kill, tgkill, sigqueue, pidfd).</summary>
+internal static class SignalPermission
+{
+    /// <summary>
+    /// Whether <paramref name="sender"/> may send <paramref name="sig"/> (0 probes) to <paramref name="target"/>:
+    /// always within a process; otherwise when the sender's real or effective uid is the target's real or saved
+    /// uid (kill_ok_by_cred), with CAP_KILL, or for SIGCONT within the sender's session.
+    /// </summary>
+    public static bool MayKill(Task sender, Task target, int sig)
+    {
+        if (sender.Group == target.Group)
+        {
+            return true;
+        }
+
+        Credentials c = sender.Credentials;
+        Credentials o = target.Credentials;
+        if (c.EffectiveUid == o.SavedUid || c.EffectiveUid == o.RealUid || c.RealUid == o.SavedUid || c.RealUid == o.RealUid ||
+            c.HasCapability(Credentials.CAP_KILL))
+        {
+            return true;
+        }
+
+        return sig == Signal.SIGCONT && sender.Group.Session == target.Group.Session;
+    }
+
+    /// <summary>
+    /// The task whose credentials stand for a process in a permission check (Linux checks the group leader):
+    /// the leader if it is alive, else any live task, else null (a zombie, whose credentials are gone here).
+    /// </summary>
+    /// <remarks>Precondition: Kernel.TreeMu is held.</remarks>
+    public static Task? CredentialTaskLocked(ThreadGroup g)
+    {
+        Task? any = null;
+        foreach (Task t in g.Tasks)
+        {
+            if (t.Tid == g.Tgid)
+            {
+                return t;
+            }
+
+            any ??= t;
+        }
+
+        return any;
+    }
+}
