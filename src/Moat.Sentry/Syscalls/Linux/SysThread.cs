@@ -93,7 +93,7 @@ internal static class SysThread
     }
 
     // ptrace_may_access(PTRACE_MODE_READ_REALCREDS) as the sandbox has it: no LSM, no Yama.
-    private static bool MayReadTask(Task caller, Task target)
+    internal static bool MayReadTask(Task caller, Task target)
     {
         if (caller.Group == target.Group)
         {

@@ -199,12 +199,15 @@ internal static partial class SyscallTable
 
         Full(Sysno.fork, SysProcess.Fork);
         Partial(Sysno.vfork, SysProcess.Vfork, "the child gets copy-on-write memory; the parent waits until it execs or exits");
-        Partial(Sysno.clone, SysProcess.CloneSyscall, "processes only; CLONE_VM without CLONE_THREAD is served as vfork");
-        Partial(Sysno.clone3, SysProcess.Clone3, "processes only; CLONE_VM without CLONE_THREAD is served as vfork");
+        Partial(Sysno.clone, SysProcess.CloneSyscall, "no new namespaces; CLONE_VM without CLONE_THREAD is served as vfork; CLONE_PIDFD for processes");
+        Partial(Sysno.clone3, SysProcess.Clone3, "no new namespaces or set_tid; CLONE_VM without CLONE_THREAD is served as vfork; CLONE_PIDFD for processes");
         Full(Sysno.execve, SysProcess.Execve);
         Full(Sysno.execveat, SysProcess.Execveat);
         Full(Sysno.wait4, SysProcess.Wait4);
         Full(Sysno.waitid, SysProcess.Waitid);
+        Partial(Sysno.pidfd_open, SysPidfd.PidfdOpen, "processes; PIDFD_THREAD answers EINVAL");
+        Full(Sysno.pidfd_send_signal, SysPidfd.PidfdSendSignal);
+        Full(Sysno.pidfd_getfd, SysPidfd.PidfdGetfd);
         Full(Sysno.rt_sigreturn, SysSignal.RtSigreturn);
         Full(Sysno.rt_sigpending, SysSignal.RtSigpending);
         Full(Sysno.rt_sigsuspend, SysSignal.RtSigsuspend);

@@ -186,6 +186,7 @@ internal static class ProcFs
         UnixSocket u => $"socket:[{u.Inode}]",
         EventFd => "anon_inode:[eventfd]",
         EpollInstance => "anon_inode:[eventpoll]",
+        PidFd => "anon_inode:[pidfd]",
         HostFileDescription h when f.Path == null => Host.HostPath.FdPath(h.HostFd, out _) ?? "anon_inode:[unknown]",
         _ => f.Path ?? "anon_inode:[unknown]",
     };
