@@ -200,6 +200,15 @@ int main(int argc, char **argv) {
     kill(victim, SIGKILL);
     wait_child(victim);
 
+    /* A zombie keeps the credentials it exited with. */
+    victim = fork();
+    if (victim == 0) _exit(0);
+    siginfo_t zi;
+    waitid(P_PID, victim, &zi, WEXITED | WNOWAIT);
+    as(65534, 65534, 65534, probe, "root zombie, sender 65534");
+    as(0, 0, 0, probe, "root zombie, sender root");
+    wait_child(victim);
+
     /* Process groups: only members the sender may signal count. */
     pid_t leader = target(0, 0, 0, 0);
     as(65534, 65534, 65534, group_kill, &leader);

@@ -203,7 +203,7 @@ internal static class SysPidfd
             return -Errno.EINVAL.Value;
         }
 
-        if (owner != null && !SignalPermission.MayKill(t, owner, sig))
+        if (!SignalPermission.MayKillProcess(t, g, sig))
         {
             return -Errno.EPERM.Value;
         }

@@ -157,15 +157,13 @@ internal static class SysSignal
         foreach (ThreadGroup g in targets)
         {
             Task? target;
-            Task? owner;
             lock (t.Kernel.TreeMu)
             {
                 target = g.Zombie ? null : g.SignalTarget(sig == 0 ? 1 : sig);
-                owner = SignalPermission.CredentialTaskLocked(g);
             }
 
             long r = 0;
-            if (owner != null && !SignalPermission.MayKill(t, owner, sig))
+            if (!SignalPermission.MayKillProcess(t, g, sig))
             {
                 r = -Errno.EPERM.Value;
             }

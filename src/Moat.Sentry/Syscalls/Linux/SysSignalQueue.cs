@@ -103,14 +103,12 @@ internal static class SysSignalQueue
         }
 
         Task? target;
-        Task? owner;
         lock (t.Kernel.TreeMu)
         {
             target = g.Zombie ? null : g.SignalTarget(sig == 0 ? 1 : sig);
-            owner = SignalPermission.CredentialTaskLocked(g);
         }
 
-        if (owner != null && !SignalPermission.MayKill(t, owner, sig))
+        if (!SignalPermission.MayKillProcess(t, g, sig))
         {
             return -Errno.EPERM.Value;
         }
