@@ -11,6 +11,18 @@ internal sealed partial class MemoryManager
     // Protected by _mu. mlockall(MCL_FUTURE): VMAs created from now on are locked (mm->def_flags).
     private bool _lockFuture;
 
+    /// <summary>Whether mlockall(MCL_FUTURE) is in force: new mappings are locked.</summary>
+    public bool LocksFuture
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _lockFuture;
+            }
+        }
+    }
+
     /// <summary>Bytes of locked VMAs (VmLck).</summary>
     public ulong LockedBytes
     {
@@ -86,7 +98,8 @@ internal sealed partial class MemoryManager
     /// <summary>
     /// Implements mlockall(2)'s effect once the flags were checked: MCL_CURRENT locks every VMA (ENOMEM if the
     /// whole address space exceeds <paramref name="limit"/> without <paramref name="unlimited"/>), MCL_FUTURE
-    /// locks VMAs created later. Returns 0 or -errno.
+    /// locks VMAs created later (alone, it leaves present VMAs as they are); neither flag (munlockall) unlocks
+    /// everything. Returns 0 or -errno.
     /// </summary>
     public long LockAll(bool current, bool future, ulong limit, bool unlimited)
     {
@@ -98,6 +111,12 @@ internal sealed partial class MemoryManager
             }
 
             _lockFuture = future;
+            if (future && !current)
+            {
+                return 0; // MCL_FUTURE alone leaves the present VMAs as they are
+            }
+
+            // MCL_CURRENT locks every VMA; munlockall (neither flag) unlocks every one.
             for (int i = 0; i < _vmas.Count; i++)
             {
                 if (_vmas[i].Locked != current)

@@ -1,5 +1,5 @@
 /* mlock, munlock, mlock2, mlockall, munlockall: what is locked (VmLck in /proc/self/status), flag checks,
-   ENOMEM for unmapped ranges, RLIMIT_MEMLOCK accounting for an unprivileged caller (EPERM with a zero limit,
+   ENOMEM for unmapped ranges, MAP_LOCKED and MCL_FUTURE mappings (EPERM/EAGAIN), RLIMIT_MEMLOCK accounting for an unprivileged caller (EPERM with a zero limit,
    ENOMEM beyond it, pages already locked not counted twice), CAP_IPC_LOCK ignoring the limit, fork. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -119,6 +119,9 @@ int main(void) {
     munmap(f, 4 * PG);
     printf("VmLck after munmap %ld\n", vmlck());
     show("munlockall", munlockall());
+    f = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+    printf("MAP_LOCKED VmLck %ld\n", vmlck());
+    munmap(f, 4 * PG);
     f = map(4);
     printf("VmLck %ld\n", vmlck());
     munmap(f, 4 * PG);
@@ -154,6 +157,8 @@ int main(void) {
         show("limit 0: mlockall 0", mlockall(0));
         show("limit 0: mlockall MCL_FUTURE", mlockall(MCL_FUTURE));
         show("limit 0: munlock", munlock(p, PG));
+        char *m = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+        show("limit 0: mmap MAP_LOCKED", m == MAP_FAILED ? -1 : 0);
         show("limit 0: munlockall", munlockall());
         _exit(0);
     }
@@ -174,6 +179,16 @@ int main(void) {
         printf("VmLck %ld\n", vmlck());
         show("limit 8: mlockall MCL_CURRENT", mlockall(MCL_CURRENT));
         show("limit 8: mlockall MCL_FUTURE", mlockall(MCL_FUTURE));
+        char *m = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        show("limit 8, MCL_FUTURE: mmap 1 page", m == MAP_FAILED ? -1 : 0);
+        m = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        show("limit 8, MCL_FUTURE: mmap 2 pages", m == MAP_FAILED ? -1 : 0);
+        show("limit 8: munlockall", munlockall());
+        m = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+        show("limit 8: mmap MAP_LOCKED 2 pages", m == MAP_FAILED ? -1 : 0);
+        printf("VmLck %ld\n", vmlck());
+        m = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+        show("limit 8: mmap MAP_LOCKED 8 pages", m == MAP_FAILED ? -1 : 0);
         show("limit 8: munlockall", munlockall());
         printf("VmLck %ld\n", vmlck());
         _exit(0);

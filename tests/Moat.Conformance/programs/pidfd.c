@@ -92,10 +92,11 @@ static void sigusr1_child(int report) {
     sigaddset(&set, SIGUSR1);
     siginfo_t si;
     write(report, "r", 1);
-    if (sigwaitinfo(&set, &si) == SIGUSR1) {
-        printf("child got SIGUSR1: code %d, value %d, pid matches %d\n", si.si_code, si.si_value.sival_int, si.si_pid == getppid());
+    /* The exit status tells the parent what arrived (printing here would race with the parent's output). */
+    if (sigwaitinfo(&set, &si) == SIGUSR1 && si.si_code == SI_QUEUE && si.si_pid == getppid()) {
+        _exit(si.si_value.sival_int);
     }
-    _exit(0);
+    _exit(1);
 }
 
 int main(void) {
@@ -193,7 +194,7 @@ int main(void) {
     si.si_uid = getuid();
     si.si_value.sival_int = 42;
     show("pidfd_send_signal SI_QUEUE info", send_sig(fd, SIGUSR1, &si, 0));
-    wait_info("waitid", fd, WEXITED);
+    wait_info("waitid (status: the value the child got)", fd, WEXITED);
     close(fd);
 
     /* pidfd_getfd and permissions. */

@@ -67,6 +67,8 @@ public sealed class MemoryManagerMlockTests : IDisposable
         Assert.Equal(0UL, child.LockedBytes);
 
         Assert.Equal(-Errno.ENOMEM.Value, _mm.LockAll(current: true, future: false, 4 * Page, unlimited: false));
+        Assert.Equal(0, _mm.LockAll(current: false, future: true, 0, unlimited: true));
+        Assert.Equal(18 * Page, _mm.LockedBytes); // MCL_FUTURE alone keeps present locks
         Assert.Equal(0, _mm.LockAll(current: false, future: false, 0, unlimited: true));
         Assert.Equal(0UL, _mm.LockedBytes);
     }

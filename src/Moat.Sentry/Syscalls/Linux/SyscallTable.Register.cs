@@ -140,7 +140,7 @@ internal static partial class SyscallTable
         Partial(Sysno.setsockopt, SysSocket.NetSetsockopt, "SOL_SOCKET options; SO_RCVLOWAT, SO_LINGER time, TCP_NODELAY and IP options are stored only");
 
         // Memory.
-        Partial(Sysno.mmap, SysMmap.Mmap, "file mappings are private copies");
+        Partial(Sysno.mmap, SysMmap.Mmap, "file mappings are private copies; MAP_LOCKED counts against RLIMIT_MEMLOCK without populating");
         Full(Sysno.munmap, SysMmap.Munmap);
         Full(Sysno.mprotect, SysMmap.Mprotect);
         Full(Sysno.brk, SysMmap.Brk);
@@ -151,7 +151,7 @@ internal static partial class SyscallTable
         Partial(Sysno.mlock, SysMlock.Mlock, "locked ranges are counted against RLIMIT_MEMLOCK (VmLck); nothing is pinned on the host, pages are not populated");
         Partial(Sysno.mlock2, SysMlock.Mlock2, "as mlock; MLOCK_ONFAULT accepted");
         Full(Sysno.munlock, SysMlock.Munlock);
-        Partial(Sysno.mlockall, SysMlock.Mlockall, "as mlock; MCL_FUTURE locks later mappings without checking them against RLIMIT_MEMLOCK (Linux's EAGAIN)");
+        Partial(Sysno.mlockall, SysMlock.Mlockall, "as mlock; MCL_FUTURE locks later mmaps (EAGAIN beyond RLIMIT_MEMLOCK) but not brk or mremap growth");
         Full(Sysno.munlockall, SysMlock.Munlockall);
         Partial(Sysno.membarrier, SysMembarrier.Membarrier, "Linux 6.x commands and registrations; a barrier reaching other threads is the host's MEMBARRIER_CMD_GLOBAL (slow: an RCU grace period)");
         Partial(Sysno.set_mempolicy, SysMempolicy.SetMempolicy, "one NUMA node (0): policies are checked, stored and reported; memory is on node 0 whatever they say");
