@@ -22,6 +22,18 @@ internal sealed class PidFd : FileDescription
     /// <summary>The process this pidfd names.</summary>
     public ThreadGroup Group { get; }
 
+    /// <summary>The process's pid, or -1 once it is reaped (fdinfo's Pid).</summary>
+    public int Pid
+    {
+        get
+        {
+            lock (_kernel.TreeMu)
+            {
+                return _kernel.FindGroupLocked(Group.Tgid) == Group ? Group.Tgid : -1;
+            }
+        }
+    }
+
     public override WaitQueue? ReadinessQueue => Group.ExitEvents;
 
     public override int Readiness(int events)

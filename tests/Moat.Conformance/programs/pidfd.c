@@ -1,7 +1,7 @@
 /* pidfds: pidfd_open (flags, ESRCH, ENOENT for a thread), poll readiness (nothing while running, POLLIN once
    exited, POLLIN|POLLHUP once reaped), waitid(P_PIDFD) (blocking, WNOHANG, EAGAIN on a PIDFD_NONBLOCK pidfd,
    ECHILD, EBADF), pidfd_send_signal (default and caller-built siginfo, flags, EPERM across users, ESRCH after
-   reaping), pidfd_getfd (a duplicate that works, EPERM, EBADF), clone3 and clone with CLONE_PIDFD. */
+   reaping), pidfd_getfd (a duplicate that works, EPERM, EBADF), fdinfo's Pid, clone3 and clone with CLONE_PIDFD. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +51,19 @@ static void poll_state(const char *what, int fd, int timeout) {
     struct pollfd p = {fd, POLLIN, 0};
     int n = poll(&p, 1, timeout);
     printf("%s: poll %d, POLLIN %d, POLLHUP %d\n", what, n, !!(p.revents & POLLIN), !!(p.revents & POLLHUP));
+}
+
+/* The Pid line of the pidfd's fdinfo (what glibc's pidfd_getpid reads). */
+static long fdinfo_pid(int fd) {
+    char path[64], line[256];
+    long pid = -2;
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "Pid:", 4) == 0) pid = strtol(line + 4, NULL, 10);
+    }
+    if (f) fclose(f);
+    return pid;
 }
 
 static void wait_info(const char *what, int fd, int options) {
@@ -150,6 +163,7 @@ int main(void) {
     int fd = pidfd_open(c, 0);
     int fdnb = pidfd_open(c, PIDFD_NONBLOCK);
     poll_state("running child", fd, 0);
+    printf("fdinfo Pid is the child: %d\n", fdinfo_pid(fd) == c);
     wait_info("waitid WNOHANG running", fd, WEXITED | WNOHANG);
     wait_info("waitid PIDFD_NONBLOCK running", fdnb, WEXITED);
     write(go, "x", 1);
@@ -160,6 +174,7 @@ int main(void) {
     wait_info("waitid WNOWAIT", fd, WEXITED | WNOWAIT);
     wait_info("waitid", fd, WEXITED);
     poll_state("reaped child", fd, 0);
+    printf("fdinfo Pid once reaped: %ld\n", fdinfo_pid(fd));
     wait_info("waitid again", fd, WEXITED);
     show("pidfd_send_signal reaped", send_sig(fd, SIGTERM, NULL, 0));
     show("pidfd_getfd reaped", syscall(SYS_pidfd_getfd, fd, 0, 0));

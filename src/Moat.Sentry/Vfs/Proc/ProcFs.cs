@@ -150,6 +150,13 @@ internal static class ProcFs
                 {
                     long pos = f.Seek(0, 1);
                     string info = $"pos:\t{Math.Max(pos, 0)}\nflags:\t0{Convert.ToString(f.StatusFlags | (task.Fds.CloseOnExec(fd, null) == 1 ? OpenFlags.O_CLOEXEC : 0), 8)}\nmnt_id:\t0\n";
+                    if (f is PidFd pidfd)
+                    {
+                        // As pidfd_show_fdinfo: the process's pid, -1 once it is reaped.
+                        int nr = pidfd.Pid;
+                        info += $"Pid:\t{nr}\nNSpid:\t{nr}\n";
+                    }
+
                     f.DecRef();
                     node = new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(info));
                     return 0;
