@@ -12,14 +12,17 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     public const int CAP_DAC_READ_SEARCH = 2;
     public const int CAP_FOWNER = 3;
     public const int CAP_FSETID = 4;
+    public const int CAP_KILL = 5;
     public const int CAP_SETGID = 6;
     public const int CAP_SETUID = 7;
     public const int CAP_SETPCAP = 8;
+    public const int CAP_IPC_LOCK = 14;
     public const int CAP_SYS_PTRACE = 19;
     public const int CAP_SYS_ADMIN = 21;
     public const int CAP_SYS_NICE = 23;
-    public const int CAP_MKNOD = 27;
     public const int CAP_SYS_RESOURCE = 24;
+    public const int CAP_SYS_TIME = 25;
+    public const int CAP_MKNOD = 27;
 
     /// <summary>Every capability Linux defines (CAP_LAST_CAP is 40, CAP_CHECKPOINT_RESTORE).</summary>
     public const ulong AllCapabilities = (1UL << 41) - 1;
@@ -40,6 +43,9 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
 
     /// <summary>The bounding set: the most an execve can grant (an OCI runtime narrows it; full otherwise).</summary>
     public ulong CapBounding { get; init; } = AllCapabilities;
+
+    /// <summary>prctl(PR_SET_KEEPCAPS) (SECBIT_KEEP_CAPS): a uid change away from root keeps the permitted set. Cleared by execve.</summary>
+    public bool KeepCaps { get; init; }
 
     /// <summary>Whether the task acts as root (effective uid 0). Permission checks use <see cref="HasCapability"/>.</summary>
     public bool IsRoot => EffectiveUid == 0;
@@ -67,8 +73,8 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     public bool HasCapability(int cap) => (CapEffective & (1UL << cap)) != 0;
 
     /// <summary>
-    /// These credentials after a uid change from <paramref name="old"/> (Linux's cap_emulate_setxuid, without
-    /// SECURE_KEEP_CAPS): leaving uid 0 everywhere drops the permitted and effective sets; an effective uid
+    /// These credentials after a uid change from <paramref name="old"/> (Linux's cap_emulate_setxuid): leaving
+    /// uid 0 everywhere drops the permitted and effective sets (unless <see cref="KeepCaps"/>); an effective uid
     /// leaving 0 drops the effective set, and one becoming 0 makes it the permitted set again.
     /// </summary>
     public Credentials AfterUidChange(Credentials old)
@@ -77,7 +83,7 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
         ulong effective = CapEffective;
         bool hadRoot = old.RealUid == 0 || old.EffectiveUid == 0 || old.SavedUid == 0;
         bool hasRoot = RealUid == 0 || EffectiveUid == 0 || SavedUid == 0;
-        if (hadRoot && !hasRoot)
+        if (hadRoot && !hasRoot && !KeepCaps)
         {
             permitted = 0;
             effective = 0;
@@ -104,6 +110,6 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     {
         bool root = RealUid == 0 || EffectiveUid == 0;
         ulong permitted = root ? CapBounding | CapInheritable : 0;
-        return this with { CapPermitted = permitted, CapEffective = EffectiveUid == 0 ? permitted : 0 };
+        return this with { CapPermitted = permitted, CapEffective = EffectiveUid == 0 ? permitted : 0, KeepCaps = false };
     }
 }

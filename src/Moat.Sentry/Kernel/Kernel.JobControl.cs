@@ -180,6 +180,7 @@ internal sealed partial class Kernel
     {
         parent.Children.Remove(c);
         _groups.Remove(c.Tgid);
+        c.ExitEvents.Notify(); // a pidfd's POLLHUP
         parent.CpuChildren = (
             parent.CpuChildren.User + c.CpuFinal.User + c.CpuChildren.User,
             parent.CpuChildren.System + c.CpuFinal.System + c.CpuChildren.System);

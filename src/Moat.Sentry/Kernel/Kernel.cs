@@ -440,6 +440,8 @@ internal sealed partial class Kernel
             if (g.Tasks.Count == 0)
             {
                 g.ExitStatus ??= status;
+                g.ExitCredentials = t.Credentials;
+                g.ExitEvents.Notify(); // pidfds: woken waiters re-check once TreeMu is free
                 g.DisposeTimers();
                 onExit = g.OnExit;
                 g.OnExit = null;

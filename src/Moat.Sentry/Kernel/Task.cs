@@ -81,6 +81,21 @@ internal sealed partial class Task
     /// <summary>prctl(PR_SET_NO_NEW_PRIVS); inherited and never cleared.</summary>
     public bool NoNewPrivs { get; set; }
 
+    /// <summary>personality(2)'s value: stored and reported, inherited by clone; the sandbox acts on none of its flags.</summary>
+    public uint Personality { get; set; }
+
+    /// <summary>
+    /// sched_setaffinity(2)'s mask over the sandbox's CPUs (bit i is CPU i), or null for all of them. Replaced
+    /// whole, by any task; inherited by clone. The host schedules every task on every CPU it allows.
+    /// </summary>
+    public ulong[]? CpuMask { get; set; }
+
+    /// <summary>set_mempolicy(2)'s mode with its mode flags (MPOL_DEFAULT is 0); inherited by clone.</summary>
+    public int MempolicyMode { get; set; }
+
+    /// <summary>The policy's node mask as reported (nodes 0-63): the user's mask for static or relative policies.</summary>
+    public ulong MempolicyNodes { get; set; }
+
     /// <summary>The registered rseq area, or 0.</summary>
     public ulong RseqAddress { get; set; }
 

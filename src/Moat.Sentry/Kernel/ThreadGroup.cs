@@ -71,6 +71,12 @@ internal sealed partial class ThreadGroup
     /// <summary>How the group exited (exit_group or the last thread). Protected by Kernel.TreeMu.</summary>
     public ExitStatus? ExitStatus { get; set; }
 
+    /// <summary>The credentials of the group's last task, kept for permission checks against a zombie. Protected by Kernel.TreeMu.</summary>
+    public Credentials? ExitCredentials { get; set; }
+
+    /// <summary>Notified when the group's last task exits and when the group is reaped (pidfd readiness).</summary>
+    public WaitQueue ExitEvents { get; } = new();
+
     /// <summary>Parents sleeping in wait4/waitid for this group's children.</summary>
     public WaitQueue ChildEvents { get; } = new();
 

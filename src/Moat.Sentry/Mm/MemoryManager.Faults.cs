@@ -203,7 +203,7 @@ internal sealed partial class MemoryManager
             child.EnvEnd = EnvEnd;
             for (int i = 0; i < _vmas.Count; i++)
             {
-                child.InsertVmaLocked(_vmas[i]);
+                child.InsertVmaLocked(_vmas[i] with { Locked = false }); // mlock is not inherited (dup_mmap)
                 if (_vmas[i].Shared)
                 {
                     // Shared memory not touched yet must exist now: otherwise each process would later

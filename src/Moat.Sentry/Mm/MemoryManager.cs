@@ -276,6 +276,11 @@ internal sealed partial class MemoryManager : IDisposable
     // Preconditions: _mu is held; [v.Start, v.End) is free.
     private void InsertVmaLocked(Vma v)
     {
+        if (_lockFuture)
+        {
+            v = v with { Locked = true };
+        }
+
         _vmas.Insert(v);
         _mappedBytes += v.Length;
     }

@@ -12,9 +12,11 @@ internal enum VmaKind : byte
 
 /// <summary>
 /// A virtual memory area: a range of the app's address space with one protection and one kind of backing.
+/// Locked is mlock's VM_LOCKED: counted against RLIMIT_MEMLOCK and shown as VmLck; the Sentry never pages
+/// app memory out, so it pins nothing on the host.
 /// Invariants: Start and End are page-aligned and Start &lt; End.
 /// </summary>
-internal readonly record struct Vma(ulong Start, ulong End, int Prot, int MaxProt, bool Shared, bool GrowsDown, VmaKind Kind, string? Name)
+internal readonly record struct Vma(ulong Start, ulong End, int Prot, int MaxProt, bool Shared, bool GrowsDown, VmaKind Kind, string? Name, bool Locked = false)
     : ISegment<Vma>
 {
     public ulong Length => End - Start;

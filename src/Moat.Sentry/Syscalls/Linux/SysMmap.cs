@@ -57,12 +57,30 @@ internal static unsafe class SysMmap
                 return -Errno.EOVERFLOW.Value;
             }
 
-            if (file == null)
+            // MAP_LOCKED and mlockall(MCL_FUTURE) lock the new mapping: can_do_mlock, then mlock_future_ok.
+            bool mapLocked = (flags & Mman.MAP_LOCKED) != 0;
+            if (mapLocked || t.MM.LocksFuture)
             {
-                return t.MM.MmapAnonymous(addr, length, prot, flags);
+                ulong limit = t.Group.Limit(RlimitResource.RLIMIT_MEMLOCK).rlim_cur;
+                bool unlimited = t.Credentials.HasCapability(Credentials.CAP_IPC_LOCK);
+                if (mapLocked && limit == 0 && !unlimited)
+                {
+                    return -Errno.EPERM.Value;
+                }
+
+                if (!unlimited && t.MM.LockedBytes + MemoryManager.PageUp(length) > MemoryManager.PageDown(limit))
+                {
+                    return -Errno.EAGAIN.Value;
+                }
             }
 
-            return MmapFile(t, file, addr, length, prot, flags, (long)offset);
+            long r = file == null ? t.MM.MmapAnonymous(addr, length, prot, flags) : MmapFile(t, file, addr, length, prot, flags, (long)offset);
+            if (r >= 0 && mapLocked)
+            {
+                t.MM.SetLocked((ulong)r, MemoryManager.PageUp(length), locked: true, populate: false, 0, unlimited: true);
+            }
+
+            return r;
         }
         finally
         {

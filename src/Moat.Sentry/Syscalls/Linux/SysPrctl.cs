@@ -11,6 +11,8 @@ internal static class SysPrctl
     private const int PR_GET_PDEATHSIG = 2;
     private const int PR_GET_DUMPABLE = 3;
     private const int PR_SET_DUMPABLE = 4;
+    private const int PR_GET_KEEPCAPS = 7;
+    private const int PR_SET_KEEPCAPS = 8;
     private const int PR_SET_NAME = 15;
     private const int PR_GET_NAME = 16;
     private const int PR_SET_NO_NEW_PRIVS = 38;
@@ -45,6 +47,16 @@ internal static class SysPrctl
                 }
 
                 t.Group.Dumpable = a[1] == 1;
+                return 0;
+            case PR_GET_KEEPCAPS:
+                return t.Credentials.KeepCaps ? 1 : 0;
+            case PR_SET_KEEPCAPS:
+                if (a[1] > 1)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                t.Credentials = t.Credentials with { KeepCaps = a[1] == 1 };
                 return 0;
             case PR_SET_NAME:
             {

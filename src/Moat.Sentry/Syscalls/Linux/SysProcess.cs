@@ -48,6 +48,7 @@ internal static class SysProcess
     private const int P_ALL = 0;
     private const int P_PID = 1;
     private const int P_PGID = 2;
+    private const int P_PIDFD = 3;
 
     private const int MaxArgStrings = 0x7FFFFFFF / 8;
 
@@ -58,7 +59,16 @@ internal static class SysProcess
     public static long Vfork(Task t, in SyscallArgs a) => Clone(t, CLONE_VM | CLONE_VFORK | (ulong)Signal.SIGCHLD, 0, 0, 0, 0);
 
     /// <summary>Implements clone(2) (x86-64 order: flags, stack, parent_tid, child_tid, tls).</summary>
-    public static long CloneSyscall(Task t, in SyscallArgs a) => Clone(t, a[0], a.Pointer(1), a.Pointer(2), a.Pointer(3), a[4]);
+    public static long CloneSyscall(Task t, in SyscallArgs a)
+    {
+        // clone(2) returns the pidfd where the parent's tid would go, so the two cannot be asked for together.
+        if ((a[0] & (CLONE_PIDFD | CLONE_PARENT_SETTID)) == (CLONE_PIDFD | CLONE_PARENT_SETTID))
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        return Clone(t, a[0], a.Pointer(1), a.Pointer(2), a.Pointer(3), a[4], a.Pointer(2));
+    }
 
     /// <summary>Implements clone3(2).</summary>
     public static long Clone3(Task t, in SyscallArgs a)
@@ -86,15 +96,30 @@ internal static class SysProcess
         }
 
         ulong stack = args[5] == 0 ? 0 : args[5] + args[6];
-        return Clone(t, flags | exitSignal, stack, args[3], args[2], args[7]);
+        return Clone(t, flags | exitSignal, stack, args[3], args[2], args[7], args[1]);
     }
 
-    private static long Clone(Task t, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
+    private static long Clone(Task t, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls, ulong pidfdAddr = 0)
     {
-        ulong unsupported = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_PIDFD;
+        ulong unsupported = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
         if ((flags & unsupported) != 0)
         {
             return -Errno.EINVAL.Value; // new namespaces inside the sandbox are not supported
+        }
+
+        if ((flags & CLONE_PIDFD) != 0)
+        {
+            // A pidfd names a process: not with CLONE_THREAD (PIDFD_THREAD is not supported) or CLONE_DETACHED.
+            if ((flags & (CLONE_THREAD | CLONE_DETACHED)) != 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            // Where the fd goes must be writable before anything is created (Linux fails the clone with EFAULT).
+            if (t.MM.CopyOut(pidfdAddr, -1) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
         }
 
         if (t.Kernel.TaskLimitReached)
@@ -109,7 +134,7 @@ internal static class SysProcess
                 return -Errno.EINVAL.Value;
             }
 
-            return CloneThread(t, flags, stack, parentTid, childTid, tls);
+            return (flags & CLONE_SETTLS) != 0 && !SysThread.IsCanonical(tls) ? -Errno.EPERM.Value : CloneThread(t, flags, stack, parentTid, childTid, tls);
         }
 
         if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0)
@@ -121,6 +146,11 @@ internal static class SysProcess
         if (exitSignal > Signal.SIGRTMAX)
         {
             return -Errno.EINVAL.Value;
+        }
+
+        if ((flags & CLONE_SETTLS) != 0 && !SysThread.IsCanonical(tls))
+        {
+            return -Errno.EPERM.Value; // copy_thread's set_new_tls: a TLS base the CPU could not load
         }
 
         Kernel.Kernel k = t.Kernel;
@@ -161,6 +191,11 @@ internal static class SysProcess
             NoNewPrivs = t.NoNewPrivs,
         };
         SetUpChild(t, child, flags, stack, parentTid, childTid, tls);
+        if ((flags & CLONE_PIDFD) != 0)
+        {
+            int pidfd = SysPidfd.Install(t, group, 0);
+            t.MM.CopyOut(pidfdAddr, pidfd);
+        }
 
         ManualResetEventSlim? vforkDone = null;
         if ((flags & CLONE_VFORK) != 0)
@@ -220,6 +255,10 @@ internal static class SysProcess
     private static void SetUpChild(Task parent, Task child, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
     {
         child.Sched = parent.Sched.ForChild();
+        child.Personality = parent.Personality;
+        child.CpuMask = parent.CpuMask;
+        child.MempolicyMode = parent.MempolicyMode;
+        child.MempolicyNodes = parent.MempolicyNodes;
         ref PtraceRegs regs = ref child.Registers;
         regs = parent.Registers;
         regs.rax = 0;
@@ -547,11 +586,41 @@ internal static class SysProcess
                 int pgid = id == 0 ? t.Group.ProcessGroup : id;
                 match = g => g.ProcessGroup == pgid;
                 break;
+            case P_PIDFD:
+            {
+                if (id < 0)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                long pr = SysPidfd.Resolve(t, id, out ThreadGroup? named, out bool nonBlocking);
+                if (pr < 0)
+                {
+                    return pr;
+                }
+
+                match = g => g == named;
+                if (nonBlocking && (options & WNOHANG) == 0)
+                {
+                    // A non-blocking pidfd: nothing to report yet is EAGAIN rather than a wait.
+                    long nr = WaitFor(t, match, options | WNOHANG, out ChildEvent nev);
+                    return nr == 0 ? -Errno.EAGAIN.Value : WaitidResult(t, infop, nr, nev);
+                }
+
+                break;
+            }
+
             default:
                 return -Errno.EINVAL.Value;
         }
 
         long r = WaitFor(t, match, options, out ChildEvent ev);
+        return WaitidResult(t, infop, r, ev);
+    }
+
+    // waitid's answer: the siginfo of the event found (zeros for WNOHANG with none), or the error.
+    private static long WaitidResult(Task t, ulong infop, long r, in ChildEvent ev)
+    {
         if (r < 0)
         {
             return r;

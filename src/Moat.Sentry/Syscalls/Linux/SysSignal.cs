@@ -149,7 +149,11 @@ internal static class SysSignal
             }
         }
 
-        bool any = false;
+        // As Linux: one process answers its own error; a process group succeeds if any member took the signal,
+        // else answers the last error; kill(-1) ignores EPERM and fails only when there was nobody to signal.
+        bool success = false;
+        long last = -Errno.ESRCH.Value;
+        long broadcast = 0;
         foreach (ThreadGroup g in targets)
         {
             Task? target;
@@ -158,14 +162,30 @@ internal static class SysSignal
                 target = g.Zombie ? null : g.SignalTarget(sig == 0 ? 1 : sig);
             }
 
-            any = true; // a zombie exists: kill succeeds and does nothing
-            if (target != null && sig != 0)
+            long r = 0;
+            if (!SignalPermission.MayKillProcess(t, g, sig))
+            {
+                r = -Errno.EPERM.Value;
+            }
+            else if (target != null && sig != 0)
             {
                 target.SendSignal(sig, t.Group.Tgid, t.Credentials.RealUid);
             }
+
+            success |= r == 0;
+            last = r;
+            if (r != -Errno.EPERM.Value)
+            {
+                broadcast = r;
+            }
         }
 
-        return any ? 0 : -Errno.ESRCH.Value;
+        if (pid == -1)
+        {
+            return targets.Count > 0 ? broadcast : -Errno.ESRCH.Value;
+        }
+
+        return success ? 0 : last;
     }
 
     /// <summary>Implements tkill(2).</summary>
@@ -185,6 +205,11 @@ internal static class SysSignal
         if (target == null || (tgid != -1 && target.Group.Tgid != tgid))
         {
             return -Errno.ESRCH.Value;
+        }
+
+        if (!SignalPermission.MayKill(t, target, sig))
+        {
+            return -Errno.EPERM.Value;
         }
 
         if (sig != 0)

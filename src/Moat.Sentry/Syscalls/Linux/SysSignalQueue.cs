@@ -108,6 +108,11 @@ internal static class SysSignalQueue
             target = g.Zombie ? null : g.SignalTarget(sig == 0 ? 1 : sig);
         }
 
+        if (!SignalPermission.MayKillProcess(t, g, sig))
+        {
+            return -Errno.EPERM.Value;
+        }
+
         if (target != null && sig != 0)
         {
             info.si_signo = sig;
@@ -147,6 +152,11 @@ internal static class SysSignalQueue
         if (sig < 0 || sig > Signal.SIGRTMAX)
         {
             return -Errno.EINVAL.Value;
+        }
+
+        if (!SignalPermission.MayKill(t, target, sig))
+        {
+            return -Errno.EPERM.Value;
         }
 
         if (sig != 0)

@@ -93,7 +93,7 @@ internal static class SysThread
     }
 
     // ptrace_may_access(PTRACE_MODE_READ_REALCREDS) as the sandbox has it: no LSM, no Yama.
-    private static bool MayReadTask(Task caller, Task target)
+    internal static bool MayReadTask(Task caller, Task target)
     {
         if (caller.Group == target.Group)
         {
@@ -143,7 +143,8 @@ internal static class SysThread
         }
     }
 
-    private static bool IsCanonical(ulong addr) => addr < 0x0000_8000_0000_0000UL;
+    /// <summary>Whether addr may be a TLS base: below TASK_SIZE_MAX, as Linux's do_arch_prctl_64 and clone's set_new_tls require (else EPERM).</summary>
+    public static bool IsCanonical(ulong addr) => addr < 0x0000_7FFF_FFFF_F000UL;
 
     /// <summary>
     /// Implements rseq(2) registration. The sandbox has one virtual CPU per task as far as rseq is concerned:
@@ -209,28 +210,6 @@ internal static class SysThread
     {
         Thread.Yield();
         return 0;
-    }
-
-    /// <summary>Implements sched_getaffinity(2): every host CPU is available.</summary>
-    public static long SchedGetaffinity(Task t, in SyscallArgs a)
-    {
-        ulong size = a.SizeT(1);
-        int cpus = Environment.ProcessorCount;
-        int bytes = ((cpus + 63) / 64) * 8;
-        if (size < (ulong)bytes || (size & 7) != 0)
-        {
-            return -Errno.EINVAL.Value;
-        }
-
-        Span<byte> mask = stackalloc byte[bytes];
-        mask.Clear();
-        for (int i = 0; i < cpus; i++)
-        {
-            mask[i / 8] |= (byte)(1 << (i % 8));
-        }
-
-        long r = t.MM.CopyOut(a.Pointer(2), mask);
-        return r < 0 ? r : bytes;
     }
 
     /// <summary>Implements getcpu(2), consistent with rseq's virtual CPU 0.</summary>

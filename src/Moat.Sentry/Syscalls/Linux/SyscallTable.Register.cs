@@ -91,9 +91,14 @@ internal static partial class SyscallTable
         Partial(Sysno.lchown, SysPathChange.Lchown, "tmpfs files");
         Partial(Sysno.fchownat, SysPathChange.Fchownat, "tmpfs files");
         Partial(Sysno.utimensat, SysPathChange.Utimensat, "tmpfs files");
+        Partial(Sysno.utime, SysUtime.Utime, "as utimensat");
+        Partial(Sysno.utimes, SysUtime.Utimes, "as utimensat");
+        Partial(Sysno.futimesat, SysUtime.Futimesat, "as utimensat");
         Full(Sysno.chdir, SysDir.Chdir);
         Full(Sysno.fchdir, SysDir.Fchdir);
         Partial(Sysno.getdents64, SysDir.Getdents64, "host directories");
+        Partial(Sysno.getdents, SysGetdents.Getdents, "as getdents64, in linux_dirent records");
+        Full(Sysno.readahead, SysMisc.Readahead);
         Full(Sysno.umask, SysDir.Umask);
         Partial(Sysno.statfs, SysDir.Statfs, "answered by the sandbox's file system: tmpfs size and use, proc, devpts, overlayfs with the host root's numbers, volumes as the host");
         Partial(Sysno.fstatfs, SysDir.Fstatfs, "as statfs; pipes, sockets and anonymous inodes answer their pseudo file systems");
@@ -137,7 +142,7 @@ internal static partial class SyscallTable
         Partial(Sysno.setsockopt, SysSocket.NetSetsockopt, "SOL_SOCKET options; SO_RCVLOWAT, SO_LINGER time, TCP_NODELAY and IP options are stored only");
 
         // Memory.
-        Partial(Sysno.mmap, SysMmap.Mmap, "file mappings are private copies");
+        Partial(Sysno.mmap, SysMmap.Mmap, "file mappings are private copies; MAP_LOCKED counts against RLIMIT_MEMLOCK without populating");
         Full(Sysno.munmap, SysMmap.Munmap);
         Full(Sysno.mprotect, SysMmap.Mprotect);
         Full(Sysno.brk, SysMmap.Brk);
@@ -145,6 +150,18 @@ internal static partial class SyscallTable
         Full(Sysno.msync, SysMmap.Msync);
         Partial(Sysno.mincore, SysMmap.Mincore, "a page counts as resident once the Sentry allocated it; faults allocate around the page touched");
         Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory; other advice is accepted as a hint");
+        Partial(Sysno.mlock, SysMlock.Mlock, "locked ranges are counted against RLIMIT_MEMLOCK (VmLck); nothing is pinned on the host, pages are not populated");
+        Partial(Sysno.mlock2, SysMlock.Mlock2, "as mlock; MLOCK_ONFAULT accepted");
+        Full(Sysno.munlock, SysMlock.Munlock);
+        Partial(Sysno.mlockall, SysMlock.Mlockall, "as mlock; MCL_FUTURE locks later mmaps (EAGAIN beyond RLIMIT_MEMLOCK) but not brk or mremap growth");
+        Full(Sysno.munlockall, SysMlock.Munlockall);
+        Partial(Sysno.membarrier, SysMembarrier.Membarrier, "Linux 6.x commands and registrations; a barrier reaching other threads is the host's MEMBARRIER_CMD_GLOBAL (slow: an RCU grace period)");
+        Partial(Sysno.set_mempolicy, SysMempolicy.SetMempolicy, "one NUMA node (0): policies are checked, stored and reported; memory is on node 0 whatever they say");
+        Partial(Sysno.get_mempolicy, SysMempolicy.GetMempolicy, "one NUMA node; MPOL_F_ADDR reports MPOL_DEFAULT (mbind keeps no policy per mapping)");
+        Partial(Sysno.mbind, SysMempolicy.Mbind, "one NUMA node: arguments and range checked, the policy is not kept");
+        Full(Sysno.pkey_alloc, SysPkey.PkeyAlloc);
+        Full(Sysno.pkey_free, SysPkey.PkeyFree);
+        Full(Sysno.pkey_mprotect, SysPkey.PkeyMprotect);
 
         // SysV IPC, one namespace per sandbox (Kernel/Ipc).
         Full(Sysno.shmget, SysShm.Shmget);
@@ -177,7 +194,9 @@ internal static partial class SyscallTable
         Partial(Sysno.arch_prctl, SysThread.ArchPrctl, "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS");
         Partial(Sysno.rseq, SysThread.Rseq, "registration only; the sandbox reports virtual CPU 0 and never aborts critical sections");
         Full(Sysno.sched_yield, SysThread.SchedYield);
-        Full(Sysno.sched_getaffinity, SysThread.SchedGetaffinity);
+        Partial(Sysno.sched_getaffinity, SysAffinity.SchedGetaffinity, "the task's mask over the sandbox's CPUs (0 to N-1)");
+        Partial(Sysno.sched_setaffinity, SysAffinity.SchedSetaffinity, "stored, inherited and reported; the host runs every task on any of the sandbox's CPUs");
+        Partial(Sysno.personality, SysMisc.Personality, "any value is stored and reported; none of its flags changes behaviour");
         Partial(Sysno.sched_setscheduler, SysSched.SchedSetscheduler, "policies and priorities are recorded and reported; the host schedules every task alike");
         Partial(Sysno.sched_setparam, SysSched.SchedSetparam, "priorities are recorded and reported; the host schedules every task alike");
         Full(Sysno.sched_getscheduler, SysSched.SchedGetscheduler);
@@ -196,12 +215,15 @@ internal static partial class SyscallTable
 
         Full(Sysno.fork, SysProcess.Fork);
         Partial(Sysno.vfork, SysProcess.Vfork, "the child gets copy-on-write memory; the parent waits until it execs or exits");
-        Partial(Sysno.clone, SysProcess.CloneSyscall, "processes only; CLONE_VM without CLONE_THREAD is served as vfork");
-        Partial(Sysno.clone3, SysProcess.Clone3, "processes only; CLONE_VM without CLONE_THREAD is served as vfork");
+        Partial(Sysno.clone, SysProcess.CloneSyscall, "no new namespaces; CLONE_VM without CLONE_THREAD is served as vfork; CLONE_PIDFD for processes");
+        Partial(Sysno.clone3, SysProcess.Clone3, "no new namespaces or set_tid; CLONE_VM without CLONE_THREAD is served as vfork; CLONE_PIDFD for processes");
         Full(Sysno.execve, SysProcess.Execve);
         Full(Sysno.execveat, SysProcess.Execveat);
         Full(Sysno.wait4, SysProcess.Wait4);
         Full(Sysno.waitid, SysProcess.Waitid);
+        Partial(Sysno.pidfd_open, SysPidfd.PidfdOpen, "processes; PIDFD_THREAD answers EINVAL");
+        Full(Sysno.pidfd_send_signal, SysPidfd.PidfdSendSignal);
+        Full(Sysno.pidfd_getfd, SysPidfd.PidfdGetfd);
         Full(Sysno.rt_sigreturn, SysSignal.RtSigreturn);
         Full(Sysno.rt_sigpending, SysSignal.RtSigpending);
         Full(Sysno.rt_sigsuspend, SysSignal.RtSigsuspend);
@@ -212,7 +234,7 @@ internal static partial class SyscallTable
         Partial(Sysno.signalfd4, SysSignalFd.Signalfd4, "readiness follows the creating thread");
         Full(Sysno.pause, SysSignal.Pause);
 
-        Partial(Sysno.prctl, SysPrctl.Prctl, "PDEATHSIG, DUMPABLE, NAME, NO_NEW_PRIVS");
+        Partial(Sysno.prctl, SysPrctl.Prctl, "PDEATHSIG, DUMPABLE, NAME, NO_NEW_PRIVS, KEEPCAPS");
 
         // Identity.
         Full(Sysno.getuid, SysIdentity.Getuid);
@@ -243,6 +265,10 @@ internal static partial class SyscallTable
         Full(Sysno.time, SysTime.Time);
         Partial(Sysno.nanosleep, SysTime.Nanosleep, "not interruptible by signals yet");
         Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "not interruptible by signals yet");
+        Full(Sysno.clock_settime, SysClockSet.ClockSettime);
+        Full(Sysno.settimeofday, SysClockSet.Settimeofday);
+        Partial(Sysno.adjtimex, SysClockSet.Adjtimex, "changes answer EPERM (no CAP_SYS_TIME outside the initial user namespace); reads report an undisciplined clock (TIME_ERROR, STA_UNSYNC)");
+        Partial(Sysno.clock_adjtime, SysClockSet.ClockAdjtime, "as adjtimex for CLOCK_REALTIME; EOPNOTSUPP for other clocks");
 
         Full(Sysno.alarm, SysTimer.Alarm);
         Partial(Sysno.setitimer, SysTimer.Setitimer, "CPU-time timers sample the stub's clock every 10 ms");

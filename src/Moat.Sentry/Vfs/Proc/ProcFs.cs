@@ -150,6 +150,13 @@ internal static class ProcFs
                 {
                     long pos = f.Seek(0, 1);
                     string info = $"pos:\t{Math.Max(pos, 0)}\nflags:\t0{Convert.ToString(f.StatusFlags | (task.Fds.CloseOnExec(fd, null) == 1 ? OpenFlags.O_CLOEXEC : 0), 8)}\nmnt_id:\t0\n";
+                    if (f is PidFd pidfd)
+                    {
+                        // As pidfd_show_fdinfo: the process's pid, -1 once it is reaped.
+                        int nr = pidfd.Pid;
+                        info += $"Pid:\t{nr}\nNSpid:\t{nr}\n";
+                    }
+
                     f.DecRef();
                     node = new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(info));
                     return 0;
@@ -186,6 +193,7 @@ internal static class ProcFs
         UnixSocket u => $"socket:[{u.Inode}]",
         EventFd => "anon_inode:[eventfd]",
         EpollInstance => "anon_inode:[eventpoll]",
+        PidFd => "anon_inode:[pidfd]",
         HostFileDescription h when f.Path == null => Host.HostPath.FdPath(h.HostFd, out _) ?? "anon_inode:[unknown]",
         _ => f.Path ?? "anon_inode:[unknown]",
     };
@@ -329,6 +337,7 @@ internal static class ProcFs
         Credentials c = task.Credentials;
         ulong vm = task.MM.MappedBytes / 1024;
         ulong rss = task.MM.ResidentBytes() / 1024;
+        ulong lck = task.MM.LockedBytes / 1024;
         ulong ignored = 0;
         ulong caught = 0;
         for (int s = 1; s < g.SignalActions.Length; s++)
@@ -359,6 +368,7 @@ internal static class ProcFs
             Groups:	
             VmPeak:	{vm} kB
             VmSize:	{vm} kB
+            VmLck:	{lck} kB
             VmRSS:	{rss} kB
             Threads:	{threads}
             SigQ:	0/63704
