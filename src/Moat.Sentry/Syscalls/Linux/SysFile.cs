@@ -166,9 +166,6 @@ internal static class SysFile
 
     private static uint Minor(ulong dev) => (uint)((dev & 0xff) | ((dev >> 12) & ~0xffUL));
 
-    /// <summary>Implements the getxattr family: the sandbox's files carry no extended attributes it can show.</summary>
-    public static long NoXattr(Task t, in SyscallArgs a) => -Errno.EOPNOTSUPP.Value;
-
     /// <summary>Implements open(2).</summary>
     public static long Open(Task t, in SyscallArgs a) => OpenAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.Int(1), a.Int(2));
 

@@ -31,6 +31,9 @@ internal abstract class TmpfsNode
 
     public ulong Nlink { get; set; } = 1;
 
+    /// <summary>Extended attributes by full name (<see cref="Xattrs"/>); null until the first is set.</summary>
+    public SortedDictionary<string, byte[]>? Xattrs { get; set; }
+
     public Timespec Atime { get; set; }
 
     public Timespec Mtime { get; set; }
