@@ -66,6 +66,15 @@ public interface IContext : IDisposable
     /// <summary>Replaces the task's x87/SSE state with an FXSAVE image (512 bytes).</summary>
     long SetFpState(IAddressSpace addressSpace, ReadOnlySpan<byte> fxsave);
 
+    /// <summary>
+    /// CPU time the task's host thread has used since <see cref="Attach"/>, in nanoseconds (0 when not
+    /// attached). Callable from any thread; never decreases while attached.
+    /// </summary>
+    long ThreadCpuRuntimeNs() => 0;
+
+    /// <summary>That CPU time split into user and system time, in nanoseconds.</summary>
+    (long User, long System) ThreadCpuTime() => (0, 0);
+
     /// <summary>Makes a running or future <see cref="Switch"/> return <see cref="SwitchEventKind.Interrupted"/> soon.</summary>
     void Interrupt();
 }

@@ -21,6 +21,9 @@ internal sealed class PtraceContext : IContext
     private volatile bool _interruptPending;
     private int _pinnedCpu = -1;
 
+    // The stub thread's CPU clock; frozen at Detach. Read from any thread.
+    private volatile StubCpuClock? _cpu;
+
     public long Attach(IAddressSpace addressSpace, object? token)
     {
         var space = (PtraceAddressSpace)addressSpace;
@@ -35,6 +38,7 @@ internal sealed class PtraceContext : IContext
         _kickPid = space.Pid;
         _kickTid = thread!.Tid;
         _pinnedCpu = CpuPinning.PinPair(thread.Tid);
+        _cpu = StubCpuClock.ForThread(space.Pid, thread.Tid);
         return 0;
     }
 
@@ -45,11 +49,16 @@ internal sealed class PtraceContext : IContext
             CpuPinning.Unpin(_pinnedCpu);
             _pinnedCpu = -1;
             _kickTid = 0;
+            _cpu?.Dispose();
             _space.Detach();
             _space = null;
             _thread = null;
         }
     }
+
+    public long ThreadCpuRuntimeNs() => _cpu?.RuntimeNs() ?? 0;
+
+    public (long User, long System) ThreadCpuTime() => _cpu?.Times() ?? (0, 0);
 
     public SwitchEvent Switch(IAddressSpace addressSpace, ref PtraceRegs regs)
     {
@@ -155,5 +164,6 @@ internal sealed class PtraceContext : IContext
     {
         CpuPinning.Unpin(_pinnedCpu);
         _pinnedCpu = -1;
+        _cpu?.Dispose();
     }
 }

@@ -43,6 +43,9 @@ internal sealed unsafe class SystrapContext : IContext
     private volatile int _kickPid;
     private volatile bool _interruptPending;
 
+    // The app thread's CPU clock; frozen at Detach. Read from any thread.
+    private volatile StubCpuClock? _cpu;
+
     public SystrapContext(SpinPolicy spin)
     {
         _spin = spin;
@@ -73,6 +76,7 @@ internal sealed unsafe class SystrapContext : IContext
         _lastTrapCount = app!.TrapCount;
         _kickPid = space.Pid;
         _kickThread = app;
+        _cpu = StubCpuClock.ForThread(space.Pid, app.Tid);
         return 0;
     }
 
@@ -81,11 +85,16 @@ internal sealed unsafe class SystrapContext : IContext
         if (_space == addressSpace && _thread != null)
         {
             _kickThread = null;
+            _cpu?.Dispose();
             _space.Detach(_thread);
             _space = null;
             _thread = null;
         }
     }
+
+    public long ThreadCpuRuntimeNs() => _cpu?.RuntimeNs() ?? 0;
+
+    public (long User, long System) ThreadCpuTime() => _cpu?.Times() ?? (0, 0);
 
     public SwitchEvent Switch(IAddressSpace addressSpace, ref PtraceRegs regs)
     {
@@ -404,5 +413,6 @@ internal sealed unsafe class SystrapContext : IContext
 
     public void Dispose()
     {
+        _cpu?.Dispose();
     }
 }

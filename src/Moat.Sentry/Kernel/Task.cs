@@ -50,6 +50,9 @@ internal sealed partial class Task
     /// <summary>The application's general registers while the Sentry serves it.</summary>
     public ref PtraceRegs Registers => ref _regs;
 
+    /// <summary>CPU time (ns) this thread used in stubs it has left (execve). Owned by the task's own thread.</summary>
+    public (long User, long System) CpuBefore { get; set; }
+
     /// <summary>set_tid_address(2)'s pointer, cleared and futex-woken when the thread exits.</summary>
     public ulong ClearChildTid { get; set; }
 

@@ -52,8 +52,8 @@ internal static class SysTimer
             return g.CpuTimers[which - 1] ??= new CpuTimer(
                 () =>
                 {
-                    (long u, long s) = SysResource.ProcessCpuTicks(k, g);
-                    return (which == ITIMER_VIRTUAL ? u : u + s) * 10_000_000;
+                    (long u, long s) = CpuClocks.ProcessTimes(k, g);
+                    return which == ITIMER_VIRTUAL ? u : u + s;
                 },
                 () => SignalGroup(k, g, sig, new SigInfo { si_signo = sig, si_code = SigInfo.SI_KERNEL }));
         }

@@ -226,7 +226,7 @@ internal static partial class SyscallTable
         Full(Sysno.gettimeofday, SysTime.Gettimeofday);
         Full(Sysno.time, SysTime.Time);
         Partial(Sysno.nanosleep, SysTime.Nanosleep, "not interruptible by signals yet");
-        Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "not interruptible by signals yet");
+        Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "a CPU clock is sampled every 1-10 ms while sleeping on it");
 
         Full(Sysno.alarm, SysTimer.Alarm);
         Partial(Sysno.setitimer, SysTimer.Setitimer, "CPU-time timers sample the stub's clock every 10 ms");
@@ -250,7 +250,7 @@ internal static partial class SyscallTable
         Full(Sysno.getrlimit, SysRlimit.Getrlimit);
         Full(Sysno.setrlimit, SysRlimit.Setrlimit);
         Full(Sysno.getrandom, SysRandom.Getrandom);
-        Partial(Sysno.getrusage, SysResource.Getrusage, "CPU times and max RSS; RUSAGE_THREAD reports the process");
+        Partial(Sysno.getrusage, SysResource.Getrusage, "CPU times and max RSS; the other fields are 0");
         Full(Sysno.times, SysResource.Times);
     }
 }
