@@ -17,6 +17,12 @@ public enum SwitchEventKind
 
     /// <summary>The host process running the app died: the address space is gone.</summary>
     AddressSpaceLost,
+
+    /// <summary>
+    /// The app made a 32-bit system call from 64-bit code (<c>int 0x80</c>, or <c>sysenter</c>): registers hold
+    /// its i386 number (orig_rax) and arguments. The host did not run it.
+    /// </summary>
+    Syscall32,
 }
 
 /// <summary>The outcome of <see cref="IContext.Switch"/>.</summary>

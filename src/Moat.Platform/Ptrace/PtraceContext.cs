@@ -96,7 +96,10 @@ internal sealed class PtraceContext : IContext
 
             if (sig == SyscallStop)
             {
-                return new SwitchEvent(SwitchEventKind.Syscall, default);
+                // The syscall instruction always leaves the return address in rcx; int 0x80 and sysenter (the
+                // 32-bit entries) do not. An app that sets rcx itself before int 0x80 gets its i386 call served
+                // as the x86-64 call of that number, which it could have made anyway.
+                return new SwitchEvent(regs.rcx == regs.rip ? SwitchEventKind.Syscall : SwitchEventKind.Syscall32, default);
             }
 
             if ((status >> 16) == HostPtrace.PTRACE_EVENT_STOP)

@@ -25,6 +25,10 @@ internal sealed unsafe class SystrapContext : IContext
     private const int SysSeccomp = 1;
     private const int SiTkill = -6;
 
+    // siginfo's _sigsys.si_arch, and the architecture of an x86-64 syscall instruction.
+    private const int SiArch = 28;
+    private const uint AuditArchX8664 = 0xC000003E;
+
     private const int SpinMissesBeforeBackoff = 4;
     private const int MaxSpinSkip = 4096;
 
@@ -152,7 +156,10 @@ internal sealed unsafe class SystrapContext : IContext
             // The host rolled the call back: rax holds the number. Show it as a ptrace syscall stop would.
             regs.orig_rax = regs.rax;
             regs.rax = unchecked((ulong)-Errno.ENOSYS.Value);
-            return new SwitchEvent(SwitchEventKind.Syscall, default);
+
+            // si_arch says which entry the call took: int 0x80 and sysenter are AUDIT_ARCH_I386.
+            uint arch = MemoryMarshal.Read<uint>(new ReadOnlySpan<byte>(si + SiArch, 4));
+            return new SwitchEvent(arch == AuditArchX8664 ? SwitchEventKind.Syscall : SwitchEventKind.Syscall32, default);
         }
 
         regs.orig_rax = ulong.MaxValue;

@@ -107,6 +107,11 @@ internal sealed partial class Task
                 case SwitchEventKind.Syscall:
                     syscallResult = DoSyscall();
                     break;
+                case SwitchEventKind.Syscall32:
+                    // 32-bit calls from 64-bit code are not served, as in gVisor's amd64 Sentry: ENOSYS.
+                    syscallResult = SyscallTable.Invoke32(nr);
+                    _regs.rax = (ulong)syscallResult;
+                    break;
                 case SwitchEventKind.Signal:
                     HandleHostSignal(ev.Info);
                     break;
