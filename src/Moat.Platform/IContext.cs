@@ -23,6 +23,13 @@ public enum SwitchEventKind
     /// its i386 number (orig_rax) and arguments. The host did not run it.
     /// </summary>
     Syscall32,
+
+    /// <summary>
+    /// The app called into the vsyscall page: registers hold the syscall it stands for (orig_rax) and its
+    /// arguments, with the page's ret already done (rip is the caller); <see cref="SwitchEvent.Info"/>'s
+    /// si_addr is the address called.
+    /// </summary>
+    Vsyscall,
 }
 
 /// <summary>The outcome of <see cref="IContext.Switch"/>.</summary>

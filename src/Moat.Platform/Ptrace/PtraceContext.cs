@@ -12,6 +12,10 @@ internal sealed class PtraceContext : IContext
 {
     private const int SyscallStop = Signal.SIGTRAP | 0x80;
 
+    // si_code of a seccomp SIGSYS, and the x86-64 vsyscall page.
+    private const int SysSeccomp = 1;
+    private const ulong VsyscallPage = 0xFFFF_FFFF_FF60_0000;
+
     private PtraceAddressSpace? _space;
     private PtraceAddressSpace.StubThread? _thread;
 
@@ -119,6 +123,16 @@ internal sealed class PtraceContext : IContext
                 // Our own kick from Interrupt().
                 _interruptPending = false;
                 return new SwitchEvent(SwitchEventKind.Interrupted, default);
+            }
+
+            if (sig == Signal.SIGSYS && info.si_code == SysSeccomp && info.si_addr - VsyscallPage < 0x1000)
+            {
+                // A call into the vsyscall page (gettimeofday, time, getcpu of old static binaries). The host
+                // emulated it up to its seccomp check, where the stub's filter trapped it, after the host had
+                // already emulated the page's ret (rip is the caller, rsp popped). Serve it as that syscall.
+                regs.orig_rax = (ulong)info.si_status; // si_syscall
+                regs.rax = unchecked((ulong)-Errno.ENOSYS.Value);
+                return new SwitchEvent(SwitchEventKind.Vsyscall, info);
             }
 
             return new SwitchEvent(SwitchEventKind.Signal, info);

@@ -28,6 +28,7 @@ internal sealed unsafe class SystrapContext : IContext
     // siginfo's _sigsys.si_arch, and the architecture of an x86-64 syscall instruction.
     private const int SiArch = 28;
     private const uint AuditArchX8664 = 0xC000003E;
+    private const ulong VsyscallPage = 0xFFFF_FFFF_FF60_0000;
 
     private const int SpinMissesBeforeBackoff = 4;
     private const int MaxSpinSkip = 4096;
@@ -159,6 +160,13 @@ internal sealed unsafe class SystrapContext : IContext
 
             // si_arch says which entry the call took: int 0x80 and sysenter are AUDIT_ARCH_I386.
             uint arch = MemoryMarshal.Read<uint>(new ReadOnlySpan<byte>(si + SiArch, 4));
+            if (info.si_addr - VsyscallPage < 0x1000)
+            {
+                // A call into the vsyscall page, trapped at the host's emulation of it after its ret (rip is
+                // the caller). si_call_addr is the address called.
+                return new SwitchEvent(SwitchEventKind.Vsyscall, info);
+            }
+
             return new SwitchEvent(arch == AuditArchX8664 ? SwitchEventKind.Syscall : SwitchEventKind.Syscall32, default);
         }
 

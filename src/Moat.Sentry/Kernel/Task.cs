@@ -112,6 +112,9 @@ internal sealed partial class Task
                     syscallResult = SyscallTable.Invoke32(nr);
                     _regs.rax = (ulong)syscallResult;
                     break;
+                case SwitchEventKind.Vsyscall:
+                    syscallResult = DoVsyscall(ev.Info.si_addr);
+                    break;
                 case SwitchEventKind.Signal:
                     HandleHostSignal(ev.Info);
                     break;
@@ -268,6 +271,31 @@ internal sealed partial class Task
         if (Exit == null && nr != Sysno.rt_sigreturn)
         {
             _regs.rax = (ulong)result;
+        }
+
+        return result;
+    }
+
+    // A call into the vsyscall page, served as the syscall it stands for (gettimeofday, time, getcpu), as
+    // Linux's vsyscall emulation does: a bad pointer is not EFAULT but SIGSEGV, with the call undone (rip in
+    // the page, the return address back on the stack).
+    private long DoVsyscall(ulong address)
+    {
+        int nr = (int)(long)_regs.orig_rax;
+        if (nr is not (Sysno.gettimeofday or Sysno.time or Sysno.getcpu))
+        {
+            _regs.rip = address;
+            _regs.rsp -= 8;
+            ForceSignal(Signal.SIGSEGV, SigInfo.SI_KERNEL, 0);
+            return 0;
+        }
+
+        long result = DoSyscall();
+        if (result == -Errno.EFAULT.Value)
+        {
+            _regs.rip = address;
+            _regs.rsp -= 8;
+            ForceSignal(Signal.SIGSEGV, SigInfo.SI_KERNEL, 0);
         }
 
         return result;
