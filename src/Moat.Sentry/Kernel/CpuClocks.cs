@@ -67,6 +67,13 @@ internal static class CpuClocks
         return group == null ? Errno.EINVAL : Errno.None;
     }
 
+    /// <summary>
+    /// True for a negative id whose low bits are Linux's CLOCKFD (3): a dynamic clock on an fd (a PTP device),
+    /// which Moat has none of. Linux's clock_gettime/getres answer EINVAL for them (no such device), and
+    /// timer_create and clock_nanosleep EOPNOTSUPP.
+    /// </summary>
+    public static bool IsDynamicClock(int clock) => clock < 0 && (clock & 7) == 3;
+
     /// <summary>Reads a resolved clock, in nanoseconds.</summary>
     public static long Read(Kernel k, Task? thread, ThreadGroup? group, int which)
     {

@@ -93,7 +93,7 @@ internal sealed partial class ThreadGroup
     public CpuTimer?[] CpuTimers { get; } = new CpuTimer?[2];
 
     /// <summary>POSIX timers by id. Protected by TimersMu.</summary>
-    public Dictionary<int, (IntervalTimer Timer, int Clock)> PosixTimers { get; } = [];
+    public Dictionary<int, (IArmedTimer Timer, int Clock)> PosixTimers { get; } = [];
 
     /// <summary>The next POSIX timer id. Protected by TimersMu.</summary>
     public int NextTimerId { get; set; }
@@ -111,7 +111,7 @@ internal sealed partial class ThreadGroup
                 CpuTimers[i] = null;
             }
 
-            foreach ((IntervalTimer timer, int _) in PosixTimers.Values)
+            foreach ((IArmedTimer timer, int _) in PosixTimers.Values)
             {
                 timer.Dispose();
             }

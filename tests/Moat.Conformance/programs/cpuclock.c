@@ -49,6 +49,9 @@ static int spin(clockid_t c, long long d) {
     return 1;
 }
 
+static volatile sig_atomic_t usr1;
+static void on_usr1(int s) { (void)s; usr1 = 1; }
+
 static volatile int busy_go = 1;
 static volatile pid_t busy_tid;
 static volatile int busy_own_tid_ok;
@@ -203,5 +206,41 @@ int main(void) {
     getrusage(RUSAGE_CHILDREN, &ru);
     printf("rusage children grew: %s\n", tv(ru.ru_utime) + tv(ru.ru_stime) >= 70000 ? "yes" : "no");
     printf("getcpuclockid self: %s\n", en(clock_getcpuclockid(0, &cc)));
+
+    /* POSIX timers on CPU clocks. */
+    struct sigaction sa = {0};
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    struct sigevent sev = {0};
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGUSR1;
+    timer_t tid;
+    printf("timer_create process clock: %s\n", timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev, &tid) == 0 ? "0" : en(errno));
+    struct itimerspec its = {{0, 0}, {0, 30000000}};
+    long long start = ns(CLOCK_PROCESS_CPUTIME_ID);
+    timer_settime(tid, 0, &its, NULL);
+    long long w2 = wall();
+    volatile unsigned long spinx = 0;
+    while (!usr1 && wall() - w2 < 20000000000LL) spinx++;
+    printf("process clock timer fired: %s, after 30ms of CPU: %s\n", usr1 ? "yes" : "no", ns(CLOCK_PROCESS_CPUTIME_ID) - start >= 30000000LL ? "yes" : "no");
+    timer_delete(tid);
+
+    sev.sigev_notify = SIGEV_NONE;
+    printf("timer_create thread clock: %s\n", timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &tid) == 0 ? "0" : en(errno));
+    start = ns(CLOCK_THREAD_CPUTIME_ID);
+    its.it_value.tv_nsec = 20000000;
+    timer_settime(tid, 0, &its, NULL);
+    struct itimerspec cur;
+    timer_gettime(tid, &cur);
+    printf("thread clock timer armed: %s\n", cur.it_value.tv_sec || cur.it_value.tv_nsec ? "yes" : "no");
+    w2 = wall();
+    do {
+        spinx++;
+        timer_gettime(tid, &cur);
+    } while ((cur.it_value.tv_sec || cur.it_value.tv_nsec) && wall() - w2 < 20000000000LL);
+    printf("thread clock timer expired after 20ms of CPU: %s\n", ns(CLOCK_THREAD_CPUTIME_ID) - start >= 20000000LL ? "yes" : "no");
+    timer_delete(tid);
+    printf("timer_create bad cpu clock: %s\n", timer_create((clockid_t)((~0u << 3) | 3), &sev, &tid) == 0 ? "0" : en(errno));
+    printf("timer_create reaped child clock: %s\n", timer_create(PROCESS_CLOCK(c), &sev, &tid) == 0 ? "0" : en(errno));
     return 0;
 }

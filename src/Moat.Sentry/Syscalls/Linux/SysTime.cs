@@ -150,6 +150,11 @@ internal static class SysTime
     // task sleeps for the CPU time left divided by the CPUs that could use it, at least 1 ms and at most 10.
     private static long CpuSleep(Task t, int clock, int flags, ulong reqAddr, ulong remAddr)
     {
+        if (CpuClocks.IsDynamicClock(clock))
+        {
+            return -Errno.EOPNOTSUPP.Value;
+        }
+
         if (t.MM.CopyIn(reqAddr, out Timespec req) < 0)
         {
             return -Errno.EFAULT.Value;
