@@ -144,7 +144,7 @@ internal static class SentrySyscalls
         SeccompRule.Allow(Sysno.sysinfo, "runtime GC memory load; sysinfo of the sandbox"),
         SeccompRule.Allow(Sysno.uname, "uname of the sandbox"),
         SeccompRule.Allow(Sysno.getrandom, "getrandom of the sandbox; runtime"),
-        SeccompRule.Allow(Sysno.clock_gettime, "vDSO fallback"),
+        SeccompRule.Allow(Sysno.clock_gettime, "vDSO fallback; the stubs' process CPU clocks (CpuClocks)"),
         SeccompRule.Allow(Sysno.clock_nanosleep, "timers, runtime sleeps"),
         SeccompRule.Allow(Sysno.nanosleep, "runtime sleeps"),
         SeccompRule.Allow(Sysno.gettimeofday, "vDSO fallback"),

@@ -34,6 +34,12 @@ public interface IAddressSpace : IDisposable
     {
     }
 
-    /// <summary>CPU time the application has used in this address space, in clock ticks (USER_HZ, 100/s).</summary>
-    (long User, long System) CpuTicks();
+    /// <summary>
+    /// CPU time the application has used in this address space (all its threads, live and exited), in
+    /// nanoseconds since the address space was made. Cheap (one host call); never decreases.
+    /// </summary>
+    long CpuRuntimeNs();
+
+    /// <summary>That CPU time split into user and system time, in nanoseconds; the two add up to it and never decrease.</summary>
+    (long User, long System) CpuTime();
 }

@@ -17,6 +17,19 @@ public enum SwitchEventKind
 
     /// <summary>The host process running the app died: the address space is gone.</summary>
     AddressSpaceLost,
+
+    /// <summary>
+    /// The app made a 32-bit system call from 64-bit code (<c>int 0x80</c>, or <c>sysenter</c>): registers hold
+    /// its i386 number (orig_rax) and arguments. The host did not run it.
+    /// </summary>
+    Syscall32,
+
+    /// <summary>
+    /// The app called into the vsyscall page: registers hold the syscall it stands for (orig_rax) and its
+    /// arguments, with the page's ret already done (rip is the caller); <see cref="SwitchEvent.Info"/>'s
+    /// si_addr is the address called.
+    /// </summary>
+    Vsyscall,
 }
 
 /// <summary>The outcome of <see cref="IContext.Switch"/>.</summary>
@@ -65,6 +78,15 @@ public interface IContext : IDisposable
 
     /// <summary>Replaces the task's x87/SSE state with an FXSAVE image (512 bytes).</summary>
     long SetFpState(IAddressSpace addressSpace, ReadOnlySpan<byte> fxsave);
+
+    /// <summary>
+    /// CPU time the task's host thread has used since <see cref="Attach"/>, in nanoseconds (0 when not
+    /// attached). Callable from any thread; never decreases while attached.
+    /// </summary>
+    long ThreadCpuRuntimeNs() => 0;
+
+    /// <summary>That CPU time split into user and system time, in nanoseconds.</summary>
+    (long User, long System) ThreadCpuTime() => (0, 0);
 
     /// <summary>Makes a running or future <see cref="Switch"/> return <see cref="SwitchEventKind.Interrupted"/> soon.</summary>
     void Interrupt();

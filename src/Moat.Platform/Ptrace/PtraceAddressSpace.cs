@@ -28,6 +28,9 @@ internal sealed class PtraceAddressSpace : IAddressSpace
     private readonly Dictionary<int, StubThread> _threads = [];
     private bool _disposed;
 
+    // The stub's CPU clock; set once the stub is ready for the app, frozen when it is killed.
+    private StubCpuClock? _cpu;
+
     private PtraceAddressSpace(StubTemplate template, int pid)
     {
         _template = template;
@@ -80,6 +83,12 @@ internal sealed class PtraceAddressSpace : IAddressSpace
             }
 
             error = space.EmptyAddressSpace(vdso);
+        }
+
+        if (error >= 0)
+        {
+            // From here on the stub's CPU time is the app's.
+            space._cpu = StubCpuClock.ForProcess(pid);
         }
 
         if (error < 0)
@@ -159,7 +168,9 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         }
     }
 
-    public (long User, long System) CpuTicks() => StubCpu.Read("/proc/" + Pid.ToString(CultureInfo.InvariantCulture) + "/stat");
+    public long CpuRuntimeNs() => _cpu?.RuntimeNs() ?? 0;
+
+    public (long User, long System) CpuTime() => _cpu?.Times() ?? (0, 0);
 
     public long PrepareThread(out object? token)
     {
@@ -448,6 +459,10 @@ internal sealed class PtraceAddressSpace : IAddressSpace
 
         _disposed = true;
         StubDeathWatcher.Unwatch(Pid);
+
+        // Last reading while the pid is still the stub's (it may be reused once reaped).
+        _cpu?.Times();
+        _cpu?.Dispose();
         HostProcess.Kill(Pid, Signal.SIGKILL);
         HostProcess.WaitPid(Pid, out _, HostProcess.__WALL);
     }

@@ -12,6 +12,10 @@ internal sealed class PtraceContext : IContext
 {
     private const int SyscallStop = Signal.SIGTRAP | 0x80;
 
+    // si_code of a seccomp SIGSYS, and the x86-64 vsyscall page.
+    private const int SysSeccomp = 1;
+    private const ulong VsyscallPage = 0xFFFF_FFFF_FF60_0000;
+
     private PtraceAddressSpace? _space;
     private PtraceAddressSpace.StubThread? _thread;
 
@@ -20,6 +24,9 @@ internal sealed class PtraceContext : IContext
     private volatile int _kickTid;
     private volatile bool _interruptPending;
     private int _pinnedCpu = -1;
+
+    // The stub thread's CPU clock; frozen at Detach. Read from any thread.
+    private volatile StubCpuClock? _cpu;
 
     public long Attach(IAddressSpace addressSpace, object? token)
     {
@@ -35,6 +42,7 @@ internal sealed class PtraceContext : IContext
         _kickPid = space.Pid;
         _kickTid = thread!.Tid;
         _pinnedCpu = CpuPinning.PinPair(thread.Tid);
+        _cpu = StubCpuClock.ForThread(space.Pid, thread.Tid);
         return 0;
     }
 
@@ -45,11 +53,16 @@ internal sealed class PtraceContext : IContext
             CpuPinning.Unpin(_pinnedCpu);
             _pinnedCpu = -1;
             _kickTid = 0;
+            _cpu?.Dispose();
             _space.Detach();
             _space = null;
             _thread = null;
         }
     }
+
+    public long ThreadCpuRuntimeNs() => _cpu?.RuntimeNs() ?? 0;
+
+    public (long User, long System) ThreadCpuTime() => _cpu?.Times() ?? (0, 0);
 
     public SwitchEvent Switch(IAddressSpace addressSpace, ref PtraceRegs regs)
     {
@@ -87,7 +100,10 @@ internal sealed class PtraceContext : IContext
 
             if (sig == SyscallStop)
             {
-                return new SwitchEvent(SwitchEventKind.Syscall, default);
+                // The syscall instruction always leaves the return address in rcx; int 0x80 and sysenter (the
+                // 32-bit entries) do not. An app that sets rcx itself before int 0x80 gets its i386 call served
+                // as the x86-64 call of that number, which it could have made anyway.
+                return new SwitchEvent(regs.rcx == regs.rip ? SwitchEventKind.Syscall : SwitchEventKind.Syscall32, default);
             }
 
             if ((status >> 16) == HostPtrace.PTRACE_EVENT_STOP)
@@ -107,6 +123,16 @@ internal sealed class PtraceContext : IContext
                 // Our own kick from Interrupt().
                 _interruptPending = false;
                 return new SwitchEvent(SwitchEventKind.Interrupted, default);
+            }
+
+            if (sig == Signal.SIGSYS && info.si_code == SysSeccomp && info.si_addr - VsyscallPage < 0x1000)
+            {
+                // A call into the vsyscall page (gettimeofday, time, getcpu of old static binaries). The host
+                // emulated it up to its seccomp check, where the stub's filter trapped it, after the host had
+                // already emulated the page's ret (rip is the caller, rsp popped). Serve it as that syscall.
+                regs.orig_rax = (ulong)info.si_status; // si_syscall
+                regs.rax = unchecked((ulong)-Errno.ENOSYS.Value);
+                return new SwitchEvent(SwitchEventKind.Vsyscall, info);
             }
 
             return new SwitchEvent(SwitchEventKind.Signal, info);
@@ -155,5 +181,6 @@ internal sealed class PtraceContext : IContext
     {
         CpuPinning.Unpin(_pinnedCpu);
         _pinnedCpu = -1;
+        _cpu?.Dispose();
     }
 }

@@ -125,8 +125,8 @@ internal static class StubImage
     /// <summary>clone is allowed too, but only with <see cref="ThreadCloneFlags"/>.</summary>
     internal const int CloneSyscall = 56;
 
-    // A classic-BPF seccomp program: x86-64 only, allow-list by number, clone only with the thread flags,
-    // kill the process otherwise. Under PTRACE_SYSEMU the kernel skips seccomp for the app's syscalls
+    // A classic-BPF seccomp program: x86-64 only, vsyscall emulation trapped, allow-list by number, clone only
+    // with the thread flags, kill the process otherwise. Under PTRACE_SYSEMU the kernel skips seccomp for the app's syscalls
     // (ptrace runs first and the call is never executed), so the filter governs only what the Sentry injects.
     private static int WriteFilter(Span<byte> dst)
     {
@@ -136,15 +136,24 @@ internal static class StubImage
         const uint AuditArchX86_64 = 0xC000003E;
         const uint RetAllow = 0x7FFF0000;
         const uint RetKillProcess = 0x80000000;
+        const uint RetTrap = 0x00030000;
 
         ReadOnlySpan<int> allowed = AllowedSyscalls;
         int n = allowed.Length;
         int i = 0;
 
-        // Layout: 0 ld arch; 1 jeq arch; 2 ld nr; 3..3+n-1 jeq allowed; 3+n jeq clone; 4+n ld args[0];
-        // 5+n jeq flags; 6+n kill; 7+n allow.
+        // Layout: 0 ld arch; 1 jeq arch; 2 ld ip (high word); 3 jeq vsyscall; 4 trap; 5 ld nr; 6..6+n-1 jeq
+        // allowed; 6+n jeq clone; 7+n ld args[0]; 8+n jeq flags; 9+n kill; 10+n allow.
         Insn(dst, i++, LdAbsW, 0, 0, 4); // A = seccomp_data.arch
-        Insn(dst, i++, JeqK, 0, (byte)(n + 4), AuditArchX86_64); // wrong arch: kill
+        Insn(dst, i++, JeqK, 0, (byte)(n + 7), AuditArchX86_64); // wrong arch: kill
+
+        // A call into the vsyscall page is the one app call that reaches seccomp under PTRACE_SYSEMU: the host
+        // emulates it (vsyscall=xonly or emulate) and asks seccomp with the page as the instruction pointer.
+        // Trap it, so that the Sentry serves it (PtraceContext), instead of killing the stub. No code of the
+        // stub or the app runs at an address whose high word is all ones.
+        Insn(dst, i++, LdAbsW, 0, 0, 12); // A = high word of seccomp_data.instruction_pointer
+        Insn(dst, i++, JeqK, 0, 1, 0xFFFF_FFFF);
+        Insn(dst, i++, RetK, 0, 0, RetTrap);
         Insn(dst, i++, LdAbsW, 0, 0, 0); // A = seccomp_data.nr
         for (int k = 0; k < n; k++)
         {

@@ -61,7 +61,9 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
         return _injectors.Unmap(addr, length);
     }
 
-    public (long User, long System) CpuTicks() => _injectors.CpuTicks();
+    public long CpuRuntimeNs() => _injectors.CpuRuntimeNs();
+
+    public (long User, long System) CpuTime() => _injectors.CpuTime();
 
     public void OnLost(Action lost) => _injectors.OnLost(lost);
 

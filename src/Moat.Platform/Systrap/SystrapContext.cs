@@ -25,6 +25,11 @@ internal sealed unsafe class SystrapContext : IContext
     private const int SysSeccomp = 1;
     private const int SiTkill = -6;
 
+    // siginfo's _sigsys.si_arch, and the architecture of an x86-64 syscall instruction.
+    private const int SiArch = 28;
+    private const uint AuditArchX8664 = 0xC000003E;
+    private const ulong VsyscallPage = 0xFFFF_FFFF_FF60_0000;
+
     private const int SpinMissesBeforeBackoff = 4;
     private const int MaxSpinSkip = 4096;
 
@@ -42,6 +47,9 @@ internal sealed unsafe class SystrapContext : IContext
     private volatile AppThread? _kickThread;
     private volatile int _kickPid;
     private volatile bool _interruptPending;
+
+    // The app thread's CPU clock; frozen at Detach. Read from any thread.
+    private volatile StubCpuClock? _cpu;
 
     public SystrapContext(SpinPolicy spin)
     {
@@ -73,6 +81,7 @@ internal sealed unsafe class SystrapContext : IContext
         _lastTrapCount = app!.TrapCount;
         _kickPid = space.Pid;
         _kickThread = app;
+        _cpu = StubCpuClock.ForThread(space.Pid, app.Tid);
         return 0;
     }
 
@@ -81,11 +90,16 @@ internal sealed unsafe class SystrapContext : IContext
         if (_space == addressSpace && _thread != null)
         {
             _kickThread = null;
+            _cpu?.Dispose();
             _space.Detach(_thread);
             _space = null;
             _thread = null;
         }
     }
+
+    public long ThreadCpuRuntimeNs() => _cpu?.RuntimeNs() ?? 0;
+
+    public (long User, long System) ThreadCpuTime() => _cpu?.Times() ?? (0, 0);
 
     public SwitchEvent Switch(IAddressSpace addressSpace, ref PtraceRegs regs)
     {
@@ -143,7 +157,17 @@ internal sealed unsafe class SystrapContext : IContext
             // The host rolled the call back: rax holds the number. Show it as a ptrace syscall stop would.
             regs.orig_rax = regs.rax;
             regs.rax = unchecked((ulong)-Errno.ENOSYS.Value);
-            return new SwitchEvent(SwitchEventKind.Syscall, default);
+
+            // si_arch says which entry the call took: int 0x80 and sysenter are AUDIT_ARCH_I386.
+            uint arch = MemoryMarshal.Read<uint>(new ReadOnlySpan<byte>(si + SiArch, 4));
+            if (info.si_addr - VsyscallPage < 0x1000)
+            {
+                // A call into the vsyscall page, trapped at the host's emulation of it after its ret (rip is
+                // the caller). si_call_addr is the address called.
+                return new SwitchEvent(SwitchEventKind.Vsyscall, info);
+            }
+
+            return new SwitchEvent(arch == AuditArchX8664 ? SwitchEventKind.Syscall : SwitchEventKind.Syscall32, default);
         }
 
         regs.orig_rax = ulong.MaxValue;
@@ -404,5 +428,6 @@ internal sealed unsafe class SystrapContext : IContext
 
     public void Dispose()
     {
+        _cpu?.Dispose();
     }
 }

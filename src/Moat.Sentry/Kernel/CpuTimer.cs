@@ -4,12 +4,12 @@ using System.Threading;
 namespace Moat.Sentry.Kernel;
 
 /// <summary>
-/// ITIMER_VIRTUAL and ITIMER_PROF: a timer on the process's CPU clock (user time, or user + system). The
-/// app runs in its stub, so the host counts its CPU time there, in clock ticks; while armed, the timer
-/// samples that clock every tick (10 ms) and fires once it passes the deadline. Resolution is one tick, as
-/// the accounting itself.
+/// A timer on a CPU clock: ITIMER_VIRTUAL and ITIMER_PROF (the process's user, or user + system, time) and
+/// POSIX timers on CPU clocks (CpuClocks). The app runs in its stub, so the host counts its CPU time there;
+/// while armed, the timer samples that clock every 10 ms and fires once it passes the deadline. Resolution
+/// is that period.
 /// </summary>
-internal sealed class CpuTimer : IDisposable
+internal sealed class CpuTimer : IArmedTimer
 {
     private const long NsPerTick = 10_000_000;
     private readonly Lock _mu = new();
@@ -20,6 +20,7 @@ internal sealed class CpuTimer : IDisposable
     // Protected by _mu. _deadlineNs is on the CPU clock; 0 is disarmed.
     private long _deadlineNs;
     private long _intervalNs;
+    private long _overrun;
 
     /// <param name="clockNs">Reads the CPU clock this timer counts, in nanoseconds.</param>
     /// <param name="fired">Sends the signal; runs on a pool thread.</param>
@@ -56,6 +57,17 @@ internal sealed class CpuTimer : IDisposable
         }
     }
 
+    /// <summary>Periods that passed within one sample and were collapsed into one expiry (timer_getoverrun).</summary>
+    public long TakeOverrun()
+    {
+        lock (_mu)
+        {
+            long o = _overrun;
+            _overrun = 0;
+            return o;
+        }
+    }
+
     public void Dispose() => _sampler.Dispose();
 
     private void Sample()
@@ -75,7 +87,9 @@ internal sealed class CpuTimer : IDisposable
                 if (_intervalNs > 0)
                 {
                     // Overruns collapse into one signal, as Linux's do for a process that used several periods at once.
-                    _deadlineNs += Math.Max(1, (now - _deadlineNs) / _intervalNs + 1) * _intervalNs;
+                    long periods = Math.Max(1, (now - _deadlineNs) / _intervalNs + 1);
+                    _overrun += periods - 1;
+                    _deadlineNs += periods * _intervalNs;
                 }
                 else
                 {

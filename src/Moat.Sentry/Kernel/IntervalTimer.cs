@@ -9,7 +9,7 @@ namespace Moat.Sentry.Kernel;
 /// POSIX timers and timerfd. Expiry runs <see cref="Fired"/> on a pool thread; it only queues work.
 /// Resolution is the host timer's (about a millisecond).
 /// </summary>
-internal sealed class IntervalTimer : IDisposable
+internal sealed class IntervalTimer : IArmedTimer
 {
     private readonly Lock _mu = new();
     private readonly Timer _timer;

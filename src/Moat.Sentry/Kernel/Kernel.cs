@@ -404,7 +404,7 @@ internal sealed partial class Kernel
         if (last && t.MM.HasAddressSpace)
         {
             // The stub is about to go: take the process's CPU time while the host still has it.
-            (long u, long s) = t.MM.AddressSpace.CpuTicks();
+            (long u, long s) = t.MM.AddressSpace.CpuTime();
             lock (TreeMu)
             {
                 t.Group.CpuFinal = (t.Group.CpuBefore.User + u, t.Group.CpuBefore.System + s);

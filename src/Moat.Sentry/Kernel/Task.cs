@@ -57,6 +57,9 @@ internal sealed partial class Task
     /// <summary>The application's general registers while the Sentry serves it.</summary>
     public ref PtraceRegs Registers => ref _regs;
 
+    /// <summary>CPU time (ns) this thread used in stubs it has left (execve). Owned by the task's own thread.</summary>
+    public (long User, long System) CpuBefore { get; set; }
+
     /// <summary>set_tid_address(2)'s pointer, cleared and futex-woken when the thread exits.</summary>
     public ulong ClearChildTid { get; set; }
 
@@ -125,6 +128,14 @@ internal sealed partial class Task
             {
                 case SwitchEventKind.Syscall:
                     syscallResult = DoSyscall();
+                    break;
+                case SwitchEventKind.Syscall32:
+                    // 32-bit calls from 64-bit code are not served, as in gVisor's amd64 Sentry: ENOSYS.
+                    syscallResult = SyscallTable.Invoke32(nr);
+                    _regs.rax = (ulong)syscallResult;
+                    break;
+                case SwitchEventKind.Vsyscall:
+                    syscallResult = DoVsyscall(ev.Info.si_addr);
                     break;
                 case SwitchEventKind.Signal:
                     HandleHostSignal(ev.Info);
@@ -282,6 +293,31 @@ internal sealed partial class Task
         if (Exit == null && nr != Sysno.rt_sigreturn)
         {
             _regs.rax = (ulong)result;
+        }
+
+        return result;
+    }
+
+    // A call into the vsyscall page, served as the syscall it stands for (gettimeofday, time, getcpu), as
+    // Linux's vsyscall emulation does: a bad pointer is not EFAULT but SIGSEGV, with the call undone (rip in
+    // the page, the return address back on the stack).
+    private long DoVsyscall(ulong address)
+    {
+        int nr = (int)(long)_regs.orig_rax;
+        if (nr is not (Sysno.gettimeofday or Sysno.time or Sysno.getcpu))
+        {
+            _regs.rip = address;
+            _regs.rsp -= 8;
+            ForceSignal(Signal.SIGSEGV, SigInfo.SI_KERNEL, 0);
+            return 0;
+        }
+
+        long result = DoSyscall();
+        if (result == -Errno.EFAULT.Value)
+        {
+            _regs.rip = address;
+            _regs.rsp -= 8;
+            ForceSignal(Signal.SIGSEGV, SigInfo.SI_KERNEL, 0);
         }
 
         return result;

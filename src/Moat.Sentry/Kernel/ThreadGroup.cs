@@ -83,13 +83,13 @@ internal sealed partial class ThreadGroup
     /// <summary>The signal sent to the parent when this group exits (SIGCHLD for fork).</summary>
     public int ExitSignal { get; set; } = Signal.SIGCHLD;
 
-    /// <summary>CPU ticks used in address spaces this process has left (execve). Owned by the exec-ing task.</summary>
+    /// <summary>CPU time (ns) used in address spaces this process has left (execve). Owned by the exec-ing task.</summary>
     public (long User, long System) CpuBefore { get; set; }
 
-    /// <summary>The process's total CPU ticks, fixed when its last task exits. Protected by Kernel.TreeMu.</summary>
+    /// <summary>The process's total CPU time (ns), fixed when its last task exits. Protected by Kernel.TreeMu.</summary>
     public (long User, long System) CpuFinal { get; set; }
 
-    /// <summary>CPU ticks of reaped children and their reaped descendants. Protected by Kernel.TreeMu.</summary>
+    /// <summary>CPU time (ns) of reaped children and their reaped descendants. Protected by Kernel.TreeMu.</summary>
     public (long User, long System) CpuChildren { get; set; }
 
     /// <summary>Guards the group's timers.</summary>
@@ -102,7 +102,7 @@ internal sealed partial class ThreadGroup
     public CpuTimer?[] CpuTimers { get; } = new CpuTimer?[2];
 
     /// <summary>POSIX timers by id. Protected by TimersMu.</summary>
-    public Dictionary<int, (IntervalTimer Timer, int Clock)> PosixTimers { get; } = [];
+    public Dictionary<int, (IArmedTimer Timer, int Clock)> PosixTimers { get; } = [];
 
     /// <summary>The next POSIX timer id. Protected by TimersMu.</summary>
     public int NextTimerId { get; set; }
@@ -120,7 +120,7 @@ internal sealed partial class ThreadGroup
                 CpuTimers[i] = null;
             }
 
-            foreach ((IntervalTimer timer, int _) in PosixTimers.Values)
+            foreach ((IArmedTimer timer, int _) in PosixTimers.Values)
             {
                 timer.Dispose();
             }

@@ -85,10 +85,18 @@ internal sealed partial class MemoryManager
             return -Errno.EINVAL.Value;
         }
 
-        ulong end = addr + PageUp(length);
-        if (end < addr || end > MaxAddress || PageUp(length) == 0)
+        // Linux checks the range against TASK_SIZE, so unmapping the whole user range is valid. Nothing of the
+        // app's lies above MaxAddress (the stub's code, sysmsg regions and vDSO do): the unmap stops there.
+        ulong len = PageUp(length);
+        if (addr > TaskSize || len == 0 || len > TaskSize - addr)
         {
             return -Errno.EINVAL.Value;
+        }
+
+        ulong end = System.Math.Min(addr + len, MaxAddress);
+        if (addr >= end)
+        {
+            return 0;
         }
 
         lock (_mu)

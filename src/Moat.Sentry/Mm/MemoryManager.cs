@@ -66,8 +66,12 @@ internal sealed partial class MemoryManager : IDisposable
         }
     }
 
+    /// <summary>Linux's TASK_SIZE on x86-64 (4-level paging): the end of the user range, which munmap checks against.</summary>
+    public const ulong TaskSize = 0x7fff_ffff_f000;
+
     public ulong MinAddress { get; }
 
+    /// <summary>The end of what the app may map here; above it (up to <see cref="TaskSize"/>) are the stub's own pages.</summary>
     public ulong MaxAddress { get; }
 
     /// <summary>Top-down mmap allocations start below this address. Set by the loader.</summary>

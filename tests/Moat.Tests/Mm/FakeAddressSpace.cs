@@ -50,5 +50,7 @@ internal sealed class FakeAddressSpace : IAddressSpace
         return -Moat.Abi.Errno.ENOSYS.Value;
     }
 
-    public (long User, long System) CpuTicks() => (0, 0);
+    public long CpuRuntimeNs() => 0;
+
+    public (long User, long System) CpuTime() => (0, 0);
 }

@@ -279,10 +279,21 @@ public sealed class MemoryManagerTests : IDisposable
     }
 
     [Fact]
-    public void Munmap_BeyondMaxAddress_ReturnsEINVAL()
+    public void Munmap_BeyondTaskSize_ReturnsEINVAL()
     {
-        Assert.Equal(Err(Errno.EINVAL), _mm.Munmap(MaxAddr - Page, 2 * Page));
+        // Linux checks against TASK_SIZE, not against what the platform lets the app map.
+        Assert.Equal(Err(Errno.EINVAL), _mm.Munmap(MemoryManager.TaskSize - Page, 2 * Page));
+        Assert.Equal(Err(Errno.EINVAL), _mm.Munmap(0, 1UL << 47));
         Assert.Equal(Err(Errno.EINVAL), _mm.Munmap(Fixed, ulong.MaxValue - 0x100));
+    }
+
+    [Fact]
+    public void Munmap_WholeUserRange_UnmapsEverythingButStopsAtMaxAddress()
+    {
+        Assert.Equal((long)Fixed, _mm.MmapAnonymous(Fixed, Page, RW, PrivateFixed));
+        Assert.Equal(0, _mm.Munmap(0, MemoryManager.TaskSize));
+        Assert.Equal(0, _mm.Munmap(MaxAddr, Page));
+        Assert.All(_as.Unmaps, u => Assert.True(u.Addr + u.Length <= MaxAddr));
     }
 
     [Fact]

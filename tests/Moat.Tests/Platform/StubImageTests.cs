@@ -25,6 +25,8 @@ public class StubImageTests
 
     private static int Off(ulong addr) => checked((int)(addr - Base));
 
+    private const uint RetTrap = 0x00030000;
+
     private readonly record struct Insn(ushort Code, byte Jt, byte Jf, uint K);
 
     private static List<Insn> Filter(byte[] image)
@@ -45,7 +47,7 @@ public class StubImageTests
     }
 
     // A tiny classic-BPF interpreter for the instructions a seccomp allow-list uses.
-    private static uint Run(List<Insn> prog, int nr, uint arch, uint arg0 = 0)
+    private static uint Run(List<Insn> prog, int nr, uint arch, uint arg0 = 0, ulong ip = Base)
     {
         uint a = 0;
         int pc = 0;
@@ -60,6 +62,8 @@ public class StubImageTests
                     {
                         0 => (uint)nr,
                         4 => arch,
+                        8 => (uint)ip,
+                        12 => (uint)(ip >> 32),
                         16 => arg0,
                         _ => throw new InvalidOperationException("unexpected load offset " + i.K),
                     };
@@ -182,7 +186,7 @@ public class StubImageTests
         Assert.Equal(new Insn(0x20, 0, 0, 4), f[0]);
         Assert.Equal(0x15, f[1].Code);
         Assert.Equal(AuditArchX86_64, f[1].K);
-        Assert.Equal(3 + StubImage.AllowedSyscalls.Length + 5, f.Count);
+        Assert.Equal(6 + StubImage.AllowedSyscalls.Length + 5, f.Count);
     }
 
     [Fact]
@@ -200,6 +204,23 @@ public class StubImageTests
 
         Assert.Equal(RetKillProcess, Run(f, -1, AuditArchX86_64));
         Assert.Equal(RetKillProcess, Run(f, 0x4000_0000 | Sysno.mmap, AuditArchX86_64)); // x32 ABI
+    }
+
+    [Theory]
+    [InlineData(0xFFFF_FFFF_FF60_0000UL)]
+    [InlineData(0xFFFF_FFFF_FF60_0400UL)]
+    [InlineData(0xFFFF_FFFF_FF60_0800UL)]
+    public void Filter_TrapsVsyscallEmulation(ulong ip)
+    {
+        List<Insn> f = Filter(Build());
+
+        Assert.Equal(RetTrap, Run(f, Sysno.gettimeofday, AuditArchX86_64, 0, ip));
+        Assert.Equal(RetTrap, Run(f, Sysno.time, AuditArchX86_64, 0, ip));
+        Assert.Equal(RetTrap, Run(f, Sysno.getcpu, AuditArchX86_64, 0, ip));
+
+        // From anywhere else the same calls still kill, and the wrong architecture kills first.
+        Assert.Equal(RetKillProcess, Run(f, Sysno.gettimeofday, AuditArchX86_64, 0, 0x7f00_0000_0000));
+        Assert.Equal(RetKillProcess, Run(f, Sysno.gettimeofday, 0x40000003u, 0, ip));
     }
 
     [Fact]

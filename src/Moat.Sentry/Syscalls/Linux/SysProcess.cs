@@ -387,8 +387,10 @@ internal static class SysProcess
         mm.ArgEnd = image.ArgEnd;
         mm.EnvStart = image.EnvStart;
         mm.EnvEnd = image.EnvEnd;
-        (long cu, long cs) = t.MM.HasAddressSpace ? t.MM.AddressSpace.CpuTicks() : (0, 0);
+        (long cu, long cs) = t.MM.HasAddressSpace ? t.MM.AddressSpace.CpuTime() : (0, 0);
         t.Group.CpuBefore = (t.Group.CpuBefore.User + cu, t.Group.CpuBefore.System + cs);
+        (long tu, long ts) = t.Context.ThreadCpuTime();
+        t.CpuBefore = (t.CpuBefore.User + tu, t.CpuBefore.System + ts);
         t.Context.Detach(t.MM.AddressSpace);
         t.ReplaceMemory(mm);
         r = t.Context.Attach(space, null);
@@ -403,7 +405,7 @@ internal static class SysProcess
         // POSIX timers do not survive execve; the ITIMER_REAL timer does.
         lock (t.Group.TimersMu)
         {
-            foreach ((IntervalTimer timer, int _) in t.Group.PosixTimers.Values)
+            foreach ((IArmedTimer timer, int _) in t.Group.PosixTimers.Values)
             {
                 timer.Dispose();
             }

@@ -4,31 +4,14 @@ using Moat.Sentry.Kernel;
 
 namespace Moat.Sentry.Syscalls.Linux;
 
-/// <summary>getrusage(2) and times(2), from the CPU time the host counts for the stubs.</summary>
+/// <summary>getrusage(2) and times(2), from the CPU time the host counts for the stubs (<see cref="CpuClocks"/>).</summary>
 internal static class SysResource
 {
     private const int RUSAGE_SELF = 0;
     private const int RUSAGE_CHILDREN = -1;
     private const int RUSAGE_THREAD = 1;
     private const long TicksPerSecond = 100;
-
-    /// <summary>The CPU time of a process, in clock ticks, from any of its live tasks (0 when it has none).</summary>
-    public static (long User, long System) ProcessCpuTicks(Kernel.Kernel k, ThreadGroup g)
-    {
-        Task? any;
-        lock (k.TreeMu)
-        {
-            any = g.Tasks.Count > 0 ? g.Tasks[0] : null;
-        }
-
-        return any == null ? g.CpuFinal : Self(any);
-    }
-
-    private static (long User, long System) Self(Task t)
-    {
-        (long u, long s) = t.MM.HasAddressSpace ? t.MM.AddressSpace.CpuTicks() : (0, 0);
-        return (t.Group.CpuBefore.User + u, t.Group.CpuBefore.System + s);
-    }
+    private const long NsPerTick = 1_000_000_000 / TicksPerSecond;
 
     private static (long User, long System) Children(Task t)
     {
@@ -38,13 +21,14 @@ internal static class SysResource
         }
     }
 
-    /// <summary>Implements getrusage(2). RUSAGE_THREAD reports the process's time: threads share one stub's accounting.</summary>
+    /// <summary>Implements getrusage(2): the CPU time of the process, of its waited-for children, or of the calling thread.</summary>
     public static long Getrusage(Task t, in SyscallArgs a)
     {
         int who = a.Int(0);
         (long User, long System) cpu = who switch
         {
-            RUSAGE_SELF or RUSAGE_THREAD => Self(t),
+            RUSAGE_SELF => CpuClocks.ProcessTimes(t.Kernel, t.Group),
+            RUSAGE_THREAD => CpuClocks.ThreadTimes(t),
             RUSAGE_CHILDREN => Children(t),
             _ => (-1, -1),
         };
@@ -56,15 +40,15 @@ internal static class SysResource
         return CopyOutRusage(t, a.Pointer(1), cpu, who == RUSAGE_CHILDREN ? 0 : (long)(t.MM.ResidentBytes() / 1024));
     }
 
-    /// <summary>Writes a struct rusage with the given CPU ticks and maximum resident set (KiB).</summary>
+    /// <summary>Writes a struct rusage with the given CPU time (ns) and maximum resident set (KiB).</summary>
     public static long CopyOutRusage(Task t, ulong addr, (long User, long System) cpu, long maxRssKb)
     {
         Span<long> ru = stackalloc long[18];
         ru.Clear();
-        ru[0] = cpu.User / TicksPerSecond;
-        ru[1] = cpu.User % TicksPerSecond * (1_000_000 / TicksPerSecond);
-        ru[2] = cpu.System / TicksPerSecond;
-        ru[3] = cpu.System % TicksPerSecond * (1_000_000 / TicksPerSecond);
+        ru[0] = cpu.User / 1_000_000_000;
+        ru[1] = cpu.User % 1_000_000_000 / 1000;
+        ru[2] = cpu.System / 1_000_000_000;
+        ru[3] = cpu.System % 1_000_000_000 / 1000;
         ru[4] = maxRssKb;
         return t.MM.CopyOut(addr, System.Runtime.InteropServices.MemoryMarshal.AsBytes(ru));
     }
@@ -74,9 +58,9 @@ internal static class SysResource
     {
         if (a.Pointer(0) != 0)
         {
-            (long u, long s) = Self(t);
+            (long u, long s) = CpuClocks.ProcessTimes(t.Kernel, t.Group);
             (long cu, long cs) = Children(t);
-            Span<long> tms = [u, s, cu, cs];
+            Span<long> tms = [u / NsPerTick, s / NsPerTick, cu / NsPerTick, cs / NsPerTick];
             if (t.MM.CopyOut(a.Pointer(0), System.Runtime.InteropServices.MemoryMarshal.AsBytes(tms)) < 0)
             {
                 return -Errno.EFAULT.Value;

@@ -23,9 +23,9 @@ internal static class SysTime
     private const int TIMER_ABSTIME = 1;
 
     /// <summary>
-    /// Maps a sandbox clock id to the host clock that serves it. The CPU-time clocks are the Sentry's own
-    /// (the host's thread and process CPU time would measure the Sentry, not the app); for now they
-    /// answer EINVAL for other processes' clocks and use the host's process clock.
+    /// Maps a sandbox clock id to the host clock that serves it. The CPU-time clocks (2, 3 and the negative
+    /// ids of pthread_getcpuclockid and clock_getcpuclockid) are the app's own, not the host's: see
+    /// <see cref="CpuClocks"/>.
     /// </summary>
     private static bool TryHostClock(int clock, out int host)
     {
@@ -35,16 +35,26 @@ internal static class SysTime
             CLOCK_MONOTONIC or CLOCK_MONOTONIC_RAW or CLOCK_MONOTONIC_COARSE => clock,
             CLOCK_BOOTTIME or CLOCK_BOOTTIME_ALARM => CLOCK_BOOTTIME,
             CLOCK_TAI => CLOCK_TAI,
-            CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID => CLOCK_PROCESS_CPUTIME_ID,
             _ => -1,
         };
         return host >= 0;
     }
 
+    private static bool IsCpuClock(int clock) => clock < 0 || clock is CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID;
+
+    private static Timespec Ts(long ns) => new() { tv_sec = ns / 1_000_000_000, tv_nsec = ns % 1_000_000_000 };
+
     /// <summary>Implements clock_gettime(2).</summary>
     public static long ClockGettime(Task t, in SyscallArgs a)
     {
-        if (!TryHostClock(a.Int(0), out int host))
+        int clock = a.Int(0);
+        if (IsCpuClock(clock))
+        {
+            Errno e = CpuClocks.Resolve(t, clock, gettime: true, out Task? thread, out ThreadGroup? group, out int which);
+            return e != Errno.None ? -e.Value : t.MM.CopyOut(a.Pointer(1), Ts(CpuClocks.Read(t.Kernel, thread, group, which)));
+        }
+
+        if (!TryHostClock(clock, out int host))
         {
             return -Errno.EINVAL.Value;
         }
@@ -57,7 +67,16 @@ internal static class SysTime
     public static long ClockGetres(Task t, in SyscallArgs a)
     {
         int clock = a.Int(0);
-        if (!TryHostClock(clock, out _))
+        int which = CpuClocks.Sched;
+        if (IsCpuClock(clock))
+        {
+            Errno e = CpuClocks.Resolve(t, clock, gettime: false, out _, out _, out which);
+            if (e != Errno.None)
+            {
+                return -e.Value;
+            }
+        }
+        else if (!TryHostClock(clock, out _))
         {
             return -Errno.EINVAL.Value;
         }
@@ -67,7 +86,9 @@ internal static class SysTime
             return 0;
         }
 
-        var res = new Timespec { tv_sec = 0, tv_nsec = clock is CLOCK_REALTIME_COARSE or CLOCK_MONOTONIC_COARSE ? 4_000_000 : 1 };
+        // The tick-sampled CPU clocks (Linux's CPUCLOCK_PROF and CPUCLOCK_VIRT) resolve a tick, as the coarse clocks.
+        bool coarse = clock is CLOCK_REALTIME_COARSE or CLOCK_MONOTONIC_COARSE || which != CpuClocks.Sched;
+        var res = new Timespec { tv_sec = 0, tv_nsec = coarse ? 4_000_000 : 1 };
         return t.MM.CopyOut(a.Pointer(1), res);
     }
 
@@ -111,17 +132,67 @@ internal static class SysTime
     public static long ClockNanosleep(Task t, in SyscallArgs a)
     {
         int clock = a.Int(0);
-        if (clock is CLOCK_THREAD_CPUTIME_ID)
+        if (IsCpuClock(clock))
+        {
+            return CpuSleep(t, clock, a.Int(1), a.Pointer(2), a.Pointer(3));
+        }
+
+        if (!TryHostClock(clock, out int host))
         {
             return -Errno.EINVAL.Value;
         }
 
-        if (!TryHostClock(clock, out int host) || host == CLOCK_PROCESS_CPUTIME_ID)
+        return Sleep(t, host, a.Int(1), a.Pointer(2), a.Pointer(3));
+    }
+
+    // clock_nanosleep on a CPU clock, as Linux's posix_cpu_nsleep: not on the caller's own thread clock
+    // (it could never advance), otherwise until the clock reaches the deadline. The clock is sampled: the
+    // task sleeps for the CPU time left divided by the CPUs that could use it, at least 1 ms and at most 10.
+    private static long CpuSleep(Task t, int clock, int flags, ulong reqAddr, ulong remAddr)
+    {
+        if (CpuClocks.IsDynamicClock(clock))
         {
-            return host == CLOCK_PROCESS_CPUTIME_ID ? -Errno.ENOTSUP.Value : -Errno.EINVAL.Value;
+            return -Errno.EOPNOTSUPP.Value;
         }
 
-        return Sleep(t, host, a.Int(1), a.Pointer(2), a.Pointer(3));
+        if (t.MM.CopyIn(reqAddr, out Timespec req) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1_000_000_000)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        Errno e = CpuClocks.Resolve(t, clock, gettime: false, out Task? thread, out ThreadGroup? group, out int which);
+        if (e != Errno.None || clock == CLOCK_THREAD_CPUTIME_ID || thread == t)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long reqNs = req.tv_sec > long.MaxValue / 1_000_000_000 ? long.MaxValue : (req.tv_sec * 1_000_000_000) + req.tv_nsec;
+        long now = CpuClocks.Read(t.Kernel, thread, group, which);
+        long deadline = (flags & TIMER_ABSTIME) != 0 ? reqNs : (reqNs > long.MaxValue - now ? long.MaxValue : now + reqNs);
+        while (now < deadline)
+        {
+            int ms = (int)Math.Clamp((deadline - now) / Environment.ProcessorCount / 1_000_000, 1, 10);
+            long r = t.Block(null, static () => false, ms);
+            if (r != -Errno.ETIMEDOUT.Value)
+            {
+                if (remAddr != 0 && (flags & TIMER_ABSTIME) == 0)
+                {
+                    now = CpuClocks.Read(t.Kernel, thread, group, which);
+                    t.MM.CopyOut(remAddr, Ts(Math.Max(0, deadline - now)));
+                }
+
+                return -Errno.EINTR.Value;
+            }
+
+            now = CpuClocks.Read(t.Kernel, thread, group, which);
+        }
+
+        return 0;
     }
 
     private static long Sleep(Task t, int hostClock, int flags, ulong reqAddr, ulong remAddr)

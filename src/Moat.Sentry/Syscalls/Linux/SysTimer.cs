@@ -52,8 +52,8 @@ internal static class SysTimer
             return g.CpuTimers[which - 1] ??= new CpuTimer(
                 () =>
                 {
-                    (long u, long s) = SysResource.ProcessCpuTicks(k, g);
-                    return (which == ITIMER_VIRTUAL ? u : u + s) * 10_000_000;
+                    (long u, long s) = CpuClocks.ProcessTimes(k, g);
+                    return which == ITIMER_VIRTUAL ? u : u + s;
                 },
                 () => SignalGroup(k, g, sig, new SigInfo { si_signo = sig, si_code = SigInfo.SI_KERNEL }));
         }
@@ -140,13 +140,34 @@ internal static class SysTimer
         return t.MM.CopyOut(addr, MemoryMarshal.AsBytes(v));
     }
 
-    /// <summary>Implements timer_create(2) for SIGEV_SIGNAL, SIGEV_NONE and SIGEV_THREAD_ID.</summary>
+    /// <summary>
+    /// Implements timer_create(2) for SIGEV_SIGNAL, SIGEV_NONE and SIGEV_THREAD_ID, on the wall and monotonic
+    /// clocks and on CPU clocks (the process's, a thread's of this process, another process's), which are
+    /// sampled every 10 ms (<see cref="CpuTimer"/>).
+    /// </summary>
     public static long TimerCreate(Task t, in SyscallArgs a)
     {
         int clock = a.Int(0);
-        if (clock is not (0 or 1 or 7 or 8 or 9))
+        Task? cpuThread = null;
+        ThreadGroup? cpuGroup = null;
+        int cpuWhich = 0;
+        bool cpu = clock < 0 || clock is 2 or 3;
+        if (CpuClocks.IsDynamicClock(clock))
         {
-            return clock is 2 or 3 ? -Errno.ENOTSUP.Value : -Errno.EINVAL.Value;
+            return -Errno.EOPNOTSUPP.Value;
+        }
+
+        if (cpu)
+        {
+            Errno e = CpuClocks.Resolve(t, clock, gettime: false, out cpuThread, out cpuGroup, out cpuWhich);
+            if (e != Errno.None)
+            {
+                return -e.Value;
+            }
+        }
+        else if (clock is not (0 or 1 or 7 or 8 or 9))
+        {
+            return -Errno.EINVAL.Value;
         }
 
         int notify = SIGEV_SIGNAL;
@@ -180,7 +201,7 @@ internal static class SysTimer
             id = g.NextTimerId++;
         }
 
-        var timer = new IntervalTimer(tm =>
+        Action fire = () =>
         {
             if (notify == SIGEV_NONE)
             {
@@ -198,7 +219,10 @@ internal static class SysTimer
             {
                 SignalGroup(k, g, sig, info);
             }
-        });
+        };
+        IArmedTimer timer = cpu
+            ? new CpuTimer(() => CpuClocks.Read(k, cpuThread, cpuGroup, cpuWhich), fire)
+            : new IntervalTimer(_ => fire());
         lock (g.TimersMu)
         {
             g.PosixTimers[id] = (timer, clock);
@@ -218,7 +242,7 @@ internal static class SysTimer
         return 0;
     }
 
-    private static (IntervalTimer Timer, int Clock)? Find(Task t, int id)
+    private static (IArmedTimer Timer, int Clock)? Find(Task t, int id)
     {
         lock (t.Group.TimersMu)
         {
@@ -248,7 +272,7 @@ internal static class SysTimer
     /// <summary>Implements timer_delete(2).</summary>
     public static long TimerDelete(Task t, in SyscallArgs a)
     {
-        (IntervalTimer Timer, int Clock) e;
+        (IArmedTimer Timer, int Clock) e;
         lock (t.Group.TimersMu)
         {
             if (!t.Group.PosixTimers.Remove(a.Int(0), out e))
@@ -326,7 +350,7 @@ internal static class SysTimer
         }
     }
 
-    private static long SetTime(Task t, IntervalTimer timer, int clock, bool absolute, ulong newAddr, ulong oldAddr)
+    private static long SetTime(Task t, IArmedTimer timer, int clock, bool absolute, ulong newAddr, ulong oldAddr)
     {
         Span<Timespec> v = stackalloc Timespec[2];
         if (t.MM.CopyIn(newAddr, MemoryMarshal.AsBytes(v)) < 0)
@@ -350,15 +374,26 @@ internal static class SysTimer
         long value = Ns(v[1]);
         if (absolute && value != 0)
         {
-            HostProcess.ClockGettime(clock is 8 ? 0 : clock is 9 ? 7 : clock, out Timespec now);
-            value = Math.Max(1, value - Ns(now));
+            long now;
+            if (clock < 0 || clock is 2 or 3)
+            {
+                Errno e = CpuClocks.Resolve(t, clock, gettime: false, out Task? thread, out ThreadGroup? group, out int which);
+                now = e == Errno.None ? CpuClocks.Read(t.Kernel, thread, group, which) : 0;
+            }
+            else
+            {
+                HostProcess.ClockGettime(clock is 8 ? 0 : clock is 9 ? 7 : clock, out Timespec ts);
+                now = Ns(ts);
+            }
+
+            value = Math.Max(1, value - now);
         }
 
         timer.Arm(value, Ns(v[0]));
         return 0;
     }
 
-    private static long CopyOutItimerspec(Task t, ulong addr, IntervalTimer timer)
+    private static long CopyOutItimerspec(Task t, ulong addr, IArmedTimer timer)
     {
         (long value, long interval) = timer.Remaining();
         Span<Timespec> v = [Ts(interval), Ts(value)];

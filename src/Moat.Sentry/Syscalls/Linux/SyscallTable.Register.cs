@@ -270,7 +270,7 @@ internal static partial class SyscallTable
         Full(Sysno.gettimeofday, SysTime.Gettimeofday);
         Full(Sysno.time, SysTime.Time);
         Partial(Sysno.nanosleep, SysTime.Nanosleep, "not interruptible by signals yet");
-        Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "not interruptible by signals yet");
+        Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "a CPU clock is sampled every 1-10 ms while sleeping on it");
         Full(Sysno.clock_settime, SysClockSet.ClockSettime);
         Full(Sysno.settimeofday, SysClockSet.Settimeofday);
         Partial(Sysno.adjtimex, SysClockSet.Adjtimex, "changes answer EPERM (no CAP_SYS_TIME outside the initial user namespace); reads report an undisciplined clock (TIME_ERROR, STA_UNSYNC)");
@@ -279,7 +279,7 @@ internal static partial class SyscallTable
         Full(Sysno.alarm, SysTimer.Alarm);
         Partial(Sysno.setitimer, SysTimer.Setitimer, "CPU-time timers sample the stub's clock every 10 ms");
         Full(Sysno.getitimer, SysTimer.Getitimer);
-        Partial(Sysno.timer_create, SysTimer.TimerCreate, "wall and monotonic clocks; SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID");
+        Partial(Sysno.timer_create, SysTimer.TimerCreate, "wall, monotonic and CPU clocks (sampled every 10 ms); SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID");
         Full(Sysno.timer_settime, SysTimer.TimerSettime);
         Full(Sysno.timer_gettime, SysTimer.TimerGettime);
         Full(Sysno.timer_getoverrun, SysTimer.TimerGetoverrun);
@@ -298,7 +298,7 @@ internal static partial class SyscallTable
         Full(Sysno.getrlimit, SysRlimit.Getrlimit);
         Full(Sysno.setrlimit, SysRlimit.Setrlimit);
         Full(Sysno.getrandom, SysRandom.Getrandom);
-        Partial(Sysno.getrusage, SysResource.Getrusage, "CPU times and max RSS; RUSAGE_THREAD reports the process");
+        Partial(Sysno.getrusage, SysResource.Getrusage, "CPU times and max RSS; the other fields are 0");
         Full(Sysno.times, SysResource.Times);
     }
 }

@@ -27,6 +27,7 @@ internal static partial class SyscallTable
 {
     private static readonly SyscallEntry?[] s_entries = Build();
     private static readonly bool[] s_loggedMissing = new bool[Sysno.MaxSyscall];
+    private static bool s_logged32;
 
     public static IReadOnlyList<SyscallEntry?> Entries => s_entries;
 
@@ -48,6 +49,21 @@ internal static partial class SyscallTable
                 s_loggedMissing[nr] = true;
                 UnimplementedLogger?.Invoke(Sysno.Name(nr));
             }
+        }
+
+        return -Errno.ENOSYS.Value;
+    }
+
+    /// <summary>
+    /// Answers a 32-bit system call (int 0x80 or sysenter from 64-bit code) of i386 number <paramref name="nr"/>:
+    /// ENOSYS, logged once, as gVisor's amd64 Sentry answers it. The call is never run as an x86-64 one.
+    /// </summary>
+    public static long Invoke32(int nr)
+    {
+        if (!s_logged32)
+        {
+            s_logged32 = true;
+            UnimplementedLogger?.Invoke("i386 #" + nr.ToString(System.Globalization.CultureInfo.InvariantCulture) + " (int 0x80; 32-bit calls are not served, this is logged once)");
         }
 
         return -Errno.ENOSYS.Value;
