@@ -18,8 +18,12 @@ namespace Moat.Conformance;
 /// second after a round the idle reclaim (Kernel/IdleReclaimer.cs) brings it back to start + 2.7 to 3.1 MB:
 /// about 1.2 MB of moat's and libc's code read in for the first time (file pages, clean), 1.3 MB of the GC's
 /// allocation region and 0.5 MB of its bookkeeping, 0.1 MB of MemoryFile pages the Sentry touched for the
-/// still running program. The tolerance, 6 MB, is twice that: a quarter of one round's growth, so a Sentry
-/// that keeps what a round took fails. Round to round the settled RSS varied by less than 0.3 MB.
+/// still running program. Round to round the settled RSS varied by less than 0.3 MB on a quiet machine.
+/// Re-measured with more of the kernel in the binary (permissions, SysV IPC, pidfds, CPU clocks) and the
+/// machine busy with other builds: start 8.8 to 9.3 MB, a round peaks at 65 to 77 MB, idle settles at start
+/// + 3.4 to 6.4 MB, and round to round it moved by up to 2.4 MB (the session-start binary too). The
+/// tolerance, 12 MB, is a fifth of one round's growth, so a Sentry that keeps what a round took still fails;
+/// flatness allows 4 MB.
 /// On the JIT build (no MOAT_BINARY) the Sentry starts at 44 MB and keeps the code the JIT compiles for
 /// paths the load runs first, and in round 2 their tier-1 recompiles: it settles at start + 11 MB after
 /// round 1 and + 16 MB after the next ones (+32 to 38 MB without reclaim), so there the tolerance is 24 MB
@@ -27,9 +31,9 @@ namespace Moat.Conformance;
 /// </remarks>
 public sealed class LoadTests
 {
-    private const long ToleranceKiB = 6 * 1024;
+    private const long ToleranceKiB = 12 * 1024;
     private const long JitToleranceKiB = 24 * 1024;
-    private const long FlatKiB = 2 * 1024;
+    private const long FlatKiB = 4 * 1024;
 
     // Reclaim follows a burst by one to two 500 ms periods; a slow shared machine gets more.
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(20);
