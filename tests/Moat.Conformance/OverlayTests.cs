@@ -72,4 +72,17 @@ public sealed class OverlayTests
         Assert.NotEqual(2001, info.LastWriteTime.Year);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(Path.Combine(dir, "target")));
     }
+
+    [Fact]
+    public void TheRoot_IsOneFileSystem_ForFindXdev_AsNative()
+    {
+        // Host directories of the root's file system share the root's device; mounts (/proc, /dev, /sys,
+        // /run, /tmp) keep theirs. /tmp's contents differ by design (a fresh tmpfs inside), so they are left out.
+        const string Script = "find / -xdev -maxdepth 2 | grep -v -e '^/tmp/' -e '^/var/tmp/' | sort";
+        RunResult native = ProcessRunner.Run("/bin/sh", ["-c", Script], HostScratch.Root);
+        RunResult moat = MoatCli.Do(["/bin/sh", "-c", Script], HostScratch.Root);
+        Assert.Equal(0, moat.ExitCode);
+        Assert.True(native.StdoutText.Split('\n').Length > 50, native.StdoutText);
+        Assert.Equal(native.StdoutText, moat.StdoutText);
+    }
 }

@@ -26,7 +26,9 @@ internal sealed partial class Kernel
     {
         MemoryFile = memoryFile;
         Platform = platform;
-        Upper = new Vfs.Tmpfs.Tmpfs(memoryFile, string.Empty, 0x1ED /* 0755 */);
+        // The root overlay's directories share its device with the host root's (Overlay.AsSeen): its own
+        // inode numbers start far above any the host file system hands out.
+        Upper = new Vfs.Tmpfs.Tmpfs(memoryFile, string.Empty, 0x1ED /* 0755 */, firstIno: 1UL << 48);
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/tmp", 0x3FF /* 01777 */));
         Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF));
         Dev = Vfs.DevFs.Create(memoryFile);
@@ -84,6 +86,22 @@ internal sealed partial class Kernel
 
     /// <summary>The upper layer of the root overlay: every change to the host's root lands here.</summary>
     public Vfs.Tmpfs.Tmpfs Upper { get; private set; } = null!;
+
+    /// <summary>The host root's st_dev, as the gofer serves it (0 until first asked; <see cref="Vfs.Overlay.AsSeen"/>).</summary>
+    public ulong HostRootDevice
+    {
+        get
+        {
+            if (_hostRootDevice == 0 && HostCache.Stat("/", follow: true, out Stat st) == 0)
+            {
+                _hostRootDevice = st.st_dev;
+            }
+
+            return _hostRootDevice;
+        }
+    }
+
+    private ulong _hostRootDevice;
 
     /// <summary>The sandbox's /dev (<see cref="Vfs.DevFs"/>): where devpts and further devices are added.</summary>
     public Vfs.Tmpfs.Tmpfs Dev { get; }

@@ -51,7 +51,19 @@ internal sealed unsafe class HostFileDescription : FileDescription
 
     public override long PWrite(Task t, ulong addr, ulong count, long offset) => Transfer(t, addr, count, offset, write: true);
 
-    public override long Stat(out Stat st) => HostFile.Fstat(_fd.Fd, out st);
+    /// <summary>The kernel whose root overlay this host file belongs to (a lower file), for its attributes as the overlay shows them.</summary>
+    public Kernel.Kernel? Overlay { get; init; }
+
+    public override long Stat(out Stat st)
+    {
+        long r = HostFile.Fstat(_fd.Fd, out st);
+        if (r == 0 && Overlay != null)
+        {
+            Vfs.Overlay.AsSeen(Overlay, ref st);
+        }
+
+        return r;
+    }
 
     // Regular files, directories and block devices take offsets; ttys, pipes and sockets don't.
     public override bool Positional => IsAlwaysReady() || _kind == (int)Abi.Stat.S_IFBLK;

@@ -182,6 +182,20 @@ internal static class Overlay
         }
     }
 
+    /// <summary>
+    /// A host file's attributes as the overlay shows them: a directory of the host's root file system is one
+    /// of the overlay's (its device), as overlayfs shows directories, so the root is one file system for
+    /// `find -xdev`, `du -x` and `tar --one-file-system`; files keep the host's device, and host directories
+    /// of other file systems mounted below the root (/sys, /run) keep theirs, as mounts do.
+    /// </summary>
+    public static void AsSeen(Kernel.Kernel k, ref Stat st)
+    {
+        if ((st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR && st.st_dev == k.HostRootDevice)
+        {
+            st.st_dev = k.Upper.Device;
+        }
+    }
+
     /// <summary>Stats a path of the root without opening it. Returns 0, 1 with a restart path, or -errno.</summary>
     public static long StatPath(Task t, string absolute, string norm, bool follow, out Stat st, out string? restart)
     {
@@ -207,7 +221,13 @@ internal static class Overlay
             }
         }
 
-        return t.Kernel.HostCache.Stat(absolute, follow, out st);
+        long hr = t.Kernel.HostCache.Stat(absolute, follow, out st);
+        if (hr == 0)
+        {
+            AsSeen(t.Kernel, ref st);
+        }
+
+        return hr;
     }
 
     private static long OpenUpperLocked(Task t, Tmpfs.Tmpfs upper, TmpfsNode node, string norm, int flags, out FileDescription? file)
@@ -293,7 +313,7 @@ internal static class Overlay
                 return -Errno.ENOTDIR.Value;
             }
 
-            file = new HostFileDescription(cached!, status, shared) { Path = norm };
+            file = new HostFileDescription(cached!, status, shared) { Path = norm, Overlay = t.Kernel };
             return 0;
         }
 
@@ -309,11 +329,12 @@ internal static class Overlay
         {
             // The upper layer deleted names inside this host directory: list it merged.
             fd.Dispose();
+            AsSeen(t.Kernel, ref st);
             file = new SnapshotDirectory(MergedEntriesLocked(t, null, norm), norm, st);
             return 0;
         }
 
-        file = new HostFileDescription(fd, status) { Path = norm };
+        file = new HostFileDescription(fd, status) { Path = norm, Overlay = t.Kernel };
         return 0;
     }
 

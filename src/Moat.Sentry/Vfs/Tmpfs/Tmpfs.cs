@@ -16,8 +16,9 @@ internal sealed class Tmpfs
     private static long s_nextDevice = 0x100;
     private long _nextIno = 1;
 
-    public Tmpfs(MemoryFile memoryFile, string mountPoint, uint rootPerm)
+    public Tmpfs(MemoryFile memoryFile, string mountPoint, uint rootPerm, ulong firstIno = 1)
     {
+        _nextIno = (long)firstIno;
         MemoryFile = memoryFile;
         MountPoint = mountPoint;
         Device = (ulong)Interlocked.Increment(ref s_nextDevice);
