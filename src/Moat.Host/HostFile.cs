@@ -59,6 +59,9 @@ public static unsafe class HostFile
         return new SafeFdHandle(fd);
     }
 
+    /// <summary>fallocate(2) on a host fd. Returns 0 or -errno.</summary>
+    public static long Fallocate(int fd, int mode, long offset, long length) => HostProcess.Syscall(Sysno.fallocate, fd, mode, offset, length);
+
     public static long Ftruncate(int fd, long length) => HostResult.FromInt(Interop.Libc.ftruncate(fd, length));
 
     /// <summary>Releases the host pages of a range and makes it read back as zeros.</summary>

@@ -326,6 +326,25 @@ internal static class SysPathChange
         }
     }
 
+    /// <summary>Implements fallocate(2).</summary>
+    public static long Fallocate(Task t, in SyscallArgs a)
+    {
+        FileDescription? f = t.Fds.Get(a.Int(0));
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        try
+        {
+            return FileChanged(t, f, InotifyMask.IN_MODIFY, FileSpace.Fallocate(t, f, a.Int(1), a.Long(2), a.Long(3)));
+        }
+        finally
+        {
+            f.DecRef();
+        }
+    }
+
     /// <summary>Implements chmod(2).</summary>
     public static long Chmod(Task t, in SyscallArgs a)
     {

@@ -75,6 +75,7 @@ internal static partial class SyscallTable
         Partial(Sysno.fremovexattr, SysXattr.Fremovexattr, "user., trusted. and security. names on the Sentry's tmpfs files and the overlay (host files copied up to change); volumes and special files EOPNOTSUPP");
         Partial(Sysno.mkdir, SysPathChange.Mkdir, "tmpfs mounts; the host root is read-only");
         Partial(Sysno.mkdirat, SysPathChange.Mkdirat, "tmpfs mounts; the host root is read-only");
+        Partial(Sysno.fallocate, SysPathChange.Fallocate, "tmpfs, overlay and memfd files as shmem (KEEP_SIZE and PUNCH_HOLE; other modes EOPNOTSUPP); volume files as the host's file system");
         Partial(Sysno.mknod, SysPathChange.Mknod, "FIFOs, socket nodes and regular files anywhere but volumes (EOPNOTSUPP); with CAP_MKNOD the character devices the Sentry serves, other devices EPERM");
         Partial(Sysno.mknodat, SysPathChange.Mknodat, "as mknod");
         Partial(Sysno.unlink, SysPathChange.Unlink, "tmpfs mounts; the host root is read-only");

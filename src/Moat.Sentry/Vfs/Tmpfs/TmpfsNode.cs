@@ -279,6 +279,65 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
         Touch(modified: true);
     }
 
+    /// <summary>
+    /// fallocate without FALLOC_FL_PUNCH_HOLE: backs [offset, offset+length) with (zeroed) pages and, unless
+    /// <paramref name="keepSize"/>, grows the file to its end. Returns 0 or -ENOSPC (pages already backed stay).
+    /// Preconditions: Fs.Mu is held.
+    /// </summary>
+    public long Allocate(long offset, long length, bool keepSize)
+    {
+        for (long page = offset >> 12; page <= (offset + length - 1) >> 12; page++)
+        {
+            if (!_pages.ContainsKey(page))
+            {
+                long fo = Fs.MemoryFile.Allocate(4096);
+                if (fo < 0)
+                {
+                    return -Errno.ENOSPC.Value;
+                }
+
+                _pages[page] = fo;
+            }
+        }
+
+        if (!keepSize && offset + length > _size)
+        {
+            _size = offset + length;
+        }
+
+        Touch(modified: true);
+        return 0;
+    }
+
+    /// <summary>
+    /// FALLOC_FL_PUNCH_HOLE: [offset, offset+length) reads as zeros; whole pages go back to the MemoryFile.
+    /// A page is zeroed before it is freed, so a shared mapping that still holds it sees the hole too.
+    /// Preconditions: Fs.Mu is held.
+    /// </summary>
+    public void PunchHole(long offset, long length)
+    {
+        long end = Math.Min(offset + length, _size);
+        for (long pos = offset; pos < end;)
+        {
+            long page = pos >> 12;
+            int inPage = (int)(pos & 4095);
+            int chunk = (int)Math.Min(end - pos, 4096 - inPage);
+            if (_pages.TryGetValue(page, out long fo))
+            {
+                new Span<byte>(Fs.MemoryFile.PointerAt(fo + inPage), chunk).Clear();
+                if (chunk == 4096)
+                {
+                    Fs.MemoryFile.Free(fo, 4096);
+                    _pages.Remove(page);
+                }
+            }
+
+            pos += chunk;
+        }
+
+        Touch(modified: true);
+    }
+
     /// <summary>Frees all data once the last link and the last open file are gone.</summary>
     public void ReleaseData()
     {
