@@ -1,7 +1,7 @@
 /* The last component as written decides before any lookup: "." and ".." are never removed (rmdir EINVAL
  * and ENOTEMPTY, unlink EISDIR), a trailing slash asks for a directory (ENOTDIR, EISDIR for unlink and for
  * open with O_CREAT) and follows a final symlink; /proc/self/exe names the file, with every symlink on the
- * way resolved. In a fresh directory under /tmp and one in the current directory (the overlay). */
+ * way resolved; linkat with AT_SYMLINK_FOLLOW links a symlink's target. In a fresh directory under /tmp and one in the current directory (the overlay). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +48,18 @@ static void cases(void) {
     printf("open ldir/ O_NOFOLLOW: %s\n", e(fd));
     if (fd >= 0) close(fd);
     printf("rmdir dir: %s\n", e(rmdir("dir")));
+    printf("linkat AT_SYMLINK_FOLLOW: %s\n", e(linkat(AT_FDCWD, "lfile", AT_FDCWD, "hard1", AT_SYMLINK_FOLLOW)));
+    printf("linkat without: %s\n", e(linkat(AT_FDCWD, "lfile", AT_FDCWD, "hard2", 0)));
+    struct stat f1, h1, h2;
+    lstat("file", &f1);
+    lstat("hard1", &h1);
+    lstat("hard2", &h2);
+    printf("hard1 is the file: %d, hard2 is a link: %d, links %ld\n", f1.st_ino == h1.st_ino, S_ISLNK(h2.st_mode), (long)f1.st_nlink);
+    symlink("none", "dangling");
+    printf("linkat AT_SYMLINK_FOLLOW dangling: %s\n", e(linkat(AT_FDCWD, "dangling", AT_FDCWD, "hard3", AT_SYMLINK_FOLLOW)));
+    unlink("hard1");
+    unlink("hard2");
+    unlink("dangling");
     unlink("file");
     unlink("ldir");
     unlink("lfile");

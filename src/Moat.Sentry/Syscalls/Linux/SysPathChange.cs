@@ -272,6 +272,18 @@ internal static class SysPathChange
             return r;
         }
 
+        if ((a.Int(4) & OpenFlags.AT_SYMLINK_FOLLOW) != 0)
+        {
+            // Link what a final symlink names, not the link itself (after the walk's own errors).
+            r = PathOps.Stat(t, from, follow: true, out _);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            from = PathOps.ResolveLinks(t, from);
+        }
+
         r = Path(t, a.Int(2), a.Pointer(3), out string to);
         r = r < 0 ? r : PathOps.Link(t, from, to);
         if (r == 0 && Fsnotify.Active)
