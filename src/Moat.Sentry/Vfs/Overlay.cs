@@ -872,6 +872,58 @@ internal static class Overlay
         }
     }
 
+    /// <summary>
+    /// RENAME_EXCHANGE within the root, for names only the upper layer has; a name of the host's answers
+    /// EXDEV (a gap: overlayfs would copy a file up first).
+    /// </summary>
+    public static long Exchange(Task t, string fromNorm, string toNorm)
+    {
+        Tmpfs.Tmpfs upper = t.Kernel.Upper;
+        lock (upper.Mu)
+        {
+            long r = Find(upper, fromNorm, followLast: false, out Where fromWhere, out _, out _);
+            long r2 = Find(upper, toNorm, followLast: false, out Where toWhere, out _, out _);
+            if (r < 0 || r2 < 0)
+            {
+                return r < 0 ? r : r2;
+            }
+
+            if (t.Kernel.RootReadOnly)
+            {
+                return -Errno.EROFS.Value;
+            }
+
+            bool fromLower = LowerExists(t, fromNorm);
+            bool toLower = LowerExists(t, toNorm);
+            if ((fromWhere != Where.Upper && !fromLower) || (toWhere != Where.Upper && !toLower))
+            {
+                return -Errno.ENOENT.Value;
+            }
+
+            if (fromLower || toLower)
+            {
+                return -Errno.EXDEV.Value;
+            }
+
+            r = ParentLocked(t, upper, fromNorm, out TmpfsDirectory? op, out string oldName);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            r = ParentLocked(t, upper, toNorm, out TmpfsDirectory? np, out string newName);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            r = PathOps.ExchangeLocked(op!, oldName, np!, newName);
+            t.Kernel.HostCache.Invalidate(fromNorm);
+            t.Kernel.HostCache.Invalidate(toNorm);
+            return r;
+        }
+    }
+
     /// <summary>Renames within the root: files are copied up first; host directories answer EXDEV.</summary>
     public static long Rename(Task t, string fromNorm, string toNorm, bool noReplace)
     {

@@ -140,7 +140,7 @@ internal static class PathAccess
     }
 
     /// <summary>rename's checks: removing the old name, replacing or creating the new one, and a moved directory's "..".</summary>
-    public static long MayRename(Task t, string from, string to)
+    public static long MayRename(Task t, string from, string to, bool exchange = false)
     {
         long r = MayWalk(t, from);
         r = r < 0 ? r : MayWalk(t, to);
@@ -178,6 +178,13 @@ internal static class PathAccess
 
         bool moved = oldDir.st_dev != newDir.st_dev || oldDir.st_ino != newDir.st_ino;
         if (moved && (source.st_mode & Stat.S_IFMT) == Stat.S_IFDIR && Permissions.Check(c, source, Permissions.MayWrite) != Errno.None)
+        {
+            return -Errno.EACCES.Value;
+        }
+
+        // An exchange moves the target the other way: its ".." changes too.
+        if (exchange && moved && PathOps.StatUnchecked(t, newNorm, follow: false, out Stat other) == 0 &&
+            (other.st_mode & Stat.S_IFMT) == Stat.S_IFDIR && Permissions.Check(c, other, Permissions.MayWrite) != Errno.None)
         {
             return -Errno.EACCES.Value;
         }

@@ -1015,9 +1015,9 @@ internal static class PathOps
     }
 
     /// <summary>Implements rename(2) inside one file system, with renameat2's RENAME_NOREPLACE.</summary>
-    public static long Rename(Task t, string oldAbsolute, string newAbsolute, bool noReplace)
+    public static long Rename(Task t, string oldAbsolute, string newAbsolute, bool noReplace, bool exchange = false)
     {
-        long pr = PathAccess.MayRename(t, oldAbsolute, newAbsolute);
+        long pr = PathAccess.MayRename(t, oldAbsolute, newAbsolute, exchange);
         if (pr < 0)
         {
             return pr;
@@ -1025,7 +1025,7 @@ internal static class PathOps
 
         for (int hop = 0; hop < MaxHops; hop++)
         {
-            long vr = TwoNamesOnVolume(t, Gofer.GoferOp.Rename, ref oldAbsolute, ref newAbsolute, noReplace ? 1 : 0);
+            long vr = TwoNamesOnVolume(t, Gofer.GoferOp.Rename, ref oldAbsolute, ref newAbsolute, exchange ? RenameExchange : noReplace ? 1 : 0);
             if (vr != 2)
             {
                 if (vr == 1)
@@ -1036,7 +1036,7 @@ internal static class PathOps
                 return vr;
             }
 
-            long r = RenameOutsideVolumes(t, ref oldAbsolute, ref newAbsolute, noReplace);
+            long r = exchange ? ExchangeOutsideVolumes(t, ref oldAbsolute, ref newAbsolute) : RenameOutsideVolumes(t, ref oldAbsolute, ref newAbsolute, noReplace);
             if (r != 3)
             {
                 return r;
@@ -1044,6 +1044,116 @@ internal static class PathOps
         }
 
         return -Errno.ELOOP.Value;
+    }
+
+    /// <summary>renameat2's RENAME_EXCHANGE.</summary>
+    public const int RenameExchange = 2;
+
+    // RENAME_EXCHANGE in one tmpfs, or between two names that only the overlay's upper layer has.
+    private static long ExchangeOutsideVolumes(Task t, ref string oldAbsolute, ref string newAbsolute)
+    {
+        long r = ResolveForChange(t, ref oldAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        long r2 = ResolveForChange(t, ref newAbsolute, out Tmpfs.Tmpfs? newFs, out string newRel);
+        if (r2 < 0)
+        {
+            return r2;
+        }
+
+        if (r == 3 || r2 == 3)
+        {
+            return 3;
+        }
+
+        if (r == 2 && r2 == 2)
+        {
+            return Overlay.Exchange(t, oldAbsolute, newAbsolute);
+        }
+
+        if (r == 2 || r2 == 2 || oldFs != newFs)
+        {
+            return -Errno.EXDEV.Value;
+        }
+
+        lock (oldFs!.Mu)
+        {
+            oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName, out _);
+            newFs!.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
+            return ExchangeLocked(op!, oldName, np!, newName);
+        }
+    }
+
+    /// <summary>
+    /// Swaps two names of one tmpfs: both must exist (ENOENT); neither directory may land inside itself
+    /// (EINVAL). Preconditions: the file system's Mu is held.
+    /// </summary>
+    public static long ExchangeLocked(TmpfsDirectory op, string oldName, TmpfsDirectory np, string newName)
+    {
+        if (!op.Children.TryGetValue(oldName, out TmpfsNode? a) || !np.Children.TryGetValue(newName, out TmpfsNode? b))
+        {
+            return -Errno.ENOENT.Value;
+        }
+
+        if (a == b)
+        {
+            return 0;
+        }
+
+        if (IsWithin(np, a) || IsWithin(op, b))
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        op.Children[oldName] = b;
+        np.Children[newName] = a;
+        if (op != np)
+        {
+            if (a is TmpfsDirectory da)
+            {
+                da.Parent = np;
+                op.Nlink--;
+                np.Nlink++;
+            }
+
+            if (b is TmpfsDirectory db)
+            {
+                db.Parent = op;
+                np.Nlink--;
+                op.Nlink++;
+            }
+        }
+
+        op.Touch(modified: true);
+        np.Touch(modified: true);
+        a.Touch(modified: false);
+        b.Touch(modified: false);
+        return 0;
+    }
+
+    // Whether dir is node itself or below it (node a directory).
+    private static bool IsWithin(TmpfsDirectory dir, TmpfsNode node)
+    {
+        if (node is not TmpfsDirectory moving)
+        {
+            return false;
+        }
+
+        for (TmpfsDirectory d = dir; ; d = d.Parent)
+        {
+            if (d == moving)
+            {
+                return true;
+            }
+
+            if (d == d.Parent)
+            {
+                return false;
+            }
+        }
     }
 
     private static long RenameOutsideVolumes(Task t, ref string oldAbsolute, ref string newAbsolute, bool noReplace)

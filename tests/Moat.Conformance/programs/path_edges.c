@@ -1,7 +1,7 @@
 /* The last component as written decides before any lookup: "." and ".." are never removed (rmdir EINVAL
  * and ENOTEMPTY, unlink EISDIR), a trailing slash asks for a directory (ENOTDIR, EISDIR for unlink and for
  * open with O_CREAT) and follows a final symlink; /proc/self/exe names the file, with every symlink on the
- * way resolved; linkat with AT_SYMLINK_FOLLOW links a symlink's target. In a fresh directory under /tmp and one in the current directory (the overlay). */
+ * way resolved; linkat with AT_SYMLINK_FOLLOW links a symlink's target; RENAME_EXCHANGE swaps names. In a fresh directory under /tmp and one in the current directory (the overlay). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +60,20 @@ static void cases(void) {
     unlink("hard1");
     unlink("hard2");
     unlink("dangling");
+
+    /* renameat2(RENAME_EXCHANGE): a file and a directory trade names. */
+    mkdir("xd", 0755);
+    close(open("xd/inner", O_CREAT | O_WRONLY, 0644));
+    close(open("xf", O_CREAT | O_WRONLY, 0600));
+    printf("exchange: %s\n", e(renameat2(AT_FDCWD, "xf", AT_FDCWD, "xd", RENAME_EXCHANGE)));
+    printf("xf is now a dir: %d, xd a file: %d, inner moved: %d\n", stat("xf", &st) == 0 && S_ISDIR(st.st_mode),
+           stat("xd", &st) == 0 && S_ISREG(st.st_mode), access("xf/inner", F_OK) == 0);
+    printf("exchange with missing: %s\n", e(renameat2(AT_FDCWD, "xf", AT_FDCWD, "none", RENAME_EXCHANGE)));
+    printf("exchange and noreplace: %s\n", e(renameat2(AT_FDCWD, "xf", AT_FDCWD, "xd", RENAME_EXCHANGE | RENAME_NOREPLACE)));
+    printf("exchange into itself: %s\n", e(renameat2(AT_FDCWD, "xf", AT_FDCWD, "xf/inner", RENAME_EXCHANGE)));
+    unlink("xf/inner");
+    rmdir("xf");
+    unlink("xd");
     unlink("file");
     unlink("ldir");
     unlink("lfile");

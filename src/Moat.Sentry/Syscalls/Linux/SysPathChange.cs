@@ -178,14 +178,16 @@ internal static class SysPathChange
     /// <summary>Implements renameat(2).</summary>
     public static long Renameat(Task t, in SyscallArgs a) => Renameat2(t, new SyscallArgs(a[0], a[1], a[2], a[3], 0));
 
-    /// <summary>Implements renameat2(2) (RENAME_NOREPLACE; RENAME_EXCHANGE and RENAME_WHITEOUT answer EINVAL).</summary>
+    /// <summary>Implements renameat2(2) (RENAME_NOREPLACE, RENAME_EXCHANGE; RENAME_WHITEOUT answers EINVAL).</summary>
     public static long Renameat2(Task t, in SyscallArgs a)
     {
         uint flags = a.UInt(4);
-        if ((flags & ~RENAME_NOREPLACE) != 0)
+        if ((flags & ~(RENAME_NOREPLACE | PathOps.RenameExchange)) != 0 || flags == (RENAME_NOREPLACE | PathOps.RenameExchange))
         {
             return -Errno.EINVAL.Value;
         }
+
+        bool exchange = (flags & PathOps.RenameExchange) != 0;
 
         long r = Path(t, a.Int(0), a.Pointer(1), out string from);
         if (r < 0)
@@ -203,8 +205,22 @@ internal static class SysPathChange
         Stat st = default, oldSt = default;
         bool watched = Fsnotify.Active && Fsnotify.Lookup(t, from, follow: false, out key, out st);
         bool replaced = watched && Fsnotify.Lookup(t, to, follow: false, out oldKey, out oldSt) && oldKey != key;
-        r = PathOps.Rename(t, from, to, (flags & RENAME_NOREPLACE) != 0);
-        if (r == 0 && watched)
+        r = PathOps.Rename(t, from, to, (flags & RENAME_NOREPLACE) != 0, exchange);
+        if (r == 0 && watched && exchange)
+        {
+            // Both names moved: a pair of events each way, as Linux reports an exchange.
+            bool fromDir = (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR;
+            bool toDir = (oldSt.st_mode & Stat.S_IFMT) == Stat.S_IFDIR;
+            uint cookie = Fsnotify.NextCookie();
+            Fsnotify.Entry(t, from, InotifyMask.IN_MOVED_FROM, cookie, fromDir);
+            Fsnotify.Entry(t, to, InotifyMask.IN_MOVED_TO, cookie, fromDir);
+            cookie = Fsnotify.NextCookie();
+            Fsnotify.Entry(t, to, InotifyMask.IN_MOVED_FROM, cookie, toDir);
+            Fsnotify.Entry(t, from, InotifyMask.IN_MOVED_TO, cookie, toDir);
+            Fsnotify.Deliver(key, InotifyMask.IN_MOVE_SELF, 0, null, false);
+            Fsnotify.Deliver(oldKey, InotifyMask.IN_MOVE_SELF, 0, null, false);
+        }
+        else if (r == 0 && watched)
         {
             bool isDir = (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR;
             uint cookie = Fsnotify.NextCookie();

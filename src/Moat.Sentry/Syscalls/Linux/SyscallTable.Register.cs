@@ -83,7 +83,7 @@ internal static partial class SyscallTable
         Partial(Sysno.rmdir, SysPathChange.Rmdir, "tmpfs mounts; the host root is read-only");
         Partial(Sysno.rename, SysPathChange.Rename, "within one tmpfs");
         Partial(Sysno.renameat, SysPathChange.Renameat, "within one tmpfs");
-        Partial(Sysno.renameat2, SysPathChange.Renameat2, "within one tmpfs; RENAME_NOREPLACE only");
+        Partial(Sysno.renameat2, SysPathChange.Renameat2, "within one file system; RENAME_NOREPLACE and RENAME_EXCHANGE (on the overlay only between names the sandbox made, else EXDEV); RENAME_WHITEOUT EINVAL");
         Partial(Sysno.symlink, SysPathChange.Symlink, "tmpfs mounts");
         Partial(Sysno.symlinkat, SysPathChange.Symlinkat, "tmpfs mounts");
         Partial(Sysno.link, SysPathChange.Link, "within one tmpfs");
