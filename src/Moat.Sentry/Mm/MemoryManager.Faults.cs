@@ -151,7 +151,7 @@ internal sealed partial class MemoryManager
     /// unless no other address space holds it any more. Returns 0 with the block's range and new offset.
     /// </summary>
     /// <remarks>
-    /// Preconditions: _mu and _activeMu (as a writer: our reference to the shared page goes) are held; a Cow
+    /// Preconditions: _mu is held exclusively (no copy in flight: our reference to the shared page goes); a Cow
     /// PMA backs <paramref name="page"/> inside <paramref name="v"/>.
     /// </remarks>
     private long BreakCowLocked(in Vma v, ulong page, out ulong start, out ulong end, out long fileOffset)

@@ -26,45 +26,41 @@ internal sealed unsafe partial class MemoryManager
             return -Errno.EFAULT.Value;
         }
 
-        while (true)
+        AssertNoPinHeld();
+        lock (_mu)
         {
-            _activeMu.EnterReadLock();
-            long n;
-            bool mustBreakCow;
-            lock (_mu)
+            long n = TranslateLocked(addr, length, access, out ptr, out bool mustBreakCow);
+            if (n >= 0 && mustBreakCow)
             {
-                n = TranslateLocked(addr, length, access, out ptr, out mustBreakCow);
-            }
-
-            if (n >= 0 && !mustBreakCow)
-            {
-                pin = new Pinned(this);
-                return n;
-            }
-
-            _activeMu.ExitReadLock();
-            ptr = null;
-            if (n < 0)
-            {
-                return n;
-            }
-
-            // Breaking copy-on-write frees our reference to the shared page, which a sibling's copy may be
-            // reading: that takes the writer side. Then translate again as a reader (a fork in between
-            // may have made the page copy-on-write again).
-            using (LockExclusive())
-            {
-                long r = BreakCowForSentryLocked(addr);
-                if (r < 0)
+                // Breaking copy-on-write frees our reference to the shared page, which a sibling's copy may
+                // be reading: wait for copies in flight first.
+                DrainPinsLocked();
+                _exclusiveDepth++;
+                try
                 {
-                    return r;
+                    n = BreakCowForSentryLocked(addr);
                 }
+                finally
+                {
+                    _exclusiveDepth--;
+                }
+
+                n = n < 0 ? n : TranslateLocked(addr, length, access, out ptr, out mustBreakCow);
             }
+
+            if (n < 0 || mustBreakCow)
+            {
+                ptr = null;
+                return n < 0 ? n : -Errno.EFAULT.Value;
+            }
+
+            pin = PinLocked();
+            return n;
         }
     }
 
     // Finds the bytes behind addr, or reports that the page is copy-on-write and must be copied first.
-    // Preconditions: _mu is held; _activeMu is held (as a reader or a writer).
+    // Preconditions: _mu is held.
     private long TranslateLocked(ulong addr, ulong length, AccessType access, out byte* ptr, out bool mustBreakCow)
     {
         AssertLocked();
@@ -102,8 +98,8 @@ internal sealed unsafe partial class MemoryManager
     }
 
     // The Sentry writes on the app's behalf into copy-on-write memory: copy the block first, and drop the
-    // stale host mapping. Returns 0 (also if the page changed meanwhile: the caller translates again) or -EFAULT.
-    // Preconditions: _mu and _activeMu (as a writer) are held.
+    // stale host mapping. Returns 0 or -EFAULT.
+    // Preconditions: _mu is held exclusively (no copy in flight).
     private long BreakCowForSentryLocked(ulong addr)
     {
         AssertExclusive();

@@ -181,7 +181,7 @@ internal sealed partial class MemoryManager
     }
 
     // Reports every owned VMA as gone (the last user of this memory left: exit or execve).
-    // Preconditions: _mu and _activeMu (as a writer) are held.
+    // Preconditions: _mu is held exclusively (no copy in flight).
     private void DetachAllOwnersLocked()
     {
         AssertExclusive();

@@ -43,7 +43,7 @@ internal sealed partial class MemoryManager
         }
     }
 
-    // Preconditions: _mu and _activeMu (as a writer) are held; the arguments passed mremap's first checks.
+    // Preconditions: _mu is held exclusively (no copy in flight); the arguments passed mremap's first checks.
     private long MremapLocked(ulong addr, ulong oldLen, ulong newLen, bool mayMove, bool fixedAddr, bool dontUnmap, ulong newAddr)
     {
         AssertExclusive();
@@ -95,7 +95,7 @@ internal sealed partial class MemoryManager
         return MoveLocked(addr, oldLen, to, newLen, dontUnmap: false);
     }
 
-    // MREMAP_FIXED / MREMAP_DONTUNMAP (Linux's mremap_to). Preconditions: _mu and _activeMu (as a writer) are held.
+    // MREMAP_FIXED / MREMAP_DONTUNMAP (Linux's mremap_to). Preconditions: _mu is held exclusively (no copy in flight).
     private long RemapToLocked(ulong addr, ulong oldLen, ulong newAddr, ulong newLen, bool fixedAddr, bool dontUnmap)
     {
         AssertExclusive();
@@ -176,7 +176,7 @@ internal sealed partial class MemoryManager
     }
 
     // Moves [addr, addr+oldLen) (inside one VMA) to a free [to, to+newLen): the pages go along, no bytes are
-    // copied, and the part beyond oldLen is fresh memory of the same kind. Preconditions: _mu and _activeMu (as a writer) are held.
+    // copied, and the part beyond oldLen is fresh memory of the same kind. Preconditions: _mu is held exclusively (no copy in flight).
     private long MoveLocked(ulong addr, ulong oldLen, ulong to, ulong newLen, bool dontUnmap)
     {
         AssertExclusive();

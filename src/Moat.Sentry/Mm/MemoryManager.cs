@@ -11,7 +11,7 @@ namespace Moat.Sentry.Mm;
 /// An application address space as the Sentry sees it: VMAs (what may be mapped), PMAs (which MemoryFile
 /// pages back them), and the platform address space that mirrors the PMAs lazily, on faults.
 ///
-/// Lock order: _activeMu &gt; _mu &gt; MemoryFile._mu (see MemoryManager.Active.cs). The platform address space
+/// Lock order: _mu &gt; MemoryFile._mu; copies pin pages without a lock (MemoryManager.Active.cs). The platform address space
 /// is only touched with _mu held.
 /// </summary>
 internal sealed partial class MemoryManager : IDisposable
@@ -195,7 +195,7 @@ internal sealed partial class MemoryManager : IDisposable
     private long UnmapHostLocked(ulong start, ulong length) => _addressSpace == null ? 0 : _addressSpace.Unmap(start, length);
 
     // Removes VMAs, PMAs and host mappings of [start, end).
-    // Preconditions: _mu and _activeMu (as a writer) are held; start and end are page-aligned.
+    // Preconditions: _mu is held exclusively (no copy in flight); start and end are page-aligned.
     private long UnmapLocked(ulong start, ulong end)
     {
         AssertExclusive();

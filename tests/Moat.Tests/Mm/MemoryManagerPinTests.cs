@@ -54,9 +54,18 @@ public sealed unsafe class MemoryManagerPinTests : IDisposable
         unmapper.Start();
         Assert.False(unmapped.Wait(200), "munmap must wait for the copy");
 
-        // Another process allocates meanwhile: it must get other pages.
-        long bAddr = _b.MmapAnonymous(0, 4 * Huge, RW, Private);
-        Assert.Equal(0, FillWithCanary(_b, (ulong)bAddr, 4 * Huge));
+        // Another process allocates meanwhile (on a thread of its own: a pin holder calls into no address
+        // space): it must get other pages.
+        long bAddr = 0;
+        long filled = -1;
+        var other = new Thread(() =>
+        {
+            bAddr = _b.MmapAnonymous(0, 4 * Huge, RW, Private);
+            filled = FillWithCanary(_b, (ulong)bAddr, 4 * Huge);
+        });
+        other.Start();
+        Assert.True(other.Join(5000));
+        Assert.Equal(0, filled);
 
         // The copy goes on writing through its pointer.
         new Span<byte>(p, (int)n).Fill(0xAA);
