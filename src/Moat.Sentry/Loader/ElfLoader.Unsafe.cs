@@ -210,13 +210,20 @@ internal static unsafe class ElfLoader
             ulong done = 0;
             while (done < copyLen)
             {
-                long n = mm.Translate(start + done, copyLen - done, AccessType.Force, out byte* dst);
+                // A tmpfs executable's ReadAt takes the file system's lock under this pin, the reverse of a
+                // tmpfs read(2)'s order; safe only because no other task can reach mm before exec installs it.
+                long n = mm.Translate(start + done, copyLen - done, AccessType.Force, out byte* dst, out MemoryManager.Pinned pin);
                 if (n < 0)
                 {
                     return n;
                 }
 
-                long got = file.ReadAt((long)(fileStart + done), dst, (ulong)n);
+                long got;
+                using (pin)
+                {
+                    got = file.ReadAt((long)(fileStart + done), dst, (ulong)n);
+                }
+
                 if (got <= 0)
                 {
                     return got < 0 ? got : -Errno.EIO.Value;
@@ -230,13 +237,16 @@ internal static unsafe class ElfLoader
             ulong pageEnd = Math.Min(MemoryManager.PageUp(bssStart), end);
             if (pageEnd > bssStart)
             {
-                long n = mm.Translate(bssStart, pageEnd - bssStart, AccessType.Force, out byte* z);
+                long n = mm.Translate(bssStart, pageEnd - bssStart, AccessType.Force, out byte* z, out MemoryManager.Pinned pin);
                 if (n < 0)
                 {
                     return n;
                 }
 
-                new Span<byte>(z, (int)n).Clear();
+                using (pin)
+                {
+                    new Span<byte>(z, (int)n).Clear();
+                }
             }
 
             imageEnd = Math.Max(imageEnd, h.Vaddr + bias + h.Memsz);

@@ -26,14 +26,17 @@ internal sealed unsafe partial class MemoryManager
     public long CompareAndSwapUInt32(ulong addr, uint expected, uint value, out uint previous)
     {
         previous = 0;
-        long n = Translate(addr, sizeof(uint), AccessType.Write, out byte* p);
-        if (n < sizeof(uint))
+        long n = Translate(addr, sizeof(uint), AccessType.Write, out byte* p, out Pinned pin);
+        using (pin)
         {
-            return -Errno.EFAULT.Value;
-        }
+            if (n < sizeof(uint))
+            {
+                return -Errno.EFAULT.Value;
+            }
 
-        previous = Interlocked.CompareExchange(ref *(uint*)p, value, expected);
-        return 0;
+            previous = Interlocked.CompareExchange(ref *(uint*)p, value, expected);
+            return 0;
+        }
     }
 
     /// <summary>
@@ -43,22 +46,25 @@ internal sealed unsafe partial class MemoryManager
     public long AtomicUInt32(ulong addr, AtomicOp op, uint operand, out uint previous)
     {
         previous = 0;
-        long n = Translate(addr, sizeof(uint), AccessType.Write, out byte* p);
-        if (n < sizeof(uint))
+        long n = Translate(addr, sizeof(uint), AccessType.Write, out byte* p, out Pinned pin);
+        using (pin)
         {
-            return -Errno.EFAULT.Value;
-        }
+            if (n < sizeof(uint))
+            {
+                return -Errno.EFAULT.Value;
+            }
 
-        ref uint word = ref *(uint*)p;
-        previous = op switch
-        {
-            AtomicOp.Set => Interlocked.Exchange(ref word, operand),
-            AtomicOp.Add => Interlocked.Add(ref word, operand) - operand,
-            AtomicOp.Or => Interlocked.Or(ref word, operand),
-            AtomicOp.AndNot => Interlocked.And(ref word, ~operand),
-            _ => XorUInt32(ref word, operand),
-        };
-        return 0;
+            ref uint word = ref *(uint*)p;
+            previous = op switch
+            {
+                AtomicOp.Set => Interlocked.Exchange(ref word, operand),
+                AtomicOp.Add => Interlocked.Add(ref word, operand) - operand,
+                AtomicOp.Or => Interlocked.Or(ref word, operand),
+                AtomicOp.AndNot => Interlocked.And(ref word, ~operand),
+                _ => XorUInt32(ref word, operand),
+            };
+            return 0;
+        }
     }
 
     private static uint XorUInt32(ref uint word, uint operand)

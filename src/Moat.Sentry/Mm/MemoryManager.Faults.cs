@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using Moat.Abi;
 
 namespace Moat.Sentry.Mm;
@@ -16,7 +17,7 @@ internal sealed partial class MemoryManager
     /// </summary>
     public int HandleFault(ulong addr, bool hostSaysAccessError, ulong ip = 0)
     {
-        lock (_mu)
+        using (LockFor(exclusive: hostSaysAccessError))
         {
             int i = _vmas.IndexOf(addr);
             if (i < 0)
@@ -96,6 +97,7 @@ internal sealed partial class MemoryManager
     // Preconditions: _mu is held.
     private bool NoteStaleFaultLocked(ulong addr)
     {
+        AssertLocked();
         if (addr != _staleFaultAddr)
         {
             _staleFaultAddr = addr;
@@ -112,6 +114,7 @@ internal sealed partial class MemoryManager
     /// <remarks>Preconditions: _mu is held; <paramref name="v"/> contains <paramref name="page"/>.</remarks>
     private int EnsurePmaLocked(in Vma v, ulong page, out long error)
     {
+        AssertLocked();
         error = 0;
         int i = _pmas.IndexOf(page);
         if (i >= 0)
@@ -147,9 +150,13 @@ internal sealed partial class MemoryManager
     /// Gives the copy-on-write block around <paramref name="page"/> private memory of its own: copies it,
     /// unless no other address space holds it any more. Returns 0 with the block's range and new offset.
     /// </summary>
-    /// <remarks>Preconditions: _mu is held; a Cow PMA backs <paramref name="page"/> inside <paramref name="v"/>.</remarks>
+    /// <remarks>
+    /// Preconditions: _mu is held exclusively (no copy in flight: our reference to the shared page goes); a Cow
+    /// PMA backs <paramref name="page"/> inside <paramref name="v"/>.
+    /// </remarks>
     private long BreakCowLocked(in Vma v, ulong page, out ulong start, out ulong end, out long fileOffset)
     {
+        AssertExclusive();
         int i = _pmas.IndexOf(page);
         Pma p = _pmas[i];
         start = Math.Max(Math.Max(p.Start, v.Start), page & ~(CowUnit - 1));
@@ -187,7 +194,7 @@ internal sealed partial class MemoryManager
     /// </summary>
     public MemoryManager Fork()
     {
-        lock (_mu)
+        using (LockExclusive())
         {
             var child = new MemoryManager(MemoryFile, null, MinAddress, MaxAddress)
             {
@@ -195,6 +202,7 @@ internal sealed partial class MemoryManager
                 AddressSpaceLimit = AddressSpaceLimit,
                 VdsoAddress = VdsoAddress,
             };
+            using Lock.Scope childScope = child._mu.EnterScope(); // nobody else can reach the child yet
             child._brkStart = _brkStart;
             child._brk = _brk;
             child.ArgStart = ArgStart;
@@ -248,6 +256,7 @@ internal sealed partial class MemoryManager
     // Preconditions: _mu is held.
     private void AllocateAllLocked(in Vma v)
     {
+        AssertLocked();
         ulong page = v.Start;
         while (page < v.End)
         {

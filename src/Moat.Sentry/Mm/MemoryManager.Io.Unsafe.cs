@@ -11,55 +11,117 @@ internal sealed unsafe partial class MemoryManager
 {
     /// <summary>
     /// Translates the start of [addr, addr+length) to a pointer into the MemoryFile mapping, allocating memory
-    /// if the range is not yet backed.
+    /// if the range is not yet backed (and giving a copy-on-write page a copy of its own if
+    /// <paramref name="access"/> writes). On success the pages behind the pointer are pinned: they stay this
+    /// address space's until <paramref name="pin"/> is disposed, whatever a sibling thread unmaps meanwhile.
+    /// Dispose it as soon as the copy ends, and before the next Translate; never sleep while holding it.
     /// </summary>
     /// <returns>The number of contiguous bytes at <paramref name="ptr"/> (at most length), or -EFAULT.</returns>
-    public long Translate(ulong addr, ulong length, AccessType access, out byte* ptr)
+    public long Translate(ulong addr, ulong length, AccessType access, out byte* ptr, out Pinned pin)
     {
         ptr = null;
+        pin = default;
         if (addr + length < addr)
         {
             return -Errno.EFAULT.Value;
         }
 
+        AssertNoPinHeld();
         lock (_mu)
         {
-            int i = _vmas.IndexOf(addr);
-            if (i < 0)
+            long n = TranslateLocked(addr, length, access, out ptr, out bool mustBreakCow);
+            if (n >= 0 && mustBreakCow)
             {
-                return -Errno.EFAULT.Value;
-            }
-
-            Vma v = _vmas[i];
-            if (access == AccessType.Read && v.Prot == Mman.PROT_NONE ||
-                access == AccessType.Write && (v.Prot & Mman.PROT_WRITE) == 0)
-            {
-                return -Errno.EFAULT.Value;
-            }
-
-            int p = EnsurePmaLocked(v, PageDown(addr), out _);
-            if (p < 0)
-            {
-                return -Errno.EFAULT.Value;
-            }
-
-            Pma pma = _pmas[p];
-            if (pma.Cow && access != AccessType.Read)
-            {
-                // The Sentry writes on the app's behalf: copy first, and drop the stale host mapping.
-                if (BreakCowLocked(v, PageDown(addr), out ulong cs, out ulong ce, out _) < 0)
+                // Breaking copy-on-write frees our reference to the shared page, which a sibling's copy may
+                // be reading: wait for copies in flight first.
+                DrainPinsLocked();
+                _exclusiveDepth++;
+                try
                 {
-                    return -Errno.EFAULT.Value;
+                    n = BreakCowForSentryLocked(addr);
+                }
+                finally
+                {
+                    _exclusiveDepth--;
                 }
 
-                UnmapHostLocked(cs, ce - cs);
-                pma = _pmas[_pmas.IndexOf(PageDown(addr))];
+                n = n < 0 ? n : TranslateLocked(addr, length, access, out ptr, out mustBreakCow);
             }
 
-            ulong end = Math.Min(Math.Min(addr + length, v.End), pma.End);
-            ptr = MemoryFile.PointerAt(pma.FileOffset + (long)(addr - pma.Start));
-            return (long)(end - addr);
+            if (n < 0 || mustBreakCow)
+            {
+                ptr = null;
+                return n < 0 ? n : -Errno.EFAULT.Value;
+            }
+
+            pin = PinLocked();
+            return n;
         }
+    }
+
+    // Finds the bytes behind addr, or reports that the page is copy-on-write and must be copied first.
+    // Preconditions: _mu is held.
+    private long TranslateLocked(ulong addr, ulong length, AccessType access, out byte* ptr, out bool mustBreakCow)
+    {
+        AssertLocked();
+        ptr = null;
+        mustBreakCow = false;
+        int i = _vmas.IndexOf(addr);
+        if (i < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        Vma v = _vmas[i];
+        if (access == AccessType.Read && v.Prot == Mman.PROT_NONE ||
+            access == AccessType.Write && (v.Prot & Mman.PROT_WRITE) == 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        int p = EnsurePmaLocked(v, PageDown(addr), out _);
+        if (p < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        Pma pma = _pmas[p];
+        if (pma.Cow && access != AccessType.Read)
+        {
+            mustBreakCow = true;
+            return 0;
+        }
+
+        ulong end = Math.Min(Math.Min(addr + length, v.End), pma.End);
+        ptr = MemoryFile.PointerAt(pma.FileOffset + (long)(addr - pma.Start));
+        return (long)(end - addr);
+    }
+
+    // The Sentry writes on the app's behalf into copy-on-write memory: copy the block first, and drop the
+    // stale host mapping. Returns 0 or -EFAULT.
+    // Preconditions: _mu is held exclusively (no copy in flight).
+    private long BreakCowForSentryLocked(ulong addr)
+    {
+        AssertExclusive();
+        int i = _vmas.IndexOf(addr);
+        if (i < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        int p = _pmas.IndexOf(PageDown(addr));
+        if (p < 0 || !_pmas[p].Cow)
+        {
+            return 0;
+        }
+
+        if (BreakCowLocked(_vmas[i], PageDown(addr), out ulong cs, out ulong ce, out _) < 0)
+        {
+            return -Errno.EFAULT.Value;
+        }
+
+        UnmapHostLocked(cs, ce - cs);
+        return 0;
     }
 
     /// <summary>Copies app memory into <paramref name="dst"/>. Returns 0, or -EFAULT if any byte is unreadable.</summary>
@@ -68,13 +130,17 @@ internal sealed unsafe partial class MemoryManager
         int done = 0;
         while (done < dst.Length)
         {
-            long n = Translate(addr + (ulong)done, (ulong)(dst.Length - done), AccessType.Read, out byte* p);
+            long n = Translate(addr + (ulong)done, (ulong)(dst.Length - done), AccessType.Read, out byte* p, out Pinned pin);
             if (n < 0)
             {
                 return n;
             }
 
-            new ReadOnlySpan<byte>(p, (int)n).CopyTo(dst[done..]);
+            using (pin)
+            {
+                new ReadOnlySpan<byte>(p, (int)n).CopyTo(dst[done..]);
+            }
+
             done += (int)n;
         }
 
@@ -87,13 +153,17 @@ internal sealed unsafe partial class MemoryManager
         int done = 0;
         while (done < src.Length)
         {
-            long n = Translate(addr + (ulong)done, (ulong)(src.Length - done), access, out byte* p);
+            long n = Translate(addr + (ulong)done, (ulong)(src.Length - done), access, out byte* p, out Pinned pin);
             if (n < 0)
             {
                 return n;
             }
 
-            src[done..(done + (int)n)].CopyTo(new Span<byte>(p, (int)n));
+            using (pin)
+            {
+                src[done..(done + (int)n)].CopyTo(new Span<byte>(p, (int)n));
+            }
+
             done += (int)n;
         }
 
@@ -135,22 +205,26 @@ internal sealed unsafe partial class MemoryManager
             ulong cur = addr + (ulong)done;
             ulong pageLeft = Mman.PageSize - (cur & (Mman.PageSize - 1));
             ulong want = Math.Min(pageLeft, (ulong)(maxLength + 1 - done));
-            long n = Translate(cur, want, AccessType.Read, out byte* p);
+            long n = Translate(cur, want, AccessType.Read, out byte* p, out Pinned pin);
             if (n < 0)
             {
                 return n;
             }
 
-            var chunk = new ReadOnlySpan<byte>(p, (int)n);
-            int nul = chunk.IndexOf((byte)0);
+            int nul;
+            using (pin)
+            {
+                var chunk = new ReadOnlySpan<byte>(p, (int)n);
+                nul = chunk.IndexOf((byte)0);
+                (nul >= 0 ? chunk[..nul] : chunk).CopyTo(buf[done..]);
+            }
+
             if (nul >= 0)
             {
-                chunk[..nul].CopyTo(buf[done..]);
                 value = LinuxString.Encoding.GetString(buf[..(done + nul)]);
                 return 0;
             }
 
-            chunk.CopyTo(buf[done..]);
             done += (int)n;
         }
 

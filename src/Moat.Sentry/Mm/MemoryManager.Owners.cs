@@ -23,7 +23,7 @@ internal sealed partial class MemoryManager
     /// keeps the pages alive until this returns (the mapping then holds its own reference).</remarks>
     public long MapOwned(ulong addr, ulong length, int prot, int maxProt, bool replace, long fileOffset, IMappingOwner owner, string name)
     {
-        lock (_mu)
+        using (LockExclusive())
         {
             if (addr != 0)
             {
@@ -83,7 +83,7 @@ internal sealed partial class MemoryManager
     /// </summary>
     public long UnmapOwned(ulong addr, System.Func<IMappingOwner, ulong> sizeOf)
     {
-        lock (_mu)
+        using (LockExclusive())
         {
             if (_ownerCounts == null)
             {
@@ -137,6 +137,7 @@ internal sealed partial class MemoryManager
     // Preconditions: _mu is held.
     private void SyncOwnersLocked()
     {
+        AssertLocked();
         Dictionary<IMappingOwner, int>? before = _ownerCounts;
         if (before == null)
         {
@@ -180,9 +181,10 @@ internal sealed partial class MemoryManager
     }
 
     // Reports every owned VMA as gone (the last user of this memory left: exit or execve).
-    // Preconditions: _mu is held.
+    // Preconditions: _mu is held exclusively (no copy in flight).
     private void DetachAllOwnersLocked()
     {
+        AssertExclusive();
         if (_ownerCounts == null)
         {
             return;

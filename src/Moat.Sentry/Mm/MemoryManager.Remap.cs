@@ -30,7 +30,7 @@ internal sealed partial class MemoryManager
             return -Errno.EINVAL.Value;
         }
 
-        lock (_mu)
+        using (LockExclusive())
         {
             try
             {
@@ -43,9 +43,10 @@ internal sealed partial class MemoryManager
         }
     }
 
-    // Preconditions: _mu is held; the arguments passed mremap's first checks.
+    // Preconditions: _mu is held exclusively (no copy in flight); the arguments passed mremap's first checks.
     private long MremapLocked(ulong addr, ulong oldLen, ulong newLen, bool mayMove, bool fixedAddr, bool dontUnmap, ulong newAddr)
     {
+        AssertExclusive();
         if (_vmas.IndexOf(addr) < 0)
         {
             return -Errno.EFAULT.Value;
@@ -94,9 +95,10 @@ internal sealed partial class MemoryManager
         return MoveLocked(addr, oldLen, to, newLen, dontUnmap: false);
     }
 
-    // MREMAP_FIXED / MREMAP_DONTUNMAP (Linux's mremap_to). Preconditions: _mu is held.
+    // MREMAP_FIXED / MREMAP_DONTUNMAP (Linux's mremap_to). Preconditions: _mu is held exclusively (no copy in flight).
     private long RemapToLocked(ulong addr, ulong oldLen, ulong newAddr, ulong newLen, bool fixedAddr, bool dontUnmap)
     {
+        AssertExclusive();
         if (fixedAddr)
         {
             if ((newAddr & (Mman.PageSize - 1)) != 0 || newLen > MaxAddress || newAddr > MaxAddress - newLen)
@@ -151,6 +153,7 @@ internal sealed partial class MemoryManager
     // Preconditions: _mu is held.
     private long CheckResizeLocked(ulong addr, ulong oldLen, ulong newLen, out Vma v)
     {
+        AssertLocked();
         int i = _vmas.IndexOf(addr);
         v = i >= 0 ? _vmas[i] : default;
         if (i < 0 || oldLen > v.End - addr)
@@ -173,9 +176,10 @@ internal sealed partial class MemoryManager
     }
 
     // Moves [addr, addr+oldLen) (inside one VMA) to a free [to, to+newLen): the pages go along, no bytes are
-    // copied, and the part beyond oldLen is fresh memory of the same kind. Preconditions: _mu is held.
+    // copied, and the part beyond oldLen is fresh memory of the same kind. Preconditions: _mu is held exclusively (no copy in flight).
     private long MoveLocked(ulong addr, ulong oldLen, ulong to, ulong newLen, bool dontUnmap)
     {
+        AssertExclusive();
         ulong oldEnd = addr + oldLen;
         _vmas.SplitAt(addr);
         _vmas.SplitAt(oldEnd);

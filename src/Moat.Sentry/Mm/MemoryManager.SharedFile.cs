@@ -18,7 +18,7 @@ internal sealed partial class MemoryManager
     /// </remarks>
     public long InstallSharedPages(ulong start, ReadOnlySpan<long> pages)
     {
-        lock (_mu)
+        using (LockExclusive())
         {
             ulong end = start + ((ulong)pages.Length * Mman.PageSize);
             int vi = _vmas.IndexOf(start);

@@ -41,7 +41,7 @@ internal sealed partial class MemoryManager
         bool shared = (flags & Mman.MAP_TYPE) != Mman.MAP_PRIVATE;
         bool growsDown = (flags & Mman.MAP_GROWSDOWN) != 0;
         int effectiveProt = prot & (Mman.PROT_READ | Mman.PROT_WRITE | Mman.PROT_EXEC);
-        lock (_mu)
+        using (LockExclusive())
         {
             if (fixedNoReplace && _vmas.Overlaps(addr, addr + len))
             {
@@ -99,7 +99,7 @@ internal sealed partial class MemoryManager
             return 0;
         }
 
-        lock (_mu)
+        using (LockExclusive())
         {
             long r = UnmapLocked(addr, end);
             SyncOwnersLocked();
@@ -212,7 +212,7 @@ internal sealed partial class MemoryManager
     /// <summary>Implements brk(2): returns the new break, or the old one if it cannot move.</summary>
     public ulong Brk(ulong addr)
     {
-        lock (_mu)
+        using (LockExclusive())
         {
             if (addr < _brkStart)
             {
@@ -285,7 +285,7 @@ internal sealed partial class MemoryManager
             return 0;
         }
 
-        lock (_mu)
+        using (LockExclusive())
         {
             ulong cursor = addr;
             for (int i = _vmas.FirstEndingAfter(addr); i < _vmas.Count && _vmas[i].Start < end; i++)
@@ -336,6 +336,7 @@ internal sealed partial class MemoryManager
     // Preconditions: _mu is held.
     private ulong OverlapBytesLocked(ulong start, ulong end)
     {
+        AssertLocked();
         ulong total = 0;
         for (int i = _vmas.FirstEndingAfter(start); i < _vmas.Count && _vmas[i].Start < end; i++)
         {

@@ -11,7 +11,8 @@ namespace Moat.Sentry.Mm;
 /// An application address space as the Sentry sees it: VMAs (what may be mapped), PMAs (which MemoryFile
 /// pages back them), and the platform address space that mirrors the PMAs lazily, on faults.
 ///
-/// Lock order: _mu &gt; MemoryFile._mu. The platform address space is only touched with _mu held.
+/// Lock order: _mu &gt; MemoryFile._mu; copies pin pages without a lock (MemoryManager.Active.cs). The platform address space
+/// is only touched with _mu held.
 /// </summary>
 internal sealed partial class MemoryManager : IDisposable
 {
@@ -177,7 +178,7 @@ internal sealed partial class MemoryManager : IDisposable
 
     public void Dispose()
     {
-        lock (_mu)
+        using (LockExclusive())
         {
             DetachAllOwnersLocked();
             _scratchPmas.Clear();
@@ -198,9 +199,10 @@ internal sealed partial class MemoryManager : IDisposable
     private long UnmapHostLocked(ulong start, ulong length) => _addressSpace == null ? 0 : _addressSpace.Unmap(start, length);
 
     // Removes VMAs, PMAs and host mappings of [start, end).
-    // Preconditions: _mu is held; start and end are page-aligned.
+    // Preconditions: _mu is held exclusively (no copy in flight); start and end are page-aligned.
     private long UnmapLocked(ulong start, ulong end)
     {
+        AssertExclusive();
         if (!_vmas.Overlaps(start, end))
         {
             return 0;
@@ -228,6 +230,7 @@ internal sealed partial class MemoryManager : IDisposable
     // Preconditions: _mu is held; length is page-aligned and non-zero.
     private ulong FindUnmappedLocked(ulong hint, ulong length)
     {
+        AssertLocked();
         if (hint != 0)
         {
             ulong h = PageDown(hint);
@@ -280,6 +283,7 @@ internal sealed partial class MemoryManager : IDisposable
     // Preconditions: _mu is held; [v.Start, v.End) is free.
     private void InsertVmaLocked(Vma v)
     {
+        AssertLocked();
         if (_lockFuture)
         {
             v = v with { Locked = true };

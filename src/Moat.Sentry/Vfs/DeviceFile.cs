@@ -133,23 +133,26 @@ internal sealed unsafe class DeviceFile : FileDescription
         ulong done = 0;
         while (done < count)
         {
-            long n = t.MM.Translate(addr + done, count - done, AccessType.Write, out byte* p);
+            long n = t.MM.Translate(addr + done, count - done, AccessType.Write, out byte* p, out MemoryManager.Pinned pin);
             if (n < 0)
             {
                 return done > 0 ? (long)done : n;
             }
 
-            var span = new Span<byte>(p, (int)Math.Min(n, int.MaxValue));
-            if (random)
+            using (pin)
             {
-                Moat.Host.HostRandom.Fill(span);
-            }
-            else
-            {
-                span.Clear();
-            }
+                var span = new Span<byte>(p, (int)Math.Min(n, int.MaxValue));
+                if (random)
+                {
+                    Moat.Host.HostRandom.Fill(span);
+                }
+                else
+                {
+                    span.Clear();
+                }
 
-            done += (ulong)span.Length;
+                done += (ulong)span.Length;
+            }
         }
 
         return (long)done;

@@ -265,23 +265,32 @@ internal sealed unsafe class HostFileDescription : FileDescription
             }
         }
 
+        if (PolledFromHost)
+        {
+            return TransferBounced(t, addr, count, offset, write);
+        }
+
         ulong done = 0;
         while (done < count)
         {
-            long n = t.MM.Translate(addr + done, count - done, write ? AccessType.Read : AccessType.Write, out byte* p);
+            long n = t.MM.Translate(addr + done, count - done, write ? AccessType.Read : AccessType.Write, out byte* p, out MemoryManager.Pinned pin);
             if (n < 0)
             {
                 return done > 0 ? (long)done : n;
             }
 
+            // A regular file: the host call does not sleep for long, so it may run under the pin.
             long r;
-            if (offset < 0)
+            using (pin)
             {
-                r = write ? HostFile.Write(_fd.Fd, p, (ulong)n) : HostFile.Read(_fd.Fd, p, (ulong)n);
-            }
-            else
-            {
-                r = write ? HostFile.PWrite(_fd.Fd, p, (ulong)n, offset + (long)done) : HostFile.PRead(_fd.Fd, p, (ulong)n, offset + (long)done);
+                if (offset < 0)
+                {
+                    r = write ? HostFile.Write(_fd.Fd, p, (ulong)n) : HostFile.Read(_fd.Fd, p, (ulong)n);
+                }
+                else
+                {
+                    r = write ? HostFile.PWrite(_fd.Fd, p, (ulong)n, offset + (long)done) : HostFile.PRead(_fd.Fd, p, (ulong)n, offset + (long)done);
+                }
             }
 
             if (r < 0)
@@ -298,6 +307,90 @@ internal sealed unsafe class HostFileDescription : FileDescription
 
         return (long)done;
     }
+
+    // A pipe, a terminal or a socket of the host may block in the host call for as long as its other end
+    // likes: never while app pages are pinned (that would hold up munmap and copy-on-write faults of the whole
+    // process, and deadlock one whose other thread must run to unblock it). Copy through a pooled buffer.
+    private long TransferBounced(Task t, ulong addr, ulong count, long offset, bool write)
+    {
+        byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(BounceSize);
+        try
+        {
+            fixed (byte* b = buf)
+            {
+                if (!write)
+                {
+                    // One host read: a stream returns what it has, and a second read could sleep. Read no more
+                    // than the buffer can take, since bytes read cannot go back into the host pipe.
+                    long want = WritableBytes(t, addr, System.Math.Min(count, (ulong)BounceSize));
+                    if (want < 0)
+                    {
+                        return want;
+                    }
+
+                    long r = offset < 0 ? HostFile.Read(_fd.Fd, b, (ulong)want) : HostFile.PRead(_fd.Fd, b, (ulong)want, offset);
+                    if (r <= 0)
+                    {
+                        return r;
+                    }
+
+                    long c = t.MM.CopyOut(addr, new System.ReadOnlySpan<byte>(b, (int)r));
+                    return c < 0 ? c : r;
+                }
+
+                ulong done = 0;
+                while (done < count)
+                {
+                    int chunk = (int)System.Math.Min(count - done, (ulong)BounceSize);
+                    long c = t.MM.CopyIn(addr + done, new System.Span<byte>(b, chunk));
+                    if (c < 0)
+                    {
+                        return done > 0 ? (long)done : c;
+                    }
+
+                    long r = offset < 0 ? HostFile.Write(_fd.Fd, b, (ulong)chunk) : HostFile.PWrite(_fd.Fd, b, (ulong)chunk, offset + (long)done);
+                    if (r < 0)
+                    {
+                        return done > 0 ? (long)done : r;
+                    }
+
+                    done += (ulong)r;
+                    if (r < chunk)
+                    {
+                        break;
+                    }
+                }
+
+                return (long)done;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
+        }
+    }
+
+    // How many bytes from addr (up to length) the task may write, or -EFAULT if not the first.
+    private static long WritableBytes(Task t, ulong addr, ulong length)
+    {
+        ulong ok = 0;
+        while (ok < length)
+        {
+            long n = t.MM.Translate(addr + ok, length - ok, AccessType.Write, out _, out MemoryManager.Pinned pin);
+            pin.Dispose();
+            if (n < 0)
+            {
+                return ok > 0 ? (long)ok : n;
+            }
+
+            ok += (ulong)n;
+        }
+
+        return (long)ok;
+    }
+
+    // The most a bounced transfer moves per host call.
+    private const int BounceSize = 64 * 1024;
 
     protected override void Release()
     {

@@ -126,14 +126,20 @@ internal static unsafe class SysMmap
         ulong done = 0;
         while (done < want)
         {
-            long n = t.MM.Translate((ulong)at + done, want - done, AccessType.Force, out byte* p);
+            long n = t.MM.Translate((ulong)at + done, want - done, AccessType.Force, out byte* p, out MemoryManager.Pinned pin);
             if (n < 0)
             {
                 break;
             }
 
-            // Read straight from the host file into the MemoryFile pages.
-            long got = Moat.Host.HostFile.PRead(host.HostFd, p, (ulong)n, offset + (long)done);
+            // Read straight from the host file (a regular file: the read does not sleep for long) into the
+            // MemoryFile pages.
+            long got;
+            using (pin)
+            {
+                got = Moat.Host.HostFile.PRead(host.HostFd, p, (ulong)n, offset + (long)done);
+            }
+
             if (got <= 0)
             {
                 break;
@@ -172,13 +178,18 @@ internal static unsafe class SysMmap
             ulong limit = Math.Min(length, inFile);
             while (done < limit)
             {
-                long n = t.MM.Translate((ulong)at + done, limit - done, AccessType.Force, out byte* p);
+                long n = t.MM.Translate((ulong)at + done, limit - done, AccessType.Force, out byte* p, out MemoryManager.Pinned pin);
                 if (n < 0)
                 {
                     break;
                 }
 
-                int got = reg.Read(offset + (long)done, new Span<byte>(p, (int)Math.Min(n, int.MaxValue)));
+                int got;
+                using (pin)
+                {
+                    got = reg.Read(offset + (long)done, new Span<byte>(p, (int)Math.Min(n, int.MaxValue)));
+                }
+
                 if (got <= 0)
                 {
                     break;

@@ -139,13 +139,18 @@ internal sealed unsafe class TmpfsFile : FileDescription
         ulong done = 0;
         while (done < count)
         {
-            long n = t.MM.Translate(addr + done, count - done, AccessType.Write, out byte* p);
+            long n = t.MM.Translate(addr + done, count - done, AccessType.Write, out byte* p, out MemoryManager.Pinned pin);
             if (n < 0)
             {
                 return done > 0 ? (long)done : n;
             }
 
-            int got = f.Read(offset + (long)done, new Span<byte>(p, (int)Math.Min(n, int.MaxValue)));
+            int got;
+            using (pin)
+            {
+                got = f.Read(offset + (long)done, new Span<byte>(p, (int)Math.Min(n, int.MaxValue)));
+            }
+
             done += (ulong)got;
             if (got < n)
             {
@@ -175,13 +180,18 @@ internal sealed unsafe class TmpfsFile : FileDescription
         ulong done = 0;
         while (done < count)
         {
-            long n = t.MM.Translate(addr + done, count - done, AccessType.Read, out byte* p);
+            long n = t.MM.Translate(addr + done, count - done, AccessType.Read, out byte* p, out MemoryManager.Pinned pin);
             if (n < 0)
             {
                 return done > 0 ? (long)done : n;
             }
 
-            long w = f.Write(offset + (long)done, new ReadOnlySpan<byte>(p, (int)Math.Min(n, int.MaxValue)));
+            long w;
+            using (pin)
+            {
+                w = f.Write(offset + (long)done, new ReadOnlySpan<byte>(p, (int)Math.Min(n, int.MaxValue)));
+            }
+
             if (w < 0)
             {
                 return done > 0 ? (long)done : w;
