@@ -157,6 +157,45 @@ public sealed class OciRuntimeTests
     }
 
     [Fact]
+    public void Run_AsANonRootUser_FilePermissionsHold_AsUnderRunc()
+    {
+        // process.user uid 1000 in a writable root: root's files stay root's, /tmp is anyone's.
+        string bundle = Bundle("""
+            {
+              id -u; echo x >> /etc/passwd; echo "append passwd $?"; cat /etc/shadow; echo "read shadow $?"
+              rm /bin/ls; echo "rm ls $?"; chmod 4755 /bin/busybox; echo "chmod $?"; touch /new; echo "create in / $?"
+              touch /tmp/mine && chmod 600 /tmp/mine; echo "tmp $?"; rm /tmp/theirs; echo "rm theirs in sticky tmp $?"
+              rm /tmp/mine
+            } 2>/dev/null
+            """);
+        string rootfs = Path.Combine(bundle, "rootfs");
+        Directory.CreateDirectory(Path.Combine(rootfs, "etc"));
+        File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/:/bin/sh\n");
+        File.WriteAllText(Path.Combine(rootfs, "etc", "shadow"), "root:*:1::::::\n");
+        File.SetUnixFileMode(Path.Combine(rootfs, "etc", "shadow"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        Directory.CreateDirectory(Path.Combine(rootfs, "tmp"));
+        File.SetUnixFileMode(Path.Combine(rootfs, "tmp"), (UnixFileMode)0x3FF); // 01777
+        File.WriteAllText(Path.Combine(rootfs, "tmp", "theirs"), "root's\n");
+        string path = Path.Combine(bundle, "config.json");
+        JsonNode config = JsonNode.Parse(File.ReadAllText(path))!;
+        config["root"]!["readonly"] = false;
+        config["process"]!["user"] = new JsonObject { ["uid"] = 1000, ["gid"] = 1000 };
+        File.WriteAllText(path, config.ToJsonString());
+        var outputs = new List<string>();
+        foreach (string runtime in new[] { "runc", "moat" })
+        {
+            RunResult r = Runtime(runtime, HostScratch.NewDirectory("state"), "run", "--bundle", bundle, runtime[0] + Guid.NewGuid().ToString("N")[..8]);
+            Assert.True(r.ExitCode == 0, runtime + ": " + r.Stderr);
+            outputs.Add(r.StdoutText);
+        }
+
+        Assert.Equal(outputs[0], outputs[1]);
+        Assert.Contains("append passwd 1", outputs[1], StringComparison.Ordinal);
+        Assert.Equal("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/:/bin/sh\n", File.ReadAllText(Path.Combine(rootfs, "etc", "passwd")));
+        Assert.True(File.Exists(Path.Combine(rootfs, "tmp", "theirs")));
+    }
+
+    [Fact]
     public void Run_SingleFileBinds_AsAPodHasThem_AsUnderRunc()
     {
         // The CRI binds /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/termination-log as single files.
