@@ -6,11 +6,18 @@ using Moat.Sentry.Pgalloc;
 
 namespace Moat.Tests.Mm;
 
+/// <summary>Runs alone: its racing threads spin on both cores, which would starve the timing tests beside it.</summary>
+[CollectionDefinition(nameof(MemoryManagerPinTests), DisableParallelization = true)]
+public sealed class MemoryManagerPinTestsCollection
+{
+}
+
 /// <summary>
 /// A copy through <see cref="MemoryManager.Translate"/>'s pointer keeps its pages: a sibling thread's munmap,
 /// MADV_DONTNEED or copy-on-write break cannot free them (and the allocator hand them to another process)
 /// until the copy ends.
 /// </summary>
+[Collection(nameof(MemoryManagerPinTests))]
 public sealed unsafe class MemoryManagerPinTests : IDisposable
 {
     private const ulong MinAddr = 0x10000;
