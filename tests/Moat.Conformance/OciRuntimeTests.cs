@@ -196,6 +196,51 @@ public sealed class OciRuntimeTests
     }
 
     [Fact]
+    public void Run_WithoutTheDacCapabilities_RootIsRefused_AsUnderRunc()
+    {
+        // Root whose spec drops CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_FOWNER: the file
+        // permission checks use the container's capabilities, not its uid.
+        string bundle = Bundle("""
+            {
+              touch /tmp/f; chown 1000 /tmp/f; echo "chown $?"; chown 1000 /tmp/other; echo "chown other $?"
+              cat /tmp/secret; echo "read 0600 of another $?"; chmod 777 /tmp/other; echo "chmod other $?"
+              rm -f /tmp/f
+            } 2>/dev/null
+            """);
+        string rootfs = Path.Combine(bundle, "rootfs");
+        Directory.CreateDirectory(Path.Combine(rootfs, "tmp"));
+        File.SetUnixFileMode(Path.Combine(rootfs, "tmp"), (UnixFileMode)0x3FF); // 01777
+        File.WriteAllText(Path.Combine(rootfs, "tmp", "other"), "x\n");
+        File.WriteAllText(Path.Combine(rootfs, "tmp", "secret"), "s\n");
+        File.SetUnixFileMode(Path.Combine(rootfs, "tmp", "secret"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        foreach (string name in new[] { "other", "secret" })
+        {
+            ProcessRunner.Run("chown", ["1000:1000", Path.Combine(rootfs, "tmp", name)], bundle);
+        }
+
+        string path = Path.Combine(bundle, "config.json");
+        JsonNode config = JsonNode.Parse(File.ReadAllText(path))!;
+        config["root"]!["readonly"] = false;
+        var caps = new JsonArray("CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE");
+        foreach (string set in new[] { "bounding", "effective", "permitted" })
+        {
+            config["process"]!["capabilities"]![set] = caps.DeepClone();
+        }
+
+        File.WriteAllText(path, config.ToJsonString());
+        var outputs = new List<string>();
+        foreach (string runtime in new[] { "runc", "moat" })
+        {
+            RunResult r = Runtime(runtime, HostScratch.NewDirectory("state"), "run", "--bundle", bundle, runtime[0] + Guid.NewGuid().ToString("N")[..8]);
+            Assert.True(r.ExitCode == 0, runtime + ": " + r.Stderr);
+            outputs.Add(r.StdoutText);
+        }
+
+        Assert.Equal(outputs[0], outputs[1]);
+        Assert.Contains("read 0600 of another 1", outputs[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Run_SingleFileBinds_AsAPodHasThem_AsUnderRunc()
     {
         // The CRI binds /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/termination-log as single files.
