@@ -41,6 +41,24 @@ public sealed class OciRuntimeTests
         return bundle;
     }
 
+    // Runs the bundle to its end under runc, then under moat (each must exit 0, then afterEach runs), and
+    // asserts the two printed the same. Returns what they printed.
+    private static string[] RunUnderRuncAndMoat(string bundle, Action? afterEach = null)
+    {
+        var outputs = new string[2];
+        string[] runtimes = ["runc", "moat"];
+        for (int i = 0; i < runtimes.Length; i++)
+        {
+            RunResult r = Runtime(runtimes[i], HostScratch.NewDirectory("state"), "run", "--bundle", bundle, runtimes[i][0] + Guid.NewGuid().ToString("N")[..8]);
+            Assert.True(r.ExitCode == 0, runtimes[i] + ": " + r.Stderr);
+            outputs[i] = r.StdoutText;
+            afterEach?.Invoke();
+        }
+
+        Assert.Equal(outputs[0], outputs[1]);
+        return outputs;
+    }
+
     // Runs the runtime with stdio on files, so a container left running does not hold the test's pipes.
     private static RunResult Runtime(string runtime, string state, params string[] args)
     {
@@ -142,17 +160,12 @@ public sealed class OciRuntimeTests
 
         config["process"]!["env"]!.AsArray().Add("RUNTIME=x");
         File.WriteAllText(path, config.ToJsonString());
-        var outputs = new List<string>();
-        foreach (string runtime in new[] { "runc", "moat" })
+        RunUnderRuncAndMoat(bundle, () =>
         {
-            RunResult r = Runtime(runtime, HostScratch.NewDirectory("state"), "run", "--bundle", bundle, runtime[0] + Guid.NewGuid().ToString("N")[..8]);
-            Assert.True(r.ExitCode == 0, runtime + ": " + r.Stderr);
-            outputs.Add(r.StdoutText);
             Assert.Equal("written\n", File.ReadAllText(Path.Combine(rw, "out-x")));
             File.Delete(Path.Combine(rw, "out-x"));
-        }
+        });
 
-        Assert.Equal(outputs[0], outputs[1]);
         Assert.Equal(["greeting"], Directory.GetFiles(ro).Select(Path.GetFileName));
     }
 
@@ -181,15 +194,7 @@ public sealed class OciRuntimeTests
         config["root"]!["readonly"] = false;
         config["process"]!["user"] = new JsonObject { ["uid"] = 1000, ["gid"] = 1000 };
         File.WriteAllText(path, config.ToJsonString());
-        var outputs = new List<string>();
-        foreach (string runtime in new[] { "runc", "moat" })
-        {
-            RunResult r = Runtime(runtime, HostScratch.NewDirectory("state"), "run", "--bundle", bundle, runtime[0] + Guid.NewGuid().ToString("N")[..8]);
-            Assert.True(r.ExitCode == 0, runtime + ": " + r.Stderr);
-            outputs.Add(r.StdoutText);
-        }
-
-        Assert.Equal(outputs[0], outputs[1]);
+        string[] outputs = RunUnderRuncAndMoat(bundle);
         Assert.Contains("append passwd 1", outputs[1], StringComparison.Ordinal);
         Assert.Equal("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/:/bin/sh\n", File.ReadAllText(Path.Combine(rootfs, "etc", "passwd")));
         Assert.True(File.Exists(Path.Combine(rootfs, "tmp", "theirs")));
@@ -228,15 +233,7 @@ public sealed class OciRuntimeTests
         }
 
         File.WriteAllText(path, config.ToJsonString());
-        var outputs = new List<string>();
-        foreach (string runtime in new[] { "runc", "moat" })
-        {
-            RunResult r = Runtime(runtime, HostScratch.NewDirectory("state"), "run", "--bundle", bundle, runtime[0] + Guid.NewGuid().ToString("N")[..8]);
-            Assert.True(r.ExitCode == 0, runtime + ": " + r.Stderr);
-            outputs.Add(r.StdoutText);
-        }
-
-        Assert.Equal(outputs[0], outputs[1]);
+        string[] outputs = RunUnderRuncAndMoat(bundle);
         Assert.Contains("read 0600 of another 1", outputs[1], StringComparison.Ordinal);
     }
 
@@ -264,17 +261,12 @@ public sealed class OciRuntimeTests
         }
 
         File.WriteAllText(path, config.ToJsonString());
-        var outputs = new List<string>();
-        foreach (string runtime in new[] { "runc", "moat" })
+        string[] outputs = RunUnderRuncAndMoat(bundle, () =>
         {
-            RunResult r = Runtime(runtime, HostScratch.NewDirectory("state"), "run", "--bundle", bundle, runtime[0] + Guid.NewGuid().ToString("N")[..8]);
-            Assert.True(r.ExitCode == 0, runtime + ": " + r.Stderr);
-            outputs.Add(r.StdoutText);
             Assert.Equal("done\n", File.ReadAllText(Path.Combine(files, "termination-log")));
             File.WriteAllText(Path.Combine(files, "termination-log"), string.Empty);
-        }
+        });
 
-        Assert.Equal(outputs[0], outputs[1]);
         Assert.Contains("10.1.2.3 pod", outputs[1], StringComparison.Ordinal);
         Assert.Equal("127.0.0.1 localhost\n10.1.2.3 pod\n", File.ReadAllText(Path.Combine(files, "hosts")));
     }

@@ -1,3 +1,4 @@
+using System;
 using Moat.Abi;
 using Moat.Gofer;
 using Moat.Host;
@@ -144,7 +145,7 @@ internal static class SysPathChange
         }
 
         int cut = trimmed.LastIndexOf('/');
-        string last = trimmed[(cut + 1)..];
+        ReadOnlySpan<char> last = trimmed.AsSpan(cut + 1); // a span: every unlink passes here
         if (last is "." or "..")
         {
             // The directory the dots name is walked first: its errors come before theirs.
@@ -159,7 +160,7 @@ internal static class SysPathChange
                 return -Errno.ENOTDIR.Value;
             }
 
-            return !directory ? -Errno.EISDIR.Value : last == "." ? -Errno.EINVAL.Value : -Errno.ENOTEMPTY.Value;
+            return !directory ? -Errno.EISDIR.Value : last is "." ? -Errno.EINVAL.Value : -Errno.ENOTEMPTY.Value;
         }
 
         if (slash && !directory)
