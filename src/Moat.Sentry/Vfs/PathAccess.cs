@@ -235,21 +235,14 @@ internal static class PathAccess
         return PathOps.StatUnchecked(t, absolute, follow, out st) == 0 && !ReadOnlyAt(t, norm);
     }
 
-    /// <summary>Whether a path lies on a read-only mount: a read-only volume, or the root of a read-only sandbox.</summary>
-    public static bool ReadOnlyAt(Task t, string norm)
-    {
-        if (t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(norm, out _) is Volume v)
-        {
-            return v.ReadOnly;
-        }
+    /// <summary>Whether a path lies on a read-only mount (a read-only volume or bind, the root of a read-only sandbox).</summary>
+    public static bool ReadOnlyAt(Task t, string norm) => t.Group.Mounts.Find(norm, out _).ReadOnly;
 
-        if (PathOps.IsProc(norm) || t.Kernel.FindMount(norm, out _) != null)
-        {
-            return false;
-        }
-
-        return t.Kernel.RootReadOnly;
-    }
+    /// <summary>
+    /// EROFS for a change of a name on a read-only mount. Callers order it as Linux does: after EEXIST for a
+    /// new name, before ENOENT for a removal.
+    /// </summary>
+    public static long Writable(Task t, string absolute) => ReadOnlyAt(t, PathResolver.Normalize(absolute)) ? -Errno.EROFS.Value : 0;
 
     // A task that passes every check of this class: CAP_DAC_OVERRIDE and CAP_FOWNER.
     private static bool Privileged(Credentials c) => Permissions.BypassesAccess(c) && c.HasCapability(Credentials.CAP_FOWNER);
