@@ -70,15 +70,16 @@ public static class Sandbox
             ns.Replace(ns.Root, ns.Root with { Flags = ns.Root.Flags | Vfs.Mounts.MountFlags.ReadOnly });
         }
 
-        if (!options.DefaultTmpfs)
+        // Without the default /tmp and /dev/shm (an OCI container has only the tmpfs mounts its config names):
+        // /dev itself is the Sentry's and always there. With them, /tmp is a tmpfs only where the root's own
+        // /tmp is empty, as gVisor decides: otherwise the root's /tmp is seen (through the overlay, so what
+        // the sandbox writes there stays in it), and `moat do` works from a directory under the host's /tmp.
+        bool rootTmpInUse = options.DefaultTmpfs && RootTmpHasEntries(kernel);
+        foreach (string path in (string[])["/dev/shm", "/tmp"])
         {
-            // Without the default /tmp and /dev/shm: /dev itself is the Sentry's and always there.
-            foreach (string path in (string[])["/dev/shm", "/tmp"])
+            if ((!options.DefaultTmpfs || (path == "/tmp" && rootTmpInUse)) && ns.MountedAt(path) is { Kind: Vfs.Mounts.MountKind.Tmpfs } m)
             {
-                if (ns.MountedAt(path) is { Kind: Vfs.Mounts.MountKind.Tmpfs } m)
-                {
-                    ns.Remove(m, detach: true);
-                }
+                ns.Remove(m, detach: true);
             }
         }
 
@@ -127,6 +128,13 @@ public static class Sandbox
                 Volume = new Volume(tree, index + 1, path, b.ReadOnly), Root = string.Empty, Flags = flags, Source = b.HostPath, FsType = "moat-volume",
             });
         }
+    }
+
+    // Whether the root's /tmp exists and holds anything.
+    private static bool RootTmpHasEntries(Kernel.Kernel kernel)
+    {
+        using SafeFdHandle? dir = kernel.Files.Open("/tmp", OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY, out _);
+        return dir != null && Vfs.Mounts.HostDirectory.HasEntries(dir);
     }
 
     private static int RunInit(Kernel.Kernel kernel, SandboxOptions options)

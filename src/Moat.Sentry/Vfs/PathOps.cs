@@ -64,11 +64,20 @@ internal static class PathOps
             if (m.ReadOnly && m.Kind is MountKind.Overlay or MountKind.Volume && WritesOrCreates(flags))
             {
                 // A read-only mount of the overlay or of a volume that is itself writable: refuse here.
+                // Linux's order: EEXIST for O_EXCL, EISDIR for a directory opened to write, then EROFS for
+                // writing a file or creating a name.
                 r = StatUnchecked(t, absolute, (flags & OpenFlags.O_NOFOLLOW) == 0, out Stat st);
                 uint type = st.st_mode & Abi.Stat.S_IFMT;
-                if ((r == 0 && type is Abi.Stat.S_IFREG or Abi.Stat.S_IFDIR) || (r == -Errno.ENOENT.Value && (flags & OpenFlags.O_CREAT) != 0))
+                bool writes = (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0;
+                bool excl = (flags & (OpenFlags.O_CREAT | OpenFlags.O_EXCL)) == (OpenFlags.O_CREAT | OpenFlags.O_EXCL);
+                if (r == 0 && !excl && writes && type is Abi.Stat.S_IFREG or Abi.Stat.S_IFDIR)
                 {
-                    return r == 0 && type == Abi.Stat.S_IFDIR ? -Errno.EISDIR.Value : -Errno.EROFS.Value;
+                    return type == Abi.Stat.S_IFDIR ? -Errno.EISDIR.Value : -Errno.EROFS.Value;
+                }
+
+                if (r == -Errno.ENOENT.Value && (flags & OpenFlags.O_CREAT) != 0 && ParentIsDirectory(t, norm))
+                {
+                    return -Errno.EROFS.Value; // a new name in an existing directory
                 }
             }
 
@@ -104,8 +113,24 @@ internal static class PathOps
         (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0;
 
     // A new name on a read-only mount: EROFS, unless the name exists (EEXIST comes first, as in Linux's filename_create).
-    private static long ReadOnlyForCreate(Task t, string absolute) =>
-        PathAccess.ReadOnlyAt(t, PathResolver.Normalize(absolute)) && StatUnchecked(t, absolute, follow: false, out _) < 0 ? -Errno.EROFS.Value : 0;
+    private static long ReadOnlyForCreate(Task t, string absolute)
+    {
+        string norm = PathResolver.Normalize(absolute);
+        return PathAccess.ReadOnlyAt(t, norm) && StatUnchecked(t, absolute, follow: false, out _) < 0 && ParentIsDirectory(t, norm) ? -Errno.EROFS.Value : 0;
+    }
+
+    private static string ParentOf(string norm)
+    {
+        int slash = norm.LastIndexOf('/');
+        return slash <= 0 ? "/" : norm[..slash];
+    }
+
+    // Whether the directory of a clean path exists (else the walk's ENOENT or ENOTDIR comes before EROFS).
+    private static bool ParentIsDirectory(Task t, string norm)
+    {
+        int slash = norm.LastIndexOf('/');
+        return StatUnchecked(t, slash <= 0 ? "/" : norm[..slash], follow: true, out Stat dir) == 0 && (dir.st_mode & Abi.Stat.S_IFMT) == Abi.Stat.S_IFDIR;
+    }
 
     // Removing or renaming a name: EROFS when its directory is on a read-only mount (before ENOENT), EBUSY
     // when it is a mount point.
@@ -113,7 +138,7 @@ internal static class PathOps
     {
         string norm = PathResolver.Normalize(absolute);
         int slash = norm.LastIndexOf('/');
-        if (PathAccess.ReadOnlyAt(t, slash <= 0 ? "/" : norm[..slash]))
+        if (PathAccess.ReadOnlyAt(t, slash <= 0 ? "/" : norm[..slash]) && ParentIsDirectory(t, norm))
         {
             return -Errno.EROFS.Value;
         }
@@ -323,7 +348,7 @@ internal static class PathOps
     /// <summary>Stats <paramref name="absolute"/>, following a final symlink if <paramref name="follow"/>, after the walk's search checks.</summary>
     public static long Stat(Task t, string absolute, bool follow, out Stat st)
     {
-        long pr = PathAccess.MayWalk(t, absolute);
+        long pr = PathAccess.MayWalk(t, absolute, follow);
         if (pr < 0)
         {
             st = default;
@@ -401,16 +426,18 @@ internal static class PathOps
         }
     }
 
-    /// <summary>Reads the symlink at <paramref name="absolute"/>.</summary>
+    /// <summary>Reads the symlink at <paramref name="absolute"/>, after the walk's search checks.</summary>
     public static long ReadLink(Task t, string absolute, out string target)
     {
         target = string.Empty;
         long wr = PathAccess.MayWalk(t, absolute);
-        if (wr < 0)
-        {
-            return wr;
-        }
+        return wr < 0 ? wr : ReadLinkUnchecked(t, absolute, out target);
+    }
 
+    /// <summary>Reads the symlink at <paramref name="absolute"/> without permission checks, for the Sentry's own walks.</summary>
+    public static long ReadLinkUnchecked(Task t, string absolute, out string target)
+    {
+        target = string.Empty;
         string norm = PathResolver.Normalize(absolute);
         if (t.Group.Mounts.Find(norm, out string procPath).Kind == MountKind.Proc)
         {
@@ -448,7 +475,7 @@ internal static class PathOps
 
             if (m.Kind == MountKind.Proc)
             {
-                return ReadLink(t, norm, out target); // a symlink that led into /proc
+                return ReadLinkUnchecked(t, norm, out target); // a symlink that led into /proc
             }
 
             if (m.Tmpfs is not Tmpfs.Tmpfs fs)
@@ -919,7 +946,7 @@ internal static class PathOps
     public static long Link(Task t, string oldAbsolute, string newAbsolute)
     {
         long pr = PathAccess.MayLink(t, oldAbsolute, newAbsolute);
-        pr = pr < 0 ? pr : ReadOnlyForCreate(t, newAbsolute);
+        pr = pr < 0 || StatUnchecked(t, oldAbsolute, follow: false, out _) < 0 ? pr : ReadOnlyForCreate(t, newAbsolute); // the old name's ENOENT first
         if (pr < 0)
         {
             return pr;
@@ -1069,7 +1096,9 @@ internal static class PathOps
     public static long Rename(Task t, string oldAbsolute, string newAbsolute, bool noReplace, bool exchange = false)
     {
         long pr = PathAccess.MayRename(t, oldAbsolute, newAbsolute, exchange);
-        pr = pr < 0 ? pr : ReadOnlyOrMountPoint(t, oldAbsolute);
+        // Across mounts the operation answers EXDEV before anything else; within one, EROFS comes next.
+        bool oneMount = t.Group.Mounts.Find(ParentOf(PathResolver.Normalize(oldAbsolute)), out _) == t.Group.Mounts.Find(ParentOf(PathResolver.Normalize(newAbsolute)), out _);
+        pr = pr < 0 || !oneMount ? pr : ReadOnlyOrMountPoint(t, oldAbsolute);
         pr = pr < 0 || t.Group.Mounts.MountedAt(PathResolver.Normalize(newAbsolute)) == null ? pr : -Errno.EBUSY.Value;
         if (pr < 0)
         {
@@ -1511,7 +1540,7 @@ internal static class PathOps
                 continue;
             }
 
-            if (++hops > MaxHops || ReadLink(t, candidate, out string target) < 0 || target.Length == 0)
+            if (++hops > MaxHops || ReadLinkUnchecked(t, candidate, out string target) < 0 || target.Length == 0)
             {
                 return PathResolver.Clean(absolute);
             }

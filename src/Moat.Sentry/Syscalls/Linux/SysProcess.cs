@@ -347,7 +347,7 @@ internal static class SysProcess
 
         path = PathResolver.Normalize(path);
         r = PathOps.ResolveProcLinks(t, ref path);
-        r = r < 0 ? r : PathAccess.MayWalk(t, path);
+        r = r < 0 ? r : PathAccess.MayWalk(t, path, followLast: true);
         if (r < 0)
         {
             return r;
