@@ -44,6 +44,9 @@ internal abstract class FileDescription
     /// <summary>Set once this description takes a flock or OFD lock, so its last close releases them.</summary>
     public FileKey? LockKey { get; set; }
 
+    /// <summary>The credentials of the task that opened the file by path (f_cred): linkat by descriptor needs no privilege for them.</summary>
+    public Credentials? OpenedBy { get; set; }
+
     /// <summary>Implements read(2) into app memory [addr, addr+count). Returns bytes read or -errno.</summary>
     public virtual long Read(Task t, ulong addr, ulong count) => -Errno.EINVAL.Value;
 

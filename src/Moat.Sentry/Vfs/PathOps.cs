@@ -30,12 +30,23 @@ internal static class PathOps
             return pr;
         }
 
-        return OpenUnchecked(t, absolute, flags, mode, out file);
+        long r = OpenUnchecked(t, absolute, flags, mode, out file);
+        if (r == 0)
+        {
+            file!.OpenedBy = t.Credentials;
+        }
+
+        return r;
     }
 
     /// <summary>Opens <paramref name="absolute"/> without permission checks, for the Sentry's own lookups.</summary>
     public static long OpenUnchecked(Task t, string absolute, int flags, int mode, out FileDescription? file)
     {
+        if ((flags & OpenFlags.O_TMPFILE & ~OpenFlags.O_DIRECTORY) != 0)
+        {
+            return TmpfileOps.Open(t, absolute, flags, mode, out file); // an unnamed file in a directory
+        }
+
         long r = OpenResolved(t, absolute, flags, mode, out file);
         if (r == 0 && file is PipeEnd fifoEnd)
         {

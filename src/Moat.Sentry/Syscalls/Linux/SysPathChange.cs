@@ -283,7 +283,21 @@ internal static class SysPathChange
             return -Errno.EINVAL.Value;
         }
 
-        long r = Path(t, a.Int(0), a.Pointer(1), out string from);
+        long r;
+        string to;
+        if ((a.Int(4) & OpenFlags.AT_EMPTY_PATH) != 0 && t.MM.CopyInString(a.Pointer(1), 1, out string given) == 0 && given.Length == 0)
+        {
+            // The file of the descriptor itself: linking by descriptor needs CAP_DAC_READ_SEARCH (else ENOENT).
+            r = Path(t, a.Int(2), a.Pointer(3), out to);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            return LinkDescriptor(t, a.Int(0), to);
+        }
+
+        r = Path(t, a.Int(0), a.Pointer(1), out string from);
         if (r < 0)
         {
             return r;
@@ -298,11 +312,54 @@ internal static class SysPathChange
                 return r;
             }
 
+            if (PathOps.IsProc(t, PathResolver.Normalize(from), out string procPath) &&
+                Vfs.Proc.ProcFs.Lookup(t, procPath, followLast: true, out Vfs.Proc.ProcNode? node) == 0 && node!.Fd != null)
+            {
+                // A /proc/PID/fd link leads to the open file itself (how an O_TMPFILE file gets a name without privilege).
+                FileDescription magic = node.Fd;
+                try
+                {
+                    r = Path(t, a.Int(2), a.Pointer(3), out to);
+                    return r < 0 ? r : Linked(t, TmpfileOps.Link(t, magic, to), to);
+                }
+                finally
+                {
+                    magic.DecRef();
+                }
+            }
+
             from = PathOps.ResolveLinks(t, from);
         }
 
-        r = Path(t, a.Int(2), a.Pointer(3), out string to);
+        r = Path(t, a.Int(2), a.Pointer(3), out to);
         r = r < 0 ? r : PathOps.Link(t, from, to);
+        return Linked(t, r, to);
+    }
+
+    // linkat(fd, "", ..., AT_EMPTY_PATH): the descriptor's file gets the new name. Without CAP_DAC_READ_SEARCH
+    // only the credentials that opened it may (Linux 6.10 on), else ENOENT.
+    private static long LinkDescriptor(Task t, int fd, string to)
+    {
+        FileDescription? f = t.Fds.Get(fd);
+        if (f == null)
+        {
+            return -Errno.EBADF.Value;
+        }
+
+        try
+        {
+            bool may = t.Credentials.HasCapability(Credentials.CAP_DAC_READ_SEARCH) || Equals(f.OpenedBy, t.Credentials);
+            return Linked(t, may ? TmpfileOps.Link(t, f, to) : -Errno.ENOENT.Value, to);
+        }
+        finally
+        {
+            f.DecRef();
+        }
+    }
+
+    // After a link: the inode's watches hear IN_ATTRIB (its link count changed), its directory's IN_CREATE.
+    private static long Linked(Task t, long r, string to)
+    {
         if (r == 0 && Fsnotify.Active)
         {
             // The link count changed: the inode's own watches hear of it, not its directory's.

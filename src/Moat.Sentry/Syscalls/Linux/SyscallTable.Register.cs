@@ -51,7 +51,7 @@ internal static partial class SyscallTable
         Full(Sysno.dup, SysFile.Dup);
         Full(Sysno.dup2, SysFile.Dup2);
         Full(Sysno.dup3, SysFile.Dup3);
-        Partial(Sysno.open, SysFile.Open, "the overlay (host files copied up to write), tmpfs, volumes, /proc, /dev and FIFOs; Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target); O_TMPFILE EOPNOTSUPP on volumes");
+        Partial(Sysno.open, SysFile.Open, "the overlay (host files copied up to write), tmpfs, volumes, /proc, /dev and FIFOs; Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target); O_TMPFILE on tmpfs and the overlay (EOPNOTSUPP on volumes)");
         Partial(Sysno.openat, SysFile.Openat, "as open");
         Partial(Sysno.readlink, SysFile.Readlink, "every file system; /proc/PID/exe is the resolved path");
         Partial(Sysno.readlinkat, SysFile.Readlinkat, "as readlink");
@@ -90,8 +90,8 @@ internal static partial class SyscallTable
         Partial(Sysno.renameat2, SysPathChange.Renameat2, "within one file system; RENAME_NOREPLACE and RENAME_EXCHANGE (on the overlay only between names the sandbox made, else EXDEV); RENAME_WHITEOUT EINVAL");
         Partial(Sysno.symlink, SysPathChange.Symlink, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
         Partial(Sysno.symlinkat, SysPathChange.Symlinkat, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
-        Partial(Sysno.link, SysPathChange.Link, "within one file system; fs.protected_hardlinks=1; AT_EMPTY_PATH not yet");
-        Partial(Sysno.linkat, SysPathChange.Linkat, "within one file system; fs.protected_hardlinks=1; AT_EMPTY_PATH not yet");
+        Partial(Sysno.link, SysPathChange.Link, "within one file system; fs.protected_hardlinks=1");
+        Partial(Sysno.linkat, SysPathChange.Linkat, "within one file system; fs.protected_hardlinks=1; AT_EMPTY_PATH (with CAP_DAC_READ_SEARCH or the opener's own credentials, as Linux 6.10) and /proc/PID/fd links with AT_SYMLINK_FOLLOW link the open file, O_TMPFILE files included");
         Partial(Sysno.truncate, SysPathChange.Truncate, "tmpfs files");
         Partial(Sysno.ftruncate, SysPathChange.Ftruncate, "tmpfs files");
         Partial(Sysno.chmod, SysPathChange.Chmod, "tmpfs files");

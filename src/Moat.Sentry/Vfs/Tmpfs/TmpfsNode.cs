@@ -352,6 +352,9 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
 
     /// <summary>Open file descriptions on this file; the data lives until this is 0 and Nlink is 0.</summary>
     public int OpenCount { get; set; }
+
+    /// <summary>An O_TMPFILE file opened without O_EXCL that has never had a name: linkat may give it one.</summary>
+    public bool Linkable { get; set; }
 }
 
 /// <summary>
