@@ -1,0 +1,80 @@
+using System;
+
+namespace Moat.Host;
+
+/// <summary>Span-based reads and writes of terminal fds and their window size, for callers without unsafe code.</summary>
+public static unsafe class HostTerminalIo
+{
+    private const int EINTR = 4;
+    private const uint TIOCGWINSZ = 0x5413;
+
+    /// <summary>One read(2) into <paramref name="buffer"/>, retried on EINTR: the count, 0 at the end, or -errno.</summary>
+    public static long Read(int fd, Span<byte> buffer)
+    {
+        while (true)
+        {
+            long n;
+            fixed (byte* p = buffer)
+            {
+                n = HostFile.Read(fd, p, (ulong)buffer.Length);
+            }
+
+            if (n != -EINTR)
+            {
+                return n;
+            }
+        }
+    }
+
+    /// <summary>Writes all of <paramref name="data"/>; false once a write fails or writes nothing.</summary>
+    public static bool WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            for (int done = 0; done < data.Length;)
+            {
+                long w = HostFile.Write(fd, p + done, (ulong)(data.Length - done));
+                if (w == -EINTR)
+                {
+                    continue;
+                }
+
+                if (w <= 0)
+                {
+                    return false;
+                }
+
+                done += (int)w;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="fd"/> has something to read (or has ended) within <paramref name="timeoutMs"/>.</summary>
+    public static bool WaitReadable(int fd, int timeoutMs)
+    {
+        Span<HostPoll.PollFd> pfd = stackalloc HostPoll.PollFd[1];
+        pfd[0] = new HostPoll.PollFd { Fd = fd, Events = HostPoll.POLLIN };
+        return HostPoll.Poll(pfd, timeoutMs) > 0;
+    }
+
+    /// <summary>The window size of the terminal <paramref name="fd"/> (TIOCGWINSZ), or false.</summary>
+    public static bool WindowSize(int fd, out ushort rows, out ushort columns)
+    {
+        ushort* w = stackalloc ushort[4];
+        bool ok = HostFile.Ioctl(fd, TIOCGWINSZ, w) >= 0;
+        (rows, columns) = ok ? (w[0], w[1]) : ((ushort)0, (ushort)0);
+        return ok;
+    }
+
+    /// <summary>
+    /// A new open file description of the terminal at <paramref name="fd"/>, readable and writable, never
+    /// made a controlling terminal (stdin may have been opened read-only); null with -errno.
+    /// </summary>
+    public static SafeFdHandle? Reopen(int fd, out long error)
+    {
+        error = HostPath.Openat(-100, "/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture), 0x2 | 0x100 | 0x80000);
+        return error < 0 ? null : new SafeFdHandle((int)error);
+    }
+}
