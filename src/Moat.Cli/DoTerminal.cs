@@ -59,19 +59,20 @@ internal sealed class DoTerminal : IDisposable
         }
 
         _sizeFrom = inputIsTerminal ? Stdin : HostPty.IsTerminal(Stdout) ? Stdout : -1;
-        _saved = inputIsTerminal ? HostPty.SetRaw(Stdin, out _) : null;
     }
 
     /// <summary>
     /// When the program gets a pty (never with <paramref name="noTty"/>, always with <paramref name="tty"/>,
-    /// else when stdin is a terminal): opens the host pty, puts the caller's terminal (if stdin is one) in raw
-    /// mode with its window size on the pty, and starts relaying. -t puts all of stdin, stdout and stderr on
-    /// the pty; otherwise only those that are terminals. Null when no pty is wanted, or with a message.
+    /// else when stdin is a terminal and moat is in its foreground): opens the host pty, puts the caller's
+    /// terminal (if stdin is one) in raw mode with its window size on the pty, and starts relaying. -t puts
+    /// all of stdin, stdout and stderr on the pty; otherwise only those that are terminals. Null when no pty
+    /// is wanted (or, unasked, none can be had), or with a message.
     /// </summary>
     public static DoTerminal? Open(bool tty, bool noTty, out string? error)
     {
         error = null;
-        if (noTty || !(tty || HostPty.IsTerminal(Stdin)))
+        // A background job (`moat do -- make &`) keeps today's stdio: taking the terminal would stop it (SIGTTOU).
+        if (noTty || !(tty || (HostPty.IsTerminal(Stdin) && HostTerminalIo.IsForeground(Stdin))))
         {
             return null;
         }
@@ -79,7 +80,7 @@ internal sealed class DoTerminal : IDisposable
         long r = HostPty.OpenRaw(out SafeFdHandle? master, out SafeFdHandle? replica, out _);
         if (r < 0)
         {
-            error = "cannot open a pty for the program: " + Errno.FromValue((int)-r).Name;
+            error = tty ? "-t: cannot open a pty for the program: " + Errno.FromValue((int)-r).Name : null;
             return null;
         }
 
@@ -129,11 +130,23 @@ internal sealed class DoTerminal : IDisposable
             }));
         }
 
-        if (_saved != null && !OperatingSystem.IsWindows())
+        if (_inputIsTerminal && !OperatingSystem.IsWindows())
         {
-            // Stopped and continued (kill -STOP, then fg): the caller's shell may have reset the terminal meanwhile.
-            _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGCONT, _ => Reraw()));
+            // Stopped and continued (kill -STOP, then fg): the caller's shell may have reset the terminal
+            // meanwhile. Cancelled, so that .NET does not put back the settings it saw first (it would then
+            // also "restore" them at exit, over ours).
+            _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGCONT, c =>
+            {
+                c.Cancel = true;
+                Reraw();
+            }));
             AppDomain.CurrentDomain.UnhandledException += (_, _) => RestoreTerminal();
+        }
+
+        // Raw only now: the first signal registration has .NET note the terminal's settings, and they must be the caller's.
+        lock (_rawMu)
+        {
+            _saved = _inputIsTerminal ? HostPty.SetRaw(Stdin, out _) : null;
         }
 
         _out = new Thread(CopyOut) { IsBackground = true, Name = "moat-tty-out" };

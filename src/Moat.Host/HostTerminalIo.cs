@@ -6,7 +6,7 @@ namespace Moat.Host;
 public static unsafe class HostTerminalIo
 {
     private const int EINTR = 4;
-    private const uint TIOCGWINSZ = 0x5413;
+    private const uint TIOCGPGRP = 0x540F;
 
     /// <summary>One read(2) into <paramref name="buffer"/>, retried on EINTR: the count, 0 at the end, or -errno.</summary>
     public static long Read(int fd, Span<byte> buffer)
@@ -59,13 +59,11 @@ public static unsafe class HostTerminalIo
         return HostPoll.Poll(pfd, timeoutMs) > 0;
     }
 
-    /// <summary>The window size of the terminal <paramref name="fd"/> (TIOCGWINSZ), or false.</summary>
-    public static bool WindowSize(int fd, out ushort rows, out ushort columns)
+    /// <summary>Whether this process's group is the foreground group of the terminal <paramref name="fd"/> (TIOCGPGRP).</summary>
+    public static bool IsForeground(int fd)
     {
-        ushort* w = stackalloc ushort[4];
-        bool ok = HostFile.Ioctl(fd, TIOCGWINSZ, w) >= 0;
-        (rows, columns) = ok ? (w[0], w[1]) : ((ushort)0, (ushort)0);
-        return ok;
+        int group = 0;
+        return HostFile.Ioctl(fd, TIOCGPGRP, &group) >= 0 && group == HostProcess.Syscall(Moat.Abi.Sysno.getpgrp);
     }
 
     /// <summary>

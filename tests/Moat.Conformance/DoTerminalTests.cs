@@ -91,6 +91,28 @@ public sealed class DoTerminalTests
     }
 
     [Fact]
+    public void TheCallersTerminal_IsRawAgain_AfterMoatIsStoppedAndContinued()
+    {
+        // A job-control shell puts its own settings back while moat is stopped; moat goes raw again on SIGCONT.
+        PtySessionResult r = PtySession.Run(
+            ["sh", "-c", "moat=$$; (sleep 2; kill -STOP $moat; stty sane <&2; kill -CONT $moat; sleep 0.5; stty -a <&2 | grep -o -- ' -icanon\\| icanon') & exec \"$0\" do -- sleep 4", Moat()],
+            []);
+        Assert.True(r.ExitCode == 0, Describe(r));
+        Assert.Contains(" -icanon", r.Output, StringComparison.Ordinal);
+        Assert.Equal(r.TermiosBefore, r.TermiosAfter);
+    }
+
+    [Fact]
+    public void InTheBackground_OnATerminal_MoatLeavesTheTerminalAlone()
+    {
+        // A background job of a job-control shell: taking the terminal would stop moat with SIGTTOU (status 150).
+        PtySessionResult r = PtySession.Run(["sh", "-c", "set -m; \"$0\" do -- sh -c 'tty; echo bg-done' & wait $!; echo status $?", Moat()], []);
+        Assert.True(r.ExitCode == 0, Describe(r));
+        Assert.Equal("not a tty\r\nbg-done\r\nstatus 0\r\n", r.Output);
+        Assert.Equal(r.TermiosBefore, r.TermiosAfter);
+    }
+
+    [Fact]
     public void NoTty_OnATerminal_TheProgramHasTheCallersTerminalAsItIs()
     {
         // -T: the host terminal stays cooked and echoing (it echoes the line itself), and no pty is made.
