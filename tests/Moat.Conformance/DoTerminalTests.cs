@@ -70,6 +70,17 @@ public sealed class DoTerminalTests
     }
 
     [Fact]
+    public void OutputJustBeforeExit_AllReachesTheTerminal()
+    {
+        // A burst and an exit at once: the Sentry's pty, the host pty and moat's relay must all be drained.
+        PtySessionResult r = PtySession.Run([Moat(), "do", "--", "sh", "-c", "seq 1 20000; exit 3"], []);
+        Assert.True(r.ExitCode == 3, Describe(r));
+        Assert.StartsWith("1\r\n2\r\n", r.Output, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n19999\r\n20000\r\n", r.Output, StringComparison.Ordinal);
+        Assert.Equal(r.TermiosBefore, r.TermiosAfter);
+    }
+
+    [Fact]
     public void TheCallersTerminal_IsRestored_WhenTheProgramIsKilledBySignal()
     {
         PtySessionResult r = PtySession.Run([Moat(), "do", "--", "sh", "-c", "tty; kill -9 $$"], []);
