@@ -38,6 +38,16 @@ public sealed class DoTerminalTests
     }
 
     [Fact]
+    public void ALineReadInCanonicalMode_IsEchoedOnce_ByTheSentrysPty()
+    {
+        // The caller's terminal is raw: the echo and the CR-to-NL of the line come from the Sentry's line discipline only.
+        PtySessionResult r = PtySession.Run([Moat(), "do", "--", "sh", "-c", "echo ready; read x; echo got $x"], [new("ready\r\n", "hello\r")]);
+        Assert.True(r.ExitCode == 0, Describe(r));
+        Assert.Equal("ready\r\nhello\r\ngot hello\r\n", r.Output);
+        Assert.Equal(r.TermiosBefore, r.TermiosAfter);
+    }
+
+    [Fact]
     public void CtrlC_InterruptsAForegroundSleep_Promptly_TheShellGoesOn()
     {
         PtySessionResult r = PtySession.Run(Bash(),
