@@ -30,8 +30,6 @@ internal sealed class DoTerminal : IDisposable
     private readonly SafeFdHandle _replica;
     private readonly bool[] _onPty = new bool[3];
     private readonly bool _inputIsTerminal;
-    private readonly int _output; // where the pty's output goes: the caller's terminal (or stdout under -t)
-    private readonly SafeFdHandle? _reopened; // the caller's terminal opened for writing, when stdout is elsewhere
     private readonly int _sizeFrom = -1; // the terminal whose window size the pty follows; -1: none
     private readonly List<PosixSignalRegistration> _signals = [];
     private readonly object _rawMu = new();
@@ -43,36 +41,23 @@ internal sealed class DoTerminal : IDisposable
     {
         _master = master;
         _replica = replica;
-        bool inputIsTerminal = _inputIsTerminal = HostPty.IsTerminal(Stdin);
-        _onPty[Stdin] = true;
-        for (int fd = Stdout; fd <= Stderr; fd++)
-        {
-            _onPty[fd] = forced || HostPty.IsTerminal(fd);
-        }
-
-        _output = Stdout;
-        if (inputIsTerminal && !_onPty[Stdout])
-        {
-            // stdout goes to a file: echo and the program's terminal output still belong on the terminal.
-            _reopened = HostTerminalIo.Reopen(Stdin, out _);
-            _output = _reopened?.Fd ?? (_onPty[Stderr] ? Stderr : Stdout);
-        }
-
-        _sizeFrom = inputIsTerminal ? Stdin : HostPty.IsTerminal(Stdout) ? Stdout : -1;
+        _inputIsTerminal = HostPty.IsTerminal(Stdin);
+        _onPty[Stdin] = _onPty[Stdout] = true;
+        _onPty[Stderr] = forced || HostPty.IsTerminal(Stderr);
+        _sizeFrom = _inputIsTerminal ? Stdin : HostPty.IsTerminal(Stdout) ? Stdout : -1;
     }
 
     /// <summary>
     /// When the program gets a pty (never with <paramref name="noTty"/>, always with <paramref name="tty"/>,
-    /// else when stdin is a terminal and moat is in its foreground): opens the host pty, puts the caller's
-    /// terminal (if stdin is one) in raw mode with its window size on the pty, and starts relaying. -t puts
-    /// all of stdin, stdout and stderr on the pty; otherwise only those that are terminals. Null when no pty
-    /// is wanted (or, unasked, none can be had), or with a message.
+    /// else when stdin and stdout are terminals and moat is in the foreground): opens the host pty, puts the
+    /// caller's terminal (if stdin is one) in raw mode with its window size on the pty, and starts relaying.
+    /// stdin and stdout are on the pty, stderr too unless it is redirected (always under -t). Null when no
+    /// pty is wanted (or, unasked, none can be had), or with a message.
     /// </summary>
     public static DoTerminal? Open(bool tty, bool noTty, out string? error)
     {
         error = null;
-        // A background job (`moat do -- make &`) keeps today's stdio: taking the terminal would stop it (SIGTTOU).
-        if (noTty || !(tty || (HostPty.IsTerminal(Stdin) && HostTerminalIo.IsForeground(Stdin))))
+        if (noTty || !(tty || Interactive()))
         {
             return null;
         }
@@ -89,6 +74,12 @@ internal sealed class DoTerminal : IDisposable
         t.Start();
         return t;
     }
+
+    // Unasked, only an interactive run takes the terminal. With stdout in a pipe (`moat do -- ls | less`) the
+    // relay would read the keys meant for the reader; in the background (`moat do -- make &`) going raw would
+    // stop moat (SIGTTOU). Both keep today's stdio.
+    private static bool Interactive() =>
+        HostPty.IsTerminal(Stdin) && HostPty.IsTerminal(Stdout) && HostTerminalIo.IsForeground(Stdin);
 
     /// <summary>For a Sentry in another process: which of its fds 0-2 get the host pty's replica (the rest are inherited).</summary>
     public (int From, int To)[] ReplicaFds()
@@ -165,7 +156,6 @@ internal sealed class DoTerminal : IDisposable
             s.Dispose();
         }
 
-        _reopened?.Dispose();
         _replica.Dispose(); // the master stays open: the input thread may still wait on the caller's terminal
     }
 
@@ -243,7 +233,7 @@ internal sealed class DoTerminal : IDisposable
             }
 
             long n = HostTerminalIo.Read(_master.Fd, buf);
-            if (n <= 0 || !HostTerminalIo.WriteAll(_output, buf.AsSpan(0, (int)n)))
+            if (n <= 0 || !HostTerminalIo.WriteAll(Stdout, buf.AsSpan(0, (int)n)))
             {
                 return;
             }

@@ -65,14 +65,4 @@ public static unsafe class HostTerminalIo
         int group = 0;
         return HostFile.Ioctl(fd, TIOCGPGRP, &group) >= 0 && group == HostProcess.Syscall(Moat.Abi.Sysno.getpgrp);
     }
-
-    /// <summary>
-    /// A new open file description of the terminal at <paramref name="fd"/>, readable and writable, never
-    /// made a controlling terminal (stdin may have been opened read-only); null with -errno.
-    /// </summary>
-    public static SafeFdHandle? Reopen(int fd, out long error)
-    {
-        error = HostPath.Openat(-100, "/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture), 0x2 | 0x100 | 0x80000);
-        return error < 0 ? null : new SafeFdHandle((int)error);
-    }
 }

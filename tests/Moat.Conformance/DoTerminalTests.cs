@@ -144,16 +144,28 @@ public sealed class DoTerminalTests
     }
 
     [Fact]
-    public void OnATerminal_ARedirectedStdout_StaysTheProgramsFile()
+    public void OnATerminal_ARedirectedStderr_StaysTheProgramsFile()
     {
-        // As a shell at a terminal: stdin and stderr on the pty, stdout still the file (no CR added to it).
-        string file = Path.Combine(HostScratch.NewDirectory("tty-stdout"), "out.txt");
+        // As a shell at a terminal: stdin and stdout on the pty, stderr still the file (no CR added to it).
+        string file = Path.Combine(HostScratch.NewDirectory("tty-stderr"), "err.txt");
         PtySessionResult r = PtySession.Run(
-            ["sh", "-c", "\"$0\" do -- sh -c 'tty; tty <&2; echo ready >&2; read x; echo got $x' > \"$1\"; echo status $?", Moat(), file],
-            [new("ready", "typed\r")]);
+            ["sh", "-c", "\"$0\" do -- sh -c 'tty; echo ready; read x; echo got $x; echo err $x >&2' 2> \"$1\"; echo status $?", Moat(), file],
+            [new("ready\r\n", "typed\r")]);
         Assert.True(r.ExitCode == 0, Describe(r));
-        Assert.Equal("ready\r\ntyped\r\nstatus 0\r\n", r.Output);
-        Assert.Matches(new Regex(@"^/dev/pts/\d+\n/dev/pts/\d+\ngot typed\n$"), File.ReadAllText(file));
+        Assert.Matches(new Regex(@"^/dev/pts/\d+\r\nready\r\ntyped\r\ngot typed\r\nstatus 0\r\n$"), r.Output);
+        Assert.Equal("err typed\n", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void OnATerminal_WithStdoutInAPipe_MoatTakesNoPty()
+    {
+        // `moat do -- ls | less`: the reader of the pipe owns the keys; moat neither reads them nor goes raw.
+        PtySessionResult r = PtySession.Run(
+            ["sh", "-c", "\"$0\" do -- sh -c 'tty; echo out' | cat; read y; echo shell got $y", Moat()],
+            [new("out\r\n", "keys\r")]);
+        Assert.True(r.ExitCode == 0, Describe(r));
+        Assert.Equal("not a tty\r\nout\r\nkeys\r\nshell got keys\r\n", r.Output);
+        Assert.Equal(r.TermiosBefore, r.TermiosAfter);
     }
 
     [Fact]
