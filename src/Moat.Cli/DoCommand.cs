@@ -55,9 +55,13 @@ internal static class DoCommand
             {
                 strace = true;
             }
-            else if (a is "-t" or "--tty" or "-T" or "--no-tty")
+            else if (a is "-t" or "--tty")
             {
-                (tty, noTty) = a is "-t" or "--tty" ? (true, noTty) : (tty, true);
+                tty = true;
+            }
+            else if (a is "-T" or "--no-tty")
+            {
+                noTty = true; // wins over -t, in any order
             }
             else if (a.StartsWith("--platform=", StringComparison.Ordinal))
             {

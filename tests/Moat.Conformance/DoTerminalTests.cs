@@ -181,6 +181,13 @@ public sealed class DoTerminalTests
         RunResult forced = MoatCli.Do(["sh", "-c", "tty; echo out; echo err >&2"], HostScratch.Root, null, "-t");
         Assert.True(forced.ExitCode == 0, forced.Stderr);
         Assert.Matches(new Regex(@"^/dev/pts/\d+\r\nout\r\nerr\r\n$"), forced.StdoutText);
+
+        // -T wins over -t, in either order.
+        foreach (string[] flags in new[] { new[] { "-t", "-T" }, ["--no-tty", "--tty"] })
+        {
+            RunResult off = MoatCli.Do(["sh", "-c", "tty; echo out"], HostScratch.Root, null, flags);
+            Assert.Equal("not a tty\nout\n", off.StdoutText);
+        }
     }
 
     // TERM=dumb: readline without bracketed-paste sequences around each command's output.
