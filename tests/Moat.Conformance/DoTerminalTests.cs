@@ -64,6 +64,25 @@ public sealed class DoTerminalTests
     }
 
     [Fact]
+    public void FullScreenPrograms_ViEditsAFile_TopQuitsOnAKey()
+    {
+        string file = "/tmp/moat-vi-" + Guid.NewGuid().ToString("N")[..8];
+        PtySessionResult vi = PtySession.Run(
+            ["env", "TERM=xterm", Moat(), "do", "--", "sh", "-c", $"vi {file}; echo vi-status $?; cat {file}"],
+            [new("[New", "ihello vi\u001b"), new(null, ":wq\r")]);
+        Assert.True(vi.ExitCode == 0, Describe(vi));
+        Assert.EndsWith("vi-status 0\r\nhello vi\r\n", vi.Output, StringComparison.Ordinal);
+        Assert.Equal(vi.TermiosBefore, vi.TermiosAfter);
+
+        PtySessionResult top = PtySession.Run(
+            ["env", "TERM=xterm", Moat(), "do", "--", "sh", "-c", "top 2>/dev/null; echo top-status $?"],
+            [new("load average", "q")]);
+        Assert.True(top.ExitCode == 0, Describe(top));
+        Assert.EndsWith("top-status 0\r\n", top.Output, StringComparison.Ordinal);
+        Assert.Equal(top.TermiosBefore, top.TermiosAfter);
+    }
+
+    [Fact]
     public void WindowSize_IsTheCallersTerminals_AndEachChangeIsFollowed_WithSigwinch()
     {
         // The host pty is 30x100 at the start; each resize must raise the WINCH trap and show in `stty size`.
