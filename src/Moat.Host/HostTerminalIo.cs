@@ -2,7 +2,7 @@ using System;
 
 namespace Moat.Host;
 
-/// <summary>Span-based reads and writes of terminal fds and their window size, for callers without unsafe code.</summary>
+/// <summary>Span-based reads and writes of terminal fds and their foreground group, for callers without unsafe code.</summary>
 public static unsafe class HostTerminalIo
 {
     private const int EINTR = 4;
