@@ -40,6 +40,7 @@ internal static class DoCommand
         NetworkMode network = NetworkMode.None;
         string confine = DefaultConfinement();
         int cpus = 0;
+        bool tty = false, noTty = false;
         int i = 0;
         for (; i < args.Length; i++)
         {
@@ -53,6 +54,14 @@ internal static class DoCommand
             if (a == "--strace")
             {
                 strace = true;
+            }
+            else if (a is "-t" or "--tty")
+            {
+                tty = true;
+            }
+            else if (a is "-T" or "--no-tty")
+            {
+                noTty = true; // wins over -t, in any order
             }
             else if (a.StartsWith("--platform=", StringComparison.Ordinal))
             {
@@ -176,7 +185,7 @@ internal static class DoCommand
 
         if (jailed)
         {
-            return RunJailed(args[i..], hostIdentity, strace, hostname, profile, maxTasks, memoryLimit, platform, mounts, network, root);
+            return RunJailed(args[i..], hostIdentity, strace, hostname, profile, maxTasks, memoryLimit, platform, mounts, network, root, tty && !noTty);
         }
 
         // Before anything is spawned: the gofer, the stubs and every later thread inherit the mask.
@@ -198,10 +207,19 @@ internal static class DoCommand
             return 1;
         }
 
+        using DoTerminal? terminal = DoTerminal.Open(tty, noTty, out string? ttyError);
+        if (ttyError != null)
+        {
+            Console.Error.WriteLine($"moat do: {ttyError}");
+            return 1;
+        }
+
         // A JIT build loads assemblies from disk on demand, which a Sentry with an empty root cannot do.
         if (confine == "full" && !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
         {
-            return SentryJail.RunOutside(originalArgs, gofer.Client.Socket.Fd, profile, network == NetworkMode.Host);
+            return terminal == null
+                ? SentryJail.RunOutside(originalArgs, gofer.Client.Socket.Fd, profile, network == NetworkMode.Host)
+                : SentryJail.RunOutside(["-t", .. originalArgs], gofer.Client.Socket.Fd, profile, network == NetworkMode.Host, terminal.ReplicaFds());
         }
 
         var options = new SandboxOptions
@@ -218,12 +236,14 @@ internal static class DoCommand
             Platform = platform,
             BindMounts = mounts,
             Network = network,
+            Terminal = terminal != null,
+            Stdio = terminal?.SandboxStdio(),
         };
         return Sandbox.Run(options, gofer.Client, Console.Error);
     }
 
     // The Sentry inside its namespaces: the gofer is already at fd 3, the profile file (if any) at fd 4.
-    private static int RunJailed(string[] argv, SandboxIdentity? identity, bool strace, string hostname, string? profile, int maxTasks, ulong memoryLimit, string platform, List<BindMount> mounts, NetworkMode network, string root)
+    private static int RunJailed(string[] argv, SandboxIdentity? identity, bool strace, string hostname, string? profile, int maxTasks, ulong memoryLimit, string platform, List<BindMount> mounts, NetworkMode network, string root, bool terminal)
     {
         string cwd = root == "/" ? Environment.CurrentDirectory : "/";
         using var gofer = new GoferClient(new SafeFdHandle(SentryJail.GoferFd));
@@ -247,6 +267,7 @@ internal static class DoCommand
             Platform = platform,
             BindMounts = mounts,
             Network = network,
+            Terminal = terminal, // the outer moat put its host pty's replica on our fds 0-2 (DoTerminal)
         };
         return Sandbox.Run(options, gofer, Console.Error);
     }

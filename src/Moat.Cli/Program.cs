@@ -41,7 +41,7 @@ public static class Program
 
     private static int Usage(System.IO.TextWriter w)
     {
-        w.WriteLine("usage: moat do [--root DIR] [--volume HOST:SANDBOX[:ro|rw]]... [--pids N] [--memory SIZE] [--cpus N] [--confine=full|gofer|none] [--strace] [--profile FILE] [--platform=systrap|ptrace] [--hostname NAME] [--network=none|host] [--] COMMAND [ARG...]");
+        w.WriteLine("usage: moat do [-t|--tty] [-T|--no-tty] [--root DIR] [--volume HOST:SANDBOX[:ro|rw]]... [--pids N] [--memory SIZE] [--cpus N] [--confine=full|gofer|none] [--strace] [--profile FILE] [--platform=systrap|ptrace] [--hostname NAME] [--network=none|host] [--] COMMAND [ARG...]");
         w.WriteLine("       moat bench [--quick] [--reps N] [--workloads A,B,...] [--compare NAME='PREFIX']... [--report DIR] [--profile] [--list]");
         w.WriteLine("       moat [--root DIR] [--log FILE] [--log-format json] create|start|run|state|kill|delete|exec|ps|list|features|spec ...   (runc's command line)");
         w.WriteLine("       moat gofer --root DIR --fd N   (started by moat itself)");

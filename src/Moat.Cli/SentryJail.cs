@@ -32,9 +32,10 @@ internal static class SentryJail
 
     /// <summary>
     /// Outside: starts the jailed Sentry with <paramref name="args"/> (the original <c>moat do</c> arguments),
-    /// handing it the gofer socket and the profile file, and waits for it. Returns its exit status.
+    /// handing it the gofer socket, the profile file and any <paramref name="stdio"/> in place of this process's
+    /// fds 0-2 (a pty under <c>moat do</c> on a terminal), and waits for it. Returns its exit status.
     /// </summary>
-    public static int RunOutside(string[] args, int goferSocket, string? profilePath, bool hostNetwork)
+    public static int RunOutside(string[] args, int goferSocket, string? profilePath, bool hostNetwork, (int From, int To)[]? stdio = null)
     {
         Microsoft.Win32.SafeHandles.SafeFileHandle? profile = null;
         if (profilePath != null)
@@ -52,7 +53,7 @@ internal static class SentryJail
 
         using (profile)
         {
-            var fds = new List<(int From, int To)> { (goferSocket, GoferFd) };
+            var fds = new List<(int From, int To)>(stdio ?? []) { (goferSocket, GoferFd) };
             if (profile != null)
             {
                 fds.Add(((int)profile.DangerousGetHandle(), ProfileFd));

@@ -158,7 +158,8 @@ public static class Sandbox
             NoNewPrivileges = options.NoNewPrivileges,
             Terminal = options.Terminal,
         };
-        Task? task = SandboxLauncher.Load(kernel, spec, [new SafeFdHandle(0, ownsHandle: false), new SafeFdHandle(1, ownsHandle: false), new SafeFdHandle(2, ownsHandle: false)], out int status, out string? error);
+        SafeFdHandle?[] stdio = options.Stdio is { } given ? [.. given] : [new SafeFdHandle(0, ownsHandle: false), new SafeFdHandle(1, ownsHandle: false), new SafeFdHandle(2, ownsHandle: false)];
+        Task? task = SandboxLauncher.Load(kernel, spec, stdio, out int status, out string? error);
         if (task == null)
         {
             kernel.Log.WriteLine($"moat: {error}");

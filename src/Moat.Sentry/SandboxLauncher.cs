@@ -77,23 +77,32 @@ internal static class SandboxLauncher
 
         mm.AddressSpaceLimit = group.Limit(RlimitResource.RLIMIT_AS).rlim_cur;
         var fds = new FdTable();
+        Span<bool> onPty = stackalloc bool[3];
         if (spec.Terminal && stdio.Length > 0 && stdio[0] is SafeFdHandle host)
         {
-            AttachTerminal(kernel, group, fds, host, creds.EffectiveUid);
-            for (int fd = 1; fd < stdio.Length; fd++)
+            // fds 1 and 2 on that same host terminal get the pty too; another file (`moat do` with its
+            // stdout redirected) stays the program's, as a shell at a terminal leaves a redirected stdout.
+            onPty[0] = true;
+            for (int fd = 1; fd < stdio.Length && fd <= 2; fd++)
             {
-                if (stdio[fd] != host)
+                onPty[fd] = stdio[fd] is SafeFdHandle h && (h == host || SameTerminal(h, host));
+                if (onPty[fd] && stdio[fd] != host)
                 {
-                    stdio[fd]?.Dispose();
+                    stdio[fd]!.Dispose();
                 }
             }
 
-            stdio = [];
+            AttachTerminal(kernel, group, fds, host, creds.EffectiveUid, onPty);
         }
 
         for (int fd = 0; fd < stdio.Length && fd <= 2; fd++)
         {
             SafeFdHandle? h = stdio[fd];
+            if (onPty[fd])
+            {
+                continue;
+            }
+
             long fl = h == null ? -1 : HostFile.Fcntl(h.Fd, HostFile.F_GETFL, 0);
             if (fl >= 0)
             {
@@ -122,12 +131,15 @@ internal static class SandboxLauncher
 
     // A pty bridged to the host terminal on fds 0-2, the controlling terminal of the new process (a session
     // leader), its group in the foreground: what runc's init sets up with setsid and TIOCSCTTY.
-    private static void AttachTerminal(Kernel.Kernel kernel, ThreadGroup group, FdTable fds, SafeFdHandle host, uint uid)
+    private static void AttachTerminal(Kernel.Kernel kernel, ThreadGroup group, FdTable fds, SafeFdHandle host, uint uid, ReadOnlySpan<bool> onPty)
     {
         FileDescription replica = kernel.Devpts.OpenBridged(host, uid, out Vfs.Devpts.Terminal tty);
         for (int fd = 0; fd <= 2; fd++)
         {
-            fds.Set(fd, replica, cloexec: false);
+            if (onPty[fd])
+            {
+                fds.Set(fd, replica, cloexec: false);
+            }
         }
 
         replica.DecRef();
@@ -138,6 +150,11 @@ internal static class SandboxLauncher
             tty.ForegroundGroup = group.ProcessGroup;
         }
     }
+
+    // Whether two host fds are the same terminal device (fstat's st_rdev), as `moat do` hands on its stdio.
+    private static bool SameTerminal(SafeFdHandle a, SafeFdHandle b) =>
+        HostFile.Fstat(a.Fd, out Stat sa) >= 0 && HostFile.Fstat(b.Fd, out Stat sb) >= 0 &&
+        (sa.st_mode & Stat.S_IFMT) == Stat.S_IFCHR && sa.st_rdev == sb.st_rdev && sa.st_rdev != 0;
 
     private static Credentials FromIdentity(SandboxIdentity id)
     {

@@ -78,6 +78,12 @@ public sealed class SandboxOptions
     /// the sandbox runs: signals and new processes go through it.
     /// </summary>
     public System.Func<SandboxControl, int?>? BeforeStart { get; init; }
+
+    /// <summary>
+    /// Host fds for init's fds 0-2 (which init then owns); null: this process's own 0-2. <c>moat do</c> on a
+    /// terminal in this process puts its host pty's replica here (with <see cref="Terminal"/>).
+    /// </summary>
+    public IReadOnlyList<Moat.Host.SafeFdHandle?>? Stdio { get; init; }
 }
 
 /// <summary>The networks of <c>moat do --network</c>.</summary>
