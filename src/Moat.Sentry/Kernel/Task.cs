@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Threading;
 using Moat.Abi;
 using Moat.Platform;
+using Moat.Sentry.Kernel.Seccomp;
 using Moat.Sentry.Mm;
 using Moat.Sentry.Syscalls.Linux;
 using Moat.Sentry.Vfs;
@@ -130,9 +131,14 @@ internal sealed partial class Task
                     syscallResult = DoSyscall();
                     break;
                 case SwitchEventKind.Syscall32:
-                    // 32-bit calls from 64-bit code are not served, as in gVisor's amd64 Sentry: ENOSYS.
-                    syscallResult = SyscallTable.Invoke32(nr);
-                    _regs.rax = (ulong)syscallResult;
+                    // 32-bit calls from 64-bit code are not served, as in gVisor's amd64 Sentry: ENOSYS. The
+                    // filters still see them first, as i386 calls with their i386 argument registers.
+                    if (_seccomp == null || SeccompAllows(_seccomp, nr, SeccompAbi.AUDIT_ARCH_I386, new SyscallArgs(_regs.rbx, _regs.rcx, _regs.rdx, _regs.rsi, _regs.rdi, _regs.rbp), out syscallResult))
+                    {
+                        syscallResult = SyscallTable.Invoke32(nr);
+                        _regs.rax = (ulong)syscallResult;
+                    }
+
                     break;
                 case SwitchEventKind.Vsyscall:
                     syscallResult = DoVsyscall(ev.Info.si_addr);
@@ -279,6 +285,14 @@ internal sealed partial class Task
         int nr = (int)(long)_regs.orig_rax;
         var args = new SyscallArgs(_regs);
         long result;
+
+        // Filters decide before the table is consulted, so calls Moat answers ENOSYS are filtered too.
+        SeccompFilter? filter = _seccomp;
+        if (filter != null && !SeccompAllows(filter, nr, SeccompAbi.AUDIT_ARCH_X86_64, args, out result))
+        {
+            return result;
+        }
+
         if (Kernel.Strace)
         {
             Strace.StraceLog.Enter(this, nr, args);
