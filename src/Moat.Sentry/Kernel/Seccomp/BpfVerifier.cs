@@ -88,6 +88,39 @@ internal static class BpfVerifier
         return ScratchStoredBeforeLoaded(prog) ? Errno.None : Errno.EINVAL;
     }
 
+    /// <summary>
+    /// The length Linux charges a filter against MAX_INSNS_PER_PATH: that of its translation to eBPF (measured
+    /// against Linux 6.18): 3 instructions of prologue; RET K 2; DIV X 5 (a zero test, then the division);
+    /// a conditional jump 1 when one branch falls through (JSET only for the false one), else 2, and 1 more
+    /// for a constant with the sign bit set; every other instruction 1.
+    /// </summary>
+    public static int TranslatedLength(ReadOnlySpan<BpfInstruction> prog)
+    {
+        int n = 3;
+        foreach (BpfInstruction i in prog)
+        {
+            if (i.Code == (Ret | K_))
+            {
+                n += 2;
+            }
+            else if (i.Code == (Alu | Div | X))
+            {
+                n += 5;
+            }
+            else if ((i.Code & 0x07) == Jmp && (i.Code & 0xf0) != Ja)
+            {
+                bool fallsThrough = i.Jf == 0 || (i.Jt == 0 && (i.Code & 0xf0) != Jset);
+                n += (fallsThrough ? 1 : 2) + ((i.Code & X) == 0 && (int)i.K < 0 ? 1 : 0);
+            }
+            else
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+
     // Whether seccomp accepts an opcode: classic BPF without packet loads (byte, half-word, indexed) and MOD.
     private static bool Allowed(ushort code) => code switch
     {

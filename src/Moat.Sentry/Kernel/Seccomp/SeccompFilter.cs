@@ -23,7 +23,7 @@ internal sealed class SeccompFilter
         _table = table;
         Log = log;
         Count = (prev?.Count ?? 0) + (program != null || table != null ? 1 : 0);
-        int length = program?.Length ?? table?.Length ?? 0;
+        int length = program != null ? BpfVerifier.TranslatedLength(program) : table?.Length ?? 0;
 
         // Linux charges 4 instructions per filter on top of its length.
         PathInstructions = (prev?.PathInstructions ?? 0) + length + 4;
@@ -35,7 +35,7 @@ internal sealed class SeccompFilter
     /// <summary>How many filters the chain holds (/proc/PID/status Seccomp_filters).</summary>
     public int Count { get; }
 
-    /// <summary>Instructions of the whole chain, 4 more per filter, as Linux counts them against MAX_INSNS_PER_PATH.</summary>
+    /// <summary>The chain's length as Linux counts it against MAX_INSNS_PER_PATH: each filter's eBPF translation, 4 more per filter.</summary>
     public int PathInstructions { get; }
 
     /// <summary>SECCOMP_FILTER_FLAG_LOG: actions other than ALLOW that this filter decides are logged.</summary>
@@ -51,7 +51,7 @@ internal sealed class SeccompFilter
     /// the chain would pass MAX_INSNS_PER_PATH.
     /// </summary>
     public static SeccompFilter? Attach(SeccompFilter? current, BpfInstruction[] program, bool log, out Errno err) =>
-        Attach(current, program.Length, new SeccompFilter(current, program, null, log), out err);
+        Attach(current, BpfVerifier.TranslatedLength(program), new SeccompFilter(current, program, null, log), out err);
 
     /// <summary>Adds a rule table (an OCI profile) in front of <paramref name="current"/>, as <see cref="Attach(SeccompFilter?, BpfInstruction[], bool, out Errno)"/>.</summary>
     public static SeccompFilter? Attach(SeccompFilter? current, SeccompRuleTable table, bool log, out Errno err) =>
