@@ -110,6 +110,7 @@ public static class Sandbox
             Identity = options.Identity,
             Rlimits = options.Rlimits,
             NoNewPrivileges = options.NoNewPrivileges,
+            Seccomp = options.Seccomp,
             Terminal = options.Terminal,
         };
         Task? task = SandboxLauncher.Load(kernel, spec, [new SafeFdHandle(0, ownsHandle: false), new SafeFdHandle(1, ownsHandle: false), new SafeFdHandle(2, ownsHandle: false)], out int status, out string? error);
