@@ -132,8 +132,8 @@ internal sealed partial class Task
                     break;
                 case SwitchEventKind.Syscall32:
                     // 32-bit calls from 64-bit code are not served, as in gVisor's amd64 Sentry: ENOSYS. The
-                    // filters still see them first, as i386 calls with their i386 argument registers.
-                    if (_seccomp == null || SeccompAllows(_seccomp, nr, SeccompAbi.AUDIT_ARCH_I386, new SyscallArgs(_regs.rbx, _regs.rcx, _regs.rdx, _regs.rsi, _regs.rdi, _regs.rbp), out syscallResult))
+                    // filters still see them first, as i386 calls with their 32-bit argument registers.
+                    if (_seccomp == null || SeccompAllows(_seccomp, nr, SeccompAbi.AUDIT_ARCH_I386, new SyscallArgs((uint)_regs.rbx, (uint)_regs.rcx, (uint)_regs.rdx, (uint)_regs.rsi, (uint)_regs.rdi, (uint)_regs.rbp), out syscallResult))
                     {
                         syscallResult = SyscallTable.Invoke32(nr);
                         _regs.rax = (ulong)syscallResult;
