@@ -104,7 +104,7 @@ internal sealed partial class Task
     /// the filter has answered (the return register is set, a SIGSYS delivered, or the task is exiting) and
     /// <paramref name="result"/> is the call's result for signal handling.
     /// </summary>
-    private bool SeccompAllows(SeccompFilter filter, int nr, uint arch, in SyscallArgs args, out long result)
+    private bool SeccompAllows(SeccompFilter filter, int nr, uint arch, ulong ip, in SyscallArgs args, out long result)
     {
         result = 0;
         if (filter.IsStrict)
@@ -120,7 +120,7 @@ internal sealed partial class Task
             return false;
         }
 
-        var data = new SeccompData(nr, arch, _regs.rip, args[0], args[1], args[2], args[3], args[4], args[5]);
+        var data = new SeccompData(nr, arch, ip, args[0], args[1], args[2], args[3], args[4], args[5]);
         uint ret = filter.Evaluate(data, out bool log);
         uint action = ret & SeccompAbi.SECCOMP_RET_ACTION_FULL;
         int value = (int)(ret & SeccompAbi.SECCOMP_RET_DATA);
@@ -151,7 +151,7 @@ internal sealed partial class Task
                     si_signo = Signal.SIGSYS,
                     si_code = SeccompAbi.SYS_SECCOMP,
                     si_errno = value,
-                    si_call_addr = _regs.rip,
+                    si_call_addr = ip,
                     si_syscall = nr,
                     si_arch = arch,
                 });
