@@ -109,7 +109,8 @@ internal sealed partial class Task
         result = 0;
         if (filter.IsStrict)
         {
-            if (nr is Sysno.read or Sysno.write or Sysno.exit or Sysno.rt_sigreturn && arch == SeccompAbi.AUDIT_ARCH_X86_64)
+            // The i386 numbers of read, write, exit and sigreturn pass too, as Linux's compat list lets them.
+            if (arch == SeccompAbi.AUDIT_ARCH_X86_64 ? nr is Sysno.read or Sysno.write or Sysno.exit or Sysno.rt_sigreturn : nr is 3 or 4 or 1 or 119)
             {
                 return true;
             }

@@ -289,6 +289,13 @@ internal sealed partial class Task
         SeccompFilter? filter = _seccomp;
         if (filter != null && !SeccompAllows(filter, nr, SeccompAbi.AUDIT_ARCH_X86_64, _regs.rip, args, out long denied))
         {
+            if (Kernel.Strace)
+            {
+                // Shown as a call that returned what the filter answered: the handler never ran.
+                Strace.StraceLog.Enter(this, nr, args);
+                Strace.StraceLog.Exit(this, nr, args, denied);
+            }
+
             return denied;
         }
 
