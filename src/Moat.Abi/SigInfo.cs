@@ -21,6 +21,15 @@ public struct SigInfo
     /// <summary>For SIGCHLD: the child's exit status.</summary>
     [FieldOffset(24)] public int si_status;
 
+    /// <summary>For SIGSYS from a seccomp filter: the address after the system call instruction.</summary>
+    [FieldOffset(16)] public ulong si_call_addr;
+
+    /// <summary>For SIGSYS from a seccomp filter: the system call number.</summary>
+    [FieldOffset(24)] public int si_syscall;
+
+    /// <summary>For SIGSYS from a seccomp filter: the call's audit architecture.</summary>
+    [FieldOffset(28)] public uint si_arch;
+
     public const int Size = 128;
 
     // si_code values.

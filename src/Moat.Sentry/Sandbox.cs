@@ -156,6 +156,7 @@ public static class Sandbox
             Identity = options.Identity,
             Rlimits = options.Rlimits,
             NoNewPrivileges = options.NoNewPrivileges,
+            Seccomp = options.Seccomp,
             Terminal = options.Terminal,
         };
         SafeFdHandle?[] stdio = options.Stdio is { } given ? [.. given] : [new SafeFdHandle(0, ownsHandle: false), new SafeFdHandle(1, ownsHandle: false), new SafeFdHandle(2, ownsHandle: false)];

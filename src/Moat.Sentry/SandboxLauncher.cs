@@ -118,6 +118,11 @@ internal static class SandboxLauncher
             Comm = comm.Length > 15 ? comm[..15] : comm,
             NoNewPrivs = spec.NoNewPrivileges,
         };
+        if (spec.Seccomp != null)
+        {
+            task.InstallSeccompPolicy(spec.Seccomp);
+        }
+
         group.ExecutablePath = PathOps.ResolveLinks(task, executable); // /proc/self/exe names the file, not the link
         ref PtraceRegs regs = ref task.Registers;
         regs.rip = image.Entry;

@@ -57,6 +57,9 @@ public sealed class SandboxOptions
     /// <summary>Start init with no_new_privs set.</summary>
     public bool NoNewPrivileges { get; init; }
 
+    /// <summary>A seccomp profile installed on init before it runs (OCI linux.seccomp); null: none.</summary>
+    public SeccompPolicy? Seccomp { get; init; }
+
     /// <summary>fd 0 is a host terminal for init (OCI process.terminal): see <see cref="SandboxProcessSpec.Terminal"/>.</summary>
     public bool Terminal { get; init; }
 

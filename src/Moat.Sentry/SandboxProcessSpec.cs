@@ -23,6 +23,9 @@ public sealed class SandboxProcessSpec
     /// <summary>Start with no_new_privs set (prctl PR_SET_NO_NEW_PRIVS).</summary>
     public bool NoNewPrivileges { get; init; }
 
+    /// <summary>A seccomp profile (OCI linux.seccomp) installed before the program's first instruction; null: none.</summary>
+    public SeccompPolicy? Seccomp { get; init; }
+
     /// <summary>
     /// stdio[0] is a host terminal (OCI process.terminal): the process gets a pty of the sandbox on fds 0-2,
     /// as its controlling terminal, and the pty's master side is bridged to the host terminal.

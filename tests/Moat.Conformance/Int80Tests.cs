@@ -30,6 +30,80 @@ public sealed class Int80Tests
         }
         """;
 
+    // Under the application's own seccomp filter an i386 call is seen first, as Linux shows it (arch
+    // AUDIT_ARCH_I386, the i386 number, 32-bit argument registers): where the filter answers every i386 call,
+    // Moat and Linux agree and the run is compared with a native one.
+    private const string FilteredSource = """
+        #include <linux/audit.h>
+        #include <linux/filter.h>
+        #include <linux/seccomp.h>
+        #include <stddef.h>
+        #include <stdio.h>
+        #include <sys/prctl.h>
+        #include <sys/syscall.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        static long int80(long nr, long a, long b) {
+            long r;
+            __asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b) : "memory");
+            return r;
+        }
+        int main(void) {
+            setvbuf(stdout, NULL, _IONBF, 0);
+            /* i386 calls: 20 (getpid) with ebx 0x1234 gets E2BIG, other i386 calls EXDEV, i386 27 (alarm) kills. */
+            struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 8),
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 27, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 20, 0, 2),
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x1234, 1, 0),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 18),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 7),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            };
+            struct sock_fprog p = {sizeof f / sizeof f[0], f};
+            prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            printf("install: %ld\n", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p));
+            printf("i386 getpid(0x1234): %ld\n", int80(20, 0x1234, 0));
+            printf("i386 getpid(0x1234 + 2^32): %ld\n", int80(20, 0x100001234L, 0));
+            printf("i386 getpid(0): %ld\n", int80(20, 0, 0));
+            printf("i386 kill: %ld\n", int80(37, getpid(), 9));
+            printf("x86-64 getpid works: %d\n", syscall(SYS_getpid) > 0);
+            pid_t c = fork();
+            if (c == 0) {
+                int80(27, 1, 0);
+                printf("survived\n");
+                _exit(0);
+            }
+            int st;
+            waitpid(c, &st, 0);
+            printf("i386 alarm: signal %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : -1);
+            return 0;
+        }
+        """;
+
+    [Theory]
+    [InlineData("systrap")]
+    [InlineData("ptrace")]
+    public void Int80_UnderASeccompFilter_TheFilterAnswersAsNatively(string platform)
+    {
+        string dir = HostScratch.NewDirectory("int80");
+        string src = Path.Combine(dir, "int80_filtered.c");
+        string exe = Path.Combine(dir, "int80_filtered");
+        File.WriteAllText(src, FilteredSource);
+        RunResult cc = ProcessRunner.Run("gcc", ["-static", "-O1", "-o", exe, src], dir);
+        Assert.True(cc.ExitCode == 0, cc.Stderr);
+
+        RunResult native = ProcessRunner.Run(exe, [], dir);
+        RunResult moat = MoatCli.Do([exe], dir, null, "--platform=" + platform);
+        Assert.Contains("i386 alarm: signal 31", moat.StdoutText, System.StringComparison.Ordinal);
+        Assert.Equal(native.StdoutText, moat.StdoutText);
+        Assert.Equal(native.ExitCode, moat.ExitCode);
+    }
+
     [Theory]
     [InlineData("systrap")]
     [InlineData("ptrace")]

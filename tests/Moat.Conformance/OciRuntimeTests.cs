@@ -458,4 +458,77 @@ public sealed class OciRuntimeTests
         Assert.True(r.ExitCode == 0, r.Stderr);
         return JsonNode.Parse(r.StdoutText)!;
     }
+
+    // The profile: runc's names and operators, containerd's style of denials (unshare, keyctl, add_key with the
+    // default errno), errnoRet on mkdir, every comparison, two conditions on one argument, KILL_PROCESS,
+    // names libseccomp knows that the rule list may carry and moat need not (ignored), and the rule that
+    // equals the default action (dropped).
+    private static JsonNode SeccompProfile() => JsonNode.Parse("""
+        {
+          "defaultAction": "SCMP_ACT_ALLOW",
+          "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+          "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+            {"names": ["unshare", "keyctl", "add_key", "request_key", "no_such_call_anywhere"], "action": "SCMP_ACT_ERRNO"},
+            {"names": ["getppid"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["getpgid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 7, "args": [{"index": 0, "value": 424242, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["getsid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 8, "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_NE"}]},
+            {"names": ["sched_getscheduler"], "action": "SCMP_ACT_ERRNO", "errnoRet": 9, "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_LT"}]},
+            {"names": ["umask"], "action": "SCMP_ACT_ERRNO", "errnoRet": 10, "args": [{"index": 0, "value": 448, "valueTwo": 448, "op": "SCMP_CMP_MASKED_EQ"}]},
+            {"names": ["getpriority"], "action": "SCMP_ACT_ERRNO", "errnoRet": 11, "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_LE"}, {"index": 1, "value": 424242, "op": "SCMP_CMP_GE"}]},
+            {"names": ["setpgid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 12, "args": [{"index": 0, "value": 424241, "op": "SCMP_CMP_GT"}]},
+            {"names": ["dup"], "action": "SCMP_ACT_ERRNO", "errnoRet": 14, "args": [{"index": 0, "value": 100, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 101, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["sysinfo"], "action": "SCMP_ACT_KILL_PROCESS"}
+          ]
+        }
+        """)!;
+
+    // A bundle running script with the probe at /bin/probe and the seccomp profile in its spec.
+    private static string SeccompBundle(string script)
+    {
+        string bundle = Bundle(script);
+        SeccompProbe.Build(Path.Combine(bundle, "rootfs", "bin"));
+        string path = Path.Combine(bundle, "config.json");
+        JsonNode config = JsonNode.Parse(File.ReadAllText(path))!;
+        config["linux"]!["seccomp"] = SeccompProfile();
+        File.WriteAllText(path, config.ToJsonString());
+        return bundle;
+    }
+
+    [Fact]
+    public void Run_WithASeccompProfile_CallsAreDeniedAndKilledAsUnderRunc()
+    {
+        string bundle = SeccompBundle("/bin/probe; /bin/probe kill; echo \"kill status $?\"");
+        string[] outputs = RunUnderRuncAndMoat(bundle);
+        Assert.Contains("mkdir: errno 13", outputs[1], StringComparison.Ordinal);
+        Assert.Contains("unshare user: errno 1\n", outputs[1], StringComparison.Ordinal);
+        Assert.Contains("kill status 159", outputs[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Exec_WithASeccompProfile_TheExecdProcessIsFilteredToo_AsUnderRunc()
+    {
+        string bundle = SeccompBundle("sleep 60");
+        var outputs = new List<string>();
+        foreach (string runtime in new[] { "runc", "moat" })
+        {
+            string state = HostScratch.NewDirectory("state");
+            string id = runtime + "-" + Guid.NewGuid().ToString("N")[..8];
+            RunResult r = Runtime(runtime, state, "run", "--detach", "--bundle", bundle, id);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            try
+            {
+                r = Runtime(runtime, state, "exec", id, "/bin/probe");
+                Assert.True(r.ExitCode == 0, r.Stderr);
+                outputs.Add(r.StdoutText);
+            }
+            finally
+            {
+                Runtime(runtime, state, "delete", "--force", id);
+            }
+        }
+
+        Assert.Contains("mkdir: errno 13", outputs[1], StringComparison.Ordinal);
+        Assert.Equal(outputs[0], outputs[1]);
+    }
 }

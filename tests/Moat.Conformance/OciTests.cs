@@ -48,6 +48,28 @@ public sealed class OciTests : IClassFixture<Containerd>
         return _ctd.Ctr(["run", "--rm", "--runc-binary", Binary(runtime), Containerd.Image, id, .. command]);
     }
 
+    [Fact]
+    public void Run_DefaultSeccompProfile_DeniesWhatRuncDenies()
+    {
+        // containerd's own default profile (ctr run --seccomp), as a container gets it under Docker or Kubernetes.
+        Assert.True(_ctd.Problem == null, _ctd.Problem);
+        string probe = HostScratch.NewDirectory("probe");
+        SeccompProbe.Build(probe);
+        var outputs = new string[2];
+        string[] runtimes = ["runc", "moat"];
+        for (int i = 0; i < runtimes.Length; i++)
+        {
+            RunResult r = _ctd.Ctr(["run", "--rm", "--seccomp", "--mount", $"type=bind,src={probe},dst=/probe,options=rbind:ro", "--runc-binary", Binary(runtimes[i]), Containerd.Image, Name(runtimes[i], "seccomp"), "/probe/probe"]);
+            Assert.True(r.ExitCode == 0, runtimes[i] + ": " + r.Stderr);
+            outputs[i] = r.StdoutText;
+        }
+
+        Assert.Contains("unshare user: errno 1\n", outputs[1], StringComparison.Ordinal);
+        Assert.Contains("keyctl: errno 1\n", outputs[1], StringComparison.Ordinal);
+        Assert.Contains("add_key: errno 1\n", outputs[1], StringComparison.Ordinal);
+        Assert.Equal(outputs[0], outputs[1]);
+    }
+
     [Theory]
     [InlineData("moat")]
     [InlineData("runc")]

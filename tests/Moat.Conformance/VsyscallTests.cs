@@ -36,15 +36,63 @@ public sealed class VsyscallTests
         }
         """;
 
+    // The same calls under the application's own seccomp filter: it sees them as the syscalls they stand for,
+    // with the page's address as the instruction pointer, and its errno returns to the caller as it is.
+    private const string FilteredSource = """
+        #include <linux/filter.h>
+        #include <linux/seccomp.h>
+        #include <stddef.h>
+        #include <stdio.h>
+        #include <sys/prctl.h>
+        #include <sys/syscall.h>
+        #include <sys/time.h>
+        #include <unistd.h>
+        typedef long (*gtod_fn)(struct timeval *, void *);
+        typedef long (*time_fn)(long *);
+        typedef long (*getcpu_fn)(unsigned *, unsigned *, void *);
+        int main(void) {
+            setvbuf(stdout, NULL, _IONBF, 0);
+            struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_gettimeofday, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 14),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_time, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 18),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getcpu, 0, 3),
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xff600800u, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 7),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            };
+            struct sock_fprog p = {sizeof f / sizeof f[0], f};
+            prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            printf("install: %ld\n", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p));
+            struct timeval tv = {0};
+            printf("vsyscall gettimeofday ERRNO(EFAULT): %ld\n", ((gtod_fn)0xffffffffff600000UL)(&tv, NULL));
+            printf("vsyscall time ERRNO(EXDEV): %ld\n", ((time_fn)0xffffffffff600400UL)(NULL));
+            unsigned cpu = ~0u, node = ~0u;
+            printf("vsyscall getcpu, ip in the page: %ld\n", ((getcpu_fn)0xffffffffff600800UL)(&cpu, &node, NULL));
+            printf("getcpu as a syscall: %ld\n", syscall(SYS_getcpu, &cpu, &node, NULL));
+            return 0;
+        }
+        """;
+
     [VsyscallTheory]
     [InlineData("systrap")]
     [InlineData("ptrace")]
-    public void VsyscallCalls_MatchNative(string platform)
+    public void VsyscallCalls_MatchNative(string platform) => CompareWithNative(Source, platform);
+
+    [VsyscallTheory]
+    [InlineData("systrap")]
+    [InlineData("ptrace")]
+    public void VsyscallCalls_UnderASeccompFilter_MatchNative(string platform) => CompareWithNative(FilteredSource, platform);
+
+    private static void CompareWithNative(string source, string platform)
     {
         string dir = HostScratch.NewDirectory("vsyscall");
         string src = Path.Combine(dir, "vsyscall.c");
         string exe = Path.Combine(dir, "vsyscall");
-        File.WriteAllText(src, Source);
+        File.WriteAllText(src, source);
         RunResult cc = ProcessRunner.Run("gcc", ["-static", "-O1", "-o", exe, src], dir);
         Assert.True(cc.ExitCode == 0, cc.Stderr);
 

@@ -104,7 +104,7 @@ internal static class BootCommand
         SandboxServer server;
         try
         {
-            server = new SandboxServer(stateDir, log);
+            server = new SandboxServer(stateDir, log) { Seccomp = plan.Process.Seccomp };
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or System.IO.IOException)
         {
@@ -149,6 +149,7 @@ internal static class BootCommand
             Identity = plan.Process.Identity,
             Rlimits = plan.Process.Rlimits,
             NoNewPrivileges = plan.Process.NoNewPrivileges,
+            Seccomp = plan.Process.Seccomp,
             Terminal = plan.Process.Terminal, // create put the console's replica on fds 0-2
             Hostname = plan.Hostname,
             TmpfsMounts = plan.Tmpfs,

@@ -82,7 +82,17 @@ internal static class OciBundle
             return null;
         }
 
-        SandboxProcessSpec? process = Process(spec.Process, out error);
+        SeccompPolicy? seccomp = null;
+        if (spec.Linux?.Seccomp is OciSeccomp profile)
+        {
+            seccomp = OciSeccompProfile.Compile(profile, out error);
+            if (seccomp == null)
+            {
+                return null;
+            }
+        }
+
+        SandboxProcessSpec? process = Process(spec.Process, seccomp, out error);
         if (process == null)
         {
             return null;
@@ -107,8 +117,11 @@ internal static class OciBundle
         return plan;
     }
 
-    /// <summary>An OCI process (config.json's, or an exec's) as the Sentry runs it.</summary>
-    public static SandboxProcessSpec? Process(OciProcess p, out string error)
+    /// <summary>
+    /// An OCI process (config.json's, or an exec's) as the Sentry runs it, under the container's seccomp
+    /// profile: runc applies linux.seccomp to exec'd processes too.
+    /// </summary>
+    public static SandboxProcessSpec? Process(OciProcess p, SeccompPolicy? seccomp, out string error)
     {
         error = string.Empty;
         if (p.Args is not { Count: > 0 })
@@ -161,6 +174,7 @@ internal static class OciBundle
             Identity = identity,
             Rlimits = rlimits,
             NoNewPrivileges = p.NoNewPrivileges,
+            Seccomp = seccomp,
             Terminal = p.Terminal,
         };
     }

@@ -129,6 +129,60 @@ internal sealed class OciLinux
 
     [JsonPropertyName("readonlyPaths")]
     public List<string>? ReadonlyPaths { get; set; }
+
+    [JsonPropertyName("seccomp")]
+    public OciSeccomp? Seccomp { get; set; }
+}
+
+internal sealed class OciSeccomp
+{
+    [JsonPropertyName("defaultAction")]
+    public string? DefaultAction { get; set; }
+
+    [JsonPropertyName("defaultErrnoRet")]
+    public uint? DefaultErrnoRet { get; set; }
+
+    [JsonPropertyName("architectures")]
+    public List<string>? Architectures { get; set; }
+
+    [JsonPropertyName("flags")]
+    public List<string>? Flags { get; set; }
+
+    [JsonPropertyName("listenerPath")]
+    public string? ListenerPath { get; set; }
+
+    [JsonPropertyName("syscalls")]
+    public List<OciSyscallRule>? Syscalls { get; set; }
+}
+
+internal sealed class OciSyscallRule
+{
+    [JsonPropertyName("names")]
+    public List<string>? Names { get; set; }
+
+    [JsonPropertyName("action")]
+    public string? Action { get; set; }
+
+    [JsonPropertyName("errnoRet")]
+    public uint? ErrnoRet { get; set; }
+
+    [JsonPropertyName("args")]
+    public List<OciSyscallArg>? Args { get; set; }
+}
+
+internal sealed class OciSyscallArg
+{
+    [JsonPropertyName("index")]
+    public uint Index { get; set; }
+
+    [JsonPropertyName("value")]
+    public ulong Value { get; set; }
+
+    [JsonPropertyName("valueTwo")]
+    public ulong ValueTwo { get; set; }
+
+    [JsonPropertyName("op")]
+    public string? Op { get; set; }
 }
 
 /// <summary>What Moat keeps about a container under --root: written by create, read by every later verb.</summary>

@@ -28,6 +28,9 @@ internal sealed class SandboxServer
     private int? _abortStatus;
     private readonly List<int> _execProxies = [];
 
+    /// <summary>The container's seccomp profile, for exec'd processes too. Set before the first exec can arrive.</summary>
+    public SeccompPolicy? Seccomp { get; set; }
+
     public SandboxServer(string dir, OciLog log)
     {
         _dir = dir;
@@ -214,7 +217,7 @@ internal sealed class SandboxServer
             }
         }
 
-        SandboxProcessSpec? spec = p != null ? OciBundle.Process(p, out error) : null;
+        SandboxProcessSpec? spec = p != null ? OciBundle.Process(p, Seccomp, out error) : null;
         SandboxControl? control;
         lock (_mu)
         {

@@ -209,10 +209,16 @@ internal sealed partial class Kernel
     /// <paramref name="newAddressSpace"/>, the thread first creates the platform address space for the
     /// task's memory: on ptrace that thread must be the stub's tracer.
     /// </summary>
-    public void StartTask(Task t, bool newAddressSpace, object? threadToken = null)
+    public void StartTask(Task t, bool newAddressSpace, object? threadToken = null, Task? creator = null)
     {
         lock (TreeMu)
         {
+            if (creator != null)
+            {
+                // Under the lock that also orders TSYNC: the new thread cannot miss a filter synced meanwhile.
+                t.InheritSeccompLocked(creator);
+            }
+
             if (!_groups.ContainsKey(t.Group.Tgid))
             {
                 _groups[t.Group.Tgid] = t.Group;

@@ -361,8 +361,14 @@ internal sealed partial class Task
     /// Delivers a signal caused by the app's own instruction (fault, trap, bad opcode). It cannot be
     /// ignored or blocked: if it is, Linux resets it to the default action, and so do we.
     /// </summary>
-    private void ForceSignal(int sig, int code, ulong addr)
+    private void ForceSignal(int sig, int code, ulong addr) =>
+        ForceSignal(new SigInfo { si_signo = sig, si_code = code, si_addr = addr });
+
+    private void ForceSignal(in SigInfo info)
     {
+        int sig = info.si_signo;
+        int code = info.si_code;
+        ulong addr = info.si_addr;
         ulong bit = 1UL << (sig - 1);
         SignalAction act = Group.SignalActions[sig];
         bool blocked = (SignalMask & bit) != 0;
@@ -379,7 +385,7 @@ internal sealed partial class Task
             _pending &= ~bit;
         }
 
-        DeliverToHandler(sig, new SigInfo { si_signo = sig, si_code = code, si_addr = addr }, act);
+        DeliverToHandler(sig, info, act);
     }
 
     /// <summary>Whether a signal's default action is to do nothing.</summary>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Threading;
 using Moat.Abi;
 using Moat.Platform;
+using Moat.Sentry.Kernel.Seccomp;
 using Moat.Sentry.Mm;
 using Moat.Sentry.Syscalls.Linux;
 using Moat.Sentry.Vfs;
@@ -141,9 +142,14 @@ internal sealed partial class Task
                     syscallResult = DoSyscall();
                     break;
                 case SwitchEventKind.Syscall32:
-                    // 32-bit calls from 64-bit code are not served, as in gVisor's amd64 Sentry: ENOSYS.
-                    syscallResult = SyscallTable.Invoke32(nr);
-                    _regs.rax = (ulong)syscallResult;
+                    // 32-bit calls from 64-bit code are not served, as in gVisor's amd64 Sentry: ENOSYS. The
+                    // filters still see them first, as i386 calls with their 32-bit argument registers.
+                    if (_seccomp == null || SeccompAllows(_seccomp, nr, SeccompAbi.AUDIT_ARCH_I386, _regs.rip, new SyscallArgs((uint)_regs.rbx, (uint)_regs.rcx, (uint)_regs.rdx, (uint)_regs.rsi, (uint)_regs.rdi, (uint)_regs.rbp), out syscallResult))
+                    {
+                        syscallResult = SyscallTable.Invoke32(nr);
+                        _regs.rax = (ulong)syscallResult;
+                    }
+
                     break;
                 case SwitchEventKind.Vsyscall:
                     syscallResult = DoVsyscall(ev.Info.si_addr);
@@ -289,6 +295,27 @@ internal sealed partial class Task
     {
         int nr = (int)(long)_regs.orig_rax;
         var args = new SyscallArgs(_regs);
+
+        // Filters decide before the table is consulted, so calls Moat answers ENOSYS are filtered too.
+        SeccompFilter? filter = _seccomp;
+        if (filter != null && !SeccompAllows(filter, nr, SeccompAbi.AUDIT_ARCH_X86_64, _regs.rip, args, out long denied))
+        {
+            if (Kernel.Strace)
+            {
+                // Shown as a call that returned what the filter answered: the handler never ran.
+                Strace.StraceLog.Enter(this, nr, args);
+                Strace.StraceLog.Exit(this, nr, args, denied);
+            }
+
+            return denied;
+        }
+
+        return RunSyscall(nr, args);
+    }
+
+    // Serves a call the filters let through and sets the return register.
+    private long RunSyscall(int nr, in SyscallArgs args)
+    {
         long result;
         if (Kernel.Strace)
         {
@@ -323,7 +350,16 @@ internal sealed partial class Task
             return 0;
         }
 
-        long result = DoSyscall();
+        // Filters see the call with the page's address as its instruction pointer, as Linux's emulation
+        // shows them; an answer of theirs returns to the caller as it is (EFAULT too), never as SIGSEGV.
+        var args = new SyscallArgs(_regs);
+        SeccompFilter? filter = _seccomp;
+        if (filter != null && !SeccompAllows(filter, nr, SeccompAbi.AUDIT_ARCH_X86_64, address, args, out long denied))
+        {
+            return denied;
+        }
+
+        long result = RunSyscall(nr, args);
         if (result == -Errno.EFAULT.Value)
         {
             _regs.rip = address;

@@ -14,6 +14,8 @@ internal static class SysPrctl
     private const int PR_GET_KEEPCAPS = 7;
     private const int PR_SET_KEEPCAPS = 8;
     private const int PR_SET_NAME = 15;
+    private const int PR_GET_SECCOMP = 21;
+    private const int PR_SET_SECCOMP = 22;
     private const int PR_GET_NAME = 16;
     private const int PR_SET_NO_NEW_PRIVS = 38;
     private const int PR_GET_NO_NEW_PRIVS = 39;
@@ -98,6 +100,16 @@ internal static class SysPrctl
                 return 0;
             case PR_GET_NO_NEW_PRIVS:
                 return t.NoNewPrivs ? 1 : 0;
+            case PR_GET_SECCOMP:
+                return t.SeccompMode;
+            case PR_SET_SECCOMP:
+                // The older interface to seccomp(2): a mode, and a filter for mode 2; no flags.
+                return a.Int(1) switch
+                {
+                    SeccompAbi.SECCOMP_MODE_STRICT => SysSeccomp.Do(t, SeccompAbi.SECCOMP_SET_MODE_STRICT, 0, 0),
+                    SeccompAbi.SECCOMP_MODE_FILTER => SysSeccomp.Do(t, SeccompAbi.SECCOMP_SET_MODE_FILTER, 0, a.Pointer(2)),
+                    _ => -Errno.EINVAL.Value,
+                };
             default:
                 return -Errno.EINVAL.Value;
         }

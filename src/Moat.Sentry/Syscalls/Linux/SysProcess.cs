@@ -219,7 +219,7 @@ internal static class SysProcess
             child.VforkDone = vforkDone;
         }
 
-        k.StartTask(child, newAddressSpace: true);
+        k.StartTask(child, newAddressSpace: true, creator: t);
         if (vforkDone != null)
         {
             // The parent sleeps until the child execs or exits (uninterruptibly, as in Linux).
@@ -261,7 +261,7 @@ internal static class SysProcess
         };
         SetUpChild(t, child, flags, stack, parentTid, childTid, tls);
 
-        k.StartTask(child, newAddressSpace: false, token);
+        k.StartTask(child, newAddressSpace: false, token, creator: t);
         return tid;
     }
 

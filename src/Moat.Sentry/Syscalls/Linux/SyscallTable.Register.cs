@@ -245,7 +245,8 @@ internal static partial class SyscallTable
         Partial(Sysno.signalfd4, SysSignalFd.Signalfd4, "readiness follows the creating thread");
         Full(Sysno.pause, SysSignal.Pause);
 
-        Partial(Sysno.prctl, SysPrctl.Prctl, "PDEATHSIG, DUMPABLE, NAME, NO_NEW_PRIVS, KEEPCAPS");
+        Partial(Sysno.prctl, SysPrctl.Prctl, "PDEATHSIG, DUMPABLE, NAME, NO_NEW_PRIVS, KEEPCAPS, GET_SECCOMP/SET_SECCOMP");
+        Partial(Sysno.seccomp, SysSeccomp.Seccomp, "strict mode and classic-BPF filters run by the Sentry (every action, TSYNC, LOG); NEW_LISTENER is EINVAL (no user notification), TRACE answers ENOSYS (no tracer inside)");
 
         // Identity.
         Full(Sysno.getuid, SysIdentity.Getuid);

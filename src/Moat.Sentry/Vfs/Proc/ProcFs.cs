@@ -343,7 +343,8 @@ internal static class ProcFs
             CapBnd:	{c.CapBounding:x16}
             CapAmb:	0000000000000000
             NoNewPrivs:	{(task.NoNewPrivs ? 1 : 0)}
-            Seccomp:	0
+            Seccomp:	{task.SeccompMode}
+            Seccomp_filters:	{task.Seccomp?.Count ?? 0}
             Cpus_allowed_list:	0-{Environment.ProcessorCount - 1}
 
             """;
