@@ -1009,6 +1009,11 @@ internal static class Overlay
                 return r;
             }
 
+            if (node is TmpfsDirectory movingDir && PathOps.IsWithin(np!, movingDir))
+            {
+                return -Errno.EINVAL.Value; // a directory cannot move into itself or below itself
+            }
+
             bool toLower = LowerExists(t, toNorm);
             TmpfsNode? existing = np!.Children.GetValueOrDefault(newName);
             if (existing is TmpfsWhiteout)

@@ -1287,21 +1287,9 @@ internal static class PathOps
                 return -Errno.ENOENT.Value;
             }
 
-            if (node is TmpfsDirectory movingDir)
+            if (node is TmpfsDirectory movingDir && IsWithin(np!, movingDir))
             {
-                // A directory cannot move into itself or below itself.
-                for (TmpfsDirectory d = np!; ; d = d.Parent)
-                {
-                    if (d == movingDir)
-                    {
-                        return -Errno.EINVAL.Value;
-                    }
-
-                    if (d == d.Parent)
-                    {
-                        break;
-                    }
-                }
+                return -Errno.EINVAL.Value; // a directory cannot move into itself or below itself
             }
 
             if (np!.Children.TryGetValue(newName, out TmpfsNode? existing))
@@ -1573,6 +1561,23 @@ internal static class PathOps
         for (int i = parts.Length - 1; i >= 0; i--)
         {
             pending.Push(parts[i]);
+        }
+    }
+
+    /// <summary>Whether <paramref name="dir"/> is <paramref name="ancestor"/> or lies below it.</summary>
+    public static bool IsWithin(TmpfsDirectory dir, TmpfsDirectory ancestor)
+    {
+        for (TmpfsDirectory d = dir; ; d = d.Parent)
+        {
+            if (d == ancestor)
+            {
+                return true;
+            }
+
+            if (d == d.Parent)
+            {
+                return false;
+            }
         }
     }
 
