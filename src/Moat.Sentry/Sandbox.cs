@@ -33,6 +33,8 @@ public static class Sandbox
         var kernel = new Kernel.Kernel(memoryFile, platform, opener, log)
         {
             Strace = options.Strace,
+            StraceOutput = options.StraceOutput,
+            StraceOnly = StraceSet(options.StraceSyscalls),
             Hostname = options.Hostname,
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
             MaxTasks = options.MaxTasks,
@@ -56,6 +58,25 @@ public static class Sandbox
         }
 
         return status;
+    }
+
+    private static bool[]? StraceSet(IReadOnlyList<int>? numbers)
+    {
+        if (numbers == null)
+        {
+            return null;
+        }
+
+        var set = new bool[Sysno.MaxSyscall];
+        foreach (int nr in numbers)
+        {
+            if ((uint)nr < (uint)set.Length)
+            {
+                set[nr] = true;
+            }
+        }
+
+        return set;
     }
 
     // Volume i is the gofer's root i + 1; its mount point is made where nothing else provides one.
@@ -115,7 +136,7 @@ public static class Sandbox
         Task? task = SandboxLauncher.Load(kernel, spec, [new SafeFdHandle(0, ownsHandle: false), new SafeFdHandle(1, ownsHandle: false), new SafeFdHandle(2, ownsHandle: false)], out int status, out string? error);
         if (task == null)
         {
-            kernel.Log.WriteLine($"moat: {error}");
+            (options.Errors ?? kernel.Log).WriteLine($"moat: {error}");
             return status;
         }
 

@@ -14,8 +14,20 @@ public sealed class SandboxOptions
     /// <summary>The working directory inside the sandbox.</summary>
     public required string WorkingDirectory { get; init; }
 
-    /// <summary>Log every syscall to stderr.</summary>
+    /// <summary>Log every syscall (to <see cref="StraceOutput"/>, else the log).</summary>
     public bool Strace { get; init; }
+
+    /// <summary>With <see cref="Strace"/>: only these syscall numbers (--strace-syscalls); null: all.</summary>
+    public IReadOnlyList<int>? StraceSyscalls { get; init; }
+
+    /// <summary>Where --strace writes; null: the Sentry's log.</summary>
+    public System.IO.TextWriter? StraceOutput { get; init; }
+
+    /// <summary>
+    /// Where the one-line error of a failed start goes (moat's stderr: the program never ran); null: the
+    /// Sentry's log. Every other notice of the Sentry goes to its log.
+    /// </summary>
+    public System.IO.TextWriter? Errors { get; init; }
 
     /// <summary>When set, a per-syscall profile is written to this file when the sandbox ends.</summary>
     public string? ProfilePath { get; init; }

@@ -279,7 +279,7 @@ internal sealed partial class Task
         int nr = (int)(long)_regs.orig_rax;
         var args = new SyscallArgs(_regs);
         long result;
-        if (Kernel.Strace)
+        if (Kernel.Traces(nr))
         {
             Strace.StraceLog.Enter(this, nr, args);
             result = InvokeSyscall(nr, args);
