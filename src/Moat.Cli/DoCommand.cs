@@ -102,7 +102,7 @@ internal static class DoCommand
         // Here this process is the Sentry: a gofer that dies takes the sandbox with it, said in one line.
         gofer.Watch(() =>
         {
-            string line = $"moat: the gofer (pid {gofer.Pid}) {gofer.Failure}; the sandbox is stopped ({logSettings.Where("gofer")})";
+            string line = $"moat: the gofer {gofer.Failure}; the sandbox is stopped ({logSettings.Where("gofer")})";
             log.WriteLine(line);
             Console.Error.WriteLine(line);
             HostProcess.Syscall(Moat.Abi.Sysno.exit_group, SandboxFailure.ExitStatus);

@@ -91,7 +91,7 @@ internal static class SentryJail
             string? failure = null;
             if (gofer.Failed())
             {
-                failure = $"moat: the gofer (pid {gofer.Pid}) {gofer.Failure}; the sandbox is stopped ({logSettings.Where("gofer")})";
+                failure = $"moat: the gofer {gofer.Failure}; the sandbox is stopped ({logSettings.Where("gofer")})";
             }
             else if (ReadStatus(statusMine) is not int reported)
             {
