@@ -107,10 +107,19 @@ internal static class DoCommand
             Console.Error.WriteLine(line);
             HostProcess.Syscall(Moat.Abi.Sysno.exit_group, SandboxFailure.ExitStatus);
         });
+        using MetricsFile? metrics = MetricsFile.Open(o.Metrics, out string? metricsError);
+        if (metricsError != null)
+        {
+            Console.Error.WriteLine($"moat do: --metrics: {metricsError}");
+            return 1;
+        }
+
         var options = new SandboxOptions
         {
             Argv = o.Command,
             Environment = CurrentEnvironment(),
+            WriteMetrics = metrics != null ? metrics.Write : null,
+            MetricsId = o.SandboxId,
             // Under another root the host's working directory means nothing: start at the root.
             WorkingDirectory = o.Root == "/" ? Environment.CurrentDirectory : "/",
             Strace = o.Strace,
@@ -135,6 +144,15 @@ internal static class DoCommand
     {
         string cwd = o.Root == "/" ? Environment.CurrentDirectory : "/";
         using var gofer = new GoferClient(new SafeFdHandle(SentryJail.GoferFd));
+
+        // Opened before the jail: its directory is out of reach after it.
+        using MetricsFile? metrics = MetricsFile.Open(o.Metrics, out string? metricsError);
+        if (metricsError != null)
+        {
+            Console.Error.WriteLine($"moat do: --metrics: {metricsError}");
+            return 1;
+        }
+
         if (!SentryJail.Enter(out string? error) || !SentryConfinement.Enter(out error))
         {
             Console.Error.WriteLine($"moat: cannot confine the Sentry: {error}");
@@ -146,6 +164,8 @@ internal static class DoCommand
             Argv = o.Command,
             Environment = CurrentEnvironment(),
             WorkingDirectory = cwd,
+            WriteMetrics = metrics != null ? metrics.Write : null,
+            MetricsId = o.SandboxId,
             Identity = identity,
             Strace = o.Strace,
             StraceSyscalls = o.StraceSyscalls,

@@ -32,6 +32,7 @@ internal sealed class DoOptions
             OptionSpec.With("hostname", "NAME", "the host name inside the sandbox (default moat)"),
             OptionSpec.With("network", "none|host", "loopback only (default), or the host's network"),
             OptionSpec.With("profile", "FILE", "write a per-syscall time profile to FILE at exit"),
+            OptionSpec.With("metrics", "FILE", "write the sandbox's counters to FILE at exit (Prometheus text format)"),
             OptionSpec.Switch("strace", "log every syscall with its arguments and result (to the debug log if given, else stderr)"),
             OptionSpec.With("strace-syscalls", "NAME,...", "with --strace (implied): only these syscalls"),
             OptionSpec.Switch("debug", "log more (process start and exit); without --debug-log, to stderr"),
@@ -64,6 +65,8 @@ internal sealed class DoOptions
     public string? Profile { get; private init; }
 
     public bool Strace { get; private init; }
+
+    public string? Metrics { get; private init; }
 
     public IReadOnlyList<int>? StraceSyscalls { get; private init; }
 
@@ -157,6 +160,7 @@ internal sealed class DoOptions
             Network = network,
             Hostname = p.Get("hostname") ?? "moat",
             Profile = p.Get("profile") is string profile ? System.IO.Path.GetFullPath(profile) : null,
+            Metrics = p.Get("metrics") is string metrics ? System.IO.Path.GetFullPath(metrics) : null,
             Strace = p.Has("strace") || traced != null,
             StraceSyscalls = traced,
             Debug = p.Has("debug"),

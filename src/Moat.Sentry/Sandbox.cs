@@ -38,6 +38,7 @@ public static class Sandbox
             Hostname = options.Hostname,
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
             MaxTasks = options.MaxTasks,
+            Metrics = options.WriteMetrics != null ? new Metrics.SandboxMetrics() : null,
             RootReadOnly = options.RootReadOnly,
             HostNetwork = options.Network == NetworkMode.Host ? new Net.HostNotifier() : null,
         };
@@ -51,6 +52,12 @@ public static class Sandbox
         AddVolumes(kernel, opener, options.BindMounts);
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
         int status = RunInit(kernel, options);
+        if (kernel.Metrics != null)
+        {
+            using var text = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+            kernel.Metrics.Write(text, options.MetricsId, memoryFile.PeakUsageBytes, memoryFile.FileSize, gofer.RoundTrips);
+            options.WriteMetrics!(text.ToString());
+        }
         if (kernel.Profile != null)
         {
             using var w = new StreamWriter(options.ProfilePath!);

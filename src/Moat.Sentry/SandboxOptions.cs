@@ -32,6 +32,15 @@ public sealed class SandboxOptions
     /// <summary>When set, a per-syscall profile is written to this file when the sandbox ends.</summary>
     public string? ProfilePath { get; init; }
 
+    /// <summary>
+    /// --metrics: called once at exit with the sandbox's counters in Prometheus's text format; null counts
+    /// nothing. <see cref="MetricsId"/> labels them.
+    /// </summary>
+    public System.Action<string>? WriteMetrics { get; init; }
+
+    /// <summary>The sandbox's id in its metrics' labels.</summary>
+    public string MetricsId { get; init; } = string.Empty;
+
     /// <summary>The most tasks the sandbox may hold at once (0: no limit): fork and clone beyond it fail with EAGAIN.</summary>
     public int MaxTasks { get; init; }
 

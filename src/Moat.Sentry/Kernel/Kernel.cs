@@ -69,6 +69,9 @@ internal sealed partial class Kernel
     /// <summary>--strace-syscalls: the numbers traced (indexed by syscall number); null: all of them.</summary>
     public bool[]? StraceOnly { get; init; }
 
+    /// <summary>--metrics: the sandbox's counters; null (the default) counts nothing.</summary>
+    public Metrics.SandboxMetrics? Metrics { get; init; }
+
     /// <summary>Whether syscall <paramref name="nr"/> is traced: one flag test and one array read, no allocation.</summary>
     public bool Traces(int nr) => Strace && (StraceOnly == null || ((uint)nr < (uint)StraceOnly.Length && StraceOnly[nr]));
 
@@ -271,6 +274,7 @@ internal sealed partial class Kernel
             t.Group.Tasks.Add(t);
             _tasks[t.Tid] = t;
             _liveTasks++;
+            Metrics?.TaskStarted(_liveTasks);
         }
 
         var thread = new Thread(() => RunTask(t, newAddressSpace, threadToken), 8 << 20)
