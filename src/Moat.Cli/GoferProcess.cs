@@ -32,23 +32,31 @@ internal sealed class GoferProcess : IDisposable
     public string? Failure { get; private set; }
 
     /// <summary>
-    /// Watches the gofer from a thread of its own: if it ends while the sandbox runs (killed, or failed),
-    /// records <see cref="Failure"/> and calls <paramref name="onFailure"/>. Its ending with status 0 is the
-    /// sandbox's end (the Sentry closed the socket), not a failure.
+    /// Takes the gofer's wait status (reaped by the caller): its ending with status 0 is the sandbox's end
+    /// (the Sentry closed the socket); anything else while the sandbox runs is a failure, recorded in
+    /// <see cref="Failure"/>. Returns whether it was one.
+    /// </summary>
+    public bool Observe(int status)
+    {
+        _reaped = true;
+        if (!_ending && !(HostProcess.WIfExited(status) && HostProcess.WExitStatus(status) == 0))
+        {
+            Failure = Diagnostics.SandboxFailure.How(status, out int sig) + (sig == 31 ? " (its seccomp filter: a call missing from GoferSyscalls)" : string.Empty);
+        }
+
+        return Failure != null;
+    }
+
+    /// <summary>
+    /// Watches the gofer from a thread of its own (when this thread runs the Sentry): if it fails, records
+    /// <see cref="Failure"/> and calls <paramref name="onFailure"/>.
     /// </summary>
     public void Watch(Action onFailure)
     {
         _watcher = new System.Threading.Thread(() =>
         {
-            if (HostProcess.WaitPid(_pid, out int status, 0) != _pid)
+            if (HostProcess.WaitPid(_pid, out int status, 0) == _pid && Observe(status))
             {
-                return;
-            }
-
-            _reaped = true;
-            if (!_ending && !(HostProcess.WIfExited(status) && HostProcess.WExitStatus(status) == 0))
-            {
-                Failure = Diagnostics.SandboxFailure.How(status, out int sig) + (sig == 31 ? " (its seccomp filter: a call missing from GoferSyscalls)" : string.Empty);
                 onFailure();
             }
         })
@@ -60,12 +68,16 @@ internal sealed class GoferProcess : IDisposable
     }
 
     /// <summary>
-    /// After the Sentry ended: whether the gofer had failed before (a gofer that is dead but not yet reaped
-    /// by the watcher is waited for, so that a Sentry ending because its gofer died is told as such).
+    /// After the Sentry ended: whether the gofer had failed. A gofer that is dead but not yet reaped is
+    /// reaped now, so that a Sentry ending because its gofer died is told as such.
     /// </summary>
     public bool Failed()
     {
-        if (Failure == null && _watcher != null && IsZombie())
+        if (Failure == null && !_reaped && _watcher == null && IsZombie() && HostProcess.WaitPid(_pid, out int status, HostProcess.WNOHANG) == _pid)
+        {
+            Observe(status);
+        }
+        else if (Failure == null && _watcher != null && IsZombie())
         {
             _watcher.Join(1000);
         }
@@ -164,6 +176,12 @@ internal sealed class GoferProcess : IDisposable
     public void Dispose()
     {
         _ending = true;
+        if (_reaped && _watcher == null)
+        {
+            Client.Dispose();
+            return;
+        }
+
         if (_watcher != null)
         {
             // The watcher reaps the gofer: end it (if it still runs) and let the watcher see it go.

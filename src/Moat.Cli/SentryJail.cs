@@ -86,8 +86,7 @@ internal static class SentryJail
             profile?.Dispose();
 
             // A gofer that dies takes the sandbox with it: the Sentry could not serve a file any more.
-            gofer.Watch(() => HostProcess.Kill(launcher, Signal.SIGKILL));
-            int code = WaitForwardingSignals(launcher, out int waitStatus);
+            int code = WaitForwardingSignals(launcher, out int waitStatus, gofer);
             string? failure = null;
             if (gofer.Failed())
             {
@@ -261,10 +260,14 @@ internal static class SentryJail
     }
 
     /// <summary>Waits for the launcher (which exits with the Sentry's status), passing on the signals sent to us.</summary>
-    public static int WaitForwardingSignals(int launcher) => WaitForwardingSignals(launcher, out _);
+    public static int WaitForwardingSignals(int launcher) => WaitForwardingSignals(launcher, out _, null);
 
-    /// <summary>As above; <paramref name="waitStatus"/> is the launcher's wait status.</summary>
-    public static int WaitForwardingSignals(int launcher, out int waitStatus)
+    /// <summary>
+    /// As above; <paramref name="waitStatus"/> is the launcher's wait status. With a <paramref name="gofer"/>
+    /// (a child of this process too) it is reaped here if it ends first, and a gofer that failed has the
+    /// launcher killed: no thread is needed to watch it.
+    /// </summary>
+    public static int WaitForwardingSignals(int launcher, out int waitStatus, GoferProcess? gofer)
     {
         waitStatus = 0;
         var registrations = new List<PosixSignalRegistration>();
@@ -283,7 +286,15 @@ internal static class SentryJail
 
         try
         {
-            int r = HostProcess.WaitPid(launcher, out int status, 0);
+            int r, status;
+            while ((r = HostProcess.WaitPid(gofer != null ? -1 : launcher, out status, 0)) != launcher && r > 0)
+            {
+                if (gofer != null && r == gofer.Pid && gofer.Observe(status))
+                {
+                    HostProcess.Kill(launcher, Signal.SIGKILL);
+                }
+            }
+
             waitStatus = status;
             if (r < 0)
             {

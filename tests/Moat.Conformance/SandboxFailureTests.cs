@@ -73,12 +73,13 @@ public sealed class SandboxFailureTests
 
     private static int Kill(int pid) => ProcessRunner.Run("kill", ["-KILL", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], "/").ExitCode;
 
-    // moat do OPTIONS -- sh -c 'echo ready; sleep 60', with stdout and stderr kept for the test.
+    // moat do OPTIONS -- sh -c 'echo ready; read x', with stdout and stderr kept for the test. The shell then
+    // waits in a builtin: no file it opens through the gofer can fail with its own message on stderr.
     private static Process Start(params string[] options)
     {
         (string file, string[] prefix) = MoatCli.Command;
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = HostScratch.Root };
-        foreach (string a in (string[])[.. prefix, "do", .. options, "--", "/bin/sh", "-c", "echo ready; sleep 60"])
+        var psi = new ProcessStartInfo(file) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = HostScratch.Root };
+        foreach (string a in (string[])[.. prefix, "do", .. options, "--", "/bin/sh", "-c", "echo ready; read x"])
         {
             psi.ArgumentList.Add(a);
         }
