@@ -41,13 +41,17 @@ internal static class LinuxError
     };
 
     /// <summary>
-    /// <c>OP PATH: REASON</c> for an exception of a file operation on <paramref name="path"/>. A failed read
-    /// is asked of the host again with open(2), which names the exact errno.
+    /// <c>OP PATH: REASON</c> for an exception of a file operation on <paramref name="path"/>. A failed open
+    /// is asked of the host again with open(2) (read-only), which names the exact errno.
     /// </summary>
     public static string Describe(string op, string path, Exception e)
     {
         Errno errno = FromException(e);
-        if (op == "open" && e is not UnauthorizedAccessException)
+        if (op == "open" && Directory.Exists(path))
+        {
+            errno = Errno.EISDIR; // .NET calls reading a directory an access error
+        }
+        else if (op == "open")
         {
             long fd = HostPath.Openat(OpenFlags.AT_FDCWD, path, OpenFlags.O_CLOEXEC);
             if (fd < 0)
