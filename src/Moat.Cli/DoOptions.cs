@@ -17,7 +17,9 @@ internal sealed class DoOptions
     public static readonly CommandSpec Spec = new()
     {
         Name = "do",
-        Summary = "Runs COMMAND in a new sandbox whose root is the host's (or --root DIR), read-only, with /tmp and /dev/shm of its own.",
+        Summary = "Runs COMMAND in a new sandbox whose root is the host's (or --root DIR), read-only, with /tmp and /dev/shm of its own.\n" +
+            "Exits with COMMAND's status (128+N when signal N killed it, 127 when it is not found, 126 when it cannot run),\n" +
+            "or 125 when the sandbox itself failed (its gofer or Sentry died: one line on stderr says which).",
         Arguments = "COMMAND [ARG]...",
         MinArguments = 1,
         Options =

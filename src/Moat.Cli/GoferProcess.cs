@@ -25,6 +25,9 @@ internal sealed class GoferProcess : IDisposable
 
     public GoferClient Client { get; }
 
+    /// <summary>Where a gofer killed by its seccomp filter is reported when nobody watched it (default: stderr).</summary>
+    public TextWriter Notices { get; set; } = Console.Error;
+
     /// <summary>The gofer's pid (with confinement, its launcher's: it exits with 128 + N when the gofer is killed).</summary>
     public int Pid => _pid;
 
@@ -205,7 +208,7 @@ internal sealed class GoferProcess : IDisposable
                 (HostProcess.WIfExited(status) && HostProcess.WExitStatus(status) == 128 + SIGSYS);
             if (bySigsys)
             {
-                Console.Error.WriteLine("moat: the gofer was killed by its seccomp filter (SIGSYS): a call missing from GoferSyscalls");
+                Notices.WriteLine("moat: the gofer was killed by its seccomp filter (SIGSYS): a call missing from GoferSyscalls");
             }
 
             Client.Dispose();

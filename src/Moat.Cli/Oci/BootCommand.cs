@@ -102,6 +102,11 @@ internal static class BootCommand
             return Report(sync, "error cannot start the gofer: " + goferError);
         }
 
+        // Its stderr is the container's: a notice about the gofer goes to --log (and the debug log) instead.
+        var notices = new LineLogWriter { Copy = debugLog.Enabled ? debugLog : null };
+        notices.SendTo(log);
+        gofer.Notices = notices;
+
         // A JIT build loads assemblies from disk on demand, which a Sentry with an empty root cannot do.
         if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
         {
