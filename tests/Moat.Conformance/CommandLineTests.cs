@@ -74,6 +74,14 @@ public sealed class CommandLineTests
         Assert.DoesNotContain("unknown", lines[1], StringComparison.Ordinal); // the tests run from a git checkout
     }
 
+    [Fact]
+    public void Version_AfterRuncGlobalFlags()
+    {
+        RunResult r = Moat("/", "--root", "/nonexistent-state", "--log-format=json", "--version");
+        Assert.Equal(0, r.ExitCode);
+        Assert.StartsWith("moat version ", r.StdoutText, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string[]> UnknownOptions => new()
     {
         new[] { "do", "--no-such-option", "--", "/bin/true" },

@@ -39,7 +39,7 @@ internal static partial class RuntimeCommand
             return Program.Usage(Console.Out);
         }
 
-        if (globals != null && globals.Has("version"))
+        if ((globals != null && globals.Has("version")) || (globals == null && WantsVersion(args)))
         {
             return Program.Version();
         }
@@ -107,6 +107,32 @@ internal static partial class RuntimeCommand
         {
             return log.Error($"{verb}: {LinuxError.Text(LinuxError.FromException(e))}");
         }
+    }
+
+    // --version among the global flags, even with no verb after it (runc --root DIR --version).
+    private static bool WantsVersion(string[] args)
+    {
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (a is "--version" or "-version" or "-v")
+            {
+                return true;
+            }
+
+            if (!a.StartsWith('-') || a == "--")
+            {
+                return false;
+            }
+
+            // A global flag's value is no verb.
+            if (!a.Contains('=', StringComparison.Ordinal) && RuntimeFlags.Global.Find(a.TrimStart('-')) is { TakesValue: true })
+            {
+                i++;
+            }
+        }
+
+        return false;
     }
 
     private static int Create(Globals g, ParsedArgs f)
