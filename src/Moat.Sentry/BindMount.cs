@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Moat.Sentry;
 
@@ -13,6 +14,9 @@ namespace Moat.Sentry;
 /// <param name="IsFile">Whether a single file is bound (its mount point is a file, as /etc/hosts in a pod).</param>
 public sealed record BindMount(string HostPath, string SandboxPath, bool ReadOnly, bool IsFile = false)
 {
+    /// <summary>Further per-mount options of the bind, as mount(8) spells them ("nosuid", "nodev", "noexec", ...).</summary>
+    public IReadOnlyList<string> Options { get; init; } = [];
+
     /// <summary>
     /// Parses docker's <c>HOST:SANDBOX[:ro|rw]</c> (read-write unless told, as docker's <c>-v</c>), making
     /// HOST absolute against the current directory. Returns null with a message for a bad spec.

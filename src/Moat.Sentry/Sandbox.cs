@@ -49,7 +49,7 @@ public static class Sandbox
             reclaimer.Start();
         }
 
-        AddVolumes(kernel, opener, options.BindMounts);
+        SetUpMounts(kernel, opener, options);
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
         int status = RunInit(kernel, options);
         if (kernel.Metrics != null)
@@ -86,50 +86,87 @@ public static class Sandbox
         return set;
     }
 
-    // Volume i is the gofer's root i + 1; its mount point is made where nothing else provides one.
-    private static void AddVolumes(Kernel.Kernel kernel, IVolumeTree tree, IReadOnlyList<BindMount> mounts)
+    // The mounts of the first namespace beyond the kernel's own: a read-only root, the default tmpfs mounts or
+    // the configured ones, and the volumes (volume i is the gofer's root i + 1). Outer mount points are
+    // mounted first, so an inner one lands on the right file system; each mount point is made where the file
+    // system below it can hold one (not inside a volume: that is the host's directory, which we don't change).
+    private static void SetUpMounts(Kernel.Kernel kernel, IVolumeTree tree, SandboxOptions options)
     {
-        for (int i = 0; i < mounts.Count; i++)
+        Vfs.Mounts.MountNamespace ns = kernel.Mounts;
+        if (options.RootReadOnly)
         {
-            kernel.Volumes.Add(new Volume(tree, i + 1, mounts[i].SandboxPath, mounts[i].ReadOnly));
+            ns.Replace(ns.Root, ns.Root with { Flags = ns.Root.Flags | Vfs.Mounts.MountFlags.ReadOnly });
         }
 
-        // Outer mount points first, so that an inner one lands in the right file system.
-        var byDepth = new List<BindMount>(mounts);
-        byDepth.Sort((a, b) => a.SandboxPath.Length.CompareTo(b.SandboxPath.Length));
-        foreach (BindMount m in byDepth)
+        // Without the default /tmp and /dev/shm (an OCI container has only the tmpfs mounts its config names):
+        // /dev itself is the Sentry's and always there. With them, /tmp is a tmpfs only where the root's own
+        // /tmp is empty, as gVisor decides: otherwise the root's /tmp is seen (through the overlay, so what
+        // the sandbox writes there stays in it), and `moat do` works from a directory under the host's /tmp.
+        bool rootTmpInUse = options.DefaultTmpfs && RootTmpHasEntries(kernel);
+        foreach (string path in (string[])["/dev/shm", "/tmp"])
         {
-            string parent = m.SandboxPath[..System.Math.Max(1, m.SandboxPath.LastIndexOf('/'))];
-            if (kernel.FindVolume(parent, out _) != null)
+            if ((!options.DefaultTmpfs || (path == "/tmp" && rootTmpInUse)) && ns.MountedAt(path) is { Kind: Vfs.Mounts.MountKind.Tmpfs } m)
             {
-                continue; // inside another volume: that is the host's directory, which we don't change
-            }
-
-            if (kernel.FindMount(m.SandboxPath, out string rel) is Vfs.Tmpfs.Tmpfs fs)
-            {
-                fs.MakeMountPoint(rel, m.IsFile);
-            }
-            else
-            {
-                Overlay.MakeMountPoint(kernel, m.SandboxPath, m.IsFile);
+                ns.Remove(m, detach: true);
             }
         }
+
+        var order = new List<(string Path, int Index)>();
+        for (int i = 0; i < options.TmpfsMounts.Count; i++)
+        {
+            order.Add((options.TmpfsMounts[i].SandboxPath, -1 - i));
+        }
+
+        for (int i = 0; i < options.BindMounts.Count; i++)
+        {
+            order.Add((options.BindMounts[i].SandboxPath, i));
+        }
+
+        // By depth; at one path the tmpfs first, so the volume is what is seen there (as before mounts had an order).
+        order.Sort((a, b) => a.Path.Length != b.Path.Length ? a.Path.Length.CompareTo(b.Path.Length) : a.Index.CompareTo(b.Index));
+        foreach ((string path, int index) in order)
+        {
+            bool isFile = index >= 0 && options.BindMounts[index].IsFile;
+            string parent = path[..System.Math.Max(1, path.LastIndexOf('/'))];
+            Vfs.Mounts.Mount under = ns.Find(parent, out _);
+            if (under.Kind == Vfs.Mounts.MountKind.Tmpfs && ns.Find(path, out string rel).Tmpfs is Vfs.Tmpfs.Tmpfs fs)
+            {
+                fs.MakeMountPoint(rel, isFile);
+            }
+            else if (under.Kind == Vfs.Mounts.MountKind.Overlay && under == ns.Root)
+            {
+                Overlay.MakeMountPoint(kernel, path, isFile);
+            }
+
+            if (index < 0)
+            {
+                TmpfsMount t = options.TmpfsMounts[-1 - index];
+                (ulong ms, List<string> data) = Vfs.Mounts.MountOptions.Parse(t.Options);
+                Vfs.Mounts.MountOptions.TryParseTmpfs(data, Vfs.Mounts.TmpfsMounting.DefaultBytes(options.MemoryLimit), out long maxPages, out uint? mode, out uint? uid, out uint? gid);
+                ns.Add(Vfs.Mounts.TmpfsMounting.NewMount(kernel.MemoryFile, path, "tmpfs", Vfs.Mounts.MountOptions.FromMs(ms), maxPages, mode, uid ?? 0, gid ?? 0));
+                continue;
+            }
+
+            BindMount b = options.BindMounts[index];
+            (ulong bindMs, _) = Vfs.Mounts.MountOptions.Parse(b.Options);
+            Vfs.Mounts.MountFlags flags = Vfs.Mounts.MountOptions.FromMs(bindMs) | (b.ReadOnly ? Vfs.Mounts.MountFlags.ReadOnly : 0);
+            ns.Add(new Vfs.Mounts.Mount
+            {
+                Id = Vfs.Mounts.MountNamespace.NextId(), ParentId = 0, MountPoint = path, Kind = Vfs.Mounts.MountKind.Volume,
+                Volume = new Volume(tree, index + 1, path, b.ReadOnly), Root = string.Empty, Flags = flags, Source = b.HostPath, FsType = "moat-volume",
+            });
+        }
+    }
+
+    // Whether the root's /tmp exists and holds anything.
+    private static bool RootTmpHasEntries(Kernel.Kernel kernel)
+    {
+        using SafeFdHandle? dir = kernel.Files.Open("/tmp", OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY, out _);
+        return dir != null && Vfs.Mounts.HostDirectory.HasEntries(dir);
     }
 
     private static int RunInit(Kernel.Kernel kernel, SandboxOptions options)
     {
-        if (!options.DefaultTmpfs)
-        {
-            // Without the default /tmp and /dev/shm: /dev itself is the Sentry's and always there.
-            kernel.Mounts.Clear();
-            kernel.Mounts.Add(kernel.Dev);
-        }
-
-        foreach (string mount in options.TmpfsMounts)
-        {
-            kernel.Mounts.Add(new Vfs.Tmpfs.Tmpfs(kernel.MemoryFile, PathResolver.Clean(mount), 0x3FF /* 01777 */));
-        }
-
         var spec = new SandboxProcessSpec
         {
             Argv = options.Argv,

@@ -52,7 +52,7 @@ internal static class SandboxLauncher
             VdsoAddress = kernel.Platform.VdsoAddress,
         };
         var argv = new List<string>(spec.Argv) { [0] = name };
-        long r = ProgramImage.Load(kernel, mm, path, argv, spec.Environment, creds, out LoadedImage image, out string executable, out string? loadError);
+        long r = ProgramImage.Load(kernel, kernel.Mounts, mm, path, argv, spec.Environment, creds, out LoadedImage image, out string executable, out string? loadError);
         if (r < 0)
         {
             mm.Dispose();
@@ -66,7 +66,7 @@ internal static class SandboxLauncher
         mm.EnvEnd = image.EnvEnd;
 
         int pid = kernel.AllocatePid();
-        var group = new ThreadGroup(pid, null, PathResolver.Clean(executable)) { Cwd = spec.WorkingDirectory };
+        var group = new ThreadGroup(pid, null, PathResolver.Clean(executable)) { Cwd = spec.WorkingDirectory, Mounts = kernel.Mounts };
         foreach (SandboxRlimit l in spec.Rlimits)
         {
             if (l.Resource >= 0 && l.Resource < RlimitResource.RLIM_NLIMITS)

@@ -81,8 +81,8 @@ public sealed class SandboxOptions
     /// <summary>fd 0 is a host terminal for init (OCI process.terminal): see <see cref="SandboxProcessSpec.Terminal"/>.</summary>
     public bool Terminal { get; init; }
 
-    /// <summary>Extra tmpfs file systems (absolute paths, mode 01777), beside /tmp and /dev/shm.</summary>
-    public IReadOnlyList<string> TmpfsMounts { get; init; } = [];
+    /// <summary>Extra tmpfs file systems (mode 01777 unless their options say), beside /tmp and /dev/shm.</summary>
+    public IReadOnlyList<TmpfsMount> TmpfsMounts { get; init; } = [];
 
     /// <summary>
     /// Whether /tmp and /dev/shm are the Sentry's own tmpfs (as under <c>moat do</c>). An OCI container has

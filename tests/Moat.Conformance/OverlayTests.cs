@@ -39,6 +39,27 @@ public sealed class OverlayTests
     }
 
     [Fact]
+    public void AWorkingDirectoryUnderTheHostsTmp_IsReachable_AndWritesStayInside()
+    {
+        // As with runsc do: the sandbox's /tmp is the host's (through the overlay) when the host's is in use.
+        string dir = Directory.CreateTempSubdirectory("moat-cwd-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "prog.sh"), "#!/bin/sh\necho \"ran in $(pwd)\"; cat data.txt; echo more > new.txt; cat new.txt\n");
+            File.SetUnixFileMode(Path.Combine(dir, "prog.sh"), (UnixFileMode)0x1ED);
+            File.WriteAllText(Path.Combine(dir, "data.txt"), "host data\n");
+            RunResult r = MoatCli.Do(["./prog.sh"], dir);
+            Assert.Equal(0, r.ExitCode);
+            Assert.Equal($"ran in {dir}\nhost data\nmore\n", r.StdoutText);
+            Assert.False(File.Exists(Path.Combine(dir, "new.txt")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void RenamingAHostDirectory_IsEXDEV_AsOverlayfsAnswers()
     {
         string dir = HostScratch.NewDirectory("overlay-exdev");
@@ -77,7 +98,7 @@ public sealed class OverlayTests
     public void TheRoot_IsOneFileSystem_ForFindXdev_AsNative()
     {
         // Host directories of the root's file system share the root's device; mounts (/proc, /dev, /sys,
-        // /run, /tmp) keep theirs. /tmp's contents differ by design (a fresh tmpfs inside), so they are left out.
+        // /run, /tmp) keep theirs. /tmp's contents may differ (a fresh tmpfs inside when the host's is empty), so they are left out.
         const string Script = "find / -xdev -maxdepth 2 | grep -v -e '^/tmp/' -e '^/var/tmp/' | sort";
         RunResult native = ProcessRunner.Run("/bin/sh", ["-c", Script], HostScratch.Root);
         RunResult moat = MoatCli.Do(["/bin/sh", "-c", Script], HostScratch.Root);

@@ -87,7 +87,7 @@ internal static class BootCommand
                 return Report(sync, $"error bind mount of {b.Source} on {b.Destination}: {bindError}");
             }
 
-            volumes.Add(v);
+            volumes.Add(v with { Options = b.Options });
         }
 
         if (jailed)

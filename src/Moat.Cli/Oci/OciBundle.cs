@@ -193,7 +193,7 @@ internal static class OciBundle
             }
 
             // Served by the gofer as a volume; "ro" among the options makes it read-only.
-            plan.Binds.Add(new BindMount(source, dest, options.Contains("ro")));
+            plan.Binds.Add(new BindMount(source, dest, options.Contains("ro"), options));
             return true;
         }
 
@@ -212,7 +212,14 @@ internal static class OciBundle
                 // /dev is the Sentry's own device directory.
                 if (dest != "/dev")
                 {
-                    plan.Tmpfs.Add(dest);
+                    TmpfsMount? tmpfs = TmpfsMount.Create(dest, options, out string? tmpfsError);
+                    if (tmpfs == null)
+                    {
+                        error = tmpfsError!;
+                        return false;
+                    }
+
+                    plan.Tmpfs.Add(tmpfs);
                 }
 
                 return true;

@@ -4,7 +4,7 @@ using Moat.Sentry;
 namespace Moat.Cli.Oci;
 
 /// <summary>A bind mount of config.json: host <see cref="Source"/> seen at <see cref="Destination"/> in the sandbox.</summary>
-internal readonly record struct BindMount(string Source, string Destination, bool ReadOnly);
+internal readonly record struct BindMount(string Source, string Destination, bool ReadOnly, IReadOnlyList<string> Options);
 
 /// <summary>A container's config.json translated into what the Sentry runs: root, init, mounts, name.</summary>
 internal sealed class SandboxPlan
@@ -18,8 +18,8 @@ internal sealed class SandboxPlan
 
     public required string Hostname { get; init; }
 
-    /// <summary>tmpfs mounts beyond the Sentry's own /tmp and /dev/shm.</summary>
-    public List<string> Tmpfs { get; } = [];
+    /// <summary>tmpfs mounts of config.json, with their options (size=, mode=, nosuid, ...).</summary>
+    public List<TmpfsMount> Tmpfs { get; } = [];
 
     /// <summary>
     /// Bind mounts the Sentry must serve from the host (the gofer opens them). Empty until the Sentry has

@@ -29,10 +29,20 @@ internal sealed partial class Kernel
         // The root overlay's directories share its device with the host root's (Overlay.AsSeen): its own
         // inode numbers start far above any the host file system hands out.
         Upper = new Vfs.Tmpfs.Tmpfs(memoryFile, string.Empty, 0x1ED /* 0755 */, firstIno: 1UL << 48);
-        Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/tmp", 0x3FF /* 01777 */));
-        Mounts.Add(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF));
         Dev = Vfs.DevFs.Create(memoryFile);
-        Mounts.Add(Dev);
+        Mounts = new Vfs.Mounts.MountNamespace(new Vfs.Mounts.Mount
+        {
+            Id = Vfs.Mounts.MountNamespace.NextId(), ParentId = 0, MountPoint = "/", Kind = Vfs.Mounts.MountKind.Overlay, Root = "/",
+            Source = "none", FsType = "overlay",
+        });
+        Mounts.Add(new Vfs.Mounts.Mount
+        {
+            Id = Vfs.Mounts.MountNamespace.NextId(), ParentId = 0, MountPoint = "/proc", Kind = Vfs.Mounts.MountKind.Proc, Root = "/proc",
+            Source = "proc", FsType = "proc", Flags = Vfs.Mounts.MountFlags.NoSuid | Vfs.Mounts.MountFlags.NoDev | Vfs.Mounts.MountFlags.NoExec,
+        });
+        AddTmpfs(Dev, Vfs.Mounts.MountFlags.NoSuid, "mode=755");
+        AddTmpfs(new Vfs.Tmpfs.Tmpfs(memoryFile, "/tmp", 0x3FF /* 01777 */), Vfs.Mounts.MountFlags.None, string.Empty);
+        AddTmpfs(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF), Vfs.Mounts.MountFlags.NoSuid | Vfs.Mounts.MountFlags.NoDev, string.Empty);
         Devpts = new Vfs.Devpts.Devpts(this, Dev);
         MemfdFs = new Vfs.Tmpfs.Tmpfs(memoryFile, "/memfd:", 0x1FF);
         Files = files;
@@ -121,67 +131,18 @@ internal sealed partial class Kernel
     /// <summary>The ptys of /dev/ptmx and /dev/pts.</summary>
     public Vfs.Devpts.Devpts Devpts { get; }
 
-    /// <summary>The Sentry's own file systems, by mount point (tmpfs at /tmp, /dev/shm and /dev).</summary>
-    public System.Collections.Generic.List<Vfs.Tmpfs.Tmpfs> Mounts { get; } = [];
+    /// <summary>
+    /// The sandbox's first mount namespace: the root overlay, /proc, the Sentry's tmpfs mounts and the volumes.
+    /// Each process has its own reference (<see cref="ThreadGroup.Mounts"/>); unshare(CLONE_NEWNS) copies it.
+    /// </summary>
+    public Vfs.Mounts.MountNamespace Mounts { get; }
 
-    /// <summary>Host directories bound into the sandbox (<c>--volume</c>); they hide what lies below their mount points.</summary>
-    public System.Collections.Generic.List<Vfs.Volume> Volumes { get; } = [];
-
-    /// <summary>The volume that <paramref name="normalized"/> lies on (the deepest mount point wins), with the path inside it.</summary>
-    public Vfs.Volume? FindVolume(string normalized, out string rel)
+    /// <summary>Mounts a Sentry tmpfs at its mount point in the first namespace.</summary>
+    public Vfs.Mounts.Mount AddTmpfs(Vfs.Tmpfs.Tmpfs fs, Vfs.Mounts.MountFlags flags, string options) => Mounts.Add(new Vfs.Mounts.Mount
     {
-        Vfs.Volume? found = null;
-        rel = string.Empty;
-        foreach (Vfs.Volume v in Volumes)
-        {
-            string mp = v.MountPoint;
-            if (found != null && found.MountPoint.Length >= mp.Length)
-            {
-                continue;
-            }
-
-            if (normalized == mp)
-            {
-                found = v;
-                rel = string.Empty;
-            }
-            else if (normalized.Length > mp.Length && normalized[mp.Length] == '/' && normalized.StartsWith(mp, StringComparison.Ordinal))
-            {
-                found = v;
-                rel = normalized[(mp.Length + 1)..];
-            }
-        }
-
-        return found;
-    }
-
-    /// <summary>The tmpfs that <paramref name="normalized"/> lies on (the deepest mount point wins), with the path inside it.</summary>
-    public Vfs.Tmpfs.Tmpfs? FindMount(string normalized, out string rel)
-    {
-        Vfs.Tmpfs.Tmpfs? found = null;
-        rel = string.Empty;
-        foreach (Vfs.Tmpfs.Tmpfs fs in Mounts)
-        {
-            string mp = fs.MountPoint;
-            if (found != null && found.MountPoint.Length >= mp.Length)
-            {
-                continue;
-            }
-
-            if (normalized == mp)
-            {
-                found = fs;
-                rel = string.Empty;
-            }
-            else if (normalized.Length > mp.Length && normalized[mp.Length] == '/' && normalized.StartsWith(mp, StringComparison.Ordinal))
-            {
-                found = fs;
-                rel = normalized[(mp.Length + 1)..];
-            }
-        }
-
-        return found;
-    }
+        Id = Vfs.Mounts.MountNamespace.NextId(), ParentId = 0, MountPoint = fs.MountPoint, Kind = Vfs.Mounts.MountKind.Tmpfs, Tmpfs = fs, Root = string.Empty,
+        Source = "tmpfs", FsType = "tmpfs", Flags = flags, SuperOptions = options,
+    });
 
     /// <summary>Bound AF_UNIX names ("@x" for abstract ones, absolute paths otherwise). Locked on itself.</summary>
     public System.Collections.Generic.Dictionary<string, Vfs.UnixSocket> UnixNames { get; } = [];

@@ -19,6 +19,7 @@ internal static unsafe class ProgramImage
     /// <summary>Loads <paramref name="path"/> into <paramref name="mm"/>. Returns 0 or -errno with a reason.</summary>
     public static long Load(
         Kernel kernel,
+        Vfs.Mounts.MountNamespace mounts,
         MemoryManager mm,
         string path,
         List<string> argv,
@@ -33,7 +34,7 @@ internal static unsafe class ProgramImage
         string execFn = path;
         for (int depth = 0; ; depth++)
         {
-            IExecutableFile? file = HostExecutableFile.Open(kernel, path, creds, out long r);
+            IExecutableFile? file = HostExecutableFile.Open(kernel, mounts, path, creds, out long r);
             using var owner = file as IDisposable;
             if (file == null)
             {
@@ -99,7 +100,7 @@ internal static unsafe class ProgramImage
 
         (IExecutableFile? File, long Error) OpenInterpreter(string interpPath)
         {
-            IExecutableFile? f = HostExecutableFile.Open(kernel, interpPath, creds, out long e);
+            IExecutableFile? f = HostExecutableFile.Open(kernel, mounts, interpPath, creds, out long e);
             return (f, e);
         }
     }
@@ -145,7 +146,7 @@ internal static unsafe class ProgramImage
         {
             string d = dir.Length == 0 ? cwd : dir;
             string candidate = (d.StartsWith('/') ? d : cwd + "/" + d).TrimEnd('/') + "/" + name;
-            IExecutableFile? f = HostExecutableFile.Open(kernel, candidate, creds, out _);
+            IExecutableFile? f = HostExecutableFile.Open(kernel, kernel.Mounts, candidate, creds, out _);
             (f as IDisposable)?.Dispose();
             if (f != null)
             {

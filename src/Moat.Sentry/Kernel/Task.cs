@@ -48,7 +48,18 @@ internal sealed partial class Task
     /// <summary>The task's memory; replaced by execve.</summary>
     public MemoryManager MM { get; private set; }
 
-    public FdTable Fds { get; }
+    public FdTable Fds { get; private set; }
+
+    /// <summary>unshare(CLONE_FILES): a table of the task's own when it shares one (a copy, as fork makes).</summary>
+    public void UnshareFds()
+    {
+        FdTable old = Fds;
+        if (old.Shared)
+        {
+            Fds = old.Fork();
+            old.DecUsers();
+        }
+    }
 
     public IContext Context { get; }
 

@@ -150,6 +150,9 @@ internal sealed partial class ThreadGroup
     /// <summary>The working directory, as an absolute sandbox path.</summary>
     public string Cwd { get; set; } = "/";
 
+    /// <summary>The mount namespace the process resolves paths in (shared with its parent unless unshared).</summary>
+    public required Vfs.Mounts.MountNamespace Mounts { get; set; }
+
     /// <summary>Actions by signal number (index 0 unused).</summary>
     public SignalAction[] SignalActions { get; set; } = new SignalAction[Signal.SIGRTMAX + 1];
 

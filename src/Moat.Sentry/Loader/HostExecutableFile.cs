@@ -27,14 +27,21 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
     /// Opens an executable for loading, with execve(2)'s checks, from a Sentry tmpfs or the host root.
     /// Returns null with -errno.
     /// </summary>
-    public static IExecutableFile? Open(Kernel.Kernel kernel, string path, Kernel.Credentials creds, out long error)
+    public static IExecutableFile? Open(Kernel.Kernel kernel, Vfs.Mounts.MountNamespace mounts, string path, Kernel.Credentials creds, out long error)
     {
         for (int hop = 0; hop < 40; hop++)
         {
             string norm = Vfs.PathResolver.Normalize(path);
-            if (kernel.Volumes.Count > 0 && kernel.FindVolume(norm, out string vrel) is Vfs.Volume volume)
+            Vfs.Mounts.Mount m = mounts.Find(norm, out string rel);
+            if ((m.Flags & Vfs.Mounts.MountFlags.NoExec) != 0)
             {
-                long vr = volume.OpenForExec(vrel, out SafeFdHandle? vfd, out string? vrestart);
+                error = -Errno.EACCES.Value; // nothing on a noexec mount runs
+                return null;
+            }
+
+            if (m.Volume is Vfs.Volume volume)
+            {
+                long vr = volume.OpenForExec(rel, out SafeFdHandle? vfd, out string? vrestart);
                 if (vr == 1)
                 {
                     path = vrestart!;
@@ -45,18 +52,19 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
                 return vr < 0 ? null : Checked(vfd!, path, creds, out error);
             }
 
-            Vfs.Tmpfs.Tmpfs? fs = kernel.FindMount(norm, out string rel);
+            Vfs.Tmpfs.Tmpfs? fs = m.Tmpfs;
             if (fs == null)
             {
-                // The root: the overlay's upper layer first, then the host.
+                // The overlay: its upper layer first, then the host.
                 fs = kernel.Upper;
-                rel = norm.TrimStart('/');
+                string overlayPath = rel;
+                rel = overlayPath.TrimStart('/');
                 lock (fs.Mu)
                 {
                     long ur = fs.WalkLocked(rel, followLast: true, out Vfs.Tmpfs.TmpfsNode? un, out string? ures);
                     if (ur == -Errno.ENOENT.Value || ur == -Errno.ENOTDIR.Value)
                     {
-                        return OpenHost(kernel.Files, path, creds, out error);
+                        return OpenHost(kernel.Files, m.MountPoint.Length == 1 && m.Root.Length == 1 ? path : overlayPath, creds, out error);
                     }
                 }
             }

@@ -18,6 +18,18 @@ internal sealed class FdTable
     private bool[] _cloexec = new bool[16];
     private int _users = 1;
 
+    /// <summary>Whether more than one task uses the table.</summary>
+    public bool Shared
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _users > 1;
+            }
+        }
+    }
+
     /// <summary>Adds a task that shares this table (CLONE_FILES).</summary>
     public void IncUsers()
     {

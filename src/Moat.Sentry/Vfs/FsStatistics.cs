@@ -28,7 +28,9 @@ internal static class FsStatistics
     private const long StNodev = 0x4;
     private const long StNoexec = 0x8;
     private const long StValid = 0x20;
-    private const long StRelatime = 0x400;
+    private const long StNoatime = 0x400;
+    private const long StNodiratime = 0x800;
+    private const long StRelatime = 0x1000;
 
     private const int Page = 4096;
 
@@ -42,7 +44,8 @@ internal static class FsStatistics
         }
 
         string real = PathOps.ResolveLinks(t, absolute);
-        if (t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(real, out _) is Volume volume)
+        Mounts.Mount m = t.Group.Mounts.Find(real, out _);
+        if (m.Kind == Mounts.MountKind.Volume)
         {
             r = PathOps.Open(t, real, OpenFlags.O_PATH, 0, out FileDescription? f);
             if (r < 0)
@@ -52,25 +55,43 @@ internal static class FsStatistics
 
             try
             {
-                return f is HostFileDescription h ? Host(h.HostFd, volume.ReadOnly, buf) : Overlay(t, buf);
+                r = f is HostFileDescription h ? Host(h.HostFd, m.ReadOnly, buf) : Overlay(t, buf);
             }
             finally
             {
                 f!.DecRef();
             }
         }
-
-        if (PathOps.IsProc(real))
+        else if (m.Kind == Mounts.MountKind.Proc)
         {
-            return Pseudo(ProcMagic, StNosuid | StNodev | StNoexec | StRelatime, buf);
+            r = Pseudo(ProcMagic, StNosuid | StNodev | StNoexec | StRelatime, buf);
         }
-
-        if (real == "/dev/pts" || real.StartsWith("/dev/pts/", StringComparison.Ordinal))
+        else if (real == "/dev/pts" || real.StartsWith("/dev/pts/", StringComparison.Ordinal))
         {
             return Pseudo(DevptsMagic, StNosuid | StNoexec | StRelatime, buf);
         }
+        else
+        {
+            r = m.Tmpfs is Tmpfs.Tmpfs fs ? OfTmpfs(t, fs, buf) : Overlay(t, buf);
+        }
 
-        return t.Kernel.FindMount(real, out _) is Tmpfs.Tmpfs fs ? OfTmpfs(t, fs, buf) : Overlay(t, buf);
+        if (r == 0)
+        {
+            // f_flags are the mount's own.
+            BinaryPrimitives.WriteInt64LittleEndian(buf[80..], StValid | Flags(m));
+        }
+
+        return r;
+    }
+
+    // statfs's ST_* bits for a mount's flags.
+    private static long Flags(Mounts.Mount m)
+    {
+        Mounts.MountFlags f = m.Flags;
+        return ((f & Mounts.MountFlags.ReadOnly) != 0 ? StRdonly : 0) | ((f & Mounts.MountFlags.NoSuid) != 0 ? StNosuid : 0) |
+            ((f & Mounts.MountFlags.NoDev) != 0 ? StNodev : 0) | ((f & Mounts.MountFlags.NoExec) != 0 ? StNoexec : 0) |
+            ((f & Mounts.MountFlags.NoAtime) != 0 ? StNoatime : 0) | ((f & Mounts.MountFlags.NoDirAtime) != 0 ? StNodiratime : 0) |
+            ((f & (Mounts.MountFlags.NoAtime | Mounts.MountFlags.StrictAtime)) == 0 ? StRelatime : 0);
     }
 
     /// <summary>Fills <paramref name="buf"/> for the file system of an open file (fstatfs). Returns 0 or -errno.</summary>
@@ -84,7 +105,7 @@ internal static class FsStatistics
             TmpfsFile tf when tf.Node.Fs == t.Kernel.Upper => Overlay(t, buf),
             TmpfsFile tf => OfTmpfs(t, tf.Node.Fs, buf),
             Proc.ProcFile => Pseudo(ProcMagic, StNosuid | StNodev | StNoexec | StRelatime, buf),
-            SnapshotDirectory d when d.Path != null && PathOps.IsProc(d.Path) => Pseudo(ProcMagic, StNosuid | StNodev | StNoexec | StRelatime, buf),
+            SnapshotDirectory d when d.Path != null && PathOps.IsProc(t, d.Path, out _) => Pseudo(ProcMagic, StNosuid | StNodev | StNoexec | StRelatime, buf),
             SnapshotDirectory => Overlay(t, buf),
             Devpts.TerminalFile => Pseudo(DevptsMagic, StNosuid | StNoexec | StRelatime, buf),
             DeviceFile => OfTmpfs(t, t.Kernel.Dev, buf),
@@ -98,7 +119,7 @@ internal static class FsStatistics
     // its use counted from its files.
     private static long OfTmpfs(Task t, Tmpfs.Tmpfs fs, Span<byte> buf)
     {
-        long total = Math.Max(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2, Page);
+        long total = fs.MaxPages > 0 ? fs.MaxPages * Page : Math.Max(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2, Page);
         long usedPages;
         long inodes;
         lock (fs.Mu)

@@ -10,13 +10,16 @@ namespace Moat.Sentry.Vfs;
 /// Each check answers 0 when the operation may go on (its own errors, such as ENOENT, EEXIST, EROFS or
 /// EISDIR, are left for it to report in Linux's order) or -EACCES/-EPERM.
 /// A task with the DAC capabilities (root in the sandbox) skips the lookups, so it pays nothing.
-/// Known gap until the VFS resolves component by component: directories inside a symlink's target are not
-/// searched for permission, only those of the path as given.
 /// </summary>
 internal static class PathAccess
 {
-    /// <summary>Search (execute) permission on every directory above the last component of <paramref name="absolute"/>.</summary>
-    public static long MayWalk(Task t, string absolute)
+    /// <summary>
+    /// Search (execute) permission on every directory the walk of <paramref name="absolute"/> looks a name up
+    /// in, as Linux's path walk checks it: symlinks on the way are followed component by component (and the
+    /// last one too when <paramref name="followLast"/>), so the directories inside a link's target are
+    /// searched as well. /proc's magic links jump to their file without a walk, as in Linux.
+    /// </summary>
+    public static long MayWalk(Task t, string absolute, bool followLast = false)
     {
         Credentials c = t.Credentials;
         if (Permissions.BypassesSearch(c))
@@ -24,33 +27,99 @@ internal static class PathAccess
             return 0;
         }
 
-        string norm = PathResolver.Normalize(absolute);
-        if (norm.Length == 1)
+        var pending = new System.Collections.Generic.Stack<string>();
+        Push(pending, absolute);
+        string dir = "/";
+        if (PathOps.StatUnchecked(t, dir, follow: false, out Stat dirStat) < 0)
         {
-            return 0; // "/" has no directory above it
+            return 0;
         }
 
-        for (int slash = 0; slash >= 0; slash = norm.IndexOf('/', slash + 1))
+        int hops = 0;
+        while (pending.Count > 0)
         {
-            string dir = slash == 0 ? "/" : norm[..slash];
-            if (PathOps.StatUnchecked(t, dir, follow: true, out Stat st) < 0 || (st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+            string part = pending.Pop();
+            if (part == ".")
             {
-                return 0; // the operation's own walk reports ENOENT or ENOTDIR
+                continue;
             }
 
-            if (Permissions.Check(c, st, Permissions.MayExec) != Errno.None)
+            // Looking a name (even "..") up in a directory needs search permission on it.
+            if ((dirStat.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+            {
+                return 0; // the operation's own walk reports ENOTDIR
+            }
+
+            if (Permissions.Check(c, dirStat, Permissions.MayExec) != Errno.None)
             {
                 return -Errno.EACCES.Value;
             }
+
+            string next;
+            if (part == "..")
+            {
+                int cut = dir.LastIndexOf('/');
+                next = cut <= 0 ? "/" : dir[..cut];
+            }
+            else
+            {
+                next = dir.Length == 1 ? "/" + part : dir + "/" + part;
+            }
+
+            bool last = pending.Count == 0;
+            if (last && !followLast)
+            {
+                return 0;
+            }
+
+            if (PathOps.StatUnchecked(t, next, follow: false, out Stat st) < 0)
+            {
+                return 0; // ENOENT and the like come from the operation itself
+            }
+
+            if ((st.st_mode & Stat.S_IFMT) == Stat.S_IFLNK)
+            {
+                if (PathOps.IsProc(t, next, out _) || ++hops > 40 || PathOps.ReadLinkUnchecked(t, next, out string target) < 0 || target.Length == 0)
+                {
+                    return 0; // a magic link, or ELOOP and the like for the operation to report
+                }
+
+                Push(pending, target);
+                if (target[0] == '/')
+                {
+                    dir = "/";
+                    PathOps.StatUnchecked(t, dir, follow: false, out dirStat);
+                }
+
+                continue;
+            }
+
+            if (last)
+            {
+                return 0;
+            }
+
+            dir = next;
+            dirStat = st;
         }
 
         return 0;
     }
 
+    // Pushes a path's components so that the first is popped first.
+    private static void Push(System.Collections.Generic.Stack<string> pending, string path)
+    {
+        string[] parts = path.Split('/', System.StringSplitOptions.RemoveEmptyEntries);
+        for (int i = parts.Length - 1; i >= 0; i--)
+        {
+            pending.Push(parts[i]);
+        }
+    }
+
     /// <summary>open(2)'s checks: the walk, then read/write permission on the file, or creation in its directory.</summary>
     public static long MayOpen(Task t, string absolute, int flags)
     {
-        long r = MayWalk(t, absolute);
+        long r = MayWalk(t, absolute, followLast: (flags & OpenFlags.O_NOFOLLOW) == 0 && (flags & (OpenFlags.O_CREAT | OpenFlags.O_EXCL)) != (OpenFlags.O_CREAT | OpenFlags.O_EXCL));
         if (r < 0 || (flags & OpenFlags.O_PATH) != 0 || Permissions.BypassesAccess(t.Credentials))
         {
             return r;
@@ -225,7 +294,7 @@ internal static class PathAccess
     public static bool TargetForAttrChange(Task t, string absolute, bool follow, out Stat st, out long r)
     {
         st = default;
-        r = MayWalk(t, absolute);
+        r = MayWalk(t, absolute, follow);
         if (r < 0)
         {
             return false;
@@ -235,21 +304,14 @@ internal static class PathAccess
         return PathOps.StatUnchecked(t, absolute, follow, out st) == 0 && !ReadOnlyAt(t, norm);
     }
 
-    /// <summary>Whether a path lies on a read-only mount: a read-only volume, or the root of a read-only sandbox.</summary>
-    public static bool ReadOnlyAt(Task t, string norm)
-    {
-        if (t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(norm, out _) is Volume v)
-        {
-            return v.ReadOnly;
-        }
+    /// <summary>Whether a path lies on a read-only mount (a read-only volume or bind, the root of a read-only sandbox).</summary>
+    public static bool ReadOnlyAt(Task t, string norm) => t.Group.Mounts.Find(norm, out _).ReadOnly;
 
-        if (PathOps.IsProc(norm) || t.Kernel.FindMount(norm, out _) != null)
-        {
-            return false;
-        }
-
-        return t.Kernel.RootReadOnly;
-    }
+    /// <summary>
+    /// EROFS for a change of a name on a read-only mount. Callers order it as Linux does: after EEXIST for a
+    /// new name, before ENOENT for a removal.
+    /// </summary>
+    public static long Writable(Task t, string absolute) => ReadOnlyAt(t, PathResolver.Normalize(absolute)) ? -Errno.EROFS.Value : 0;
 
     // A task that passes every check of this class: CAP_DAC_OVERRIDE and CAP_FOWNER.
     private static bool Privileged(Credentials c) => Permissions.BypassesAccess(c) && c.HasCapability(Credentials.CAP_FOWNER);

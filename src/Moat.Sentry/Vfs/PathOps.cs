@@ -2,6 +2,7 @@ using System;
 using Moat.Abi;
 using Moat.Host;
 using Moat.Sentry.Kernel;
+using Moat.Sentry.Vfs.Mounts;
 using Moat.Sentry.Vfs.Tmpfs;
 
 namespace Moat.Sentry.Vfs;
@@ -57,53 +58,100 @@ internal static class PathOps
         for (int hop = 0; hop < MaxHops; hop++)
         {
             string norm = PathResolver.Normalize(absolute);
-            if (IsProc(norm))
+            Mount m = t.Group.Mounts.Find(norm, out string inner);
+            long r;
+            string? restart;
+            if (m.ReadOnly && m.Kind is MountKind.Overlay or MountKind.Volume && WritesOrCreates(flags))
             {
-                long pr = OpenProc(t, norm, flags, out file, out string? procRestart);
-                if (pr != 1)
+                // A read-only mount of the overlay or of a volume that is itself writable: refuse here.
+                // Linux's order: EEXIST for O_EXCL, EISDIR for a directory opened to write, then EROFS for
+                // writing a file or creating a name.
+                r = StatUnchecked(t, absolute, (flags & OpenFlags.O_NOFOLLOW) == 0, out Stat st);
+                uint type = st.st_mode & Abi.Stat.S_IFMT;
+                bool writes = (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0;
+                bool excl = (flags & (OpenFlags.O_CREAT | OpenFlags.O_EXCL)) == (OpenFlags.O_CREAT | OpenFlags.O_EXCL);
+                if (r == 0 && !excl && writes && type is Abi.Stat.S_IFREG or Abi.Stat.S_IFDIR)
                 {
-                    return pr;
+                    return type == Abi.Stat.S_IFDIR ? -Errno.EISDIR.Value : -Errno.EROFS.Value;
                 }
 
-                absolute = procRestart!;
-                continue;
-            }
-
-            if (t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(norm, out string vrel) is Volume vol)
-            {
-                long vr = vol.Open(t, vrel, flags, mode, out file, out string? volumeRestart);
-                if (vr != 1)
+                if (r == -Errno.ENOENT.Value && (flags & OpenFlags.O_CREAT) != 0 && ParentIsDirectory(t, norm))
                 {
-                    return vr;
+                    return -Errno.EROFS.Value; // a new name in an existing directory
                 }
-
-                absolute = volumeRestart!;
-                continue;
             }
 
-            if (t.Kernel.FindMount(norm, out string rel) is Tmpfs.Tmpfs fs)
+            switch (m.Kind)
             {
-                long r = OpenTmpfs(t, fs, rel, norm, flags, mode, out file, out string? restart);
-                if (r != 1)
-                {
-                    return r;
-                }
-
-                absolute = restart!;
-                continue;
+                case MountKind.Proc:
+                    r = OpenProc(t, inner, flags, out file, out restart);
+                    break;
+                case MountKind.Volume:
+                    r = m.Volume!.Open(t, inner, flags, mode, out file, out restart);
+                    break;
+                case MountKind.Tmpfs:
+                    r = OpenTmpfs(t, m, inner, norm, flags, mode, out file, out restart);
+                    break;
+                default:
+                    r = Overlay.Open(t, OverlayPath(m, absolute, inner), inner, flags, mode, out file, out restart);
+                    break;
             }
 
-            long or = Overlay.Open(t, absolute, norm, flags, mode, out file, out string? overlayRestart);
-            if (or != 1)
+            if (r != 1)
             {
-                return or;
+                return r;
             }
 
-            absolute = overlayRestart!;
+            absolute = restart!;
         }
 
         return -Errno.ELOOP.Value;
     }
+
+    // Whether open flags write to or may create the file.
+    private static bool WritesOrCreates(int flags) =>
+        (flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0;
+
+    // A new name on a read-only mount: EROFS, unless the name exists (EEXIST comes first, as in Linux's filename_create).
+    private static long ReadOnlyForCreate(Task t, string absolute)
+    {
+        string norm = PathResolver.Normalize(absolute);
+        return PathAccess.ReadOnlyAt(t, norm) && StatUnchecked(t, absolute, follow: false, out _) < 0 && ParentIsDirectory(t, norm) ? -Errno.EROFS.Value : 0;
+    }
+
+    private static string ParentOf(string norm)
+    {
+        int slash = norm.LastIndexOf('/');
+        return slash <= 0 ? "/" : norm[..slash];
+    }
+
+    // Whether the directory of a clean path exists (else the walk's ENOENT or ENOTDIR comes before EROFS).
+    private static bool ParentIsDirectory(Task t, string norm)
+    {
+        int slash = norm.LastIndexOf('/');
+        return StatUnchecked(t, slash <= 0 ? "/" : norm[..slash], follow: true, out Stat dir) == 0 && (dir.st_mode & Abi.Stat.S_IFMT) == Abi.Stat.S_IFDIR;
+    }
+
+    // Removing or renaming a name: EROFS when its directory is on a read-only mount (before ENOENT), EBUSY
+    // when it is a mount point.
+    private static long ReadOnlyOrMountPoint(Task t, string absolute)
+    {
+        string norm = PathResolver.Normalize(absolute);
+        int slash = norm.LastIndexOf('/');
+        if (PathAccess.ReadOnlyAt(t, slash <= 0 ? "/" : norm[..slash]) && ParentIsDirectory(t, norm))
+        {
+            return -Errno.EROFS.Value;
+        }
+
+        return norm.Length > 1 && t.Group.Mounts.MountedAt(norm) != null ? -Errno.EBUSY.Value : 0;
+    }
+
+    /// <summary>
+    /// The path the overlay is asked for: the path as written on the root mount (so a trailing slash still
+    /// counts), the path inside the bound directory on a bind mount of one of its directories.
+    /// </summary>
+    private static string OverlayPath(Mount m, string absolute, string inner) =>
+        m.MountPoint.Length == 1 && m.Root.Length == 1 ? absolute : absolute.EndsWith('/') && inner.Length > 1 ? inner + "/" : inner;
 
     /// <summary>
     /// Follows /proc links (<c>/proc/self/exe</c>, <c>/proc/self/fd/N</c>) in a normalized path until it leaves
@@ -114,12 +162,12 @@ internal static class PathOps
     {
         for (int hop = 0; hop < 40; hop++)
         {
-            if (!IsProc(norm))
+            if (!IsProc(t, norm, out string procPath))
             {
                 return 0;
             }
 
-            long r = Proc.ProcFs.Lookup(t, norm, followLast: true, out Proc.ProcNode? node);
+            long r = Proc.ProcFs.Lookup(t, procPath, followLast: true, out Proc.ProcNode? node);
             if (r < 0)
             {
                 return r;
@@ -194,9 +242,10 @@ internal static class PathOps
         return 0;
     }
 
-    private static long OpenTmpfs(Task t, Tmpfs.Tmpfs fs, string rel, string norm, int flags, int mode, out FileDescription? file, out string? restart)
+    private static long OpenTmpfs(Task t, Mount m, string rel, string norm, int flags, int mode, out FileDescription? file, out string? restart)
     {
         file = null;
+        Tmpfs.Tmpfs fs = m.Tmpfs!;
         bool create = (flags & OpenFlags.O_CREAT) != 0;
         bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0 && !(create && (flags & OpenFlags.O_EXCL) != 0);
         int acc = flags & OpenFlags.O_ACCMODE;
@@ -214,6 +263,11 @@ internal static class PathOps
                 if (r != 0)
                 {
                     return r;
+                }
+
+                if (m.ReadOnly)
+                {
+                    return -Errno.EROFS.Value;
                 }
 
                 (uint uid, uint gid, uint perm) = NewOwner(t, parent!, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: false);
@@ -253,12 +307,22 @@ internal static class PathOps
 
             if (node is TmpfsDeviceNode device && (flags & OpenFlags.O_PATH) == 0)
             {
+                if ((m.Flags & MountFlags.NoDev) != 0)
+                {
+                    return -Errno.EACCES.Value; // may_open: devices of a nodev mount cannot be opened
+                }
+
                 return Devpts.Devpts.Serves(device) ? t.Kernel.Devpts.Open(t, device, flags, norm, out file) : DeviceFile.Open(device, flags, norm, out file);
             }
 
             if (node is TmpfsDirectory && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0 || create && (flags & OpenFlags.O_PATH) == 0))
             {
                 return -Errno.EISDIR.Value;
+            }
+
+            if (node is TmpfsRegular && m.ReadOnly && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0))
+            {
+                return -Errno.EROFS.Value;
             }
 
             if (node is TmpfsRegular reg && (flags & OpenFlags.O_TRUNC) != 0 && acc != OpenFlags.O_RDONLY)
@@ -284,7 +348,7 @@ internal static class PathOps
     /// <summary>Stats <paramref name="absolute"/>, following a final symlink if <paramref name="follow"/>, after the walk's search checks.</summary>
     public static long Stat(Task t, string absolute, bool follow, out Stat st)
     {
-        long pr = PathAccess.MayWalk(t, absolute);
+        long pr = PathAccess.MayWalk(t, absolute, follow);
         if (pr < 0)
         {
             st = default;
@@ -299,9 +363,9 @@ internal static class PathOps
     {
         st = default;
         string pnorm = PathResolver.Normalize(absolute);
-        if (IsProc(pnorm) && !follow)
+        if (!follow && t.Group.Mounts.Find(pnorm, out string procPath).Kind == MountKind.Proc)
         {
-            long lr = Proc.ProcFs.Lookup(t, pnorm, followLast: false, out Proc.ProcNode? ln);
+            long lr = Proc.ProcFs.Lookup(t, procPath, followLast: false, out Proc.ProcNode? ln);
             if (lr < 0)
             {
                 return lr;
@@ -319,9 +383,10 @@ internal static class PathOps
         {
             // A path of the root overlay is stat'ed without opening it (the common case, and the cached one).
             string norm = PathResolver.Normalize(absolute);
-            if (t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(norm, out string vrel) is Volume vol)
+            Mount m = t.Group.Mounts.Find(norm, out string inner);
+            if (m.Kind == MountKind.Volume)
             {
-                long vr = vol.Stat(vrel, follow, out st, out string? volumeRestart);
+                long vr = m.Volume!.Stat(inner, follow, out st, out string? volumeRestart);
                 if (vr != 1)
                 {
                     return vr;
@@ -331,12 +396,12 @@ internal static class PathOps
                 continue;
             }
 
-            if (norm.StartsWith("/dev/", StringComparison.Ordinal) || IsProc(norm) || t.Kernel.FindMount(norm, out _) != null)
+            if (m.Kind != MountKind.Overlay)
             {
                 break;
             }
 
-            long or = Overlay.StatPath(t, absolute, norm, follow, out st, out string? restart);
+            long or = Overlay.StatPath(t, OverlayPath(m, absolute, inner), inner, follow, out st, out string? restart);
             if (or != 1)
             {
                 return or;
@@ -361,20 +426,22 @@ internal static class PathOps
         }
     }
 
-    /// <summary>Reads the symlink at <paramref name="absolute"/>.</summary>
+    /// <summary>Reads the symlink at <paramref name="absolute"/>, after the walk's search checks.</summary>
     public static long ReadLink(Task t, string absolute, out string target)
     {
         target = string.Empty;
         long wr = PathAccess.MayWalk(t, absolute);
-        if (wr < 0)
-        {
-            return wr;
-        }
+        return wr < 0 ? wr : ReadLinkUnchecked(t, absolute, out target);
+    }
 
+    /// <summary>Reads the symlink at <paramref name="absolute"/> without permission checks, for the Sentry's own walks.</summary>
+    public static long ReadLinkUnchecked(Task t, string absolute, out string target)
+    {
+        target = string.Empty;
         string norm = PathResolver.Normalize(absolute);
-        if (IsProc(norm))
+        if (t.Group.Mounts.Find(norm, out string procPath).Kind == MountKind.Proc)
         {
-            long pr = Proc.ProcFs.Lookup(t, norm, followLast: false, out Proc.ProcNode? node);
+            long pr = Proc.ProcFs.Lookup(t, procPath, followLast: false, out Proc.ProcNode? node);
             if (pr < 0)
             {
                 return pr;
@@ -392,9 +459,10 @@ internal static class PathOps
 
         for (int hop = 0; hop < MaxHops; hop++)
         {
-            if (t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(norm, out string vrel) is Volume vol)
+            Mount m = t.Group.Mounts.Find(norm, out string rel);
+            if (m.Kind == MountKind.Volume)
             {
-                long vr = vol.ReadLink(vrel, out target, out string? volumeRestart);
+                long vr = m.Volume!.ReadLink(rel, out target, out string? volumeRestart);
                 if (vr != 1)
                 {
                     return vr;
@@ -405,9 +473,14 @@ internal static class PathOps
                 continue;
             }
 
-            if (t.Kernel.FindMount(norm, out string rel) is not Tmpfs.Tmpfs fs)
+            if (m.Kind == MountKind.Proc)
             {
-                long or = Overlay.ReadLink(t, absolute, norm, out target, out string? overlayRestart);
+                return ReadLinkUnchecked(t, norm, out target); // a symlink that led into /proc
+            }
+
+            if (m.Tmpfs is not Tmpfs.Tmpfs fs)
+            {
+                long or = Overlay.ReadLink(t, OverlayPath(m, absolute, rel), rel, out target, out string? overlayRestart);
                 if (or != 1)
                 {
                     return or;
@@ -456,17 +529,18 @@ internal static class PathOps
         for (int hop = 0; hop < MaxHops; hop++)
         {
             string norm = PathResolver.Normalize(absolute);
-            if (t.Kernel.Volumes.Count > 0 && t.Kernel.FindVolume(norm, out rel) != null)
+            Mount m = t.Group.Mounts.Find(norm, out rel);
+            if (m.Kind == MountKind.Volume)
             {
                 fs = null;
                 absolute = norm;
                 return 3;
             }
 
-            fs = t.Kernel.FindMount(norm, out rel);
+            fs = m.Tmpfs;
             if (fs == null)
             {
-                absolute = norm;
+                absolute = m.Kind == MountKind.Overlay ? rel : norm;
                 return 2;
             }
 
@@ -509,7 +583,8 @@ internal static class PathOps
         for (int hop = 0; hop < MaxHops; hop++)
         {
             string norm = PathResolver.Normalize(absolute);
-            if (t.Kernel.Volumes.Count == 0 || t.Kernel.FindVolume(norm, out string rel) is not Volume v)
+            Mount m = t.Group.Mounts.Find(norm, out string rel);
+            if (m.Volume is not Volume v)
             {
                 result = 0;
                 return false;
@@ -549,6 +624,7 @@ internal static class PathOps
     public static long Mkdir(Task t, string absolute, int mode)
     {
         long pr = PathAccess.MayCreate(t, absolute);
+        pr = pr < 0 ? pr : ReadOnlyForCreate(t, absolute);
         if (pr < 0)
         {
             return pr;
@@ -623,6 +699,7 @@ internal static class PathOps
     public static long MakeNode(Task t, string absolute, uint perm, Func<Tmpfs.Tmpfs, uint, uint, uint, TmpfsNode> make)
     {
         long r = PathAccess.MayCreate(t, absolute);
+        r = r < 0 ? r : ReadOnlyForCreate(t, absolute);
         if (r < 0)
         {
             return r;
@@ -690,6 +767,7 @@ internal static class PathOps
                 uint major = (uint)(((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFFUL));
                 uint minor = (uint)((dev & 0xFF) | ((dev >> 12) & ~0xFFUL));
                 r = PathAccess.MayCreate(t, absolute);
+                r = r < 0 ? r : ReadOnlyForCreate(t, absolute);
                 if (r < 0 || StatUnchecked(t, absolute, follow: false, out _) == 0)
                 {
                     return r < 0 ? r : -Errno.EEXIST.Value;
@@ -713,6 +791,7 @@ internal static class PathOps
     public static long Remove(Task t, string absolute, bool directory)
     {
         long pr = PathAccess.MayDelete(t, absolute);
+        pr = pr < 0 ? pr : ReadOnlyOrMountPoint(t, absolute);
         if (pr < 0)
         {
             return pr;
@@ -807,6 +886,7 @@ internal static class PathOps
         }
 
         long pr = PathAccess.MayCreate(t, absolute);
+        pr = pr < 0 ? pr : ReadOnlyForCreate(t, absolute);
         if (pr < 0)
         {
             return pr;
@@ -866,6 +946,7 @@ internal static class PathOps
     public static long Link(Task t, string oldAbsolute, string newAbsolute)
     {
         long pr = PathAccess.MayLink(t, oldAbsolute, newAbsolute);
+        pr = pr < 0 || StatUnchecked(t, oldAbsolute, follow: false, out _) < 0 ? pr : ReadOnlyForCreate(t, newAbsolute); // the old name's ENOENT first
         if (pr < 0)
         {
             return pr;
@@ -901,21 +982,18 @@ internal static class PathOps
     /// </summary>
     private static long TwoNamesOnVolume(Task t, Gofer.GoferOp op, ref string oldAbsolute, ref string newAbsolute, int flags)
     {
-        if (t.Kernel.Volumes.Count == 0)
-        {
-            return 2;
-        }
-
-        Volume? ov = t.Kernel.FindVolume(PathResolver.Normalize(oldAbsolute), out string oldRel);
-        Volume? nv = t.Kernel.FindVolume(PathResolver.Normalize(newAbsolute), out string newRel);
+        Mount om = t.Group.Mounts.Find(PathResolver.Normalize(oldAbsolute), out string oldRel);
+        Mount nm = t.Group.Mounts.Find(PathResolver.Normalize(newAbsolute), out string newRel);
+        Volume? ov = om.Volume;
+        Volume? nv = nm.Volume;
         if (ov == null && nv == null)
         {
             return 2;
         }
 
-        if (ov != nv)
+        if (om != nm)
         {
-            return -Errno.EXDEV.Value;
+            return -Errno.EXDEV.Value; // link and rename never cross mounts, even of the same volume
         }
 
         if (oldRel.Length == 0 || newRel.Length == 0)
@@ -1018,6 +1096,10 @@ internal static class PathOps
     public static long Rename(Task t, string oldAbsolute, string newAbsolute, bool noReplace, bool exchange = false)
     {
         long pr = PathAccess.MayRename(t, oldAbsolute, newAbsolute, exchange);
+        // Across mounts the operation answers EXDEV before anything else; within one, EROFS comes next.
+        bool oneMount = t.Group.Mounts.Find(ParentOf(PathResolver.Normalize(oldAbsolute)), out _) == t.Group.Mounts.Find(ParentOf(PathResolver.Normalize(newAbsolute)), out _);
+        pr = pr < 0 || !oneMount ? pr : ReadOnlyOrMountPoint(t, oldAbsolute);
+        pr = pr < 0 || t.Group.Mounts.MountedAt(PathResolver.Normalize(newAbsolute)) == null ? pr : -Errno.EBUSY.Value;
         if (pr < 0)
         {
             return pr;
@@ -1319,7 +1401,19 @@ internal static class PathOps
     public static long OpenForChange(Task t, string absolute, bool follow, out FileDescription? file)
     {
         long r = OpenUnchecked(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out file);
-        if (r < 0 || file is not HostFileDescription)
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if (PathAccess.ReadOnlyAt(t, follow ? ResolveLinks(t, absolute) : PathResolver.Normalize(absolute)))
+        {
+            file!.DecRef();
+            file = null;
+            return -Errno.EROFS.Value; // after ENOENT, before the owner's EPERM, as Linux's mnt_want_write
+        }
+
+        if (file is not HostFileDescription)
         {
             return r;
         }
@@ -1327,6 +1421,11 @@ internal static class PathOps
         file.DecRef();
         file = null;
         string norm = follow ? ResolveLinks(t, absolute) : PathResolver.Normalize(absolute);
+        if (t.Group.Mounts.Find(norm, out string inner).Kind == MountKind.Overlay)
+        {
+            norm = inner; // the overlay's own name for a directory bound elsewhere
+        }
+
         r = Overlay.CopyUp(t, norm, norm, follow: false, out TmpfsNode? node);
         if (r < 0)
         {
@@ -1430,7 +1529,7 @@ internal static class PathOps
             }
 
             string candidate = resolved + "/" + part;
-            if (IsProc(candidate) || StatUnchecked(t, candidate, follow: false, out Stat st) < 0)
+            if (IsProc(t, candidate, out _) || StatUnchecked(t, candidate, follow: false, out Stat st) < 0)
             {
                 return PathResolver.Clean(absolute);
             }
@@ -1441,7 +1540,7 @@ internal static class PathOps
                 continue;
             }
 
-            if (++hops > MaxHops || ReadLink(t, candidate, out string target) < 0 || target.Length == 0)
+            if (++hops > MaxHops || ReadLinkUnchecked(t, candidate, out string target) < 0 || target.Length == 0)
             {
                 return PathResolver.Clean(absolute);
             }
@@ -1466,5 +1565,6 @@ internal static class PathOps
         }
     }
 
-    public static bool IsProc(string norm) => norm == "/proc" || norm.StartsWith("/proc/", StringComparison.Ordinal);
+    /// <summary>Whether a clean path lies on a mount of /proc, with its path in /proc's own terms.</summary>
+    public static bool IsProc(Task t, string norm, out string procPath) => t.Group.Mounts.Find(norm, out procPath).Kind == MountKind.Proc;
 }

@@ -99,6 +99,13 @@ static void user1000(void) {
     SHOW("stat below 0700 dir", stat("d700/inner", &st));
     SHOW("stat below 0711 dir", stat("d711/inner", &st));
     SHOW("stat of the 0700 dir itself", stat("d700", &st));
+    /* A symlink does not lead around a directory's search permission: its target is walked too. */
+    OPEN("open through a link into a 0700 dir", "into700", O_RDONLY);
+    SHOW("stat through a link into a 0700 dir", stat("into700", &st));
+    SHOW("lstat of that link", lstat("into700", &st));
+    OPEN("open through a link to the 0700 dir, then below", "to700/inner", O_RDONLY);
+    OPEN("open through a link into a 0711 dir", "into711", O_RDONLY);
+    OPEN("open O_NOFOLLOW|O_PATH of a link into a 0700 dir", "into700", O_NOFOLLOW | O_PATH);
     OPEN("create in 0755 root dir", "d755/new", O_CREAT | O_WRONLY);
     OPEN("create in 0700 root dir", "d700/new", O_CREAT | O_WRONLY);
     OPEN("create existing 0644 with O_CREAT|O_EXCL", "f644", O_CREAT | O_EXCL | O_WRONLY);
@@ -254,6 +261,7 @@ static void section(const char *base) {
     put("d700/inner", 0755, 0, 0);
     dir("d711", 0711, 0, 0);
     put("d711/inner", 0644, 0, 0);
+    if (symlink("d700/inner", "into700") != 0 || symlink("d700", "to700") != 0 || symlink("d711/inner", "into711") != 0) printf("symlink failed\n");
     dir("d755", 0755, 0, 0);
     put("d755/file", 0644, 0, 0);
     dir("d755/subdir", 0755, 0, 0);

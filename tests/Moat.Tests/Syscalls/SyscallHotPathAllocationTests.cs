@@ -28,7 +28,7 @@ public sealed class SyscallHotPathAllocationTests : IDisposable
     {
         _mm = new MemoryManager(_mf, new FakeAddressSpace(), 0x10000, 0x7f00_0000_0000) { MmapBase = 0x7e00_0000_0000 };
         var kernel = new Moat.Sentry.Kernel.Kernel(_mf, new NullPlatform(), new NoFiles(), TextWriter.Null);
-        var group = new ThreadGroup(1, null, "/test");
+        var group = new ThreadGroup(1, null, "/test") { Mounts = kernel.Mounts };
         var fds = new FdTable();
         foreach ((int fd, string dev) in new[] { (0, "/dev/zero"), (1, "/dev/null") })
         {

@@ -32,7 +32,7 @@ public sealed class UnixSocketTests : IDisposable
     {
         _mm = new MemoryManager(_mf, new FakeAddressSpace(), 0x10000, 0x7f00_0000_0000) { MmapBase = 0x7e00_0000_0000 };
         var kernel = new Moat.Sentry.Kernel.Kernel(_mf, new NullPlatform(), new NoFiles(), TextWriter.Null);
-        _task = new Task(kernel, new ThreadGroup(1, null, "/test"), 1, _mm, new FdTable(), Credentials.Root);
+        _task = new Task(kernel, new ThreadGroup(1, null, "/test") { Mounts = kernel.Mounts }, 1, _mm, new FdTable(), Credentials.Root);
         _buf = (ulong)_mm.MmapAnonymous(0, 65536, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS);
     }
 

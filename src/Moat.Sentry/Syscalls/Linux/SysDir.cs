@@ -34,7 +34,7 @@ internal static unsafe class SysDir
             // The working directory is the directory's real path (symlinks and ".." resolved) where the host
             // knows it, as getcwd shows it.
             string cwd = norm;
-            if (t.Kernel.FindMount(norm, out _) == null && !PathOps.IsProc(norm) && t.Kernel.FindVolume(norm, out _) == null)
+            if (t.Group.Mounts.Find(norm, out _) is { Kind: Vfs.Mounts.MountKind.Overlay, MountPoint: "/", Root: "/" })
             {
                 cwd = HostRealPath(t, absolute) ?? norm;
             }

@@ -291,7 +291,7 @@ internal static class SysFile
             return r;
         }
 
-        if ((mode & OpenFlags.W_OK) != 0 && PathOps.IsProc(PathResolver.Normalize(absolute)) && (st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+        if ((mode & OpenFlags.W_OK) != 0 && PathOps.IsProc(t, PathResolver.Normalize(absolute), out _) && (st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
         {
             return -Errno.EACCES.Value;
         }

@@ -101,10 +101,24 @@ internal static class SysProcess
 
     private static long Clone(Task t, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls, ulong pidfdAddr = 0)
     {
-        ulong unsupported = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+        ulong unsupported = CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
         if ((flags & unsupported) != 0)
         {
-            return -Errno.EINVAL.Value; // new namespaces inside the sandbox are not supported
+            return -Errno.EINVAL.Value; // new namespaces inside the sandbox are not supported, but for mount namespaces
+        }
+
+        if ((flags & CLONE_NEWNS) != 0)
+        {
+            // A new mount namespace: not shared with a thread or a filesystem context; CAP_SYS_ADMIN.
+            if ((flags & (CLONE_FS | CLONE_THREAD)) != 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            if (!t.Credentials.HasCapability(Credentials.CAP_SYS_ADMIN))
+            {
+                return -Errno.EPERM.Value;
+            }
         }
 
         if ((flags & CLONE_PIDFD) != 0)
@@ -174,6 +188,7 @@ internal static class SysProcess
         var group = new ThreadGroup(pid, parentGroup, t.Group.ExecutablePath, t.Group.Limits)
         {
             Cwd = t.Group.Cwd,
+            Mounts = (flags & CLONE_NEWNS) != 0 ? t.Group.Mounts.Clone() : t.Group.Mounts,
             Umask = t.Group.Umask,
             ExitSignal = exitSignal,
             ProcessGroup = t.Group.ProcessGroup,
@@ -332,7 +347,7 @@ internal static class SysProcess
 
         path = PathResolver.Normalize(path);
         r = PathOps.ResolveProcLinks(t, ref path);
-        r = r < 0 ? r : PathAccess.MayWalk(t, path);
+        r = r < 0 ? r : PathAccess.MayWalk(t, path, followLast: true);
         if (r < 0)
         {
             return r;
@@ -370,7 +385,7 @@ internal static class SysProcess
             AddressSpaceLimit = t.Group.Limit(RlimitResource.RLIMIT_AS).rlim_cur,
         };
         Credentials c = t.Credentials;
-        r = ProgramImage.Load(t.Kernel, mm, path, argv, envp, c, out LoadedImage image, out string executable, out _);
+        r = ProgramImage.Load(t.Kernel, t.Group.Mounts, mm, path, argv, envp, c, out LoadedImage image, out string executable, out _);
         if (r < 0)
         {
             mm.Dispose();

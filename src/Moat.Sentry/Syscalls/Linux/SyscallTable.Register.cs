@@ -61,6 +61,10 @@ internal static partial class SyscallTable
         Full(Sysno.getcwd, SysFile.Getcwd);
         Full(Sysno.creat, SysFile.Creat);
         Full(Sysno.statx, SysFile.Statx);
+        // Mounts and namespaces.
+        Partial(Sysno.mount, SysMount.Mount, "tmpfs (size=, nr_blocks=, mode=, uid=, gid=), ramfs and proc; bind mounts of directories and files, recursive or not; remount of a mount's flags (ro, nosuid, nodev, noexec, atime) and of a tmpfs (ro, size); MS_MOVE; propagation changes accepted (every mount is private); other file system types ENODEV; CAP_SYS_ADMIN");
+        Partial(Sysno.umount2, SysMount.Umount2, "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; EBUSY for a mount with mounts on it or a working directory in it (open files do not keep a mount busy)");
+        Partial(Sysno.unshare, SysUnshare.Unshare, "CLONE_NEWNS (the whole process moves to the copy), CLONE_FILES, and the flags a single-threaded process may give; other namespaces EINVAL");
         Partial(Sysno.setxattr, SysXattr.Setxattr, "user., trusted. and security. names on the Sentry's tmpfs files and the overlay (host files copied up to change); volumes and special files EOPNOTSUPP");
         Partial(Sysno.lsetxattr, SysXattr.Lsetxattr, "user., trusted. and security. names on the Sentry's tmpfs files and the overlay (host files copied up to change); volumes and special files EOPNOTSUPP");
         Partial(Sysno.fsetxattr, SysXattr.Fsetxattr, "user., trusted. and security. names on the Sentry's tmpfs files and the overlay (host files copied up to change); volumes and special files EOPNOTSUPP");

@@ -212,9 +212,9 @@ internal static class ProcFs
             case "maps":
                 return Maps(mm);
             case "mounts":
-                return Mounts(caller.Kernel);
+                return ProcMounts.Mounts(g.Mounts);
             case "mountinfo":
-                return MountInfo(caller.Kernel);
+                return ProcMounts.MountInfo(g.Mounts);
             case "limits":
                 return Limits(g);
             case "statm":
@@ -263,46 +263,6 @@ internal static class ProcFs
 
         return sb.ToString();
     }
-
-    private static string Mounts(Kernel.Kernel k)
-    {
-        var sb = new StringBuilder("none / moat-host ro,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
-        foreach (Tmpfs.Tmpfs fs in k.Mounts)
-        {
-            sb.Append("tmpfs ").Append(fs.MountPoint).Append(" tmpfs rw,nosuid,nodev 0 0\n");
-        }
-
-        foreach (Volume v in k.Volumes)
-        {
-            sb.Append("none ").Append(EscapeMountPath(v.MountPoint)).Append(" moat-volume ").Append(v.ReadOnly ? "ro" : "rw").Append(",relatime 0 0\n");
-        }
-
-        return sb.ToString();
-    }
-
-    private static string MountInfo(Kernel.Kernel k)
-    {
-        var sb = new StringBuilder("1 0 0:1 / / ro,relatime - moat-host none ro\n2 1 0:22 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n");
-        int id = 3;
-        foreach (Tmpfs.Tmpfs fs in k.Mounts)
-        {
-            sb.Append(id++).Append(" 1 0:").Append(fs.Device).Append(" / ").Append(fs.MountPoint).Append(" rw,nosuid,nodev - tmpfs tmpfs rw\n");
-        }
-
-        foreach (Volume v in k.Volumes)
-        {
-            string mode = v.ReadOnly ? "ro" : "rw";
-            sb.Append(id++).Append(" 1 0:").Append(0x200 + v.Root).Append(" / ").Append(EscapeMountPath(v.MountPoint)).Append(' ').Append(mode)
-                .Append(",relatime - moat-volume none ").Append(mode).Append('\n');
-        }
-
-        return sb.ToString();
-    }
-
-    // Spaces, tabs, newlines and backslashes in a mount path are written as octal escapes, as Linux does.
-    private static string EscapeMountPath(string path) =>
-        path.Replace("\\", "\\134", StringComparison.Ordinal).Replace(" ", "\\040", StringComparison.Ordinal)
-            .Replace("\t", "\\011", StringComparison.Ordinal).Replace("\n", "\\012", StringComparison.Ordinal);
 
     private static string Limits(ThreadGroup g)
     {
@@ -554,9 +514,9 @@ internal static class ProcFs
             case "version":
                 return $"Linux version {SysIdentity.Release} (moat) {SysIdentity.Version}\n";
             case "filesystems":
-                return "nodev\tproc\nnodev\ttmpfs\n\tmoat-host\n";
+                return "nodev\tproc\nnodev\ttmpfs\nnodev\toverlay\n";
             default:
-                return Mounts(t.Kernel);
+                return ProcMounts.Mounts(t.Group.Mounts);
         }
     }
 

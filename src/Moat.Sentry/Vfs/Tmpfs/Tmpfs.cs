@@ -15,6 +15,7 @@ internal sealed class Tmpfs
 {
     private static long s_nextDevice = 0x100;
     private long _nextIno = 1;
+    private long _usedPages;
 
     public Tmpfs(MemoryFile memoryFile, string mountPoint, uint rootPerm, ulong firstIno = 1)
     {
@@ -30,11 +31,45 @@ internal sealed class Tmpfs
     public MemoryFile MemoryFile { get; }
 
     /// <summary>Where the file system is mounted, e.g. "/tmp".</summary>
-    public string MountPoint { get; }
+    public string MountPoint { get; set; }
 
     public ulong Device { get; }
 
     public TmpfsDirectory Root { get; }
+
+    /// <summary>The most pages the file system's files may hold (mount's <c>size=</c>), 0 for no limit beyond memory.</summary>
+    public long MaxPages { get; set; }
+
+    /// <summary>Pages its files hold now.</summary>
+    public long UsedPages => Interlocked.Read(ref _usedPages);
+
+    /// <summary>Whether the file system itself is read-only (mount -o remount,ro of the tmpfs): every mount of it refuses changes.</summary>
+    public bool ReadOnly { get; set; }
+
+    /// <summary>A zeroed page for a file's data, counted against <see cref="MaxPages"/>. Returns its MemoryFile offset or -ENOSPC/-ENOMEM.</summary>
+    public long AllocatePage()
+    {
+        if (Interlocked.Increment(ref _usedPages) > MaxPages && MaxPages > 0)
+        {
+            Interlocked.Decrement(ref _usedPages);
+            return -Errno.ENOSPC.Value;
+        }
+
+        long fo = MemoryFile.Allocate(4096);
+        if (fo < 0)
+        {
+            Interlocked.Decrement(ref _usedPages);
+        }
+
+        return fo;
+    }
+
+    /// <summary>Gives back a page of <see cref="AllocatePage"/>.</summary>
+    public void FreePage(long fo)
+    {
+        MemoryFile.Free(fo, 4096);
+        Interlocked.Decrement(ref _usedPages);
+    }
 
     public ulong NextIno() => (ulong)Interlocked.Increment(ref _nextIno);
 

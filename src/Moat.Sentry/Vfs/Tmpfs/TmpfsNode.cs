@@ -199,7 +199,7 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
             int chunk = Math.Min(src.Length - done, 4096 - inPage);
             if (!_pages.TryGetValue(page, out long fo))
             {
-                fo = Fs.MemoryFile.Allocate(4096);
+                fo = Fs.AllocatePage();
                 if (fo < 0)
                 {
                     break;
@@ -233,7 +233,7 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
         {
             if (!_pages.TryGetValue(firstPage + i, out long fo))
             {
-                fo = Fs.MemoryFile.Allocate(4096);
+                fo = Fs.AllocatePage();
                 if (fo < 0)
                 {
                     return fo;
@@ -264,7 +264,7 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
 
             foreach (long page in drop)
             {
-                Fs.MemoryFile.Free(_pages[page], 4096);
+                Fs.FreePage(_pages[page]);
                 _pages.Remove(page);
             }
 
@@ -290,7 +290,7 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
         {
             if (!_pages.ContainsKey(page))
             {
-                long fo = Fs.MemoryFile.Allocate(4096);
+                long fo = Fs.AllocatePage();
                 if (fo < 0)
                 {
                     return -Errno.ENOSPC.Value;
@@ -327,7 +327,7 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
                 new Span<byte>(Fs.MemoryFile.PointerAt(fo + inPage), chunk).Clear();
                 if (chunk == 4096)
                 {
-                    Fs.MemoryFile.Free(fo, 4096);
+                    Fs.FreePage(fo);
                     _pages.Remove(page);
                 }
             }
@@ -343,7 +343,7 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
     {
         foreach (long fo in _pages.Values)
         {
-            Fs.MemoryFile.Free(fo, 4096);
+            Fs.FreePage(fo);
         }
 
         _pages.Clear();

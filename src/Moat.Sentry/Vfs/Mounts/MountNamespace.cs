@@ -1,0 +1,290 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Moat.Abi;
+
+namespace Moat.Sentry.Vfs.Mounts;
+
+/// <summary>
+/// A mount namespace: the table of mounts a process sees. A path is served by the deepest visible mount whose
+/// mount point contains it; a mount stacked later on the same point, or on a directory above it, hides the
+/// earlier one, as in Linux. Readers take a snapshot of the table without a lock (it is replaced whole on every
+/// change); changes are made under <see cref="_mu"/>, which is a leaf lock.
+/// </summary>
+/// <remarks>
+/// Mounts are keyed by the path of their mount point, not by (parent mount, dentry) as in Linux: a bind mount
+/// of a directory shows that directory's contents, but a relative symlink inside it that climbs above the bind's
+/// root is resolved from the bound directory's original place.
+/// </remarks>
+internal sealed class MountNamespace
+{
+    private static int s_nextId = 1;
+    private readonly Lock _mu = new();
+    private readonly HashSet<int> _expiring = [];
+
+    // All mounts in mount order (a mount after the one it lies on), and the ones not hidden by a later mount.
+    private Table _table;
+
+    private MountNamespace(Mount[] all)
+    {
+        _table = new Table(all, VisibleOf(all));
+    }
+
+    /// <summary>A namespace with only its root mount.</summary>
+    public MountNamespace(Mount root)
+        : this([root with { ParentId = root.Id }])
+    {
+    }
+
+    /// <summary>Every mount in mount order, hidden ones included (what /proc/PID/mounts lists).</summary>
+    public Mount[] All => Volatile.Read(ref _table).All;
+
+    /// <summary>The root mount.</summary>
+    public Mount Root => Volatile.Read(ref _table).All[0];
+
+    public static int NextId() => Interlocked.Increment(ref s_nextId);
+
+    /// <summary>
+    /// The mount that serves <paramref name="norm"/> (an absolute, lexically clean path), with the path in the
+    /// file system's own terms in <paramref name="inner"/>: relative to its root for tmpfs and volumes, absolute
+    /// for the overlay and /proc. Allocates nothing when the mount shows its file system where it is addressed.
+    /// </summary>
+    public Mount Find(string norm, out string inner)
+    {
+        Mount[] visible = Volatile.Read(ref _table).Visible;
+        Mount? best = null;
+        foreach (Mount m in visible)
+        {
+            string mp = m.MountPoint;
+            if ((best == null || mp.Length > best.MountPoint.Length) && Contains(mp, norm))
+            {
+                best = m;
+            }
+        }
+
+        // Some mount at "/" is always visible: nothing can be mounted above it.
+        inner = Inner(best!, norm);
+        return best!;
+    }
+
+    /// <summary>The visible mount whose mount point is exactly <paramref name="norm"/>, or null.</summary>
+    public Mount? MountedAt(string norm)
+    {
+        Mount m = Find(norm, out _);
+        return m.MountPoint == norm ? m : null;
+    }
+
+    /// <summary>
+    /// Adds a mount on top of what <see cref="Mount.MountPoint"/> shows now; its parent is the mount that
+    /// showed the mount point. Returns the mount as added.
+    /// </summary>
+    public Mount Add(Mount m)
+    {
+        lock (_mu)
+        {
+            m = m with { ParentId = Find(m.MountPoint, out _).Id };
+            Mount[] all = Volatile.Read(ref _table).All;
+            var next = new Mount[all.Length + 1];
+            all.CopyTo(next, 0);
+            next[^1] = m;
+            Publish(next);
+            return m;
+        }
+    }
+
+    /// <summary>Adds mounts in order (a recursive bind's copies).</summary>
+    public void AddRange(IReadOnlyList<Mount> mounts)
+    {
+        lock (_mu)
+        {
+            var next = new List<Mount>(Volatile.Read(ref _table).All);
+            next.AddRange(mounts);
+            Publish(next.ToArray());
+        }
+    }
+
+    /// <summary>Replaces a mount by a changed copy (remount). Returns false if it is no longer in the table.</summary>
+    public bool Replace(Mount old, Mount changed)
+    {
+        lock (_mu)
+        {
+            Mount[] all = (Mount[])Volatile.Read(ref _table).All.Clone();
+            int i = Array.IndexOf(all, old);
+            if (i < 0)
+            {
+                return false;
+            }
+
+            all[i] = changed;
+            Publish(all);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Removes <paramref name="m"/>: with <paramref name="detach"/> its whole subtree of mounts goes too
+    /// (MNT_DETACH); without, a mount that others lie on answers EBUSY.
+    /// </summary>
+    public Errno Remove(Mount m, bool detach)
+    {
+        lock (_mu)
+        {
+            Mount[] all = Volatile.Read(ref _table).All;
+            if (Array.IndexOf(all, m) < 0)
+            {
+                return Errno.EINVAL;
+            }
+
+            var gone = new HashSet<int> { m.Id };
+            foreach (Mount other in all)
+            {
+                // Mount order puts children after their parents, so one pass finds the whole subtree.
+                if (other != m && gone.Contains(other.ParentId))
+                {
+                    if (!detach)
+                    {
+                        return Errno.EBUSY;
+                    }
+
+                    gone.Add(other.Id);
+                }
+            }
+
+            Publish(Array.FindAll(all, x => !gone.Contains(x.Id)));
+            return Errno.None;
+        }
+    }
+
+    /// <summary>
+    /// umount2's MNT_EXPIRE: marks the mount and answers false the first time, true when it was already marked.
+    /// </summary>
+    public bool MarkExpired(Mount m)
+    {
+        lock (_mu)
+        {
+            return !_expiring.Add(m.Id);
+        }
+    }
+
+    /// <summary>
+    /// Moves <paramref name="m"/> and the mounts on it to <paramref name="mountPoint"/> (MS_MOVE): they go to
+    /// the end of the mount order, on top of what the new place shows. Returns false if it is no longer here.
+    /// </summary>
+    public bool Move(Mount m, string mountPoint)
+    {
+        lock (_mu)
+        {
+            Mount[] all = Volatile.Read(ref _table).All;
+            if (Array.IndexOf(all, m) < 0)
+            {
+                return false;
+            }
+
+            var ids = new HashSet<int> { m.Id };
+            var stay = new List<Mount>();
+            var moved = new List<Mount>();
+            foreach (Mount x in all)
+            {
+                if (x == m || ids.Contains(x.ParentId))
+                {
+                    ids.Add(x.Id);
+                    string mp = x == m ? mountPoint : (mountPoint.Length == 1 ? string.Empty : mountPoint) + x.MountPoint[m.MountPoint.Length..];
+                    moved.Add(x == m ? x with { MountPoint = mp, ParentId = Find(mountPoint, out _).Id } : x with { MountPoint = mp });
+                }
+                else
+                {
+                    stay.Add(x);
+                }
+            }
+
+            stay.AddRange(moved);
+            Publish(stay.ToArray());
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The mounts at or below <paramref name="m"/>'s mount point that lie on it, in mount order (what a
+    /// recursive bind copies): <paramref name="m"/> first.
+    /// </summary>
+    public List<Mount> Subtree(Mount m)
+    {
+        var tree = new List<Mount> { m };
+        var ids = new HashSet<int> { m.Id };
+        foreach (Mount other in Volatile.Read(ref _table).All)
+        {
+            if (other != m && ids.Contains(other.ParentId))
+            {
+                tree.Add(other);
+                ids.Add(other.Id);
+            }
+        }
+
+        return tree;
+    }
+
+    /// <summary>A copy for a new namespace (unshare or clone with CLONE_NEWNS): the same mounts with new ids.</summary>
+    public MountNamespace Clone()
+    {
+        Mount[] all = Volatile.Read(ref _table).All;
+        var ids = new Dictionary<int, int>();
+        var copy = new Mount[all.Length];
+        for (int i = 0; i < all.Length; i++)
+        {
+            int id = NextId();
+            ids[all[i].Id] = id;
+            copy[i] = all[i] with { Id = id, ParentId = ids.TryGetValue(all[i].ParentId, out int p) ? p : id };
+        }
+
+        return new MountNamespace(copy);
+    }
+
+    /// <summary>Whether mount point <paramref name="mp"/> contains the clean absolute path <paramref name="path"/>.</summary>
+    public static bool Contains(string mp, string path) =>
+        mp.Length == 1 || (path.StartsWith(mp, StringComparison.Ordinal) && (path.Length == mp.Length || path[mp.Length] == '/'));
+
+    // The path of norm inside m's file system.
+    private static string Inner(Mount m, string norm)
+    {
+        string mp = m.MountPoint;
+        if (m.Kind is MountKind.Overlay or MountKind.Proc)
+        {
+            if (mp == m.Root)
+            {
+                return norm; // the file system where it is addressed: the common case
+            }
+
+            string rest = mp.Length == 1 ? norm : norm[mp.Length..];
+            return m.Root.Length == 1 ? (rest.Length == 0 ? "/" : rest) : m.Root + rest;
+        }
+
+        string rel = norm.Length == mp.Length ? string.Empty : mp.Length == 1 ? norm[1..] : norm[(mp.Length + 1)..];
+        return m.Root.Length == 0 ? rel : rel.Length == 0 ? m.Root : m.Root + "/" + rel;
+    }
+
+    private void Publish(Mount[] all) => Volatile.Write(ref _table, new Table(all, VisibleOf(all)));
+
+    // A mount is hidden when a later mount sits on its mount point or on a directory above it (a later
+    // mount on a directory below it is its child, or a child's).
+    private static Mount[] VisibleOf(Mount[] all)
+    {
+        var visible = new List<Mount>(all.Length);
+        for (int i = 0; i < all.Length; i++)
+        {
+            bool hidden = false;
+            for (int j = i + 1; j < all.Length && !hidden; j++)
+            {
+                hidden = Contains(all[j].MountPoint, all[i].MountPoint);
+            }
+
+            if (!hidden)
+            {
+                visible.Add(all[i]);
+            }
+        }
+
+        return visible.ToArray();
+    }
+
+    private sealed record Table(Mount[] All, Mount[] Visible);
+}
