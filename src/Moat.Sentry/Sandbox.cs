@@ -143,7 +143,16 @@ public static class Sandbox
                 TmpfsMount t = options.TmpfsMounts[-1 - index];
                 (ulong ms, List<string> data) = Vfs.Mounts.MountOptions.Parse(t.Options);
                 Vfs.Mounts.MountOptions.TryParseTmpfs(data, Vfs.Mounts.TmpfsMounting.DefaultBytes(options.MemoryLimit), out long maxPages, out uint? mode, out uint? uid, out uint? gid);
-                ns.Add(Vfs.Mounts.TmpfsMounting.NewMount(kernel.MemoryFile, path, "tmpfs", Vfs.Mounts.MountOptions.FromMs(ms), maxPages, mode, uid ?? 0, gid ?? 0));
+
+                Vfs.Mounts.Mount tm = Vfs.Mounts.TmpfsMounting.NewMount(kernel.MemoryFile, path, "tmpfs", Vfs.Mounts.MountOptions.FromMs(ms), maxPages, mode, uid ?? 0, gid ?? 0);
+                if (under == ns.Root && kernel.HostCache.Stat(path, follow: false, out Abi.Stat st) == 0 && (st.st_mode & Abi.Stat.S_IFMT) == Abi.Stat.S_IFDIR)
+                {
+                    // runc gives a tmpfs over a directory of the image that directory's mode, whatever mode= said
+                    // (mountinfo still shows the option).
+                    tm.Tmpfs!.Root.Mode = Abi.Stat.S_IFDIR | (st.st_mode & 0xFFF);
+                }
+
+                ns.Add(tm);
                 continue;
             }
 

@@ -272,6 +272,38 @@ public sealed class OciRuntimeTests
     }
 
     [Fact]
+    public void Run_TmpfsAndBindOptions_AreHonoured_AsUnderRunc()
+    {
+        // tmpfs size= and mode=, and nosuid/nodev/noexec on a tmpfs and on a read-only bind, as the kernel applies them for runc.
+        string bundle = Bundle("""
+            {
+              stat -c '%a %u' /scratch; dd if=/dev/zero of=/scratch/big bs=4096 count=512 2>/dev/null; echo "fill $?"
+              stat -c %s /scratch/big; df -k /scratch | tail -1 | awk '{print $2}'
+              o=$(grep ' /scratch ' /proc/mounts | cut -d' ' -f4); for w in rw nosuid nodev noexec size=1024k mode=750; do echo "$o" | tr , '\n' | grep -qx $w && echo "has $w"; done
+              cp /bin/busybox /scratch/bb; /scratch/bb true; echo "exec on noexec tmpfs $?"
+              cat /data/script.sh > /dev/null; echo "read bind $?"; /data/script.sh; echo "exec on noexec bind $?"
+              touch /data/new; echo "write ro bind $?"
+              o=$(grep ' /data ' /proc/mounts | cut -d' ' -f4); for w in ro nosuid nodev noexec; do echo "$o" | tr , '\n' | grep -qx $w && echo "bind has $w"; done
+            } 2>/dev/null
+            """);
+        string data = HostScratch.NewDirectory("bind-data");
+        File.WriteAllText(Path.Combine(data, "script.sh"), "#!/bin/sh\necho ran\n");
+        File.SetUnixFileMode(Path.Combine(data, "script.sh"), (UnixFileMode)0x1ED);
+        // runc keeps the mode of an image directory a tmpfs is mounted on (mountinfo still shows mode=750).
+        Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "scratch"));
+        File.SetUnixFileMode(Path.Combine(bundle, "rootfs", "scratch"), (UnixFileMode)0x1C0);
+        Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "data"));
+        string path = Path.Combine(bundle, "config.json");
+        JsonNode config = JsonNode.Parse(File.ReadAllText(path))!;
+        config["mounts"]!.AsArray().Add(new JsonObject { ["destination"] = "/scratch", ["type"] = "tmpfs", ["source"] = "tmpfs", ["options"] = new JsonArray("nosuid", "nodev", "noexec", "size=1m", "mode=750") });
+        config["mounts"]!.AsArray().Add(new JsonObject { ["destination"] = "/data", ["type"] = "bind", ["source"] = data, ["options"] = new JsonArray("rbind", "ro", "nosuid", "nodev", "noexec") });
+        File.WriteAllText(path, config.ToJsonString());
+        string[] outputs = RunUnderRuncAndMoat(bundle);
+        Assert.Contains("700 0\nfill 1\n1048576\n1024\nhas rw\nhas nosuid\nhas nodev\nhas noexec\nhas size=1024k\nhas mode=750\n", outputs[1], StringComparison.Ordinal);
+        Assert.Contains("exec on noexec bind 126", outputs[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Run_ReadOnlyRoot_ChangesFailAsUnderRunc()
     {
         // runc spec's root is read-only, and its only tmpfs are /dev and /dev/shm: /tmp is the root's.

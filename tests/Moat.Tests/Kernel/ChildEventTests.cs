@@ -5,7 +5,7 @@ namespace Moat.Tests.Kernel;
 
 public class ChildEventTests
 {
-    private static readonly ThreadGroup Child = new(2, null, "/bin/child");
+    private static readonly ThreadGroup Child = new(2, null, "/bin/child") { Mounts = null! }; // no path is resolved here
 
     [Fact]
     public void Stopped_BySigstop_IsStopSignalOver0x7f()

@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Collections.Generic;
 using System.IO;
 using Moat.Cli.Oci;
@@ -66,7 +67,7 @@ public sealed class OciBundleTests
         Assert.Equal(1UL << 5, id.CapEffective);
         Assert.Equal((1UL << 5) | 1UL, id.CapBounding);
         Assert.Equal([new SandboxRlimit(7, 1024, 2048)], plan.Process.Rlimits);
-        Assert.Equal(["/run"], plan.Tmpfs);
+        Assert.Equal(["/run"], plan.Tmpfs.Select(t => t.SandboxPath));
         Assert.Equal(["sysfs on /sys"], plan.Unprovided);
     }
 
@@ -100,7 +101,8 @@ public sealed class OciBundleTests
     {
         SandboxPlan? plan = Plan("""{"process": {"args": ["sh"]}, "root": {"path": "rootfs"}, "mounts": [{"destination": "/data/", "type": "bind", "source": "/etc", "options": ["rbind", "ro"]}, {"destination": "/w", "type": "none", "source": "/tmp", "options": ["bind"]}]}""", out string error);
         Assert.True(plan != null, error);
-        Assert.Equal([new Moat.Cli.Oci.BindMount("/etc", "/data", true), new Moat.Cli.Oci.BindMount("/tmp", "/w", false)], plan.Binds);
+        Assert.Equal([("/etc", "/data", true), ("/tmp", "/w", false)], plan.Binds.Select(b => (b.Source, b.Destination, b.ReadOnly)));
+        Assert.Equal(["rbind", "ro"], plan.Binds[0].Options);
     }
 
     [Theory]

@@ -14,7 +14,7 @@ internal static class TmpfsMounting
     /// <summary>A new tmpfs at <paramref name="mountPoint"/> (its root 01777 root:root unless told) and its mount.</summary>
     public static Mount NewMount(MemoryFile memoryFile, string mountPoint, string source, MountFlags flags, long maxPages, uint? mode, uint uid, uint gid)
     {
-        var fs = new Tmpfs.Tmpfs(memoryFile, mountPoint, mode ?? 0x3FF /* 01777 */) { MaxPages = maxPages };
+        var fs = new Tmpfs.Tmpfs(memoryFile, mountPoint, mode ?? 0x3FF /* 01777 */) { MaxPages = maxPages, OptionMode = mode ?? 0x3FF };
         fs.Root.Uid = uid;
         fs.Root.Gid = gid;
         return new Mount
@@ -33,7 +33,7 @@ internal static class TmpfsMounting
             sb.Append("size=").Append(fs.MaxPages * 4).Append('k');
         }
 
-        uint mode = fs.Root.Mode & 0xFFF;
+        uint mode = fs.OptionMode;
         if (mode != 0x3FF)
         {
             sb.Append(sb.Length > 0 ? "," : string.Empty).Append("mode=").Append(Convert.ToString(mode, 8).PadLeft(3, '0'));

@@ -40,6 +40,9 @@ internal sealed class Tmpfs
     /// <summary>The most pages the file system's files may hold (mount's <c>size=</c>), 0 for no limit beyond memory.</summary>
     public long MaxPages { get; set; }
 
+    /// <summary>The root's mode as the mount asked for it (mode=, 01777 by default): what mountinfo shows, whatever chmod did since.</summary>
+    public uint OptionMode { get; init; } = 0x3FF;
+
     /// <summary>Pages its files hold now.</summary>
     public long UsedPages => Interlocked.Read(ref _usedPages);
 

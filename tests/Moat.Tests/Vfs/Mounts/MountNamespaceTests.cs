@@ -1,0 +1,142 @@
+using System;
+using System.Collections.Generic;
+using Moat.Abi;
+using Moat.Sentry.Pgalloc;
+using Moat.Sentry.Vfs.Mounts;
+using TmpfsFs = Moat.Sentry.Vfs.Tmpfs.Tmpfs;
+
+namespace Moat.Tests.Vfs.Mounts;
+
+public sealed class MountNamespaceTests : IDisposable
+{
+    private readonly MemoryFile _mf = new();
+    private readonly MountNamespace _ns = new(new Mount
+    {
+        Id = MountNamespace.NextId(), ParentId = 0, MountPoint = "/", Kind = MountKind.Overlay, Root = "/", Source = "none", FsType = "overlay",
+    });
+
+    public void Dispose() => _mf.Dispose();
+
+    private Mount AddTmpfs(string at, string root = "") => _ns.Add(new Mount
+    {
+        Id = MountNamespace.NextId(), ParentId = 0, MountPoint = at, Kind = MountKind.Tmpfs, Tmpfs = new TmpfsFs(_mf, at, 0x3FF), Root = root,
+        Source = "tmpfs", FsType = "tmpfs",
+    });
+
+    [Fact]
+    public void Find_TheDeepestMount_WithThePathInItsFileSystem()
+    {
+        Mount tmp = AddTmpfs("/tmp");
+        Mount inner = AddTmpfs("/tmp/a/b");
+        Assert.Same(_ns.Root, _ns.Find("/usr/lib", out string rootPath));
+        Assert.Equal("/usr/lib", rootPath);
+        Assert.Same(tmp, _ns.Find("/tmp/a", out string rel));
+        Assert.Equal("a", rel);
+        Assert.Same(inner, _ns.Find("/tmp/a/b/c", out rel));
+        Assert.Equal("c", rel);
+        Assert.Same(inner, _ns.Find("/tmp/a/b", out rel));
+        Assert.Equal(string.Empty, rel);
+        Assert.Same(_ns.Root, _ns.Find("/tmpx", out _)); // a prefix of a name is not a parent
+        Assert.Equal(tmp.Id, inner.ParentId);
+    }
+
+    [Fact]
+    public void Find_InABind_PrefixesTheBoundDirectory()
+    {
+        Mount tmp = AddTmpfs("/tmp");
+        Mount bind = _ns.Add(tmp with { Id = MountNamespace.NextId(), MountPoint = "/mnt", Root = "x/y" });
+        Assert.Same(bind, _ns.Find("/mnt/z", out string rel));
+        Assert.Equal("x/y/z", rel);
+        _ns.Find("/mnt", out rel);
+        Assert.Equal("x/y", rel);
+
+        Mount overlayBind = _ns.Add(_ns.Root with { Id = MountNamespace.NextId(), MountPoint = "/srv/usr", Root = "/usr" });
+        Assert.Same(overlayBind, _ns.Find("/srv/usr/lib", out string path));
+        Assert.Equal("/usr/lib", path);
+    }
+
+    [Fact]
+    public void AMountOnTheSamePointOrAbove_HidesTheEarlierOne_UntilItGoes()
+    {
+        Mount first = AddTmpfs("/mnt");
+        Mount child = AddTmpfs("/mnt/sub");
+        Mount second = AddTmpfs("/mnt");
+        Assert.Same(second, _ns.Find("/mnt/sub/f", out string rel));
+        Assert.Equal("sub/f", rel);
+        Assert.Equal(Errno.None, _ns.Remove(second, detach: false));
+        Assert.Same(child, _ns.Find("/mnt/sub/f", out _));
+        Assert.Same(first, _ns.MountedAt("/mnt"));
+    }
+
+    [Fact]
+    public void Remove_AMountWithMountsOnIt_IsBusy_UnlessDetached()
+    {
+        Mount top = AddTmpfs("/mnt");
+        AddTmpfs("/mnt/a");
+        AddTmpfs("/mnt/a/b");
+        Mount other = AddTmpfs("/other");
+        Assert.Equal(Errno.EBUSY, _ns.Remove(top, detach: false));
+        Assert.Equal(Errno.None, _ns.Remove(top, detach: true));
+        Assert.Same(_ns.Root, _ns.Find("/mnt/a/b/c", out _));
+        Assert.Same(other, _ns.MountedAt("/other"));
+        Assert.Equal(Errno.EINVAL, _ns.Remove(top, detach: true));
+    }
+
+    [Fact]
+    public void Clone_IsIndependent_WithNewIds()
+    {
+        Mount tmp = AddTmpfs("/tmp");
+        MountNamespace copy = _ns.Clone();
+        Mount copied = copy.MountedAt("/tmp")!;
+        Assert.NotEqual(tmp.Id, copied.Id);
+        Assert.Equal(copy.Root.Id, copied.ParentId);
+        Assert.Same(tmp.Tmpfs, copied.Tmpfs);
+        copy.Add(copied with { Id = MountNamespace.NextId(), MountPoint = "/mnt" });
+        Assert.Null(_ns.MountedAt("/mnt"));
+        Assert.NotNull(copy.MountedAt("/mnt"));
+    }
+
+    [Fact]
+    public void Move_TakesTheMountsOnIt_Along()
+    {
+        Mount m = AddTmpfs("/a");
+        AddTmpfs("/a/b");
+        Assert.True(_ns.Move(m, "/c/d"));
+        Assert.Null(_ns.MountedAt("/a"));
+        Assert.Null(_ns.MountedAt("/a/b"));
+        Assert.Equal(m.Id, _ns.MountedAt("/c/d")!.Id);
+        Assert.NotNull(_ns.MountedAt("/c/d/b"));
+    }
+
+    [Theory]
+    [InlineData("size=64k", true, 16L)]
+    [InlineData("size=1m", true, 256L)]
+    [InlineData("size=0x2000", true, 2L)]
+    [InlineData("size=50%", true, 128L)]
+    [InlineData("nr_blocks=7", true, 7L)]
+    [InlineData("size=", false, 0L)]
+    [InlineData("size=12q", false, 0L)]
+    [InlineData("bogus", false, 0L)]
+    public void TmpfsOptions_ParseAsShmemDoes(string option, bool ok, long pages)
+    {
+        Assert.Equal(ok, MountOptions.TryParseTmpfs([option], 1 << 20, out long maxPages, out _, out _, out _));
+        if (ok)
+        {
+            Assert.Equal(pages, maxPages);
+        }
+    }
+
+    [Fact]
+    public void TextOptions_SplitIntoFlagsAndData()
+    {
+        (ulong flags, List<string> data) = MountOptions.Parse(["ro", "nosuid", "size=1m", "rbind", "rprivate", "mode=700", "rw"]);
+        Assert.Equal(MountOptions.MS_NOSUID | MountOptions.MS_BIND | MountOptions.MS_REC, flags);
+        Assert.Equal(["size=1m", "mode=700"], data);
+        Assert.True(MountOptions.TryParseTmpfs(["mode=1755", "uid=5", "gid=6"], 0, out _, out uint? mode, out uint? uid, out uint? gid));
+        Assert.Equal(0x3EDu, mode);
+        Assert.Equal(5u, uid);
+        Assert.Equal(6u, gid);
+        Assert.False(MountOptions.TryParseTmpfs(["mode=9"], 0, out _, out _, out _, out _));
+        Assert.Equal(MountFlags.ReadOnly | MountFlags.NoExec | MountFlags.NoAtime, MountOptions.FromMs(MountOptions.MS_RDONLY | MountOptions.MS_NOEXEC | MountOptions.MS_NOATIME));
+    }
+}
