@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Moat.Bench.Reporting;
+using Moat.Cli.CommandLine;
 using Moat.Bench.Running;
 using Moat.Bench.Workloads;
 
@@ -17,37 +18,46 @@ internal static class BenchCommand
 {
     private static readonly string[] s_platforms = ["systrap", "ptrace"];
 
+    public static readonly CommandSpec Spec = new()
+    {
+        Name = "bench",
+        Summary = "Runs the workload suite natively, under Moat (systrap and ptrace) and under every --compare runtime, interleaved, and prints medians and ratios.",
+        MaxArguments = 0,
+        Options =
+        [
+            OptionSpec.Switch("quick", "fewer repetitions and smaller workloads"),
+            OptionSpec.With("reps", "N", "repetitions of each workload (default 5, 3 with --quick)"),
+            OptionSpec.With("workloads", "A,B,...", "only these workloads (see --list)"),
+            OptionSpec.With("compare", "NAME='PREFIX'", "also run each workload under PREFIX (repeatable), e.g. runsc='runsc do'"),
+            OptionSpec.With("report", "DIR", "write a report with charts to DIR"),
+            OptionSpec.Switch("profile", "add where Moat's time goes, per workload"),
+            OptionSpec.Switch("list", "list the workloads and exit"),
+        ],
+    };
+
     public static int Run(string[] args)
     {
-        bool quick = false, profile = false, list = false;
+        ParsedArgs? p = CommandLineResult.Parse(Spec, args, out int status);
+        if (p == null)
+        {
+            return status;
+        }
+
+        bool quick = p.Has("quick"), profile = p.Has("profile"), list = p.Has("list");
+        string? report = p.Get("report");
+        List<string>? names = p.Get("workloads") is string wl ? [.. wl.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] : null;
         int reps = 0;
-        string? report = null;
-        List<string>? names = null;
+        if (p.Get("reps") is string r && (!int.TryParse(r, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out reps) || reps < 1))
+        {
+            return CommandLineResult.Fail(Spec, $"--reps wants a positive number, not '{r}'");
+        }
+
         var compare = new List<Runner>();
         try
         {
-            for (int i = 0; i < args.Length; i++)
+            foreach (string c in p.GetAll("compare"))
             {
-                string a = args[i];
-                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
-                switch (a)
-                {
-                    case "--quick": quick = true; break;
-                    case "--profile": profile = true; break;
-                    case "--list": list = true; break;
-                    case "--reps": reps = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
-                    case "--report": report = Value(); break;
-                    case "--workloads": names = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
-                    case "--compare": compare.Add(Runner.Parse(Value())); break;
-                    default:
-                        if (a.StartsWith("--compare=", StringComparison.Ordinal))
-                        {
-                            compare.Add(Runner.Parse(a["--compare=".Length..]));
-                            break;
-                        }
-
-                        throw new ArgumentException($"unknown option '{a}'");
-                }
+                compare.Add(Runner.Parse(c));
             }
 
             if (list)
@@ -78,8 +88,7 @@ internal static class BenchCommand
         }
         catch (ArgumentException e)
         {
-            Console.Error.WriteLine($"moat bench: {e.Message}");
-            return 2;
+            return CommandLineResult.Fail(Spec, e.Message);
         }
         catch (InvalidOperationException e)
         {

@@ -2,6 +2,8 @@ using System;
 using System.Globalization;
 using Moat.Abi;
 using Moat.Gofer;
+using Moat.Cli.CommandLine;
+using Moat.Cli.Diagnostics;
 using Moat.Host;
 
 namespace Moat.Cli;
@@ -16,50 +18,69 @@ internal static class GoferCommand
 {
     private const int PR_SET_PDEATHSIG = 1;
 
+    /// <summary>The option that names the sandbox in the gofer's log file (ID.gofer.log).</summary>
+    public const string LogIdOption = "sandbox-id";
+
+    public static readonly CommandSpec Spec = new()
+    {
+        Name = "gofer",
+        Summary = "Serves host files to a Sentry on socket FD (started by moat itself, not by hand).",
+        MaxArguments = 0,
+        Options =
+        [
+            OptionSpec.With("root", "DIR", "the sandbox's root directory"),
+            OptionSpec.With("volume", "ro:DIR|rw:DIR", "a volume, served as root 1, 2, ... in order (repeatable)"),
+            OptionSpec.With("fd", "N", "the socket to the Sentry"),
+            OptionSpec.Switch("confined", "confine myself first (in the namespaces moat made)"),
+            OptionSpec.Switch("debug", "log more"),
+            OptionSpec.With("debug-log", "PATH", "the debug log (a file, or a directory for ID.gofer.log)"),
+            OptionSpec.With(LogIdOption, "ID", "the sandbox's id in the log's name"),
+        ],
+    };
+
     public static int Run(string[] args)
     {
-        string? root = null;
+        ParsedArgs? p = CommandLineResult.Parse(Spec, args, out int status);
+        if (p == null)
+        {
+            return status;
+        }
+
+        string? root = p.Get("root");
         int fd = -1;
         var volumes = new System.Collections.Generic.List<(string Path, bool ReadOnly)>();
-        bool confined = false;
-        for (int i = 0; i < args.Length; i += 2)
+        bool confined = p.Has("confined");
+        foreach (string v in p.GetAll("volume"))
         {
-            if (args[i] == "--confined")
+            if (!v.StartsWith("ro:", StringComparison.Ordinal) && !v.StartsWith("rw:", StringComparison.Ordinal))
             {
-                confined = true;
-                i--;
-                continue;
+                return CommandLineResult.Fail(Spec, $"--volume wants ro:DIR or rw:DIR, not '{v}'");
             }
 
-            if (i + 1 >= args.Length)
-            {
-                Console.Error.WriteLine($"moat gofer: option '{args[i]}' wants a value");
-                return 2;
-            }
-
-            switch (args[i])
-            {
-                case "--root":
-                    root = args[i + 1];
-                    break;
-                case "--volume" when args[i + 1].StartsWith("ro:", StringComparison.Ordinal) || args[i + 1].StartsWith("rw:", StringComparison.Ordinal):
-                    volumes.Add((args[i + 1][3..], args[i + 1][1] == 'o'));
-                    break;
-                case "--fd":
-                    fd = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
-                    break;
-                default:
-                    Console.Error.WriteLine($"moat gofer: unknown option '{args[i]}'");
-                    return 2;
-            }
+            volumes.Add((v[3..], v[1] == 'o'));
         }
 
-        if (root == null || fd < 0)
+        if (root == null || p.Get("fd") is not string fdText || !int.TryParse(fdText, NumberStyles.None, CultureInfo.InvariantCulture, out fd))
         {
-            Console.Error.WriteLine("moat gofer: --root and --fd are required");
-            return 2;
+            return CommandLineResult.Fail(Spec, "--root DIR and --fd N are required");
         }
 
+        // Opened before confinement: the log's directory is out of reach after it.
+        using DebugLog? log = new LogSettings(p.Get("debug-log"), p.Has("debug"), p.Get(LogIdOption) ?? Environment.ProcessId.ToString(CultureInfo.InvariantCulture)).Open("gofer", out string? logError);
+        if (log == null)
+        {
+            Console.Error.WriteLine($"moat gofer: --debug-log: {logError}");
+            return 1;
+        }
+
+        log.Debug($"serving root {root} and {volumes.Count} volume(s) on fd {fd}{(confined ? ", confined" : string.Empty)}");
+        int served = Serve(root, fd, volumes, confined, log);
+        log.Debug($"gofer ends with status {served}");
+        return served;
+    }
+
+    private static int Serve(string root, int fd, System.Collections.Generic.List<(string Path, bool ReadOnly)> volumes, bool confined, DebugLog log)
+    {
         // Die with the Sentry that started us.
         HostProcess.Syscall(Sysno.prctl, PR_SET_PDEATHSIG, Signal.SIGKILL);
 
@@ -73,8 +94,7 @@ internal static class GoferCommand
             SafeFdHandle? volumeFd = GoferServer.OpenVolumeRoot(volumes[v].Path, out long verr);
             if (volumeFd == null)
             {
-                Console.Error.WriteLine($"moat gofer: cannot open volume {volumes[v].Path}: {Errno.FromValue((int)-verr).Name}");
-                return 1;
+                return Fail(log, $"moat gofer: open {volumes[v].Path}: {LinuxError.Text(Errno.FromValue((int)-verr))}");
             }
 
             roots[v] = new VolumeRoot(volumeFd, volumes[v].ReadOnly);
@@ -87,8 +107,7 @@ internal static class GoferCommand
             {
                 if (newRoot == null || !GoferConfinement.Seal(Environment.GetEnvironmentVariable("MOAT_SECCOMP") != "off", out error))
                 {
-                    Console.Error.WriteLine($"moat gofer: cannot confine myself: {error}");
-                    return 1;
+                    return Fail(log, $"moat gofer: cannot confine myself: {error}");
                 }
 
                 return new GoferServer(newRoot, roots, fd, procSelfFd).Serve();
@@ -98,10 +117,17 @@ internal static class GoferCommand
         using SafeFdHandle? rootFd = GoferServer.OpenRoot(root, out long err);
         if (rootFd == null)
         {
-            Console.Error.WriteLine($"moat gofer: cannot open root {root}: {Errno.FromValue((int)-err).Name}");
-            return 1;
+            return Fail(log, $"moat gofer: open {root}: {LinuxError.Text(Errno.FromValue((int)-err))}");
         }
 
         return new GoferServer(rootFd, roots, fd).Serve();
+    }
+
+    // A gofer that cannot serve stops the start of the sandbox: said on stderr (the start's one line) and logged.
+    private static int Fail(DebugLog log, string message)
+    {
+        log.WriteLine(message);
+        Console.Error.WriteLine(message);
+        return 1;
     }
 }

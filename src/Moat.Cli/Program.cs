@@ -1,4 +1,5 @@
 using System;
+using System.Reflection;
 
 namespace Moat.Cli;
 
@@ -10,41 +11,56 @@ public static class Program
         if (args.Length == 0)
         {
             Usage(Console.Error);
-            return 2;
-        }
-
-        // runc's command line (global flags first, then an OCI verb): containerd's shim calls moat as runc.
-        if ((args[0].StartsWith("--", StringComparison.Ordinal) && args[0] != "--help") || Array.IndexOf(Oci.RuntimeCommand.Verbs, args[0]) >= 0)
-        {
-            return Oci.RuntimeCommand.Run(args);
+            return CommandLine.CommandLineResult.UsageError;
         }
 
         string[] rest = args[1..];
-        return args[0] switch
+        switch (args[0])
         {
-            "do" => DoCommand.Run(rest),
-            "oci-boot" => Oci.BootCommand.Run(rest),
-            "oci-exec-proxy" => Oci.ExecProxyCommand.Run(rest),
-            "gofer" => GoferCommand.Run(rest),
-            "bench" => BenchCommand.Run(rest),
-            "help" or "--help" or "-h" => Usage(Console.Out),
-            _ => Fail($"moat: unknown command '{args[0]}'"),
-        };
+            case "do": return DoCommand.Run(rest);
+            case "oci-boot": return Oci.BootCommand.Run(rest);
+            case "oci-exec-proxy": return Oci.ExecProxyCommand.Run(rest);
+            case "gofer": return GoferCommand.Run(rest);
+            case "bench": return BenchCommand.Run(rest);
+            case "version" or "--version" or "-v" or "-version" when rest.Length == 0: return Version();
+            case "help" when rest.Length == 0: return Usage(Console.Out);
+            case "help": return Main([rest[0], "--help"]);
+        }
+
+        // Everything else is runc's command line (global flags first, then an OCI verb): containerd's shim
+        // calls moat as runc. It also answers -h, --help, -v and --version.
+        return Oci.RuntimeCommand.Run(args);
     }
 
-    private static int Fail(string message)
+    /// <summary>Prints the overview of every command; 0.</summary>
+    internal static int Usage(System.IO.TextWriter w)
     {
-        Console.Error.WriteLine(message);
-        Usage(Console.Error);
-        return 2;
+        w.WriteLine("usage: moat do [OPTION]... [--] COMMAND [ARG]...      run COMMAND in a new sandbox");
+        w.WriteLine("       moat [GLOBAL OPTION]... VERB [OPTION]... [ARG]...  runc's command line: create, start, run, state, kill, delete, exec, ps, list, features, spec");
+        w.WriteLine("       moat bench [OPTION]...                           measure Moat against native (and other runtimes)");
+        w.WriteLine("       moat version                                     print the version and the commit");
+        w.WriteLine();
+        w.WriteLine("'moat COMMAND --help' (or 'moat help COMMAND') describes each command's options.");
+        w.WriteLine();
+        w.WriteLine("global options (before an OCI verb):");
+        foreach (CommandLine.OptionSpec o in Oci.RuntimeFlags.Global.Options)
+        {
+            string names = (o.Short != '\0' ? $"-{o.Short}, " : "    ") + "--" + o.Name + (o.TakesValue ? " " + o.Value : string.Empty);
+            w.WriteLine($"  {names,-32} {o.Help}");
+        }
+
+        w.WriteLine($"  {"-h, --help",-32} print this help and exit");
+        return 0;
     }
 
-    private static int Usage(System.IO.TextWriter w)
+    /// <summary>Prints the version and the commit it was built from, as runc does; 0.</summary>
+    internal static int Version()
     {
-        w.WriteLine("usage: moat do [-t|--tty] [-T|--no-tty] [--root DIR] [--volume HOST:SANDBOX[:ro|rw]]... [--pids N] [--memory SIZE] [--cpus N] [--confine=full|gofer|none] [--strace] [--profile FILE] [--platform=systrap|ptrace] [--hostname NAME] [--network=none|host] [--] COMMAND [ARG...]");
-        w.WriteLine("       moat bench [--quick] [--reps N] [--workloads A,B,...] [--compare NAME='PREFIX']... [--report DIR] [--profile] [--list]");
-        w.WriteLine("       moat [--root DIR] [--log FILE] [--log-format json] create|start|run|state|kill|delete|exec|ps|list|features|spec ...   (runc's command line)");
-        w.WriteLine("       moat gofer --root DIR --fd N   (started by moat itself)");
+        string info = typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        int plus = info.IndexOf('+', StringComparison.Ordinal);
+        Console.Out.WriteLine("moat version " + (plus < 0 ? info : info[..plus]));
+        Console.Out.WriteLine("commit: " + (plus < 0 ? "unknown (not built from a git checkout)" : info[(plus + 1)..]));
+        Console.Out.WriteLine("spec: 1.0.2");
         return 0;
     }
 }

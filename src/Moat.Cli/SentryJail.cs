@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Moat.Abi;
+using Moat.Cli.Diagnostics;
 using Moat.Host;
 
 namespace Moat.Cli;
@@ -22,6 +23,9 @@ internal static class SentryJail
     /// <summary>The fd at which the jailed Sentry finds its <c>--profile</c> file, opened outside.</summary>
     public const int ProfileFd = 5; // 4 is the launcher's handshake socket until it closes it
 
+    /// <summary>The fd on which the jailed Sentry reports the program's exit status (<see cref="ReportStatus"/>).</summary>
+    public const int StatusFd = 6;
+
     /// <summary>The hidden option that tells <c>moat do</c> it is the jailed Sentry.</summary>
     public const string InsideOption = "--jailed-sentry";
 
@@ -32,10 +36,12 @@ internal static class SentryJail
 
     /// <summary>
     /// Outside: starts the jailed Sentry with <paramref name="args"/> (the original <c>moat do</c> arguments),
-    /// handing it the gofer socket, the profile file and any <paramref name="stdio"/> in place of this process's
-    /// fds 0-2 (a pty under <c>moat do</c> on a terminal), and waits for it. Returns its exit status.
+    /// handing it the gofer socket, the profile file, a socket on which it reports the program's status and
+    /// any <paramref name="stdio"/> in place of this process's fds 0-2 (a pty under <c>moat do</c> on a terminal),
+    /// and waits for it. Returns the program's status; when the gofer or the Sentry itself dies, says so in
+    /// one line and returns <see cref="SandboxFailure.ExitStatus"/>.
     /// </summary>
-    public static int RunOutside(string[] args, int goferSocket, string? profilePath, bool hostNetwork, (int From, int To)[]? stdio = null)
+    public static int RunOutside(string[] args, GoferProcess gofer, string? profilePath, bool hostNetwork, LogSettings logSettings, DebugLog log, (int From, int To)[]? stdio = null)
     {
         Microsoft.Win32.SafeHandles.SafeFileHandle? profile = null;
         if (profilePath != null)
@@ -46,14 +52,22 @@ internal static class SentryJail
             }
             catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"moat do: --profile {profilePath}: {e.Message}");
+                Console.Error.WriteLine($"moat do: --profile: {LinuxError.Describe("open", profilePath, e)}");
                 return 1;
             }
         }
 
+        long r = HostSocket.SocketPair(HostSocket.SOCK_SEQPACKET, out SafeFdHandle statusMine, out SafeFdHandle statusTheirs);
+        if (r < 0)
+        {
+            Console.Error.WriteLine($"moat: socketpair: {LinuxError.Text(Errno.FromValue((int)-r))}");
+            return 1;
+        }
+
+        using (statusMine)
         using (profile)
         {
-            var fds = new List<(int From, int To)>(stdio ?? []) { (goferSocket, GoferFd) };
+            var fds = new List<(int From, int To)>(stdio ?? []) { (gofer.Client.Socket.Fd, GoferFd), (statusTheirs.Fd, StatusFd) };
             if (profile != null)
             {
                 fds.Add(((int)profile.DangerousGetHandle(), ProfileFd));
@@ -61,6 +75,7 @@ internal static class SentryJail
 
             string ids = $"{HostProcess.Syscall(Sysno.geteuid)}:{HostProcess.Syscall(Sysno.getegid)}";
             int launcher = Spawn(["do", InsideOption, ids, .. args], [.. fds], hostNetwork, out string? error);
+            statusTheirs.Dispose();
             if (launcher < 0)
             {
                 Console.Error.WriteLine($"moat: cannot start the Sentry in its namespaces: {error}");
@@ -68,9 +83,56 @@ internal static class SentryJail
                 return 1;
             }
 
+            log.Debug($"jailed Sentry started: launcher pid {launcher}");
             profile?.Dispose();
-            return WaitForwardingSignals(launcher);
+
+            // A gofer that dies takes the sandbox with it: the Sentry could not serve a file any more.
+            int code = WaitForwardingSignals(launcher, out int waitStatus, gofer);
+            string? failure = null;
+            if (gofer.Failed())
+            {
+                failure = $"moat: the gofer {gofer.Failure}; the sandbox is stopped ({logSettings.Where("gofer")})";
+            }
+            else if (ReadStatus(statusMine) is not int reported)
+            {
+                string how = SandboxFailure.How(waitStatus, out int sig);
+                failure = $"moat: the Sentry {how}{(sig == 31 ? " (its seccomp filter: a call missing from SentrySyscalls)" : string.Empty)} ({logSettings.Where("sentry")})";
+            }
+            else
+            {
+                code = reported;
+            }
+
+            if (failure != null)
+            {
+                log.WriteLine(failure);
+                Console.Error.WriteLine(failure);
+                return SandboxFailure.ExitStatus;
+            }
+
+            return code;
         }
+    }
+
+    /// <summary>Inside: tells the outer moat the program's status, which it then knows is not the Sentry's own death.</summary>
+    public static void ReportStatus(int status)
+    {
+        Span<byte> b = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(b, status);
+        HostSocket.Send(StatusFd, b, -1);
+    }
+
+    // The status the jailed Sentry reported, or null when it died without a word.
+    private static int? ReadStatus(SafeFdHandle socket)
+    {
+        Span<byte> b = stackalloc byte[4];
+        long n = HostSocket.Receive(socket.Fd, b, out int fd);
+        if (fd >= 0)
+        {
+            HostFile.Close(fd);
+        }
+
+        return n == 4 ? System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(b) : null;
     }
 
     /// <summary>
@@ -199,8 +261,16 @@ internal static class SentryJail
     }
 
     /// <summary>Waits for the launcher (which exits with the Sentry's status), passing on the signals sent to us.</summary>
-    public static int WaitForwardingSignals(int launcher)
+    public static int WaitForwardingSignals(int launcher) => WaitForwardingSignals(launcher, out _, null);
+
+    /// <summary>
+    /// As above; <paramref name="waitStatus"/> is the launcher's wait status. With a <paramref name="gofer"/>
+    /// (a child of this process too) it is reaped here if it ends first, and a gofer that failed has the
+    /// launcher killed: no thread is needed to watch it.
+    /// </summary>
+    public static int WaitForwardingSignals(int launcher, out int waitStatus, GoferProcess? gofer)
     {
+        waitStatus = 0;
         var registrations = new List<PosixSignalRegistration>();
         foreach (int sig in s_forwarded)
         {
@@ -217,7 +287,16 @@ internal static class SentryJail
 
         try
         {
-            int r = HostProcess.WaitPid(launcher, out int status, 0);
+            int r, status;
+            while ((r = HostProcess.WaitPid(gofer != null ? -1 : launcher, out status, 0)) != launcher && r > 0)
+            {
+                if (gofer != null && r == gofer.Pid && gofer.Observe(status))
+                {
+                    HostProcess.Kill(launcher, Signal.SIGKILL);
+                }
+            }
+
+            waitStatus = status;
             if (r < 0)
             {
                 Console.Error.WriteLine($"moat: waiting for the Sentry: {Errno.FromValue(-r).Name}");
@@ -225,11 +304,6 @@ internal static class SentryJail
             }
 
             int code = HostProcess.WIfExited(status) ? HostProcess.WExitStatus(status) : 128 + HostProcess.WTermSig(status);
-            if (code == 128 + 31)
-            {
-                Console.Error.WriteLine("moat: the Sentry was killed by its seccomp filter (SIGSYS): a call missing from SentrySyscalls");
-            }
-
             return code;
         }
         finally

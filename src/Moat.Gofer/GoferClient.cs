@@ -14,6 +14,7 @@ public sealed class GoferClient : IDisposable
     // Protected by _mu.
     private readonly byte[] _request = new byte[GoferProtocol.MaxMessage];
     private readonly byte[] _reply = new byte[GoferProtocol.MaxMessage];
+    private long _roundTrips;
 
     public GoferClient(SafeFdHandle socket)
     {
@@ -78,6 +79,18 @@ public sealed class GoferClient : IDisposable
         }
     }
 
+    /// <summary>Requests sent to the gofer so far (for --metrics).</summary>
+    public long RoundTrips
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _roundTrips;
+            }
+        }
+    }
+
     // Preconditions: _mu is held.
     private long RoundTripLocked(in GoferRequest request, out int fd, out string payload)
     {
@@ -88,6 +101,7 @@ public sealed class GoferClient : IDisposable
             return -Errno.ENAMETOOLONG.Value;
         }
 
+        _roundTrips++;
         int len = GoferProtocol.EncodeRequest(_request, request);
         long r = HostSocket.Send(_socket.Fd, _request.AsSpan(0, len), -1);
         if (r < 0)

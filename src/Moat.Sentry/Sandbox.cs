@@ -33,9 +33,12 @@ public static class Sandbox
         var kernel = new Kernel.Kernel(memoryFile, platform, opener, log)
         {
             Strace = options.Strace,
+            StraceOutput = options.StraceOutput,
+            StraceOnly = StraceSet(options.StraceSyscalls),
             Hostname = options.Hostname,
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
             MaxTasks = options.MaxTasks,
+            Metrics = options.WriteMetrics != null ? new Metrics.SandboxMetrics() : null,
             RootReadOnly = options.RootReadOnly,
             HostNetwork = options.Network == NetworkMode.Host ? new Net.HostNotifier() : null,
         };
@@ -49,6 +52,12 @@ public static class Sandbox
         SetUpMounts(kernel, opener, options);
         SyscallTable.UnimplementedLogger = name => log.WriteLine($"moat: unimplemented syscall {name}: returning ENOSYS");
         int status = RunInit(kernel, options);
+        if (kernel.Metrics != null)
+        {
+            using var text = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+            kernel.Metrics.Write(text, options.MetricsId, memoryFile.PeakUsageBytes, memoryFile.FileSize, gofer.RoundTrips);
+            options.WriteMetrics!(text.ToString());
+        }
         if (kernel.Profile != null)
         {
             using var w = new StreamWriter(options.ProfilePath!);
@@ -56,6 +65,25 @@ public static class Sandbox
         }
 
         return status;
+    }
+
+    private static bool[]? StraceSet(IReadOnlyList<int>? numbers)
+    {
+        if (numbers == null)
+        {
+            return null;
+        }
+
+        var set = new bool[Sysno.MaxSyscall];
+        foreach (int nr in numbers)
+        {
+            if ((uint)nr < (uint)set.Length)
+            {
+                set[nr] = true;
+            }
+        }
+
+        return set;
     }
 
     // The mounts of the first namespace beyond the kernel's own: a read-only root, the default tmpfs mounts or
@@ -163,7 +191,7 @@ public static class Sandbox
         Task? task = SandboxLauncher.Load(kernel, spec, stdio, out int status, out string? error);
         if (task == null)
         {
-            kernel.Log.WriteLine($"moat: {error}");
+            (options.Errors ?? kernel.Log).WriteLine($"moat: {error}");
             return status;
         }
 

@@ -14,11 +14,32 @@ public sealed class SandboxOptions
     /// <summary>The working directory inside the sandbox.</summary>
     public required string WorkingDirectory { get; init; }
 
-    /// <summary>Log every syscall to stderr.</summary>
+    /// <summary>Log every syscall (to <see cref="StraceOutput"/>, else the log).</summary>
     public bool Strace { get; init; }
+
+    /// <summary>With <see cref="Strace"/>: only these syscall numbers (--strace-syscalls); null: all.</summary>
+    public IReadOnlyList<int>? StraceSyscalls { get; init; }
+
+    /// <summary>Where --strace writes; null: the Sentry's log.</summary>
+    public System.IO.TextWriter? StraceOutput { get; init; }
+
+    /// <summary>
+    /// Where the one-line error of a failed start goes (moat's stderr: the program never ran); null: the
+    /// Sentry's log. Every other notice of the Sentry goes to its log.
+    /// </summary>
+    public System.IO.TextWriter? Errors { get; init; }
 
     /// <summary>When set, a per-syscall profile is written to this file when the sandbox ends.</summary>
     public string? ProfilePath { get; init; }
+
+    /// <summary>
+    /// --metrics: called once at exit with the sandbox's counters in Prometheus's text format; null counts
+    /// nothing. <see cref="MetricsId"/> labels them.
+    /// </summary>
+    public System.Action<string>? WriteMetrics { get; init; }
+
+    /// <summary>The sandbox's id in its metrics' labels.</summary>
+    public string MetricsId { get; init; } = string.Empty;
 
     /// <summary>The most tasks the sandbox may hold at once (0: no limit): fork and clone beyond it fail with EAGAIN.</summary>
     public int MaxTasks { get; init; }

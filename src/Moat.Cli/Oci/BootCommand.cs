@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Text;
 using Moat.Abi;
+using Moat.Cli.CommandLine;
+using Moat.Cli.Diagnostics;
 using Moat.Host;
 using Moat.Sentry;
 
@@ -21,28 +23,40 @@ internal static class BootCommand
     // Where the jailed Sentry finds the gofer (4 is the launcher's handshake socket).
     private const int JailedGoferFd = 5;
 
+    public static readonly CommandSpec Spec = new()
+    {
+        Name = "oci-boot",
+        Summary = "The process create leaves behind for a container: its gofer and its Sentry (started by moat create, not by hand).",
+        MaxArguments = 0,
+        Options =
+        [
+            OptionSpec.With("state", "DIR", "the container's state directory"),
+            OptionSpec.With("bundle", "DIR", "the container's bundle"),
+            OptionSpec.With("log", "FILE", "runc's --log"),
+            OptionSpec.With("log-format", "text|json", "runc's --log-format"),
+            OptionSpec.Switch("debug", "log more"),
+            OptionSpec.With("debug-log", "PATH", "the debug log (a file, or a directory for ID.boot.log, ID.sentry.log, ID.gofer.log)"),
+            OptionSpec.With("id", "ID", "the container's id, in the debug log's name"),
+        ],
+    };
+
     public static int Run(string[] args)
     {
         // Whatever the caller left open stays here: not in the gofer, the Sentry or the stubs.
         HostFile.CloseOnExecFrom(SyncFd);
         bool jailed = args.Length > 0 && args[0] == SentryJail.InsideOption;
         string[] originalArgs = jailed ? args[1..] : args;
-        args = originalArgs;
-        string? stateDir = null;
-        string? bundle = null;
-        string? logPath = null;
-        bool json = false;
-        for (int i = 0; i + 1 < args.Length; i += 2)
+        ParsedArgs? p = CommandLineResult.Parse(Spec, originalArgs, out int parseStatus);
+        if (p == null)
         {
-            switch (args[i])
-            {
-                case "--state": stateDir = args[i + 1]; break;
-                case "--bundle": bundle = args[i + 1]; break;
-                case "--log": logPath = args[i + 1]; break;
-                case "--log-format": json = args[i + 1] == "json"; break;
-            }
+            return parseStatus;
         }
 
+        string? stateDir = p.Get("state");
+        string? bundle = p.Get("bundle");
+        string? logPath = p.Get("log");
+        bool json = p.Get("log-format") == "json";
+        var logSettings = new LogSettings(p.Get("debug-log"), p.Has("debug"), p.Get("id") ?? System.IO.Path.GetFileName(stateDir ?? string.Empty));
         using var sync = new SafeFdHandle(SyncFd);
         if (stateDir == null || bundle == null)
         {
@@ -50,6 +64,13 @@ internal static class BootCommand
         }
 
         var log = new OciLog(logPath, json);
+        using DebugLog? debugLog = logSettings.Open(jailed ? "sentry" : "boot", out string? debugError);
+        if (debugLog == null)
+        {
+            return Report(sync, "error --debug-log: " + debugError);
+        }
+
+        debugLog.Debug("moat oci-boot " + string.Join(' ', originalArgs));
         OciSpec? spec = OciBundle.Load(bundle, out string error);
         SandboxPlan? plan = spec != null ? OciBundle.Plan(spec, bundle, out error) : null;
         if (plan == null)
@@ -72,19 +93,24 @@ internal static class BootCommand
         if (jailed)
         {
             using var goferClient = new Moat.Gofer.GoferClient(new SafeFdHandle(JailedGoferFd));
-            return RunSentry(sync, stateDir, log, plan, volumes, goferClient, jail: true);
+            return RunSentry(sync, stateDir, log, debugLog, plan, volumes, goferClient, jail: true);
         }
 
-        using GoferProcess? gofer = GoferProcess.Start(plan.Rootfs, volumes, confine: true, out string? goferError);
+        using GoferProcess? gofer = GoferProcess.Start(plan.Rootfs, volumes, confine: true, logSettings, out string? goferError);
         if (gofer == null)
         {
             return Report(sync, "error cannot start the gofer: " + goferError);
         }
 
+        // Its stderr is the container's: a notice about the gofer goes to --log (and the debug log) instead.
+        var notices = new LineLogWriter { Copy = debugLog.Enabled ? debugLog : null };
+        notices.SendTo(log);
+        gofer.Notices = notices;
+
         // A JIT build loads assemblies from disk on demand, which a Sentry with an empty root cannot do.
         if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
         {
-            return RunSentry(sync, stateDir, log, plan, volumes, gofer.Client, jail: false);
+            return RunSentry(sync, stateDir, log, debugLog, plan, volumes, gofer.Client, jail: false);
         }
 
         int launcher = SentryJail.Spawn(["oci-boot", SentryJail.InsideOption, .. originalArgs], [(sync.Fd, SyncFd), (gofer.Client.Socket.Fd, JailedGoferFd)], hostNetwork: false, out string? jailError);
@@ -99,7 +125,7 @@ internal static class BootCommand
 
     // The container's Sentry: listens on the control socket, then (jailed) leaves the host's paths behind
     // for the descriptors it keeps, then loads init, reports to create and waits for start.
-    private static int RunSentry(SafeFdHandle sync, string stateDir, OciLog log, SandboxPlan plan, List<Moat.Sentry.BindMount> volumes, Moat.Gofer.GoferClient gofer, bool jail)
+    private static int RunSentry(SafeFdHandle sync, string stateDir, OciLog log, DebugLog debugLog, SandboxPlan plan, List<Moat.Sentry.BindMount> volumes, Moat.Gofer.GoferClient gofer, bool jail)
     {
         SandboxServer server;
         try
@@ -139,7 +165,7 @@ internal static class BootCommand
             log.Write("warning", $"mount {m}: moat does not provide this file system yet; the path shows the root's directory");
         }
 
-        var sentryLog = new LineLogWriter();
+        var sentryLog = new LineLogWriter { Copy = debugLog.Enabled ? debugLog : null };
         bool ready = false;
         var options = new SandboxOptions
         {
@@ -168,6 +194,7 @@ internal static class BootCommand
             },
         };
         int status = Sandbox.Run(options, gofer, sentryLog);
+        debugLog.Debug($"the container's init ended with status {status}");
         if (!ready)
         {
             string kept = sentryLog.Kept;

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using Moat.Abi;
+using Moat.Cli.CommandLine;
 using Moat.Host;
 
 namespace Moat.Cli.Oci;
@@ -18,19 +19,28 @@ internal static class ExecProxyCommand
 {
     private static readonly int[] s_relayed = [Signal.SIGHUP, Signal.SIGINT, Signal.SIGQUIT, Signal.SIGUSR1, Signal.SIGUSR2, Signal.SIGTERM, Signal.SIGWINCH];
 
+    public static readonly CommandSpec Spec = new()
+    {
+        Name = "oci-exec-proxy",
+        Summary = "The host process that stands for a process exec'd in a container (started by moat exec, not by hand).",
+        MaxArguments = 0,
+        Options =
+        [
+            OptionSpec.With("state", "DIR", "the container's state directory"),
+            OptionSpec.With("process", "FILE", "the process, as OCI process JSON"),
+        ],
+    };
+
     public static int Run(string[] args)
     {
-        string? stateDir = null;
-        string? processFile = null;
-        for (int i = 0; i + 1 < args.Length; i += 2)
+        ParsedArgs? p = CommandLineResult.Parse(Spec, args, out int parseStatus);
+        if (p == null)
         {
-            switch (args[i])
-            {
-                case "--state": stateDir = args[i + 1]; break;
-                case "--process": processFile = args[i + 1]; break;
-            }
+            return parseStatus;
         }
 
+        string? stateDir = p.Get("state");
+        string? processFile = p.Get("process");
         var sync = new SafeFdHandle(BootCommand.SyncFd);
         if (stateDir == null || processFile == null)
         {
@@ -44,7 +54,7 @@ internal static class ExecProxyCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return Report(sync, $"error process file {processFile}: {e.Message}");
+            return Report(sync, "error process file: " + Diagnostics.LinuxError.Describe("open", processFile, e));
         }
 
         Socket? conn = ControlChannel.Connect(stateDir);

@@ -18,6 +18,9 @@ internal sealed class LineLogWriter : TextWriter
 
     public override Encoding Encoding => Encoding.UTF8;
 
+    /// <summary>The debug log (--debug-log), which gets every line as well.</summary>
+    public TextWriter? Copy { get; init; }
+
     /// <summary>Everything logged before <see cref="SendTo"/>.</summary>
     public string Kept
     {
@@ -51,6 +54,7 @@ internal sealed class LineLogWriter : TextWriter
 
             string line = _line.ToString();
             _line.Clear();
+            Copy?.WriteLine(line);
             if (_sink != null)
             {
                 _sink.Write("warning", line);

@@ -20,7 +20,7 @@ internal static class OciBundle
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            error = $"bundle {bundle}: cannot read config.json: {e.Message}";
+            error = Diagnostics.LinuxError.Describe("open", path, e);
             return null;
         }
 
@@ -54,7 +54,12 @@ internal static class OciBundle
 
             return p;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = Diagnostics.LinuxError.Describe("open", path, e);
+            return null;
+        }
+        catch (JsonException e)
         {
             error = $"process file {path}: {e.Message}";
             return null;

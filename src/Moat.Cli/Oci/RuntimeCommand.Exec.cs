@@ -5,6 +5,7 @@ using System.IO;
 using System.Text;
 using System.Text.Json;
 using Moat.Abi;
+using Moat.Cli.CommandLine;
 using Moat.Host;
 
 namespace Moat.Cli.Oci;
@@ -12,17 +13,11 @@ namespace Moat.Cli.Oci;
 internal static partial class RuntimeCommand
 {
     // run: create, start, and (unless --detach) wait for the container and delete it.
-    private static int RunContainer(Globals g, ReadOnlySpan<string> args)
+    private static int RunContainer(Globals g, ParsedArgs f)
     {
         int pid;
-        OciFlags? f = OciFlags.Parse(args, ["bundle", "b", "pid-file", "console-socket", "preserve-fds"], out string error);
-        if (f == null || f.Positional.Count != 1)
-        {
-            return g.Log.Error(f == null ? error : "run: usage: run [--bundle DIR] [--detach] ID");
-        }
-
-        string id = f.Positional[0];
-        bool detach = f.Has("detach") || f.Has("d");
+        string id = f.Arguments[0];
+        bool detach = f.Has("detach");
         SafeFdHandle? master = null, replica = null;
         if (!detach && f.Get("console-socket") == null && OciBundle.Load(BundleDir(f), out _)?.Process?.Terminal == true)
         {
@@ -70,10 +65,9 @@ internal static partial class RuntimeCommand
 
     // exec: a new process in the running sandbox. Its host stand-in is a `moat oci-exec-proxy` child,
     // which holds the process's stdio, relays signals to it and exits with its status.
-    private static int Exec(Globals g, ReadOnlySpan<string> args)
+    private static int Exec(Globals g, ParsedArgs f)
     {
-        OciFlags? f = OciFlags.Parse(args, ["process", "p", "pid-file", "console-socket", "cwd", "env", "e", "user", "u", "preserve-fds"], out string error);
-        if (One(g, f, error, out int status) is not ContainerRecord r)
+        if (One(g, f, out int status) is not ContainerRecord r)
         {
             return status;
         }
@@ -85,24 +79,24 @@ internal static partial class RuntimeCommand
         }
 
         string dir = g.Store.Dir(r.Id);
-        string? processFile = f!.Get("process") ?? f.Get("p");
+        string? processFile = f.Get("process");
         string? temp = null;
         if (processFile == null)
         {
             // exec ID CMD ARGS...: the process is config.json's with these args.
-            if (f.Positional.Count < 2)
+            if (f.Arguments.Count < 2)
             {
                 return g.Log.Error("exec: no process given (--process FILE or a command)");
             }
 
-            OciSpec? spec = OciBundle.Load(r.Bundle, out error);
+            OciSpec? spec = OciBundle.Load(r.Bundle, out string error);
             if (spec?.Process == null)
             {
                 return g.Log.Error(spec == null ? error : "config.json has no process");
             }
 
-            spec.Process.Args = f.Positional.GetRange(1, f.Positional.Count - 1);
-            spec.Process.Terminal = f.Has("tty") || f.Has("t");
+            spec.Process.Args = f.Arguments.GetRange(1, f.Arguments.Count - 1);
+            spec.Process.Terminal = f.Has("tty");
             if (f.Get("cwd") is string cwd)
             {
                 spec.Process.Cwd = cwd;
@@ -126,7 +120,7 @@ internal static partial class RuntimeCommand
         }
     }
 
-    private static int StartExecProxy(Globals g, OciFlags f, string dir, string processFile)
+    private static int StartExecProxy(Globals g, ParsedArgs f, string dir, string processFile)
     {
         long r = HostSocket.SocketPair(HostSocket.SOCK_STREAM, out SafeFdHandle mine, out SafeFdHandle theirs);
         if (r < 0)
@@ -150,7 +144,7 @@ internal static partial class RuntimeCommand
             }
 
             SafeFdHandle? console = null;
-            bool detach = f.Has("detach") || f.Has("d");
+            bool detach = f.Has("detach");
             bool terminal = process?.Terminal ?? false;
             if (terminal && !detach && f.Get("console-socket") == null)
             {
@@ -203,7 +197,7 @@ internal static partial class RuntimeCommand
             File.Move(tmp, pidFile, overwrite: true);
         }
 
-        if (f.Has("detach") || f.Has("d"))
+        if (f.Has("detach"))
         {
             return 0;
         }
@@ -236,21 +230,23 @@ internal static partial class RuntimeCommand
     }
 
     // spec: a starting config.json in the bundle directory, as `runc spec` writes one.
-    private static int Spec(Globals g, ReadOnlySpan<string> args)
+    private static int Spec(Globals g, ParsedArgs f)
     {
-        OciFlags? f = OciFlags.Parse(args, ["bundle", "b"], out string error);
-        if (f == null)
-        {
-            return g.Log.Error(error);
-        }
-
-        string path = Path.Combine(f.Get("bundle") ?? f.Get("b") ?? ".", "config.json");
+        string path = Path.Combine(f.Get("bundle") ?? ".", "config.json");
         if (File.Exists(path))
         {
             return g.Log.Error("File config.json exists. Remove it first.");
         }
 
-        File.WriteAllText(path, DefaultSpec);
+        try
+        {
+            File.WriteAllText(path, DefaultSpec);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return g.Log.Error(Diagnostics.LinuxError.Describe("open", Path.GetFullPath(path), e));
+        }
+
         return 0;
     }
 

@@ -5,6 +5,8 @@ using System.IO;
 using System.Text;
 using System.Text.Json;
 using Moat.Abi;
+using Moat.Cli.CommandLine;
+using Moat.Cli.Diagnostics;
 using Moat.Host;
 
 namespace Moat.Cli.Oci;
@@ -16,96 +18,131 @@ namespace Moat.Cli.Oci;
 /// </summary>
 internal static partial class RuntimeCommand
 {
-    public static readonly string[] Verbs =
-    [
-        "create", "start", "run", "state", "kill", "delete", "exec", "ps", "list", "features", "spec", "pause", "resume", "events", "update",
-    ];
-
-    private sealed record Globals(ContainerStore Store, OciLog Log);
-
-    public static int Run(string[] args)
+    private sealed record Globals(ContainerStore Store, OciLog Log, LogSettings Debug, DebugLog DebugLog)
     {
-        string root = "/run/moat";
-        string? logPath = null;
-        string logFormat = "text";
-        int i = 0;
-        for (; i < args.Length && args[i].StartsWith('-'); i++)
+        /// <summary>A --debug line: to the debug log, or without one to --log at debug level (runc's --debug).</summary>
+        public void Trace(string message)
         {
-            string name = args[i].TrimStart('-');
-            string? value = null;
-            int eq = name.IndexOf('=', StringComparison.Ordinal);
-            if (eq >= 0)
+            DebugLog.Debug(message);
+            if (Debug.Debug && Debug.Pattern == null)
             {
-                value = name[(eq + 1)..];
-                name = name[..eq];
+                Log.Write("debug", message);
             }
-
-            if (name is "root" or "log" or "log-format" or "criu")
-            {
-                if (value == null && i + 1 < args.Length)
-                {
-                    value = args[++i];
-                }
-
-                switch (name)
-                {
-                    case "root": root = Path.GetFullPath(value ?? root); break;
-                    case "log": logPath = value; break;
-                    case "log-format": logFormat = value ?? logFormat; break;
-                }
-            }
-
-            // --debug, --systemd-cgroup, --rootless and the like change nothing here.
-        }
-
-        var log = new OciLog(logPath, logFormat == "json");
-        if (i >= args.Length)
-        {
-            return log.Error("moat: no command given");
-        }
-
-        var g = new Globals(new ContainerStore(root), log);
-        string verb = args[i];
-        ReadOnlySpan<string> rest = args.AsSpan(i + 1);
-        try
-        {
-            return verb switch
-            {
-                "create" => Create(g, rest),
-                "start" => Start(g, rest),
-                "run" => RunContainer(g, rest),
-                "state" => State(g, rest),
-                "kill" => Kill(g, rest),
-                "delete" => Delete(g, rest),
-                "exec" => Exec(g, rest),
-                "ps" => Ps(g, rest),
-                "list" => List(g, rest),
-                "features" => Features(),
-                "spec" => Spec(g, rest),
-                "pause" or "resume" or "update" or "events" => log.Error($"{verb} is not supported by moat yet"),
-                _ => log.Error($"moat: unknown command '{verb}'"),
-            };
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return log.Error($"{verb}: {e.Message}");
         }
     }
 
-    private static int Create(Globals g, ReadOnlySpan<string> args)
+    public static int Run(string[] args)
     {
-        OciFlags? f = OciFlags.Parse(args, ["bundle", "b", "pid-file", "console-socket", "preserve-fds"], out string error);
-        if (f == null || f.Positional.Count != 1)
+        ParsedArgs? globals = ArgParser.Parse(RuntimeFlags.Global, args, out string error);
+        if (globals != null && (globals.Help || (globals.Arguments.Count > 0 && globals.Arguments[0] == "help" && globals.Arguments.Count == 1)))
         {
-            return g.Log.Error(f == null ? error : "create: usage: create [--bundle DIR] [--pid-file FILE] ID");
+            return Program.Usage(Console.Out);
         }
 
-        int status = CreateSandbox(g, f, f.Positional[0], out _);
+        if ((globals != null && globals.Has("version")) || (globals == null && WantsVersion(args)))
+        {
+            return Program.Version();
+        }
+
+        string root = Path.GetFullPath(globals?.Get("root") ?? "/run/moat");
+        var log = new OciLog(globals?.Get("log"), globals?.Get("log-format") == "json");
+        if (globals == null)
+        {
+            log.Error($"moat: {error} (see 'moat --help')");
+            return CommandLineResult.UsageError;
+        }
+
+        string verb = globals.Arguments[0];
+        if (!RuntimeFlags.Verbs.TryGetValue(verb, out CommandSpec? spec))
+        {
+            log.Error($"moat: unknown command '{verb}' (see 'moat --help')");
+            return CommandLineResult.UsageError;
+        }
+
+        ParsedArgs? f = ArgParser.Parse(spec, globals.Arguments.ToArray().AsSpan(1), out error);
+        if (f == null)
+        {
+            log.Error($"moat {verb}: {error} (see 'moat {verb} --help')");
+            return CommandLineResult.UsageError;
+        }
+
+        if (f.Help)
+        {
+            spec.WriteUsage(Console.Out);
+            return 0;
+        }
+
+        string id = spec.MinArguments > 0 ? f.Arguments[0] : Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        var debug = new LogSettings(globals.Get("debug-log"), globals.Has("debug"), id);
+        string? debugError = null;
+        using DebugLog? debugLog = debug.Pattern != null ? debug.Open(verb, out debugError) : DebugLog.None;
+        if (debugLog == null)
+        {
+            return log.Error($"--debug-log: {debugError}");
+        }
+
+        var g = new Globals(new ContainerStore(root), log, debug, debugLog);
+        g.Trace("moat " + string.Join(' ', args));
+        try
+        {
+            int status = verb switch
+            {
+                "create" => Create(g, f),
+                "start" => Start(g, f),
+                "run" => RunContainer(g, f),
+                "state" => State(g, f),
+                "kill" => Kill(g, f),
+                "delete" => Delete(g, f),
+                "exec" => Exec(g, f),
+                "ps" => Ps(g, f),
+                "list" => List(g, f),
+                "features" => Features(),
+                "spec" => Spec(g, f),
+                _ => log.Error($"{verb} is not supported by moat yet"),
+            };
+            g.Trace($"{verb} ends with status {status}");
+            return status;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return log.Error($"{verb}: {LinuxError.Text(LinuxError.FromException(e))}");
+        }
+    }
+
+    // --version among the global flags, even with no verb after it (runc --root DIR --version).
+    private static bool WantsVersion(string[] args)
+    {
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (a is "--version" or "-version" or "-v")
+            {
+                return true;
+            }
+
+            if (!a.StartsWith('-') || a == "--")
+            {
+                return false;
+            }
+
+            // A global flag's value is no verb.
+            if (!a.Contains('=', StringComparison.Ordinal) && RuntimeFlags.Global.Find(a.TrimStart('-')) is { TakesValue: true })
+            {
+                i++;
+            }
+        }
+
+        return false;
+    }
+
+    private static int Create(Globals g, ParsedArgs f)
+    {
+        int status = CreateSandbox(g, f, f.Arguments[0], out _);
         return status;
     }
 
     /// <summary>Starts the container's sandbox process, waits until init is loaded, records the state; 0 or a failure.</summary>
-    private static int CreateSandbox(Globals g, OciFlags f, string id, out int pid, SafeFdHandle? ownConsole = null)
+    private static int CreateSandbox(Globals g, ParsedArgs f, string id, out int pid, SafeFdHandle? ownConsole = null)
     {
         pid = 0;
         if (!ContainerStore.ValidId(id))
@@ -149,6 +186,11 @@ internal static partial class RuntimeCommand
         using (mine)
         {
             var argv = new List<string> { "oci-boot", "--state", dir, "--bundle", bundle };
+            if (g.Debug.Pattern != null)
+            {
+                argv.AddRange(g.Debug.Arguments("id"));
+            }
+
             if (g.Log.Path != null)
             {
                 argv.AddRange(["--log", g.Log.Path, "--log-format", g.Log.Json ? "json" : "text"]);
@@ -207,7 +249,7 @@ internal static partial class RuntimeCommand
         return 0;
     }
 
-    private static string BundleDir(OciFlags f) => Path.GetFullPath(f.Get("bundle") ?? f.Get("b") ?? Environment.CurrentDirectory);
+    private static string BundleDir(ParsedArgs f) => Path.GetFullPath(f.Get("bundle") ?? Environment.CurrentDirectory);
 
     // runc's rules: a terminal needs a console socket to send it over, and a console socket needs a terminal.
     private static string? ConsoleError(bool terminal, string? consoleSocket) =>
@@ -262,16 +304,10 @@ internal static partial class RuntimeCommand
     }
 
     /// <summary>Loads the one container a verb names, or logs why not.</summary>
-    private static ContainerRecord? One(Globals g, OciFlags? f, string error, out int status)
+    private static ContainerRecord? One(Globals g, ParsedArgs f, out int status)
     {
         status = 1;
-        if (f == null || f.Positional.Count < 1)
-        {
-            g.Log.Error(f == null ? error : "container id cannot be empty");
-            return null;
-        }
-
-        ContainerRecord? r = g.Store.Load(f.Positional[0], out string why);
+        ContainerRecord? r = g.Store.Load(f.Arguments[0], out string why);
         if (r == null)
         {
             g.Log.Error(why);
@@ -280,10 +316,9 @@ internal static partial class RuntimeCommand
         return r;
     }
 
-    private static int Start(Globals g, ReadOnlySpan<string> args)
+    private static int Start(Globals g, ParsedArgs f)
     {
-        OciFlags? f = OciFlags.Parse(args, [], out string error);
-        if (One(g, f, error, out int status) is not ContainerRecord r)
+        if (One(g, f, out int status) is not ContainerRecord r)
         {
             return status;
         }
@@ -298,10 +333,9 @@ internal static partial class RuntimeCommand
         return reply == "ok" ? 0 : g.Log.Error("cannot start the container: " + (reply ?? "the sandbox does not answer"));
     }
 
-    private static int State(Globals g, ReadOnlySpan<string> args)
+    private static int State(Globals g, ParsedArgs f)
     {
-        OciFlags? f = OciFlags.Parse(args, [], out string error);
-        if (One(g, f, error, out int status) is not ContainerRecord r)
+        if (One(g, f, out int status) is not ContainerRecord r)
         {
             return status;
         }
@@ -310,22 +344,21 @@ internal static partial class RuntimeCommand
         return 0;
     }
 
-    private static int Kill(Globals g, ReadOnlySpan<string> args)
+    private static int Kill(Globals g, ParsedArgs f)
     {
-        OciFlags? f = OciFlags.Parse(args, [], out string error);
-        if (One(g, f, error, out int status) is not ContainerRecord r)
+        if (One(g, f, out int status) is not ContainerRecord r)
         {
             return status;
         }
 
-        string sigName = f!.Positional.Count > 1 ? f.Positional[1] : "SIGTERM";
+        string sigName = f.Arguments.Count > 1 ? f.Arguments[1] : "SIGTERM";
         int sig = OciNames.Signal(sigName);
         if (sig < 0)
         {
             return g.Log.Error($"unknown signal \"{sigName}\"");
         }
 
-        bool all = f.Has("all") || f.Has("a");
+        bool all = f.Has("all");
         if (g.Store.Status(r) == "stopped")
         {
             // As runc: signalling every process of a stopped container is no error (there are none).
@@ -347,16 +380,10 @@ internal static partial class RuntimeCommand
         return sig == Signal.SIGKILL && HostPid.IsAlive(r.Pid, r.PidStart) && HostProcess.Kill(r.Pid, Signal.SIGKILL) == 0;
     }
 
-    private static int Delete(Globals g, ReadOnlySpan<string> args)
+    private static int Delete(Globals g, ParsedArgs f)
     {
-        OciFlags? f = OciFlags.Parse(args, [], out string error);
-        if (f == null || f.Positional.Count < 1)
-        {
-            return g.Log.Error(f == null ? error : "container id cannot be empty");
-        }
-
-        bool force = f.Has("force") || f.Has("f");
-        string id = f.Positional[0];
+        bool force = f.Has("force");
+        string id = f.Arguments[0];
         ContainerRecord? r = g.Store.Load(id, out string why);
         if (r == null)
         {
@@ -390,10 +417,9 @@ internal static partial class RuntimeCommand
         return 0;
     }
 
-    private static int Ps(Globals g, ReadOnlySpan<string> args)
+    private static int Ps(Globals g, ParsedArgs f)
     {
-        OciFlags? f = OciFlags.Parse(args, ["format", "f"], out string error);
-        if (One(g, f, error, out int status) is not ContainerRecord r)
+        if (One(g, f, out int status) is not ContainerRecord r)
         {
             return status;
         }
@@ -422,7 +448,7 @@ internal static partial class RuntimeCommand
             }
         }
 
-        if ((f!.Get("format") ?? f.Get("f")) == "json")
+        if (f.Get("format") == "json")
         {
             // One line, as runc prints it.
             Console.Out.WriteLine("[" + string.Join(',', pids) + "]");
@@ -439,14 +465,8 @@ internal static partial class RuntimeCommand
         return 0;
     }
 
-    private static int List(Globals g, ReadOnlySpan<string> args)
+    private static int List(Globals g, ParsedArgs f)
     {
-        OciFlags? f = OciFlags.Parse(args, ["format", "f"], out string error);
-        if (f == null)
-        {
-            return g.Log.Error(error);
-        }
-
         var states = new List<OciState>();
         if (Directory.Exists(g.Store.Root))
         {
@@ -466,13 +486,13 @@ internal static partial class RuntimeCommand
             }
         }
 
-        if ((f.Get("format") ?? f.Get("f")) == "json")
+        if (f.Get("format") == "json")
         {
             Console.Out.WriteLine(JsonSerializer.Serialize(states, OciJson.Default.ListOciState));
             return 0;
         }
 
-        if (f.Has("quiet") || f.Has("q"))
+        if (f.Has("quiet"))
         {
             foreach (OciState s in states)
             {

@@ -231,7 +231,9 @@ public static unsafe class ConfinedSpawn
                     }
                 }
 
-                image = fd;
+                // Kept above the low numbers: a dup2 into the child's fd 3, 4, 5, 6 ... must never replace it.
+                image = DupHigh(fd.Fd);
+                fd.Dispose();
                 s_images.Add(namespaces, image);
             }
 

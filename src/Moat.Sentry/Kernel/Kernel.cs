@@ -67,11 +67,23 @@ internal sealed partial class Kernel
     /// <summary>Host lookups already answered by the gofer (MOAT_DENTRY_CACHE=0 turns it off).</summary>
     public Vfs.HostCache.HostDentryCache HostCache { get; }
 
-    /// <summary>Where the Sentry reports to the user (stderr of <c>moat do</c>).</summary>
+    /// <summary>The Sentry's notices (unimplemented syscalls, tasks killed by faults): the debug log, never the program's stderr.</summary>
     public TextWriter Log { get; }
 
     /// <summary>Whether every syscall is logged with decoded arguments and result.</summary>
     public bool Strace { get; init; }
+
+    /// <summary>Where --strace writes (the debug log when there is one, else moat's stderr); null: <see cref="Log"/>.</summary>
+    public TextWriter? StraceOutput { get; init; }
+
+    /// <summary>--strace-syscalls: the numbers traced (indexed by syscall number); null: all of them.</summary>
+    public bool[]? StraceOnly { get; init; }
+
+    /// <summary>--metrics: the sandbox's counters; null (the default) counts nothing.</summary>
+    public Metrics.SandboxMetrics? Metrics { get; init; }
+
+    /// <summary>Whether syscall <paramref name="nr"/> is traced: one flag test and one array read, no allocation.</summary>
+    public bool Traces(int nr) => Strace && (StraceOnly == null || ((uint)nr < (uint)StraceOnly.Length && StraceOnly[nr]));
 
     /// <summary>
     /// The most tasks (threads of every process) the sandbox may hold at once, 0 for no limit
@@ -229,6 +241,7 @@ internal sealed partial class Kernel
             t.Group.Tasks.Add(t);
             _tasks[t.Tid] = t;
             _liveTasks++;
+            Metrics?.TaskStarted(_liveTasks);
         }
 
         var thread = new Thread(() => RunTask(t, newAddressSpace, threadToken), 8 << 20)

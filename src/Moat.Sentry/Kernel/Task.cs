@@ -128,6 +128,7 @@ internal sealed partial class Task
     public ExitStatus Run()
     {
         Profiling.SyscallProfile? profile = Kernel.Profile;
+        Metrics.SandboxMetrics? metrics = Kernel.Metrics;
         while (Exit == null)
         {
             long switchStart = profile != null ? Stopwatch.GetTimestamp() : 0;
@@ -174,6 +175,11 @@ internal sealed partial class Task
                 HandleSignals(ev.Kind == SwitchEventKind.Syscall ? syscallResult : 0);
             }
 
+            if (metrics != null)
+            {
+                RecordMetrics(metrics, ev, nr);
+            }
+
             if (profile != null)
             {
                 RecordProfile(profile, ev, nr, sentryStart - switchStart, Stopwatch.GetTimestamp() - sentryStart, GC.GetAllocatedBytesForCurrentThread() - allocStart);
@@ -181,6 +187,22 @@ internal sealed partial class Task
         }
 
         return Exit.Value;
+    }
+
+    private static void RecordMetrics(Metrics.SandboxMetrics metrics, in SwitchEvent ev, int nr)
+    {
+        switch (ev.Kind)
+        {
+            case SwitchEventKind.Syscall:
+                metrics.Syscall(nr);
+                break;
+            case SwitchEventKind.Syscall32:
+                metrics.Syscall32();
+                break;
+            case SwitchEventKind.Signal:
+                metrics.HostSignal(ev.Info.si_signo);
+                break;
+        }
     }
 
     private static void RecordProfile(Profiling.SyscallProfile profile, in SwitchEvent ev, int nr, long switchTicks, long sentryTicks, long allocated)
@@ -317,7 +339,7 @@ internal sealed partial class Task
     private long RunSyscall(int nr, in SyscallArgs args)
     {
         long result;
-        if (Kernel.Strace)
+        if (Kernel.Traces(nr))
         {
             Strace.StraceLog.Enter(this, nr, args);
             result = InvokeSyscall(nr, args);

@@ -36,6 +36,7 @@ public sealed unsafe class MemoryFile : IDisposable
     private readonly FreeRangeSet _free = new();
     private ulong _fileSize;
     private ulong _usage;
+    private ulong _peakUsage;
 
     // References beyond the first, by page offset: only pages shared copy-on-write appear here.
     private readonly System.Collections.Generic.Dictionary<long, int> _extraRefs = [];
@@ -68,6 +69,18 @@ public sealed unsafe class MemoryFile : IDisposable
             lock (_mu)
             {
                 return _usage;
+            }
+        }
+    }
+
+    /// <summary>The most bytes allocated at once so far.</summary>
+    public ulong PeakUsageBytes
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return _peakUsage;
             }
         }
     }
@@ -120,6 +133,7 @@ public sealed unsafe class MemoryFile : IDisposable
             }
 
             _usage += length;
+            _peakUsage = System.Math.Max(_peakUsage, _usage);
             return (long)start;
         }
     }

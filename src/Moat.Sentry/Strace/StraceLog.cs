@@ -18,7 +18,7 @@ internal static class StraceLog
         sb.Append('[').Append(t.Tid).Append("] ").Append(Sysno.Name(nr)).Append('(');
         SyscallFormats.AppendArgs(sb, t, nr, a, entry: true);
         sb.Append(')');
-        t.Kernel.Log.WriteLine(sb.Append(" ...").ToString());
+        (t.Kernel.StraceOutput ?? t.Kernel.Log).WriteLine(sb.Append(" ...").ToString());
     }
 
     public static void Exit(Task t, int nr, in SyscallArgs a, long result)
@@ -46,6 +46,6 @@ internal static class StraceLog
             sb.Append(" (exiting)");
         }
 
-        t.Kernel.Log.WriteLine(sb.ToString());
+        (t.Kernel.StraceOutput ?? t.Kernel.Log).WriteLine(sb.ToString());
     }
 }

@@ -124,19 +124,6 @@ public sealed class OciBundleTests
     public void ValidId_RuncRule(string id, bool valid) => Assert.Equal(valid, ContainerStore.ValidId(id));
 
     [Fact]
-    public void Flags_ValuesSwitchesAndPositional()
-    {
-        OciFlags? f = OciFlags.Parse(["--bundle", "/b", "--pid-file=/p", "--detach", "id", "--not-a-flag"], ["bundle", "pid-file"], out _);
-        Assert.NotNull(f);
-        Assert.Equal("/b", f.Get("bundle"));
-        Assert.Equal("/p", f.Get("pid-file"));
-        Assert.True(f.Has("detach"));
-        Assert.Equal(new List<string> { "id", "--not-a-flag" }, f.Positional);
-        Assert.Null(OciFlags.Parse(["--bundle"], ["bundle"], out string error));
-        Assert.Contains("bundle", error);
-    }
-
-    [Fact]
     public void HostPid_SelfIsAliveWithItsStartTime()
     {
         int self = System.Environment.ProcessId;

@@ -1,0 +1,89 @@
+using System.Collections.Generic;
+using Moat.Cli.CommandLine;
+
+namespace Moat.Cli.Oci;
+
+/// <summary>
+/// runc's command line as moat accepts it: the global flags, then a verb with its own flags. The names
+/// and short letters are runc's, so containerd's runc shim (and anyone's runc habits) work unchanged; Go's
+/// <c>-name</c> spelling works as <c>--name</c>. Flags runc has that change nothing here are accepted and
+/// say so in their help.
+/// </summary>
+internal static class RuntimeFlags
+{
+    public static readonly CommandSpec Global = new()
+    {
+        Name = "[GLOBAL OPTION]...",
+        Summary = "runc's command line: create, start, run, state, kill, delete, exec, ps, list, features, spec (see 'moat VERB --help').",
+        Arguments = "VERB [ARG]...",
+        MinArguments = 1,
+        SingleDashLong = true,
+        Options =
+        [
+            OptionSpec.With("root", "DIR", "where container state is kept (default /run/moat)"),
+            OptionSpec.With("log", "FILE", "append runc-style log lines (errors, warnings) to FILE"),
+            OptionSpec.With("log-format", "text|json", "the format of --log (default text)"),
+            OptionSpec.Switch("debug", "log more: debug lines go to --debug-log, or else to --log"),
+            OptionSpec.With("debug-log", "PATH", "Moat's debug log: a file, or a directory (or PATH/) for ID.COMMAND.log per process"),
+            OptionSpec.Switch("systemd-cgroup", "accepted for runc's callers; moat manages no cgroups"),
+            OptionSpec.With("criu", "PATH", "accepted for runc's callers; moat has no checkpoints"),
+            OptionSpec.With("rootless", "true|false|auto", "accepted for runc's callers"),
+            OptionSpec.Switch("version", "print the version and the commit", 'v'),
+        ],
+    };
+
+    private static readonly OptionSpec Bundle = OptionSpec.With("bundle", "DIR", "the bundle directory (default: the current one)", 'b');
+    private static readonly OptionSpec PidFile = OptionSpec.With("pid-file", "FILE", "write the process's host pid to FILE");
+    private static readonly OptionSpec ConsoleSocket = OptionSpec.With("console-socket", "PATH", "send the console's master over this unix socket (terminal: true)");
+    private static readonly OptionSpec PreserveFds = OptionSpec.With("preserve-fds", "N", "accepted; no extra fds are passed yet");
+    private static readonly OptionSpec Detach = OptionSpec.Switch("detach", "return once the process runs", 'd');
+    private static readonly OptionSpec Format = OptionSpec.With("format", "table|json", "output format", 'f');
+
+    /// <summary>Each verb's command line; verbs moat does not implement yet still have one (their help works).</summary>
+    public static readonly IReadOnlyDictionary<string, CommandSpec> Verbs = new Dictionary<string, CommandSpec>
+    {
+        ["create"] = Verb("create", "ID", 1, 1, "Creates a container from a bundle: its sandbox is started and init loaded, not yet run.",
+            Bundle, PidFile, ConsoleSocket, PreserveFds, OptionSpec.Switch("no-pivot", "accepted"), OptionSpec.Switch("no-new-keyring", "accepted")),
+        ["start"] = Verb("start", "ID", 1, 1, "Runs the init of a created container."),
+        ["run"] = Verb("run", "ID", 1, 1, "Creates and starts a container; without --detach, waits for it and deletes it.",
+            Bundle, PidFile, ConsoleSocket, PreserveFds, Detach, OptionSpec.Switch("no-pivot", "accepted"), OptionSpec.Switch("no-new-keyring", "accepted"), OptionSpec.Switch("keep", "accepted")),
+        ["state"] = Verb("state", "ID", 1, 1, "Prints a container's state as OCI state JSON."),
+        ["kill"] = Verb("kill", "ID [SIGNAL]", 1, 2, "Sends SIGNAL (default SIGTERM) to a container's init, or with --all to all its processes.",
+            OptionSpec.Switch("all", "signal every process of the container", 'a')),
+        ["delete"] = Verb("delete", "ID", 1, 1, "Deletes a stopped container (with --force, a running one too).",
+            OptionSpec.Switch("force", "kill it first if it runs; a missing container is no error", 'f')),
+        ["exec"] = Verb("exec", "ID [COMMAND [ARG]...]", 1, -1, "Runs a new process in a running container: --process FILE, or COMMAND with config.json's process.",
+            OptionSpec.With("process", "FILE", "the process as OCI process JSON", 'p'), PidFile, ConsoleSocket, Detach, PreserveFds,
+            OptionSpec.With("cwd", "DIR", "the working directory (with COMMAND)"),
+            OptionSpec.Switch("tty", "give the process a terminal (with COMMAND)", 't'),
+            OptionSpec.With("env", "KEY=VALUE", "accepted; not applied yet", 'e'),
+            OptionSpec.With("user", "UID[:GID]", "accepted; not applied yet", 'u'),
+            OptionSpec.With("additional-gids", "GID", "accepted; not applied yet", 'g'),
+            OptionSpec.With("cap", "CAP", "accepted; not applied yet", 'c'),
+            OptionSpec.Switch("no-new-privs", "accepted"),
+            OptionSpec.Switch("ignore-paused", "accepted"),
+            OptionSpec.With("process-label", "LABEL", "accepted"),
+            OptionSpec.With("apparmor", "PROFILE", "accepted"),
+            OptionSpec.With("cgroup", "PATH", "accepted")),
+        ["ps"] = Verb("ps", "ID", 1, -1, "Lists the host pids of a container's processes.", Format),
+        ["list"] = Verb("list", string.Empty, 0, 0, "Lists the containers under --root.", Format, OptionSpec.Switch("quiet", "print only the ids", 'q')),
+        ["features"] = Verb("features", string.Empty, 0, 0, "Prints what this runtime supports, as runc features JSON."),
+        ["spec"] = Verb("spec", string.Empty, 0, 0, "Writes a starting config.json into the bundle directory.",
+            Bundle, OptionSpec.Switch("rootless", "accepted")),
+        ["pause"] = Verb("pause", "ID", 1, 1, "Not supported by moat yet."),
+        ["resume"] = Verb("resume", "ID", 1, 1, "Not supported by moat yet."),
+        ["events"] = Verb("events", "ID", 1, 1, "Not supported by moat yet.", OptionSpec.Switch("stats", "accepted"), OptionSpec.With("interval", "DURATION", "accepted")),
+        ["update"] = Verb("update", "ID", 1, 1, "Not supported by moat yet.", OptionSpec.With("resources", "FILE", "accepted", 'r')),
+    };
+
+    private static CommandSpec Verb(string name, string arguments, int min, int max, string summary, params OptionSpec[] options) => new()
+    {
+        Name = name,
+        Summary = summary,
+        Arguments = arguments,
+        MinArguments = min,
+        MaxArguments = max,
+        SingleDashLong = true,
+        Options = options,
+    };
+}
