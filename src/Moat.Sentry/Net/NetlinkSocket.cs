@@ -13,7 +13,7 @@ namespace Moat.Sentry.Net;
 /// interface (lo, 127.0.0.1/8, ::1/128), which is what glibc's getifaddrs and if_nameindex ask. Any other
 /// request gets an NLMSG_ERROR of EOPNOTSUPP. Each request's answer is one datagram, as the kernel's dump is.
 /// </summary>
-internal sealed class NetlinkSocket : FileDescription
+internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.INotifySink
 {
     public const int AF_NETLINK = 16;
     public const int NETLINK_ROUTE = 0;
@@ -104,6 +104,17 @@ internal sealed class NetlinkSocket : FileDescription
         }
 
         return SockaddrNlSize;
+    }
+
+    /// <summary>Queues a message queue's SIGEV_THREAD cookie as one datagram from the kernel (netlink_sendskb).</summary>
+    public void DeliverNotification(byte[] cookie)
+    {
+        lock (_mu)
+        {
+            _queue.Enqueue((byte[])cookie.Clone());
+        }
+
+        Events.Notify();
     }
 
     /// <summary>Takes one datagram of requests and queues the answers. Returns the bytes taken or -errno.</summary>

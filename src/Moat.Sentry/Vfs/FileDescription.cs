@@ -102,6 +102,14 @@ internal abstract class FileDescription
         return 0;
     }
 
+    /// <summary>
+    /// Called for every fd of this description that <paramref name="t"/> (the task closing it, if known) closes,
+    /// as Linux's f_op->flush.
+    /// </summary>
+    public virtual void Flush(Task? t)
+    {
+    }
+
     /// <summary>Called when the last reference goes.</summary>
     protected virtual void Release()
     {

@@ -184,6 +184,14 @@ internal static partial class SyscallTable
         Full(Sysno.msgrcv, SysMsg.Msgrcv);
         Full(Sysno.msgctl, SysMsg.Msgctl);
 
+        // POSIX message queues, per IPC namespace (Kernel/Ipc/MqRegistry.cs).
+        Partial(Sysno.mq_open, SysMqueue.MqOpen, "limits are Linux's defaults (msg_max 10, msgsize_max 8192, queues_max 256), not tunable; no /dev/mqueue file system");
+        Full(Sysno.mq_unlink, SysMqueue.MqUnlink);
+        Full(Sysno.mq_timedsend, SysMqueue.MqTimedsend);
+        Full(Sysno.mq_timedreceive, SysMqueue.MqTimedreceive);
+        Partial(Sysno.mq_notify, SysMqueue.MqNotify, "SIGEV_NONE, SIGEV_SIGNAL and SIGEV_THREAD (netlink cookie); a signal is sent even if the owner has exec'd since");
+        Full(Sysno.mq_getsetattr, SysMqueue.MqGetsetattr);
+
         // Tasks and processes.
         Full(Sysno.exit, SysThread.Exit);
         Full(Sysno.exit_group, SysThread.ExitGroup);
