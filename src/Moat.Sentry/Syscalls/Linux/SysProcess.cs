@@ -180,6 +180,7 @@ internal static class SysProcess
             Session = t.Group.Session,
             ControllingTerminal = t.Group.ControllingTerminal,
             SignalActions = (SignalAction[])t.Group.SignalActions.Clone(),
+            Dumpable = t.Group.Dumpable,
         };
 
         var child = new Task(k, group, pid, mm, fds, t.Credentials)
@@ -383,6 +384,9 @@ internal static class SysProcess
         // The robust list and clear_child_tid belong to the old memory (Linux's exec_mm_release).
         t.ReleaseFutexes();
         t.Credentials = t.Credentials.AfterExec();
+
+        // begin_new_exec: dumpable again unless the ids differ (a set-id program).
+        t.Group.Dumpable = t.Credentials.EffectiveUid == t.Credentials.RealUid && t.Credentials.EffectiveGid == t.Credentials.RealGid;
         mm.ArgStart = image.ArgStart;
         mm.ArgEnd = image.ArgEnd;
         mm.EnvStart = image.EnvStart;

@@ -239,6 +239,8 @@ internal static partial class SyscallTable
         Partial(Sysno.pidfd_open, SysPidfd.PidfdOpen, "processes; PIDFD_THREAD answers EINVAL");
         Full(Sysno.pidfd_send_signal, SysPidfd.PidfdSendSignal);
         Full(Sysno.pidfd_getfd, SysPidfd.PidfdGetfd);
+        Partial(Sysno.process_vm_readv, SysProcessVm.ProcessVmReadv, "ptrace attach rules with the real ids, as Linux without an LSM (no Yama ptrace_scope)");
+        Partial(Sysno.process_vm_writev, SysProcessVm.ProcessVmWritev, "as process_vm_readv");
         Full(Sysno.rt_sigreturn, SysSignal.RtSigreturn);
         Full(Sysno.rt_sigpending, SysSignal.RtSigpending);
         Full(Sysno.rt_sigsuspend, SysSignal.RtSigsuspend);
