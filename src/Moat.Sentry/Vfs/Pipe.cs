@@ -45,6 +45,12 @@ internal sealed partial class Pipe
     /// <summary>Pollers of either end: notified on any change of data, room or ends.</summary>
     public WaitQueue Events { get; } = new();
 
+    /// <summary>Read ends with O_ASYNC: told of writes (POLL_IN).</summary>
+    public FasyncList FasyncReaders { get; } = new();
+
+    /// <summary>Write ends with O_ASYNC: told of reads (POLL_OUT).</summary>
+    public FasyncList FasyncWriters { get; } = new();
+
     /// <summary>The poll events of one end now.</summary>
     public int Readiness(bool reader)
     {
