@@ -162,10 +162,10 @@ internal sealed class PipeEnd : FileDescription
     public override WaitQueue? ReadinessQueue => Pipe.Events;
 
     /// <summary>F_GETPIPE_SZ and F_SETPIPE_SZ.</summary>
-    public long PipeSize(int cmd, long arg) => cmd switch
+    public long PipeSize(int cmd, long arg, bool capResource) => cmd switch
     {
         F_GETPIPE_SZ => Pipe.Capacity,
-        F_SETPIPE_SZ => Pipe.Resize(arg),
+        F_SETPIPE_SZ => Pipe.Resize(arg, capResource),
         _ => -Errno.EINVAL.Value,
     };
 

@@ -445,6 +445,9 @@ internal sealed partial class UnixSocket : FileDescription
                 {
                     socket = _pending.Dequeue();
                     socket._embryo = false;
+
+                    // unix_sock_inherit_flags: the listener's SO_PASSCRED as it is at accept.
+                    socket.PassCred |= PassCred;
                     break;
                 }
 

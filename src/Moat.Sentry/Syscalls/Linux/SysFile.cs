@@ -473,7 +473,7 @@ internal static class SysFile
                     return -Errno.EBADF.Value;
                 }
 
-                long r = f is PipeEnd p ? p.PipeSize(cmd, a.Long(2)) : -Errno.EBADF.Value;
+                long r = f is PipeEnd p ? p.PipeSize(cmd, a.Long(2), t.Credentials.HasCapability(Credentials.CAP_SYS_RESOURCE)) : -Errno.EBADF.Value;
                 f.DecRef();
                 return r;
             }
@@ -505,7 +505,7 @@ internal static class SysFile
                     return -Errno.EBADF.Value;
                 }
 
-                long r = SysMemfd.Fcntl(f, cmd, a.UInt(2));
+                long r = SysMemfd.Fcntl(t, f, cmd, a.UInt(2));
                 f.DecRef();
                 return r;
             }
