@@ -327,7 +327,7 @@ internal sealed partial class Pipe
     /// next power of two; growing past fs.pipe-max-size (1 MiB) needs CAP_SYS_RESOURCE (EPERM). The ring is a
     /// managed array, so a privileged size above 1 GiB answers ENOMEM.
     /// </remarks>
-    public long Resize(long arg, bool capResource)
+    public long Resize(long arg, bool capResource = false)
     {
         uint size = (uint)arg;
         if (size > 1U << 31)
