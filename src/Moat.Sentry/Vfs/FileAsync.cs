@@ -128,17 +128,20 @@ internal sealed class FileAsync
             MemoryMarshal.Write(raw[24..], fd);           // si_fd
         }
 
+        if (type == F_OWNER_TID)
+        {
+            if (k.FindTask(id) is Task thread && Permitted(thread.Credentials, uid, euid))
+            {
+                thread.SendSignal(sig, info);
+            }
+
+            return;
+        }
+
         var targets = new List<Task>();
         lock (k.TreeMu)
         {
-            if (type == F_OWNER_TID)
-            {
-                if (k.FindTask(id) is Task task && Permitted(task.Credentials, uid, euid))
-                {
-                    targets.Add(task);
-                }
-            }
-            else if (type == F_OWNER_PID)
+            if (type == F_OWNER_PID)
             {
                 if (k.FindGroupLocked(id) is ThreadGroup g && !g.Zombie && g.SignalTarget(sig) is Task task && Permitted(task.Credentials, uid, euid))
                 {

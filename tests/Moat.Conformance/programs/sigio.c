@@ -194,6 +194,35 @@ static void test_pipe(void) {
     report("pipe write end closed", 0);
     close(p[0]);
     report("pipe read end closed", 0);
+
+    /* A thread as owner, then the process group. */
+    int q[2];
+    pipe(q);
+    struct f_owner_ex tex = {F_OWNER_TID, gettid()};
+    fcntl(q[0], F_SETOWN_EX, &tex);
+    fcntl(q[0], F_SETSIG, SIGRTMIN + 1);
+    fcntl(q[0], F_SETFL, O_ASYNC);
+    write(q[1], "t", 1);
+    report("pipe write, thread owner", 0);
+    read(q[0], b, 1);
+    close(q[0]);
+    close(q[1]);
+
+    /* A process group as owner: in a child that leads a group of its own, so nothing outside is signalled. */
+    pid_t c = fork();
+    if (c == 0) {
+        setpgid(0, 0);
+        pipe(q);
+        fcntl(q[0], F_SETOWN, -getpgrp());
+        fcntl(q[0], F_SETSIG, SIGRTMIN + 1);
+        fcntl(q[0], F_SETFL, O_ASYNC);
+        nrec = 0;
+        write(q[1], "g", 1);
+        _exit(nrec == 1 && rec[0].code == POLL_IN ? 0 : 1);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    printf("pipe write, process group owner: %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
 static void test_unix(void) {
