@@ -557,8 +557,43 @@ static void test_unlink_and_users(void) {
     mq_unlink(name("-pub"));
 }
 
-int main(void) {
+/* After an exec that kept a queue descriptor: the registration made before it still holds the queue, but its
+ * signal is not sent to the new program (self_exec_id), though the send still uses the registration up. */
+static int after_exec(int fd, const char *n) {
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_sig;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR1, &sa, NULL);
+    mq_send(fd, "e", 1, 0);
+    printf("after exec: signalled %d\n", got_sig);
+    struct sigevent sev = {0};
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGUSR1;
+    ERR("after exec: notify (the send used up the old registration)", mq_notify(fd, &sev));
+    ERR("after exec: notify NULL by the same process", mq_notify(fd, NULL));
+    ERR("after exec: notify again", mq_notify(fd, &sev));
+    mq_close(fd);
+    mq_unlink(n);
+    return 0;
+}
+
+static void test_exec(void) {
+    mqd_t q = mq_open(name("-e"), O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+    struct sigevent sev = {0};
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGUSR1;
+    mq_notify(q, &sev);
+    fcntl(q, F_SETFD, 0);
+    char fdarg[16];
+    snprintf(fdarg, sizeof fdarg, "%d", (int)q);
+    fflush(stdout);
+    execl("/proc/self/exe", "mqueue", "after-exec", fdarg, name("-e"), (char *)NULL);
+    printf("exec failed\n");
+}
+
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc == 4 && strcmp(argv[1], "after-exec") == 0) return after_exec(atoi(argv[2]), argv[3]);
     snprintf(qname, sizeof qname, "/moat-mq-%d", (int)getpid());
     umask(022);
     test_names();
@@ -569,5 +604,6 @@ int main(void) {
     test_fork_and_signals();
     test_thread_notify();
     test_unlink_and_users();
+    test_exec();
     return 0;
 }

@@ -32,6 +32,7 @@ internal sealed class PosixMessageQueue
     private int _notifyKind;
     private int _notifySigno;
     private ulong _notifyValue;
+    private int _notifyExecCount;
     private INotifySink? _notifySink;
     private byte[]? _notifyCookie;
     private int _opens;
@@ -276,6 +277,7 @@ internal sealed class PosixMessageQueue
                 _notifyKind = kind;
                 _notifySigno = signo;
                 _notifyValue = value;
+                _notifyExecCount = g.ExecCount;
                 _notifySink = sink;
                 _notifyCookie = cookie;
             }
@@ -336,6 +338,7 @@ internal sealed class PosixMessageQueue
                 n = new Notification
                 {
                     Owner = _notifyOwner,
+                    OwnerExecCount = _notifyExecCount,
                     Signo = _notifySigno,
                     Value = _notifyValue,
                     SenderPid = sender.Group.Tgid,
@@ -389,6 +392,7 @@ internal sealed class PosixMessageQueue
     private struct Notification
     {
         public ThreadGroup? Owner;
+        public int OwnerExecCount;
         public int Signo;
         public ulong Value;
         public int SenderPid;
@@ -404,7 +408,8 @@ internal sealed class PosixMessageQueue
                 return;
             }
 
-            if (Owner == null || sender == null)
+            // Not to a program that has exec'd since it asked (self_exec_id).
+            if (Owner == null || sender == null || Owner.ExecCount != OwnerExecCount)
             {
                 return;
             }

@@ -419,6 +419,7 @@ internal static class SysProcess
 
         t.Group.ExecutablePath = PathOps.ResolveLinks(t, executable);
         t.Group.HasExeced = true;
+        t.Group.ExecCount++;
         SignalAction[] actions = t.Group.SignalActions;
         for (int i = 1; i < actions.Length; i++)
         {

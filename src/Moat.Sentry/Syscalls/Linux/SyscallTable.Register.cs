@@ -189,7 +189,7 @@ internal static partial class SyscallTable
         Full(Sysno.mq_unlink, SysMqueue.MqUnlink);
         Full(Sysno.mq_timedsend, SysMqueue.MqTimedsend);
         Full(Sysno.mq_timedreceive, SysMqueue.MqTimedreceive);
-        Partial(Sysno.mq_notify, SysMqueue.MqNotify, "SIGEV_NONE, SIGEV_SIGNAL and SIGEV_THREAD (netlink cookie); a signal is sent even if the owner has exec'd since");
+        Full(Sysno.mq_notify, SysMqueue.MqNotify);
         Full(Sysno.mq_getsetattr, SysMqueue.MqGetsetattr);
 
         // Tasks and processes.
