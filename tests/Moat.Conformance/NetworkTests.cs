@@ -93,6 +93,24 @@ public sealed class NetworkTests
         Assert.False(listener.Pending());
     }
 
+    /// <summary>
+    /// iproute2's `ip route` reads the RTM_GETROUTE dump: under --network=none it must print what Linux prints
+    /// in a network namespace whose only interface is lo, up (made here with unshare -n).
+    /// </summary>
+    [Theory]
+    [InlineData("route")]
+    [InlineData("route show table all")]
+    [InlineData("-6 route show table all")]
+    [InlineData("-4 route show table local")]
+    public void NoNetwork_IpRoute_PrintsWhatAnLoOnlyNamespacePrints(string args)
+    {
+        RunResult native = ProcessRunner.Run("unshare", ["-n", "sh", "-c", "ip link set lo up && ip " + args], HostScratch.Root);
+        Assert.True(native.ExitCode == 0, "unshare -n: " + native.Stderr);
+        RunResult r = MoatCli.Do(["/usr/sbin/ip", .. args.Split(' ')], HostScratch.Root);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal(native.StdoutText, r.StdoutText);
+    }
+
     [Fact]
     public void SandboxNetwork_IsNotYetSupported_SaysSo()
     {

@@ -64,7 +64,26 @@ internal sealed partial class Task
 
     public IContext Context { get; }
 
-    public Credentials Credentials { get; set; }
+    /// <summary>
+    /// The task's credentials. A change of the effective ids, or a gain of permitted capabilities, makes the
+    /// process not dumpable (Linux's commit_creds with fs.suid_dumpable 0), which ptrace-style access checks read.
+    /// </summary>
+    public Credentials Credentials
+    {
+        get => _credentials;
+        set
+        {
+            Credentials old = _credentials;
+            _credentials = value;
+            if (old != null && (old.EffectiveUid != value.EffectiveUid || old.EffectiveGid != value.EffectiveGid ||
+                (value.CapPermitted & ~old.CapPermitted) != 0))
+            {
+                Group.Dumpable = false;
+            }
+        }
+    }
+
+    private Credentials _credentials = null!;
 
     /// <summary>The application's general registers while the Sentry serves it.</summary>
     public ref PtraceRegs Registers => ref _regs;

@@ -144,6 +144,10 @@ internal sealed partial class ThreadGroup
     /// <summary>Set by execve: after it, the parent may no longer change this process's group (setpgid's EACCES).</summary>
     public bool HasExeced { get; set; }
 
+    /// <summary>How many times the process has exec'd (Linux's self_exec_id): a message queue notification
+    /// registered before an exec is not sent after it.</summary>
+    public int ExecCount { get; set; }
+
     /// <summary>The sandbox path of the running executable (what /proc/self/exe names).</summary>
     public string ExecutablePath { get; set; }
 

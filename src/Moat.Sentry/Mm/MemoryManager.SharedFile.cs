@@ -56,4 +56,33 @@ internal sealed partial class MemoryManager
             return 0;
         }
     }
+
+    /// <summary>Marks the VMAs in [start, end) as shared mappings that may write <paramref name="file"/>.</summary>
+    public void MarkMayWrite(ulong start, ulong end, object file)
+    {
+        using (LockFor(exclusive: false))
+        {
+            for (int i = _vmas.FirstEndingAfter(start); i < _vmas.Count && _vmas[i].Start < end; i++)
+            {
+                _vmas.Replace(i, _vmas[i] with { WritableFile = file });
+            }
+        }
+    }
+
+    /// <summary>Whether a VMA of this address space may write <paramref name="file"/> (Linux's i_mmap_writable).</summary>
+    public bool MapsMayWrite(object file)
+    {
+        lock (_mu)
+        {
+            for (int i = 0; i < _vmas.Count; i++)
+            {
+                if (ReferenceEquals(_vmas[i].WritableFile, file))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
 }

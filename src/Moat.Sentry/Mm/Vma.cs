@@ -24,6 +24,12 @@ internal readonly record struct Vma(ulong Start, ulong End, int Prot, int MaxPro
     /// <summary>The object this VMA maps and counts as an attachment of (a SysV shm segment), or null.</summary>
     public IMappingOwner? Owner { get; init; }
 
+    /// <summary>
+    /// The file a shared mapping may write (VM_SHARED with VM_MAYWRITE: MAP_SHARED of a file open for writing,
+    /// whatever the protection), which F_SEAL_WRITE must not meet; null otherwise.
+    /// </summary>
+    public object? WritableFile { get; init; }
+
     /// <summary>Where Start falls in <see cref="Owner"/> (Linux's vm_pgoff, in bytes).</summary>
     public ulong OwnerOffset { get; init; }
 

@@ -13,7 +13,7 @@ namespace Moat.Sentry.Net;
 /// interface (lo, 127.0.0.1/8, ::1/128), which is what glibc's getifaddrs and if_nameindex ask. Any other
 /// request gets an NLMSG_ERROR of EOPNOTSUPP. Each request's answer is one datagram, as the kernel's dump is.
 /// </summary>
-internal sealed class NetlinkSocket : FileDescription
+internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.INotifySink
 {
     public const int AF_NETLINK = 16;
     public const int NETLINK_ROUTE = 0;
@@ -25,6 +25,9 @@ internal sealed class NetlinkSocket : FileDescription
     private const ushort RTM_GETLINK = 18;
     private const ushort RTM_NEWADDR = 20;
     private const ushort RTM_GETADDR = 22;
+    private const ushort RTM_NEWROUTE = 24;
+    private const ushort RTM_GETROUTE = 26;
+    private const ushort NLM_F_DUMP = 0x300;
     private const ushort NLM_F_REQUEST = 0x1;
     private const ushort NLM_F_MULTI = 0x2;
     private const int HeaderSize = 16;
@@ -104,6 +107,17 @@ internal sealed class NetlinkSocket : FileDescription
         }
 
         return SockaddrNlSize;
+    }
+
+    /// <summary>Queues a message queue's SIGEV_THREAD cookie as one datagram from the kernel (netlink_sendskb).</summary>
+    public void DeliverNotification(byte[] cookie)
+    {
+        lock (_mu)
+        {
+            _queue.Enqueue((byte[])cookie.Clone());
+        }
+
+        Events.Notify();
     }
 
     /// <summary>Takes one datagram of requests and queues the answers. Returns the bytes taken or -errno.</summary>
@@ -255,6 +269,26 @@ internal sealed class NetlinkSocket : FileDescription
                 Message(answer, RTM_NEWADDR, NLM_F_MULTI, seq, port, AddrPayload(v6: true));
                 Message(answer, NLMSG_DONE, NLM_F_MULTI, seq, port, new byte[4]);
                 break;
+            case RTM_GETROUTE when (flags & NLM_F_DUMP) == NLM_F_DUMP:
+            {
+                // The routes Linux gives a namespace whose only interface is lo, up: all in the local table.
+                byte family = msg.Length > HeaderSize ? msg[HeaderSize] : (byte)0;
+                if (family is 0 or InetAddr.AF_INET)
+                {
+                    Message(answer, RTM_NEWROUTE, NLM_F_MULTI, seq, port, RoutePayload4([127, 0, 0, 0], 8, RTN_LOCAL, RT_SCOPE_HOST));
+                    Message(answer, RTM_NEWROUTE, NLM_F_MULTI, seq, port, RoutePayload4([127, 0, 0, 1], 32, RTN_LOCAL, RT_SCOPE_HOST));
+                    Message(answer, RTM_NEWROUTE, NLM_F_MULTI, seq, port, RoutePayload4([127, 255, 255, 255], 32, RTN_BROADCAST, RT_SCOPE_LINK));
+                }
+
+                if (family is 0 or InetAddr.AF_INET6)
+                {
+                    Message(answer, RTM_NEWROUTE, NLM_F_MULTI, seq, port, RoutePayload6Local());
+                }
+
+                Message(answer, NLMSG_DONE, NLM_F_MULTI, seq, port, new byte[4]);
+                break;
+            }
+
             default:
                 // NLMSG_ERROR: the errno, then the request's header.
                 byte[] err = new byte[4 + HeaderSize];
@@ -299,6 +333,39 @@ internal sealed class NetlinkSocket : FileDescription
         Attr(p, 13, U32(1000)); // IFLA_TXQLEN
         Attr(p, 16, [0]); // IFLA_OPERSTATE: unknown, as lo reports
         Attr(p, 17, [0]); // IFLA_LINKMODE
+        return [.. p];
+    }
+
+    private const byte RTN_LOCAL = 2;
+    private const byte RTN_BROADCAST = 3;
+    private const byte RT_SCOPE_LINK = 253;
+    private const byte RT_SCOPE_HOST = 254;
+    private const byte RT_TABLE_LOCAL = 255;
+    private const byte RTPROT_KERNEL = 2;
+
+    // struct rtmsg and the attributes of an IPv4 route of lo in the local table, as fib_dump_info writes them.
+    private static byte[] RoutePayload4(byte[] dst, byte dstLen, byte type, byte scope)
+    {
+        var p = new List<byte> { (byte)InetAddr.AF_INET, dstLen, 0, 0, RT_TABLE_LOCAL, RTPROT_KERNEL, scope, type, 0, 0, 0, 0 };
+        Attr(p, 15, U32(RT_TABLE_LOCAL)); // RTA_TABLE
+        Attr(p, 1, dst); // RTA_DST
+        Attr(p, 7, [127, 0, 0, 1]); // RTA_PREFSRC
+        Attr(p, 4, U32(LoopbackInterface.Index)); // RTA_OIF
+        return [.. p];
+    }
+
+    // The local route of ::1 (rt6_fill_node): metric 0, medium preference.
+    private static byte[] RoutePayload6Local()
+    {
+        var p = new List<byte> { (byte)InetAddr.AF_INET6, 128, 0, 0, RT_TABLE_LOCAL, RTPROT_KERNEL, 0, RTN_LOCAL, 0, 0, 0, 0 };
+        byte[] loopback = new byte[16];
+        loopback[15] = 1;
+        Attr(p, 15, U32(RT_TABLE_LOCAL)); // RTA_TABLE
+        Attr(p, 1, loopback); // RTA_DST
+        Attr(p, 6, U32(0)); // RTA_PRIORITY
+        Attr(p, 4, U32(LoopbackInterface.Index)); // RTA_OIF
+        Attr(p, 12, new byte[32]); // RTA_CACHEINFO
+        Attr(p, 20, [0]); // RTA_PREF: medium
         return [.. p];
     }
 

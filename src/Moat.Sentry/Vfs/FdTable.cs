@@ -258,6 +258,7 @@ internal sealed class FdTable
     private void Closed(FileDescription f)
     {
         FileLocks.OnClose(this, f);
+        f.Flush(Moat.Sentry.Kernel.Task.Current);
         f.DecRef();
     }
 

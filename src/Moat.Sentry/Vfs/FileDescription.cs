@@ -97,12 +97,49 @@ internal abstract class FileDescription
 
     private static readonly WaitQueue ReadyQueue = new();
 
+    private FileAsync? _async;
+
+    /// <summary>Signal-driven I/O state (F_SETOWN, F_SETSIG, the fd of O_ASYNC), made on first use.</summary>
+    public FileAsync Async
+    {
+        get
+        {
+            FileAsync? a = _async;
+            if (a != null)
+            {
+                return a;
+            }
+
+            Interlocked.CompareExchange(ref _async, new FileAsync(), null);
+            return _async!;
+        }
+    }
+
+    /// <summary>
+    /// Linux's f_op->fasync: turns signal-driven I/O (O_ASYNC) on or off through <paramref name="fd"/> and keeps
+    /// the flag in <see cref="StatusFlags"/>. False where the file has no fasync (FIOASYNC then answers ENOTTY).
+    /// </summary>
+    public virtual bool SetAsync(int fd, bool on) => false;
+
+    /// <summary>Sets or clears O_ASYNC in <see cref="StatusFlags"/>, for <see cref="SetAsync"/>.</summary>
+    protected void SetAsyncFlag(bool on) =>
+        StatusFlags = on ? StatusFlags | Moat.Abi.OpenFlags.O_ASYNC : StatusFlags & ~Moat.Abi.OpenFlags.O_ASYNC;
+
     /// <summary>Implements F_SETFL for the flags Linux lets it change. Returns 0 or -errno.</summary>
     public virtual long SetStatusFlags(int flags)
     {
-        const int Settable = Moat.Abi.OpenFlags.O_APPEND | Moat.Abi.OpenFlags.O_NONBLOCK | Moat.Abi.OpenFlags.O_ASYNC | Moat.Abi.OpenFlags.O_DIRECT | Moat.Abi.OpenFlags.O_NOATIME;
+        // O_ASYNC is not here: only a file's fasync sets it (SetAsync), as Linux's SETFL_MASK leaves it out.
+        const int Settable = Moat.Abi.OpenFlags.O_APPEND | Moat.Abi.OpenFlags.O_NONBLOCK | Moat.Abi.OpenFlags.O_DIRECT | Moat.Abi.OpenFlags.O_NOATIME;
         StatusFlags = (StatusFlags & ~Settable) | (flags & Settable);
         return 0;
+    }
+
+    /// <summary>
+    /// Called for every fd of this description that <paramref name="t"/> (the task closing it, if known) closes,
+    /// as Linux's f_op->flush.
+    /// </summary>
+    public virtual void Flush(Task? t)
+    {
     }
 
     /// <summary>Called when the last reference goes.</summary>

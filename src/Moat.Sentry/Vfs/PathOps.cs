@@ -224,6 +224,13 @@ internal static class PathOps
 
             if (node.Fd != null)
             {
+                // A socket cannot be opened, only named with O_PATH (may_open's ENXIO).
+                if ((flags & OpenFlags.O_PATH) == 0 && node.Fd.Stat(out Moat.Abi.Stat fst) == 0 && (fst.st_mode & Moat.Abi.Stat.S_IFMT) == Moat.Abi.Stat.S_IFSOCK)
+                {
+                    node.Fd.DecRef();
+                    return -Errno.ENXIO.Value;
+                }
+
                 // A magic link: the very file the fd refers to.
                 file = node.Fd;
                 return 0;

@@ -45,6 +45,12 @@ internal sealed partial class Pipe
     /// <summary>Pollers of either end: notified on any change of data, room or ends.</summary>
     public WaitQueue Events { get; } = new();
 
+    /// <summary>Read ends with O_ASYNC: told of writes (POLL_IN).</summary>
+    public FasyncList FasyncReaders { get; } = new();
+
+    /// <summary>Write ends with O_ASYNC: told of reads (POLL_OUT).</summary>
+    public FasyncList FasyncWriters { get; } = new();
+
     /// <summary>The poll events of one end now.</summary>
     public int Readiness(bool reader)
     {
@@ -316,14 +322,31 @@ internal sealed partial class Pipe
     }
 
     /// <summary>Implements F_SETPIPE_SZ: returns the new capacity or -errno.</summary>
-    public long Resize(long size)
+    /// <remarks>
+    /// pipe_set_size: the argument is an unsigned int; below a page it is a page, above 2^31 EINVAL, otherwise the
+    /// next power of two; growing past fs.pipe-max-size (1 MiB) needs CAP_SYS_RESOURCE (EPERM). The ring is a
+    /// managed array, so a privileged size above 1 GiB answers ENOMEM.
+    /// </remarks>
+    public long Resize(long arg, bool capResource = false)
     {
-        if (size <= 0 || size > 1048576)
+        uint size = (uint)arg;
+        if (size > 1U << 31)
         {
-            return size <= 0 ? -Errno.EINVAL.Value : -Errno.EPERM.Value;
+            return -Errno.EINVAL.Value;
         }
 
-        int capacity = Math.Max(4096, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)size));
+        ulong rounded = size < PipeBuf ? PipeBuf : System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)size);
+        if (rounded > (ulong)Capacity && rounded > 1048576 && !capResource)
+        {
+            return -Errno.EPERM.Value;
+        }
+
+        if (rounded > 1 << 30)
+        {
+            return -Errno.ENOMEM.Value;
+        }
+
+        int capacity = (int)rounded;
         lock (_mu)
         {
             if (capacity < _count)

@@ -89,9 +89,46 @@ internal sealed class PipeEnd : FileDescription
         return t.Block(Pipe.Events, () => (IsReader ? Pipe.WriterOpens : Pipe.ReaderOpens) != seen);
     }
 
-    public override long Read(Task t, ulong addr, ulong count) => Pipe.Read(t, addr, count, (StatusFlags & OpenFlags.O_NONBLOCK) != 0);
+    public override long Read(Task t, ulong addr, ulong count)
+    {
+        long r = Pipe.Read(t, addr, count, (StatusFlags & OpenFlags.O_NONBLOCK) != 0);
 
-    public override long Write(Task t, ulong addr, ulong count) => Pipe.Write(t, addr, count, (StatusFlags & OpenFlags.O_NONBLOCK) != 0);
+        // pipe_read tells the writers' owners at its end, whatever it read (not when a signal cut its sleep).
+        if (count > 0 && r != -Errno.ERESTARTSYS.Value)
+        {
+            Pipe.FasyncWriters.Signal(FileAsync.POLL_OUT);
+        }
+
+        return r;
+    }
+
+    public override long Write(Task t, ulong addr, ulong count)
+    {
+        long r = Pipe.Write(t, addr, count, (StatusFlags & OpenFlags.O_NONBLOCK) != 0);
+        if (count > 0)
+        {
+            Pipe.FasyncReaders.Signal(FileAsync.POLL_IN);
+        }
+
+        return r;
+    }
+
+    /// <summary>pipe_fasync: a read end hears of writes, a write end of reads (an O_RDWR FIFO of both).</summary>
+    public override bool SetAsync(int fd, bool on)
+    {
+        if (IsReader)
+        {
+            Pipe.FasyncReaders.Set(this, fd, on);
+        }
+
+        if (IsWriter)
+        {
+            Pipe.FasyncWriters.Set(this, fd, on);
+        }
+
+        SetAsyncFlag(on);
+        return true;
+    }
 
     public override long Stat(out Stat st)
     {
@@ -125,10 +162,10 @@ internal sealed class PipeEnd : FileDescription
     public override WaitQueue? ReadinessQueue => Pipe.Events;
 
     /// <summary>F_GETPIPE_SZ and F_SETPIPE_SZ.</summary>
-    public long PipeSize(int cmd, long arg) => cmd switch
+    public long PipeSize(int cmd, long arg, bool capResource) => cmd switch
     {
         F_GETPIPE_SZ => Pipe.Capacity,
-        F_SETPIPE_SZ => Pipe.Resize(arg),
+        F_SETPIPE_SZ => Pipe.Resize(arg, capResource),
         _ => -Errno.EINVAL.Value,
     };
 
@@ -137,6 +174,11 @@ internal sealed class PipeEnd : FileDescription
 
     protected override void Release()
     {
+        if ((StatusFlags & OpenFlags.O_ASYNC) != 0)
+        {
+            SetAsync(-1, false);
+        }
+
         if (IsReader)
         {
             Pipe.Close(reader: true);
@@ -145,6 +187,14 @@ internal sealed class PipeEnd : FileDescription
         if (IsWriter)
         {
             Pipe.Close(reader: false);
+        }
+
+        // pipe_release: when one side is left, its owners hear of it.
+        (int readers, int writers) = Pipe.Ends;
+        if ((readers == 0) != (writers == 0))
+        {
+            Pipe.FasyncReaders.Signal(FileAsync.POLL_IN);
+            Pipe.FasyncWriters.Signal(FileAsync.POLL_OUT);
         }
     }
 }

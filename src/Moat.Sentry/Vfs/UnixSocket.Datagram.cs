@@ -151,6 +151,7 @@ internal sealed partial class UnixSocket
             if (!full)
             {
                 other.Events.Notify();
+                other.Fasync.Signal(FileAsync.POLL_IN);
                 return (long)len;
             }
 

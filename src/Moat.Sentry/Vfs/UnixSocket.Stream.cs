@@ -217,6 +217,7 @@ internal sealed partial class UnixSocket
             }
 
             peer.Events.Notify();
+            peer.Fasync.Signal(FileAsync.POLL_IN);
             sent += (ulong)size;
         }
 

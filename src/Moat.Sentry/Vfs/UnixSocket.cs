@@ -81,6 +81,17 @@ internal sealed partial class UnixSocket : FileDescription
     /// <summary>Pollers and blocked callers of this socket; notified on any change of its queue or state.</summary>
     public WaitQueue Events { get; } = new();
 
+    /// <summary>This socket's descriptions with O_ASYNC (the socket's fasync list).</summary>
+    public FasyncList Fasync { get; } = new();
+
+    /// <summary>sock_fasync: the socket's owner hears of data, connections and the peer's close.</summary>
+    public override bool SetAsync(int fd, bool on)
+    {
+        Fasync.Set(this, fd, on);
+        SetAsyncFlag(on);
+        return true;
+    }
+
     // Senders waiting for their budget (SendBytesInFlight below SendBuffer), apart from Events so that
     // every message a peer reads does not wake a task that waits for data.
     private readonly WaitQueue _sendRoom = new();
@@ -369,6 +380,7 @@ internal sealed partial class UnixSocket : FileDescription
         }
 
         server.Events.Notify();
+        server.Fasync.Signal(FileAsync.POLL_IN);
         return 0;
     }
 
@@ -433,6 +445,9 @@ internal sealed partial class UnixSocket : FileDescription
                 {
                     socket = _pending.Dequeue();
                     socket._embryo = false;
+
+                    // unix_sock_inherit_flags: the listener's SO_PASSCRED as it is at accept.
+                    socket.PassCred |= PassCred;
                     break;
                 }
 
@@ -591,6 +606,7 @@ internal sealed partial class UnixSocket : FileDescription
 
     protected override void Release()
     {
+        Fasync.Set(this, -1, false);
         if (_nameTable != null)
         {
             lock (_nameTable.UnixNames)
@@ -647,6 +663,7 @@ internal sealed partial class UnixSocket : FileDescription
             }
 
             peer.NotifyAll();
+            peer.Fasync.Signal(FileAsync.POLL_HUP);
         }
 
         NotifyAll();

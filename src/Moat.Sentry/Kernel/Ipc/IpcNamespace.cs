@@ -28,6 +28,9 @@ internal sealed class IpcNamespace
 
     public MsgRegistry Msg { get; } = new();
 
+    /// <summary>The POSIX message queues (mq_open), which Linux also keeps per IPC namespace.</summary>
+    public MqRegistry Mq { get; } = new();
+
     /// <summary>Wall-clock seconds, as IPC time stamps hold them.</summary>
     public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 

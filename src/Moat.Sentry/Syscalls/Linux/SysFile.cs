@@ -358,6 +358,8 @@ internal static class SysFile
                 case FIONCLEX:
                     t.Fds.CloseOnExec(fd, a.UInt(1) == FIOCLEX);
                     return 0;
+                case SysFcntlOwner.FIOASYNC:
+                    return SysFcntlOwner.Fioasync(t, f, fd, a.Pointer(2));
                 case FIONBIO:
                 {
                     if (t.MM.CopyIn(a.Pointer(2), out int on) < 0)
@@ -432,7 +434,32 @@ internal static class SysFile
                     return -Errno.EBADF.Value;
                 }
 
-                long r = f.SetStatusFlags(a.Int(2));
+                // setfl: a change of O_ASYNC goes through the file's fasync first (files without one ignore it).
+                int arg = a.Int(2);
+                if (((arg ^ f.StatusFlags) & OpenFlags.O_ASYNC) != 0)
+                {
+                    f.SetAsync(fd, (arg & OpenFlags.O_ASYNC) != 0);
+                }
+
+                long r = f.SetStatusFlags(arg);
+                f.DecRef();
+                return r;
+            }
+
+            case SysFcntlOwner.F_SETOWN:
+            case SysFcntlOwner.F_GETOWN:
+            case SysFcntlOwner.F_SETOWN_EX:
+            case SysFcntlOwner.F_GETOWN_EX:
+            case SysFcntlOwner.F_SETSIG:
+            case SysFcntlOwner.F_GETSIG:
+            {
+                FileDescription? f = t.Fds.Get(fd);
+                if (f == null)
+                {
+                    return -Errno.EBADF.Value;
+                }
+
+                long r = SysFcntlOwner.Fcntl(t, f, cmd, a.Pointer(2));
                 f.DecRef();
                 return r;
             }
@@ -446,7 +473,7 @@ internal static class SysFile
                     return -Errno.EBADF.Value;
                 }
 
-                long r = f is PipeEnd p ? p.PipeSize(cmd, a.Long(2)) : -Errno.EBADF.Value;
+                long r = f is PipeEnd p ? p.PipeSize(cmd, a.Long(2), t.Credentials.HasCapability(Credentials.CAP_SYS_RESOURCE)) : -Errno.EBADF.Value;
                 f.DecRef();
                 return r;
             }
@@ -478,7 +505,7 @@ internal static class SysFile
                     return -Errno.EBADF.Value;
                 }
 
-                long r = SysMemfd.Fcntl(f, cmd, a.UInt(2));
+                long r = SysMemfd.Fcntl(t, f, cmd, a.UInt(2));
                 f.DecRef();
                 return r;
             }

@@ -54,6 +54,42 @@ internal static class SysMemfd
     }
 
     /// <summary>F_ADD_SEALS and F_GET_SEALS: EINVAL for files that are not tmpfs files.</summary>
-    public static long Fcntl(FileDescription f, int cmd, uint seals) =>
-        f is TmpfsFile tf ? tf.Seals(cmd == F_ADD_SEALS, seals) : -Errno.EINVAL.Value;
+    public static long Fcntl(Task t, FileDescription f, int cmd, uint seals)
+    {
+        if (f is not TmpfsFile tf)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        bool add = cmd == F_ADD_SEALS;
+        bool mapped = add && (seals & FileSeals.F_SEAL_WRITE) != 0 && tf.Node is TmpfsRegular reg && WritablyMapped(t.Kernel, reg);
+        return tf.Seals(add, seals, mapped);
+    }
+
+    // Whether any address space of the sandbox maps the file shared and may write it. The address spaces are
+    // gathered under the tree lock and asked after it, so no MemoryManager lock nests inside it.
+    private static bool WritablyMapped(Kernel.Kernel k, TmpfsRegular reg)
+    {
+        var spaces = new System.Collections.Generic.HashSet<Mm.MemoryManager>();
+        lock (k.TreeMu)
+        {
+            foreach (ThreadGroup g in k.AllGroupsLocked())
+            {
+                foreach (Task task in g.Tasks)
+                {
+                    spaces.Add(task.MM);
+                }
+            }
+        }
+
+        foreach (Mm.MemoryManager mm in spaces)
+        {
+            if (mm.MapsMayWrite(reg))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -252,6 +252,11 @@ internal static unsafe class SysMmap
             }
         }
 
+        if (mode == OpenFlags.O_RDWR)
+        {
+            t.MM.MarkMayWrite((ulong)at, (ulong)at + MemoryManager.PageUp(length), reg);
+        }
+
         return at;
     }
 

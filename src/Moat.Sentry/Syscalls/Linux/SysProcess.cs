@@ -195,6 +195,7 @@ internal static class SysProcess
             Session = t.Group.Session,
             ControllingTerminal = t.Group.ControllingTerminal,
             SignalActions = (SignalAction[])t.Group.SignalActions.Clone(),
+            Dumpable = t.Group.Dumpable,
         };
 
         var child = new Task(k, group, pid, mm, fds, t.Credentials)
@@ -398,6 +399,9 @@ internal static class SysProcess
         // The robust list and clear_child_tid belong to the old memory (Linux's exec_mm_release).
         t.ReleaseFutexes();
         t.Credentials = t.Credentials.AfterExec();
+
+        // begin_new_exec: dumpable again unless the ids differ (a set-id program).
+        t.Group.Dumpable = t.Credentials.EffectiveUid == t.Credentials.RealUid && t.Credentials.EffectiveGid == t.Credentials.RealGid;
         mm.ArgStart = image.ArgStart;
         mm.ArgEnd = image.ArgEnd;
         mm.EnvStart = image.EnvStart;
@@ -430,6 +434,7 @@ internal static class SysProcess
 
         t.Group.ExecutablePath = PathOps.ResolveLinks(t, executable);
         t.Group.HasExeced = true;
+        t.Group.ExecCount++;
         SignalAction[] actions = t.Group.SignalActions;
         for (int i = 1; i < actions.Length; i++)
         {

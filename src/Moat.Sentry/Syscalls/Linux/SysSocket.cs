@@ -25,6 +25,11 @@ internal static partial class SysSocket
 
     private static UnixCredentials Cred(Task t) => new(t.Group.Tgid, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
 
+    private const int SOCK_RAW = 3;
+
+    // unix_create: a SOCK_RAW unix socket is a datagram socket (SO_TYPE says SOCK_DGRAM).
+    private static int UnixType(int type) => (type & SOCK_TYPE_MASK) == SOCK_RAW ? UnixSocket.SOCK_DGRAM : type & SOCK_TYPE_MASK;
+
     private static long CheckType(int domain, int type, int protocol)
     {
         if (domain != AF_UNIX)
@@ -37,7 +42,7 @@ internal static partial class SysSocket
             return -Errno.EINVAL.Value;
         }
 
-        if ((type & SOCK_TYPE_MASK) is not (UnixSocket.SOCK_STREAM or UnixSocket.SOCK_DGRAM or UnixSocket.SOCK_SEQPACKET))
+        if ((type & SOCK_TYPE_MASK) is not (UnixSocket.SOCK_STREAM or UnixSocket.SOCK_DGRAM or UnixSocket.SOCK_SEQPACKET or SOCK_RAW))
         {
             return -Errno.ESOCKTNOSUPPORT.Value;
         }
@@ -54,7 +59,7 @@ internal static partial class SysSocket
             return r;
         }
 
-        var s = new UnixSocket(a.Int(1) & SOCK_TYPE_MASK, a.Int(1));
+        var s = new UnixSocket(UnixType(a.Int(1)), a.Int(1));
         int fd = t.Fds.Add(s, (a.Int(1) & SOCK_CLOEXEC) != 0, 0, Limit(t));
         s.DecRef();
         return fd;
@@ -69,7 +74,7 @@ internal static partial class SysSocket
             return r;
         }
 
-        int type = a.Int(1) & SOCK_TYPE_MASK;
+        int type = UnixType(a.Int(1));
         var x = new UnixSocket(type, a.Int(1));
         var y = new UnixSocket(type, a.Int(1));
         UnixSocket.Join(x, y, Cred(t), Cred(t));

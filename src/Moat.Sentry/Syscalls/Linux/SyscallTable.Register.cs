@@ -41,8 +41,8 @@ internal static partial class SyscallTable
         Partial(Sysno.newfstatat, SysFile.Newfstatat, "paths relative to AT_FDCWD or absolute");
         Partial(Sysno.stat, SysFile.StatPath, "Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target)");
         Partial(Sysno.lstat, SysFile.Lstat, "Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target)");
-        Partial(Sysno.ioctl, SysFile.Ioctl, "FIOCLEX/FIONCLEX/FIONBIO/FIONREAD everywhere; the Sentry's ptys (termios, winsize, job control, devpts); TCGETS and TIOCGWINSZ on host files; socket and pipe queries");
-        Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks, memfd seals; no leases or owners");
+        Partial(Sysno.ioctl, SysFile.Ioctl, "FIOCLEX/FIONCLEX/FIONBIO/FIOASYNC/FIONREAD everywhere; the Sentry's ptys (termios, winsize, job control, devpts); TCGETS and TIOCGWINSZ on host files; socket and pipe queries");
+        Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks, memfd seals, owners and F_SETSIG (SIGIO from pipes and unix sockets); no leases or F_NOTIFY");
         Full(Sysno.flock, SysLock.Flock);
         Partial(Sysno.memfd_create, SysMemfd.MemfdCreate, "a tmpfs file with seals; MAP_SHARED maps its own pages; MFD_HUGETLB gives ordinary pages");
         Full(Sysno.close_range, SysFile.CloseRange);
@@ -133,7 +133,7 @@ internal static partial class SyscallTable
         Full(Sysno.inotify_rm_watch, SysInotify.InotifyRmWatch);
 
         // Sockets.
-        Partial(Sysno.socket, SysSocket.NetSocket, "AF_UNIX stream, datagram and seqpacket; AF_INET/AF_INET6 TCP and UDP on the Sentry's loopback network; other families answer EAFNOSUPPORT");
+        Partial(Sysno.socket, SysSocket.NetSocket, "AF_UNIX stream, datagram and seqpacket (SOCK_RAW is a datagram socket, as Linux makes it); AF_INET/AF_INET6 TCP and UDP on the Sentry's loopback network; other families answer EAFNOSUPPORT");
         Partial(Sysno.socketpair, SysSocket.NetSocketpair, "AF_UNIX");
         Partial(Sysno.bind, SysSocket.NetBind, "AF_UNIX path (a socket node in the file tree), abstract and autobind names; AF_INET/AF_INET6 on loopback addresses");
         Full(Sysno.listen, SysSocket.NetListen);
@@ -188,6 +188,14 @@ internal static partial class SyscallTable
         Full(Sysno.msgrcv, SysMsg.Msgrcv);
         Full(Sysno.msgctl, SysMsg.Msgctl);
 
+        // POSIX message queues, per IPC namespace (Kernel/Ipc/MqRegistry.cs).
+        Partial(Sysno.mq_open, SysMqueue.MqOpen, "limits are Linux's defaults (msg_max 10, msgsize_max 8192, queues_max 256), not tunable; no /dev/mqueue file system");
+        Full(Sysno.mq_unlink, SysMqueue.MqUnlink);
+        Full(Sysno.mq_timedsend, SysMqueue.MqTimedsend);
+        Full(Sysno.mq_timedreceive, SysMqueue.MqTimedreceive);
+        Full(Sysno.mq_notify, SysMqueue.MqNotify);
+        Full(Sysno.mq_getsetattr, SysMqueue.MqGetsetattr);
+
         // Tasks and processes.
         Full(Sysno.exit, SysThread.Exit);
         Full(Sysno.exit_group, SysThread.ExitGroup);
@@ -235,6 +243,8 @@ internal static partial class SyscallTable
         Partial(Sysno.pidfd_open, SysPidfd.PidfdOpen, "processes; PIDFD_THREAD answers EINVAL");
         Full(Sysno.pidfd_send_signal, SysPidfd.PidfdSendSignal);
         Full(Sysno.pidfd_getfd, SysPidfd.PidfdGetfd);
+        Partial(Sysno.process_vm_readv, SysProcessVm.ProcessVmReadv, "ptrace attach rules with the real ids, as Linux without an LSM (no Yama ptrace_scope)");
+        Partial(Sysno.process_vm_writev, SysProcessVm.ProcessVmWritev, "as process_vm_readv");
         Full(Sysno.rt_sigreturn, SysSignal.RtSigreturn);
         Full(Sysno.rt_sigpending, SysSignal.RtSigpending);
         Full(Sysno.rt_sigsuspend, SysSignal.RtSigsuspend);

@@ -409,6 +409,11 @@ internal static class ProcFs
             "/proc/sys/vm/max_map_count" => "65530\n",
             "/proc/sys/fs/nr_open" => "1048576\n",
             "/proc/sys/fs/pipe-max-size" => "1048576\n",
+            "/proc/sys/fs/mqueue/msg_max" => t.Kernel.Ipc.Mq.MsgMax + "\n",
+            "/proc/sys/fs/mqueue/msgsize_max" => t.Kernel.Ipc.Mq.MsgSizeMax + "\n",
+            "/proc/sys/fs/mqueue/msg_default" => t.Kernel.Ipc.Mq.MsgDefault + "\n",
+            "/proc/sys/fs/mqueue/msgsize_default" => t.Kernel.Ipc.Mq.MsgSizeDefault + "\n",
+            "/proc/sys/fs/mqueue/queues_max" => t.Kernel.Ipc.Mq.QueuesMax + "\n",
             "/proc/sys/kernel/random/boot_id" => t.Kernel.BootId + "\n",
             _ => null,
         };
@@ -418,7 +423,7 @@ internal static class ProcFs
             return 0;
         }
 
-        string[][] dirs = [["sys"], ["sys", "kernel"], ["sys", "vm"], ["sys", "fs"], ["sys", "kernel", "random"]];
+        string[][] dirs = [["sys"], ["sys", "kernel"], ["sys", "vm"], ["sys", "fs"], ["sys", "fs", "mqueue"], ["sys", "kernel", "random"]];
         foreach (string[] d in dirs)
         {
             if (parts.AsSpan().SequenceEqual(d))
@@ -436,7 +441,8 @@ internal static class ProcFs
         "/proc/sys" => [("fs", DtDir), ("kernel", DtDir), ("vm", DtDir)],
         "/proc/sys/kernel" => [("cap_last_cap", DtReg), ("domainname", DtReg), ("hostname", DtReg), ("ngroups_max", DtReg), ("osrelease", DtReg), ("ostype", DtReg), ("pid_max", DtReg), ("random", DtDir), ("version", DtReg)],
         "/proc/sys/vm" => [("max_map_count", DtReg), ("overcommit_memory", DtReg)],
-        "/proc/sys/fs" => [("nr_open", DtReg), ("pipe-max-size", DtReg)],
+        "/proc/sys/fs" => [("mqueue", DtDir), ("nr_open", DtReg), ("pipe-max-size", DtReg)],
+        "/proc/sys/fs/mqueue" => [("msg_default", DtReg), ("msg_max", DtReg), ("msgsize_default", DtReg), ("msgsize_max", DtReg), ("queues_max", DtReg)],
         _ => [("boot_id", DtReg)],
     };
 

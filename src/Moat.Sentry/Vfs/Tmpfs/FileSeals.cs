@@ -36,7 +36,7 @@ internal static class FileSeals
     }
 
     /// <summary>Implements F_ADD_SEALS on a tmpfs file opened for <paramref name="writable"/> access.</summary>
-    public static long Add(TmpfsRegular f, bool writable, uint seals)
+    public static long Add(TmpfsRegular f, bool writable, uint seals, bool writablyMapped)
     {
         if (!writable)
         {
@@ -53,7 +53,12 @@ internal static class FileSeals
             return -Errno.EPERM.Value;
         }
 
-        // Writable shared mappings of tmpfs files don't exist here, so F_SEAL_WRITE never meets one (EBUSY).
+        // mapping_deny_writable: not while a shared mapping may write the file.
+        if ((seals & F_SEAL_WRITE) != 0 && (f.Seals & F_SEAL_WRITE) == 0 && writablyMapped)
+        {
+            return -Errno.EBUSY.Value;
+        }
+
         // An executable file sealed against exec is sealed against every change as well.
         if ((seals & F_SEAL_EXEC) != 0 && (f.Mode & 0x49) != 0)
         {

@@ -281,7 +281,8 @@ internal sealed unsafe class TmpfsFile : FileDescription
     }
 
     /// <summary>Implements F_ADD_SEALS (<paramref name="add"/>) and F_GET_SEALS.</summary>
-    public long Seals(bool add, uint seals)
+    /// <remarks><paramref name="writablyMapped"/>: whether some address space maps the file shared and writable.</remarks>
+    public long Seals(bool add, uint seals, bool writablyMapped = false)
     {
         lock (Fs.Mu)
         {
@@ -290,7 +291,7 @@ internal sealed unsafe class TmpfsFile : FileDescription
                 return -Errno.EINVAL.Value;
             }
 
-            return add ? FileSeals.Add(f, (StatusFlags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY, seals) : f.Seals;
+            return add ? FileSeals.Add(f, (StatusFlags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY, seals, writablyMapped) : f.Seals;
         }
     }
 
