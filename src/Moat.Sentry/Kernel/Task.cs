@@ -196,7 +196,7 @@ internal sealed partial class Task
 
             if (metrics != null)
             {
-                RecordMetrics(metrics, ev, nr);
+                RecordMetrics(metrics, ev, nr, syscallResult);
             }
 
             if (profile != null)
@@ -208,12 +208,17 @@ internal sealed partial class Task
         return Exit.Value;
     }
 
-    private static void RecordMetrics(Metrics.SandboxMetrics metrics, in SwitchEvent ev, int nr)
+    private static void RecordMetrics(Metrics.SandboxMetrics metrics, in SwitchEvent ev, int nr, long result)
     {
         switch (ev.Kind)
         {
             case SwitchEventKind.Syscall:
                 metrics.Syscall(nr);
+                if (result > 0)
+                {
+                    metrics.Moved(nr, result);
+                }
+
                 break;
             case SwitchEventKind.Syscall32:
                 metrics.Syscall32();

@@ -18,10 +18,30 @@ public sealed class SandboxMetrics
     private long _hostSignals;
     private long _tasksStarted;
     private long _peakTasks;
+    private long _bytesRead;
+    private long _bytesWritten;
 
     internal void Syscall(int nr) => Interlocked.Increment(ref _syscalls[(uint)nr < Sysno.MaxSyscall ? nr : Sysno.MaxSyscall]);
 
     internal void Syscall32() => Interlocked.Increment(ref _syscalls32);
+
+    /// <summary>
+    /// The bytes a read-family or write-family call of the application moved (its positive result): files,
+    /// pipes, sockets and terminals alike. Calls that answer a count of messages (recvmmsg, sendmmsg) and
+    /// copies between two descriptors (sendfile, splice, copy_file_range) are not counted.
+    /// </summary>
+    internal void Moved(int nr, long result)
+    {
+        switch (nr)
+        {
+            case Sysno.read or Sysno.pread64 or Sysno.readv or Sysno.preadv or Sysno.preadv2 or Sysno.recvfrom or Sysno.recvmsg:
+                Interlocked.Add(ref _bytesRead, result);
+                break;
+            case Sysno.write or Sysno.pwrite64 or Sysno.writev or Sysno.pwritev or Sysno.pwritev2 or Sysno.sendto or Sysno.sendmsg:
+                Interlocked.Add(ref _bytesWritten, result);
+                break;
+        }
+    }
 
     /// <summary>A host signal stopped app code: SIGSEGV and SIGBUS are the page faults the Sentry serves.</summary>
     internal void HostSignal(int signo)
@@ -67,6 +87,8 @@ public sealed class SandboxMetrics
         Metric(w, label, "moat_memory_file_peak_bytes", "gauge", "The most bytes of application memory the MemoryFile held at once.", (long)memoryPeakBytes);
         Metric(w, label, "moat_memory_file_size_bytes", "gauge", "Size of the MemoryFile at exit (its high-water mark, in 1 GiB chunks).", (long)memoryFileBytes);
         Metric(w, label, "moat_gofer_round_trips_total", "counter", "Requests the Sentry sent to the gofer.", goferRoundTrips);
+        Metric(w, label, "moat_read_bytes_total", "counter", "Bytes the application's read, pread, readv, preadv, recvfrom and recvmsg calls returned.", Volatile.Read(ref _bytesRead));
+        Metric(w, label, "moat_written_bytes_total", "counter", "Bytes the application's write, pwrite, writev, pwritev, sendto and sendmsg calls wrote.", Volatile.Read(ref _bytesWritten));
     }
 
     private static void Metric(TextWriter w, string label, string name, string type, string help, long value)
