@@ -99,6 +99,8 @@ internal static class DoCommand
             return 1;
         }
 
+        RawTerminalLines(terminal != null);
+
         // A JIT build loads assemblies from disk on demand, which a Sentry with an empty root cannot do.
         if (o.Confine == "full" && !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
         {
@@ -149,6 +151,16 @@ internal static class DoCommand
         return status;
     }
 
+    // While the caller's terminal is raw (a pty for the program), Moat's own lines on it need their carriage
+    // return: the terminal no longer adds one.
+    private static void RawTerminalLines(bool terminal)
+    {
+        if (terminal && !Console.IsErrorRedirected)
+        {
+            Console.Error.NewLine = "\r\n";
+        }
+    }
+
     // The Sentry inside its namespaces: the gofer is already at fd 3, the profile file (if any) at fd 5.
     private static int RunJailed(DoOptions o, SandboxIdentity? identity, DebugLog log)
     {
@@ -163,6 +175,7 @@ internal static class DoCommand
             return 1;
         }
 
+        RawTerminalLines(o.Tty && !o.NoTty);
         if (!SentryJail.Enter(out string? error) || !SentryConfinement.Enter(out error))
         {
             Console.Error.WriteLine($"moat: cannot confine the Sentry: {error}");

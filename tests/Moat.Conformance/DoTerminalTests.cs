@@ -38,6 +38,16 @@ public sealed class DoTerminalTests
     }
 
     [Fact]
+    public void MoatsOwnLine_OnTheRawTerminal_EndsWithACarriageReturn()
+    {
+        // The one-line error of a failed start is written while the caller's terminal is raw.
+        PtySessionResult r = PtySession.Run([Moat(), "do", "--", "/nonexistent-program"], []);
+        Assert.True(r.ExitCode == 127, Describe(r));
+        Assert.Matches(new Regex(@"moat: [^\r\n]*nonexistent-program[^\r\n]*\r\n"), r.Output);
+        Assert.Equal(r.TermiosBefore, r.TermiosAfter);
+    }
+
+    [Fact]
     public void ALineReadInCanonicalMode_IsEchoedOnce_ByTheSentrysPty()
     {
         // The caller's terminal is raw: the echo and the CR-to-NL of the line come from the Sentry's line discipline only.
