@@ -83,9 +83,21 @@ static int exec_status(const char *path) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The mount namespace's link: "mnt:[N]", N its inode as stat through the link shows it. */
+static unsigned long ns_inode(const char *link) {
+    char buf[64] = {0};
+    struct stat st;
+    if (readlink(link, buf, sizeof buf - 1) < 0 || strncmp(buf, "mnt:[", 5) != 0 || stat(link, &st) != 0) return 0;
+    unsigned long n = strtoul(buf + 5, NULL, 10);
+    return n == (unsigned long)st.st_ino ? n : 1;
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    unsigned long before = ns_inode("/proc/self/ns/mnt");
     SHOW("unshare(CLONE_NEWNS)", unshare(CLONE_NEWNS));
+    unsigned long after = ns_inode("/proc/self/ns/mnt");
+    printf("ns/mnt readable and stat-able: %d, changed by unshare: %d\n", before > 1 && after > 1, before != after);
     SHOW("make / private", mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL));
     rmtree("mnt_scratch");
     mkdir("mnt_scratch", 0755);

@@ -102,7 +102,7 @@ internal static class ProcFs
         {
             node = new ProcNode(ProcKind.Directory, dir, Entries: () =>
             {
-                var e = new List<(string, byte)> { ("fd", DtDir), ("fdinfo", DtDir), ("task", DtDir) };
+                var e = new List<(string, byte)> { ("fd", DtDir), ("fdinfo", DtDir), ("task", DtDir), ("ns", DtDir) };
                 foreach (string f in s_processFiles)
                 {
                     e.Add((f, DtReg));
@@ -166,6 +166,27 @@ internal static class ProcFs
                 return 0;
             }
 
+            case "ns" when parts.Length == 1:
+                node = new ProcNode(ProcKind.Directory, path, Entries: () =>
+                {
+                    var e = new List<(string, byte)>();
+                    foreach (string n in ProcNamespaces.Names)
+                    {
+                        e.Add((n, DtLnk));
+                    }
+
+                    return e;
+                });
+                return 0;
+            case "ns" when parts.Length == 2:
+                if (ProcNamespaces.Target(g, parts[1], out ulong nsInode) is not string nsTarget)
+                {
+                    return -Errno.ENOENT.Value;
+                }
+
+                // A magic link, as fd links are: following it reaches the namespace's file itself.
+                node = new ProcNode(ProcKind.Link, path, Target: nsTarget, Fd: new NamespaceFile(nsInode));
+                return 0;
             case "exe" when parts.Length == 1:
                 node = new ProcNode(ProcKind.Link, path, Target: g.ExecutablePath);
                 return 0;
