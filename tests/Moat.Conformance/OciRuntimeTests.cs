@@ -531,4 +531,18 @@ public sealed class OciRuntimeTests
         Assert.Contains("mkdir: errno 13", outputs[1], StringComparison.Ordinal);
         Assert.Equal(outputs[0], outputs[1]);
     }
+
+    [Fact]
+    public void Run_KillOfInitFromInside_IsIgnoredUnlessHandled_AsUnderRunc()
+    {
+        // The container's init ignores what it has no handler for when it comes from its own PID namespace:
+        // SIGKILL, SIGTERM, SIGSTOP from itself or a child; a trapped signal is delivered.
+        string bundle = Bundle("""
+            kill -9 1; echo "after KILL $?"; kill -TERM 1; echo "after TERM $?"; kill -STOP 1; echo "after STOP $?"
+            sh -c 'kill -9 1; kill -TERM 1'; echo "after a child's KILL and TERM $?"
+            trap 'echo "USR1 handled"' USR1; kill -USR1 1; echo "after USR1"
+            """);
+        string[] outputs = RunUnderRuncAndMoat(bundle);
+        Assert.Equal("after KILL 0\nafter TERM 0\nafter STOP 0\nafter a child's KILL and TERM 0\nUSR1 handled\nafter USR1\n", outputs[1]);
+    }
 }

@@ -182,6 +182,7 @@ internal static class BootCommand
             DefaultTmpfs = false,
             RootReadOnly = plan.RootReadonly,
             BindMounts = volumes,
+            ProtectInit = true, // the container's init is PID 1 of its namespace, as under runc
             BeforeStart = control =>
             {
                 // The control first: a start may come as soon as create has heard "ready".
