@@ -532,6 +532,41 @@ public sealed class OciRuntimeTests
         Assert.Equal(outputs[0], outputs[1]);
     }
 
+    // Writes a change to the bundle's config.json.
+    private static void EditConfig(string bundle, Action<JsonNode> edit)
+    {
+        string path = Path.Combine(bundle, "config.json");
+        JsonNode config = JsonNode.Parse(File.ReadAllText(path))!;
+        edit(config);
+        File.WriteAllText(path, config.ToJsonString());
+    }
+
+    [Fact]
+    public void Run_MemoryLimit_AProcessBeyondItIsKilled_InitWith137_AsUnderRunc()
+    {
+        // awk doubles a string to 64 MiB of anonymous memory, which the memory cgroup (runc) and the Sentry's
+        // cap both count: a child beyond 32 MiB dies of SIGKILL, then the container's init does.
+        const string grow = "busybox awk 'BEGIN { s = \"x\"; while (length(s) < 67108864) s = s s; print length(s) }'";
+        string bundle = Bundle(grow + "; echo \"child $?\"; exec " + grow);
+        EditConfig(bundle, c => c["linux"]!["resources"]!["memory"] = new JsonObject { ["limit"] = 32L << 20 });
+        foreach (string runtime in new[] { "runc", "moat" })
+        {
+            RunResult r = Runtime(runtime, HostScratch.NewDirectory("state"), "run", "--bundle", bundle, runtime + Guid.NewGuid().ToString("N")[..8]);
+            Assert.True(r.ExitCode == 137, $"{runtime}: status {r.ExitCode}: {r.Stderr}");
+            Assert.Equal("child 137\n", r.StdoutText);
+        }
+    }
+
+    [Fact]
+    public void Run_PidsLimit_ForkBeyondItFailsWithEagain_AsUnderRunc()
+    {
+        // Five tasks: the two shells and three sleeps; the fourth sleep's fork fails and busybox sh gives up.
+        string bundle = Bundle("sh -c 'for i in 1 2 3 4 5 6; do sleep 1 & done' 2>&1; echo \"status $?\"");
+        EditConfig(bundle, c => c["linux"]!["resources"]!["pids"] = new JsonObject { ["limit"] = 5 });
+        string[] outputs = RunUnderRuncAndMoat(bundle);
+        Assert.Equal("sh: can't fork: Resource temporarily unavailable\nstatus 2\n", outputs[1]);
+    }
+
     [Fact]
     public void Run_KillOfInitFromInside_IsIgnoredUnlessHandled_AsUnderRunc()
     {

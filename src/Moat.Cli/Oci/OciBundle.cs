@@ -111,6 +111,11 @@ internal static class OciBundle
             // No hostname: a new UTS namespace starts with the host's name.
             Hostname = string.IsNullOrEmpty(spec.Hostname) ? Environment.MachineName : spec.Hostname,
         };
+        if (!OciResourceLimits.Apply(plan, spec.Linux?.Resources, out error))
+        {
+            return null;
+        }
+
         foreach (OciMount m in spec.Mounts ?? [])
         {
             if (!AddMount(plan, m, out error))
