@@ -567,6 +567,40 @@ public sealed class OciRuntimeTests
         Assert.Equal("sh: can't fork: Resource temporarily unavailable\nstatus 2\n", outputs[1]);
     }
 
+    [Theory]
+    [InlineData(0, "/root")]
+    [InlineData(4242, "/")]
+    public void Run_WithoutHome_HomeIsThePasswdEntrys_AsUnderRunc(int uid, string home)
+    {
+        string bundle = Bundle("echo \"HOME=$HOME\"");
+        string etc = Path.Combine(bundle, "rootfs", "etc");
+        Directory.CreateDirectory(etc);
+        File.WriteAllText(Path.Combine(etc, "passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n");
+        EditConfig(bundle, c =>
+        {
+            c["process"]!["user"] = new JsonObject { ["uid"] = uid, ["gid"] = uid };
+            c["process"]!["env"] = new JsonArray("PATH=/bin", "TERM=xterm");
+        });
+        string[] outputs = RunUnderRuncAndMoat(bundle);
+        Assert.Equal($"HOME={home}\n", outputs[1]);
+    }
+
+    [Fact]
+    public void Run_PasswdASymlinkOutOfTheRootfs_ResolvesInside()
+    {
+        // /etc/passwd -> /../../../../etc/passwd resolves beneath the rootfs (to itself: a loop), never to the
+        // host's passwd: no entry, so HOME is "/" (runc reads it inside the container, after pivot_root, where
+        // no path leaves the root either).
+        string bundle = Bundle("echo \"HOME=$HOME\"");
+        string etc = Path.Combine(bundle, "rootfs", "etc");
+        Directory.CreateDirectory(etc);
+        File.CreateSymbolicLink(Path.Combine(etc, "passwd"), "/../../../../../../etc/passwd");
+        EditConfig(bundle, c => c["process"]!["env"] = new JsonArray("PATH=/bin"));
+        RunResult r = Runtime("moat", HostScratch.NewDirectory("state"), "run", "--bundle", bundle, "m" + Guid.NewGuid().ToString("N")[..8]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("HOME=/\n", r.StdoutText);
+    }
+
     [Fact]
     public void Run_KillOfInitFromInside_IsIgnoredUnlessHandled_AsUnderRunc()
     {

@@ -97,6 +97,7 @@ internal static class OciBundle
             }
         }
 
+        spec.Process.Env = PasswdHome.WithDefault(spec.Process.Env, rootfs, spec.Process.User?.Uid ?? 0);
         SandboxProcessSpec? process = Process(spec.Process, seccomp, out error);
         if (process == null)
         {
