@@ -586,6 +586,42 @@ public sealed class OciRuntimeTests
     }
 
     [Fact]
+    public void Exec_WithoutHome_HomeIsThePasswdEntrys_AsUnderRunc()
+    {
+        string bundle = Bundle("sleep 60");
+        string etc = Path.Combine(bundle, "rootfs", "etc");
+        Directory.CreateDirectory(etc);
+        File.WriteAllText(Path.Combine(etc, "passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n");
+        EditConfig(bundle, c => c["process"]!["env"] = new JsonArray("PATH=/bin"));
+        string process = Path.Combine(bundle, "exec.json");
+        File.WriteAllText(process, """{"args": ["sh", "-c", "echo HOME=$HOME"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 1000, "gid": 1000}}""");
+        var outputs = new List<string>();
+        foreach (string runtime in new[] { "runc", "moat" })
+        {
+            string state = HostScratch.NewDirectory("state");
+            string id = runtime + "-" + Guid.NewGuid().ToString("N")[..8];
+            RunResult r = Runtime(runtime, state, "run", "--detach", "--bundle", bundle, id);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            try
+            {
+                r = Runtime(runtime, state, "exec", id, "sh", "-c", "echo HOME=$HOME");
+                Assert.True(r.ExitCode == 0, r.Stderr);
+                string both = r.StdoutText;
+                r = Runtime(runtime, state, "exec", "--process", process, id);
+                Assert.True(r.ExitCode == 0, r.Stderr);
+                outputs.Add(both + r.StdoutText);
+            }
+            finally
+            {
+                Runtime(runtime, state, "delete", "--force", id);
+            }
+        }
+
+        Assert.Equal("HOME=/root\nHOME=/home/user\n", outputs[1]);
+        Assert.Equal(outputs[0], outputs[1]);
+    }
+
+    [Fact]
     public void Run_PasswdASymlinkOutOfTheRootfs_ResolvesInside()
     {
         // /etc/passwd -> /../../../../etc/passwd resolves beneath the rootfs (to itself: a loop), never to the
