@@ -51,7 +51,6 @@ internal static class PasswdHome
             return null;
         }
 
-        string id = uid.ToString(CultureInfo.InvariantCulture);
         foreach (string raw in text.Split('\n'))
         {
             string line = raw.Trim();
@@ -61,7 +60,8 @@ internal static class PasswdHome
                 continue;
             }
 
-            if (fields[2] == id)
+            // A number, as runc's (and glibc's) parser reads it: "07" is uid 7.
+            if (ulong.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out ulong u) && u == uid)
             {
                 return fields[5];
             }
