@@ -38,6 +38,7 @@ public static class Sandbox
             Hostname = options.Hostname,
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
             MaxTasks = options.MaxTasks,
+            ProtectsInit = options.ProtectInit,
             Metrics = options.WriteMetrics != null ? new Metrics.SandboxMetrics() : null,
             RootReadOnly = options.RootReadOnly,
             HostNetwork = options.Network == NetworkMode.Host ? new Net.HostNotifier() : null,

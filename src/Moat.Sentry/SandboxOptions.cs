@@ -44,6 +44,12 @@ public sealed class SandboxOptions
     /// <summary>The most tasks the sandbox may hold at once (0: no limit): fork and clone beyond it fail with EAGAIN.</summary>
     public int MaxTasks { get; init; }
 
+    /// <summary>
+    /// Whether the sandbox's init ignores, as a PID namespace's init does, every signal from inside the sandbox
+    /// whose action is the default one (kill -9 1 does nothing); signals from outside still reach it.
+    /// </summary>
+    public bool ProtectInit { get; init; }
+
     /// <summary>The most bytes of memory the sandbox may hold (0: no limit); beyond it a faulting process is killed.</summary>
     public ulong MemoryLimit { get; init; }
 

@@ -531,4 +531,123 @@ public sealed class OciRuntimeTests
         Assert.Contains("mkdir: errno 13", outputs[1], StringComparison.Ordinal);
         Assert.Equal(outputs[0], outputs[1]);
     }
+
+    // Writes a change to the bundle's config.json.
+    private static void EditConfig(string bundle, Action<JsonNode> edit)
+    {
+        string path = Path.Combine(bundle, "config.json");
+        JsonNode config = JsonNode.Parse(File.ReadAllText(path))!;
+        edit(config);
+        File.WriteAllText(path, config.ToJsonString());
+    }
+
+    [Fact]
+    public void Run_MemoryLimit_AProcessBeyondItIsKilled_InitWith137_AsUnderRunc()
+    {
+        // awk doubles a string to 64 MiB of anonymous memory, which the memory cgroup (runc) and the Sentry's
+        // cap both count: a child beyond 32 MiB dies of SIGKILL, then the container's init does.
+        const string grow = "busybox awk 'BEGIN { s = \"x\"; while (length(s) < 67108864) s = s s; print length(s) }'";
+        string bundle = Bundle(grow + "; echo \"child $?\"; exec " + grow);
+        EditConfig(bundle, c => c["linux"]!["resources"]!["memory"] = new JsonObject { ["limit"] = 32L << 20 });
+        foreach (string runtime in new[] { "runc", "moat" })
+        {
+            RunResult r = Runtime(runtime, HostScratch.NewDirectory("state"), "run", "--bundle", bundle, runtime + Guid.NewGuid().ToString("N")[..8]);
+            Assert.True(r.ExitCode == 137, $"{runtime}: status {r.ExitCode}: {r.Stderr}");
+            Assert.Equal("child 137\n", r.StdoutText);
+        }
+    }
+
+    [Fact]
+    public void Run_PidsLimit_ForkBeyondItFailsWithEagain_AsUnderRunc()
+    {
+        // Five tasks: the two shells and three sleeps; the fourth sleep's fork fails and busybox sh gives up.
+        string bundle = Bundle("sh -c 'for i in 1 2 3 4 5 6; do sleep 1 & done' 2>&1; echo \"status $?\"");
+        EditConfig(bundle, c => c["linux"]!["resources"]!["pids"] = new JsonObject { ["limit"] = 5 });
+        string[] outputs = RunUnderRuncAndMoat(bundle);
+        Assert.Equal("sh: can't fork: Resource temporarily unavailable\nstatus 2\n", outputs[1]);
+    }
+
+    [Theory]
+    [InlineData(0, "/root")]
+    [InlineData(4242, "/")]
+    public void Run_WithoutHome_HomeIsThePasswdEntrys_AsUnderRunc(int uid, string home)
+    {
+        string bundle = Bundle("echo \"HOME=$HOME\"");
+        string etc = Path.Combine(bundle, "rootfs", "etc");
+        Directory.CreateDirectory(etc);
+        File.WriteAllText(Path.Combine(etc, "passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n");
+        EditConfig(bundle, c =>
+        {
+            c["process"]!["user"] = new JsonObject { ["uid"] = uid, ["gid"] = uid };
+            c["process"]!["env"] = new JsonArray("PATH=/bin", "TERM=xterm");
+        });
+        string[] outputs = RunUnderRuncAndMoat(bundle);
+        Assert.Equal($"HOME={home}\n", outputs[1]);
+    }
+
+    [Fact]
+    public void Exec_WithoutHome_HomeIsThePasswdEntrys_AsUnderRunc()
+    {
+        string bundle = Bundle("sleep 60");
+        string etc = Path.Combine(bundle, "rootfs", "etc");
+        Directory.CreateDirectory(etc);
+        File.WriteAllText(Path.Combine(etc, "passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n");
+        EditConfig(bundle, c => c["process"]!["env"] = new JsonArray("PATH=/bin"));
+        string process = Path.Combine(bundle, "exec.json");
+        File.WriteAllText(process, """{"args": ["sh", "-c", "echo HOME=$HOME"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 1000, "gid": 1000}}""");
+        var outputs = new List<string>();
+        foreach (string runtime in new[] { "runc", "moat" })
+        {
+            string state = HostScratch.NewDirectory("state");
+            string id = runtime + "-" + Guid.NewGuid().ToString("N")[..8];
+            RunResult r = Runtime(runtime, state, "run", "--detach", "--bundle", bundle, id);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            try
+            {
+                r = Runtime(runtime, state, "exec", id, "sh", "-c", "echo HOME=$HOME");
+                Assert.True(r.ExitCode == 0, r.Stderr);
+                string both = r.StdoutText;
+                r = Runtime(runtime, state, "exec", "--process", process, id);
+                Assert.True(r.ExitCode == 0, r.Stderr);
+                outputs.Add(both + r.StdoutText);
+            }
+            finally
+            {
+                Runtime(runtime, state, "delete", "--force", id);
+            }
+        }
+
+        Assert.Equal("HOME=/root\nHOME=/home/user\n", outputs[1]);
+        Assert.Equal(outputs[0], outputs[1]);
+    }
+
+    [Fact]
+    public void Run_PasswdASymlinkOutOfTheRootfs_ResolvesInside()
+    {
+        // /etc/passwd -> /../../../../etc/passwd resolves beneath the rootfs (to itself: a loop), never to the
+        // host's passwd: no entry, so HOME is "/" (runc reads it inside the container, after pivot_root, where
+        // no path leaves the root either).
+        string bundle = Bundle("echo \"HOME=$HOME\"");
+        string etc = Path.Combine(bundle, "rootfs", "etc");
+        Directory.CreateDirectory(etc);
+        File.CreateSymbolicLink(Path.Combine(etc, "passwd"), "/../../../../../../etc/passwd");
+        EditConfig(bundle, c => c["process"]!["env"] = new JsonArray("PATH=/bin"));
+        RunResult r = Runtime("moat", HostScratch.NewDirectory("state"), "run", "--bundle", bundle, "m" + Guid.NewGuid().ToString("N")[..8]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("HOME=/\n", r.StdoutText);
+    }
+
+    [Fact]
+    public void Run_KillOfInitFromInside_IsIgnoredUnlessHandled_AsUnderRunc()
+    {
+        // The container's init ignores what it has no handler for when it comes from its own PID namespace:
+        // SIGKILL, SIGTERM, SIGSTOP from itself or a child; a trapped signal is delivered.
+        string bundle = Bundle("""
+            kill -9 1; echo "after KILL $?"; kill -TERM 1; echo "after TERM $?"; kill -STOP 1; echo "after STOP $?"
+            sh -c 'kill -9 1; kill -TERM 1'; echo "after a child's KILL and TERM $?"
+            trap 'echo "USR1 handled"' USR1; kill -USR1 1; echo "after USR1"
+            """);
+        string[] outputs = RunUnderRuncAndMoat(bundle);
+        Assert.Equal("after KILL 0\nafter TERM 0\nafter STOP 0\nafter a child's KILL and TERM 0\nUSR1 handled\nafter USR1\n", outputs[1]);
+    }
 }

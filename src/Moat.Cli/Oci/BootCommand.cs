@@ -149,7 +149,8 @@ internal static class BootCommand
             server.MoveDirectory(FdPath((int)dir));
             if (log.Path != null)
             {
-                long fd = HostPath.Openat(OpenFlags.AT_FDCWD, log.Path, OpenFlags.O_WRONLY | OpenFlags.O_APPEND | OpenFlags.O_CLOEXEC);
+                // Created if missing, as runc creates its --log.
+                long fd = HostPathChange.Openat2(OpenFlags.AT_FDCWD, log.Path, OpenFlags.O_WRONLY | OpenFlags.O_APPEND | OpenFlags.O_CREAT | OpenFlags.O_CLOEXEC, 0x1A4 /* 0644 */, 0);
                 log = new OciLog(fd < 0 ? null : FdPath((int)fd), log.Json);
                 server.Log = log;
             }
@@ -163,6 +164,11 @@ internal static class BootCommand
         foreach (string m in plan.Unprovided)
         {
             log.Write("warning", $"mount {m}: moat does not provide this file system yet; the path shows the root's directory");
+        }
+
+        foreach (string setting in plan.Ignored)
+        {
+            log.Write("warning", setting);
         }
 
         var sentryLog = new LineLogWriter { Copy = debugLog.Enabled ? debugLog : null };
@@ -182,6 +188,9 @@ internal static class BootCommand
             DefaultTmpfs = false,
             RootReadOnly = plan.RootReadonly,
             BindMounts = volumes,
+            MemoryLimit = plan.MemoryLimit,
+            MaxTasks = plan.MaxTasks,
+            ProtectInit = true, // the container's init is PID 1 of its namespace, as under runc
             BeforeStart = control =>
             {
                 // The control first: a start may come as soon as create has heard "ready".

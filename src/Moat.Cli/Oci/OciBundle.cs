@@ -97,6 +97,7 @@ internal static class OciBundle
             }
         }
 
+        spec.Process.Env = PasswdHome.WithDefault(spec.Process.Env, rootfs, spec.Process.User?.Uid ?? 0);
         SandboxProcessSpec? process = Process(spec.Process, seccomp, out error);
         if (process == null)
         {
@@ -111,6 +112,11 @@ internal static class OciBundle
             // No hostname: a new UTS namespace starts with the host's name.
             Hostname = string.IsNullOrEmpty(spec.Hostname) ? Environment.MachineName : spec.Hostname,
         };
+        if (!OciResourceLimits.Apply(plan, spec.Linux?.Resources, out error))
+        {
+            return null;
+        }
+
         foreach (OciMount m in spec.Mounts ?? [])
         {
             if (!AddMount(plan, m, out error))

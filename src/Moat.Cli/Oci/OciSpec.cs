@@ -132,6 +132,59 @@ internal sealed class OciLinux
 
     [JsonPropertyName("seccomp")]
     public OciSeccomp? Seccomp { get; set; }
+
+    [JsonPropertyName("resources")]
+    public OciResources? Resources { get; set; }
+}
+
+internal sealed class OciResources
+{
+    [JsonPropertyName("memory")]
+    public OciMemory? Memory { get; set; }
+
+    [JsonPropertyName("pids")]
+    public OciPids? Pids { get; set; }
+
+    [JsonPropertyName("cpu")]
+    public OciCpu? Cpu { get; set; }
+}
+
+internal sealed class OciMemory
+{
+    // Bytes; -1 (or absent) is no limit, as for the memory cgroup.
+    [JsonPropertyName("limit")]
+    public long? Limit { get; set; }
+
+    [JsonPropertyName("reservation")]
+    public long? Reservation { get; set; }
+
+    [JsonPropertyName("swap")]
+    public long? Swap { get; set; }
+}
+
+internal sealed class OciPids
+{
+    // 0 or -1 is no limit.
+    [JsonPropertyName("limit")]
+    public long Limit { get; set; }
+}
+
+internal sealed class OciCpu
+{
+    [JsonPropertyName("shares")]
+    public ulong? Shares { get; set; }
+
+    [JsonPropertyName("quota")]
+    public long? Quota { get; set; }
+
+    [JsonPropertyName("period")]
+    public ulong? Period { get; set; }
+
+    [JsonPropertyName("cpus")]
+    public string? Cpus { get; set; }
+
+    [JsonPropertyName("mems")]
+    public string? Mems { get; set; }
 }
 
 internal sealed class OciSeccomp

@@ -80,8 +80,16 @@ internal static partial class RuntimeCommand
 
         string dir = g.Store.Dir(r.Id);
         string? processFile = f.Get("process");
-        string? temp = null;
-        if (processFile == null)
+        OciProcess? process;
+        if (processFile != null)
+        {
+            process = OciBundle.LoadProcess(processFile, out string error);
+            if (process == null)
+            {
+                return g.Log.Error(error);
+            }
+        }
+        else
         {
             // exec ID CMD ARGS...: the process is config.json's with these args.
             if (f.Arguments.Count < 2)
@@ -102,21 +110,21 @@ internal static partial class RuntimeCommand
                 spec.Process.Cwd = cwd;
             }
 
-            temp = Path.Combine(dir, "exec-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".json");
-            File.WriteAllText(temp, JsonSerializer.Serialize(spec.Process, OciJson.Default.OciProcess));
-            processFile = temp;
+            process = spec.Process;
         }
+
+        // HOME from the container's passwd when the process has none, as runc exec does too.
+        process.Env = PasswdHome.WithDefault(process.Env, r.Rootfs, process.User?.Uid ?? 0);
+        string temp = Path.Combine(dir, "exec-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".json");
+        File.WriteAllText(temp, JsonSerializer.Serialize(process, OciJson.Default.OciProcess));
 
         try
         {
-            return StartExecProxy(g, f, dir, Path.GetFullPath(processFile));
+            return StartExecProxy(g, f, dir, temp);
         }
         finally
         {
-            if (temp != null)
-            {
-                File.Delete(temp);
-            }
+            File.Delete(temp);
         }
     }
 

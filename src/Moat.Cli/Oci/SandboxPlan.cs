@@ -27,6 +27,15 @@ internal sealed class SandboxPlan
     /// </summary>
     public List<BindMount> Binds { get; } = [];
 
+    /// <summary>linux.resources.memory.limit in bytes (0: none): the Sentry's memory cap.</summary>
+    public ulong MemoryLimit { get; set; }
+
+    /// <summary>linux.resources.pids.limit (0: none): the most tasks the sandbox holds at once.</summary>
+    public int MaxTasks { get; set; }
+
+    /// <summary>Settings of config.json accepted but not enforced: each is a warning in the OCI log.</summary>
+    public List<string> Ignored { get; } = [];
+
     /// <summary>Mounts of kinds the Sentry does not provide yet (sysfs, mqueue, devpts, cgroup): reported, not refused.</summary>
     public List<string> Unprovided { get; } = [];
 }

@@ -91,6 +91,13 @@ internal sealed partial class Kernel
     /// </summary>
     public int MaxTasks { get; init; }
 
+    /// <summary>
+    /// Whether <see cref="Init"/> is protected as a PID namespace's init from signals sent inside the sandbox
+    /// (<see cref="InitSignals"/>): an OCI container's init. Off for <c>moat do</c>, whose program keeps the
+    /// signal behaviour it has when run directly.
+    /// </summary>
+    public bool ProtectsInit { get; init; }
+
     /// <summary>Whether a new task would exceed <see cref="MaxTasks"/>.</summary>
     public bool TaskLimitReached => MaxTasks > 0 && Volatile.Read(ref _liveTasks) >= MaxTasks;
 

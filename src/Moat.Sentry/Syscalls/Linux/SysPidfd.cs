@@ -208,7 +208,7 @@ internal static class SysPidfd
             return -Errno.EPERM.Value;
         }
 
-        if (target != null && sig != 0)
+        if (target != null && sig != 0 && !InitSignals.DropsFromInside(t, g, sig))
         {
             target.SendSignal(sig, info);
         }

@@ -167,7 +167,7 @@ internal static class SysSignal
             {
                 r = -Errno.EPERM.Value;
             }
-            else if (target != null && sig != 0)
+            else if (target != null && sig != 0 && !InitSignals.DropsFromInside(t, g, sig))
             {
                 target.SendSignal(sig, t.Group.Tgid, t.Credentials.RealUid);
             }
@@ -212,7 +212,7 @@ internal static class SysSignal
             return -Errno.EPERM.Value;
         }
 
-        if (sig != 0)
+        if (sig != 0 && !InitSignals.DropsFromInside(t, target.Group, sig))
         {
             target.SendSignal(sig, new SigInfo { si_signo = sig, si_code = SigInfo.SI_TKILL, si_pid = t.Group.Tgid, si_uid = (int)t.Credentials.RealUid });
         }

@@ -113,7 +113,7 @@ internal static class SysSignalQueue
             return -Errno.EPERM.Value;
         }
 
-        if (target != null && sig != 0)
+        if (target != null && sig != 0 && !InitSignals.DropsFromInside(t, g, sig))
         {
             info.si_signo = sig;
             target.SendSignal(sig, info);
@@ -159,7 +159,7 @@ internal static class SysSignalQueue
             return -Errno.EPERM.Value;
         }
 
-        if (sig != 0)
+        if (sig != 0 && !InitSignals.DropsFromInside(t, target.Group, sig))
         {
             info.si_signo = sig;
             target.SendSignal(sig, info);
