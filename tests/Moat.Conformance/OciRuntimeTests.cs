@@ -509,27 +509,39 @@ public sealed class OciRuntimeTests
     public void Exec_WithASeccompProfile_TheExecdProcessIsFilteredToo_AsUnderRunc()
     {
         string bundle = SeccompBundle("sleep 60");
-        var outputs = new List<string>();
-        foreach (string runtime in new[] { "runc", "moat" })
+        string[] outputs = ExecUnderRuncAndMoat(bundle, (runtime, state, id) =>
+        {
+            RunResult r = Runtime(runtime, state, "exec", id, "/bin/probe");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            return r.StdoutText;
+        });
+        Assert.Contains("mkdir: errno 13", outputs[1], StringComparison.Ordinal);
+    }
+
+    // Starts the bundle detached under runc, then under moat, runs <paramref name="execs"/> against each (what
+    // they print is returned), deletes the container, and asserts the two printed the same.
+    private static string[] ExecUnderRuncAndMoat(string bundle, Func<string, string, string, string> execs)
+    {
+        var outputs = new string[2];
+        string[] runtimes = ["runc", "moat"];
+        for (int i = 0; i < runtimes.Length; i++)
         {
             string state = HostScratch.NewDirectory("state");
-            string id = runtime + "-" + Guid.NewGuid().ToString("N")[..8];
-            RunResult r = Runtime(runtime, state, "run", "--detach", "--bundle", bundle, id);
+            string id = runtimes[i] + "-" + Guid.NewGuid().ToString("N")[..8];
+            RunResult r = Runtime(runtimes[i], state, "run", "--detach", "--bundle", bundle, id);
             Assert.True(r.ExitCode == 0, r.Stderr);
             try
             {
-                r = Runtime(runtime, state, "exec", id, "/bin/probe");
-                Assert.True(r.ExitCode == 0, r.Stderr);
-                outputs.Add(r.StdoutText);
+                outputs[i] = execs(runtimes[i], state, id);
             }
             finally
             {
-                Runtime(runtime, state, "delete", "--force", id);
+                Runtime(runtimes[i], state, "delete", "--force", id);
             }
         }
 
-        Assert.Contains("mkdir: errno 13", outputs[1], StringComparison.Ordinal);
         Assert.Equal(outputs[0], outputs[1]);
+        return outputs;
     }
 
     // Writes a change to the bundle's config.json.
@@ -595,30 +607,16 @@ public sealed class OciRuntimeTests
         EditConfig(bundle, c => c["process"]!["env"] = new JsonArray("PATH=/bin"));
         string process = Path.Combine(bundle, "exec.json");
         File.WriteAllText(process, """{"args": ["sh", "-c", "echo HOME=$HOME"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 1000, "gid": 1000}}""");
-        var outputs = new List<string>();
-        foreach (string runtime in new[] { "runc", "moat" })
+        string[] outputs = ExecUnderRuncAndMoat(bundle, (runtime, state, id) =>
         {
-            string state = HostScratch.NewDirectory("state");
-            string id = runtime + "-" + Guid.NewGuid().ToString("N")[..8];
-            RunResult r = Runtime(runtime, state, "run", "--detach", "--bundle", bundle, id);
+            RunResult r = Runtime(runtime, state, "exec", id, "sh", "-c", "echo HOME=$HOME");
             Assert.True(r.ExitCode == 0, r.Stderr);
-            try
-            {
-                r = Runtime(runtime, state, "exec", id, "sh", "-c", "echo HOME=$HOME");
-                Assert.True(r.ExitCode == 0, r.Stderr);
-                string both = r.StdoutText;
-                r = Runtime(runtime, state, "exec", "--process", process, id);
-                Assert.True(r.ExitCode == 0, r.Stderr);
-                outputs.Add(both + r.StdoutText);
-            }
-            finally
-            {
-                Runtime(runtime, state, "delete", "--force", id);
-            }
-        }
-
+            string both = r.StdoutText;
+            r = Runtime(runtime, state, "exec", "--process", process, id);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            return both + r.StdoutText;
+        });
         Assert.Equal("HOME=/root\nHOME=/home/user\n", outputs[1]);
-        Assert.Equal(outputs[0], outputs[1]);
     }
 
     [Fact]

@@ -304,14 +304,10 @@ internal static class SysMqueue
             return 0;
         }
 
-        if (t.MM.CopyIn(addr, out Timespec ts) < 0)
+        long r = TimespecArg.CopyIn(t, addr, out Timespec ts);
+        if (r < 0)
         {
-            return -Errno.EFAULT.Value;
-        }
-
-        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1_000_000_000)
-        {
-            return -Errno.EINVAL.Value;
+            return r;
         }
 
         HostProcess.ClockGettime(0, out Timespec now);

@@ -269,14 +269,10 @@ internal static class SysPoll
             return 0;
         }
 
-        if (t.MM.CopyIn(addr, out Timespec ts) < 0)
+        long r = TimespecArg.CopyIn(t, addr, out Timespec ts);
+        if (r < 0)
         {
-            return -Errno.EFAULT.Value;
-        }
-
-        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1_000_000_000)
-        {
-            return -Errno.EINVAL.Value;
+            return r;
         }
 
         timeoutMs = (int)Math.Min((ts.tv_sec * 1000) + ((ts.tv_nsec + 999_999) / 1_000_000), int.MaxValue);
