@@ -1045,24 +1045,18 @@ internal static class PathOps
 
     private static long LinkOutsideVolumes(Task t, ref string oldAbsolute, ref string newAbsolute)
     {
-        long r = ResolveForChange(t, ref oldAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel);
-        if (r < 0)
+        TwoNames where = ResolveBothForChange(t, ref oldAbsolute, ref newAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel, out string newRel, out long r);
+        if (where == TwoNames.Failed)
         {
             return r;
         }
 
-        long r2 = ResolveForChange(t, ref newAbsolute, out Tmpfs.Tmpfs? newFs, out string newRel);
-        if (r2 < 0)
-        {
-            return r2;
-        }
-
-        if (r == 3 || r2 == 3)
+        if (where == TwoNames.OnVolume)
         {
             return 3;
         }
 
-        if (r == 2 && r2 == 2)
+        if (where == TwoNames.BothOverlay)
         {
             long c = Overlay.CopyUp(t, oldAbsolute, oldAbsolute, follow: false, out TmpfsNode? node);
             if (c < 0)
@@ -1073,12 +1067,7 @@ internal static class PathOps
             return node is TmpfsDirectory ? -Errno.EPERM.Value : Overlay.Create(t, newAbsolute, 0, null, node);
         }
 
-        if (r == 2 || r2 == 2)
-        {
-            return -Errno.EXDEV.Value;
-        }
-
-        if (oldFs != newFs)
+        if (where == TwoNames.Apart)
         {
             return -Errno.EXDEV.Value;
         }
@@ -1086,7 +1075,7 @@ internal static class PathOps
         lock (oldFs!.Mu)
         {
             oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName, out _);
-            newFs!.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
+            oldFs.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
             if (!op!.Children.TryGetValue(oldName, out TmpfsNode? node))
             {
                 return -Errno.ENOENT.Value;
@@ -1146,35 +1135,62 @@ internal static class PathOps
         return -Errno.ELOOP.Value;
     }
 
+    // Where the two names of a link, rename or exchange lie, outside volumes.
+    private enum TwoNames
+    {
+        Failed,
+        OnVolume,
+        BothOverlay,
+        Apart,
+        OneTmpfs,
+    }
+
+    // Resolves both names' directories for a change: a volume on either side (its own path handles it), both on
+    // the overlay, in two different file systems (EXDEV), or in one tmpfs (returned in oldFs).
+    private static TwoNames ResolveBothForChange(Task t, ref string oldAbsolute, ref string newAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel, out string newRel, out long error)
+    {
+        error = ResolveForChange(t, ref oldAbsolute, out oldFs, out oldRel);
+        newRel = string.Empty;
+        if (error < 0)
+        {
+            return TwoNames.Failed;
+        }
+
+        long r2 = ResolveForChange(t, ref newAbsolute, out Tmpfs.Tmpfs? newFs, out newRel);
+        if (r2 < 0)
+        {
+            error = r2;
+            return TwoNames.Failed;
+        }
+
+        return error == 3 || r2 == 3 ? TwoNames.OnVolume :
+            error == 2 && r2 == 2 ? TwoNames.BothOverlay :
+            error == 2 || r2 == 2 || oldFs != newFs ? TwoNames.Apart : TwoNames.OneTmpfs;
+    }
+
     /// <summary>renameat2's RENAME_EXCHANGE.</summary>
     public const int RenameExchange = 2;
 
     // RENAME_EXCHANGE in one tmpfs, or between two names that only the overlay's upper layer has.
     private static long ExchangeOutsideVolumes(Task t, ref string oldAbsolute, ref string newAbsolute)
     {
-        long r = ResolveForChange(t, ref oldAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel);
-        if (r < 0)
+        TwoNames where = ResolveBothForChange(t, ref oldAbsolute, ref newAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel, out string newRel, out long r);
+        if (where == TwoNames.Failed)
         {
             return r;
         }
 
-        long r2 = ResolveForChange(t, ref newAbsolute, out Tmpfs.Tmpfs? newFs, out string newRel);
-        if (r2 < 0)
-        {
-            return r2;
-        }
-
-        if (r == 3 || r2 == 3)
+        if (where == TwoNames.OnVolume)
         {
             return 3;
         }
 
-        if (r == 2 && r2 == 2)
+        if (where == TwoNames.BothOverlay)
         {
             return Overlay.Exchange(t, oldAbsolute, newAbsolute);
         }
 
-        if (r == 2 || r2 == 2 || oldFs != newFs)
+        if (where == TwoNames.Apart)
         {
             return -Errno.EXDEV.Value;
         }
@@ -1182,7 +1198,7 @@ internal static class PathOps
         lock (oldFs!.Mu)
         {
             oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName, out _);
-            newFs!.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
+            oldFs.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
             return ExchangeLocked(op!, oldName, np!, newName);
         }
     }
@@ -1258,29 +1274,23 @@ internal static class PathOps
 
     private static long RenameOutsideVolumes(Task t, ref string oldAbsolute, ref string newAbsolute, bool noReplace)
     {
-        long r = ResolveForChange(t, ref oldAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel);
-        if (r < 0)
+        TwoNames where = ResolveBothForChange(t, ref oldAbsolute, ref newAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel, out string newRel, out long r);
+        if (where == TwoNames.Failed)
         {
             return r;
         }
 
-        long r2 = ResolveForChange(t, ref newAbsolute, out Tmpfs.Tmpfs? newFs, out string newRel);
-        if (r2 < 0)
-        {
-            return r2;
-        }
-
-        if (r == 3 || r2 == 3)
+        if (where == TwoNames.OnVolume)
         {
             return 3;
         }
 
-        if (r == 2 && r2 == 2)
+        if (where == TwoNames.BothOverlay)
         {
             return Overlay.Rename(t, oldAbsolute, newAbsolute, noReplace);
         }
 
-        if (r == 2 || r2 == 2 || oldFs != newFs)
+        if (where == TwoNames.Apart)
         {
             return -Errno.EXDEV.Value;
         }
@@ -1288,7 +1298,7 @@ internal static class PathOps
         lock (oldFs!.Mu)
         {
             oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName, out _);
-            newFs!.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
+            oldFs.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
             if (!op!.Children.TryGetValue(oldName, out TmpfsNode? node))
             {
                 return -Errno.ENOENT.Value;

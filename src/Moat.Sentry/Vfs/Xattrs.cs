@@ -32,6 +32,14 @@ internal static class Xattrs
     private const string TrustedPrefix = "trusted.";
     private const string SecurityPrefix = "security.";
 
+    // The checks every call on a tmpfs node makes, in Linux's order: permission for the name's namespace, then
+    // whether this file system keeps such names. Preconditions: the node's file system lock is held.
+    private static Errno MayUse(Credentials c, TmpfsNode node, string name, bool write)
+    {
+        Errno e = MayAccess(c, node.ToStat(), name, write);
+        return e != Errno.None ? e : Supported(name) ? Errno.None : Errno.EOPNOTSUPP;
+    }
+
     /// <summary>Implements setxattr on an open file (the caller copied a host file up). Returns 0 or -errno.</summary>
     public static long Set(Task t, FileDescription f, string name, byte[] value, int flags)
     {
@@ -43,15 +51,10 @@ internal static class Xattrs
         TmpfsNode node = tf.Node;
         lock (node.Fs.Mu)
         {
-            Errno e = MayAccess(t.Credentials, node.ToStat(), name, write: true);
+            Errno e = MayUse(t.Credentials, node, name, write: true);
             if (e != Errno.None)
             {
                 return -e.Value;
-            }
-
-            if (!Supported(name))
-            {
-                return -Errno.EOPNOTSUPP.Value;
             }
 
             bool exists = node.Xattrs?.ContainsKey(name) == true;
@@ -90,15 +93,10 @@ internal static class Xattrs
         TmpfsNode node = tf.Node;
         lock (node.Fs.Mu)
         {
-            Errno e = MayAccess(t.Credentials, node.ToStat(), name, write: false);
+            Errno e = MayUse(t.Credentials, node, name, write: false);
             if (e != Errno.None)
             {
                 return -e.Value;
-            }
-
-            if (!Supported(name))
-            {
-                return -Errno.EOPNOTSUPP.Value;
             }
 
             if (node.Xattrs == null || !node.Xattrs.TryGetValue(name, out value))
@@ -153,15 +151,10 @@ internal static class Xattrs
         TmpfsNode node = tf.Node;
         lock (node.Fs.Mu)
         {
-            Errno e = MayAccess(t.Credentials, node.ToStat(), name, write: true);
+            Errno e = MayUse(t.Credentials, node, name, write: true);
             if (e != Errno.None)
             {
                 return -e.Value;
-            }
-
-            if (!Supported(name))
-            {
-                return -Errno.EOPNOTSUPP.Value;
             }
 
             if (node.Xattrs == null || !node.Xattrs.Remove(name))

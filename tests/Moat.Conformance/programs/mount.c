@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -63,6 +65,17 @@ static void mountinfo(const char *name, int tmpfs) {
     }
     printf("mountinfo %s lines: %d\n", name, found);
     if (f) fclose(f);
+}
+
+/* How many mountinfo lines have a mount point ending in the given text (" /c " etc.). */
+static int mountinfo_count(const char *tail) {
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    char line[1024], want[64];
+    int n = 0;
+    snprintf(want, sizeof want, "/mnt_scratch%s", tail);
+    while (f && fgets(line, sizeof line, f)) n += strstr(line, want) != NULL;
+    if (f) fclose(f);
+    return n;
 }
 
 static void rmtree(const char *path) {
@@ -262,6 +275,11 @@ int main(void) {
     int ws;
     waitpid(pid, &ws, 0);
     printf("child in own namespace: status %d, parent sees: %s\n", WEXITSTATUS(ws), get("c/child"));
+    /* clone(CLONE_NEWNS) gives the child a copy too (fork-like: no new stack). */
+    pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) _exit(mount("tmpfs", "c", "tmpfs", 0, NULL) == 0 ? 0 : 1);
+    waitpid(pid, &ws, 0);
+    printf("clone(CLONE_NEWNS) child: status %d, parent sees its mount: %d\n", WEXITSTATUS(ws), get("c/child")[0] != 'E' || mountinfo_count("/c ") > 0);
     pid = fork();
     if (pid == 0) _exit(mount("tmpfs", "c", "tmpfs", 0, NULL) == 0 ? 0 : 1);
     waitpid(pid, &ws, 0);

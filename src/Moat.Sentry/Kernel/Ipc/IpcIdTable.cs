@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using Moat.Abi;
 
 namespace Moat.Sentry.Kernel.Ipc;
 
@@ -20,6 +21,28 @@ internal sealed class IpcIdTable<T>
     private readonly Dictionary<int, T> _byKey = [];
     private int _lastIndex = -1;
     private int _seq;
+
+    /// <summary>
+    /// The lookup of IPC_SET and IPC_RMID: EINVAL for no such id, EPERM for a caller that is neither owner nor
+    /// creator nor CAP_SYS_ADMIN. Returns the object, or null with -errno in <paramref name="error"/>.
+    /// </summary>
+    public T? FindForControl(Credentials c, int id, out long error)
+    {
+        T? o = Find(id);
+        error = o == null ? -Errno.EINVAL.Value : o.MayControl(c) ? 0 : -Errno.EPERM.Value;
+        return error < 0 ? null : o;
+    }
+
+    /// <summary>
+    /// The lookup of IPC_STAT and of *_STAT / *_STAT_ANY by index: EINVAL for no such object, EACCES without
+    /// read permission when <paramref name="check"/>. Returns the object, or null with -errno in <paramref name="error"/>.
+    /// </summary>
+    public T? FindForStat(Credentials c, int idOrIndex, bool byIndex, bool check, out long error)
+    {
+        T? o = byIndex ? FindIndex(idOrIndex) : Find(idOrIndex);
+        error = o == null ? -Errno.EINVAL.Value : check && !o.MayAccess(c, 0x124) ? -Errno.EACCES.Value : 0;
+        return error < 0 ? null : o;
+    }
 
     /// <summary>How many objects exist.</summary>
     public int InUse => _byIndex.Count;

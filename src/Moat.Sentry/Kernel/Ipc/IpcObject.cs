@@ -70,7 +70,7 @@ internal abstract class IpcObject
     public bool MayControl(Credentials c) =>
         c.EffectiveUid == Cuid || c.EffectiveUid == Uid || c.HasCapability(IpcNamespace.CAP_SYS_ADMIN);
 
-    /// <summary>Applies IPC_SET's owner and mode (ipc_update_perm). Returns EINVAL for an invalid id.</summary>
+    /// <summary>Applies IPC_SET's owner and mode (ipc_update_perm) and its change time. Returns EINVAL for an invalid id.</summary>
     public Errno SetPerm(in IpcPerm64 p)
     {
         if (p.uid == uint.MaxValue || p.gid == uint.MaxValue)
@@ -81,6 +81,7 @@ internal abstract class IpcObject
         Uid = p.uid;
         Gid = p.gid;
         Mode = (Mode & ~0x1ff) | (int)(p.mode & 0x1ff);
+        ChangeTime = IpcNamespace.Now();
         return Errno.None;
     }
 

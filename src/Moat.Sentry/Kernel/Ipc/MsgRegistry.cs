@@ -279,15 +279,10 @@ internal sealed class MsgRegistry
     {
         lock (Mu)
         {
-            MsgQueue? q = Table.Find(id);
+            MsgQueue? q = Table.FindForControl(c, id, out long r);
             if (q == null)
             {
-                return -Errno.EINVAL.Value;
-            }
-
-            if (!q.MayControl(c))
-            {
-                return -Errno.EPERM.Value;
+                return r;
             }
 
             Table.Remove(q);
@@ -304,15 +299,10 @@ internal sealed class MsgRegistry
     {
         lock (Mu)
         {
-            MsgQueue? q = Table.Find(id);
+            MsgQueue? q = Table.FindForControl(c, id, out long r);
             if (q == null)
             {
-                return -Errno.EINVAL.Value;
-            }
-
-            if (!q.MayControl(c))
-            {
-                return -Errno.EPERM.Value;
+                return r;
             }
 
             if (ds.msg_qbytes > MaxQueueBytes && !c.HasCapability(IpcNamespace.CAP_SYS_RESOURCE))
@@ -327,7 +317,6 @@ internal sealed class MsgRegistry
             }
 
             q.MaxBytes = ds.msg_qbytes;
-            q.ChangeTime = IpcNamespace.Now();
 
             // Receivers look again (the permissions may have changed); senders may fit now.
             q.ExpungeReceivers(-Errno.EAGAIN.Value);
@@ -342,15 +331,10 @@ internal sealed class MsgRegistry
         ds = default;
         lock (Mu)
         {
-            MsgQueue? q = byIndex ? Table.FindIndex(idOrIndex) : Table.Find(idOrIndex);
+            MsgQueue? q = Table.FindForStat(c, idOrIndex, byIndex, check, out long r);
             if (q == null)
             {
-                return -Errno.EINVAL.Value;
-            }
-
-            if (check && !q.MayAccess(c, 0x124))
-            {
-                return -Errno.EACCES.Value;
+                return r;
             }
 
             ds = q.ToDs();

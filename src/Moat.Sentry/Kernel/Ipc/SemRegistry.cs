@@ -215,15 +215,10 @@ internal sealed class SemRegistry
     {
         lock (Mu)
         {
-            SemSet? s = Table.Find(id);
+            SemSet? s = Table.FindForControl(c, id, out long r);
             if (s == null)
             {
-                return -Errno.EINVAL.Value;
-            }
-
-            if (!s.MayControl(c))
-            {
-                return -Errno.EPERM.Value;
+                return r;
             }
 
             Table.Remove(s);
@@ -249,25 +244,8 @@ internal sealed class SemRegistry
     {
         lock (Mu)
         {
-            SemSet? s = Table.Find(id);
-            if (s == null)
-            {
-                return -Errno.EINVAL.Value;
-            }
-
-            if (!s.MayControl(c))
-            {
-                return -Errno.EPERM.Value;
-            }
-
-            Errno e = s.SetPerm(ds.sem_perm);
-            if (!e.IsNone)
-            {
-                return -e.Value;
-            }
-
-            s.ChangeTime = IpcNamespace.Now();
-            return 0;
+            SemSet? s = Table.FindForControl(c, id, out long r);
+            return s == null ? r : -s.SetPerm(ds.sem_perm).Value;
         }
     }
 
@@ -277,15 +255,10 @@ internal sealed class SemRegistry
         ds = default;
         lock (Mu)
         {
-            SemSet? s = byIndex ? Table.FindIndex(idOrIndex) : Table.Find(idOrIndex);
+            SemSet? s = Table.FindForStat(c, idOrIndex, byIndex, check, out long r);
             if (s == null)
             {
-                return -Errno.EINVAL.Value;
-            }
-
-            if (check && !s.MayAccess(c, 0x124))
-            {
-                return -Errno.EACCES.Value;
+                return r;
             }
 
             ds = s.ToDs();

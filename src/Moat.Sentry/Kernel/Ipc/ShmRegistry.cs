@@ -215,15 +215,10 @@ internal sealed class ShmRegistry
     {
         lock (Mu)
         {
-            ShmSegment? s = Table.Find(id);
+            ShmSegment? s = Table.FindForControl(c, id, out long r);
             if (s == null)
             {
-                return -Errno.EINVAL.Value;
-            }
-
-            if (!s.MayControl(c))
-            {
-                return -Errno.EPERM.Value;
+                return r;
             }
 
             Table.MakePrivate(s);
@@ -238,25 +233,8 @@ internal sealed class ShmRegistry
     {
         lock (Mu)
         {
-            ShmSegment? s = Table.Find(id);
-            if (s == null)
-            {
-                return -Errno.EINVAL.Value;
-            }
-
-            if (!s.MayControl(c))
-            {
-                return -Errno.EPERM.Value;
-            }
-
-            Errno e = s.SetPerm(ds.shm_perm);
-            if (!e.IsNone)
-            {
-                return -e.Value;
-            }
-
-            s.ChangeTime = IpcNamespace.Now();
-            return 0;
+            ShmSegment? s = Table.FindForControl(c, id, out long r);
+            return s == null ? r : -s.SetPerm(ds.shm_perm).Value;
         }
     }
 
@@ -290,15 +268,10 @@ internal sealed class ShmRegistry
         ds = default;
         lock (Mu)
         {
-            ShmSegment? s = byIndex ? Table.FindIndex(idOrIndex) : Table.Find(idOrIndex);
+            ShmSegment? s = Table.FindForStat(c, idOrIndex, byIndex, check, out long r);
             if (s == null)
             {
-                return -Errno.EINVAL.Value;
-            }
-
-            if (check && !s.MayAccess(c, 0x124))
-            {
-                return -Errno.EACCES.Value;
+                return r;
             }
 
             ds = s.ToDs();

@@ -234,8 +234,8 @@ internal static partial class SyscallTable
 
         Full(Sysno.fork, SysProcess.Fork);
         Partial(Sysno.vfork, SysProcess.Vfork, "the child gets copy-on-write memory; the parent waits until it execs or exits");
-        Partial(Sysno.clone, SysProcess.CloneSyscall, "no new namespaces; CLONE_VM without CLONE_THREAD is served as vfork; CLONE_PIDFD for processes");
-        Partial(Sysno.clone3, SysProcess.Clone3, "no new namespaces or set_tid; CLONE_VM without CLONE_THREAD is served as vfork; CLONE_PIDFD for processes");
+        Partial(Sysno.clone, SysProcess.CloneSyscall, "CLONE_NEWNS (a copy of the mount table; CAP_SYS_ADMIN) and no other new namespace; CLONE_VM without CLONE_THREAD is served as vfork; CLONE_PIDFD for processes");
+        Partial(Sysno.clone3, SysProcess.Clone3, "CLONE_NEWNS and no other new namespace; no set_tid; CLONE_VM without CLONE_THREAD is served as vfork; CLONE_PIDFD for processes");
         Full(Sysno.execve, SysProcess.Execve);
         Full(Sysno.execveat, SysProcess.Execveat);
         Full(Sysno.wait4, SysProcess.Wait4);
