@@ -16,7 +16,12 @@ internal static unsafe class ProgramImage
     private const int MaxInterpreterDepth = 4;
     private const int ShebangMax = 256;
 
-    /// <summary>Loads <paramref name="path"/> into <paramref name="mm"/>. Returns 0 or -errno with a reason.</summary>
+    /// <summary>
+    /// Loads <paramref name="path"/> into <paramref name="mm"/>. <paramref name="inRoot"/> resolves the paths a
+    /// program names (its #! interpreter, its ELF interpreter) for a process with a root of its own (chroot), and
+    /// <paramref name="root"/> is that root, for the paths the program is shown.
+    /// Returns 0 or -errno with a reason.
+    /// </summary>
     public static long Load(
         Kernel kernel,
         Vfs.Mounts.MountNamespace mounts,
@@ -27,11 +32,13 @@ internal static unsafe class ProgramImage
         Credentials creds,
         out LoadedImage image,
         out string executable,
-        out string? error)
+        out string? error,
+        Func<string, string>? inRoot = null,
+        string root = "/")
     {
         image = default;
         executable = path;
-        string execFn = path;
+        string execFn = RootedPath.Show(root, path);
         for (int depth = 0; ; depth++)
         {
             IExecutableFile? file = HostExecutableFile.Open(kernel, mounts, path, creds, out long r);
@@ -70,14 +77,14 @@ internal static unsafe class ProgramImage
                 }
 
                 // argv becomes: interpreter [arg] script-path original-argv[1..].
-                argv[0] = path;
+                argv[0] = RootedPath.Show(root, path);
                 if (arg != null)
                 {
                     argv.Insert(0, arg);
                 }
 
                 argv.Insert(0, interp);
-                path = interp;
+                path = inRoot?.Invoke(interp) ?? interp;
                 continue;
             }
 
@@ -100,7 +107,7 @@ internal static unsafe class ProgramImage
 
         (IExecutableFile? File, long Error) OpenInterpreter(string interpPath)
         {
-            IExecutableFile? f = HostExecutableFile.Open(kernel, mounts, interpPath, creds, out long e);
+            IExecutableFile? f = HostExecutableFile.Open(kernel, mounts, inRoot?.Invoke(interpPath) ?? interpPath, creds, out long e);
             return (f, e);
         }
     }

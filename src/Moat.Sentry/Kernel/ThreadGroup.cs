@@ -154,6 +154,12 @@ internal sealed partial class ThreadGroup
     /// <summary>The working directory, as an absolute sandbox path.</summary>
     public string Cwd { get; set; } = "/";
 
+    /// <summary>
+    /// The process's root directory (chroot(2)), a clean path of its mount namespace: "/" unless changed. Paths
+    /// the process names are resolved below it and paths it is shown are relative to it (<see cref="Vfs.RootedPath"/>).
+    /// </summary>
+    public string Root { get; set; } = "/";
+
     /// <summary>The mount namespace the process resolves paths in (shared with its parent unless unshared).</summary>
     public required Vfs.Mounts.MountNamespace Mounts { get; set; }
 

@@ -27,9 +27,20 @@ internal static class PathAccess
             return 0;
         }
 
+        // The walk starts at the process's root (chroot): the directories above it are not searched.
+        string root = t.Group.Root;
+        if (root.Length > 1 && RootedPath.IsBelow(PathResolver.Normalize(absolute), root))
+        {
+            absolute = RootedPath.Show(root, PathResolver.Normalize(absolute));
+        }
+        else
+        {
+            root = "/";
+        }
+
         var pending = new System.Collections.Generic.Stack<string>();
         Push(pending, absolute);
-        string dir = "/";
+        string dir = root;
         if (PathOps.StatUnchecked(t, dir, follow: false, out Stat dirStat) < 0)
         {
             return 0;
@@ -59,7 +70,7 @@ internal static class PathAccess
             if (part == "..")
             {
                 int cut = dir.LastIndexOf('/');
-                next = cut <= 0 ? "/" : dir[..cut];
+                next = dir == root ? root : cut <= 0 ? "/" : dir[..cut];
             }
             else
             {
@@ -87,7 +98,7 @@ internal static class PathAccess
                 Push(pending, target);
                 if (target[0] == '/')
                 {
-                    dir = "/";
+                    dir = root;
                     PathOps.StatUnchecked(t, dir, follow: false, out dirStat);
                 }
 

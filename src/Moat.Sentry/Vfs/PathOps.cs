@@ -471,7 +471,8 @@ internal static class PathOps
                 return -Errno.EINVAL.Value;
             }
 
-            target = node.Target!;
+            // /proc's links name files by their namespace paths; a reader with a root of its own sees them from there.
+            target = node.Target!.StartsWith('/') ? RootedPath.Show(t, node.Target) : node.Target;
             return 0;
         }
 

@@ -11,8 +11,18 @@ internal static class PathResolver
     /// <summary>Linux's PATH_MAX, including the terminating NUL.</summary>
     public const int PathMax = 4096;
 
-    /// <summary>Resolves <paramref name="path"/> against <paramref name="dirfd"/>. Returns 0 or -errno.</summary>
-    public static long Resolve(Task t, int dirfd, string path, out string absolute)
+    /// <summary>
+    /// Resolves <paramref name="path"/> against <paramref name="dirfd"/> for an operation that does not follow
+    /// a symlink in the last component. Returns 0 or -errno.
+    /// </summary>
+    public static long Resolve(Task t, int dirfd, string path, out string absolute) => Resolve(t, dirfd, path, followLast: false, out absolute);
+
+    /// <summary>
+    /// Resolves <paramref name="path"/> against <paramref name="dirfd"/>. <paramref name="followLast"/> says
+    /// whether the operation follows a symlink in the last component; it matters only to a process with a root
+    /// of its own (chroot), whose paths are walked here (<see cref="RootedPath"/>). Returns 0 or -errno.
+    /// </summary>
+    public static long Resolve(Task t, int dirfd, string path, bool followLast, out string absolute)
     {
         absolute = path;
         if (path.Length == 0)
@@ -22,7 +32,7 @@ internal static class PathResolver
 
         if (path[0] == '/')
         {
-            return 0;
+            return RootedPath.IsRooted(t) ? RootedPath.Resolve(t, "/", path, followLast, out absolute) : 0;
         }
 
         string baseDir;
@@ -53,16 +63,27 @@ internal static class PathResolver
             }
         }
 
+        if (RootedPath.IsRooted(t))
+        {
+            return RootedPath.Resolve(t, baseDir, path, followLast, out absolute);
+        }
+
         absolute = baseDir.EndsWith('/') ? baseDir + path : baseDir + "/" + path;
         return 0;
     }
 
     /// <summary>Copies a path argument in and resolves it against <paramref name="dirfd"/>. Returns 0 or -errno.</summary>
-    public static long CopyInAndResolve(Task t, int dirfd, ulong addr, out string absolute)
+    public static long CopyInAndResolve(Task t, int dirfd, ulong addr, out string absolute) => CopyInAndResolve(t, dirfd, addr, followLast: false, out absolute);
+
+    /// <summary>
+    /// Copies a path argument in and resolves it against <paramref name="dirfd"/>, following a symlink in the
+    /// last component when <paramref name="followLast"/> (see <see cref="Resolve(Task, int, string, bool, out string)"/>).
+    /// </summary>
+    public static long CopyInAndResolve(Task t, int dirfd, ulong addr, bool followLast, out string absolute)
     {
         absolute = string.Empty;
         long r = CopyInPath(t, addr, out string path);
-        return r < 0 ? r : Resolve(t, dirfd, path, out absolute);
+        return r < 0 ? r : Resolve(t, dirfd, path, followLast, out absolute);
     }
 
     /// <summary>Copies a path argument in from app memory. Returns 0, -EFAULT, -ENAMETOOLONG or -ENOENT.</summary>

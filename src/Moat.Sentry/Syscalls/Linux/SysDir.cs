@@ -12,7 +12,7 @@ internal static unsafe class SysDir
     /// <summary>Implements chdir(2).</summary>
     public static long Chdir(Task t, in SyscallArgs a)
     {
-        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string absolute);
+        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), followLast: true, out string absolute);
         if (r < 0)
         {
             return r;
@@ -184,7 +184,7 @@ internal static unsafe class SysDir
     /// <summary>Implements statfs(2): the file system the path is on in the sandbox answers.</summary>
     public static long Statfs(Task t, in SyscallArgs a)
     {
-        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string absolute);
+        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), followLast: true, out string absolute);
         if (r < 0)
         {
             return r;

@@ -69,7 +69,7 @@ internal static class SysFile
             return Fstat(t, new SyscallArgs((ulong)dirfd, statAddr));
         }
 
-        r = PathResolver.Resolve(t, dirfd, path, out string absolute);
+        r = PathResolver.Resolve(t, dirfd, path, followLast: (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out string absolute);
         if (r < 0)
         {
             return r;
@@ -121,7 +121,7 @@ internal static class SysFile
         }
         else
         {
-            r = PathResolver.Resolve(t, a.Int(0), path, out string absolute);
+            r = PathResolver.Resolve(t, a.Int(0), path, followLast: (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out string absolute);
             if (r < 0)
             {
                 return r;
@@ -183,7 +183,7 @@ internal static class SysFile
             return r;
         }
 
-        r = PathResolver.Resolve(t, dirfd, path, out string absolute);
+        r = PathResolver.Resolve(t, dirfd, path, followLast: (flags & OpenFlags.O_NOFOLLOW) == 0 && (flags & (OpenFlags.O_CREAT | OpenFlags.O_EXCL)) != (OpenFlags.O_CREAT | OpenFlags.O_EXCL), out string absolute);
         if (r < 0)
         {
             return r;
@@ -279,7 +279,7 @@ internal static class SysFile
             return r;
         }
 
-        r = PathResolver.Resolve(t, dirfd, path, out string absolute);
+        r = PathResolver.Resolve(t, dirfd, path, followLast: (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out string absolute);
         if (r < 0)
         {
             return r;
@@ -325,7 +325,16 @@ internal static class SysFile
     /// <summary>Implements getcwd(2).</summary>
     public static long Getcwd(Task t, in SyscallArgs a)
     {
-        byte[] cwd = LinuxString.Encoding.GetBytes(t.Group.Cwd + "\0");
+        // A working directory the process cannot reach from its root (chroot without chdir) is marked as Linux does;
+        // one that was removed (or whose mount was detached) is ENOENT.
+        string dir = t.Group.Cwd;
+        if (PathOps.StatUnchecked(t, dir, follow: false, out _) == -Errno.ENOENT.Value)
+        {
+            return -Errno.ENOENT.Value;
+        }
+
+        string shown = RootedPath.IsBelow(dir, t.Group.Root) ? RootedPath.Show(t, dir) : "(unreachable)" + dir;
+        byte[] cwd = LinuxString.Encoding.GetBytes(shown + "\0");
         if ((ulong)cwd.Length > a.SizeT(1))
         {
             return -Errno.ERANGE.Value;

@@ -50,7 +50,7 @@ internal static class SysInotify
                 return -Errno.EINVAL.Value;
             }
 
-            long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(1), out string absolute);
+            long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(1), followLast: (mask & InotifyMask.IN_DONT_FOLLOW) == 0, out string absolute);
             if (r < 0)
             {
                 return r;

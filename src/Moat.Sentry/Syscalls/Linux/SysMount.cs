@@ -11,7 +11,7 @@ internal static class SysMount
     /// <summary>Implements mount(2).</summary>
     public static long Mount(Task t, in SyscallArgs a)
     {
-        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(1), out string target);
+        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(1), followLast: true, out string target);
         if (r < 0)
         {
             return r;
@@ -44,7 +44,7 @@ internal static class SysMount
 
         if (source != null && (flags & (MountOptions.MS_BIND | MountOptions.MS_MOVE)) != 0)
         {
-            r = PathResolver.Resolve(t, OpenFlags.AT_FDCWD, source, out source);
+            r = PathResolver.Resolve(t, OpenFlags.AT_FDCWD, source, followLast: true, out source);
             if (r < 0)
             {
                 return r;
@@ -57,7 +57,7 @@ internal static class SysMount
     /// <summary>Implements umount2(2).</summary>
     public static long Umount2(Task t, in SyscallArgs a)
     {
-        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string target);
+        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), followLast: (a.Int(1) & Mounting.UMOUNT_NOFOLLOW) == 0, out string target);
         return r < 0 ? r : Mounting.Umount(t, target, a.Int(1));
     }
 

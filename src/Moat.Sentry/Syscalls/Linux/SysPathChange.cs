@@ -16,6 +16,11 @@ internal static class SysPathChange
 
     private static long Path(Task t, int dirfd, ulong addr, out string absolute) => PathResolver.CopyInAndResolve(t, dirfd, addr, out absolute);
 
+    // A path whose last symlink the operation follows (matters under chroot: see RootedPath).
+    private static long FollowedPath(Task t, int dirfd, ulong addr, out string absolute) => PathResolver.CopyInAndResolve(t, dirfd, addr, followLast: true, out absolute);
+
+    private static long Path(Task t, int dirfd, ulong addr, bool followLast, out string absolute) => PathResolver.CopyInAndResolve(t, dirfd, addr, followLast, out absolute);
+
     // A change by path that succeeded is an inotify event on that file.
     private static long PathChanged(Task t, string p, bool follow, long r, uint ev)
     {
@@ -297,7 +302,7 @@ internal static class SysPathChange
             return LinkDescriptor(t, a.Int(0), to);
         }
 
-        r = Path(t, a.Int(0), a.Pointer(1), out string from);
+        r = Path(t, a.Int(0), a.Pointer(1), (a.Int(4) & OpenFlags.AT_SYMLINK_FOLLOW) != 0, out string from);
         if (r < 0)
         {
             return r;
@@ -377,7 +382,7 @@ internal static class SysPathChange
     /// <summary>Implements truncate(2).</summary>
     public static long Truncate(Task t, in SyscallArgs a)
     {
-        long r = Path(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string p);
+        long r = FollowedPath(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string p);
         r = r < 0 ? r : PathOps.Truncate(t, p, a.Long(1));
         return PathChanged(t, p, true, r, InotifyMask.IN_MODIFY);
     }
@@ -434,14 +439,14 @@ internal static class SysPathChange
     /// <summary>Implements chmod(2).</summary>
     public static long Chmod(Task t, in SyscallArgs a)
     {
-        long r = Path(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string p);
+        long r = FollowedPath(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string p);
         return PathChanged(t, p, true, r < 0 ? r : PathOps.Chmod(t, p, a.Int(1), follow: true), InotifyMask.IN_ATTRIB);
     }
 
     /// <summary>Implements fchmodat(2).</summary>
     public static long Fchmodat(Task t, in SyscallArgs a)
     {
-        long r = Path(t, a.Int(0), a.Pointer(1), out string p);
+        long r = FollowedPath(t, a.Int(0), a.Pointer(1), out string p);
         return PathChanged(t, p, true, r < 0 ? r : PathOps.Chmod(t, p, a.Int(2), follow: true), InotifyMask.IN_ATTRIB);
     }
 
@@ -486,7 +491,7 @@ internal static class SysPathChange
     /// <summary>Implements chown(2), lchown(2) and fchownat(2).</summary>
     public static long ChownPath(Task t, int dirfd, ulong pathAddr, uint uid, uint gid, bool follow)
     {
-        long r = Path(t, dirfd, pathAddr, out string p);
+        long r = Path(t, dirfd, pathAddr, follow, out string p);
         return r < 0 ? r : PathChanged(t, p, follow, ChownResolved(t, p, uid, gid, follow), InotifyMask.IN_ATTRIB);
     }
 
@@ -594,7 +599,7 @@ internal static class SysPathChange
                     f.DecRef();
                 }
             }
-            else if (Path(t, a.Int(0), a.Pointer(1), out string p) == 0)
+            else if (Path(t, a.Int(0), a.Pointer(1), (a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out string p) == 0)
             {
                 Fsnotify.OnPath(t, p, (a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, InotifyMask.IN_ATTRIB);
             }
@@ -645,13 +650,13 @@ internal static class SysPathChange
         }
         else
         {
-            r = Path(t, a.Int(0), a.Pointer(1), out string p);
+            bool follow = (a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0;
+            r = Path(t, a.Int(0), a.Pointer(1), follow, out string p);
             if (r < 0)
             {
                 return r;
             }
 
-            bool follow = (a.Int(3) & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0;
             if (PathAccess.TargetForAttrChange(t, p, follow, out Stat target, out r))
             {
                 Errno e = Permissions.Utimes(t.Credentials, target, explicitTimes);

@@ -188,6 +188,7 @@ internal static class SysProcess
         var group = new ThreadGroup(pid, parentGroup, t.Group.ExecutablePath, t.Group.Limits)
         {
             Cwd = t.Group.Cwd,
+            Root = t.Group.Root,
             Mounts = (flags & CLONE_NEWNS) != 0 ? t.Group.Mounts.Clone() : t.Group.Mounts,
             Umask = t.Group.Umask,
             ExitSignal = exitSignal,
@@ -339,7 +340,7 @@ internal static class SysProcess
         }
         else
         {
-            r = PathResolver.Resolve(t, dirfd, path, out path);
+            r = PathResolver.Resolve(t, dirfd, path, followLast: true, out path);
             if (r < 0)
             {
                 return r;
@@ -386,7 +387,8 @@ internal static class SysProcess
             AddressSpaceLimit = t.Group.Limit(RlimitResource.RLIMIT_AS).rlim_cur,
         };
         Credentials c = t.Credentials;
-        r = ProgramImage.Load(t.Kernel, t.Group.Mounts, mm, path, argv, envp, c, out LoadedImage image, out string executable, out _);
+        Func<string, string>? inRoot = RootedPath.IsRooted(t) ? p => RootedPath.Resolve(t, "/", p, followLast: true, out string q) < 0 ? p : q : null;
+        r = ProgramImage.Load(t.Kernel, t.Group.Mounts, mm, path, argv, envp, c, out LoadedImage image, out string executable, out _, inRoot, t.Group.Root);
         if (r < 0)
         {
             mm.Dispose();

@@ -161,7 +161,9 @@ internal static partial class SysSocket
 
         int end = Array.IndexOf(b, (byte)0, 2);
         string path = address = LinuxString.Encoding.GetString(b, 2, (end < 0 ? len : end) - 2);
-        long r = PathResolver.Resolve(t, OpenFlags.AT_FDCWD, path, out string absolute);
+        // Only bind takes an unnamed address (autobind), and bind never follows a final symlink; connect and
+        // sendto do.
+        long r = PathResolver.Resolve(t, OpenFlags.AT_FDCWD, path, followLast: !allowUnnamed, out string absolute);
         name = r < 0 ? string.Empty : PathResolver.Normalize(absolute);
         return r;
     }

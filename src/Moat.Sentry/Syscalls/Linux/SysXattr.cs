@@ -69,7 +69,7 @@ internal static class SysXattr
     {
         long r = CopyInSet(t, a, out string name, out byte[] value);
         string p = string.Empty;
-        r = r < 0 ? r : PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), out p);
+        r = r < 0 ? r : PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), follow, out p);
         return r < 0 ? r : Change(t, p, follow, name, value, a.Int(4));
     }
 
@@ -77,7 +77,7 @@ internal static class SysXattr
     {
         long r = CopyInName(t, a.Pointer(1), out string name);
         string p = string.Empty;
-        r = r < 0 ? r : PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), out p);
+        r = r < 0 ? r : PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), follow, out p);
         return r < 0 ? r : Change(t, p, follow, name, null, 0);
     }
 
@@ -86,7 +86,7 @@ internal static class SysXattr
         long r = CopyInName(t, a.Pointer(1), out string name);
         string p = string.Empty;
         FileDescription? f = null;
-        r = r < 0 ? r : PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), out p);
+        r = r < 0 ? r : PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), follow, out p);
         r = r < 0 ? r : PathOps.Open(t, p, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out f);
         if (r < 0)
         {
@@ -106,7 +106,7 @@ internal static class SysXattr
     private static long ListPath(Task t, in SyscallArgs a, bool follow)
     {
         FileDescription? f = null;
-        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), out string p);
+        long r = PathResolver.CopyInAndResolve(t, OpenFlags.AT_FDCWD, a.Pointer(0), follow, out string p);
         r = r < 0 ? r : PathOps.Open(t, p, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out f);
         if (r < 0)
         {

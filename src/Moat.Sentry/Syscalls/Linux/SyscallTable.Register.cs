@@ -107,6 +107,8 @@ internal static partial class SyscallTable
         Partial(Sysno.futimesat, SysUtime.Futimesat, "as utimensat");
         Full(Sysno.chdir, SysDir.Chdir);
         Full(Sysno.fchdir, SysDir.Fchdir);
+        Partial(Sysno.chroot, SysRoot.Chroot, "paths of a chrooted process are walked by the Sentry component by component (RootedPath); open descriptors keep the names they had");
+        Partial(Sysno.pivot_root, SysRoot.PivotRoot, "every mount private; the moved mounts' paths are rewritten in the mount table and in the namespace's processes' roots and working directories, not in the names of open descriptors");
         Partial(Sysno.getdents64, SysDir.Getdents64, "host directories");
         Partial(Sysno.getdents, SysGetdents.Getdents, "as getdents64, in linux_dirent records");
         Full(Sysno.readahead, SysMisc.Readahead);

@@ -48,6 +48,13 @@ internal sealed class MountNamespace
     /// <summary>The root mount.</summary>
     public Mount Root => Volatile.Read(ref _table).All[0];
 
+    /// <summary>
+    /// Whether the root is something other than the whole overlay (pivot_root made another mount the root):
+    /// paths are then walked by the Sentry (<see cref="RootedPath"/>), since the host layer would resolve an
+    /// absolute symlink from the host's root.
+    /// </summary>
+    public bool ForeignRoot => Volatile.Read(ref _table).ForeignRoot;
+
     public static int NextId() => Interlocked.Increment(ref s_nextId);
 
     /// <summary>
@@ -270,6 +277,79 @@ internal sealed class MountNamespace
 
     private void Publish(Mount[] all) => Volatile.Write(ref _table, new Table(all, VisibleOf(all)));
 
+    /// <summary>
+    /// pivot_root(2)'s move, in path terms: <paramref name="newRoot"/> (the mount at <paramref name="newPath"/>)
+    /// and the mounts on it take the place of the mount at <paramref name="rootPath"/>, and that old root with the
+    /// rest of its mounts goes to <paramref name="putOld"/> (a directory at or below the new root, named before the
+    /// move). Returns the function that maps a path of before the move to its path after, or null if
+    /// <paramref name="newRoot"/> is gone.
+    /// </summary>
+    public Func<string, string>? Pivot(Mount newRoot, string rootPath, string newPath, string putOld)
+    {
+        lock (_mu)
+        {
+            Mount[] all = Volatile.Read(ref _table).All;
+            if (Array.IndexOf(all, newRoot) < 0 || MountedAt(rootPath) is not Mount oldRoot)
+            {
+                return null;
+            }
+
+            string oldAfter = Join(rootPath, Below(putOld, newPath));
+            string Moved(string p) =>
+                Contains(newPath, p) ? Join(rootPath, Below(p, newPath)) : Contains(rootPath, p) ? Join(oldAfter, Below(p, rootPath)) : p;
+
+            var outside = new List<Mount>();
+            var newTree = new List<Mount>();
+            var oldTree = new List<Mount>();
+            bool seenNew = false;
+            foreach (Mount m in all)
+            {
+                // The new tree is the new root and what was mounted on it after it; mounts it hides stay with the old.
+                seenNew |= m == newRoot;
+                if (m == newRoot || (seenNew && Contains(newPath, m.MountPoint)))
+                {
+                    newTree.Add(m with { MountPoint = Moved(m.MountPoint), ParentId = m == newRoot ? oldRoot.ParentId == oldRoot.Id ? m.Id : oldRoot.ParentId : m.ParentId });
+                }
+                else if (Contains(rootPath, m.MountPoint))
+                {
+                    oldTree.Add(m with { MountPoint = Join(oldAfter, Below(m.MountPoint, rootPath)) });
+                }
+                else
+                {
+                    outside.Add(m);
+                }
+            }
+
+            // The old root now lies on whatever shows its new place in the new tree.
+            Mount parent = newTree[0];
+            foreach (Mount m in newTree)
+            {
+                if (Contains(m.MountPoint, oldAfter) && m.MountPoint.Length >= parent.MountPoint.Length)
+                {
+                    parent = m;
+                }
+            }
+
+            for (int i = 0; i < oldTree.Count; i++)
+            {
+                if (oldTree[i].Id == oldRoot.Id)
+                {
+                    oldTree[i] = oldTree[i] with { ParentId = parent.Id };
+                }
+            }
+
+            outside.AddRange(newTree);
+            outside.AddRange(oldTree);
+            Publish(outside.ToArray());
+            return Moved;
+        }
+    }
+
+    // A path joined to a directory ("" or "/x/y" after it), and the part of a path below a directory containing it.
+    private static string Join(string dir, string rest) => rest.Length == 0 ? dir : dir.Length == 1 ? rest : dir + rest;
+
+    private static string Below(string path, string dir) => dir.Length == 1 ? (path.Length == 1 ? string.Empty : path) : path[dir.Length..];
+
     // A mount is hidden when a later mount sits on its mount point or on a directory above it (a later
     // mount on a directory below it is its child, or a child's).
     private static Mount[] VisibleOf(Mount[] all)
@@ -292,5 +372,8 @@ internal sealed class MountNamespace
         return visible.ToArray();
     }
 
-    private sealed record Table(Mount[] All, Mount[] Visible);
+    private sealed record Table(Mount[] All, Mount[] Visible)
+    {
+        public bool ForeignRoot { get; } = All[0] is not { Kind: MountKind.Overlay, MountPoint: "/", Root: "/" };
+    }
 }

@@ -194,7 +194,7 @@ internal static class ProcFs
                 node = new ProcNode(ProcKind.Link, path, Target: g.Cwd);
                 return 0;
             case "root" when parts.Length == 1:
-                node = new ProcNode(ProcKind.Link, path, Target: "/");
+                node = new ProcNode(ProcKind.Link, path, Target: g.Root);
                 return 0;
         }
 
@@ -233,9 +233,9 @@ internal static class ProcFs
             case "maps":
                 return Maps(mm);
             case "mounts":
-                return ProcMounts.Mounts(g.Mounts);
+                return ProcMounts.Mounts(g.Mounts, g.Root);
             case "mountinfo":
-                return ProcMounts.MountInfo(g.Mounts);
+                return ProcMounts.MountInfo(g.Mounts, g.Root);
             case "limits":
                 return Limits(g);
             case "statm":
@@ -544,7 +544,7 @@ internal static class ProcFs
             case "filesystems":
                 return "nodev\tproc\nnodev\ttmpfs\nnodev\toverlay\n";
             default:
-                return ProcMounts.Mounts(t.Group.Mounts);
+                return ProcMounts.Mounts(t.Group.Mounts, t.Group.Root);
         }
     }
 

@@ -6,13 +6,21 @@ namespace Moat.Sentry.Vfs.Proc;
 /// <summary>/proc/PID/mounts and /proc/PID/mountinfo, written from the process's mount namespace.</summary>
 internal static class ProcMounts
 {
-    /// <summary>/proc/PID/mounts (and /proc/mounts): "source mount-point type options 0 0" per mount, in mount order.</summary>
-    public static string Mounts(MountNamespace ns)
+    /// <summary>
+    /// /proc/PID/mounts (and /proc/mounts): "source mount-point type options 0 0" per mount, in mount order. Only
+    /// the mounts the process reaches from its <paramref name="root"/> are listed, with their points as it sees them.
+    /// </summary>
+    public static string Mounts(MountNamespace ns, string root)
     {
         var sb = new StringBuilder();
         foreach (Mount m in ns.All)
         {
-            sb.Append(Escape(m.Source)).Append(' ').Append(Escape(m.MountPoint)).Append(' ').Append(m.FsType).Append(' ');
+            if (!RootedPath.IsBelow(m.MountPoint, root))
+            {
+                continue; // not reachable from the process's root (chroot)
+            }
+
+            sb.Append(Escape(m.Source)).Append(' ').Append(Escape(RootedPath.Show(root, m.MountPoint))).Append(' ').Append(m.FsType).Append(' ');
             AppendMountOptions(sb, m);
             if (m.SuperOptions.Length > 0)
             {
@@ -29,15 +37,20 @@ internal static class ProcMounts
     /// /proc/PID/mountinfo: "id parent major:minor root mount-point mount-options optional-fields - type source
     /// super-options" per mount (proc(5)); every mount is private, so there are no optional fields.
     /// </summary>
-    public static string MountInfo(MountNamespace ns)
+    public static string MountInfo(MountNamespace ns, string root)
     {
         var sb = new StringBuilder();
         foreach (Mount m in ns.All)
         {
+            if (!RootedPath.IsBelow(m.MountPoint, root))
+            {
+                continue;
+            }
+
             ulong dev = m.Device;
             sb.Append(m.Id).Append(' ').Append(m.ParentId).Append(' ').Append(dev >> 8).Append(':').Append(dev & 0xFF).Append(' ');
-            string root = m.Kind is MountKind.Tmpfs or MountKind.Volume ? "/" + m.Root : m.Kind == MountKind.Proc ? "/" + m.Root["/proc".Length..].TrimStart('/') : m.Root;
-            sb.Append(Escape(root)).Append(' ').Append(Escape(m.MountPoint)).Append(' ');
+            string fsRoot = m.Kind is MountKind.Tmpfs or MountKind.Volume ? "/" + m.Root : m.Kind == MountKind.Proc ? "/" + m.Root["/proc".Length..].TrimStart('/') : m.Root;
+            sb.Append(Escape(fsRoot)).Append(' ').Append(Escape(RootedPath.Show(root, m.MountPoint))).Append(' ');
             AppendMountOptions(sb, m);
             sb.Append(" - ").Append(m.FsType).Append(' ').Append(Escape(m.Source)).Append(' ').Append(m.SuperReadOnly ? "ro" : "rw");
             if (m.SuperOptions.Length > 0)

@@ -41,6 +41,40 @@ public sealed class MountNamespaceTests : IDisposable
     }
 
     [Fact]
+    public void Pivot_MakesTheNewRootTheRoot_AndPutsTheOldOneBelowIt()
+    {
+        Mount proc = _ns.Add(_ns.Root with { Id = MountNamespace.NextId(), MountPoint = "/proc", Kind = MountKind.Proc, Root = "/proc" });
+        Mount newRoot = AddTmpfs("/new");
+        Mount onNew = AddTmpfs("/new/run");
+        Func<string, string>? moved = _ns.Pivot(newRoot, "/", "/new", "/new/old");
+        Assert.NotNull(moved);
+        Assert.Equal(newRoot.Id, _ns.Root.Id); // the new root is the namespace's root mount
+        Assert.Equal("/", _ns.Root.MountPoint);
+        Assert.True(_ns.ForeignRoot);
+        Assert.Equal(onNew.Id, _ns.Find("/run/x", out string rel).Id);
+        Assert.Equal("x", rel);
+        Mount oldRoot = _ns.Find("/old/usr", out string overlayPath);
+        Assert.Equal(MountKind.Overlay, oldRoot.Kind);
+        Assert.Equal("/usr", overlayPath);
+        Assert.Equal(newRoot.Id, oldRoot.ParentId);
+        Assert.Equal(proc.Id, _ns.Find("/old/proc/self", out _).Id);
+        Assert.Equal("/old/var/tmp", moved!("/var/tmp"));
+        Assert.Equal("/etc", moved("/new/etc"));
+        Assert.Equal("/old", moved("/"));
+    }
+
+    [Fact]
+    public void Pivot_OnTheNewRootItself_StacksTheOldRootOnTop_UntilItIsDetached()
+    {
+        Mount newRoot = AddTmpfs("/q");
+        Assert.NotNull(_ns.Pivot(newRoot, "/", "/q", "/q"));
+        Mount top = _ns.Find("/etc", out _);
+        Assert.Equal(MountKind.Overlay, top.Kind); // pivot_root(".", "."): the old root hides the new one
+        Assert.Equal(Errno.None, _ns.Remove(_ns.MountedAt("/")!, detach: true));
+        Assert.Equal(newRoot.Id, _ns.Find("/etc", out _).Id);
+    }
+
+    [Fact]
     public void Find_InABind_PrefixesTheBoundDirectory()
     {
         Mount tmp = AddTmpfs("/tmp");
