@@ -107,7 +107,6 @@ internal sealed partial class MemoryManager
         }
     }
 
-    /// <summary>Implements mprotect(2). Returns 0 or -errno.</summary>
     /// <summary>
     /// Marks [start, end) of a new file mapping as past the end of its file (page-aligned): Linux raises
     /// SIGBUS there rather than handing out zeros. Its memory is released: nothing may ever read it.
@@ -130,6 +129,24 @@ internal sealed partial class MemoryManager
         }
     }
 
+    /// <summary>
+    /// Takes <paramref name="prot"/> bits out of what [start, end) of a new mapping may ever get (a file of a
+    /// noexec mount: mprotect(PROT_EXEC) then answers EACCES, as Linux's cleared VM_MAYEXEC makes it).
+    /// </summary>
+    public void DropMaxProt(ulong start, ulong end, int prot)
+    {
+        lock (_mu)
+        {
+            _vmas.SplitAt(start);
+            _vmas.SplitAt(end);
+            for (int i = _vmas.IndexOf(start); i >= 0 && i < _vmas.Count && _vmas[i].Start < end; i++)
+            {
+                _vmas.Replace(i, _vmas[i] with { MaxProt = _vmas[i].MaxProt & ~prot });
+            }
+        }
+    }
+
+    /// <summary>Implements mprotect(2). Returns 0 or -errno.</summary>
     public long Mprotect(ulong addr, ulong length, int prot)
     {
         const int ProtSem = 0x8; // accepted and meaningless on x86 (arch_validate_prot)

@@ -47,6 +47,12 @@ internal abstract class FileDescription
     /// <summary>The credentials of the task that opened the file by path (f_cred): linkat by descriptor needs no privilege for them.</summary>
     public Credentials? OpenedBy { get; set; }
 
+    /// <summary>
+    /// The id of the mount the file was opened through (f_path.mnt), 0 for a file not opened by path: an open
+    /// file keeps its mount busy, and a noexec mount refuses executable mappings of it.
+    /// </summary>
+    public int MountId { get; set; }
+
     /// <summary>Implements read(2) into app memory [addr, addr+count). Returns bytes read or -errno.</summary>
     public virtual long Read(Task t, ulong addr, ulong count) => -Errno.EINVAL.Value;
 

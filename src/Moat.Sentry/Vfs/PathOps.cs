@@ -110,6 +110,11 @@ internal static class PathOps
 
             if (r != 1)
             {
+                if (r == 0)
+                {
+                    file!.MountId = m.Id;
+                }
+
                 return r;
             }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <signal.h>
@@ -179,6 +180,20 @@ int main(void) {
     SHOW("chdir into bind", chdir("b"));
     SHOW("umount busy (cwd inside)", umount2("../b", 0));
     SHOW("chdir back", chdir(".."));
+    {
+        /* Open files keep a mount busy; one open for writing also refuses a read-only remount. */
+        int rfd = open("b/f", O_RDONLY);
+        SHOW("umount busy (file open)", umount2("b", 0));
+        SHOW("remount ro with a reader", mount(NULL, "b", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL));
+        SHOW("remount rw again", mount(NULL, "b", NULL, MS_REMOUNT | MS_BIND, NULL));
+        int wfd = open("b/f", O_WRONLY);
+        SHOW("remount ro with a writer", mount(NULL, "b", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL));
+        close(wfd);
+        close(rfd);
+        wfd = open("t/again", O_WRONLY);
+        SHOW("tmpfs remount ro with a writer", mount(NULL, "t", NULL, MS_REMOUNT | MS_RDONLY, "size=64k,mode=700"));
+        close(wfd);
+    }
     SHOW("umount bind", umount2("b", 0));
     printf("after umount: %s\n", get("b/f"));
     SHOW("umount non-mount", umount2("src", 0));
@@ -243,6 +258,21 @@ int main(void) {
     put("nx/s", "#!/bin/true\n");
     chmod("nx/s", 0755);
     printf("exec on noexec: %s\n", exec_status("nx/s") == 13 ? "EACCES" : "ran");
+    {
+        /* mmap of a noexec file: PROT_EXEC is EPERM (after the open mode's EACCES), and never added later. */
+        int fd = open("nx/s", O_RDONLY), wfd = open("nx/s", O_WRONLY);
+        SHOW("mmap exec on noexec", mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0) == MAP_FAILED ? -1 : 0);
+        SHOW("mmap exec of write-only fd on noexec", mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, wfd, 0) == MAP_FAILED ? -1 : 0);
+        void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+        printf("mmap read on noexec: %s\n", p == MAP_FAILED ? strerrorname_np(errno) : "ok");
+        if (p != MAP_FAILED) {
+            SHOW("mprotect exec on noexec", mprotect(p, 4096, PROT_READ | PROT_EXEC));
+            SHOW("mprotect write on noexec", mprotect(p, 4096, PROT_READ | PROT_WRITE));
+            munmap(p, 4096);
+        }
+        close(fd);
+        close(wfd);
+    }
     SHOW("remount exec", mount(NULL, "nx", NULL, MS_REMOUNT | MS_BIND, NULL));
     printf("exec after remount: %s\n", exec_status("nx/s") == 0 ? "ran" : "refused");
     mkdir("nd", 0755);

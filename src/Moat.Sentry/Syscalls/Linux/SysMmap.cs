@@ -74,7 +74,18 @@ internal static unsafe class SysMmap
                 }
             }
 
+            bool noExec = file != null && OnNoExecMount(t, file);
+            if (noExec && (prot & Mman.PROT_EXEC) != 0 && !AccessRefused(file!, prot, flags))
+            {
+                return -Errno.EPERM.Value; // after the access checks, as do_mmap orders them
+            }
+
             long r = file == null ? t.MM.MmapAnonymous(addr, length, prot, flags) : MmapFile(t, file, addr, length, prot, flags, (long)offset);
+            if (r >= 0 && noExec)
+            {
+                t.MM.DropMaxProt((ulong)r, (ulong)r + MemoryManager.PageUp(length), Mman.PROT_EXEC);
+            }
+
             if (r >= 0 && mapLocked)
             {
                 t.MM.SetLocked((ulong)r, MemoryManager.PageUp(length), locked: true, populate: false, 0, unlimited: true);
@@ -88,10 +99,26 @@ internal static unsafe class SysMmap
         }
     }
 
+    // Whether the file lies on a mount with noexec: it is never mapped executable.
+    private static bool OnNoExecMount(Task t, FileDescription file) =>
+        file.MountId != 0 && t.Group.Mounts.ById(file.MountId) is { } m && (m.Flags & Vfs.Mounts.MountFlags.NoExec) != 0;
+
+    // do_mmap's access checks on the file's open mode: a write-only file, or a read-only one mapped shared and writable.
+    private static bool AccessRefused(FileDescription file, int prot, int flags)
+    {
+        int mode = file.StatusFlags & OpenFlags.O_ACCMODE;
+        return mode == OpenFlags.O_WRONLY || ((flags & Mman.MAP_TYPE) != Mman.MAP_PRIVATE && (prot & Mman.PROT_WRITE) != 0 && mode == OpenFlags.O_RDONLY);
+    }
+
     // A file mapping is a private copy of the file's bytes: exact for MAP_PRIVATE, and for MAP_SHARED
     // as long as nobody writes the file while it is mapped.
     private static long MmapFile(Task t, FileDescription file, ulong addr, ulong length, int prot, int flags, long offset)
     {
+        if ((file.StatusFlags & OpenFlags.O_ACCMODE) == OpenFlags.O_WRONLY && file is Vfs.Tmpfs.TmpfsFile or HostFileDescription)
+        {
+            return -Errno.EACCES.Value; // every file mapping needs a readable file
+        }
+
         if (file is Vfs.Tmpfs.TmpfsFile tf)
         {
             return MmapTmpfs(t, tf, addr, length, prot, flags, offset);

@@ -80,6 +80,20 @@ internal sealed class MountNamespace
         return best!;
     }
 
+    /// <summary>The mount with id <paramref name="id"/> (hidden or not), or null when it is gone.</summary>
+    public Mount? ById(int id)
+    {
+        foreach (Mount m in Volatile.Read(ref _table).All)
+        {
+            if (m.Id == id)
+            {
+                return m;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The visible mount whose mount point is exactly <paramref name="norm"/>, or null.</summary>
     public Mount? MountedAt(string norm)
     {

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
@@ -47,12 +48,12 @@ internal static class Mounting
         bool targetIsDir = (targetStat.st_mode & Stat.S_IFMT) == Stat.S_IFDIR;
         if ((flags & (MountOptions.MS_REMOUNT | MountOptions.MS_BIND)) == (MountOptions.MS_REMOUNT | MountOptions.MS_BIND))
         {
-            return Reconfigure(ns, where, flags);
+            return Reconfigure(t, ns, where, flags);
         }
 
         if ((flags & MountOptions.MS_REMOUNT) != 0)
         {
-            return Remount(ns, where, flags, data);
+            return Remount(t, ns, where, flags, data);
         }
 
         if ((flags & MountOptions.MS_BIND) != 0)
@@ -227,12 +228,17 @@ internal static class Mounting
     }
 
     // MS_REMOUNT | MS_BIND: the mount's own flags only.
-    private static long Reconfigure(MountNamespace ns, string where, ulong flags)
+    private static long Reconfigure(Task t, MountNamespace ns, string where, ulong flags)
     {
         Mount? m = ns.MountedAt(where);
         if (m == null)
         {
             return -Errno.EINVAL.Value;
+        }
+
+        if ((flags & MountOptions.MS_RDONLY) != 0 && !m.ReadOnly && HasOpenFile(t, ns, x => x.Id == m.Id, writersOnly: true))
+        {
+            return -Errno.EBUSY.Value; // a file open for writing on it (mnt_make_readonly)
         }
 
         MountFlags f = MountOptions.FromMs(flags);
@@ -245,7 +251,7 @@ internal static class Mounting
     }
 
     // MS_REMOUNT: the file system's options (a tmpfs's size and read-only state) and the mount's flags.
-    private static long Remount(MountNamespace ns, string where, ulong flags, string? data)
+    private static long Remount(Task t, MountNamespace ns, string where, ulong flags, string? data)
     {
         Mount? m = ns.MountedAt(where);
         if (m == null)
@@ -271,6 +277,11 @@ internal static class Mounting
             if (sized)
             {
                 fs.MaxPages = maxPages;
+            }
+
+            if ((flags & MountOptions.MS_RDONLY) != 0 && !fs.ReadOnly && HasOpenFile(t, ns, x => x.Tmpfs == fs, writersOnly: true))
+            {
+                return -Errno.EBUSY.Value; // a file of it open for writing (sb_prepare_remount_readonly)
             }
 
             fs.ReadOnly = (flags & MountOptions.MS_RDONLY) != 0;
@@ -325,7 +336,8 @@ internal static class Mounting
         return 0;
     }
 
-    // Whether a mount is busy for umount without MNT_DETACH: mounts lie on it, or a process works inside it.
+    // Whether a mount is busy for umount without MNT_DETACH: mounts lie on it, a process works or has its root
+    // inside it, or a file is open on it.
     private static bool InUse(Task t, MountNamespace ns, Mount m)
     {
         foreach (Mount other in ns.All)
@@ -340,7 +352,52 @@ internal static class Mounting
         {
             foreach (ThreadGroup g in t.Kernel.AllGroupsLocked())
             {
-                if (g.Mounts == ns && ns.Find(g.Cwd, out _) == m)
+                if (g.Mounts == ns && (ns.Find(g.Cwd, out _) == m || ns.Find(g.Root, out _) == m))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return HasOpenFile(t, ns, x => x.Id == m.Id, writersOnly: false);
+    }
+
+    /// <summary>
+    /// Whether a process of the namespace holds a file open on a mount <paramref name="on"/> accepts (one open for
+    /// writing when <paramref name="writersOnly"/>): what makes umount and a read-only remount EBUSY in Linux.
+    /// </summary>
+    private static bool HasOpenFile(Task t, MountNamespace ns, Func<Mount, bool> on, bool writersOnly)
+    {
+        // The tables are gathered under the tree lock and read outside it (FdTable._mu is a leaf).
+        var tables = new HashSet<FdTable>(ReferenceEqualityComparer.Instance);
+        lock (t.Kernel.TreeMu)
+        {
+            foreach (ThreadGroup g in t.Kernel.AllGroupsLocked())
+            {
+                if (g.Mounts == ns)
+                {
+                    foreach (Task member in g.Tasks)
+                    {
+                        tables.Add(member.Fds);
+                    }
+                }
+            }
+        }
+
+        foreach (FdTable table in tables)
+        {
+            foreach (int fd in table.OpenFds())
+            {
+                FileDescription? f = table.Get(fd);
+                if (f == null)
+                {
+                    continue;
+                }
+
+                bool writer = (f.StatusFlags & (OpenFlags.O_ACCMODE | OpenFlags.O_PATH)) is OpenFlags.O_WRONLY or OpenFlags.O_RDWR;
+                bool match = f.MountId != 0 && (!writersOnly || writer) && ns.ById(f.MountId) is Mount fm && on(fm);
+                f.DecRef();
+                if (match)
                 {
                     return true;
                 }
