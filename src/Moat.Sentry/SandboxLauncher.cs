@@ -52,7 +52,7 @@ internal static class SandboxLauncher
             VdsoAddress = kernel.Platform.VdsoAddress,
         };
         var argv = new List<string>(spec.Argv) { [0] = name };
-        long r = ProgramImage.Load(kernel, kernel.Mounts, mm, path, argv, spec.Environment, creds, out LoadedImage image, out string executable, out string? loadError);
+        long r = ProgramImage.Load(kernel, kernel.Mounts, mm, path, argv, spec.Environment, creds, noNewPrivs: true, out LoadedImage image, out string executable, out _, out string? loadError);
         if (r < 0)
         {
             mm.Dispose();

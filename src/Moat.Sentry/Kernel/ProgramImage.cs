@@ -19,7 +19,8 @@ internal static unsafe class ProgramImage
     /// <summary>
     /// Loads <paramref name="path"/> into <paramref name="mm"/>. <paramref name="inRoot"/> resolves the paths a
     /// program names (its #! interpreter, its ELF interpreter) for a process with a root of its own (chroot), and
-    /// <paramref name="root"/> is that root, for the paths the program is shown.
+    /// <paramref name="root"/> is that root, for the paths the program is shown. <paramref name="filename"/> is
+    /// the name execve was given (Linux's bprm->filename), when it differs from the path.
     /// Returns 0 or -errno with a reason.
     /// </summary>
     public static long Load(
@@ -30,15 +31,22 @@ internal static unsafe class ProgramImage
         List<string> argv,
         IReadOnlyList<string> envp,
         Credentials creds,
+        bool noNewPrivs,
         out LoadedImage image,
         out string executable,
+        out Credentials execCreds,
         out string? error,
         Func<string, string>? inRoot = null,
-        string root = "/")
+        string root = "/",
+        string? filename = null)
     {
         image = default;
         executable = path;
-        string execFn = RootedPath.Show(root, path);
+        execCreds = creds;
+
+        // The name the program was asked for by (bprm->filename): AT_EXECFN, and what a #! interpreter gets.
+        string execFn = filename ?? RootedPath.Show(root, path);
+        string shown = execFn;
         for (int depth = 0; ; depth++)
         {
             IExecutableFile? file = HostExecutableFile.Open(kernel, mounts, path, creds, out long r);
@@ -77,7 +85,7 @@ internal static unsafe class ProgramImage
                 }
 
                 // argv becomes: interpreter [arg] script-path original-argv[1..].
-                argv[0] = RootedPath.Show(root, path);
+                argv[0] = shown;
                 if (arg != null)
                 {
                     argv.Insert(0, arg);
@@ -85,6 +93,7 @@ internal static unsafe class ProgramImage
 
                 argv.Insert(0, interp);
                 path = inRoot?.Invoke(interp) ?? interp;
+                shown = interp;
                 continue;
             }
 
@@ -96,7 +105,9 @@ internal static unsafe class ProgramImage
             }
 
             executable = path;
-            r = ElfLoader.Load(mm, file, elf, argv, envp, execFn, new ElfLoader.AuxIdentity(creds.RealUid, creds.EffectiveUid, creds.RealGid, creds.EffectiveGid), ElfLoader.DefaultStackSize, OpenInterpreter, out image, out error);
+            execCreds = CredentialsAfterExec(creds, file, noNewPrivs, out bool secure);
+            var identity = new ElfLoader.AuxIdentity(execCreds.RealUid, execCreds.EffectiveUid, execCreds.RealGid, execCreds.EffectiveGid, secure);
+            r = ElfLoader.Load(mm, file, elf, argv, envp, execFn, identity, ElfLoader.DefaultStackSize, OpenInterpreter, out image, out error);
             if (r < 0)
             {
                 error = $"{path}: {error}";
@@ -110,6 +121,37 @@ internal static unsafe class ProgramImage
             IExecutableFile? f = HostExecutableFile.Open(kernel, mounts, inRoot?.Invoke(interpPath) ?? interpPath, creds, out long e);
             return (f, e);
         }
+    }
+
+    /// <summary>
+    /// The credentials a program runs with (bprm_fill_uid, cap_bprm_creds_from_file): the set-user-id and
+    /// set-group-id bits of the binary actually loaded (a #! script's own bits are ignored, as Linux does) make
+    /// its owner or group the effective id, unless its mount is nosuid or the task has no_new_privs; the saved
+    /// ids become the effective ones; capabilities as <see cref="Credentials.AfterExec"/>. <paramref name="secure"/>
+    /// is AT_SECURE: the ids differ, or a non-root caller gained capabilities.
+    /// </summary>
+    private static Credentials CredentialsAfterExec(Credentials creds, IExecutableFile file, bool noNewPrivs, out bool secure)
+    {
+        const uint SetUid = 0x800, SetGid = 0x400, GroupExec = 0x8;
+        Credentials next = creds;
+        if (!file.NoSuid && !noNewPrivs)
+        {
+            (uint mode, uint uid, uint gid) = file.Owner;
+            if ((mode & SetUid) != 0)
+            {
+                next = next with { EffectiveUid = uid };
+            }
+
+            if ((mode & (SetGid | GroupExec)) == (SetGid | GroupExec))
+            {
+                next = next with { EffectiveGid = gid };
+            }
+        }
+
+        next = (next with { SavedUid = next.EffectiveUid, SavedGid = next.EffectiveGid }).AfterExec();
+        secure = next.EffectiveUid != next.RealUid || next.EffectiveGid != next.RealGid ||
+            (creds.RealUid != 0 && (next.CapPermitted & ~creds.CapPermitted) != 0);
+        return next;
     }
 
     private static bool TryParseShebang(ReadOnlySpan<byte> line, out string interp, out string? arg)

@@ -19,7 +19,7 @@ internal static unsafe class ElfLoader
     public const ulong DefaultStackSize = 8UL << 20;
 
     /// <summary>Credentials and identity values that the auxiliary vector reports.</summary>
-    public readonly record struct AuxIdentity(uint Uid, uint Euid, uint Gid, uint Egid);
+    public readonly record struct AuxIdentity(uint Uid, uint Euid, uint Gid, uint Egid, bool Secure = false);
 
     /// <summary>Loads <paramref name="exe"/> (already parsed as <paramref name="elf"/>) into <paramref name="mm"/>.</summary>
     /// <param name="openInterpreter">Opens PT_INTERP's path, or returns null with -errno.</param>
@@ -119,7 +119,7 @@ internal static unsafe class ElfLoader
             (Auxv.AT_EUID, identity.Euid),
             (Auxv.AT_GID, identity.Gid),
             (Auxv.AT_EGID, identity.Egid),
-            (Auxv.AT_SECURE, 0),
+            (Auxv.AT_SECURE, identity.Secure ? 1UL : 0),
             (Auxv.AT_CLKTCK, 100),
             (Auxv.AT_HWCAP, HostProcess.GetAuxval(Auxv.AT_HWCAP)),
             (Auxv.AT_HWCAP2, HostProcess.GetAuxval(Auxv.AT_HWCAP2)),

@@ -8,16 +8,21 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
 {
     private readonly SafeFdHandle _fd;
 
-    public HostExecutableFile(SafeFdHandle fd, string path, long size)
+    public HostExecutableFile(SafeFdHandle fd, string path, in Stat st)
     {
         _fd = fd;
         Path = path;
-        Size = size;
+        Size = st.st_size;
+        Owner = (st.st_mode, st.st_uid, st.st_gid);
     }
 
     public string Path { get; }
 
     public long Size { get; }
+
+    public (uint Mode, uint Uid, uint Gid) Owner { get; }
+
+    public bool NoSuid { get; private set; }
 
     public long ReadAt(long offset, byte* dst, ulong count) => HostFile.PRead(_fd.Fd, dst, count, offset);
 
@@ -29,10 +34,23 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
     /// </summary>
     public static IExecutableFile? Open(Kernel.Kernel kernel, Vfs.Mounts.MountNamespace mounts, string path, Kernel.Credentials creds, out long error)
     {
+        IExecutableFile? file = OpenOnMount(kernel, mounts, path, creds, out error, out Vfs.Mounts.MountFlags flags);
+        if (file is HostExecutableFile host)
+        {
+            host.NoSuid = (flags & Vfs.Mounts.MountFlags.NoSuid) != 0;
+        }
+
+        return file;
+    }
+
+    private static IExecutableFile? OpenOnMount(Kernel.Kernel kernel, Vfs.Mounts.MountNamespace mounts, string path, Kernel.Credentials creds, out long error, out Vfs.Mounts.MountFlags flags)
+    {
+        flags = 0;
         for (int hop = 0; hop < 40; hop++)
         {
             string norm = Vfs.PathResolver.Normalize(path);
             Vfs.Mounts.Mount m = mounts.Find(norm, out string rel);
+            flags = m.Flags;
             if ((m.Flags & Vfs.Mounts.MountFlags.NoExec) != 0)
             {
                 error = -Errno.EACCES.Value; // nothing on a noexec mount runs
@@ -91,7 +109,7 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
                 }
 
                 error = 0;
-                return new TmpfsExecutableFile(reg, norm);
+                return new TmpfsExecutableFile(reg, norm) { NoSuid = (m.Flags & Vfs.Mounts.MountFlags.NoSuid) != 0 };
             }
         }
 
@@ -128,6 +146,6 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
             return null;
         }
 
-        return new HostExecutableFile(fd, path, st.st_size);
+        return new HostExecutableFile(fd, path, st);
     }
 }

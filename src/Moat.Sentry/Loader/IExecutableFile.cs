@@ -9,6 +9,12 @@ internal unsafe interface IExecutableFile
     /// <summary>The file's size in bytes.</summary>
     long Size { get; }
 
+    /// <summary>The file's mode, owner and group when it was opened (for its set-user-id and set-group-id bits).</summary>
+    (uint Mode, uint Uid, uint Gid) Owner { get; }
+
+    /// <summary>Whether the file lies on a nosuid mount: its set-id bits are then ignored.</summary>
+    bool NoSuid { get; }
+
     /// <summary>Reads up to <paramref name="count"/> bytes at <paramref name="offset"/>; returns the count or -errno.</summary>
     long ReadAt(long offset, byte* dst, ulong count);
 }

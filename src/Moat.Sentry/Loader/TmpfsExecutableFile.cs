@@ -20,6 +20,20 @@ internal sealed unsafe class TmpfsExecutableFile : IExecutableFile, IDisposable
 
     public string Path { get; }
 
+    public (uint Mode, uint Uid, uint Gid) Owner
+    {
+        get
+        {
+            lock (_file.Fs.Mu)
+            {
+                Abi.Stat st = _file.ToStat();
+                return (st.st_mode, st.st_uid, st.st_gid);
+            }
+        }
+    }
+
+    public bool NoSuid { get; init; }
+
     public long Size
     {
         get

@@ -325,6 +325,9 @@ internal static class SysProcess
             return r;
         }
 
+        // The name as asked for (bprm->filename): a path relative to a directory descriptor, or the descriptor
+        // itself, is named through /dev/fd as Linux names it.
+        string filename = path.Length == 0 ? $"/dev/fd/{dirfd}" : path[0] != '/' && dirfd != OpenFlags.AT_FDCWD ? $"/dev/fd/{dirfd}/{path}" : path;
         if (path.Length == 0)
         {
             // execveat(fd, "", AT_EMPTY_PATH) runs the file behind fd.
@@ -388,7 +391,7 @@ internal static class SysProcess
         };
         Credentials c = t.Credentials;
         Func<string, string>? inRoot = RootedPath.IsRooted(t) ? p => RootedPath.Resolve(t, "/", p, followLast: true, out string q) < 0 ? p : q : null;
-        r = ProgramImage.Load(t.Kernel, t.Group.Mounts, mm, path, argv, envp, c, out LoadedImage image, out string executable, out _, inRoot, t.Group.Root);
+        r = ProgramImage.Load(t.Kernel, t.Group.Mounts, mm, path, argv, envp, c, t.NoNewPrivs, out LoadedImage image, out string executable, out Credentials execCreds, out _, inRoot, t.Group.Root, filename);
         if (r < 0)
         {
             mm.Dispose();
@@ -400,7 +403,7 @@ internal static class SysProcess
 
         // The robust list and clear_child_tid belong to the old memory (Linux's exec_mm_release).
         t.ReleaseFutexes();
-        t.Credentials = t.Credentials.AfterExec();
+        t.Credentials = execCreds;
 
         // begin_new_exec: dumpable again unless the ids differ (a set-id program).
         t.Group.Dumpable = t.Credentials.EffectiveUid == t.Credentials.RealUid && t.Credentials.EffectiveGid == t.Credentials.RealGid;
