@@ -66,7 +66,7 @@ internal static class FsStatistics
         {
             r = Pseudo(ProcMagic, StNosuid | StNodev | StNoexec | StRelatime, buf);
         }
-        else if (real == "/dev/pts" || real.StartsWith("/dev/pts/", StringComparison.Ordinal))
+        else if (m.FsType == "devpts" || real == "/dev/pts" || real.StartsWith("/dev/pts/", StringComparison.Ordinal))
         {
             return Pseudo(DevptsMagic, StNosuid | StNoexec | StRelatime, buf);
         }

@@ -143,6 +143,21 @@ int main(void) {
     SHOW("mount tmpfs bad option", mount("tmpfs", "t2", "tmpfs", 0, "bogus=1"));
     SHOW("mount tmpfs bad mode", mount("tmpfs", "t2", "tmpfs", 0, "mode=9"));
     SHOW("mount unknown type", mount("x", "t2", "nosuchfs", 0, NULL));
+    {
+        /* devpts, with the options container runtimes give it. */
+        mkdir("pts", 0755);
+        SHOW("mount devpts bad option", mount("devpts", "pts", "devpts", 0, "bogus"));
+        SHOW("mount devpts bad mode", mount("devpts", "pts", "devpts", 0, "mode=9"));
+        SHOW("mount devpts", mount("devpts", "pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"));
+        struct stat ps;
+        errno = 0;
+        stat("pts/ptmx", &ps);
+        printf("pts/ptmx: chr %d %u:%u\n", S_ISCHR(ps.st_mode), major(ps.st_rdev), minor(ps.st_rdev));
+        struct statfs pf;
+        statfs("pts", &pf);
+        printf("statfs devpts magic %d\n", pf.f_type == 0x1cd1);
+        SHOW("umount devpts", umount2("pts", 0));
+    }
     SHOW("mount null type", mount("x", "t2", NULL, 0, NULL));
     SHOW("mount on missing dir", mount("tmpfs", "missing", "tmpfs", 0, NULL));
     put("file", "F");

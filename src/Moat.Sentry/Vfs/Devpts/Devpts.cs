@@ -45,6 +45,44 @@ internal sealed class Devpts
         }
     }
 
+    /// <summary>A mount of the instance (the pts directory of the sandbox's /dev) at <paramref name="where"/>.</summary>
+    public static Mounts.Mount NewMount(Tmpfs.Tmpfs dev, string where, Mounts.MountFlags flags, string source) => new()
+    {
+        Id = Mounts.MountNamespace.NextId(), ParentId = 0, MountPoint = where, Kind = Mounts.MountKind.Tmpfs, Tmpfs = dev, Root = "pts",
+        Flags = flags, Source = source, FsType = "devpts", SuperOptions = SuperOptions,
+    };
+
+    /// <summary>The options mountinfo shows for the instance: what its replicas and ptmx get.</summary>
+    public const string SuperOptions = "gid=5,mode=620,ptmxmode=000";
+
+    /// <summary>
+    /// Whether devpts mount options are ones Linux takes (uid=, gid=, mode=, ptmxmode=, max=, newinstance). They
+    /// are checked, not applied: the sandbox's single instance keeps <see cref="SuperOptions"/>.
+    /// </summary>
+    public static bool ValidOptions(List<string> options)
+    {
+        foreach (string o in options)
+        {
+            int eq = o.IndexOf('=');
+            string key = eq < 0 ? o : o[..eq];
+            string value = eq < 0 ? string.Empty : o[(eq + 1)..];
+            bool ok = key switch
+            {
+                "newinstance" => eq < 0,
+                "uid" or "gid" or "max" => uint.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _),
+                "mode" or "ptmxmode" => value.Length > 0 && uint.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _) &&
+                    System.Linq.Enumerable.All(value, c => c is >= '0' and <= '7'),
+                _ => false,
+            };
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Whether opening <paramref name="node"/> is devpts's business.</summary>
     public static bool Serves(TmpfsDeviceNode node) =>
         node.Major == PtsMajor || (node.Major == TtyMajor && node.Minor is 0 or 2);

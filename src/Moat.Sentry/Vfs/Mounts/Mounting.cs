@@ -176,8 +176,23 @@ internal static class Mounting
                     Flags = mountFlags, Source = source ?? "none", FsType = "proc",
                 });
                 return 0;
+            case "devpts":
+                if (!Devpts.Devpts.ValidOptions(options))
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                if (!targetIsDir)
+                {
+                    return -Errno.ENOTDIR.Value;
+                }
+
+                // The sandbox has one devpts instance (its ptys are numbered across the sandbox): a mount shows it
+                // again, as a bind of /dev/pts would, with its own mount flags.
+                ns.Add(Devpts.Devpts.NewMount(t.Kernel.Dev, where, mountFlags, source ?? "devpts"));
+                return 0;
             default:
-                // sysfs, devpts, mqueue, cgroup, overlay and the rest are not provided: as for a type the kernel lacks.
+                // sysfs, mqueue, cgroup, overlay and the rest are not provided: as for a type the kernel lacks.
                 return -Errno.ENODEV.Value;
         }
     }
