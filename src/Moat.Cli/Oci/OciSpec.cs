@@ -299,6 +299,7 @@ internal sealed class OciState
 [JsonSourceGenerationOptions(WriteIndented = true, ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true)]
 [JsonSerializable(typeof(OciSpec))]
 [JsonSerializable(typeof(OciProcess))]
+[JsonSerializable(typeof(OciResources))]
 [JsonSerializable(typeof(ContainerRecord))]
 [JsonSerializable(typeof(OciState))]
 [JsonSerializable(typeof(List<OciState>))]

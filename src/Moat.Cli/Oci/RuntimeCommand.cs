@@ -98,6 +98,10 @@ internal static partial class RuntimeCommand
                 "list" => List(g, f),
                 "features" => Features(),
                 "spec" => Spec(g, f),
+                "pause" => Pause(g, f),
+                "resume" => Resume(g, f),
+                "events" => Events(g, f),
+                "update" => Update(g, f),
                 _ => log.Error($"{verb} is not supported by moat yet"),
             };
             g.Trace($"{verb} ends with status {status}");
@@ -326,7 +330,12 @@ internal static partial class RuntimeCommand
         string state = g.Store.Status(r);
         if (state != "created")
         {
-            return g.Log.Error(state == "stopped" ? "cannot start a container that has stopped" : "cannot start an already running container");
+            return g.Log.Error(state switch
+            {
+                "stopped" => "cannot start a container that has stopped",
+                "running" => "cannot start an already running container",
+                _ => $"cannot start a container in the {state} state",
+            });
         }
 
         string? reply = ControlChannel.Request(g.Store.Dir(r.Id), "start");
@@ -398,7 +407,7 @@ internal static partial class RuntimeCommand
         }
 
         string state = g.Store.Status(r);
-        if (state == "running" && !force)
+        if (state is "running" or "paused" && !force)
         {
             return g.Log.Error($"cannot delete container {id} that is not stopped: {state}");
         }
