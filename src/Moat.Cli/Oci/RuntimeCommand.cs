@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Text.Json;
 using Moat.Abi;
@@ -464,11 +465,7 @@ internal static partial class RuntimeCommand
         }
         else
         {
-            Console.Out.WriteLine("PID");
-            foreach (int p in pids)
-            {
-                Console.Out.WriteLine(p.ToString(CultureInfo.InvariantCulture));
-            }
+            return PsTable(g, pids, f.Arguments.Count > 1 ? [.. f.Arguments.Skip(1)] : ["-ef"]);
         }
 
         return 0;
