@@ -124,6 +124,9 @@ internal sealed class OciMount
 
 internal sealed class OciLinux
 {
+    [JsonPropertyName("namespaces")]
+    public List<OciNamespace>? Namespaces { get; set; }
+
     [JsonPropertyName("maskedPaths")]
     public List<string>? MaskedPaths { get; set; }
 
@@ -135,6 +138,15 @@ internal sealed class OciLinux
 
     [JsonPropertyName("resources")]
     public OciResources? Resources { get; set; }
+}
+
+internal sealed class OciNamespace
+{
+    [JsonPropertyName("type")]
+    public string Type { get; set; } = string.Empty;
+
+    [JsonPropertyName("path")]
+    public string? Path { get; set; }
 }
 
 internal sealed class OciResources
