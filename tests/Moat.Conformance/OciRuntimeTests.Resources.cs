@@ -59,11 +59,12 @@ public sealed partial class OciRuntimeTests
             Assert.Equal(1, r.ExitCode);
             Assert.Contains("invalid value for memory: invalid size: '12x'", r.Stderr);
 
-            // The new limits hold, both at once: three tasks run (init, two shells), two sleeps more, then fork
-            // fails; a process growing beyond the new cap is killed as the OOM killer kills it.
-            r = Runtime(runtime, state, "update", "--memory", "32m", "--pids-limit", "5", id);
+            // The new limits hold, both at once: three tasks run (init, two shells), nine sleeps more, then fork
+            // fails; a process growing beyond the new cap is killed as the OOM killer kills it. (Not fewer pids:
+            // runc's exec starts a Go process in the container's pids cgroup, whose threads count too.)
+            r = Runtime(runtime, state, "update", "--memory", "32m", "--pids-limit", "12", id);
             Assert.True(r.ExitCode == 0, r.Stderr);
-            r = Runtime(runtime, state, "exec", id, "sh", "-c", "sh -c 'for i in 1 2 3 4 5 6; do sleep 1 & done' 2>&1; echo \"status $?\"");
+            r = Runtime(runtime, state, "exec", id, "sh", "-c", "sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do sleep 1 & done' 2>&1; echo \"status $?\"");
             Assert.True(r.ExitCode == 0, r.Stderr);
             seen.Add(r.StdoutText);
             r = Runtime(runtime, state, "exec", id, "sh", "-c", Grow64MiB);
