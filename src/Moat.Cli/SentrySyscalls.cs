@@ -47,6 +47,7 @@ internal static class SentrySyscalls
         // --network=host: internet sockets the Sentry operates for the program (HostInetSocket), only those families.
         SeccompRule.IfEqual(Sysno.socket, 0, 2, "HostInetSocket: AF_INET"),
         SeccompRule.IfEqual(Sysno.socket, 0, 10, "HostInetSocket: AF_INET6"),
+        SeccompRule.IfEqual(Sysno.socket, 0, 16, "HostRouteDump: AF_NETLINK, the namespace's links, addresses and routes (dumps only)"),
         SeccompRule.Allow(Sysno.bind, "HostInetSocket"),
         SeccompRule.Allow(Sysno.connect, "HostInetSocket"),
         SeccompRule.Allow(Sysno.listen, "HostInetSocket"),

@@ -90,6 +90,42 @@ public sealed class SandboxControl
     }
 
     /// <summary>
+    /// Freezes the sandbox (an OCI pause): every task parks at its next stop point, without a signal, and waits
+    /// up to <paramref name="timeoutMs"/> for all of them. False if some did not park in time (the sandbox stays
+    /// frozen until <see cref="Resume"/>, as a cgroup left FREEZING).
+    /// </summary>
+    public bool Pause(int timeoutMs) => _kernel.Freeze(timeoutMs);
+
+    /// <summary>Thaws the sandbox: every task goes on where it parked.</summary>
+    public void Resume() => _kernel.Thaw();
+
+    /// <summary>Whether the sandbox is frozen.</summary>
+    public bool Paused => _kernel.Frozen;
+
+    /// <summary>The sandbox's counters as a cgroup would give them, for an OCI runtime's <c>events</c>.</summary>
+    public SandboxUsage Usage()
+    {
+        (long user, long system) = _kernel.CpuUsage();
+        Pgalloc.MemoryFile mf = _kernel.MemoryFile;
+        return new SandboxUsage(
+            CpuUserNs: user,
+            CpuSystemNs: system,
+            MemoryBytes: mf.UsageBytes,
+            MemoryMaxBytes: mf.PeakUsageBytes,
+            MemoryLimit: mf.Limit,
+            MemoryFailures: mf.LimitFailures,
+            OomKills: mf.OomKills,
+            Tasks: _kernel.LiveTaskCount,
+            TaskLimit: _kernel.MaxTasks);
+    }
+
+    /// <summary>Changes the memory cap in bytes (0: none), when given; as <c>moat do --memory</c>.</summary>
+    public void SetMemoryLimit(ulong bytes) => _kernel.MemoryFile.Limit = bytes;
+
+    /// <summary>Changes the most tasks at once (0: no limit); as <c>moat do --pids</c>.</summary>
+    public void SetTaskLimit(int tasks) => _kernel.MaxTasks = tasks;
+
+    /// <summary>
     /// Starts <paramref name="spec"/> as a new process (no parent in the sandbox) with fds 0-2 from
     /// <paramref name="stdio"/>, which it then owns. <paramref name="onExit"/> gets its shell-style status
     /// when it ends. Returns its pid, or -1 with <paramref name="error"/>.

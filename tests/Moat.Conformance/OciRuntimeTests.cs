@@ -13,7 +13,7 @@ namespace Moat.Conformance;
 /// <c>moat run</c> and <c>runc run</c>, and the create/start/state/kill/delete life cycle reads the same
 /// from both.
 /// </summary>
-public sealed class OciRuntimeTests
+public sealed partial class OciRuntimeTests
 {
     private static string Binary(string runtime) => runtime == "runc" ? Containerd.Which("runc") ?? "runc" : MoatCli.Command.File;
 

@@ -284,6 +284,37 @@ public sealed class OciTests : IClassFixture<Containerd>
     }
 
     // Field N of the container's row in `ctr task ls` (TASK PID STATUS), or "" when it has none.
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
+    public void Detached_PauseResume_ThroughTheShim(string runtime)
+    {
+        Assert.True(_ctd.Problem == null, _ctd.Problem);
+        string id = Name(runtime, "p");
+        RunResult r = _ctd.Ctr("run", "-d", "--runc-binary", Binary(runtime), Containerd.Image, id, "sleep", "60");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        try
+        {
+            r = _ctd.Ctr("task", "pause", id);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Equal("PAUSED", TaskField(id, 2));
+            r = _ctd.Ctr("task", "resume", id);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Equal("RUNNING", TaskField(id, 2));
+        }
+        finally
+        {
+            _ctd.Ctr("task", "kill", "-s", "SIGKILL", id);
+            for (int i = 0; i < 100 && TaskField(id, 2) is not ("STOPPED" or ""); i++)
+            {
+                Thread.Sleep(50);
+            }
+
+            _ctd.Ctr("task", "delete", "--force", id);
+            _ctd.Ctr("container", "delete", id);
+        }
+    }
+
     private string TaskField(string id, int field)
     {
         foreach (string line in _ctd.Ctr("task", "ls").StdoutText.Split('\n'))

@@ -107,13 +107,24 @@ internal static class BootCommand
         notices.SendTo(log);
         gofer.Notices = notices;
 
+        // A pod's network namespace (CNI made it): this thread joins it, so the Sentry spawned from here is in it
+        // and its host sockets are that namespace's. Before the jail, which would make a network namespace of its own.
+        if (plan.NetworkNamespace is string netns)
+        {
+            long joined = HostNamespace.Join(netns, HostNamespace.CLONE_NEWNET);
+            if (joined < 0)
+            {
+                return Report(sync, $"error cannot join the network namespace {netns}: {LinuxError.Text(Errno.FromValue((int)-joined))}");
+            }
+        }
+
         // A JIT build loads assemblies from disk on demand, which a Sentry with an empty root cannot do.
         if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
         {
             return RunSentry(sync, stateDir, log, debugLog, plan, volumes, gofer.Client, jail: false);
         }
 
-        int launcher = SentryJail.Spawn(["oci-boot", SentryJail.InsideOption, .. originalArgs], [(sync.Fd, SyncFd), (gofer.Client.Socket.Fd, JailedGoferFd)], hostNetwork: false, out string? jailError);
+        int launcher = SentryJail.Spawn(["oci-boot", SentryJail.InsideOption, .. originalArgs], [(sync.Fd, SyncFd), (gofer.Client.Socket.Fd, JailedGoferFd)], hostNetwork: plan.NetworkNamespace != null, out string? jailError);
         if (launcher < 0)
         {
             return Report(sync, "error cannot start the Sentry in its namespaces: " + jailError);
@@ -190,6 +201,7 @@ internal static class BootCommand
             BindMounts = volumes,
             MemoryLimit = plan.MemoryLimit,
             MaxTasks = plan.MaxTasks,
+            Network = plan.NetworkNamespace != null ? NetworkMode.Host : NetworkMode.None,
             ProtectInit = true, // the container's init is PID 1 of its namespace, as under runc
             BeforeStart = control =>
             {

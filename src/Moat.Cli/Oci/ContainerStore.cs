@@ -6,13 +6,15 @@ namespace Moat.Cli.Oci;
 
 /// <summary>
 /// Containers' state under the runtime's --root: one directory per container holding state.json (written
-/// by create), the sandbox's control socket and a "started" mark (written by the sandbox at start).
+/// by create), the sandbox's control socket, a "started" mark (written by the sandbox at start) and a "paused"
+/// mark (not empty while the sandbox is paused: it is emptied at resume, as the confined Sentry cannot unlink).
 /// </summary>
 internal sealed class ContainerStore
 {
     public const string StateFile = "state.json";
     public const string ControlSocket = "control.sock";
     public const string StartedMark = "started";
+    public const string PausedMark = "paused";
 
     public ContainerStore(string root)
     {
@@ -72,12 +74,18 @@ internal sealed class ContainerStore
         File.Move(tmp, Path.Combine(dir, StateFile), overwrite: true);
     }
 
-    /// <summary>"created", "running" or "stopped", from the sandbox process and the start mark.</summary>
+    /// <summary>"created", "running", "paused" or "stopped", from the sandbox process and the marks the sandbox writes.</summary>
     public string Status(ContainerRecord r)
     {
         if (!HostPid.IsAlive(r.Pid, r.PidStart))
         {
             return "stopped";
+        }
+
+        var paused = new FileInfo(Path.Combine(Dir(r.Id), PausedMark));
+        if (paused.Exists && paused.Length > 0)
+        {
+            return "paused";
         }
 
         return File.Exists(Path.Combine(Dir(r.Id), StartedMark)) ? "running" : "created";

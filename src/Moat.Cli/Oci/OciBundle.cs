@@ -112,6 +112,19 @@ internal static class OciBundle
             // No hostname: a new UTS namespace starts with the host's name.
             Hostname = string.IsNullOrEmpty(spec.Hostname) ? Environment.MachineName : spec.Hostname,
         };
+        foreach (OciNamespace ns in spec.Linux?.Namespaces ?? [])
+        {
+            // Only a network namespace with a path changes anything: the others the Sentry always has of its own.
+            if (ns.Type == "network" && !string.IsNullOrEmpty(ns.Path))
+            {
+                plan.NetworkNamespace = ns.Path;
+            }
+            else if (!string.IsNullOrEmpty(ns.Path))
+            {
+                plan.Ignored.Add($"linux.namespaces: the {ns.Type} namespace at {ns.Path} is not joined; the sandbox has its own");
+            }
+        }
+
         if (!OciResourceLimits.Apply(plan, spec.Linux?.Resources, out error))
         {
             return null;

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Globalization;
 
 namespace Moat.Cli.Oci;
@@ -12,7 +13,33 @@ internal static class OciResourceLimits
 {
     public static bool Apply(SandboxPlan plan, OciResources? resources, out string error)
     {
+        if (!Read(resources, plan.Ignored, out long memory, out long pids, out error))
+        {
+            return false;
+        }
+
+        if (memory > 0)
+        {
+            plan.MemoryLimit = (ulong)memory;
+        }
+
+        if (pids > 0)
+        {
+            plan.MaxTasks = pids > int.MaxValue ? int.MaxValue : (int)pids;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The memory limit and the pids limit <paramref name="resources"/> sets (0 when it sets none, -1 for "no
+    /// limit"); what the Sentry does not enforce goes to <paramref name="ignored"/>. False for a limit runc refuses.
+    /// </summary>
+    public static bool Read(OciResources? resources, List<string> ignored, out long memoryLimit, out long pidsLimit, out string error)
+    {
         error = string.Empty;
+        memoryLimit = 0;
+        pidsLimit = 0;
         if (resources == null)
         {
             return true;
@@ -27,43 +54,39 @@ internal static class OciResourceLimits
                 return false;
             }
 
-            if (memory.Limit is long bytes && bytes > 0)
-            {
-                plan.MemoryLimit = (ulong)bytes;
-            }
-
+            memoryLimit = memory.Limit ?? 0;
             if (memory.Reservation is long reservation && reservation > 0)
             {
-                plan.Ignored.Add("linux.resources.memory.reservation: a soft limit; moat enforces only memory.limit");
+                ignored.Add("linux.resources.memory.reservation: a soft limit; moat enforces only memory.limit");
             }
 
             // swap is memory+swap; the Sentry's memory is not swapped out separately, so only its excess over limit matters.
             if (memory.Swap is long swap && swap > 0 && swap != memory.Limit)
             {
-                plan.Ignored.Add("linux.resources.memory.swap: the sandbox's memory is capped at memory.limit; swap beyond it is not accounted");
+                ignored.Add("linux.resources.memory.swap: the sandbox's memory is capped at memory.limit; swap beyond it is not accounted");
             }
         }
 
-        if (resources.Pids is OciPids pids && pids.Limit > 0)
+        if (resources.Pids is OciPids pids)
         {
-            plan.MaxTasks = pids.Limit > int.MaxValue ? int.MaxValue : (int)pids.Limit;
+            pidsLimit = pids.Limit < 0 ? -1 : pids.Limit;
         }
 
         if (resources.Cpu is OciCpu cpu)
         {
             if (cpu.Shares is ulong shares && shares > 0)
             {
-                plan.Ignored.Add($"linux.resources.cpu.shares {shares.ToString(CultureInfo.InvariantCulture)}: not enforced by moat");
+                ignored.Add($"linux.resources.cpu.shares {shares.ToString(CultureInfo.InvariantCulture)}: not enforced by moat");
             }
 
             if (cpu.Quota is long quota && quota > 0)
             {
-                plan.Ignored.Add($"linux.resources.cpu.quota {quota.ToString(CultureInfo.InvariantCulture)}: not enforced by moat (no CPU throttling yet)");
+                ignored.Add($"linux.resources.cpu.quota {quota.ToString(CultureInfo.InvariantCulture)}: not enforced by moat (no CPU throttling yet)");
             }
 
             if (!string.IsNullOrEmpty(cpu.Cpus) || !string.IsNullOrEmpty(cpu.Mems))
             {
-                plan.Ignored.Add("linux.resources.cpu.cpus/mems: not enforced by moat");
+                ignored.Add("linux.resources.cpu.cpus/mems: not enforced by moat");
             }
         }
 

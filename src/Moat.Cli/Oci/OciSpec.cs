@@ -124,6 +124,9 @@ internal sealed class OciMount
 
 internal sealed class OciLinux
 {
+    [JsonPropertyName("namespaces")]
+    public List<OciNamespace>? Namespaces { get; set; }
+
     [JsonPropertyName("maskedPaths")]
     public List<string>? MaskedPaths { get; set; }
 
@@ -135,6 +138,15 @@ internal sealed class OciLinux
 
     [JsonPropertyName("resources")]
     public OciResources? Resources { get; set; }
+}
+
+internal sealed class OciNamespace
+{
+    [JsonPropertyName("type")]
+    public string Type { get; set; } = string.Empty;
+
+    [JsonPropertyName("path")]
+    public string? Path { get; set; }
 }
 
 internal sealed class OciResources
@@ -299,6 +311,7 @@ internal sealed class OciState
 [JsonSourceGenerationOptions(WriteIndented = true, ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true)]
 [JsonSerializable(typeof(OciSpec))]
 [JsonSerializable(typeof(OciProcess))]
+[JsonSerializable(typeof(OciResources))]
 [JsonSerializable(typeof(ContainerRecord))]
 [JsonSerializable(typeof(OciState))]
 [JsonSerializable(typeof(List<OciState>))]

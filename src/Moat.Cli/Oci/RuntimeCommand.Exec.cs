@@ -73,9 +73,17 @@ internal static partial class RuntimeCommand
         }
 
 
-        if (g.Store.Status(r) == "stopped")
+        string state = g.Store.Status(r);
+        if (state == "stopped")
         {
             return g.Log.Error("cannot exec in a stopped container");
+        }
+
+        if (state == "paused" && !f.Has("ignore-paused"))
+        {
+            // runc's words and status: the process would only be frozen with the rest.
+            g.Log.Error("exec failed: cannot exec in a paused container (use --ignore-paused to override)");
+            return 255;
         }
 
         string dir = g.Store.Dir(r.Id);

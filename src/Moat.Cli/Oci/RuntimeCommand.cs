@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Text.Json;
 using Moat.Abi;
@@ -98,6 +99,10 @@ internal static partial class RuntimeCommand
                 "list" => List(g, f),
                 "features" => Features(),
                 "spec" => Spec(g, f),
+                "pause" => Pause(g, f),
+                "resume" => Resume(g, f),
+                "events" => Events(g, f),
+                "update" => Update(g, f),
                 _ => log.Error($"{verb} is not supported by moat yet"),
             };
             g.Trace($"{verb} ends with status {status}");
@@ -326,7 +331,12 @@ internal static partial class RuntimeCommand
         string state = g.Store.Status(r);
         if (state != "created")
         {
-            return g.Log.Error(state == "stopped" ? "cannot start a container that has stopped" : "cannot start an already running container");
+            return g.Log.Error(state switch
+            {
+                "stopped" => "cannot start a container that has stopped",
+                "running" => "cannot start an already running container",
+                _ => $"cannot start a container in the {state} state",
+            });
         }
 
         string? reply = ControlChannel.Request(g.Store.Dir(r.Id), "start");
@@ -398,7 +408,7 @@ internal static partial class RuntimeCommand
         }
 
         string state = g.Store.Status(r);
-        if (state == "running" && !force)
+        if (state is "running" or "paused" && !force)
         {
             return g.Log.Error($"cannot delete container {id} that is not stopped: {state}");
         }
@@ -455,11 +465,7 @@ internal static partial class RuntimeCommand
         }
         else
         {
-            Console.Out.WriteLine("PID");
-            foreach (int p in pids)
-            {
-                Console.Out.WriteLine(p.ToString(CultureInfo.InvariantCulture));
-            }
+            return PsTable(g, pids, f.Arguments.Count > 1 ? [.. f.Arguments.Skip(1)] : ["-ef"]);
         }
 
         return 0;

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using Moat.Cli.CommandLine;
 
@@ -14,7 +15,7 @@ internal static class RuntimeFlags
     public static readonly CommandSpec Global = new()
     {
         Name = "[GLOBAL OPTION]...",
-        Summary = "runc's command line: create, start, run, state, kill, delete, exec, ps, list, features, spec (see 'moat VERB --help').",
+        Summary = "runc's command line: create, start, run, state, kill, delete, exec, ps, list, pause, resume, events, update, features, spec (see 'moat VERB --help').",
         Arguments = "VERB [ARG]...",
         MinArguments = 1,
         SingleDashLong = true,
@@ -31,6 +32,13 @@ internal static class RuntimeFlags
             OptionSpec.Switch("version", "print the version and the commit", 'v'),
         ],
     };
+
+    /// <summary>runc update's flags for cgroup controls the Sentry does not enforce: update refuses them by name.</summary>
+    public static readonly string[] UpdateRefused =
+    [
+        "blkio-weight", "cpu-period", "cpu-quota", "cpu-share", "cpu-rt-period", "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems",
+        "kernel-memory", "kernel-memory-tcp", "memory-reservation", "memory-swap", "l3-cache-schema", "mem-bw-schema",
+    ];
 
     private static readonly OptionSpec Bundle = OptionSpec.With("bundle", "DIR", "the bundle directory (default: the current one)", 'b');
     private static readonly OptionSpec PidFile = OptionSpec.With("pid-file", "FILE", "write the process's host pid to FILE");
@@ -70,10 +78,17 @@ internal static class RuntimeFlags
         ["features"] = Verb("features", string.Empty, 0, 0, "Prints what this runtime supports, as runc features JSON."),
         ["spec"] = Verb("spec", string.Empty, 0, 0, "Writes a starting config.json into the bundle directory.",
             Bundle, OptionSpec.Switch("rootless", "accepted")),
-        ["pause"] = Verb("pause", "ID", 1, 1, "Not supported by moat yet."),
-        ["resume"] = Verb("resume", "ID", 1, 1, "Not supported by moat yet."),
-        ["events"] = Verb("events", "ID", 1, 1, "Not supported by moat yet.", OptionSpec.Switch("stats", "accepted"), OptionSpec.With("interval", "DURATION", "accepted")),
-        ["update"] = Verb("update", "ID", 1, 1, "Not supported by moat yet.", OptionSpec.With("resources", "FILE", "accepted", 'r')),
+        ["pause"] = Verb("pause", "ID", 1, 1, "Freezes every process of a container (the Sentry parks each task; no signal is seen)."),
+        ["resume"] = Verb("resume", "ID", 1, 1, "Thaws a paused container."),
+        ["events"] = Verb("events", "ID", 1, 1, "Prints a container's stats as runc's JSON every --interval, and an \"oom\" event when its memory cap kills.",
+            OptionSpec.Switch("stats", "print the stats once and exit"), OptionSpec.With("interval", "DURATION", "the stats interval, as Go writes it (default 5s)")),
+        ["update"] = Verb("update", "ID", 1, 1, "Changes a running container's memory limit and pids limit, as runc update.",
+        [
+            OptionSpec.With("resources", "FILE", "OCI linux.resources JSON (- for stdin); the other flags are then ignored", 'r'),
+            OptionSpec.With("memory", "BYTES", "the memory limit (64m, 1g, ...; -1 for none)"),
+            OptionSpec.With("pids-limit", "N", "the most tasks at once (-1 for none)"),
+            .. Array.ConvertAll(UpdateRefused, n => OptionSpec.With(n, "VALUE", "runc's; refused: moat enforces only the memory and pids limits")),
+        ]),
     };
 
     private static CommandSpec Verb(string name, string arguments, int min, int max, string summary, params OptionSpec[] options) => new()

@@ -33,6 +33,12 @@ internal sealed class SandboxPlan
     /// <summary>linux.resources.pids.limit (0: none): the most tasks the sandbox holds at once.</summary>
     public int MaxTasks { get; set; }
 
+    /// <summary>
+    /// linux.namespaces' network path (what CNI gives a pod): the Sentry joins it and serves internet sockets as
+    /// host sockets there. Null: the sandbox's own network (loopback only), as a new network namespace has.
+    /// </summary>
+    public string? NetworkNamespace { get; set; }
+
     /// <summary>Settings of config.json accepted but not enforced: each is a warning in the OCI log.</summary>
     public List<string> Ignored { get; } = [];
 

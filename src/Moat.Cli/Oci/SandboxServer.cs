@@ -101,6 +101,11 @@ internal sealed class SandboxServer
                 "start" => Start(),
                 "kill" when words.Length >= 2 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int sig) => Kill(sig, words.Length > 2 && words[2] == "all"),
                 "ps" => Ps(),
+                "pause" => Pause(),
+                "resume" => Resume(),
+                "stats" => Stats(),
+                "update" when words.Length == 3 && long.TryParse(words[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long memory) &&
+                    long.TryParse(words[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long pids) => Update(memory, pids),
                 "exec" when words.Length is 2 or 3 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n < 1 << 20 =>
                     Exec(conn, n, words.Length == 3 && int.TryParse(words[2], NumberStyles.None, CultureInfo.InvariantCulture, out int said) ? said : 0, out keep),
                 _ => "error unknown request: " + line,
@@ -166,6 +171,99 @@ internal sealed class SandboxServer
         }
 
         control!.Signal(sig, all);
+        return "ok";
+    }
+
+    // How long a pause waits for every task to park (runc's freezer retries for about as long).
+    private const int FreezeTimeoutMs = 10_000;
+
+    // "pause": the kernel's freeze; the mark makes `state` say "paused" once every task is parked.
+    private string Pause()
+    {
+        SandboxControl? control;
+        lock (_mu)
+        {
+            control = _control;
+        }
+
+        if (control == null)
+        {
+            return "error container not running";
+        }
+
+        if (!control.Pause(FreezeTimeoutMs))
+        {
+            control.Resume();
+            return "error unable to freeze: a task of the sandbox did not stop";
+        }
+
+        File.WriteAllText(Path.Combine(_dir, ContainerStore.PausedMark), ContainerStore.PausedMark);
+        return "ok";
+    }
+
+    private string Resume()
+    {
+        SandboxControl? control;
+        lock (_mu)
+        {
+            control = _control;
+        }
+
+        if (control == null || !control.Paused)
+        {
+            return "error container not paused";
+        }
+
+        // The mark goes first: once a task runs again, `state` must not say paused. It is emptied, not
+        // removed: the confined Sentry has no unlink.
+        File.WriteAllText(Path.Combine(_dir, ContainerStore.PausedMark), string.Empty);
+        control.Resume();
+        return "ok";
+    }
+
+    // "stats": "ok" and the counters of SandboxUsage, in its order, as numbers.
+    private string Stats()
+    {
+        SandboxControl? control;
+        lock (_mu)
+        {
+            control = _control;
+        }
+
+        if (control == null)
+        {
+            return "error container not running";
+        }
+
+        SandboxUsage u = control.Usage();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"ok {u.CpuUserNs} {u.CpuSystemNs} {u.MemoryBytes} {u.MemoryMaxBytes} {u.MemoryLimit} {u.MemoryFailures} {u.OomKills} {u.Tasks} {u.TaskLimit}");
+    }
+
+    // "update MEMORY PIDS": runc update's values: 0 leaves a limit as it is, -1 removes it, more sets it.
+    private string Update(long memory, long pids)
+    {
+        SandboxControl? control;
+        lock (_mu)
+        {
+            control = _control;
+        }
+
+        if (control == null)
+        {
+            return "error container not running";
+        }
+
+        if (memory != 0)
+        {
+            control.SetMemoryLimit(memory < 0 ? 0 : (ulong)memory);
+        }
+
+        if (pids != 0)
+        {
+            control.SetTaskLimit(pids < 0 ? 0 : (int)System.Math.Min(pids, int.MaxValue));
+        }
+
         return "ok";
     }
 

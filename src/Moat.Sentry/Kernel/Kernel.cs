@@ -88,9 +88,16 @@ internal sealed partial class Kernel
 
     /// <summary>
     /// The most tasks (threads of every process) the sandbox may hold at once, 0 for no limit
-    /// (<c>moat do --pids</c>). Checked before each clone; concurrent clones may overshoot by one each.
+    /// (<c>moat do --pids</c>, an OCI pids limit; <c>moat update</c> changes it at run time). Checked before
+    /// each clone; concurrent clones may overshoot by one each. Lowering it below the tasks alive kills none.
     /// </summary>
-    public int MaxTasks { get; init; }
+    public int MaxTasks
+    {
+        get => Volatile.Read(ref _maxTasks);
+        set => Volatile.Write(ref _maxTasks, value);
+    }
+
+    private int _maxTasks;
 
     /// <summary>
     /// Whether <see cref="Init"/> is protected as a PID namespace's init from signals sent inside the sandbox
@@ -414,6 +421,7 @@ internal sealed partial class Kernel
             lock (TreeMu)
             {
                 t.Group.CpuFinal = (t.Group.CpuBefore.User + u, t.Group.CpuBefore.System + s);
+                _cpuExited = (_cpuExited.User + t.Group.CpuFinal.User, _cpuExited.System + t.Group.CpuFinal.System);
             }
         }
 

@@ -24,7 +24,7 @@ internal sealed partial class Task
         }
     }
 
-    // 0 running, 1 asleep in Block, 2 stopped. Written with full fences: a task going to sleep and a group
+    // 0 running, 1 asleep in Block, 2 stopped, 3 frozen. Written with full fences: a task going to sleep and a group
     // stop starting each see the other (Block).
     private int _jobState;
 
@@ -52,6 +52,45 @@ internal sealed partial class Task
         finally
         {
             Interlocked.Exchange(ref _jobState, 0);
+        }
+    }
+
+    // A frozen sandbox (Kernel.Freeze) runs nothing: the task waits here, counted as parked, until the thaw.
+    // SIGKILL still gets through, so a paused container can be killed.
+    private void WaitWhileFrozen()
+    {
+        Interlocked.Exchange(ref _jobState, 3);
+        try
+        {
+            while (true)
+            {
+                _wake.Reset();
+                if (!Kernel.Frozen || Exit != null || KillPending())
+                {
+                    return;
+                }
+
+                _wake.Wait();
+            }
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _jobState, 0);
+        }
+    }
+
+    /// <summary>
+    /// Sleeps on <paramref name="done"/> where no signal may interrupt (a vfork parent): counted as asleep for
+    /// a group stop or a freeze, and parked at the end if the sandbox is frozen by then.
+    /// </summary>
+    public void WaitUninterruptibly(ManualResetEventSlim done)
+    {
+        EnterSleep();
+        done.Wait();
+        LeaveSleep();
+        if (Kernel.Frozen)
+        {
+            WaitWhileFrozen();
         }
     }
 

@@ -225,6 +225,12 @@ internal sealed partial class Task
         bool restartable = syscallResult is <= -512 and >= -516;
         while (Exit == null)
         {
+            if (Kernel.Frozen && !KillPending())
+            {
+                WaitWhileFrozen();
+                continue;
+            }
+
             if (Group.StopSignal != 0 && !KillPending())
             {
                 WaitWhileStopped();

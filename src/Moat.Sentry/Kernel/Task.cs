@@ -148,6 +148,12 @@ internal sealed partial class Task
     {
         Profiling.SyscallProfile? profile = Kernel.Profile;
         Metrics.SandboxMetrics? metrics = Kernel.Metrics;
+        if (Kernel.Frozen)
+        {
+            // Started during a freeze (a clone, an exec from outside): it runs nothing before the thaw.
+            WaitWhileFrozen();
+        }
+
         while (Exit == null)
         {
             long switchStart = profile != null ? Stopwatch.GetTimestamp() : 0;
@@ -280,6 +286,16 @@ internal sealed partial class Task
             while (true)
             {
                 _wake.Reset();
+                if (Kernel.Frozen && Exit == null && !KillPending())
+                {
+                    // Frozen: the wait goes on without looking at its condition (nothing is consumed while the
+                    // sandbox is paused); the deadline is seen after the thaw.
+                    EnterSleep();
+                    _wake.Wait();
+                    LeaveSleep();
+                    continue;
+                }
+
                 if (ready())
                 {
                     return 0;

@@ -73,7 +73,13 @@ internal sealed partial class MemoryManager
                 if (allocErr == -Errno.ENOMEM.Value)
                 {
                     // Out of the sandbox's memory: under a --memory limit the process is OOM-killed.
-                    return MemoryFile.Limit != 0 ? -Signal.SIGKILL : -Signal.SIGBUS;
+                    if (MemoryFile.Limit != 0)
+                    {
+                        MemoryFile.NoteOomKill();
+                        return -Signal.SIGKILL;
+                    }
+
+                    return -Signal.SIGBUS;
                 }
 
                 return SigInfo.SEGV_MAPERR;

@@ -10,7 +10,8 @@ namespace Moat.Sentry.Net;
 
 /// <summary>
 /// A minimal NETLINK_ROUTE socket: it answers the RTM_GETLINK and RTM_GETADDR dumps with the loopback
-/// interface (lo, 127.0.0.1/8, ::1/128), which is what glibc's getifaddrs and if_nameindex ask. Any other
+/// interface (lo, 127.0.0.1/8, ::1/128), which is what glibc's getifaddrs and if_nameindex ask; with host
+/// networking those dumps and RTM_GETROUTE's are the host namespace's (<see cref="HostRouteDump"/>). Any other
 /// request gets an NLMSG_ERROR of EOPNOTSUPP. Each request's answer is one datagram, as the kernel's dump is.
 /// </summary>
 internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.INotifySink
@@ -144,6 +145,8 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
         }
 
         var answer = new List<byte>();
+        var datagrams = new List<byte[]>();
+        bool host = t.Kernel.HostNetwork != null;
         for (int off = 0; off + HeaderSize <= req.Length;)
         {
             int len = (int)BinaryPrimitives.ReadUInt32LittleEndian(req.AsSpan(off));
@@ -152,15 +155,27 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
                 break;
             }
 
-            Answer(req.AsSpan(off, len), answer);
+            if (!host || !AnswerFromHost(req.AsSpan(off, len), answer, datagrams))
+            {
+                Answer(req.AsSpan(off, len), answer);
+            }
+
             off += Align(len);
         }
 
         if (answer.Count > 0)
         {
+            datagrams.Add([.. answer]);
+        }
+
+        if (datagrams.Count > 0)
+        {
             lock (_mu)
             {
-                _queue.Enqueue([.. answer]);
+                foreach (byte[] d in datagrams)
+                {
+                    _queue.Enqueue(d);
+                }
             }
 
             Events.Notify();
@@ -240,6 +255,45 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
     }
 
     private static int Align(int n) => (n + 3) & ~3;
+
+    // With host networking, a dump of links, addresses or routes is the host namespace's (HostRouteDump): what
+    // is answered so far becomes a datagram, then each of the host's. False for any other request.
+    private bool AnswerFromHost(ReadOnlySpan<byte> msg, List<byte> answer, List<byte[]> datagrams)
+    {
+        ushort type = BinaryPrimitives.ReadUInt16LittleEndian(msg[4..]);
+        ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(msg[6..]);
+        if (type is not (RTM_GETLINK or RTM_GETADDR or RTM_GETROUTE) || (flags & NLM_F_DUMP) != NLM_F_DUMP || (flags & NLM_F_REQUEST) == 0)
+        {
+            return false;
+        }
+
+        uint seq = BinaryPrimitives.ReadUInt32LittleEndian(msg[8..]);
+        uint port;
+        lock (_mu)
+        {
+            port = _portId;
+        }
+
+        byte family = msg.Length > HeaderSize ? msg[HeaderSize] : (byte)0;
+        List<byte[]>? dump = HostRouteDump.Dump(type, family, seq, port, out long error);
+        if (answer.Count > 0)
+        {
+            datagrams.Add([.. answer]);
+            answer.Clear();
+        }
+
+        if (dump == null)
+        {
+            byte[] err = new byte[4 + HeaderSize];
+            BinaryPrimitives.WriteInt32LittleEndian(err, (int)error);
+            msg[..HeaderSize].CopyTo(err.AsSpan(4));
+            Message(answer, NLMSG_ERROR, 0, seq, port, err);
+            return true;
+        }
+
+        datagrams.AddRange(dump);
+        return true;
+    }
 
     // Appends the answer to one request message.
     private void Answer(ReadOnlySpan<byte> msg, List<byte> answer)

@@ -102,7 +102,28 @@ public sealed unsafe class MemoryFile : IDisposable
     /// Allocation beyond it fails with ENOMEM; a fault that needs memory then kills the process, as the
     /// memory cgroup's OOM killer would.
     /// </summary>
-    public ulong Limit { get; set; }
+    /// <remarks><c>moat update</c> changes it at run time; lowering it below the usage frees nothing (the next
+    /// allocation fails), where the memory cgroup would reclaim first.</remarks>
+    public ulong Limit
+    {
+        get => Volatile.Read(ref _limit);
+        set => Volatile.Write(ref _limit, value);
+    }
+
+    private ulong _limit;
+
+    /// <summary>How many allocations the limit refused: the memory cgroup's failcnt.</summary>
+    public long LimitFailures => Interlocked.Read(ref _limitFailures);
+
+    private long _limitFailures;
+
+    /// <summary>How many processes the limit killed as the OOM killer would (<see cref="NoteOomKill"/>).</summary>
+    public long OomKills => Interlocked.Read(ref _oomKills);
+
+    private long _oomKills;
+
+    /// <summary>Counts a process killed because the limit refused the memory it faulted for.</summary>
+    public void NoteOomKill() => Interlocked.Increment(ref _oomKills);
 
     /// <summary>
     /// Allocates <paramref name="length"/> bytes (a multiple of the page size) of zeroed memory.
@@ -118,8 +139,10 @@ public sealed unsafe class MemoryFile : IDisposable
         ulong alignment = length >= Mman.HugePageSize ? Mman.HugePageSize : Mman.PageSize;
         lock (_mu)
         {
-            if (Limit != 0 && _usage + length > Limit)
+            ulong limit = Limit;
+            if (limit != 0 && _usage + length > limit)
             {
+                Interlocked.Increment(ref _limitFailures);
                 return -Errno.ENOMEM.Value;
             }
 

@@ -61,6 +61,26 @@ public sealed class OciResourceAndHomeTests
     }
 
     [Fact]
+    public void Plan_NetworkNamespacePath_IsJoined_OtherPathsAreLogged()
+    {
+        string bundle = NewBundle("{}", null);
+        try
+        {
+            string path = Path.Combine(bundle, "config.json");
+            File.WriteAllText(path, File.ReadAllText(path).Replace("\"resources\": {}", "\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\", \"path\": \"/var/run/netns/cni-1\"}, {\"type\": \"ipc\", \"path\": \"/proc/1/ns/ipc\"}]", System.StringComparison.Ordinal));
+            OciSpec? spec = OciBundle.Load(bundle, out string error);
+            SandboxPlan? plan = spec == null ? null : OciBundle.Plan(spec, bundle, out error);
+            Assert.True(plan != null, error);
+            Assert.Equal("/var/run/netns/cni-1", plan.NetworkNamespace);
+            Assert.Contains(plan.Ignored, l => l.Contains("ipc namespace at /proc/1/ns/ipc", System.StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(bundle, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Plan_NegativeMemoryLimit_FailsCreate()
     {
         Assert.Null(Plan("""{"memory": {"limit": -2}}""", out string error));

@@ -225,7 +225,7 @@ internal static class SysProcess
         if (vforkDone != null)
         {
             // The parent sleeps until the child execs or exits (uninterruptibly, as in Linux).
-            vforkDone.Wait();
+            t.WaitUninterruptibly(vforkDone);
             vforkDone.Dispose();
         }
 

@@ -1,0 +1,85 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Text.Json;
+using Moat.Cli.CommandLine;
+
+namespace Moat.Cli.Oci;
+
+/// <summary>
+/// update: runc update's command line over the limits the Sentry enforces. The memory limit and the pids limit
+/// change in the running sandbox (0 or absent leaves one as it is, -1 removes it); a flag for a control moat
+/// does not enforce (cpu, cpuset, blkio, swap, reservation, kernel memory, RDT) is refused by name. With
+/// <c>--resources</c> (a file, or - for stdin) the other flags are ignored, as runc ignores them, and the
+/// settings moat does not enforce are named in the log as create names them.
+/// </summary>
+internal static partial class RuntimeCommand
+{
+    private static int Update(Globals g, ParsedArgs f)
+    {
+        if (One(g, f, out int status) is not ContainerRecord r)
+        {
+            return status;
+        }
+
+        long memory = 0;
+        long pids = 0;
+        if (f.Get("resources") is string file)
+        {
+            OciResources? resources;
+            try
+            {
+                string json = file == "-" ? Console.In.ReadToEnd() : File.ReadAllText(file);
+                resources = JsonSerializer.Deserialize(json, OciJson.Default.OciResources);
+            }
+            catch (JsonException e)
+            {
+                return g.Log.Error("unable to parse the resources: " + e.Message);
+            }
+
+            var ignored = new System.Collections.Generic.List<string>();
+            if (!OciResourceLimits.Read(resources, ignored, out memory, out pids, out string error))
+            {
+                return g.Log.Error(error);
+            }
+
+            foreach (string setting in ignored)
+            {
+                g.Log.Write("warning", setting);
+            }
+        }
+        else
+        {
+            foreach (string refused in RuntimeFlags.UpdateRefused)
+            {
+                if (f.Has(refused))
+                {
+                    return g.Log.Error($"--{refused} is not supported by moat: it enforces only --memory and --pids-limit");
+                }
+            }
+
+            if (f.Get("memory") is string m && !(m == "-1" ? (memory = -1) < 0 : OciUnits.TryParseRamBytes(m, out memory)))
+            {
+                return g.Log.Error($"invalid value for memory: invalid size: '{m}'");
+            }
+
+            if (f.Get("pids-limit") is string p && !long.TryParse(p, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out pids))
+            {
+                return g.Log.Error($"invalid value \"{p}\" for flag -pids-limit: parse error");
+            }
+        }
+
+        if (memory < -1)
+        {
+            return g.Log.Error($"invalid memory limit {memory}");
+        }
+
+        if (g.Store.Status(r) == "stopped")
+        {
+            return g.Log.Error("container not running");
+        }
+
+        string? reply = ControlChannel.Request(g.Store.Dir(r.Id), string.Create(CultureInfo.InvariantCulture, $"update {memory} {pids}"));
+        return reply == "ok" ? 0 : g.Log.Error(ReplyError(reply));
+    }
+}
