@@ -220,12 +220,15 @@ internal static class SysProcess
             child.VforkDone = vforkDone;
         }
 
+        int ev = t.PtraceInheritToChild(child, (flags & CLONE_VFORK) != 0, thread: false, exitSignal, (flags & CLONE_PTRACE) != 0, (flags & CLONE_UNTRACED) != 0);
         k.StartTask(child, newAddressSpace: true, creator: t);
+        t.PtraceCloneEvent(ev, pid);
         if (vforkDone != null)
         {
             // The parent sleeps until the child execs or exits (uninterruptibly, as in Linux).
             vforkDone.Wait();
             vforkDone.Dispose();
+            t.PtraceVforkDone(pid);
         }
 
         return pid;
@@ -262,7 +265,9 @@ internal static class SysProcess
         };
         SetUpChild(t, child, flags, stack, parentTid, childTid, tls);
 
+        int ev = t.PtraceInheritToChild(child, vfork: false, thread: true, 0, (flags & CLONE_PTRACE) != 0, (flags & CLONE_UNTRACED) != 0);
         k.StartTask(child, newAddressSpace: false, token, creator: t);
+        t.PtraceCloneEvent(ev, tid);
         return tid;
     }
 
@@ -463,6 +468,7 @@ internal static class SysProcess
         regs.orig_rax = ulong.MaxValue;
         t.VforkDone?.Set();
         t.VforkDone = null;
+        t.PtraceExec(t.Tid);
         return 0;
     }
 
@@ -543,7 +549,7 @@ internal static class SysProcess
             return -Errno.EINVAL.Value;
         }
 
-        long r = WaitFor(t, Selector(t, pid), options | WEXITED, out ChildEvent ev);
+        long r = WaitFor(t, Selector(t, pid), pid > 0 ? pid : 0, options | WEXITED, out ChildEvent ev);
         if (r <= 0)
         {
             return r;
@@ -569,7 +575,7 @@ internal static class SysProcess
             }
         }
 
-        return child.Tgid;
+        return ev.ReportedPid;
     }
 
     /// <summary>Implements waitid(2).</summary>
@@ -625,7 +631,7 @@ internal static class SysProcess
                 if (nonBlocking && (options & WNOHANG) == 0)
                 {
                     // A non-blocking pidfd: nothing to report yet is EAGAIN rather than a wait.
-                    long nr = WaitFor(t, match, options | WNOHANG, out ChildEvent nev);
+                    long nr = WaitFor(t, match, named!.Tgid, options | WNOHANG, out ChildEvent nev);
                     return nr == 0 ? -Errno.EAGAIN.Value : WaitidResult(t, infop, nr, nev);
                 }
 
@@ -636,7 +642,7 @@ internal static class SysProcess
                 return -Errno.EINVAL.Value;
         }
 
-        long r = WaitFor(t, match, options, out ChildEvent ev);
+        long r = WaitFor(t, match, idtype == P_PID ? id : 0, options, out ChildEvent ev);
         return WaitidResult(t, infop, r, ev);
     }
 
@@ -653,7 +659,7 @@ internal static class SysProcess
         {
             info.si_signo = Signal.SIGCHLD;
             info.si_code = ev.Code;
-            info.si_pid = ev.Child.Tgid;
+            info.si_pid = ev.ReportedPid;
             info.si_status = ev.Status;
         }
 
@@ -677,8 +683,10 @@ internal static class SysProcess
     }
 
     // Returns the child's pid with its event (consumed unless WNOWAIT), 0 for WNOHANG with nothing ready, or -errno.
-    private static long WaitFor(Task t, Func<ThreadGroup, bool> match, int options, out ChildEvent found)
+    private static long WaitFor(Task t, Func<ThreadGroup, bool> match, int pid, int options, out ChildEvent found)
     {
+        bool wClone = (options & __WCLONE) != 0;
+        bool wAll = (options & __WALL) != 0;
         ChildEvent? ev = null;
         bool any = false;
         bool noHang = (options & WNOHANG) != 0;
@@ -688,7 +696,7 @@ internal static class SysProcess
         bool consume = (options & WNOWAIT) == 0;
         long r = t.Block(t.Group.ChildEvents, () =>
         {
-            ev = t.Kernel.TryWait(t.Group, match, exited, stopped, continued, consume, out any);
+            ev = t.Kernel.TryWait(t.Group, match, pid, wClone, wAll, exited, stopped, continued, consume, out any);
             return ev != null || !any || noHang;
         });
         found = ev.GetValueOrDefault();
@@ -699,7 +707,7 @@ internal static class SysProcess
 
         if (ev is ChildEvent e)
         {
-            return e.Child.Tgid;
+            return e.ReportedPid;
         }
 
         return any ? 0 : -Errno.ECHILD.Value;

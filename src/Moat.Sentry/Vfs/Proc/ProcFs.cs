@@ -309,10 +309,14 @@ internal static class ProcFs
     {
         int ppid;
         int threads;
+        int tracerPid;
+        bool traced;
         lock (k.TreeMu)
         {
             ppid = g.Parent?.Tgid ?? 0;
             threads = g.Tasks.Count;
+            tracerPid = task.Tracer?.Group.Tgid ?? 0;
+            traced = task.PtraceStoppedLocked;
         }
 
         Credentials c = task.Credentials;
@@ -337,12 +341,12 @@ internal static class ProcFs
         return $"""
             Name:	{task.Comm}
             Umask:	{Convert.ToString(g.Umask, 8).PadLeft(4, '0')}
-            State:	{(g.StopSignal != 0 ? "T (stopped)" : "R (running)")}
+            State:	{(traced ? "t (tracing stop)" : g.StopSignal != 0 ? "T (stopped)" : "R (running)")}
             Tgid:	{g.Tgid}
             Ngid:	0
             Pid:	{task.Tid}
             PPid:	{ppid}
-            TracerPid:	0
+            TracerPid:	{tracerPid}
             Uid:	{c.RealUid}	{c.EffectiveUid}	{c.SavedUid}	{c.EffectiveUid}
             Gid:	{c.RealGid}	{c.EffectiveGid}	{c.SavedGid}	{c.EffectiveGid}
             FDSize:	64
@@ -375,10 +379,14 @@ internal static class ProcFs
     {
         int ppid;
         int threads;
+        int tracerPid;
+        bool traced;
         lock (k.TreeMu)
         {
             ppid = g.Parent?.Tgid ?? 0;
             threads = g.Tasks.Count;
+            tracerPid = task.Tracer?.Group.Tgid ?? 0;
+            traced = task.PtraceStoppedLocked;
         }
 
         ulong vsize = task.MM.MappedBytes;
