@@ -31,7 +31,7 @@ internal static class ProcFs
     private const byte DtReg = 8;
     private const byte DtLnk = 10;
 
-    private static readonly string[] s_processFiles = ["cmdline", "comm", "environ", "limits", "maps", "mounts", "mountinfo", "stat", "statm", "status"];
+    private static readonly string[] s_processFiles = ["auxv", "cmdline", "comm", "environ", "limits", "maps", "mounts", "mountinfo", "stat", "statm", "status"];
     private static readonly string[] s_processLinks = ["cwd", "exe", "root"];
     private static readonly string[] s_systemFiles = ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "stat", "uptime", "version"];
 
@@ -204,7 +204,9 @@ internal static class ProcFs
         }
 
         string name = parts[0];
-        node = new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(ProcessFile(caller, g, task, name)));
+        node = name == "auxv"
+            ? new ProcNode(ProcKind.File, path, Content: () => task.MM.SavedAuxv)
+            : new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(ProcessFile(caller, g, task, name)));
         return 0;
     }
 
