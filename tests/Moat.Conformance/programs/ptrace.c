@@ -1,7 +1,8 @@
 /* ptrace(2) inside the sandbox: a PTRACE_TRACEME child stopped by its own SIGSTOP, then traced with
    PTRACE_SYSCALL (syscall numbers and return values at entry and exit, a changed return value, a skipped call,
    PTRACE_GET_SYSCALL_INFO), PEEK/POKE of data and of read-only text (copy-on-write: the tracer's own copy is
-   untouched), GETREGS/SETREGS/POKEUSER, an int3 seen with the right rip, a signal suppressed and one replaced;
+   untouched), GETREGS/SETREGS/POKEUSER, an int3 seen with the right rip and a PTRACE_SINGLESTEP after it, a
+   signal suppressed and one replaced;
    TRACEFORK and TRACEEXEC on a child that forks and execs; ATTACH and SEIZE/INTERRUPT/KILL of a sibling from
    another process, TracerPid and "t (tracing stop)" in /proc; EPERM/ESRCH/EIO cases, uid 1000 against root. */
 #define _GNU_SOURCE
@@ -116,7 +117,7 @@ static void trace_syscalls(void) {
     printf("GETREGSET NT_X86_XSTATE: %s x87+sse in xcr0 %d\n", err(xr), (int)(*(uint64_t *)(xsave + 464) & 3));
     printf("GETREGSET bad type: %s\n", err(ptrace(PTRACE_GETREGSET, pid, 0x999, &iov)));
 
-    int in_getppid = 0, in_getpid = 0, in_getuid = 0, seen_usr1 = 0, getpids = 0;
+    int in_getppid = 0, in_getpid = 0, in_getuid = 0, seen_usr1 = 0, getpids = 0, stepped = 0;
     for (;;) {
         long r = ptrace(PTRACE_SYSCALL, pid, 0, 0);
         (void)r;
@@ -185,7 +186,15 @@ static void trace_syscalls(void) {
             siginfo_t ssi;
             ptrace(PTRACE_GETREGS, pid, 0, &regs);
             ptrace(PTRACE_GETSIGINFO, pid, 0, &ssi);
-            printf("int3: SIGTRAP code SI_KERNEL %d rip after the int3 %d\n", ssi.si_code == SI_KERNEL, regs.rip == (unsigned long)after_int3);
+            if (!stepped) {
+                printf("int3: SIGTRAP code SI_KERNEL %d rip after the int3 %d\n", ssi.si_code == SI_KERNEL, regs.rip == (unsigned long)after_int3);
+                /* One instruction, then a SIGTRAP stop again (the trap flag is the tracer's, not shown). */
+                stepped = 1;
+                ptrace(PTRACE_SINGLESTEP, pid, 0, 0);
+                goto again;
+            }
+            printf("single step: SIGTRAP code TRAP_TRACE %d rip moved one instruction %d TF shown %d\n", ssi.si_code == 2,
+                   regs.rip > (unsigned long)after_int3 && regs.rip < (unsigned long)after_int3 + 16, (int)((regs.eflags >> 8) & 1));
         } else {
             printf("unexpected stop %d\n", sig);
         }
