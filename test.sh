@@ -7,6 +7,8 @@ cd "$(dirname "$0")"
 need=()
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v strace >/dev/null || need+=(strace)
+# DebuggerTests run gdb inside the sandbox.
+command -v gdb >/dev/null || need+=(gdb)
 [ -x /bin/busybox ] || need+=(busybox-static)
 [ -x /usr/bin/python3 ] || need+=(python3)
 # The OCI tests run containers through Debian's containerd, on moat and on runc.

@@ -122,11 +122,19 @@ internal sealed partial class Kernel
     /// stop or a continue, as asked, in that order for each child. With <paramref name="consume"/> the event
     /// is taken (a zombie is reaped). <paramref name="anyChild"/> says whether any child matched at all.
     /// </summary>
-    public ChildEvent? TryWait(ThreadGroup parent, Func<ThreadGroup, bool> matches, bool exited, bool stopped, bool continued, bool consume, out bool anyChild)
+    /// Tracees come first: their ptrace stops (reported whatever the options) and the exits of those that are
+    /// not children; <paramref name="pid"/> (when positive) names one by task id.
+    public ChildEvent? TryWait(ThreadGroup parent, Func<ThreadGroup, bool> matches, int pid, bool wClone, bool wAll, bool exited, bool stopped, bool continued, bool consume, out bool anyChild)
     {
         lock (TreeMu)
         {
             anyChild = false;
+            ChildEvent? traced = TryWaitTraceesLocked(parent, matches, pid, wClone, wAll, exited, consume, ref anyChild);
+            if (traced != null)
+            {
+                return traced;
+            }
+
             foreach (ThreadGroup c in parent.Children)
             {
                 if (!matches(c))
@@ -150,7 +158,7 @@ internal sealed partial class Kernel
                     return ChildEvent.Exited(c, c.ExitStatus!.Value);
                 }
 
-                if (stopped && c.StopReport != 0)
+                if (stopped && c.StopReport != 0 && !StopSeenThroughPtrace(parent, c))
                 {
                     int sig = c.StopReport;
                     if (consume)

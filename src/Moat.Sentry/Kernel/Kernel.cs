@@ -323,6 +323,8 @@ internal sealed partial class Kernel
         }
         finally
         {
+            t.PtraceExitEvent(status);
+            t.PtraceReleaseTracees();
             t.ExitThread();
             if (t.Tid == t.Group.Tgid)
             {
@@ -449,6 +451,7 @@ internal sealed partial class Kernel
 
         lock (TreeMu)
         {
+            PtraceTaskExitingLocked(t, g.Tasks.Count == 1, g.Tasks.Count == 1 ? g.ExitStatus ?? status : status);
             g.Tasks.Remove(t);
             _tasks.Remove(t.Tid);
             if (g.Tasks.Count == 0)

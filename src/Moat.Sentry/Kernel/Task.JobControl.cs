@@ -41,7 +41,8 @@ internal sealed partial class Task
             while (true)
             {
                 _wake.Reset();
-                if (Group.StopSignal == 0 || Exit != null || KillPending())
+                // A tracer that attached meanwhile gets the stop reported as a ptrace stop (HandleSignals).
+                if (Group.StopSignal == 0 || Exit != null || KillPending() || (Tracer != null && !_groupStopTaken))
                 {
                     return;
                 }

@@ -101,11 +101,11 @@ internal sealed partial class Task
             }
 
             // Like Linux's sig_ignored(): an unblocked signal whose action is to ignore it is dropped here,
-            // so it never interrupts a sleep.
+            // so it never interrupts a sleep; a traced task keeps it, for its tracer to see.
             ulong bit = 1UL << (sig - 1);
             SignalAction act = Group.SignalActions[sig];
             bool ignored = sig != Signal.SIGKILL && (act.Handler == SignalAction.SIG_IGN || (act.Handler == SignalAction.SIG_DFL && IsDefaultIgnored(sig)));
-            if (ignored && (_mask & bit) == 0)
+            if (ignored && (_mask & bit) == 0 && _tracer == null)
             {
                 return false;
             }
@@ -231,10 +231,28 @@ internal sealed partial class Task
                 continue;
             }
 
-            if (Group.StopSignal != 0 && !KillPending())
+            if (Tracer != null && PtraceCheckInterrupt())
             {
-                WaitWhileStopped();
                 continue;
+            }
+
+            if (Group.StopSignal == 0)
+            {
+                _groupStopTaken = false;
+            }
+            else if (!KillPending())
+            {
+                if (Tracer == null)
+                {
+                    WaitWhileStopped();
+                    continue;
+                }
+
+                if (!_groupStopTaken)
+                {
+                    PtraceGroupStop();
+                    continue;
+                }
             }
 
             int sig;
@@ -249,6 +267,15 @@ internal sealed partial class Task
 
                 sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
                 info = TakePendingLocked(sig);
+            }
+
+            if (sig != Signal.SIGKILL && Tracer != null)
+            {
+                sig = PtraceSignalStop(sig, ref info);
+                if (sig == 0)
+                {
+                    continue;
+                }
             }
 
             SignalAction act = Group.SignalActions[sig];
@@ -360,6 +387,11 @@ internal sealed partial class Task
             return;
         }
 
+        if (sig == Signal.SIGTRAP)
+        {
+            PtraceSingleStepTrapped();
+        }
+
         ForceSignal(sig, info.si_code, info.si_addr);
     }
 
@@ -371,6 +403,22 @@ internal sealed partial class Task
         ForceSignal(new SigInfo { si_signo = sig, si_code = code, si_addr = addr });
 
     private void ForceSignal(in SigInfo info)
+    {
+        if (Tracer == null)
+        {
+            ForceSignalNow(info);
+            return;
+        }
+
+        // A tracer sees the signal first (gdb's breakpoints and crashes), and may suppress or replace it.
+        SigInfo traced = info;
+        if (PtraceSignalStop(info.si_signo, ref traced) != 0)
+        {
+            ForceSignalNow(traced);
+        }
+    }
+
+    private void ForceSignalNow(in SigInfo info)
     {
         int sig = info.si_signo;
         int code = info.si_code;

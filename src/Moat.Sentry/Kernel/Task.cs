@@ -154,6 +154,11 @@ internal sealed partial class Task
             WaitWhileFrozen();
         }
 
+        if (_startStopPending)
+        {
+            PtraceStartStop();
+        }
+
         while (Exit == null)
         {
             long switchStart = profile != null ? Stopwatch.GetTimestamp() : 0;
@@ -165,7 +170,7 @@ internal sealed partial class Task
             switch (ev.Kind)
             {
                 case SwitchEventKind.Syscall:
-                    syscallResult = DoSyscall();
+                    syscallResult = _syscallTracing && Tracer != null ? DoTracedSyscall() : DoSyscall();
                     break;
                 case SwitchEventKind.Syscall32:
                     // 32-bit calls from 64-bit code are not served, as in gVisor's amd64 Sentry: ENOSYS. The
@@ -301,7 +306,7 @@ internal sealed partial class Task
                     return 0;
                 }
 
-                if (Exit != null || HasDeliverableSignal())
+                if (Exit != null || HasDeliverableSignal() || _ptraceInterrupt)
                 {
                     return -Errno.ERESTARTSYS.Value;
                 }

@@ -115,6 +115,8 @@ internal static class StackBuilder
             return -Errno.E2BIG.Value;
         }
 
+        // A copy the program cannot change, for /proc/pid/auxv (debuggers find a PIE's load address there).
+        mm.SavedAuxv = block.AsSpan((words - (aux.Count * 2)) * 8).ToArray();
         sp = p;
         return 0;
     }

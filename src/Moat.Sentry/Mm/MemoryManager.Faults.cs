@@ -215,6 +215,7 @@ internal sealed partial class MemoryManager
             child.ArgEnd = ArgEnd;
             child.EnvStart = EnvStart;
             child.EnvEnd = EnvEnd;
+            child.SavedAuxv = SavedAuxv;
             for (int i = 0; i < _vmas.Count; i++)
             {
                 child.InsertVmaLocked(_vmas[i] with { Locked = false }); // mlock is not inherited (dup_mmap)

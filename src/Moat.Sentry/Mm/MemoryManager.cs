@@ -88,6 +88,9 @@ internal sealed partial class MemoryManager : IDisposable
 
     public ulong EnvEnd { get; set; }
 
+    /// <summary>The auxiliary vector the loader gave the program, as (key, value) words up to AT_NULL (/proc/pid/auxv; Linux's saved_auxv).</summary>
+    public byte[] SavedAuxv { get; set; } = [];
+
     /// <summary>RLIMIT_AS in bytes.</summary>
     public ulong AddressSpaceLimit { get; set; } = ulong.MaxValue;
 

@@ -16,6 +16,15 @@ public class ChildEventTests
     }
 
     [Fact]
+    public void Trapped_ForkEvent_HasTheEventAboveTheSignal()
+    {
+        var ev = new ChildEvent(Child, ChildEvent.CLD_TRAPPED, Signal.SIGTRAP | (PtraceAbi.PTRACE_EVENT_FORK << 8), 9);
+
+        Assert.Equal(0x1057f, ev.WaitStatus);
+        Assert.Equal(9, ev.ReportedPid);
+    }
+
+    [Fact]
     public void Continued_Is0xffff()
     {
         var ev = new ChildEvent(Child, ChildEvent.CLD_CONTINUED, Signal.SIGCONT);

@@ -221,12 +221,15 @@ internal static class SysProcess
             child.VforkDone = vforkDone;
         }
 
+        int ev = t.PtraceInheritToChild(child, (flags & CLONE_VFORK) != 0, thread: false, exitSignal, (flags & CLONE_PTRACE) != 0, (flags & CLONE_UNTRACED) != 0);
         k.StartTask(child, newAddressSpace: true, creator: t);
+        t.PtraceCloneEvent(ev, pid);
         if (vforkDone != null)
         {
             // The parent sleeps until the child execs or exits (uninterruptibly, as in Linux).
             t.WaitUninterruptibly(vforkDone);
             vforkDone.Dispose();
+            t.PtraceVforkDone(pid);
         }
 
         return pid;
@@ -263,7 +266,9 @@ internal static class SysProcess
         };
         SetUpChild(t, child, flags, stack, parentTid, childTid, tls);
 
+        int ev = t.PtraceInheritToChild(child, vfork: false, thread: true, 0, (flags & CLONE_PTRACE) != 0, (flags & CLONE_UNTRACED) != 0);
         k.StartTask(child, newAddressSpace: false, token, creator: t);
+        t.PtraceCloneEvent(ev, tid);
         return tid;
     }
 
@@ -391,7 +396,10 @@ internal static class SysProcess
         };
         Credentials c = t.Credentials;
         Func<string, string>? inRoot = RootedPath.IsRooted(t) ? p => RootedPath.Resolve(t, "/", p, followLast: true, out string q) < 0 ? p : q : null;
-        r = ProgramImage.Load(t.Kernel, t.Group.Mounts, mm, path, argv, envp, c, t.NoNewPrivs, out LoadedImage image, out string executable, out Credentials execCreds, out _, inRoot, t.Group.Root, filename);
+        // Set-id bits raise nothing under no_new_privs, nor for a traced task whose tracer lacks CAP_SYS_PTRACE
+        // (LSM_UNSAFE_PTRACE).
+        bool noElevation = t.NoNewPrivs || (t.Tracer is Task tracer && !tracer.Credentials.HasCapability(Credentials.CAP_SYS_PTRACE));
+        r = ProgramImage.Load(t.Kernel, t.Group.Mounts, mm, path, argv, envp, c, noElevation, out LoadedImage image, out string executable, out Credentials execCreds, out _, inRoot, t.Group.Root, filename);
         if (r < 0)
         {
             mm.Dispose();
@@ -468,6 +476,7 @@ internal static class SysProcess
         regs.orig_rax = ulong.MaxValue;
         t.VforkDone?.Set();
         t.VforkDone = null;
+        t.PtraceExec(t.Tid);
         return 0;
     }
 
@@ -548,7 +557,7 @@ internal static class SysProcess
             return -Errno.EINVAL.Value;
         }
 
-        long r = WaitFor(t, Selector(t, pid), options | WEXITED, out ChildEvent ev);
+        long r = WaitFor(t, Selector(t, pid), pid > 0 ? pid : 0, options | WEXITED, out ChildEvent ev);
         if (r <= 0)
         {
             return r;
@@ -574,7 +583,7 @@ internal static class SysProcess
             }
         }
 
-        return child.Tgid;
+        return ev.ReportedPid;
     }
 
     /// <summary>Implements waitid(2).</summary>
@@ -630,7 +639,7 @@ internal static class SysProcess
                 if (nonBlocking && (options & WNOHANG) == 0)
                 {
                     // A non-blocking pidfd: nothing to report yet is EAGAIN rather than a wait.
-                    long nr = WaitFor(t, match, options | WNOHANG, out ChildEvent nev);
+                    long nr = WaitFor(t, match, named!.Tgid, options | WNOHANG, out ChildEvent nev);
                     return nr == 0 ? -Errno.EAGAIN.Value : WaitidResult(t, infop, nr, nev);
                 }
 
@@ -641,7 +650,7 @@ internal static class SysProcess
                 return -Errno.EINVAL.Value;
         }
 
-        long r = WaitFor(t, match, options, out ChildEvent ev);
+        long r = WaitFor(t, match, idtype == P_PID ? id : 0, options, out ChildEvent ev);
         return WaitidResult(t, infop, r, ev);
     }
 
@@ -658,7 +667,7 @@ internal static class SysProcess
         {
             info.si_signo = Signal.SIGCHLD;
             info.si_code = ev.Code;
-            info.si_pid = ev.Child.Tgid;
+            info.si_pid = ev.ReportedPid;
             info.si_status = ev.Status;
         }
 
@@ -682,8 +691,10 @@ internal static class SysProcess
     }
 
     // Returns the child's pid with its event (consumed unless WNOWAIT), 0 for WNOHANG with nothing ready, or -errno.
-    private static long WaitFor(Task t, Func<ThreadGroup, bool> match, int options, out ChildEvent found)
+    private static long WaitFor(Task t, Func<ThreadGroup, bool> match, int pid, int options, out ChildEvent found)
     {
+        bool wClone = (options & __WCLONE) != 0;
+        bool wAll = (options & __WALL) != 0;
         ChildEvent? ev = null;
         bool any = false;
         bool noHang = (options & WNOHANG) != 0;
@@ -693,7 +704,7 @@ internal static class SysProcess
         bool consume = (options & WNOWAIT) == 0;
         long r = t.Block(t.Group.ChildEvents, () =>
         {
-            ev = t.Kernel.TryWait(t.Group, match, exited, stopped, continued, consume, out any);
+            ev = t.Kernel.TryWait(t.Group, match, pid, wClone, wAll, exited, stopped, continued, consume, out any);
             return ev != null || !any || noHang;
         });
         found = ev.GetValueOrDefault();
@@ -704,7 +715,7 @@ internal static class SysProcess
 
         if (ev is ChildEvent e)
         {
-            return e.Child.Tgid;
+            return e.ReportedPid;
         }
 
         return any ? 0 : -Errno.ECHILD.Value;

@@ -247,6 +247,7 @@ internal static partial class SyscallTable
         Full(Sysno.pidfd_getfd, SysPidfd.PidfdGetfd);
         Partial(Sysno.process_vm_readv, SysProcessVm.ProcessVmReadv, "ptrace attach rules with the real ids, as Linux without an LSM (no Yama ptrace_scope)");
         Partial(Sysno.process_vm_writev, SysProcessVm.ProcessVmWritev, "as process_vm_readv");
+        Partial(Sysno.ptrace, SysPtrace.Ptrace, "tracing inside the sandbox (strace, gdb): TRACEME/ATTACH/SEIZE/INTERRUPT/LISTEN/DETACH/KILL, PEEK/POKE (writes ignore protection, COW private pages), PEEKUSER/POKEUSER, GETREGS/SETREGS, GETFPREGS/SETFPREGS, GETREGSET/SETREGSET (NT_PRSTATUS, NT_PRFPREG, NT_X86_XSTATE with the x87/SSE state only, XCR0 = 3), GETSIGINFO/SETSIGINFO, GETEVENTMSG, GET_SYSCALL_INFO, CONT/SYSCALL/SINGLESTEP, fork/vfork/clone/exec/vfork-done/exit events and EXITKILL; PTRACE_O_TRACESECCOMP and SUSPEND_SECCOMP answer EINVAL (no seccomp stops); debug registers read 0 and take only 0 (EIO: no hardware breakpoints); segment selectors cannot change (EIO); attach rules as process_vm_readv; the exit of a traced process whose tracer is not its parent reaches the parent at once, not after the tracer's wait");
         Full(Sysno.rt_sigreturn, SysSignal.RtSigreturn);
         Full(Sysno.rt_sigpending, SysSignal.RtSigpending);
         Full(Sysno.rt_sigsuspend, SysSignal.RtSigsuspend);

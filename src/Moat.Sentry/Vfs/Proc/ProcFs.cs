@@ -31,7 +31,7 @@ internal static class ProcFs
     private const byte DtReg = 8;
     private const byte DtLnk = 10;
 
-    private static readonly string[] s_processFiles = ["cmdline", "comm", "environ", "limits", "maps", "mounts", "mountinfo", "stat", "statm", "status"];
+    private static readonly string[] s_processFiles = ["auxv", "cmdline", "comm", "environ", "limits", "maps", "mounts", "mountinfo", "stat", "statm", "status"];
     private static readonly string[] s_processLinks = ["cwd", "exe", "root"];
     private static readonly string[] s_systemFiles = ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "stat", "uptime", "version"];
 
@@ -204,7 +204,9 @@ internal static class ProcFs
         }
 
         string name = parts[0];
-        node = new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(ProcessFile(caller, g, task, name)));
+        node = name == "auxv"
+            ? new ProcNode(ProcKind.File, path, Content: () => task.MM.SavedAuxv)
+            : new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(ProcessFile(caller, g, task, name)));
         return 0;
     }
 
@@ -309,10 +311,14 @@ internal static class ProcFs
     {
         int ppid;
         int threads;
+        int tracerPid;
+        bool traced;
         lock (k.TreeMu)
         {
             ppid = g.Parent?.Tgid ?? 0;
             threads = g.Tasks.Count;
+            tracerPid = task.Tracer?.Group.Tgid ?? 0;
+            traced = task.PtraceStoppedLocked;
         }
 
         Credentials c = task.Credentials;
@@ -337,12 +343,12 @@ internal static class ProcFs
         return $"""
             Name:	{task.Comm}
             Umask:	{Convert.ToString(g.Umask, 8).PadLeft(4, '0')}
-            State:	{(g.StopSignal != 0 ? "T (stopped)" : "R (running)")}
+            State:	{(traced ? "t (tracing stop)" : g.StopSignal != 0 ? "T (stopped)" : "R (running)")}
             Tgid:	{g.Tgid}
             Ngid:	0
             Pid:	{task.Tid}
             PPid:	{ppid}
-            TracerPid:	0
+            TracerPid:	{tracerPid}
             Uid:	{c.RealUid}	{c.EffectiveUid}	{c.SavedUid}	{c.EffectiveUid}
             Gid:	{c.RealGid}	{c.EffectiveGid}	{c.SavedGid}	{c.EffectiveGid}
             FDSize:	64
@@ -375,10 +381,14 @@ internal static class ProcFs
     {
         int ppid;
         int threads;
+        int tracerPid;
+        bool traced;
         lock (k.TreeMu)
         {
             ppid = g.Parent?.Tgid ?? 0;
             threads = g.Tasks.Count;
+            tracerPid = task.Tracer?.Group.Tgid ?? 0;
+            traced = task.PtraceStoppedLocked;
         }
 
         ulong vsize = task.MM.MappedBytes;
