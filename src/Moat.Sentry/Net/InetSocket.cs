@@ -81,9 +81,17 @@ internal abstract class InetSocket : FileDescription
     /// <summary>IPV6_V6ONLY (net.ipv6.bindv6only is 0, so it starts off).</summary>
     public bool V6Only { get; set; }
 
+    /// <summary>SO_SNDBUF as getsockopt reports it (already doubled when set).</summary>
     public int SendBuffer { get; set; }
 
+    /// <summary>SO_RCVBUF as getsockopt reports it (already doubled when set).</summary>
     public int ReceiveBuffer { get; set; }
+
+    /// <summary>SO_SNDBUF was set: the size is fixed, no autotuning (Linux's SOCK_SNDBUF_LOCK).</summary>
+    public bool SendBufferLocked { get; set; }
+
+    /// <summary>SO_RCVBUF was set: the size is fixed, no autotuning (Linux's SOCK_RCVBUF_LOCK).</summary>
+    public bool ReceiveBufferLocked { get; set; }
 
     public long ReceiveTimeoutUs { get; set; }
 
@@ -93,6 +101,9 @@ internal abstract class InetSocket : FileDescription
     public bool LingerOn { get; set; }
 
     public int LingerSeconds { get; set; }
+
+    /// <summary>SO_TIMESTAMP (1: microseconds) or SO_TIMESTAMPNS (2: nanoseconds) on received datagrams; 0 for neither (one excludes the other, as in Linux).</summary>
+    public int TimestampMode { get; set; }
 
     /// <summary>Options that are only stored and read back, keyed by level &lt;&lt; 16 | name.</summary>
     public Dictionary<int, int> Options { get; } = [];
@@ -106,6 +117,20 @@ internal abstract class InetSocket : FileDescription
     protected bool NonBlocking => (StatusFlags & OpenFlags.O_NONBLOCK) != 0;
 
     protected bool IsNonBlocking(int flags) => NonBlocking || (flags & MSG_DONTWAIT) != 0;
+
+    /// <summary>CLOCK_REALTIME now, in nanoseconds: when a datagram arrived.</summary>
+    public static long RealtimeNs()
+    {
+        Moat.Host.HostProcess.ClockGettime(0, out Timespec ts);
+        return (ts.tv_sec * 1_000_000_000) + ts.tv_nsec;
+    }
+
+    /// <summary>The arrival time of the last datagram read (SIOCGSTAMP); false when there is none (ENOENT).</summary>
+    public virtual bool LastStamp(out long ns)
+    {
+        ns = 0;
+        return false;
+    }
 
     public int TakeError()
     {
@@ -244,8 +269,20 @@ internal abstract class InetSocket : FileDescription
     {
         const uint FIONREAD = 0x541B;
         const uint TIOCOUTQ = 0x5411;
+        const uint SIOCGSTAMP = 0x8906;
+        const uint SIOCGSTAMPNS = 0x8907;
         switch (request)
         {
+            case SIOCGSTAMP or SIOCGSTAMPNS:
+                if (!LastStamp(out long ns))
+                {
+                    return -Errno.ENOENT.Value;
+                }
+
+                long sec = ns / 1_000_000_000, frac = ns % 1_000_000_000;
+                return t.MM.CopyOut(arg, new Timespec { tv_sec = sec, tv_nsec = request == SIOCGSTAMP ? frac / 1000 : frac }) < 0
+                    ? -Errno.EFAULT.Value
+                    : 0;
             case FIONREAD:
                 if (IsListeningSocket)
                 {
