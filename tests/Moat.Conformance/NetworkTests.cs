@@ -147,6 +147,30 @@ public sealed class NetworkTests
         Assert.Equal("524288 True\n8388608 True\n", r.StdoutText);
     }
 
+    /// <summary>
+    /// netstat reads /proc/net/tcp: a listener inside must show as it does in a network namespace whose only
+    /// interface is lo (made here with unshare -n). ss asks NETLINK_SOCK_DIAG first, which the Sentry does not
+    /// serve, and falls back to the same file: the listener must be in its table.
+    /// </summary>
+    [Fact]
+    public void NoNetwork_NetstatAndSs_ListTheSandboxListener()
+    {
+        const string script =
+            "import socket, subprocess, sys\n" +
+            "l = socket.socket(); l.bind(('127.0.0.1', 5555)); l.listen(5)\n" +
+            "print(subprocess.run([sys.argv[1], '-tan'], capture_output=True, text=True).stdout, end='')\n";
+        RunResult native = ProcessRunner.Run("unshare", ["-n", "sh", "-c", "ip link set lo up && exec \"$0\" -c \"$1\" netstat", "/usr/bin/python3", script], HostScratch.Root);
+        Assert.True(native.ExitCode == 0, "unshare -n: " + native.Stderr);
+        RunResult netstat = MoatCli.Do(["/usr/bin/python3", "-c", script, "netstat"], HostScratch.Root);
+        Assert.True(netstat.ExitCode == 0, netstat.Stderr);
+        Assert.Equal(native.StdoutText, netstat.StdoutText);
+        Assert.Contains("127.0.0.1:5555", netstat.StdoutText);
+
+        RunResult ss = MoatCli.Do(["/usr/bin/python3", "-c", script, "ss"], HostScratch.Root);
+        Assert.True(ss.ExitCode == 0, ss.Stderr);
+        Assert.Matches(@"LISTEN +0 +0 +127\.0\.0\.1:5555 +0\.0\.0\.0:\*", ss.StdoutText);
+    }
+
     [Fact]
     public void SandboxNetwork_IsNotYetSupported_SaysSo()
     {

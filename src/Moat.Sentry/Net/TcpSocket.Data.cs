@@ -89,6 +89,7 @@ internal sealed partial class TcpSocket
             {
                 sent += (ulong)n;
                 Interlocked.Add(ref _bytesSent, n);
+                Stack.Counters.CountLo(n);
                 if (held)
                 {
                     lock (Mu)

@@ -24,7 +24,8 @@ internal sealed partial class TcpSocket : InetSocket
     public const int MaxReceiveBuffer = 6291456;
     public const int MaxSendBuffer = 4194304;
 
-    private const int Somaxconn = 4096;
+    /// <summary>net.core.somaxconn: the ceiling of listen's backlog.</summary>
+    public const int Somaxconn = 4096;
 
     private enum State
     {
@@ -307,6 +308,7 @@ internal sealed partial class TcpSocket : InetSocket
 
             _state = State.Closed;
             Error = errno;
+            NetCounters.Add(ref Stack.Counters.TcpAttemptFails, 1);
 
             // The reset shuts both directions, as tcp_done does: reads see EOF once the error is taken.
             _shutRead = true;
@@ -396,6 +398,8 @@ internal sealed partial class TcpSocket : InetSocket
         }
 
         Stack.BindChild(child);
+        NetCounters.Add(ref Stack.Counters.TcpActiveOpens, 1);
+        NetCounters.Add(ref Stack.Counters.TcpPassiveOpens, 1);
         client.Events.Notify();
         Events.Notify();
         return true;
@@ -548,6 +552,7 @@ internal sealed partial class TcpSocket : InetSocket
             listener = UndeferLocked();
             if (rst)
             {
+                NetCounters.Add(ref Stack.Counters.TcpEstabResets, 1);
                 Error = Errno.ECONNRESET.Value;
                 _shutWrite = true;
                 _shutRead = true;

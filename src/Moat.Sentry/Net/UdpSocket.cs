@@ -247,8 +247,11 @@ internal sealed class UdpSocket : InetSocket
 
         int len = (int)src.Total;
         UdpSocket? target = Stack.FindUdp(dst, srcAddr, Lite);
+        NetCounters.Add(ref Stack.Counters.UdpOutDatagrams, 1);
+        Stack.Counters.CountLo(len);
         if (target == null)
         {
+            NetCounters.Add(ref Stack.Counters.UdpNoPorts, 1);
             if (viaConnect)
             {
                 lock (Mu)
@@ -294,12 +297,15 @@ internal sealed class UdpSocket : InetSocket
         {
             if (_released || _queued > ReceiveBuffer)
             {
+                NetCounters.Add(ref Stack.Counters.UdpRcvbufErrors, 1);
                 return false;
             }
 
             _queue.Enqueue(d);
             _queued += d.Length + Overhead;
         }
+
+        NetCounters.Add(ref Stack.Counters.UdpInDatagrams, 1);
 
         Events.Notify();
         return true;
