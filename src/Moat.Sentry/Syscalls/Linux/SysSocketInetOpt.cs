@@ -12,6 +12,7 @@ namespace Moat.Sentry.Syscalls.Linux;
 /// getsockopt(2) and setsockopt(2) of internet sockets: SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP and IPPROTO_IPV6.
 /// Options that only tune packets (TCP_NODELAY, IP_TOS, keepalive times, ...) are checked as Linux checks
 /// them, stored and read back: on loopback every byte is delivered at once, so they change nothing else.
+/// Those the loopback can show act: buffer sizes, TCP_CORK, TCP_DEFER_ACCEPT, SO_TIMESTAMP(NS), TCP_INFO.
 /// </summary>
 internal static partial class SysSocket
 {
