@@ -257,6 +257,9 @@ internal abstract class InetSocket : FileDescription
     /// <summary>recv/recvfrom/recvmsg; <paramref name="from"/> is the sender, <paramref name="msgFlags"/> MSG_TRUNC and such.</summary>
     public abstract long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags);
 
+    /// <summary>Bytes written and not yet delivered (SIOCOUTQ): TCP's corked bytes; 0 elsewhere.</summary>
+    public virtual int Unsent => 0;
+
     /// <summary>Bytes waiting to be read (FIONREAD; for UDP the next datagram's size).</summary>
     public abstract int Available { get; }
 
@@ -269,6 +272,7 @@ internal abstract class InetSocket : FileDescription
     {
         const uint FIONREAD = 0x541B;
         const uint TIOCOUTQ = 0x5411;
+        const uint SIOCOUTQNSD = 0x894B;
         const uint SIOCGSTAMP = 0x8906;
         const uint SIOCGSTAMPNS = 0x8907;
         switch (request)
@@ -290,9 +294,9 @@ internal abstract class InetSocket : FileDescription
                 }
 
                 return t.MM.CopyOut(arg, Available) < 0 ? -Errno.EFAULT.Value : 0;
-            case TIOCOUTQ:
-                // Loopback delivers at once: nothing is ever waiting to be sent.
-                return IsListeningSocket ? -Errno.EINVAL.Value : t.MM.CopyOut(arg, 0) < 0 ? -Errno.EFAULT.Value : 0;
+            case TIOCOUTQ or SIOCOUTQNSD:
+                // Loopback delivers at once: only corked bytes are waiting to be sent.
+                return IsListeningSocket ? -Errno.EINVAL.Value : t.MM.CopyOut(arg, Unsent) < 0 ? -Errno.EFAULT.Value : 0;
             default:
                 return LoopbackInterface.Ioctl(t, request, arg);
         }

@@ -52,6 +52,29 @@ internal sealed partial class TcpSocket
     /// <summary>Bytes a reader may take now. Preconditions: Mu is held.</summary>
     private int VisibleLocked => (_rx?.Count ?? 0) - _held;
 
+    /// <summary>The bytes this end holds back corked in its peer's ring (SIOCOUTQ, SIOCOUTQNSD).</summary>
+    public override int Unsent
+    {
+        get
+        {
+            TcpSocket? peer;
+            lock (Mu)
+            {
+                peer = _state == State.Established ? _peer : null;
+            }
+
+            if (peer == null)
+            {
+                return 0;
+            }
+
+            lock (peer.Mu)
+            {
+                return peer._held;
+            }
+        }
+    }
+
     /// <summary>TCP_CORK set or cleared: clearing it sends what is held at once.</summary>
     public void SetCork(bool on)
     {

@@ -170,12 +170,15 @@ static void cork(void) {
     printf("TCP_CORK set %d\n", geti(c, IPPROTO_TCP, TCP_CORK));
     write(c, buf, 100);
     int n = pending(s);
-    printf("corked 100: FIONREAD %d, ", n);
+    int outq = -1;
+    ioctl(c, SIOCOUTQ, &outq);
+    printf("corked 100: SIOCOUTQ %d, FIONREAD %d, ", outq, n);
     printf("recv %s\n", rc(recv(s, buf, sizeof buf, MSG_DONTWAIT)));
     write(c, buf, 20);
     setsockopt(c, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
     n = pending(s);
-    printf("uncorked: FIONREAD %d, ", n);
+    ioctl(c, SIOCOUTQ, &outq);
+    printf("uncorked: SIOCOUTQ %d, FIONREAD %d, ", outq, n);
     printf("recv %d\n", (int)recv(s, buf, sizeof buf, MSG_DONTWAIT));
 
     send(c, buf, 50, MSG_MORE);
