@@ -81,9 +81,17 @@ internal abstract class InetSocket : FileDescription
     /// <summary>IPV6_V6ONLY (net.ipv6.bindv6only is 0, so it starts off).</summary>
     public bool V6Only { get; set; }
 
+    /// <summary>SO_SNDBUF as getsockopt reports it (already doubled when set).</summary>
     public int SendBuffer { get; set; }
 
+    /// <summary>SO_RCVBUF as getsockopt reports it (already doubled when set).</summary>
     public int ReceiveBuffer { get; set; }
+
+    /// <summary>SO_SNDBUF was set: the size is fixed, no autotuning (Linux's SOCK_SNDBUF_LOCK).</summary>
+    public bool SendBufferLocked { get; set; }
+
+    /// <summary>SO_RCVBUF was set: the size is fixed, no autotuning (Linux's SOCK_RCVBUF_LOCK).</summary>
+    public bool ReceiveBufferLocked { get; set; }
 
     public long ReceiveTimeoutUs { get; set; }
 
@@ -93,6 +101,9 @@ internal abstract class InetSocket : FileDescription
     public bool LingerOn { get; set; }
 
     public int LingerSeconds { get; set; }
+
+    /// <summary>SO_TIMESTAMP (1: microseconds) or SO_TIMESTAMPNS (2: nanoseconds) on received datagrams; 0 for neither (one excludes the other, as in Linux).</summary>
+    public int TimestampMode { get; set; }
 
     /// <summary>Options that are only stored and read back, keyed by level &lt;&lt; 16 | name.</summary>
     public Dictionary<int, int> Options { get; } = [];
@@ -106,6 +117,20 @@ internal abstract class InetSocket : FileDescription
     protected bool NonBlocking => (StatusFlags & OpenFlags.O_NONBLOCK) != 0;
 
     protected bool IsNonBlocking(int flags) => NonBlocking || (flags & MSG_DONTWAIT) != 0;
+
+    /// <summary>CLOCK_REALTIME now, in nanoseconds: when a datagram arrived.</summary>
+    public static long RealtimeNs()
+    {
+        Moat.Host.HostProcess.ClockGettime(0, out Timespec ts);
+        return (ts.tv_sec * 1_000_000_000) + ts.tv_nsec;
+    }
+
+    /// <summary>The arrival time of the last datagram read (SIOCGSTAMP); false when there is none (ENOENT).</summary>
+    public virtual bool LastStamp(out long ns)
+    {
+        ns = 0;
+        return false;
+    }
 
     public int TakeError()
     {
@@ -232,6 +257,9 @@ internal abstract class InetSocket : FileDescription
     /// <summary>recv/recvfrom/recvmsg; <paramref name="from"/> is the sender, <paramref name="msgFlags"/> MSG_TRUNC and such.</summary>
     public abstract long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags);
 
+    /// <summary>Bytes written and not yet delivered (SIOCOUTQ): TCP's corked bytes; 0 elsewhere.</summary>
+    public virtual int Unsent => 0;
+
     /// <summary>Bytes waiting to be read (FIONREAD; for UDP the next datagram's size).</summary>
     public abstract int Available { get; }
 
@@ -244,8 +272,21 @@ internal abstract class InetSocket : FileDescription
     {
         const uint FIONREAD = 0x541B;
         const uint TIOCOUTQ = 0x5411;
+        const uint SIOCOUTQNSD = 0x894B;
+        const uint SIOCGSTAMP = 0x8906;
+        const uint SIOCGSTAMPNS = 0x8907;
         switch (request)
         {
+            case SIOCGSTAMP or SIOCGSTAMPNS:
+                if (!LastStamp(out long ns))
+                {
+                    return -Errno.ENOENT.Value;
+                }
+
+                long sec = ns / 1_000_000_000, frac = ns % 1_000_000_000;
+                return t.MM.CopyOut(arg, new Timespec { tv_sec = sec, tv_nsec = request == SIOCGSTAMP ? frac / 1000 : frac }) < 0
+                    ? -Errno.EFAULT.Value
+                    : 0;
             case FIONREAD:
                 if (IsListeningSocket)
                 {
@@ -253,9 +294,9 @@ internal abstract class InetSocket : FileDescription
                 }
 
                 return t.MM.CopyOut(arg, Available) < 0 ? -Errno.EFAULT.Value : 0;
-            case TIOCOUTQ:
-                // Loopback delivers at once: nothing is ever waiting to be sent.
-                return IsListeningSocket ? -Errno.EINVAL.Value : t.MM.CopyOut(arg, 0) < 0 ? -Errno.EFAULT.Value : 0;
+            case TIOCOUTQ or SIOCOUTQNSD:
+                // Loopback delivers at once: only corked bytes are waiting to be sent.
+                return IsListeningSocket ? -Errno.EINVAL.Value : t.MM.CopyOut(arg, Unsent) < 0 ? -Errno.EFAULT.Value : 0;
             default:
                 return LoopbackInterface.Ioctl(t, request, arg);
         }

@@ -20,6 +20,9 @@ internal sealed class LoopbackStack
 
     private readonly Lock _mu = new();
 
+    /// <summary>Statistics for /proc/net/snmp and /proc/net/dev.</summary>
+    public NetCounters Counters { get; } = new();
+
     // Protected by _mu: every bound socket, by protocol and port.
     private readonly Dictionary<ushort, List<InetSocket>> _tcp = [];
     private readonly Dictionary<ushort, List<InetSocket>> _udp = [];

@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Threading;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Vfs;
@@ -8,8 +9,10 @@ namespace Moat.Sentry.Net;
 
 /// <summary>
 /// TCP data transfer: a sender copies from its memory straight into the peer's receive ring, a reader from
-/// its ring straight into its memory. A sender blocks while the ring is full and is woken once a quarter of
-/// it is free again (the same mark that makes the socket writable for poll).
+/// its ring straight into its memory. There is no send queue: the ring holds what Linux would keep in the
+/// reader's receive queue and the writer's send queue together, so its limit is the sum of the two buffer
+/// sizes. A sender blocks while the ring is full and is woken once a quarter of it is free again (the same
+/// mark that makes the socket writable for poll).
 /// </summary>
 internal sealed partial class TcpSocket
 {
@@ -26,6 +29,7 @@ internal sealed partial class TcpSocket
         while (true)
         {
             TcpSocket? peer;
+            bool hold;
             lock (Mu)
             {
                 long e = SendStateLocked(t, flags, total);
@@ -35,6 +39,7 @@ internal sealed partial class TcpSocket
                 }
 
                 peer = _peer;
+                hold = _cork || (flags & MSG_MORE) != 0;
             }
 
             if (sent == total && total > 0)
@@ -49,9 +54,17 @@ internal sealed partial class TcpSocket
 
             int n = 0;
             bool full = true;
+            bool held = false;
+            TcpSocket? listener = null;
             lock (peer!.Mu)
             {
                 ByteRing? ring = peer._rx;
+                if (ring != null)
+                {
+                    // Either end's SO_SNDBUF/SO_RCVBUF may have changed since the last write.
+                    ring.Limit = peer.ReceiveLimit + SendLimit;
+                }
+
                 if (ring != null && ring.Free > 0)
                 {
                     full = false;
@@ -60,13 +73,33 @@ internal sealed partial class TcpSocket
                     {
                         return sent > 0 ? (long)sent : -Errno.EFAULT.Value;
                     }
+
+                    // Corked, only whole segments leave; the partial one stays invisible to the reader.
+                    peer._held = hold ? (peer._held + n) % LoopbackMss : 0;
+                    held = peer._held > 0;
+                    peer._bytesReceived += n;
+                    if (peer.VisibleLocked > 0)
+                    {
+                        listener = peer.UndeferLocked();
+                    }
                 }
             }
 
             if (n > 0)
             {
                 sent += (ulong)n;
+                Interlocked.Add(ref _bytesSent, n);
+                Stack.Counters.CountLo(n);
+                if (held)
+                {
+                    lock (Mu)
+                    {
+                        ArmCorkTimerLocked();
+                    }
+                }
+
                 peer.Events.Notify();
+                listener?.Events.Notify();
                 continue;
             }
 
@@ -153,7 +186,7 @@ internal sealed partial class TcpSocket
     {
         lock (Mu)
         {
-            return _rx == null || _rx.Free >= _rx.Capacity / 4;
+            return _rx == null || _rx.Free >= _rx.Limit / 4;
         }
     }
 
@@ -176,9 +209,18 @@ internal sealed partial class TcpSocket
             TcpSocket? wake = null;
             lock (Mu)
             {
-                if (_state == State.Listen || (_state != State.Established && !_everConnected))
+                if (_state == State.Listen)
                 {
                     return -Errno.ENOTCONN.Value;
+                }
+
+                if (_state == State.Closed && !_everConnected)
+                {
+                    // A refused connect's error is read first, then EOF (the reset shut the socket), as in
+                    // tcp_recvmsg; a socket that never connected is ENOTCONN.
+                    int e = Error;
+                    Error = 0;
+                    return e != 0 ? -e : _shutRead ? 0 : -Errno.ENOTCONN.Value;
                 }
 
                 from = Peer;
@@ -188,10 +230,11 @@ internal sealed partial class TcpSocket
                     return 0;
                 }
 
-                if (ring != null && ring.Count > 0)
+                int visible = VisibleLocked;
+                if (ring != null && visible > 0)
                 {
-                    int n = (int)Math.Min((ulong)ring.Count, total - copied);
-                    bool wasLow = ring.Free < ring.Capacity / 4;
+                    int n = (int)Math.Min((ulong)visible, total - copied);
+                    bool wasLow = ring.Free < ring.Limit / 4;
                     if ((flags & MSG_TRUNC) == 0 && ring.Take(t.MM, dst, copied, n, peek) < 0)
                     {
                         return copied > 0 ? (long)copied : -Errno.EFAULT.Value;
@@ -208,7 +251,7 @@ internal sealed partial class TcpSocket
                     }
 
                     copied += (ulong)n;
-                    if (wasLow && ring.Free >= ring.Capacity / 4)
+                    if (wasLow && ring.Free >= ring.Limit / 4)
                     {
                         wake = _peer;
                     }
@@ -266,14 +309,15 @@ internal sealed partial class TcpSocket
             return 0;
         }
 
-        return _state != State.Established ? -Errno.ENOTCONN.Value : 1;
+        // A connect still in progress (a full backlog) waits for data, as a read in SYN_SENT does.
+        return _state == State.Closed ? -Errno.ENOTCONN.Value : 1;
     }
 
     private bool CanRead()
     {
         lock (Mu)
         {
-            return (_rx?.Count ?? 0) > 0 || _finReceived || Error != 0 || _shutRead || _state != State.Established;
+            return VisibleLocked > 0 || _finReceived || Error != 0 || _shutRead || _state is State.Closed or State.Listen;
         }
     }
 
@@ -283,7 +327,7 @@ internal sealed partial class TcpSocket
         {
             lock (Mu)
             {
-                return _rx?.Count ?? 0;
+                return VisibleLocked;
             }
         }
     }

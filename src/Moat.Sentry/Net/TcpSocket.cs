@@ -20,7 +20,12 @@ internal sealed partial class TcpSocket : InetSocket
     public const int DefaultReceiveBuffer = 131072;
     public const int DefaultSendBuffer = 16384;
 
-    private const int Somaxconn = 4096;
+    /// <summary>The ceilings of autotuning: tcp_rmem[2] and tcp_wmem[2] (what Linux picks on a machine this size).</summary>
+    public const int MaxReceiveBuffer = 6291456;
+    public const int MaxSendBuffer = 4194304;
+
+    /// <summary>net.core.somaxconn: the ceiling of listen's backlog.</summary>
+    public const int Somaxconn = 4096;
 
     private enum State
     {
@@ -44,7 +49,8 @@ internal sealed partial class TcpSocket : InetSocket
     // SS_CONNECTING does.
     private bool _connectPending;
     private int _backlog;
-    private readonly Queue<TcpSocket> _acceptQueue = new();
+    // Established connections in arrival order; under TCP_DEFER_ACCEPT one waits here until it is ready.
+    private readonly List<TcpSocket> _acceptQueue = [];
     private readonly Queue<TcpSocket> _synQueue = new();
     private TcpSocket? _listener;
 
@@ -104,16 +110,21 @@ internal sealed partial class TcpSocket : InetSocket
         {
             lock (Mu)
             {
-                return _state switch
-                {
-                    State.Listen => 10,
-                    State.Connecting => 2,
-                    State.Established => _finReceived ? 8 : 1,
-                    _ => 7,
-                };
+                return ProcStateLocked();
             }
         }
     }
+
+    // Preconditions: Mu is held.
+    private int ProcStateLocked() => _state switch
+    {
+        State.Listen => 10,
+        State.Connecting => 2,
+        State.Established when _finReceived => 8, // CLOSE_WAIT
+        State.Established when _shutWrite => 5, // FIN_WAIT2: the loopback peer acknowledges the FIN at once
+        State.Established => 1,
+        _ => 7,
+    };
 
     /// <summary>Bytes queued for reading (receive queue) and, for listeners, the accept queue's length.</summary>
     public (int Rx, int Backlog) ProcQueues
@@ -122,12 +133,20 @@ internal sealed partial class TcpSocket : InetSocket
         {
             lock (Mu)
             {
-                return (_rx?.Count ?? 0, _acceptQueue.Count);
+                return (VisibleLocked, _acceptQueue.Count);
             }
         }
     }
 
-    private int RingSize => Math.Clamp(ReceiveBuffer, 65536, 4 << 20);
+    /// <summary>
+    /// What this end may hold unread. With no SO_RCVBUF set, Linux's autotuning lets the window grow to
+    /// tcp_rmem[2] as the reader keeps up; the ring's memory follows the data, so the ceiling costs nothing
+    /// until bytes queue. A set SO_RCVBUF is a fixed size.
+    /// </summary>
+    private int ReceiveLimit => ReceiveBufferLocked ? ReceiveBuffer : MaxReceiveBuffer;
+
+    /// <summary>What this end may have written and not yet delivered to the reader: its send buffer (tcp_wmem[2] when autotuned).</summary>
+    private int SendLimit => SendBufferLocked ? SendBuffer : MaxSendBuffer;
 
     /// <summary>listen(2): an unbound socket first gets an ephemeral port, as Linux's inet_autobind.</summary>
     public override long Listen(int backlog)
@@ -186,6 +205,7 @@ internal sealed partial class TcpSocket : InetSocket
 
                 int e = Error;
                 Error = 0;
+                DisconnectLocked();
                 return -(e != 0 ? e : Errno.ECONNABORTED.Value);
             }
 
@@ -219,7 +239,12 @@ internal sealed partial class TcpSocket : InetSocket
             FailConnect(Errno.ECONNREFUSED.Value);
             if (!NonBlocking)
             {
-                TakeError();
+                lock (Mu)
+                {
+                    Error = 0;
+                    DisconnectLocked();
+                }
+
                 return -Errno.ECONNREFUSED.Value;
             }
 
@@ -248,6 +273,7 @@ internal sealed partial class TcpSocket : InetSocket
 
             int e = Error;
             Error = 0;
+            DisconnectLocked();
             return -(e != 0 ? e : Errno.ECONNREFUSED.Value);
         }
     }
@@ -282,9 +308,23 @@ internal sealed partial class TcpSocket : InetSocket
 
             _state = State.Closed;
             Error = errno;
+            NetCounters.Add(ref Stack.Counters.TcpAttemptFails, 1);
+
+            // The reset shuts both directions, as tcp_done does: reads see EOF once the error is taken.
+            _shutRead = true;
+            _shutWrite = true;
         }
 
         Events.Notify();
+    }
+
+    // A connect that failed and reported it: the socket is unconnected again and may connect anew (tcp_disconnect).
+    // Preconditions: Mu is held.
+    private void DisconnectLocked()
+    {
+        _shutRead = false;
+        _shutWrite = false;
+        _connectPending = false;
     }
 
     /// <summary>
@@ -320,6 +360,8 @@ internal sealed partial class TcpSocket : InetSocket
             V6Only = V6Only,
             SendBuffer = SendBuffer,
             ReceiveBuffer = ReceiveBuffer,
+            SendBufferLocked = SendBufferLocked,
+            ReceiveBufferLocked = ReceiveBufferLocked,
         };
         foreach (KeyValuePair<int, int> o in Options)
         {
@@ -341,18 +383,23 @@ internal sealed partial class TcpSocket : InetSocket
             child._state = State.Established;
             child._everConnected = true;
             child._peer = client;
-            child._rx = new ByteRing(child.RingSize);
+            child._rx = new ByteRing(child.ReceiveLimit + client.SendLimit);
 
             client.Local = client.SourceFor(dst);
             client._peer = child;
-            client._rx = new ByteRing(client.RingSize);
+            client._rx = new ByteRing(client.ReceiveLimit + child.SendLimit);
             client._state = State.Established;
             client._everConnected = true;
             client._listener = null;
-            _acceptQueue.Enqueue(child);
+            child._active = false;
+            client._active = true;
+            DeferLocked(child);
+            _acceptQueue.Add(child);
         }
 
         Stack.BindChild(child);
+        NetCounters.Add(ref Stack.Counters.TcpActiveOpens, 1);
+        NetCounters.Add(ref Stack.Counters.TcpPassiveOpens, 1);
         client.Events.Notify();
         Events.Notify();
         return true;
@@ -373,9 +420,11 @@ internal sealed partial class TcpSocket : InetSocket
                     return -Errno.EINVAL.Value;
                 }
 
-                if (_acceptQueue.Count > 0)
+                int ready = FirstReadyLocked();
+                if (ready >= 0)
                 {
-                    conn = _acceptQueue.Dequeue();
+                    conn = _acceptQueue[ready];
+                    _acceptQueue.RemoveAt(ready);
                     break;
                 }
 
@@ -413,7 +462,7 @@ internal sealed partial class TcpSocket : InetSocket
     {
         lock (Mu)
         {
-            return _state != State.Listen || _acceptQueue.Count > 0;
+            return _state != State.Listen || FirstReadyLocked() >= 0;
         }
     }
 
@@ -480,22 +529,30 @@ internal sealed partial class TcpSocket : InetSocket
     // The peer will send no more: reads end after the data.
     private void ReceiveFin()
     {
+        TcpSocket? listener;
         lock (Mu)
         {
             _finReceived = true;
+            _held = 0;
+            listener = UndeferLocked();
         }
 
+        listener?.Events.Notify();
         Events.Notify();
     }
 
     // The peer closed. With rst (close with unread data, SO_LINGER 0) the connection is reset: ECONNRESET.
     private void PeerClosed(bool rst)
     {
+        TcpSocket? listener;
         lock (Mu)
         {
             _peerGone = true;
+            _held = 0;
+            listener = UndeferLocked();
             if (rst)
             {
+                NetCounters.Add(ref Stack.Counters.TcpEstabResets, 1);
                 Error = Errno.ECONNRESET.Value;
                 _shutWrite = true;
                 _shutRead = true;
@@ -506,6 +563,7 @@ internal sealed partial class TcpSocket : InetSocket
             }
         }
 
+        listener?.Events.Notify();
         Events.Notify();
     }
 
@@ -548,12 +606,18 @@ internal sealed partial class TcpSocket : InetSocket
             switch (_state)
             {
                 case State.Listen:
-                    return (_acceptQueue.Count > 0 ? PollEvents.POLLIN | PollEvents.POLLRDNORM : 0) & (events | PollEvents.POLLERR);
+                    return (FirstReadyLocked() >= 0 ? PollEvents.POLLIN | PollEvents.POLLRDNORM : 0) & (events | PollEvents.POLLERR);
                 case State.Connecting:
                     return r & (events | PollEvents.POLLERR);
                 case State.Closed:
-                    // A socket that never connected, or whose connect failed, is hung up and "writable".
+                    // A socket that never connected, or whose connect failed, is hung up and "writable"; a
+                    // refused one is also readable (EOF).
                     r |= PollEvents.POLLHUP | PollEvents.POLLOUT | PollEvents.POLLWRNORM;
+                    if (_shutRead)
+                    {
+                        r |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
+                    }
+
                     return r & (events | PollEvents.POLLHUP | PollEvents.POLLERR);
             }
 
@@ -568,7 +632,7 @@ internal sealed partial class TcpSocket : InetSocket
                 r |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
             }
 
-            if (_rx!.Count > 0)
+            if (VisibleLocked > 0)
             {
                 r |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
             }
@@ -605,12 +669,18 @@ internal sealed partial class TcpSocket : InetSocket
             }
 
             peer = _state == State.Established && !_peerGone ? _peer : null;
-            rst = (_rx?.Count ?? 0) > 0 || (LingerOn && LingerSeconds == 0);
+            rst = VisibleLocked > 0 || (LingerOn && LingerSeconds == 0);
             listener = _state == State.Connecting ? _listener : null;
             _state = State.Closed;
             _peer = null;
             _rx?.Dispose();
             _rx = null;
+            _held = 0;
+            _deferListener = null;
+            _deferTimer?.Dispose();
+            _deferTimer = null;
+            _corkTimer?.Dispose();
+            _corkTimer = null;
         }
 
         if (dropped != null)

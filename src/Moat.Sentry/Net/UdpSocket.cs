@@ -27,8 +27,9 @@ internal sealed class UdpSocket : InetSocket
     private const int Ipv6HopsKey = (41 << 16) | 16;
     private const int Ipv6TClassKey = (41 << 16) | 67;
 
-    // A datagram with the hop limit (TTL) and traffic class (TOS) it was sent with, for IPV6_RECVHOPLIMIT and friends.
-    private readonly record struct Datagram(byte[] Data, int Length, InetAddr From, int Hops, int TClass);
+    // A datagram with the hop limit (TTL) and traffic class (TOS) it was sent with, for IPV6_RECVHOPLIMIT and
+    // friends, and the CLOCK_REALTIME nanoseconds of its arrival (SO_TIMESTAMP, SIOCGSTAMP).
+    private readonly record struct Datagram(byte[] Data, int Length, InetAddr From, int Hops, int TClass, long StampNs);
 
     // Protected by Mu.
     private readonly Queue<Datagram> _queue = new();
@@ -38,6 +39,9 @@ internal sealed class UdpSocket : InetSocket
     private bool _shutRead;
     private bool _shutWrite;
     private bool _released;
+
+    // The arrival time of the last datagram read (Linux's sk_stamp); -1 before the first.
+    private long _lastStampNs = -1;
 
     private readonly Func<bool> _canRead;
 
@@ -243,8 +247,11 @@ internal sealed class UdpSocket : InetSocket
 
         int len = (int)src.Total;
         UdpSocket? target = Stack.FindUdp(dst, srcAddr, Lite);
+        NetCounters.Add(ref Stack.Counters.UdpOutDatagrams, 1);
+        Stack.Counters.CountLo(len);
         if (target == null)
         {
+            NetCounters.Add(ref Stack.Counters.UdpNoPorts, 1);
             if (viaConnect)
             {
                 lock (Mu)
@@ -275,7 +282,7 @@ internal sealed class UdpSocket : InetSocket
             tclass = Options.GetValueOrDefault(dst.IsV4 ? IpTosKey : Ipv6TClassKey, 0);
         }
 
-        if (!target.Deliver(new Datagram(buf, len, srcAddr, hops, tclass)))
+        if (!target.Deliver(new Datagram(buf, len, srcAddr, hops, tclass, InetSocket.RealtimeNs())))
         {
             ArrayPool<byte>.Shared.Return(buf);
         }
@@ -290,6 +297,7 @@ internal sealed class UdpSocket : InetSocket
         {
             if (_released || _queued > ReceiveBuffer)
             {
+                NetCounters.Add(ref Stack.Counters.UdpRcvbufErrors, 1);
                 return false;
             }
 
@@ -297,20 +305,23 @@ internal sealed class UdpSocket : InetSocket
             _queued += d.Length + Overhead;
         }
 
+        NetCounters.Add(ref Stack.Counters.UdpInDatagrams, 1);
+
         Events.Notify();
         return true;
     }
 
     public override long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags) =>
-        Receive(t, dst, flags, out from, out msgFlags, out _, out _);
+        Receive(t, dst, flags, out from, out msgFlags, out _, out _, out _);
 
-    /// <summary>recvmsg: also the hop limit and traffic class the datagram was sent with.</summary>
-    public long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags, out int hops, out int tclass)
+    /// <summary>recvmsg: also the hop limit and traffic class the datagram was sent with, and when it arrived.</summary>
+    public long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags, out int hops, out int tclass, out long stampNs)
     {
         from = default;
         msgFlags = 0;
         hops = 0;
         tclass = 0;
+        stampNs = 0;
         if ((flags & MSG_OOB) != 0)
         {
             return -Errno.EINVAL.Value;
@@ -353,6 +364,8 @@ internal sealed class UdpSocket : InetSocket
                     from = d.From;
                     hops = d.Hops;
                     tclass = d.TClass;
+                    stampNs = d.StampNs;
+                    _lastStampNs = d.StampNs;
                     if (n < d.Length)
                     {
                         msgFlags |= MSG_TRUNC;
@@ -374,6 +387,16 @@ internal sealed class UdpSocket : InetSocket
             {
                 return r;
             }
+        }
+    }
+
+    /// <summary>The arrival time of the last datagram read, for SIOCGSTAMP; false before the first.</summary>
+    public override bool LastStamp(out long ns)
+    {
+        lock (Mu)
+        {
+            ns = _lastStampNs;
+            return ns >= 0;
         }
     }
 

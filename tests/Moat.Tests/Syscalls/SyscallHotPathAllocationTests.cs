@@ -5,6 +5,7 @@ using Moat.Host;
 using Moat.Platform;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Mm;
+using Moat.Sentry.Net;
 using Moat.Sentry.Pgalloc;
 using Moat.Sentry.Syscalls.Linux;
 using Moat.Sentry.Vfs;
@@ -78,6 +79,63 @@ public sealed class SyscallHotPathAllocationTests : IDisposable
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    /// <summary>
+    /// A loopback TCP connection, or a connected UDP pair, as fds 3 and 4: writes into the peer's
+    /// ring (which grows once, then keeps its pooled array) and reads back allocate nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LoopbackWriteThenRead_InALoop_AllocatesNothing(bool udp)
+    {
+        LoopbackStack stack = _task.Kernel.Loopback;
+        var port = (ushort)(udp ? 7001 : 7000);
+        var addr = new InetAddr(InetAddr.V4Loopback, port);
+        InetSocket a, b;
+        if (udp)
+        {
+            a = new UdpSocket(stack, InetAddr.AF_INET, 0, 0);
+            b = new UdpSocket(stack, InetAddr.AF_INET, 0, 0);
+            Assert.Equal(0, b.Bind(addr));
+            Assert.Equal(0, a.Connect(_task, addr));
+        }
+        else
+        {
+            var listener = new TcpSocket(stack, InetAddr.AF_INET, 0, 0);
+            Assert.Equal(0, listener.Bind(addr));
+            Assert.Equal(0, listener.Listen(1));
+            a = new TcpSocket(stack, InetAddr.AF_INET, 0, 0);
+            Assert.Equal(0, a.Connect(_task, addr));
+            Assert.Equal(0, listener.Accept(_task, out InetSocket? accepted));
+            b = accepted!;
+            listener.DecRef();
+        }
+
+        _task.Fds.Set(3, a, cloexec: false);
+        _task.Fds.Set(4, b, cloexec: false);
+        a.DecRef();
+        b.DecRef();
+        var write = new SyscallArgs(3, _buf, 4096);
+        var read = new SyscallArgs(4, _buf, 4096);
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.Equal(4096, SyscallTable.Invoke(_task, Sysno.write, write));
+            Assert.Equal(4096, SyscallTable.Invoke(_task, Sysno.read, read));
+        }
+
+        long failures = 0;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            failures += SyscallTable.Invoke(_task, Sysno.write, write) == 4096 ? 0 : 1;
+            failures += SyscallTable.Invoke(_task, Sysno.read, read) == 4096 ? 0 : 1;
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, failures);
+        Assert.Equal(0, allocated);
     }
 
     [Theory]

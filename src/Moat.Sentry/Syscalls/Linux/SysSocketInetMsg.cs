@@ -389,8 +389,9 @@ internal static partial class SysSocket
         }
 
         int hops = 0, tclass = 0;
+        long stampNs = 0;
         long r2 = s is UdpSocket udp
-            ? udp.Receive(t, dst, flags & ~MSG_CMSG_CLOEXEC, out InetAddr from, out int msgFlags, out hops, out tclass)
+            ? udp.Receive(t, dst, flags & ~MSG_CMSG_CLOEXEC, out InetAddr from, out int msgFlags, out hops, out tclass, out stampNs)
             : s.Receive(t, dst, flags & ~MSG_CMSG_CLOEXEC, out from, out msgFlags);
         r = r2;
         if (r < 0)
@@ -401,7 +402,7 @@ internal static partial class SysSocket
         ulong controlUsed = 0;
         if (s is UdpSocket)
         {
-            int used = WriteInetControl(t, s, m[4], m[4] == 0 ? 0 : (int)Math.Min(m[5], int.MaxValue), hops, tclass, ref msgFlags);
+            int used = WriteInetControl(t, s, m[4], m[4] == 0 ? 0 : (int)Math.Min(m[5], int.MaxValue), hops, tclass, stampNs, ref msgFlags);
             if (used < 0)
             {
                 return used;
@@ -434,29 +435,39 @@ internal static partial class SysSocket
         return r;
     }
 
-    // The control messages a received datagram carries when asked for: IPV6_HOPLIMIT then IPV6_TCLASS (an int
-    // each) on an IPv6 socket, IP_TTL (int) then IP_TOS (one byte) on an IPv4 one; written as Linux's put_cmsg
-    // does (cut short with MSG_CTRUNC when the buffer ends). Returns the bytes of control buffer used or -EFAULT.
-    private static int WriteInetControl(Task t, InetSocket s, ulong addr, int len, int hops, int tclass, ref int flags)
+    // The control messages a received datagram carries when asked for: SCM_TIMESTAMP (a timeval) or
+    // SCM_TIMESTAMPNS (a timespec) first, as sock_recv_timestamp puts them, then IPV6_HOPLIMIT and IPV6_TCLASS
+    // (an int each) on an IPv6 socket, IP_TTL (int) and IP_TOS (one byte) on an IPv4 one; written as Linux's
+    // put_cmsg does (cut short with MSG_CTRUNC when the buffer ends). Returns the bytes of control buffer used
+    // or -EFAULT.
+    private static int WriteInetControl(Task t, InetSocket s, ulong addr, int len, int hops, int tclass, long stampNs, ref int flags)
     {
+        const int SCM_TIMESTAMP = 29;
+        const int SCM_TIMESTAMPNS = 35;
         bool v6 = s.Family == InetAddr.AF_INET6;
-        Span<(int Level, int Type, int Value, int Size)> items = stackalloc (int, int, int, int)[2];
+        Span<(int Level, int Type, long Value, long Value2, int Size)> items = stackalloc (int, int, long, long, int)[3];
         int count = 0;
+        if (s.TimestampMode != 0)
+        {
+            long sec = stampNs / 1_000_000_000, frac = stampNs % 1_000_000_000;
+            items[count++] = s.TimestampMode == 1 ? (SOL_SOCKET, SCM_TIMESTAMP, sec, frac / 1000, 16) : (SOL_SOCKET, SCM_TIMESTAMPNS, sec, frac, 16);
+        }
+
         if (s.Options.GetValueOrDefault(v6 ? Key(SOL_IPV6, 51) : Key(SOL_IP, 12)) != 0)
         {
-            items[count++] = v6 ? (SOL_IPV6, 52, hops, 4) : (SOL_IP, IP_TTL, hops, 4);
+            items[count++] = v6 ? (SOL_IPV6, 52, hops, 0, 4) : (SOL_IP, IP_TTL, hops, 0, 4);
         }
 
         if (s.Options.GetValueOrDefault(v6 ? Key(SOL_IPV6, 66) : Key(SOL_IP, 13)) != 0)
         {
-            items[count++] = v6 ? (SOL_IPV6, 67, tclass, 4) : (SOL_IP, 1, tclass, 1);
+            items[count++] = v6 ? (SOL_IPV6, 67, tclass, 0, 4) : (SOL_IP, 1, tclass, 0, 1);
         }
 
         int used = 0;
-        Span<byte> cm = stackalloc byte[CmsgHeader + 4];
+        Span<byte> cm = stackalloc byte[CmsgHeader + 16];
         for (int i = 0; i < count; i++)
         {
-            (int level, int type, int value, int size) = items[i];
+            (int level, int type, long value, long value2, int size) = items[i];
             if (addr == 0 || len - used < CmsgHeader)
             {
                 flags |= UnixSocket.MSG_CTRUNC;
@@ -479,9 +490,14 @@ internal static partial class SysSocket
             {
                 cm[CmsgHeader] = (byte)value;
             }
-            else
+            else if (size == 16)
             {
                 MemoryMarshal.Write(cm[CmsgHeader..], value);
+                MemoryMarshal.Write(cm[(CmsgHeader + 8)..], value2);
+            }
+            else
+            {
+                MemoryMarshal.Write(cm[CmsgHeader..], (int)value);
             }
 
             if (t.MM.CopyOut(addr + (ulong)used, cm[..clen]) < 0)

@@ -12,6 +12,7 @@ namespace Moat.Sentry.Syscalls.Linux;
 /// getsockopt(2) and setsockopt(2) of internet sockets: SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP and IPPROTO_IPV6.
 /// Options that only tune packets (TCP_NODELAY, IP_TOS, keepalive times, ...) are checked as Linux checks
 /// them, stored and read back: on loopback every byte is delivered at once, so they change nothing else.
+/// Those the loopback can show act: buffer sizes, TCP_CORK, TCP_DEFER_ACCEPT, SO_TIMESTAMP(NS), TCP_INFO.
 /// </summary>
 internal static partial class SysSocket
 {
@@ -28,6 +29,12 @@ internal static partial class SysSocket
     private const int TCP_SYNCNT = 7;
     private const int TCP_INFO = 11;
     private const int TCP_CONGESTION = 13;
+    private const int TCP_CORK = 3;
+    private const int TCP_DEFER_ACCEPT = 9;
+    private const int IPV6_TCLASS = 67;
+    private const int SO_TIMESTAMP_OLD = 29;
+    private const int SO_TIMESTAMPNS_OLD = 35;
+    private const int SO_SELECT_ERR_QUEUE = 45;
     private const int IP_TTL = 2;
     private const int IP_MTU = 14;
     private const int IPV6_UNICAST_HOPS = 16;
@@ -48,6 +55,8 @@ internal static partial class SysSocket
         [Key(SOL_TCP, 9)] = 0, // TCP_DEFER_ACCEPT
         [Key(SOL_TCP, 10)] = 0, // TCP_WINDOW_CLAMP
         [Key(SOL_TCP, 12)] = 1, // TCP_QUICKACK
+        [Key(SOL_TCP, 16)] = 0, // TCP_THIN_LINEAR_TIMEOUTS
+        [Key(SOL_TCP, 17)] = 0, // TCP_THIN_DUPACK
         [Key(SOL_TCP, 18)] = 0, // TCP_USER_TIMEOUT
         [Key(SOL_TCP, 23)] = 0, // TCP_FASTOPEN
         [Key(SOL_TCP, 25)] = -1, // TCP_NOTSENT_LOWAT
@@ -65,9 +74,11 @@ internal static partial class SysSocket
         [Key(SOL_IP, 13)] = 0, // IP_RECVTOS
         [Key(SOL_IP, 15)] = 0, // IP_FREEBIND
         [Key(SOL_IP, 19)] = 0, // IP_TRANSPARENT
+        [Key(SOL_IP, 20)] = 0, // IP_RECVORIGDSTADDR
         [Key(SOL_IP, 24)] = 0, // IP_BIND_ADDRESS_NO_PORT
         [Key(SOL_IP, 33)] = 1, // IP_MULTICAST_TTL
         [Key(SOL_IP, 34)] = 1, // IP_MULTICAST_LOOP
+        [Key(SOL_IP, 49)] = 1, // IP_MULTICAST_ALL
     };
 
     private static readonly Dictionary<int, int> s_ipv6Defaults = new()
@@ -77,11 +88,14 @@ internal static partial class SysSocket
         [Key(SOL_IPV6, 19)] = 1, // IPV6_MULTICAST_LOOP
         [Key(SOL_IPV6, 23)] = 1, // IPV6_MTU_DISCOVER
         [Key(SOL_IPV6, 25)] = 0, // IPV6_RECVERR
+        [Key(SOL_IPV6, 29)] = 1, // IPV6_MULTICAST_ALL
         [Key(SOL_IPV6, 49)] = 0, // IPV6_RECVPKTINFO
         [Key(SOL_IPV6, 51)] = 0, // IPV6_RECVHOPLIMIT
         [Key(SOL_IPV6, 62)] = 0, // IPV6_DONTFRAG
         [Key(SOL_IPV6, 66)] = 0, // IPV6_RECVTCLASS
         [Key(SOL_IPV6, 67)] = 0, // IPV6_TCLASS
+        [Key(SOL_IPV6, 74)] = 0, // IPV6_RECVORIGDSTADDR
+        [Key(SOL_IPV6, 78)] = 0, // IPV6_FREEBIND
     };
 
     // UDPLITE_SEND_CSCOV and UDPLITE_RECV_CSCOV: 0 is full coverage.
@@ -182,7 +196,7 @@ internal static partial class SysSocket
             return t.MM.CopyOut(valAddr, hv[..hlen]) < 0 || t.MM.CopyOut(lenAddr, hlen) < 0 ? -Errno.EFAULT.Value : 0;
         }
 
-        Span<byte> v = stackalloc byte[104];
+        Span<byte> v = stackalloc byte[TcpSocket.TcpInfoSize];
         v.Clear();
         int n = 4;
         if (level == SOL_SOCKET)
@@ -216,6 +230,9 @@ internal static partial class SysSocket
                         SO_REUSEADDR => s.ReuseAddr ? 1 : 0,
                         SO_REUSEPORT => s.ReusePort ? 1 : 0,
                         SO_RCVLOWAT => s.Options.GetValueOrDefault(Key(SOL_SOCKET, SO_RCVLOWAT), 1),
+                        SO_TIMESTAMP_OLD => s.TimestampMode == 1 ? 1 : 0,
+                        SO_TIMESTAMPNS_OLD => s.TimestampMode == 2 ? 1 : 0,
+                        SO_SELECT_ERR_QUEUE => s.Options.GetValueOrDefault(Key(SOL_SOCKET, name)),
                         SO_SNDLOWAT => 1,
                         SO_DEBUG or SO_DONTROUTE or SO_BROADCAST or SO_KEEPALIVE or SO_OOBINLINE or SO_PRIORITY or SO_PASSCRED
                             => s.Options.GetValueOrDefault(Key(SOL_SOCKET, name)),
@@ -232,9 +249,16 @@ internal static partial class SysSocket
         }
         else if (level == SOL_TCP && s.IsStream && name == TCP_INFO)
         {
-            // struct tcp_info: only the state is meaningful on loopback.
-            v[0] = (byte)(s is TcpSocket tcp ? tcp.ProcState : 7);
-            n = 104;
+            if (s is TcpSocket tcp)
+            {
+                tcp.FillInfo(v);
+            }
+            else
+            {
+                v[0] = 7; // TCP_CLOSE
+            }
+
+            n = TcpSocket.TcpInfoSize;
         }
         else if (level == SOL_TCP && s.IsStream && name == TCP_CONGESTION)
         {
@@ -264,6 +288,11 @@ internal static partial class SysSocket
             }
 
             int value = s.Options.GetValueOrDefault(key, def);
+            if (level == SOL_TCP && name == TCP_DEFER_ACCEPT)
+            {
+                value = TcpSocket.RetransToSeconds(value);
+            }
+
             if (level == SOL_TCP && name == TCP_MAXSEG && !s.Options.ContainsKey(key) && s.IsConnectedSocket)
             {
                 // The loopback MTU less the IP and TCP headers and the timestamp option.
@@ -390,10 +419,13 @@ internal static partial class SysSocket
             {
                 case SO_SNDBUF or SO_SNDBUFFORCE:
                     s.SendBuffer = Math.Max(BufferSize(v, name == SO_SNDBUFFORCE), MinSendBuffer);
+                    s.SendBufferLocked = true;
                     s.Events.Notify();
                     return 0;
                 case SO_RCVBUF or SO_RCVBUFFORCE:
                     s.ReceiveBuffer = Math.Max(BufferSize(v, name == SO_RCVBUFFORCE), MinReceiveBuffer);
+                    s.ReceiveBufferLocked = true;
+                    s.Events.Notify();
                     return 0;
                 case SO_REUSEADDR:
                     s.ReuseAddr = v != 0;
@@ -421,8 +453,12 @@ internal static partial class SysSocket
                 case SO_PRIORITY:
                     s.Options[Key(level, name)] = v;
                     return 0;
-                case SO_DEBUG or SO_DONTROUTE or SO_BROADCAST or SO_KEEPALIVE or SO_OOBINLINE or SO_PASSCRED:
+                case SO_DEBUG or SO_DONTROUTE or SO_BROADCAST or SO_KEEPALIVE or SO_OOBINLINE or SO_PASSCRED or SO_SELECT_ERR_QUEUE:
                     s.Options[Key(level, name)] = v != 0 ? 1 : 0;
+                    return 0;
+                case SO_TIMESTAMP_OLD or SO_TIMESTAMPNS_OLD:
+                    // One mode at a time; turning either off turns both off (sock_set_timestamp).
+                    s.TimestampMode = v == 0 ? 0 : name == SO_TIMESTAMP_OLD ? 1 : 2;
                     return 0;
                 default:
                     return -Errno.ENOPROTOOPT.Value;
@@ -454,6 +490,11 @@ internal static partial class SysSocket
         }
 
         s.Options[key] = v;
+        if (level == SOL_TCP && name == TCP_CORK && s is TcpSocket tcp)
+        {
+            tcp.SetCork(v != 0);
+        }
+
         return 0;
     }
 
@@ -467,7 +508,7 @@ internal static partial class SysSocket
             (SOL_TCP, TCP_MAXSEG) => v is >= 88 and <= 65535,
             (SOL_TCP, 18) => v >= 0, // TCP_USER_TIMEOUT
             (SOL_IP, IP_TTL) => v is -1 or (>= 1 and <= 255),
-            (SOL_IPV6, IPV6_UNICAST_HOPS or 18) => v is >= -1 and <= 255,
+            (SOL_IPV6, IPV6_UNICAST_HOPS or 18 or IPV6_TCLASS) => v is >= -1 and <= 255,
             _ => true,
         };
         if (level == InetSocket.IPPROTO_UDPLITE)
@@ -482,19 +523,24 @@ internal static partial class SysSocket
             return -Errno.EINVAL.Value;
         }
 
-        if (v == -1 && ((level == SOL_IP && name == IP_TTL) || (level == SOL_IPV6 && name is IPV6_UNICAST_HOPS or 18)))
+        if (v == -1 && ((level == SOL_IP && name == IP_TTL) || (level == SOL_IPV6 && name is IPV6_UNICAST_HOPS or 18 or IPV6_TCLASS)))
         {
             v = def;
         }
-        else if (level == SOL_TCP && name is TCP_NODELAY or 3 or 12 or 30)
+        else if (level == SOL_TCP && name == TCP_DEFER_ACCEPT)
+        {
+            // Kept as Linux keeps it: the SYN-ACK retransmissions that cover the seconds.
+            v = TcpSocket.SecondsToRetrans(v);
+        }
+        else if (level == SOL_TCP && name is TCP_NODELAY or TCP_CORK or 12 or 16 or 17 or 30)
         {
             v = v != 0 ? 1 : 0;
         }
-        else if (level == SOL_IP && name is 8 or 11 or 12 or 13 or 15 or 19 or 24 or 34)
+        else if (level == SOL_IP && name is 8 or 11 or 12 or 13 or 15 or 19 or 20 or 24 or 34 or 49)
         {
             v = v != 0 ? 1 : 0;
         }
-        else if (level == SOL_IPV6 && name is 49 or 51 or 66)
+        else if (level == SOL_IPV6 && name is 25 or 29 or 49 or 51 or 66 or 74 or 78)
         {
             v = v != 0 ? 1 : 0;
         }

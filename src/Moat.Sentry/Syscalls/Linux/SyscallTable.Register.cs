@@ -41,7 +41,7 @@ internal static partial class SyscallTable
         Partial(Sysno.newfstatat, SysFile.Newfstatat, "paths relative to AT_FDCWD or absolute");
         Partial(Sysno.stat, SysFile.StatPath, "Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target)");
         Partial(Sysno.lstat, SysFile.Lstat, "Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target)");
-        Partial(Sysno.ioctl, SysFile.Ioctl, "FIOCLEX/FIONCLEX/FIONBIO/FIOASYNC/FIONREAD everywhere; the Sentry's ptys (termios, winsize, job control, devpts); TCGETS and TIOCGWINSZ on host files; socket and pipe queries");
+        Partial(Sysno.ioctl, SysFile.Ioctl, "FIOCLEX/FIONCLEX/FIONBIO/FIOASYNC/FIONREAD everywhere; the Sentry's ptys (termios, winsize, job control, devpts); TCGETS and TIOCGWINSZ on host files; socket and pipe queries (SIOCGSTAMP/SIOCGSTAMPNS of UDP datagrams)");
         Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks, memfd seals, owners and F_SETSIG (SIGIO from pipes and unix sockets); no leases or F_NOTIFY");
         Full(Sysno.flock, SysLock.Flock);
         Partial(Sysno.memfd_create, SysMemfd.MemfdCreate, "a tmpfs file with seals; MAP_SHARED maps its own pages; MFD_HUGETLB gives ordinary pages");
@@ -147,12 +147,12 @@ internal static partial class SyscallTable
         Full(Sysno.shutdown, SysSocket.NetShutdown);
         Partial(Sysno.sendto, SysSocket.NetSendto, "no MSG_OOB");
         Partial(Sysno.recvfrom, SysSocket.NetRecvfrom, "no MSG_OOB");
-        Partial(Sysno.sendmsg, SysSocket.NetSendmsg, "SCM_RIGHTS and SCM_CREDENTIALS on unix sockets; no MSG_OOB, no IP control messages");
-        Partial(Sysno.recvmsg, SysSocket.NetRecvmsg, "SCM_RIGHTS and SCM_CREDENTIALS on unix sockets; no MSG_OOB, no IP control messages");
+        Partial(Sysno.sendmsg, SysSocket.NetSendmsg, "SCM_RIGHTS and SCM_CREDENTIALS on unix sockets; IP_TTL/IP_TOS and IPV6_HOPLIMIT/IPV6_TCLASS on UDP; no MSG_OOB, no IP_PKTINFO");
+        Partial(Sysno.recvmsg, SysSocket.NetRecvmsg, "SCM_RIGHTS and SCM_CREDENTIALS on unix sockets; SCM_TIMESTAMP(NS), IP_TTL/IP_TOS and IPV6_HOPLIMIT/IPV6_TCLASS on UDP; no MSG_OOB, no IP_PKTINFO, no TCP timestamps");
         Partial(Sysno.sendmmsg, SysSocket.NetSendmmsg, "as sendmsg");
         Partial(Sysno.recvmmsg, SysSocket.NetRecvmmsg, "as recvmsg; the timeout is checked between messages, as in Linux");
-        Partial(Sysno.getsockopt, SysSocket.NetGetsockopt, "SOL_SOCKET options; IPPROTO_TCP/IP/IPV6 options of internet sockets stored and read back");
-        Partial(Sysno.setsockopt, SysSocket.NetSetsockopt, "SOL_SOCKET options; SO_RCVLOWAT, SO_LINGER time, TCP_NODELAY and IP options are stored only");
+        Partial(Sysno.getsockopt, SysSocket.NetGetsockopt, "SOL_SOCKET options; IPPROTO_TCP/IP/IPV6 options of internet sockets stored and read back; TCP_INFO with the real state and byte counts, loopback constants for MSS/RTT/RTO/cwnd");
+        Partial(Sysno.setsockopt, SysSocket.NetSetsockopt, "SOL_SOCKET options; SO_SNDBUF/SO_RCVBUF fix the loopback buffers (no autotuning), TCP_CORK holds partial segments, TCP_DEFER_ACCEPT defers accept, SO_TIMESTAMP(NS) stamps UDP datagrams; SO_RCVLOWAT, SO_LINGER time, TCP_NODELAY, keepalive and most IP options are stored only");
 
         // Memory.
         Partial(Sysno.mmap, SysMmap.Mmap, "file mappings are private copies; MAP_LOCKED counts against RLIMIT_MEMLOCK without populating");

@@ -5,6 +5,7 @@ using System.Text;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Mm;
+using Moat.Sentry.Net;
 using Moat.Sentry.Syscalls.Linux;
 
 namespace Moat.Sentry.Vfs.Proc;
@@ -446,6 +447,10 @@ internal static class ProcFs
             "/proc/sys/fs/mqueue/msgsize_default" => t.Kernel.Ipc.Mq.MsgSizeDefault + "\n",
             "/proc/sys/fs/mqueue/queues_max" => t.Kernel.Ipc.Mq.QueuesMax + "\n",
             "/proc/sys/kernel/random/boot_id" => t.Kernel.BootId + "\n",
+            "/proc/sys/net/core/somaxconn" => TcpSocket.Somaxconn + "\n",
+            "/proc/sys/net/ipv4/tcp_rmem" => $"4096\t{TcpSocket.DefaultReceiveBuffer}\t{TcpSocket.MaxReceiveBuffer}\n",
+            "/proc/sys/net/ipv4/tcp_wmem" => $"4096\t{TcpSocket.DefaultSendBuffer}\t{TcpSocket.MaxSendBuffer}\n",
+            "/proc/sys/net/ipv4/ip_local_port_range" => $"{LoopbackStack.EphemeralLow}\t{LoopbackStack.EphemeralHigh}\n",
             _ => null,
         };
         if (value != null)
@@ -454,7 +459,7 @@ internal static class ProcFs
             return 0;
         }
 
-        string[][] dirs = [["sys"], ["sys", "kernel"], ["sys", "vm"], ["sys", "fs"], ["sys", "fs", "mqueue"], ["sys", "kernel", "random"]];
+        string[][] dirs = [["sys"], ["sys", "kernel"], ["sys", "vm"], ["sys", "fs"], ["sys", "fs", "mqueue"], ["sys", "kernel", "random"], ["sys", "net"], ["sys", "net", "core"], ["sys", "net", "ipv4"]];
         foreach (string[] d in dirs)
         {
             if (parts.AsSpan().SequenceEqual(d))
@@ -469,7 +474,10 @@ internal static class ProcFs
 
     private static List<(string, byte)> SysEntries(string path) => path switch
     {
-        "/proc/sys" => [("fs", DtDir), ("kernel", DtDir), ("vm", DtDir)],
+        "/proc/sys" => [("fs", DtDir), ("kernel", DtDir), ("net", DtDir), ("vm", DtDir)],
+        "/proc/sys/net" => [("core", DtDir), ("ipv4", DtDir)],
+        "/proc/sys/net/core" => [("somaxconn", DtReg)],
+        "/proc/sys/net/ipv4" => [("ip_local_port_range", DtReg), ("tcp_rmem", DtReg), ("tcp_wmem", DtReg)],
         "/proc/sys/kernel" => [("cap_last_cap", DtReg), ("domainname", DtReg), ("hostname", DtReg), ("ngroups_max", DtReg), ("osrelease", DtReg), ("ostype", DtReg), ("pid_max", DtReg), ("random", DtDir), ("version", DtReg)],
         "/proc/sys/vm" => [("max_map_count", DtReg), ("overcommit_memory", DtReg)],
         "/proc/sys/fs" => [("mqueue", DtDir), ("nr_open", DtReg), ("pipe-max-size", DtReg)],

@@ -10,14 +10,19 @@ namespace Moat.Sentry.Vfs.Proc;
 
 /// <summary>
 /// /proc/net: tcp, tcp6, udp, udp6 and unix in Linux's formats, from the sandbox's own sockets (the loopback
-/// network's port tables and the unix name table), enough for ss- and netstat-like tools.
+/// network's port tables and the unix name table), enough for ss- and netstat-like tools; dev and snmp from
+/// the loopback's counters; if_inet6 with lo's ::1.
 /// </summary>
 internal static class ProcNet
 {
     private const byte DtDir = 4;
     private const byte DtReg = 8;
 
-    private static readonly string[] s_files = ["tcp", "tcp6", "udp", "udp6", "unix"];
+    private static readonly string[] s_files = ["dev", "if_inet6", "snmp", "tcp", "tcp6", "udp", "udp6", "unix"];
+
+    // Linux pads each line of tcp to 149 characters and of udp to 127 (seq_setwidth and seq_pad); the IPv6 files are not padded.
+    private const int TcpWidth = 149;
+    private const int UdpWidth = 127;
 
     public static long Lookup(Task t, string[] parts, string path, out ProcNode? node)
     {
@@ -53,15 +58,65 @@ internal static class ProcNet
         "tcp6" => Inet(k, tcp: true, v6: true),
         "udp" => Inet(k, tcp: false, v6: false),
         "udp6" => Inet(k, tcp: false, v6: true),
+        "dev" => Dev(k.Loopback.Counters),
+        "if_inet6" => "00000000000000000000000000000001 01 80 10 80       lo\n",
+        "snmp" => Snmp(k.Loopback),
         _ => Unix(k),
     };
+
+    private static string Dev(NetCounters c)
+    {
+        long bytes = NetCounters.Read(ref c.LoBytes), packets = NetCounters.Read(ref c.LoPackets);
+
+        // What lo sends it receives.
+        return "Inter-|   Receive                                                |  Transmit\n"
+            + " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+            + string.Create(CultureInfo.InvariantCulture, $"    lo: {bytes,7} {packets,7}    0    0    0     0          0         0 {bytes,8} {packets,7}    0    0    0     0       0          0\n");
+    }
+
+    private static string Snmp(LoopbackStack stack)
+    {
+        NetCounters c = stack.Counters;
+        long currEstab = 0;
+        foreach (InetSocket s in stack.Snapshot(tcp: true))
+        {
+            if (s is TcpSocket t && t.ProcState is 1 or 8)
+            {
+                currEstab++;
+            }
+        }
+
+        long udpIn = NetCounters.Read(ref c.UdpInDatagrams), udpOut = NetCounters.Read(ref c.UdpOutDatagrams);
+        long packets = NetCounters.Read(ref c.LoPackets);
+        var sb = new StringBuilder();
+        sb.Append("Ip: Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos InDiscards InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails FragCreates OutTransmits\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Ip: 2 64 {packets} 0 0 0 0 0 {packets} {packets} 0 0 0 0 0 0 0 0 0 {packets}\n");
+        sb.Append("Icmp: InMsgs InErrors InCsumErrors InDestUnreachs InTimeExcds InParmProbs InSrcQuenchs InRedirects InEchos InEchoReps InTimestamps InTimestampReps InAddrMasks InAddrMaskReps OutMsgs OutErrors OutRateLimitGlobal OutRateLimitHost OutDestUnreachs OutTimeExcds OutParmProbs OutSrcQuenchs OutRedirects OutEchos OutEchoReps OutTimestamps OutTimestampReps OutAddrMasks OutAddrMaskReps\n");
+        sb.Append("Icmp: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+        sb.Append("Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Tcp: 1 200 120000 -1 {NetCounters.Read(ref c.TcpActiveOpens)} {NetCounters.Read(ref c.TcpPassiveOpens)} {NetCounters.Read(ref c.TcpAttemptFails)} {NetCounters.Read(ref c.TcpEstabResets)} {currEstab} {packets - udpOut} {packets - udpOut} 0 0 0 0\n");
+        sb.Append("Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Udp: {udpIn} {NetCounters.Read(ref c.UdpNoPorts)} {NetCounters.Read(ref c.UdpRcvbufErrors)} {udpOut} {NetCounters.Read(ref c.UdpRcvbufErrors)} 0 0 0 0\n");
+        sb.Append("UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors\n");
+        sb.Append("UdpLite: 0 0 0 0 0 0 0 0 0\n");
+        return sb.ToString();
+    }
+
+    private static void AppendPadded(StringBuilder sb, string line, int width) =>
+        sb.Append(line).Append(' ', Math.Max(width - line.Length, 0)).Append('\n');
 
     private static string Inet(Kernel.Kernel k, bool tcp, bool v6)
     {
         var sb = new StringBuilder();
-        sb.Append(v6
-            ? "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-            : "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
+        string header = (tcp, v6) switch
+        {
+            (true, false) => "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+            (true, true) => "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+            (false, false) => "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+            (false, true) => "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+        };
+        int width = v6 ? 0 : tcp ? TcpWidth : UdpWidth;
+        AppendPadded(sb, header, width);
         int sl = 0;
         foreach (InetSocket s in k.Loopback.Snapshot(tcp))
         {
@@ -85,7 +140,10 @@ internal static class ProcNet
             }
 
             InetAddr remote = s.IsConnectedSocket || state is 1 or 8 ? s.Peer : default;
-            sb.Append(CultureInfo.InvariantCulture, $"{sl,4}: {s.Local.ProcHex(v6)} {remote.ProcHex(v6)} {state:X2} 00000000:{rx:X8} 00:00000000 00000000 {s.Uid,5}        0 {s.Inode} 1 0000000000000000 100 0 0 10 0\n");
+            string line = tcp
+                ? string.Create(CultureInfo.InvariantCulture, $"{sl,4}: {s.Local.ProcHex(v6)} {remote.ProcHex(v6)} {state:X2} 00000000:{rx:X8} 00:00000000 00000000 {s.Uid,5}        0 {s.Inode} 1 0000000000000000 {(state == 10 ? "100 0 0 10 0" : "20 4 30 10 -1")}")
+                : string.Create(CultureInfo.InvariantCulture, $"{sl,5}: {s.Local.ProcHex(v6)} {remote.ProcHex(v6)} {state:X2} 00000000:{rx:X8} 00:00000000 00000000 {s.Uid,5}        0 {s.Inode} 2 0000000000000000 0");
+            AppendPadded(sb, line, width);
             sl++;
         }
 
