@@ -42,7 +42,10 @@ public sealed partial class OciRuntimeTests
             {
                 // The server runs in the namespace on the host side: it takes one connection and keeps its line.
                 string got = Path.Combine(HostScratch.NewDirectory("netns"), "got");
-                using var server = Process.Start("/bin/sh", ["-c", $"exec ip netns exec {ns} busybox nc -l -p 9000 > '{got}'"])!;
+                // Its stdin stays open (a pipe the test holds): busybox nc ends the session at EOF on stdin, which
+                // could come before the client's line.
+                var start = new ProcessStartInfo("/bin/sh", ["-c", $"exec ip netns exec {ns} busybox nc -l -p 9000 > '{got}'"]) { RedirectStandardInput = true };
+                using var server = Process.Start(start)!;
                 try
                 {
                     // 9000 is 0x2328; 0A is LISTEN.
