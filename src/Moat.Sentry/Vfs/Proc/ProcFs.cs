@@ -17,8 +17,11 @@ internal enum ProcKind
     Link,
 }
 
-/// <summary>A /proc node, resolved at lookup: a directory's entries, a file's content, or a link's target.</summary>
-internal sealed record ProcNode(ProcKind Kind, string Path, Func<List<(string Name, byte Type)>>? Entries = null, Func<byte[]>? Content = null, string? Target = null, FileDescription? Fd = null);
+/// <summary>
+/// A /proc or /sys node, resolved at lookup: a directory's entries, a file's content, or a link's target;
+/// <paramref name="Attr"/> is its stat when the file system has its own (sysfs), null for /proc's.
+/// </summary>
+internal sealed record ProcNode(ProcKind Kind, string Path, Func<List<(string Name, byte Type)>>? Entries = null, Func<byte[]>? Content = null, string? Target = null, FileDescription? Fd = null, Stat? Attr = null);
 
 /// <summary>
 /// The Sentry's /proc: process directories generated from the kernel's own state (never the host's
@@ -505,16 +508,7 @@ internal static class ProcFs
 
             case "meminfo":
             {
-                Span<byte> info = stackalloc byte[112];
-                fixed (byte* p = info)
-                {
-                    Host.HostProcess.Syscall(Sysno.sysinfo, (long)p);
-                }
-
-                ulong unit = BitConverter.ToUInt32(info[104..]);
-                ulong total = BitConverter.ToUInt64(info[32..]) * unit / 1024;
-                ulong free = BitConverter.ToUInt64(info[40..]) * unit / 1024;
-                ulong buffers = BitConverter.ToUInt64(info[56..]) * unit / 1024;
+                MemoryKb(out ulong total, out ulong free, out ulong buffers);
                 return $"MemTotal:       {total,8} kB\nMemFree:        {free,8} kB\nMemAvailable:   {free,8} kB\nBuffers:        {buffers,8} kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n";
             }
 
@@ -546,6 +540,21 @@ internal static class ProcFs
             default:
                 return ProcMounts.Mounts(t.Group.Mounts);
         }
+    }
+
+    /// <summary>The machine's memory in KiB, as sysinfo(2) reports it: total, free and buffers.</summary>
+    internal static unsafe void MemoryKb(out ulong total, out ulong free, out ulong buffers)
+    {
+        Span<byte> info = stackalloc byte[112];
+        fixed (byte* p = info)
+        {
+            Host.HostProcess.Syscall(Sysno.sysinfo, (long)p);
+        }
+
+        ulong unit = BitConverter.ToUInt32(info[104..]);
+        total = BitConverter.ToUInt64(info[32..]) * unit / 1024;
+        free = BitConverter.ToUInt64(info[40..]) * unit / 1024;
+        buffers = BitConverter.ToUInt64(info[56..]) * unit / 1024;
     }
 
     private static List<(string, byte)> RootEntries(Task t)

@@ -36,7 +36,13 @@ internal static class ProcMounts
         {
             ulong dev = m.Device;
             sb.Append(m.Id).Append(' ').Append(m.ParentId).Append(' ').Append(dev >> 8).Append(':').Append(dev & 0xFF).Append(' ');
-            string root = m.Kind is MountKind.Tmpfs or MountKind.Volume ? "/" + m.Root : m.Kind == MountKind.Proc ? "/" + m.Root["/proc".Length..].TrimStart('/') : m.Root;
+            string root = m.Kind switch
+            {
+                MountKind.Tmpfs or MountKind.Volume => "/" + m.Root,
+                MountKind.Proc => "/" + m.Root["/proc".Length..].TrimStart('/'),
+                MountKind.Sysfs => "/" + m.Root["/sys".Length..].TrimStart('/'),
+                _ => m.Root,
+            };
             sb.Append(Escape(root)).Append(' ').Append(Escape(m.MountPoint)).Append(' ');
             AppendMountOptions(sb, m);
             sb.Append(" - ").Append(m.FsType).Append(' ').Append(Escape(m.Source)).Append(' ').Append(m.SuperReadOnly ? "ro" : "rw");
