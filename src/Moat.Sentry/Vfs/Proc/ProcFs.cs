@@ -369,10 +369,16 @@ internal static class ProcFs
             NoNewPrivs:	{(task.NoNewPrivs ? 1 : 0)}
             Seccomp:	{task.SeccompMode}
             Seccomp_filters:	{task.Seccomp?.Count ?? 0}
-            Cpus_allowed_list:	0-{Environment.ProcessorCount - 1}
+            Cpus_allowed:	{Sys.SysFs.Mask(Environment.ProcessorCount, 0, Environment.ProcessorCount - 1).TrimEnd('\n')}
+            Cpus_allowed_list:	{Sys.SysFs.CpuList(Environment.ProcessorCount).TrimEnd('\n')}
+            Mems_allowed:	{s_memsAllowed}
+            Mems_allowed_list:	0
 
             """;
     }
+
+    // One NUMA node, in a mask as wide as Debian's kernel has nodes (MAX_NUMNODES 1024: 32 words).
+    private static readonly string s_memsAllowed = string.Concat(System.Linq.Enumerable.Repeat("00000000,", 31)) + "00000001";
 
     private static string Stat(Kernel.Kernel k, ThreadGroup g, Task task)
     {

@@ -125,7 +125,7 @@ internal static class SysFs
             string one = Mask(cpus, i, i);
             string all = Mask(cpus, 0, cpus - 1);
             string n = Num(i);
-            cpu.Add(SysTree.Dir(
+            SysTree dir = cpu.Add(SysTree.Dir(
                 "cpu" + n,
                 SysTree.Link("node0", "../../node/node0"),
                 SysTree.Dir(
@@ -140,7 +140,12 @@ internal static class SysFs
                     SysTree.File("package_cpus_list", list),
                     SysTree.File("physical_package_id", "0\n"),
                     SysTree.File("thread_siblings", one),
-                    SysTree.File("thread_siblings_list", n + "\n"))));
+                    SysTree.File("thread_siblings_list", n + "\n")))).Children[^1];
+            if (i > 0)
+            {
+                // As on x86: every CPU but the boot CPU can be taken offline, so it has an online file.
+                dir.Add(SysTree.File("online", "1\n"));
+            }
         }
 
         SysTree node0 = SysTree.Dir(
