@@ -256,6 +256,9 @@ internal static class OciBundle
                 }
 
                 return true;
+            case "sysfs" when dest == "/sys":
+                // The Sentry's own sysfs, always at /sys.
+                return true;
             case "sysfs" or "devpts" or "mqueue" or "cgroup" or "cgroup2":
                 plan.Unprovided.Add($"{m.Type} on {dest}");
                 return true;

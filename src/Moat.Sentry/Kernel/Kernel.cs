@@ -40,6 +40,13 @@ internal sealed partial class Kernel
             Id = Vfs.Mounts.MountNamespace.NextId(), ParentId = 0, MountPoint = "/proc", Kind = Vfs.Mounts.MountKind.Proc, Root = "/proc",
             Source = "proc", FsType = "proc", Flags = Vfs.Mounts.MountFlags.NoSuid | Vfs.Mounts.MountFlags.NoDev | Vfs.Mounts.MountFlags.NoExec,
         });
+        // The sandbox's own sysfs, read-only as container runtimes mount it (never the host's /sys).
+        Mounts.Add(new Vfs.Mounts.Mount
+        {
+            Id = Vfs.Mounts.MountNamespace.NextId(), ParentId = 0, MountPoint = "/sys", Kind = Vfs.Mounts.MountKind.Sysfs, Root = "/sys",
+            Source = "sysfs", FsType = "sysfs",
+            Flags = Vfs.Mounts.MountFlags.ReadOnly | Vfs.Mounts.MountFlags.NoSuid | Vfs.Mounts.MountFlags.NoDev | Vfs.Mounts.MountFlags.NoExec,
+        });
         AddTmpfs(Dev, Vfs.Mounts.MountFlags.NoSuid, "mode=755");
         AddTmpfs(new Vfs.Tmpfs.Tmpfs(memoryFile, "/tmp", 0x3FF /* 01777 */), Vfs.Mounts.MountFlags.None, string.Empty);
         AddTmpfs(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF), Vfs.Mounts.MountFlags.NoSuid | Vfs.Mounts.MountFlags.NoDev, string.Empty);

@@ -21,6 +21,7 @@ internal sealed partial class Task
     private readonly ManualResetEventSlim _wake = new(false);
     private PtraceRegs _regs;
     private SchedAttr _sched = SchedAttr.Default;
+    private int _ioPriority;
 
     public Task(Kernel kernel, ThreadGroup group, int tid, MemoryManager mm, FdTable fds, Credentials creds)
     {
@@ -99,6 +100,13 @@ internal sealed partial class Task
     {
         get => Volatile.Read(ref _sched);
         set => Volatile.Write(ref _sched, value);
+    }
+
+    /// <summary>ioprio_set(2)'s class and level (0, IOPRIO_CLASS_NONE, until set). Written by any task; read anywhere.</summary>
+    public int IoPriority
+    {
+        get => Volatile.Read(ref _ioPriority);
+        set => Volatile.Write(ref _ioPriority, value);
     }
 
     /// <summary>sigaltstack(2)'s stack, or 0 size when disabled.</summary>

@@ -17,82 +17,167 @@ internal sealed partial class MemoryManager
     /// </summary>
     public int HandleFault(ulong addr, bool hostSaysAccessError, ulong ip = 0)
     {
+        int r;
+        ISharedFilePages? file;
+        long index;
         using (LockFor(exclusive: hostSaysAccessError))
         {
-            int i = _vmas.IndexOf(addr);
-            if (i < 0)
+            r = HandleFaultLocked(addr, hostSaysAccessError, ip, out file, out index);
+        }
+
+        // A page past the end of a shared file when it was mapped: the file decides, without our lock
+        // (its lock ranks above ours).
+        return file == null ? r : FaultInFilePage(PageDown(addr), file, index);
+    }
+
+    // HandleFault under _mu; a page of a shared file's mapping that the mapping lacks is left to the
+    // caller through file and index.
+    // Preconditions: _mu is held (exclusively when hostSaysAccessError).
+    private int HandleFaultLocked(ulong addr, bool hostSaysAccessError, ulong ip, out ISharedFilePages? file, out long index)
+    {
+        file = null;
+        index = 0;
+        int i = _vmas.IndexOf(addr);
+        if (i < 0)
+        {
+            return SigInfo.SEGV_MAPERR;
+        }
+
+        Vma v = _vmas[i];
+        if (v.Prot == Mman.PROT_NONE)
+        {
+            return SigInfo.SEGV_ACCERR;
+        }
+
+        ulong page = PageDown(addr);
+        if (v.Kind == VmaKind.BeyondEof && _pmas.IndexOf(page) < 0)
+        {
+            if (v.File != null && !hostSaysAccessError)
             {
-                return SigInfo.SEGV_MAPERR;
+                file = v.File;
+                index = (long)((v.FileOffset + (page - v.Start)) / Mman.PageSize);
+                return 0;
             }
 
-            Vma v = _vmas[i];
-            if (v.Prot == Mman.PROT_NONE)
+            return -Signal.SIGBUS;
+        }
+        if (hostSaysAccessError)
+        {
+            // Host mappings carry the VMA's protection, except copy-on-write memory, which is mapped
+            // read-only: a protection fault there in a writable VMA is a write to copy.
+            int c = _pmas.IndexOf(page);
+            if (c >= 0 && _pmas[c].Cow && (v.Prot & Mman.PROT_WRITE) != 0)
             {
-                return SigInfo.SEGV_ACCERR;
-            }
-
-            if (v.Kind == VmaKind.BeyondEof)
-            {
-                return -Signal.SIGBUS;
-            }
-
-            ulong page = PageDown(addr);
-            if (hostSaysAccessError)
-            {
-                // Host mappings carry the VMA's protection, except copy-on-write memory, which is mapped
-                // read-only: a protection fault there in a writable VMA is a write to copy.
-                int c = _pmas.IndexOf(page);
-                if (c >= 0 && _pmas[c].Cow && (v.Prot & Mman.PROT_WRITE) != 0)
+                long err = BreakCowLocked(v, page, out ulong start, out ulong end, out long fileOffset);
+                if (err < 0)
                 {
-                    long err = BreakCowLocked(v, page, out ulong start, out ulong end, out long fileOffset);
-                    if (err < 0)
-                    {
-                        return -Signal.SIGBUS;
-                    }
-
-                    return _addressSpace!.MapFile(start, end - start, fileOffset, v.Prot) < 0 ? -Signal.SIGBUS : 0;
-                }
-
-                // Another thread may have resolved this very fault (copied the block) between the host's
-                // fault and our look: the access is allowed now, so map again and retry, a few times at most.
-                // A write to a read-only VMA, or a jump into a non-executable one, is the app's own fault.
-                bool allowed = c >= 0 && (v.Prot & Mman.PROT_WRITE) != 0 && (addr != ip || (v.Prot & Mman.PROT_EXEC) != 0);
-                if (!allowed || !NoteStaleFaultLocked(addr))
-                {
-                    return SigInfo.SEGV_ACCERR;
-                }
-            }
-            else
-            {
-                _staleFaultAddr = 0;
-            }
-
-            int p = EnsurePmaLocked(v, page, out long allocErr);
-            if (p < 0)
-            {
-                if (allocErr == -Errno.ENOMEM.Value)
-                {
-                    // Out of the sandbox's memory: under a --memory limit the process is OOM-killed.
-                    if (MemoryFile.Limit != 0)
-                    {
-                        MemoryFile.NoteOomKill();
-                        return -Signal.SIGKILL;
-                    }
-
                     return -Signal.SIGBUS;
                 }
 
-                return SigInfo.SEGV_MAPERR;
+                return _addressSpace!.MapFile(start, end - start, fileOffset, v.Prot) < 0 ? -Signal.SIGBUS : 0;
             }
 
-            // Map the whole PMA as far as this VMA reaches: one trip for up to PrivateAllocUnit bytes.
-            Pma pma = _pmas[p];
-            ulong mapStart = Math.Max(pma.Start, v.Start);
-            ulong mapEnd = Math.Min(pma.End, v.End);
-            int prot = pma.Cow ? v.Prot & ~Mman.PROT_WRITE : v.Prot;
-            long r = _addressSpace!.MapFile(mapStart, mapEnd - mapStart, pma.FileOffset + (long)(mapStart - pma.Start), prot);
-            return r < 0 ? -Signal.SIGBUS : 0;
+            // Another thread may have resolved this very fault (copied the block) between the host's
+            // fault and our look: the access is allowed now, so map again and retry, a few times at most.
+            // A write to a read-only VMA, or a jump into a non-executable one, is the app's own fault.
+            bool allowed = c >= 0 && (v.Prot & Mman.PROT_WRITE) != 0 && (addr != ip || (v.Prot & Mman.PROT_EXEC) != 0);
+            if (!allowed || !NoteStaleFaultLocked(addr))
+            {
+                return SigInfo.SEGV_ACCERR;
+            }
         }
+        else
+        {
+            _staleFaultAddr = 0;
+        }
+
+        int p = EnsurePmaLocked(v, page, out long allocErr);
+        if (p < 0)
+        {
+            if (allocErr == -Errno.ENOMEM.Value)
+            {
+                // Out of the sandbox's memory: under a --memory limit the process is OOM-killed.
+                if (MemoryFile.Limit != 0)
+                {
+                    MemoryFile.NoteOomKill();
+                    return -Signal.SIGKILL;
+                }
+
+                return -Signal.SIGBUS;
+            }
+
+            return SigInfo.SEGV_MAPERR;
+        }
+
+        // Map the whole PMA as far as this VMA reaches: one trip for up to PrivateAllocUnit bytes.
+        Pma pma = _pmas[p];
+        ulong mapStart = Math.Max(pma.Start, v.Start);
+        ulong mapEnd = Math.Min(pma.End, v.End);
+        int prot = pma.Cow ? v.Prot & ~Mman.PROT_WRITE : v.Prot;
+        long r = _addressSpace!.MapFile(mapStart, mapEnd - mapStart, pma.FileOffset + (long)(mapStart - pma.Start), prot);
+        return r < 0 ? -Signal.SIGBUS : 0;
+    }
+
+    /// <summary>
+    /// Gives the page at <paramref name="page"/> of a shared file's mapping the file's page
+    /// <paramref name="index"/>, if the file reaches it now. Returns 0 (retry the access), or -SIGBUS past
+    /// the end of the file (-SIGKILL when the sandbox's memory limit is reached).
+    /// </summary>
+    /// <remarks>Called with no lock held: the file takes its own lock, then this takes _mu.</remarks>
+    private int FaultInFilePage(ulong page, ISharedFilePages file, long index)
+    {
+        long fo = file.ReferencePage(index);
+        if (fo < 0)
+        {
+            if (fo == -Errno.ENOMEM.Value && MemoryFile.Limit != 0)
+            {
+                MemoryFile.NoteOomKill();
+                return -Signal.SIGKILL;
+            }
+
+            return -Signal.SIGBUS;
+        }
+
+        using (LockExclusive())
+        {
+            int i = _vmas.IndexOf(page);
+            Vma v = i >= 0 ? _vmas[i] : default;
+            if (i < 0 || !ReferenceEquals(v.File, file) || (long)((v.FileOffset + (page - v.Start)) / Mman.PageSize) != index ||
+                _pmas.IndexOf(page) >= 0)
+            {
+                // The mapping changed meanwhile (unmapped, replaced, or another thread filled the page):
+                // drop the page and let the access fault again against what is there now.
+                MemoryFile.Free(fo, Mman.PageSize);
+                return 0;
+            }
+
+            _pmas.Insert(new Pma(page, page + Mman.PageSize, fo));
+            return _addressSpace!.MapFile(page, Mman.PageSize, fo, v.Prot) < 0 ? -Signal.SIGBUS : 0;
+        }
+    }
+
+    /// <summary>
+    /// For the Sentry's own copies (<see cref="Translate"/>): if <paramref name="addr"/> lies in a page of a shared
+    /// file's mapping that the mapping lacks but the file now reaches, brings it in. Returns whether it did.
+    /// </summary>
+    private bool FaultInFilePageForCopy(ulong addr)
+    {
+        ISharedFilePages? file;
+        ulong page = PageDown(addr);
+        long index;
+        lock (_mu)
+        {
+            int i = _vmas.IndexOf(addr);
+            if (i < 0 || _vmas[i].Kind != VmaKind.BeyondEof || _vmas[i].File == null || _pmas.IndexOf(page) >= 0)
+            {
+                return false;
+            }
+
+            file = _vmas[i].File;
+            index = (long)((_vmas[i].FileOffset + (page - _vmas[i].Start)) / Mman.PageSize);
+        }
+
+        return FaultInFilePage(page, file!, index) == 0;
     }
 
     // The last address that took a stale protection fault, and how often in a row. Protected by _mu.
@@ -126,6 +211,13 @@ internal sealed partial class MemoryManager
         if (i >= 0)
         {
             return i;
+        }
+
+        if (v.Kind == VmaKind.BeyondEof)
+        {
+            // Past the end of the file: there is nothing to allocate (SIGBUS for the app, EFAULT for a copy).
+            error = -Errno.EFAULT.Value;
+            return -1;
         }
 
         ulong lo = Math.Max(v.Start, page & ~(PrivateAllocUnit - 1));

@@ -19,6 +19,18 @@ internal sealed unsafe partial class MemoryManager
     /// <returns>The number of contiguous bytes at <paramref name="ptr"/> (at most length), or -EFAULT.</returns>
     public long Translate(ulong addr, ulong length, AccessType access, out byte* ptr, out Pinned pin)
     {
+        long n = TranslateOnce(addr, length, access, out ptr, out pin);
+        if (n == -Errno.EFAULT.Value && FaultInFilePageForCopy(addr))
+        {
+            // A page a shared file gained after it was mapped, now in the mapping.
+            n = TranslateOnce(addr, length, access, out ptr, out pin);
+        }
+
+        return n;
+    }
+
+    private long TranslateOnce(ulong addr, ulong length, AccessType access, out byte* ptr, out Pinned pin)
+    {
         ptr = null;
         pin = default;
         if (addr + length < addr)

@@ -109,9 +109,11 @@ internal sealed partial class MemoryManager
 
     /// <summary>
     /// Marks [start, end) of a new file mapping as past the end of its file (page-aligned): Linux raises
-    /// SIGBUS there rather than handing out zeros. Its memory is released: nothing may ever read it.
+    /// SIGBUS there rather than handing out zeros. Its memory is released: nothing may ever read it. A shared
+    /// mapping of a Sentry file names the <paramref name="file"/> (and where <paramref name="start"/> falls in
+    /// it) so that pages the file gains later are found at the fault.
     /// </summary>
-    public void MarkBeyondEof(ulong start, ulong end)
+    public void MarkBeyondEof(ulong start, ulong end, ISharedFilePages? file = null, ulong fileOffset = 0)
     {
         if (start >= end)
         {
@@ -124,7 +126,8 @@ internal sealed partial class MemoryManager
             _vmas.SplitAt(end);
             for (int i = _vmas.IndexOf(start); i >= 0 && i < _vmas.Count && _vmas[i].Start < end; i++)
             {
-                _vmas.Replace(i, _vmas[i] with { Kind = VmaKind.BeyondEof });
+                Vma v = _vmas[i];
+                _vmas.Replace(i, v with { Kind = VmaKind.BeyondEof, File = file, FileOffset = fileOffset + (v.Start - start) });
             }
         }
     }

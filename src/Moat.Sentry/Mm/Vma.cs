@@ -6,7 +6,10 @@ internal enum VmaKind : byte
     /// <summary>Anonymous memory: zero-filled on first touch.</summary>
     Anonymous,
 
-    /// <summary>Pages of a file mapping wholly past the end of the file: any access is SIGBUS (BUS_ADRERR).</summary>
+    /// <summary>
+    /// Pages of a file mapping wholly past the end of the file when it was mapped: any access is SIGBUS
+    /// (BUS_ADRERR), unless the VMA shows a <see cref="Vma.File"/> that has grown over the page since.
+    /// </summary>
     BeyondEof,
 }
 
@@ -33,8 +36,17 @@ internal readonly record struct Vma(ulong Start, ulong End, int Prot, int MaxPro
     /// <summary>Where Start falls in <see cref="Owner"/> (Linux's vm_pgoff, in bytes).</summary>
     public ulong OwnerOffset { get; init; }
 
-    public Vma Slice(ulong start, ulong end) =>
-        Owner == null ? this with { Start = start, End = end } : this with { Start = start, End = end, OwnerOffset = OwnerOffset + (start - Start) };
+    /// <summary>The file a <see cref="VmaKind.BeyondEof"/> part of a shared Sentry-file mapping shows, or null.</summary>
+    public ISharedFilePages? File { get; init; }
+
+    /// <summary>Where Start falls in <see cref="File"/> (Linux's vm_pgoff, in bytes).</summary>
+    public ulong FileOffset { get; init; }
+
+    public Vma Slice(ulong start, ulong end) => (Owner, File) switch
+    {
+        (null, null) => this with { Start = start, End = end },
+        _ => this with { Start = start, End = end, OwnerOffset = OwnerOffset + (start - Start), FileOffset = FileOffset + (start - Start) },
+    };
 }
 
 /// <summary>

@@ -30,7 +30,8 @@ internal static class LoopbackInterface
     private const uint SIOCGIFTXQLEN = 0x8942;
     private const int IfreqSize = 40;
     private const int IfNameSize = 16;
-    private const ushort ARPHRD_LOOPBACK = 772;
+    /// <summary>ARPHRD_LOOPBACK: the interface's hardware type.</summary>
+    public const ushort ArphrdLoopback = 772;
 
     /// <summary>Serves an interface ioctl; other requests answer ENOTTY.</summary>
     public static long Ioctl(Task t, uint request, ulong arg)
@@ -87,7 +88,7 @@ internal static class LoopbackInterface
                 BinaryPrimitives.WriteInt32LittleEndian(u, Mtu);
                 break;
             case SIOCGIFHWADDR:
-                BinaryPrimitives.WriteUInt16LittleEndian(u, ARPHRD_LOOPBACK);
+                BinaryPrimitives.WriteUInt16LittleEndian(u, ArphrdLoopback);
                 break;
             case SIOCGIFINDEX:
                 BinaryPrimitives.WriteInt32LittleEndian(u, Index);

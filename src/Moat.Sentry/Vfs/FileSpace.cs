@@ -130,8 +130,23 @@ internal static class FileSpace
                 return -Errno.EPERM.Value;
             }
 
-            file.Mode = Permissions.ModeAfterWrite(t.Credentials, file.Mode, file.Gid);
-            return file.Allocate(offset, length, keepSize);
+            if (offset + length <= file.Size || offset + length <= FileSizeLimit(t))
+            {
+                file.Mode = Permissions.ModeAfterWrite(t.Credentials, file.Mode, file.Gid);
+                return file.Allocate(offset, length, keepSize);
+            }
         }
+
+        // inode_newsize_ok (asked with or without KEEP_SIZE): reaching past RLIMIT_FSIZE raises SIGXFSZ (sent as by
+        // kill, from the caller itself) and fails with EFBIG; the signal goes out after the file system's lock.
+        t.SendSignal(Signal.SIGXFSZ, t.Group.Tgid, t.Credentials.RealUid);
+        return -Errno.EFBIG.Value;
+    }
+
+    // The caller's RLIMIT_FSIZE soft limit, as a size (infinity is the largest file).
+    private static long FileSizeLimit(Task t)
+    {
+        ulong cur = t.Group.Limit(RlimitResource.RLIMIT_FSIZE).rlim_cur;
+        return cur >= (ulong)MaxFileSize ? MaxFileSize : (long)cur;
     }
 }

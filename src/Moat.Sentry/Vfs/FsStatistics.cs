@@ -66,6 +66,10 @@ internal static class FsStatistics
         {
             r = Pseudo(ProcMagic, StNosuid | StNodev | StNoexec | StRelatime, buf);
         }
+        else if (m.Kind == Mounts.MountKind.Sysfs)
+        {
+            r = Pseudo(Sys.SysFs.Magic, 0, buf);
+        }
         else if (m.FsType == "devpts" || real == "/dev/pts" || real.StartsWith("/dev/pts/", StringComparison.Ordinal))
         {
             return Pseudo(DevptsMagic, StNosuid | StNoexec | StRelatime, buf);
@@ -104,6 +108,9 @@ internal static class FsStatistics
             HostFileDescription h => Host(h.HostFd, false, buf),
             TmpfsFile tf when tf.Node.Fs == t.Kernel.Upper => Overlay(t, buf),
             TmpfsFile tf => OfTmpfs(t, tf.Node.Fs, buf),
+            // sysfs's files: with the flags of the sandbox's own mount of it (read-only).
+            Proc.ProcFile { Device: Sys.SysFs.Device } => Pseudo(Sys.SysFs.Magic, StRdonly | StNosuid | StNodev | StNoexec | StRelatime, buf),
+            SnapshotDirectory d when d.Stat(out Stat ds) == 0 && ds.st_dev == Sys.SysFs.Device => Pseudo(Sys.SysFs.Magic, StRdonly | StNosuid | StNodev | StNoexec | StRelatime, buf),
             Proc.ProcFile => Pseudo(ProcMagic, StNosuid | StNodev | StNoexec | StRelatime, buf),
             SnapshotDirectory d when d.Path != null && PathOps.IsProc(t, d.Path, out _) => Pseudo(ProcMagic, StNosuid | StNodev | StNoexec | StRelatime, buf),
             SnapshotDirectory => Overlay(t, buf),

@@ -94,8 +94,8 @@ internal static class PathOps
 
             switch (m.Kind)
             {
-                case MountKind.Proc:
-                    r = OpenProc(t, inner, flags, out file, out restart);
+                case MountKind.Proc or MountKind.Sysfs:
+                    r = OpenProc(t, inner, m.ReadOnly, flags, out file, out restart);
                     break;
                 case MountKind.Volume:
                     r = m.Volume!.Open(t, inner, flags, mode, out file, out restart);
@@ -207,13 +207,13 @@ internal static class PathOps
         return -Errno.ELOOP.Value;
     }
 
-    // Opens a /proc node: a generated file, a directory listing, or (following a link) its target.
-    private static long OpenProc(Task t, string norm, int flags, out FileDescription? file, out string? restart)
+    // Opens a /proc or /sys node: a generated file, a directory listing, or (following a link) its target.
+    private static long OpenProc(Task t, string norm, bool readOnly, int flags, out FileDescription? file, out string? restart)
     {
         file = null;
         restart = null;
         bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0;
-        long r = Proc.ProcFs.Lookup(t, norm, follow, out Proc.ProcNode? node);
+        long r = PseudoFs.Lookup(t, norm, follow, out Proc.ProcNode? node);
         if (r < 0)
         {
             return r;
@@ -247,12 +247,13 @@ internal static class PathOps
 
         if ((flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0)
         {
-            return node.Kind == Proc.ProcKind.Directory ? -Errno.EISDIR.Value : -Errno.EACCES.Value;
+            // Linux's order: a directory first, then the read-only mount (may_open), then the file's own refusal.
+            return node.Kind == Proc.ProcKind.Directory ? -Errno.EISDIR.Value : readOnly ? -Errno.EROFS.Value : -Errno.EACCES.Value;
         }
 
         if (node.Kind == Proc.ProcKind.Directory)
         {
-            file = new SnapshotDirectory(node.Entries!(), norm);
+            file = new SnapshotDirectory(node.Entries!(), node.Attr == null ? norm : node.Path, node.Attr);
             return 0;
         }
 
@@ -261,7 +262,9 @@ internal static class PathOps
             return -Errno.ENOTDIR.Value;
         }
 
-        file = new Proc.ProcFile(node.Content!(), norm, (ulong)(uint)norm.GetHashCode(StringComparison.Ordinal));
+        file = node.Attr is Stat attr
+            ? new Proc.ProcFile(node.Content!(), node.Path, attr)
+            : new Proc.ProcFile(node.Content!(), norm, (ulong)(uint)norm.GetHashCode(StringComparison.Ordinal));
         return 0;
     }
 
@@ -386,9 +389,9 @@ internal static class PathOps
     {
         st = default;
         string pnorm = PathResolver.Normalize(absolute);
-        if (!follow && t.Group.Mounts.Find(pnorm, out string procPath).Kind == MountKind.Proc)
+        if (!follow && PseudoFs.Is(t.Group.Mounts.Find(pnorm, out string procPath).Kind))
         {
-            long lr = Proc.ProcFs.Lookup(t, procPath, followLast: false, out Proc.ProcNode? ln);
+            long lr = PseudoFs.Lookup(t, procPath, followLast: false, out Proc.ProcNode? ln);
             if (lr < 0)
             {
                 return lr;
@@ -397,7 +400,7 @@ internal static class PathOps
             ln!.Fd?.DecRef();
             if (ln.Kind == Proc.ProcKind.Link)
             {
-                st = new Stat { st_mode = Abi.Stat.S_IFLNK | 0x1FF, st_nlink = 1, st_dev = Proc.ProcFs.Device, st_size = ln.Target!.Length };
+                st = ln.Attr ?? new Stat { st_mode = Abi.Stat.S_IFLNK | 0x1FF, st_nlink = 1, st_dev = Proc.ProcFs.Device, st_size = ln.Target!.Length };
                 return 0;
             }
         }
@@ -462,9 +465,9 @@ internal static class PathOps
     {
         target = string.Empty;
         string norm = PathResolver.Normalize(absolute);
-        if (t.Group.Mounts.Find(norm, out string procPath).Kind == MountKind.Proc)
+        if (PseudoFs.Is(t.Group.Mounts.Find(norm, out string procPath).Kind))
         {
-            long pr = Proc.ProcFs.Lookup(t, procPath, followLast: false, out Proc.ProcNode? node);
+            long pr = PseudoFs.Lookup(t, procPath, followLast: false, out Proc.ProcNode? node);
             if (pr < 0)
             {
                 return pr;
@@ -497,9 +500,9 @@ internal static class PathOps
                 continue;
             }
 
-            if (m.Kind == MountKind.Proc)
+            if (PseudoFs.Is(m.Kind))
             {
-                return ReadLinkUnchecked(t, norm, out target); // a symlink that led into /proc
+                return ReadLinkUnchecked(t, norm, out target); // a symlink that led into /proc or /sys
             }
 
             if (m.Tmpfs is not Tmpfs.Tmpfs fs)
@@ -562,6 +565,11 @@ internal static class PathOps
             }
 
             fs = m.Tmpfs;
+            if (PseudoFs.Is(m.Kind))
+            {
+                return -Errno.EPERM.Value; // /proc's and /sys's directories have no create or remove operations
+            }
+
             if (fs == null)
             {
                 absolute = m.Kind == MountKind.Overlay ? rel : norm;

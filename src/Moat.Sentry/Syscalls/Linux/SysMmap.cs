@@ -259,7 +259,7 @@ internal static unsafe class SysMmap
         {
             ulong inFile = MemoryManager.PageUp((ulong)Math.Max(0, reg.Size - offset));
             ulong backed = Math.Min(MemoryManager.PageUp(length), inFile);
-            t.MM.MarkBeyondEof((ulong)at + backed, (ulong)at + MemoryManager.PageUp(length));
+            t.MM.MarkBeyondEof((ulong)at + backed, (ulong)at + MemoryManager.PageUp(length), reg, (ulong)offset + backed);
             if (backed == 0)
             {
                 return at;

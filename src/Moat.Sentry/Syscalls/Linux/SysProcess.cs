@@ -277,6 +277,7 @@ internal static class SysProcess
     private static void SetUpChild(Task parent, Task child, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
     {
         child.Sched = parent.Sched.ForChild();
+        child.IoPriority = parent.IoPriority; // copy_io: a new io context with the parent's priority
         child.Personality = parent.Personality;
         child.CpuMask = parent.CpuMask;
         child.MempolicyMode = parent.MempolicyMode;

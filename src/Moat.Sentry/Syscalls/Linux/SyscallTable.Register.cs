@@ -227,6 +227,9 @@ internal static partial class SyscallTable
         Partial(Sysno.sched_rr_get_interval, SysSched.SchedRrGetInterval, "100 ms for SCHED_RR, 0 otherwise (Linux's fair slice in whole jiffies)");
         Full(Sysno.getpriority, SysPriority.Getpriority);
         Partial(Sysno.setpriority, SysPriority.Setpriority, "nice values are recorded and reported; the host schedules every task alike");
+        Partial(Sysno.ioprio_set, SysIoprio.IoprioSet, "I/O priorities are checked, recorded, inherited and reported; no host block device is scheduled by them");
+        Full(Sysno.ioprio_get, SysIoprio.IoprioGet);
+        Partial(Sysno.reboot, SysReboot.Reboot, "as in a PID namespace of its own: restart, halt and power-off kill the sandbox's init (its exit shows SIGKILL, not Linux's SIGHUP/SIGINT); other commands EINVAL");
         Partial(Sysno.getcpu, SysThread.Getcpu, "always virtual CPU 0, node 0");
 
         Partial(Sysno.futex, SysFutex.Futex, "every operation but the priority-inheritance ones (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, *_REQUEUE_PI, LOCK_PI2)");

@@ -27,7 +27,7 @@ internal sealed record Mount
     /// <summary>
     /// The directory of the file system shown at the mount point. For tmpfs and volumes a path relative to the
     /// file system's root ("" for the whole); for the overlay and /proc the absolute path they are addressed
-    /// by ("/" for the whole overlay, "/proc" for the whole of /proc).
+    /// by ("/" for the whole overlay, "/proc" for the whole of /proc, "/sys" for the whole of sysfs).
     /// </summary>
     public required string Root { get; init; }
 
@@ -54,6 +54,7 @@ internal sealed record Mount
         MountKind.Tmpfs => Tmpfs!.Device,
         MountKind.Volume => 0x200 + (ulong)Volume!.Root,
         MountKind.Proc => Proc.ProcFs.Device,
+        MountKind.Sysfs => Sys.SysFs.Device,
         _ => 1,
     };
 }

@@ -14,4 +14,7 @@ internal enum MountKind
 
     /// <summary>The Sentry's /proc.</summary>
     Proc,
+
+    /// <summary>The Sentry's sysfs (/sys).</summary>
+    Sysfs,
 }

@@ -191,8 +191,25 @@ internal static class Mounting
                 // again, as a bind of /dev/pts would, with its own mount flags.
                 ns.Add(Devpts.Devpts.NewMount(t.Kernel.Dev, where, mountFlags, source ?? "devpts"));
                 return 0;
+            case "sysfs":
+                if (MountOptions.Parse(options).Data.Count > 0)
+                {
+                    return -Errno.EINVAL.Value; // sysfs takes no options of its own
+                }
+
+                if (!targetIsDir)
+                {
+                    return -Errno.ENOTDIR.Value;
+                }
+
+                ns.Add(new Mount
+                {
+                    Id = MountNamespace.NextId(), ParentId = 0, MountPoint = where, Kind = MountKind.Sysfs, Root = "/sys",
+                    Flags = mountFlags, Source = source ?? "none", FsType = "sysfs",
+                });
+                return 0;
             default:
-                // sysfs, mqueue, cgroup, overlay and the rest are not provided: as for a type the kernel lacks.
+                // mqueue, cgroup, overlay and the rest are not provided: as for a type the kernel lacks.
                 return -Errno.ENODEV.Value;
         }
     }

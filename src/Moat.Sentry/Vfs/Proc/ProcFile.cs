@@ -8,6 +8,7 @@ namespace Moat.Sentry.Vfs.Proc;
 internal sealed class ProcFile : FileDescription
 {
     private readonly byte[] _content;
+    private readonly Stat? _stat;
     private readonly System.Threading.Lock _mu = new();
     private long _offset;
 
@@ -18,6 +19,16 @@ internal sealed class ProcFile : FileDescription
         Ino = ino;
         StatusFlags = OpenFlags.O_RDONLY | OpenFlags.O_LARGEFILE;
     }
+
+    /// <summary>A file of a generated file system with a stat of its own (sysfs's).</summary>
+    public ProcFile(byte[] content, string path, Stat stat)
+        : this(content, path, stat.st_ino)
+    {
+        _stat = stat;
+    }
+
+    /// <summary>The st_dev of the file system the file belongs to.</summary>
+    public ulong Device => _stat?.st_dev ?? ProcFs.Device;
 
     public ulong Ino { get; }
 
@@ -95,6 +106,12 @@ internal sealed class ProcFile : FileDescription
 
     public override long Stat(out Stat st)
     {
+        if (_stat is Stat given)
+        {
+            st = given;
+            return 0;
+        }
+
         // Like Linux's procfs: size 0, mode 0444, owned by root.
         st = new Stat { st_mode = Abi.Stat.S_IFREG | 0x124, st_nlink = 1, st_ino = Ino, st_dev = ProcFs.Device, st_blksize = 1024 };
         return 0;

@@ -18,8 +18,11 @@ internal enum ProcKind
     Link,
 }
 
-/// <summary>A /proc node, resolved at lookup: a directory's entries, a file's content, or a link's target.</summary>
-internal sealed record ProcNode(ProcKind Kind, string Path, Func<List<(string Name, byte Type)>>? Entries = null, Func<byte[]>? Content = null, string? Target = null, FileDescription? Fd = null);
+/// <summary>
+/// A /proc or /sys node, resolved at lookup: a directory's entries, a file's content, or a link's target;
+/// <paramref name="Attr"/> is its stat when the file system has its own (sysfs), null for /proc's.
+/// </summary>
+internal sealed record ProcNode(ProcKind Kind, string Path, Func<List<(string Name, byte Type)>>? Entries = null, Func<byte[]>? Content = null, string? Target = null, FileDescription? Fd = null, Stat? Attr = null);
 
 /// <summary>
 /// The Sentry's /proc: process directories generated from the kernel's own state (never the host's
@@ -373,10 +376,16 @@ internal static class ProcFs
             NoNewPrivs:	{(task.NoNewPrivs ? 1 : 0)}
             Seccomp:	{task.SeccompMode}
             Seccomp_filters:	{task.Seccomp?.Count ?? 0}
-            Cpus_allowed_list:	0-{Environment.ProcessorCount - 1}
+            Cpus_allowed:	{Sys.SysFs.Mask(Environment.ProcessorCount, 0, Environment.ProcessorCount - 1).TrimEnd('\n')}
+            Cpus_allowed_list:	{Sys.SysFs.CpuList(Environment.ProcessorCount).TrimEnd('\n')}
+            Mems_allowed:	{s_memsAllowed}
+            Mems_allowed_list:	0
 
             """;
     }
+
+    // One NUMA node, in a mask as wide as Debian's kernel has nodes (MAX_NUMNODES 1024: 32 words).
+    private static readonly string s_memsAllowed = string.Concat(System.Linq.Enumerable.Repeat("00000000,", 31)) + "00000001";
 
     private static string Stat(Kernel.Kernel k, ThreadGroup g, Task task)
     {
@@ -523,16 +532,7 @@ internal static class ProcFs
 
             case "meminfo":
             {
-                Span<byte> info = stackalloc byte[112];
-                fixed (byte* p = info)
-                {
-                    Host.HostProcess.Syscall(Sysno.sysinfo, (long)p);
-                }
-
-                ulong unit = BitConverter.ToUInt32(info[104..]);
-                ulong total = BitConverter.ToUInt64(info[32..]) * unit / 1024;
-                ulong free = BitConverter.ToUInt64(info[40..]) * unit / 1024;
-                ulong buffers = BitConverter.ToUInt64(info[56..]) * unit / 1024;
+                MemoryKb(out ulong total, out ulong free, out ulong buffers);
                 return $"MemTotal:       {total,8} kB\nMemFree:        {free,8} kB\nMemAvailable:   {free,8} kB\nBuffers:        {buffers,8} kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n";
             }
 
@@ -564,6 +564,21 @@ internal static class ProcFs
             default:
                 return ProcMounts.Mounts(t.Group.Mounts, t.Group.Root);
         }
+    }
+
+    /// <summary>The machine's memory in KiB, as sysinfo(2) reports it: total, free and buffers.</summary>
+    internal static unsafe void MemoryKb(out ulong total, out ulong free, out ulong buffers)
+    {
+        Span<byte> info = stackalloc byte[112];
+        fixed (byte* p = info)
+        {
+            Host.HostProcess.Syscall(Sysno.sysinfo, (long)p);
+        }
+
+        ulong unit = BitConverter.ToUInt32(info[104..]);
+        total = BitConverter.ToUInt64(info[32..]) * unit / 1024;
+        free = BitConverter.ToUInt64(info[40..]) * unit / 1024;
+        buffers = BitConverter.ToUInt64(info[56..]) * unit / 1024;
     }
 
     private static List<(string, byte)> RootEntries(Task t)

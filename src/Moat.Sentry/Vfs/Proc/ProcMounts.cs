@@ -49,7 +49,13 @@ internal static class ProcMounts
 
             ulong dev = m.Device;
             sb.Append(m.Id).Append(' ').Append(m.ParentId).Append(' ').Append(dev >> 8).Append(':').Append(dev & 0xFF).Append(' ');
-            string fsRoot = m.FsType == "devpts" ? "/" : m.Kind is MountKind.Tmpfs or MountKind.Volume ? "/" + m.Root : m.Kind == MountKind.Proc ? "/" + m.Root["/proc".Length..].TrimStart('/') : m.Root;
+            string fsRoot = m.FsType == "devpts" ? "/" : m.Kind switch
+            {
+                MountKind.Tmpfs or MountKind.Volume => "/" + m.Root,
+                MountKind.Proc => "/" + m.Root["/proc".Length..].TrimStart('/'),
+                MountKind.Sysfs => "/" + m.Root["/sys".Length..].TrimStart('/'),
+                _ => m.Root,
+            };
             sb.Append(Escape(fsRoot)).Append(' ').Append(Escape(RootedPath.Show(root, m.MountPoint))).Append(' ');
             AppendMountOptions(sb, m);
             sb.Append(" - ").Append(m.FsType).Append(' ').Append(Escape(m.Source)).Append(' ').Append(m.SuperReadOnly ? "ro" : "rw");

@@ -133,7 +133,7 @@ internal sealed class TmpfsSymlink : TmpfsNode
 /// <summary>
 /// A tmpfs regular file. Its data lives in the MemoryFile, page by page: a hole reads as zeros.
 /// </summary>
-internal sealed unsafe class TmpfsRegular : TmpfsNode
+internal sealed unsafe class TmpfsRegular : TmpfsNode, Mm.ISharedFilePages
 {
     private readonly Dictionary<long, long> _pages = [];
     private long _size;
@@ -246,6 +246,29 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode
         }
 
         return 0;
+    }
+
+    /// <inheritdoc/>
+    public long ReferencePage(long index)
+    {
+        lock (Fs.Mu)
+        {
+            if (index >= (_size + (long)Mman.PageSize - 1) / (long)Mman.PageSize)
+            {
+                return Mm.ISharedFilePages.PastEnd;
+            }
+
+            Span<long> page = stackalloc long[1];
+            long r = BackPages(index, page);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            // Taken under Mu: a truncate cannot free the page before the mapping holds it.
+            Fs.MemoryFile.IncRef(page[0], Mman.PageSize);
+            return page[0];
+        }
     }
 
     /// <summary>Sets the size, freeing pages past it and zeroing the tail of the last one.</summary>

@@ -1,0 +1,20 @@
+namespace Moat.Sentry.Mm;
+
+/// <summary>
+/// A Sentry file whose data pages live in the MemoryFile (tmpfs, memfd) and that a MAP_SHARED mapping shows:
+/// the fault path asks it for a page the mapping lacks, so pages the file gains after mmap (ftruncate,
+/// write, fallocate) become accessible, while pages past its end stay SIGBUS, as Linux's shmem fault does.
+/// </summary>
+/// <remarks>Called with no MemoryManager lock held: implementations take their file system's lock.</remarks>
+internal interface ISharedFilePages
+{
+    /// <summary>
+    /// The MemoryFile offset of the file's page <paramref name="index"/> (allocated if it is a hole), with
+    /// one reference taken for the caller; <see cref="PastEnd"/> when the page lies past the end of the file;
+    /// or -errno (ENOMEM, ENOSPC) when no page can be had.
+    /// </summary>
+    long ReferencePage(long index);
+
+    /// <summary>What <see cref="ReferencePage"/> answers for a page past the end of the file.</summary>
+    public const long PastEnd = long.MinValue;
+}
