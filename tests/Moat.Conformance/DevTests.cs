@@ -10,7 +10,7 @@ public sealed class DevTests
     {
         RunResult r = MoatCli.Do(["/bin/busybox", "ls", "/dev"], HostScratch.Root);
         Assert.Equal(0, r.ExitCode);
-        Assert.Equal("fd\nfull\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero\n", r.StdoutText);
+        Assert.Equal("fd\nfull\nmqueue\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero\n", r.StdoutText);
     }
 
     [Fact]

@@ -257,7 +257,9 @@ internal static class OciBundle
 
                 return true;
             case "sysfs" when dest == "/sys":
-                // The Sentry's own sysfs, always at /sys.
+            case "devpts" when dest == "/dev/pts":
+            case "mqueue" when dest == "/dev/mqueue":
+                // The Sentry's own sysfs, devpts and mqueue file system, always mounted there.
                 return true;
             case "sysfs" or "devpts" or "mqueue" or "cgroup" or "cgroup2":
                 plan.Unprovided.Add($"{m.Type} on {dest}");

@@ -52,6 +52,8 @@ internal sealed partial class Kernel
         AddTmpfs(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF), Vfs.Mounts.MountFlags.NoSuid | Vfs.Mounts.MountFlags.NoDev, string.Empty);
         Devpts = new Vfs.Devpts.Devpts(this, Dev);
         Mounts.Add(Vfs.Devpts.Devpts.NewMount(Dev, "/dev/pts", Vfs.Mounts.MountFlags.NoSuid | Vfs.Mounts.MountFlags.NoExec, "devpts"));
+        Dev.MakeMountPoint("mqueue", isFile: false);
+        Mounts.Add(Vfs.Mounts.Mounting.MqueueMount("/dev/mqueue", Vfs.Mounts.MountFlags.NoSuid | Vfs.Mounts.MountFlags.NoDev | Vfs.Mounts.MountFlags.NoExec, "mqueue"));
         MemfdFs = new Vfs.Tmpfs.Tmpfs(memoryFile, "/memfd:", 0x1FF);
         Files = files;
         HostCache = new Vfs.HostCache.HostDentryCache(files, Environment.GetEnvironmentVariable("MOAT_DENTRY_CACHE") == "0" ? 0 : Vfs.HostCache.HostDentryCache.DefaultCapacity);

@@ -94,7 +94,7 @@ internal static class PathOps
 
             switch (m.Kind)
             {
-                case MountKind.Proc or MountKind.Sysfs:
+                case MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue:
                     r = OpenProc(t, inner, m.ReadOnly, flags, out file, out restart);
                     break;
                 case MountKind.Volume:
@@ -827,6 +827,11 @@ internal static class PathOps
         if (pr < 0)
         {
             return pr;
+        }
+
+        if (t.Group.Mounts.Find(PathResolver.Normalize(absolute), out string mqPath).Kind == MountKind.Mqueue)
+        {
+            return MqueueFs.Remove(t, mqPath, directory); // mq_unlink
         }
 
         int flags = directory ? OpenFlags.AT_REMOVEDIR : 0;

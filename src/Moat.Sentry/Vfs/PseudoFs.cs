@@ -6,17 +6,19 @@ using Moat.Sentry.Vfs.Proc;
 namespace Moat.Sentry.Vfs;
 
 /// <summary>
-/// The file systems the Sentry generates from its own state, /proc and /sys: both resolve a path to a
-/// <see cref="ProcNode"/>, and their paths are addressed from their own root ("/proc/...", "/sys/...").
+/// The file systems the Sentry generates from its own state, /proc, /sys and mqueue: each resolves a path to a
+/// <see cref="ProcNode"/>, and their paths are addressed from their own root ("/proc/...", "/sys/...", "/mqueue/...").
 /// </summary>
 internal static class PseudoFs
 {
     /// <summary>Whether a mount shows one of the generated file systems.</summary>
-    public static bool Is(MountKind kind) => kind is MountKind.Proc or MountKind.Sysfs;
+    public static bool Is(MountKind kind) => kind is MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue;
 
     /// <summary>Looks up a path of either file system ("/proc/..." or "/sys/..."). Returns 0 with the node, or -errno.</summary>
     public static long Lookup(Task t, string inner, bool followLast, out ProcNode? node) =>
         inner == "/sys" || inner.StartsWith("/sys/", StringComparison.Ordinal)
             ? Sys.SysFs.Lookup(inner, followLast, out node)
+            : MountNamespace.Contains(MqueueFs.Root, inner)
+            ? MqueueFs.Lookup(t, inner, out node)
             : ProcFs.Lookup(t, inner, followLast, out node);
 }

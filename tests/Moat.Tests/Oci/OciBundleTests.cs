@@ -50,7 +50,8 @@ public sealed class OciBundleTests
                 {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
                 {"destination": "/run", "type": "tmpfs", "source": "tmpfs"},
                 {"destination": "/sys", "type": "sysfs", "source": "sysfs"},
-                {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue"}
+                {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue"},
+                {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}
               ]
             }
             """, out string error);
@@ -69,7 +70,7 @@ public sealed class OciBundleTests
         Assert.Equal((1UL << 5) | 1UL, id.CapBounding);
         Assert.Equal([new SandboxRlimit(7, 1024, 2048)], plan.Process.Rlimits);
         Assert.Equal(["/run"], plan.Tmpfs.Select(t => t.SandboxPath));
-        Assert.Equal(["mqueue on /dev/mqueue"], plan.Unprovided); // sysfs at /sys is the Sentry's own
+        Assert.Equal(["cgroup on /sys/fs/cgroup"], plan.Unprovided); // sysfs, devpts and mqueue are the Sentry's own
     }
 
     [Theory]

@@ -127,6 +127,24 @@ internal sealed class MqRegistry
         }
     }
 
+    /// <summary>The queue named <paramref name="name"/>, or null (the mqueue file system's lookup).</summary>
+    public PosixMessageQueue? Find(string name)
+    {
+        lock (_mu)
+        {
+            return _names.GetValueOrDefault(name);
+        }
+    }
+
+    /// <summary>The names of the queues, in no particular order (the mqueue file system's directory).</summary>
+    public List<string> Names()
+    {
+        lock (_mu)
+        {
+            return [.. _names.Keys];
+        }
+    }
+
     /// <summary>
     /// Implements mq_unlink once the name was checked: ENOENT, then the sticky root's rule (only the queue's
     /// owner or CAP_FOWNER: EPERM, which glibc turns into EACCES).

@@ -55,6 +55,7 @@ internal sealed record Mount
         MountKind.Volume => 0x200 + (ulong)Volume!.Root,
         MountKind.Proc => Proc.ProcFs.Device,
         MountKind.Sysfs => Sys.SysFs.Device,
+        MountKind.Mqueue => MqueueFs.Device,
         _ => 1,
     };
 }

@@ -17,4 +17,7 @@ internal enum MountKind
 
     /// <summary>The Sentry's sysfs (/sys).</summary>
     Sysfs,
+
+    /// <summary>The IPC namespace's POSIX message queues (<see cref="MqueueFs"/>), addressed as "/mqueue/...".</summary>
+    Mqueue,
 }

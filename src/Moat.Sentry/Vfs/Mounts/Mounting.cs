@@ -208,11 +208,31 @@ internal static class Mounting
                     Flags = mountFlags, Source = source ?? "none", FsType = "sysfs",
                 });
                 return 0;
+            case "mqueue":
+                if (MountOptions.Parse(options).Data.Count > 0)
+                {
+                    return -Errno.EINVAL.Value; // mqueue takes no options of its own
+                }
+
+                if (!targetIsDir)
+                {
+                    return -Errno.ENOTDIR.Value;
+                }
+
+                ns.Add(MqueueMount(where, mountFlags, source ?? "none"));
+                return 0;
             default:
-                // mqueue, cgroup, overlay and the rest are not provided: as for a type the kernel lacks.
+                // cgroup, overlay and the rest are not provided: as for a type the kernel lacks.
                 return -Errno.ENODEV.Value;
         }
     }
+
+    /// <summary>A mount of the IPC namespace's queues (<see cref="MqueueFs"/>) at <paramref name="where"/>.</summary>
+    public static Mount MqueueMount(string where, MountFlags flags, string source) => new()
+    {
+        Id = MountNamespace.NextId(), ParentId = 0, MountPoint = where, Kind = MountKind.Mqueue, Root = MqueueFs.Root,
+        Flags = flags, Source = source, FsType = "mqueue",
+    };
 
     // MS_BIND: what the source path shows, seen again at the target (with the mounts on it too for MS_REC).
     private static long Bind(Task t, MountNamespace ns, string? source, string where, bool targetIsDir, bool recursive)

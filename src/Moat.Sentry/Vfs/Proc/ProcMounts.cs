@@ -54,6 +54,7 @@ internal static class ProcMounts
                 MountKind.Tmpfs or MountKind.Volume => "/" + m.Root,
                 MountKind.Proc => "/" + m.Root["/proc".Length..].TrimStart('/'),
                 MountKind.Sysfs => "/" + m.Root["/sys".Length..].TrimStart('/'),
+                MountKind.Mqueue => "/" + m.Root[MqueueFs.Root.Length..].TrimStart('/'),
                 _ => m.Root,
             };
             sb.Append(Escape(fsRoot)).Append(' ').Append(Escape(RootedPath.Show(root, m.MountPoint))).Append(' ');
