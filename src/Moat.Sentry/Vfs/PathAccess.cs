@@ -39,7 +39,7 @@ internal static class PathAccess
         }
 
         var pending = new System.Collections.Generic.Stack<string>();
-        Push(pending, absolute);
+        PathResolver.PushComponents(pending, absolute);
         string dir = root;
         if (PathOps.StatUnchecked(t, dir, follow: false, out Stat dirStat) < 0)
         {
@@ -95,7 +95,7 @@ internal static class PathAccess
                     return 0; // a magic link, or ELOOP and the like for the operation to report
                 }
 
-                Push(pending, target);
+                PathResolver.PushComponents(pending, target);
                 if (target[0] == '/')
                 {
                     dir = root;
@@ -115,16 +115,6 @@ internal static class PathAccess
         }
 
         return 0;
-    }
-
-    // Pushes a path's components so that the first is popped first.
-    private static void Push(System.Collections.Generic.Stack<string> pending, string path)
-    {
-        string[] parts = path.Split('/', System.StringSplitOptions.RemoveEmptyEntries);
-        for (int i = parts.Length - 1; i >= 0; i--)
-        {
-            pending.Push(parts[i]);
-        }
     }
 
     /// <summary>open(2)'s checks: the walk, then read/write permission on the file, or creation in its directory.</summary>

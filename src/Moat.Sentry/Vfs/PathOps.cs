@@ -1545,7 +1545,7 @@ internal static class PathOps
     public static string ResolveLinks(Task t, string absolute)
     {
         var pending = new System.Collections.Generic.Stack<string>();
-        PushComponents(pending, absolute);
+        PathResolver.PushComponents(pending, absolute);
         string resolved = string.Empty;
         int hops = 0;
         while (pending.Count > 0)
@@ -1580,7 +1580,7 @@ internal static class PathOps
                 return PathResolver.Clean(absolute);
             }
 
-            PushComponents(pending, target);
+            PathResolver.PushComponents(pending, target);
             if (target[0] == '/')
             {
                 resolved = string.Empty;
@@ -1588,16 +1588,6 @@ internal static class PathOps
         }
 
         return resolved.Length == 0 ? "/" : resolved;
-    }
-
-    // Pushes a path's components so that the first one is popped first.
-    private static void PushComponents(System.Collections.Generic.Stack<string> pending, string path)
-    {
-        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        for (int i = parts.Length - 1; i >= 0; i--)
-        {
-            pending.Push(parts[i]);
-        }
     }
 
     /// <summary>Whether <paramref name="dir"/> is <paramref name="ancestor"/> or lies below it.</summary>

@@ -161,6 +161,16 @@ internal static class PathResolver
         }
     }
 
+    /// <summary>Pushes a path's components on a walk's stack so that the first one is popped first.</summary>
+    public static void PushComponents(Stack<string> pending, string path)
+    {
+        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (int i = parts.Length - 1; i >= 0; i--)
+        {
+            pending.Push(parts[i]);
+        }
+    }
+
     /// <summary>Whether a path as written can only name a directory: it ends in "/", "/." or "/.." (not "/" itself).</summary>
     public static bool NamesDirectory(string path)
     {

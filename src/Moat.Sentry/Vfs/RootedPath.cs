@@ -39,7 +39,7 @@ internal static class RootedPath
         bool trailingSlash = PathResolver.NamesDirectory(path) && path.Length > 1;
         followLast |= trailingSlash;
         var pending = new Stack<string>();
-        Push(pending, path);
+        PathResolver.PushComponents(pending, path);
         string dir = path.Length > 0 && path[0] == '/' ? root : PathResolver.Normalize(baseDir);
         int hops = 0;
         while (pending.Count > 0)
@@ -77,7 +77,7 @@ internal static class RootedPath
                 continue;
             }
 
-            Push(pending, target);
+            PathResolver.PushComponents(pending, target);
             if (target[0] == '/')
             {
                 dir = root;
@@ -118,15 +118,5 @@ internal static class RootedPath
     {
         int cut = dir.LastIndexOf('/');
         return cut <= 0 ? "/" : dir[..cut];
-    }
-
-    // Pushes a path's components so that the first is popped first.
-    private static void Push(Stack<string> pending, string path)
-    {
-        string[] parts = path.Split('/', System.StringSplitOptions.RemoveEmptyEntries);
-        for (int i = parts.Length - 1; i >= 0; i--)
-        {
-            pending.Push(parts[i]);
-        }
     }
 }

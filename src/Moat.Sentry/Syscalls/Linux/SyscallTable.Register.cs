@@ -62,8 +62,8 @@ internal static partial class SyscallTable
         Full(Sysno.creat, SysFile.Creat);
         Full(Sysno.statx, SysFile.Statx);
         // Mounts and namespaces.
-        Partial(Sysno.mount, SysMount.Mount, "tmpfs (size=, nr_blocks=, mode=, uid=, gid=), ramfs and proc; bind mounts of directories and files, recursive or not; remount of a mount's flags (ro, nosuid, nodev, noexec, atime) and of a tmpfs (ro, size); MS_MOVE; propagation changes accepted (every mount is private); other file system types ENODEV; CAP_SYS_ADMIN");
-        Partial(Sysno.umount2, SysMount.Umount2, "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; EBUSY for a mount with mounts on it or a working directory in it (open files do not keep a mount busy)");
+        Partial(Sysno.mount, SysMount.Mount, "tmpfs (size=, nr_blocks=, mode=, uid=, gid=), ramfs, proc, sysfs, mqueue, and devpts (the sandbox's single instance again: its options are checked, not applied); bind mounts of directories and files, recursive or not; remount of a mount's flags (ro, nosuid, nodev, noexec, atime) and of a tmpfs (ro, size); MS_MOVE; propagation changes accepted (every mount is private); cgroup and other file system types ENODEV; CAP_SYS_ADMIN");
+        Partial(Sysno.umount2, SysMount.Umount2, "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; EBUSY for a mount with mounts on it, a working directory or root in it, or a file open through it");
         Partial(Sysno.unshare, SysUnshare.Unshare, "CLONE_NEWNS (the whole process moves to the copy), CLONE_FILES, and the flags a single-threaded process may give; other namespaces EINVAL");
         Partial(Sysno.setxattr, SysXattr.Setxattr, "user., trusted. and security. names on the Sentry's tmpfs files and the overlay (host files copied up to change); volumes and special files EOPNOTSUPP");
         Partial(Sysno.lsetxattr, SysXattr.Lsetxattr, "user., trusted. and security. names on the Sentry's tmpfs files and the overlay (host files copied up to change); volumes and special files EOPNOTSUPP");
@@ -113,7 +113,7 @@ internal static partial class SyscallTable
         Partial(Sysno.getdents, SysGetdents.Getdents, "as getdents64, in linux_dirent records");
         Full(Sysno.readahead, SysMisc.Readahead);
         Full(Sysno.umask, SysDir.Umask);
-        Partial(Sysno.statfs, SysDir.Statfs, "answered by the sandbox's file system: tmpfs size and use, proc, devpts, overlayfs with the host root's numbers, volumes as the host");
+        Partial(Sysno.statfs, SysDir.Statfs, "answered by the sandbox's file system: tmpfs size and use, proc, sysfs, mqueue, devpts, overlayfs with the host root's numbers, volumes as the host");
         Partial(Sysno.fstatfs, SysDir.Fstatfs, "as statfs; pipes, sockets and anonymous inodes answer their pseudo file systems");
         Full(Sysno.fadvise64, SysDir.Fadvise64);
 
