@@ -222,6 +222,7 @@ internal static class ProcFs
         EpollInstance => "anon_inode:[eventpoll]",
         PidFd => "anon_inode:[pidfd]",
         HostFileDescription h when f.Path == null => Host.HostPath.FdPath(h.HostFd, out _) ?? "anon_inode:[unknown]",
+        { Unlinked: true } => f.Path + " (deleted)",
         _ => f.Path ?? "anon_inode:[unknown]",
     };
 
