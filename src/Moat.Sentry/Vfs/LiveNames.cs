@@ -22,12 +22,12 @@ internal static class LiveNames
     {
         from = PathResolver.Normalize(from);
         to = PathResolver.Normalize(to);
-        if (Held(t, to, out bool toLexical))
+        if (Held(t, to, below: false, out bool toLexical))
         {
             Rewrite(t, new Change(Canonical(t, to, toLexical), null, Unlink: true));
         }
 
-        if (Held(t, from, out bool fromLexical))
+        if (Held(t, from, below: true, out bool fromLexical))
         {
             // Within one directory (the common rename) the new name's parent is as link-free as the old one's.
             bool sameParent = fromLexical && Parent(from).SequenceEqual(Parent(to));
@@ -40,7 +40,7 @@ internal static class LiveNames
     {
         a = PathResolver.Normalize(a);
         b = PathResolver.Normalize(b);
-        if (!Held(t, a, out _) && !Held(t, b, out _))
+        if (!Held(t, a, below: true, out _) && !Held(t, b, below: true, out _))
         {
             return;
         }
@@ -59,7 +59,7 @@ internal static class LiveNames
     public static void Removed(Task t, string path)
     {
         path = PathResolver.Normalize(path);
-        if (Held(t, path, out bool lexical))
+        if (Held(t, path, below: false, out bool lexical))
         {
             Rewrite(t, new Change(Canonical(t, path, lexical), null, Unlink: true));
         }
@@ -81,10 +81,10 @@ internal static class LiveNames
         return parent == "/" ? norm[cut..] : string.Concat(parent, norm.AsSpan(cut));
     }
 
-    // Whether any live name has the path's last component as one of its components (so the change may concern
-    // it; a cheap test that spares most renames and unlinks the walk of Canonical), and whether one lies at or
-    // below the path as written (then its parent is link-free: a prefix of a resolved name).
-    private static bool Held(Task t, string norm, out bool lexical)
+    // Whether any live name may be the path (ends with its last component) or, when `below`, lie below it (has
+    // that component anywhere): a cheap test that spares most renames and unlinks the walk of Canonical. And
+    // whether one is at or below the path as written (then its parent is link-free: a prefix of a resolved name).
+    private static bool Held(Task t, string norm, bool below, out bool lexical)
     {
         int cut = norm.LastIndexOf('/');
         lexical = false;
@@ -93,7 +93,7 @@ internal static class LiveNames
             return false;
         }
 
-        var probe = new Probe(norm[(cut + 1)..], norm);
+        var probe = new Probe(norm[cut..], norm, below);
         Visit(t, ref probe);
         lexical = probe.Lexical;
         return probe.Found;
@@ -147,7 +147,8 @@ internal static class LiveNames
         string? Name(string name, out bool unlinked);
     }
 
-    private struct Probe(string last, string norm) : INameVisitor
+    // slashLast: "/" and the last component.
+    private struct Probe(string slashLast, string norm, bool below) : INameVisitor
     {
         public bool Found;
         public bool Lexical;
@@ -155,16 +156,18 @@ internal static class LiveNames
         public string? Name(string name, out bool unlinked)
         {
             unlinked = false;
-            if (!Found || !Lexical)
+            if (Lexical)
             {
-                if (Covers(norm, name))
-                {
-                    Found = Lexical = true;
-                }
-                else if (!Found && HasComponent(name, last))
-                {
-                    Found = true;
-                }
+                return null;
+            }
+
+            if (below ? Covers(norm, name) : name.Length == norm.Length && name == norm)
+            {
+                Found = Lexical = true;
+            }
+            else if (!Found && (below ? HasComponent(name, slashLast) : name.EndsWith(slashLast, StringComparison.Ordinal)))
+            {
+                Found = true;
             }
 
             return null;
@@ -196,12 +199,13 @@ internal static class LiveNames
     private static bool Covers(string path, string name) =>
         name.StartsWith(path, StringComparison.Ordinal) && (name.Length == path.Length || name[path.Length] == '/');
 
-    private static bool HasComponent(string name, string component)
+    // Whether "/component" occurs in name as a whole component.
+    private static bool HasComponent(string name, string slashComponent)
     {
-        for (int at = name.IndexOf(component, StringComparison.Ordinal); at >= 0; at = name.IndexOf(component, at + 1, StringComparison.Ordinal))
+        for (int at = name.IndexOf(slashComponent, StringComparison.Ordinal); at >= 0; at = name.IndexOf(slashComponent, at + 1, StringComparison.Ordinal))
         {
-            int end = at + component.Length;
-            if (at > 0 && name[at - 1] == '/' && (end == name.Length || name[end] == '/'))
+            int end = at + slashComponent.Length;
+            if (end == name.Length || name[end] == '/')
             {
                 return true;
             }
