@@ -98,7 +98,7 @@ internal sealed class FdTable
             {
                 if (f?.Path is { } path && !f.Unlinked)
                 {
-                    string? renamed = visitor.Name(path, out bool unlinked);
+                    string? renamed = visitor.Name(path, ofProcess: false, out bool unlinked);
                     f.Unlinked = unlinked;
                     f.Path = renamed ?? path;
                 }

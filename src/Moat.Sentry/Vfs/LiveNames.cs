@@ -65,6 +65,17 @@ internal static class LiveNames
         }
     }
 
+    /// <summary>
+    /// After pivot_root: every held name of the namespace is mapped by <paramref name="moved"/>, except the
+    /// working directories and roots that are the old root itself (chroot_fs_refs moves those to the new root,
+    /// which now has the old root's path).
+    /// </summary>
+    public static void Pivoted(Task t, string root, Func<string, string> moved)
+    {
+        var remap = new Remap(root, moved);
+        Visit(t, ref remap);
+    }
+
     private static ReadOnlySpan<char> Parent(string norm) => norm.AsSpan(0, Math.Max(norm.LastIndexOf('/'), 0));
 
     // The name as live objects hold it: the parent's links resolved (rename and unlink never follow the last
@@ -120,11 +131,11 @@ internal static class LiveNames
                     continue;
                 }
 
-                g.Cwd = visitor.Name(g.Cwd, out _) ?? g.Cwd;
-                g.Root = visitor.Name(g.Root, out _) ?? g.Root;
+                g.Cwd = visitor.Name(g.Cwd, ofProcess: true, out _) ?? g.Cwd;
+                g.Root = visitor.Name(g.Root, ofProcess: true, out _) ?? g.Root;
                 if (g.ExecutablePath is { } exe)
                 {
-                    g.ExecutablePath = visitor.Name(exe, out _) ?? exe;
+                    g.ExecutablePath = visitor.Name(exe, ofProcess: false, out _) ?? exe;
                 }
 
                 foreach (Task member in g.Tasks)
@@ -143,8 +154,11 @@ internal static class LiveNames
     /// <summary>What a walk over live names does with each.</summary>
     internal interface INameVisitor
     {
-        /// <summary>The name's new value, or null to keep it; <paramref name="unlinked"/> when the object is gone.</summary>
-        string? Name(string name, out bool unlinked);
+        /// <summary>
+        /// The name's new value, or null to keep it; <paramref name="unlinked"/> when the object is gone.
+        /// <paramref name="ofProcess"/>: a working directory, root or executable, not an open description.
+        /// </summary>
+        string? Name(string name, bool ofProcess, out bool unlinked);
     }
 
     // slashLast: "/" and the last component.
@@ -153,7 +167,7 @@ internal static class LiveNames
         public bool Found;
         public bool Lexical;
 
-        public string? Name(string name, out bool unlinked)
+        public string? Name(string name, bool ofProcess, out bool unlinked)
         {
             unlinked = false;
             if (Lexical)
@@ -174,9 +188,18 @@ internal static class LiveNames
         }
     }
 
+    private readonly struct Remap(string root, Func<string, string> moved) : INameVisitor
+    {
+        public string? Name(string name, bool ofProcess, out bool unlinked)
+        {
+            unlinked = false;
+            return ofProcess && name == root ? null : moved(name);
+        }
+    }
+
     private readonly record struct Change(string From, string? To, bool Unlink) : INameVisitor
     {
-        public string? Name(string name, out bool unlinked)
+        public string? Name(string name, bool ofProcess, out bool unlinked)
         {
             unlinked = false;
             if (!Covers(From, name))
