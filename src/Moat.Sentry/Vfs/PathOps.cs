@@ -94,7 +94,7 @@ internal static class PathOps
 
             switch (m.Kind)
             {
-                case MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue:
+                case MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue or MountKind.Cgroup:
                     r = OpenProc(t, inner, m.ReadOnly, flags, out file, out restart);
                     break;
                 case MountKind.Volume:
