@@ -29,27 +29,26 @@ internal sealed partial class SandboxServer
 
         public ManualResetEventSlim Ended { get; } = new(false);
 
+        private int _exited;
+
         // Sends "exit STATUS" once (init ended, or the container was dropped before it started).
         public void Exit(int status)
         {
             Announced.Wait();
-            lock (this)
+            if (Interlocked.Exchange(ref _exited, 1) != 0)
             {
-                if (Ended.IsSet)
-                {
-                    return;
-                }
-
-                try
-                {
-                    ControlChannel.WriteLine(Conn, "exit " + status.ToString(CultureInfo.InvariantCulture));
-                }
-                catch (Exception e) when (e is SocketException or ObjectDisposedException)
-                {
-                }
-
-                Ended.Set();
+                return;
             }
+
+            try
+            {
+                ControlChannel.WriteLine(Conn, "exit " + status.ToString(CultureInfo.InvariantCulture));
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+
+            Ended.Set();
         }
     }
 
