@@ -59,10 +59,7 @@ public sealed partial class OciRuntimeTests
     [Fact]
     public void Pod_AppContainersShareLoopbackAndSysvIpc_EachSeesItsOwnRoot_NoHostProcessAfterDelete()
     {
-        string tools = HostScratch.NewDirectory("podtool");
-        File.WriteAllText(Path.Combine(tools, "podtool.c"), PodToolSource);
-        RunResult cc = ProcessRunner.Run("gcc", ["-static", "-O1", "-Wall", "-Werror", "-o", Path.Combine(tools, "podtool"), Path.Combine(tools, "podtool.c")], tools);
-        Assert.True(cc.ExitCode == 0, cc.Stderr);
+        string tools = BuildPodTool();
 
         string pod = "p" + Guid.NewGuid().ToString("N")[..8];
         string pause = PodBundle("pause", "sandbox", null, "exec sleep 1000", tools);
@@ -87,7 +84,7 @@ public sealed partial class OciRuntimeTests
                 int pid = (int)State("moat", state, id)["pid"]!;
                 foreach (int p in (List<int>)[pid, .. HostProcesses.Descendants(pid)])
                 {
-                    hostPids[p] = HostProcesses.CmdLine(p);
+                    hostPids[p] = StartTime(p) + " " + HostProcesses.CmdLine(p);
                 }
             }
 
@@ -122,11 +119,11 @@ public sealed partial class OciRuntimeTests
         }
 
         Assert.Empty(Directory.GetDirectories(state));
-        foreach ((int pid, string cmd) in hostPids)
+        foreach ((int pid, string what) in hostPids)
         {
-            // Gone, or a zombie its (reparented) parent has yet to reap.
-            bool live = HostProcesses.Stat(pid) is string[] f && f[0] != "Z" && HostProcesses.CmdLine(pid) == cmd;
-            Assert.False(live, $"host process {pid} ({cmd}) outlived its pod");
+            // Gone, or a zombie its (reparented) parent has yet to reap; the same process (its start time), not a
+            // reused pid. The Sentry's stubs end after it, by their parent-death signal: not at once.
+            WaitFor(() => !(HostProcesses.Stat(pid) is string[] f && f[0] != "Z" && StartTime(pid) + " " + HostProcesses.CmdLine(pid) == what), $"host process {pid} ({what}) to end with its pod");
         }
     }
 
@@ -137,6 +134,19 @@ public sealed partial class OciRuntimeTests
         RunResult r = Runtime("moat", HostScratch.NewDirectory("state"), "create", "--bundle", bundle, "lone");
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("the pod's sandbox container nosuchsandbox is not running", r.Stderr, StringComparison.Ordinal);
+    }
+
+    // A process's start time (field 22 of /proc/PID/stat), "" when it is gone.
+    private static string StartTime(int pid) => HostProcesses.Stat(pid) is string[] f ? f[19] : string.Empty;
+
+    /// <summary>A directory holding podtool (see <see cref="PodToolSource"/>), built static.</summary>
+    internal static string BuildPodTool()
+    {
+        string tools = HostScratch.NewDirectory("podtool");
+        File.WriteAllText(Path.Combine(tools, "podtool.c"), PodToolSource);
+        RunResult cc = ProcessRunner.Run("gcc", ["-static", "-O1", "-Wall", "-Werror", "-o", Path.Combine(tools, "podtool"), Path.Combine(tools, "podtool.c")], tools);
+        Assert.True(cc.ExitCode == 0, cc.Stderr);
+        return tools;
     }
 
     // A busybox bundle annotated as the CRI plugin annotates a pod's containers, with /whoami naming it and
