@@ -21,7 +21,7 @@ public sealed class SandboxControl
 
     /// <summary>
     /// Sends <paramref name="signal"/> to init, or with <paramref name="all"/> to every process of the
-    /// sandbox, as a process outside its pid namespace would: init gets only SIGKILL, SIGSTOP and the
+    /// sandbox's first container (not those of a pod's further containers), as a process outside its pid namespace would: init gets only SIGKILL, SIGSTOP and the
     /// signals it handles or ignores itself (the default action of any other is not taken on a namespace's init).
     /// </summary>
     public void Signal(int signal, bool all)
@@ -37,7 +37,8 @@ public sealed class SandboxControl
             IEnumerable<ThreadGroup> groups = all ? _kernel.AllGroupsLocked() : _kernel.Init != null ? [_kernel.Init] : [];
             foreach (ThreadGroup g in groups)
             {
-                if (g.Zombie || (g == _kernel.Init && !ReachesInit(g, signal)))
+                // A pod's further containers are signalled by their own requests (SignalContainer).
+                if (g.Zombie || g.Container != null || (g == _kernel.Init && !ReachesInit(g, signal)))
                 {
                     continue;
                 }
