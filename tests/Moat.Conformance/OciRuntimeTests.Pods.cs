@@ -68,13 +68,17 @@ public sealed partial class OciRuntimeTests
         string app1 = PodBundle("app1", "container", pod, "cat /whoami; cat /app2-only 2>/dev/null || echo 'no app2-only'; podtool serve 'from app1'", tools);
         string app2 = PodBundle("app2", "container", pod, "cat /whoami; cat /app2-only; podtool fetch; echo done; exec sleep 1000", tools);
         File.WriteAllText(Path.Combine(app2, "rootfs", "app2-only"), "app2's own file\n");
+        // An app container's own memory limit is not the pod's: create says so in the log, and goes on.
+        EditConfig(app1, c => c["linux"]!["resources"] = new JsonObject { ["memory"] = new JsonObject { ["limit"] = 64L << 20 } });
 
         string state = HostScratch.NewDirectory("state");
-        CreatePodContainer(state, pause, pod);
+        CreatePodContainer(state, pause, pod, out _);
         RunResult r = Runtime("moat", state, "start", pod);
         Assert.True(r.ExitCode == 0, r.Stderr);
-        string out1 = CreatePodContainer(state, app1, "app1-" + pod);
-        string out2 = CreatePodContainer(state, app2, "app2-" + pod);
+        string out1 = CreatePodContainer(state, app1, "app1-" + pod, out string log1);
+        string out2 = CreatePodContainer(state, app2, "app2-" + pod, out string log2);
+        Assert.Contains("memory and pids limits of a pod's further container are not applied", log1, StringComparison.Ordinal);
+        Assert.DoesNotContain("not applied", log2, StringComparison.Ordinal);
         Assert.Equal("created", (string?)State("moat", state, "app1-" + pod)["status"]);
         var hostPids = new Dictionary<int, string>();
         try
@@ -173,8 +177,9 @@ public sealed partial class OciRuntimeTests
         return bundle;
     }
 
-    // moat create with the container's stdio on files (as the shim's pipes would be); returns the stdout file.
-    private static string CreatePodContainer(string state, string bundle, string id)
+    // moat create with the container's stdio on files (as the shim's pipes would be); returns the stdout file, and
+    // what create logged in <paramref name="log"/>.
+    private static string CreatePodContainer(string state, string bundle, string id, out string log)
     {
         string dir = HostScratch.NewDirectory("io");
         string output = Path.Combine(dir, "out");
@@ -182,7 +187,7 @@ public sealed partial class OciRuntimeTests
         all.AddRange(Prefix("moat"));
         all.AddRange(["--root", state, "--log", Path.Combine(dir, "log.json"), "--log-format", "json", "create", "--bundle", bundle, id]);
         RunResult r = ProcessRunner.Run("/bin/sh", all, dir, null, 60_000);
-        string log = File.Exists(Path.Combine(dir, "log.json")) ? File.ReadAllText(Path.Combine(dir, "log.json")) : string.Empty;
+        log = File.Exists(Path.Combine(dir, "log.json")) ? File.ReadAllText(Path.Combine(dir, "log.json")) : string.Empty;
         Assert.True(r.ExitCode == 0, $"create {id}: " + File.ReadAllText(Path.Combine(dir, "err")) + log);
         return output;
     }

@@ -30,6 +30,8 @@ internal static class PodContainerCommand
             OptionSpec.With("sandbox", "DIR", "the state directory of the pod's sandbox container"),
             OptionSpec.With("bundle", "DIR", "the container's bundle"),
             OptionSpec.With("id", "ID", "the container's id"),
+            OptionSpec.With("log", "FILE", "runc's --log"),
+            OptionSpec.With("log-format", "text|json", "runc's --log-format"),
             OptionSpec.Switch("debug", "log more"),
             OptionSpec.With("debug-log", "PATH", "the debug log (a file, or a directory for ID.container.log and ID.gofer.log)"),
         ],
@@ -63,6 +65,28 @@ internal static class PodContainerCommand
         if (spec == null || plan == null)
         {
             return Report(sync, "error " + error);
+        }
+
+        // What the pod's sandbox decides for all its containers, and what the Sentry does not provide, is said once here.
+        var log = new OciLog(p.Get("log"), p.Get("log-format") == "json");
+        if (plan.MemoryLimit != 0 || plan.MaxTasks != 0)
+        {
+            log.Write("warning", "linux.resources memory and pids limits of a pod's further container are not applied: the pod's limits are its sandbox container's");
+        }
+
+        if (plan.NetworkNamespace != null)
+        {
+            log.Write("warning", $"linux.namespaces: the network namespace at {plan.NetworkNamespace} is not joined; the container shares its pod's network");
+        }
+
+        foreach (string m in plan.Unprovided)
+        {
+            log.Write("warning", $"mount {m}: moat does not provide this file system yet; the path shows the root's directory");
+        }
+
+        foreach (string setting in plan.Ignored)
+        {
+            log.Write("warning", setting);
         }
 
         // The gofer's volume 1 is the rootfs (the container's "/"), then the binds.

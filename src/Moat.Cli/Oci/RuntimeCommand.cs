@@ -201,7 +201,7 @@ internal static partial class RuntimeCommand
                 ? new List<string> { "oci-container", "--sandbox", g.Store.Dir(sandboxId), "--bundle", bundle }
                 : new List<string> { "oci-boot", "--state", dir, "--bundle", bundle };
             argv.AddRange(sandboxId == null && g.Debug.Pattern == null ? [] : g.Debug.Arguments("id"));
-            if (g.Log.Path != null && sandboxId == null)
+            if (g.Log.Path != null)
             {
                 argv.AddRange(["--log", g.Log.Path, "--log-format", g.Log.Json ? "json" : "text"]);
             }
