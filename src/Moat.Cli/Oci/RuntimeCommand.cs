@@ -322,7 +322,8 @@ internal static partial class RuntimeCommand
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
         {
             string key = (string)e.Key;
-            if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key == "PATH" || key == "HOME")
+            // MOAT_PLATFORM chooses the platform for every sandbox, as it does for moat do.
+            if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key is "PATH" or "HOME" or "MOAT_PLATFORM")
             {
                 env.Add($"{key}={e.Value}");
             }
