@@ -57,14 +57,16 @@ internal sealed class PtraceAddressSpace : IAddressSpace
 
     /// <summary>Spawns a stub, seizes it from the calling thread, and empties its address space.</summary>
     /// <param name="sysmsgFile">The systrap platform's shared-memory file, held at fd 4; null on ptrace.</param>
-    public static PtraceAddressSpace? Create(StubTemplate template, SafeFdHandle memoryFile, ulong vdso, out long error, SafeFdHandle? sysmsgFile = null)
+    /// <param name="moreFds">Further (Sentry fd, stub fd) pairs the stub gets (systrap's mapper channel).</param>
+    public static PtraceAddressSpace? Create(StubTemplate template, SafeFdHandle memoryFile, ulong vdso, out long error, SafeFdHandle? sysmsgFile = null, (int From, int To)[]? moreFds = null)
     {
         StubVdso.FixLayoutForChildren();
+        (int From, int To)[] fds = sysmsgFile == null ? [(memoryFile.Fd, StubMemoryFileFd)] : [(memoryFile.Fd, StubMemoryFileFd), (sysmsgFile.Fd, StubSysmsgFileFd), .. moreFds ?? []];
         int pid = HostSpawn.Spawn(
             template.Path,
             ["moat-stub"],
             [],
-            sysmsgFile == null ? [(memoryFile.Fd, StubMemoryFileFd)] : [(memoryFile.Fd, StubMemoryFileFd), (sysmsgFile.Fd, StubSysmsgFileFd)],
+            fds,
             [0, 1, 2],
             newSession: true);
         if (pid < 0)
