@@ -13,8 +13,8 @@ namespace Moat.Sentry.Mm;
 /// </summary>
 internal sealed partial class MemoryManager
 {
-    /// <summary>Host ranges one populate maps at most: beyond, the app faults the rest in as it touches it.</summary>
-    public const int MaxPopulateRanges = 64;
+    /// <summary>Host ranges one populate maps at most (one request of systrap's mapper): beyond, the app faults the rest in.</summary>
+    public const int MaxPopulateRanges = 63;
 
     // Reused by populates. Protected by _mu.
     private readonly List<MappingChange> _populate = [];
