@@ -312,6 +312,7 @@ internal sealed partial class Kernel
                 {
                     WatchAddressSpace(space);
                     t.MM.AttachAddressSpace(space);
+                    t.MM.PopulateAll(); // a forked child's or a first image's pages, in one batch rather than a fault each
                     err = t.Context.Attach(space, null);
                 }
             }

@@ -127,12 +127,12 @@ internal sealed unsafe partial class MemoryManager
             return 0;
         }
 
-        if (BreakCowLocked(_vmas[i], PageDown(addr), out ulong cs, out ulong ce, out _) < 0)
+        if (BreakCowLocked(_vmas[i], PageDown(addr), out ulong cs, out ulong ce, out _, out long oldOffset) < 0)
         {
             return -Errno.EFAULT.Value;
         }
 
-        UnmapHostLocked(cs, ce - cs);
+        ReleaseCowSourceLocked(oldOffset, ce - cs, UnmapHostLocked(cs, ce - cs));
         return 0;
     }
 

@@ -408,6 +408,8 @@ internal static class SysProcess
             return r;
         }
 
+        mm.PopulateAll(); // the new image's pages in one batch, not a fault each
+
         // Past the point of no return. Other threads of the process die first (de_thread in Linux).
         KillOtherThreads(t);
 
