@@ -111,7 +111,6 @@ internal sealed partial class TcpEndpoint
         c._sndWnd = s.Window;
         c._sndWl1 = s.Seq;
         c._sndWl2 = c._iss;
-        c._synSentNs = _stack.NowNs;
         c.SendSynLocked();
         _stack.Stats.TcpPassiveOpens++;
     }
@@ -300,6 +299,10 @@ internal sealed partial class TcpEndpoint
                 _sndWl2 = s.Ack;
             }
             long acked = (long)(s.Ack - _sndUna);
+            if (_sndWnd == 0)
+            {
+                _retries = 0; // a peer answering probes is alive, however long its window stays closed (as Linux)
+            }
             if (acked > 0)
             {
                 AckAdvancedLocked(s, acked);

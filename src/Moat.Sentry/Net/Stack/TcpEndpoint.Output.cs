@@ -55,6 +55,7 @@ internal sealed partial class TcpEndpoint
         _sndNxt = _iss;
         _sndMax = _iss;
         _sndBufSeq = _iss + 1;
+        _recover = _iss; // RFC 6582 3.2 step 1
         _tsOffset = _stack.NewIssLocked();
     }
 
@@ -75,6 +76,7 @@ internal sealed partial class TcpEndpoint
     private void SendSynLocked()
     {
         byte flags = _state == TcpState.SynReceived ? (byte)(TcpFlags.Syn | TcpFlags.Ack) : TcpFlags.Syn;
+        _synSentNs = _stack.NowNs;
         SendSegmentLocked(_iss, flags, 0, 0);
         _sndNxt = _iss + 1;
         _sndMax = Seq.Max(_sndMax, _sndNxt);

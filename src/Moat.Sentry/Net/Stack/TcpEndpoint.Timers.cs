@@ -103,16 +103,16 @@ internal sealed partial class TcpEndpoint
             CloseLocked(_softError != Errno.None ? _softError : Errno.ETIMEDOUT, sendReset: false);
             return;
         }
-        if (_sndUna == _sndMax)
+        if (_sndWnd == 0 && Seq.Lt(_sndUna, DataEnd))
         {
-            // Persist: the peer's window is closed and nothing is in flight; probe it with one byte, beyond
-            // its window, which it answers with an ACK carrying its current window (RFC 1122 4.2.2.17).
-            if (Seq.Lt(_sndNxt, DataEnd))
+            // Persist: the peer's window is closed. Probe it with one byte beyond it, which it answers with an
+            // ACK carrying its current window (RFC 1122 4.2.2.17); the interval backs off like retransmissions.
+            SendSegmentLocked(_sndUna, TcpFlags.Ack, (int)(_sndUna - _sndBufSeq), 1);
+            if (Seq.Leq(_sndNxt, _sndUna))
             {
-                SendSegmentLocked(_sndNxt, TcpFlags.Ack, (int)(_sndNxt - _sndBufSeq), 1);
-                _sndNxt++;
-                _sndMax = Seq.Max(_sndMax, _sndNxt);
+                _sndNxt = _sndUna + 1;
             }
+            _sndMax = Seq.Max(_sndMax, _sndNxt);
             _backoff++;
             _stack.Timers.Arm(_rtxTimer, _stack.NowNs + BackedOffRtoNs);
             return;

@@ -73,6 +73,11 @@ internal sealed partial class TcpEndpoint
 
     internal bool IsListeningLocked => _state == TcpState.Listen;
 
+    /// <summary>RCV.NXT and SND.NXT, for tests that play the peer.</summary>
+    internal uint ReceiveNext => _rcvNxt;
+
+    internal uint SendNext => _sndNxt;
+
     /// <summary>TCP_NODELAY: send small segments at once instead of waiting for outstanding data's ACK (Nagle).</summary>
     public bool NoDelay { get; set; }
 
@@ -128,7 +133,7 @@ internal sealed partial class TcpEndpoint
             lock (_stack.Mu)
             {
                 _sndBufLocked = true;
-                _sndBuf.Limit = Math.Clamp(value, 4608 / 2, MaxSendBuffer); // SO_SNDBUF doubles what it is given
+                _sndBuf.Limit = Math.Clamp(value, 4608 / 2, MaxSendBuffer / 2); // SO_SNDBUF doubles what it is given
             }
         }
     }
@@ -147,7 +152,9 @@ internal sealed partial class TcpEndpoint
             lock (_stack.Mu)
             {
                 _rcvBufLocked = true;
-                _rcvBuf.Limit = Math.Max(_rcvBuf.Limit > value ? _rcvBuf.Limit : value, 2304 / 2);
+                // SO_RCVBUF doubles its argument and the window is half the buffer; a window already advertised
+                // is never taken back (AdvertisedWindowLocked keeps its edge).
+                _rcvBuf.Limit = Math.Clamp(value, 2304 / 2, MaxReceiveBuffer / 2);
             }
         }
     }
