@@ -102,7 +102,7 @@ internal sealed partial class NetworkStack
         };
         if (proto == Ipv4Header.ProtocolUdp)
         {
-            UdpEndpoint? ep = FindUdpLocked(dst, dstPort, src, srcPort, connectedOnly: true);
+            UdpEndpoint? ep = FindUdpLocked(src, srcPort, dst, dstPort, connectedOnly: true); // without IP_RECVERR, as Linux
             ep?.SetErrorLocked(err);
         }
         else if (proto == Ipv4Header.ProtocolTcp)
