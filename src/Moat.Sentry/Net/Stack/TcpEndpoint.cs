@@ -175,29 +175,34 @@ internal sealed partial class TcpEndpoint
     {
         lock (_stack.Mu)
         {
-            if (_bound || _state != TcpState.Closed || _closed)
-            {
-                return Errno.EINVAL;
-            }
-            if (!address.IsUnspecified && !_stack.IsLocalAddressLocked(address))
-            {
-                return Errno.EADDRNOTAVAIL;
-            }
+            return BindLocked(address, port);
+        }
+    }
+
+    private Errno BindLocked(Ip4Address address, ushort port)
+    {
+        if (_bound || _state != TcpState.Closed || _closed)
+        {
+            return Errno.EINVAL;
+        }
+        if (!address.IsUnspecified && !_stack.IsLocalAddressLocked(address))
+        {
+            return Errno.EADDRNOTAVAIL;
+        }
+        if (port == 0)
+        {
+            port = _stack.AllocateEphemeralLocked(p => PortConflictLocked(p, address, ReuseAddress));
             if (port == 0)
-            {
-                port = _stack.AllocateEphemeralLocked(p => PortConflictLocked(p, address, ReuseAddress));
-                if (port == 0)
-                {
-                    return Errno.EADDRINUSE;
-                }
-            }
-            else if (PortConflictLocked(port, address, ReuseAddress))
             {
                 return Errno.EADDRINUSE;
             }
-            RegisterPortLocked(address, port);
-            return Errno.None;
         }
+        else if (PortConflictLocked(port, address, ReuseAddress))
+        {
+            return Errno.EADDRINUSE;
+        }
+        RegisterPortLocked(address, port);
+        return Errno.None;
     }
 
     private bool PortConflictLocked(ushort port, Ip4Address address, bool reuse)
@@ -249,7 +254,7 @@ internal sealed partial class TcpEndpoint
             }
             if (!_bound)
             {
-                Errno err = Bind(Ip4Address.Any, 0);
+                Errno err = BindLocked(Ip4Address.Any, 0);
                 if (err != Errno.None)
                 {
                     return err;
