@@ -206,15 +206,16 @@ internal sealed class UdpEndpoint
             length = 0;
             from = default;
             fromPort = 0;
+            // A pending error comes before queued datagrams, as in Linux's __skb_try_recv_datagram.
+            if (_error != Errno.None)
+            {
+                Errno e = _error;
+                _error = Errno.None;
+                NotifyLocked();
+                return e;
+            }
             if (!_queue.TryPeek(out PacketBuffer? p))
             {
-                if (_error != Errno.None)
-                {
-                    Errno e = _error;
-                    _error = Errno.None;
-                    NotifyLocked();
-                    return e;
-                }
                 return Errno.EAGAIN;
             }
             length = p.Length;

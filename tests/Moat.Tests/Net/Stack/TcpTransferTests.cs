@@ -11,13 +11,20 @@ public class TcpTransferTests
     private static byte Pattern(long i) => (byte)((i * 7) + (i >> 11));
 
     /// <summary>Sends <paramref name="total"/> bytes from <paramref name="from"/> and checks <paramref name="to"/> reads them in order.</summary>
-    private static void Transfer(TwoStacks net, TcpEndpoint from, TcpEndpoint to, int total)
+    private static void Transfer(TwoStacks net, TcpEndpoint from, TcpEndpoint to, int total, long tickNs = 0)
     {
         long sent = 0, received = 0;
         var chunk = new byte[64 * 1024];
         var rbuf = new byte[48 * 1024];
         bool ok = net.RunUntil(() => received == total, () =>
         {
+            if (tickNs > 0)
+            {
+                // Let time pass while data flows, so round trips take time (a millisecond of clock per round).
+                net.Clock.NowNs += tickNs;
+                net.A.ProcessTimers();
+                net.B.ProcessTimers();
+            }
             while (sent < total)
             {
                 int n = (int)Math.Min(chunk.Length, total - sent);
@@ -75,6 +82,85 @@ public class TcpTransferTests
         Transfer(net, client, server, 2 << 20);
         Assert.True(client.SendBufferSize > before, $"{client.SendBufferSize} <= {before}");
         Assert.True(client.CongestionWindow > 10 * client.Mss);
+    }
+
+    [Fact]
+    public void Bulk_ClockAdvancing_ReceiveBufferAutotunesAboveDefault()
+    {
+        var net = new TwoStacks();
+        (TcpEndpoint client, TcpEndpoint server, _) = net.Connect();
+        Assert.Equal(TcpEndpoint.DefaultReceiveBuffer, server.ReceiveBufferSize);
+        Transfer(net, client, server, 8 << 20, tickNs: 1_000_000);
+        Assert.True(server.ReceiveBufferSize > TcpEndpoint.DefaultReceiveBuffer, $"{server.ReceiveBufferSize}");
+        Assert.True(server.ReceiveBufferSize <= TcpEndpoint.MaxReceiveBuffer);
+    }
+
+    [Fact]
+    public void ReceiveBuffer_SetByOption_NotAutotuned()
+    {
+        var net = new TwoStacks();
+        (TcpEndpoint client, TcpEndpoint server, _) = net.Connect(setupListener: l => l.ReceiveBufferSize = 65536);
+        Assert.Equal(131072, server.ReceiveBufferSize); // SO_RCVBUF reads back doubled, as Linux
+        Transfer(net, client, server, 4 << 20, tickNs: 1_000_000);
+        Assert.Equal(131072, server.ReceiveBufferSize);
+    }
+
+    [Fact]
+    public void Keepalive_PeerAnswers_StaysUp_PeerGone_ProbesThenEtimedout()
+    {
+        var net = new TwoStacks();
+        (TcpEndpoint client, _, _) = net.Connect(setupClient: c =>
+        {
+            c.KeepIdleNs = 10_000_000_000;
+            c.KeepIntervalNs = 1_000_000_000;
+            c.KeepCount = 3;
+            c.KeepAlive = true;
+        });
+        int probes = 0;
+        net.LinkA.Filter = p =>
+        {
+            TcpSegment s = TcpSegmentBuilder.Parse(p, out int len);
+            if (len == 0 && s.Seq == client.SendNext - 1)
+            {
+                probes++;
+            }
+            return true;
+        };
+        long t = net.Clock.NowNs;
+        net.RunUntil(() => net.Clock.NowNs >= t + 35_000_000_000);
+        Assert.Equal(TcpState.Established, client.State);
+        Assert.Equal(3, probes); // one per idle period, each answered
+        net.LinkB.Filter = _ => false;
+        probes = 0;
+        Assert.True(net.RunUntil(() => client.State == TcpState.Closed));
+        Assert.Equal(Errno.ETIMEDOUT, client.TakeError());
+        Assert.Equal(3, probes);
+    }
+
+    [Fact]
+    public void Sack_OutOfOrderData_ReceiverReportsBlocks()
+    {
+        var net = new TwoStacks();
+        (TcpEndpoint client, _, _) = net.Connect();
+        bool dropped = false;
+        net.LinkA.Filter = p =>
+        {
+            TcpSegmentBuilder.Parse(p, out int len);
+            if (len > 0 && !dropped)
+            {
+                dropped = true;
+                return false;
+            }
+            return true;
+        };
+        client.Send(new byte[3 * client.Mss], out _);
+        net.LinkA.TransferTo(net.LinkB);
+        List<PacketBuffer> acks = net.LinkB.Drain();
+        Assert.Equal(2, acks.Count); // a duplicate ACK for each out-of-order segment
+        TcpSegment last = TcpSegmentBuilder.Parse(acks[^1], out _);
+        Assert.Equal(1, last.SackCount);
+        Assert.Equal(client.Mss * 2, (int)(last.Sacks[1] - last.Sacks[0]));
+        Assert.Equal(last.Ack + (uint)client.Mss, last.Sacks[0]);
     }
 
     [Fact]
