@@ -299,6 +299,7 @@ internal sealed partial class TcpEndpoint
                 _sndWl2 = s.Ack;
             }
             long acked = (long)(s.Ack - _sndUna);
+            UpdateScoreboardLocked(s, s.Ack);
             if (_sndWnd == 0)
             {
                 _retries = 0; // a peer answering probes is alive, however long its window stays closed (as Linux)

@@ -36,6 +36,11 @@ internal sealed partial class TcpEndpoint
     private bool _inRecovery;
     private uint _recover;
 
+    // The SACK scoreboard (RFC 2018, a light RFC 6675): ranges above SND.UNA the peer holds, sorted and
+    // disjoint, and how far holes were retransmitted in this recovery.
+    private readonly System.Collections.Generic.List<(uint Start, uint End)> _sacked = [];
+    private uint _rtxHigh;
+
     private uint DataEnd => _sndBufSeq + (uint)_sndBuf.Count;
 
     private uint TsNow => (uint)(_stack.NowNs / 1_000_000) + _tsOffset;
@@ -345,7 +350,11 @@ internal sealed partial class TcpEndpoint
             }
             else
             {
-                RetransmitFirstLocked();
+                // A partial ACK: the next hole (with SACK), else the first unacknowledged segment (NewReno).
+                if (!RetransmitNextHoleLocked() && Seq.Geq(_sndUna, _rtxHigh))
+                {
+                    _rtxHigh = _sndUna + RetransmitFirstLocked();
+                }
                 _cwnd = Math.Max(_cwnd - acked + _mss, _mss);
                 _stack.Timers.Arm(_rtxTimer, _stack.NowNs + CurrentRtoNs);
             }
@@ -371,6 +380,7 @@ internal sealed partial class TcpEndpoint
         if (_inRecovery)
         {
             _cwnd += _mss;
+            RetransmitNextHoleLocked();
             return;
         }
         if (_dupAcks == 3 && Seq.Gt(_sndUna, _recover - 1))
@@ -379,9 +389,99 @@ internal sealed partial class TcpEndpoint
             _ssthresh = Math.Max(flight / 2, 2L * _mss);
             _recover = _sndMax;
             _inRecovery = true;
-            RetransmitFirstLocked();
+            _rtxHigh = _sndUna + RetransmitFirstLocked();
             _cwnd = _ssthresh + (3L * _mss);
         }
+    }
+
+    /// <summary>Records the SACK blocks of an ACK for <paramref name="ack"/> and forgets what it acknowledges.</summary>
+    private void UpdateScoreboardLocked(in TcpSegment s, uint ack)
+    {
+        while (_sacked.Count > 0 && Seq.Leq(_sacked[0].End, ack))
+        {
+            _sacked.RemoveAt(0);
+        }
+        if (_sacked.Count > 0 && Seq.Lt(_sacked[0].Start, ack))
+        {
+            _sacked[0] = (ack, _sacked[0].End);
+        }
+        if (!_sackOn)
+        {
+            return;
+        }
+        for (int b = 0; b < s.SackCount; b++)
+        {
+            uint start = s.Sacks[2 * b], end = s.Sacks[(2 * b) + 1];
+            if (!Seq.Lt(start, end) || Seq.Leq(end, ack) || Seq.Gt(end, _sndMax))
+            {
+                continue; // empty, already acknowledged, or beyond what was sent: ignored
+            }
+            if (Seq.Lt(start, ack))
+            {
+                start = ack;
+            }
+            int i = 0;
+            while (i < _sacked.Count && Seq.Lt(_sacked[i].End, start))
+            {
+                i++;
+            }
+            while (i < _sacked.Count && Seq.Leq(_sacked[i].Start, end))
+            {
+                if (Seq.Lt(_sacked[i].Start, start))
+                {
+                    start = _sacked[i].Start;
+                }
+                if (Seq.Gt(_sacked[i].End, end))
+                {
+                    end = _sacked[i].End;
+                }
+                _sacked.RemoveAt(i);
+            }
+            _sacked.Insert(i, (start, end));
+        }
+    }
+
+    /// <summary>
+    /// In recovery with SACK: retransmits the next hole below the highest SACKed byte that this recovery has
+    /// not retransmitted yet (one segment per ACK), so several losses in a window are repaired in one round
+    /// trip instead of one per round trip. False when there is none.
+    /// </summary>
+    private bool RetransmitNextHoleLocked()
+    {
+        if (!_sackOn || _sacked.Count == 0)
+        {
+            return false;
+        }
+        uint start = Seq.Max(_rtxHigh, _sndUna);
+        uint highest = _sacked[^1].End;
+        uint holeEnd = highest;
+        foreach ((uint s, uint e) in _sacked)
+        {
+            if (Seq.Leq(s, start) && Seq.Lt(start, e))
+            {
+                start = e;
+            }
+            else if (Seq.Gt(s, start))
+            {
+                holeEnd = s;
+                break;
+            }
+        }
+        uint dataEnd = DataEnd;
+        if (Seq.Lt(dataEnd, holeEnd))
+        {
+            holeEnd = dataEnd;
+        }
+        if (!Seq.Lt(start, holeEnd) || !Seq.Lt(start, highest))
+        {
+            return false;
+        }
+        int n = (int)Math.Min(holeEnd - start, (uint)_mss);
+        _stack.Stats.TcpRetransSegs++;
+        SendSegmentLocked(start, TcpFlags.Ack | TcpFlags.Psh, (int)(start - _sndBufSeq), n);
+        _rtxHigh = start + (uint)n;
+        _rttTiming = false;
+        return true;
     }
 
     /// <summary>Linux's tcp_sndbuf_expand: the send buffer follows the congestion window, unless SO_SNDBUF set it.</summary>

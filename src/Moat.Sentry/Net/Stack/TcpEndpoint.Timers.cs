@@ -123,6 +123,8 @@ internal sealed partial class TcpEndpoint
             _ssthresh = Math.Max((long)(_sndMax - _sndUna) / 2, 2L * _mss);
         }
         _cwnd = _mss;
+        _sacked.Clear(); // go back to SND.UNA: everything is resent, as the peer may have reneged
+        _rtxHigh = _sndUna;
         _inRecovery = false;
         _recover = _sndMax;
         _dupAcks = 0;

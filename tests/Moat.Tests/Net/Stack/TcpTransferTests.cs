@@ -164,6 +164,31 @@ public class TcpTransferTests
     }
 
     [Fact]
+    public void Sack_ThreeLossesInOneWindow_AllRepairedInOneRoundTrip()
+    {
+        var net = new TwoStacks();
+        (TcpEndpoint client, TcpEndpoint server, _) = net.Connect();
+        int segment = 0;
+        net.LinkA.Filter = p =>
+        {
+            TcpSegmentBuilder.Parse(p, out int len);
+            if (len == 0)
+            {
+                return true;
+            }
+            segment++;
+            return segment is not (2 or 5 or 8);
+        };
+        client.Send(new byte[10 * client.Mss], out _);
+        net.LinkA.TransferTo(net.LinkB); // seven of ten arrive
+        net.LinkB.TransferTo(net.LinkA); // their (duplicate) ACKs with SACK blocks
+        // NewReno alone would resend one segment per round trip; with the scoreboard all three holes go now.
+        Assert.Equal(3, net.A.Stats.TcpRetransSegs);
+        net.LinkA.TransferTo(net.LinkB);
+        Assert.Equal(10 * client.Mss, server.ReadableBytes);
+    }
+
+    [Fact]
     public void ZeroWindow_ReaderStalls_SenderProbesWithBackoffThenResumes()
     {
         var net = new TwoStacks();
