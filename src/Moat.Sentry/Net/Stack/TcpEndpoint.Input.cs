@@ -46,6 +46,7 @@ internal sealed partial class TcpEndpoint
     private void EnterEstablishedLocked()
     {
         _state = TcpState.Established;
+        _wasEstablished = true;
         _cwnd = (long)InitialCwndSegments * _mss;
         _retries = 0;
         _backoff = 0;
@@ -238,7 +239,8 @@ internal sealed partial class TcpEndpoint
                 TcpState.Closing or TcpState.LastAck or TcpState.TimeWait => Errno.None,
                 _ => Errno.ECONNRESET,
             };
-            _rcvBuf.Clear();
+            // Data already queued stays readable before the error, as in Linux (tcp_reset purges only the write
+            // queue); a RST in TIME-WAIT ends the connection without an error.
             CloseLocked(err, sendReset: false);
             return;
         }

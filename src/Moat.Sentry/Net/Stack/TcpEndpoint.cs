@@ -35,7 +35,8 @@ internal sealed partial class TcpEndpoint
     private bool _shutRead;
     private bool _shutWrite;
     private bool _closed;     // the application closed it; the endpoint lives on to finish the protocol
-    private bool _everConnected;
+    private bool _everConnected;  // a connection was attempted (or accepted)
+    private bool _wasEstablished; // and reached ESTABLISHED
     private IReadinessListener? _listener;
 
     // Listening.
@@ -302,8 +303,8 @@ internal sealed partial class TcpEndpoint
                 case TcpState.SynSent:
                 case TcpState.SynReceived:
                     return Errno.EALREADY;
-                case TcpState.Closed when !_everConnected && !_closed:
-                    break;
+                case TcpState.Closed when !_wasEstablished && !_closed:
+                    break; // a fresh endpoint, or one whose attempt failed: Linux lets it try again
                 case TcpState.Listen:
                     return Errno.EINVAL;
                 default:

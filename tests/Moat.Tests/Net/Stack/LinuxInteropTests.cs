@@ -263,9 +263,12 @@ c.close()
             }
             got += n;
         }
+        string endState = $"state {conn.State} error {conn.TakeError()} rsts {_stack.Stats.TcpOutRsts} in {_stack.Stats.TcpInSegs}";
         conn.Close();
+        string linuxErrors = linux.StandardError.ReadToEnd();
         linux.WaitForExit();
         string expected = data.Length + " " + Convert.ToHexStringLower(SHA256.HashData(data));
-        Assert.Equal(expected, System.Text.Encoding.ASCII.GetString(reply, 0, got));
+        Assert.True(expected == System.Text.Encoding.ASCII.GetString(reply, 0, got), "reply '"
+            + System.Text.Encoding.ASCII.GetString(reply, 0, got) + "', " + endState + ", Linux side: " + linuxErrors);
     }
 }

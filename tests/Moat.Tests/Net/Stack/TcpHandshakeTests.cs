@@ -38,6 +38,22 @@ public class TcpHandshakeTests
     }
 
     [Fact]
+    public void Connect_AgainAfterRefused_SucceedsOnceAListenerExists()
+    {
+        var net = new TwoStacks();
+        TcpEndpoint client = net.A.CreateTcp();
+        client.Connect(TwoStacks.AddrB, 80);
+        Assert.True(net.RunUntil(() => client.State == TcpState.Closed));
+        Assert.Equal(Errno.ECONNREFUSED, client.TakeError());
+        TcpEndpoint listener = net.B.CreateTcp();
+        listener.Bind(Ip4Address.Any, 80);
+        listener.Listen(1);
+        Assert.Equal(Errno.EINPROGRESS, client.Connect(TwoStacks.AddrB, 80));
+        Assert.True(net.RunUntil(() => client.State == TcpState.Established));
+        Assert.Equal(Errno.EISCONN, client.Connect(TwoStacks.AddrB, 80));
+    }
+
+    [Fact]
     public void Connect_NoAnswer_SynRetriesBackOffThenEtimedout()
     {
         var net = new TwoStacks();
