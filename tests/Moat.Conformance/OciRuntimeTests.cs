@@ -390,9 +390,9 @@ public sealed partial class OciRuntimeTests
 
             r = Runtime(runtime, state, "kill", id, "KILL");
             Assert.True(r.ExitCode == 0, r.Stderr);
-            for (int i = 0; i < 100 && (string?)State(runtime, state, id)["status"] != "stopped"; i++)
+            for (int i = 0; i < 600 && (string?)State(runtime, state, id)["status"] != "stopped"; i++)
             {
-                Thread.Sleep(50);
+                Thread.Sleep(50); // up to 30 s: a loaded machine takes seconds to tear a sandbox down
             }
 
             Assert.Equal("stopped", (string?)State(runtime, state, id)["status"]);
