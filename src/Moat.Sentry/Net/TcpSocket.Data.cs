@@ -16,7 +16,7 @@ namespace Moat.Sentry.Net;
 /// </summary>
 internal sealed partial class TcpSocket
 {
-    public override long Send(Task t, in AppBuffers src, int flags, InetAddr? dst)
+    public override long Send(Task t, in IoSequence src, int flags, InetAddr? dst)
     {
         if ((flags & MSG_OOB) != 0)
         {
@@ -190,7 +190,7 @@ internal sealed partial class TcpSocket
         }
     }
 
-    public override long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags)
+    public override long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags)
     {
         from = default;
         msgFlags = 0;
@@ -343,7 +343,7 @@ internal sealed partial class TcpSocket
         byte[] buf = ArrayPool<byte>.Shared.Rent(dst.Length);
         try
         {
-            long n = Receive(t, AppBuffers.Sentry(buf, dst.Length), 0, out _, out _);
+            long n = Receive(t, IoSequence.Sentry(buf, dst.Length), 0, out _, out _);
             if (n > 0)
             {
                 buf.AsSpan(0, (int)n).CopyTo(dst);
@@ -363,7 +363,7 @@ internal sealed partial class TcpSocket
         try
         {
             src.CopyTo(buf);
-            return Send(t, AppBuffers.Sentry(buf, src.Length), 0, null);
+            return Send(t, IoSequence.Sentry(buf, src.Length), 0, null);
         }
         finally
         {
