@@ -279,6 +279,29 @@ internal sealed unsafe partial class MemoryManager
         return (long)done;
     }
 
+    /// <summary>
+    /// How many bytes from <paramref name="addr"/> (up to <paramref name="length"/>) the app's memory can take,
+    /// made writable (allocated, copy-on-write broken) on the way: for a read that cannot give bytes back once
+    /// it has them (a host pipe). Returns the count, or -EFAULT if not even the first byte is writable.
+    /// </summary>
+    public long ProbeWritable(ulong addr, ulong length)
+    {
+        ulong ok = 0;
+        while (ok < length)
+        {
+            long n = Translate(addr + ok, length - ok, AccessType.Write, out _, out Pinned pin);
+            pin.Dispose();
+            if (n < 0)
+            {
+                return ok > 0 ? (long)ok : n;
+            }
+
+            ok += (ulong)n;
+        }
+
+        return (long)ok;
+    }
+
     /// <summary>Copies an unmanaged value in from app memory.</summary>
     public long CopyIn<T>(ulong addr, out T value)
         where T : unmanaged

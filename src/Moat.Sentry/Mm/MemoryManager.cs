@@ -199,7 +199,11 @@ internal sealed partial class MemoryManager : IDisposable
 
     // Removes host mappings of [start, start+length), if there is a host address space yet.
     // Preconditions: _mu is held.
-    private long UnmapHostLocked(ulong start, ulong length) => _addressSpace == null ? 0 : _addressSpace.Unmap(start, length);
+    private long UnmapHostLocked(ulong start, ulong length)
+    {
+        AssertLocked();
+        return _addressSpace == null ? 0 : _addressSpace.Unmap(start, length);
+    }
 
     // Removes VMAs, PMAs and host mappings of [start, end).
     // Preconditions: _mu is held exclusively (no copy in flight); start and end are page-aligned.

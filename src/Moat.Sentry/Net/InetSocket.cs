@@ -263,10 +263,10 @@ internal abstract class InetSocket : FileDescription
     /// <summary>Bytes waiting to be read (FIONREAD; for UDP the next datagram's size).</summary>
     public abstract int Available { get; }
 
-    public override long Read(Task t, ulong addr, ulong count) =>
-        count == 0 ? 0 : Receive(t, IoSequence.App(addr, count), 0, out _, out _);
+    public override long Read(Task t, in IoSequence dst, long offset) =>
+        dst.Total == 0 ? 0 : Receive(t, dst, 0, out _, out _);
 
-    public override long Write(Task t, ulong addr, ulong count) => Send(t, IoSequence.App(addr, count), 0, null);
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) => Send(t, src, 0, null);
 
     public override long Ioctl(Task t, uint request, ulong arg)
     {

@@ -228,9 +228,9 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
         }
     }
 
-    public override long Read(Task t, ulong addr, ulong count) => Receive(t, IoSequence.App(addr, count), 0, out _);
+    public override long Read(Task t, in IoSequence dst, long offset) => Receive(t, dst, 0, out _);
 
-    public override long Write(Task t, ulong addr, ulong count) => Send(t, IoSequence.App(addr, count));
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) => Send(t, src);
 
     public override int Readiness(int events)
     {

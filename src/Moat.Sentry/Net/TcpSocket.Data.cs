@@ -332,42 +332,8 @@ internal sealed partial class TcpSocket
         }
     }
 
-    // sendfile and splice to and from a TCP socket go through a pooled Sentry buffer.
-    public override long ReadBuffer(Task t, Span<byte> dst, long offset)
-    {
-        if (dst.IsEmpty)
-        {
-            return 0;
-        }
+    // sendfile and splice to and from a TCP socket: read and write with a Sentry buffer.
+    public override bool CanSpliceRead => true;
 
-        byte[] buf = ArrayPool<byte>.Shared.Rent(dst.Length);
-        try
-        {
-            long n = Receive(t, IoSequence.Sentry(buf, dst.Length), 0, out _, out _);
-            if (n > 0)
-            {
-                buf.AsSpan(0, (int)n).CopyTo(dst);
-            }
-
-            return n;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buf);
-        }
-    }
-
-    public override long WriteBuffer(Task t, ReadOnlySpan<byte> src, long offset)
-    {
-        byte[] buf = ArrayPool<byte>.Shared.Rent(src.Length);
-        try
-        {
-            src.CopyTo(buf);
-            return Send(t, IoSequence.Sentry(buf, src.Length), 0, null);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buf);
-        }
-    }
+    public override bool CanSpliceWrite => true;
 }

@@ -205,6 +205,48 @@ internal readonly struct IoSequence
         return CopyIn(mm, offset, MemoryMarshal.AsBytes(new Span<T>(ref value)));
     }
 
+    /// <summary>
+    /// How many of the first <paramref name="max"/> bytes can be written (app memory made writable on the way),
+    /// for a source that cannot take bytes back once read. Returns the count, or -EFAULT if none.
+    /// </summary>
+    public long WritablePrefix(MemoryManager mm, ulong max)
+    {
+        ulong want = Math.Min(Total, max);
+        if (_buffer != null)
+        {
+            return (long)want;
+        }
+
+        if (_pairs == null)
+        {
+            return want == 0 ? 0 : mm.ProbeWritable(_addr, want);
+        }
+
+        ulong ok = 0;
+        for (int i = 0; i < _iovCount && ok < want; i++)
+        {
+            ulong len = Math.Min(_pairs[(i * 2) + 1], want - ok);
+            if (len == 0)
+            {
+                continue;
+            }
+
+            long r = mm.ProbeWritable(_pairs[i * 2], len);
+            if (r < 0)
+            {
+                return ok > 0 ? (long)ok : r;
+            }
+
+            ok += (ulong)r;
+            if ((ulong)r < len)
+            {
+                break;
+            }
+        }
+
+        return (long)ok;
+    }
+
     // Whether iovec i holds bytes at offset: then its remaining range; if not, offset moves past it.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Seek(int i, ref ulong offset, out ulong addr, out ulong len)

@@ -12,48 +12,15 @@ internal sealed partial class UnixSocket
     private const int MaxStreamMessage = 32768;
 
     // read(2) of nothing answers 0 at once on any socket (recv(2) of nothing may wait, as Linux's does).
-    public override long Read(Task t, ulong addr, ulong count) => count == 0 ? 0 : ReceiveDropping(t, IoSequence.App(addr, count), 0);
+    public override long Read(Task t, in IoSequence dst, long offset) => dst.Total == 0 ? 0 : ReceiveDropping(t, dst, 0);
 
-    public override long Write(Task t, ulong addr, ulong count) => Send(t, IoSequence.App(addr, count), new SendControl(), default, 0, null);
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) =>
+        Send(t, src, new SendControl(), default, 0, null);
 
-    // sendfile and splice to and from a socket: the bytes go through a pooled Sentry buffer, as read/write would.
-    public override long ReadBuffer(Task t, System.Span<byte> dst, long offset)
-    {
-        if (dst.IsEmpty)
-        {
-            return 0;
-        }
+    // sendfile and splice to and from a socket: read and write with a Sentry buffer.
+    public override bool CanSpliceRead => true;
 
-        byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(dst.Length);
-        try
-        {
-            long n = ReceiveDropping(t, IoSequence.Sentry(buf, dst.Length), 0);
-            if (n > 0)
-            {
-                buf.AsSpan(0, (int)n).CopyTo(dst);
-            }
-
-            return n;
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
-        }
-    }
-
-    public override long WriteBuffer(Task t, System.ReadOnlySpan<byte> src, long offset)
-    {
-        byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(src.Length);
-        try
-        {
-            src.CopyTo(buf);
-            return Send(t, IoSequence.Sentry(buf, src.Length), new SendControl(), default, 0, null);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
-        }
-    }
+    public override bool CanSpliceWrite => true;
 
     /// <summary>A receive whose caller takes no files (read, recv): files that arrive are closed, as Linux does.</summary>
     public long ReceiveDropping(Task t, IoSequence iov, int flags)
