@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Threading;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
