@@ -169,7 +169,7 @@ public sealed class UnixSocketTests : IDisposable
     }
 
     [Fact]
-    public void AppBuffers_CopyAcrossBuffersAtAnOffset()
+    public void IoSequence_CopyAcrossBuffersAtAnOffset()
     {
         var iov = IoSequence.Vector([_buf, 3, _buf + 100, 0, _buf + 200, 5]);
         Assert.Equal(8UL, iov.Total);

@@ -190,6 +190,7 @@ internal static class SysProcess
             Cwd = t.Group.Cwd,
             Root = t.Group.Root,
             Mounts = (flags & CLONE_NEWNS) != 0 ? t.Group.Mounts.Clone() : t.Group.Mounts,
+            Container = t.Group.Container,
             Umask = t.Group.Umask,
             ExitSignal = exitSignal,
             ProcessGroup = t.Group.ProcessGroup,
