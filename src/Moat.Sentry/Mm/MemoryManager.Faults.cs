@@ -38,6 +38,15 @@ internal sealed partial class MemoryManager
     // Preconditions: _mu is held (exclusively when hostSaysAccessError).
     private int HandleFaultLocked(ulong addr, bool hostSaysAccessError, ulong ip, out ISharedFilePages? file, out long index)
     {
+        if (hostSaysAccessError)
+        {
+            AssertExclusive();
+        }
+        else
+        {
+            AssertLocked();
+        }
+
         file = null;
         index = 0;
         int i = _vmas.IndexOf(addr);

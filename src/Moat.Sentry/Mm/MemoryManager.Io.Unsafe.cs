@@ -182,6 +182,126 @@ internal sealed unsafe partial class MemoryManager
         return 0;
     }
 
+    /// <summary>
+    /// Copies as much of <paramref name="src"/> to app memory as is writable from <paramref name="addr"/> on.
+    /// Returns the bytes copied, or -EFAULT if not even the first one was (Linux's copy_to_iter: a fault after
+    /// some bytes ends the copy with the count so far).
+    /// </summary>
+    public long CopyOutPartial(ulong addr, ReadOnlySpan<byte> src)
+    {
+        var reader = new SpanBlockReader(src);
+        return CopyOutFrom(addr, (ulong)src.Length, ref reader);
+    }
+
+    /// <summary>Copies app memory into <paramref name="dst"/> up to the first unreadable byte, like <see cref="CopyOutPartial"/>.</summary>
+    public long CopyInPartial(ulong addr, Span<byte> dst)
+    {
+        var writer = new SpanBlockWriter(dst);
+        return CopyInTo(addr, (ulong)dst.Length, ref writer);
+    }
+
+    /// <summary>
+    /// Lets <paramref name="reader"/> fill app memory [addr, addr+length) one contiguous MemoryFile block at a
+    /// time. Each block is pinned (<see cref="Translate"/>) for exactly as long as the reader writes into it, so
+    /// a sibling thread's munmap, mremap or copy-on-write break cannot free or reuse its pages mid-copy: they
+    /// wait for the pin (MemoryManager.Active.cs). Stops at the first block the reader leaves short.
+    /// Returns the bytes filled, or -errno (-EFAULT, or the reader's) if none were.
+    /// </summary>
+    public long CopyOutFrom<TReader>(ulong addr, ulong length, ref TReader reader)
+        where TReader : IBlockReader, allows ref struct
+    {
+        ulong done = 0;
+        while (done < length)
+        {
+            long n = Translate(addr + done, length - done, AccessType.Write, out byte* p, out Pinned pin);
+            if (n < 0)
+            {
+                return done > 0 ? (long)done : n;
+            }
+
+            int block = (int)Math.Min(n, int.MaxValue);
+            long r;
+            using (pin)
+            {
+                r = reader.ReadToBlock(new Span<byte>(p, block));
+            }
+
+            if (r < 0)
+            {
+                return done > 0 ? (long)done : r;
+            }
+
+            done += (ulong)r;
+            if (r < block)
+            {
+                break;
+            }
+        }
+
+        return (long)done;
+    }
+
+    /// <summary>
+    /// Hands <paramref name="writer"/> app memory [addr, addr+length) one pinned block at a time, as
+    /// <see cref="CopyOutFrom"/> does for reads. Returns the bytes taken, or -errno if none were.
+    /// </summary>
+    public long CopyInTo<TWriter>(ulong addr, ulong length, ref TWriter writer)
+        where TWriter : IBlockWriter, allows ref struct
+    {
+        ulong done = 0;
+        while (done < length)
+        {
+            long n = Translate(addr + done, length - done, AccessType.Read, out byte* p, out Pinned pin);
+            if (n < 0)
+            {
+                return done > 0 ? (long)done : n;
+            }
+
+            int block = (int)Math.Min(n, int.MaxValue);
+            long w;
+            using (pin)
+            {
+                w = writer.WriteFromBlock(new ReadOnlySpan<byte>(p, block));
+            }
+
+            if (w < 0)
+            {
+                return done > 0 ? (long)done : w;
+            }
+
+            done += (ulong)w;
+            if (w < block)
+            {
+                break;
+            }
+        }
+
+        return (long)done;
+    }
+
+    /// <summary>
+    /// How many bytes from <paramref name="addr"/> (up to <paramref name="length"/>) the app's memory can take,
+    /// made writable (allocated, copy-on-write broken) on the way: for a read that cannot give bytes back once
+    /// it has them (a host pipe). Returns the count, or -EFAULT if not even the first byte is writable.
+    /// </summary>
+    public long ProbeWritable(ulong addr, ulong length)
+    {
+        ulong ok = 0;
+        while (ok < length)
+        {
+            long n = Translate(addr + ok, length - ok, AccessType.Write, out _, out Pinned pin);
+            pin.Dispose();
+            if (n < 0)
+            {
+                return ok > 0 ? (long)ok : n;
+            }
+
+            ok += (ulong)n;
+        }
+
+        return (long)ok;
+    }
+
     /// <summary>Copies an unmanaged value in from app memory.</summary>
     public long CopyIn<T>(ulong addr, out T value)
         where T : unmanaged

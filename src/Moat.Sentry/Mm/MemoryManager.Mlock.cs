@@ -132,6 +132,7 @@ internal sealed partial class MemoryManager
     // Bytes of locked VMAs within [start, end). Preconditions: _mu is held.
     private ulong LockedBytesLocked(ulong start, ulong end)
     {
+        AssertLocked();
         ulong sum = 0;
         for (int i = _vmas.FirstEndingAfter(start); i >= 0 && i < _vmas.Count && _vmas[i].Start < end; i++)
         {

@@ -199,7 +199,11 @@ internal sealed partial class MemoryManager : IDisposable
 
     // Removes host mappings of [start, start+length), if there is a host address space yet.
     // Preconditions: _mu is held.
-    private long UnmapHostLocked(ulong start, ulong length) => _addressSpace == null ? 0 : _addressSpace.Unmap(start, length);
+    private long UnmapHostLocked(ulong start, ulong length)
+    {
+        AssertLocked();
+        return _addressSpace == null ? 0 : _addressSpace.Unmap(start, length);
+    }
 
     // Whether the host may map something in [start, end): the host only ever maps PMAs (on faults and
     // populates), and the platform's vDSO near VdsoAddress. Elsewhere a host unmap would be a wasted trip.

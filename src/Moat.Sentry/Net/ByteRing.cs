@@ -39,7 +39,7 @@ internal sealed class ByteRing
     public int Free => Math.Max(Limit - Count, 0);
 
     /// <summary>Appends <paramref name="n"/> bytes (at most <see cref="Free"/>) from <paramref name="src"/> at <paramref name="srcOffset"/>; nothing is appended on -EFAULT.</summary>
-    public long Append(MemoryManager mm, in AppBuffers src, ulong srcOffset, int n)
+    public long Append(MemoryManager mm, in IoSequence src, ulong srcOffset, int n)
     {
         Reserve(Count + n);
         int cap = _data.Length;
@@ -57,7 +57,7 @@ internal sealed class ByteRing
     }
 
     /// <summary>Copies the first <paramref name="n"/> bytes to <paramref name="dst"/> at <paramref name="dstOffset"/>, consuming them unless <paramref name="peek"/>.</summary>
-    public long Take(MemoryManager mm, in AppBuffers dst, ulong dstOffset, int n, bool peek)
+    public long Take(MemoryManager mm, in IoSequence dst, ulong dstOffset, int n, bool peek)
     {
         int first = Math.Min(n, _data.Length - _head);
         if (dst.CopyOut(mm, dstOffset, _data.AsSpan(_head, first)) < 0

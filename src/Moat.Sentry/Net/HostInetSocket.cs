@@ -142,7 +142,7 @@ internal sealed class HostInetSocket : InetSocket
 
     public override long Shutdown(int how) => how is < 0 or > 2 ? -Errno.EINVAL.Value : HostNet.Shutdown(_fd, how);
 
-    public override long Send(Task t, in AppBuffers src, int flags, InetAddr? dst)
+    public override long Send(Task t, in IoSequence src, int flags, InetAddr? dst)
     {
         int hostFlags = flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE | MSG_CONFIRM);
         Span<byte> addr = stackalloc byte[InetAddr.SockaddrIn6Size];
@@ -202,7 +202,7 @@ internal sealed class HostInetSocket : InetSocket
         }
     }
 
-    public override long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags)
+    public override long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags)
     {
         from = default;
         msgFlags = 0;

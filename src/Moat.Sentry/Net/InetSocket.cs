@@ -252,10 +252,10 @@ internal abstract class InetSocket : FileDescription
     public abstract long Shutdown(int how);
 
     /// <summary>send/sendto/sendmsg; <paramref name="dst"/> is the destination of sendto, if any.</summary>
-    public abstract long Send(Task t, in AppBuffers src, int flags, InetAddr? dst);
+    public abstract long Send(Task t, in IoSequence src, int flags, InetAddr? dst);
 
     /// <summary>recv/recvfrom/recvmsg; <paramref name="from"/> is the sender, <paramref name="msgFlags"/> MSG_TRUNC and such.</summary>
-    public abstract long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags);
+    public abstract long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags);
 
     /// <summary>Bytes written and not yet delivered (SIOCOUTQ): TCP's corked bytes; 0 elsewhere.</summary>
     public virtual int Unsent => 0;
@@ -263,10 +263,10 @@ internal abstract class InetSocket : FileDescription
     /// <summary>Bytes waiting to be read (FIONREAD; for UDP the next datagram's size).</summary>
     public abstract int Available { get; }
 
-    public override long Read(Task t, ulong addr, ulong count) =>
-        count == 0 ? 0 : Receive(t, AppBuffers.Single(addr, count), 0, out _, out _);
+    public override long Read(Task t, in IoSequence dst, long offset) =>
+        dst.Total == 0 ? 0 : Receive(t, dst, 0, out _, out _);
 
-    public override long Write(Task t, ulong addr, ulong count) => Send(t, AppBuffers.Single(addr, count), 0, null);
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) => Send(t, src, 0, null);
 
     public override long Ioctl(Task t, uint request, ulong arg)
     {

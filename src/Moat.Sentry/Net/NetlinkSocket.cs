@@ -122,7 +122,7 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
     }
 
     /// <summary>Takes one datagram of requests and queues the answers. Returns the bytes taken or -errno.</summary>
-    public long Send(Task t, in AppBuffers src)
+    public long Send(Task t, in IoSequence src)
     {
         ulong total = src.Total;
         if (total > MaxRequest)
@@ -184,7 +184,7 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
         return (long)total;
     }
 
-    public long Receive(Task t, in AppBuffers dst, int flags, out int msgFlags)
+    public long Receive(Task t, in IoSequence dst, int flags, out int msgFlags)
     {
         msgFlags = 0;
         var deadline = new SocketDeadline(ReceiveTimeoutUs);
@@ -228,9 +228,9 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
         }
     }
 
-    public override long Read(Task t, ulong addr, ulong count) => Receive(t, AppBuffers.Single(addr, count), 0, out _);
+    public override long Read(Task t, in IoSequence dst, long offset) => Receive(t, dst, 0, out _);
 
-    public override long Write(Task t, ulong addr, ulong count) => Send(t, AppBuffers.Single(addr, count));
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) => Send(t, src);
 
     public override int Readiness(int events)
     {

@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Threading;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
@@ -16,7 +15,7 @@ namespace Moat.Sentry.Net;
 /// </summary>
 internal sealed partial class TcpSocket
 {
-    public override long Send(Task t, in AppBuffers src, int flags, InetAddr? dst)
+    public override long Send(Task t, in IoSequence src, int flags, InetAddr? dst)
     {
         if ((flags & MSG_OOB) != 0)
         {
@@ -190,7 +189,7 @@ internal sealed partial class TcpSocket
         }
     }
 
-    public override long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags)
+    public override long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags)
     {
         from = default;
         msgFlags = 0;
@@ -332,42 +331,8 @@ internal sealed partial class TcpSocket
         }
     }
 
-    // sendfile and splice to and from a TCP socket go through a pooled Sentry buffer.
-    public override long ReadBuffer(Task t, Span<byte> dst, long offset)
-    {
-        if (dst.IsEmpty)
-        {
-            return 0;
-        }
+    // sendfile and splice to and from a TCP socket: read and write with a Sentry buffer.
+    public override bool CanSpliceRead => true;
 
-        byte[] buf = ArrayPool<byte>.Shared.Rent(dst.Length);
-        try
-        {
-            long n = Receive(t, AppBuffers.Sentry(buf, dst.Length), 0, out _, out _);
-            if (n > 0)
-            {
-                buf.AsSpan(0, (int)n).CopyTo(dst);
-            }
-
-            return n;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buf);
-        }
-    }
-
-    public override long WriteBuffer(Task t, ReadOnlySpan<byte> src, long offset)
-    {
-        byte[] buf = ArrayPool<byte>.Shared.Rent(src.Length);
-        try
-        {
-            src.CopyTo(buf);
-            return Send(t, AppBuffers.Sentry(buf, src.Length), 0, null);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buf);
-        }
-    }
+    public override bool CanSpliceWrite => true;
 }

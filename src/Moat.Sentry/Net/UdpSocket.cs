@@ -177,10 +177,10 @@ internal sealed class UdpSocket : InetSocket
         return 0;
     }
 
-    public override long Send(Task t, in AppBuffers src, int flags, InetAddr? to) => Send(t, src, flags, to, -1, -1);
+    public override long Send(Task t, in IoSequence src, int flags, InetAddr? to) => Send(t, src, flags, to, -1, -1);
 
     /// <summary>send with a hop limit and traffic class of this datagram's own (-1: the socket's), from sendmsg's control messages.</summary>
-    public long Send(Task t, in AppBuffers src, int flags, InetAddr? to, int hops, int tclass)
+    public long Send(Task t, in IoSequence src, int flags, InetAddr? to, int hops, int tclass)
     {
         if ((flags & MSG_OOB) != 0)
         {
@@ -311,11 +311,11 @@ internal sealed class UdpSocket : InetSocket
         return true;
     }
 
-    public override long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags) =>
+    public override long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags) =>
         Receive(t, dst, flags, out from, out msgFlags, out _, out _, out _);
 
     /// <summary>recvmsg: also the hop limit and traffic class the datagram was sent with, and when it arrived.</summary>
-    public long Receive(Task t, in AppBuffers dst, int flags, out InetAddr from, out int msgFlags, out int hops, out int tclass, out long stampNs)
+    public long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags, out int hops, out int tclass, out long stampNs)
     {
         from = default;
         msgFlags = 0;

@@ -9,7 +9,7 @@ namespace Moat.Sentry.Vfs;
 /// The memory character devices the Sentry serves itself (/dev/null, zero, full, random, urandom): the
 /// host's devices are never opened for the application.
 /// </summary>
-internal sealed unsafe class DeviceFile : FileDescription
+internal sealed class DeviceFile : FileDescription
 {
     private readonly Kind _kind;
 
@@ -63,49 +63,27 @@ internal sealed unsafe class DeviceFile : FileDescription
         return kind == null ? null : new DeviceFile(kind.Value, (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_NONBLOCK | OpenFlags.O_APPEND)) | OpenFlags.O_LARGEFILE) { Path = cleanPath };
     }
 
-    public override long Read(Task t, ulong addr, ulong count)
+    public override long Read(Task t, in IoSequence dst, long offset)
     {
-        switch (_kind)
+        if (_kind == Kind.Null)
         {
-            case Kind.Null:
-                return 0;
-            case Kind.Zero:
-            case Kind.Full:
-                return Fill(t, addr, count, random: false);
-            default:
-                return Fill(t, addr, count, random: true);
+            return 0;
         }
+
+        var filler = new Filler(random: _kind is not (Kind.Zero or Kind.Full));
+        return dst.CopyOutFrom(t.MM, 0, ref filler);
     }
 
-    public override long Write(Task t, ulong addr, ulong count) =>
-        _kind == Kind.Full ? -Errno.ENOSPC.Value : (long)count;
-
-    public override long PRead(Task t, ulong addr, ulong count, long offset) => Read(t, addr, count);
-
-    public override long PWrite(Task t, ulong addr, ulong count, long offset) => Write(t, addr, count);
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) =>
+        _kind == Kind.Full ? -Errno.ENOSPC.Value : (long)src.Total;
 
     public override long Seek(long offset, int whence) => 0;
 
     public override bool Positional => true;
 
-    public override long ReadBuffer(Task t, System.Span<byte> dst, long offset)
-    {
-        switch (_kind)
-        {
-            case Kind.Null:
-                return 0;
-            case Kind.Zero:
-            case Kind.Full:
-                dst.Clear();
-                return dst.Length;
-            default:
-                Moat.Host.HostRandom.Fill(dst);
-                return dst.Length;
-        }
-    }
+    public override bool CanSpliceRead => true;
 
-    public override long WriteBuffer(Task t, System.ReadOnlySpan<byte> src, long offset) =>
-        _kind == Kind.Full ? -Errno.ENOSPC.Value : src.Length;
+    public override bool CanSpliceWrite => true;
 
     public override long Stat(out Stat st)
     {
@@ -128,33 +106,21 @@ internal sealed unsafe class DeviceFile : FileDescription
         return 0;
     }
 
-    private static long Fill(Task t, ulong addr, ulong count, bool random)
+    // Zeroes or random bytes, as many as asked.
+    private readonly struct Filler(bool random) : IBlockReader
     {
-        ulong done = 0;
-        while (done < count)
+        public long ReadToBlock(Span<byte> block)
         {
-            long n = t.MM.Translate(addr + done, count - done, AccessType.Write, out byte* p, out MemoryManager.Pinned pin);
-            if (n < 0)
+            if (random)
             {
-                return done > 0 ? (long)done : n;
+                Moat.Host.HostRandom.Fill(block);
+            }
+            else
+            {
+                block.Clear();
             }
 
-            using (pin)
-            {
-                var span = new Span<byte>(p, (int)Math.Min(n, int.MaxValue));
-                if (random)
-                {
-                    Moat.Host.HostRandom.Fill(span);
-                }
-                else
-                {
-                    span.Clear();
-                }
-
-                done += (ulong)span.Length;
-            }
+            return block.Length;
         }
-
-        return (long)done;
     }
 }

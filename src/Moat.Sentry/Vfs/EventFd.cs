@@ -36,8 +36,9 @@ internal sealed class EventFd : FileDescription
         }
     }
 
-    public override long Read(Task t, ulong addr, ulong count)
+    public override long Read(Task t, in IoSequence dst, long offset)
     {
+        ulong count = dst.Total;
         if (count < 8)
         {
             return -Errno.EINVAL.Value;
@@ -50,7 +51,7 @@ internal sealed class EventFd : FileDescription
                 if (_count > 0)
                 {
                     ulong value = _semaphore ? 1 : _count;
-                    if (t.MM.CopyOut(addr, value) < 0)
+                    if (dst.CopyOut(t.MM, 0, value) < 0)
                     {
                         return -Errno.EFAULT.Value;
                     }
@@ -74,14 +75,15 @@ internal sealed class EventFd : FileDescription
         }
     }
 
-    public override long Write(Task t, ulong addr, ulong count)
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None)
     {
+        ulong count = src.Total;
         if (count < 8)
         {
             return -Errno.EINVAL.Value;
         }
 
-        if (t.MM.CopyIn(addr, out ulong value) < 0)
+        if (src.CopyIn(t.MM, 0, out ulong value) < 0)
         {
             return -Errno.EFAULT.Value;
         }

@@ -59,29 +59,30 @@ internal abstract class FileDescription
     /// </summary>
     public int MountId { get; set; }
 
-    /// <summary>Implements read(2) into app memory [addr, addr+count). Returns bytes read or -errno.</summary>
-    public virtual long Read(Task t, ulong addr, ulong count) => -Errno.EINVAL.Value;
+    /// <summary>
+    /// Implements read(2), readv(2), pread64(2), preadv(2) and the reads of splice, sendfile and the loader: fills
+    /// <paramref name="dst"/> from <paramref name="offset"/>, or from the file offset (advancing it) when it is
+    /// -1. Only a <see cref="Positional"/> file is given an offset of 0 or more by read(2)'s family (the others
+    /// answer ESPIPE before the call); splice's may reach any file, which then ignores it. Returns the bytes read
+    /// or -errno; a fault after some bytes returns the count so far.
+    /// </summary>
+    public virtual long Read(Task t, in IoSequence dst, long offset) => -Errno.EINVAL.Value;
 
-    /// <summary>Implements write(2) from app memory [addr, addr+count). Returns bytes written or -errno.</summary>
-    public virtual long Write(Task t, ulong addr, ulong count) => -Errno.EINVAL.Value;
-
-    /// <summary>Implements pread64(2). Returns bytes read or -errno.</summary>
-    public virtual long PRead(Task t, ulong addr, ulong count, long offset) => -Errno.ESPIPE.Value;
-
-    /// <summary>Implements pwrite64(2). Returns bytes written or -errno.</summary>
-    public virtual long PWrite(Task t, ulong addr, ulong count, long offset) => -Errno.ESPIPE.Value;
+    /// <summary>
+    /// Implements write(2) and its positional, vectored and splice forms, like <see cref="Read"/>: O_APPEND
+    /// writes at the end even at an offset (as pwrite(2) does), unless <paramref name="flags"/> says
+    /// <see cref="WriteFlags.NoAppend"/> (pwritev2's RWF_NOAPPEND). Returns the bytes written or -errno.
+    /// </summary>
+    public virtual long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) => -Errno.EINVAL.Value;
 
     /// <summary>Whether pread/pwrite work here (Linux's FMODE_PREAD/FMODE_PWRITE); pipes, sockets and ttys answer ESPIPE.</summary>
     public virtual bool Positional => false;
 
-    /// <summary>
-    /// Reads into a Sentry buffer, for sendfile and splice: at <paramref name="offset"/>, or at the file
-    /// offset (advancing it) when it is -1. Returns bytes read or -errno; EINVAL where splice can't read.
-    /// </summary>
-    public virtual long ReadBuffer(Task t, System.Span<byte> dst, long offset) => -Errno.EINVAL.Value;
+    /// <summary>Whether splice(2) and sendfile(2) may read this file (Linux's f_op->splice_read); EINVAL if not.</summary>
+    public virtual bool CanSpliceRead => false;
 
-    /// <summary>Writes from a Sentry buffer, like <see cref="ReadBuffer"/>.</summary>
-    public virtual long WriteBuffer(Task t, System.ReadOnlySpan<byte> src, long offset) => -Errno.EINVAL.Value;
+    /// <summary>Whether splice(2) and sendfile(2) may write this file (Linux's f_op->splice_write); EINVAL if not.</summary>
+    public virtual bool CanSpliceWrite => false;
 
     /// <summary>Implements fstat(2).</summary>
     public abstract long Stat(out Stat st);

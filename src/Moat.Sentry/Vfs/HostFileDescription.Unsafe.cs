@@ -1,3 +1,4 @@
+using System;
 using System.Threading;
 using Moat.Abi;
 using Moat.Host;
@@ -43,13 +44,12 @@ internal sealed unsafe class HostFileDescription : FileDescription
     /// <summary>The volume this file was opened on; null for the read-only root and the host's stdio.</summary>
     public Volume? Volume { get; init; }
 
-    public override long Read(Task t, ulong addr, ulong count) => _posMu == null ? Transfer(t, addr, count, -1, write: false) : AtOffset(t, addr, count, write: false);
+    public override long Read(Task t, in IoSequence dst, long offset) =>
+        offset < 0 && _posMu != null ? AtOffset(t, dst, write: false) : Transfer(t, dst, offset, write: false);
 
-    public override long Write(Task t, ulong addr, ulong count) => _posMu == null ? Transfer(t, addr, count, -1, write: true) : AtOffset(t, addr, count, write: true);
-
-    public override long PRead(Task t, ulong addr, ulong count, long offset) => Transfer(t, addr, count, offset, write: false);
-
-    public override long PWrite(Task t, ulong addr, ulong count, long offset) => Transfer(t, addr, count, offset, write: true);
+    // The host applies O_APPEND itself, at an offset too; RWF_NOAPPEND is not passed on.
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) =>
+        offset < 0 && _posMu != null ? AtOffset(t, src, write: true) : Transfer(t, src, offset, write: true);
 
     /// <summary>The kernel whose root overlay this host file belongs to (a lower file), for its attributes as the overlay shows them.</summary>
     public Kernel.Kernel? Overlay { get; init; }
@@ -68,21 +68,9 @@ internal sealed unsafe class HostFileDescription : FileDescription
     // Regular files, directories and block devices take offsets; ttys, pipes and sockets don't.
     public override bool Positional => IsAlwaysReady() || _kind == (int)Abi.Stat.S_IFBLK;
 
-    public override long ReadBuffer(Task t, System.Span<byte> dst, long offset)
-    {
-        fixed (byte* p = dst)
-        {
-            return offset < 0 ? HostFile.Read(_fd.Fd, p, (ulong)dst.Length) : HostFile.PRead(_fd.Fd, p, (ulong)dst.Length, offset);
-        }
-    }
+    public override bool CanSpliceRead => true;
 
-    public override long WriteBuffer(Task t, System.ReadOnlySpan<byte> src, long offset)
-    {
-        fixed (byte* p = src)
-        {
-            return offset < 0 ? HostFile.Write(_fd.Fd, p, (ulong)src.Length) : HostFile.PWrite(_fd.Fd, p, (ulong)src.Length, offset);
-        }
-    }
+    public override bool CanSpliceWrite => true;
 
     // Regular files and directories are always ready; ttys, pipes and sockets from the host are asked.
     public override bool PolledFromHost => !IsAlwaysReady();
@@ -118,7 +106,7 @@ internal sealed unsafe class HostFileDescription : FileDescription
     public override long Seek(long offset, int whence) => _posMu == null ? HostFile.Seek(_fd.Fd, offset, whence) : SeekOwn(offset, whence);
 
     // read/write at this file's own offset (a shared fd), advancing it as Linux advances f_pos.
-    private long AtOffset(Task t, ulong addr, ulong count, bool write)
+    private long AtOffset(Task t, in IoSequence io, bool write)
     {
         if ((StatusFlags & OpenFlags.O_PATH) != 0)
         {
@@ -127,7 +115,7 @@ internal sealed unsafe class HostFileDescription : FileDescription
 
         lock (_posMu!)
         {
-            long n = Transfer(t, addr, count, _offset, write);
+            long n = Transfer(t, io, _offset, write);
             if (n > 0)
             {
                 _offset += n;
@@ -225,19 +213,15 @@ internal sealed unsafe class HostFileDescription : FileDescription
         }
     }
 
-    // Moves bytes between app memory and the host fd, one contiguous MemoryFile block at a time.
-    // Like Linux, a fault after some bytes moved ends the call with the count so far.
-    private long Transfer(Task t, ulong addr, ulong count, long offset, bool write)
+    // Moves bytes between the sequence and the host fd, one contiguous MemoryFile block at a time (pinned for
+    // the host call: IoSequence.CopyOutFrom/CopyInTo). Like Linux, a fault after some bytes moved ends the call
+    // with the count so far.
+    private long Transfer(Task t, in IoSequence io, long offset, bool write)
     {
-        if (count == 0)
+        if (io.Total == 0)
         {
             // Linux checks the fd's mode, not the buffer, for an empty transfer.
             return 0;
-        }
-
-        if ((long)count < 0)
-        {
-            count = long.MaxValue;
         }
 
         if (write && Volume != null && !t.Credentials.HasCapability(Credentials.CAP_FSETID))
@@ -267,51 +251,52 @@ internal sealed unsafe class HostFileDescription : FileDescription
 
         if (PolledFromHost)
         {
-            return TransferBounced(t, addr, count, offset, write);
+            return TransferBounced(t, io, offset, write);
         }
 
-        ulong done = 0;
-        while (done < count)
+        // A regular file: the host call does not sleep for long, so it may run under the pin.
+        var host = new HostIo(_fd.Fd, offset);
+        return write ? io.CopyInTo(t.MM, 0, ref host) : io.CopyOutFrom(t.MM, 0, ref host);
+    }
+
+    // One host read or write per block, at the fd's offset (-1) or at a position that moves along.
+    private struct HostIo(int fd, long offset) : IBlockReader, IBlockWriter
+    {
+        private long _at = offset;
+
+        public long ReadToBlock(System.Span<byte> block)
         {
-            long n = t.MM.Translate(addr + done, count - done, write ? AccessType.Read : AccessType.Write, out byte* p, out MemoryManager.Pinned pin);
-            if (n < 0)
+            fixed (byte* p = block)
             {
-                return done > 0 ? (long)done : n;
-            }
-
-            // A regular file: the host call does not sleep for long, so it may run under the pin.
-            long r;
-            using (pin)
-            {
-                if (offset < 0)
-                {
-                    r = write ? HostFile.Write(_fd.Fd, p, (ulong)n) : HostFile.Read(_fd.Fd, p, (ulong)n);
-                }
-                else
-                {
-                    r = write ? HostFile.PWrite(_fd.Fd, p, (ulong)n, offset + (long)done) : HostFile.PRead(_fd.Fd, p, (ulong)n, offset + (long)done);
-                }
-            }
-
-            if (r < 0)
-            {
-                return done > 0 ? (long)done : r;
-            }
-
-            done += (ulong)r;
-            if (r < n)
-            {
-                break;
+                // SAFETY: p points at block's bytes, pinned by fixed (and by the MemoryManager for app memory).
+                return Advance(_at < 0 ? HostFile.Read(fd, p, (ulong)block.Length) : HostFile.PRead(fd, p, (ulong)block.Length, _at));
             }
         }
 
-        return (long)done;
+        public long WriteFromBlock(System.ReadOnlySpan<byte> block)
+        {
+            fixed (byte* p = block)
+            {
+                // SAFETY: as in ReadToBlock.
+                return Advance(_at < 0 ? HostFile.Write(fd, p, (ulong)block.Length) : HostFile.PWrite(fd, p, (ulong)block.Length, _at));
+            }
+        }
+
+        private long Advance(long r)
+        {
+            if (r > 0 && _at >= 0)
+            {
+                _at += r;
+            }
+
+            return r;
+        }
     }
 
     // A pipe, a terminal or a socket of the host may block in the host call for as long as its other end
     // likes: never while app pages are pinned (that would hold up munmap and copy-on-write faults of the whole
     // process, and deadlock one whose other thread must run to unblock it). Copy through a pooled buffer.
-    private long TransferBounced(Task t, ulong addr, ulong count, long offset, bool write)
+    private long TransferBounced(Task t, in IoSequence io, long offset, bool write)
     {
         byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(BounceSize);
         try
@@ -322,7 +307,7 @@ internal sealed unsafe class HostFileDescription : FileDescription
                 {
                     // One host read: a stream returns what it has, and a second read could sleep. Read no more
                     // than the buffer can take, since bytes read cannot go back into the host pipe.
-                    long want = WritableBytes(t, addr, System.Math.Min(count, (ulong)BounceSize));
+                    long want = io.WritablePrefix(t.MM, (ulong)BounceSize);
                     if (want < 0)
                     {
                         return want;
@@ -334,21 +319,22 @@ internal sealed unsafe class HostFileDescription : FileDescription
                         return r;
                     }
 
-                    long c = t.MM.CopyOut(addr, new System.ReadOnlySpan<byte>(b, (int)r));
+                    long c = io.CopyOut(t.MM, 0, buf.AsSpan(0, (int)r));
                     return c < 0 ? c : r;
                 }
 
+                ulong count = io.Total;
                 ulong done = 0;
                 while (done < count)
                 {
                     int chunk = (int)System.Math.Min(count - done, (ulong)BounceSize);
-                    long c = t.MM.CopyIn(addr + done, new System.Span<byte>(b, chunk));
+                    long c = io.CopyInPartial(t.MM, done, buf.AsSpan(0, chunk));
                     if (c < 0)
                     {
                         return done > 0 ? (long)done : c;
                     }
 
-                    long r = offset < 0 ? HostFile.Write(_fd.Fd, b, (ulong)chunk) : HostFile.PWrite(_fd.Fd, b, (ulong)chunk, offset + (long)done);
+                    long r = offset < 0 ? HostFile.Write(_fd.Fd, b, (ulong)c) : HostFile.PWrite(_fd.Fd, b, (ulong)c, offset + (long)done);
                     if (r < 0)
                     {
                         return done > 0 ? (long)done : r;
@@ -368,25 +354,6 @@ internal sealed unsafe class HostFileDescription : FileDescription
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(buf);
         }
-    }
-
-    // How many bytes from addr (up to length) the task may write, or -EFAULT if not the first.
-    private static long WritableBytes(Task t, ulong addr, ulong length)
-    {
-        ulong ok = 0;
-        while (ok < length)
-        {
-            long n = t.MM.Translate(addr + ok, length - ok, AccessType.Write, out _, out MemoryManager.Pinned pin);
-            pin.Dispose();
-            if (n < 0)
-            {
-                return ok > 0 ? (long)ok : n;
-            }
-
-            ok += (ulong)n;
-        }
-
-        return (long)ok;
     }
 
     // The most a bounced transfer moves per host call.

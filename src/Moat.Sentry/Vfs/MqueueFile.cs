@@ -44,11 +44,16 @@ internal sealed class MqueueFile : FileDescription
 
     public override bool Positional => true;
 
-    public override long Read(Task t, ulong addr, ulong count)
+    public override long Read(Task t, in IoSequence dst, long offset)
     {
+        if (offset >= 0)
+        {
+            return ReadAt(t, dst, offset);
+        }
+
         lock (_offsetMu)
         {
-            long n = ReadAt(t, addr, count, _offset);
+            long n = ReadAt(t, dst, _offset);
             if (n > 0)
             {
                 _offset += n;
@@ -57,9 +62,6 @@ internal sealed class MqueueFile : FileDescription
             return n;
         }
     }
-
-    public override long PRead(Task t, ulong addr, ulong count, long offset) =>
-        offset < 0 ? -Errno.EINVAL.Value : ReadAt(t, addr, count, offset);
 
     /// <summary>default_llseek over a file of FILENT_SIZE bytes.</summary>
     public override long Seek(long offset, int whence)
@@ -89,7 +91,7 @@ internal sealed class MqueueFile : FileDescription
     }
 
     // The queue's state line from offset on (simple_read_from_buffer).
-    private long ReadAt(Task t, ulong addr, ulong count, long offset)
+    private long ReadAt(Task t, in IoSequence dst, long offset)
     {
         if (!Readable)
         {
@@ -97,16 +99,16 @@ internal sealed class MqueueFile : FileDescription
         }
 
         byte[] line = LinuxString.Encoding.GetBytes(Queue.Describe());
-        if (offset >= line.Length || count == 0)
+        if (offset >= line.Length || dst.Total == 0)
         {
             return 0;
         }
 
-        int n = (int)Math.Min((ulong)(line.Length - offset), count);
-        return t.MM.CopyOut(addr, line.AsSpan((int)offset, n)) < 0 ? -Errno.EFAULT.Value : n;
+        int n = (int)Math.Min((ulong)(line.Length - offset), dst.Total);
+        return dst.CopyOutPartial(t.MM, 0, line.AsSpan((int)offset, n));
     }
 
-    public override long Write(Task t, ulong addr, ulong count) => Writable ? -Errno.EINVAL.Value : -Errno.EBADF.Value;
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) => Writable ? -Errno.EINVAL.Value : -Errno.EBADF.Value;
 
     public override long Stat(out Stat st)
     {

@@ -95,23 +95,6 @@ internal sealed partial class Pipe
         return done;
     }
 
-    /// <summary>Reads queued bytes into a Sentry buffer, waiting for data; 0 at end of file.</summary>
-    public long ReadBuffer(Task t, Span<byte> dst, bool nonBlocking)
-    {
-        long w = WaitForData(t, nonBlocking);
-        if (w <= 0)
-        {
-            return w;
-        }
-
-        lock (_mu)
-        {
-            int n = PeekLocked(dst);
-            ConsumeLocked(n);
-            return n;
-        }
-    }
-
     // Preconditions for the rest: Mu is held.
 
     /// <summary>Bytes queued.</summary>

@@ -183,8 +183,9 @@ internal sealed partial class Pipe
     }
 
     /// <summary>Implements read(2) on the read end.</summary>
-    public long Read(Task t, ulong addr, ulong count, bool nonBlocking)
+    public long Read(Task t, in IoSequence dst, bool nonBlocking)
     {
+        ulong count = dst.Total;
         if (count == 0)
         {
             return 0;
@@ -196,12 +197,14 @@ internal sealed partial class Pipe
             {
                 if (_count > 0)
                 {
+                    // The whole read under _mu, as pipe_read holds pipe->mutex: a readv takes one contiguous
+                    // run of the pipe, whatever other readers do.
                     int n = (int)Math.Min((ulong)_count, count);
                     int first = Math.Min(n, _buffer.Length - _head);
-                    long r = t.MM.CopyOut(addr, _buffer.AsSpan(_head, first));
+                    long r = dst.CopyOut(t.MM, 0, _buffer.AsSpan(_head, first));
                     if (r == 0 && n > first)
                     {
-                        r = t.MM.CopyOut(addr + (ulong)first, _buffer.AsSpan(0, n - first));
+                        r = dst.CopyOut(t.MM, (ulong)first, _buffer.AsSpan(0, n - first));
                     }
 
                     if (r < 0)
@@ -258,14 +261,16 @@ internal sealed partial class Pipe
     }
 
     /// <summary>Implements write(2) on the write end.</summary>
-    public long Write(Task t, ulong addr, ulong count, bool nonBlocking)
+    public long Write(Task t, in IoSequence src, bool nonBlocking)
     {
+        ulong count = src.Total;
         if (count == 0)
         {
             return 0;
         }
 
         ulong done = 0;
+        // Atomic up to PIPE_BUF for the whole call: a writev's iovecs together, as Linux counts iov_iter_count.
         bool atomic = count <= PipeBuf;
         while (true)
         {
@@ -285,10 +290,10 @@ internal sealed partial class Pipe
                     EnsureStorageLocked(_count + n);
                     int tail = (_head + _count) % _buffer.Length;
                     int first = Math.Min(n, _buffer.Length - tail);
-                    long r = t.MM.CopyIn(addr + done, _buffer.AsSpan(tail, first));
+                    long r = src.CopyIn(t.MM, done, _buffer.AsSpan(tail, first));
                     if (r == 0 && n > first)
                     {
-                        r = t.MM.CopyIn(addr + done + (ulong)first, _buffer.AsSpan(0, n - first));
+                        r = src.CopyIn(t.MM, done + (ulong)first, _buffer.AsSpan(0, n - first));
                     }
 
                     if (r < 0)

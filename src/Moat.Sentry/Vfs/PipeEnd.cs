@@ -89,12 +89,15 @@ internal sealed class PipeEnd : FileDescription
         return t.Block(Pipe.Events, () => (IsReader ? Pipe.WriterOpens : Pipe.ReaderOpens) != seen);
     }
 
-    public override long Read(Task t, ulong addr, ulong count)
+    public override long Read(Task t, in IoSequence dst, long offset) => Read(t, dst, (StatusFlags & OpenFlags.O_NONBLOCK) != 0);
+
+    /// <summary>A read that may be made non-blocking for this call alone (preadv2's RWF_NOWAIT).</summary>
+    public long Read(Task t, in IoSequence dst, bool nonBlocking)
     {
-        long r = Pipe.Read(t, addr, count, (StatusFlags & OpenFlags.O_NONBLOCK) != 0);
+        long r = Pipe.Read(t, dst, nonBlocking);
 
         // pipe_read tells the writers' owners at its end, whatever it read (not when a signal cut its sleep).
-        if (count > 0 && r != -Errno.ERESTARTSYS.Value)
+        if (dst.Total > 0 && r != -Errno.ERESTARTSYS.Value)
         {
             Pipe.FasyncWriters.Signal(FileAsync.POLL_OUT);
         }
@@ -102,10 +105,14 @@ internal sealed class PipeEnd : FileDescription
         return r;
     }
 
-    public override long Write(Task t, ulong addr, ulong count)
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) =>
+        Write(t, src, (StatusFlags & OpenFlags.O_NONBLOCK) != 0);
+
+    /// <summary>A write that may be made non-blocking for this call alone (pwritev2's RWF_NOWAIT).</summary>
+    public long Write(Task t, in IoSequence src, bool nonBlocking)
     {
-        long r = Pipe.Write(t, addr, count, (StatusFlags & OpenFlags.O_NONBLOCK) != 0);
-        if (count > 0)
+        long r = Pipe.Write(t, src, nonBlocking);
+        if (src.Total > 0)
         {
             Pipe.FasyncReaders.Signal(FileAsync.POLL_IN);
         }

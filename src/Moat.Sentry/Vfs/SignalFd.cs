@@ -44,8 +44,9 @@ internal sealed class SignalFd : FileDescription
     public override int Readiness(int events) =>
         (_owner.PendingSignals & Mask) != 0 ? events & (PollEvents.POLLIN | PollEvents.POLLRDNORM) : 0;
 
-    public override long Read(Task t, ulong addr, ulong count)
+    public override long Read(Task t, in IoSequence dst, long offset)
     {
+        ulong count = dst.Total;
         if (count < InfoSize)
         {
             return -Errno.EINVAL.Value;
@@ -77,7 +78,7 @@ internal sealed class SignalFd : FileDescription
             }
 
             Encode(info, buf);
-            if (t.MM.CopyOut(addr + done, buf) < 0)
+            if (dst.CopyOut(t.MM, done, buf) < 0)
             {
                 // Linux loses the dequeued signal too; report what was read, or EFAULT.
                 return done > 0 ? (long)done : -Errno.EFAULT.Value;

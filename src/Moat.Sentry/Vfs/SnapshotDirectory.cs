@@ -21,7 +21,7 @@ internal sealed class SnapshotDirectory : FileDescription
         StatusFlags = OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_LARGEFILE;
     }
 
-    public override long Read(Task t, ulong addr, ulong count) => -Errno.EISDIR.Value;
+    public override long Read(Task t, in IoSequence dst, long offset) => -Errno.EISDIR.Value;
 
     public override long Seek(long offset, int whence)
     {

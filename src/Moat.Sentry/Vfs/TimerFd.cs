@@ -51,8 +51,9 @@ internal sealed class TimerFd : FileDescription
         }
     }
 
-    public override long Read(Task t, ulong addr, ulong count)
+    public override long Read(Task t, in IoSequence dst, long offset)
     {
+        ulong count = dst.Total;
         if (count < 8)
         {
             return -Errno.EINVAL.Value;
@@ -64,7 +65,7 @@ internal sealed class TimerFd : FileDescription
             {
                 if (_expirations > 0)
                 {
-                    if (t.MM.CopyOut(addr, _expirations) < 0)
+                    if (dst.CopyOut(t.MM, 0, _expirations) < 0)
                     {
                         return -Errno.EFAULT.Value;
                     }

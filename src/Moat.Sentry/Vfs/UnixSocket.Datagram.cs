@@ -11,7 +11,7 @@ namespace Moat.Sentry.Vfs;
 /// </summary>
 internal sealed partial class UnixSocket
 {
-    private long DatagramSend(Task t, AppBuffers iov, SendControl ctl, UnixCredentials cred, int flags, string? dest)
+    private long DatagramSend(Task t, IoSequence iov, SendControl ctl, UnixCredentials cred, int flags, string? dest)
     {
         if ((flags & MSG_OOB) != 0)
         {
@@ -169,7 +169,7 @@ internal sealed partial class UnixSocket
         }
     }
 
-    private long DatagramReceive(Task t, AppBuffers iov, int flags, RecvResult res)
+    private long DatagramReceive(Task t, IoSequence iov, int flags, RecvResult res)
     {
         if ((flags & MSG_OOB) != 0)
         {
@@ -249,7 +249,7 @@ internal sealed partial class UnixSocket
     }
 
     // Copies one message out; the caller has already taken it off the queue unless peeking.
-    private long DeliverMessage(Task t, AppBuffers iov, int flags, RecvResult res, UnixSegment seg, bool peek)
+    private long DeliverMessage(Task t, IoSequence iov, int flags, RecvResult res, UnixSegment seg, bool peek)
     {
         int size = seg.Length;
         int n = (int)Math.Min((ulong)size, iov.Total);

@@ -12,51 +12,18 @@ internal sealed partial class UnixSocket
     private const int MaxStreamMessage = 32768;
 
     // read(2) of nothing answers 0 at once on any socket (recv(2) of nothing may wait, as Linux's does).
-    public override long Read(Task t, ulong addr, ulong count) => count == 0 ? 0 : ReceiveDropping(t, AppBuffers.Single(addr, count), 0);
+    public override long Read(Task t, in IoSequence dst, long offset) => dst.Total == 0 ? 0 : ReceiveDropping(t, dst, 0);
 
-    public override long Write(Task t, ulong addr, ulong count) => Send(t, AppBuffers.Single(addr, count), new SendControl(), default, 0, null);
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) =>
+        Send(t, src, new SendControl(), default, 0, null);
 
-    // sendfile and splice to and from a socket: the bytes go through a pooled Sentry buffer, as read/write would.
-    public override long ReadBuffer(Task t, System.Span<byte> dst, long offset)
-    {
-        if (dst.IsEmpty)
-        {
-            return 0;
-        }
+    // sendfile and splice to and from a socket: read and write with a Sentry buffer.
+    public override bool CanSpliceRead => true;
 
-        byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(dst.Length);
-        try
-        {
-            long n = ReceiveDropping(t, AppBuffers.Sentry(buf, dst.Length), 0);
-            if (n > 0)
-            {
-                buf.AsSpan(0, (int)n).CopyTo(dst);
-            }
-
-            return n;
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
-        }
-    }
-
-    public override long WriteBuffer(Task t, System.ReadOnlySpan<byte> src, long offset)
-    {
-        byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(src.Length);
-        try
-        {
-            src.CopyTo(buf);
-            return Send(t, AppBuffers.Sentry(buf, src.Length), new SendControl(), default, 0, null);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
-        }
-    }
+    public override bool CanSpliceWrite => true;
 
     /// <summary>A receive whose caller takes no files (read, recv): files that arrive are closed, as Linux does.</summary>
-    public long ReceiveDropping(Task t, AppBuffers iov, int flags)
+    public long ReceiveDropping(Task t, IoSequence iov, int flags)
     {
         var res = new RecvResult();
         long r = Receive(t, iov, flags, res);
@@ -76,7 +43,7 @@ internal sealed partial class UnixSocket
     /// the sender's credentials (default: the caller's, as read(2)'s path passes). The files in
     /// <paramref name="ctl"/> that are sent are taken from it.
     /// </summary>
-    public long Send(Task t, AppBuffers iov, SendControl ctl, UnixCredentials cred, int flags, string? dest)
+    public long Send(Task t, IoSequence iov, SendControl ctl, UnixCredentials cred, int flags, string? dest)
     {
         if (cred == default)
         {
@@ -87,7 +54,7 @@ internal sealed partial class UnixSocket
     }
 
     /// <summary>recv/recvfrom/recvmsg into <paramref name="iov"/>; names, credentials and files go to <paramref name="res"/>.</summary>
-    public long Receive(Task t, AppBuffers iov, int flags, RecvResult res) =>
+    public long Receive(Task t, IoSequence iov, int flags, RecvResult res) =>
         Type == SOCK_STREAM ? StreamReceive(t, iov, flags, res) : DatagramReceive(t, iov, flags, res);
 
     private bool IsNonBlocking(int flags) => NonBlocking || (flags & MSG_DONTWAIT) != 0;
@@ -150,7 +117,7 @@ internal sealed partial class UnixSocket
         }
     }
 
-    private long StreamSend(Task t, AppBuffers iov, SendControl ctl, UnixCredentials cred, int flags, bool hasDest)
+    private long StreamSend(Task t, IoSequence iov, SendControl ctl, UnixCredentials cred, int flags, bool hasDest)
     {
         if ((flags & MSG_OOB) != 0)
         {
@@ -231,7 +198,7 @@ internal sealed partial class UnixSocket
         return r;
     }
 
-    private long StreamReceive(Task t, AppBuffers iov, int flags, RecvResult res)
+    private long StreamReceive(Task t, IoSequence iov, int flags, RecvResult res)
     {
         if ((flags & MSG_OOB) != 0)
         {
@@ -377,7 +344,7 @@ internal sealed partial class UnixSocket
 
     // MSG_PEEK on a stream: copies across queued messages without consuming them, up to the first that
     // carries files (whose files are duplicated). Preconditions: _mu is held and the queue is not empty.
-    private long PeekStreamLocked(Task t, AppBuffers iov, RecvResult res)
+    private long PeekStreamLocked(Task t, IoSequence iov, RecvResult res)
     {
         ulong size = iov.Total;
         ulong copied = 0;

@@ -19,12 +19,12 @@ public class ByteRingTests
     }
 
     private static void Append(ByteRing ring, byte[] data) =>
-        Assert.Equal(0, ring.Append(null!, AppBuffers.Sentry(data, data.Length), 0, data.Length));
+        Assert.Equal(0, ring.Append(null!, IoSequence.Sentry(data, data.Length), 0, data.Length));
 
     private static byte[] Take(ByteRing ring, int n)
     {
         byte[] b = new byte[n];
-        Assert.Equal(0, ring.Take(null!, AppBuffers.Sentry(b, n), 0, n, peek: false));
+        Assert.Equal(0, ring.Take(null!, IoSequence.Sentry(b, n), 0, n, peek: false));
         return b;
     }
 
@@ -87,17 +87,17 @@ public class ByteRingTests
         for (int i = 0; i < 100; i++)
         {
             Append(ring, chunk);
-            ring.Take(null!, AppBuffers.Sentry(sink, sink.Length), 0, sink.Length, peek: false);
+            ring.Take(null!, IoSequence.Sentry(sink, sink.Length), 0, sink.Length, peek: false);
         }
 
         long failures = 0;
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 1000; i++)
         {
-            failures += ring.Append(null!, AppBuffers.Sentry(chunk, chunk.Length), 0, chunk.Length);
-            failures += ring.Append(null!, AppBuffers.Sentry(chunk, chunk.Length), 0, chunk.Length);
-            failures += ring.Take(null!, AppBuffers.Sentry(sink, sink.Length), 0, sink.Length, peek: false);
-            failures += ring.Take(null!, AppBuffers.Sentry(sink, sink.Length), 0, sink.Length, peek: false);
+            failures += ring.Append(null!, IoSequence.Sentry(chunk, chunk.Length), 0, chunk.Length);
+            failures += ring.Append(null!, IoSequence.Sentry(chunk, chunk.Length), 0, chunk.Length);
+            failures += ring.Take(null!, IoSequence.Sentry(sink, sink.Length), 0, sink.Length, peek: false);
+            failures += ring.Take(null!, IoSequence.Sentry(sink, sink.Length), 0, sink.Length, peek: false);
         }
 
         long after = GC.GetAllocatedBytesForCurrentThread();

@@ -53,6 +53,9 @@ public sealed class SyscallHotPathAllocationTests : IDisposable
     [InlineData(Sysno.gettid, 0UL, 0UL, 0UL)]
     [InlineData(Sysno.write, 1UL, 0UL, 4096UL)]
     [InlineData(Sysno.read, 0UL, 0UL, 4096UL)]
+    [InlineData(Sysno.pread64, 0UL, 0UL, 4096UL)]
+    [InlineData(Sysno.readv, 0UL, 0UL, 3UL)]
+    [InlineData(Sysno.writev, 1UL, 0UL, 3UL)]
     [InlineData(Sysno.clock_gettime, 1UL, 0UL, 0UL)]
     [InlineData(Sysno.rt_sigprocmask, 2UL, 0UL, 0UL)]
     [InlineData(Sysno.getpriority, 0UL, 0UL, 0UL)]
@@ -62,7 +65,8 @@ public sealed class SyscallHotPathAllocationTests : IDisposable
         // Pointer arguments of 0 in the data stand for the test's buffer.
         var args = nr switch
         {
-            Sysno.write or Sysno.read => new SyscallArgs(a0, _buf, a2),
+            Sysno.write or Sysno.read or Sysno.pread64 => new SyscallArgs(a0, _buf, a2, 0),
+            Sysno.readv or Sysno.writev => new SyscallArgs(a0, Iovecs(), a2),
             Sysno.clock_gettime => new SyscallArgs(a0, _buf),
             Sysno.rt_sigprocmask => new SyscallArgs(a0, 0, _buf, 8),
             _ => new SyscallArgs(a0, a1, a2),
@@ -79,6 +83,15 @@ public sealed class SyscallHotPathAllocationTests : IDisposable
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    // Three iovecs over the test's buffer, stored at its end: the vectored calls make one IoSequence of them.
+    private ulong Iovecs()
+    {
+        ulong at = _buf + 65536 - 48;
+        ReadOnlySpan<ulong> iov = [_buf, 100, _buf + 4096, 3000, _buf + 8192, 20000];
+        Assert.Equal(0, _mm.CopyOut(at, System.Runtime.InteropServices.MemoryMarshal.AsBytes(iov)));
+        return at;
     }
 
     /// <summary>

@@ -94,9 +94,9 @@ public sealed class UnixSocketTests : IDisposable
         var x = new UnixSocket(UnixSocket.SOCK_DGRAM, 0);
         var y = new UnixSocket(UnixSocket.SOCK_DGRAM, 0);
         UnixSocket.Join(x, y, UnixCredentials.None, UnixCredentials.None);
-        Assert.Equal(100, x.Write(_task, _buf, 100));
+        Assert.Equal(100, x.Write(_task, IoSequence.App(_buf, 100), -1));
         Assert.True(x.SendBytesInFlight >= 100);
-        Assert.Equal(100, y.Read(_task, _buf, 4096));
+        Assert.Equal(100, y.Read(_task, IoSequence.App(_buf, 4096), -1));
         Assert.Equal(0, x.SendBytesInFlight);
         x.DecRef();
         y.DecRef();
@@ -126,7 +126,7 @@ public sealed class UnixSocketTests : IDisposable
             while (sent < Total)
             {
                 int n = (int)Math.Min(rng.Next(1, 32768), Total - sent);
-                long r = x.Write(_task, _buf, (ulong)n);
+                long r = x.Write(_task, IoSequence.App(_buf, (ulong)n), -1);
                 Assert.True(r > 0);
                 for (int i = 0; i < r; i++)
                 {
@@ -144,7 +144,7 @@ public sealed class UnixSocketTests : IDisposable
         byte[] chunk = new byte[20000];
         while (true)
         {
-            long r = y.Read(reader, _buf + 32768, (ulong)chunk.Length);
+            long r = y.Read(reader, IoSequence.App(_buf + 32768, (ulong)chunk.Length), -1);
             Assert.True(r >= 0);
             if (r == 0)
             {
@@ -169,17 +169,17 @@ public sealed class UnixSocketTests : IDisposable
     }
 
     [Fact]
-    public void AppBuffers_CopyAcrossBuffersAtAnOffset()
+    public void IoSequence_CopyAcrossBuffersAtAnOffset()
     {
-        var iov = AppBuffers.Vector([_buf, 3, _buf + 100, 0, _buf + 200, 5]);
+        var iov = IoSequence.Vector([_buf, 3, _buf + 100, 0, _buf + 200, 5]);
         Assert.Equal(8UL, iov.Total);
         Assert.Equal(0, iov.CopyOut(_mm, 2, "abcde"u8));
         Span<byte> got = stackalloc byte[6];
         Assert.Equal(0, iov.CopyIn(_mm, 2, got));
         Assert.Equal("abcde\0", System.Text.Encoding.ASCII.GetString(got));
-        Assert.Equal(-Errno.EFAULT.Value, AppBuffers.Vector([8, 4]).CopyIn(_mm, 0, got[..4]));
-        Assert.Equal(-Errno.EFAULT.Value, AppBuffers.Single(8, 4).CopyIn(_mm, 0, got[..4]));
-        Assert.Equal(0, AppBuffers.Single(_buf + 200, 5).CopyIn(_mm, 0, got[..4]));
+        Assert.Equal(-Errno.EFAULT.Value, IoSequence.Vector([8, 4]).CopyIn(_mm, 0, got[..4]));
+        Assert.Equal(-Errno.EFAULT.Value, IoSequence.App(8, 4).CopyIn(_mm, 0, got[..4]));
+        Assert.Equal(0, IoSequence.App(_buf + 200, 5).CopyIn(_mm, 0, got[..4]));
         Assert.Equal("bcde", System.Text.Encoding.ASCII.GetString(got[..4]));
     }
 }

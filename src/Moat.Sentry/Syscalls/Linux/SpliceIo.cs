@@ -28,6 +28,20 @@ internal static class SpliceIo
     }
 
     /// <summary>
+    /// Reads into the first <paramref name="length"/> bytes of a Sentry buffer, at <paramref name="offset"/> or the
+    /// file offset (-1); EINVAL for a file splice cannot read (no f_op->splice_read).
+    /// </summary>
+    public static long ReadInto(Task t, FileDescription f, byte[] buf, int length, long offset) =>
+        f.CanSpliceRead ? f.Read(t, IoSequence.Sentry(buf, length), offset) : -Errno.EINVAL.Value;
+
+    /// <summary>
+    /// Writes the first <paramref name="length"/> bytes of a Sentry buffer, like <see cref="ReadInto"/>. An offset
+    /// is taken literally (the callers refuse O_APPEND files, as Linux does).
+    /// </summary>
+    public static long WriteFrom(Task t, FileDescription f, byte[] buf, int length, long offset) =>
+        f.CanSpliceWrite ? f.Write(t, IoSequence.Sentry(buf, length), offset, offset < 0 ? WriteFlags.None : WriteFlags.NoAppend) : -Errno.EINVAL.Value;
+
+    /// <summary>
     /// File to file: up to <paramref name="len"/> bytes, stopping at end of file or a short write. Offsets of -1
     /// use (and advance) the file offset.
     /// </summary>
@@ -40,13 +54,13 @@ internal static class SpliceIo
             while (done < len)
             {
                 int want = (int)Math.Min((ulong)ChunkSize, len - done);
-                long r = inF.ReadBuffer(t, buf.AsSpan(0, want), inOffset < 0 ? -1 : inOffset + (long)done);
+                long r = ReadInto(t, inF, buf, want, inOffset < 0 ? -1 : inOffset + (long)done);
                 if (r <= 0)
                 {
                     return done > 0 ? (long)done : r;
                 }
 
-                long w = outF.WriteBuffer(t, buf.AsSpan(0, (int)r), outOffset < 0 ? -1 : outOffset + (long)done);
+                long w = WriteFrom(t, outF, buf, (int)r, outOffset < 0 ? -1 : outOffset + (long)done);
                 if (w < 0)
                 {
                     return done > 0 ? (long)done : w;
@@ -93,7 +107,7 @@ internal static class SpliceIo
                 while (done < len && p.RoomLocked > 0)
                 {
                     int want = (int)Math.Min((ulong)Math.Min(p.RoomLocked, ChunkSize), len - done);
-                    long r = inF.ReadBuffer(t, buf.AsSpan(0, want), offset < 0 ? -1 : offset + (long)done);
+                    long r = ReadInto(t, inF, buf, want, offset < 0 ? -1 : offset + (long)done);
                     if (r <= 0)
                     {
                         return done > 0 ? (long)done : r;
@@ -127,7 +141,7 @@ internal static class SpliceIo
         }
 
         int want = (int)Math.Min((ulong)Math.Min(room, buf.Length), len);
-        long r = inF.ReadBuffer(t, buf.AsSpan(0, want), -1);
+        long r = ReadInto(t, inF, buf, want, -1);
         if (r <= 0)
         {
             return r;
@@ -160,7 +174,7 @@ internal static class SpliceIo
                     p.ConsumeLocked(n);
                 }
 
-                return outF.WriteBuffer(t, buf.AsSpan(0, n), -1);
+                return WriteFrom(t, outF, buf, n, -1);
             }
 
             lock (p.Mu)
@@ -169,7 +183,7 @@ internal static class SpliceIo
                 while (done < len && p.CountLocked > 0)
                 {
                     int n = p.PeekLocked(buf.AsSpan(0, (int)Math.Min((ulong)ChunkSize, len - done)));
-                    long r = outF.WriteBuffer(t, buf.AsSpan(0, n), offset < 0 ? -1 : offset + (long)done);
+                    long r = WriteFrom(t, outF, buf, n, offset < 0 ? -1 : offset + (long)done);
                     if (r < 0)
                     {
                         return done > 0 ? (long)done : r;

@@ -1,4 +1,6 @@
 using System;
+using System.Buffers;
+using System.Runtime.InteropServices;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Vfs;
@@ -24,7 +26,7 @@ internal static class SysReadWrite
 
         try
         {
-            return !SpliceIo.Readable(f) ? -Errno.EBADF.Value : f.Read(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount));
+            return !SpliceIo.Readable(f) ? -Errno.EBADF.Value : f.Read(t, IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount)), -1);
         }
         finally
         {
@@ -54,7 +56,7 @@ internal static class SysReadWrite
 
         try
         {
-            long n = !SpliceIo.Writable(f) ? -Errno.EBADF.Value : f.Write(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount));
+            long n = !SpliceIo.Writable(f) ? -Errno.EBADF.Value : f.Write(t, IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount)), -1);
             return Modified(t, f, n);
         }
         finally
@@ -79,7 +81,10 @@ internal static class SysReadWrite
 
         try
         {
-            return !SpliceIo.Readable(f) ? -Errno.EBADF.Value : f.PRead(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount), a.Long(3));
+            // Linux's order: ESPIPE (no FMODE_PREAD), then EBADF (mode).
+            return !f.Positional ? -Errno.ESPIPE.Value
+                : !SpliceIo.Readable(f) ? -Errno.EBADF.Value
+                : f.Read(t, IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount)), a.Long(3));
         }
         finally
         {
@@ -103,7 +108,9 @@ internal static class SysReadWrite
 
         try
         {
-            long n = !SpliceIo.Writable(f) ? -Errno.EBADF.Value : f.PWrite(t, a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount), a.Long(3));
+            long n = !f.Positional ? -Errno.ESPIPE.Value
+                : !SpliceIo.Writable(f) ? -Errno.EBADF.Value
+                : f.Write(t, IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount)), a.Long(3));
             return Modified(t, f, n);
         }
         finally
@@ -184,73 +191,17 @@ internal static class SysReadWrite
 
             int count = (int)iovcnt;
 
-            // Up to 8 iovecs on the stack (Linux's UIO_FASTIOV), more from the heap.
-            Span<ulong> iov = count <= 8 ? stackalloc ulong[count * 2] : new ulong[count * 2];
-            if (t.MM.CopyIn(iovAddr, System.Runtime.InteropServices.MemoryMarshal.AsBytes(iov)) < 0)
+            // The iovecs in a pooled array (no allocation once the pool has one), lent to the IoSequence for
+            // this call only.
+            ulong[] iov = ArrayPool<ulong>.Shared.Rent(count * 2);
+            try
             {
-                return -Errno.EFAULT.Value;
+                return VectoredWith(t, f, iov, count, iovAddr, offset, flags, write);
             }
-
-            // Linux rejects a total that overflows ssize_t, and caps the transfer at MaxRwCount.
-            ulong total = 0;
-            for (int i = 0; i < count; i++)
+            finally
             {
-                if ((long)iov[(i * 2) + 1] < 0)
-                {
-                    return -Errno.EINVAL.Value;
-                }
-
-                total += iov[(i * 2) + 1];
-                if ((long)total < 0)
-                {
-                    return -Errno.EINVAL.Value;
-                }
+                ArrayPool<ulong>.Shared.Return(iov);
             }
-
-            if (total == 0)
-            {
-                return 0;
-            }
-
-            if (flags != 0)
-            {
-                long fr = RwFlags.Check(flags, write);
-                if (fr < 0)
-                {
-                    return fr;
-                }
-            }
-
-            bool nowait = (flags & RwFlags.RWF_NOWAIT) != 0;
-            bool append = write && (flags & RwFlags.RWF_APPEND) != 0;
-            bool noAppend = write && offset >= 0 && (flags & RwFlags.RWF_NOAPPEND) != 0 && (f.StatusFlags & OpenFlags.O_APPEND) != 0 && f.Positional;
-            ulong left = Math.Min(total, MaxRwCount);
-            ulong done = 0;
-            for (int i = 0; i < count && left > 0; i++)
-            {
-                ulong len = Math.Min(iov[(i * 2) + 1], left);
-                if (len == 0)
-                {
-                    continue;
-                }
-
-                long r = noAppend
-                    ? WriteAt(t, f, iov[i * 2], len, offset + (long)done)
-                    : Transfer(t, f, iov[i * 2], len, offset < 0 ? -1 : offset + (long)done, write, nowait, append);
-                if (r < 0)
-                {
-                    return write ? Modified(t, f, done > 0 ? (long)done : r) : done > 0 ? (long)done : r;
-                }
-
-                done += (ulong)r;
-                left -= (ulong)r;
-                if ((ulong)r < len)
-                {
-                    break;
-                }
-            }
-
-            return write ? Modified(t, f, (long)done) : (long)done;
         }
         finally
         {
@@ -258,74 +209,93 @@ internal static class SysReadWrite
         }
     }
 
-    // RWF_NOAPPEND: a positional write that ignores O_APPEND, through a Sentry buffer (WriteBuffer takes the
-    // offset literally, where pwrite on an O_APPEND file appends).
-    private static long WriteAt(Task t, FileDescription f, ulong addr, ulong len, long offset)
+    // The rest of Vectored, with the iovec array: checks it, then makes one call into the file for all of it,
+    // as Linux's do_iter_read/do_iter_write do (so a pipe's PIPE_BUF atomicity covers a whole writev).
+    private static long VectoredWith(Task t, FileDescription f, ulong[] iov, int count, ulong iovAddr, long offset, int flags, bool write)
     {
-        byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(65536);
-        try
+        if (t.MM.CopyIn(iovAddr, MemoryMarshal.AsBytes(iov.AsSpan(0, count * 2))) < 0)
         {
-            ulong done = 0;
-            while (done < len)
+            return -Errno.EFAULT.Value;
+        }
+
+        // Linux rejects a total that overflows ssize_t, and caps the transfer at MaxRwCount.
+        ulong total = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if ((long)iov[(i * 2) + 1] < 0)
             {
-                int n = (int)Math.Min((ulong)buf.Length, len - done);
-                if (t.MM.CopyIn(addr + done, buf.AsSpan(0, n)) < 0)
-                {
-                    return done > 0 ? (long)done : -Errno.EFAULT.Value;
-                }
-
-                long w = f.WriteBuffer(t, buf.AsSpan(0, n), offset + (long)done);
-                if (w < 0)
-                {
-                    return done > 0 ? (long)done : w;
-                }
-
-                done += (ulong)w;
-                if (w < n)
-                {
-                    break;
-                }
+                return -Errno.EINVAL.Value;
             }
 
-            return (long)done;
+            total += iov[(i * 2) + 1];
+            if ((long)total < 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
         }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
-        }
-    }
 
-    // One segment of a vectored transfer.
-    private static long Transfer(Task t, FileDescription f, ulong addr, ulong len, long offset, bool write, bool nowait, bool append)
-    {
+        if (total == 0)
+        {
+            return 0;
+        }
+
+        if (flags != 0)
+        {
+            long fr = RwFlags.Check(flags, write);
+            if (fr < 0)
+            {
+                return fr;
+            }
+        }
+
+        ulong left = MaxRwCount;
+        for (int i = 0; i < count; i++)
+        {
+            ulong len = Math.Min(iov[(i * 2) + 1], left);
+            iov[(i * 2) + 1] = len;
+            left -= len;
+        }
+
+        var io = IoSequence.Vector(iov, count);
+        bool nowait = (flags & RwFlags.RWF_NOWAIT) != 0;
+        bool append = write && (flags & RwFlags.RWF_APPEND) != 0;
+        bool noAppend = write && offset >= 0 && (flags & RwFlags.RWF_NOAPPEND) != 0;
+        long r;
         if (nowait && f is PipeEnd p)
         {
-            return write ? p.Pipe.Write(t, addr, len, nonBlocking: true) : p.Pipe.Read(t, addr, len, nonBlocking: true);
+            r = write ? p.Write(t, io, nonBlocking: true) : p.Read(t, io, nonBlocking: true);
+        }
+        else if (append && f.Positional)
+        {
+            r = WriteAtEnd(t, f, io, offset);
+        }
+        else if (write)
+        {
+            r = f.Write(t, io, offset, noAppend ? WriteFlags.NoAppend : WriteFlags.None);
+        }
+        else
+        {
+            r = f.Read(t, io, offset);
         }
 
-        if (append && f.Positional)
+        return write ? Modified(t, f, r) : r;
+    }
+
+    // RWF_APPEND: write at the end; a write at the file offset leaves the offset at the new end.
+    private static long WriteAtEnd(Task t, FileDescription f, in IoSequence io, long offset)
+    {
+        long r = f.Stat(out Stat st);
+        if (r < 0)
         {
-            // RWF_APPEND: write at the end; a write at the file offset leaves the offset at the new end.
-            long r = f.Stat(out Stat st);
-            if (r < 0)
-            {
-                return r;
-            }
-
-            r = f.PWrite(t, addr, len, st.st_size);
-            if (r > 0 && offset < 0)
-            {
-                f.Seek(st.st_size + r, 0);
-            }
-
             return r;
         }
 
-        if (offset < 0)
+        r = f.Write(t, io, st.st_size);
+        if (r > 0 && offset < 0)
         {
-            return write ? f.Write(t, addr, len) : f.Read(t, addr, len);
+            f.Seek(st.st_size + r, 0);
         }
 
-        return write ? f.PWrite(t, addr, len, offset) : f.PRead(t, addr, len, offset);
+        return r;
     }
 }

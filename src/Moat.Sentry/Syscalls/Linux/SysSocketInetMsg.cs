@@ -27,7 +27,7 @@ internal static partial class SysSocket
 
         try
         {
-            var src = AppBuffers.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
+            var src = IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
             return InetSend(t, s, src, a.Int(3), a.Pointer(4), a.Int(5));
         }
         finally
@@ -52,7 +52,7 @@ internal static partial class SysSocket
 
         try
         {
-            var dst = AppBuffers.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
+            var dst = IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
             long r = s.Receive(t, dst, a.Int(3) & ~MSG_CMSG_CLOEXEC, out InetAddr from, out _);
             ulong addr = a.Pointer(4);
             if (r >= 0 && addr != 0)
@@ -73,7 +73,7 @@ internal static partial class SysSocket
         }
     }
 
-    private static long InetSend(Task t, InetSocket s, in AppBuffers src, int flags, ulong dest, int destLen)
+    private static long InetSend(Task t, InetSocket s, in IoSequence src, int flags, ulong dest, int destLen)
     {
         InetAddr? to = null;
         if (dest != 0 && destLen != 0 && !s.IsStream)
@@ -208,9 +208,9 @@ internal static partial class SysSocket
 
     // Reads a msghdr's iovec array as (base, length) pairs, lengths capped at MAX_RW_COUNT in total (as
     // readv/writev); one buffer, the common case, without an allocation. Every socket type's msghdr reads it.
-    private static long ReadPairs(Task t, ulong addr, ulong count, out AppBuffers bufs)
+    private static long ReadPairs(Task t, ulong addr, ulong count, out IoSequence bufs)
     {
-        bufs = AppBuffers.Single(0, 0);
+        bufs = IoSequence.App(0, 0);
         if (count > UioMaxIov)
         {
             return -Errno.EMSGSIZE.Value;
@@ -234,7 +234,7 @@ internal static partial class SysSocket
                 return -Errno.EINVAL.Value;
             }
 
-            bufs = AppBuffers.Single(one[0], Math.Min(one[1], SysReadWrite.MaxRwCount));
+            bufs = IoSequence.App(one[0], Math.Min(one[1], SysReadWrite.MaxRwCount));
             return 0;
         }
 
@@ -258,7 +258,7 @@ internal static partial class SysSocket
             total += len;
         }
 
-        bufs = AppBuffers.Vector(pairs);
+        bufs = IoSequence.Vector(pairs);
         return 0;
     }
 
@@ -276,7 +276,7 @@ internal static partial class SysSocket
             return -Errno.ENOBUFS.Value;
         }
 
-        long r = ReadPairs(t, m[2], m[3], out AppBuffers src);
+        long r = ReadPairs(t, m[2], m[3], out IoSequence src);
         if (r < 0)
         {
             return r;
@@ -382,7 +382,7 @@ internal static partial class SysSocket
             return -Errno.EFAULT.Value;
         }
 
-        long r = ReadPairs(t, m[2], m[3], out AppBuffers dst);
+        long r = ReadPairs(t, m[2], m[3], out IoSequence dst);
         if (r < 0)
         {
             return r;

@@ -29,7 +29,7 @@ internal static partial class SysSocket
     /// <summary>Implements sendto(2).</summary>
     public static long Sendto(Task t, in SyscallArgs a)
     {
-        var iov = AppBuffers.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
+        var iov = IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
         int flags = a.Int(3);
         ulong dest = a.Pointer(4);
         int destLen = a.Int(5);
@@ -39,7 +39,7 @@ internal static partial class SysSocket
     /// <summary>Implements recvfrom(2).</summary>
     public static long Recvfrom(Task t, in SyscallArgs a)
     {
-        var iov = AppBuffers.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
+        var iov = IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount));
         int flags = a.Int(3);
         ulong addr = a.Pointer(4);
         ulong lenAddr = a.Pointer(5);
@@ -162,7 +162,7 @@ internal static partial class SysSocket
         return 0;
     }
 
-    private static long SendOne(Task t, UnixSocket s, AppBuffers iov, int flags, ulong dest, int destLen, SendControl ctl)
+    private static long SendOne(Task t, UnixSocket s, IoSequence iov, int flags, ulong dest, int destLen, SendControl ctl)
     {
         try
         {
@@ -205,7 +205,7 @@ internal static partial class SysSocket
             return -Errno.EFAULT.Value;
         }
 
-        long r = ReadPairs(t, m[2], m[3], out AppBuffers iov);
+        long r = ReadPairs(t, m[2], m[3], out IoSequence iov);
         if (r < 0)
         {
             return r;
@@ -357,7 +357,7 @@ internal static partial class SysSocket
             return -Errno.EFAULT.Value;
         }
 
-        long r = ReadPairs(t, m[2], m[3], out AppBuffers iov);
+        long r = ReadPairs(t, m[2], m[3], out IoSequence iov);
         if (r < 0)
         {
             return r;

@@ -63,7 +63,7 @@ internal static partial class SysSocket
             {
                 0 => NetlinkBind(t, s, a.Pointer(1), a.Int(2)),
                 1 => NetlinkName(t, s, kernel: false, a.Pointer(1), a.Pointer(2)),
-                2 => s.Send(t, AppBuffers.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount))),
+                2 => s.Send(t, IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount))),
                 3 => NetlinkRecvfrom(t, s, a),
                 4 => NetlinkMsg(t, s, a.Pointer(1), a.Int(2), send: true),
                 5 => NetlinkMsg(t, s, a.Pointer(1), a.Int(2), send: false),
@@ -97,7 +97,7 @@ internal static partial class SysSocket
 
     private static long NetlinkRecvfrom(Task t, NetlinkSocket s, in SyscallArgs a)
     {
-        long r = s.Receive(t, AppBuffers.Single(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount)), a.Int(3), out _);
+        long r = s.Receive(t, IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), SysReadWrite.MaxRwCount)), a.Int(3), out _);
         if (r >= 0 && a.Pointer(4) != 0)
         {
             long w = NetlinkName(t, s, kernel: true, a.Pointer(4), a.Pointer(5));
@@ -118,7 +118,7 @@ internal static partial class SysSocket
             return -Errno.EFAULT.Value;
         }
 
-        long r = ReadPairs(t, m[2], m[3], out AppBuffers bufs);
+        long r = ReadPairs(t, m[2], m[3], out IoSequence bufs);
         if (r < 0)
         {
             return r;

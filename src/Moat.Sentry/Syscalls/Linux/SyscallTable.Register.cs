@@ -23,7 +23,7 @@ internal static partial class SyscallTable
         Full(Sysno.pwritev, SysReadWrite.Pwritev);
         Partial(Sysno.preadv2, SysReadWrite.Preadv2, "RWF_NOWAIT makes pipes non-blocking and is otherwise a hint; RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");
         Full(Sysno.sendfile, SysSplice.Sendfile);
-        Partial(Sysno.splice, SysSplice.Splice, "copies through a Sentry buffer; sockets and other special files answer EINVAL");
+        Partial(Sysno.splice, SysSplice.Splice, "copies through a Sentry buffer; tmpfs, host, /proc and memory-device files, unix and TCP sockets take part; other special files (eventfd, timerfd, UDP, netlink, ...) answer EINVAL");
         Full(Sysno.tee, SysSplice.Tee);
         Partial(Sysno.copy_file_range, SysSplice.CopyFileRange, "copies through a Sentry buffer; EXDEV across file systems");
         Partial(Sysno.pwritev2, SysReadWrite.Pwritev2, "RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");

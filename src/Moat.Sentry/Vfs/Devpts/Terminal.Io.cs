@@ -10,8 +10,9 @@ internal sealed partial class Terminal
     private const int Chunk = 256;
 
     /// <summary>The master's read: what the replica wrote (and the echoes); EIO once no replica is open.</summary>
-    public long MasterRead(Task t, ulong addr, ulong count, bool nonBlocking)
+    public long MasterRead(Task t, in IoSequence io, bool nonBlocking)
     {
+        ulong count = io.Total;
         if (count == 0)
         {
             return 0;
@@ -25,7 +26,7 @@ internal sealed partial class Terminal
                 if (n > 0)
                 {
                     (ReadOnlyMemory<byte> a, ReadOnlyMemory<byte> b) = Ld.Output.Peek(n);
-                    if (CopyOut(t, addr, a, b) < 0)
+                    if (CopyOut(t, io, a, b) < 0)
                     {
                         return -Errno.EFAULT.Value;
                     }
@@ -61,14 +62,15 @@ internal sealed partial class Terminal
     }
 
     /// <summary>The master's write: input to the line discipline, which may signal the foreground group.</summary>
-    public long MasterWrite(Task t, ulong addr, ulong count, bool nonBlocking)
+    public long MasterWrite(Task t, in IoSequence io, bool nonBlocking)
     {
+        ulong count = io.Total;
         Span<byte> chunk = stackalloc byte[Chunk];
         ulong done = 0;
         while (done < count)
         {
             int n = (int)Math.Min((ulong)Chunk, count - done);
-            if (t.MM.CopyIn(addr + done, chunk[..n]) < 0)
+            if (io.CopyIn(t.MM, done, chunk[..n]) < 0)
             {
                 return done > 0 ? (long)done : -Errno.EFAULT.Value;
             }
@@ -116,8 +118,9 @@ internal sealed partial class Terminal
     /// The replica's read: a line in canonical mode (0 bytes for end-of-file), VMIN/VTIME in non-canonical
     /// mode; EOF once hung up; SIGTTIN for a background group.
     /// </summary>
-    public long ReplicaRead(Task t, ulong addr, ulong count, bool nonBlocking)
+    public long ReplicaRead(Task t, in IoSequence io, bool nonBlocking)
     {
+        ulong count = io.Total;
         lock (Mu)
         {
             if (HungUp)
@@ -157,7 +160,7 @@ internal sealed partial class Terminal
                 if (canon ? line : n > 0 && (n >= want || timedOut))
                 {
                     (ReadOnlyMemory<byte> a, ReadOnlyMemory<byte> b) = Ld.PeekInput(n);
-                    if (CopyOut(t, addr, a, b) < 0)
+                    if (CopyOut(t, io, a, b) < 0)
                     {
                         return -Errno.EFAULT.Value;
                     }
@@ -205,8 +208,9 @@ internal sealed partial class Terminal
     }
 
     /// <summary>The replica's write: output processing into what the master reads; EIO once hung up, SIGTTOU under TOSTOP.</summary>
-    public long ReplicaWrite(Task t, ulong addr, ulong count, bool nonBlocking)
+    public long ReplicaWrite(Task t, in IoSequence io, bool nonBlocking)
     {
+        ulong count = io.Total;
         bool tostop;
         lock (Mu)
         {
@@ -232,7 +236,7 @@ internal sealed partial class Terminal
         while (done < count)
         {
             int n = (int)Math.Min((ulong)Chunk, count - done);
-            if (t.MM.CopyIn(addr + done, chunk[..n]) < 0)
+            if (io.CopyIn(t.MM, done, chunk[..n]) < 0)
             {
                 return done > 0 ? (long)done : -Errno.EFAULT.Value;
             }
@@ -327,12 +331,12 @@ internal sealed partial class Terminal
         }
     }
 
-    private static long CopyOut(Task t, ulong addr, ReadOnlyMemory<byte> a, ReadOnlyMemory<byte> b)
+    private static long CopyOut(Task t, in IoSequence io, ReadOnlyMemory<byte> a, ReadOnlyMemory<byte> b)
     {
-        long r = t.MM.CopyOut(addr, a.Span);
+        long r = io.CopyOut(t.MM, 0, a.Span);
         if (r >= 0 && b.Length > 0)
         {
-            r = t.MM.CopyOut(addr + (ulong)a.Length, b.Span);
+            r = io.CopyOut(t.MM, (ulong)a.Length, b.Span);
         }
 
         return r;

@@ -25,11 +25,11 @@ internal sealed class TerminalFile : FileDescription
 
     private bool NonBlocking => (StatusFlags & OpenFlags.O_NONBLOCK) != 0;
 
-    public override long Read(Task t, ulong addr, ulong count) =>
-        IsMaster ? Terminal.MasterRead(t, addr, count, NonBlocking) : Terminal.ReplicaRead(t, addr, count, NonBlocking);
+    public override long Read(Task t, in IoSequence dst, long offset) =>
+        IsMaster ? Terminal.MasterRead(t, dst, NonBlocking) : Terminal.ReplicaRead(t, dst, NonBlocking);
 
-    public override long Write(Task t, ulong addr, ulong count) =>
-        IsMaster ? Terminal.MasterWrite(t, addr, count, NonBlocking) : Terminal.ReplicaWrite(t, addr, count, NonBlocking);
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) =>
+        IsMaster ? Terminal.MasterWrite(t, src, NonBlocking) : Terminal.ReplicaWrite(t, src, NonBlocking);
 
     public override long Ioctl(Task t, uint request, ulong arg) => Terminal.Ioctl(t, request, arg, IsMaster);
 

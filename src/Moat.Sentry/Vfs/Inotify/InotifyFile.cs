@@ -153,7 +153,7 @@ internal sealed class InotifyFile : FileDescription
         }
     }
 
-    public override long Read(Task t, ulong addr, ulong count)
+    public override long Read(Task t, in IoSequence dst, long offset)
     {
         while (true)
         {
@@ -161,7 +161,7 @@ internal sealed class InotifyFile : FileDescription
             {
                 if (_queue.Count > 0)
                 {
-                    return ReadLocked(t, addr, count);
+                    return ReadLocked(t, dst);
                 }
 
                 if ((StatusFlags & OpenFlags.O_NONBLOCK) != 0)
@@ -179,8 +179,9 @@ internal sealed class InotifyFile : FileDescription
     }
 
     // Copies out as many whole events as fit; EINVAL when not even the first one does.
-    private long ReadLocked(Task t, ulong addr, ulong count)
+    private long ReadLocked(Task t, in IoSequence dst)
     {
+        ulong count = dst.Total;
         long done = 0;
         Span<byte> header = stackalloc byte[EventHeader];
         while (_queue.First is { } node)
@@ -202,7 +203,7 @@ internal sealed class InotifyFile : FileDescription
                 LinuxString.Encoding.GetBytes(e.Name, record.AsSpan(EventHeader));
             }
 
-            if (t.MM.CopyOut(addr + (ulong)done, record) < 0)
+            if (dst.CopyOut(t.MM, (ulong)done, record) < 0)
             {
                 return done == 0 ? -Errno.EFAULT.Value : done;
             }

@@ -32,37 +32,7 @@ internal sealed class ProcFile : FileDescription
 
     public ulong Ino { get; }
 
-    public override long Read(Task t, ulong addr, ulong count)
-    {
-        lock (_mu)
-        {
-            long r = PRead(t, addr, count, _offset);
-            if (r > 0)
-            {
-                _offset += r;
-            }
-
-            return r;
-        }
-    }
-
-    public override long PRead(Task t, ulong addr, ulong count, long offset)
-    {
-        if (offset >= _content.Length)
-        {
-            return 0;
-        }
-
-        int n = (int)Math.Min(count, (ulong)(_content.Length - offset));
-        long r = t.MM.CopyOut(addr, _content.AsSpan((int)offset, n));
-        return r < 0 ? r : n;
-    }
-
-    public override long Write(Task t, ulong addr, ulong count) => -Errno.EACCES.Value;
-
-    public override bool Positional => true;
-
-    public override long ReadBuffer(Task t, Span<byte> dst, long offset)
+    public override long Read(Task t, in IoSequence dst, long offset)
     {
         lock (_mu)
         {
@@ -72,16 +42,22 @@ internal sealed class ProcFile : FileDescription
                 return 0;
             }
 
-            int n = (int)Math.Min(dst.Length, _content.Length - at);
-            _content.AsSpan((int)at, n).CopyTo(dst);
-            if (offset < 0)
+            int n = (int)Math.Min(dst.Total, (ulong)(_content.Length - at));
+            long r = dst.CopyOutPartial(t.MM, 0, _content.AsSpan((int)at, n));
+            if (r > 0 && offset < 0)
             {
-                _offset += n;
+                _offset += r;
             }
 
-            return n;
+            return r;
         }
     }
+
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None) => -Errno.EACCES.Value;
+
+    public override bool Positional => true;
+
+    public override bool CanSpliceRead => true;
 
     public override long Seek(long offset, int whence)
     {

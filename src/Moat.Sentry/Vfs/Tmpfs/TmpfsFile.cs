@@ -6,7 +6,7 @@ using Moat.Sentry.Mm;
 namespace Moat.Sentry.Vfs.Tmpfs;
 
 /// <summary>An open tmpfs file or directory: the node, the offset and the open flags.</summary>
-internal sealed unsafe class TmpfsFile : FileDescription
+internal sealed class TmpfsFile : FileDescription
 {
     private readonly TmpfsNode _node;
 
@@ -28,55 +28,7 @@ internal sealed unsafe class TmpfsFile : FileDescription
 
     private Tmpfs Fs => _node.Fs;
 
-    public override long Read(Task t, ulong addr, ulong count)
-    {
-        lock (Fs.Mu)
-        {
-            long r = ReadAtLocked(t, addr, count, _offset);
-            if (r > 0)
-            {
-                _offset += r;
-            }
-
-            return r;
-        }
-    }
-
-    public override long PRead(Task t, ulong addr, ulong count, long offset)
-    {
-        lock (Fs.Mu)
-        {
-            return ReadAtLocked(t, addr, count, offset);
-        }
-    }
-
-    public override long Write(Task t, ulong addr, ulong count)
-    {
-        lock (Fs.Mu)
-        {
-            long at = (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : _offset;
-            long r = WriteAtLocked(t, addr, count, at);
-            if (r > 0)
-            {
-                _offset = at + r;
-            }
-
-            return r;
-        }
-    }
-
-    public override long PWrite(Task t, ulong addr, ulong count, long offset)
-    {
-        lock (Fs.Mu)
-        {
-            // Like Linux, O_APPEND makes pwrite append too.
-            return WriteAtLocked(t, addr, count, (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : offset);
-        }
-    }
-
-    public override bool Positional => true;
-
-    public override long ReadBuffer(Task t, Span<byte> dst, long offset)
+    public override long Read(Task t, in IoSequence dst, long offset)
     {
         lock (Fs.Mu)
         {
@@ -85,18 +37,20 @@ internal sealed unsafe class TmpfsFile : FileDescription
                 return _node is TmpfsDirectory ? -Errno.EISDIR.Value : -Errno.EINVAL.Value;
             }
 
-            int n = f.Read(offset < 0 ? _offset : offset, dst);
-            if (offset < 0)
+            // The file's pages are copied straight into the pinned app pages, block by block.
+            var reader = new Reader(f, offset < 0 ? _offset : offset);
+            long r = dst.CopyOutFrom(t.MM, 0, ref reader);
+            if (r > 0 && offset < 0)
             {
-                _offset += n;
+                _offset += r;
             }
 
             _node.Atime = TmpfsNode.Now();
-            return n;
+            return r;
         }
     }
 
-    public override long WriteBuffer(Task t, ReadOnlySpan<byte> src, long offset)
+    public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None)
     {
         lock (Fs.Mu)
         {
@@ -105,8 +59,10 @@ internal sealed unsafe class TmpfsFile : FileDescription
                 return -Errno.EISDIR.Value;
             }
 
-            long at = offset >= 0 ? offset : (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : _offset;
-            long r = FileSeals.CheckWrite(f, at, src.Length);
+            // Like Linux, O_APPEND makes pwrite append too (not pwritev2's RWF_NOAPPEND).
+            bool append = (StatusFlags & OpenFlags.O_APPEND) != 0 && (flags & WriteFlags.NoAppend) == 0;
+            long at = append ? _node.Size : offset < 0 ? _offset : offset;
+            long r = FileSeals.CheckWrite(f, at, (long)Math.Min(src.Total, long.MaxValue >> 1));
             if (r < 0)
             {
                 return r;
@@ -114,7 +70,8 @@ internal sealed unsafe class TmpfsFile : FileDescription
 
             DropSetIdLocked(t.Credentials, f);
 
-            r = f.Write(at, src);
+            var writer = new Writer(f, at);
+            r = src.CopyInTo(t.MM, 0, ref writer);
             if (r > 0 && offset < 0)
             {
                 _offset = at + r;
@@ -124,87 +81,40 @@ internal sealed unsafe class TmpfsFile : FileDescription
         }
     }
 
-    private long ReadAtLocked(Task t, ulong addr, ulong count, long offset)
+    public override bool Positional => true;
+
+    public override bool CanSpliceRead => true;
+
+    public override bool CanSpliceWrite => true;
+
+    // Reads the file into blocks from an offset on. Runs under the file system's Mu.
+    private struct Reader(TmpfsRegular file, long offset) : IBlockReader
     {
-        if (_node is TmpfsDirectory)
+        private long _at = offset;
+
+        public long ReadToBlock(Span<byte> block)
         {
-            return -Errno.EISDIR.Value;
+            int n = file.Read(_at, block);
+            _at += n;
+            return n;
         }
-
-        if (_node is not TmpfsRegular f)
-        {
-            return -Errno.EINVAL.Value;
-        }
-
-        ulong done = 0;
-        while (done < count)
-        {
-            long n = t.MM.Translate(addr + done, count - done, AccessType.Write, out byte* p, out MemoryManager.Pinned pin);
-            if (n < 0)
-            {
-                return done > 0 ? (long)done : n;
-            }
-
-            int got;
-            using (pin)
-            {
-                got = f.Read(offset + (long)done, new Span<byte>(p, (int)Math.Min(n, int.MaxValue)));
-            }
-
-            done += (ulong)got;
-            if (got < n)
-            {
-                break;
-            }
-        }
-
-        _node.Atime = TmpfsNode.Now();
-        return (long)done;
     }
 
-    private long WriteAtLocked(Task t, ulong addr, ulong count, long offset)
+    // Writes blocks into the file from an offset on. Runs under the file system's Mu.
+    private struct Writer(TmpfsRegular file, long offset) : IBlockWriter
     {
-        if (_node is not TmpfsRegular f)
+        private long _at = offset;
+
+        public long WriteFromBlock(ReadOnlySpan<byte> block)
         {
-            return -Errno.EISDIR.Value;
+            long w = file.Write(_at, block);
+            if (w > 0)
+            {
+                _at += w;
+            }
+
+            return w;
         }
-
-        long sealed_ = FileSeals.CheckWrite(f, offset, (long)System.Math.Min(count, long.MaxValue >> 1));
-        if (sealed_ < 0)
-        {
-            return sealed_;
-        }
-
-        DropSetIdLocked(t.Credentials, f);
-
-        ulong done = 0;
-        while (done < count)
-        {
-            long n = t.MM.Translate(addr + done, count - done, AccessType.Read, out byte* p, out MemoryManager.Pinned pin);
-            if (n < 0)
-            {
-                return done > 0 ? (long)done : n;
-            }
-
-            long w;
-            using (pin)
-            {
-                w = f.Write(offset + (long)done, new ReadOnlySpan<byte>(p, (int)Math.Min(n, int.MaxValue)));
-            }
-
-            if (w < 0)
-            {
-                return done > 0 ? (long)done : w;
-            }
-
-            done += (ulong)w;
-            if (w < n)
-            {
-                break;
-            }
-        }
-
-        return (long)done;
     }
 
     public override long Seek(long offset, int whence)

@@ -68,11 +68,11 @@ public sealed class OverlayCacheTests : IDisposable
         FileDescription a = OpenRead("/file");
         FileDescription b = OpenRead("/file");
 
-        Assert.Equal(4, a.Read(_task, _buf, 4));
-        Assert.Equal(9, b.Read(_task, _buf, 100));
-        Assert.Equal(5, a.Read(_task, _buf, 100));
+        Assert.Equal(4, a.Read(_task, IoSequence.App(_buf, 4), -1));
+        Assert.Equal(9, b.Read(_task, IoSequence.App(_buf, 100), -1));
+        Assert.Equal(5, a.Read(_task, IoSequence.App(_buf, 100), -1));
         Assert.Equal(2, b.Seek(2, 0));
-        Assert.Equal(7, b.Read(_task, _buf, 100));
+        Assert.Equal(7, b.Read(_task, IoSequence.App(_buf, 100), -1));
         Assert.Equal(9, a.Seek(0, 2));
         Assert.Equal(-Errno.EINVAL.Value, a.Seek(-10, 1));
         Close(a);
