@@ -257,8 +257,7 @@ internal sealed partial class MemoryManager
         AssertExclusive();
         int i = _pmas.IndexOf(page);
         Pma p = _pmas[i];
-        start = Math.Max(Math.Max(p.Start, v.Start), page & ~(CowUnit - 1));
-        end = Math.Min(Math.Min(p.End, v.End), (page & ~(CowUnit - 1)) + CowUnit);
+        CowBlock(v, p, page, out start, out end);
         _pmas.SplitAt(start);
         _pmas.SplitAt(end);
         i = _pmas.IndexOf(page);
@@ -283,6 +282,13 @@ internal sealed partial class MemoryManager
 
         _pmas.Replace(i, new Pma(p.Start, p.End, fileOffset, Cow: false));
         return 0;
+    }
+
+    // The block a copy-on-write break around page copies: CowUnit-aligned, within the VMA and the PMA.
+    private static void CowBlock(in Vma v, in Pma p, ulong page, out ulong start, out ulong end)
+    {
+        start = Math.Max(Math.Max(p.Start, v.Start), page & ~(CowUnit - 1));
+        end = Math.Min(Math.Min(p.End, v.End), (page & ~(CowUnit - 1)) + CowUnit);
     }
 
     /// <summary>
