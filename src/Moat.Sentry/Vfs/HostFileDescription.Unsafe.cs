@@ -78,6 +78,17 @@ internal sealed unsafe class HostFileDescription : FileDescription
 
     public override long WriteBuffer(Task t, System.ReadOnlySpan<byte> src, long offset)
     {
+        if (src.Length > 0 && FileSizeLimit.IsSet(t))
+        {
+            long room = TrimToSizeLimit(t, (ulong)src.Length, offset);
+            if (room < 0)
+            {
+                return room;
+            }
+
+            src = src[..(int)room];
+        }
+
         fixed (byte* p = src)
         {
             return offset < 0 ? HostFile.Write(_fd.Fd, p, (ulong)src.Length) : HostFile.PWrite(_fd.Fd, p, (ulong)src.Length, offset);
@@ -110,6 +121,38 @@ internal sealed unsafe class HostFileDescription : FileDescription
         }
 
         return _kind is (int)Abi.Stat.S_IFREG or (int)Abi.Stat.S_IFDIR;
+    }
+
+    // RLIMIT_FSIZE for a write of count bytes to a regular file, at offset (-1: the host fd's own): the bytes
+    // that may go, or -EFBIG with its SIGXFSZ sent. Pipes, ttys and sockets have no limit.
+    private long TrimToSizeLimit(Task t, ulong count, long offset)
+    {
+        if (!IsAlwaysReady() || _kind != (int)Abi.Stat.S_IFREG)
+        {
+            return (long)System.Math.Min(count, long.MaxValue);
+        }
+
+        long pos = offset;
+        if ((StatusFlags & OpenFlags.O_APPEND) != 0)
+        {
+            long r = HostFile.Fstat(_fd.Fd, out Stat st);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            pos = st.st_size;
+        }
+        else if (offset < 0)
+        {
+            pos = HostFile.Seek(_fd.Fd, 0, SeekCur);
+            if (pos < 0)
+            {
+                return pos;
+            }
+        }
+
+        return FileSizeLimit.TrimAndRaise(t, pos, count);
     }
 
     // The file type (S_IFMT bits) once known; 0 before.
@@ -238,6 +281,17 @@ internal sealed unsafe class HostFileDescription : FileDescription
         if ((long)count < 0)
         {
             count = long.MaxValue;
+        }
+
+        if (write && FileSizeLimit.IsSet(t))
+        {
+            long room = TrimToSizeLimit(t, count, offset);
+            if (room < 0)
+            {
+                return room;
+            }
+
+            count = (ulong)room;
         }
 
         if (write && Volume != null && !t.Credentials.HasCapability(Credentials.CAP_FSETID))

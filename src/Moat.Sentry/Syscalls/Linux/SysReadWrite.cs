@@ -225,6 +225,11 @@ internal static class SysReadWrite
             bool append = write && (flags & RwFlags.RWF_APPEND) != 0;
             bool noAppend = write && offset >= 0 && (flags & RwFlags.RWF_NOAPPEND) != 0 && (f.StatusFlags & OpenFlags.O_APPEND) != 0 && f.Positional;
             ulong left = Math.Min(total, MaxRwCount);
+            if (write && FileSizeLimit.IsSet(t))
+            {
+                left = TrimToSizeLimit(t, f, noAppend ? offset : append || (f.StatusFlags & OpenFlags.O_APPEND) != 0 ? -2 : offset, left);
+            }
+
             ulong done = 0;
             for (int i = 0; i < count && left > 0; i++)
             {
@@ -256,6 +261,21 @@ internal static class SysReadWrite
         {
             f.DecRef();
         }
+    }
+
+    // RLIMIT_FSIZE trims a vectored write to a regular file as a whole, as Linux checks the total once: only
+    // the first segment can start at the limit (its write then answers EFBIG and raises SIGXFSZ), never a
+    // later one. pos is the write's offset, -1 for the file offset, -2 for the end of the file.
+    private static ulong TrimToSizeLimit(Task t, FileDescription f, long pos, ulong count)
+    {
+        if (!f.Positional || f.Stat(out Stat st) < 0 || (st.st_mode & Stat.S_IFMT) != Stat.S_IFREG)
+        {
+            return count;
+        }
+
+        pos = pos == -2 ? st.st_size : pos == -1 ? f.Seek(0, 1) : pos;
+        long room = pos < 0 ? -1 : FileSizeLimit.Trim(FileSizeLimit.Of(t), pos, count);
+        return room < 0 ? count : (ulong)room;
     }
 
     // RWF_NOAPPEND: a positional write that ignores O_APPEND, through a Sentry buffer (WriteBuffer takes the

@@ -52,26 +52,41 @@ internal sealed unsafe class TmpfsFile : FileDescription
 
     public override long Write(Task t, ulong addr, ulong count)
     {
+        long r;
         lock (Fs.Mu)
         {
             long at = (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : _offset;
-            long r = WriteAtLocked(t, addr, count, at);
+            r = WriteAtLocked(t, addr, count, at);
             if (r > 0)
             {
                 _offset = at + r;
             }
-
-            return r;
         }
+
+        return RaiseIfTooBig(t, r);
     }
 
     public override long PWrite(Task t, ulong addr, ulong count, long offset)
     {
+        long r;
         lock (Fs.Mu)
         {
             // Like Linux, O_APPEND makes pwrite append too.
-            return WriteAtLocked(t, addr, count, (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : offset);
+            r = WriteAtLocked(t, addr, count, (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : offset);
         }
+
+        return RaiseIfTooBig(t, r);
+    }
+
+    // The only EFBIG a tmpfs write answers is RLIMIT_FSIZE's: its SIGXFSZ goes out after the file system's lock.
+    private static long RaiseIfTooBig(Task t, long r)
+    {
+        if (r == -Errno.EFBIG.Value)
+        {
+            FileSizeLimit.Raise(t);
+        }
+
+        return r;
     }
 
     public override bool Positional => true;
@@ -98,30 +113,49 @@ internal sealed unsafe class TmpfsFile : FileDescription
 
     public override long WriteBuffer(Task t, ReadOnlySpan<byte> src, long offset)
     {
+        long r;
         lock (Fs.Mu)
         {
-            if (_node is not TmpfsRegular f)
+            r = WriteBufferLocked(t, src, offset);
+        }
+
+        return RaiseIfTooBig(t, r);
+    }
+
+    private long WriteBufferLocked(Task t, ReadOnlySpan<byte> src, long offset)
+    {
+        if (_node is not TmpfsRegular f)
+        {
+            return -Errno.EISDIR.Value;
+        }
+
+        long at = offset >= 0 ? offset : (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : _offset;
+        if (src.Length > 0 && FileSizeLimit.IsSet(t))
+        {
+            long room = FileSizeLimit.Trim(FileSizeLimit.Of(t), at, (ulong)src.Length);
+            if (room < 0)
             {
-                return -Errno.EISDIR.Value;
+                return room;
             }
 
-            long at = offset >= 0 ? offset : (StatusFlags & OpenFlags.O_APPEND) != 0 ? _node.Size : _offset;
-            long r = FileSeals.CheckWrite(f, at, src.Length);
-            if (r < 0)
-            {
-                return r;
-            }
+            src = src[..(int)room];
+        }
 
-            DropSetIdLocked(t.Credentials, f);
-
-            r = f.Write(at, src);
-            if (r > 0 && offset < 0)
-            {
-                _offset = at + r;
-            }
-
+        long r = FileSeals.CheckWrite(f, at, src.Length);
+        if (r < 0)
+        {
             return r;
         }
+
+        DropSetIdLocked(t.Credentials, f);
+
+        r = f.Write(at, src);
+        if (r > 0 && offset < 0)
+        {
+            _offset = at + r;
+        }
+
+        return r;
     }
 
     private long ReadAtLocked(Task t, ulong addr, ulong count, long offset)
@@ -167,6 +201,17 @@ internal sealed unsafe class TmpfsFile : FileDescription
         if (_node is not TmpfsRegular f)
         {
             return -Errno.EISDIR.Value;
+        }
+
+        if (count > 0 && FileSizeLimit.IsSet(t))
+        {
+            long room = FileSizeLimit.Trim(FileSizeLimit.Of(t), offset, count);
+            if (room < 0)
+            {
+                return room;
+            }
+
+            count = (ulong)room;
         }
 
         long sealed_ = FileSeals.CheckWrite(f, offset, (long)System.Math.Min(count, long.MaxValue >> 1));
@@ -254,7 +299,11 @@ internal sealed unsafe class TmpfsFile : FileDescription
     }
 
     /// <summary>Implements ftruncate(2) by a task of credentials <paramref name="c"/>.</summary>
-    public long Truncate(long size, Credentials c)
+    /// <summary>
+    /// ftruncate(2) and truncate(2) on this file; growing it past <paramref name="sizeLimit"/> (RLIMIT_FSIZE)
+    /// is -EFBIG, whose SIGXFSZ the caller sends.
+    /// </summary>
+    public long Truncate(long size, Credentials c, long sizeLimit)
     {
         lock (Fs.Mu)
         {
@@ -268,7 +317,8 @@ internal sealed unsafe class TmpfsFile : FileDescription
                 return -Errno.EINVAL.Value;
             }
 
-            long r = FileSeals.CheckTruncate(f, size);
+            long r = FileSizeLimit.CheckNewSize(sizeLimit, f.Size, size);
+            r = r < 0 ? r : FileSeals.CheckTruncate(f, size);
             if (r < 0)
             {
                 return r;
