@@ -151,8 +151,11 @@ internal sealed partial class MemoryManager
                 return 0;
             }
 
-            _pmas.Insert(new Pma(page, page + Mman.PageSize, fo));
-            return _addressSpace!.MapFile(page, Mman.PageSize, fo, v.Prot) < 0 ? -Signal.SIGBUS : 0;
+            // A private mapping shares the file's page until it writes it (then the copy-on-write fault copies).
+            bool cow = !v.Shared;
+            _pmas.Insert(new Pma(page, page + Mman.PageSize, fo, cow));
+            int prot = cow ? v.Prot & ~Mman.PROT_WRITE : v.Prot;
+            return _addressSpace!.MapFile(page, Mman.PageSize, fo, prot) < 0 ? -Signal.SIGBUS : 0;
         }
     }
 
@@ -317,6 +320,7 @@ internal sealed partial class MemoryManager
             for (int i = 0; i < _vmas.Count; i++)
             {
                 child.InsertVmaLocked(_vmas[i] with { Locked = false }); // mlock is not inherited (dup_mmap)
+                _vmas[i].File?.AddMapper(child); // the file's shrinking reaches the child's mapping too
                 if (_vmas[i].Shared)
                 {
                     // Shared memory not touched yet must exist now: otherwise each process would later

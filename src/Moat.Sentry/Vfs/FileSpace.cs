@@ -37,6 +37,7 @@ internal static class FileSpace
                     FileSizeLimit.Raise(t);
                 }
 
+                StaleMappings(t, tf);
                 return r;
             case HostFileDescription { Volume: not null } h:
                 if (h.Stat(out Stat st) < 0)
@@ -182,7 +183,21 @@ internal static class FileSpace
             file.PunchHole(offset, length);
         }
 
+        if (file.LeftStaleMappings)
+        {
+            t.Kernel.InterruptStaleMemoryUsers();
+        }
+
         return 0;
+    }
+
+    // A shrink that left pages in other processes' host mappings: their tasks running app code must come back.
+    private static void StaleMappings(Task t, TmpfsFile f)
+    {
+        if (f.Node is TmpfsRegular { LeftStaleMappings: true })
+        {
+            t.Kernel.InterruptStaleMemoryUsers();
+        }
     }
 
     // A volume's file: the host allocates, once the caller's RLIMIT_FSIZE allows the new size (asked, as ext4
