@@ -248,11 +248,13 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode, Mm.ISharedFilePages
         return 0;
     }
 
-    // The memories that map this file (weakly: a memory that is gone drops out by itself).
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Mm.MemoryManager, object?> _mappers = new();
+    // The memories that map this file (weakly: a memory that is gone drops out by itself). Made on the first
+    // mmap: most files are never mapped, and a table per file would weigh on the GC (it is finalizable).
+    private System.Runtime.CompilerServices.ConditionalWeakTable<Mm.MemoryManager, object?>? _mappers;
 
     /// <inheritdoc/>
-    public void AddMapper(Mm.MemoryManager mm) => _mappers.AddOrUpdate(mm, null);
+    public void AddMapper(Mm.MemoryManager mm) =>
+        System.Threading.LazyInitializer.EnsureInitialized(ref _mappers).AddOrUpdate(mm, null);
 
     /// <summary>Whether the last shrink or hole left pages in another process's host mappings (see <see cref="Mm.MemoryManager.HasStaleHostMappings"/>).</summary>
     public bool LeftStaleMappings { get; private set; }
@@ -262,7 +264,12 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode, Mm.ISharedFilePages
     private void InvalidateMappings(long firstIndex, long endIndex, bool evenPrivate)
     {
         LeftStaleMappings = false;
-        foreach (var entry in _mappers)
+        if (System.Threading.Volatile.Read(ref _mappers) is not { } mappers)
+        {
+            return;
+        }
+
+        foreach (var entry in mappers)
         {
             LeftStaleMappings |= entry.Key.InvalidateFilePages(this, firstIndex, endIndex, evenPrivate);
         }
