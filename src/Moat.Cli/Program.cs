@@ -20,6 +20,7 @@ public static class Program
             case "do": return DoCommand.Run(rest);
             case "oci-boot": return Oci.BootCommand.Run(rest);
             case "oci-exec-proxy": return Oci.ExecProxyCommand.Run(rest);
+            case "oci-container": return Oci.PodContainerCommand.Run(rest);
             case "gofer": return GoferCommand.Run(rest);
             case "bench": return BenchCommand.Run(rest);
             case "version" or "--version" or "-v" or "-version" when rest.Length == 0: return Version();

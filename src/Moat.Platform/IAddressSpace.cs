@@ -20,6 +20,31 @@ public interface IAddressSpace : IDisposable
     long Unmap(ulong addr, ulong length);
 
     /// <summary>
+    /// Whether <see cref="Apply"/> hands many changes over in one round trip: only then does mapping ahead of
+    /// the app's touches (a populate) cost less than the faults it saves.
+    /// </summary>
+    bool BatchesChanges => false;
+
+    /// <summary>
+    /// Makes several changes in order, stopping at the first that fails; a platform that can hand them over at
+    /// once (systrap's mapper) makes them in one round trip.
+    /// </summary>
+    /// <returns>0, or the negative errno of the first change that failed.</returns>
+    long Apply(ReadOnlySpan<MappingChange> changes)
+    {
+        foreach (MappingChange c in changes)
+        {
+            long r = c.Unmap ? Unmap(c.Addr, c.Length) : MapFile(c.Addr, c.Length, c.FileOffset, c.Prot);
+            if (r < 0)
+            {
+                return r;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>
     /// Prepares what one more context needs to run in this address space (on ptrace: a new stub thread).
     /// Preconditions: called on a thread whose context is attached to this address space.
     /// </summary>

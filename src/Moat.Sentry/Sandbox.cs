@@ -88,9 +88,7 @@ public static class Sandbox
     }
 
     // The mounts of the first namespace beyond the kernel's own: a read-only root, the default tmpfs mounts or
-    // the configured ones, and the volumes (volume i is the gofer's root i + 1). Outer mount points are
-    // mounted first, so an inner one lands on the right file system; each mount point is made where the file
-    // system below it can hold one (not inside a volume: that is the host's directory, which we don't change).
+    // the configured ones, and the volumes (volume i is the gofer's root i + 1).
     private static void SetUpMounts(Kernel.Kernel kernel, IVolumeTree tree, SandboxOptions options)
     {
         Vfs.Mounts.MountNamespace ns = kernel.Mounts;
@@ -112,60 +110,7 @@ public static class Sandbox
             }
         }
 
-        var order = new List<(string Path, int Index)>();
-        for (int i = 0; i < options.TmpfsMounts.Count; i++)
-        {
-            order.Add((options.TmpfsMounts[i].SandboxPath, -1 - i));
-        }
-
-        for (int i = 0; i < options.BindMounts.Count; i++)
-        {
-            order.Add((options.BindMounts[i].SandboxPath, i));
-        }
-
-        // By depth; at one path the tmpfs first, so the volume is what is seen there (as before mounts had an order).
-        order.Sort((a, b) => a.Path.Length != b.Path.Length ? a.Path.Length.CompareTo(b.Path.Length) : a.Index.CompareTo(b.Index));
-        foreach ((string path, int index) in order)
-        {
-            bool isFile = index >= 0 && options.BindMounts[index].IsFile;
-            string parent = path[..System.Math.Max(1, path.LastIndexOf('/'))];
-            Vfs.Mounts.Mount under = ns.Find(parent, out _);
-            if (under.Kind == Vfs.Mounts.MountKind.Tmpfs && ns.Find(path, out string rel).Tmpfs is Vfs.Tmpfs.Tmpfs fs)
-            {
-                fs.MakeMountPoint(rel, isFile);
-            }
-            else if (under.Kind == Vfs.Mounts.MountKind.Overlay && under == ns.Root)
-            {
-                Overlay.MakeMountPoint(kernel, path, isFile);
-            }
-
-            if (index < 0)
-            {
-                TmpfsMount t = options.TmpfsMounts[-1 - index];
-                (ulong ms, List<string> data) = Vfs.Mounts.MountOptions.Parse(t.Options);
-                Vfs.Mounts.MountOptions.TryParseTmpfs(data, Vfs.Mounts.TmpfsMounting.DefaultBytes(options.MemoryLimit), out long maxPages, out uint? mode, out uint? uid, out uint? gid);
-
-                Vfs.Mounts.Mount tm = Vfs.Mounts.TmpfsMounting.NewMount(kernel.MemoryFile, path, "tmpfs", Vfs.Mounts.MountOptions.FromMs(ms), maxPages, mode, uid ?? 0, gid ?? 0);
-                if (under == ns.Root && kernel.HostCache.Stat(path, follow: false, out Abi.Stat st) == 0 && (st.st_mode & Abi.Stat.S_IFMT) == Abi.Stat.S_IFDIR)
-                {
-                    // runc gives a tmpfs over a directory of the image that directory's mode, whatever mode= said
-                    // (mountinfo still shows the option).
-                    tm.Tmpfs!.Root.Mode = Abi.Stat.S_IFDIR | (st.st_mode & 0xFFF);
-                }
-
-                ns.Add(tm);
-                continue;
-            }
-
-            BindMount b = options.BindMounts[index];
-            (ulong bindMs, _) = Vfs.Mounts.MountOptions.Parse(b.Options);
-            Vfs.Mounts.MountFlags flags = Vfs.Mounts.MountOptions.FromMs(bindMs) | (b.ReadOnly ? Vfs.Mounts.MountFlags.ReadOnly : 0);
-            ns.Add(new Vfs.Mounts.Mount
-            {
-                Id = Vfs.Mounts.MountNamespace.NextId(), ParentId = 0, MountPoint = path, Kind = Vfs.Mounts.MountKind.Volume,
-                Volume = new Volume(tree, index + 1, path, b.ReadOnly), Root = string.Empty, Flags = flags, Source = b.HostPath, FsType = "moat-volume",
-            });
-        }
+        Vfs.Mounts.ConfiguredMounts.Add(kernel, ns, tree, options.TmpfsMounts, options.BindMounts, firstVolume: 1, options.MemoryLimit);
     }
 
     // Whether the root's /tmp exists and holds anything.

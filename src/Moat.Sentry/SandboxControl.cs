@@ -21,7 +21,7 @@ public sealed class SandboxControl
 
     /// <summary>
     /// Sends <paramref name="signal"/> to init, or with <paramref name="all"/> to every process of the
-    /// sandbox, as a process outside its pid namespace would: init gets only SIGKILL, SIGSTOP and the
+    /// sandbox's first container (not those of a pod's further containers), as a process outside its pid namespace would: init gets only SIGKILL, SIGSTOP and the
     /// signals it handles or ignores itself (the default action of any other is not taken on a namespace's init).
     /// </summary>
     public void Signal(int signal, bool all)
@@ -37,7 +37,8 @@ public sealed class SandboxControl
             IEnumerable<ThreadGroup> groups = all ? _kernel.AllGroupsLocked() : _kernel.Init != null ? [_kernel.Init] : [];
             foreach (ThreadGroup g in groups)
             {
-                if (g.Zombie || (g == _kernel.Init && !ReachesInit(g, signal)))
+                // A pod's further containers are signalled by their own requests (SignalContainer).
+                if (g.Zombie || g.Container != null || (g == _kernel.Init && !ReachesInit(g, signal)))
                 {
                     continue;
                 }
@@ -130,7 +131,10 @@ public sealed class SandboxControl
     /// <paramref name="stdio"/>, which it then owns. <paramref name="onExit"/> gets its shell-style status
     /// when it ends. Returns its pid, or -1 with <paramref name="error"/>.
     /// </summary>
-    public int Exec(SandboxProcessSpec spec, SafeFdHandle?[] stdio, Action<int> onExit, out string? error)
+    public int Exec(SandboxProcessSpec spec, SafeFdHandle?[] stdio, Action<int> onExit, out string? error) => Exec(null, spec, stdio, onExit, out error);
+
+    /// <summary>As <see cref="Exec(SandboxProcessSpec, SafeFdHandle?[], Action{int}, out string?)"/>, in the pod container <paramref name="container"/> (null: the first).</summary>
+    public int Exec(SandboxContainer? container, SandboxProcessSpec spec, SafeFdHandle?[] stdio, Action<int> onExit, out string? error)
     {
         lock (_kernel.TreeMu)
         {
@@ -142,7 +146,13 @@ public sealed class SandboxControl
             }
         }
 
-        Task? task = SandboxLauncher.Load(_kernel, spec, stdio, out _, out error);
+        if (container != null && (container.Init == null || container.Init.ExitStatus != null))
+        {
+            error = "the container is not running";
+            return -1;
+        }
+
+        Task? task = SandboxLauncher.Load(_kernel, spec, stdio, out _, out error, container);
         if (task == null)
         {
             return -1;
@@ -151,5 +161,122 @@ public sealed class SandboxControl
         task.Group.OnExit = status => onExit(status.ShellStatus);
         _kernel.StartTask(task, newAddressSpace: true);
         return task.Group.Tgid;
+    }
+
+    /// <summary>
+    /// Makes the pod container <paramref name="spec"/> in the running sandbox: its rootfs and binds served by the
+    /// gofer at the other end of <paramref name="gofer"/> (which it then owns), its init loaded with fds 0-2 from
+    /// <paramref name="stdio"/> and held until <see cref="StartContainer"/>. <paramref name="onExit"/> gets init's
+    /// shell-style status; the container's other processes are killed then, as a PID namespace's are when its
+    /// init dies. Returns null with <paramref name="error"/>.
+    /// </summary>
+    public SandboxContainer? CreateContainer(SandboxContainerSpec spec, SafeFdHandle gofer, SafeFdHandle?[] stdio, Action<int> onExit, out string? error)
+    {
+        lock (_kernel.TreeMu)
+        {
+            if (_kernel.Init == null || _kernel.Init.ExitStatus != null)
+            {
+                gofer.Dispose();
+                error = "the pod's sandbox is not running";
+                return null;
+            }
+        }
+
+        var client = new Moat.Gofer.GoferClient(gofer);
+        var container = new SandboxContainer(spec.Id, Vfs.Mounts.ContainerRoot.Build(_kernel, new GoferFileOpener(client), spec), client);
+        Task? task = SandboxLauncher.Load(_kernel, spec.Process, stdio, out _, out error, container);
+        if (task == null)
+        {
+            client.Dispose();
+            return null;
+        }
+
+        container.Init = task.Group;
+        container.Held = task;
+        task.Group.OnExit = status =>
+        {
+            SignalContainer(container, Abi.Signal.SIGKILL, all: true);
+            onExit(status.ShellStatus);
+        };
+        return container;
+    }
+
+    /// <summary>Starts a container's held init; false if it was started or removed already.</summary>
+    public bool StartContainer(SandboxContainer container)
+    {
+        Task? task;
+        lock (_kernel.TreeMu)
+        {
+            task = container.Held;
+            container.Held = null;
+        }
+
+        if (task == null)
+        {
+            return false;
+        }
+
+        _kernel.StartTask(task, newAddressSpace: true);
+        return true;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to a pod container's init, or with <paramref name="all"/> to each of its
+    /// processes, from outside (init gets only SIGKILL, SIGSTOP and what it handles, as <see cref="Signal"/>).
+    /// </summary>
+    public void SignalContainer(SandboxContainer container, int signal, bool all)
+    {
+        if (signal < 1 || signal > Abi.Signal.SIGRTMAX)
+        {
+            return;
+        }
+
+        List<Task> targets = [];
+        lock (_kernel.TreeMu)
+        {
+            IEnumerable<ThreadGroup> groups = all ? container.GroupsLocked(_kernel) : container.Init is { Zombie: false } i ? [i] : [];
+            foreach (ThreadGroup g in groups)
+            {
+                if (g == container.Init && !ReachesInit(g, signal))
+                {
+                    continue;
+                }
+
+                if (g.SignalTarget(signal) is Task t)
+                {
+                    targets.Add(t);
+                }
+            }
+        }
+
+        foreach (Task t in targets)
+        {
+            t.SendSignal(signal);
+        }
+    }
+
+    /// <summary>
+    /// Ends a pod container: kills its processes, or drops its init when it never started (then returns true:
+    /// no exit is reported).
+    /// </summary>
+    public bool RemoveContainer(SandboxContainer container)
+    {
+        Task? held;
+        lock (_kernel.TreeMu)
+        {
+            held = container.Held;
+            container.Held = null;
+        }
+
+        if (held != null)
+        {
+            held.MM.Dispose();
+            held.Fds.DecUsers();
+            container.Gofer.Dispose();
+            return true;
+        }
+
+        SignalContainer(container, Abi.Signal.SIGKILL, all: true);
+        return false;
     }
 }

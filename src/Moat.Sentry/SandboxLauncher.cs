@@ -16,10 +16,12 @@ internal static class SandboxLauncher
     /// <summary>
     /// Loads <paramref name="spec"/> into a new process whose fds 0-2 are <paramref name="stdio"/> (null
     /// entries stay closed) and returns its first task, not yet started; or returns null with a shell-style
-    /// status (127 not found, 126 not executable) and a message.
+    /// status (127 not found, 126 not executable) and a message. A process of a pod container
+    /// (<paramref name="container"/>) resolves its paths in that container's mount namespace.
     /// </summary>
-    public static Task? Load(Kernel.Kernel kernel, SandboxProcessSpec spec, ReadOnlySpan<SafeFdHandle?> stdio, out int status, out string? error)
+    public static Task? Load(Kernel.Kernel kernel, SandboxProcessSpec spec, ReadOnlySpan<SafeFdHandle?> stdio, out int status, out string? error, SandboxContainer? container = null)
     {
+        Vfs.Mounts.MountNamespace mounts = container?.Mounts ?? kernel.Mounts;
         status = 0;
         error = null;
         string? pathVar = null;
@@ -39,7 +41,7 @@ internal static class SandboxLauncher
 
         string name = spec.Argv[0];
         Credentials creds = spec.Identity != null ? FromIdentity(spec.Identity) : HostCredentials();
-        string? path = ProgramImage.FindOnPath(kernel, name, pathVar, spec.WorkingDirectory, creds);
+        string? path = ProgramImage.FindOnPath(kernel, mounts, name, pathVar, spec.WorkingDirectory, creds);
         if (path == null)
         {
             (status, error) = (Sandbox.ExitNotFound, $"{name}: command not found");
@@ -52,7 +54,7 @@ internal static class SandboxLauncher
             VdsoAddress = kernel.Platform.VdsoAddress,
         };
         var argv = new List<string>(spec.Argv) { [0] = name };
-        long r = ProgramImage.Load(kernel, kernel.Mounts, mm, path, argv, spec.Environment, creds, noNewPrivs: true, out LoadedImage image, out string executable, out _, out string? loadError);
+        long r = ProgramImage.Load(kernel, mounts, mm, path, argv, spec.Environment, creds, noNewPrivs: true, out LoadedImage image, out string executable, out _, out string? loadError);
         if (r < 0)
         {
             mm.Dispose();
@@ -66,7 +68,7 @@ internal static class SandboxLauncher
         mm.EnvEnd = image.EnvEnd;
 
         int pid = kernel.AllocatePid();
-        var group = new ThreadGroup(pid, null, PathResolver.Clean(executable)) { Cwd = spec.WorkingDirectory, Mounts = kernel.Mounts };
+        var group = new ThreadGroup(pid, null, PathResolver.Clean(executable)) { Cwd = spec.WorkingDirectory, Mounts = mounts, Container = container };
         foreach (SandboxRlimit l in spec.Rlimits)
         {
             if (l.Resource >= 0 && l.Resource < RlimitResource.RLIM_NLIMITS)

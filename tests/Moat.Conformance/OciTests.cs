@@ -328,4 +328,64 @@ public sealed class OciTests : IClassFixture<Containerd>
 
         return string.Empty;
     }
+
+    // A pod through the shim as the CRI plugin makes one: the pause container annotated as the sandbox, app containers
+    // naming it and joining its network and IPC namespaces by path (what runc needs; moat runs them in the pause
+    // container's sandbox, which shares both). app2 takes app1's message on the SysV queue, then its line on 127.0.0.1.
+    [Theory]
+    [InlineData("moat")]
+    [InlineData("runc")]
+    public void Pod_ThroughTheShim_AppContainersShareLoopbackAndSysvIpc(string runtime)
+    {
+        Assert.True(_ctd.Problem == null, _ctd.Problem);
+        string tools = OciRuntimeTests.BuildPodTool();
+        string pause = Name(runtime, "pause"), app1 = Name(runtime, "app1"), app2 = Name(runtime, "app2");
+        RunResult r = _ctd.Ctr("run", "-d", "--runc-binary", Binary(runtime), "--annotation", "io.kubernetes.cri.container-type=sandbox", Containerd.Image, pause, "sleep", "600");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        try
+        {
+            int pid = TaskPid(pause);
+            string[] inPod =
+            [
+                "--runc-binary", Binary(runtime),
+                "--annotation", "io.kubernetes.cri.container-type=container", "--annotation", "io.kubernetes.cri.sandbox-id=" + pause,
+                "--with-ns", $"network:/proc/{pid}/ns/net", "--with-ns", $"ipc:/proc/{pid}/ns/ipc",
+                "--mount", $"type=bind,src={tools},dst=/tools,options=rbind:ro",
+            ];
+            r = _ctd.Ctr(["run", "-d", .. inPod, Containerd.Image, app1, "/tools/podtool", "serve", "from app1"]);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            r = _ctd.Ctr(["run", "--rm", .. inPod, Containerd.Image, app2, "/tools/podtool", "fetch"]);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Equal("got listening\nread from app1\n", r.StdoutText);
+        }
+        finally
+        {
+            foreach (string id in (string[])[app1, pause])
+            {
+                _ctd.Ctr("task", "kill", "-s", "SIGKILL", id);
+                for (int i = 0; i < 100 && _ctd.Ctr("task", "delete", id).ExitCode != 0 && _ctd.Ctr("task", "ls").StdoutText.Contains(id, StringComparison.Ordinal); i++)
+                {
+                    Thread.Sleep(50);
+                }
+
+                _ctd.Ctr("container", "delete", id);
+            }
+        }
+    }
+
+    // The host pid of a task, as `ctr task ls` lists it.
+    private int TaskPid(string id)
+    {
+        foreach (string line in _ctd.Ctr("task", "ls").StdoutText.Split('\n'))
+        {
+            string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length >= 2 && f[0] == id)
+            {
+                return int.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        Assert.Fail("no task " + id);
+        return 0;
+    }
 }

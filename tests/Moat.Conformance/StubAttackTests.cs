@@ -9,7 +9,8 @@ namespace Moat.Conformance;
 /// stub's injection site with registers asking the host to map the MemoryFile or the sysmsg file, and it
 /// scrambles the systrap hand-off regions from a second thread. On both platforms the jump must come back
 /// as an emulated syscall with no host mapping (the CPU checks: the target address still faults), and a
-/// scrambled hand-off may cost the app its process, never the Sentry.
+/// scrambled hand-off may cost the app its process, never the Sentry. Systrap's mapper thread takes requests
+/// only from a page the app cannot write, and wake-ups the app forges make it run nothing.
 /// </summary>
 public sealed class StubAttackTests
 {
@@ -39,6 +40,19 @@ public sealed class StubAttackTests
         // Either the scrambling never hit a live hand-off, or the Sentry killed the process for it.
         Assert.True(r.ExitCode == 0 || r.ExitCode == 128 + 9, $"exit {r.ExitCode}\n{r.StdoutText}\n{r.Stderr}");
         Assert.DoesNotContain("internal error", r.Stderr);
+    }
+
+    [Theory]
+    [InlineData("ptrace")]
+    [InlineData("systrap")]
+    public void MapperRequests_CannotBeWrittenOrForged(string platform)
+    {
+        RunResult r = MoatCli.Do([s_program.Value, "mapper"], HostScratch.Root, null, "--platform=" + platform);
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.StdoutText}\n{r.Stderr}");
+        Assert.Equal(
+            "mapper request page writable: no\n" +
+            "forged wake-ups: fresh pages not zero: 0, unmapped pages readable: 0\n",
+            r.StdoutText);
     }
 
     private static string Build()

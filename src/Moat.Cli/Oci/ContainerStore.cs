@@ -82,7 +82,8 @@ internal sealed class ContainerStore
             return "stopped";
         }
 
-        var paused = new FileInfo(Path.Combine(Dir(r.Id), PausedMark));
+        // A further container of a pod is paused with its pod's sandbox.
+        var paused = new FileInfo(Path.Combine(Dir(r.SandboxId ?? r.Id), PausedMark));
         if (paused.Exists && paused.Length > 0)
         {
             return "paused";

@@ -13,7 +13,8 @@ namespace Moat.Cli.Oci;
 /// <summary>
 /// <c>moat oci-exec-proxy</c>: the host process that stands for an exec'd process (the pid the shim
 /// waits on). It hands its stdio to the sandbox, relays the signals it gets, and exits with the
-/// process's status. It tells exec over fd 3 whether the process started ("ready" or "error MESSAGE").
+/// process's status. It tells exec over fd 3 whether the process started ("ready" or "error MESSAGE"). With
+/// <c>--container ID</c> the process runs in that further container of the pod (its root, its mounts).
 /// </summary>
 internal static class ExecProxyCommand
 {
@@ -28,6 +29,7 @@ internal static class ExecProxyCommand
         [
             OptionSpec.With("state", "DIR", "the container's state directory"),
             OptionSpec.With("process", "FILE", "the process, as OCI process JSON"),
+            OptionSpec.With("container", "ID", "a further container of the pod whose sandbox --state names"),
         ],
     };
 
@@ -66,7 +68,8 @@ internal static class ExecProxyCommand
         string? reply;
         try
         {
-            ControlChannel.WriteLine(conn, "exec " + json.Length.ToString(CultureInfo.InvariantCulture) + " " + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+            string prefix = p.Get("container") is string container ? "in " + container + " " : string.Empty;
+            ControlChannel.WriteLine(conn, prefix + "exec " + json.Length.ToString(CultureInfo.InvariantCulture) + " " + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
             int fd = (int)conn.Handle;
             for (int stdio = 0; stdio <= 2; stdio++)
             {
@@ -90,6 +93,16 @@ internal static class ExecProxyCommand
         // The sandbox holds the stdio now; this process keeps its copies only as the shim's view of them.
         Report(sync, "ready");
         sync.Dispose();
+        return RelayUntilExit(conn);
+    }
+
+    /// <summary>
+    /// Relays the signals this process gets over <paramref name="conn"/> ("signal S") until the sandbox says
+    /// "exit STATUS"; returns that status. A sandbox gone first ends this process by SIGKILL, as a pid
+    /// namespace's last members are killed.
+    /// </summary>
+    internal static int RelayUntilExit(Socket conn)
+    {
         var registrations = new System.Collections.Generic.List<PosixSignalRegistration>();
         foreach (int sig in s_relayed)
         {

@@ -259,7 +259,9 @@ internal static class OciBundle
             case "sysfs" when dest == "/sys":
             case "devpts" when dest == "/dev/pts":
             case "mqueue" when dest == "/dev/mqueue":
-                // The Sentry's own sysfs, devpts and mqueue file system, always mounted there.
+            case "cgroup" or "cgroup2" when dest == "/sys/fs/cgroup":
+                // The Sentry's own sysfs, devpts, mqueue file system and cgroup (v2, whatever type the spec
+                // names: runc mounts the host's hierarchy of either kind there), always mounted there.
                 return true;
             case "sysfs" or "devpts" or "mqueue" or "cgroup" or "cgroup2":
                 plan.Unprovided.Add($"{m.Type} on {dest}");

@@ -274,6 +274,11 @@ internal sealed class ContainerRecord
 
     [JsonPropertyName("annotations")]
     public Dictionary<string, string>? Annotations { get; set; }
+
+    // A further container of a pod: the id of the pod's sandbox container, whose Sentry runs it. Null otherwise.
+    [JsonPropertyName("sandboxId")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SandboxId { get; set; }
 }
 
 /// <summary>The OCI state of a container, as <c>runc state</c> prints it.</summary>
@@ -315,6 +320,7 @@ internal sealed class OciState
 [JsonSerializable(typeof(ContainerRecord))]
 [JsonSerializable(typeof(OciState))]
 [JsonSerializable(typeof(List<OciState>))]
+[JsonSerializable(typeof(PodContainerRequest))]
 internal sealed partial class OciJson : JsonSerializerContext
 {
 }

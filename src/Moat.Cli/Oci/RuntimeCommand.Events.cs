@@ -44,7 +44,8 @@ internal static partial class RuntimeCommand
             return g.Log.Error("container with id " + r.Id + " is not running");
         }
 
-        string dir = g.Store.Dir(r.Id);
+        // A further container of a pod reports its pod's counters: they are the one sandbox's.
+        string dir = ControlOf(g, r).Dir;
         if (f.Has("stats"))
         {
             long[]? once = StatsOf(dir);

@@ -128,7 +128,7 @@ internal static partial class RuntimeCommand
 
         try
         {
-            return StartExecProxy(g, f, dir, temp);
+            return StartExecProxy(g, f, r, temp);
         }
         finally
         {
@@ -136,8 +136,9 @@ internal static partial class RuntimeCommand
         }
     }
 
-    private static int StartExecProxy(Globals g, ParsedArgs f, string dir, string processFile)
+    private static int StartExecProxy(Globals g, ParsedArgs f, ContainerRecord container, string processFile)
     {
+        (string dir, _) = ControlOf(g, container);
         long r = HostSocket.SocketPair(HostSocket.SOCK_STREAM, out SafeFdHandle mine, out SafeFdHandle theirs);
         if (r < 0)
         {
@@ -148,7 +149,9 @@ internal static partial class RuntimeCommand
         SafeFdHandle? master = null;
         using (mine)
         {
-            string[] cmd = GoferProcess.SelfCommand(["oci-exec-proxy", "--state", dir, "--process", processFile]);
+            string[] cmd = GoferProcess.SelfCommand(container.SandboxId != null
+                ? ["oci-exec-proxy", "--state", dir, "--process", processFile, "--container", container.Id]
+                : ["oci-exec-proxy", "--state", dir, "--process", processFile]);
             OciProcess? process = null;
             try
             {

@@ -21,6 +21,11 @@ internal static partial class RuntimeCommand
             return g.Log.Error("container not running");
         }
 
+        if (PodWide(g, r, "pause") is int refused)
+        {
+            return refused;
+        }
+
         string? reply = ControlChannel.Request(g.Store.Dir(r.Id), "pause");
         return reply == "ok" ? 0 : g.Log.Error(ReplyError(reply));
     }
@@ -37,9 +42,19 @@ internal static partial class RuntimeCommand
             return g.Log.Error("container not paused");
         }
 
+        if (PodWide(g, r, "resume") is int refused)
+        {
+            return refused;
+        }
+
         string? reply = ControlChannel.Request(g.Store.Dir(r.Id), "resume");
         return reply == "ok" ? 0 : g.Log.Error(ReplyError(reply));
     }
+
+    // A further container of a pod shares its sandbox's kernel: freezing or limiting it alone is not offered
+    // (the pod's sandbox container's pause, resume and update apply to the whole pod).
+    private static int? PodWide(Globals g, ContainerRecord r, string verb) =>
+        r.SandboxId != null ? g.Log.Error($"{verb} of one container of a pod is not supported: {verb} the pod's sandbox container {r.SandboxId}") : null;
 
     // The sandbox's "error MESSAGE" as the message, or why there was none.
     private static string ReplyError(string? reply) =>

@@ -79,6 +79,11 @@ internal static partial class RuntimeCommand
             return g.Log.Error("container not running");
         }
 
+        if (PodWide(g, r, "update") is int podWide)
+        {
+            return podWide;
+        }
+
         string? reply = ControlChannel.Request(g.Store.Dir(r.Id), string.Create(CultureInfo.InvariantCulture, $"update {memory} {pids}"));
         return reply == "ok" ? 0 : g.Log.Error(ReplyError(reply));
     }

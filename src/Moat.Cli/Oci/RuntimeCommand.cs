@@ -168,6 +168,13 @@ internal static partial class RuntimeCommand
             return g.Log.Error(consoleError);
         }
 
+        // A further container of a pod (the CRI annotations name its sandbox container) runs in that sandbox.
+        string? sandboxId = PodSandboxId(spec.Annotations);
+        if (sandboxId != null && (g.Store.Load(sandboxId, out _) is not { SandboxId: null } sandbox || g.Store.Status(sandbox) == "stopped"))
+        {
+            return g.Log.Error($"the pod's sandbox container {sandboxId} is not running");
+        }
+
         string dir = g.Store.Dir(id);
         Directory.CreateDirectory(g.Store.Root);
         if (Directory.Exists(dir))
@@ -190,12 +197,10 @@ internal static partial class RuntimeCommand
 
         using (mine)
         {
-            var argv = new List<string> { "oci-boot", "--state", dir, "--bundle", bundle };
-            if (g.Debug.Pattern != null)
-            {
-                argv.AddRange(g.Debug.Arguments("id"));
-            }
-
+            var argv = sandboxId != null
+                ? new List<string> { "oci-container", "--sandbox", g.Store.Dir(sandboxId), "--bundle", bundle }
+                : new List<string> { "oci-boot", "--state", dir, "--bundle", bundle };
+            argv.AddRange(sandboxId == null && g.Debug.Pattern == null ? [] : g.Debug.Arguments("id"));
             if (g.Log.Path != null)
             {
                 argv.AddRange(["--log", g.Log.Path, "--log-format", g.Log.Json ? "json" : "text"]);
@@ -242,6 +247,7 @@ internal static partial class RuntimeCommand
             PidStart = HostPid.StartTime(pid),
             Created = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
             Annotations = spec.Annotations,
+            SandboxId = sandboxId,
         };
         g.Store.Save(record);
         if (f.Get("pid-file") is string pidFile)
@@ -253,6 +259,23 @@ internal static partial class RuntimeCommand
 
         return 0;
     }
+
+    // The CRI plugin's annotations of a pod's containers: the pause container is the "sandbox", and every
+    // further "container" names its id.
+    private const string ContainerTypeAnnotation = "io.kubernetes.cri.container-type";
+    private const string SandboxIdAnnotation = "io.kubernetes.cri.sandbox-id";
+
+    /// <summary>The id of the pod's sandbox container when the annotations make this a further container of a pod.</summary>
+    internal static string? PodSandboxId(Dictionary<string, string>? annotations) =>
+        annotations != null && annotations.TryGetValue(ContainerTypeAnnotation, out string? type) && type == "container" &&
+        annotations.TryGetValue(SandboxIdAnnotation, out string? sandbox) && sandbox.Length > 0 ? sandbox : null;
+
+    /// <summary>
+    /// Where a container's requests go, and how they start: its own sandbox's control socket, or for a further
+    /// container of a pod its pod's, each request prefixed with "in ID ".
+    /// </summary>
+    private static (string Dir, string Prefix) ControlOf(Globals g, ContainerRecord r) =>
+        r.SandboxId != null ? (g.Store.Dir(r.SandboxId), "in " + r.Id + " ") : (g.Store.Dir(r.Id), string.Empty);
 
     private static string BundleDir(ParsedArgs f) => Path.GetFullPath(f.Get("bundle") ?? Environment.CurrentDirectory);
 
@@ -299,7 +322,8 @@ internal static partial class RuntimeCommand
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
         {
             string key = (string)e.Key;
-            if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key == "PATH" || key == "HOME")
+            // MOAT_PLATFORM chooses the platform for every sandbox, as it does for moat do.
+            if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key is "PATH" or "HOME" or "MOAT_PLATFORM")
             {
                 env.Add($"{key}={e.Value}");
             }
@@ -339,7 +363,14 @@ internal static partial class RuntimeCommand
             });
         }
 
-        string? reply = ControlChannel.Request(g.Store.Dir(r.Id), "start");
+        (string dir, string prefix) = ControlOf(g, r);
+        string? reply = ControlChannel.Request(dir, prefix + "start");
+        if (reply == "ok" && r.SandboxId != null)
+        {
+            // The pod's sandbox writes its marks in its own directory only.
+            File.WriteAllText(Path.Combine(g.Store.Dir(r.Id), ContainerStore.StartedMark), string.Empty);
+        }
+
         return reply == "ok" ? 0 : g.Log.Error("cannot start the container: " + (reply ?? "the sandbox does not answer"));
     }
 
@@ -380,7 +411,8 @@ internal static partial class RuntimeCommand
 
     private static bool SignalContainer(Globals g, ContainerRecord r, int sig, bool all)
     {
-        string? reply = ControlChannel.Request(g.Store.Dir(r.Id), $"kill {sig.ToString(CultureInfo.InvariantCulture)}{(all ? " all" : string.Empty)}");
+        (string dir, string prefix) = ControlOf(g, r);
+        string? reply = ControlChannel.Request(dir, $"{prefix}kill {sig.ToString(CultureInfo.InvariantCulture)}{(all ? " all" : string.Empty)}");
         if (reply == "ok")
         {
             return true;
@@ -437,7 +469,8 @@ internal static partial class RuntimeCommand
         var pids = new List<int>();
         if (g.Store.Status(r) != "stopped")
         {
-            string? reply = ControlChannel.Request(g.Store.Dir(r.Id), "ps");
+            (string dir, string prefix) = ControlOf(g, r);
+            string? reply = ControlChannel.Request(dir, prefix + "ps");
             if (reply != null && reply.StartsWith("ok", StringComparison.Ordinal))
             {
                 foreach (string p in reply[2..].Split(' ', StringSplitOptions.RemoveEmptyEntries))

@@ -14,7 +14,7 @@ namespace Moat.Cli.Oci;
 /// The sandbox process's side of the control socket: holds init at the start gate until "start" (or a
 /// kill) arrives, then forwards signals and starts exec'd processes in the running sandbox.
 /// </summary>
-internal sealed class SandboxServer
+internal sealed partial class SandboxServer
 {
     private readonly Socket _listener;
     private string _dir;
@@ -26,7 +26,8 @@ internal sealed class SandboxServer
     private SandboxControl? _control;
     private bool _started;
     private int? _abortStatus;
-    private readonly List<int> _execProxies = [];
+    private readonly List<(int Proxy, SandboxContainer? Container)> _execProxies = [];
+    private readonly Dictionary<string, PodEntry> _containers = new(StringComparer.Ordinal);
 
     /// <summary>The container's seccomp profile, for exec'd processes too. Set before the first exec can arrive.</summary>
     public SeccompPolicy? Seccomp { get; set; }
@@ -96,6 +97,18 @@ internal sealed class SandboxServer
             }
 
             string[] words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length >= 3 && words[0] == "in")
+            {
+                // "in ID REQUEST": a request for a further container of the pod.
+                string inReply = InContainer(conn, words[1], words[2..], out keep);
+                if (inReply.Length > 0)
+                {
+                    ControlChannel.WriteLine(conn, inReply);
+                }
+
+                return;
+            }
+
             string reply = words.Length == 0 ? "error empty request" : words[0] switch
             {
                 "start" => Start(),
@@ -107,7 +120,9 @@ internal sealed class SandboxServer
                 "update" when words.Length == 3 && long.TryParse(words[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long memory) &&
                     long.TryParse(words[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long pids) => Update(memory, pids),
                 "exec" when words.Length is 2 or 3 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n < 1 << 20 =>
-                    Exec(conn, n, words.Length == 3 && int.TryParse(words[2], NumberStyles.None, CultureInfo.InvariantCulture, out int said) ? said : 0, out keep),
+                    Exec(conn, null, n, words.Length == 3 && int.TryParse(words[2], NumberStyles.None, CultureInfo.InvariantCulture, out int said) ? said : 0, out keep),
+                "container" when words.Length is 2 or 3 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n < 1 << 20 =>
+                    CreateContainer(conn, n, words.Length == 3 && int.TryParse(words[2], NumberStyles.None, CultureInfo.InvariantCulture, out int said) ? said : 0, out keep),
                 _ => "error unknown request: " + line,
             };
             if (reply.Length > 0)
@@ -267,15 +282,20 @@ internal sealed class SandboxServer
         return "ok";
     }
 
-    private string Ps()
+    // "ps": this process (the caller puts the container's host pid in its place), then the live exec proxies of
+    // the container (null: the first).
+    private string Ps(SandboxContainer? container = null)
     {
         var pids = new StringBuilder("ok ");
         pids.Append(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         lock (_mu)
         {
-            foreach (int p in _execProxies)
+            foreach ((int p, SandboxContainer? c) in _execProxies)
             {
-                pids.Append(' ').Append(p.ToString(CultureInfo.InvariantCulture));
+                if (c == container)
+                {
+                    pids.Append(' ').Append(p.ToString(CultureInfo.InvariantCulture));
+                }
             }
         }
 
@@ -284,20 +304,13 @@ internal sealed class SandboxServer
 
     // "exec N [PID]": three one-byte messages carrying the proxy's stdio, then N bytes of OCI process JSON. The
     // connection stays open: the proxy sends "signal S" lines, and gets "exit STATUS" when the process ends.
-    private string Exec(Socket conn, int length, int saidPid, out bool keep)
+    private string Exec(Socket conn, SandboxContainer? container, int length, int saidPid, out bool keep)
     {
         keep = false;
-        var stdio = new SafeFdHandle?[3];
-        Span<byte> one = stackalloc byte[1];
-        for (int i = 0; i < 3; i++)
+        SafeFdHandle?[]? stdio = ReceiveFds(conn, 3);
+        if (stdio == null)
         {
-            long r = HostSocket.Receive((int)conn.Handle, one, out int fd);
-            if (r <= 0)
-            {
-                return "error cannot receive the process's stdio";
-            }
-
-            stdio[i] = fd >= 0 ? new SafeFdHandle(fd) : null;
+            return "error cannot receive the process's stdio";
         }
 
         byte[]? json = ControlChannel.ReadExactly(conn, length);
@@ -315,7 +328,7 @@ internal sealed class SandboxServer
             }
         }
 
-        SandboxProcessSpec? spec = p != null ? OciBundle.Process(p, Seccomp, out error) : null;
+        SandboxProcessSpec? spec = p != null ? OciBundle.Process(p, container != null ? ContainerSeccomp(container) : Seccomp, out error) : null;
         SandboxControl? control;
         lock (_mu)
         {
@@ -342,7 +355,7 @@ internal sealed class SandboxServer
         }
         var ended = new ManualResetEventSlim(false);
         var announced = new ManualResetEventSlim(false);
-        int pid = control.Exec(spec, stdio, status =>
+        int pid = control.Exec(container, spec, stdio, status =>
         {
             // A quick process may end before its pid is sent: the proxy wants "ok" first.
             announced.Wait();
@@ -363,7 +376,7 @@ internal sealed class SandboxServer
 
         lock (_mu)
         {
-            _execProxies.Add(proxy);
+            _execProxies.Add((proxy, container));
         }
 
         keep = true;
@@ -376,13 +389,13 @@ internal sealed class SandboxServer
             announced.Set();
         }
 
-        var relay = new Thread(() => RelaySignals(conn, control, pid, proxy, ended)) { IsBackground = true, Name = "moat-oci-exec" };
+        var relay = new Thread(() => RelaySignals(conn, control, pid, (proxy, container), ended)) { IsBackground = true, Name = "moat-oci-exec" };
         relay.Start();
         return string.Empty;
     }
 
     // Signals the proxy received go to its process; a proxy gone before its process is a SIGKILL to it.
-    private void RelaySignals(Socket conn, SandboxControl control, int pid, int proxy, ManualResetEventSlim ended)
+    private void RelaySignals(Socket conn, SandboxControl control, int pid, (int, SandboxContainer?) proxy, ManualResetEventSlim ended)
     {
         try
         {

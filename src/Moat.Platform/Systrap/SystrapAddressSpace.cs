@@ -8,18 +8,20 @@ using Moat.Platform.Ptrace;
 namespace Moat.Platform.Systrap;
 
 /// <summary>
-/// A systrap address space: one stub process whose traced injector threads change its mappings exactly as
-/// on the ptrace platform (see <see cref="PtraceAddressSpace"/>), and whose untraced app threads run the
+/// A systrap address space: one stub process whose mapper thread makes the Sentry's mapping changes (see
+/// <see cref="MapperChannel"/>), whose traced injector threads clone and end its other threads exactly as on
+/// the ptrace platform (see <see cref="PtraceAddressSpace"/>), and whose untraced app threads run the
 /// application, trapping into the Sentry through their sysmsg regions.
 /// </summary>
 /// <remarks>
-/// Each task has two stub threads: its injector, traced by the task's host thread so that a mapping change
-/// never needs another host thread, and its app thread. The app never runs on an injector, and an injector
-/// only ever runs the calls the Sentry puts in its registers.
+/// Each task has two stub threads: its injector, traced by the task's host thread, and its app thread. The
+/// app never runs on an injector or the mapper; an injector only ever runs the calls the Sentry puts in its
+/// registers, and the mapper only the calls the Sentry writes in its read-only request page.
 /// </remarks>
 internal sealed unsafe class SystrapAddressSpace : IAddressSpace
 {
     private readonly PtraceAddressSpace _injectors;
+    private readonly MapperChannel _mapper;
     private readonly SysmsgArea _area;
     private readonly Lock _mu = new();
 
@@ -27,9 +29,10 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
     private readonly HashSet<AppThread> _threads = [];
     private bool _disposed;
 
-    private SystrapAddressSpace(PtraceAddressSpace injectors, SysmsgArea area)
+    private SystrapAddressSpace(PtraceAddressSpace injectors, MapperChannel mapper, SysmsgArea area)
     {
         _injectors = injectors;
+        _mapper = mapper;
         _area = area;
     }
 
@@ -45,21 +48,71 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
 
     public static SystrapAddressSpace? Create(StubTemplate template, SafeFdHandle memoryFile, SysmsgArea area, ulong vdso, out long error)
     {
-        PtraceAddressSpace? injectors = PtraceAddressSpace.Create(template, memoryFile, vdso, out error, area.File);
-        return injectors == null ? null : new SystrapAddressSpace(injectors, area);
+        MapperChannel? mapper = MapperChannel.Create(out error);
+        if (mapper == null)
+        {
+            return null;
+        }
+
+        PtraceAddressSpace? injectors = PtraceAddressSpace.Create(template, memoryFile, vdso, out error, area.File, mapper.SpawnFds());
+        mapper.Spawned();
+        if (injectors == null)
+        {
+            mapper.Dispose();
+            return null;
+        }
+
+        error = StartMapper(injectors, mapper);
+        if (error < 0)
+        {
+            injectors.Dispose();
+            mapper.Dispose();
+            return null;
+        }
+
+        return new SystrapAddressSpace(injectors, mapper, area);
+    }
+
+    // Maps the request page read-only and clones the mapper from the main injector (the calling thread's).
+    private static long StartMapper(PtraceAddressSpace injectors, MapperChannel mapper)
+    {
+        long r = injectors.MapFd(MapperChannel.StubRequestFd, MapperChannel.RequestAddress, 4096, 0, Mman.PROT_READ);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        long tid = injectors.InjectAtSite(SystrapStubImage.Address(SystrapStubCode.MapperClone), Sysno.clone, StubImage.ThreadCloneFlags, 0, 0, 0, 0, 0);
+        if (tid <= 0)
+        {
+            return tid < 0 ? tid : -Errno.EAGAIN.Value;
+        }
+
+        mapper.Started((int)tid);
+        return 0;
     }
 
     public long MapFile(ulong addr, ulong length, long fileOffset, int prot)
     {
-        _injectors.FollowCpu();
-        return _injectors.MapFile(addr, length, fileOffset, prot);
+        MappingChange c = MappingChange.Map(addr, length, fileOffset, prot);
+        return _mapper.Run(new ReadOnlySpan<MappingChange>(in c));
     }
 
     public long Unmap(ulong addr, ulong length)
     {
-        _injectors.FollowCpu();
-        return _injectors.Unmap(addr, length);
+        MappingChange c = MappingChange.Remove(addr, length);
+        return _mapper.Run(new ReadOnlySpan<MappingChange>(in c));
     }
+
+    /// <summary>Lets go of the stub so that another host thread can claim it (<see cref="StubPool"/>).</summary>
+    public long Release() => _injectors.Release();
+
+    /// <summary>Takes a released stub over from the calling host thread.</summary>
+    public long Claim() => _injectors.Claim();
+
+    public bool BatchesChanges => true;
+
+    public long Apply(ReadOnlySpan<MappingChange> changes) => _mapper.Run(changes);
 
     public long CpuRuntimeNs() => _injectors.CpuRuntimeNs();
 
@@ -213,6 +266,7 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
 
         _disposed = true;
         _injectors.Dispose(); // SIGKILL and reap: no stub maps any region of ours any more
+        _mapper.Dispose();
         List<AppThread> left;
         lock (_mu)
         {

@@ -10,7 +10,8 @@ namespace Moat.Platform.Systrap;
 /// </summary>
 /// <remarks>
 /// Filter F1 is installed by the main thread and inherited by every thread: it allows the calls the
-/// injector threads run for the Sentry (mmap, munmap, a thread clone, ...) and traps the rest. Filter F2 is
+/// injector threads and the mapper run for the Sentry (mmap, munmap, a thread clone, the mapper's reply, ...)
+/// and traps the rest. Filter F2 is
 /// installed by each app thread on top: it traps every syscall but futex, rt_sigreturn and exit made from
 /// the stub page (the handler's own calls). Both must allow a call for it to run, so application code can
 /// run nothing on the host but futex, rt_sigreturn and exit, and those only by jumping into stub code,
@@ -20,9 +21,10 @@ internal static class SystrapStubImage
 {
     public const ulong StubBase = StubImage.StubBase;
     public const int CodeOffset = 0x100;
-    private const int F1Offset = 0x380;
-    private const int F2Offset = 0x500;
     private const int SigactionOffset = 0x7a0;
+    private const int F1Offset = 0x800;
+    private const int F2Offset = 0x900;
+    private const int F2End = 0xa00;
     internal const int F1ProgOffset = 0x7c0;
     internal const int F2ProgOffset = 0x7d0;
     private const int SentryPidOffset = 0x7f0;
@@ -36,7 +38,7 @@ internal static class SystrapStubImage
 
     public static byte[] Build(int sentryPid)
     {
-        if (CodeOffset + SystrapStubCode.Bytes.Length > F1Offset)
+        if (CodeOffset + SystrapStubCode.Bytes.Length > SigactionOffset)
         {
             throw new InvalidOperationException("stub code overlaps its data");
         }
@@ -46,7 +48,7 @@ internal static class SystrapStubImage
         SystrapStubCode.Bytes.CopyTo(image.AsSpan(CodeOffset));
 
         int f1 = WriteInjectorFilter(image.AsSpan(F1Offset, F2Offset - F1Offset));
-        int f2 = WriteAppFilter(image.AsSpan(F2Offset, SigactionOffset - F2Offset));
+        int f2 = WriteAppFilter(image.AsSpan(F2Offset, F2End - F2Offset));
         WriteFprog(image.AsSpan(F1ProgOffset), f1, StubBase + F1Offset);
         WriteFprog(image.AsSpan(F2ProgOffset), f2, StubBase + F2Offset);
 
@@ -80,7 +82,7 @@ internal static class SystrapStubImage
     // seccomp_data: nr at 0, arch at 4, instruction_pointer at 8, args at 16.
     private const uint DataNr = 0, DataArch = 4, DataIpLow = 8, DataIpHigh = 12, DataArg0 = 16;
 
-    /// <summary>Host syscalls F1 allows (to the injectors, and to app threads before they install F2).</summary>
+    /// <summary>Host syscalls F1 allows (to the injectors and the mapper, and to app threads before they install F2).</summary>
     internal static ReadOnlySpan<int> InjectorSyscalls =>
     [
         34, // pause: the injector's idle loop
@@ -92,6 +94,8 @@ internal static class SystrapStubImage
         15, // rt_sigreturn: back to the app
         131, // sigaltstack: an app thread's signal stack (app_init)
         317, // seccomp: an app thread installs F2 (app_init)
+        14, // rt_sigprocmask: the mapper blocks every signal
+        1, // write: the mapper's answer on the reply pipe
     ];
 
     /// <summary>Host syscalls F2 allows, and only from the stub page.</summary>

@@ -7,6 +7,8 @@
 #  - the main thread (the "injector"): traced by the Sentry thread that created the process, idles in
 #    pause() and runs the mmap/munmap/clone calls the Sentry injects, exactly as on the ptrace platform;
 #  - one further injector per extra task (same code), traced by that task's Sentry thread;
+#  - one mapper per stub: never traced. It runs the mapping changes the Sentry writes into the request page
+#    (read-only here) and answers through a pipe (docs/systrap-platform.md, "the mapper thread");
 #  - one app thread per task: never traced. It runs application code under filter F2, which turns every
 #    syscall into SIGSYS; the handler below hands the trap to the Sentry through the thread's sysmsg
 #    region (shared memory) and returns to the app with rt_sigreturn.
@@ -32,6 +34,13 @@
         .set H_FSBASE_OUT, 48           # u64 fs base to resume with
         .set H_GSBASE_OUT, 56           # u64 gs base to resume with
         .set H_SEQ, 64                  # u32 count of traps: a state the stub did not set shows no new count
+        # the mapper's request page, mapped read-only at page + MAPPER_PAGE
+        .set MAPPER_PAGE, 0x10000
+        .set M_SEQ, 0                   # u32 futex word: the Sentry bumps it for each request
+        .set M_COUNT, 4                 # u32 calls in this request
+        .set M_CALLS, 64                # 64 bytes each: nr, then the six arguments
+        .set M_MAX, 63
+        .set MAPPER_REPLY_FD, 6         # the write end of the Sentry's reply pipe
 
 start:
         # prctl(PR_SET_PDEATHSIG, SIGKILL)
@@ -108,6 +117,71 @@ app_clone:                              # a new app thread: the child starts at 
         test rax, rax
         jz app_init
         int3
+
+mapper_clone:                           # the stub's mapper: the child starts at mapper
+        syscall
+        test rax, rax
+        jz mapper
+        int3
+
+mapper:                                 # no stack, state in registers only, every signal blocked
+        mov eax, 14                     # rt_sigprocmask(SIG_SETMASK, &all ones, NULL, 8)
+        mov edi, 2
+        lea rsi, [rip + page + 0x7a0 + 24]
+        xor edx, edx
+        mov r10d, 8
+        syscall
+        test rax, rax
+        jnz thread_fail
+        lea r15, [rip + page + MAPPER_PAGE]
+        xor r13d, r13d                  # the last sequence number served
+mapper_wait:
+        mov eax, dword ptr [r15 + M_SEQ]
+        cmp eax, r13d
+        jne mapper_work
+        mov eax, 202                    # futex(&seq, FUTEX_WAIT, r13d, NULL): a shared futex
+        mov rdi, r15
+        xor esi, esi
+        mov edx, r13d
+        xor r10, r10
+        syscall
+        jmp mapper_wait
+mapper_work:
+        mov r13d, eax
+        mov r12d, dword ptr [r15 + M_COUNT]
+        cmp r12d, M_MAX
+        jbe mapper_counted
+        mov r12d, M_MAX
+mapper_counted:
+        lea rbx, [r15 + M_CALLS]
+        mov ebp, 1                      # the reply's length: 1 when every call succeeded
+mapper_call:
+        test r12d, r12d
+        jz mapper_reply
+        mov rax, [rbx]
+        mov rdi, [rbx + 8]
+        mov rsi, [rbx + 16]
+        mov rdx, [rbx + 24]
+        mov r10, [rbx + 32]
+        mov r8, [rbx + 40]
+        mov r9, [rbx + 48]
+        syscall
+        cmp rax, -4095
+        jae mapper_failed
+        add rbx, 64
+        dec r12d
+        jmp mapper_call
+mapper_failed:
+        mov ebp, eax                    # 1 + errno: the first failure, where the request stopped
+        neg ebp
+        inc ebp
+mapper_reply:
+        mov eax, 1                      # write(reply fd, page, length): the length is the answer
+        mov edi, MAPPER_REPLY_FD
+        mov rsi, r15
+        mov edx, ebp
+        syscall
+        jmp mapper_wait
 
 app_init:                               # rsp = top of this thread's region (clone's newsp)
         lea rbx, [rsp - REGION]

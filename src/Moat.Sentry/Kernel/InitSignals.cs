@@ -9,7 +9,8 @@ namespace Moat.Sentry.Kernel;
 /// when <see cref="Kernel.ProtectsInit"/> (an OCI container), every signal a task sends (kill, tkill, tgkill,
 /// rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal) goes through this check. Signals from outside (moat
 /// kill, the host's signals forwarded to the sandbox) do not, as a signal from an ancestor namespace is forced
-/// on Linux; nor do the kernel's own (a fault's SIGSEGV).
+/// on Linux; nor do the kernel's own (a fault's SIGSEGV). A pod container's init (<see cref="Moat.Sentry.SandboxContainer"/>)
+/// is protected the same way, as the init of that container's namespace under runc.
 /// </summary>
 internal static class InitSignals
 {
@@ -17,6 +18,6 @@ internal static class InitSignals
     public static bool DropsFromInside(Task sender, ThreadGroup target, int sig) =>
         sig is > 0 and <= Signal.SIGRTMAX &&
         sender.Kernel.ProtectsInit &&
-        target == sender.Kernel.Init &&
+        (target == sender.Kernel.Init || target.Container?.Init == target) &&
         target.SignalActions[sig].Handler == SignalAction.SIG_DFL;
 }

@@ -47,6 +47,9 @@ internal sealed partial class Kernel
             Source = "sysfs", FsType = "sysfs",
             Flags = Vfs.Mounts.MountFlags.ReadOnly | Vfs.Mounts.MountFlags.NoSuid | Vfs.Mounts.MountFlags.NoDev | Vfs.Mounts.MountFlags.NoExec,
         });
+        // The sandbox's cgroup, read-only as container runtimes mount it for an unprivileged container.
+        Mounts.Add(Vfs.Mounts.Mounting.CgroupMount(
+            "/sys/fs/cgroup", Vfs.Mounts.MountFlags.ReadOnly | Vfs.Mounts.MountFlags.NoSuid | Vfs.Mounts.MountFlags.NoDev | Vfs.Mounts.MountFlags.NoExec, "cgroup"));
         AddTmpfs(Dev, Vfs.Mounts.MountFlags.NoSuid, "mode=755");
         AddTmpfs(new Vfs.Tmpfs.Tmpfs(memoryFile, "/tmp", 0x3FF /* 01777 */), Vfs.Mounts.MountFlags.None, string.Empty);
         AddTmpfs(new Vfs.Tmpfs.Tmpfs(memoryFile, "/dev/shm", 0x3FF), Vfs.Mounts.MountFlags.NoSuid | Vfs.Mounts.MountFlags.NoDev, string.Empty);
@@ -309,6 +312,7 @@ internal sealed partial class Kernel
                 {
                     WatchAddressSpace(space);
                     t.MM.AttachAddressSpace(space);
+                    t.MM.PopulateAll(); // a forked child's or a first image's pages, in one batch rather than a fault each
                     err = t.Context.Attach(space, null);
                 }
             }

@@ -184,7 +184,7 @@ internal static unsafe class ProgramImage
     }
 
     /// <summary>Finds <paramref name="name"/> as a shell would: as a path if it has a slash, else on PATH.</summary>
-    public static string? FindOnPath(Kernel kernel, string name, string? pathVar, string cwd, Credentials creds)
+    public static string? FindOnPath(Kernel kernel, Vfs.Mounts.MountNamespace mounts, string name, string? pathVar, string cwd, Credentials creds)
     {
         if (name.Contains('/', StringComparison.Ordinal))
         {
@@ -195,7 +195,7 @@ internal static unsafe class ProgramImage
         {
             string d = dir.Length == 0 ? cwd : dir;
             string candidate = (d.StartsWith('/') ? d : cwd + "/" + d).TrimEnd('/') + "/" + name;
-            IExecutableFile? f = HostExecutableFile.Open(kernel, kernel.Mounts, candidate, creds, out _);
+            IExecutableFile? f = HostExecutableFile.Open(kernel, mounts, candidate, creds, out _);
             (f as IDisposable)?.Dispose();
             if (f != null)
             {

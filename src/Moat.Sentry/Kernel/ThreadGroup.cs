@@ -163,6 +163,12 @@ internal sealed partial class ThreadGroup
     /// <summary>The mount namespace the process resolves paths in (shared with its parent unless unshared).</summary>
     public required Vfs.Mounts.MountNamespace Mounts { get; set; }
 
+    /// <summary>
+    /// The pod container the process belongs to (<see cref="Moat.Sentry.SandboxContainer"/>), inherited by its
+    /// children; null for the sandbox's first container. Set before the process starts, never changed.
+    /// </summary>
+    public Moat.Sentry.SandboxContainer? Container { get; init; }
+
     /// <summary>Actions by signal number (index 0 unused).</summary>
     public SignalAction[] SignalActions { get; set; } = new SignalAction[Signal.SIGRTMAX + 1];
 

@@ -1,6 +1,9 @@
 using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using System.Threading;
 using Moat.Abi;
+using Moat.Platform;
 
 namespace Moat.Sentry.Mm;
 
@@ -68,13 +71,16 @@ internal sealed partial class MemoryManager
             int c = _pmas.IndexOf(page);
             if (c >= 0 && _pmas[c].Cow && (v.Prot & Mman.PROT_WRITE) != 0)
             {
-                long err = BreakCowLocked(v, page, out ulong start, out ulong end, out long fileOffset);
+                long err = BreakCowLocked(v, page, out ulong start, out ulong end, out long fileOffset, out long oldOffset);
                 if (err < 0)
                 {
                     return -Signal.SIGBUS;
                 }
 
-                return _addressSpace!.MapFile(start, end - start, fileOffset, v.Prot) < 0 ? -Signal.SIGBUS : 0;
+                // The copy replaces the shared block in the host before our reference to that block goes.
+                long mapped = _addressSpace!.MapFile(start, end - start, fileOffset, v.Prot);
+                ReleaseCowSourceLocked(oldOffset, end - start, mapped);
+                return mapped < 0 ? -Signal.SIGBUS : 0;
             }
 
             // Another thread may have resolved this very fault (copied the block) between the host's
@@ -249,14 +255,17 @@ internal sealed partial class MemoryManager
 
     /// <summary>
     /// Gives the copy-on-write block around <paramref name="page"/> private memory of its own: copies it,
-    /// unless no other address space holds it any more. Returns 0 with the block's range and new offset.
+    /// unless no other address space holds it any more. Returns 0 with the block's range and new offset, and
+    /// the offset of the shared block our reference to which the caller drops (<see cref="ReleaseCowSourceLocked"/>)
+    /// once the host maps the copy there instead (-1: nothing to drop).
     /// </summary>
     /// <remarks>
     /// Preconditions: _mu is held exclusively (no copy in flight: our reference to the shared page goes); a Cow
     /// PMA backs <paramref name="page"/> inside <paramref name="v"/>.
     /// </remarks>
-    private long BreakCowLocked(in Vma v, ulong page, out ulong start, out ulong end, out long fileOffset)
+    private long BreakCowLocked(in Vma v, ulong page, out ulong start, out ulong end, out long fileOffset, out long oldOffset)
     {
+        oldOffset = -1;
         AssertExclusive();
         int i = _pmas.IndexOf(page);
         Pma p = _pmas[i];
@@ -279,7 +288,7 @@ internal sealed partial class MemoryManager
                 Buffer.MemoryCopy(MemoryFile.PointerAt(p.FileOffset), MemoryFile.PointerAt(copy), (long)p.Length, (long)p.Length);
             }
 
-            MemoryFile.Free(p.FileOffset, p.Length);
+            oldOffset = p.FileOffset;
             fileOffset = copy;
         }
 
@@ -292,6 +301,18 @@ internal sealed partial class MemoryManager
     {
         start = Math.Max(Math.Max(p.Start, v.Start), page & ~(CowUnit - 1));
         end = Math.Min(Math.Min(p.End, v.End), (page & ~(CowUnit - 1)) + CowUnit);
+    }
+
+    // Drops our reference to a copied copy-on-write block, after the host change that replaced it. If that
+    // change failed, the block may still be mapped here: it is kept (leaked) rather than let its last holder
+    // write to it in place while this app can still read it.
+    // Preconditions: _mu is held.
+    private void ReleaseCowSourceLocked(long oldOffset, ulong length, long hostResult)
+    {
+        if (oldOffset >= 0 && hostResult >= 0)
+        {
+            MemoryFile.Free(oldOffset, length);
+        }
     }
 
     /// <summary>
@@ -347,16 +368,18 @@ internal sealed partial class MemoryManager
                 child.SyncOwnersLocked();
             }
 
-            // Our writable private memory must now fault on write: drop its host mappings.
+            // Our writable private memory must now fault on write: drop its host mappings, in one batch.
+            var drops = new List<MappingChange>();
             for (int i = 0; i < _vmas.Count; i++)
             {
                 Vma v = _vmas[i];
                 if (!v.Shared && (v.Prot & Mman.PROT_WRITE) != 0 && _pmas.Overlaps(v.Start, v.End))
                 {
-                    UnmapHostLocked(v.Start, v.Length);
+                    drops.Add(MappingChange.Remove(v.Start, v.Length));
                 }
             }
 
+            _addressSpace?.Apply(CollectionsMarshal.AsSpan(drops));
             return child;
         }
     }

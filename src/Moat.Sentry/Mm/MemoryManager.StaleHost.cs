@@ -60,35 +60,23 @@ internal sealed partial class MemoryManager
     // Preconditions: _mu is held exclusively; the page's PMA is copy-on-write.
     private long BreakCowAndUnmapHostLocked(in Vma v, ulong page)
     {
-        int p = _pmas.IndexOf(page);
-        Pma before = _pmas[p];
-        CowBlock(v, before, page, out ulong start, out ulong end);
-        long oldOffset = before.FileOffset + (long)(start - before.Start);
-
         // Unmapping first: while _mu is held, an access of another thread of this memory waits in its fault.
+        CowBlock(v, _pmas[_pmas.IndexOf(page)], page, out ulong start, out ulong end);
         long r = UnmapHostLocked(start, end - start);
-        bool stale = r == -Errno.EPERM.Value && MemoryFile.IsShared(oldOffset, end - start);
-        if (stale)
+        if (BreakCowLocked(v, page, out _, out _, out _, out long oldOffset) < 0)
         {
-            MemoryFile.IncRef(oldOffset, end - start);
-        }
-
-        if (BreakCowLocked(v, page, out _, out _, out _) < 0)
-        {
-            if (stale)
-            {
-                MemoryFile.Free(oldOffset, end - start);
-            }
-
             return -Errno.EFAULT.Value;
         }
 
-        if (stale)
+        if (oldOffset >= 0 && r == -Errno.EPERM.Value)
         {
+            // Our reference to the old block now belongs to the stale block.
             (_staleHost ??= []).Add(new StaleHostBlock(start, end, oldOffset));
             _staleHostPending = true;
+            return 0;
         }
 
+        ReleaseCowSourceLocked(oldOffset, end - start, r);
         return 0;
     }
 

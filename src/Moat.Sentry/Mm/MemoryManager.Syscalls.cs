@@ -217,7 +217,7 @@ internal sealed partial class MemoryManager
             SyncOwnersLocked();
 
             // Drop the host mappings; the next touch maps again with the new protection.
-            if (cursor > addr)
+            if (cursor > addr && HostMayMapLocked(addr, cursor))
             {
                 long r = UnmapHostLocked(addr, cursor - addr);
                 if (r < 0)
@@ -328,6 +328,13 @@ internal sealed partial class MemoryManager
             {
                 // Private memory is dropped and reads back as zeros; shared memory (anonymous or a file's)
                 // keeps its data, as in Linux: only the host mapping goes, and the next touch maps it again.
+                // The host lets go of the pages first: freed pages may go to another process at once.
+                long r = HostMayMapLocked(addr, end) ? UnmapHostLocked(addr, end - addr) : 0;
+                if (r < 0)
+                {
+                    return r;
+                }
+
                 _scratchPmas.Clear();
                 for (int i = _vmas.FirstEndingAfter(addr); i < _vmas.Count && _vmas[i].Start < end; i++)
                 {
@@ -343,11 +350,6 @@ internal sealed partial class MemoryManager
                 }
 
                 _scratchPmas.Clear();
-                long r = UnmapHostLocked(addr, end - addr);
-                if (r < 0)
-                {
-                    return r;
-                }
             }
 
             return 0;

@@ -202,6 +202,15 @@ internal sealed partial class MemoryManager : IDisposable
     // Preconditions: _mu is held.
     private long UnmapHostLocked(ulong start, ulong length) => _addressSpace == null ? 0 : _addressSpace.Unmap(start, length);
 
+    // Whether the host may map something in [start, end): the host only ever maps PMAs (on faults and
+    // populates), and the platform's vDSO near VdsoAddress. Elsewhere a host unmap would be a wasted trip.
+    // Preconditions: _mu is held; the PMAs of [start, end) are still in _pmas.
+    private bool HostMayMapLocked(ulong start, ulong end)
+    {
+        const ulong VdsoWindow = 0x10000; // the vDSO and the vvar pages before it
+        return _pmas.Overlaps(start, end) || (VdsoAddress != 0 && start < VdsoAddress + VdsoWindow && end > VdsoAddress - VdsoWindow);
+    }
+
     // Removes VMAs, PMAs and host mappings of [start, end).
     // Preconditions: _mu is held exclusively (no copy in flight); start and end are page-aligned.
     private long UnmapLocked(ulong start, ulong end)
@@ -219,15 +228,20 @@ internal sealed partial class MemoryManager : IDisposable
             _mappedBytes -= v.Length;
         }
 
+        // The host lets go of the pages before they are freed: freed pages may go to another process at once.
+        long r = HostMayMapLocked(start, end) ? UnmapHostLocked(start, end - start) : 0;
         _scratchPmas.Clear();
         _pmas.Remove(start, end, _scratchPmas);
-        foreach (Pma p in _scratchPmas)
+        if (r >= 0)
         {
-            MemoryFile.Free(p.FileOffset, p.End - p.Start);
+            foreach (Pma p in _scratchPmas)
+            {
+                MemoryFile.Free(p.FileOffset, p.End - p.Start);
+            }
         }
 
         _scratchPmas.Clear();
-        return UnmapHostLocked(start, end - start);
+        return r;
     }
 
     // Finds a free range of length bytes, trying the hint first, then top-down from MmapBase.

@@ -85,6 +85,27 @@ internal sealed class FdTable
         return child;
     }
 
+    /// <summary>The last walk of <see cref="LiveNames"/> that visited this table (tables are shared by threads).</summary>
+    public int NameStamp { get; set; }
+
+    /// <summary>Lets a <see cref="LiveNames"/> walk rename or mark deleted the names of this table's descriptions.</summary>
+    public void VisitFiles<TVisitor>(ref TVisitor visitor)
+        where TVisitor : struct, LiveNames.INameVisitor
+    {
+        lock (_mu)
+        {
+            foreach (FileDescription? f in _files)
+            {
+                if (f?.Path is { } path && !f.Unlinked)
+                {
+                    string? renamed = visitor.Name(path, ofProcess: false, out bool unlinked);
+                    f.Unlinked = unlinked;
+                    f.Path = renamed ?? path;
+                }
+            }
+        }
+    }
+
     /// <summary>The open fds, in order, for /proc/pid/fd.</summary>
     public List<int> OpenFds()
     {

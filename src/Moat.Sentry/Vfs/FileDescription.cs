@@ -15,8 +15,14 @@ internal abstract class FileDescription
     /// <summary>The open flags (O_ACCMODE bits, O_APPEND, O_NONBLOCK, ...), as F_GETFL reports them.</summary>
     public int StatusFlags { get; protected set; }
 
-    /// <summary>The sandbox path this file was opened by, when it has one.</summary>
-    public string? Path { get; init; }
+    /// <summary>
+    /// The sandbox path this file was opened by, when it has one; a rename through the sandbox moves it
+    /// (<see cref="LiveNames"/>), as a dentry would.
+    /// </summary>
+    public string? Path { get; set; }
+
+    /// <summary>Set when the name <see cref="Path"/> was unlinked through the sandbox: /proc shows it " (deleted)", and a directory's lookups fail.</summary>
+    public bool Unlinked { get; set; }
 
     public void IncRef() => Interlocked.Increment(ref _refs);
 

@@ -74,6 +74,10 @@ internal static class FsStatistics
         {
             r = Pseudo(MqueueFs.Magic, 0, buf);
         }
+        else if (m.Kind == Mounts.MountKind.Cgroup)
+        {
+            r = Pseudo(CgroupFs.Magic, 0, buf);
+        }
         else if (m.FsType == "devpts" || real == "/dev/pts" || real.StartsWith("/dev/pts/", StringComparison.Ordinal))
         {
             return Pseudo(DevptsMagic, StNosuid | StNoexec | StRelatime, buf);

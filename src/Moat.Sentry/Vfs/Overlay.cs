@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using Moat.Abi;
 using Moat.Host;
 using Moat.Sentry.Kernel;
@@ -82,6 +83,92 @@ internal static class Overlay
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Whether a directory above <paramref name="norm"/>'s last component is a symlink, of the upper layer or of
+    /// the host: an operation that makes or removes a name must then start again from the link's target
+    /// (returns true with it), because the upper layer would otherwise copy the link up as a directory or refuse
+    /// it as ENOTDIR. False when the parents are directories, or for the operation to report what is wrong.
+    /// </summary>
+    public static bool ParentLink(Task t, string norm, [NotNullWhen(true)] out string? restart)
+    {
+        restart = null;
+        int cut = norm.LastIndexOf('/');
+        if (cut <= 0)
+        {
+            return false;
+        }
+
+        string[] parts = norm[1..cut].Split('/');
+        Tmpfs.Tmpfs upper = t.Kernel.Upper;
+        int i = 0;
+        lock (upper.Mu)
+        {
+            TmpfsDirectory dir = upper.Root;
+            for (; i < parts.Length; i++)
+            {
+                if (!dir.Children.TryGetValue(parts[i], out TmpfsNode? child))
+                {
+                    if (dir.Opaque)
+                    {
+                        return false;
+                    }
+
+                    break; // this directory and those below it exist only on the host, if at all
+                }
+
+                if (child is TmpfsSymlink link)
+                {
+                    restart = Retarget(parts, i, link.Target, norm[cut..]);
+                    return true;
+                }
+
+                if (child is not TmpfsDirectory d)
+                {
+                    return false;
+                }
+
+                dir = d;
+            }
+        }
+
+        for (; i < parts.Length; i++)
+        {
+            string walked = "/" + string.Join('/', parts, 0, i + 1);
+            if (t.Kernel.HostCache.Stat(walked, follow: false, out Stat st) < 0)
+            {
+                return false;
+            }
+
+            if ((st.st_mode & Stat.S_IFMT) == Stat.S_IFLNK)
+            {
+                string? target = t.Kernel.HostCache.ReadLink(walked, out _);
+                if (target is not { Length: > 0 })
+                {
+                    return false;
+                }
+
+                restart = Retarget(parts, i, target, norm[cut..]);
+                return true;
+            }
+
+            if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    // The path with the link at parts[i] replaced by its target (relative to the link's directory).
+    private static string Retarget(string[] parts, int i, string target, string lastWithSlash)
+    {
+        string dirPath = "/" + string.Join('/', parts, 0, i);
+        string start = target.StartsWith('/') ? target : dirPath.TrimEnd('/') + "/" + target;
+        string rest = i + 1 < parts.Length ? "/" + string.Join('/', parts, i + 1, parts.Length - i - 1) : string.Empty;
+        return start + rest + lastWithSlash;
     }
 
     /// <summary>Opens a path of the root. Returns 0 with the file, 1 with a restart path, or -errno.</summary>

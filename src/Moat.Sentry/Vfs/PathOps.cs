@@ -94,7 +94,7 @@ internal static class PathOps
 
             switch (m.Kind)
             {
-                case MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue:
+                case MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue or MountKind.Cgroup:
                     r = OpenProc(t, inner, m.ReadOnly, flags, out file, out restart);
                     break;
                 case MountKind.Volume:
@@ -104,7 +104,9 @@ internal static class PathOps
                     r = OpenTmpfs(t, m, inner, norm, flags, mode, out file, out restart);
                     break;
                 default:
-                    r = Overlay.Open(t, OverlayPath(m, absolute, inner), inner, flags, mode, out file, out restart);
+                    // Writing may copy the file and its directories up: never through a link as if it were one.
+                    r = WritesOrCreates(flags) && Overlay.ParentLink(t, inner, out restart) ? 1
+                        : Overlay.Open(t, OverlayPath(m, absolute, inner), inner, flags, mode, out file, out restart);
                     break;
             }
 
@@ -573,6 +575,12 @@ internal static class PathOps
             if (fs == null)
             {
                 absolute = m.Kind == MountKind.Overlay ? rel : norm;
+                if (m.Kind == MountKind.Overlay && Overlay.ParentLink(t, rel, out string? restart))
+                {
+                    absolute = restart;
+                    continue;
+                }
+
                 return 2;
             }
 
@@ -1455,7 +1463,9 @@ internal static class PathOps
 
         file.DecRef();
         file = null;
-        string norm = follow ? ResolveLinks(t, absolute) : PathResolver.Normalize(absolute);
+        string norm = PathResolver.Normalize(absolute);
+        int cut = norm.LastIndexOf('/');
+        norm = follow ? ResolveLinks(t, norm) : cut <= 0 ? norm : ResolveLinks(t, norm[..cut]).TrimEnd('/') + norm[cut..];
         if (t.Group.Mounts.Find(norm, out string inner).Kind == MountKind.Overlay)
         {
             norm = inner; // the overlay's own name for a directory bound elsewhere

@@ -55,6 +55,11 @@ internal static class PathResolver
                     return -Errno.ENOTDIR.Value;
                 }
 
+                if (f.Unlinked && path != ".")
+                {
+                    return -Errno.ENOENT.Value; // a removed directory has no entries, whatever took its name since
+                }
+
                 baseDir = f.Path;
             }
             finally

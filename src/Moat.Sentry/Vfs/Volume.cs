@@ -34,7 +34,8 @@ internal sealed class Volume
 
     public bool ReadOnly { get; }
 
-    private string Absolute(string rel) => rel.Length == 0 ? MountPoint : MountPoint + "/" + rel;
+    // A pod container's root is a volume at "/".
+    private string Absolute(string rel) => rel.Length == 0 ? MountPoint : MountPoint.Length == 1 ? "/" + rel : MountPoint + "/" + rel;
 
     /// <summary>Opens a volume path. Returns 0 with the file, 1 with a restart path, or -errno.</summary>
     public long Open(Task t, string rel, int flags, int mode, out FileDescription? file, out string? restart)

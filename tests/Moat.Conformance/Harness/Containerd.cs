@@ -17,8 +17,15 @@ public sealed class Containerd : IDisposable
     public const string Image = "docker.io/library/moatbox:latest";
 
     private readonly Process? _daemon;
+    private readonly System.Text.StringBuilder _log = new();
 
     public Containerd()
+        : this(null)
+    {
+    }
+
+    /// <summary>A containerd with its CRI plugin on and <paramref name="criConfig"/> (TOML) appended to its config.</summary>
+    internal Containerd(string? criConfig)
     {
         Problem = Check();
         if (Problem != null)
@@ -38,13 +45,14 @@ public sealed class Containerd : IDisposable
             version = 2
             root = "{Dir}/root"
             state = "{Dir}/state"
-            disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]
+            disabled_plugins = [{(criConfig == null ? "\"io.containerd.grpc.v1.cri\", " : string.Empty)}"io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]
             [grpc]
               address = "{Socket}"
             [ttrpc]
               address = "{Socket}.ttrpc"
             [plugins."io.containerd.internal.v1.opt"]
               path = "{Dir}/opt"
+            {criConfig}
             """);
 
         // unshare and sh exec into containerd: the started process's pid is the daemon's.
@@ -61,7 +69,13 @@ public sealed class Containerd : IDisposable
 
         _daemon = Process.Start(psi)!;
         _daemon.OutputDataReceived += (_, _) => { };
-        _daemon.ErrorDataReceived += (_, _) => { };
+        _daemon.ErrorDataReceived += (_, e) =>
+        {
+            lock (_log)
+            {
+                _log.AppendLine(e.Data);
+            }
+        };
         _daemon.BeginOutputReadLine();
         _daemon.BeginErrorReadLine();
         for (int i = 0; i < 200 && !File.Exists(Socket); i++)
@@ -88,6 +102,18 @@ public sealed class Containerd : IDisposable
     public string? Problem { get; }
 
     public string Dir { get; } = string.Empty;
+
+    /// <summary>What containerd logged so far (its stderr).</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
 
     public string Socket { get; } = string.Empty;
 

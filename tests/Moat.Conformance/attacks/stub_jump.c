@@ -7,6 +7,10 @@
 //   stub_jump          the jumps above
 //   stub_jump scribble a thread overwrites every sysmsg region it can find while the main thread makes
 //                      syscalls: the process may die, the Sentry must not.
+//   stub_jump mapper   systrap's mapper thread: its request page must not be writable, and a thread
+//                      that keeps waking the mapper's futex through the stub (futex is the one call app
+//                      threads may make there) must not make it run anything: fresh memory still reads
+//                      zero and unmapped memory still faults.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -24,6 +30,7 @@
 #define SYSMSG_BASE 0x7f0100000000UL
 #define REGION 0x8000UL
 #define TARGET 0x10000000UL
+#define MAPPER_REQUESTS (STUB_PAGE + 0x10000UL)
 
 static __thread sigjmp_buf jb;
 static __thread volatile long trap_rax;
@@ -75,6 +82,49 @@ static const char *result(long r)
 
 static volatile int stop;
 
+static int writable(uintptr_t p)
+{
+    if (sigsetjmp(jb, 1) == 0) {
+        volatile char *c = (volatile char *)p;
+        *c = *c;
+        return 1;
+    }
+    return 0;
+}
+
+static uintptr_t inject_site;
+
+static void *waker(void *arg)
+{
+    (void)arg;
+    while (!stop) {
+        jump(inject_site, SYS_futex, (long)MAPPER_REQUESTS, FUTEX_WAKE, INT_MAX, 0, 0, 0);
+    }
+    return NULL;
+}
+
+static int mapper_attack(void)
+{
+    printf("mapper request page writable: %s\n", writable(MAPPER_REQUESTS) ? "yes" : "no");
+    pthread_t th;
+    pthread_create(&th, NULL, waker, NULL);
+    int dirty = 0, stale = 0;
+    for (int i = 0; i < 2000; i++) {
+        volatile unsigned char *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return 1;
+        for (int o = 0; o < 65536; o += 4096) {
+            dirty += p[o] != 0;
+            p[o] = 0xa5;
+        }
+        munmap((void *)p, 65536);
+        stale += readable((uintptr_t)p);
+    }
+    stop = 1;
+    pthread_join(th, NULL);
+    printf("forged wake-ups: fresh pages not zero: %d, unmapped pages readable: %d\n", dirty, stale);
+    return 0;
+}
+
 static void *scribbler(void *arg)
 {
     (void)arg;
@@ -107,6 +157,14 @@ int main(int argc, char **argv)
     if (!readable(STUB_PAGE)) {
         printf("no stub page\n");
         return 0;
+    }
+
+    if (argc > 1 && strcmp(argv[1], "mapper") == 0) {
+        const unsigned char *pg = (const unsigned char *)STUB_PAGE;
+        for (int i = 0x40; i < 4093 && !inject_site; i++) {
+            if (pg[i] == 0x0f && pg[i + 1] == 0x05 && pg[i + 2] == 0xcc) inject_site = STUB_PAGE + i;
+        }
+        return inject_site ? mapper_attack() : 1;
     }
 
     if (argc > 1 && strcmp(argv[1], "scribble") == 0) {

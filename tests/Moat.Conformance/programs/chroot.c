@@ -4,7 +4,8 @@
  * of a #! script inside; /proc mounted inside shows only the mounts below the root, and its links are relative to
  * it; a nested chroot; ENOENT/ENOTDIR/EACCES/EPERM in Linux's order for a non-root user. pivot_root (each in a
  * child with a private mount namespace): to a tmpfs with put_old below it, the working directory that moved,
- * the old root detached; the pivot_root(".", ".") idiom; EBUSY, EINVAL, ENOENT, ENOTDIR and EPERM cases. */
+ * the old root detached, descriptors opened before it naming their directories' new places; the
+ * pivot_root(".", ".") idiom; EBUSY, EINVAL, ENOENT, ENOTDIR and EPERM cases. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -182,10 +183,24 @@ static void pivot(void) {
     SHOW("pivot_root not a mount point", pivot_root("p/sub", "p/sub"));
     SHOW("pivot_root missing", pivot_root("missing", "missing"));
     SHOW("pivot_root file", pivot_root("r/etc/f", "r/etc/f"));
+    int held_etc = open("p/etc", O_RDONLY | O_DIRECTORY), held_cwd = open(".", O_RDONLY | O_DIRECTORY);
     SHOW("pivot_root p p/old", pivot_root("p", "p/old"));
     cwd_line("pivot");
     printf("pivot: /etc/f: %s\n", get("/etc/f"));
     printf("pivot: /abs: %s\n", get("/abs"));
+    /* Descriptors opened before the pivot name their directories' places after it. */
+    char link[64], name[512];
+    snprintf(link, sizeof link, "/old/proc/self/fd/%d", held_etc);
+    ssize_t n = readlink(link, name, sizeof name - 1);
+    printf("pivot: fd of p/etc: %s\n", n < 0 ? strerrorname_np(errno) : (name[n] = 0, name));
+    snprintf(link, sizeof link, "/old/proc/self/fd/%d", held_cwd);
+    n = readlink(link, name, sizeof name - 1);
+    printf("pivot: fd of the old cwd: %s\n", n < 0 ? strerrorname_np(errno) : (name[n] = 0, strncmp(name, "/old/", 5) == 0 ? "/old/..." : name));
+    int f = openat(held_etc, "f", O_RDONLY);
+    printf("pivot: openat(fd of p/etc, f): %s\n", f < 0 ? strerrorname_np(errno) : "ok");
+    if (f >= 0) close(f);
+    close(held_etc);
+    close(held_cwd);
     struct stat st;
     SHOW("pivot: stat /old/etc", stat("/old/etc", &st));
     SHOW("pivot: umount /old (detach)", umount2("/old", MNT_DETACH));

@@ -16,6 +16,32 @@ internal sealed class FakeAddressSpace : IAddressSpace
 
     public bool Disposed { get; private set; }
 
+    /// <summary>Runs at each Unmap, before it is recorded (to look at the MemoryFile at that moment).</summary>
+    public System.Action? OnUnmap { get; set; }
+
+    /// <summary>Whether the fake claims to batch changes (as systrap's mapper does).</summary>
+    public bool Batches { get; set; }
+
+    /// <summary>Each Apply call's changes.</summary>
+    public List<MappingChange[]> Batched { get; } = [];
+
+    public bool BatchesChanges => Batches;
+
+    public long Apply(System.ReadOnlySpan<MappingChange> changes)
+    {
+        Batched.Add(changes.ToArray());
+        foreach (MappingChange c in changes)
+        {
+            long r = c.Unmap ? Unmap(c.Addr, c.Length) : MapFile(c.Addr, c.Length, c.FileOffset, c.Prot);
+            if (r < 0)
+            {
+                return r;
+            }
+        }
+
+        return 0;
+    }
+
     public long MapFile(ulong addr, ulong length, long fileOffset, int prot)
     {
         Maps.Add((addr, length, fileOffset, prot));
@@ -24,6 +50,7 @@ internal sealed class FakeAddressSpace : IAddressSpace
 
     public long Unmap(ulong addr, ulong length)
     {
+        OnUnmap?.Invoke();
         Unmaps.Add((addr, length));
         return UnmapResult;
     }

@@ -304,6 +304,97 @@ public sealed class MemoryManagerTests : IDisposable
     }
 
     [Fact]
+    public void MunmapAndMprotect_OfUntouchedMemory_MakeNoHostTrip()
+    {
+        MapFixed(Fixed, 4 * Page);
+
+        Assert.Equal(0, _mm.Mprotect(Fixed, 2 * Page, Mman.PROT_READ));
+        Assert.Equal(0, _mm.Munmap(Fixed, 4 * Page));
+
+        Assert.Empty(_as.Unmaps);
+    }
+
+    [Fact]
+    public void Munmap_HostLetsGoBeforePagesAreFreed()
+    {
+        MapFixed(Fixed, Huge);
+        Assert.Equal(0, _mm.HandleFault(Fixed, false));
+        ulong usageAtHostUnmap = ulong.MaxValue;
+        _as.OnUnmap = () => usageAtHostUnmap = _mf.UsageBytes;
+
+        Assert.Equal(0, _mm.Munmap(Fixed, Huge));
+
+        Assert.Equal(Huge, usageAtHostUnmap);
+        Assert.Equal(0UL, _mf.UsageBytes);
+    }
+
+    [Fact]
+    public void Munmap_HostUnmapFails_PagesAreNotFreed()
+    {
+        MapFixed(Fixed, Huge);
+        Assert.Equal(0, _mm.HandleFault(Fixed, false));
+        _as.UnmapResult = Err(Errno.EIO);
+
+        Assert.Equal(Err(Errno.EIO), _mm.Munmap(Fixed, Huge));
+
+        // Possibly still mapped in the host: never handed to another process.
+        Assert.Equal(Huge, _mf.UsageBytes);
+    }
+
+    [Fact]
+    public void Populate_MapsWhatFaultsWould_InOneBatch()
+    {
+        _as.Batches = true;
+        MapFixed(Fixed, 4 * Page);
+        MapFixed(Fixed + Huge, Page);
+        Assert.Equal(0, _mm.CopyOut(Fixed, "x"u8));
+        Assert.Equal(0, _mm.CopyOut(Fixed + Huge, "y"u8));
+        Assert.Equal(0, _mm.Mprotect(Fixed + Huge, Page, Mman.PROT_READ));
+        _as.Maps.Clear();
+
+        _mm.PopulateAll();
+
+        Assert.Single(_as.Batched);
+        Assert.Equal(2, _as.Maps.Count);
+        Assert.Equal((Fixed, 4 * Page, RW), (_as.Maps[0].Addr, _as.Maps[0].Length, _as.Maps[0].Prot));
+        Assert.Equal((Fixed + Huge, Page, Mman.PROT_READ), (_as.Maps[1].Addr, _as.Maps[1].Length, _as.Maps[1].Prot));
+    }
+
+    [Fact]
+    public void Populate_WithoutBatches_LeavesItToFaults()
+    {
+        MapFixed(Fixed, 4 * Page);
+        Assert.Equal(0, _mm.CopyOut(Fixed, "x"u8));
+        _as.Maps.Clear();
+
+        _mm.PopulateAll();
+
+        Assert.Empty(_as.Maps);
+    }
+
+    [Fact]
+    public void Fork_WriteProtectsTheParentInOneBatch_AndTheChildPopulatesReadOnly()
+    {
+        _as.Batches = true;
+        MapFixed(Fixed, 4 * Page);
+        MapFixed(Fixed + Huge, 4 * Page);
+        Assert.Equal(0, _mm.CopyOut(Fixed, "a"u8));
+        Assert.Equal(0, _mm.CopyOut(Fixed + Huge, "b"u8));
+
+        using MemoryManager child = _mm.Fork();
+
+        Assert.Single(_as.Batched);
+        Assert.True(_as.UnmapCovers(Fixed, 4 * Page));
+        Assert.True(_as.UnmapCovers(Fixed + Huge, 4 * Page));
+
+        var childAs = new FakeAddressSpace { Batches = true };
+        child.AttachAddressSpace(childAs);
+        child.PopulateAll();
+        Assert.Equal(2, childAs.Maps.Count);
+        Assert.All(childAs.Maps, m => Assert.Equal(Mman.PROT_READ, m.Prot)); // copy-on-write: read-only until written
+    }
+
+    [Fact]
     public void Munmap_MiddlePage_SplitsVma()
     {
         MapFixed(Fixed, 3 * Page);
@@ -389,6 +480,7 @@ public sealed class MemoryManagerTests : IDisposable
     public void Mprotect_DropsPlatformMappings()
     {
         MapFixed(Fixed, 4 * Page);
+        Assert.Equal(0, _mm.HandleFault(Fixed + Page, false));
 
         Assert.Equal(0, _mm.Mprotect(Fixed + Page, 2 * Page, Mman.PROT_READ));
 

@@ -51,7 +51,8 @@ public sealed class OciBundleTests
                 {"destination": "/run", "type": "tmpfs", "source": "tmpfs"},
                 {"destination": "/sys", "type": "sysfs", "source": "sysfs"},
                 {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue"},
-                {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}
+                {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"},
+                {"destination": "/mnt/cg", "type": "cgroup2", "source": "cgroup"}
               ]
             }
             """, out string error);
@@ -70,7 +71,7 @@ public sealed class OciBundleTests
         Assert.Equal((1UL << 5) | 1UL, id.CapBounding);
         Assert.Equal([new SandboxRlimit(7, 1024, 2048)], plan.Process.Rlimits);
         Assert.Equal(["/run"], plan.Tmpfs.Select(t => t.SandboxPath));
-        Assert.Equal(["cgroup on /sys/fs/cgroup"], plan.Unprovided); // sysfs, devpts and mqueue are the Sentry's own
+        Assert.Equal(["cgroup2 on /mnt/cg"], plan.Unprovided); // sysfs, devpts, mqueue and the cgroup at /sys/fs/cgroup are the Sentry's own
     }
 
     [Theory]

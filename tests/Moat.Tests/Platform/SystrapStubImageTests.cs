@@ -112,6 +112,8 @@ public class SystrapStubImageTests
     [InlineData(317, Trap)]
     [InlineData(131, Trap)]
     [InlineData(59, Trap)]
+    [InlineData(1, Trap)] // write: only the mapper answers on its pipe
+    [InlineData(14, Trap)] // rt_sigprocmask: only the mapper blocks its signals
     public void StubCode_OnAnAppThread_MayOnlyWaitReturnOrExit(int nr, uint expected)
     {
         Assert.Equal(expected, AppThread(nr, s_stubIp));
@@ -139,6 +141,8 @@ public class SystrapStubImageTests
         Assert.Equal(Allow, Run(F1, 11, s_stubIp));
         Assert.Equal(Allow, Run(F1, 56, s_stubIp, arg0: 0x10F00));
         Assert.Equal(Trap, Run(F1, 56, s_stubIp, arg0: 0x11)); // fork-style clone
+        Assert.Equal(Allow, Run(F1, 1, s_stubIp)); // write: the mapper's answer
+        Assert.Equal(Trap, Run(F1, 0, s_stubIp)); // read
         Assert.Equal(Trap, Run(F1, 2, s_stubIp)); // open
         Assert.Equal(Trap, Run(F1, 59, s_stubIp)); // execve
     }

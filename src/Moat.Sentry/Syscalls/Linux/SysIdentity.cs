@@ -50,7 +50,7 @@ internal static class SysIdentity
         return 0;
     }
 
-    /// <summary>Implements sysinfo(2): the host's memory and load, the sandbox's process count and uptime.</summary>
+    /// <summary>Implements sysinfo(2): the host's memory (or the sandbox's memory limit) and load, the sandbox's process count and uptime.</summary>
     public static unsafe long Sysinfo(Task t, in SyscallArgs a)
     {
         Span<byte> info = stackalloc byte[112];
@@ -65,8 +65,20 @@ internal static class SysIdentity
             return r;
         }
 
-        // struct sysinfo: uptime (long) at 0; procs (u16) at 80.
+        // struct sysinfo: uptime (long) at 0; totalram, freeram, sharedram, bufferram, totalswap, freeswap at 32
+        // to 72; procs (u16) at 80; mem_unit (u32) at 104.
         BitConverter.TryWriteBytes(info, (Environment.TickCount64 - t.Kernel.BootTicks) / 1000);
+        ulong unit = Math.Max(BitConverter.ToUInt32(info[104..]), 1u);
+        ulong limit = t.Kernel.MemoryFile.Limit / unit;
+        if (limit != 0 && limit < BitConverter.ToUInt64(info[32..]))
+        {
+            // A sandbox with a memory limit is a machine of that size, without swap (as /proc/meminfo says).
+            ulong used = t.Kernel.MemoryFile.UsageBytes / unit;
+            BitConverter.TryWriteBytes(info[32..], limit);
+            BitConverter.TryWriteBytes(info[40..], used < limit ? limit - used : 0);
+            info[48..80].Clear();
+        }
+
         BitConverter.TryWriteBytes(info[80..], (ushort)Math.Min(t.Kernel.LiveGroups().Count, ushort.MaxValue));
         return t.MM.CopyOut(a.Pointer(0), info);
     }

@@ -175,6 +175,8 @@ internal static unsafe class SysMmap
             done += (ulong)got;
         }
 
+        // The app maps a file to read it: map what was copied now rather than on one fault per range.
+        t.MM.Populate((ulong)at, (ulong)at + MemoryManager.PageUp(done));
         return at;
     }
 

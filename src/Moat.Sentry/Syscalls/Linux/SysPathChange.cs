@@ -120,6 +120,11 @@ internal static class SysPathChange
         Stat st = default;
         bool watched = Fsnotify.Active && Fsnotify.Lookup(t, p, follow: false, out key, out st);
         r = PathOps.Remove(t, p, (flags & OpenFlags.AT_REMOVEDIR) != 0);
+        if (r == 0)
+        {
+            LiveNames.Removed(t, p);
+        }
+
         if (r == 0 && watched)
         {
             // Linux's order: the link count (files), the inode's end, the name's, then the watches go.
@@ -212,6 +217,15 @@ internal static class SysPathChange
         bool watched = Fsnotify.Active && Fsnotify.Lookup(t, from, follow: false, out key, out st);
         bool replaced = watched && Fsnotify.Lookup(t, to, follow: false, out oldKey, out oldSt) && oldKey != key;
         r = PathOps.Rename(t, from, to, (flags & RENAME_NOREPLACE) != 0, exchange);
+        if (r == 0 && exchange)
+        {
+            LiveNames.Exchanged(t, from, to);
+        }
+        else if (r == 0 && PathResolver.Normalize(from) != PathResolver.Normalize(to))
+        {
+            LiveNames.Renamed(t, from, to);
+        }
+
         if (r == 0 && watched && exchange)
         {
             // Both names moved: a pair of events each way, as Linux reports an exchange.

@@ -190,6 +190,7 @@ internal static class SysProcess
             Cwd = t.Group.Cwd,
             Root = t.Group.Root,
             Mounts = (flags & CLONE_NEWNS) != 0 ? t.Group.Mounts.Clone() : t.Group.Mounts,
+            Container = t.Group.Container,
             Umask = t.Group.Umask,
             ExitSignal = exitSignal,
             ProcessGroup = t.Group.ProcessGroup,
@@ -406,6 +407,8 @@ internal static class SysProcess
             mm.Dispose();
             return r;
         }
+
+        mm.PopulateAll(); // the new image's pages in one batch, not a fault each
 
         // Past the point of no return. Other threads of the process die first (de_thread in Linux).
         KillOtherThreads(t);

@@ -87,22 +87,9 @@ internal static class SysRoot
             return -Errno.EINVAL.Value;
         }
 
-        // Paths of the processes of this namespace that named places which moved (chroot_fs_refs for the old
-        // root itself; in Linux other directories keep their dentry, whose path is now the moved one).
-        lock (t.Kernel.TreeMu)
-        {
-            foreach (ThreadGroup g in t.Kernel.AllGroupsLocked())
-            {
-                if (g.Mounts != ns)
-                {
-                    continue;
-                }
-
-                g.Root = g.Root == root ? root : moved(g.Root);
-                g.Cwd = g.Cwd == root ? root : moved(g.Cwd);
-            }
-        }
-
+        // Names the processes of this namespace hold that moved: in Linux their dentries' paths are now the
+        // moved ones, and chroot_fs_refs moves roots and working directories at the old root to the new one.
+        LiveNames.Pivoted(t, root, moved);
         return 0;
     }
 

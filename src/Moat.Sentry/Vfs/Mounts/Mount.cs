@@ -56,6 +56,7 @@ internal sealed record Mount
         MountKind.Proc => Proc.ProcFs.Device,
         MountKind.Sysfs => Sys.SysFs.Device,
         MountKind.Mqueue => MqueueFs.Device,
+        MountKind.Cgroup => CgroupFs.Device,
         _ => 1,
     };
 }

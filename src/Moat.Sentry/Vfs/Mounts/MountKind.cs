@@ -20,4 +20,7 @@ internal enum MountKind
 
     /// <summary>The IPC namespace's POSIX message queues (<see cref="MqueueFs"/>), addressed as "/mqueue/...".</summary>
     Mqueue,
+
+    /// <summary>The sandbox as one cgroup v2 (<see cref="CgroupFs"/>), addressed as "/cgroup/...".</summary>
+    Cgroup,
 }

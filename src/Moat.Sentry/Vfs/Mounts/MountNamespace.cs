@@ -274,7 +274,7 @@ internal sealed class MountNamespace
     private static string Inner(Mount m, string norm)
     {
         string mp = m.MountPoint;
-        if (m.Kind is MountKind.Overlay or MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue)
+        if (m.Kind is MountKind.Overlay or MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue or MountKind.Cgroup)
         {
             if (mp == m.Root)
             {

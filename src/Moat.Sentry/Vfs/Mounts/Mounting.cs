@@ -221,11 +221,26 @@ internal static class Mounting
 
                 ns.Add(MqueueMount(where, mountFlags, source ?? "none"));
                 return 0;
+            case "cgroup2":
+                if (!targetIsDir)
+                {
+                    return -Errno.ENOTDIR.Value;
+                }
+
+                ns.Add(CgroupMount(where, mountFlags, source ?? "none"));
+                return 0;
             default:
-                // cgroup, overlay and the rest are not provided: as for a type the kernel lacks.
+                // cgroup v1 hierarchies, overlay and the rest are not provided: as for a type the kernel lacks.
                 return -Errno.ENODEV.Value;
         }
     }
+
+    /// <summary>A mount of the sandbox's cgroup (<see cref="CgroupFs"/>) at <paramref name="where"/>.</summary>
+    public static Mount CgroupMount(string where, MountFlags flags, string source) => new()
+    {
+        Id = MountNamespace.NextId(), ParentId = 0, MountPoint = where, Kind = MountKind.Cgroup, Root = CgroupFs.Root,
+        Flags = flags, Source = source, FsType = "cgroup2",
+    };
 
     /// <summary>A mount of the IPC namespace's queues (<see cref="MqueueFs"/>) at <paramref name="where"/>.</summary>
     public static Mount MqueueMount(string where, MountFlags flags, string source) => new()

@@ -35,9 +35,9 @@ internal static class ProcFs
     private const byte DtReg = 8;
     private const byte DtLnk = 10;
 
-    private static readonly string[] s_processFiles = ["auxv", "cmdline", "comm", "environ", "limits", "maps", "mounts", "mountinfo", "stat", "statm", "status"];
+    private static readonly string[] s_processFiles = ["auxv", "cgroup", "cmdline", "comm", "environ", "limits", "maps", "mounts", "mountinfo", "stat", "statm", "status"];
     private static readonly string[] s_processLinks = ["cwd", "exe", "root"];
-    private static readonly string[] s_systemFiles = ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "stat", "uptime", "version"];
+    private static readonly string[] s_systemFiles = ["cgroups", "cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "stat", "uptime", "version"];
 
     /// <summary>Looks up a normalised path under /proc. Returns 0 with the node, or -errno.</summary>
     public static long Lookup(Task t, string norm, bool followLast, out ProcNode? node)
@@ -222,6 +222,7 @@ internal static class ProcFs
         EpollInstance => "anon_inode:[eventpoll]",
         PidFd => "anon_inode:[pidfd]",
         HostFileDescription h when f.Path == null => Host.HostPath.FdPath(h.HostFd, out _) ?? "anon_inode:[unknown]",
+        { Unlinked: true } => f.Path + " (deleted)",
         _ => f.Path ?? "anon_inode:[unknown]",
     };
 
@@ -244,6 +245,8 @@ internal static class ProcFs
                 return ProcMounts.MountInfo(g.Mounts, g.Root);
             case "limits":
                 return Limits(g);
+            case "cgroup":
+                return "0::/\n"; // the root of the sandbox's one cgroup v2, as in a container's cgroup namespace
             case "statm":
             {
                 ulong pages = mm.MappedBytes / Mman.PageSize;
@@ -533,6 +536,16 @@ internal static class ProcFs
             case "meminfo":
             {
                 MemoryKb(out ulong total, out ulong free, out ulong buffers);
+                ulong limitKb = t.Kernel.MemoryFile.Limit / 1024;
+                if (limitKb != 0 && limitKb < total)
+                {
+                    // A sandbox with a memory limit is a machine of that size (as gVisor and LXCFS show it).
+                    ulong usedKb = t.Kernel.MemoryFile.UsageBytes / 1024;
+                    total = limitKb;
+                    free = usedKb < limitKb ? limitKb - usedKb : 0;
+                    buffers = 0;
+                }
+
                 return $"MemTotal:       {total,8} kB\nMemFree:        {free,8} kB\nMemAvailable:   {free,8} kB\nBuffers:        {buffers,8} kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n";
             }
 
@@ -560,7 +573,10 @@ internal static class ProcFs
             case "version":
                 return $"Linux version {SysIdentity.Release} (moat) {SysIdentity.Version}\n";
             case "filesystems":
-                return "nodev\tproc\nnodev\ttmpfs\nnodev\toverlay\n";
+                return "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\nnodev\tdevpts\nnodev\tmqueue\nnodev\toverlay\n";
+            case "cgroups":
+                // cgroup v2 only: every controller on hierarchy 0, one group (CgroupFs.Controllers).
+                return "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t0\t1\t1\ncpu\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1\n";
             default:
                 return ProcMounts.Mounts(t.Group.Mounts, t.Group.Root);
         }

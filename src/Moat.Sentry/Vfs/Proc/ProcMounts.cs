@@ -55,6 +55,7 @@ internal static class ProcMounts
                 MountKind.Proc => "/" + m.Root["/proc".Length..].TrimStart('/'),
                 MountKind.Sysfs => "/" + m.Root["/sys".Length..].TrimStart('/'),
                 MountKind.Mqueue => "/" + m.Root[MqueueFs.Root.Length..].TrimStart('/'),
+                MountKind.Cgroup => "/" + m.Root[CgroupFs.Root.Length..].TrimStart('/'),
                 _ => m.Root,
             };
             sb.Append(Escape(fsRoot)).Append(' ').Append(Escape(RootedPath.Show(root, m.MountPoint))).Append(' ');

@@ -1,0 +1,35 @@
+namespace Moat.Sentry.Net.Stack;
+
+/// <summary>What a link carries: bare IP packets (loopback, TUN, test channels) or Ethernet frames (TAP, veth).</summary>
+internal enum LinkKind
+{
+    Ip,
+    Ethernet,
+}
+
+/// <summary>Where a link hands received packets: the stack's NIC. Takes ownership of the buffer.</summary>
+internal interface ILinkDispatcher
+{
+    void DeliverPacket(PacketBuffer packet);
+}
+
+/// <summary>
+/// The bottom of the stack: a device that sends and receives whole frames. Writes take ownership of the
+/// buffer (the link releases it when done). A link delivers received frames to the dispatcher it was
+/// attached to, from any thread, without holding locks of its own across the call.
+/// </summary>
+internal interface ILinkEndpoint
+{
+    /// <summary>The largest IP packet the link carries (without the link header).</summary>
+    int Mtu { get; }
+
+    LinkKind Kind { get; }
+
+    /// <summary>The link's own hardware address (Ethernet links).</summary>
+    MacAddress Address { get; }
+
+    void Attach(ILinkDispatcher dispatcher);
+
+    /// <summary>Sends one frame (the buffer's view: link header included for Ethernet links).</summary>
+    void WritePacket(PacketBuffer packet);
+}

@@ -1,0 +1,241 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Moat.Abi;
+
+namespace Moat.Sentry.Net.Stack;
+
+/// <summary>
+/// A user-space TCP/IP stack (IPv4, ICMP, ARP, UDP, TCP) over link endpoints. Everything in it is protected by
+/// one lock, <see cref="Mu"/>: a received packet, a timer and an endpoint call each run to completion under it,
+/// so the protocol code needs no finer locking. Readiness listeners are called with <see cref="Mu"/> held and
+/// may only wake waiters (WaitQueue._mu is below it); they never call back into the stack. Packets looped
+/// back are processed before the lock is released, iteratively, so a write never re-enters the stack.
+/// </summary>
+internal sealed partial class NetworkStack
+{
+    /// <summary>Linux's default net.ipv4.ip_local_port_range.</summary>
+    public const int EphemeralLow = 32768;
+    public const int EphemeralHigh = 60999;
+
+    internal readonly Lock Mu = new();
+
+    // Protected by Mu.
+    private readonly List<Nic> _nics = [];
+    private Ip4Address _gateway;
+    private readonly Random _random;
+    private ushort _nextIpId;
+    private int _nextEphemeral;
+    internal readonly TimerQueue Timers = new();
+    internal readonly Dictionary<TcpKey, TcpEndpoint> TcpConnections = [];
+    internal readonly Dictionary<ushort, List<TcpEndpoint>> TcpPorts = [];
+    internal readonly Dictionary<ushort, List<UdpEndpoint>> UdpPorts = [];
+    internal readonly Dictionary<ushort, PingEndpoint> Pings = [];
+
+    public NetworkStack(IStackClock? clock = null, int seed = 0)
+    {
+        Clock = clock ?? MonotonicClock.Instance;
+        _random = seed == 0 ? new Random() : new Random(seed);
+        _nextIpId = (ushort)_random.Next();
+        _nextEphemeral = _random.Next(EphemeralLow, EphemeralHigh + 1);
+        _reassembly = new FragmentReassembler(this);
+    }
+
+    public IStackClock Clock { get; }
+
+    /// <summary>Counters in the spirit of /proc/net/snmp. Protected by Mu.</summary>
+    public StackStats Stats { get; } = new();
+
+    internal long NowNs => Clock.NowNs;
+
+    internal Random Random => _random;
+
+    /// <summary>Adds an interface over <paramref name="link"/> with address <paramref name="address"/>/<paramref name="prefix"/>.</summary>
+    public Nic AddNic(ILinkEndpoint link, Ip4Address address, int prefix)
+    {
+        lock (Mu)
+        {
+            var nic = new Nic(this, _nics.Count + 1, link, address, prefix);
+            _nics.Add(nic);
+            link.Attach(nic);
+            return nic;
+        }
+    }
+
+    /// <summary>Routes destinations outside every interface's subnet through <paramref name="gateway"/>.</summary>
+    public void SetDefaultGateway(Ip4Address gateway)
+    {
+        lock (Mu)
+        {
+            _gateway = gateway;
+        }
+    }
+
+    /// <summary>A link hands in a received frame (from any thread; no lock held).</summary>
+    internal void DeliverPacket(Nic nic, PacketBuffer packet)
+    {
+        lock (Mu)
+        {
+            HandleFrameLocked(nic, packet);
+            RunLoopbackLocked();
+        }
+    }
+
+    /// <summary>Runs the timers due by the clock's current time.</summary>
+    public int ProcessTimers()
+    {
+        lock (Mu)
+        {
+            int n = Timers.RunExpired(NowNs);
+            RunLoopbackLocked();
+            return n;
+        }
+    }
+
+    /// <summary>The earliest armed timer's deadline (clock nanoseconds), or long.MaxValue.</summary>
+    public long NextDeadline
+    {
+        get
+        {
+            lock (Mu)
+            {
+                return Timers.NextDeadline;
+            }
+        }
+    }
+
+    public TcpEndpoint CreateTcp() => new(this);
+
+    public UdpEndpoint CreateUdp() => new(this);
+
+    public PingEndpoint CreatePing() => new(this);
+
+    /// <summary>Hands looped-back packets to the receive path until none is left. Preconditions: Mu held.</summary>
+    internal void RunLoopbackLocked()
+    {
+        foreach (Nic nic in _nics)
+        {
+            if (nic.Link is LoopbackLink lo)
+            {
+                while (lo.TryTake(out PacketBuffer? p))
+                {
+                    HandleFrameLocked(nic, p!);
+                }
+            }
+        }
+    }
+
+    internal bool IsLocalAddressLocked(Ip4Address a)
+    {
+        if ((a.Value >> 24) == 127)
+        {
+            return HasLoopbackLocked();
+        }
+        foreach (Nic nic in _nics)
+        {
+            if (nic.Address == a)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private bool HasLoopbackLocked()
+    {
+        foreach (Nic nic in _nics)
+        {
+            if (nic.IsLoopback)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Chooses the interface, next hop and source address for <paramref name="dst"/>: a local address goes over
+    /// the loopback, an on-link one directly, anything else through the default gateway.
+    /// </summary>
+    internal Errno RouteLocked(Ip4Address dst, out Route route)
+    {
+        route = default;
+        if (IsLocalAddressLocked(dst))
+        {
+            foreach (Nic nic in _nics)
+            {
+                if (nic.IsLoopback)
+                {
+                    route = new Route(nic, dst, dst); // to ourselves: the destination is also the source
+                    return Errno.None;
+                }
+            }
+            return Errno.ENETUNREACH;
+        }
+        foreach (Nic nic in _nics)
+        {
+            if (!nic.IsLoopback && (dst.InSubnet(nic.Address, nic.Prefix) || dst == Ip4Address.Broadcast))
+            {
+                route = new Route(nic, dst, nic.Address);
+                return Errno.None;
+            }
+        }
+        if (!_gateway.IsUnspecified)
+        {
+            foreach (Nic nic in _nics)
+            {
+                if (!nic.IsLoopback && _gateway.InSubnet(nic.Address, nic.Prefix))
+                {
+                    route = new Route(nic, _gateway, nic.Address);
+                    return Errno.None;
+                }
+            }
+        }
+        return Errno.ENETUNREACH;
+    }
+
+    internal ushort NextIpIdLocked() => _nextIpId++;
+
+    internal uint NewIssLocked() => (uint)_random.Next() ^ ((uint)_random.Next() << 16);
+
+    /// <summary>A free ephemeral port for <paramref name="inUse"/>'s protocol, or 0 when all are taken.</summary>
+    internal ushort AllocateEphemeralLocked(Func<ushort, bool> inUse)
+    {
+        const int range = EphemeralHigh - EphemeralLow + 1;
+        for (int i = 0; i < range; i++)
+        {
+            int port = EphemeralLow + ((_nextEphemeral - EphemeralLow + i) % range);
+            if (!inUse((ushort)port))
+            {
+                _nextEphemeral = port + 1 > EphemeralHigh ? EphemeralLow : port + 1;
+                return (ushort)port;
+            }
+        }
+        return 0;
+    }
+}
+
+/// <summary>Where a packet to one destination leaves: the interface, the next hop and the source address.</summary>
+internal readonly record struct Route(Nic Nic, Ip4Address NextHop, Ip4Address Source);
+
+/// <summary>Counters of the stack (a subset of /proc/net/snmp). Protected by the stack's lock.</summary>
+internal sealed class StackStats
+{
+    public long IpInReceives;
+    public long IpInDiscards;
+    public long IpReasmOks;
+    public long IpReasmFails;
+    public long IpFragCreates;
+    public long IcmpOutDestUnreachs;
+    public long IcmpOutEchoReps;
+    public long TcpActiveOpens;
+    public long TcpPassiveOpens;
+    public long TcpRetransSegs;
+    public long TcpOutRsts;
+    public long TcpInSegs;
+    public long TcpOutSegs;
+    public long UdpInDatagrams;
+    public long UdpNoPorts;
+    public long UdpOutDatagrams;
+    public long UdpRcvbufErrors;
+}

@@ -1,0 +1,618 @@
+using System;
+using System.Collections.Generic;
+using Moat.Abi;
+
+namespace Moat.Sentry.Net.Stack;
+
+/// <summary>
+/// A TCP endpoint: a listener or one connection, with the API the socket layer uses (Bind, Listen, Accept,
+/// Connect, Send, Receive, Shutdown, Close) and readiness events for poll and epoll. Every call takes the
+/// stack's lock; the protocol itself lives in TcpEndpoint.Input.cs (segment arrival), TcpEndpoint.Output.cs
+/// (sending, congestion control) and TcpEndpoint.Timers.cs. Calls never block: where Linux would sleep they
+/// answer EAGAIN (or EINPROGRESS for connect) and the caller waits for the readiness event.
+/// </summary>
+internal sealed partial class TcpEndpoint
+{
+    /// <summary>Linux's tcp_rmem and tcp_wmem defaults; the window is half the buffer (tcp_adv_win_scale 1).</summary>
+    public const int DefaultReceiveBuffer = 131072;
+    public const int MaxReceiveBuffer = 6291456;
+    public const int DefaultSendBuffer = 16384;
+    public const int MaxSendBuffer = 4194304;
+
+    /// <summary>net.core.somaxconn.</summary>
+    public const int MaxBacklog = 4096;
+
+    private readonly NetworkStack _stack;
+
+    // Everything below is protected by the stack's lock (_stack.Mu).
+    private TcpState _state = TcpState.Closed;
+    private TcpKey _key;
+    private Route _route;
+    private bool _bound;
+    private bool _registered; // in the stack's connection table
+    private bool _ownsPort;   // in the stack's port table
+    private Errno _error;     // SO_ERROR: reported once
+    private bool _shutRead;
+    private bool _shutWrite;
+    private bool _closed;     // the application closed it; the endpoint lives on to finish the protocol
+    private bool _everConnected;  // a connection was attempted (or accepted)
+    private bool _wasEstablished; // and reached ESTABLISHED
+    private IReadinessListener? _listener;
+
+    // Listening.
+    private int _backlog;
+    private readonly Queue<TcpEndpoint> _acceptQueue = new();
+    private readonly List<TcpEndpoint> _synQueue = [];
+    private TcpEndpoint? _parent; // the listener of a connection still in its SYN queue
+
+    private readonly TcpSendBuffer _sndBuf = new(DefaultSendBuffer / 2);
+    private readonly TcpReceiveBuffer _rcvBuf = new(DefaultReceiveBuffer / 2);
+    private bool _sndBufLocked;
+    private bool _rcvBufLocked;
+
+    public TcpEndpoint(NetworkStack stack)
+    {
+        _stack = stack;
+        _rtxTimer = new StackTimer(OnRetransmitTimer);
+        _delackTimer = new StackTimer(OnDelayedAckTimer);
+        _stateTimer = new StackTimer(OnStateTimer);
+        _keepaliveTimer = new StackTimer(OnKeepaliveTimer);
+    }
+
+    public TcpState State
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return _state;
+            }
+        }
+    }
+
+    public TcpKey Key => _key;
+
+    internal bool IsListeningLocked => _state == TcpState.Listen;
+
+    /// <summary>RCV.NXT and SND.NXT, for tests that play the peer.</summary>
+    internal uint ReceiveNext => _rcvNxt;
+
+    internal uint SendNext => _sndNxt;
+
+    /// <summary>TCP_NODELAY: send small segments at once instead of waiting for outstanding data's ACK (Nagle).</summary>
+    public bool NoDelay { get; set; }
+
+    /// <summary>SO_KEEPALIVE with Linux's tcp_keepalive_time/intvl/probes (7200 s, 75 s, 9).</summary>
+    public bool KeepAlive
+    {
+        get => _keepAlive;
+        set
+        {
+            lock (_stack.Mu)
+            {
+                _keepAlive = value;
+                if (value && _state == TcpState.Established)
+                {
+                    ArmKeepaliveLocked();
+                }
+            }
+        }
+    }
+
+    private bool _keepAlive;
+
+    public long KeepIdleNs { get; set; } = 7200L * 1_000_000_000;
+    public long KeepIntervalNs { get; set; } = 75L * 1_000_000_000;
+    public int KeepCount { get; set; } = 9;
+
+    /// <summary>SO_REUSEADDR for Bind.</summary>
+    public bool ReuseAddress { get; set; }
+
+    public IReadinessListener? Listener
+    {
+        set
+        {
+            lock (_stack.Mu)
+            {
+                _listener = value;
+            }
+        }
+    }
+
+    /// <summary>The send buffer as SO_SNDBUF reports it (twice the payload it holds, as Linux).</summary>
+    public int SendBufferSize
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return _sndBuf.Limit * 2;
+            }
+        }
+        set
+        {
+            lock (_stack.Mu)
+            {
+                _sndBufLocked = true;
+                _sndBuf.Limit = Math.Clamp(value, 4608 / 2, MaxSendBuffer / 2); // SO_SNDBUF doubles what it is given
+            }
+        }
+    }
+
+    public int ReceiveBufferSize
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return _rcvBuf.Limit * 2;
+            }
+        }
+        set
+        {
+            lock (_stack.Mu)
+            {
+                _rcvBufLocked = true;
+                // SO_RCVBUF doubles its argument and the window is half the buffer; a window already advertised
+                // is never taken back (AdvertisedWindowLocked keeps its edge).
+                _rcvBuf.Limit = Math.Clamp(value, 2304 / 2, MaxReceiveBuffer / 2);
+            }
+        }
+    }
+
+    /// <summary>Bytes waiting to be read (FIONREAD).</summary>
+    public int ReadableBytes
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return _rcvBuf.Readable;
+            }
+        }
+    }
+
+    public Errno Bind(Ip4Address address, ushort port)
+    {
+        lock (_stack.Mu)
+        {
+            return BindLocked(address, port);
+        }
+    }
+
+    private Errno BindLocked(Ip4Address address, ushort port)
+    {
+        if (_bound || _state != TcpState.Closed || _closed)
+        {
+            return Errno.EINVAL;
+        }
+        if (!address.IsUnspecified && !_stack.IsLocalAddressLocked(address))
+        {
+            return Errno.EADDRNOTAVAIL;
+        }
+        if (port == 0)
+        {
+            port = _stack.AllocateEphemeralLocked(p => PortConflictLocked(p, address, ReuseAddress));
+            if (port == 0)
+            {
+                return Errno.EADDRINUSE;
+            }
+        }
+        else if (PortConflictLocked(port, address, ReuseAddress))
+        {
+            return Errno.EADDRINUSE;
+        }
+        RegisterPortLocked(address, port);
+        return Errno.None;
+    }
+
+    private bool PortConflictLocked(ushort port, Ip4Address address, bool reuse)
+    {
+        if (!_stack.TcpPorts.TryGetValue(port, out List<TcpEndpoint>? list))
+        {
+            return false;
+        }
+        foreach (TcpEndpoint ep in list)
+        {
+            if (ep == this)
+            {
+                continue;
+            }
+            bool overlap = ep._key.LocalAddress.IsUnspecified || address.IsUnspecified || ep._key.LocalAddress == address;
+            if (overlap && !(reuse && ep.ReuseAddress && ep._state != TcpState.Listen))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void RegisterPortLocked(Ip4Address address, ushort port)
+    {
+        if (!_stack.TcpPorts.TryGetValue(port, out List<TcpEndpoint>? list))
+        {
+            _stack.TcpPorts[port] = list = [];
+        }
+        list.Add(this);
+        _key = new TcpKey(address, port, default, 0);
+        _bound = true;
+        _ownsPort = true;
+    }
+
+    /// <summary>Starts listening with room for <paramref name="backlog"/> connections waiting for Accept.</summary>
+    public Errno Listen(int backlog)
+    {
+        lock (_stack.Mu)
+        {
+            if (_state == TcpState.Listen)
+            {
+                _backlog = Math.Clamp(backlog, 0, MaxBacklog);
+                return Errno.None;
+            }
+            if (_state != TcpState.Closed || _closed)
+            {
+                return Errno.EINVAL;
+            }
+            if (!_bound)
+            {
+                Errno err = BindLocked(Ip4Address.Any, 0);
+                if (err != Errno.None)
+                {
+                    return err;
+                }
+            }
+            if (PortConflictLocked(_key.LocalPort, _key.LocalAddress, false))
+            {
+                return Errno.EADDRINUSE;
+            }
+            _backlog = Math.Clamp(backlog, 0, MaxBacklog);
+            _state = TcpState.Listen;
+            return Errno.None;
+        }
+    }
+
+    /// <summary>Takes an established connection from the accept queue; EAGAIN if none, EINVAL if not listening.</summary>
+    public Errno Accept(out TcpEndpoint? connection)
+    {
+        lock (_stack.Mu)
+        {
+            connection = null;
+            if (_state != TcpState.Listen)
+            {
+                return Errno.EINVAL;
+            }
+            if (!_acceptQueue.TryDequeue(out connection))
+            {
+                return Errno.EAGAIN;
+            }
+            NotifyLocked();
+            return Errno.None;
+        }
+    }
+
+    /// <summary>
+    /// Starts connecting to <paramref name="address"/>:<paramref name="port"/>: EINPROGRESS, then the endpoint
+    /// becomes writable (connected) or reports its error (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH) once.
+    /// </summary>
+    public Errno Connect(Ip4Address address, ushort port)
+    {
+        lock (_stack.Mu)
+        {
+            switch (_state)
+            {
+                case TcpState.SynSent:
+                case TcpState.SynReceived:
+                    return Errno.EALREADY;
+                case TcpState.Closed when !_wasEstablished && !_closed:
+                    break; // a fresh endpoint, or one whose attempt failed: Linux lets it try again
+                case TcpState.Listen:
+                    return Errno.EINVAL;
+                default:
+                    return Errno.EISCONN;
+            }
+            if (port == 0)
+            {
+                return Errno.ECONNREFUSED;
+            }
+            Errno err = _stack.RouteLocked(address, out Route route);
+            if (err != Errno.None)
+            {
+                return err;
+            }
+            Ip4Address local = _bound && !_key.LocalAddress.IsUnspecified ? _key.LocalAddress : route.Source;
+            ushort localPort = _key.LocalPort;
+            if (!_bound)
+            {
+                localPort = _stack.AllocateEphemeralLocked(p =>
+                    PortConflictLocked(p, local, false) || _stack.TcpConnections.ContainsKey(new TcpKey(local, p, address, port)));
+                if (localPort == 0)
+                {
+                    return Errno.EADDRNOTAVAIL;
+                }
+                RegisterPortLocked(local, localPort);
+            }
+            var key = new TcpKey(local, localPort, address, port);
+            if (_stack.TcpConnections.ContainsKey(key))
+            {
+                return Errno.EADDRNOTAVAIL;
+            }
+            _key = key;
+            _route = route;
+            _stack.TcpConnections[key] = this;
+            _registered = true;
+            _everConnected = true;
+            _stack.Stats.TcpActiveOpens++;
+            InitSendSequenceLocked();
+            _rcvShift = WindowShiftFor(MaxReceiveBuffer / 2);
+            _state = TcpState.SynSent;
+            SendSynLocked();
+            _stack.RunLoopbackLocked();
+            // A loopback connect may already be done (or refused).
+            return Errno.EINPROGRESS;
+        }
+    }
+
+    /// <summary>Takes and clears the pending error (SO_ERROR).</summary>
+    public Errno TakeError()
+    {
+        lock (_stack.Mu)
+        {
+            Errno e = _error;
+            _error = Errno.None;
+            return e;
+        }
+    }
+
+    /// <summary>Queues bytes for sending: how many fit in the send buffer, or EAGAIN when none does.</summary>
+    public Errno Send(ReadOnlySpan<byte> data, out int written)
+    {
+        lock (_stack.Mu)
+        {
+            written = 0;
+            if (_error != Errno.None)
+            {
+                Errno e = _error;
+                _error = Errno.None;
+                return e;
+            }
+            if (_shutWrite)
+            {
+                return Errno.EPIPE;
+            }
+            switch (_state)
+            {
+                case TcpState.Established:
+                case TcpState.CloseWait:
+                    break;
+                case TcpState.SynSent:
+                case TcpState.SynReceived:
+                    return Errno.EAGAIN;
+                default:
+                    return _everConnected ? Errno.EPIPE : Errno.ENOTCONN;
+            }
+            if (data.Length == 0)
+            {
+                return Errno.None;
+            }
+            written = _sndBuf.Append(data);
+            if (written == 0)
+            {
+                return Errno.EAGAIN;
+            }
+            OutputLocked();
+            _stack.RunLoopbackLocked();
+            return Errno.None;
+        }
+    }
+
+    /// <summary>
+    /// Reads received bytes: data first, then a pending error, then 0 at end of stream (the peer's FIN or
+    /// SHUT_RD); EAGAIN when nothing is there yet, ENOTCONN when never connected.
+    /// </summary>
+    public Errno Receive(Span<byte> buffer, out int read, bool peek = false)
+    {
+        lock (_stack.Mu)
+        {
+            read = 0;
+            if (_state == TcpState.Listen || (!_everConnected && _state == TcpState.Closed))
+            {
+                return Errno.ENOTCONN;
+            }
+            if (_rcvBuf.Readable > 0 && buffer.Length > 0)
+            {
+                read = _rcvBuf.Read(buffer, peek);
+                if (!peek)
+                {
+                    AfterReadLocked(read);
+                    _stack.RunLoopbackLocked();
+                }
+                return Errno.None;
+            }
+            if (_error != Errno.None)
+            {
+                Errno e = _error;
+                _error = Errno.None;
+                return e;
+            }
+            if (_finReceived || _shutRead || _state == TcpState.Closed || buffer.Length == 0)
+            {
+                return Errno.None;
+            }
+            return Errno.EAGAIN;
+        }
+    }
+
+    /// <summary>shutdown(2): stop reading, writing (a FIN once the queued data is sent) or both.</summary>
+    public Errno Shutdown(bool read, bool write)
+    {
+        lock (_stack.Mu)
+        {
+            switch (_state)
+            {
+                case TcpState.Closed when !_everConnected:
+                case TcpState.Listen when !read:
+                    return Errno.ENOTCONN;
+                case TcpState.SynSent:
+                    if (write)
+                    {
+                        CloseLocked(Errno.None, sendReset: false);
+                    }
+                    break;
+            }
+            if (read)
+            {
+                _shutRead = true;
+            }
+            if (write && !_shutWrite)
+            {
+                _shutWrite = true;
+                QueueFinLocked();
+            }
+            NotifyLocked();
+            _stack.RunLoopbackLocked();
+            return Errno.None;
+        }
+    }
+
+    /// <summary>
+    /// close(2): a listener resets the connections waiting in its queues; a connection with unread data is
+    /// reset (as Linux does); otherwise it sends its FIN after the queued data and finishes in the background.
+    /// </summary>
+    public void Close()
+    {
+        lock (_stack.Mu)
+        {
+            if (_closed)
+            {
+                return;
+            }
+            _closed = true;
+            _listener = null;
+            switch (_state)
+            {
+                case TcpState.Listen:
+                    foreach (TcpEndpoint c in _synQueue)
+                    {
+                        c._parent = null;
+                        c.CloseLocked(Errno.None, sendReset: true);
+                    }
+                    _synQueue.Clear();
+                    while (_acceptQueue.TryDequeue(out TcpEndpoint? c))
+                    {
+                        c._closed = true;
+                        c.CloseLocked(Errno.None, sendReset: true);
+                    }
+                    CloseLocked(Errno.None, sendReset: false);
+                    break;
+                case TcpState.Closed:
+                case TcpState.SynSent:
+                    CloseLocked(Errno.None, sendReset: false);
+                    break;
+                default:
+                    if (_rcvBuf.Readable > 0)
+                    {
+                        CloseLocked(Errno.None, sendReset: true);
+                        break;
+                    }
+                    _shutRead = true;
+                    if (!_shutWrite)
+                    {
+                        _shutWrite = true;
+                        QueueFinLocked();
+                    }
+                    break;
+            }
+            _stack.RunLoopbackLocked();
+        }
+    }
+
+    /// <summary>Readiness, as Linux's tcp_poll computes it.</summary>
+    public int Events
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return EventsLocked();
+            }
+        }
+    }
+
+    private int EventsLocked()
+    {
+        if (_state == TcpState.Listen)
+        {
+            return _acceptQueue.Count > 0 ? Readiness.Readable : 0;
+        }
+        int ev = 0;
+        bool rcvShutdown = _finReceived || _shutRead;
+        if ((_shutWrite && rcvShutdown) || _state == TcpState.Closed)
+        {
+            ev |= Readiness.HangUp;
+        }
+        if (rcvShutdown)
+        {
+            ev |= Readiness.Readable | Readiness.ReadHangUp;
+        }
+        if (_state != TcpState.SynSent && _state != TcpState.SynReceived)
+        {
+            if (_rcvBuf.Readable > 0)
+            {
+                ev |= Readiness.Readable;
+            }
+            // sk_stream_is_writeable: free space at least half of what is queued.
+            if (_shutWrite || (_sndBuf.Free > 0 && _sndBuf.Free >= _sndBuf.Count / 2))
+            {
+                ev |= Readiness.Writable;
+            }
+        }
+        if (_error != Errno.None)
+        {
+            ev |= Readiness.Error;
+        }
+        return ev;
+    }
+
+    private void NotifyLocked() => _listener?.OnReadinessChanged(EventsLocked());
+
+    /// <summary>
+    /// Ends the connection: optionally sends a RST, records <paramref name="error"/> for the application and
+    /// leaves the stack's tables. Preconditions: the stack's lock is held.
+    /// </summary>
+    private void CloseLocked(Errno error, bool sendReset)
+    {
+        if (sendReset && _state is not (TcpState.Closed or TcpState.Listen or TcpState.SynSent or TcpState.TimeWait))
+        {
+            SendResetLocked();
+        }
+        if (error != Errno.None)
+        {
+            _error = error;
+        }
+        if (_parent != null)
+        {
+            _parent._synQueue.Remove(this);
+            _parent = null;
+        }
+        _state = TcpState.Closed;
+        TimerQueue.Cancel(_rtxTimer);
+        TimerQueue.Cancel(_delackTimer);
+        TimerQueue.Cancel(_stateTimer);
+        TimerQueue.Cancel(_keepaliveTimer);
+        if (_registered)
+        {
+            _stack.TcpConnections.Remove(_key);
+            _registered = false;
+        }
+        if (_ownsPort && _closed && _stack.TcpPorts.TryGetValue(_key.LocalPort, out List<TcpEndpoint>? list))
+        {
+            list.Remove(this);
+            if (list.Count == 0)
+            {
+                _stack.TcpPorts.Remove(_key.LocalPort);
+            }
+            _ownsPort = false;
+        }
+        NotifyLocked();
+    }
+}

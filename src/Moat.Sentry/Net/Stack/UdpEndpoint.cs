@@ -1,0 +1,303 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using Moat.Abi;
+
+namespace Moat.Sentry.Net.Stack;
+
+/// <summary>
+/// A UDP endpoint: bind, connect, send and receive datagrams, and the ICMP errors a connected endpoint reports
+/// (ECONNREFUSED after a port-unreachable), as Linux reports them: once, on the next call.
+/// </summary>
+internal sealed class UdpEndpoint
+{
+    /// <summary>Linux's net.core.rmem_default; datagrams beyond it are dropped (UdpRcvbufErrors).</summary>
+    public const int DefaultReceiveBuffer = 212992;
+    public const int MaxPayload = 65535 - Ipv4Header.MinLength - NetworkStack.UdpHeaderLength;
+
+    private readonly NetworkStack _stack;
+
+    // Protected by the stack's lock.
+    private readonly Queue<PacketBuffer> _queue = new();
+    private int _queuedBytes;
+    private Errno _error;
+    private bool _closed;
+    private IReadinessListener? _listener;
+
+    public UdpEndpoint(NetworkStack stack) => _stack = stack;
+
+    public Ip4Address LocalAddress { get; private set; }
+
+    public ushort LocalPort { get; private set; }
+
+    public Ip4Address RemoteAddress { get; private set; }
+
+    public ushort RemotePort { get; private set; }
+
+    public bool Connected { get; private set; }
+
+    public int ReceiveBufferSize { get; set; } = DefaultReceiveBuffer;
+
+    public IReadinessListener? Listener
+    {
+        set
+        {
+            lock (_stack.Mu)
+            {
+                _listener = value;
+            }
+        }
+    }
+
+    public Errno Bind(Ip4Address address, ushort port)
+    {
+        lock (_stack.Mu)
+        {
+            return BindLocked(address, port);
+        }
+    }
+
+    private Errno BindLocked(Ip4Address address, ushort port)
+    {
+        if (LocalPort != 0 || _closed)
+        {
+            return Errno.EINVAL;
+        }
+        if (!address.IsUnspecified && !_stack.IsLocalAddressLocked(address))
+        {
+            return Errno.EADDRNOTAVAIL;
+        }
+        if (port == 0)
+        {
+            port = _stack.AllocateEphemeralLocked(p => Conflicts(p, address));
+            if (port == 0)
+            {
+                return Errno.EAGAIN;
+            }
+        }
+        else if (Conflicts(port, address))
+        {
+            return Errno.EADDRINUSE;
+        }
+        if (!_stack.UdpPorts.TryGetValue(port, out List<UdpEndpoint>? list))
+        {
+            _stack.UdpPorts[port] = list = [];
+        }
+        list.Add(this);
+        LocalAddress = address;
+        LocalPort = port;
+        return Errno.None;
+    }
+
+    private bool Conflicts(ushort port, Ip4Address address)
+    {
+        if (!_stack.UdpPorts.TryGetValue(port, out List<UdpEndpoint>? list))
+        {
+            return false;
+        }
+        foreach (UdpEndpoint ep in list)
+        {
+            if (ep.LocalAddress.IsUnspecified || address.IsUnspecified || ep.LocalAddress == address)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Connects to a peer (binds an ephemeral port first if needed).</summary>
+    public Errno Connect(Ip4Address address, ushort port)
+    {
+        lock (_stack.Mu)
+        {
+            if (port == 0)
+            {
+                return Errno.ECONNREFUSED;
+            }
+            Errno err = _stack.RouteLocked(address, out Route r);
+            if (err != Errno.None)
+            {
+                return err;
+            }
+            if (LocalPort == 0)
+            {
+                err = BindLocked(Ip4Address.Any, 0);
+                if (err != Errno.None)
+                {
+                    return err;
+                }
+            }
+            if (LocalAddress.IsUnspecified)
+            {
+                LocalAddress = r.Source;
+            }
+            RemoteAddress = address;
+            RemotePort = port;
+            Connected = true;
+            return Errno.None;
+        }
+    }
+
+    /// <summary>Sends one datagram to the connected peer (<paramref name="port"/> 0) or to the given address.</summary>
+    public Errno SendTo(ReadOnlySpan<byte> data, Ip4Address address = default, ushort port = 0)
+    {
+        lock (_stack.Mu)
+        {
+            if (_error != Errno.None)
+            {
+                Errno e = _error;
+                _error = Errno.None;
+                return e;
+            }
+            if (port == 0)
+            {
+                if (!Connected)
+                {
+                    return Errno.EDESTADDRREQ;
+                }
+                address = RemoteAddress;
+                port = RemotePort;
+            }
+            if (data.Length > MaxPayload)
+            {
+                return Errno.EMSGSIZE;
+            }
+            Errno err = _stack.RouteLocked(address, out Route r);
+            if (err != Errno.None)
+            {
+                return err;
+            }
+            if (LocalPort == 0)
+            {
+                err = BindLocked(Ip4Address.Any, 0);
+                if (err != Errno.None)
+                {
+                    return err;
+                }
+            }
+            Ip4Address src = LocalAddress.IsUnspecified ? r.Source : LocalAddress;
+            int length = NetworkStack.UdpHeaderLength + data.Length;
+            PacketBuffer p = PacketBuffer.Rent(length);
+            Span<byte> u = p.Append(length);
+            BinaryPrimitives.WriteUInt16BigEndian(u, LocalPort);
+            BinaryPrimitives.WriteUInt16BigEndian(u[2..], port);
+            BinaryPrimitives.WriteUInt16BigEndian(u[4..], (ushort)length);
+            u[6] = 0;
+            u[7] = 0;
+            data.CopyTo(u[NetworkStack.UdpHeaderLength..]);
+            ushort sum = Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(src, address, Ipv4Header.ProtocolUdp, length), u));
+            BinaryPrimitives.WriteUInt16BigEndian(u[6..], sum == 0 ? (ushort)0xFFFF : sum);
+            _stack.Stats.UdpOutDatagrams++;
+            // Linux's IP_PMTUDISC_WANT: DF on datagrams that fit, local fragmentation of those that do not.
+            err = _stack.SendIpLocked(r, src, address, Ipv4Header.ProtocolUdp, p, dontFragment: length + Ipv4Header.MinLength <= r.Nic.Mtu);
+            _stack.RunLoopbackLocked();
+            return err;
+        }
+    }
+
+    /// <summary>
+    /// Receives one datagram into <paramref name="buffer"/> (the rest of a longer one is discarded, as without
+    /// MSG_TRUNC's length report); returns its full length. EAGAIN when none is queued.
+    /// </summary>
+    public Errno Receive(Span<byte> buffer, out int length, out Ip4Address from, out ushort fromPort, bool peek = false)
+    {
+        lock (_stack.Mu)
+        {
+            length = 0;
+            from = default;
+            fromPort = 0;
+            // A pending error comes before queued datagrams, as in Linux's __skb_try_recv_datagram.
+            if (_error != Errno.None)
+            {
+                Errno e = _error;
+                _error = Errno.None;
+                NotifyLocked();
+                return e;
+            }
+            if (!_queue.TryPeek(out PacketBuffer? p))
+            {
+                return Errno.EAGAIN;
+            }
+            length = p.Length;
+            from = p.Source;
+            fromPort = p.SourcePort;
+            p.Span[..Math.Min(p.Length, buffer.Length)].CopyTo(buffer);
+            if (!peek)
+            {
+                _queue.Dequeue();
+                _queuedBytes -= p.Length;
+                p.Release();
+                NotifyLocked();
+            }
+            return Errno.None;
+        }
+    }
+
+    public int Events
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return EventsLocked();
+            }
+        }
+    }
+
+    private int EventsLocked()
+    {
+        int ev = Readiness.Writable;
+        if (_queue.Count > 0)
+        {
+            ev |= Readiness.Readable;
+        }
+        if (_error != Errno.None)
+        {
+            ev |= Readiness.Error;
+        }
+        return ev;
+    }
+
+    public void Close()
+    {
+        lock (_stack.Mu)
+        {
+            _closed = true;
+            if (LocalPort != 0 && _stack.UdpPorts.TryGetValue(LocalPort, out List<UdpEndpoint>? list))
+            {
+                list.Remove(this);
+                if (list.Count == 0)
+                {
+                    _stack.UdpPorts.Remove(LocalPort);
+                }
+            }
+            while (_queue.TryDequeue(out PacketBuffer? p))
+            {
+                p.Release();
+            }
+            _queuedBytes = 0;
+        }
+    }
+
+    internal void DeliverLocked(PacketBuffer p)
+    {
+        if (_queuedBytes + p.Length > ReceiveBufferSize)
+        {
+            _stack.Stats.UdpRcvbufErrors++;
+            p.Release();
+            return;
+        }
+        _stack.Stats.UdpInDatagrams++;
+        _queue.Enqueue(p);
+        _queuedBytes += p.Length;
+        NotifyLocked();
+    }
+
+    internal void SetErrorLocked(Errno err)
+    {
+        _error = err;
+        NotifyLocked();
+    }
+
+    private void NotifyLocked() => _listener?.OnReadinessChanged(EventsLocked());
+}

@@ -1,0 +1,239 @@
+using System;
+using Moat.Sentry.Kernel;
+
+namespace Moat.Sentry.Vfs;
+
+/// <summary>
+/// Keeps the names that live objects hold (open files' paths, working directories, roots) true when the
+/// sandbox renames or removes what they name. In Linux these are dentries, so a rename moves them and an
+/// unlink marks them deleted; here they are paths of the mount namespace, rewritten after the change: a
+/// process whose working directory was renamed keeps creating files in it, openat on a descriptor of a
+/// renamed directory finds it, and /proc/PID/fd shows the new name or " (deleted)".
+/// Paths hold no symlinks (opens resolve them), so a change is matched after its parent's links are
+/// resolved; a cheap scan for the last component first keeps renames and unlinks that name nothing held free of
+/// that walk. Changes made on the host behind the sandbox's back are not seen (gVisor revalidates; we do not).
+/// </summary>
+internal static class LiveNames
+{
+    private static int _stamp;
+
+    /// <summary>After rename(from, to) succeeded: what was at <paramref name="to"/> is gone, what was at from is there.</summary>
+    public static void Renamed(Task t, string from, string to)
+    {
+        from = PathResolver.Normalize(from);
+        to = PathResolver.Normalize(to);
+        if (Held(t, to, below: false, out bool toLexical))
+        {
+            Rewrite(t, new Change(Canonical(t, to, toLexical), null, Unlink: true));
+        }
+
+        if (Held(t, from, below: true, out bool fromLexical))
+        {
+            // Within one directory (the common rename) the new name's parent is as link-free as the old one's.
+            bool sameParent = fromLexical && Parent(from).SequenceEqual(Parent(to));
+            Rewrite(t, new Change(Canonical(t, from, fromLexical), Canonical(t, to, sameParent), Unlink: false));
+        }
+    }
+
+    /// <summary>After RENAME_EXCHANGE of a and b succeeded.</summary>
+    public static void Exchanged(Task t, string a, string b)
+    {
+        a = PathResolver.Normalize(a);
+        b = PathResolver.Normalize(b);
+        if (!Held(t, a, below: true, out _) && !Held(t, b, below: true, out _))
+        {
+            return;
+        }
+
+        a = Canonical(t, a, lexical: false);
+        b = Canonical(t, b, lexical: false);
+
+        // Through a name no path holds ("//" never survives normalisation), so the two moves do not meet.
+        const string Parking = "//exchange";
+        Rewrite(t, new Change(a, Parking, Unlink: false));
+        Rewrite(t, new Change(b, a, Unlink: false));
+        Rewrite(t, new Change(Parking, b, Unlink: false));
+    }
+
+    /// <summary>After unlink or rmdir of <paramref name="path"/> succeeded: descriptions opened by that name are deleted.</summary>
+    public static void Removed(Task t, string path)
+    {
+        path = PathResolver.Normalize(path);
+        if (Held(t, path, below: false, out bool lexical))
+        {
+            Rewrite(t, new Change(Canonical(t, path, lexical), null, Unlink: true));
+        }
+    }
+
+    /// <summary>
+    /// After pivot_root: every held name of the namespace is mapped by <paramref name="moved"/>, except the
+    /// working directories and roots that are the old root itself (chroot_fs_refs moves those to the new root,
+    /// which now has the old root's path).
+    /// </summary>
+    public static void Pivoted(Task t, string root, Func<string, string> moved)
+    {
+        var remap = new Remap(root, moved);
+        Visit(t, ref remap);
+    }
+
+    private static ReadOnlySpan<char> Parent(string norm) => norm.AsSpan(0, Math.Max(norm.LastIndexOf('/'), 0));
+
+    // The name as live objects hold it: the parent's links resolved (rename and unlink never follow the last
+    // component), unless the path as written is already a prefix of a held (link-free) name.
+    private static string Canonical(Task t, string norm, bool lexical)
+    {
+        int cut = norm.LastIndexOf('/');
+        if (lexical || cut <= 0)
+        {
+            return norm;
+        }
+
+        string parent = PathResolver.Normalize(PathOps.ResolveLinks(t, norm[..cut]));
+        return parent == "/" ? norm[cut..] : string.Concat(parent, norm.AsSpan(cut));
+    }
+
+    // Whether any live name may be the path (ends with its last component) or, when `below`, lie below it (has
+    // that component anywhere): a cheap test that spares most renames and unlinks the walk of Canonical. And
+    // whether one is at or below the path as written (then its parent is link-free: a prefix of a resolved name).
+    private static bool Held(Task t, string norm, bool below, out bool lexical)
+    {
+        int cut = norm.LastIndexOf('/');
+        lexical = false;
+        if (norm.Length <= 1 || cut < 0)
+        {
+            return false;
+        }
+
+        var probe = new Probe(norm[cut..], norm, below);
+        Visit(t, ref probe);
+        lexical = probe.Lexical;
+        return probe.Found;
+    }
+
+    private static void Rewrite(Task t, Change change)
+    {
+        Visit(t, ref change);
+    }
+
+    // Every working directory, root and open description of the caller's mount namespace (names are paths of
+    // it), each fd table once. TreeMu > FdTable._mu; the visitors take no lock and release nothing.
+    private static void Visit<TVisitor>(Task t, ref TVisitor visitor)
+        where TVisitor : struct, INameVisitor
+    {
+        Mounts.MountNamespace ns = t.Group.Mounts;
+        lock (t.Kernel.TreeMu)
+        {
+            int stamp = ++_stamp;
+            foreach (ThreadGroup g in t.Kernel.AllGroupsLocked())
+            {
+                if (g.Mounts != ns)
+                {
+                    continue;
+                }
+
+                g.Cwd = visitor.Name(g.Cwd, ofProcess: true, out _) ?? g.Cwd;
+                g.Root = visitor.Name(g.Root, ofProcess: true, out _) ?? g.Root;
+                if (g.ExecutablePath is { } exe)
+                {
+                    g.ExecutablePath = visitor.Name(exe, ofProcess: false, out _) ?? exe;
+                }
+
+                foreach (Task member in g.Tasks)
+                {
+                    FdTable table = member.Fds;
+                    if (table.NameStamp != stamp)
+                    {
+                        table.NameStamp = stamp;
+                        table.VisitFiles(ref visitor);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>What a walk over live names does with each.</summary>
+    internal interface INameVisitor
+    {
+        /// <summary>
+        /// The name's new value, or null to keep it; <paramref name="unlinked"/> when the object is gone.
+        /// <paramref name="ofProcess"/>: a working directory, root or executable, not an open description.
+        /// </summary>
+        string? Name(string name, bool ofProcess, out bool unlinked);
+    }
+
+    // slashLast: "/" and the last component.
+    private struct Probe(string slashLast, string norm, bool below) : INameVisitor
+    {
+        public bool Found;
+        public bool Lexical;
+
+        public string? Name(string name, bool ofProcess, out bool unlinked)
+        {
+            unlinked = false;
+            if (Lexical)
+            {
+                return null;
+            }
+
+            if (below ? Covers(norm, name) : name.Length == norm.Length && name == norm)
+            {
+                Found = Lexical = true;
+            }
+            else if (!Found && (below ? HasComponent(name, slashLast) : name.EndsWith(slashLast, StringComparison.Ordinal)))
+            {
+                Found = true;
+            }
+
+            return null;
+        }
+    }
+
+    private readonly struct Remap(string root, Func<string, string> moved) : INameVisitor
+    {
+        public string? Name(string name, bool ofProcess, out bool unlinked)
+        {
+            unlinked = false;
+            return ofProcess && name == root ? null : moved(name);
+        }
+    }
+
+    private readonly record struct Change(string From, string? To, bool Unlink) : INameVisitor
+    {
+        public string? Name(string name, bool ofProcess, out bool unlinked)
+        {
+            unlinked = false;
+            if (!Covers(From, name))
+            {
+                return null;
+            }
+
+            if (Unlink)
+            {
+                // Only the object itself: below a removed directory there is nothing (rmdir needs it empty).
+                unlinked = name.Length == From.Length;
+                return null;
+            }
+
+            return name.Length == From.Length ? To : string.Concat(To, name.AsSpan(From.Length));
+        }
+    }
+
+    // Whether `name` is `path` or lies below it.
+    private static bool Covers(string path, string name) =>
+        name.StartsWith(path, StringComparison.Ordinal) && (name.Length == path.Length || name[path.Length] == '/');
+
+    // Whether "/component" occurs in name as a whole component.
+    private static bool HasComponent(string name, string slashComponent)
+    {
+        for (int at = name.IndexOf(slashComponent, StringComparison.Ordinal); at >= 0; at = name.IndexOf(slashComponent, at + 1, StringComparison.Ordinal))
+        {
+            int end = at + slashComponent.Length;
+            if (end == name.Length || name[end] == '/')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
