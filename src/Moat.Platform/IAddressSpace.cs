@@ -16,7 +16,7 @@ public interface IAddressSpace : IDisposable
     long MapFile(ulong addr, ulong length, long fileOffset, int prot);
 
     /// <summary>Removes every mapping in [addr, addr+length).</summary>
-    /// <returns>0, or a negative errno.</returns>
+    /// <returns>0, or a negative errno: -EPERM when the calling thread runs no context of this address space.</returns>
     long Unmap(ulong addr, ulong length);
 
     /// <summary>

@@ -370,6 +370,24 @@ internal sealed partial class Kernel
         }
     }
 
+    /// <summary>
+    /// Interrupts every task running app code in a memory that another process left with stale host mappings
+    /// (a truncated shared file, process_vm_writev): each drops them before it runs app code again.
+    /// </summary>
+    public void InterruptStaleMemoryUsers()
+    {
+        lock (TreeMu)
+        {
+            foreach (Task t in _tasks.Values)
+            {
+                if (t.MM.HasStaleHostMappings)
+                {
+                    t.Context.Interrupt();
+                }
+            }
+        }
+    }
+
     /// <summary>Kills, as SIGKILL would, every task running in <paramref name="space"/> if its host side dies.</summary>
     public void WatchAddressSpace(IAddressSpace space)
     {

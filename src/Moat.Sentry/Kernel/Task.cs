@@ -170,6 +170,7 @@ internal sealed partial class Task
         while (Exit == null)
         {
             long switchStart = profile != null ? Stopwatch.GetTimestamp() : 0;
+            MM.UnmapStaleHostMappings(); // another process's process_vm_writev copied pages we still map
             SwitchEvent ev = Context.Switch(MM.AddressSpace, ref _regs);
             long sentryStart = profile != null ? Stopwatch.GetTimestamp() : 0;
             long allocStart = profile != null ? GC.GetAllocatedBytesForCurrentThread() : 0;

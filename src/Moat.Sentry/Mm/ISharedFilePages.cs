@@ -3,7 +3,8 @@ namespace Moat.Sentry.Mm;
 /// <summary>
 /// A Sentry file whose data pages live in the MemoryFile (tmpfs, memfd) and that a MAP_SHARED mapping shows:
 /// the fault path asks it for a page the mapping lacks, so pages the file gains after mmap (ftruncate,
-/// write, fallocate) become accessible, while pages past its end stay SIGBUS, as Linux's shmem fault does.
+/// write, fallocate) become accessible, while pages past its end stay SIGBUS, as Linux's shmem fault does; and
+/// pages it loses (truncation, a punched hole) leave every mapping, as Linux's unmap_mapping_range does.
 /// </summary>
 /// <remarks>Called with no MemoryManager lock held: implementations take their file system's lock.</remarks>
 internal interface ISharedFilePages
@@ -14,6 +15,12 @@ internal interface ISharedFilePages
     /// or -errno (ENOMEM, ENOSPC) when no page can be had.
     /// </summary>
     long ReferencePage(long index);
+
+    /// <summary>
+    /// Records that <paramref name="mm"/> maps this file (shared or private), so that shrinking the file or punching a hole
+    /// takes the pages out of its mappings (<see cref="MemoryManager.InvalidateFilePages"/>). Weakly held.
+    /// </summary>
+    void AddMapper(MemoryManager mm);
 
     /// <summary>What <see cref="ReferencePage"/> answers for a page past the end of the file.</summary>
     public const long PastEnd = long.MinValue;

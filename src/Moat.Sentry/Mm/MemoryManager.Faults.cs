@@ -166,8 +166,11 @@ internal sealed partial class MemoryManager
                 return 0;
             }
 
-            _pmas.Insert(new Pma(page, page + Mman.PageSize, fo));
-            return _addressSpace!.MapFile(page, Mman.PageSize, fo, v.Prot) < 0 ? -Signal.SIGBUS : 0;
+            // A private mapping shares the file's page until it writes it (then the copy-on-write fault copies).
+            bool cow = !v.Shared;
+            _pmas.Insert(new Pma(page, page + Mman.PageSize, fo, cow));
+            int prot = cow ? v.Prot & ~Mman.PROT_WRITE : v.Prot;
+            return _addressSpace!.MapFile(page, Mman.PageSize, fo, prot) < 0 ? -Signal.SIGBUS : 0;
         }
     }
 
@@ -275,8 +278,7 @@ internal sealed partial class MemoryManager
         AssertExclusive();
         int i = _pmas.IndexOf(page);
         Pma p = _pmas[i];
-        start = Math.Max(Math.Max(p.Start, v.Start), page & ~(CowUnit - 1));
-        end = Math.Min(Math.Min(p.End, v.End), (page & ~(CowUnit - 1)) + CowUnit);
+        CowBlock(v, p, page, out start, out end);
         _pmas.SplitAt(start);
         _pmas.SplitAt(end);
         i = _pmas.IndexOf(page);
@@ -301,6 +303,13 @@ internal sealed partial class MemoryManager
 
         _pmas.Replace(i, new Pma(p.Start, p.End, fileOffset, Cow: false));
         return 0;
+    }
+
+    // The block a copy-on-write break around page copies: CowUnit-aligned, within the VMA and the PMA.
+    private static void CowBlock(in Vma v, in Pma p, ulong page, out ulong start, out ulong end)
+    {
+        start = Math.Max(Math.Max(p.Start, v.Start), page & ~(CowUnit - 1));
+        end = Math.Min(Math.Min(p.End, v.End), (page & ~(CowUnit - 1)) + CowUnit);
     }
 
     // Drops our reference to a copied copy-on-write block, after the host change that replaced it. If that
@@ -341,6 +350,7 @@ internal sealed partial class MemoryManager
             for (int i = 0; i < _vmas.Count; i++)
             {
                 child.InsertVmaLocked(_vmas[i] with { Locked = false }); // mlock is not inherited (dup_mmap)
+                _vmas[i].File?.AddMapper(child); // the file's shrinking reaches the child's mapping too
                 if (_vmas[i].Shared)
                 {
                     // Shared memory not touched yet must exist now: otherwise each process would later

@@ -109,8 +109,8 @@ internal sealed unsafe partial class MemoryManager
         return (long)(end - addr);
     }
 
-    // The Sentry writes on the app's behalf into copy-on-write memory: copy the block first, and drop the
-    // stale host mapping. Returns 0 or -EFAULT.
+    // The Sentry writes on the app's behalf into copy-on-write memory (or into another process's, for
+    // process_vm_writev): copy the block first, and drop the stale host mapping. Returns 0 or -EFAULT.
     // Preconditions: _mu is held exclusively (no copy in flight).
     private long BreakCowForSentryLocked(ulong addr)
     {
@@ -127,13 +127,7 @@ internal sealed unsafe partial class MemoryManager
             return 0;
         }
 
-        if (BreakCowLocked(_vmas[i], PageDown(addr), out ulong cs, out ulong ce, out _, out long oldOffset) < 0)
-        {
-            return -Errno.EFAULT.Value;
-        }
-
-        ReleaseCowSourceLocked(oldOffset, ce - cs, UnmapHostLocked(cs, ce - cs));
-        return 0;
+        return BreakCowAndUnmapHostLocked(_vmas[i], PageDown(addr));
     }
 
     /// <summary>Copies app memory into <paramref name="dst"/>. Returns 0, or -EFAULT if any byte is unreadable.</summary>

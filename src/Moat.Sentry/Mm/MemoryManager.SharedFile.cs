@@ -13,8 +13,8 @@ internal sealed partial class MemoryManager
     /// process that maps it (fork shares the PMAs of shared VMAs outright).
     /// </summary>
     /// <remarks>
-    /// Truncating the file drops only the file's reference: a page stays alive while mapped (Linux would
-    /// SIGBUS an access past the new end instead).
+    /// Truncating the file or punching a hole takes the pages out of the mapping
+    /// (<see cref="InvalidateFilePages"/>): a later access faults through the file again, SIGBUS past its end.
     /// </remarks>
     public long InstallSharedPages(ulong start, ReadOnlySpan<long> pages)
     {
@@ -84,5 +84,75 @@ internal sealed partial class MemoryManager
 
             return false;
         }
+    }
+
+    /// <summary>
+    /// Linux's unmap_mapping_range for a file this memory maps: its pages [firstIndex, endIndex) leave every
+    /// VMA showing <paramref name="file"/>, so the next access faults through the file (SIGBUS past its
+    /// end, a new zeroed page in a hole). From a thread that cannot reach this memory's host address space
+    /// (another process truncating), the host mappings become stale blocks that our own threads unmap before
+    /// they run app code again, holding the old pages until then. Returns whether any did.
+    /// </summary>
+    /// <remarks>Called with the file's lock held (it ranks above _mu).</remarks>
+    /// <param name="evenPrivate">Whether private mappings lose their pages too, their own copies included (a
+    /// truncate; a punched hole leaves them, as Linux's even_cows says).</param>
+    public bool InvalidateFilePages(ISharedFilePages file, long firstIndex, long endIndex, bool evenPrivate)
+    {
+        bool stale = false;
+        using (LockExclusive())
+        {
+            for (int i = 0; i < _vmas.Count; i++)
+            {
+                Vma v = _vmas[i];
+                if (!ReferenceEquals(v.File, file) || (!v.Shared && !evenPrivate))
+                {
+                    continue;
+                }
+
+                long vFirst = (long)(v.FileOffset / Mman.PageSize);
+                long vEnd = vFirst + (long)(v.Length / Mman.PageSize);
+                long from = Math.Max(vFirst, firstIndex);
+                long to = Math.Min(vEnd, endIndex);
+                if (from >= to)
+                {
+                    continue;
+                }
+
+                ulong start = v.Start + ((ulong)(from - vFirst) * Mman.PageSize);
+                ulong end = v.Start + ((ulong)(to - vFirst) * Mman.PageSize);
+                if (!_pmas.Overlaps(start, end))
+                {
+                    continue;
+                }
+
+                _pmas.SplitAt(start);
+                _pmas.SplitAt(end);
+                _scratchPmas.Clear();
+                _pmas.Remove(start, end, _scratchPmas);
+                bool foreign = UnmapHostLocked(start, end - start) == -Errno.EPERM.Value;
+                foreach (Pma p in _scratchPmas)
+                {
+                    if (foreign)
+                    {
+                        // The reference moves to the stale block, released once the host mapping is gone.
+                        (_staleHost ??= []).Add(new StaleHostBlock(p.Start, p.End, p.FileOffset));
+                        stale = true;
+                    }
+                    else
+                    {
+                        MemoryFile.Free(p.FileOffset, p.Length);
+                    }
+                }
+
+                _scratchPmas.Clear();
+            }
+
+            if (stale)
+            {
+                _staleHostPending = true;
+            }
+        }
+
+        return stale;
     }
 }

@@ -111,7 +111,8 @@ internal sealed partial class MemoryManager
     /// Marks [start, end) of a new file mapping as past the end of its file (page-aligned): Linux raises
     /// SIGBUS there rather than handing out zeros. Its memory is released: nothing may ever read it. A shared
     /// mapping of a Sentry file names the <paramref name="file"/> (and where <paramref name="start"/> falls in
-    /// it) so that pages the file gains later are found at the fault.
+    /// it), for all of its length: a page it lacks (past the end when mapped, or dropped since by a truncate
+    /// or a hole) is asked of the file at the fault.
     /// </summary>
     public void MarkBeyondEof(ulong start, ulong end, ISharedFilePages? file = null, ulong fileOffset = 0)
     {

@@ -184,6 +184,7 @@ internal sealed partial class MemoryManager : IDisposable
         using (LockExclusive())
         {
             DetachAllOwnersLocked();
+            ForgetStaleHostLocked();
             _scratchPmas.Clear();
             _pmas.Remove(0, ulong.MaxValue, _scratchPmas);
             foreach (Pma p in _scratchPmas)

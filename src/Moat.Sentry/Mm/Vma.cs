@@ -8,7 +8,9 @@ internal enum VmaKind : byte
 
     /// <summary>
     /// Pages of a file mapping wholly past the end of the file when it was mapped: any access is SIGBUS
-    /// (BUS_ADRERR), unless the VMA shows a <see cref="Vma.File"/> that has grown over the page since.
+    /// (BUS_ADRERR), unless the VMA shows a <see cref="Vma.File"/> that has grown over the page since. A
+    /// shared mapping of a Sentry file is of this kind for all its length: a page without memory is always
+    /// asked of the file.
     /// </summary>
     BeyondEof,
 }

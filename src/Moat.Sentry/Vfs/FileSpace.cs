@@ -22,8 +22,41 @@ internal static class FileSpace
     private const int ModeMask = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE |
         FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_WRITE_ZEROES;
 
-    /// <summary>Linux's largest file (MAX_LFS_FILESIZE on 64-bit).</summary>
-    private const long MaxFileSize = long.MaxValue;
+    /// <summary>
+    /// Truncates an open file for ftruncate(2) and truncate(2): a tmpfs file (overlay copies, memfds) or a
+    /// volume's host file; growing past RLIMIT_FSIZE is EFBIG with a SIGXFSZ. Returns 0 or -errno.
+    /// </summary>
+    public static long Truncate(Task t, FileDescription f, long length)
+    {
+        switch (f)
+        {
+            case TmpfsFile tf:
+                long r = tf.Truncate(length, t.Credentials, FileSizeLimit.Of(t));
+                if (r == -Errno.EFBIG.Value)
+                {
+                    FileSizeLimit.Raise(t);
+                }
+
+                StaleMappings(t, tf);
+                return r;
+            case HostFileDescription { Volume: not null } h:
+                if (h.Stat(out Stat st) < 0)
+                {
+                    return -Errno.EIO.Value;
+                }
+
+                if (FileSizeLimit.CheckNewSize(FileSizeLimit.Of(t), st.st_size, length) < 0)
+                {
+                    FileSizeLimit.Raise(t);
+                    return -Errno.EFBIG.Value;
+                }
+
+                return Moat.Host.HostFile.Ftruncate(h.HostFd, length);
+            default:
+                // Other host files were opened read-only: a writable open copies them up.
+                return -Errno.EINVAL.Value;
+        }
+    }
 
     /// <summary>Implements fallocate(2) on an open file. Returns 0 or -errno.</summary>
     public static long Fallocate(Task t, FileDescription f, int mode, long offset, long length)
@@ -90,7 +123,7 @@ internal static class FileSpace
             return -Errno.ENODEV.Value;
         }
 
-        if (offset > MaxFileSize - length)
+        if (offset > FileSizeLimit.MaxFileSize - length)
         {
             return -Errno.EFBIG.Value;
         }
@@ -98,7 +131,7 @@ internal static class FileSpace
         return f switch
         {
             TmpfsFile { Node: TmpfsRegular file } => Tmpfs(t, file, mode, offset, length),
-            HostFileDescription { Volume: not null } h => Moat.Host.HostFile.Fallocate(h.HostFd, mode, offset, length),
+            HostFileDescription { Volume: not null } h => Host(t, h, mode, offset, length, st.st_size),
             _ => -Errno.EOPNOTSUPP.Value,
         };
     }
@@ -111,42 +144,73 @@ internal static class FileSpace
             return -Errno.EOPNOTSUPP.Value;
         }
 
+        if ((mode & FALLOC_FL_PUNCH_HOLE) != 0)
+        {
+            return PunchTmpfs(t, file, offset, length);
+        }
+
         lock (file.Fs.Mu)
         {
-            if ((mode & FALLOC_FL_PUNCH_HOLE) != 0)
-            {
-                if ((file.Seals & (FileSeals.F_SEAL_WRITE | FileSeals.F_SEAL_FUTURE_WRITE)) != 0)
-                {
-                    return -Errno.EPERM.Value;
-                }
-
-                file.PunchHole(offset, length);
-                return 0;
-            }
-
             bool keepSize = (mode & FALLOC_FL_KEEP_SIZE) != 0;
             if ((file.Seals & FileSeals.F_SEAL_GROW) != 0 && offset + length > file.Size)
             {
                 return -Errno.EPERM.Value;
             }
 
-            if (offset + length <= file.Size || offset + length <= FileSizeLimit(t))
+            if (FileSizeLimit.CheckNewSize(FileSizeLimit.Of(t), file.Size, offset + length) == 0)
             {
                 file.Mode = Permissions.ModeAfterWrite(t.Credentials, file.Mode, file.Gid);
                 return file.Allocate(offset, length, keepSize);
             }
         }
 
-        // inode_newsize_ok (asked with or without KEEP_SIZE): reaching past RLIMIT_FSIZE raises SIGXFSZ (sent as by
-        // kill, from the caller itself) and fails with EFBIG; the signal goes out after the file system's lock.
-        t.SendSignal(Signal.SIGXFSZ, t.Group.Tgid, t.Credentials.RealUid);
+        // inode_newsize_ok (asked with or without KEEP_SIZE): reaching past RLIMIT_FSIZE raises SIGXFSZ and fails
+        // with EFBIG; the signal goes out after the file system's lock.
+        FileSizeLimit.Raise(t);
         return -Errno.EFBIG.Value;
     }
 
-    // The caller's RLIMIT_FSIZE soft limit, as a size (infinity is the largest file).
-    private static long FileSizeLimit(Task t)
+    // A hole in a tmpfs file: whole pages leave the file and its mappings, partial ones are zeroed.
+    private static long PunchTmpfs(Task t, TmpfsRegular file, long offset, long length)
     {
-        ulong cur = t.Group.Limit(RlimitResource.RLIMIT_FSIZE).rlim_cur;
-        return cur >= (ulong)MaxFileSize ? MaxFileSize : (long)cur;
+        lock (file.Fs.Mu)
+        {
+            if ((file.Seals & (FileSeals.F_SEAL_WRITE | FileSeals.F_SEAL_FUTURE_WRITE)) != 0)
+            {
+                return -Errno.EPERM.Value;
+            }
+
+            file.PunchHole(offset, length);
+        }
+
+        if (file.LeftStaleMappings)
+        {
+            t.Kernel.InterruptStaleMemoryUsers();
+        }
+
+        return 0;
+    }
+
+    // A shrink that left pages in other processes' host mappings: their tasks running app code must come back.
+    private static void StaleMappings(Task t, TmpfsFile f)
+    {
+        if (f.Node is TmpfsRegular { LeftStaleMappings: true })
+        {
+            t.Kernel.InterruptStaleMemoryUsers();
+        }
+    }
+
+    // A volume's file: the host allocates, once the caller's RLIMIT_FSIZE allows the new size (asked, as ext4
+    // asks, only by a plain or zeroing allocation that grows the file).
+    private static long Host(Task t, HostFileDescription h, int mode, long offset, long length, long size)
+    {
+        if ((mode & ~FALLOC_FL_ZERO_RANGE) == 0 &&
+            FileSizeLimit.CheckNewSize(FileSizeLimit.Of(t), size, offset + length) < 0)
+        {
+            FileSizeLimit.Raise(t);
+            return -Errno.EFBIG.Value;
+        }
+
+        return Moat.Host.HostFile.Fallocate(h.HostFd, mode, offset, length);
     }
 }

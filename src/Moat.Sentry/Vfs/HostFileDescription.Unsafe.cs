@@ -100,6 +100,38 @@ internal sealed unsafe class HostFileDescription : FileDescription
         return _kind is (int)Abi.Stat.S_IFREG or (int)Abi.Stat.S_IFDIR;
     }
 
+    // RLIMIT_FSIZE for a write of count bytes to a regular file, at offset (-1: the host fd's own): the bytes
+    // that may go, or -EFBIG with its SIGXFSZ sent. Pipes, ttys and sockets have no limit.
+    private long TrimToSizeLimit(Task t, ulong count, long offset)
+    {
+        if (!IsAlwaysReady() || _kind != (int)Abi.Stat.S_IFREG)
+        {
+            return (long)System.Math.Min(count, long.MaxValue);
+        }
+
+        long pos = offset;
+        if ((StatusFlags & OpenFlags.O_APPEND) != 0)
+        {
+            long r = HostFile.Fstat(_fd.Fd, out Stat st);
+            if (r < 0)
+            {
+                return r;
+            }
+
+            pos = st.st_size;
+        }
+        else if (offset < 0)
+        {
+            pos = HostFile.Seek(_fd.Fd, 0, SeekCur);
+            if (pos < 0)
+            {
+                return pos;
+            }
+        }
+
+        return FileSizeLimit.TrimAndRaise(t, pos, count);
+    }
+
     // The file type (S_IFMT bits) once known; 0 before.
     private int _kind;
 
@@ -254,15 +286,28 @@ internal sealed unsafe class HostFileDescription : FileDescription
             return TransferBounced(t, io, offset, write);
         }
 
+        long left = long.MaxValue;
+        if (write && FileSizeLimit.IsSet(t))
+        {
+            // RLIMIT_FSIZE trims the whole write (a vectored one too) once.
+            left = TrimToSizeLimit(t, io.Total, offset);
+            if (left < 0)
+            {
+                return left;
+            }
+        }
+
         // A regular file: the host call does not sleep for long, so it may run under the pin.
-        var host = new HostIo(_fd.Fd, offset);
+        var host = new HostIo(_fd.Fd, offset, left);
         return write ? io.CopyInTo(t.MM, 0, ref host) : io.CopyOutFrom(t.MM, 0, ref host);
     }
 
-    // One host read or write per block, at the fd's offset (-1) or at a position that moves along.
-    private struct HostIo(int fd, long offset) : IBlockReader, IBlockWriter
+    // One host read or write per block, at the fd's offset (-1) or at a position that moves along; writes stop
+    // after `left` bytes (a short block ends the copy).
+    private struct HostIo(int fd, long offset, long left) : IBlockReader, IBlockWriter
     {
         private long _at = offset;
+        private long _left = left;
 
         public long ReadToBlock(System.Span<byte> block)
         {
@@ -275,10 +320,21 @@ internal sealed unsafe class HostFileDescription : FileDescription
 
         public long WriteFromBlock(System.ReadOnlySpan<byte> block)
         {
+            if (block.Length > _left)
+            {
+                block = block[..(int)_left];
+            }
+
             fixed (byte* p = block)
             {
                 // SAFETY: as in ReadToBlock.
-                return Advance(_at < 0 ? HostFile.Write(fd, p, (ulong)block.Length) : HostFile.PWrite(fd, p, (ulong)block.Length, _at));
+                long w = Advance(_at < 0 ? HostFile.Write(fd, p, (ulong)block.Length) : HostFile.PWrite(fd, p, (ulong)block.Length, _at));
+                if (w > 0)
+                {
+                    _left -= w;
+                }
+
+                return w;
             }
         }
 

@@ -431,10 +431,11 @@ internal static class Overlay
         return r == 0 && where == Where.Upper && node is TmpfsDirectory;
     }
 
-    // Entries of the upper directory (if any) plus the host directory's, minus whiteouts and shadowed names.
-    private static List<(string, byte)> MergedEntriesLocked(Task t, TmpfsDirectory? dir, string norm)
+    // Entries of the upper directory (if any) plus the host directory's, minus whiteouts and shadowed names,
+    // each with the inode number stat reports for it (the upper node's, or the host's d_ino).
+    private static List<(string, byte, ulong)> MergedEntriesLocked(Task t, TmpfsDirectory? dir, string norm)
     {
-        var result = new List<(string, byte)>();
+        var result = new List<(string, byte, ulong)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         if (dir != null)
         {
@@ -443,7 +444,7 @@ internal static class Overlay
                 seen.Add(name);
                 if (child is not TmpfsWhiteout)
                 {
-                    result.Add((name, child switch { TmpfsDirectory => 4, TmpfsSymlink => 10, TmpfsSocketNode => 12, _ => 8 }));
+                    result.Add((name, child switch { TmpfsDirectory => 4, TmpfsSymlink => 10, TmpfsSocketNode => 12, _ => 8 }, child.Ino));
                 }
             }
         }
@@ -479,7 +480,7 @@ internal static class Overlay
                 string name = LinuxString.Encoding.GetString(buf, off + 19, end - off - 19);
                 if (name is not ("." or "..") && seen.Add(name))
                 {
-                    result.Add((name, type));
+                    result.Add((name, type, BinaryPrimitives.ReadUInt64LittleEndian(buf.AsSpan(off))));
                 }
 
                 off += reclen;

@@ -1535,12 +1535,7 @@ internal static class PathOps
 
         try
         {
-            return f switch
-            {
-                TmpfsFile tf => tf.Truncate(length, t.Credentials),
-                HostFileDescription { Volume: not null } h => HostFile.Ftruncate(h.HostFd, length),
-                _ => -Errno.EINVAL.Value,
-            };
+            return FileSpace.Truncate(t, f!, length);
         }
         finally
         {

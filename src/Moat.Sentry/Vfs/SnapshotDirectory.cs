@@ -8,14 +8,31 @@ namespace Moat.Sentry.Vfs;
 /// <summary>An open directory whose entries are listed when it is opened (/proc, merged overlay directories).</summary>
 internal sealed class SnapshotDirectory : FileDescription
 {
-    private readonly List<(string Name, byte Type)> _entries;
+    // Each entry's inode number, or 0 for one made up from its path.
+    private readonly List<(string Name, byte Type, ulong Ino)> _entries;
     private readonly System.Threading.Lock _mu = new();
     private readonly Stat? _stat;
     private int _offset;
 
     public SnapshotDirectory(List<(string Name, byte Type)> entries, string path, Stat? stat = null)
+        : this(path, stat)
     {
-        _entries = [(".", 4), ("..", 4), .. entries];
+        foreach ((string name, byte type) in entries)
+        {
+            _entries.Add((name, type, 0));
+        }
+    }
+
+    /// <summary>A directory whose entries carry the inode numbers stat reports for them (d_ino must match st_ino).</summary>
+    public SnapshotDirectory(List<(string Name, byte Type, ulong Ino)> entries, string path, Stat? stat = null)
+        : this(path, stat)
+    {
+        _entries.AddRange(entries);
+    }
+
+    private SnapshotDirectory(string path, Stat? stat)
+    {
+        _entries = [(".", 4, stat?.st_ino ?? 0), ("..", 4, 0)];
         Path = path;
         _stat = stat;
         StatusFlags = OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_LARGEFILE;
@@ -58,8 +75,12 @@ internal sealed class SnapshotDirectory : FileDescription
             int used = 0;
             while (_offset < _entries.Count)
             {
-                (string name, byte type) = _entries[_offset];
-                ulong ino = (ulong)(uint)(Path + "/" + name).GetHashCode(StringComparison.Ordinal) | 1;
+                (string name, byte type, ulong ino) = _entries[_offset];
+                if (ino == 0)
+                {
+                    ino = (ulong)(uint)(Path + "/" + name).GetHashCode(StringComparison.Ordinal) | 1;
+                }
+
                 if (!Dirent.TryAppend(buf, ref used, ino, _offset + 1, type, name))
                 {
                     if (used == 0)

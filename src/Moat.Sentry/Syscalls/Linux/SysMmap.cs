@@ -180,7 +180,7 @@ internal static unsafe class SysMmap
         return at;
     }
 
-    // A private tmpfs mapping is a copy of the file's bytes; a shared one maps the file's own MemoryFile pages.
+    // A private tmpfs mapping maps the file's pages copy-on-write; a shared one maps them outright.
     private static long MmapTmpfs(Task t, Vfs.Tmpfs.TmpfsFile file, ulong addr, ulong length, int prot, int flags, long offset)
     {
         if ((file.Node is not Vfs.Tmpfs.TmpfsRegular reg))
@@ -199,33 +199,12 @@ internal static unsafe class SysMmap
             return at;
         }
 
-        ulong done = 0;
+        // Pages come from the file at the fault, copy-on-write: the mapping shows the file until it writes a
+        // page, and a truncate takes even its own copies past the new end away (SIGBUS there), as in Linux.
         lock (reg.Fs.Mu)
         {
-            ulong inFile = (ulong)Math.Max(0, reg.Size - offset);
-            t.MM.MarkBeyondEof((ulong)at + MemoryManager.PageUp(inFile), (ulong)at + MemoryManager.PageUp(length));
-            ulong limit = Math.Min(length, inFile);
-            while (done < limit)
-            {
-                long n = t.MM.Translate((ulong)at + done, limit - done, AccessType.Force, out byte* p, out MemoryManager.Pinned pin);
-                if (n < 0)
-                {
-                    break;
-                }
-
-                int got;
-                using (pin)
-                {
-                    got = reg.Read(offset + (long)done, new Span<byte>(p, (int)Math.Min(n, int.MaxValue)));
-                }
-
-                if (got <= 0)
-                {
-                    break;
-                }
-
-                done += (ulong)got;
-            }
+            t.MM.MarkBeyondEof((ulong)at, (ulong)at + MemoryManager.PageUp(length), reg, (ulong)offset);
+            reg.AddMapper(t.MM);
         }
 
         return at;
@@ -261,7 +240,11 @@ internal static unsafe class SysMmap
         {
             ulong inFile = MemoryManager.PageUp((ulong)Math.Max(0, reg.Size - offset));
             ulong backed = Math.Min(MemoryManager.PageUp(length), inFile);
-            t.MM.MarkBeyondEof((ulong)at + backed, (ulong)at + MemoryManager.PageUp(length), reg, (ulong)offset + backed);
+
+            // The whole mapping shows the file: a page it lacks (past the end, or dropped when the file shrank
+            // or got a hole) faults through the file, never into anonymous memory.
+            t.MM.MarkBeyondEof((ulong)at, (ulong)at + MemoryManager.PageUp(length), reg, (ulong)offset);
+            reg.AddMapper(t.MM);
             if (backed == 0)
             {
                 return at;

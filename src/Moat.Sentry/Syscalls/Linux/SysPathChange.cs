@@ -417,13 +417,7 @@ internal static class SysPathChange
 
         try
         {
-            return FileChanged(t, f, InotifyMask.IN_MODIFY, f switch
-            {
-                TmpfsFile tf => tf.Truncate(a.Long(1), t.Credentials),
-                HostFileDescription { Volume: not null } h => HostFile.Ftruncate(h.HostFd, a.Long(1)),
-                HostFileDescription => -Errno.EINVAL.Value, // opened read-only: writable opens are copied up
-                _ => -Errno.EINVAL.Value,
-            });
+            return FileChanged(t, f, InotifyMask.IN_MODIFY, FileSpace.Truncate(t, f, a.Long(1)));
         }
         finally
         {

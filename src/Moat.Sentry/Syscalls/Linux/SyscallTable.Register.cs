@@ -92,8 +92,8 @@ internal static partial class SyscallTable
         Partial(Sysno.symlinkat, SysPathChange.Symlinkat, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
         Partial(Sysno.link, SysPathChange.Link, "within one file system; fs.protected_hardlinks=1");
         Partial(Sysno.linkat, SysPathChange.Linkat, "within one file system; fs.protected_hardlinks=1; AT_EMPTY_PATH (with CAP_DAC_READ_SEARCH or the opener's own credentials, as Linux 6.10) and /proc/PID/fd links with AT_SYMLINK_FOLLOW link the open file, O_TMPFILE files included");
-        Partial(Sysno.truncate, SysPathChange.Truncate, "tmpfs files");
-        Partial(Sysno.ftruncate, SysPathChange.Ftruncate, "tmpfs files");
+        Partial(Sysno.truncate, SysPathChange.Truncate, "tmpfs files (shrinking takes the pages out of every mapping) and volume files; RLIMIT_FSIZE as Linux");
+        Partial(Sysno.ftruncate, SysPathChange.Ftruncate, "as truncate");
         Partial(Sysno.chmod, SysPathChange.Chmod, "tmpfs files");
         Partial(Sysno.fchmod, SysPathChange.Fchmod, "tmpfs files");
         Partial(Sysno.fchmodat, SysPathChange.Fchmodat, "tmpfs files");
@@ -155,7 +155,7 @@ internal static partial class SyscallTable
         Partial(Sysno.setsockopt, SysSocket.NetSetsockopt, "SOL_SOCKET options; SO_SNDBUF/SO_RCVBUF fix the loopback buffers (no autotuning), TCP_CORK holds partial segments, TCP_DEFER_ACCEPT defers accept, SO_TIMESTAMP(NS) stamps UDP datagrams; SO_RCVLOWAT, SO_LINGER time, TCP_NODELAY, keepalive and most IP options are stored only");
 
         // Memory.
-        Partial(Sysno.mmap, SysMmap.Mmap, "file mappings are private copies; MAP_LOCKED counts against RLIMIT_MEMLOCK without populating");
+        Partial(Sysno.mmap, SysMmap.Mmap, "tmpfs and memfd files map their own pages (private ones copy-on-write); host file mappings are private copies; MAP_LOCKED counts against RLIMIT_MEMLOCK without populating");
         Full(Sysno.munmap, SysMmap.Munmap);
         Full(Sysno.mprotect, SysMmap.Mprotect);
         Full(Sysno.brk, SysMmap.Brk);

@@ -52,33 +52,60 @@ internal sealed class TmpfsFile : FileDescription
 
     public override long Write(Task t, in IoSequence src, long offset, WriteFlags flags = WriteFlags.None)
     {
+        long r;
         lock (Fs.Mu)
         {
-            if (_node is not TmpfsRegular f)
+            r = WriteLocked(t, src, offset, flags);
+        }
+
+        // The only EFBIG a tmpfs write answers is RLIMIT_FSIZE's: its SIGXFSZ goes out after the file system's lock.
+        if (r == -Errno.EFBIG.Value)
+        {
+            FileSizeLimit.Raise(t);
+        }
+
+        return r;
+    }
+
+    private long WriteLocked(Task t, in IoSequence src, long offset, WriteFlags flags)
+    {
+        if (_node is not TmpfsRegular f)
+        {
+            return -Errno.EISDIR.Value;
+        }
+
+        // Like Linux, O_APPEND makes pwrite append too (not pwritev2's RWF_NOAPPEND).
+        bool append = (StatusFlags & OpenFlags.O_APPEND) != 0 && (flags & WriteFlags.NoAppend) == 0;
+        long at = append ? _node.Size : offset < 0 ? _offset : offset;
+        long end = long.MaxValue;
+        if (src.Total > 0 && FileSizeLimit.IsSet(t))
+        {
+            // RLIMIT_FSIZE trims the whole write (a vectored one too) once, as generic_write_check_limits does.
+            long room = FileSizeLimit.Trim(FileSizeLimit.Of(t), at, src.Total);
+            if (room < 0)
             {
-                return -Errno.EISDIR.Value;
+                return room;
             }
 
-            // Like Linux, O_APPEND makes pwrite append too (not pwritev2's RWF_NOAPPEND).
-            bool append = (StatusFlags & OpenFlags.O_APPEND) != 0 && (flags & WriteFlags.NoAppend) == 0;
-            long at = append ? _node.Size : offset < 0 ? _offset : offset;
-            long r = FileSeals.CheckWrite(f, at, (long)Math.Min(src.Total, long.MaxValue >> 1));
-            if (r < 0)
-            {
-                return r;
-            }
+            end = at + room;
+        }
 
-            DropSetIdLocked(t.Credentials, f);
-
-            var writer = new Writer(f, at);
-            r = src.CopyInTo(t.MM, 0, ref writer);
-            if (r > 0 && offset < 0)
-            {
-                _offset = at + r;
-            }
-
+        long r = FileSeals.CheckWrite(f, at, Math.Min((long)Math.Min(src.Total, long.MaxValue >> 1), end - at));
+        if (r < 0)
+        {
             return r;
         }
+
+        DropSetIdLocked(t.Credentials, f);
+
+        var writer = new Writer(f, at, end);
+        r = src.CopyInTo(t.MM, 0, ref writer);
+        if (r > 0 && offset < 0)
+        {
+            _offset = at + r;
+        }
+
+        return r;
     }
 
     public override bool Positional => true;
@@ -100,13 +127,19 @@ internal sealed class TmpfsFile : FileDescription
         }
     }
 
-    // Writes blocks into the file from an offset on. Runs under the file system's Mu.
-    private struct Writer(TmpfsRegular file, long offset) : IBlockWriter
+    // Writes blocks into the file from an offset on, up to end (RLIMIT_FSIZE: a short block ends the copy).
+    // Runs under the file system's Mu.
+    private struct Writer(TmpfsRegular file, long offset, long end) : IBlockWriter
     {
         private long _at = offset;
 
         public long WriteFromBlock(ReadOnlySpan<byte> block)
         {
+            if (block.Length > end - _at)
+            {
+                block = block[..(int)(end - _at)];
+            }
+
             long w = file.Write(_at, block);
             if (w > 0)
             {
@@ -164,7 +197,11 @@ internal sealed class TmpfsFile : FileDescription
     }
 
     /// <summary>Implements ftruncate(2) by a task of credentials <paramref name="c"/>.</summary>
-    public long Truncate(long size, Credentials c)
+    /// <summary>
+    /// ftruncate(2) and truncate(2) on this file; growing it past <paramref name="sizeLimit"/> (RLIMIT_FSIZE)
+    /// is -EFBIG, whose SIGXFSZ the caller sends.
+    /// </summary>
+    public long Truncate(long size, Credentials c, long sizeLimit)
     {
         lock (Fs.Mu)
         {
@@ -178,7 +215,8 @@ internal sealed class TmpfsFile : FileDescription
                 return -Errno.EINVAL.Value;
             }
 
-            long r = FileSeals.CheckTruncate(f, size);
+            long r = FileSizeLimit.CheckNewSize(sizeLimit, f.Size, size);
+            r = r < 0 ? r : FileSeals.CheckTruncate(f, size);
             if (r < 0)
             {
                 return r;

@@ -248,6 +248,33 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode, Mm.ISharedFilePages
         return 0;
     }
 
+    // The memories that map this file (weakly: a memory that is gone drops out by itself). Made on the first
+    // mmap: most files are never mapped, and a table per file would weigh on the GC (it is finalizable).
+    private System.Runtime.CompilerServices.ConditionalWeakTable<Mm.MemoryManager, object?>? _mappers;
+
+    /// <inheritdoc/>
+    public void AddMapper(Mm.MemoryManager mm) =>
+        System.Threading.LazyInitializer.EnsureInitialized(ref _mappers).AddOrUpdate(mm, null);
+
+    /// <summary>Whether the last shrink or hole left pages in another process's host mappings (see <see cref="Mm.MemoryManager.HasStaleHostMappings"/>).</summary>
+    public bool LeftStaleMappings { get; private set; }
+
+    // Takes the file's pages [firstIndex, endIndex) out of every mapping of it (private ones only when evenPrivate).
+    // Preconditions: Fs.Mu is held.
+    private void InvalidateMappings(long firstIndex, long endIndex, bool evenPrivate)
+    {
+        LeftStaleMappings = false;
+        if (System.Threading.Volatile.Read(ref _mappers) is not { } mappers)
+        {
+            return;
+        }
+
+        foreach (var entry in mappers)
+        {
+            LeftStaleMappings |= entry.Key.InvalidateFilePages(this, firstIndex, endIndex, evenPrivate);
+        }
+    }
+
     /// <inheritdoc/>
     public long ReferencePage(long index)
     {
@@ -296,6 +323,9 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode, Mm.ISharedFilePages
             {
                 new Span<byte>(Fs.MemoryFile.PointerAt(fo + tail), 4096 - tail).Clear();
             }
+
+            // Whole pages past the new end leave the mappings too: an access there is SIGBUS now.
+            InvalidateMappings((size + 4095) >> 12, long.MaxValue, evenPrivate: true);
         }
 
         _size = size;
@@ -334,12 +364,18 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode, Mm.ISharedFilePages
 
     /// <summary>
     /// FALLOC_FL_PUNCH_HOLE: [offset, offset+length) reads as zeros; whole pages go back to the MemoryFile.
-    /// A page is zeroed before it is freed, so a shared mapping that still holds it sees the hole too.
+    /// Whole pages leave every shared mapping first; a partial page is zeroed in place.
     /// Preconditions: Fs.Mu is held.
     /// </summary>
     public void PunchHole(long offset, long length)
     {
         long end = Math.Min(offset + length, _size);
+        if ((offset + 4095) >> 12 < end >> 12)
+        {
+            // Whole pages of the hole leave the mappings, which fault in fresh zeroed pages of the file after.
+            InvalidateMappings((offset + 4095) >> 12, end >> 12, evenPrivate: false);
+        }
+
         for (long pos = offset; pos < end;)
         {
             long page = pos >> 12;
