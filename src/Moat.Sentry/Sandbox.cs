@@ -38,6 +38,8 @@ public static class Sandbox
             Hostname = options.Hostname,
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
             MaxTasks = options.MaxTasks,
+            CpuQuota = options.CpuQuota,
+            CpuWeight = options.CpuWeight,
             ProtectsInit = options.ProtectInit,
             Metrics = options.WriteMetrics != null ? new Metrics.SandboxMetrics() : null,
             RootReadOnly = options.RootReadOnly,

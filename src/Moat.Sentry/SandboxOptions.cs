@@ -44,6 +44,12 @@ public sealed class SandboxOptions
     /// <summary>The most tasks the sandbox may hold at once (0: no limit): fork and clone beyond it fail with EAGAIN.</summary>
     public int MaxTasks { get; init; }
 
+    /// <summary>A CPU quota and period in microseconds (an OCI spec's), shown in the sandbox's cgroup as cpu.max; not enforced.</summary>
+    public (long Quota, ulong Period) CpuQuota { get; init; }
+
+    /// <summary>A cpu.weight (1..10000) for the sandbox's cgroup, 0 for the default (100); not enforced.</summary>
+    public ulong CpuWeight { get; init; }
+
     /// <summary>
     /// Whether the sandbox's init ignores, as a PID namespace's init does, every signal from inside the sandbox
     /// whose action is the default one (kill -9 1 does nothing); signals from outside still reach it.

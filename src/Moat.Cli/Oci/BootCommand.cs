@@ -90,6 +90,12 @@ internal static class BootCommand
             volumes.Add(v with { Options = b.Options });
         }
 
+        // Before anything is spawned: the gofer, the stubs and every later thread inherit the mask.
+        if (plan.CpuSet != 0 && HostCpus.LimitTo(plan.CpuSet) is long kept && kept < 0)
+        {
+            return Report(sync, $"error linux.resources.cpu.cpus: sched_setaffinity: {Errno.FromValue((int)-kept).Name}");
+        }
+
         if (jailed)
         {
             using var goferClient = new Moat.Gofer.GoferClient(new SafeFdHandle(JailedGoferFd));
@@ -201,6 +207,8 @@ internal static class BootCommand
             BindMounts = volumes,
             MemoryLimit = plan.MemoryLimit,
             MaxTasks = plan.MaxTasks,
+            CpuQuota = plan.CpuQuota,
+            CpuWeight = plan.CpuWeight,
             Network = plan.NetworkNamespace != null ? NetworkMode.Host : NetworkMode.None,
             ProtectInit = true, // the container's init is PID 1 of its namespace, as under runc
             BeforeStart = control =>

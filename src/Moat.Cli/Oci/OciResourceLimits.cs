@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 
@@ -6,8 +7,10 @@ namespace Moat.Cli.Oci;
 /// <summary>
 /// linux.resources as the Sentry enforces them: memory.limit is the sandbox's memory cap (a process faulting
 /// beyond it is killed with SIGKILL, as the memory cgroup's OOM killer would), pids.limit the most tasks at once
-/// (fork and clone beyond it fail with EAGAIN, as under the pids cgroup). What the Sentry does not enforce
-/// (cpu shares, quota, cpuset; memory reservation and swap) is accepted and named in the OCI log.
+/// (fork and clone beyond it fail with EAGAIN, as under the pids cgroup), cpu.cpus the host CPUs the sandbox's
+/// threads may run on (an affinity mask, as the cpuset cgroup confines them). The CPU quota and shares are shown
+/// in the sandbox's cgroup (cpu.max, cpu.weight), so runtimes size their thread pools from them, but not
+/// enforced (no throttling); they, memory reservation and swap are named in the OCI log.
 /// </summary>
 internal static class OciResourceLimits
 {
@@ -28,7 +31,65 @@ internal static class OciResourceLimits
             plan.MaxTasks = pids > int.MaxValue ? int.MaxValue : (int)pids;
         }
 
+        if (resources?.Cpu is OciCpu cpu)
+        {
+            if (!string.IsNullOrEmpty(cpu.Cpus))
+            {
+                if (!TryParseCpuList(cpu.Cpus, out ulong mask))
+                {
+                    error = $"invalid linux.resources.cpu.cpus {cpu.Cpus}";
+                    return false;
+                }
+
+                plan.CpuSet = mask;
+            }
+
+            if (cpu.Quota is long quota && quota > 0)
+            {
+                plan.CpuQuota = (quota, cpu.Period is ulong period && period > 0 ? period : 100_000);
+            }
+
+            if (cpu.Shares is ulong shares && shares > 0)
+            {
+                // runc's cgroup v2 conversion of cpu.shares (2..262144) to cpu.weight (1..10000).
+                ulong s = Math.Clamp(shares, 2UL, 262144UL);
+                plan.CpuWeight = 1 + ((s - 2) * 9999 / 262142);
+            }
+        }
+
         return true;
+    }
+
+    /// <summary>A cpuset list ("0-2,5") as a mask of the first 64 CPUs; false for a malformed list or a CPU above 63.</summary>
+    internal static bool TryParseCpuList(string list, out ulong mask)
+    {
+        mask = 0;
+        foreach (string part in list.Split(','))
+        {
+            string[] range = part.Trim().Split('-');
+            if (range.Length > 2 || !uint.TryParse(range[0], NumberStyles.None, CultureInfo.InvariantCulture, out uint first))
+            {
+                return false;
+            }
+
+            uint last = first;
+            if (range.Length == 2 && (!uint.TryParse(range[1], NumberStyles.None, CultureInfo.InvariantCulture, out last) || last < first))
+            {
+                return false;
+            }
+
+            if (last > 63)
+            {
+                return false;
+            }
+
+            for (uint c = first; c <= last; c++)
+            {
+                mask |= 1UL << (int)c;
+            }
+        }
+
+        return mask != 0;
     }
 
     /// <summary>
@@ -76,17 +137,17 @@ internal static class OciResourceLimits
         {
             if (cpu.Shares is ulong shares && shares > 0)
             {
-                ignored.Add($"linux.resources.cpu.shares {shares.ToString(CultureInfo.InvariantCulture)}: not enforced by moat");
+                ignored.Add($"linux.resources.cpu.shares {shares.ToString(CultureInfo.InvariantCulture)}: shown as the sandbox's cpu.weight, not enforced by moat");
             }
 
             if (cpu.Quota is long quota && quota > 0)
             {
-                ignored.Add($"linux.resources.cpu.quota {quota.ToString(CultureInfo.InvariantCulture)}: not enforced by moat (no CPU throttling yet)");
+                ignored.Add($"linux.resources.cpu.quota {quota.ToString(CultureInfo.InvariantCulture)}: shown in the sandbox's cpu.max, not enforced by moat (no CPU throttling yet)");
             }
 
-            if (!string.IsNullOrEmpty(cpu.Cpus) || !string.IsNullOrEmpty(cpu.Mems))
+            if (!string.IsNullOrEmpty(cpu.Mems))
             {
-                ignored.Add("linux.resources.cpu.cpus/mems: not enforced by moat");
+                ignored.Add("linux.resources.cpu.mems: the sandbox has one memory node");
             }
         }
 

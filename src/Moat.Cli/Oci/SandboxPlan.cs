@@ -33,6 +33,15 @@ internal sealed class SandboxPlan
     /// <summary>linux.resources.pids.limit (0: none): the most tasks the sandbox holds at once.</summary>
     public int MaxTasks { get; set; }
 
+    /// <summary>linux.resources.cpu.cpus as a mask of host CPUs (bit i is CPU i), 0 for no cpuset.</summary>
+    public ulong CpuSet { get; set; }
+
+    /// <summary>linux.resources.cpu quota and period (microseconds), shown in the sandbox's cpu.max; quota 0 for none.</summary>
+    public (long Quota, ulong Period) CpuQuota { get; set; }
+
+    /// <summary>linux.resources.cpu.shares as cgroup v2's cpu.weight (runc's conversion), 0 for the default.</summary>
+    public ulong CpuWeight { get; set; }
+
     /// <summary>
     /// linux.namespaces' network path (what CNI gives a pod): the Sentry joins it and serves internet sockets as
     /// host sockets there. Null: the sandbox's own network (loopback only), as a new network namespace has.

@@ -42,6 +42,32 @@ public static unsafe class HostCpus
             }
         }
 
+        return Apply(keep);
+    }
+
+    /// <summary>
+    /// Limits this process to the CPUs of <paramref name="allowed"/> (bit i is CPU i) that it may use now (an OCI
+    /// spec's cpuset). Returns the number of CPUs it keeps, or -errno (-EINVAL when none of them is usable).
+    /// </summary>
+    public static long LimitTo(ulong allowed)
+    {
+        ulong* mask = stackalloc ulong[16];
+        new Span<ulong>(mask, 16).Clear();
+        long r = HostProcess.Syscall(Sysno.sched_getaffinity, 0, 128, (long)mask);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        ulong keep = mask[0] & allowed;
+        return keep == 0 ? -Errno.EINVAL.Value : Apply(keep);
+    }
+
+    // Sets the mask on every thread of this process.
+    private static long Apply(ulong keep)
+    {
+        ulong* mask = stackalloc ulong[16];
+        long r;
         new Span<ulong>(mask, 16).Clear();
         mask[0] = keep;
         foreach (string task in Directory.GetDirectories("/proc/self/task"))

@@ -111,6 +111,12 @@ internal sealed partial class Kernel
 
     private int _maxTasks;
 
+    /// <summary>The CPU quota and period (microseconds) the sandbox's cgroup shows in cpu.max; quota 0 for "max". Not enforced.</summary>
+    public (long Quota, ulong Period) CpuQuota { get; init; }
+
+    /// <summary>The cpu.weight the sandbox's cgroup shows, 0 for the default 100. Not enforced.</summary>
+    public ulong CpuWeight { get; init; }
+
     /// <summary>
     /// Whether <see cref="Init"/> is protected as a PID namespace's init from signals sent inside the sandbox
     /// (<see cref="InitSignals"/>): an OCI container's init. Off for <c>moat do</c>, whose program keeps the

@@ -13,7 +13,8 @@ namespace Moat.Sentry.Vfs;
 /// namespace shows at /sys/fs/cgroup, generated from the Sentry's accounting. Runtimes (the JVM, .NET, Go)
 /// size their heaps and thread pools from memory.max, cpu.max and cpuset.cpus.effective, found through
 /// /proc/self/cgroup ("0::/") and mountinfo. The limits are the sandbox's own (<c>--memory</c>, <c>--pids</c>,
-/// an OCI spec's resources); the counters are the ones <c>moat events --stats</c> reports. A single cgroup
+/// an OCI spec's resources: its CPU quota and shares are shown in cpu.max and cpu.weight, not enforced); the
+/// counters are the ones <c>moat events --stats</c> reports. A single cgroup
 /// with no children: the interface is read-only (every file 0444; writing is EACCES, or EROFS on a read-only
 /// mount; mkdir EPERM), where Linux would let root write limits and make child groups.
 /// Addressed from its own root "/cgroup", as <see cref="MqueueFs"/> is from "/mqueue".
@@ -104,9 +105,11 @@ internal static class CgroupFs
             case "cgroup.threads":
                 return Ids(k, threads: true);
             case "cpu.max":
-                return "max 100000\n";
+                return k.CpuQuota.Quota > 0
+                    ? string.Create(CultureInfo.InvariantCulture, $"{k.CpuQuota.Quota} {k.CpuQuota.Period}\n")
+                    : "max 100000\n";
             case "cpu.weight":
-                return "100\n";
+                return k.CpuWeight > 0 ? Num(k.CpuWeight) : "100\n";
             case "cpu.stat":
             {
                 (long user, long system) = k.CpuUsage();
