@@ -579,6 +579,16 @@ public sealed partial class OciRuntimeTests
         Assert.Equal("sh: can't fork: Resource temporarily unavailable\nstatus 2\n", outputs[1]);
     }
 
+    [Fact]
+    public void Run_Cpuset_TheContainerRunsOnThoseCpus_AsUnderRunc()
+    {
+        // nproc asks sched_getaffinity: one CPU under a cpuset of CPU 0, with runc's cgroup and with moat's mask.
+        string bundle = Bundle("busybox nproc");
+        EditConfig(bundle, c => c["linux"]!["resources"] = new JsonObject { ["cpu"] = new JsonObject { ["cpus"] = "0" } });
+        string[] outputs = RunUnderRuncAndMoat(bundle);
+        Assert.Equal("1\n", outputs[1]);
+    }
+
     [Theory]
     [InlineData(0, "/root")]
     [InlineData(4242, "/")]
