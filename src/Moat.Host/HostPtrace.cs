@@ -11,7 +11,6 @@ public static unsafe class HostPtrace
     public const int PTRACE_SETREGS = 13;
     public const int PTRACE_GETFPREGS = 14;
     public const int PTRACE_SETFPREGS = 15;
-    public const int PTRACE_DETACH = 17;
     public const int PTRACE_SYSEMU = 31;
     public const int PTRACE_SETOPTIONS = 0x4200;
     public const int PTRACE_GETSIGINFO = 0x4202;
@@ -30,9 +29,6 @@ public static unsafe class HostPtrace
 
     public static long Interrupt(int pid) =>
         HostResult.FromLong(Interop.Libc.ptrace(PTRACE_INTERRUPT, pid, 0, 0));
-
-    public static long Detach(int pid) =>
-        HostResult.FromLong(Interop.Libc.ptrace(PTRACE_DETACH, pid, 0, 0));
 
     public static long Cont(int pid, int signal) =>
         HostResult.FromLong(Interop.Libc.ptrace(PTRACE_CONT, pid, 0, signal));

@@ -104,12 +104,6 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
         return _mapper.Run(new ReadOnlySpan<MappingChange>(in c));
     }
 
-    /// <summary>Lets go of the stub so that another host thread can claim it (<see cref="StubPool"/>).</summary>
-    public long Release() => _injectors.Release();
-
-    /// <summary>Takes a released stub over from the calling host thread.</summary>
-    public long Claim() => _injectors.Claim();
-
     public bool BatchesChanges => true;
 
     public long Apply(ReadOnlySpan<MappingChange> changes) => _mapper.Run(changes);

@@ -23,7 +23,6 @@ public sealed class SystrapPlatform : IPlatform
     private readonly SysmsgArea _area;
     private readonly SpinPolicy _spin = new();
     private readonly Lazy<ulong> _vdso;
-    private readonly StubPool _pool;
 
     /// <param name="memoryFile">The MemoryFile memfd; every stub holds it at fd 3.</param>
     public SystrapPlatform(SafeFdHandle memoryFile)
@@ -42,7 +41,6 @@ public sealed class SystrapPlatform : IPlatform
             SystrapStubImage.Address(SystrapStubCode.InjectClone));
         _area = SysmsgArea.Create(MaxThreads);
         _vdso = new Lazy<ulong>(() => StubVdso.Probe(_template));
-        _pool = new StubPool(() => SystrapAddressSpace.Create(_template, _memoryFile, _area, VdsoAddress, out _));
     }
 
     /// <summary>Whether this host can run the platform: the stub reads and writes fs/gs with FSGSBASE instructions.</summary>
@@ -56,17 +54,12 @@ public sealed class SystrapPlatform : IPlatform
 
     public ulong VdsoAddress => _vdso.Value;
 
-    public IAddressSpace? NewAddressSpace(out long error)
-    {
-        error = 0;
-        return _pool.Take() ?? SystrapAddressSpace.Create(_template, _memoryFile, _area, VdsoAddress, out error);
-    }
+    public IAddressSpace? NewAddressSpace(out long error) => SystrapAddressSpace.Create(_template, _memoryFile, _area, VdsoAddress, out error);
 
     public IContext NewContext() => new SystrapContext(_spin);
 
     public void Dispose()
     {
-        _pool.Dispose();
         _area.Dispose();
         _template.Dispose();
     }
