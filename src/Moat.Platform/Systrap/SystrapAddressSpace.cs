@@ -21,7 +21,7 @@ namespace Moat.Platform.Systrap;
 internal sealed unsafe class SystrapAddressSpace : IAddressSpace
 {
     private readonly PtraceAddressSpace _injectors;
-    private readonly MapperChannel _mapper;
+    private readonly MapperChannel? _mapper;
     private readonly SysmsgArea _area;
     private readonly Lock _mu = new();
 
@@ -29,7 +29,7 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
     private readonly HashSet<AppThread> _threads = [];
     private bool _disposed;
 
-    private SystrapAddressSpace(PtraceAddressSpace injectors, MapperChannel mapper, SysmsgArea area)
+    private SystrapAddressSpace(PtraceAddressSpace injectors, MapperChannel? mapper, SysmsgArea area)
     {
         _injectors = injectors;
         _mapper = mapper;
@@ -46,8 +46,21 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
 
     public int Pid => _injectors.Pid;
 
+    /// <summary>
+    /// Whether stubs get a mapper thread (MOAT_SYSTRAP_MAPPER=1). Off by default: with it, a container killed
+    /// after an exec sometimes never ended (its Sentry thread waited on the reply pipe while the mapper slept on
+    /// its futex; docs/systrap-platform.md); mappings then change through the traced injector as before.
+    /// </summary>
+    internal static readonly bool MapperEnabled = Environment.GetEnvironmentVariable("MOAT_SYSTRAP_MAPPER") == "1";
+
     public static SystrapAddressSpace? Create(StubTemplate template, SafeFdHandle memoryFile, SysmsgArea area, ulong vdso, out long error)
     {
+        if (!MapperEnabled)
+        {
+            PtraceAddressSpace? plain = PtraceAddressSpace.Create(template, memoryFile, vdso, out error, area.File);
+            return plain == null ? null : new SystrapAddressSpace(plain, null, area);
+        }
+
         MapperChannel? mapper = MapperChannel.Create(out error);
         if (mapper == null)
         {
@@ -94,19 +107,29 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
 
     public long MapFile(ulong addr, ulong length, long fileOffset, int prot)
     {
+        if (_mapper == null)
+        {
+            return _injectors.MapFile(addr, length, fileOffset, prot);
+        }
+
         MappingChange c = MappingChange.Map(addr, length, fileOffset, prot);
         return _mapper.Run(new ReadOnlySpan<MappingChange>(in c));
     }
 
     public long Unmap(ulong addr, ulong length)
     {
+        if (_mapper == null)
+        {
+            return _injectors.Unmap(addr, length);
+        }
+
         MappingChange c = MappingChange.Remove(addr, length);
         return _mapper.Run(new ReadOnlySpan<MappingChange>(in c));
     }
 
-    public bool BatchesChanges => true;
+    public bool BatchesChanges => _mapper != null;
 
-    public long Apply(ReadOnlySpan<MappingChange> changes) => _mapper.Run(changes);
+    public long Apply(ReadOnlySpan<MappingChange> changes) => _mapper != null ? _mapper.Run(changes) : ((IAddressSpace)_injectors).Apply(changes);
 
     public long CpuRuntimeNs() => _injectors.CpuRuntimeNs();
 
@@ -260,7 +283,7 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
 
         _disposed = true;
         _injectors.Dispose(); // SIGKILL and reap: no stub maps any region of ours any more
-        _mapper.Dispose();
+        _mapper?.Dispose();
         List<AppThread> left;
         lock (_mu)
         {
