@@ -104,7 +104,7 @@ internal static class LiveNames
             return false;
         }
 
-        var probe = new Probe(norm[cut..], norm, below);
+        var probe = new Probe(norm, cut, below);
         Visit(t, ref probe);
         lexical = probe.Lexical;
         return probe.Found;
@@ -161,8 +161,8 @@ internal static class LiveNames
         string? Name(string name, bool ofProcess, out bool unlinked);
     }
 
-    // slashLast: "/" and the last component.
-    private struct Probe(string slashLast, string norm, bool below) : INameVisitor
+    // norm[cut..]: "/" and the last component (a span of it: an unlink allocates nothing here).
+    private struct Probe(string norm, int cut, bool below) : INameVisitor
     {
         public bool Found;
         public bool Lexical;
@@ -179,7 +179,7 @@ internal static class LiveNames
             {
                 Found = Lexical = true;
             }
-            else if (!Found && (below ? HasComponent(name, slashLast) : name.EndsWith(slashLast, StringComparison.Ordinal)))
+            else if (!Found && (below ? HasComponent(name, norm.AsSpan(cut)) : name.AsSpan().EndsWith(norm.AsSpan(cut), StringComparison.Ordinal)))
             {
                 Found = true;
             }
@@ -223,15 +223,23 @@ internal static class LiveNames
         name.StartsWith(path, StringComparison.Ordinal) && (name.Length == path.Length || name[path.Length] == '/');
 
     // Whether "/component" occurs in name as a whole component.
-    private static bool HasComponent(string name, string slashComponent)
+    private static bool HasComponent(string name, ReadOnlySpan<char> slashComponent)
     {
-        for (int at = name.IndexOf(slashComponent, StringComparison.Ordinal); at >= 0; at = name.IndexOf(slashComponent, at + 1, StringComparison.Ordinal))
+        for (int from = 0; from < name.Length;)
         {
-            int end = at + slashComponent.Length;
+            int at = name.AsSpan(from).IndexOf(slashComponent, StringComparison.Ordinal);
+            if (at < 0)
+            {
+                return false;
+            }
+
+            int end = from + at + slashComponent.Length;
             if (end == name.Length || name[end] == '/')
             {
                 return true;
             }
+
+            from += at + 1;
         }
 
         return false;
