@@ -59,15 +59,15 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
 
             if (m.Volume is Vfs.Volume volume)
             {
-                long vr = volume.OpenForExec(rel, out SafeFdHandle? vfd, out string? vrestart);
-                if (vr == 1)
+                Vfs.PathStep vr = volume.OpenForExec(rel, out SafeFdHandle? vfd);
+                if (vr.Continues)
                 {
-                    path = vrestart!;
+                    path = vr.Next;
                     continue;
                 }
 
-                error = vr;
-                return vr < 0 ? null : Checked(vfd!, path, creds, out error);
+                error = vr.Result;
+                return vr.Failed ? null : Checked(vfd!, path, creds, out error);
             }
 
             Vfs.Tmpfs.Tmpfs? fs = m.Tmpfs;
@@ -79,8 +79,8 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
                 rel = overlayPath.TrimStart('/');
                 lock (fs.Mu)
                 {
-                    long ur = fs.WalkLocked(rel, followLast: true, out Vfs.Tmpfs.TmpfsNode? un, out string? ures);
-                    if (ur == -Errno.ENOENT.Value || ur == -Errno.ENOTDIR.Value)
+                    Vfs.PathStep ur = fs.WalkLocked(rel, followLast: true, out _);
+                    if (ur.Result == -Errno.ENOENT.Value || ur.Result == -Errno.ENOTDIR.Value)
                     {
                         return OpenHost(kernel.Files, m.MountPoint.Length == 1 && m.Root.Length == 1 ? path : overlayPath, creds, out error);
                     }
@@ -89,16 +89,16 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
 
             lock (fs.Mu)
             {
-                long r = fs.WalkLocked(rel, followLast: true, out Vfs.Tmpfs.TmpfsNode? node, out string? restart);
-                if (r == 1)
+                Vfs.PathStep r = fs.WalkLocked(rel, followLast: true, out Vfs.Tmpfs.TmpfsNode? node);
+                if (r.Continues)
                 {
-                    path = restart!;
+                    path = r.Next;
                     continue;
                 }
 
-                if (r < 0)
+                if (r.Failed)
                 {
-                    error = r;
+                    error = r.Result;
                     return null;
                 }
 

@@ -27,17 +27,17 @@ internal static class Overlay
     }
 
     // Looks the normalised path up in the upper layer. Returns Upper with the node, Gone when a whiteout
-    // or an opaque directory hides it, Lower otherwise. A symlink in the upper layer on the way gives 1.
-    private static long Find(Tmpfs.Tmpfs upper, string norm, bool followLast, out Where where, out TmpfsNode? node, out string? restart)
+    // or an opaque directory hides it, Lower otherwise. A symlink in the upper layer on the way continues the
+    // walk at its target.
+    private static PathStep Find(Tmpfs.Tmpfs upper, string norm, bool followLast, out Where where, out TmpfsNode? node)
     {
         where = Where.Lower;
         node = null;
-        restart = null;
         if (norm == "/")
         {
             where = Where.Upper;
             node = upper.Root;
-            return 0;
+            return PathStep.Ok;
         }
 
         string[] parts = norm[1..].Split('/');
@@ -47,13 +47,13 @@ internal static class Overlay
             if (!dir.Children.TryGetValue(parts[i], out TmpfsNode? child))
             {
                 where = dir.Opaque ? Where.Gone : Where.Lower;
-                return 0;
+                return PathStep.Ok;
             }
 
             if (child is TmpfsWhiteout)
             {
                 where = Where.Gone;
-                return 0;
+                return PathStep.Ok;
             }
 
             bool last = i == parts.Length - 1;
@@ -61,28 +61,27 @@ internal static class Overlay
             {
                 string dirPath = "/" + string.Join('/', parts, 0, i);
                 string target = link.Target.StartsWith('/') ? link.Target : dirPath.TrimEnd('/') + "/" + link.Target;
-                restart = last ? target : target + "/" + string.Join('/', parts, i + 1, parts.Length - i - 1);
-                return 1;
+                return PathStep.ContinueAt(last ? target : target + "/" + string.Join('/', parts, i + 1, parts.Length - i - 1));
             }
 
             if (last)
             {
                 where = Where.Upper;
                 node = child;
-                return 0;
+                return PathStep.Ok;
             }
 
             if (child is not TmpfsDirectory d)
             {
                 // A file of the upper layer where the path needs a directory.
                 where = Where.Gone;
-                return -Errno.ENOTDIR.Value;
+                return PathStep.Fail(Errno.ENOTDIR);
             }
 
             dir = d;
         }
 
-        return 0;
+        return PathStep.Ok;
     }
 
     /// <summary>
@@ -171,88 +170,74 @@ internal static class Overlay
         return start + rest + lastWithSlash;
     }
 
-    /// <summary>Opens a path of the root. Returns 0 with the file, 1 with a restart path, or -errno.</summary>
-    public static long Open(Task t, string absolute, string norm, int flags, int mode, out FileDescription? file, out string? restart)
+    /// <summary>Opens a path of the root: done with the file, failed, or continuing at an upper-layer symlink's target.</summary>
+    public static PathStep Open(Task t, string absolute, string norm, int flags, int mode, out FileDescription? file)
     {
         file = null;
         Tmpfs.Tmpfs upper = t.Kernel.Upper;
         bool create = (flags & OpenFlags.O_CREAT) != 0;
         bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0 && !(create && (flags & OpenFlags.O_EXCL) != 0);
-        bool write = (flags & OpenFlags.O_PATH) == 0 &&
-            ((flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0);
         lock (upper.Mu)
         {
-            long r = Find(upper, norm, follow, out Where where, out TmpfsNode? node, out restart);
-            if (r != 0)
+            PathStep step = Find(upper, norm, follow, out Where where, out TmpfsNode? node);
+            return step.Continues || step.Failed ? step : PathStep.Done(OpenFoundLocked(t, upper, absolute, norm, flags, mode, where, node, out file));
+        }
+    }
+
+    // Opens a path Find placed (no upper-layer link on the way). Preconditions: upper.Mu is held.
+    private static long OpenFoundLocked(Task t, Tmpfs.Tmpfs upper, string absolute, string norm, int flags, int mode, Where where, TmpfsNode? node, out FileDescription? file)
+    {
+        file = null;
+        bool create = (flags & OpenFlags.O_CREAT) != 0;
+        bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0 && !(create && (flags & OpenFlags.O_EXCL) != 0);
+        bool write = (flags & OpenFlags.O_PATH) == 0 &&
+            ((flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0);
+        long r;
+        if (where == Where.Upper)
+        {
+            return create && (flags & OpenFlags.O_EXCL) != 0 ? -Errno.EEXIST.Value : OpenUpperLocked(t, upper, node!, norm, flags, out file);
+        }
+
+        if (where == Where.Lower && !write && !create)
+        {
+            // A read-only or O_PATH open of a host file: one gofer round trip, no probe.
+            return OpenLower(t, absolute, norm, flags, out file);
+        }
+
+        bool lowerExists = false;
+        Stat lowerStat = default;
+        if (where == Where.Lower)
+        {
+            long pr = t.Kernel.HostCache.Stat(absolute, follow, out lowerStat);
+            if (pr < 0 && pr != -Errno.ENOENT.Value)
             {
-                return r;
+                return pr;
             }
 
-            if (where == Where.Upper)
+            lowerExists = pr == 0;
+        }
+
+        if (lowerExists && create && (flags & OpenFlags.O_EXCL) != 0)
+        {
+            return -Errno.EEXIST.Value;
+        }
+
+        if (lowerExists && !write)
+        {
+            return OpenLower(t, absolute, norm, flags, out file);
+        }
+
+        if (lowerExists)
+        {
+            // A write to a host file: copy it up, then write the copy.
+            if ((lowerStat.st_mode & Stat.S_IFMT) == Stat.S_IFDIR)
             {
-                return create && (flags & OpenFlags.O_EXCL) != 0 ? -Errno.EEXIST.Value : OpenUpperLocked(t, upper, node!, norm, flags, out file);
+                return -Errno.EISDIR.Value;
             }
 
-            if (where == Where.Lower && !write && !create)
+            if ((lowerStat.st_mode & Stat.S_IFMT) != Stat.S_IFREG)
             {
-                // A read-only or O_PATH open of a host file: one gofer round trip, no probe.
-                return OpenLower(t, absolute, norm, flags, out file);
-            }
-
-            bool lowerExists = false;
-            Stat lowerStat = default;
-            if (where == Where.Lower)
-            {
-                long pr = t.Kernel.HostCache.Stat(absolute, follow, out lowerStat);
-                if (pr < 0 && pr != -Errno.ENOENT.Value)
-                {
-                    return pr;
-                }
-
-                lowerExists = pr == 0;
-            }
-
-            if (lowerExists && create && (flags & OpenFlags.O_EXCL) != 0)
-            {
-                return -Errno.EEXIST.Value;
-            }
-
-            if (lowerExists && !write)
-            {
-                return OpenLower(t, absolute, norm, flags, out file);
-            }
-
-            if (lowerExists)
-            {
-                // A write to a host file: copy it up, then write the copy.
-                if ((lowerStat.st_mode & Stat.S_IFMT) == Stat.S_IFDIR)
-                {
-                    return -Errno.EISDIR.Value;
-                }
-
-                if ((lowerStat.st_mode & Stat.S_IFMT) != Stat.S_IFREG)
-                {
-                    return -Errno.EACCES.Value;
-                }
-
-                if (t.Kernel.RootReadOnly)
-                {
-                    return -Errno.EROFS.Value;
-                }
-
-                r = CopyUpLocked(t, upper, absolute, norm, out node);
-                return r < 0 ? r : OpenUpperLocked(t, upper, node!, norm, flags, out file);
-            }
-
-            if (!create)
-            {
-                return -Errno.ENOENT.Value;
-            }
-
-            r = ParentLocked(t, upper, norm, out TmpfsDirectory? parent, out string name);
-            if (r < 0)
-            {
-                return r;
+                return -Errno.EACCES.Value;
             }
 
             if (t.Kernel.RootReadOnly)
@@ -260,13 +245,32 @@ internal static class Overlay
                 return -Errno.EROFS.Value;
             }
 
-            (uint uid, uint gid, uint perm) = PathOps.NewOwner(t, parent!, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: false);
-            var f = new TmpfsRegular(upper, perm, uid, gid);
-            parent!.Children[name] = f;
-            parent.Touch(modified: true);
-            t.Kernel.HostCache.Invalidate(norm);
-            return OpenUpperLocked(t, upper, f, norm, flags, out file);
+            r = CopyUpLocked(t, upper, absolute, norm, out node);
+            return r < 0 ? r : OpenUpperLocked(t, upper, node!, norm, flags, out file);
         }
+
+        if (!create)
+        {
+            return -Errno.ENOENT.Value;
+        }
+
+        r = ParentLocked(t, upper, norm, out TmpfsDirectory? parent, out string name);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if (t.Kernel.RootReadOnly)
+        {
+            return -Errno.EROFS.Value;
+        }
+
+        (uint uid, uint gid, uint perm) = PathOps.NewOwner(t, parent!, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: false);
+        var f = new TmpfsRegular(upper, perm, uid, gid);
+        parent!.Children[name] = f;
+        parent.Touch(modified: true);
+        t.Kernel.HostCache.Invalidate(norm);
+        return OpenUpperLocked(t, upper, f, norm, flags, out file);
     }
 
     /// <summary>
@@ -283,28 +287,28 @@ internal static class Overlay
         }
     }
 
-    /// <summary>Stats a path of the root without opening it. Returns 0, 1 with a restart path, or -errno.</summary>
-    public static long StatPath(Task t, string absolute, string norm, bool follow, out Stat st, out string? restart)
+    /// <summary>Stats a path of the root without opening it: done, failed, or continuing at an upper-layer symlink's target.</summary>
+    public static PathStep StatPath(Task t, string absolute, string norm, bool follow, out Stat st)
     {
         st = default;
         Tmpfs.Tmpfs upper = t.Kernel.Upper;
         lock (upper.Mu)
         {
-            long r = Find(upper, norm, follow, out Where where, out TmpfsNode? node, out restart);
-            if (r != 0)
+            PathStep step = Find(upper, norm, follow, out Where where, out TmpfsNode? node);
+            if (step.Continues || step.Failed)
             {
-                return r;
+                return step;
             }
 
             if (where == Where.Upper)
             {
                 st = node!.ToStat();
-                return 0;
+                return PathStep.Ok;
             }
 
             if (where == Where.Gone)
             {
-                return -Errno.ENOENT.Value;
+                return PathStep.Fail(Errno.ENOENT);
             }
         }
 
@@ -314,7 +318,7 @@ internal static class Overlay
             AsSeen(t.Kernel, ref st);
         }
 
-        return hr;
+        return PathStep.Done(hr);
     }
 
     private static long OpenUpperLocked(Task t, Tmpfs.Tmpfs upper, TmpfsNode node, string norm, int flags, out FileDescription? file)
@@ -427,8 +431,8 @@ internal static class Overlay
 
     private static bool HasWhiteoutsBelow(Task t, string norm)
     {
-        long r = Find(t.Kernel.Upper, norm, true, out Where where, out TmpfsNode? node, out _);
-        return r == 0 && where == Where.Upper && node is TmpfsDirectory;
+        PathStep r = Find(t.Kernel.Upper, norm, true, out Where where, out TmpfsNode? node);
+        return !r.Continues && !r.Failed && where == Where.Upper && node is TmpfsDirectory;
     }
 
     // Entries of the upper directory (if any) plus the host directory's, minus whiteouts and shadowed names,
@@ -644,44 +648,44 @@ internal static class Overlay
         return 0;
     }
 
-    /// <summary>Reads a symlink of the root. Returns 0 with the target, 1 with a restart path, or -errno.</summary>
-    public static long ReadLink(Task t, string absolute, string norm, out string target, out string? restart)
+    /// <summary>Reads a symlink of the root: done with the target, failed, or continuing at an upper-layer symlink's target.</summary>
+    public static PathStep ReadLink(Task t, string absolute, string norm, out string target)
     {
         target = string.Empty;
         Tmpfs.Tmpfs upper = t.Kernel.Upper;
         lock (upper.Mu)
         {
-            long r = Find(upper, norm, followLast: false, out Where where, out TmpfsNode? node, out restart);
-            if (r != 0)
+            PathStep step = Find(upper, norm, followLast: false, out Where where, out TmpfsNode? node);
+            if (step.Continues || step.Failed)
             {
-                return r;
+                return step;
             }
 
             if (where == Where.Gone)
             {
-                return -Errno.ENOENT.Value;
+                return PathStep.Fail(Errno.ENOENT);
             }
 
             if (where == Where.Upper)
             {
                 if (node is not TmpfsSymlink link)
                 {
-                    return -Errno.EINVAL.Value;
+                    return PathStep.Fail(Errno.EINVAL);
                 }
 
                 target = link.Target;
-                return 0;
+                return PathStep.Ok;
             }
         }
 
         string? host = t.Kernel.HostCache.ReadLink(absolute, out long hr);
         if (host == null)
         {
-            return hr;
+            return PathStep.Done(hr);
         }
 
         target = host;
-        return 0;
+        return PathStep.Ok;
     }
 
     /// <summary>Creates a directory, symlink or (with <paramref name="linkTo"/>) hard link at a root path.</summary>
@@ -690,10 +694,10 @@ internal static class Overlay
         Tmpfs.Tmpfs upper = t.Kernel.Upper;
         lock (upper.Mu)
         {
-            long r = Find(upper, norm, followLast: false, out Where where, out _, out _);
-            if (r < 0)
+            PathStep found = Find(upper, norm, followLast: false, out Where where, out _);
+            if (found.Failed)
             {
-                return r;
+                return found.Result; // a link on the way was resolved by the caller (ParentLink, ResolveLinks)
             }
 
             if (where == Where.Upper || (where == Where.Lower && LowerExists(t, norm)))
@@ -701,7 +705,7 @@ internal static class Overlay
                 return -Errno.EEXIST.Value;
             }
 
-            r = ParentLocked(t, upper, norm, out TmpfsDirectory? parent, out string name);
+            long r = ParentLocked(t, upper, norm, out TmpfsDirectory? parent, out string name);
             if (r < 0)
             {
                 return r;
@@ -813,10 +817,10 @@ internal static class Overlay
         Tmpfs.Tmpfs upper = t.Kernel.Upper;
         lock (upper.Mu)
         {
-            long r = Find(upper, norm, followLast: false, out Where where, out TmpfsNode? node, out _);
-            if (r < 0)
+            PathStep found = Find(upper, norm, followLast: false, out Where where, out TmpfsNode? node);
+            if (found.Failed)
             {
-                return r;
+                return found.Result; // a link on the way was resolved by the caller (ParentLink, ResolveLinks)
             }
 
             if (t.Kernel.RootReadOnly)
@@ -871,7 +875,7 @@ internal static class Overlay
                 }
             }
 
-            r = ParentLocked(t, upper, norm, out TmpfsDirectory? parent, out string leaf);
+            long r = ParentLocked(t, upper, norm, out TmpfsDirectory? parent, out string leaf);
             if (r < 0)
             {
                 return r;
@@ -924,10 +928,10 @@ internal static class Overlay
         Tmpfs.Tmpfs upper = t.Kernel.Upper;
         lock (upper.Mu)
         {
-            long r = Find(upper, norm, followLast: follow, out Where where, out node, out _);
-            if (r < 0)
+            PathStep found = Find(upper, norm, followLast: follow, out Where where, out node);
+            if (found.Failed)
             {
-                return r;
+                return found.Result; // a link on the way was resolved by the caller (ParentLink, ResolveLinks)
             }
 
             if (t.Kernel.RootReadOnly)
@@ -969,11 +973,11 @@ internal static class Overlay
         Tmpfs.Tmpfs upper = t.Kernel.Upper;
         lock (upper.Mu)
         {
-            long r = Find(upper, fromNorm, followLast: false, out Where fromWhere, out _, out _);
-            long r2 = Find(upper, toNorm, followLast: false, out Where toWhere, out _, out _);
-            if (r < 0 || r2 < 0)
+            PathStep found = Find(upper, fromNorm, followLast: false, out Where fromWhere, out _);
+            PathStep found2 = Find(upper, toNorm, followLast: false, out Where toWhere, out _);
+            if (found.Failed || found2.Failed)
             {
-                return r < 0 ? r : r2;
+                return found.Failed ? found.Result : found2.Result;
             }
 
             if (t.Kernel.RootReadOnly)
@@ -993,7 +997,7 @@ internal static class Overlay
                 return -Errno.EXDEV.Value;
             }
 
-            r = ParentLocked(t, upper, fromNorm, out TmpfsDirectory? op, out string oldName);
+            long r = ParentLocked(t, upper, fromNorm, out TmpfsDirectory? op, out string oldName);
             if (r < 0)
             {
                 return r;
@@ -1018,12 +1022,13 @@ internal static class Overlay
         Tmpfs.Tmpfs upper = t.Kernel.Upper;
         lock (upper.Mu)
         {
-            long r = Find(upper, fromNorm, followLast: false, out Where where, out TmpfsNode? node, out _);
-            if (r < 0)
+            PathStep found = Find(upper, fromNorm, followLast: false, out Where where, out TmpfsNode? node);
+            if (found.Failed)
             {
-                return r;
+                return found.Result; // a link on the way was resolved by the caller (ParentLink, ResolveLinks)
             }
 
+            long r;
             if (t.Kernel.RootReadOnly)
             {
                 return -Errno.EROFS.Value;

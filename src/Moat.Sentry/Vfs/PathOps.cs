@@ -71,7 +71,6 @@ internal static class PathOps
             string norm = PathResolver.Normalize(absolute);
             Mount m = t.Group.Mounts.Find(norm, out string inner);
             long r;
-            string? restart;
             if (m.ReadOnly && m.Kind is MountKind.Overlay or MountKind.Volume && WritesOrCreates(flags))
             {
                 // A read-only mount of the overlay or of a volume that is itself writable: refuse here.
@@ -92,35 +91,36 @@ internal static class PathOps
                 }
             }
 
+            PathStep step;
             switch (m.Kind)
             {
                 case MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue or MountKind.Cgroup:
-                    r = OpenProc(t, inner, m.ReadOnly, flags, out file, out restart);
+                    step = OpenProc(t, inner, m.ReadOnly, flags, out file);
                     break;
                 case MountKind.Volume:
-                    r = m.Volume!.Open(t, inner, flags, mode, out file, out restart);
+                    step = m.Volume!.Open(t, inner, flags, mode, out file);
                     break;
                 case MountKind.Tmpfs:
-                    r = OpenTmpfs(t, m, inner, norm, flags, mode, out file, out restart);
+                    step = OpenTmpfs(t, m, inner, norm, flags, mode, out file);
                     break;
                 default:
                     // Writing may copy the file and its directories up: never through a link as if it were one.
-                    r = WritesOrCreates(flags) && Overlay.ParentLink(t, inner, out restart) ? 1
-                        : Overlay.Open(t, OverlayPath(m, absolute, inner), inner, flags, mode, out file, out restart);
+                    step = WritesOrCreates(flags) && Overlay.ParentLink(t, inner, out string? linkTarget) ? PathStep.ContinueAt(linkTarget)
+                        : Overlay.Open(t, OverlayPath(m, absolute, inner), inner, flags, mode, out file);
                     break;
             }
 
-            if (r != 1)
+            if (!step.Continues)
             {
-                if (r == 0)
+                if (step.Result == 0)
                 {
                     file!.MountId = m.Id;
                 }
 
-                return r;
+                return step.Result;
             }
 
-            absolute = restart!;
+            absolute = step.Next;
         }
 
         return -Errno.ELOOP.Value;
@@ -210,10 +210,17 @@ internal static class PathOps
     }
 
     // Opens a /proc or /sys node: a generated file, a directory listing, or (following a link) its target.
-    private static long OpenProc(Task t, string norm, bool readOnly, int flags, out FileDescription? file, out string? restart)
+    private static PathStep OpenProc(Task t, string norm, bool readOnly, int flags, out FileDescription? file)
+    {
+        PathStep step = PathStep.Done(OpenProcNode(t, norm, readOnly, flags, out file, out string? target));
+        return target != null ? PathStep.ContinueAt(target) : step;
+    }
+
+    // OpenProc's body: 0 with the file, -errno, or 0 with the target of a link that leads out of the node.
+    private static long OpenProcNode(Task t, string norm, bool readOnly, int flags, out FileDescription? file, out string? target)
     {
         file = null;
-        restart = null;
+        target = null;
         bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0;
         long r = PseudoFs.Lookup(t, norm, follow, out Proc.ProcNode? node);
         if (r < 0)
@@ -243,8 +250,8 @@ internal static class PathOps
                 return 0;
             }
 
-            restart = node.Target!.StartsWith('/') ? node.Target : "/proc/" + node.Target;
-            return 1;
+            target = node.Target!.StartsWith('/') ? node.Target : "/proc/" + node.Target;
+            return 0;
         }
 
         if ((flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0)
@@ -270,97 +277,117 @@ internal static class PathOps
         return 0;
     }
 
-    private static long OpenTmpfs(Task t, Mount m, string rel, string norm, int flags, int mode, out FileDescription? file, out string? restart)
+    private static PathStep OpenTmpfs(Task t, Mount m, string rel, string norm, int flags, int mode, out FileDescription? file)
     {
-        file = null;
         Tmpfs.Tmpfs fs = m.Tmpfs!;
         bool create = (flags & OpenFlags.O_CREAT) != 0;
         bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0 && !(create && (flags & OpenFlags.O_EXCL) != 0);
-        int acc = flags & OpenFlags.O_ACCMODE;
         lock (fs.Mu)
         {
-            long r = fs.WalkLocked(rel, follow, out TmpfsNode? node, out restart);
-            if (r == 1)
+            PathStep step = fs.WalkLocked(rel, follow, out TmpfsNode? node);
+            if (step.Continues)
             {
-                return 1;
+                file = null;
+                return step;
             }
 
-            if (r == -Errno.ENOENT.Value && create)
+            if (step.Result == -Errno.ENOENT.Value && create)
             {
-                r = fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, out restart);
-                if (r != 0)
+                step = fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name);
+                if (step.Continues || step.Failed)
                 {
-                    return r;
+                    file = null;
+                    return step;
                 }
 
-                if (m.ReadOnly)
-                {
-                    return -Errno.EROFS.Value;
-                }
-
-                (uint uid, uint gid, uint perm) = NewOwner(t, parent!, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: false);
-                var f = new TmpfsRegular(fs, perm, uid, gid);
-                parent!.Children[name] = f;
-                parent.Touch(modified: true);
-                node = f;
+                return PathStep.Done(CreateTmpfsLocked(t, m, fs, parent!, name, norm, flags, mode, out file));
             }
-            else if (r < 0)
+
+            if (step.Failed)
             {
-                return r;
+                file = null;
+                return step;
             }
-            else if (create && (flags & OpenFlags.O_EXCL) != 0)
+
+            if (create && (flags & OpenFlags.O_EXCL) != 0)
             {
-                return -Errno.EEXIST.Value;
+                file = null;
+                return PathStep.Fail(Errno.EEXIST);
             }
 
-            if (node is TmpfsSymlink)
-            {
-                return (flags & OpenFlags.O_PATH) != 0 ? OpenNode(node, flags, norm, out file) : -Errno.ELOOP.Value;
-            }
-
-            if (node is TmpfsSocketNode && (flags & OpenFlags.O_PATH) == 0)
-            {
-                return -Errno.ENXIO.Value;
-            }
-
-            if ((flags & OpenFlags.O_DIRECTORY) != 0 && node is not TmpfsDirectory)
-            {
-                return -Errno.ENOTDIR.Value;
-            }
-
-            if (node is TmpfsFifo fifo && (flags & OpenFlags.O_PATH) == 0)
-            {
-                return PipeEnd.OpenFifoLocked(fifo, flags, norm, out file);
-            }
-
-            if (node is TmpfsDeviceNode device && (flags & OpenFlags.O_PATH) == 0)
-            {
-                if ((m.Flags & MountFlags.NoDev) != 0)
-                {
-                    return -Errno.EACCES.Value; // may_open: devices of a nodev mount cannot be opened
-                }
-
-                return Devpts.Devpts.Serves(device) ? t.Kernel.Devpts.Open(t, device, flags, norm, out file) : DeviceFile.Open(device, flags, norm, out file);
-            }
-
-            if (node is TmpfsDirectory && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0 || create && (flags & OpenFlags.O_PATH) == 0))
-            {
-                return -Errno.EISDIR.Value;
-            }
-
-            if (node is TmpfsRegular && m.ReadOnly && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0))
-            {
-                return -Errno.EROFS.Value;
-            }
-
-            if (node is TmpfsRegular reg && (flags & OpenFlags.O_TRUNC) != 0 && acc != OpenFlags.O_RDONLY)
-            {
-                reg.Truncate(0);
-                reg.Mode = Permissions.ModeAfterWrite(t.Credentials, reg.Mode, reg.Gid);
-            }
-
-            return OpenNode(node!, flags, norm, out file);
+            return PathStep.Done(OpenTmpfsNodeLocked(t, m, node!, norm, flags, out file));
         }
+    }
+
+    // Makes a regular file for open(O_CREAT) in a walked tmpfs directory. Preconditions: fs.Mu is held.
+    private static long CreateTmpfsLocked(Task t, Mount m, Tmpfs.Tmpfs fs, TmpfsDirectory parent, string name, string norm, int flags, int mode, out FileDescription? file)
+    {
+        file = null;
+        if (m.ReadOnly)
+        {
+            return -Errno.EROFS.Value;
+        }
+
+        (uint uid, uint gid, uint perm) = NewOwner(t, parent, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: false);
+        var f = new TmpfsRegular(fs, perm, uid, gid);
+        parent.Children[name] = f;
+        parent.Touch(modified: true);
+        return OpenTmpfsNodeLocked(t, m, f, norm, flags, out file);
+    }
+
+    // Opens an existing or just-made tmpfs node as open(2) asks. Preconditions: the node's file system's Mu is held.
+    private static long OpenTmpfsNodeLocked(Task t, Mount m, TmpfsNode node, string norm, int flags, out FileDescription? file)
+    {
+        file = null;
+        bool create = (flags & OpenFlags.O_CREAT) != 0;
+        int acc = flags & OpenFlags.O_ACCMODE;
+        if (node is TmpfsSymlink)
+        {
+            return (flags & OpenFlags.O_PATH) != 0 ? OpenNode(node, flags, norm, out file) : -Errno.ELOOP.Value;
+        }
+
+        if (node is TmpfsSocketNode && (flags & OpenFlags.O_PATH) == 0)
+        {
+            return -Errno.ENXIO.Value;
+        }
+
+        if ((flags & OpenFlags.O_DIRECTORY) != 0 && node is not TmpfsDirectory)
+        {
+            return -Errno.ENOTDIR.Value;
+        }
+
+        if (node is TmpfsFifo fifo && (flags & OpenFlags.O_PATH) == 0)
+        {
+            return PipeEnd.OpenFifoLocked(fifo, flags, norm, out file);
+        }
+
+        if (node is TmpfsDeviceNode device && (flags & OpenFlags.O_PATH) == 0)
+        {
+            if ((m.Flags & MountFlags.NoDev) != 0)
+            {
+                return -Errno.EACCES.Value; // may_open: devices of a nodev mount cannot be opened
+            }
+
+            return Devpts.Devpts.Serves(device) ? t.Kernel.Devpts.Open(t, device, flags, norm, out file) : DeviceFile.Open(device, flags, norm, out file);
+        }
+
+        if (node is TmpfsDirectory && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0 || create && (flags & OpenFlags.O_PATH) == 0))
+        {
+            return -Errno.EISDIR.Value;
+        }
+
+        if (node is TmpfsRegular && m.ReadOnly && (acc != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0))
+        {
+            return -Errno.EROFS.Value;
+        }
+
+        if (node is TmpfsRegular reg && (flags & OpenFlags.O_TRUNC) != 0 && acc != OpenFlags.O_RDONLY)
+        {
+            reg.Truncate(0);
+            reg.Mode = Permissions.ModeAfterWrite(t.Credentials, reg.Mode, reg.Gid);
+        }
+
+        return OpenNode(node, flags, norm, out file);
     }
 
     /// <summary>The owner and mode of a new node in a tmpfs directory (a set-group-id directory passes its group on).</summary>
@@ -414,13 +441,13 @@ internal static class PathOps
             Mount m = t.Group.Mounts.Find(norm, out string inner);
             if (m.Kind == MountKind.Volume)
             {
-                long vr = m.Volume!.Stat(inner, follow, out st, out string? volumeRestart);
-                if (vr != 1)
+                PathStep vr = m.Volume!.Stat(inner, follow, out st);
+                if (!vr.Continues)
                 {
-                    return vr;
+                    return vr.Result;
                 }
 
-                absolute = volumeRestart!;
+                absolute = vr.Next;
                 continue;
             }
 
@@ -429,13 +456,13 @@ internal static class PathOps
                 break;
             }
 
-            long or = Overlay.StatPath(t, OverlayPath(m, absolute, inner), inner, follow, out st, out string? restart);
-            if (or != 1)
+            PathStep or = Overlay.StatPath(t, OverlayPath(m, absolute, inner), inner, follow, out st);
+            if (!or.Continues)
             {
-                return or;
+                return or.Result;
             }
 
-            absolute = restart!;
+            absolute = or.Next;
         }
 
         long r = OpenUnchecked(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out FileDescription? f);
@@ -491,13 +518,13 @@ internal static class PathOps
             Mount m = t.Group.Mounts.Find(norm, out string rel);
             if (m.Kind == MountKind.Volume)
             {
-                long vr = m.Volume!.ReadLink(rel, out target, out string? volumeRestart);
-                if (vr != 1)
+                PathStep vr = m.Volume!.ReadLink(rel, out target);
+                if (!vr.Continues)
                 {
-                    return vr;
+                    return vr.Result;
                 }
 
-                absolute = volumeRestart!;
+                absolute = vr.Next;
                 norm = PathResolver.Normalize(absolute);
                 continue;
             }
@@ -509,30 +536,30 @@ internal static class PathOps
 
             if (m.Tmpfs is not Tmpfs.Tmpfs fs)
             {
-                long or = Overlay.ReadLink(t, OverlayPath(m, absolute, rel), rel, out target, out string? overlayRestart);
-                if (or != 1)
+                PathStep or = Overlay.ReadLink(t, OverlayPath(m, absolute, rel), rel, out target);
+                if (!or.Continues)
                 {
-                    return or;
+                    return or.Result;
                 }
 
-                absolute = overlayRestart!;
+                absolute = or.Next;
                 norm = PathResolver.Normalize(absolute);
                 continue;
             }
 
             lock (fs.Mu)
             {
-                long r = fs.WalkLocked(rel, followLast: false, out TmpfsNode? node, out string? restart);
-                if (r == 1)
+                PathStep r = fs.WalkLocked(rel, followLast: false, out TmpfsNode? node);
+                if (r.Continues)
                 {
-                    absolute = restart!;
+                    absolute = r.Next;
                     norm = PathResolver.Normalize(absolute);
                     continue;
                 }
 
-                if (r < 0)
+                if (r.Failed)
                 {
-                    return r;
+                    return r.Result;
                 }
 
                 if (node is not TmpfsSymlink link)
@@ -548,13 +575,24 @@ internal static class PathOps
         return -Errno.ELOOP.Value;
     }
 
-    /// <summary>
-    /// Finds the tmpfs parent directory of <paramref name="absolute"/> for a create/remove, following symlinks
-    /// in the directories on the way. Returns 0 with the file system (Mu not held), 2 for a host path, 3 for
-    /// a path on a volume (<see cref="OnVolume"/> takes it), or -errno.
-    /// </summary>
-    private static long ResolveForChange(Task t, ref string absolute, out Tmpfs.Tmpfs? fs, out string rel)
+    // Which file system holds the directory of a name being made or removed.
+    private enum ChangeSite
     {
+        Failed,
+        Tmpfs,
+        Overlay,
+        Volume,
+    }
+
+    /// <summary>
+    /// Finds the directory of <paramref name="absolute"/> for a create/remove, following symlinks in the
+    /// directories on the way: a tmpfs (<paramref name="fs"/>, Mu not held, with <paramref name="rel"/> in
+    /// it), the overlay (<paramref name="absolute"/> is then its path), a volume (<see cref="OnVolume"/> takes
+    /// it), or Failed with <paramref name="error"/>.
+    /// </summary>
+    private static ChangeSite ResolveForChange(Task t, ref string absolute, out Tmpfs.Tmpfs? fs, out string rel, out long error)
+    {
+        error = 0;
         for (int hop = 0; hop < MaxHops; hop++)
         {
             string norm = PathResolver.Normalize(absolute);
@@ -563,13 +601,14 @@ internal static class PathOps
             {
                 fs = null;
                 absolute = norm;
-                return 3;
+                return ChangeSite.Volume;
             }
 
             fs = m.Tmpfs;
             if (PseudoFs.Is(m.Kind))
             {
-                return -Errno.EPERM.Value; // /proc's and /sys's directories have no create or remove operations
+                error = -Errno.EPERM.Value; // /proc's and /sys's directories have no create or remove operations
+                return ChangeSite.Failed;
             }
 
             if (fs == null)
@@ -581,36 +620,39 @@ internal static class PathOps
                     continue;
                 }
 
-                return 2;
+                return ChangeSite.Overlay;
             }
 
             if (rel.Length == 0)
             {
-                return -Errno.EBUSY.Value; // the mount point itself
+                error = -Errno.EBUSY.Value; // the mount point itself
+                return ChangeSite.Failed;
             }
 
             lock (fs.Mu)
             {
-                long r = fs.WalkParentLocked(rel, out _, out string name, out string? restart);
-                if (r == 1)
+                PathStep r = fs.WalkParentLocked(rel, out _, out string name);
+                if (r.Continues)
                 {
-                    absolute = restart + "/" + name;
+                    absolute = r.Next + "/" + name;
                     continue;
                 }
 
-                if (r < 0)
+                if (r.Failed)
                 {
-                    return r;
+                    error = r.Result;
+                    return ChangeSite.Failed;
                 }
 
                 absolute = norm;
-                return 0;
+                return ChangeSite.Tmpfs;
             }
         }
 
         fs = null;
         rel = string.Empty;
-        return -Errno.ELOOP.Value;
+        error = -Errno.ELOOP.Value;
+        return ChangeSite.Failed;
     }
 
     /// <summary>
@@ -636,13 +678,14 @@ internal static class PathOps
                 return true;
             }
 
-            result = v.Escape(rel, followLast, out string? restart);
-            if (result != 1)
+            PathStep escape = v.Escape(rel, followLast);
+            if (!escape.Continues)
             {
+                result = escape.Result;
                 return true;
             }
 
-            absolute = restart!;
+            absolute = escape.Next;
         }
 
         result = -Errno.ELOOP.Value;
@@ -677,37 +720,27 @@ internal static class PathOps
                 return vr;
             }
 
-            long r = MkdirOutsideVolumes(t, ref absolute, mode);
-            if (r != 3)
+            ChangeSite site = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel, out long error);
+            if (site != ChangeSite.Volume)
             {
-                return r;
+                return site switch
+                {
+                    ChangeSite.Failed => error,
+                    ChangeSite.Overlay => Overlay.Create(t, absolute, mode, null, null),
+                    _ => MkdirInTmpfs(t, fs!, rel, mode),
+                };
             }
         }
 
         return -Errno.ELOOP.Value;
     }
 
-    private static long MkdirOutsideVolumes(Task t, ref string absolute, int mode)
+    // mkdir in a tmpfs directory ResolveForChange found.
+    private static long MkdirInTmpfs(Task t, Tmpfs.Tmpfs fs, string rel, int mode)
     {
-        long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
-        if (r == 3)
+        lock (fs.Mu)
         {
-            return r;
-        }
-
-        if (r == 2)
-        {
-            return Overlay.Create(t, absolute, mode, null, null);
-        }
-
-        if (r < 0)
-        {
-            return r;
-        }
-
-        lock (fs!.Mu)
-        {
-            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, out _);
+            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name);
             if (parent!.Children.ContainsKey(name))
             {
                 return -Errno.EEXIST.Value;
@@ -745,13 +778,13 @@ internal static class PathOps
             return r;
         }
 
-        r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
-        if (r == 3)
+        ChangeSite site = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel, out r);
+        if (site == ChangeSite.Volume)
         {
             return -Errno.EOPNOTSUPP.Value;
         }
 
-        if (r == 2)
+        if (site == ChangeSite.Overlay)
         {
             // Overlay.Create adds a link to a node it is given: start the fresh node at none.
             TmpfsNode node = make(t.Kernel.Upper, perm, t.Credentials.EffectiveUid, t.Credentials.EffectiveGid);
@@ -760,14 +793,14 @@ internal static class PathOps
             return r < 0 ? r : (long)node.Ino;
         }
 
-        if (r < 0)
+        if (site == ChangeSite.Failed)
         {
             return r;
         }
 
         lock (fs!.Mu)
         {
-            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, out _);
+            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name);
             if (parent!.Children.ContainsKey(name))
             {
                 return -Errno.EEXIST.Value;
@@ -850,37 +883,27 @@ internal static class PathOps
                 return vr;
             }
 
-            long r = RemoveOutsideVolumes(t, ref absolute, directory);
-            if (r != 3)
+            ChangeSite site = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel, out long error);
+            if (site != ChangeSite.Volume)
             {
-                return r;
+                return site switch
+                {
+                    ChangeSite.Failed => error,
+                    ChangeSite.Overlay => Overlay.Remove(t, absolute, directory),
+                    _ => RemoveInTmpfs(fs!, rel, directory),
+                };
             }
         }
 
         return -Errno.ELOOP.Value;
     }
 
-    private static long RemoveOutsideVolumes(Task t, ref string absolute, bool directory)
+    // unlink or rmdir in a tmpfs directory ResolveForChange found.
+    private static long RemoveInTmpfs(Tmpfs.Tmpfs fs, string rel, bool directory)
     {
-        long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
-        if (r == 3)
+        lock (fs.Mu)
         {
-            return r;
-        }
-
-        if (r == 2)
-        {
-            return Overlay.Remove(t, absolute, directory);
-        }
-
-        if (r < 0)
-        {
-            return r;
-        }
-
-        lock (fs!.Mu)
-        {
-            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, out _);
+            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name);
             if (name is "." or "..")
             {
                 return directory ? (name == "." ? -Errno.EINVAL.Value : -Errno.ENOTEMPTY.Value) : -Errno.EISDIR.Value;
@@ -944,37 +967,27 @@ internal static class PathOps
                 return vr;
             }
 
-            long r = SymlinkOutsideVolumes(t, target, ref absolute);
-            if (r != 3)
+            ChangeSite site = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel, out long error);
+            if (site != ChangeSite.Volume)
             {
-                return r;
+                return site switch
+                {
+                    ChangeSite.Failed => error,
+                    ChangeSite.Overlay => Overlay.Create(t, absolute, 0, target, null),
+                    _ => SymlinkInTmpfs(t, target, fs!, rel),
+                };
             }
         }
 
         return -Errno.ELOOP.Value;
     }
 
-    private static long SymlinkOutsideVolumes(Task t, string target, ref string absolute)
+    // symlink in a tmpfs directory ResolveForChange found.
+    private static long SymlinkInTmpfs(Task t, string target, Tmpfs.Tmpfs fs, string rel)
     {
-        long r = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel);
-        if (r == 3)
+        lock (fs.Mu)
         {
-            return r;
-        }
-
-        if (r == 2)
-        {
-            return Overlay.Create(t, absolute, 0, target, null);
-        }
-
-        if (r < 0)
-        {
-            return r;
-        }
-
-        lock (fs!.Mu)
-        {
-            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, out _);
+            fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name);
             if (parent!.Children.ContainsKey(name))
             {
                 return -Errno.EEXIST.Value;
@@ -999,10 +1012,10 @@ internal static class PathOps
 
         for (int hop = 0; hop < MaxHops; hop++)
         {
-            long vr = TwoNamesOnVolume(t, Gofer.GoferOp.Link, ref oldAbsolute, ref newAbsolute, 0);
-            if (vr != 2)
+            VolumeNames vn = TwoNamesOnVolume(t, Gofer.GoferOp.Link, ref oldAbsolute, ref newAbsolute, 0, out long vr);
+            if (vn != VolumeNames.Neither)
             {
-                if (vr == 1)
+                if (vn == VolumeNames.Moved)
                 {
                     continue;
                 }
@@ -1010,79 +1023,77 @@ internal static class PathOps
                 return vr;
             }
 
-            long r = LinkOutsideVolumes(t, ref oldAbsolute, ref newAbsolute);
-            if (r != 3)
+            TwoNames where = ResolveBothForChange(t, ref oldAbsolute, ref newAbsolute, out Tmpfs.Tmpfs? fs, out string oldRel, out string newRel, out long r);
+            if (where != TwoNames.OnVolume)
             {
-                return r;
+                return where == TwoNames.Failed ? r : LinkResolved(t, where, oldAbsolute, newAbsolute, fs, oldRel, newRel);
             }
         }
 
         return -Errno.ELOOP.Value;
     }
 
-    /// <summary>
-    /// link and rename where either name is on a volume: both must be on the same one (else EXDEV). Returns
-    /// the result, 1 when a symlink out of the volume changed one of the paths (walk again), or 2 when
-    /// neither name is on a volume.
-    /// </summary>
-    private static long TwoNamesOnVolume(Task t, Gofer.GoferOp op, ref string oldAbsolute, ref string newAbsolute, int flags)
+    // What TwoNamesOnVolume did: neither name is on a volume; it finished (the result in its out value); or a
+    // symlink out of the volume moved one of the paths (walk again).
+    private enum VolumeNames
     {
+        Neither,
+        Done,
+        Moved,
+    }
+
+    /// <summary>link and rename where either name is on a volume: both must be on the same one (else EXDEV).</summary>
+    private static VolumeNames TwoNamesOnVolume(Task t, Gofer.GoferOp op, ref string oldAbsolute, ref string newAbsolute, int flags, out long result)
+    {
+        result = 0;
         Mount om = t.Group.Mounts.Find(PathResolver.Normalize(oldAbsolute), out string oldRel);
         Mount nm = t.Group.Mounts.Find(PathResolver.Normalize(newAbsolute), out string newRel);
         Volume? ov = om.Volume;
         Volume? nv = nm.Volume;
         if (ov == null && nv == null)
         {
-            return 2;
+            return VolumeNames.Neither;
         }
 
         if (om != nm)
         {
-            return -Errno.EXDEV.Value; // link and rename never cross mounts, even of the same volume
+            result = -Errno.EXDEV.Value; // link and rename never cross mounts, even of the same volume
+            return VolumeNames.Done;
         }
 
         if (oldRel.Length == 0 || newRel.Length == 0)
         {
             // The volume's own directory is a mount point.
-            return op == Gofer.GoferOp.Rename ? -Errno.EBUSY.Value : newRel.Length == 0 ? -Errno.EEXIST.Value : -Errno.EPERM.Value;
+            result = op == Gofer.GoferOp.Rename ? -Errno.EBUSY.Value : newRel.Length == 0 ? -Errno.EEXIST.Value : -Errno.EPERM.Value;
+            return VolumeNames.Done;
         }
 
-        long r = ov!.Change(op, oldRel, flags, path2: newRel);
-        if (r != -Errno.EXDEV.Value)
+        result = ov!.Change(op, oldRel, flags, path2: newRel);
+        if (result != -Errno.EXDEV.Value)
         {
-            return r;
+            return VolumeNames.Done;
         }
 
-        long e = ov.Escape(oldRel, followLast: false, out string? restart);
-        if (e == 1)
+        PathStep e = ov.Escape(oldRel, followLast: false);
+        if (e.Continues)
         {
-            oldAbsolute = restart!;
-            return 1;
+            oldAbsolute = e.Next;
+            return VolumeNames.Moved;
         }
 
-        long e2 = ov.Escape(newRel, followLast: false, out restart);
-        if (e2 == 1)
+        PathStep e2 = ov.Escape(newRel, followLast: false);
+        if (e2.Continues)
         {
-            newAbsolute = restart!;
-            return 1;
+            newAbsolute = e2.Next;
+            return VolumeNames.Moved;
         }
 
-        return e != -Errno.EXDEV.Value ? e : e2;
+        result = e.Result != -Errno.EXDEV.Value ? e.Result : e2.Result;
+        return VolumeNames.Done;
     }
 
-    private static long LinkOutsideVolumes(Task t, ref string oldAbsolute, ref string newAbsolute)
+    private static long LinkResolved(Task t, TwoNames where, string oldAbsolute, string newAbsolute, Tmpfs.Tmpfs? oldFs, string oldRel, string newRel)
     {
-        TwoNames where = ResolveBothForChange(t, ref oldAbsolute, ref newAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel, out string newRel, out long r);
-        if (where == TwoNames.Failed)
-        {
-            return r;
-        }
-
-        if (where == TwoNames.OnVolume)
-        {
-            return 3;
-        }
-
         if (where == TwoNames.BothOverlay)
         {
             long c = Overlay.CopyUp(t, oldAbsolute, oldAbsolute, follow: false, out TmpfsNode? node);
@@ -1101,8 +1112,8 @@ internal static class PathOps
 
         lock (oldFs!.Mu)
         {
-            oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName, out _);
-            oldFs.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
+            oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName);
+            oldFs.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName);
             if (!op!.Children.TryGetValue(oldName, out TmpfsNode? node))
             {
                 return -Errno.ENOENT.Value;
@@ -1141,10 +1152,10 @@ internal static class PathOps
 
         for (int hop = 0; hop < MaxHops; hop++)
         {
-            long vr = TwoNamesOnVolume(t, Gofer.GoferOp.Rename, ref oldAbsolute, ref newAbsolute, exchange ? RenameExchange : noReplace ? 1 : 0);
-            if (vr != 2)
+            VolumeNames vn = TwoNamesOnVolume(t, Gofer.GoferOp.Rename, ref oldAbsolute, ref newAbsolute, exchange ? RenameExchange : noReplace ? 1 : 0, out long vr);
+            if (vn != VolumeNames.Neither)
             {
-                if (vr == 1)
+                if (vn == VolumeNames.Moved)
                 {
                     continue;
                 }
@@ -1152,10 +1163,12 @@ internal static class PathOps
                 return vr;
             }
 
-            long r = exchange ? ExchangeOutsideVolumes(t, ref oldAbsolute, ref newAbsolute) : RenameOutsideVolumes(t, ref oldAbsolute, ref newAbsolute, noReplace);
-            if (r != 3)
+            TwoNames where = ResolveBothForChange(t, ref oldAbsolute, ref newAbsolute, out Tmpfs.Tmpfs? fs, out string oldRel, out string newRel, out long r);
+            if (where != TwoNames.OnVolume)
             {
-                return r;
+                return where == TwoNames.Failed ? r
+                    : exchange ? ExchangeResolved(t, where, oldAbsolute, newAbsolute, fs, oldRel, newRel)
+                    : RenameResolved(t, where, oldAbsolute, newAbsolute, fs, oldRel, newRel, noReplace);
             }
         }
 
@@ -1176,42 +1189,30 @@ internal static class PathOps
     // the overlay, in two different file systems (EXDEV), or in one tmpfs (returned in oldFs).
     private static TwoNames ResolveBothForChange(Task t, ref string oldAbsolute, ref string newAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel, out string newRel, out long error)
     {
-        error = ResolveForChange(t, ref oldAbsolute, out oldFs, out oldRel);
+        ChangeSite oldSite = ResolveForChange(t, ref oldAbsolute, out oldFs, out oldRel, out error);
         newRel = string.Empty;
-        if (error < 0)
+        if (oldSite == ChangeSite.Failed)
         {
             return TwoNames.Failed;
         }
 
-        long r2 = ResolveForChange(t, ref newAbsolute, out Tmpfs.Tmpfs? newFs, out newRel);
-        if (r2 < 0)
+        ChangeSite newSite = ResolveForChange(t, ref newAbsolute, out Tmpfs.Tmpfs? newFs, out newRel, out error);
+        if (newSite == ChangeSite.Failed)
         {
-            error = r2;
             return TwoNames.Failed;
         }
 
-        return error == 3 || r2 == 3 ? TwoNames.OnVolume :
-            error == 2 && r2 == 2 ? TwoNames.BothOverlay :
-            error == 2 || r2 == 2 || oldFs != newFs ? TwoNames.Apart : TwoNames.OneTmpfs;
+        return oldSite == ChangeSite.Volume || newSite == ChangeSite.Volume ? TwoNames.OnVolume :
+            oldSite == ChangeSite.Overlay && newSite == ChangeSite.Overlay ? TwoNames.BothOverlay :
+            oldSite == ChangeSite.Overlay || newSite == ChangeSite.Overlay || oldFs != newFs ? TwoNames.Apart : TwoNames.OneTmpfs;
     }
 
     /// <summary>renameat2's RENAME_EXCHANGE.</summary>
     public const int RenameExchange = 2;
 
     // RENAME_EXCHANGE in one tmpfs, or between two names that only the overlay's upper layer has.
-    private static long ExchangeOutsideVolumes(Task t, ref string oldAbsolute, ref string newAbsolute)
+    private static long ExchangeResolved(Task t, TwoNames where, string oldAbsolute, string newAbsolute, Tmpfs.Tmpfs? oldFs, string oldRel, string newRel)
     {
-        TwoNames where = ResolveBothForChange(t, ref oldAbsolute, ref newAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel, out string newRel, out long r);
-        if (where == TwoNames.Failed)
-        {
-            return r;
-        }
-
-        if (where == TwoNames.OnVolume)
-        {
-            return 3;
-        }
-
         if (where == TwoNames.BothOverlay)
         {
             return Overlay.Exchange(t, oldAbsolute, newAbsolute);
@@ -1224,8 +1225,8 @@ internal static class PathOps
 
         lock (oldFs!.Mu)
         {
-            oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName, out _);
-            oldFs.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
+            oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName);
+            oldFs.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName);
             return ExchangeLocked(op!, oldName, np!, newName);
         }
     }
@@ -1299,19 +1300,8 @@ internal static class PathOps
         }
     }
 
-    private static long RenameOutsideVolumes(Task t, ref string oldAbsolute, ref string newAbsolute, bool noReplace)
+    private static long RenameResolved(Task t, TwoNames where, string oldAbsolute, string newAbsolute, Tmpfs.Tmpfs? oldFs, string oldRel, string newRel, bool noReplace)
     {
-        TwoNames where = ResolveBothForChange(t, ref oldAbsolute, ref newAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel, out string newRel, out long r);
-        if (where == TwoNames.Failed)
-        {
-            return r;
-        }
-
-        if (where == TwoNames.OnVolume)
-        {
-            return 3;
-        }
-
         if (where == TwoNames.BothOverlay)
         {
             return Overlay.Rename(t, oldAbsolute, newAbsolute, noReplace);
@@ -1324,8 +1314,8 @@ internal static class PathOps
 
         lock (oldFs!.Mu)
         {
-            oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName, out _);
-            oldFs.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName, out _);
+            oldFs.WalkParentLocked(oldRel, out TmpfsDirectory? op, out string oldName);
+            oldFs.WalkParentLocked(newRel, out TmpfsDirectory? np, out string newName);
             if (!op!.Children.TryGetValue(oldName, out TmpfsNode? node))
             {
                 return -Errno.ENOENT.Value;

@@ -37,15 +37,14 @@ internal sealed class Volume
     // A pod container's root is a volume at "/".
     private string Absolute(string rel) => rel.Length == 0 ? MountPoint : MountPoint.Length == 1 ? "/" + rel : MountPoint + "/" + rel;
 
-    /// <summary>Opens a volume path. Returns 0 with the file, 1 with a restart path, or -errno.</summary>
-    public long Open(Task t, string rel, int flags, int mode, out FileDescription? file, out string? restart)
+    /// <summary>Opens a volume path: done with the file, failed, or continuing where a symlink leads out.</summary>
+    public PathStep Open(Task t, string rel, int flags, int mode, out FileDescription? file)
     {
         file = null;
-        restart = null;
         int hostMode = (mode & ~t.Group.Umask) & 0xFFF;
         if ((flags & OpenFlags.O_TMPFILE & ~OpenFlags.O_DIRECTORY) != 0)
         {
-            return -Errno.EOPNOTSUPP.Value;
+            return PathStep.Fail(Errno.EOPNOTSUPP);
         }
 
         // What the gofer takes; hints such as O_DIRECT and O_ASYNC are dropped here, as Linux ignores unknown flags.
@@ -58,7 +57,7 @@ internal sealed class Volume
         }
 
         bool mayCreate = (flags & OpenFlags.O_CREAT) != 0 && !IsGofersOwn(t.Credentials);
-        bool existed = mayCreate && Stat(rel, follow: true, out _, out _) == 0;
+        bool existed = mayCreate && Stat(rel, follow: true, out _).Result == 0;
         SafeFdHandle? fd = _tree.Open(Root, rel, goferFlags, hostMode, out long r);
         if (fd != null && mayCreate && !existed)
         {
@@ -69,12 +68,12 @@ internal sealed class Volume
         {
             bool create = (flags & OpenFlags.O_CREAT) != 0;
             bool followLast = (flags & OpenFlags.O_NOFOLLOW) == 0 && !(create && (flags & OpenFlags.O_EXCL) != 0);
-            return r == -Errno.EXDEV.Value ? Escape(rel, followLast, out restart) : r;
+            return r == -Errno.EXDEV.Value ? Escape(rel, followLast) : PathStep.Done(r);
         }
 
         int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH | OpenFlags.O_NOATIME | OpenFlags.O_SYNC)) | OpenFlags.O_LARGEFILE;
         file = new HostFileDescription(fd, status) { Path = Absolute(rel), Volume = this };
-        return 0;
+        return PathStep.Ok;
     }
 
     /// <summary>Whether a node the gofer creates already has the owner Linux would give it: the creator is root.</summary>
@@ -90,7 +89,7 @@ internal sealed class Volume
         int slash = rel.LastIndexOf('/');
         string parent = slash < 0 ? string.Empty : rel[..slash];
         uint gid = t.Credentials.EffectiveGid;
-        if (Stat(parent, follow: true, out Stat dir, out _) == 0 && (dir.st_mode & Abi.Stat.S_ISGID) != 0)
+        if (Stat(parent, follow: true, out Stat dir) is { Continues: false, Result: 0 } && (dir.st_mode & Abi.Stat.S_ISGID) != 0)
         {
             gid = uint.MaxValue;
         }
@@ -106,41 +105,38 @@ internal sealed class Volume
     }
 
     /// <summary>
-    /// Opens a volume file for reading by the loader (execve). Returns 0 with the fd, 1 with a restart path
-    /// (a symlink out of the volume), or -errno.
+    /// Opens a volume file for reading by the loader (execve): done with the fd, failed, or continuing where
+    /// a symlink leads out of the volume.
     /// </summary>
-    public long OpenForExec(string rel, out SafeFdHandle? fd, out string? restart)
+    public PathStep OpenForExec(string rel, out SafeFdHandle? fd)
     {
-        restart = null;
         fd = _tree.Open(Root, rel, OpenFlags.O_RDONLY, 0, out long r);
         if (fd != null)
         {
-            return 0;
+            return PathStep.Ok;
         }
 
-        return r == -Errno.EXDEV.Value ? Escape(rel, followLast: true, out restart) : r;
+        return r == -Errno.EXDEV.Value ? Escape(rel, followLast: true) : PathStep.Done(r);
     }
 
-    /// <summary>Stats a volume path. Returns 0, 1 with a restart path, or -errno.</summary>
-    public long Stat(string rel, bool follow, out Stat st, out string? restart)
+    /// <summary>Stats a volume path: done, failed, or continuing where a symlink leads out.</summary>
+    public PathStep Stat(string rel, bool follow, out Stat st)
     {
         st = default;
-        restart = null;
         using SafeFdHandle? fd = _tree.Open(Root, rel, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out long r);
         if (fd == null)
         {
-            return r == -Errno.EXDEV.Value ? Escape(rel, follow, out restart) : r;
+            return r == -Errno.EXDEV.Value ? Escape(rel, follow) : PathStep.Done(r);
         }
 
-        return HostFile.Fstat(fd.Fd, out st);
+        return PathStep.Done(HostFile.Fstat(fd.Fd, out st));
     }
 
-    /// <summary>Reads a symlink of the volume. Returns 0 with the target, 1 with a restart path, or -errno.</summary>
-    public long ReadLink(string rel, out string target, out string? restart)
+    /// <summary>Reads a symlink of the volume: done with the target, failed, or continuing where a symlink leads out.</summary>
+    public PathStep ReadLink(string rel, out string target)
     {
-        restart = null;
         target = _tree.ReadLink(Root, rel, out long r) ?? string.Empty;
-        return r == -Errno.EXDEV.Value ? Escape(rel, followLast: false, out restart) : r < 0 ? r : 0;
+        return r == -Errno.EXDEV.Value ? Escape(rel, followLast: false) : PathStep.Done(r < 0 ? r : 0);
     }
 
     /// <summary>
@@ -151,22 +147,21 @@ internal sealed class Volume
         _tree.Change(new GoferRequest(op, (byte)Root, flags, arg0, arg1, arg2, arg3, rel, path2));
 
     /// <summary>
-    /// The gofer refused a walk with EXDEV: find the symlink that leads out of the volume and return 1 with
-    /// the path to walk instead (its target, resolved as Linux would, then the rest of the path). Returns
-    /// -EXDEV when no symlink leads out (the host directory spans file systems), or the walk's -errno.
+    /// The gofer refused a walk with EXDEV: find the symlink that leads out of the volume and continue at the
+    /// path to walk instead (its target, resolved as Linux would, then the rest of the path). Fails with EXDEV
+    /// when no symlink leads out (the host directory spans file systems), or with the walk's error.
     /// </summary>
-    public long Escape(string rel, bool followLast, out string? restart)
+    public PathStep Escape(string rel, bool followLast)
     {
-        restart = null;
         if (rel.Length == 0)
         {
-            return -Errno.EXDEV.Value;
+            return PathStep.Fail(Errno.EXDEV);
         }
 
         string[] parts = rel.Split('/');
         if (parts.Length > MaxComponents)
         {
-            return -Errno.ENAMETOOLONG.Value;
+            return PathStep.Fail(Errno.ENAMETOOLONG);
         }
 
         string prefix = string.Empty;
@@ -178,13 +173,13 @@ internal sealed class Volume
             using SafeFdHandle? fd = _tree.Open(Root, prefix, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW, 0, out long r);
             if (fd == null)
             {
-                return r;
+                return PathStep.Done(r);
             }
 
             r = HostFile.Fstat(fd.Fd, out Stat st);
             if (r < 0)
             {
-                return r;
+                return PathStep.Done(r);
             }
 
             uint type = st.st_mode & Abi.Stat.S_IFMT;
@@ -193,25 +188,24 @@ internal sealed class Volume
                 string? target = _tree.ReadLink(Root, prefix, out r);
                 if (target == null)
                 {
-                    return r;
+                    return PathStep.Done(r);
                 }
 
                 if (target.Length == 0)
                 {
-                    return -Errno.ENOENT.Value;
+                    return PathStep.Fail(Errno.ENOENT);
                 }
 
                 string rest = last ? string.Empty : "/" + string.Join('/', parts, i + 1, parts.Length - i - 1);
-                restart = (target.StartsWith('/') ? target : Absolute(dir) + "/" + target) + rest;
-                return 1;
+                return PathStep.ContinueAt((target.StartsWith('/') ? target : Absolute(dir) + "/" + target) + rest);
             }
 
             if (!last && type != Abi.Stat.S_IFDIR)
             {
-                return -Errno.ENOTDIR.Value;
+                return PathStep.Fail(Errno.ENOTDIR);
             }
         }
 
-        return -Errno.EXDEV.Value;
+        return PathStep.Fail(Errno.EXDEV);
     }
 }

@@ -77,17 +77,16 @@ internal sealed class Tmpfs
     public ulong NextIno() => (ulong)Interlocked.Increment(ref _nextIno);
 
     /// <summary>
-    /// Walks <paramref name="rel"/> (no leading slash; "" is the root). Returns 0 with the node, -errno,
-    /// or 1 with <paramref name="restart"/> set when a symlink must be followed through the whole VFS.
+    /// Walks <paramref name="rel"/> (no leading slash; "" is the root): done with the node, failed, or
+    /// continuing at a symlink's target, which is followed through the whole VFS.
     /// </summary>
     /// <remarks>Preconditions: Mu is held.</remarks>
-    public long WalkLocked(string rel, bool followLast, out TmpfsNode? node, out string? restart)
+    public PathStep WalkLocked(string rel, bool followLast, out TmpfsNode? node)
     {
         node = Root;
-        restart = null;
         if (rel.Length == 0)
         {
-            return 0;
+            return PathStep.Ok;
         }
 
         string[] parts = rel.Split('/');
@@ -97,13 +96,13 @@ internal sealed class Tmpfs
             if (cur is not TmpfsDirectory dir)
             {
                 node = null;
-                return -Errno.ENOTDIR.Value;
+                return PathStep.Fail(Errno.ENOTDIR);
             }
 
             if (!dir.Children.TryGetValue(parts[i], out TmpfsNode? next))
             {
                 node = null;
-                return -Errno.ENOENT.Value;
+                return PathStep.Fail(Errno.ENOENT);
             }
 
             bool last = i == parts.Length - 1;
@@ -112,50 +111,47 @@ internal sealed class Tmpfs
                 // Resolve the target against the link's directory, then the rest of the path after it.
                 string dirPath = MountPoint + "/" + string.Join('/', parts, 0, i);
                 string target = link.Target.StartsWith('/') ? link.Target : dirPath + "/" + link.Target;
-                restart = last ? target : target + "/" + string.Join('/', parts, i + 1, parts.Length - i - 1);
                 node = null;
-                return 1;
+                return PathStep.ContinueAt(last ? target : target + "/" + string.Join('/', parts, i + 1, parts.Length - i - 1));
             }
 
             cur = next;
         }
 
         node = cur;
-        return 0;
+        return PathStep.Ok;
     }
 
     /// <summary>Splits <paramref name="rel"/> into its parent directory (walked) and its last name.</summary>
     /// <remarks>Preconditions: Mu is held.</remarks>
-    public long WalkParentLocked(string rel, out TmpfsDirectory? parent, out string name, out string? restart)
+    public PathStep WalkParentLocked(string rel, out TmpfsDirectory? parent, out string name)
     {
         parent = null;
         int slash = rel.LastIndexOf('/');
         name = slash < 0 ? rel : rel[(slash + 1)..];
         if (name.Length == 0)
         {
-            restart = null;
-            return -Errno.EEXIST.Value; // the mount root itself
+            return PathStep.Fail(Errno.EEXIST); // the mount root itself
         }
 
         if (Moat.Abi.LinuxString.Encoding.GetByteCount(name) > 255)
         {
-            restart = null;
-            return -Errno.ENAMETOOLONG.Value;
+            return PathStep.Fail(Errno.ENAMETOOLONG);
         }
 
-        long r = WalkLocked(slash < 0 ? string.Empty : rel[..slash], followLast: true, out TmpfsNode? dir, out restart);
-        if (r != 0)
+        PathStep r = WalkLocked(slash < 0 ? string.Empty : rel[..slash], followLast: true, out TmpfsNode? dir);
+        if (r.Continues || r.Failed)
         {
             return r;
         }
 
         if (dir is not TmpfsDirectory d)
         {
-            return -Errno.ENOTDIR.Value;
+            return PathStep.Fail(Errno.ENOTDIR);
         }
 
         parent = d;
-        return 0;
+        return PathStep.Ok;
     }
 
     /// <summary>

@@ -74,9 +74,10 @@ public sealed class TmpfsTests : IDisposable
     {
         lock (_fs.Mu)
         {
-            long r = _fs.WalkLocked(string.Empty, followLast: true, out TmpfsNode? node, out string? restart);
+            PathStep step = _fs.WalkLocked(string.Empty, followLast: true, out TmpfsNode? node);
+            string? restart = step.Next;
 
-            Assert.Equal(0, r);
+            Assert.Equal(0, step.Result);
             Assert.Same(_fs.Root, node);
             Assert.Null(restart);
         }
@@ -91,9 +92,11 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            Assert.Equal(0, _fs.WalkLocked("a", followLast: true, out TmpfsNode? na, out _));
+            Assert.Equal(0, _fs.WalkLocked("a", followLast: true, out TmpfsNode? na).Result);
             Assert.Same(a, na);
-            Assert.Equal(0, _fs.WalkLocked("a/b/f", followLast: true, out TmpfsNode? nf, out string? restart));
+            PathStep step = _fs.WalkLocked("a/b/f", followLast: true, out TmpfsNode? nf);
+            Assert.Equal(0, step.Result);
+            string? restart = step.Next;
             Assert.Same(f, nf);
             Assert.Null(restart);
         }
@@ -106,11 +109,11 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            Assert.Equal(-Errno.ENOENT.Value, _fs.WalkLocked("nope", followLast: true, out TmpfsNode? n1, out _));
+            Assert.Equal(-Errno.ENOENT.Value, _fs.WalkLocked("nope", followLast: true, out TmpfsNode? n1).Result);
             Assert.Null(n1);
-            Assert.Equal(-Errno.ENOENT.Value, _fs.WalkLocked("a/nope", followLast: true, out TmpfsNode? n2, out _));
+            Assert.Equal(-Errno.ENOENT.Value, _fs.WalkLocked("a/nope", followLast: true, out TmpfsNode? n2).Result);
             Assert.Null(n2);
-            Assert.Equal(-Errno.ENOENT.Value, _fs.WalkLocked("nope/x", followLast: true, out _, out _));
+            Assert.Equal(-Errno.ENOENT.Value, _fs.WalkLocked("nope/x", followLast: true, out _).Result);
         }
     }
 
@@ -122,9 +125,10 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            long r = _fs.WalkLocked("a/f/x", followLast: true, out TmpfsNode? node, out string? restart);
+            PathStep step = _fs.WalkLocked("a/f/x", followLast: true, out TmpfsNode? node);
+            string? restart = step.Next;
 
-            Assert.Equal(-Errno.ENOTDIR.Value, r);
+            Assert.Equal(-Errno.ENOTDIR.Value, step.Result);
             Assert.Null(node);
             Assert.Null(restart);
         }
@@ -138,9 +142,10 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            long r = _fs.WalkLocked("a/l/c/d", followLast: true, out TmpfsNode? node, out string? restart);
+            PathStep step = _fs.WalkLocked("a/l/c/d", followLast: true, out TmpfsNode? node);
+            string? restart = step.Next;
 
-            Assert.Equal(1, r);
+            Assert.True(step.Continues);
             Assert.Null(node);
             Assert.NotNull(restart);
             Assert.Equal("/tmp/a/target/dir/c/d", PathResolver.Normalize(restart!));
@@ -154,9 +159,10 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            long r = _fs.WalkLocked("l/y", followLast: true, out _, out string? restart);
+            PathStep step = _fs.WalkLocked("l/y", followLast: true, out _);
+            string? restart = step.Next;
 
-            Assert.Equal(1, r);
+            Assert.True(step.Continues);
             Assert.Equal("/tmp/x/y", PathResolver.Normalize(restart!));
         }
     }
@@ -170,9 +176,10 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            long r = _fs.WalkLocked("a/b/up/z", followLast: true, out _, out string? restart);
+            PathStep step = _fs.WalkLocked("a/b/up/z", followLast: true, out _);
+            string? restart = step.Next;
 
-            Assert.Equal(1, r);
+            Assert.True(step.Continues);
             Assert.Equal("/tmp/a/sibling/z", PathResolver.Normalize(restart!));
         }
     }
@@ -185,9 +192,10 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            long r = _fs.WalkLocked("a/l/c/d", followLast: true, out TmpfsNode? node, out string? restart);
+            PathStep step = _fs.WalkLocked("a/l/c/d", followLast: true, out TmpfsNode? node);
+            string? restart = step.Next;
 
-            Assert.Equal(1, r);
+            Assert.True(step.Continues);
             Assert.Null(node);
             Assert.Equal("/etc/c/d", restart);
         }
@@ -202,9 +210,13 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            Assert.Equal(1, _fs.WalkLocked("abs", followLast: true, out _, out string? r1));
+            PathStep r1s = _fs.WalkLocked("abs", followLast: true, out _);
+            Assert.True(r1s.Continues);
+            string? r1 = r1s.Next;
             Assert.Equal("/usr/bin", r1);
-            Assert.Equal(1, _fs.WalkLocked("a/rel", followLast: true, out _, out string? r2));
+            PathStep r2s = _fs.WalkLocked("a/rel", followLast: true, out _);
+            Assert.True(r2s.Continues);
+            string? r2 = r2s.Next;
             Assert.Equal("/tmp/a/f", PathResolver.Normalize(r2!));
         }
     }
@@ -217,9 +229,10 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            long r = _fs.WalkLocked("a/l", followLast: false, out TmpfsNode? node, out string? restart);
+            PathStep step = _fs.WalkLocked("a/l", followLast: false, out TmpfsNode? node);
+            string? restart = step.Next;
 
-            Assert.Equal(0, r);
+            Assert.Equal(0, step.Result);
             Assert.Same(l, node);
             Assert.Null(restart);
         }
@@ -232,9 +245,10 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            long r = _fs.WalkLocked("l/passwd", followLast: false, out TmpfsNode? node, out string? restart);
+            PathStep step = _fs.WalkLocked("l/passwd", followLast: false, out TmpfsNode? node);
+            string? restart = step.Next;
 
-            Assert.Equal(1, r);
+            Assert.True(step.Continues);
             Assert.Null(node);
             Assert.Equal("/etc/passwd", restart);
         }
@@ -248,9 +262,10 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            long r = _fs.WalkParentLocked("a/b/new", out TmpfsDirectory? parent, out string name, out string? restart);
+            PathStep step = _fs.WalkParentLocked("a/b/new", out TmpfsDirectory? parent, out string name);
+            string? restart = step.Next;
 
-            Assert.Equal(0, r);
+            Assert.Equal(0, step.Result);
             Assert.Same(b, parent);
             Assert.Equal("new", name);
             Assert.Null(restart);
@@ -262,7 +277,7 @@ public sealed class TmpfsTests : IDisposable
     {
         lock (_fs.Mu)
         {
-            long r = _fs.WalkParentLocked("new", out TmpfsDirectory? parent, out string name, out _);
+            long r = _fs.WalkParentLocked("new", out TmpfsDirectory? parent, out string name).Result;
 
             Assert.Equal(0, r);
             Assert.Same(_fs.Root, parent);
@@ -275,7 +290,7 @@ public sealed class TmpfsTests : IDisposable
     {
         lock (_fs.Mu)
         {
-            long r = _fs.WalkParentLocked(new string('n', 255), out TmpfsDirectory? parent, out string name, out _);
+            long r = _fs.WalkParentLocked(new string('n', 255), out TmpfsDirectory? parent, out string name).Result;
 
             Assert.Equal(0, r);
             Assert.Same(_fs.Root, parent);
@@ -290,11 +305,11 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            Assert.Equal(-Errno.ENAMETOOLONG.Value, _fs.WalkParentLocked("a/" + new string('n', 256), out TmpfsDirectory? parent, out _, out _));
+            Assert.Equal(-Errno.ENAMETOOLONG.Value, _fs.WalkParentLocked("a/" + new string('n', 256), out TmpfsDirectory? parent, out _).Result);
             Assert.Null(parent);
 
             // 128 two-byte characters: 256 bytes of UTF-8.
-            Assert.Equal(-Errno.ENAMETOOLONG.Value, _fs.WalkParentLocked(new string('\u00e9', 128), out _, out _, out _));
+            Assert.Equal(-Errno.ENAMETOOLONG.Value, _fs.WalkParentLocked(new string('\u00e9', 128), out _, out _).Result);
         }
     }
 
@@ -303,7 +318,7 @@ public sealed class TmpfsTests : IDisposable
     {
         lock (_fs.Mu)
         {
-            long r = _fs.WalkParentLocked(string.Empty, out TmpfsDirectory? parent, out string name, out _);
+            long r = _fs.WalkParentLocked(string.Empty, out TmpfsDirectory? parent, out string name).Result;
 
             Assert.Equal(-Errno.EEXIST.Value, r);
             Assert.Null(parent);
@@ -316,7 +331,7 @@ public sealed class TmpfsTests : IDisposable
     {
         lock (_fs.Mu)
         {
-            Assert.Equal(-Errno.ENOENT.Value, _fs.WalkParentLocked("nope/new", out TmpfsDirectory? parent, out _, out _));
+            Assert.Equal(-Errno.ENOENT.Value, _fs.WalkParentLocked("nope/new", out TmpfsDirectory? parent, out _).Result);
             Assert.Null(parent);
         }
     }
@@ -328,7 +343,7 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            Assert.Equal(-Errno.ENOTDIR.Value, _fs.WalkParentLocked("f/new", out TmpfsDirectory? parent, out _, out _));
+            Assert.Equal(-Errno.ENOTDIR.Value, _fs.WalkParentLocked("f/new", out TmpfsDirectory? parent, out _).Result);
             Assert.Null(parent);
         }
     }
@@ -340,9 +355,10 @@ public sealed class TmpfsTests : IDisposable
 
         lock (_fs.Mu)
         {
-            long r = _fs.WalkParentLocked("l/new", out TmpfsDirectory? parent, out string name, out string? restart);
+            PathStep step = _fs.WalkParentLocked("l/new", out TmpfsDirectory? parent, out string name);
+            string? restart = step.Next;
 
-            Assert.Equal(1, r);
+            Assert.True(step.Continues);
             Assert.Null(parent);
             Assert.Equal("new", name);
             Assert.Equal("/etc", restart);
