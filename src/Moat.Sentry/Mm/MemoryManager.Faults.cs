@@ -200,6 +200,35 @@ internal sealed partial class MemoryManager
 
     // The last address that took a stale protection fault, and how often in a row. Protected by _mu.
     private ulong _staleFaultAddr;
+
+    // Set when a copy on the task's behalf found no memory under the sandbox's limit (TakeOomKill).
+    private bool _oomKillPending;
+
+    // A copy on the app's behalf found no memory for a page: ENOMEM for the call. Under a memory limit the
+    // process is also OOM-killed once the call returns, as the memory cgroup's OOM killer would do with a
+    // fault inside the kernel: never a page left zero-filled or an EFAULT the app did not cause.
+    // Preconditions: _mu is held.
+    private long OutOfMemoryForCopyLocked()
+    {
+        if (MemoryFile.Limit != 0 && !_oomKillPending)
+        {
+            _oomKillPending = true;
+            MemoryFile.NoteOomKill();
+        }
+
+        return -Errno.ENOMEM.Value;
+    }
+
+    /// <summary>Whether a copy for the last call ran out of memory under the sandbox's limit; clears it.</summary>
+    public bool TakeOomKill()
+    {
+        lock (_mu)
+        {
+            bool pending = _oomKillPending;
+            _oomKillPending = false;
+            return pending;
+        }
+    }
     private int _staleFaultCount;
 
     // Counts a stale-looking protection fault; false once the same address keeps faulting (a real one).
@@ -252,6 +281,14 @@ internal sealed partial class MemoryManager
         }
 
         long offset = MemoryFile.Allocate(hi - lo);
+        if (offset == -Errno.ENOMEM.Value && hi - lo > Mman.PageSize && MemoryFile.Limit != 0)
+        {
+            // Near the sandbox's memory limit: just the page the access needs, as Linux charges one page a fault.
+            lo = page;
+            hi = page + Mman.PageSize;
+            offset = MemoryFile.Allocate(Mman.PageSize);
+        }
+
         if (offset < 0)
         {
             error = offset;

@@ -91,10 +91,10 @@ internal sealed unsafe partial class MemoryManager
             return -Errno.EFAULT.Value;
         }
 
-        int p = EnsurePmaLocked(v, PageDown(addr), out _);
+        int p = EnsurePmaLocked(v, PageDown(addr), out long allocErr);
         if (p < 0)
         {
-            return -Errno.EFAULT.Value;
+            return allocErr == -Errno.ENOMEM.Value ? OutOfMemoryForCopyLocked() : -Errno.EFAULT.Value;
         }
 
         Pma pma = _pmas[p];

@@ -61,8 +61,37 @@ public sealed unsafe class MemoryFile : IDisposable
     /// <summary>The memfd, for platforms that map it into stubs.</summary>
     public SafeFdHandle Handle => _fd;
 
-    /// <summary>Bytes currently allocated to application memory.</summary>
+    /// <summary>
+    /// Bytes of application memory the host holds now: the pages touched, not the ranges handed out (a private
+    /// mapping gets up to 2 MiB around its first fault, of which a process may touch one page). This is what
+    /// the memory cgroup counts, so limits, memory.current and /proc/meminfo mean what they mean under Linux.
+    /// </summary>
     public ulong UsageBytes
+    {
+        get
+        {
+            lock (_mu)
+            {
+                return ResidentLocked();
+            }
+        }
+    }
+
+    /// <summary>The most bytes held at once so far, as sampled at allocations and reads of the usage.</summary>
+    public ulong PeakUsageBytes
+    {
+        get
+        {
+            lock (_mu)
+            {
+                ResidentLocked();
+                return _peakUsage;
+            }
+        }
+    }
+
+    /// <summary>Bytes handed out by the allocator (touched or not).</summary>
+    public ulong AllocatedBytes
     {
         get
         {
@@ -73,16 +102,14 @@ public sealed unsafe class MemoryFile : IDisposable
         }
     }
 
-    /// <summary>The most bytes allocated at once so far.</summary>
-    public ulong PeakUsageBytes
+    // The memfd's pages the host holds (st_blocks counts shmem pages), remembered as the peak if higher.
+    // Preconditions: _mu is held.
+    private ulong ResidentLocked()
     {
-        get
-        {
-            lock (_mu)
-            {
-                return _peakUsage;
-            }
-        }
+        ulong resident = HostFile.Fstat(_fd.Fd, out Stat st) == 0 ? (ulong)st.st_blocks * 512 : _usage;
+        resident = System.Math.Min(resident, _usage);
+        _peakUsage = System.Math.Max(_peakUsage, resident);
+        return resident;
     }
 
     /// <summary>The current size of the file.</summary>
@@ -99,8 +126,10 @@ public sealed unsafe class MemoryFile : IDisposable
 
     /// <summary>
     /// The most bytes the sandbox's memory may hold at once (<c>moat do --memory</c>), 0 for no limit.
-    /// Allocation beyond it fails with ENOMEM; a fault that needs memory then kills the process, as the
-    /// memory cgroup's OOM killer would.
+    /// An allocation that would take the resident bytes (<see cref="UsageBytes"/>) beyond it fails with ENOMEM;
+    /// a fault that needs memory then kills the process, as the memory cgroup's OOM killer would. Pages of an
+    /// earlier allocation touched later are counted from then on, so usage can pass the limit by what was
+    /// handed out untouched until the next allocation refuses.
     /// </summary>
     /// <remarks><c>moat update</c> changes it at run time; lowering it below the usage frees nothing (the next
     /// allocation fails), where the memory cgroup would reclaim first.</remarks>
@@ -140,7 +169,7 @@ public sealed unsafe class MemoryFile : IDisposable
         lock (_mu)
         {
             ulong limit = Limit;
-            if (limit != 0 && _usage + length > limit)
+            if (limit != 0 && ResidentLocked() + length > limit)
             {
                 Interlocked.Increment(ref _limitFailures);
                 return -Errno.ENOMEM.Value;
@@ -156,7 +185,6 @@ public sealed unsafe class MemoryFile : IDisposable
             }
 
             _usage += length;
-            _peakUsage = System.Math.Max(_peakUsage, _usage);
             return (long)start;
         }
     }

@@ -22,7 +22,7 @@ public class IdleReclaimerTests
         Assert.Equal(1, reclaimer.Reclaims);
         Assert.True(GC.CollectionCount(2) > gen2);
         mf.Free(a, 64 * Mman.PageSize);
-        Assert.Equal(0UL, mf.UsageBytes);
+        Assert.Equal(0UL, mf.AllocatedBytes);
     }
 
     [Fact]

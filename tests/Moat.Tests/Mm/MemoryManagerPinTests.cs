@@ -50,7 +50,7 @@ public sealed unsafe class MemoryManagerPinTests : IDisposable
         Assert.Equal((long)Fixed, _a.MmapAnonymous(Fixed, Huge, RW, Private | Mman.MAP_FIXED));
         long n = _a.Translate(Fixed, Huge, AccessType.Write, out byte* p, out MemoryManager.Pinned pin);
         Assert.Equal((long)Huge, n);
-        ulong usage = _mf.UsageBytes;
+        ulong usage = _mf.AllocatedBytes;
 
         var unmapped = new ManualResetEventSlim();
         var unmapper = new Thread(() =>
@@ -80,7 +80,7 @@ public sealed unsafe class MemoryManagerPinTests : IDisposable
         Assert.True(unmapped.Wait(5000), "munmap must finish once the copy ends");
         unmapper.Join();
 
-        Assert.Equal(usage + (4 * Huge) - Huge, _mf.UsageBytes);
+        Assert.Equal(usage + (4 * Huge) - Huge, _mf.AllocatedBytes);
         Assert.True(HasCanary(_b, (ulong)bAddr, 4 * Huge));
     }
 

@@ -145,12 +145,12 @@ public sealed class MemoryManagerTests : IDisposable
     {
         MapFixed(Fixed, 4 * Page);
         Assert.Equal(0, _mm.CopyOut(Fixed + Page, "old data"u8));
-        ulong usedBefore = _mf.UsageBytes;
+        ulong usedBefore = _mf.AllocatedBytes;
         Assert.True(usedBefore > 0);
 
         MapFixed(Fixed, 4 * Page);
 
-        Assert.Equal(0UL, _mf.UsageBytes);
+        Assert.Equal(0UL, _mf.AllocatedBytes);
         Assert.True(_as.UnmapCovers(Fixed, 4 * Page));
         Assert.Equal(4 * Page, _mm.MappedBytes);
         Assert.Equal(new byte[8], Read(Fixed + Page, 8));
@@ -320,12 +320,12 @@ public sealed class MemoryManagerTests : IDisposable
         MapFixed(Fixed, Huge);
         Assert.Equal(0, _mm.HandleFault(Fixed, false));
         ulong usageAtHostUnmap = ulong.MaxValue;
-        _as.OnUnmap = () => usageAtHostUnmap = _mf.UsageBytes;
+        _as.OnUnmap = () => usageAtHostUnmap = _mf.AllocatedBytes;
 
         Assert.Equal(0, _mm.Munmap(Fixed, Huge));
 
         Assert.Equal(Huge, usageAtHostUnmap);
-        Assert.Equal(0UL, _mf.UsageBytes);
+        Assert.Equal(0UL, _mf.AllocatedBytes);
     }
 
     [Fact]
@@ -338,7 +338,7 @@ public sealed class MemoryManagerTests : IDisposable
         Assert.Equal(Err(Errno.EIO), _mm.Munmap(Fixed, Huge));
 
         // Possibly still mapped in the host: never handed to another process.
-        Assert.Equal(Huge, _mf.UsageBytes);
+        Assert.Equal(Huge, _mf.AllocatedBytes);
     }
 
     [Fact]
@@ -419,11 +419,11 @@ public sealed class MemoryManagerTests : IDisposable
     {
         MapFixed(Fixed, Huge);
         Assert.Equal(0, _mm.CopyOut(Fixed, "x"u8));
-        Assert.Equal(Huge, _mf.UsageBytes);
+        Assert.Equal(Huge, _mf.AllocatedBytes);
 
         Assert.Equal(0, _mm.Munmap(Fixed, Huge));
 
-        Assert.Equal(0UL, _mf.UsageBytes);
+        Assert.Equal(0UL, _mf.AllocatedBytes);
         Assert.Equal(0UL, _mm.MappedBytes);
     }
 
@@ -659,7 +659,7 @@ public sealed class MemoryManagerTests : IDisposable
         Assert.Equal(Mman.PROT_READ | Mman.PROT_EXEC, prot);
         Assert.Equal((Fixed, 3 * Page), (addr, length));
         Assert.True(off >= 0 && (off & (long)(Page - 1)) == 0);
-        Assert.Equal(3 * Page, _mf.UsageBytes);
+        Assert.Equal(3 * Page, _mf.AllocatedBytes);
     }
 
     [Fact]
@@ -677,7 +677,7 @@ public sealed class MemoryManagerTests : IDisposable
 
         Assert.Equal(SigInfo.SEGV_ACCERR, _mm.HandleFault(Fixed, false));
         Assert.Empty(_as.Maps);
-        Assert.Equal(0UL, _mf.UsageBytes);
+        Assert.Equal(0UL, _mf.AllocatedBytes);
     }
 
     [Fact]
@@ -738,7 +738,7 @@ public sealed class MemoryManagerTests : IDisposable
         Assert.Equal((Fixed + 4 * Page, 4 * Page, Mman.PROT_READ), (_as.Maps[0].Addr, _as.Maps[0].Length, _as.Maps[0].Prot));
         Assert.Equal((Fixed, 4 * Page, RW), (_as.Maps[1].Addr, _as.Maps[1].Length, _as.Maps[1].Prot));
         Assert.Equal(_as.Maps[1].FileOffset + (long)(4 * Page), _as.Maps[0].FileOffset);
-        Assert.Equal(8 * Page, _mf.UsageBytes);
+        Assert.Equal(8 * Page, _mf.AllocatedBytes);
     }
 
     [Fact]
@@ -751,7 +751,7 @@ public sealed class MemoryManagerTests : IDisposable
 
         Assert.Equal(2, _as.Maps.Count);
         Assert.Equal(_as.Maps[0], _as.Maps[1]);
-        Assert.Equal(4 * Page, _mf.UsageBytes);
+        Assert.Equal(4 * Page, _mf.AllocatedBytes);
     }
 
     [Fact]
@@ -960,11 +960,11 @@ public sealed class MemoryManagerTests : IDisposable
     {
         MapFixed(Fixed, 2 * Page);
         Assert.Equal(0, _mm.CopyOut(Fixed + 16, "secret"u8));
-        Assert.True(_mf.UsageBytes > 0);
+        Assert.True(_mf.AllocatedBytes > 0);
 
         Assert.Equal(0, _mm.Madvise(Fixed, 2 * Page, dontNeed: true));
 
-        Assert.Equal(0UL, _mf.UsageBytes);
+        Assert.Equal(0UL, _mf.AllocatedBytes);
         Assert.True(_as.UnmapCovers(Fixed, 2 * Page));
         Assert.Equal(new byte[6], Read(Fixed + 16, 6));
         Assert.Equal(2 * Page, _mm.MappedBytes);
@@ -1057,11 +1057,11 @@ public sealed class MemoryManagerTests : IDisposable
         Assert.Equal((long)Fixed, mm.MmapAnonymous(Fixed, 3 * Huge, RW, PrivateFixed));
         Assert.Equal(0, mm.CopyOut(Fixed, "a"u8));
         Assert.Equal(0, mm.CopyOut(Fixed + 2 * Huge, "b"u8));
-        Assert.Equal(2 * Huge, mf.UsageBytes);
+        Assert.Equal(2 * Huge, mf.AllocatedBytes);
 
         mm.Dispose();
 
-        Assert.Equal(0UL, mf.UsageBytes);
+        Assert.Equal(0UL, mf.AllocatedBytes);
         Assert.True(fake.Disposed);
     }
 

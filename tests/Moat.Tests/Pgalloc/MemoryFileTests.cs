@@ -105,20 +105,64 @@ public class MemoryFileTests
     }
 
     [Fact]
-    public void UsageBytes_TracksAllocateAndFree()
+    public void AllocatedBytes_TracksAllocateAndFree()
     {
         using var mf = new MemoryFile();
-        Assert.Equal(0UL, mf.UsageBytes);
+        Assert.Equal(0UL, mf.AllocatedBytes);
 
         long a = mf.Allocate(Page);
         long b = mf.Allocate(Huge);
-        Assert.Equal(Page + Huge, mf.UsageBytes);
+        Assert.Equal(Page + Huge, mf.AllocatedBytes);
 
         mf.Free(b, Huge);
-        Assert.Equal(Page, mf.UsageBytes);
+        Assert.Equal(Page, mf.AllocatedBytes);
 
         mf.Free(a, Page);
+        Assert.Equal(0UL, mf.AllocatedBytes);
+    }
+
+    [Fact]
+    public void UsageBytes_CountsTouchedPagesNotAllocatedRanges()
+    {
+        using var mf = new MemoryFile();
+        long a = mf.Allocate(Huge);
         Assert.Equal(0UL, mf.UsageBytes);
+
+        unsafe
+        {
+            mf.PointerAt(a)[0] = 1;
+            mf.PointerAt(a + (long)(3 * Page))[5] = 1;
+        }
+
+        // Two pages (a whole huge page where the host backs shared memory with them: shmem_enabled=always).
+        ulong used = mf.UsageBytes;
+        Assert.True(used == 2 * Page || used == Huge, $"usage {used}");
+        Assert.Equal(Huge, mf.AllocatedBytes);
+
+        mf.Free(a, Huge);
+        Assert.Equal(0UL, mf.UsageBytes);
+        Assert.Equal(used, mf.PeakUsageBytes);
+    }
+
+    [Fact]
+    public void Limit_RefusesOnlyWhatWouldPassItInTouchedPages()
+    {
+        using var mf = new MemoryFile { Limit = Huge + Huge / 2 };
+
+        // Handed out beyond the limit, but untouched: as the memory cgroup, nothing is charged yet.
+        long a = mf.Allocate(Huge);
+        long b = mf.Allocate(Huge);
+        Assert.True(a >= 0 && b >= 0);
+
+        unsafe
+        {
+            new Span<byte>(mf.PointerAt(a), (int)Huge).Fill(1);
+        }
+
+        // A whole unit more would pass the limit now; a page still fits.
+        Assert.Equal(-Errno.ENOMEM.Value, mf.Allocate(Huge));
+        Assert.Equal(1, mf.LimitFailures);
+        Assert.True(mf.Allocate(Page) >= 0);
     }
 
     [Fact]
@@ -129,7 +173,7 @@ public class MemoryFileTests
 
         mf.Free(a, 0);
 
-        Assert.Equal(Page, mf.UsageBytes);
+        Assert.Equal(Page, mf.AllocatedBytes);
     }
 
     [Fact]
@@ -182,7 +226,7 @@ public class MemoryFileTests
         using var mf = new MemoryFile();
 
         Assert.Throws<ArgumentOutOfRangeException>(() => mf.Allocate(length));
-        Assert.Equal(0UL, mf.UsageBytes);
+        Assert.Equal(0UL, mf.AllocatedBytes);
     }
 
     [Fact]
@@ -193,7 +237,7 @@ public class MemoryFileTests
         long r = mf.Allocate(MemoryFile.MaxSize);
 
         Assert.Equal(-Errno.ENOMEM.Value, r);
-        Assert.Equal(0UL, mf.UsageBytes);
+        Assert.Equal(0UL, mf.AllocatedBytes);
     }
 
     [Fact]
@@ -230,15 +274,15 @@ public class MemoryFileTests
         mf.IncRef(a, 4096 * Page);
         mf.Free(a, 4096 * Page);
         Assert.False(mf.IsShared(a, 4096 * Page));
-        Assert.Equal(4096 * Page, mf.UsageBytes);
+        Assert.Equal(4096 * Page, mf.AllocatedBytes);
 
         mf.TrimExcess();
 
         mf.IncRef(a, Page);
         Assert.True(mf.IsShared(a, Page));
         mf.Free(a, 4096 * Page);
-        Assert.Equal(Page, mf.UsageBytes);
+        Assert.Equal(Page, mf.AllocatedBytes);
         mf.Free(a, Page);
-        Assert.Equal(0UL, mf.UsageBytes);
+        Assert.Equal(0UL, mf.AllocatedBytes);
     }
 }

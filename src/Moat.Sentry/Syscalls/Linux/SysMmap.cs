@@ -156,7 +156,9 @@ internal static unsafe class SysMmap
             long n = t.MM.Translate((ulong)at + done, want - done, AccessType.Force, out byte* p, out MemoryManager.Pinned pin);
             if (n < 0)
             {
-                break;
+                // No memory for the copy: the mapping must not stay with zero pages where the file has bytes.
+                t.MM.Munmap((ulong)at, length);
+                return n;
             }
 
             // Read straight from the host file (a regular file: the read does not sleep for long) into the
@@ -167,9 +169,15 @@ internal static unsafe class SysMmap
                 got = Moat.Host.HostFile.PRead(host.HostFd, p, (ulong)n, offset + (long)done);
             }
 
-            if (got <= 0)
+            if (got < 0)
             {
-                break;
+                t.MM.Munmap((ulong)at, length);
+                return got; // the host's read error (EIO ...), as a failed read of the page cache answers
+            }
+
+            if (got == 0)
+            {
+                break; // the file shrank since its size was read: the rest reads as zeros, as past EOF
             }
 
             done += (ulong)got;
