@@ -131,9 +131,8 @@ public static class JailedSentry
         // The gofer (which sees the host's files) is not among the processes the Sentry can see.
         foreach (string dir in Directory.GetDirectories($"/proc/{sentry}/root/proc"))
         {
-            if (int.TryParse(Path.GetFileName(dir), out _))
+            if (int.TryParse(Path.GetFileName(dir), out _) && ReadIfThere(Path.Combine(dir, "cmdline")) is string cmdline)
             {
-                string cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
                 Assert.DoesNotContain("gofer", cmdline, StringComparison.Ordinal);
             }
         }
@@ -149,6 +148,19 @@ public static class JailedSentry
         catch (IOException)
         {
             return string.Empty;
+        }
+    }
+
+    // A process's file, or null when the process ended between the listing and the read.
+    private static string? ReadIfThere(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or IOException)
+        {
+            return null;
         }
     }
 
