@@ -8,7 +8,7 @@ namespace Moat.Sentry.Vfs;
 /// sandbox renames or removes what they name. In Linux these are dentries, so a rename moves them and an
 /// unlink marks them deleted; here they are paths of the mount namespace, rewritten after the change: a
 /// process whose working directory was renamed keeps creating files in it, openat on a descriptor of a
-/// renamed directory finds it, and /proc/PID/fd shows the new name or " (deleted)".
+/// renamed directory finds it, and /proc/PID/fd and /proc/PID/maps show the new name or " (deleted)".
 /// Paths hold no symlinks (opens resolve them), so a change is matched after its parent's links are
 /// resolved; a cheap scan for the last component first keeps renames and unlinks that name nothing held free of
 /// that walk. Changes made on the host behind the sandbox's back are not seen (gVisor revalidates; we do not).
@@ -115,8 +115,9 @@ internal static class LiveNames
         Visit(t, ref change);
     }
 
-    // Every working directory, root and open description of the caller's mount namespace (names are paths of
-    // it), each fd table once. TreeMu > FdTable._mu; the visitors take no lock and release nothing.
+    // Every working directory, root, open description and file mapping of the caller's mount namespace (names
+    // are paths of it), each fd table and address space once. TreeMu > FdTable._mu, TreeMu > MemoryManager._mu;
+    // the visitors take no lock and release nothing.
     private static void Visit<TVisitor>(Task t, ref TVisitor visitor)
         where TVisitor : struct, INameVisitor
     {
@@ -145,6 +146,13 @@ internal static class LiveNames
                     {
                         table.NameStamp = stamp;
                         table.VisitFiles(ref visitor);
+                    }
+
+                    Mm.MemoryManager mm = member.MM;
+                    if (mm.NameStamp != stamp)
+                    {
+                        mm.NameStamp = stamp;
+                        mm.VisitNames(ref visitor);
                     }
                 }
             }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -41,6 +42,23 @@ static void cwd(const char *what) {
     char buf[1024];
     if (getcwd(buf, sizeof buf)) printf("  %s: cwd %s\n", what, rel(buf));
     else printf("  %s: getcwd %s\n", what, strerrorname_np(errno));
+}
+
+/* The name /proc/self/maps gives the mapping that starts at addr. */
+static void map_name(const char *what, void *addr) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[1400];
+    unsigned long start = (unsigned long)addr;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strtoul(line, NULL, 16) != start) continue;
+        line[strcspn(line, "\n")] = 0;
+        char *name = strchr(line, '/');
+        printf("  %s: %s\n", what, name ? rel(name) : "(none)");
+        fclose(f);
+        return;
+    }
+    printf("  %s: not mapped\n", what);
+    if (f) fclose(f);
 }
 
 static const char *res(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
@@ -168,6 +186,32 @@ static void run(const char *where) {
     printf("  tl still a link: %d\n", lstat(at("tl"), &lst) == 0 && S_ISLNK(lst.st_mode));
     unlink(at("tl"));
     rmdir(at("t"));
+
+    /* A mapped file keeps following its name after its descriptor is closed (/proc/self/maps). */
+    int mf = open(at("mapped"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+    if (mf >= 0) write(mf, "mapped\n", 7);
+    void *m = mf >= 0 ? mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, mf, 0) : MAP_FAILED;
+    close(mf);
+    if (m != MAP_FAILED) {
+        map_name("mapped", m);
+        rename(at("mapped"), at("mapped2"));
+        map_name("renamed", m);
+        unlink(at("mapped2"));
+        map_name("unlinked", m);
+        munmap(m, 4096);
+    }
+    mkdir(at("md"), 0755);
+    mf = open(at("md/lib"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+    if (mf >= 0) write(mf, "lib\n", 4);
+    m = mf >= 0 ? mmap(NULL, 4096, PROT_READ, MAP_SHARED, mf, 0) : MAP_FAILED;
+    close(mf);
+    if (m != MAP_FAILED) {
+        rename(at("md"), at("md2"));
+        map_name("directory renamed", m);
+        munmap(m, 4096);
+    }
+    unlink(at("md2/lib"));
+    rmdir(at("md2"));
 
     /* Clean up. */
     unlink(at("other/victim")); unlink(at("other/sub3/inner"));
