@@ -60,6 +60,12 @@ internal sealed partial class Kernel
         MemfdFs = new Vfs.Tmpfs.Tmpfs(memoryFile, "/memfd:", 0x1FF);
         Files = files;
         HostCache = new Vfs.HostCache.HostDentryCache(files, Environment.GetEnvironmentVariable("MOAT_DENTRY_CACHE") == "0" ? 0 : Vfs.HostCache.HostDentryCache.DefaultCapacity);
+        if (Environment.GetEnvironmentVariable("MOAT_PAGE_CACHE") != "0")
+        {
+            HostPages = new Vfs.HostCache.HostPageCache(memoryFile);
+            memoryFile.ReclaimUnderPressure = HostPages.Trim;
+        }
+
         Log = log;
         Ipc = new Ipc.IpcNamespace(memoryFile);
     }
@@ -79,6 +85,9 @@ internal sealed partial class Kernel
 
     /// <summary>Host lookups already answered by the gofer (MOAT_DENTRY_CACHE=0 turns it off).</summary>
     public Vfs.HostCache.HostDentryCache HostCache { get; }
+
+    /// <summary>One copy of the pages of host files mapped privately (MOAT_PAGE_CACHE=0 turns it off: each mapping copies).</summary>
+    public Vfs.HostCache.HostPageCache? HostPages { get; }
 
     /// <summary>The Sentry's notices (unimplemented syscalls, tasks killed by faults): the debug log, never the program's stderr.</summary>
     public TextWriter Log { get; }

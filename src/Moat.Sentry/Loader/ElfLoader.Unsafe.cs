@@ -208,6 +208,11 @@ internal static unsafe class ElfLoader
             ulong fileStart = MemoryManager.PageDown(h.Offset);
             ulong copyLen = h.Offset + h.Filesz - fileStart;
             ulong done = 0;
+            if (copyLen > 0 && file is HostExecutableFile host && host.MapCached(mm, start, fileStart, (int)(MemoryManager.PageUp(copyLen) / Mman.PageSize)))
+            {
+                done = copyLen; // the page cache's pages, copy-on-write (the bss below breaks its first page)
+            }
+
             while (done < copyLen)
             {
                 // A tmpfs executable's ReadAt takes the file system's lock under this pin, the reverse of a

@@ -8,12 +8,56 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
 {
     private readonly SafeFdHandle _fd;
 
+    private readonly Stat _st;
+
     public HostExecutableFile(SafeFdHandle fd, string path, in Stat st)
     {
         _fd = fd;
+        _st = st;
         Path = path;
         Size = st.st_size;
         Owner = (st.st_mode, st.st_uid, st.st_gid);
+    }
+
+    /// <summary>
+    /// The page cache that may serve this file's segments: set when the sandbox cannot write the file (the
+    /// root's host files, a read-only volume's), so the cached pages stay the file's.
+    /// </summary>
+    public Vfs.HostCache.HostPageCache? PageCache { get; private set; }
+
+    /// <summary>
+    /// Backs <paramref name="count"/> pages of a private mapping at <paramref name="start"/> with the page
+    /// cache's copies of the file's pages from <paramref name="fileOffset"/>, copy-on-write. False when there is
+    /// no cache for this file or it could not serve them (the loader then copies).
+    /// </summary>
+    public bool MapCached(Mm.MemoryManager mm, ulong start, ulong fileOffset, int count)
+    {
+        if (PageCache is not { } cache || _st.st_size > Vfs.HostCache.HostPageCache.MaxFileSize)
+        {
+            return false;
+        }
+
+        long[] pages = System.Buffers.ArrayPool<long>.Shared.Rent(count);
+        try
+        {
+            System.Span<long> span = System.MemoryExtensions.AsSpan(pages, 0, count);
+            if (cache.Reference(_fd.Fd, _st, (long)(fileOffset / Mman.PageSize), span) < 0)
+            {
+                return false;
+            }
+
+            long r = mm.InstallPrivatePages(start, span);
+            foreach (long page in span)
+            {
+                mm.MemoryFile.Free(page, Mman.PageSize); // the mapping holds its own reference now
+            }
+
+            return r == 0;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<long>.Shared.Return(pages);
+        }
     }
 
     public string Path { get; }
@@ -34,18 +78,20 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
     /// </summary>
     public static IExecutableFile? Open(Kernel.Kernel kernel, Vfs.Mounts.MountNamespace mounts, string path, Kernel.Credentials creds, out long error)
     {
-        IExecutableFile? file = OpenOnMount(kernel, mounts, path, creds, out error, out Vfs.Mounts.MountFlags flags);
+        IExecutableFile? file = OpenOnMount(kernel, mounts, path, creds, out error, out Vfs.Mounts.MountFlags flags, out bool writableVolume);
         if (file is HostExecutableFile host)
         {
             host.NoSuid = (flags & Vfs.Mounts.MountFlags.NoSuid) != 0;
+            host.PageCache = writableVolume ? null : kernel.HostPages;
         }
 
         return file;
     }
 
-    private static IExecutableFile? OpenOnMount(Kernel.Kernel kernel, Vfs.Mounts.MountNamespace mounts, string path, Kernel.Credentials creds, out long error, out Vfs.Mounts.MountFlags flags)
+    private static IExecutableFile? OpenOnMount(Kernel.Kernel kernel, Vfs.Mounts.MountNamespace mounts, string path, Kernel.Credentials creds, out long error, out Vfs.Mounts.MountFlags flags, out bool writableVolume)
     {
         flags = 0;
+        writableVolume = false;
         for (int hop = 0; hop < 40; hop++)
         {
             string norm = Vfs.PathResolver.Normalize(path);
@@ -59,6 +105,7 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
 
             if (m.Volume is Vfs.Volume volume)
             {
+                writableVolume = !volume.ReadOnly; // the sandbox may write the file: no page cache for it
                 Vfs.PathStep vr = volume.OpenForExec(rel, out SafeFdHandle? vfd);
                 if (vr.Continues)
                 {

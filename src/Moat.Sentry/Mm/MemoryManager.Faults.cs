@@ -281,6 +281,11 @@ internal sealed partial class MemoryManager
         }
 
         long offset = MemoryFile.Allocate(hi - lo);
+        if (offset == -Errno.ENOMEM.Value && MemoryFile.Limit != 0 && MemoryFile.ReclaimUnderPressure?.Invoke() == true)
+        {
+            offset = MemoryFile.Allocate(hi - lo); // cached file pages no mapping held went back
+        }
+
         if (offset == -Errno.ENOMEM.Value && hi - lo > Mman.PageSize && MemoryFile.Limit != 0)
         {
             // Near the sandbox's memory limit: just the page the access needs, as Linux charges one page a fault.

@@ -16,13 +16,22 @@ internal sealed partial class MemoryManager
     /// Truncating the file or punching a hole takes the pages out of the mapping
     /// (<see cref="InvalidateFilePages"/>): a later access faults through the file again, SIGBUS past its end.
     /// </remarks>
-    public long InstallSharedPages(ulong start, ReadOnlySpan<long> pages)
+    public long InstallSharedPages(ulong start, ReadOnlySpan<long> pages) => InstallPages(start, pages, cow: false);
+
+    /// <summary>
+    /// Backs a private mapping's pages from <paramref name="start"/> with <paramref name="pages"/> (the host
+    /// page cache's copies), copy-on-write: the mapping reads them until it writes one, which then gets a copy
+    /// of its own. Each page gains a reference. Returns 0 or -EINVAL.
+    /// </summary>
+    public long InstallPrivatePages(ulong start, ReadOnlySpan<long> pages) => InstallPages(start, pages, cow: true);
+
+    private long InstallPages(ulong start, ReadOnlySpan<long> pages, bool cow)
     {
         using (LockExclusive())
         {
             ulong end = start + ((ulong)pages.Length * Mman.PageSize);
             int vi = _vmas.IndexOf(start);
-            if (vi < 0 || !_vmas[vi].Shared || _vmas[vi].End < end)
+            if (vi < 0 || _vmas[vi].Shared == cow || _vmas[vi].End < end)
             {
                 return -Errno.EINVAL.Value;
             }
@@ -49,7 +58,7 @@ internal sealed partial class MemoryManager
                 ulong length = (ulong)(j - i) * Mman.PageSize;
                 MemoryFile.IncRef(pages[i], length);
                 ulong at = start + ((ulong)i * Mman.PageSize);
-                _pmas.Insert(new Pma(at, at + length, pages[i]));
+                _pmas.Insert(new Pma(at, at + length, pages[i], cow));
                 i = j;
             }
 

@@ -141,6 +141,12 @@ public sealed unsafe class MemoryFile : IDisposable
 
     private ulong _limit;
 
+    /// <summary>
+    /// Gives back memory the sandbox can do without (the host page cache's unmapped pages), called with no
+    /// MemoryFile lock held when an allocation under <see cref="Limit"/> failed; true when something went back.
+    /// </summary>
+    public Func<bool>? ReclaimUnderPressure { get; set; }
+
     /// <summary>How many allocations the limit refused: the memory cgroup's failcnt.</summary>
     public long LimitFailures => Interlocked.Read(ref _limitFailures);
 

@@ -150,6 +150,11 @@ internal static unsafe class SysMmap
 
         t.MM.MarkBeyondEof((ulong)at + MemoryManager.PageUp((ulong)Math.Max(0, st.st_size - offset)), (ulong)at + MemoryManager.PageUp(length));
         ulong want = (ulong)Math.Max(0, Math.Min((long)length, st.st_size - offset));
+        if (!shared && want > 0 && MapFromPageCache(t, host, st, (ulong)at, want, offset))
+        {
+            return at;
+        }
+
         ulong done = 0;
         while (done < want)
         {
@@ -186,6 +191,47 @@ internal static unsafe class SysMmap
         // The app maps a file to read it: map what was copied now rather than on one fault per range.
         t.MM.Populate((ulong)at, (ulong)at + MemoryManager.PageUp(done));
         return at;
+    }
+
+    // A private mapping of a host file the sandbox cannot write (the root's, a read-only volume's) shares the
+    // page cache's copy of its pages, copy-on-write. False when the file is not cached (too large, writable
+    // through the sandbox, the cache is off) or the cache could not serve it: the caller copies instead.
+    private static bool MapFromPageCache(Task t, HostFileDescription host, in Stat st, ulong at, ulong want, long offset)
+    {
+        if (t.Kernel.HostPages is not { } cache || host.Volume is { ReadOnly: false } || st.st_size > Vfs.HostCache.HostPageCache.MaxFileSize)
+        {
+            return false;
+        }
+
+        int count = (int)(MemoryManager.PageUp(want) / Mman.PageSize);
+        long[] pages = System.Buffers.ArrayPool<long>.Shared.Rent(count);
+        try
+        {
+            Span<long> span = pages.AsSpan(0, count);
+            if (cache.Reference(host.HostFd, st, offset / (long)Mman.PageSize, span) < 0)
+            {
+                return false;
+            }
+
+            long r = t.MM.InstallPrivatePages(at, span);
+            foreach (long page in span)
+            {
+                t.Kernel.MemoryFile.Free(page, Mman.PageSize); // the mapping holds its own reference now
+            }
+
+            if (r < 0)
+            {
+                return false;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<long>.Shared.Return(pages);
+        }
+
+        // The app maps a file to read it: map the pages now rather than on one fault per range.
+        t.MM.Populate(at, at + MemoryManager.PageUp(want));
+        return true;
     }
 
     // A private tmpfs mapping maps the file's pages copy-on-write; a shared one maps them outright.
