@@ -340,9 +340,11 @@ internal sealed partial class Task
 
         if (((1UL << (sig - 1)) & Kernel.StopSignalMask) != 0)
         {
-            // Linux discards SIGTSTP/SIGTTIN/SIGTTOU in an orphaned process group. Moat's process groups
-            // all descend from the sandbox's init, whose parent is outside: treated as not orphaned.
-            Kernel.BeginGroupStop(this, sig);
+            if (Kernel.StopsGroup(Group, sig))
+            {
+                Kernel.BeginGroupStop(this, sig);
+            }
+
             return;
         }
 
