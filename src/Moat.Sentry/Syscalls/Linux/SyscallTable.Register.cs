@@ -291,7 +291,8 @@ internal static partial class SyscallTable
         Full(Sysno.clock_getres, SysTime.ClockGetres);
         Full(Sysno.gettimeofday, SysTime.Gettimeofday);
         Full(Sysno.time, SysTime.Time);
-        Partial(Sysno.nanosleep, SysTime.Nanosleep, "not interruptible by signals yet");
+        Full(Sysno.nanosleep, SysTime.Nanosleep);
+        Full(Sysno.restart_syscall, SysRestart.RestartSyscall);
         Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "a CPU clock is sampled every 1-10 ms while sleeping on it");
         Full(Sysno.clock_settime, SysClockSet.ClockSettime);
         Full(Sysno.settimeofday, SysClockSet.Settimeofday);
