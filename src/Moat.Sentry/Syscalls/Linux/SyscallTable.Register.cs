@@ -232,7 +232,7 @@ internal static partial class SyscallTable
         Partial(Sysno.reboot, SysReboot.Reboot, "as in a PID namespace of its own: restart, halt and power-off kill the sandbox's init (its exit shows SIGKILL, not Linux's SIGHUP/SIGINT); other commands EINVAL");
         Partial(Sysno.getcpu, SysThread.Getcpu, "always virtual CPU 0, node 0");
 
-        Partial(Sysno.futex, SysFutex.Futex, "every operation but the priority-inheritance ones (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, *_REQUEUE_PI, LOCK_PI2)");
+        Partial(Sysno.futex, SysFutex.Futex, "every operation; the PI ones hand the lock over in FIFO order and lend no priority (the host schedules every task alike)");
         Full(Sysno.kill, SysSignal.Kill);
         Full(Sysno.tkill, SysSignal.Tkill);
         Full(Sysno.tgkill, SysSignal.Tgkill);
