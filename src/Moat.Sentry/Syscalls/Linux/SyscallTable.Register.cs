@@ -222,6 +222,8 @@ internal static partial class SyscallTable
         Partial(Sysno.sched_setparam, SysSched.SchedSetparam, "priorities are recorded and reported; the host schedules every task alike");
         Full(Sysno.sched_getscheduler, SysSched.SchedGetscheduler);
         Full(Sysno.sched_getparam, SysSched.SchedGetparam);
+        Partial(Sysno.sched_setattr, SysSchedAttr.SchedSetattr, "as sched_setscheduler, nice included; SCHED_DEADLINE refused (EPERM), utilization clamps EOPNOTSUPP (a kernel without CONFIG_UCLAMP_TASK)");
+        Full(Sysno.sched_getattr, SysSchedAttr.SchedGetattr);
         Full(Sysno.sched_get_priority_max, SysSched.SchedGetPriorityMax);
         Full(Sysno.sched_get_priority_min, SysSched.SchedGetPriorityMin);
         Partial(Sysno.sched_rr_get_interval, SysSched.SchedRrGetInterval, "100 ms for SCHED_RR, 0 otherwise (Linux's fair slice in whole jiffies)");
