@@ -12,7 +12,7 @@ namespace Moat.Sentry.Kernel;
 /// Lock order: _mu &gt; MemoryManager._mu (value checks and atomic operations run under _mu, so a wake cannot
 /// slip between a waiter's check and its enqueue). Nothing here allocates once a task and a key have been seen.
 /// </summary>
-internal sealed class Futex
+internal sealed partial class Futex
 {
     /// <summary>FUTEX_BITSET_MATCH_ANY.</summary>
     public const uint MatchAny = 0xffffffff;
@@ -39,6 +39,13 @@ internal sealed class Futex
 
         public uint Bitset;
         public WaitList? List;
+
+        /// <summary>In FUTEX_WAIT_REQUEUE_PI: the PI futex it may be requeued to (<see cref="PiKey"/>).</summary>
+        public bool RequeuePi;
+        public FutexKey PiKey;
+
+        /// <summary>Handed a PI futex whose owner died: the task itself writes its TID into the word.</summary>
+        public bool PiFixup;
         public Waiter? Prev;
         public Waiter? Next;
 
@@ -50,6 +57,10 @@ internal sealed class Futex
     internal sealed class WaitList
     {
         public FutexKey Key;
+
+        /// <summary>A PI futex's waiters (in _piLists, never reused), and the task the kernel knows owns it.</summary>
+        public bool IsPi;
+        public Task? PiOwner;
         public Waiter? Head;
         public Waiter? Tail;
     }
@@ -76,6 +87,7 @@ internal sealed class Futex
 
             w.Bitset = bitset;
             w.Woken = false;
+            w.RequeuePi = false;
             Append(ListFor(key), w);
         }
 
@@ -100,7 +112,8 @@ internal sealed class Futex
     {
         lock (_mu)
         {
-            return WakeLocked(key, count, bitset);
+            // A PI futex's waiters are woken only by FUTEX_UNLOCK_PI, as in Linux.
+            return _piLists.ContainsKey(key) ? -Errno.EINVAL.Value : WakeLocked(key, count, bitset);
         }
     }
 
@@ -140,6 +153,11 @@ internal sealed class Futex
             while (w != null && count - wakeCount < requeueCount)
             {
                 Waiter? next = w.Next;
+                if (w.RequeuePi)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
                 if (++count <= wakeCount)
                 {
                     Unlink(w);
@@ -176,9 +194,10 @@ internal sealed class Futex
             }
 
             long woken = WakeLocked(key1, count1, MatchAny);
-            if (condition)
+            if (condition && woken >= 0)
             {
-                woken += WakeLocked(key2, count2, MatchAny);
+                long more = WakeLocked(key2, count2, MatchAny);
+                woken = more < 0 ? more : woken + more;
             }
 
             return woken;
@@ -198,6 +217,11 @@ internal sealed class Futex
         while (w != null)
         {
             Waiter? next = w.Next;
+            if (w.RequeuePi)
+            {
+                return -Errno.EINVAL.Value; // a FUTEX_WAIT_REQUEUE_PI waiter leaves only by FUTEX_CMP_REQUEUE_PI
+            }
+
             if ((w.Bitset & bitset) != 0)
             {
                 Unlink(w);
@@ -279,7 +303,11 @@ internal sealed class Futex
         w.List = null;
         w.Prev = null;
         w.Next = null;
-        if (list.Head == null)
+        if (list.Head == null && list.IsPi)
+        {
+            _piLists.Remove(list.Key);
+        }
+        else if (list.Head == null)
         {
             _lists.Remove(list.Key);
             list.Key = default;

@@ -105,6 +105,48 @@ internal sealed partial class Kernel
         }
     }
 
+    /// <summary>
+    /// Whether process group <paramref name="pgrp"/> of <paramref name="session"/> is orphaned: no live member
+    /// has a parent in another group of the same session (Linux's will_become_orphaned_pgrp). The sandbox's
+    /// init has no parent here, as a container's init has none in the container's session.
+    /// </summary>
+    public bool IsOrphanedProcessGroupLocked(int pgrp, int session)
+    {
+        foreach (ThreadGroup g in _groups.Values)
+        {
+            if (g.ProcessGroup != pgrp || g.Zombie || g.ExitStatus != null)
+            {
+                continue;
+            }
+
+            ThreadGroup? p = g.Parent;
+            if (p != null && p.ProcessGroup != pgrp && p.Session == session)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the default action of <paramref name="sig"/> (a stop signal) stops <paramref name="g"/>: SIGTSTP,
+    /// SIGTTIN and SIGTTOU are discarded in an orphaned process group, where no job-control shell could
+    /// continue it (Linux checks this when the signal is taken).
+    /// </summary>
+    public bool StopsGroup(ThreadGroup g, int sig)
+    {
+        if (sig == Signal.SIGSTOP)
+        {
+            return true;
+        }
+
+        lock (TreeMu)
+        {
+            return !IsOrphanedProcessGroupLocked(g.ProcessGroup, g.Session);
+        }
+    }
+
     /// <summary>Sending a stop signal drops a pending SIGCONT from every task of the process.</summary>
     public void DiscardPendingContinue(ThreadGroup g)
     {

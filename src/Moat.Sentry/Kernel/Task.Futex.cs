@@ -11,9 +11,9 @@ internal sealed partial class Task
     /// <summary>Linux's ROBUST_LIST_LIMIT: a longer (or circular) list is cut short.</summary>
     public const int RobustListLimit = 2048;
 
-    private const uint FUTEX_WAITERS = 0x8000_0000;
-    private const uint FUTEX_OWNER_DIED = 0x4000_0000;
-    private const uint FUTEX_TID_MASK = 0x3fff_ffff;
+    private const uint FUTEX_WAITERS = Futex.FUTEX_WAITERS;
+    private const uint FUTEX_OWNER_DIED = Futex.FUTEX_OWNER_DIED;
+    private const uint FUTEX_TID_MASK = Futex.FUTEX_TID_MASK;
 
     private Futex.Waiter? _futexWaiter;
     private ulong _robustListHead;
@@ -36,6 +36,7 @@ internal sealed partial class Task
     public void ReleaseFutexes()
     {
         ExitRobustList();
+        Kernel.Futexes.ExitPiOwner(this);
         ulong tidAddr = ClearChildTid;
         if (tidAddr != 0)
         {
@@ -146,7 +147,7 @@ internal sealed partial class Task
                 continue; // changed under us: look again
             }
 
-            // PI futexes have no waiters here: the PI operations are not implemented.
+            // A PI futex's waiters are not woken here: ExitPiOwner hands it to the first of them.
             if (!pi && (value & FUTEX_WAITERS) != 0)
             {
                 WakeShared(addr);

@@ -146,6 +146,7 @@ internal sealed partial class Task
         _regs.rip = U(128);
         _regs.eflags = (_regs.eflags & ~FixEflags) | (U(136) & FixEflags);
         _regs.orig_rax = ulong.MaxValue; // never restart what the handler interrupted a second time
+        SyscallRestart = null; // as Linux: a restart_syscall after a handler ran answers EINTR
 
         ulong fpAddr = U(184);
         if (fpAddr != 0)

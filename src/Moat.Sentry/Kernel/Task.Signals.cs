@@ -297,7 +297,7 @@ internal sealed partial class Task
                     (syscallResult == -Errno.ERESTARTSYS.Value && (act.Flags & SignalAction.SA_RESTART) != 0);
                 if (restart)
                 {
-                    RewindSyscall();
+                    RewindSyscall(syscallResult);
                 }
                 else
                 {
@@ -315,7 +315,7 @@ internal sealed partial class Task
         if (restartable && Exit == null)
         {
             // No handler ran: the call starts again as if nothing happened.
-            RewindSyscall();
+            RewindSyscall(syscallResult);
         }
 
         if (SavedMaskForSigsuspend is ulong saved)
@@ -325,10 +325,12 @@ internal sealed partial class Task
         }
     }
 
-    private void RewindSyscall()
+    // A call that answered ERESTART_RESTARTBLOCK goes on through restart_syscall (its SyscallRestart) rather
+    // than from the start: a sleep keeps its first deadline.
+    private void RewindSyscall(long syscallResult)
     {
         _regs.rip -= 2;
-        _regs.rax = _regs.orig_rax;
+        _regs.rax = syscallResult == -Errno.ERESTART_RESTARTBLOCK.Value ? Sysno.restart_syscall : _regs.orig_rax;
     }
 
     private void ApplyDefaultAction(int sig)
@@ -340,9 +342,11 @@ internal sealed partial class Task
 
         if (((1UL << (sig - 1)) & Kernel.StopSignalMask) != 0)
         {
-            // Linux discards SIGTSTP/SIGTTIN/SIGTTOU in an orphaned process group. Moat's process groups
-            // all descend from the sandbox's init, whose parent is outside: treated as not orphaned.
-            Kernel.BeginGroupStop(this, sig);
+            if (Kernel.StopsGroup(Group, sig))
+            {
+                Kernel.BeginGroupStop(this, sig);
+            }
+
             return;
         }
 

@@ -1,9 +1,11 @@
 /* Job control: a child stopped by SIGSTOP (raised, or sent while it blocks in read), wait4 WUNTRACED and
  * WCONTINUED, waitid WSTOPPED/WCONTINUED/WNOWAIT/WNOHANG, SIGCHLD with CLD_STOPPED/CLD_CONTINUED, SA_NOCLDSTOP,
- * a SIGCONT handler in the child, SIGKILL of a stopped child, and SIGCONT/stop signals discarding each other.
+ * a SIGCONT handler in the child, SIGKILL of a stopped child, SIGCONT/stop signals discarding each other,
+ * SIGTSTP/SIGTTIN/SIGTTOU discarded in an orphaned process group, and /proc's state of a stopped child.
  * Every step is ordered by pipes or wait, never by time. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -301,6 +303,78 @@ static void stop_threads(void) {
     close(block_pipe[0]); close(block_pipe[1]);
 }
 
+/* The state letter of /proc/PID/stat and the State: line of /proc/PID/status. */
+static void print_proc_state(const char *what, pid_t pid) {
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0) close(fd);
+    char state = '?';
+    if (n > 0) {
+        buf[n] = 0;
+        char *p = strrchr(buf, ')');
+        if (p && p[1] == ' ') state = p[2];
+    }
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    fd = open(path, O_RDONLY);
+    n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0) close(fd);
+    char line[64] = "?";
+    if (n > 0) {
+        buf[n] = 0;
+        char *p = strstr(buf, "\nState:\t");
+        if (p) {
+            p += 8;
+            size_t len = strcspn(p, "\n");
+            if (len >= sizeof line) len = sizeof line - 1;
+            memcpy(line, p, len);
+            line[len] = 0;
+        }
+    }
+    printf("%s: stat state %c, status State: %s\n", what, state, line);
+}
+
+/* SIGTSTP, SIGTTIN and SIGTTOU are discarded in an orphaned process group (a child in a session of its
+ * own), SIGSTOP is not; in a group whose parent is in another group of the same session SIGTSTP stops. */
+static void orphaned_groups(void) {
+    int up[2], st = 0;
+    pipe(up);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        raise(SIGTSTP);
+        raise(SIGTTIN);
+        raise(SIGTTOU);
+        write(up[1], "s", 1);
+        raise(SIGSTOP);
+        _exit(3);
+    }
+    char c = 0;
+    read(up[0], &c, 1);
+    printf("orphaned group: SIGTSTP/SIGTTIN/SIGTTOU discarded %d\n", c == 's');
+    pid_t r = waitpid(pid, &st, WUNTRACED);
+    printf("orphaned group: SIGSTOP stops: pid ok %d stopped %d sig %d\n", r == pid, WIFSTOPPED(st), WSTOPSIG(st));
+    print_proc_state("stopped child", pid);
+    kill(pid, SIGCONT);
+    r = waitpid(pid, &st, 0);
+    printf("orphaned group: exited %d code %d\n", WIFEXITED(st), WEXITSTATUS(st));
+
+    pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        raise(SIGTSTP);
+        _exit(4);
+    }
+    r = waitpid(pid, &st, WUNTRACED);
+    printf("own group, parent in the session: SIGTSTP stops: pid ok %d stopped %d sig %s\n", r == pid, WIFSTOPPED(st), WSTOPSIG(st) == SIGTSTP ? "SIGTSTP" : "other");
+    print_proc_state("SIGTSTP-stopped child", pid);
+    kill(pid, SIGCONT);
+    r = waitpid(pid, &st, 0);
+    printf("own group: exited %d code %d\n", WIFEXITED(st), WEXITSTATUS(st));
+    close(up[0]); close(up[1]);
+}
+
 static void discarding(void) {
     sigset_t block, pend;
     sigemptyset(&block);
@@ -334,6 +408,7 @@ int main(void) {
     stop_blocked_then_continue(1);
     stop_in_sigsuspend();
     stop_threads();
+    orphaned_groups();
     discarding();
     int st;
     pid_t r = waitpid(-1, &st, WUNTRACED | WCONTINUED | WNOHANG);

@@ -5,7 +5,7 @@ using Moat.Sentry.Kernel;
 
 namespace Moat.Sentry.Syscalls.Linux;
 
-/// <summary>futex(2), without the priority-inheritance operations.</summary>
+/// <summary>futex(2).</summary>
 internal static class SysFutex
 {
     private const int FUTEX_WAIT = 0;
@@ -14,17 +14,20 @@ internal static class SysFutex
     private const int FUTEX_CMP_REQUEUE = 4;
     private const int FUTEX_WAKE_OP = 5;
     private const int FUTEX_LOCK_PI = 6;
+    private const int FUTEX_UNLOCK_PI = 7;
+    private const int FUTEX_TRYLOCK_PI = 8;
     private const int FUTEX_WAIT_BITSET = 9;
     private const int FUTEX_WAKE_BITSET = 10;
     private const int FUTEX_WAIT_REQUEUE_PI = 11;
+    private const int FUTEX_CMP_REQUEUE_PI = 12;
     private const int FUTEX_LOCK_PI2 = 13;
     private const int FUTEX_PRIVATE_FLAG = 128;
     private const int FUTEX_CLOCK_REALTIME = 256;
 
     /// <summary>
-    /// Implements futex(2) WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE and WAKE_OP, private and
-    /// shared; the PI operations answer ENOSYS. Checks come in Linux's order: the timeout, then the clock flag,
-    /// then the operation's own.
+    /// Implements futex(2) WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP and the PI
+    /// operations (LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI), private and
+    /// shared. Checks come in Linux's order: the timeout, then the clock flag, then the operation's own.
     /// </summary>
     public static long Futex(Task t, in SyscallArgs a)
     {
@@ -38,7 +41,8 @@ internal static class SysFutex
         bool hasTimeout = cmd is FUTEX_WAIT or FUTEX_WAIT_BITSET or FUTEX_LOCK_PI or FUTEX_LOCK_PI2 or FUTEX_WAIT_REQUEUE_PI;
         if (hasTimeout && a.Pointer(3) != 0)
         {
-            long r = ReadTimeout(t, a.Pointer(3), cmd == FUTEX_WAIT, realtime, out timeoutMs);
+            // FUTEX_LOCK_PI's deadline is on CLOCK_REALTIME, whatever the flags say.
+            long r = ReadTimeout(t, a.Pointer(3), cmd == FUTEX_WAIT, realtime || cmd == FUTEX_LOCK_PI, out timeoutMs);
             if (r < 0)
             {
                 return r;
@@ -100,9 +104,66 @@ internal static class SysFutex
                 return t.Kernel.Futexes.WakeOp(t.MM, key1, key2, a.Pointer(4), a.Int(2), (int)a.UInt(3), new FutexWakeOp(a.UInt(5)));
             }
 
+            case FUTEX_LOCK_PI:
+            case FUTEX_LOCK_PI2:
+            case FUTEX_TRYLOCK_PI:
+            {
+                long r = FutexKey.Get(t.MM, addr, isPrivate, write: true, out FutexKey key);
+                return r < 0 ? r : t.Kernel.Futexes.LockPi(t, key, addr, timeoutMs, tryLock: cmd == FUTEX_TRYLOCK_PI);
+            }
+
+            case FUTEX_UNLOCK_PI:
+            {
+                long r = FutexKey.Get(t.MM, addr, isPrivate, write: true, out FutexKey key);
+                return r < 0 ? r : t.Kernel.Futexes.UnlockPi(t, key, addr);
+            }
+
+            case FUTEX_WAIT_REQUEUE_PI:
+            {
+                ulong piAddr = a.Pointer(4);
+                if (addr == piAddr)
+                {
+                    return -Errno.EINVAL.Value;
+                }
+
+                long r = FutexKey.Get(t.MM, addr, isPrivate, write: false, out FutexKey key);
+                if (r < 0)
+                {
+                    return r;
+                }
+
+                r = FutexKey.Get(t.MM, piAddr, isPrivate, write: true, out FutexKey piKey);
+                return r < 0 ? r : t.Kernel.Futexes.WaitRequeuePi(t, key, addr, a.UInt(2), piKey, piAddr, timeoutMs);
+            }
+
+            case FUTEX_CMP_REQUEUE_PI:
+                return CmpRequeuePi(t, a, isPrivate);
+
             default:
                 return -Errno.ENOSYS.Value;
         }
+    }
+
+    // Linux's order: the counts (nr_wake must be 1), the same address twice, then the keys.
+    private static long CmpRequeuePi(Task t, in SyscallArgs a, bool isPrivate)
+    {
+        int wakeCount = a.Int(2);
+        int requeueCount = (int)a.UInt(3); // the timeout register, as a 32-bit value
+        ulong addr = a.Pointer(0);
+        ulong piAddr = a.Pointer(4);
+        if (wakeCount < 0 || requeueCount < 0 || addr == piAddr || wakeCount != 1)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long r = FutexKey.Get(t.MM, addr, isPrivate, write: false, out FutexKey key);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = FutexKey.Get(t.MM, piAddr, isPrivate, write: true, out FutexKey piKey);
+        return r < 0 ? r : t.Kernel.Futexes.CmpRequeuePi(t, key, addr, a.UInt(5), piKey, piAddr, requeueCount);
     }
 
     private static long Requeue(Task t, in SyscallArgs a, bool isPrivate, bool compare)

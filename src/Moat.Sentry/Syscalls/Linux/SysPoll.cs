@@ -24,14 +24,39 @@ internal static class SysPoll
     public static long Poll(Task t, in SyscallArgs a)
     {
         int timeout = a.Int(2);
-        long r = DoPoll(t, a.Pointer(0), a.UInt(1), timeout < 0 ? -1 : timeout);
-        return r == -Errno.ERESTARTSYS.Value ? -Errno.ERESTARTNOHAND.Value : r;
+        if (timeout < 0)
+        {
+            long r = DoPoll(t, a.Pointer(0), a.UInt(1), -1);
+            return r == -Errno.ERESTARTSYS.Value ? -Errno.ERESTARTNOHAND.Value : r;
+        }
+
+        return PollRestart.Run(t, a.Pointer(0), a.UInt(1), WaitDeadline.FromNow(timeout * 1_000_000L));
+    }
+
+    // poll with a timeout, interrupted by a stop or a signal without a handler, goes on through restart_syscall
+    // to the same deadline (Linux's do_restart_poll); a handler makes it EINTR.
+    private sealed class PollRestart(ulong addr, uint nfds, long deadline) : ISyscallRestart
+    {
+        public static long Run(Task t, ulong addr, uint nfds, long deadline)
+        {
+            long r = DoPoll(t, addr, nfds, WaitDeadline.MillisLeft(deadline));
+            if (r != -Errno.ERESTARTSYS.Value)
+            {
+                return r;
+            }
+
+            t.SyscallRestart = new PollRestart(addr, nfds, deadline);
+            return -Errno.ERESTART_RESTARTBLOCK.Value;
+        }
+
+        public long Restart(Task t) => Run(t, addr, nfds, deadline);
     }
 
     /// <summary>Implements ppoll(2).</summary>
     public static long Ppoll(Task t, in SyscallArgs a)
     {
-        long r = ReadTimeout(t, a.Pointer(2), out int timeout);
+        ulong tsAddr = a.Pointer(2);
+        long r = ReadTimeout(t, tsAddr, out long deadline, out bool zero);
         if (r < 0)
         {
             return r;
@@ -43,8 +68,8 @@ internal static class SysPoll
             return r;
         }
 
-        r = DoPoll(t, a.Pointer(0), a.UInt(1), timeout);
-        return r == -Errno.ERESTARTSYS.Value ? Interrupted(timeout) : r;
+        r = DoPoll(t, a.Pointer(0), a.UInt(1), zero ? 0 : WaitDeadline.MillisLeft(deadline));
+        return Finish(t, tsAddr, zero, deadline, timeval: false, r);
     }
 
     private static long DoPoll(Task t, ulong addr, uint nfds, int timeoutMs)
@@ -111,13 +136,15 @@ internal static class SysPoll
         }
     }
 
-    /// <summary>Implements select(2).</summary>
+    /// <summary>Implements select(2). As on Linux, the timeout is updated to the time left.</summary>
     public static long Select(Task t, in SyscallArgs a)
     {
-        int timeout = -1;
-        if (a.Pointer(4) != 0)
+        ulong tvAddr = a.Pointer(4);
+        long deadline = long.MaxValue;
+        bool zero = false;
+        if (tvAddr != 0)
         {
-            if (t.MM.CopyIn(a.Pointer(4), out Timeval tv) < 0)
+            if (t.MM.CopyIn(tvAddr, out Timeval tv) < 0)
             {
                 return -Errno.EFAULT.Value;
             }
@@ -127,17 +154,19 @@ internal static class SysPoll
                 return -Errno.EINVAL.Value;
             }
 
-            timeout = (int)Math.Min((tv.tv_sec * 1000) + ((tv.tv_usec + 999) / 1000), int.MaxValue);
+            zero = tv.tv_sec == 0 && tv.tv_usec == 0;
+            deadline = WaitDeadline.FromNow(tv.tv_sec > long.MaxValue / 1_000_000_000 ? long.MaxValue : (tv.tv_sec * 1_000_000_000) + (tv.tv_usec * 1000));
         }
 
-        long r = DoSelect(t, a.Int(0), a.Pointer(1), a.Pointer(2), a.Pointer(3), timeout);
-        return r == -Errno.ERESTARTSYS.Value ? -Errno.ERESTARTNOHAND.Value : r;
+        long r = DoSelect(t, a.Int(0), a.Pointer(1), a.Pointer(2), a.Pointer(3), zero ? 0 : WaitDeadline.MillisLeft(deadline));
+        return Finish(t, tvAddr, zero, deadline, timeval: true, r);
     }
 
     /// <summary>Implements pselect6(2).</summary>
     public static long Pselect6(Task t, in SyscallArgs a)
     {
-        long r = ReadTimeout(t, a.Pointer(4), out int timeout);
+        ulong tsAddr = a.Pointer(4);
+        long r = ReadTimeout(t, tsAddr, out long deadline, out bool zero);
         if (r < 0)
         {
             return r;
@@ -159,13 +188,32 @@ internal static class SysPoll
             }
         }
 
-        r = DoSelect(t, a.Int(0), a.Pointer(1), a.Pointer(2), a.Pointer(3), timeout);
-        return r == -Errno.ERESTARTSYS.Value ? Interrupted(timeout) : r;
+        r = DoSelect(t, a.Int(0), a.Pointer(1), a.Pointer(2), a.Pointer(3), zero ? 0 : WaitDeadline.MillisLeft(deadline));
+        return Finish(t, tsAddr, zero, deadline, timeval: false, r);
     }
 
-    // ppoll and pselect6 end with EINTR under a handler; otherwise (a stop, then SIGCONT) Linux restarts them
-    // with the time left. Moat does not write the time left back, so only an unbounded wait restarts.
-    private static long Interrupted(int timeoutMs) => timeoutMs < 0 ? -Errno.ERESTARTNOHAND.Value : -Errno.EINTR.Value;
+    // Linux's poll_select_finish: the caller's timeout (unless it was zero) now holds the time left, whatever
+    // the result, so an interrupted call (ERESTARTNOHAND: EINTR under a handler, otherwise started again)
+    // goes on with that time. If the timeout cannot be written back, an interrupted call is EINTR.
+    private static long Finish(Task t, ulong addr, bool zero, long deadline, bool timeval, long r)
+    {
+        if (r == -Errno.ERESTARTSYS.Value)
+        {
+            r = -Errno.ERESTARTNOHAND.Value;
+        }
+
+        if (addr == 0 || zero)
+        {
+            return r;
+        }
+
+        long left = WaitDeadline.NanosLeft(deadline);
+        long sec = left / 1_000_000_000, nsec = left % 1_000_000_000;
+        long copied = timeval
+            ? t.MM.CopyOut(addr, new Timeval { tv_sec = sec, tv_usec = nsec / 1000 })
+            : t.MM.CopyOut(addr, new Timespec { tv_sec = sec, tv_nsec = nsec });
+        return copied < 0 && r == -Errno.ERESTARTNOHAND.Value ? -Errno.EINTR.Value : r;
+    }
 
     private static long DoSelect(Task t, int nfds, ulong readAddr, ulong writeAddr, ulong exceptAddr, int timeoutMs)
     {
@@ -261,9 +309,10 @@ internal static class SysPoll
         }
     }
 
-    private static long ReadTimeout(Task t, ulong addr, out int timeoutMs)
+    private static long ReadTimeout(Task t, ulong addr, out long deadline, out bool zero)
     {
-        timeoutMs = -1;
+        deadline = long.MaxValue;
+        zero = false;
         if (addr == 0)
         {
             return 0;
@@ -275,7 +324,8 @@ internal static class SysPoll
             return r;
         }
 
-        timeoutMs = (int)Math.Min((ts.tv_sec * 1000) + ((ts.tv_nsec + 999_999) / 1_000_000), int.MaxValue);
+        zero = ts.tv_sec == 0 && ts.tv_nsec == 0;
+        deadline = WaitDeadline.FromNow(ts.tv_sec > long.MaxValue / 1_000_000_000 ? long.MaxValue : (ts.tv_sec * 1_000_000_000) + ts.tv_nsec);
         return 0;
     }
 

@@ -172,27 +172,40 @@ internal static class SysTime
         }
 
         long reqNs = req.tv_sec > long.MaxValue / 1_000_000_000 ? long.MaxValue : (req.tv_sec * 1_000_000_000) + req.tv_nsec;
+        bool absolute = (flags & TIMER_ABSTIME) != 0;
         long now = CpuClocks.Read(t.Kernel, thread, group, which);
-        long deadline = (flags & TIMER_ABSTIME) != 0 ? reqNs : (reqNs > long.MaxValue - now ? long.MaxValue : now + reqNs);
-        while (now < deadline)
-        {
-            int ms = (int)Math.Clamp((deadline - now) / Environment.ProcessorCount / 1_000_000, 1, 10);
-            long r = t.Block(null, static () => false, ms);
-            if (r != -Errno.ETIMEDOUT.Value)
-            {
-                if (remAddr != 0 && (flags & TIMER_ABSTIME) == 0)
-                {
-                    now = CpuClocks.Read(t.Kernel, thread, group, which);
-                    t.MM.CopyOut(remAddr, Ts(Math.Max(0, deadline - now)));
-                }
+        long deadline = absolute ? reqNs : (reqNs > long.MaxValue - now ? long.MaxValue : now + reqNs);
+        var sleep = new CpuClockSleep(thread, group, which, deadline, absolute ? 0 : remAddr);
+        long r = sleep.Restart(t);
+        return absolute && r == -Errno.ERESTART_RESTARTBLOCK.Value ? -Errno.ERESTARTNOHAND.Value : r;
+    }
 
-                return -Errno.EINTR.Value;
+    // A sleep until a CPU clock reaches a deadline; a relative one interrupted writes the time left to rem and
+    // goes on through restart_syscall (Linux's posix_cpu_nsleep_restart).
+    private sealed class CpuClockSleep(Task? thread, ThreadGroup? group, int which, long deadline, ulong remAddr) : ISyscallRestart
+    {
+        public long Restart(Task t)
+        {
+            long now = CpuClocks.Read(t.Kernel, thread, group, which);
+            while (now < deadline)
+            {
+                int ms = (int)Math.Clamp((deadline - now) / Environment.ProcessorCount / 1_000_000, 1, 10);
+                long r = t.Block(null, static () => false, ms);
+                now = CpuClocks.Read(t.Kernel, thread, group, which);
+                if (r != -Errno.ETIMEDOUT.Value)
+                {
+                    if (remAddr != 0 && t.MM.CopyOut(remAddr, Ts(Math.Max(0, deadline - now))) < 0)
+                    {
+                        return -Errno.EFAULT.Value;
+                    }
+
+                    t.SyscallRestart = this;
+                    return -Errno.ERESTART_RESTARTBLOCK.Value;
+                }
             }
 
-            now = CpuClocks.Read(t.Kernel, thread, group, which);
+            return 0;
         }
-
-        return 0;
     }
 
     private static long Sleep(Task t, int hostClock, int flags, ulong reqAddr, ulong remAddr)
@@ -207,46 +220,66 @@ internal static class SysTime
             return -Errno.EINVAL.Value;
         }
 
-        long nanos;
         if ((flags & TIMER_ABSTIME) != 0)
         {
+            // An absolute deadline restarts as it is, with the same arguments (ERESTARTNOHAND).
             HostProcess.ClockGettime(hostClock, out Timespec now);
-            nanos = ((req.tv_sec - now.tv_sec) * 1_000_000_000) + (req.tv_nsec - now.tv_nsec);
-        }
-        else
-        {
-            nanos = req.tv_sec > long.MaxValue / 1_000_000_000 ? long.MaxValue : (req.tv_sec * 1_000_000_000) + req.tv_nsec;
+            long left = ((req.tv_sec - now.tv_sec) * 1_000_000_000) + (req.tv_nsec - now.tv_nsec);
+            return left <= 0 || SleepUntil(t, WaitDeadline.FromNow(left)) ? 0 : -Errno.ERESTARTNOHAND.Value;
         }
 
-        if (nanos <= 0)
+        long nanos = req.tv_sec > long.MaxValue / 1_000_000_000 ? long.MaxValue : (req.tv_sec * 1_000_000_000) + req.tv_nsec;
+        return RelativeSleep.Run(t, WaitDeadline.FromNow(nanos), remAddr);
+    }
+
+    // Sleeps on the task's wake event until the deadline: true when it passed, false when a signal (or a stop)
+    // needs the task. A wait never ends early: the event's millisecond clock is coarser than the deadline's.
+    private static bool SleepUntil(Task t, long deadline)
+    {
+        while (true)
         {
-            return 0;
+            long left = WaitDeadline.NanosLeft(deadline);
+            if (left <= 0)
+            {
+                return true;
+            }
+
+            if (left < 2_000_000)
+            {
+                // Too short for the wake event's millisecond clock: sleep on the host.
+                HostSleep(left);
+                return true;
+            }
+
+            int ms = (int)Math.Min((left + 999_999) / 1_000_000, int.MaxValue);
+            if (t.Block(null, static () => false, ms) != -Errno.ETIMEDOUT.Value)
+            {
+                return false;
+            }
+        }
+    }
+
+    // A relative nanosleep/clock_nanosleep: interrupted, it writes the time left to rem and goes on to the same
+    // deadline through restart_syscall unless a handler runs (Linux's hrtimer_nanosleep_restart).
+    private sealed class RelativeSleep(long deadline, ulong remAddr) : ISyscallRestart
+    {
+        public static long Run(Task t, long deadline, ulong remAddr)
+        {
+            if (SleepUntil(t, deadline))
+            {
+                return 0;
+            }
+
+            if (remAddr != 0 && t.MM.CopyOut(remAddr, Ts(WaitDeadline.NanosLeft(deadline))) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            t.SyscallRestart = new RelativeSleep(deadline, remAddr);
+            return -Errno.ERESTART_RESTARTBLOCK.Value;
         }
 
-        if (nanos < 2_000_000)
-        {
-            // Too short for the wake event's millisecond clock: sleep on the host.
-            HostSleep(nanos);
-            return 0;
-        }
-
-        // Sleeps on the task's own wake event, so a signal interrupts it.
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        int ms = (int)Math.Min((nanos + 999_999) / 1_000_000, int.MaxValue);
-        long r = t.Block(null, static () => false, ms);
-        if (r == -Errno.ETIMEDOUT.Value)
-        {
-            return 0;
-        }
-
-        if (remAddr != 0 && (flags & TIMER_ABSTIME) == 0)
-        {
-            long elapsed = (long)System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds;
-            long left = Math.Max(0, nanos - elapsed);
-            t.MM.CopyOut(remAddr, new Timespec { tv_sec = left / 1_000_000_000, tv_nsec = left % 1_000_000_000 });
-        }
-
-        return -Errno.EINTR.Value;
+        public long Restart(Task t) => Run(t, deadline, remAddr);
     }
 
     private static unsafe void HostSleep(long nanos)

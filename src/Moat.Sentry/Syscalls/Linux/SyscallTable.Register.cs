@@ -222,6 +222,8 @@ internal static partial class SyscallTable
         Partial(Sysno.sched_setparam, SysSched.SchedSetparam, "priorities are recorded and reported; the host schedules every task alike");
         Full(Sysno.sched_getscheduler, SysSched.SchedGetscheduler);
         Full(Sysno.sched_getparam, SysSched.SchedGetparam);
+        Partial(Sysno.sched_setattr, SysSchedAttr.SchedSetattr, "as sched_setscheduler, nice included; SCHED_DEADLINE refused (EPERM), utilization clamps EOPNOTSUPP (a kernel without CONFIG_UCLAMP_TASK)");
+        Full(Sysno.sched_getattr, SysSchedAttr.SchedGetattr);
         Full(Sysno.sched_get_priority_max, SysSched.SchedGetPriorityMax);
         Full(Sysno.sched_get_priority_min, SysSched.SchedGetPriorityMin);
         Partial(Sysno.sched_rr_get_interval, SysSched.SchedRrGetInterval, "100 ms for SCHED_RR, 0 otherwise (Linux's fair slice in whole jiffies)");
@@ -232,7 +234,7 @@ internal static partial class SyscallTable
         Partial(Sysno.reboot, SysReboot.Reboot, "as in a PID namespace of its own: restart, halt and power-off kill the sandbox's init (its exit shows SIGKILL, not Linux's SIGHUP/SIGINT); other commands EINVAL");
         Partial(Sysno.getcpu, SysThread.Getcpu, "always virtual CPU 0, node 0");
 
-        Partial(Sysno.futex, SysFutex.Futex, "every operation but the priority-inheritance ones (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, *_REQUEUE_PI, LOCK_PI2)");
+        Partial(Sysno.futex, SysFutex.Futex, "every operation; the PI ones hand the lock over in FIFO order and lend no priority (the host schedules every task alike)");
         Full(Sysno.kill, SysSignal.Kill);
         Full(Sysno.tkill, SysSignal.Tkill);
         Full(Sysno.tgkill, SysSignal.Tgkill);
@@ -291,7 +293,8 @@ internal static partial class SyscallTable
         Full(Sysno.clock_getres, SysTime.ClockGetres);
         Full(Sysno.gettimeofday, SysTime.Gettimeofday);
         Full(Sysno.time, SysTime.Time);
-        Partial(Sysno.nanosleep, SysTime.Nanosleep, "not interruptible by signals yet");
+        Full(Sysno.nanosleep, SysTime.Nanosleep);
+        Full(Sysno.restart_syscall, SysRestart.RestartSyscall);
         Partial(Sysno.clock_nanosleep, SysTime.ClockNanosleep, "a CPU clock is sampled every 1-10 ms while sleeping on it");
         Full(Sysno.clock_settime, SysClockSet.ClockSettime);
         Full(Sysno.settimeofday, SysClockSet.Settimeofday);

@@ -91,7 +91,7 @@ internal sealed partial class Terminal
                 return sig == Signal.SIGTTIN ? -Errno.EIO.Value : 0;
             }
 
-            if (IsOrphanedLocked(pgrp, g.Session))
+            if (Kernel.IsOrphanedProcessGroupLocked(pgrp, g.Session))
             {
                 return -Errno.EIO.Value;
             }
@@ -99,26 +99,6 @@ internal sealed partial class Terminal
 
         SignalGroup(pgrp, sig);
         return -Errno.ERESTARTSYS.Value;
-    }
-
-    // A group is orphaned when no member has a parent in another group of the same session.
-    private bool IsOrphanedLocked(int pgrp, int session)
-    {
-        foreach (ThreadGroup g in Kernel.AllGroupsLocked())
-        {
-            if (g.ProcessGroup != pgrp || g.Zombie || g.ExitStatus != null)
-            {
-                continue;
-            }
-
-            ThreadGroup? p = g.Parent;
-            if (p != null && p.ProcessGroup != pgrp && p.Session == session)
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     /// <summary>Sends <paramref name="sig"/> from the kernel to every live process of group <paramref name="pgrp"/>.</summary>
