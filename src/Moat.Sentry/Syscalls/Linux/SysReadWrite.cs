@@ -256,7 +256,15 @@ internal static class SysReadWrite
             left -= len;
         }
 
-        var io = IoSequence.Vector(iov, count);
+        return Transfer(t, f, IoSequence.Vector(iov, count), offset, flags, write);
+    }
+
+    /// <summary>
+    /// One read or write of <paramref name="io"/> with preadv2's RWF flags (already checked), at
+    /// <paramref name="offset"/> (-1: the file offset); a write that moved bytes is IN_MODIFY. Shared with AIO.
+    /// </summary>
+    internal static long Transfer(Task t, FileDescription f, in IoSequence io, long offset, int flags, bool write)
+    {
         bool nowait = (flags & RwFlags.RWF_NOWAIT) != 0;
         bool append = write && (flags & RwFlags.RWF_APPEND) != 0;
         bool noAppend = write && offset >= 0 && (flags & RwFlags.RWF_NOAPPEND) != 0;

@@ -28,6 +28,14 @@ internal static partial class SyscallTable
         Partial(Sysno.copy_file_range, SysSplice.CopyFileRange, "copies through a Sentry buffer; EXDEV across file systems");
         Partial(Sysno.pwritev2, SysReadWrite.Pwritev2, "RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");
 
+        // Linux native AIO (Kernel/Aio): a ring mapped into the process, completions written by the Sentry.
+        Partial(Sysno.io_setup, SysAio.IoSetup, "rings sized as Linux's, counted in /proc/sys/fs/aio-nr against aio-max-nr (65536, read-only); the ring is a shared mapping that fork's child keeps (without the context) and io_destroy or exit removes");
+        Full(Sysno.io_destroy, SysAio.IoDestroy);
+        Partial(Sysno.io_submit, SysAio.IoSubmit, "PREAD/PWRITE/PREADV/PWRITEV/FSYNC/FDSYNC run inside io_submit, as Linux's buffered I/O (a blocking pipe or socket blocks there); IOCB_CMD_POLL completes when its file is ready; IOCB_FLAG_RESFD, IOCB_FLAG_IOPRIO and RWF flags as preadv2; NOOP is EINVAL as in Linux");
+        Full(Sysno.io_cancel, SysAio.IoCancel);
+        Full(Sysno.io_getevents, SysAio.IoGetevents);
+        Full(Sysno.io_pgetevents, SysAio.IoPgetevents);
+
         // Flushing: nothing the sandbox writes is on a host disk.
         Full(Sysno.fsync, SysSync.Fsync);
         Full(Sysno.fdatasync, SysSync.Fsync);

@@ -452,6 +452,8 @@ internal static class ProcFs
             "/proc/sys/vm/overcommit_memory" => "0\n",
             "/proc/sys/vm/max_map_count" => "65530\n",
             "/proc/sys/fs/nr_open" => "1048576\n",
+            "/proc/sys/fs/aio-nr" => t.Kernel.Aio.Nr + "\n",
+            "/proc/sys/fs/aio-max-nr" => t.Kernel.Aio.MaxNr + "\n",
             "/proc/sys/fs/pipe-max-size" => "1048576\n",
             "/proc/sys/fs/mqueue/msg_max" => t.Kernel.Ipc.Mq.MsgMax + "\n",
             "/proc/sys/fs/mqueue/msgsize_max" => t.Kernel.Ipc.Mq.MsgSizeMax + "\n",
@@ -492,7 +494,7 @@ internal static class ProcFs
         "/proc/sys/net/ipv4" => [("ip_local_port_range", DtReg), ("tcp_rmem", DtReg), ("tcp_wmem", DtReg)],
         "/proc/sys/kernel" => [("cap_last_cap", DtReg), ("domainname", DtReg), ("hostname", DtReg), ("ngroups_max", DtReg), ("osrelease", DtReg), ("ostype", DtReg), ("pid_max", DtReg), ("random", DtDir), ("version", DtReg)],
         "/proc/sys/vm" => [("max_map_count", DtReg), ("overcommit_memory", DtReg)],
-        "/proc/sys/fs" => [("mqueue", DtDir), ("nr_open", DtReg), ("pipe-max-size", DtReg)],
+        "/proc/sys/fs" => [("aio-max-nr", DtReg), ("aio-nr", DtReg), ("mqueue", DtDir), ("nr_open", DtReg), ("pipe-max-size", DtReg)],
         "/proc/sys/fs/mqueue" => [("msg_default", DtReg), ("msg_max", DtReg), ("msgsize_default", DtReg), ("msgsize_max", DtReg), ("queues_max", DtReg)],
         _ => [("boot_id", DtReg)],
     };
