@@ -347,7 +347,7 @@ internal static class SysAio
                 return vr;
             }
 
-            long res = SysReadWrite.Transfer(t, f, IoSequence.App(cb.aio_buf, len), f.Positional ? cb.aio_offset : -1, cb.aio_rw_flags, write);
+            long res = SysReadWrite.Transfer(t, f, IoSequence.App(cb.aio_buf, len), f.Positional ? cb.aio_offset : -1, cb.aio_rw_flags, write, notify: false);
             ctx.Complete(user, cb.aio_data, Restarted(res), efd);
             return 0;
         }
@@ -387,7 +387,7 @@ internal static class SysAio
                 return vr;
             }
 
-            long res = total == 0 ? 0 : SysReadWrite.Transfer(t, f, IoSequence.Vector(iov, count), f.Positional ? cb.aio_offset : -1, cb.aio_rw_flags, write);
+            long res = total == 0 ? 0 : SysReadWrite.Transfer(t, f, IoSequence.Vector(iov, count), f.Positional ? cb.aio_offset : -1, cb.aio_rw_flags, write, notify: false);
             ctx.Complete(user, cb.aio_data, Restarted(res), efd);
             return 0;
         }

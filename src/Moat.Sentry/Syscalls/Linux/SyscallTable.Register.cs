@@ -50,7 +50,7 @@ internal static partial class SyscallTable
         Partial(Sysno.stat, SysFile.StatPath, "Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target)");
         Partial(Sysno.lstat, SysFile.Lstat, "Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target)");
         Partial(Sysno.ioctl, SysFile.Ioctl, "FIOCLEX/FIONCLEX/FIONBIO/FIOASYNC/FIONREAD everywhere; the Sentry's ptys (termios, winsize, job control, devpts); TCGETS and TIOCGWINSZ on host files; socket and pipe queries (SIOCGSTAMP/SIOCGSTAMPNS of UDP datagrams)");
-        Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks, memfd seals, owners and F_SETSIG (SIGIO from pipes and unix sockets); no leases or F_NOTIFY");
+        Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks, memfd seals, owners and F_SETSIG (SIGIO from pipes and unix sockets); F_NOTIFY (dnotify) for changes made inside the sandbox (DN_ACCESS as IN_ACCESS); no leases");
         Full(Sysno.flock, SysLock.Flock);
         Partial(Sysno.memfd_create, SysMemfd.MemfdCreate, "a tmpfs file with seals; MAP_SHARED maps its own pages; MFD_HUGETLB gives ordinary pages");
         Full(Sysno.close_range, SysFile.CloseRange);
@@ -137,8 +137,8 @@ internal static partial class SyscallTable
         Partial(Sysno.epoll_pwait, SysEpoll.EpollPwait, "edge triggering reports new events on each wait that finds them");
         Full(Sysno.eventfd, SysEpoll.Eventfd);
         Full(Sysno.eventfd2, SysEpoll.Eventfd2);
-        Partial(Sysno.inotify_init, SysInotify.InotifyInit, "events for changes made inside the sandbox; no IN_ACCESS, no IN_UNMOUNT");
-        Partial(Sysno.inotify_init1, SysInotify.InotifyInit1, "events for changes made inside the sandbox; no IN_ACCESS, no IN_UNMOUNT");
+        Partial(Sysno.inotify_init, SysInotify.InotifyInit, "events for changes made inside the sandbox; IN_ACCESS from read, pread64, readv, preadv and preadv2 (not sendfile, splice or mappings); no IN_UNMOUNT");
+        Partial(Sysno.inotify_init1, SysInotify.InotifyInit1, "events for changes made inside the sandbox; IN_ACCESS from read, pread64, readv, preadv and preadv2 (not sendfile, splice or mappings); no IN_UNMOUNT");
         Full(Sysno.inotify_add_watch, SysInotify.InotifyAddWatch);
         Full(Sysno.inotify_rm_watch, SysInotify.InotifyRmWatch);
 
