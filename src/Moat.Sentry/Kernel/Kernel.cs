@@ -75,6 +75,9 @@ internal sealed partial class Kernel
     /// <summary>The SysV IPC namespace of the sandbox (shared memory, semaphores, message queues).</summary>
     public Ipc.IpcNamespace Ipc { get; }
 
+    /// <summary>The sandbox's count of AIO requests (aio-nr) against aio-max-nr.</summary>
+    public Aio.AioAccounting Aio { get; } = new();
+
     /// <summary>The unmounted tmpfs that holds memfd_create(2) files.</summary>
     public Vfs.Tmpfs.Tmpfs MemfdFs { get; }
 

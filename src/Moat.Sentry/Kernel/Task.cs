@@ -117,6 +117,9 @@ internal sealed partial class Task
     /// <summary>prctl(PR_SET_PDEATHSIG): sent to this task when its parent process exits.</summary>
     public int ParentDeathSignal { get; set; }
 
+    /// <summary>When the task was created (Linux's start_time, on the real-time clock): taskstats' ac_btime.</summary>
+    public DateTime StartedUtc { get; } = DateTime.UtcNow;
+
     /// <summary>The task's name (comm), at most 15 bytes: the executable's base name after execve.</summary>
     public string Comm { get; set; } = string.Empty;
 

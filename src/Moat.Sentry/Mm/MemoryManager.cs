@@ -181,6 +181,7 @@ internal sealed partial class MemoryManager : IDisposable
 
     public void Dispose()
     {
+        DestroyAio();
         using (LockExclusive())
         {
             DetachAllOwnersLocked();

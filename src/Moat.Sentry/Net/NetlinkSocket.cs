@@ -9,7 +9,7 @@ using Moat.Sentry.Vfs;
 namespace Moat.Sentry.Net;
 
 /// <summary>
-/// A minimal NETLINK_ROUTE socket: it answers the RTM_GETLINK and RTM_GETADDR dumps with the loopback
+/// A minimal NETLINK_ROUTE (or NETLINK_GENERIC, <see cref="GenericNetlink"/>) socket: it answers the RTM_GETLINK and RTM_GETADDR dumps with the loopback
 /// interface (lo, 127.0.0.1/8, ::1/128), which is what glibc's getifaddrs and if_nameindex ask; with host
 /// networking those dumps and RTM_GETROUTE's are the host namespace's (<see cref="HostRouteDump"/>). Any other
 /// request gets an NLMSG_ERROR of EOPNOTSUPP. Each request's answer is one datagram, as the kernel's dump is.
@@ -42,9 +42,10 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
 
     private readonly Func<bool> _canRead;
 
-    public NetlinkSocket(int type, int flags)
+    public NetlinkSocket(int type, int flags, int protocol = NETLINK_ROUTE)
     {
         Type = type;
+        Protocol = protocol;
         StatusFlags = OpenFlags.O_RDWR | (flags & OpenFlags.O_NONBLOCK);
         _canRead = () =>
         {
@@ -57,6 +58,9 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
 
     /// <summary>SOCK_RAW or SOCK_DGRAM (netlink treats them alike).</summary>
     public int Type { get; }
+
+    /// <summary>NETLINK_ROUTE or NETLINK_GENERIC (<see cref="GenericNetlink"/>).</summary>
+    public int Protocol { get; }
 
     public long ReceiveTimeoutUs { get; set; }
 
@@ -155,7 +159,17 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
                 break;
             }
 
-            if (!host || !AnswerFromHost(req.AsSpan(off, len), answer, datagrams))
+            if (Protocol == GenericNetlink.NETLINK_GENERIC)
+            {
+                uint port;
+                lock (_mu)
+                {
+                    port = _portId;
+                }
+
+                GenericNetlink.Answer(t, req.AsSpan(off, len), port, datagrams);
+            }
+            else if (!host || !AnswerFromHost(req.AsSpan(off, len), answer, datagrams))
             {
                 Answer(req.AsSpan(off, len), answer);
             }

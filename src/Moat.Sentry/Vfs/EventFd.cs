@@ -36,6 +36,23 @@ internal sealed class EventFd : FileDescription
         }
     }
 
+    /// <summary>
+    /// Linux's eventfd_signal, for a completion in the kernel (an AIO request with IOCB_FLAG_RESFD): adds one,
+    /// stopping at ULLONG_MAX rather than blocking.
+    /// </summary>
+    public void Signal()
+    {
+        lock (_mu)
+        {
+            if (_count < ulong.MaxValue)
+            {
+                _count++;
+            }
+
+            _events.Notify();
+        }
+    }
+
     public override long Read(Task t, in IoSequence dst, long offset)
     {
         ulong count = dst.Total;

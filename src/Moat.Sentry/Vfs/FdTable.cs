@@ -279,6 +279,11 @@ internal sealed class FdTable
     private void Closed(FileDescription f)
     {
         FileLocks.OnClose(this, f);
+        if (Inotify.Dnotify.Any)
+        {
+            Inotify.Dnotify.Flush(f, this);
+        }
+
         f.Flush(Moat.Sentry.Kernel.Task.Current);
         f.DecRef();
     }

@@ -51,6 +51,20 @@ internal sealed class FileAsync
         }
     }
 
+    /// <summary>f_modown without force (dnotify's __f_setown): the caller's process becomes the owner unless one is set.</summary>
+    public void SetOwnerIfNone(Task t)
+    {
+        lock (_mu)
+        {
+            if (_ownerId != 0)
+            {
+                return;
+            }
+        }
+
+        SetOwner(t, F_OWNER_PID, t.Group.Tgid);
+    }
+
     /// <summary>F_GETOWN_EX's answer.</summary>
     public (int Type, int Id) Owner
     {
@@ -101,12 +115,24 @@ internal sealed class FileAsync
     /// </summary>
     public void Send(int reason)
     {
+        int fd;
+        lock (_mu)
+        {
+            fd = _fd;
+        }
+
+        Send(reason, fd);
+    }
+
+    /// <summary>As <see cref="Send(int)"/>, with <paramref name="fd"/> in si_fd (dnotify reports the fd F_NOTIFY was given).</summary>
+    public void Send(int reason, int fd)
+    {
         Kernel.Kernel? k;
-        int type, id, signum, fd;
+        int type, id, signum;
         uint uid, euid;
         lock (_mu)
         {
-            (k, type, id, signum, fd, uid, euid) = (_kernel, _ownerType, _ownerId, _signum, _fd, _uid, _euid);
+            (k, type, id, signum, uid, euid) = (_kernel, _ownerType, _ownerId, _signum, _uid, _euid);
         }
 
         if (k == null || id == 0)

@@ -28,6 +28,22 @@ public class AbiLayoutTests
     }
 
     [Fact]
+    public void Iocb_And_IoEvent_MatchAioAbi()
+    {
+        Assert.Equal(64, Unsafe.SizeOf<Iocb>());
+        Assert.Equal(8, (int)Marshal.OffsetOf<Iocb>(nameof(Iocb.aio_key)));
+        Assert.Equal(12, (int)Marshal.OffsetOf<Iocb>(nameof(Iocb.aio_rw_flags)));
+        Assert.Equal(16, (int)Marshal.OffsetOf<Iocb>(nameof(Iocb.aio_lio_opcode)));
+        Assert.Equal(20, (int)Marshal.OffsetOf<Iocb>(nameof(Iocb.aio_fildes)));
+        Assert.Equal(24, (int)Marshal.OffsetOf<Iocb>(nameof(Iocb.aio_buf)));
+        Assert.Equal(40, (int)Marshal.OffsetOf<Iocb>(nameof(Iocb.aio_offset)));
+        Assert.Equal(56, (int)Marshal.OffsetOf<Iocb>(nameof(Iocb.aio_flags)));
+        Assert.Equal(60, (int)Marshal.OffsetOf<Iocb>(nameof(Iocb.aio_resfd)));
+        Assert.Equal(32, Unsafe.SizeOf<IoEvent>());
+        Assert.Equal(16, (int)Marshal.OffsetOf<IoEvent>(nameof(IoEvent.res)));
+    }
+
+    [Fact]
     public void Stat_MatchesKernelStat()
     {
         Assert.Equal(144, Unsafe.SizeOf<Stat>());

@@ -505,6 +505,19 @@ internal static class SysFile
                 return r;
             }
 
+            case SysDnotify.F_NOTIFY:
+            {
+                FileDescription? f = t.Fds.Get(fd);
+                if (f == null)
+                {
+                    return -Errno.EBADF.Value;
+                }
+
+                long r = SysDnotify.Fcntl(t, f, fd, a.Pointer(2));
+                f.DecRef();
+                return r;
+            }
+
             case SysMemfd.F_ADD_SEALS:
             case SysMemfd.F_GET_SEALS:
             {

@@ -83,7 +83,7 @@ internal static class SysIoprio
 
     // ioprio_check_cap: the class must be one Linux knows, a real-time class needs CAP_SYS_NICE or CAP_SYS_ADMIN,
     // and no class may carry a level.
-    private static long CheckCap(Task t, int ioprio)
+    internal static long CheckCap(Task t, int ioprio)
     {
         int cls = (ioprio >> IOPRIO_CLASS_SHIFT) & 7;
         int level = ioprio & 7;

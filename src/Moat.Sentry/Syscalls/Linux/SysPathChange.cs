@@ -243,6 +243,12 @@ internal static class SysPathChange
         else if (r == 0 && watched)
         {
             bool isDir = (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR;
+            if (isDir || Dnotify.SameDirectory(from, to))
+            {
+                // FS_RENAME reaches a directory's F_NOTIFY only within one directory, or for a directory.
+                Fsnotify.Entry(t, from, Dnotify.FsRename, 0, isDir);
+            }
+
             uint cookie = Fsnotify.NextCookie();
             Fsnotify.Entry(t, from, InotifyMask.IN_MOVED_FROM, cookie, isDir);
             Fsnotify.Entry(t, to, InotifyMask.IN_MOVED_TO, cookie, isDir);

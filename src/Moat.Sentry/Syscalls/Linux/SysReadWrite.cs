@@ -26,7 +26,7 @@ internal static class SysReadWrite
 
         try
         {
-            return !SpliceIo.Readable(f) ? -Errno.EBADF.Value : f.Read(t, IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount)), -1);
+            return !SpliceIo.Readable(f) ? -Errno.EBADF.Value : Accessed(t, f, f.Read(t, IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount)), -1));
         }
         finally
         {
@@ -40,6 +40,17 @@ internal static class SysReadWrite
         if (n > 0 && Vfs.Inotify.Fsnotify.Active)
         {
             Vfs.Inotify.Fsnotify.OnFile(t, f, Vfs.Inotify.InotifyMask.IN_MODIFY);
+        }
+
+        return n;
+    }
+
+    // A read that moved bytes is IN_ACCESS (Linux's fsnotify_access in vfs_read and its vectored forms).
+    private static long Accessed(Task t, FileDescription f, long n)
+    {
+        if (n > 0 && Vfs.Inotify.Fsnotify.Active)
+        {
+            Vfs.Inotify.Fsnotify.OnFile(t, f, Vfs.Inotify.InotifyMask.IN_ACCESS);
         }
 
         return n;
@@ -84,7 +95,7 @@ internal static class SysReadWrite
             // Linux's order: ESPIPE (no FMODE_PREAD), then EBADF (mode).
             return !f.Positional ? -Errno.ESPIPE.Value
                 : !SpliceIo.Readable(f) ? -Errno.EBADF.Value
-                : f.Read(t, IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount)), a.Long(3));
+                : Accessed(t, f, f.Read(t, IoSequence.App(a.Pointer(1), Math.Min(a.SizeT(2), MaxRwCount)), a.Long(3)));
         }
         finally
         {
@@ -256,7 +267,16 @@ internal static class SysReadWrite
             left -= len;
         }
 
-        var io = IoSequence.Vector(iov, count);
+        return Transfer(t, f, IoSequence.Vector(iov, count), offset, flags, write);
+    }
+
+    /// <summary>
+    /// One read or write of <paramref name="io"/> with preadv2's RWF flags (already checked), at
+    /// <paramref name="offset"/> (-1: the file offset); with <paramref name="notify"/> a transfer that moved
+    /// bytes is IN_MODIFY or IN_ACCESS (AIO's are not, as on Linux). Shared with AIO.
+    /// </summary>
+    internal static long Transfer(Task t, FileDescription f, in IoSequence io, long offset, int flags, bool write, bool notify = true)
+    {
         bool nowait = (flags & RwFlags.RWF_NOWAIT) != 0;
         bool append = write && (flags & RwFlags.RWF_APPEND) != 0;
         bool noAppend = write && offset >= 0 && (flags & RwFlags.RWF_NOAPPEND) != 0;
@@ -278,7 +298,7 @@ internal static class SysReadWrite
             r = f.Read(t, io, offset);
         }
 
-        return write ? Modified(t, f, r) : r;
+        return !notify ? r : write ? Modified(t, f, r) : Accessed(t, f, r);
     }
 
     // RWF_APPEND: write at the end; a write at the file offset leaves the offset at the new end.

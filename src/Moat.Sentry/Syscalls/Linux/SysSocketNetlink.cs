@@ -7,7 +7,7 @@ using Moat.Sentry.Vfs;
 
 namespace Moat.Sentry.Syscalls.Linux;
 
-/// <summary>The socket calls of the minimal NETLINK_ROUTE socket (Net/NetlinkSocket.cs).</summary>
+/// <summary>The socket calls of the minimal NETLINK_ROUTE and NETLINK_GENERIC sockets (Net/NetlinkSocket.cs).</summary>
 internal static partial class SysSocket
 {
     private static long NetlinkSocketCall(Task t, int type, int protocol)
@@ -23,12 +23,12 @@ internal static partial class SysSocket
             return -Errno.ESOCKTNOSUPPORT.Value;
         }
 
-        if (protocol != NetlinkSocket.NETLINK_ROUTE)
+        if (protocol is not (NetlinkSocket.NETLINK_ROUTE or GenericNetlink.NETLINK_GENERIC))
         {
             return -Errno.EPROTONOSUPPORT.Value;
         }
 
-        var s = new NetlinkSocket(kind, type);
+        var s = new NetlinkSocket(kind, type, protocol);
         int fd = t.Fds.Add(s, (type & SOCK_CLOEXEC) != 0, 0, Limit(t));
         s.DecRef();
         return fd;
@@ -197,7 +197,7 @@ internal static partial class SysSocket
         {
             SO_TYPE => s.Type,
             SO_DOMAIN => NetlinkSocket.AF_NETLINK,
-            SO_PROTOCOL => NetlinkSocket.NETLINK_ROUTE,
+            SO_PROTOCOL => s.Protocol,
             SO_SNDBUF or SO_RCVBUF => UnixSocket.DefaultBuffer,
             SO_ERROR => 0,
             _ => null,

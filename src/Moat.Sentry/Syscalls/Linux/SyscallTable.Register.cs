@@ -28,6 +28,14 @@ internal static partial class SyscallTable
         Partial(Sysno.copy_file_range, SysSplice.CopyFileRange, "copies through a Sentry buffer; EXDEV across file systems");
         Partial(Sysno.pwritev2, SysReadWrite.Pwritev2, "RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");
 
+        // Linux native AIO (Kernel/Aio): a ring mapped into the process, completions written by the Sentry.
+        Partial(Sysno.io_setup, SysAio.IoSetup, "rings sized as Linux's, counted in /proc/sys/fs/aio-nr against aio-max-nr (65536, read-only); the ring is a shared mapping that fork's child keeps (without the context) and io_destroy or exit removes");
+        Full(Sysno.io_destroy, SysAio.IoDestroy);
+        Partial(Sysno.io_submit, SysAio.IoSubmit, "PREAD/PWRITE/PREADV/PWRITEV/FSYNC/FDSYNC run inside io_submit, as Linux's buffered I/O (a blocking pipe or socket blocks there); IOCB_CMD_POLL completes when its file is ready; IOCB_FLAG_RESFD, IOCB_FLAG_IOPRIO and RWF flags as preadv2; NOOP is EINVAL as in Linux");
+        Full(Sysno.io_cancel, SysAio.IoCancel);
+        Full(Sysno.io_getevents, SysAio.IoGetevents);
+        Full(Sysno.io_pgetevents, SysAio.IoPgetevents);
+
         // Flushing: nothing the sandbox writes is on a host disk.
         Full(Sysno.fsync, SysSync.Fsync);
         Full(Sysno.fdatasync, SysSync.Fsync);
@@ -42,7 +50,7 @@ internal static partial class SyscallTable
         Partial(Sysno.stat, SysFile.StatPath, "Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target)");
         Partial(Sysno.lstat, SysFile.Lstat, "Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target)");
         Partial(Sysno.ioctl, SysFile.Ioctl, "FIOCLEX/FIONCLEX/FIONBIO/FIOASYNC/FIONREAD everywhere; the Sentry's ptys (termios, winsize, job control, devpts); TCGETS and TIOCGWINSZ on host files; socket and pipe queries (SIOCGSTAMP/SIOCGSTAMPNS of UDP datagrams)");
-        Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks, memfd seals, owners and F_SETSIG (SIGIO from pipes and unix sockets); no leases or F_NOTIFY");
+        Partial(Sysno.fcntl, SysFile.Fcntl, "descriptor flags, status flags, pipe size, POSIX and OFD record locks, memfd seals, owners and F_SETSIG (SIGIO from pipes and unix sockets); F_NOTIFY (dnotify) for changes made inside the sandbox (DN_ACCESS as IN_ACCESS); no leases");
         Full(Sysno.flock, SysLock.Flock);
         Partial(Sysno.memfd_create, SysMemfd.MemfdCreate, "a tmpfs file with seals; MAP_SHARED maps its own pages; MFD_HUGETLB gives ordinary pages");
         Full(Sysno.close_range, SysFile.CloseRange);
@@ -129,13 +137,13 @@ internal static partial class SyscallTable
         Partial(Sysno.epoll_pwait, SysEpoll.EpollPwait, "edge triggering reports new events on each wait that finds them");
         Full(Sysno.eventfd, SysEpoll.Eventfd);
         Full(Sysno.eventfd2, SysEpoll.Eventfd2);
-        Partial(Sysno.inotify_init, SysInotify.InotifyInit, "events for changes made inside the sandbox; no IN_ACCESS, no IN_UNMOUNT");
-        Partial(Sysno.inotify_init1, SysInotify.InotifyInit1, "events for changes made inside the sandbox; no IN_ACCESS, no IN_UNMOUNT");
+        Partial(Sysno.inotify_init, SysInotify.InotifyInit, "events for changes made inside the sandbox; IN_ACCESS from read, pread64, readv, preadv and preadv2 (not sendfile, splice or mappings); no IN_UNMOUNT");
+        Partial(Sysno.inotify_init1, SysInotify.InotifyInit1, "events for changes made inside the sandbox; IN_ACCESS from read, pread64, readv, preadv and preadv2 (not sendfile, splice or mappings); no IN_UNMOUNT");
         Full(Sysno.inotify_add_watch, SysInotify.InotifyAddWatch);
         Full(Sysno.inotify_rm_watch, SysInotify.InotifyRmWatch);
 
         // Sockets.
-        Partial(Sysno.socket, SysSocket.NetSocket, "AF_UNIX stream, datagram and seqpacket (SOCK_RAW is a datagram socket, as Linux makes it); AF_INET/AF_INET6 TCP and UDP on the Sentry's loopback network; other families answer EAFNOSUPPORT");
+        Partial(Sysno.socket, SysSocket.NetSocket, "AF_UNIX stream, datagram and seqpacket (SOCK_RAW is a datagram socket, as Linux makes it); AF_INET/AF_INET6 TCP and UDP on the Sentry's loopback network; AF_NETLINK NETLINK_ROUTE (links, addresses, routes) and NETLINK_GENERIC (nlctrl, TASKSTATS); other families answer EAFNOSUPPORT");
         Partial(Sysno.socketpair, SysSocket.NetSocketpair, "AF_UNIX");
         Partial(Sysno.bind, SysSocket.NetBind, "AF_UNIX path (a socket node in the file tree), abstract and autobind names; AF_INET/AF_INET6 on loopback addresses");
         Full(Sysno.listen, SysSocket.NetListen);
@@ -172,6 +180,7 @@ internal static partial class SyscallTable
         Partial(Sysno.set_mempolicy, SysMempolicy.SetMempolicy, "one NUMA node (0): policies are checked, stored and reported; memory is on node 0 whatever they say");
         Partial(Sysno.get_mempolicy, SysMempolicy.GetMempolicy, "one NUMA node; MPOL_F_ADDR reports MPOL_DEFAULT (mbind keeps no policy per mapping)");
         Partial(Sysno.mbind, SysMempolicy.Mbind, "one NUMA node: arguments and range checked, the policy is not kept");
+        Partial(Sysno.userfaultfd, SysUserfaultfd.Userfaultfd, "Linux's checks with vm.unprivileged_userfaultfd = 0 (EPERM without CAP_SYS_PTRACE unless UFFD_USER_MODE_ONLY, EINVAL for unknown flags); then ENOSYS: no fault is held for a user-space handler yet");
         Full(Sysno.pkey_alloc, SysPkey.PkeyAlloc);
         Full(Sysno.pkey_free, SysPkey.PkeyFree);
         Full(Sysno.pkey_mprotect, SysPkey.PkeyMprotect);

@@ -50,32 +50,42 @@ internal static class Fsnotify
         }
     }
 
+    /// <summary>Counts <see cref="Dnotify"/> entries among the watches, so that <see cref="Active"/> covers them.</summary>
+    /// <remarks>Preconditions: Mu is held.</remarks>
+    internal static void CountLocked(int delta) => Volatile.Write(ref s_watches, s_watches + delta);
+
     /// <summary>A cookie that ties IN_MOVED_FROM to its IN_MOVED_TO.</summary>
     public static uint NextCookie() => (uint)Interlocked.Increment(ref s_cookie);
 
     /// <summary>Gives <paramref name="ev"/> to every watch on <paramref name="inode"/> that asked for it.</summary>
+    /// <remarks>A directory's F_NOTIFY entries get it too (<see cref="Dnotify"/>): their signals go after Mu is released.</remarks>
     public static void Deliver(InodeKey inode, uint ev, uint cookie, string? name, bool isDir)
     {
+        List<(FileDescription File, int Fd)>? dnotify = null;
         lock (Mu)
         {
-            if (!s_byInode.TryGetValue(inode, out List<InotifyFile.Watch>? list))
+            Dnotify.CollectLocked(inode, ev, ref dnotify);
+            if (s_byInode.TryGetValue(inode, out List<InotifyFile.Watch>? list))
             {
-                return;
-            }
-
-            foreach (InotifyFile.Watch w in list.ToArray())
-            {
-                if ((w.Mask & ev) == 0)
+                foreach (InotifyFile.Watch w in list.ToArray())
                 {
-                    continue;
-                }
+                    if ((w.Mask & ev) == 0)
+                    {
+                        continue;
+                    }
 
-                w.Owner.Queue(w.Wd, ev | (isDir ? InotifyMask.IN_ISDIR : 0), cookie, name);
-                if ((w.Mask & InotifyMask.IN_ONESHOT) != 0)
-                {
-                    w.Owner.DropLocked(w);
+                    w.Owner.Queue(w.Wd, ev | (isDir ? InotifyMask.IN_ISDIR : 0), cookie, name);
+                    if ((w.Mask & InotifyMask.IN_ONESHOT) != 0)
+                    {
+                        w.Owner.DropLocked(w);
+                    }
                 }
             }
+        }
+
+        if (dnotify != null)
+        {
+            Dnotify.Signal(dnotify);
         }
     }
 
