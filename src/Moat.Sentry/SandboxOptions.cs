@@ -78,6 +78,12 @@ public sealed class SandboxOptions
     /// <summary>Which network internet sockets reach (--network).</summary>
     public NetworkMode Network { get; init; } = NetworkMode.None;
 
+    /// <summary>
+    /// With <see cref="NetworkMode.None"/>: serve IPv4 on the loopback with the Sentry's netstack instead of the
+    /// LoopbackStack (MOAT_NETSTACK=1, while the netstack is proven against the same programs).
+    /// </summary>
+    public bool NetstackLoopback { get; init; } = System.Environment.GetEnvironmentVariable("MOAT_NETSTACK") == "1";
+
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
 
