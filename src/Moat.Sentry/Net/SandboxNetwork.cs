@@ -49,6 +49,14 @@ internal sealed class SandboxNetwork : IDisposable
         return new SandboxNetwork(stack, owner) { Ethernet = config };
     }
 
+    /// <summary>The stack of --network=sandbox: loopback, and an Ethernet interface on the TAP device moat opened.</summary>
+    public static SandboxNetwork OverTap(SandboxLink link)
+    {
+        TapLink tap = TapLink.FromFd(link.Tap, link.Name, new MacAddress(link.Mac));
+        var config = new EthernetConfig(Ip4Address.Parse(link.Address), link.Prefix, Ip4Address.Parse(link.Gateway));
+        return WithEthernet(tap, tap, config);
+    }
+
     public void Dispose()
     {
         _driver.Dispose();
