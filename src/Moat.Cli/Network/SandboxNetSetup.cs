@@ -96,7 +96,7 @@ internal sealed class SandboxNetSetup : IDisposable
 
             if (nft != null)
             {
-                string script = $"table ip {name} {{ chain post {{ type nat hook postrouting priority 100; policy accept; ip saddr {net}/30 oifname != \"{name}\" masquerade; }} }}";
+                string script = $"table ip {name} {{\n chain post {{\n  type nat hook postrouting priority 100; policy accept;\n  ip saddr {net}/30 oifname != \"{name}\" masquerade\n }}\n}}\n";
                 if (Run(log, nft, ["-f", "-"], out why, script))
                 {
                     (natTool, natRule) = (nft, name);
