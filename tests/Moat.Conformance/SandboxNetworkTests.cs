@@ -15,6 +15,9 @@ namespace Moat.Conformance;
 /// them (it is a host address while a sandbox network exists). Needs root, /dev/net/tun and ip(8); skipped
 /// with the reason elsewhere.
 /// </summary>
+// In the C programs' collection: with NAT, a sandbox network turns the host's ip_forward on while it runs,
+// which proc_net's native run would read (/proc/net/snmp's Forwarding).
+[Collection(CProgramsCollection.Name)]
 public sealed class SandboxNetworkTests
 {
     private const string Gateway = "10.200.0.1";
@@ -126,6 +129,26 @@ public sealed class SandboxNetworkTests
         Assert.True(r.ExitCode == 0, r.Stderr);
         // An unconnected socket bound by its first sendto names the wildcard address, as in Linux.
         Assert.Equal($"moat-udp {Gateway} True 0.0.0.0\n", r.StdoutText);
+    }
+
+    /// <summary>
+    /// An unprivileged ping socket (SOCK_DGRAM, IPPROTO_ICMP) pings the gateway and the sandbox's own loopback:
+    /// the replies carry the sequence sent and the data, with the socket's identifier.
+    /// </summary>
+    [SandboxNetworkFact]
+    public void PingSocket_GatewayAndLoopback_Answer()
+    {
+        const string script =
+            "import socket, struct, sys\n" +
+            "for dst in (sys.argv[1], '127.0.0.1'):\n" +
+            "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP); s.settimeout(30)\n" +
+            "    s.sendto(struct.pack('!BBHHH', 8, 0, 0, 0, 7) + b'moat-ping', (dst, 0))\n" +
+            "    d, a = s.recvfrom(100)\n" +
+            "    t, c, _, ident, seq = struct.unpack('!BBHHH', d[:8])\n" +
+            "    print(dst, a[0], t, c, ident == s.getsockname()[1], seq, d[8:].decode())\n";
+        RunResult r = MoatCli.Do(["/usr/bin/python3", "-c", script, Gateway], HostScratch.Root, null, "--network=sandbox");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal($"{Gateway} {Gateway} 0 0 True 7 moat-ping\n127.0.0.1 127.0.0.1 0 0 True 7 moat-ping\n", r.StdoutText);
     }
 
     /// <summary>A connection to a closed port of the host is refused (the host's RST reaches the stack).</summary>

@@ -22,11 +22,15 @@ namespace Moat.Cli.Network;
 internal sealed class SandboxNetSetup : IDisposable
 {
     private const string NamePrefix = "moat";
+    private const string ForwardPath = "/proc/sys/net/ipv4/ip_forward";
 
     private readonly DebugLog _log;
     private readonly string _name;
     private readonly string? _natTool;
     private readonly string? _natRule;
+
+    // This moat turned net.ipv4.ip_forward on.
+    private bool _forwardingOn;
 
     private SandboxNetSetup(DebugLog log, string name, SandboxLink link, string? natTool, string? natRule)
     {
@@ -81,13 +85,19 @@ internal sealed class SandboxNetSetup : IDisposable
             return null;
         }
 
-        // Forwarding is host-wide: the NAT of the sandbox's traffic needs it (docs/netstack.md says so).
+        // Forwarding is host-wide: the NAT of the sandbox's traffic needs it while the sandbox runs; the last
+        // moat that turned it on turns it off again (docs/netstack.md).
         string? natTool = null, natRule = null;
+        bool forwardingOn = false;
         if (nft != null || iptables != null)
         {
             try
             {
-                File.WriteAllText("/proc/sys/net/ipv4/ip_forward", "1");
+                if (File.ReadAllText(ForwardPath).Trim() == "0")
+                {
+                    File.WriteAllText(ForwardPath, "1");
+                    forwardingOn = true;
+                }
             }
             catch (IOException e)
             {
@@ -122,7 +132,7 @@ internal sealed class SandboxNetSetup : IDisposable
         var link = new SandboxLink(tap, name, address, 30, gateway, mac);
         log.Debug($"sandbox network: {name} host {gateway}/30, sandbox {address}, NAT {(natTool != null ? Path.GetFileName(natTool) : "none")}");
         error = null;
-        return new SandboxNetSetup(log, name, link, natTool, natRule);
+        return new SandboxNetSetup(log, name, link, natTool, natRule) { _forwardingOn = forwardingOn };
     }
 
     /// <summary>Removes the NAT rules (the TAP device goes with its last fd).</summary>
@@ -131,6 +141,18 @@ internal sealed class SandboxNetSetup : IDisposable
         if (_natTool != null)
         {
             RemoveNat(_log, _natTool, _name, _natRule!);
+        }
+
+        if (_forwardingOn && !OtherSandboxNat(_natTool))
+        {
+            try
+            {
+                File.WriteAllText(ForwardPath, "0");
+            }
+            catch (IOException e)
+            {
+                _log.WriteLine($"moat: --network=sandbox: cannot turn ip_forward off again: {e.Message}");
+            }
         }
 
         Link.Tap.Dispose();
@@ -146,6 +168,18 @@ internal sealed class SandboxNetSetup : IDisposable
         {
             Run(log, tool, ["-t", "nat", "-D", "POSTROUTING", "-s", rule, "!", "-o", name, "-j", "MASQUERADE", "-m", "comment", "--comment", name], out _);
         }
+    }
+
+    // Whether another live moat's NAT rules are still there (it still needs forwarding).
+    private static bool OtherSandboxNat(string? tool)
+    {
+        if (tool == null)
+        {
+            return false;
+        }
+
+        string listing = (Path.GetFileName(tool) == "nft" ? Capture(tool, ["list", "tables"]) : Capture(tool, ["-t", "nat", "-S", "POSTROUTING"])) ?? string.Empty;
+        return listing.Contains(" " + NamePrefix, StringComparison.Ordinal);
     }
 
     // NAT rules named after a moat whose process is gone (it crashed or was killed) are removed.

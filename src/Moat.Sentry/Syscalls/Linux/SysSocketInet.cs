@@ -76,6 +76,9 @@ internal static partial class SysSocket
                     ? new StackTcpSocket(t.Kernel.Loopback, tcpNet.Stack.CreateTcp(), type, uid)
                     : new TcpSocket(t.Kernel.Loopback, domain, type, uid);
                 break;
+            case InetSocket.SOCK_DGRAM when protocol == StackPingSocket.IPPROTO_ICMP && domain == InetAddr.AF_INET && t.Kernel.Netstack is SandboxNetwork pingNet:
+                s = new StackPingSocket(t.Kernel.Loopback, pingNet.Stack.CreatePing(), type, uid);
+                break;
             case InetSocket.SOCK_DGRAM:
                 if (protocol is not (0 or InetSocket.IPPROTO_UDP or InetSocket.IPPROTO_UDPLITE))
                 {
