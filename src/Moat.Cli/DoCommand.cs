@@ -71,6 +71,15 @@ internal static class DoCommand
             return code;
         }
 
+        // The host side of --network=sandbox: a TAP device, its address, NAT (removed when this ends).
+        string? netError = null;
+        using Network.SandboxNetSetup? net = o.Network == NetworkMode.Sandbox ? Network.SandboxNetSetup.Create(log, out netError) : null;
+        if (o.Network == NetworkMode.Sandbox && net == null)
+        {
+            Console.Error.WriteLine($"moat do: {netError}");
+            return 1;
+        }
+
         // Before anything is spawned: the gofer, the stubs and every later thread inherit the mask.
         if (o.Cpus > 0 && HostCpus.Limit(o.Cpus) is long kept && kept < 0)
         {
@@ -106,7 +115,15 @@ internal static class DoCommand
         {
             // With a pty, its replica is the jailed Sentry's fds 0-2 and "-t" tells it so.
             string[] inner = terminal == null ? ["--" + DoOptions.SandboxIdOption, o.SandboxId, .. args] : ["--" + DoOptions.SandboxIdOption, o.SandboxId, "-t", .. args];
-            return SentryJail.RunOutside(inner, gofer, o.Profile, o.Network == NetworkMode.Host, logSettings, log, terminal?.ReplicaFds());
+            (int From, int To)[]? fds = terminal?.ReplicaFds();
+            if (net != null)
+            {
+                SandboxLink l = net.Link;
+                inner = ["--" + DoOptions.NetLinkOption, string.Join(',', l.Name, l.Address, l.Prefix.ToString(System.Globalization.CultureInfo.InvariantCulture), l.Gateway, l.Mac.ToString(System.Globalization.CultureInfo.InvariantCulture)), .. inner];
+                fds = [.. fds ?? [], (l.Tap.Fd, SentryJail.NetFd)];
+            }
+
+            return SentryJail.RunOutside(inner, gofer, o.Profile, o.Network == NetworkMode.Host, logSettings, log, fds);
         }
 
         // Here this process is the Sentry: a gofer that dies takes the sandbox with it, said in one line.
@@ -143,6 +160,7 @@ internal static class DoCommand
             Platform = o.Platform,
             BindMounts = o.Mounts,
             Network = o.Network,
+            NetworkLink = net?.Link,
             Terminal = terminal != null,
             Stdio = terminal?.SandboxStdio(),
         };
@@ -201,11 +219,25 @@ internal static class DoCommand
             Platform = o.Platform,
             BindMounts = o.Mounts,
             Network = o.Network,
+            NetworkLink = JailedLink(o.NetLink),
             Terminal = o.Tty && !o.NoTty, // the outer moat put its host pty's replica on our fds 0-2 (DoTerminal)
         };
         int status = Sandbox.Run(options, gofer, log);
         log.Debug($"the sandbox ended with status {status}");
         return status;
+    }
+
+    // Inside: --network=sandbox's device at SentryJail.NetFd and the addresses the outer moat chose.
+    private static SandboxLink? JailedLink(string? spec)
+    {
+        string[]? f = spec?.Split(',');
+        if (f is not { Length: 5 } || !int.TryParse(f[2], System.Globalization.CultureInfo.InvariantCulture, out int prefix) ||
+            !ulong.TryParse(f[4], System.Globalization.CultureInfo.InvariantCulture, out ulong mac))
+        {
+            return null;
+        }
+
+        return new SandboxLink(new SafeFdHandle(SentryJail.NetFd), f[0], f[1], prefix, f[3], mac);
     }
 
     private static List<string> CurrentEnvironment()

@@ -34,7 +34,7 @@ internal sealed class DoOptions
             OptionSpec.With("confine", "full|gofer|none", "how the Sentry and gofer are confined (default full, or MOAT_CONFINE)"),
             OptionSpec.With("platform", "systrap|ptrace", "how application code runs (default systrap where supported, or MOAT_PLATFORM)"),
             OptionSpec.With("hostname", "NAME", "the host name inside the sandbox (default moat)"),
-            OptionSpec.With("network", "none|host", "loopback only (default), or the host's network"),
+            OptionSpec.With("network", "none|host|sandbox", "loopback only (default), the host's network, or the Sentry's own TCP/IP stack on a TAP device with NAT (root; docs/netstack.md)"),
             OptionSpec.With("profile", "FILE", "write a per-syscall time profile to FILE at exit"),
             OptionSpec.With("metrics", "FILE", "write the sandbox's counters to FILE at exit (Prometheus text format)"),
             OptionSpec.Switch("strace", "log every syscall with its arguments and result (to the debug log if given, else stderr)"),
@@ -42,11 +42,18 @@ internal sealed class DoOptions
             OptionSpec.Switch("debug", "log more (process start and exit); without --debug-log, to stderr"),
             OptionSpec.With("debug-log", "PATH", "write Moat's own log there: a file, or a directory (or PATH/) for ID.COMMAND.log per process"),
             new OptionSpec(SandboxIdOption, "the sandbox's id in log names (set by moat for its own processes)", "ID", Hidden: true),
+            new OptionSpec(NetLinkOption, "the TAP device and addresses of --network=sandbox, handed to the jailed Sentry", "NAME,ADDR,PREFIX,GW,MAC", Hidden: true),
         ],
     };
 
     /// <summary>Hidden: the id of the sandbox, handed to the jailed Sentry so its log is named as the outer one's.</summary>
     public const string SandboxIdOption = "sandbox-id";
+
+    /// <summary>Hidden: --network=sandbox's device (at SentryJail.NetFd) and addresses, handed to the jailed Sentry.</summary>
+    public const string NetLinkOption = "net-link";
+
+    /// <summary>The value of the hidden <see cref="NetLinkOption"/>, if given.</summary>
+    public string? NetLink { get; private init; }
 
     public string Root { get; private init; } = "/";
 
@@ -135,10 +142,10 @@ internal sealed class DoOptions
                 network = NetworkMode.Host;
                 break;
             case "sandbox":
-                error = "--network=sandbox (a user-space TCP/IP stack on its own network) is not yet supported; use none or host";
-                return null;
+                network = NetworkMode.Sandbox;
+                break;
             case string other:
-                error = $"unknown network '{other}' (available: none, host)";
+                error = $"unknown network '{other}' (available: none, host, sandbox)";
                 return null;
         }
 
@@ -168,6 +175,7 @@ internal sealed class DoOptions
             MaxTasks = pids,
             MemoryLimit = memory,
             Network = network,
+            NetLink = p.Get(NetLinkOption),
             Hostname = p.Get("hostname") ?? "moat",
             Profile = p.Get("profile") is string profile ? System.IO.Path.GetFullPath(profile) : null,
             Metrics = p.Get("metrics") is string metrics ? System.IO.Path.GetFullPath(metrics) : null,

@@ -26,6 +26,9 @@ internal static class SentryJail
     /// <summary>The fd on which the jailed Sentry reports the program's exit status (<see cref="ReportStatus"/>).</summary>
     public const int StatusFd = 6;
 
+    /// <summary>The fd at which the jailed Sentry finds --network=sandbox's TAP device, opened outside.</summary>
+    public const int NetFd = 7;
+
     /// <summary>The hidden option that tells <c>moat do</c> it is the jailed Sentry.</summary>
     public const string InsideOption = "--jailed-sentry";
 

@@ -30,8 +30,15 @@ public static class Sandbox
         using var memoryFile = new MemoryFile { Limit = options.MemoryLimit };
         using Platform.IPlatform platform = options.Platform == "systrap" ? new SystrapPlatform(memoryFile.Handle) : new PtracePlatform(memoryFile.Handle);
         var opener = new GoferFileOpener(gofer);
+        using Net.SandboxNetwork? netstack = options.Network switch
+        {
+            NetworkMode.Sandbox when options.NetworkLink is SandboxLink link => Net.SandboxNetwork.OverTap(link),
+            NetworkMode.None when options.NetstackLoopback => Net.SandboxNetwork.LoopbackOnly(),
+            _ => null,
+        };
         var kernel = new Kernel.Kernel(memoryFile, platform, opener, log)
         {
+            Netstack = netstack,
             Strace = options.Strace,
             StraceOutput = options.StraceOutput,
             StraceOnly = StraceSet(options.StraceSyscalls),

@@ -78,6 +78,15 @@ public sealed class SandboxOptions
     /// <summary>Which network internet sockets reach (--network).</summary>
     public NetworkMode Network { get; init; } = NetworkMode.None;
 
+    /// <summary>With <see cref="NetworkMode.Sandbox"/>: the TAP device and the addresses of the sandbox's interface.</summary>
+    public SandboxLink? NetworkLink { get; init; }
+
+    /// <summary>
+    /// With <see cref="NetworkMode.None"/>: serve IPv4 on the loopback with the Sentry's netstack instead of the
+    /// LoopbackStack (MOAT_NETSTACK=1, while the netstack is proven against the same programs).
+    /// </summary>
+    public bool NetstackLoopback { get; init; } = System.Environment.GetEnvironmentVariable("MOAT_NETSTACK") == "1";
+
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
 
@@ -130,4 +139,13 @@ public enum NetworkMode
 
     /// <summary>Internet sockets are host sockets the Sentry operates for the application.</summary>
     Host,
+
+    /// <summary>The Sentry's own TCP/IP stack on a TAP device that moat set up on the host (<see cref="SandboxLink"/>).</summary>
+    Sandbox,
 }
+
+/// <summary>
+/// The sandbox's Ethernet interface of <c>--network=sandbox</c>: an open TAP device whose host side moat
+/// configured (the gateway's address), and the address, prefix length and MAC the Sentry's stack takes.
+/// </summary>
+public sealed record SandboxLink(Moat.Host.SafeFdHandle Tap, string Name, string Address, int Prefix, string Gateway, ulong Mac);

@@ -171,14 +171,6 @@ public sealed class NetworkTests
         Assert.Matches(@"LISTEN +0 +0 +127\.0\.0\.1:5555 +0\.0\.0\.0:\*", ss.StdoutText);
     }
 
-    [Fact]
-    public void SandboxNetwork_IsNotYetSupported_SaysSo()
-    {
-        RunResult r = MoatCli.Do(["/bin/true"], HostScratch.Root, null, "--network=sandbox");
-        Assert.Equal(2, r.ExitCode);
-        Assert.Contains("not yet supported", r.Stderr);
-    }
-
     private static string Num(int n) => n.ToString(CultureInfo.InvariantCulture);
 
     // A port the host has free now (below the ephemeral range would be safer, but any free port will do).

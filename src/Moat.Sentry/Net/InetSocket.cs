@@ -82,10 +82,10 @@ internal abstract class InetSocket : FileDescription
     public bool V6Only { get; set; }
 
     /// <summary>SO_SNDBUF as getsockopt reports it (already doubled when set).</summary>
-    public int SendBuffer { get; set; }
+    public virtual int SendBuffer { get; set; }
 
     /// <summary>SO_RCVBUF as getsockopt reports it (already doubled when set).</summary>
-    public int ReceiveBuffer { get; set; }
+    public virtual int ReceiveBuffer { get; set; }
 
     /// <summary>SO_SNDBUF was set: the size is fixed, no autotuning (Linux's SOCK_SNDBUF_LOCK).</summary>
     public bool SendBufferLocked { get; set; }
@@ -132,7 +132,7 @@ internal abstract class InetSocket : FileDescription
         return false;
     }
 
-    public int TakeError()
+    public virtual int TakeError()
     {
         lock (Mu)
         {
@@ -140,6 +140,11 @@ internal abstract class InetSocket : FileDescription
             Error = 0;
             return e;
         }
+    }
+
+    /// <summary>Told after setsockopt stored a value in <see cref="Options"/> (sockets over the netstack pass it to their endpoint).</summary>
+    public virtual void OptionChanged(int level, int name, int value)
+    {
     }
 
     /// <summary>The address as this socket's family reports it (IPv4 sockets never see mapped addresses).</summary>

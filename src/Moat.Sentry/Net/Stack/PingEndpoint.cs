@@ -18,9 +18,64 @@ internal sealed class PingEndpoint
     private readonly Queue<PacketBuffer> _replies = new();
     private ushort _id;
 
+    private IReadinessListener? _listener;
+
     public PingEndpoint(NetworkStack stack) => _stack = stack;
 
     public ushort Id => _id;
+
+    public IReadinessListener? Listener
+    {
+        set
+        {
+            lock (_stack.Mu)
+            {
+                _listener = value;
+            }
+        }
+    }
+
+    /// <summary>Poll bits: always writable, readable while a reply is queued.</summary>
+    public int Events
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return EventsLocked();
+            }
+        }
+    }
+
+    private int EventsLocked() => Readiness.Writable | (_replies.Count > 0 ? Readiness.Readable : 0);
+
+    /// <summary>
+    /// Takes (or with <paramref name="peek"/> copies) the next reply as a ping socket reads it: the whole ICMP
+    /// message, header included; <paramref name="length"/> is its full length. EAGAIN if none.
+    /// </summary>
+    public Errno ReceiveMessage(Span<byte> message, out int length, out Ip4Address from, bool peek)
+    {
+        lock (_stack.Mu)
+        {
+            length = 0;
+            from = default;
+            if (!_replies.TryPeek(out PacketBuffer? p))
+            {
+                return Errno.EAGAIN;
+            }
+            ReadOnlySpan<byte> m = p.Span;
+            length = m.Length;
+            from = p.Source;
+            m[..Math.Min(m.Length, message.Length)].CopyTo(message);
+            if (!peek)
+            {
+                _replies.Dequeue();
+                p.Release();
+                _listener?.OnReadinessChanged(EventsLocked());
+            }
+            return Errno.None;
+        }
+    }
 
     /// <summary>Takes an identifier (0: pick a free one).</summary>
     public Errno Bind(ushort id)
@@ -101,6 +156,7 @@ internal sealed class PingEndpoint
     {
         lock (_stack.Mu)
         {
+            _listener = null;
             if (_id != 0)
             {
                 _stack.Pings.Remove(_id);
@@ -121,5 +177,6 @@ internal sealed class PingEndpoint
             return;
         }
         _replies.Enqueue(p);
+        _listener?.OnReadinessChanged(EventsLocked());
     }
 }

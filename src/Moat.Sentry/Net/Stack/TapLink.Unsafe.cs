@@ -42,7 +42,17 @@ internal sealed class TapLink : ILinkEndpoint, IDisposable
     public MacAddress Address { get; }
 
     /// <summary>Creates TAP device <paramref name="name"/> in the caller's network namespace (needs CAP_NET_ADMIN).</summary>
-    public static unsafe TapLink? Create(string name, MacAddress address, out Errno error)
+    public static TapLink? Create(string name, MacAddress address, out Errno error)
+    {
+        SafeFdHandle? fd = OpenDevice(name, out error);
+        return fd == null ? null : new TapLink(fd, name, address);
+    }
+
+    /// <summary>A link over a TAP device's fd opened elsewhere (by <c>moat do --network=sandbox</c> outside the Sentry's jail).</summary>
+    public static TapLink FromFd(SafeFdHandle fd, string name, MacAddress address) => new(fd, name, address);
+
+    /// <summary>Opens (creating it) TAP device <paramref name="name"/>: the fd, or null with the error.</summary>
+    public static unsafe SafeFdHandle? OpenDevice(string name, out Errno error)
     {
         long fd = HostPath.Openat(AT_FDCWD, "/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
@@ -65,7 +75,7 @@ internal sealed class TapLink : ILinkEndpoint, IDisposable
             return null;
         }
         error = Errno.None;
-        return new TapLink(handle, name, address);
+        return handle;
     }
 
     public void Attach(ILinkDispatcher dispatcher)

@@ -147,16 +147,24 @@ internal sealed class TcpReceiveBuffer
         _ooo.Insert(i, (s, e));
     }
 
-    /// <summary>Copies up to dst.Length readable bytes; consumes them unless <paramref name="peek"/>.</summary>
-    public int Read(Span<byte> dst, bool peek)
+    /// <summary>
+    /// Copies up to dst.Length readable bytes; consumes them unless <paramref name="peek"/>, which may start
+    /// <paramref name="skip"/> bytes in (a MSG_PEEK into several iovecs).
+    /// </summary>
+    public int Read(Span<byte> dst, bool peek, int skip = 0)
     {
-        int n = Math.Min(dst.Length, Readable);
-        if (n == 0)
+        if (!peek)
+        {
+            skip = 0;
+        }
+        int n = Math.Min(dst.Length, Readable - skip);
+        if (n <= 0)
         {
             return 0;
         }
-        int first = Math.Min(n, _buf.Length - _head);
-        _buf.AsSpan(_head, first).CopyTo(dst);
+        int start = (_head + skip) % _buf.Length;
+        int first = Math.Min(n, _buf.Length - start);
+        _buf.AsSpan(start, first).CopyTo(dst);
         _buf.AsSpan(0, n - first).CopyTo(dst[first..]);
         if (!peek)
         {

@@ -108,6 +108,9 @@ internal sealed partial class TcpEndpoint
     /// <summary>SO_REUSEADDR for Bind.</summary>
     public bool ReuseAddress { get; set; }
 
+    /// <summary>SO_REUSEPORT for Bind and Listen.</summary>
+    public bool ReusePort { get; set; }
+
     public IReadinessListener? Listener
     {
         set
@@ -156,6 +159,18 @@ internal sealed partial class TcpEndpoint
                 // SO_RCVBUF doubles its argument and the window is half the buffer; a window already advertised
                 // is never taken back (AdvertisedWindowLocked keeps its edge).
                 _rcvBuf.Limit = Math.Clamp(value, 2304 / 2, MaxReceiveBuffer / 2);
+            }
+        }
+    }
+
+    /// <summary>Bytes written and not yet acknowledged (SIOCOUTQ).</summary>
+    public int QueuedSendBytes
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return _sndBuf.Count;
             }
         }
     }
@@ -219,6 +234,10 @@ internal sealed partial class TcpEndpoint
                 continue;
             }
             bool overlap = ep._key.LocalAddress.IsUnspecified || address.IsUnspecified || ep._key.LocalAddress == address;
+            if (overlap && ReusePort && ep.ReusePort)
+            {
+                continue; // SO_REUSEPORT on both: one group (Linux also asks for one owner; the sandbox has one network user)
+            }
             if (overlap && !(reuse && ep.ReuseAddress && ep._state != TcpState.Listen))
             {
                 return true;
@@ -261,7 +280,8 @@ internal sealed partial class TcpEndpoint
                     return err;
                 }
             }
-            if (PortConflictLocked(_key.LocalPort, _key.LocalAddress, false))
+            // inet_csk_get_port again: SO_REUSEADDR lets it share the port with bound sockets, never with a listener.
+            if (PortConflictLocked(_key.LocalPort, _key.LocalAddress, ReuseAddress))
             {
                 return Errno.EADDRINUSE;
             }
@@ -305,10 +325,8 @@ internal sealed partial class TcpEndpoint
                     return Errno.EALREADY;
                 case TcpState.Closed when !_wasEstablished && !_closed:
                     break; // a fresh endpoint, or one whose attempt failed: Linux lets it try again
-                case TcpState.Listen:
-                    return Errno.EINVAL;
                 default:
-                    return Errno.EISCONN;
+                    return Errno.EISCONN; // a listener too: __inet_stream_connect wants TCP_CLOSE
             }
             if (port == 0)
             {
@@ -388,7 +406,7 @@ internal sealed partial class TcpEndpoint
                 case TcpState.SynReceived:
                     return Errno.EAGAIN;
                 default:
-                    return _everConnected ? Errno.EPIPE : Errno.ENOTCONN;
+                    return Errno.EPIPE; // sk_stream_wait_connect: EPIPE outside SYN-SENT/SYN-RECV, connected or not
             }
             if (data.Length == 0)
             {
@@ -409,7 +427,7 @@ internal sealed partial class TcpEndpoint
     /// Reads received bytes: data first, then a pending error, then 0 at end of stream (the peer's FIN or
     /// SHUT_RD); EAGAIN when nothing is there yet, ENOTCONN when never connected.
     /// </summary>
-    public Errno Receive(Span<byte> buffer, out int read, bool peek = false)
+    public Errno Receive(Span<byte> buffer, out int read, bool peek = false, int peekOffset = 0)
     {
         lock (_stack.Mu)
         {
@@ -418,9 +436,9 @@ internal sealed partial class TcpEndpoint
             {
                 return Errno.ENOTCONN;
             }
-            if (_rcvBuf.Readable > 0 && buffer.Length > 0)
+            if (_rcvBuf.Readable > (peek ? peekOffset : 0) && buffer.Length > 0)
             {
-                read = _rcvBuf.Read(buffer, peek);
+                read = _rcvBuf.Read(buffer, peek, peekOffset);
                 if (!peek)
                 {
                     AfterReadLocked(read);
@@ -526,6 +544,22 @@ internal sealed partial class TcpEndpoint
         }
     }
 
+    /// <summary>close(2) with SO_LINGER 0: a RST instead of the orderly close, queued data thrown away.</summary>
+    public void Abort()
+    {
+        lock (_stack.Mu)
+        {
+            if (_closed || _state == TcpState.Listen)
+            {
+                return;
+            }
+            _closed = true;
+            _listener = null;
+            CloseLocked(Errno.None, sendReset: true);
+            _stack.RunLoopbackLocked();
+        }
+    }
+
     /// <summary>Readiness, as Linux's tcp_poll computes it.</summary>
     public int Events
     {
@@ -545,7 +579,8 @@ internal sealed partial class TcpEndpoint
             return _acceptQueue.Count > 0 ? Readiness.Readable : 0;
         }
         int ev = 0;
-        bool rcvShutdown = _finReceived || _shutRead;
+        // tcp_done shuts both directions of a connection that ended (reset, refused, timed out).
+        bool rcvShutdown = _finReceived || _shutRead || (_state == TcpState.Closed && _everConnected);
         if ((_shutWrite && rcvShutdown) || _state == TcpState.Closed)
         {
             ev |= Readiness.HangUp;

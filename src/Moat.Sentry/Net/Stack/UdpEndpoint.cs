@@ -38,6 +38,11 @@ internal sealed class UdpEndpoint
 
     public int ReceiveBufferSize { get; set; } = DefaultReceiveBuffer;
 
+    /// <summary>SO_REUSEADDR and SO_REUSEPORT for Bind.</summary>
+    public bool ReuseAddress { get; set; }
+
+    public bool ReusePort { get; set; }
+
     public IReadinessListener? Listener
     {
         set
@@ -97,7 +102,9 @@ internal sealed class UdpEndpoint
         }
         foreach (UdpEndpoint ep in list)
         {
-            if (ep.LocalAddress.IsUnspecified || address.IsUnspecified || ep.LocalAddress == address)
+            bool overlap = ep.LocalAddress.IsUnspecified || address.IsUnspecified || ep.LocalAddress == address;
+            // SO_REUSEADDR (or SO_REUSEPORT) on both lets datagram sockets share a port, as in udp_lib_lport_inuse.
+            if (overlap && !(ReuseAddress && ep.ReuseAddress) && !(ReusePort && ep.ReusePort))
             {
                 return true;
             }
@@ -135,6 +142,41 @@ internal sealed class UdpEndpoint
             RemotePort = port;
             Connected = true;
             return Errno.None;
+        }
+    }
+
+    /// <summary>Takes and clears the pending error (SO_ERROR).</summary>
+    public Errno TakeError()
+    {
+        lock (_stack.Mu)
+        {
+            Errno e = _error;
+            _error = Errno.None;
+            NotifyLocked();
+            return e;
+        }
+    }
+
+    /// <summary>connect(AF_UNSPEC): forgets the peer; the bound port stays.</summary>
+    public void Disconnect()
+    {
+        lock (_stack.Mu)
+        {
+            Connected = false;
+            RemoteAddress = default;
+            RemotePort = 0;
+        }
+    }
+
+    /// <summary>Bytes of the next queued datagram (FIONREAD), 0 when none.</summary>
+    public int NextLength
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return _queue.TryPeek(out PacketBuffer? p) ? p.Length : 0;
+            }
         }
     }
 

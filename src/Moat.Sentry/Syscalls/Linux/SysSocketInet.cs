@@ -71,7 +71,13 @@ internal static partial class SysSocket
                     return -Errno.EPROTONOSUPPORT.Value;
                 }
 
-                s = new TcpSocket(t.Kernel.Loopback, domain, type, uid);
+                // The netstack serves IPv4 when it is on; IPv6 stays on the loopback network (the stack has no IPv6 yet).
+                s = domain == InetAddr.AF_INET && t.Kernel.Netstack is SandboxNetwork tcpNet
+                    ? new StackTcpSocket(t.Kernel.Loopback, tcpNet.Stack.CreateTcp(), type, uid)
+                    : new TcpSocket(t.Kernel.Loopback, domain, type, uid);
+                break;
+            case InetSocket.SOCK_DGRAM when protocol == StackPingSocket.IPPROTO_ICMP && domain == InetAddr.AF_INET && t.Kernel.Netstack is SandboxNetwork pingNet:
+                s = new StackPingSocket(t.Kernel.Loopback, pingNet.Stack.CreatePing(), type, uid);
                 break;
             case InetSocket.SOCK_DGRAM:
                 if (protocol is not (0 or InetSocket.IPPROTO_UDP or InetSocket.IPPROTO_UDPLITE))
@@ -79,7 +85,9 @@ internal static partial class SysSocket
                     return -Errno.EPROTONOSUPPORT.Value;
                 }
 
-                s = new UdpSocket(t.Kernel.Loopback, domain, type, uid, protocol == InetSocket.IPPROTO_UDPLITE);
+                s = domain == InetAddr.AF_INET && protocol != InetSocket.IPPROTO_UDPLITE && t.Kernel.Netstack is SandboxNetwork udpNet
+                    ? new StackUdpSocket(t.Kernel.Loopback, udpNet.Stack.CreateUdp(), type, uid)
+                    : new UdpSocket(t.Kernel.Loopback, domain, type, uid, protocol == InetSocket.IPPROTO_UDPLITE);
                 break;
             default:
                 // Raw, packet and SCTP-style sockets are not served by the loopback network.
@@ -207,6 +215,7 @@ internal static partial class SysSocket
                 return s switch
                 {
                     UdpSocket u => u.Disconnect(),
+                    StackUdpSocket su => su.Disconnect(),
                     HostInetSocket h => h.Disconnect(),
                     _ => s.IsConnectedSocket || s.IsListeningSocket ? -Errno.EOPNOTSUPP.Value : 0,
                 };

@@ -253,6 +253,10 @@ internal static partial class SysSocket
             {
                 tcp.FillInfo(v);
             }
+            else if (s is StackTcpSocket stackTcp)
+            {
+                stackTcp.FillInfo(v);
+            }
             else
             {
                 v[0] = 7; // TCP_CLOSE
@@ -293,7 +297,11 @@ internal static partial class SysSocket
                 value = TcpSocket.RetransToSeconds(value);
             }
 
-            if (level == SOL_TCP && name == TCP_MAXSEG && !s.Options.ContainsKey(key) && s.IsConnectedSocket)
+            if (level == SOL_TCP && name == TCP_MAXSEG && !s.Options.ContainsKey(key) && s.IsConnectedSocket && s is StackTcpSocket connected)
+            {
+                value = connected.Mss;
+            }
+            else if (level == SOL_TCP && name == TCP_MAXSEG && !s.Options.ContainsKey(key) && s.IsConnectedSocket)
             {
                 // The loopback MTU less the IP and TCP headers and the timestamp option.
                 value = s.Family == InetAddr.AF_INET ? 65483 : 65476;
@@ -455,6 +463,7 @@ internal static partial class SysSocket
                     return 0;
                 case SO_DEBUG or SO_DONTROUTE or SO_BROADCAST or SO_KEEPALIVE or SO_OOBINLINE or SO_PASSCRED or SO_SELECT_ERR_QUEUE:
                     s.Options[Key(level, name)] = v != 0 ? 1 : 0;
+                    s.OptionChanged(level, name, v != 0 ? 1 : 0);
                     return 0;
                 case SO_TIMESTAMP_OLD or SO_TIMESTAMPNS_OLD:
                     // One mode at a time; turning either off turns both off (sock_set_timestamp).
@@ -490,6 +499,7 @@ internal static partial class SysSocket
         }
 
         s.Options[key] = v;
+        s.OptionChanged(level, name, v);
         if (level == SOL_TCP && name == TCP_CORK && s is TcpSocket tcp)
         {
             tcp.SetCork(v != 0);

@@ -143,9 +143,9 @@ internal static partial class SyscallTable
         Full(Sysno.inotify_rm_watch, SysInotify.InotifyRmWatch);
 
         // Sockets.
-        Partial(Sysno.socket, SysSocket.NetSocket, "AF_UNIX stream, datagram and seqpacket (SOCK_RAW is a datagram socket, as Linux makes it); AF_INET/AF_INET6 TCP and UDP on the Sentry's loopback network; AF_NETLINK NETLINK_ROUTE (links, addresses, routes) and NETLINK_GENERIC (nlctrl, TASKSTATS); other families answer EAFNOSUPPORT");
+        Partial(Sysno.socket, SysSocket.NetSocket, "AF_UNIX stream, datagram and seqpacket (SOCK_RAW is a datagram socket, as Linux makes it); AF_INET/AF_INET6 TCP and UDP on the Sentry's loopback network, or AF_INET TCP, UDP and ping (IPPROTO_ICMP) on the Sentry's netstack with --network=sandbox (docs/netstack.md); AF_NETLINK NETLINK_ROUTE (links, addresses, routes) and NETLINK_GENERIC (nlctrl, TASKSTATS); other families answer EAFNOSUPPORT");
         Partial(Sysno.socketpair, SysSocket.NetSocketpair, "AF_UNIX");
-        Partial(Sysno.bind, SysSocket.NetBind, "AF_UNIX path (a socket node in the file tree), abstract and autobind names; AF_INET/AF_INET6 on loopback addresses");
+        Partial(Sysno.bind, SysSocket.NetBind, "AF_UNIX path (a socket node in the file tree), abstract and autobind names; AF_INET/AF_INET6 on loopback addresses (and the sandbox's interface address with --network=sandbox)");
         Full(Sysno.listen, SysSocket.NetListen);
         Full(Sysno.connect, SysSocket.NetConnect);
         Full(Sysno.accept, SysSocket.NetAccept);

@@ -1,0 +1,68 @@
+using System;
+using Moat.Sentry.Net.Stack;
+
+namespace Moat.Sentry.Net;
+
+/// <summary>
+/// The Sentry's own TCP/IP stack for a sandbox (docs/netstack.md): a NetworkStack with a loopback interface
+/// (127.0.0.1/8) and, for <c>--network=sandbox</c>, an Ethernet interface whose frames an AF_PACKET socket
+/// on the sandbox's end of a veth pair carries. Its timers run on a StackDriver thread. AF_INET sockets
+/// are StackTcpSocket and StackUdpSocket over its endpoints; AF_INET6 sockets stay on the LoopbackStack
+/// (the stack has no IPv6 yet).
+/// </summary>
+internal sealed class SandboxNetwork : IDisposable
+{
+    private readonly StackDriver _driver;
+    private readonly IDisposable? _link;
+
+    private SandboxNetwork(NetworkStack stack, IDisposable? link)
+    {
+        Stack = stack;
+        _link = link;
+        _driver = new StackDriver(stack);
+    }
+
+    public NetworkStack Stack { get; }
+
+    /// <summary>The Ethernet interface's configuration, when there is one.</summary>
+    public EthernetConfig? Ethernet { get; private init; }
+
+    /// <summary>A stack with only a loopback interface (--network=none served by the stack).</summary>
+    public static SandboxNetwork LoopbackOnly()
+    {
+        var stack = new NetworkStack();
+        stack.AddNic(new LoopbackLink(), Ip4Address.Loopback, 8);
+        return new SandboxNetwork(stack, null);
+    }
+
+    /// <summary>A stack with a loopback interface and an Ethernet interface over <paramref name="link"/> (--network=sandbox).</summary>
+    public static SandboxNetwork WithEthernet(ILinkEndpoint link, IDisposable owner, EthernetConfig config)
+    {
+        var stack = new NetworkStack();
+        stack.AddNic(new LoopbackLink(), Ip4Address.Loopback, 8);
+        stack.AddNic(link, config.Address, config.Prefix);
+        if (!config.Gateway.IsUnspecified)
+        {
+            stack.SetDefaultGateway(config.Gateway);
+        }
+
+        return new SandboxNetwork(stack, owner) { Ethernet = config };
+    }
+
+    /// <summary>The stack of --network=sandbox: loopback, and an Ethernet interface on the TAP device moat opened.</summary>
+    public static SandboxNetwork OverTap(SandboxLink link)
+    {
+        TapLink tap = TapLink.FromFd(link.Tap, link.Name, new MacAddress(link.Mac));
+        var config = new EthernetConfig(Ip4Address.Parse(link.Address), link.Prefix, Ip4Address.Parse(link.Gateway));
+        return WithEthernet(tap, tap, config);
+    }
+
+    public void Dispose()
+    {
+        _driver.Dispose();
+        _link?.Dispose();
+    }
+}
+
+/// <summary>The sandbox's Ethernet interface: its address, prefix length and default gateway.</summary>
+internal readonly record struct EthernetConfig(Ip4Address Address, int Prefix, Ip4Address Gateway);
