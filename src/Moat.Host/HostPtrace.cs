@@ -12,6 +12,7 @@ public static unsafe class HostPtrace
     public const int PTRACE_SETREGS = 13;
     public const int PTRACE_GETFPREGS = 14;
     public const int PTRACE_SETFPREGS = 15;
+    public const int PTRACE_DETACH = 17;
     public const int PTRACE_SYSEMU = 31;
     public const int PTRACE_SETOPTIONS = 0x4200;
     public const int PTRACE_GETSIGINFO = 0x4202;
@@ -39,6 +40,9 @@ public static unsafe class HostPtrace
         word = w;
         return r;
     }
+
+    public static long Detach(int pid) =>
+        HostResult.FromLong(Interop.Libc.ptrace(PTRACE_DETACH, pid, 0, 0));
 
     public static long Cont(int pid, int signal) =>
         HostResult.FromLong(Interop.Libc.ptrace(PTRACE_CONT, pid, 0, signal));

@@ -131,6 +131,12 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
         return _mapper.Run(new ReadOnlySpan<MappingChange>(in c));
     }
 
+    /// <summary>Lets go of the stub so that another host thread can claim it (<see cref="StubPool"/>).</summary>
+    public long Release() => _injectors.Release();
+
+    /// <summary>Takes a released stub over from the calling host thread.</summary>
+    public long Claim() => _injectors.Claim();
+
     public bool BatchesChanges => _mapper != null;
 
     public long Apply(ReadOnlySpan<MappingChange> changes) => _mapper != null ? _mapper.Run(changes) : ((IAddressSpace)_injectors).Apply(changes);
