@@ -24,7 +24,7 @@ internal sealed class StubPool : IDisposable
     private const int Target = 1;
 
     private readonly Func<SystrapAddressSpace?> _make;
-    private readonly Lock _mu = new();
+    private readonly object _mu = new();
 
     // Ready stubs with a pidfd each, oldest first. Protected by _mu.
     private readonly Queue<(SystrapAddressSpace Space, SafeFdHandle Pidfd)> _ready = new();
@@ -32,6 +32,9 @@ internal sealed class StubPool : IDisposable
     private SafeFdHandle? _wake;
     private bool _disposed;
     private int _asked;
+
+    // The maker is making a stub now. Protected by _mu; _mu is Monitor-waited on for the stub it makes.
+    private bool _making;
 
     /// <param name="make">Creates one address space on the calling (maker) thread.</param>
     public StubPool(Func<SystrapAddressSpace?> make)
@@ -63,7 +66,7 @@ internal sealed class StubPool : IDisposable
                 }
             }
 
-            if (!_ready.TryDequeue(out ready))
+            if (!_ready.TryDequeue(out ready) && !WaitForMakerLocked(out ready))
             {
                 return null;
             }
@@ -78,6 +81,31 @@ internal sealed class StubPool : IDisposable
         }
 
         return ready.Space;
+    }
+
+    // The pool is empty: if the maker is making a stub, it is ready sooner than one spawned now, and spawning a
+    // second at once only makes the two compete for the CPUs. Waits for it (boundedly: the caller spawns its own
+    // if the maker is slow or fails). Preconditions: _mu is held.
+    private bool WaitForMakerLocked(out (SystrapAddressSpace Space, SafeFdHandle Pidfd) ready)
+    {
+        long deadline = Environment.TickCount64 + 1000;
+        while (_making && !_disposed)
+        {
+            long left = deadline - Environment.TickCount64;
+            if (left <= 0)
+            {
+                break;
+            }
+
+            Monitor.Wait(_mu, (int)left);
+            if (_ready.TryDequeue(out ready))
+            {
+                return true;
+            }
+        }
+
+        ready = default;
+        return false;
     }
 
     private unsafe void Kick()
@@ -108,6 +136,7 @@ internal sealed class StubPool : IDisposable
                 }
 
                 full = _ready.Count >= Target;
+                _making = !full;
                 foreach ((SystrapAddressSpace space, SafeFdHandle pidfd) in _ready)
                 {
                     fds.Add(new HostPoll.PollFd { Fd = pidfd.Fd, Events = HostPoll.POLLIN });
@@ -119,6 +148,12 @@ internal sealed class StubPool : IDisposable
             {
                 if (!MakeOne())
                 {
+                    lock (_mu)
+                    {
+                        _making = false;
+                        Monitor.PulseAll(_mu);
+                    }
+
                     // The host refuses a stub now (out of processes or memory): callers make their own meanwhile.
                     Wait([new HostPoll.PollFd { Fd = _wake.Fd, Events = HostPoll.POLLIN }], 100);
                 }
@@ -156,6 +191,8 @@ internal sealed class StubPool : IDisposable
 
         lock (_mu)
         {
+            _making = false;
+            Monitor.PulseAll(_mu);
             if (!_disposed)
             {
                 _ready.Enqueue((space, pidfd));
@@ -218,6 +255,7 @@ internal sealed class StubPool : IDisposable
             }
 
             _disposed = true;
+            Monitor.PulseAll(_mu);
             left = [.. _ready];
             _ready.Clear();
             maker = _maker;
