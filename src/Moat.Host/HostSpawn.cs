@@ -37,7 +37,7 @@ public static unsafe class HostSpawn
         byte* sigset = stackalloc byte[128];
         nint* argvPtrs = stackalloc nint[argv.Length + 1];
         nint* envPtrs = stackalloc nint[envp.Length + 1];
-        int* copies = stackalloc int[dup2.Length];
+        Span<int> copies = stackalloc int[dup2.Length];
         int copyCount = 0;
 
         var pins = new System.Runtime.InteropServices.GCHandle[argv.Length + envp.Length + 1];
