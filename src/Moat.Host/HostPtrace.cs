@@ -5,12 +5,14 @@ namespace Moat.Host;
 /// <summary>ptrace(2) requests Moat uses. Every call must come from the thread that seized the tracee.</summary>
 public static unsafe class HostPtrace
 {
+    public const int PTRACE_PEEKDATA = 2;
     public const int PTRACE_CONT = 7;
     public const int PTRACE_KILL = 8;
     public const int PTRACE_GETREGS = 12;
     public const int PTRACE_SETREGS = 13;
     public const int PTRACE_GETFPREGS = 14;
     public const int PTRACE_SETFPREGS = 15;
+    public const int PTRACE_DETACH = 17;
     public const int PTRACE_SYSEMU = 31;
     public const int PTRACE_SETOPTIONS = 0x4200;
     public const int PTRACE_GETSIGINFO = 0x4202;
@@ -29,6 +31,18 @@ public static unsafe class HostPtrace
 
     public static long Interrupt(int pid) =>
         HostResult.FromLong(Interop.Libc.ptrace(PTRACE_INTERRUPT, pid, 0, 0));
+
+    /// <summary>Reads the word at <paramref name="addr"/> of a stopped tracee (the raw call stores it at the data pointer).</summary>
+    public static long PeekData(int pid, ulong addr, out long word)
+    {
+        long w = 0;
+        long r = HostProcess.Syscall(Abi.Sysno.ptrace, PTRACE_PEEKDATA, pid, (long)addr, (long)&w);
+        word = w;
+        return r;
+    }
+
+    public static long Detach(int pid) =>
+        HostResult.FromLong(Interop.Libc.ptrace(PTRACE_DETACH, pid, 0, 0));
 
     public static long Cont(int pid, int signal) =>
         HostResult.FromLong(Interop.Libc.ptrace(PTRACE_CONT, pid, 0, signal));

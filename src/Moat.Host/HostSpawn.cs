@@ -11,7 +11,8 @@ public static unsafe class HostSpawn
 {
     /// <summary>
     /// Starts <paramref name="path"/> with the given argv and envp. In the child, each (from, to) pair of
-    /// <paramref name="dup2"/> is applied, then each fd of <paramref name="close"/> is closed. The child starts
+    /// <paramref name="dup2"/> is applied (as if all at once: a source that is another pair's target is handed
+    /// over through a copy), then each fd of <paramref name="close"/> is closed. The child starts
     /// with an empty signal mask and default dispositions for every signal.
     /// </summary>
     /// <returns>The child's pid, or -errno.</returns>
@@ -36,6 +37,8 @@ public static unsafe class HostSpawn
         byte* sigset = stackalloc byte[128];
         nint* argvPtrs = stackalloc nint[argv.Length + 1];
         nint* envPtrs = stackalloc nint[envp.Length + 1];
+        Span<int> copies = stackalloc int[dup2.Length];
+        int copyCount = 0;
 
         var pins = new System.Runtime.InteropServices.GCHandle[argv.Length + envp.Length + 1];
         try
@@ -61,9 +64,25 @@ public static unsafe class HostSpawn
             Interop.Libc.posix_spawnattr_init(attr);
             try
             {
-                foreach ((int from, int to) in dup2)
+                for (int i = 0; i < dup2.Length; i++)
                 {
-                    Interop.Libc.posix_spawn_file_actions_adddup2(actions, from, to);
+                    int from = dup2[i].From;
+                    if (IsOtherTarget(dup2, i, from))
+                    {
+                        // The child applies the dup2s in order: an earlier one would overwrite this source
+                        // (a stub once got the MemoryFile as its mapper's request page this way). Hand the
+                        // child a copy above every target instead.
+                        long high = HostFile.Fcntl(from, HostFile.F_DUPFD_CLOEXEC, AboveTargets(dup2));
+                        if (high < 0)
+                        {
+                            return (int)high;
+                        }
+
+                        from = (int)high;
+                        copies[copyCount++] = from;
+                    }
+
+                    Interop.Libc.posix_spawn_file_actions_adddup2(actions, from, dup2[i].To);
                 }
 
                 foreach (int fd in close)
@@ -90,6 +109,10 @@ public static unsafe class HostSpawn
             {
                 Interop.Libc.posix_spawnattr_destroy(attr);
                 Interop.Libc.posix_spawn_file_actions_destroy(actions);
+                for (int i = 0; i < copyCount; i++)
+                {
+                    HostFile.Close(copies[i]);
+                }
             }
         }
         finally
@@ -102,6 +125,31 @@ public static unsafe class HostSpawn
                 }
             }
         }
+    }
+
+    // Whether fd is the target of a dup2 other than the index'th.
+    private static bool IsOtherTarget(ReadOnlySpan<(int From, int To)> dup2, int index, int fd)
+    {
+        for (int j = 0; j < dup2.Length; j++)
+        {
+            if (j != index && dup2[j].To == fd)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static int AboveTargets(ReadOnlySpan<(int From, int To)> dup2)
+    {
+        int max = 2;
+        foreach ((_, int to) in dup2)
+        {
+            max = Math.Max(max, to);
+        }
+
+        return max + 1;
     }
 
     private static byte[] ToCString(string s)

@@ -84,6 +84,75 @@ public sealed class FailureTests
         }
     }
 
+    [Fact]
+    public void KilledReadyStub_IsReplaced_AndNothingIsLeftBehind()
+    {
+        // systrap keeps a stub made ahead of time once a sandbox has made its second process (StubPool): the one
+        // stub below the Sentry that nobody traces. Killed, it is reaped and replaced, and the sandbox goes on.
+        using Process moat = MoatCli.StartWithOptions(HostScratch.Root, ["--platform=systrap"], "/bin/sh", "-c", "/bin/true; /bin/true; echo ready; read x; /bin/true; echo done");
+        Assert.Equal("ready", moat.StandardOutput.ReadLine());
+        int ready = WaitForReadyStub(moat.Id, 0);
+        var seen = new List<int>(HostProcesses.Descendants(moat.Id)) { ready };
+        Kill(ready);
+        WaitReaped(ready);
+        int next = WaitForReadyStub(moat.Id, ready);
+        seen.AddRange(HostProcesses.Descendants(moat.Id));
+        Assert.NotEqual(ready, next);
+
+        moat.StandardInput.WriteLine("go");
+        moat.StandardInput.Close();
+        Assert.Equal("done", moat.StandardOutput.ReadLine());
+        Assert.True(moat.WaitForExit(30_000), "moat did not end");
+        Assert.Equal(0, moat.ExitCode);
+        foreach (int pid in seen.Distinct())
+        {
+            WaitGone(pid);
+        }
+    }
+
+    // Reaped by the Sentry that is still running: not even a zombie is left.
+    private static void WaitReaped(int pid)
+    {
+        for (int i = 0; i < 600 && State(pid) != null; i++)
+        {
+            Thread.Sleep(50);
+        }
+
+        Assert.True(State(pid) == null, $"stub {pid} was not reaped: {State(pid)}");
+    }
+
+    // The ready stub: a stub no thread traces (every stub in use is traced by its task's thread), other than old.
+    private static int WaitForReadyStub(int moat, int old)
+    {
+        for (int i = 0; i < 600; i++)
+        {
+            foreach (int p in HostProcesses.Descendants(moat).Where(IsStub))
+            {
+                if (p != old && TracerPid(p) == 0)
+                {
+                    return p;
+                }
+            }
+
+            Thread.Sleep(50);
+        }
+
+        throw new InvalidOperationException("no ready stub below moat");
+    }
+
+    private static int TracerPid(int pid)
+    {
+        try
+        {
+            string? line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("TracerPid:", StringComparison.Ordinal));
+            return line == null ? -1 : int.Parse(line.AsSpan(10).Trim(), CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+    }
+
     // Stubs are spawned by the Sentry's task threads; the app's process shows up a moment after its output.
     private static int[] WaitForStubs(int moat)
     {

@@ -322,8 +322,9 @@ internal static partial class RuntimeCommand
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
         {
             string key = (string)e.Key;
-            // MOAT_PLATFORM chooses the platform for every sandbox, as it does for moat do.
-            if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key is "PATH" or "HOME" or "MOAT_PLATFORM")
+            // MOAT_PLATFORM chooses the platform for every sandbox, as it does for moat do (and MOAT_SYSTRAP_MAPPER
+            // whether systrap stubs change mappings through their mapper thread).
+            if (key.StartsWith("DOTNET_", StringComparison.Ordinal) || key is "PATH" or "HOME" or "MOAT_PLATFORM" or "MOAT_SYSTRAP_MAPPER")
             {
                 env.Add($"{key}={e.Value}");
             }

@@ -52,8 +52,8 @@ internal sealed class PtraceAddressSpace : IAddressSpace
     /// <summary>The stub's host pid; its main thread serves the first context.</summary>
     public int Pid { get; }
 
-    /// <summary>The host thread that created the stub: it traces the main stub thread.</summary>
-    public int CreatorHostThread { get; }
+    /// <summary>The host thread that created (or claimed) the stub: it traces the main stub thread.</summary>
+    public int CreatorHostThread { get; private set; }
 
     /// <summary>Spawns a stub, seizes it from the calling thread, and empties its address space.</summary>
     /// <param name="sysmsgFile">The systrap platform's shared-memory file, held at fd 4; null on ptrace.</param>
@@ -100,6 +100,47 @@ internal sealed class PtraceAddressSpace : IAddressSpace
         }
 
         return space;
+    }
+
+    /// <summary>
+    /// Lets go of the main stub thread, back in its pause loop, so that another host thread can <see cref="Claim"/>
+    /// it (a stub made ahead of time). Preconditions: called by the creator, which traces no other thread of it.
+    /// </summary>
+    public long Release()
+    {
+        StubThread? main;
+        lock (_mu)
+        {
+            _threads.Remove(CreatorHostThread, out main);
+        }
+
+        if (main == null)
+        {
+            return -Errno.EPERM.Value;
+        }
+
+        // The thread sits at the int3 of its last injection: resume it in the pause loop, untraced.
+        long r = HostPtrace.SetRegs(main.Tid, main.InitRegs);
+        return r < 0 ? r : HostPtrace.Detach(main.Tid);
+    }
+
+    /// <summary>Seizes a released stub's main thread from the calling host thread, which becomes its creator.</summary>
+    public long Claim()
+    {
+        long r = Adopt(Pid, out StubThread? main);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        int host = HostProcess.GetTid();
+        lock (_mu)
+        {
+            CreatorHostThread = host;
+            _threads[host] = main!;
+        }
+
+        return 0;
     }
 
     /// <summary>The stub thread traced by the calling host thread, or null.</summary>

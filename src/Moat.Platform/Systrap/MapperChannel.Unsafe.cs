@@ -26,6 +26,7 @@ internal sealed unsafe class MapperChannel : IDisposable
     private const int PageSize = 4096;
     private const int SeqOffset = 0;
     private const int CountOffset = 4;
+    private const int CookieOffset = 8;
     private const int CallsOffset = 64;
     private const int CallSize = 64;
 
@@ -80,7 +81,21 @@ internal sealed unsafe class MapperChannel : IDisposable
             return null;
         }
 
+        long cookie;
+        HostRandom.Fill(new Span<byte>(&cookie, sizeof(long)));
+        *(long*)((byte*)map + CookieOffset) = cookie;
         return new MapperChannel((byte*)map, request, new SafeFdHandle(fds[0]), new SafeFdHandle(fds[1]));
+    }
+
+    /// <summary>
+    /// Whether the stub's page at <see cref="RequestAddress"/> is this channel's request page: it holds the random
+    /// cookie written at creation. Checked through ptrace before the mapper starts, so that a stub that got a
+    /// wrong fd 5 (once, the MemoryFile, whose first page an app can write) never runs calls from it.
+    /// </summary>
+    public bool IsRequestPageOf(int stubPid)
+    {
+        long cookie = *(long*)(_page + CookieOffset);
+        return HostPtrace.PeekData(stubPid, RequestAddress + CookieOffset, out long seen) >= 0 && seen == cookie;
     }
 
     /// <summary>The (Sentry fd, stub fd) pairs a new stub must get at spawn.</summary>

@@ -47,11 +47,10 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
     public int Pid => _injectors.Pid;
 
     /// <summary>
-    /// Whether stubs get a mapper thread (MOAT_SYSTRAP_MAPPER=1). Off by default: with it, a container killed
-    /// after an exec sometimes never ended (its Sentry thread waited on the reply pipe while the mapper slept on
-    /// its futex; docs/systrap-platform.md); mappings then change through the traced injector as before.
+    /// Whether stubs get a mapper thread: yes unless MOAT_SYSTRAP_MAPPER=0, which makes every mapping change go
+    /// through the traced injector instead (docs/systrap-platform.md).
     /// </summary>
-    internal static readonly bool MapperEnabled = Environment.GetEnvironmentVariable("MOAT_SYSTRAP_MAPPER") == "1";
+    internal static readonly bool MapperEnabled = Environment.GetEnvironmentVariable("MOAT_SYSTRAP_MAPPER") != "0";
 
     public static SystrapAddressSpace? Create(StubTemplate template, SafeFdHandle memoryFile, SysmsgArea area, ulong vdso, out long error)
     {
@@ -95,6 +94,11 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
             return r;
         }
 
+        if (!mapper.IsRequestPageOf(injectors.Pid))
+        {
+            return -Errno.EIO.Value;
+        }
+
         long tid = injectors.InjectAtSite(SystrapStubImage.Address(SystrapStubCode.MapperClone), Sysno.clone, StubImage.ThreadCloneFlags, 0, 0, 0, 0, 0);
         if (tid <= 0)
         {
@@ -126,6 +130,12 @@ internal sealed unsafe class SystrapAddressSpace : IAddressSpace
         MappingChange c = MappingChange.Remove(addr, length);
         return _mapper.Run(new ReadOnlySpan<MappingChange>(in c));
     }
+
+    /// <summary>Lets go of the stub so that another host thread can claim it (<see cref="StubPool"/>).</summary>
+    public long Release() => _injectors.Release();
+
+    /// <summary>Takes a released stub over from the calling host thread.</summary>
+    public long Claim() => _injectors.Claim();
 
     public bool BatchesChanges => _mapper != null;
 

@@ -7,8 +7,9 @@ namespace Moat.Platform.Systrap;
 /// <summary>
 /// The systrap platform: application threads run untraced under a seccomp filter that turns each syscall
 /// into SIGSYS; the stub's handler hands the trap to the Sentry through shared memory and returns to the
-/// app with rt_sigreturn. No ptrace stop per syscall or fault; mappings still change through traced
-/// injector threads, so the app never gains a way to map the MemoryFile itself (docs/systrap-platform.md).
+/// app with rt_sigreturn. No ptrace stop per syscall or fault; mappings change through each stub's mapper
+/// thread (or its traced injectors), so the app never gains a way to map the MemoryFile itself; fork and exec
+/// take a stub made ahead of time (docs/systrap-platform.md).
 /// </summary>
 public sealed class SystrapPlatform : IPlatform
 {
@@ -23,6 +24,7 @@ public sealed class SystrapPlatform : IPlatform
     private readonly SysmsgArea _area;
     private readonly SpinPolicy _spin = new();
     private readonly Lazy<ulong> _vdso;
+    private readonly StubPool? _pool;
 
     /// <param name="memoryFile">The MemoryFile memfd; every stub holds it at fd 3.</param>
     public SystrapPlatform(SafeFdHandle memoryFile)
@@ -41,7 +43,14 @@ public sealed class SystrapPlatform : IPlatform
             SystrapStubImage.Address(SystrapStubCode.InjectClone));
         _area = SysmsgArea.Create(MaxThreads);
         _vdso = new Lazy<ulong>(() => StubVdso.Probe(_template));
+        if (PoolEnabled)
+        {
+            _pool = new StubPool(() => SystrapAddressSpace.Create(_template, _memoryFile, _area, VdsoAddress, out _));
+        }
     }
+
+    /// <summary>Whether fork and exec take stubs made ahead of time (<see cref="StubPool"/>): yes unless MOAT_SYSTRAP_POOL=0.</summary>
+    internal static readonly bool PoolEnabled = Environment.GetEnvironmentVariable("MOAT_SYSTRAP_POOL") != "0";
 
     /// <summary>Whether this host can run the platform: the stub reads and writes fs/gs with FSGSBASE instructions.</summary>
     public static bool IsSupported => (HostProcess.GetAuxval(AtHwcap2) & HwcapFsgsbase) != 0;
@@ -54,12 +63,17 @@ public sealed class SystrapPlatform : IPlatform
 
     public ulong VdsoAddress => _vdso.Value;
 
-    public IAddressSpace? NewAddressSpace(out long error) => SystrapAddressSpace.Create(_template, _memoryFile, _area, VdsoAddress, out error);
+    public IAddressSpace? NewAddressSpace(out long error)
+    {
+        error = 0;
+        return _pool?.Take() ?? SystrapAddressSpace.Create(_template, _memoryFile, _area, VdsoAddress, out error);
+    }
 
     public IContext NewContext() => new SystrapContext(_spin);
 
     public void Dispose()
     {
+        _pool?.Dispose();
         _area.Dispose();
         _template.Dispose();
     }

@@ -38,6 +38,7 @@
         .set MAPPER_PAGE, 0x10000
         .set M_SEQ, 0                   # u32 futex word: the Sentry bumps it for each request
         .set M_COUNT, 4                 # u32 calls in this request
+        .set M_COOKIE, 8                # u64: the Sentry checks through ptrace that this page is its own (unused here)
         .set M_CALLS, 64                # 64 bytes each: nr, then the six arguments
         .set M_MAX, 63
         .set MAPPER_REPLY_FD, 6         # the write end of the Sentry's reply pipe

@@ -99,7 +99,7 @@ public static class JailedSentry
         Assert.Contains(mounts, m => m.Contains(" / ro,", StringComparison.Ordinal) && m.Contains(" - tmpfs ", StringComparison.Ordinal));
         Assert.Contains(mounts, m => m.Contains(" /proc ro,", StringComparison.Ordinal) && m.Contains("subset=pid", StringComparison.Ordinal));
 
-        // The stubs hold the MemoryFile at fd 3 (and systrap's sysmsg file at 4, and with MOAT_SYSTRAP_MAPPER=1 its
+        // The stubs hold the MemoryFile at fd 3 (and systrap's sysmsg file at 4, unless MOAT_SYSTRAP_MAPPER=0 its
         // mapper's request file at 5 and answer pipe at 6), nothing else of the host.
         int[] stubs = Descendants(sentry).ToArray();
         for (int i = 0; i < 500 && stubs.Length == 0; i++)
