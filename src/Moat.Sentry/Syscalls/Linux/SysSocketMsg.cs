@@ -327,7 +327,7 @@ internal static partial class SysSocket
             return -Errno.EPERM.Value;
         }
 
-        if (pid != t.Group.Tgid && t.Kernel.FindGroup(pid) == null)
+        if (pid != t.Group.Tgid && t.Kernel.FindGroup(t.PidNs, pid) == null)
         {
             return -Errno.ESRCH.Value;
         }
