@@ -183,7 +183,8 @@ public sealed class SandboxControl
         }
 
         var client = new Moat.Gofer.GoferClient(gofer);
-        var container = new SandboxContainer(spec.Id, Vfs.Mounts.ContainerRoot.Build(_kernel, new GoferFileOpener(client), spec), client);
+        PidNamespace? pidNs = spec.SharesPodPidNamespace ? null : new PidNamespace(_kernel.RootPidNs);
+        var container = new SandboxContainer(spec.Id, Vfs.Mounts.ContainerRoot.Build(_kernel, new GoferFileOpener(client), spec, pidNs), client) { PidNs = pidNs };
         Task? task = SandboxLauncher.Load(_kernel, spec.Process, stdio, out _, out error, container);
         if (task == null)
         {

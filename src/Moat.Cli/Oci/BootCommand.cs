@@ -188,6 +188,11 @@ internal static class BootCommand
             log.Write("warning", setting);
         }
 
+        if (plan.PidNamespace != null)
+        {
+            log.Write("warning", $"linux.namespaces: the pid namespace at {plan.PidNamespace} is not joined; the sandbox has its own");
+        }
+
         var sentryLog = new LineLogWriter { Copy = debugLog.Enabled ? debugLog : null };
         bool ready = false;
         var options = new SandboxOptions

@@ -48,6 +48,13 @@ internal sealed class SandboxPlan
     /// </summary>
     public string? NetworkNamespace { get; set; }
 
+    /// <summary>
+    /// linux.namespaces' pid path: for a pod's further container, the pod sandbox's namespace
+    /// (<c>/proc/PID/ns/pid</c>, what the CRI gives for shareProcessNamespace) means it joins the pod's PID
+    /// namespace instead of getting its own. Null: a namespace of its own.
+    /// </summary>
+    public string? PidNamespace { get; set; }
+
     /// <summary>Settings of config.json accepted but not enforced: each is a warning in the OCI log.</summary>
     public List<string> Ignored { get; } = [];
 
