@@ -140,6 +140,11 @@ public sealed partial class OciRuntimeTests
         string pause = PodBundle("pause", "sandbox", null, "exec sleep 1000", null);
         string own = PodBundle("own", "container", pod, Script, null);
         string shared = PodBundle("shared", "container", pod, Script, null);
+        // A tmpfs mount with size= in a pod container is as small as under runc.
+        EditConfig(own, c => c["mounts"]!.AsArray().Add(new JsonObject
+        {
+            ["destination"] = "/scratch", ["type"] = "tmpfs", ["source"] = "tmpfs", ["options"] = new JsonArray("nosuid", "size=64k"),
+        }));
         string state = HostScratch.NewDirectory("state");
         CreatePodContainer(state, pause, pod, out _);
         Assert.Equal(0, Runtime("moat", state, "start", pod).ExitCode);
@@ -173,6 +178,9 @@ public sealed partial class OciRuntimeTests
             RunResult r = Runtime("moat", state, "exec", "own-" + pod, "sh", "-c", "echo $$; cat /proc/1/cmdline | tr '\\0' ' '; echo; kill -9 1; echo killed $?");
             Assert.True(r.ExitCode == 0, r.Stderr);
             Assert.Equal("2\nsleep 1000 \nkilled 0\n", r.StdoutText);
+
+            r = Runtime("moat", state, "exec", "own-" + pod, "sh", "-c", "head -c 100000 /dev/zero > /scratch/f; echo write $?; wc -c < /scratch/f");
+            Assert.Equal("write 1\n65536\n", r.StdoutText);
 
             // kill -9 1 from inside did nothing (an init ignores it from its own namespace); from outside it ends it.
             Assert.Equal("running", (string?)State("moat", state, "own-" + pod)["status"]);

@@ -213,6 +213,7 @@ internal static class BootCommand
             MemoryLimit = plan.MemoryLimit,
             MaxTasks = plan.MaxTasks,
             CpuQuota = plan.CpuQuota,
+            MemorySwapLimit = plan.MemorySwap,
             CpuWeight = plan.CpuWeight,
             Network = plan.NetworkNamespace != null ? NetworkMode.Host : NetworkMode.None,
             ProtectInit = true, // the container's init is PID 1 of its namespace, as under runc

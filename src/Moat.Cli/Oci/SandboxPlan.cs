@@ -30,6 +30,9 @@ internal sealed class SandboxPlan
     /// <summary>linux.resources.memory.limit in bytes (0: none): the Sentry's memory cap.</summary>
     public ulong MemoryLimit { get; set; }
 
+    /// <summary>linux.resources.memory.swap (memory+swap), bytes; 0 unset, -1 unlimited (cgroupfs's memory.swap.max).</summary>
+    public long MemorySwap { get; set; }
+
     /// <summary>linux.resources.pids.limit (0: none): the most tasks the sandbox holds at once.</summary>
     public int MaxTasks { get; set; }
 

@@ -114,6 +114,19 @@ internal sealed partial class Kernel
     /// <summary>The CPU quota and period (microseconds) the sandbox's cgroup shows in cpu.max; quota 0 for "max". Not enforced.</summary>
     public (long Quota, ulong Period) CpuQuota { get; init; }
 
+    /// <summary>
+    /// The memory+swap limit (bytes; 0 unset, -1 unlimited) the sandbox's cgroup shows as memory.swap.max
+    /// (its excess over the memory limit); <c>moat update --memory-swap</c> changes it. The sandbox never swaps, so
+    /// the memory it may use is the memory limit (which a memory+swap limit is never below).
+    /// </summary>
+    public long MemorySwapLimit
+    {
+        get => Volatile.Read(ref _memorySwapLimit);
+        set => Volatile.Write(ref _memorySwapLimit, value);
+    }
+
+    private long _memorySwapLimit;
+
     /// <summary>The cpu.weight the sandbox's cgroup shows, 0 for the default 100. Not enforced.</summary>
     public ulong CpuWeight { get; init; }
 
