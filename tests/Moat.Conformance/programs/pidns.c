@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,6 +122,19 @@ static int init_main(void)
 
     show("init: setsid", setsid());
     printf("init: getpgrp %d getsid(0) %d\n", getpgrp(), getsid(0));
+
+    /* Pids other calls hand out are the namespace's too. */
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0) {
+        struct ucred uc;
+        socklen_t ul = sizeof uc;
+        getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &uc, &ul);
+        printf("init: SO_PEERCRED pid %d\n", uc.pid);
+        show("init: F_SETOWN(getpid())", fcntl(sv[0], F_SETOWN, getpid()));
+        show("init: F_GETOWN", fcntl(sv[0], F_GETOWN));
+        close(sv[0]);
+        close(sv[1]);
+    }
 
     /* A /proc of its own namespace (in a private mount namespace). */
     if (unshare(CLONE_NEWNS) == 0 && mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
