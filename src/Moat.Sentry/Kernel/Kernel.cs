@@ -600,6 +600,57 @@ internal sealed partial class Kernel
         t.RequestExit(status);
     }
 
+    // Whether a task of namespace ns (or one below it) is still alive. Preconditions: TreeMu is held.
+    private bool AnyTaskInLocked(PidNamespace ns)
+    {
+        foreach (Task o in _tasks.Values)
+        {
+            if (ns.Contains(o.PidNs))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // A process has exited (its last task is gone): it becomes a zombie for its parent (or is reaped at once
+    // when the parent ignores SIGCHLD), which gets its exit signal; with no parent it is forgotten.
+    // Preconditions: TreeMu is held.
+    private void NotifyParentOfExitLocked(ThreadGroup g, ExitStatus status)
+    {
+        ThreadGroup? parent = g.Parent;
+        if (parent == null)
+        {
+            RemoveGroupLocked(g);
+            return;
+        }
+
+        SignalAction chld = parent.SignalActions[Signal.SIGCHLD];
+        bool autoReap = g.ExitSignal == Signal.SIGCHLD &&
+            (chld.Handler == SignalAction.SIG_IGN || (chld.Flags & SignalAction.SA_NOCLDWAIT) != 0);
+        if (autoReap)
+        {
+            parent.Children.Remove(g);
+            RemoveGroupLocked(g);
+        }
+        else
+        {
+            g.Zombie = true;
+        }
+
+        // The signal is queued before waiters wake, so a wait(2) that reaps the child finds it
+        // pending, as on Linux.
+        if (g.ExitSignal > 0)
+        {
+            var ev = ChildEvent.Exited(g, g.ExitStatus ?? status);
+            parent.SignalTarget(g.ExitSignal)?.SendSignal(
+                g.ExitSignal, new SigInfo { si_signo = g.ExitSignal, si_code = ev.Code, si_pid = g.Pid.In(parent.PidNs), si_status = ev.Status });
+        }
+
+        parent.ChildEvents.Notify();
+    }
+
     private void TaskExited(Task t, ExitStatus status)
     {
         bool last;
@@ -715,36 +766,24 @@ internal sealed partial class Kernel
                 }
 
                 g.Children.Clear();
-                ThreadGroup? parent = g.Parent;
-                if (parent == null)
+                if (nsInit && orphansToKill!.Count > 0)
                 {
-                    RemoveGroupLocked(g);
+                    // Linux's zap_pid_ns_processes: init's parent sees it exit only once the namespace is empty.
+                    ns.InitExitPending = true;
                 }
                 else
                 {
-                    SignalAction chld = parent.SignalActions[Signal.SIGCHLD];
-                    bool autoReap = g.ExitSignal == Signal.SIGCHLD &&
-                        (chld.Handler == SignalAction.SIG_IGN || (chld.Flags & SignalAction.SA_NOCLDWAIT) != 0);
-                    if (autoReap)
-                    {
-                        parent.Children.Remove(g);
-                        RemoveGroupLocked(g);
-                    }
-                    else
-                    {
-                        g.Zombie = true;
-                    }
+                    NotifyParentOfExitLocked(g, status);
+                }
+            }
 
-                    // The signal is queued before waiters wake, so a wait(2) that reaps the child finds it
-                    // pending, as on Linux.
-                    if (g.ExitSignal > 0)
-                    {
-                        var ev = ChildEvent.Exited(g, g.ExitStatus ?? status);
-                        parent.SignalTarget(g.ExitSignal)?.SendSignal(
-                            g.ExitSignal, new SigInfo { si_signo = g.ExitSignal, si_code = ev.Code, si_pid = g.Pid.In(parent.PidNs), si_status = ev.Status });
-                    }
-
-                    parent.ChildEvents.Notify();
+            // The last task of a namespace whose init has died lets that init's exit be seen.
+            for (PidNamespace? n = t.PidNs; n != null && n.Level > 0; n = n.Parent)
+            {
+                if (n.InitExitPending && !AnyTaskInLocked(n))
+                {
+                    n.InitExitPending = false;
+                    NotifyParentOfExitLocked(n.Init!, n.Init!.ExitStatus ?? status);
                 }
             }
 

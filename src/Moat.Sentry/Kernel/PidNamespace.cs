@@ -61,6 +61,9 @@ internal sealed class PidNamespace
     /// <summary>Init has died: no task can be made in the namespace any more. Protected by Kernel.TreeMu.</summary>
     public bool Dead { get; set; }
 
+    /// <summary>Init has exited but tasks of the namespace are still dying: its parent is told once they are gone. Protected by Kernel.TreeMu.</summary>
+    public bool InitExitPending { get; set; }
+
     /// <summary>The ancestor (or this namespace) at <paramref name="level"/>; <paramref name="level"/> is at most <see cref="Level"/>.</summary>
     public PidNamespace AncestorAt(int level) => _chain[level];
 
