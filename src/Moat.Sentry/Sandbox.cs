@@ -46,6 +46,7 @@ public static class Sandbox
             Profile = options.ProfilePath != null ? new Profiling.SyscallProfile() : null,
             MaxTasks = options.MaxTasks,
             CpuQuota = options.CpuQuota,
+            MemorySwapLimit = options.MemorySwapLimit,
             CpuWeight = options.CpuWeight,
             ProtectsInit = options.ProtectInit,
             Metrics = options.WriteMetrics != null ? new Metrics.SandboxMetrics() : null,

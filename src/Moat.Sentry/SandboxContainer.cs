@@ -25,6 +25,12 @@ public sealed class SandboxContainer
     /// <summary>Its init's pid in the sandbox.</summary>
     public int Pid => Init?.Tgid ?? 0;
 
+    /// <summary>
+    /// The container's pid namespace: its init is pid 1 there and its processes (exec'd ones included) live in
+    /// it; null when the container shares the sandbox's root namespace.
+    /// </summary>
+    internal PidNamespace? PidNs { get; init; }
+
     /// <summary>The container's mount namespace: its rootfs at "/", the sandbox's /proc, /sys and /dev, its own mounts.</summary>
     internal Vfs.Mounts.MountNamespace Mounts { get; }
 

@@ -22,4 +22,7 @@ public sealed class SandboxContainerSpec
 
     /// <summary>Its binds: bind i is the container's gofer's root i + 2 (root 1 is the rootfs).</summary>
     public IReadOnlyList<BindMount> BindMounts { get; init; } = [];
+
+    /// <summary>Whether it joins the pod's PID namespace (shareProcessNamespace) instead of getting one of its own.</summary>
+    public bool SharesPodPidNamespace { get; init; }
 }

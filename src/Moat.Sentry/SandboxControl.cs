@@ -123,8 +123,18 @@ public sealed class SandboxControl
     /// <summary>Changes the memory cap in bytes (0: none), when given; as <c>moat do --memory</c>.</summary>
     public void SetMemoryLimit(ulong bytes) => _kernel.MemoryFile.Limit = bytes;
 
+    /// <summary>The memory limit in force, 0 for none.</summary>
+    public ulong MemoryLimit => _kernel.MemoryFile.Limit;
+
     /// <summary>Changes the most tasks at once (0: no limit); as <c>moat do --pids</c>.</summary>
     public void SetTaskLimit(int tasks) => _kernel.MaxTasks = tasks;
+
+    /// <summary>The memory+swap limit cgroupfs shows (0 unset, -1 unlimited); the memory limit is what is enforced.</summary>
+    public long MemorySwapLimit
+    {
+        get => _kernel.MemorySwapLimit;
+        set => _kernel.MemorySwapLimit = value;
+    }
 
     /// <summary>
     /// Starts <paramref name="spec"/> as a new process (no parent in the sandbox) with fds 0-2 from
@@ -183,7 +193,8 @@ public sealed class SandboxControl
         }
 
         var client = new Moat.Gofer.GoferClient(gofer);
-        var container = new SandboxContainer(spec.Id, Vfs.Mounts.ContainerRoot.Build(_kernel, new GoferFileOpener(client), spec), client);
+        PidNamespace? pidNs = spec.SharesPodPidNamespace ? null : new PidNamespace(_kernel.RootPidNs);
+        var container = new SandboxContainer(spec.Id, Vfs.Mounts.ContainerRoot.Build(_kernel, new GoferFileOpener(client), spec, pidNs), client) { PidNs = pidNs };
         Task? task = SandboxLauncher.Load(_kernel, spec.Process, stdio, out _, out error, container);
         if (task == null)
         {

@@ -67,7 +67,14 @@ internal static class SandboxLauncher
         mm.EnvStart = image.EnvStart;
         mm.EnvEnd = image.EnvEnd;
 
-        int pid = kernel.AllocatePid();
+        Pid? pid = kernel.AllocatePid(container?.PidNs ?? kernel.RootPidNs);
+        if (pid == null)
+        {
+            mm.Dispose();
+            (status, error) = (Sandbox.ExitCannotExecute, "the container's pid namespace has ended (its init exited)");
+            return null;
+        }
+
         var group = new ThreadGroup(pid, null, PathResolver.Clean(executable)) { Cwd = spec.WorkingDirectory, Mounts = mounts, Container = container };
         foreach (SandboxRlimit l in spec.Rlimits)
         {

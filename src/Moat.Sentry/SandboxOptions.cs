@@ -47,6 +47,9 @@ public sealed class SandboxOptions
     /// <summary>A CPU quota and period in microseconds (an OCI spec's), shown in the sandbox's cgroup as cpu.max; not enforced.</summary>
     public (long Quota, ulong Period) CpuQuota { get; init; }
 
+    /// <summary>The memory+swap limit (OCI linux.resources.memory.swap): 0 unset, -1 unlimited. The sandbox never swaps: shown in cgroupfs only.</summary>
+    public long MemorySwapLimit { get; init; }
+
     /// <summary>A cpu.weight (1..10000) for the sandbox's cgroup, 0 for the default (100); not enforced.</summary>
     public ulong CpuWeight { get; init; }
 

@@ -132,6 +132,73 @@ public sealed partial class OciRuntimeTests
     }
 
     [Fact]
+    public void Pod_EachAppContainerHasItsOwnPidNamespace_UnlessItsPidPathNamesThePods()
+    {
+        // What the shell is and what /proc lists, from inside (a loop over a glob: no process of its own).
+        const string Script = "echo \"pid $$\"; for d in /proc/[0-9]*; do echo \"proc ${d#/proc/}\"; done; echo end; exec sleep 1000";
+        string pod = "p" + Guid.NewGuid().ToString("N")[..8];
+        string pause = PodBundle("pause", "sandbox", null, "exec sleep 1000", null);
+        string own = PodBundle("own", "container", pod, Script, null);
+        string shared = PodBundle("shared", "container", pod, Script, null);
+        // A tmpfs mount with size= in a pod container is as small as under runc.
+        EditConfig(own, c => c["mounts"]!.AsArray().Add(new JsonObject
+        {
+            ["destination"] = "/scratch", ["type"] = "tmpfs", ["source"] = "tmpfs", ["options"] = new JsonArray("nosuid", "size=64k"),
+        }));
+        string state = HostScratch.NewDirectory("state");
+        CreatePodContainer(state, pause, pod, out _);
+        Assert.Equal(0, Runtime("moat", state, "start", pod).ExitCode);
+        int podPid = (int)State("moat", state, pod)["pid"]!;
+        // The CRI's shareProcessNamespace: the pod sandbox's namespace by its host pid.
+        EditConfig(shared, c => c["linux"]!["namespaces"] = new JsonArray
+        {
+            new JsonObject { ["type"] = "pid", ["path"] = $"/proc/{podPid}/ns/pid" },
+            new JsonObject { ["type"] = "mount" },
+        });
+        try
+        {
+            string outOwn = CreatePodContainer(state, own, "own-" + pod, out _);
+            string outShared = CreatePodContainer(state, shared, "shared-" + pod, out string sharedLog);
+            Assert.DoesNotContain("pid namespace", sharedLog, StringComparison.Ordinal);
+            Assert.Equal(0, Runtime("moat", state, "start", "own-" + pod).ExitCode);
+            Assert.Equal(0, Runtime("moat", state, "start", "shared-" + pod).ExitCode);
+            WaitFor(() => File.ReadAllText(outOwn).Contains("end\n", StringComparison.Ordinal), "the own container's listing");
+            WaitFor(() => File.ReadAllText(outShared).Contains("end\n", StringComparison.Ordinal), "the shared container's listing");
+
+            // Its own namespace: its init is pid 1 and sees only itself, as under runc.
+            Assert.Equal("pid 1\nproc 1\nend\n", File.ReadAllText(outOwn));
+
+            // The pod's namespace: the pause process is pid 1 there, the shell another pid, and both are listed.
+            string[] lines = File.ReadAllText(outShared).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.NotEqual("pid 1", lines[0]);
+            Assert.Contains("proc 1", lines);
+            Assert.Contains("proc " + lines[0]["pid ".Length..], lines);
+
+            // exec joins the container's namespace: the next pid there, with the container's init as pid 1.
+            RunResult r = Runtime("moat", state, "exec", "own-" + pod, "sh", "-c", "echo $$; cat /proc/1/cmdline | tr '\\0' ' '; echo; kill -9 1; echo killed $?");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Equal("2\nsleep 1000 \nkilled 0\n", r.StdoutText);
+
+            r = Runtime("moat", state, "exec", "own-" + pod, "sh", "-c", "head -c 100000 /dev/zero > /scratch/f; echo write $?; wc -c < /scratch/f");
+            Assert.Equal("write 1\n65536\n", r.StdoutText);
+
+            // kill -9 1 from inside did nothing (an init ignores it from its own namespace); from outside it ends it.
+            Assert.Equal("running", (string?)State("moat", state, "own-" + pod)["status"]);
+            Assert.Equal(0, Runtime("moat", state, "kill", "own-" + pod, "KILL").ExitCode);
+            WaitFor(() => (string?)State("moat", state, "own-" + pod)["status"] == "stopped", "the own container to end");
+            Assert.Equal("running", (string?)State("moat", state, "shared-" + pod)["status"]);
+        }
+        finally
+        {
+            Runtime("moat", state, "delete", "--force", "own-" + pod);
+            Runtime("moat", state, "delete", "--force", "shared-" + pod);
+            Runtime("moat", state, "delete", "--force", pod);
+        }
+
+        Assert.Empty(Directory.GetDirectories(state));
+    }
+
+    [Fact]
     public void Pod_AContainerNamingNoRunningSandbox_FailsCreate()
     {
         string bundle = PodBundle("lone", "container", "nosuchsandbox", "true", null);

@@ -84,6 +84,53 @@ public sealed partial class OciRuntimeTests
     }
 
     [Fact]
+    public void MemorySwap_ShownInTheCgroup_CheckedAgainstTheMemoryLimit_AsRuncChecksIt()
+    {
+        // memory+swap of 64 MiB over a 32 MiB limit: memory.swap.max is the difference, as runc writes it for
+        // cgroup v2; the sandbox never swaps, so what it may use stays the 32 MiB limit.
+        string bundle = Bundle("sleep 60");
+        EditConfig(bundle, c => c["linux"]!["resources"]!["memory"] = new JsonObject { ["limit"] = 32L << 20, ["swap"] = 64L << 20 });
+        string state = HostScratch.NewDirectory("state");
+        string id = "m" + Guid.NewGuid().ToString("N")[..8];
+        RunResult r = Runtime("moat", state, "run", "--detach", "--bundle", bundle, id);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        try
+        {
+            string Cgroup() => Runtime("moat", state, "exec", id, "sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.swap.max /sys/fs/cgroup/memory.swap.current").StdoutText;
+            Assert.Equal("33554432\n33554432\n0\n", Cgroup());
+
+            r = Runtime("moat", state, "update", "--memory-swap", "48m", id);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Equal("33554432\n16777216\n0\n", Cgroup());
+
+            // Below the memory limit: refused with runc's message, nothing changed.
+            r = Runtime("moat", state, "update", "--memory-swap", "16m", id);
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains("memory+swap limit should be >= memory limit", r.Stderr);
+            r = Runtime("moat", state, "update", "--memory", "64m", id);
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains("memory+swap limit should be >= memory limit", r.Stderr);
+            Assert.Equal("33554432\n16777216\n0\n", Cgroup());
+
+            r = Runtime("moat", state, "update", "--memory", "64m", "--memory-swap", "-1", id);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Equal("67108864\nmax\n0\n", Cgroup());
+        }
+        finally
+        {
+            Runtime("moat", state, "delete", "--force", id);
+        }
+
+        // A memory+swap limit without a memory limit: create fails as runc's does.
+        string noLimit = Bundle("true");
+        EditConfig(noLimit, c => c["linux"]!["resources"]!["memory"] = new JsonObject { ["swap"] = 64L << 20 });
+        r = Runtime("moat", state, "create", "--bundle", noLimit, "n" + id);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("unable to set swap limit without memory limit", r.Stderr);
+        Runtime("moat", state, "delete", "--force", "n" + id);
+    }
+
+    [Fact]
     public void Update_AControlMoatDoesNotEnforce_IsRefusedByName()
     {
         string bundle = Bundle("sleep 60");

@@ -188,6 +188,11 @@ internal static class BootCommand
             log.Write("warning", setting);
         }
 
+        if (plan.PidNamespace != null)
+        {
+            log.Write("warning", $"linux.namespaces: the pid namespace at {plan.PidNamespace} is not joined; the sandbox has its own");
+        }
+
         var sentryLog = new LineLogWriter { Copy = debugLog.Enabled ? debugLog : null };
         bool ready = false;
         var options = new SandboxOptions
@@ -208,6 +213,7 @@ internal static class BootCommand
             MemoryLimit = plan.MemoryLimit,
             MaxTasks = plan.MaxTasks,
             CpuQuota = plan.CpuQuota,
+            MemorySwapLimit = plan.MemorySwap,
             CpuWeight = plan.CpuWeight,
             Network = plan.NetworkNamespace != null ? NetworkMode.Host : NetworkMode.None,
             ProtectInit = true, // the container's init is PID 1 of its namespace, as under runc

@@ -119,6 +119,10 @@ internal static class OciBundle
             {
                 plan.NetworkNamespace = ns.Path;
             }
+            else if (ns.Type == "pid" && !string.IsNullOrEmpty(ns.Path))
+            {
+                plan.PidNamespace = ns.Path; // a pod's container may join its sandbox's (PodContainerCommand)
+            }
             else if (!string.IsNullOrEmpty(ns.Path))
             {
                 plan.Ignored.Add($"linux.namespaces: the {ns.Type} namespace at {ns.Path} is not joined; the sandbox has its own");

@@ -10,7 +10,8 @@ namespace Moat.Cli.Oci;
 /// (fork and clone beyond it fail with EAGAIN, as under the pids cgroup), cpu.cpus the host CPUs the sandbox's
 /// threads may run on (an affinity mask, as the cpuset cgroup confines them). The CPU quota and shares are shown
 /// in the sandbox's cgroup (cpu.max, cpu.weight), so runtimes size their thread pools from them, but not
-/// enforced (no throttling); they, memory reservation and swap are named in the OCI log.
+/// enforced (no throttling); they and memory reservation are named in the OCI log. memory.swap (memory+swap) is
+/// checked against the limit as runc checks it and shown in the sandbox's cgroup; the sandbox never swaps.
 /// </summary>
 internal static class OciResourceLimits
 {
@@ -24,6 +25,11 @@ internal static class OciResourceLimits
         if (memory > 0)
         {
             plan.MemoryLimit = (ulong)memory;
+        }
+
+        if (resources?.Memory?.Swap is long swap && swap != 0)
+        {
+            plan.MemorySwap = swap;
         }
 
         if (pids > 0)
@@ -59,6 +65,16 @@ internal static class OciResourceLimits
 
         return true;
     }
+
+    /// <summary>
+    /// runc's check of a memory+swap limit against the memory limit (ConvertMemorySwapToCgroupV2Value): null when
+    /// it is fine (0 unset, -1 unlimited, or at least the limit), else runc's message.
+    /// </summary>
+    internal static string? SwapError(long swap, long memory) =>
+        swap is 0 or -1 ? null
+        : memory is 0 or -1 ? "unable to set swap limit without memory limit"
+        : swap < -1 || swap < memory ? "memory+swap limit should be >= memory limit"
+        : null;
 
     /// <summary>A cpuset list ("0-2,5") as a mask of the first 64 CPUs; false for a malformed list or a CPU above 63.</summary>
     internal static bool TryParseCpuList(string list, out ulong mask)
@@ -96,7 +112,7 @@ internal static class OciResourceLimits
     /// The memory limit and the pids limit <paramref name="resources"/> sets (0 when it sets none, -1 for "no
     /// limit"); what the Sentry does not enforce goes to <paramref name="ignored"/>. False for a limit runc refuses.
     /// </summary>
-    public static bool Read(OciResources? resources, List<string> ignored, out long memoryLimit, out long pidsLimit, out string error)
+    public static bool Read(OciResources? resources, List<string> ignored, out long memoryLimit, out long pidsLimit, out string error, bool checkSwap = true)
     {
         error = string.Empty;
         memoryLimit = 0;
@@ -121,10 +137,12 @@ internal static class OciResourceLimits
                 ignored.Add("linux.resources.memory.reservation: a soft limit; moat enforces only memory.limit");
             }
 
-            // swap is memory+swap; the Sentry's memory is not swapped out separately, so only its excess over limit matters.
-            if (memory.Swap is long swap && swap > 0 && swap != memory.Limit)
+            // swap is memory+swap, checked as runc converts it for cgroup v2 (memory.swap.max = swap - limit). The
+            // sandbox never swaps, so what it may use is min(limit, swap): the limit, as swap cannot be below it.
+            if (checkSwap && SwapError(memory.Swap ?? 0, memoryLimit) is string swapError)
             {
-                ignored.Add("linux.resources.memory.swap: the sandbox's memory is capped at memory.limit; swap beyond it is not accounted");
+                error = swapError;
+                return false;
             }
         }
 

@@ -89,8 +89,22 @@ internal static class PodContainerCommand
             log.Write("warning", setting);
         }
 
+        // A pid path naming the pod's sandbox (the CRI's shareProcessNamespace) joins the pod's PID namespace;
+        // without one the container gets a namespace of its own, its init pid 1 there, as under runc.
+        bool sharePid = false;
+        if (plan.PidNamespace != null)
+        {
+            string podDir = System.IO.Path.GetFullPath(sandboxDir).TrimEnd('/');
+            ContainerRecord? pod = new ContainerStore(System.IO.Path.GetDirectoryName(podDir) ?? "/").Load(System.IO.Path.GetFileName(podDir), out _);
+            sharePid = pod != null && plan.PidNamespace == $"/proc/{pod.Pid}/ns/pid";
+            if (!sharePid)
+            {
+                log.Write("warning", $"linux.namespaces: the pid namespace at {plan.PidNamespace} is not the pod sandbox's; the container has its own");
+            }
+        }
+
         // The gofer's volume 1 is the rootfs (the container's "/"), then the binds.
-        var request = new PodContainerRequest { Id = id, Rootfs = plan.Rootfs, Spec = spec };
+        var request = new PodContainerRequest { Id = id, Rootfs = plan.Rootfs, Spec = spec, SharePodPidNamespace = sharePid };
         var volumes = new List<Moat.Sentry.BindMount> { new(plan.Rootfs, "/", plan.RootReadonly) };
         foreach (BindMount b in plan.Binds)
         {

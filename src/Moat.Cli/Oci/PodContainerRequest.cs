@@ -24,6 +24,10 @@ internal sealed class PodContainerRequest
 
     [JsonPropertyName("binds")]
     public List<PodMount> Binds { get; set; } = [];
+
+    /// <summary>Whether the container joins the pod's PID namespace (its sandbox container's) rather than having its own.</summary>
+    [JsonPropertyName("sharePodPidNamespace")]
+    public bool SharePodPidNamespace { get; set; }
 }
 
 /// <summary>A tmpfs mount (no source) or a bind of a pod container, as planned.</summary>

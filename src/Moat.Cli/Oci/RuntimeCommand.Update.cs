@@ -8,8 +8,9 @@ namespace Moat.Cli.Oci;
 
 /// <summary>
 /// update: runc update's command line over the limits the Sentry enforces. The memory limit and the pids limit
-/// change in the running sandbox (0 or absent leaves one as it is, -1 removes it); a flag for a control moat
-/// does not enforce (cpu, cpuset, blkio, swap, reservation, kernel memory, RDT) is refused by name. With
+/// change in the running sandbox (0 or absent leaves one as it is, -1 removes it), and the memory+swap limit the
+/// sandbox's cgroup shows (checked against the memory limit as runc checks it; the sandbox never swaps); a flag
+/// for a control moat does not enforce (cpu, cpuset, blkio, reservation, kernel memory, RDT) is refused by name. With
 /// <c>--resources</c> (a file, or - for stdin) the other flags are ignored, as runc ignores them, and the
 /// settings moat does not enforce are named in the log as create names them.
 /// </summary>
@@ -24,6 +25,7 @@ internal static partial class RuntimeCommand
 
         long memory = 0;
         long pids = 0;
+        long swap = 0;
         if (f.Get("resources") is string file)
         {
             OciResources? resources;
@@ -38,10 +40,13 @@ internal static partial class RuntimeCommand
             }
 
             var ignored = new System.Collections.Generic.List<string>();
-            if (!OciResourceLimits.Read(resources, ignored, out memory, out pids, out string error))
+            // The swap limit is checked by the sandbox, against the memory limit it will have.
+            if (!OciResourceLimits.Read(resources, ignored, out memory, out pids, out string error, checkSwap: false))
             {
                 return g.Log.Error(error);
             }
+
+            swap = resources?.Memory?.Swap ?? 0;
 
             foreach (string setting in ignored)
             {
@@ -61,6 +66,11 @@ internal static partial class RuntimeCommand
             if (f.Get("memory") is string m && !(m == "-1" ? (memory = -1) < 0 : OciUnits.TryParseRamBytes(m, out memory)))
             {
                 return g.Log.Error($"invalid value for memory: invalid size: '{m}'");
+            }
+
+            if (f.Get("memory-swap") is string sw && !(sw == "-1" ? (swap = -1) < 0 : OciUnits.TryParseRamBytes(sw, out swap)))
+            {
+                return g.Log.Error($"invalid value for memory-swap: invalid size: '{sw}'");
             }
 
             if (f.Get("pids-limit") is string p && !long.TryParse(p, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out pids))
@@ -84,7 +94,7 @@ internal static partial class RuntimeCommand
             return podWide;
         }
 
-        string? reply = ControlChannel.Request(g.Store.Dir(r.Id), string.Create(CultureInfo.InvariantCulture, $"update {memory} {pids}"));
+        string? reply = ControlChannel.Request(g.Store.Dir(r.Id), string.Create(CultureInfo.InvariantCulture, $"update {memory} {pids} {swap}"));
         return reply == "ok" ? 0 : g.Log.Error(ReplyError(reply));
     }
 }

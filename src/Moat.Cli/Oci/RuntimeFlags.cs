@@ -37,7 +37,7 @@ internal static class RuntimeFlags
     public static readonly string[] UpdateRefused =
     [
         "blkio-weight", "cpu-period", "cpu-quota", "cpu-share", "cpu-rt-period", "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems",
-        "kernel-memory", "kernel-memory-tcp", "memory-reservation", "memory-swap", "l3-cache-schema", "mem-bw-schema",
+        "kernel-memory", "kernel-memory-tcp", "memory-reservation", "l3-cache-schema", "mem-bw-schema",
     ];
 
     private static readonly OptionSpec Bundle = OptionSpec.With("bundle", "DIR", "the bundle directory (default: the current one)", 'b');
@@ -87,6 +87,7 @@ internal static class RuntimeFlags
             OptionSpec.With("resources", "FILE", "OCI linux.resources JSON (- for stdin); the other flags are then ignored", 'r'),
             OptionSpec.With("memory", "BYTES", "the memory limit (64m, 1g, ...; -1 for none)"),
             OptionSpec.With("pids-limit", "N", "the most tasks at once (-1 for none)"),
+            OptionSpec.With("memory-swap", "BYTES", "the memory+swap limit (-1 for none): shown in the cgroup; the sandbox never swaps"),
             .. Array.ConvertAll(UpdateRefused, n => OptionSpec.With(n, "VALUE", "runc's; refused: moat enforces only the memory and pids limits")),
         ]),
     };

@@ -30,6 +30,9 @@ internal sealed class SandboxPlan
     /// <summary>linux.resources.memory.limit in bytes (0: none): the Sentry's memory cap.</summary>
     public ulong MemoryLimit { get; set; }
 
+    /// <summary>linux.resources.memory.swap (memory+swap), bytes; 0 unset, -1 unlimited (cgroupfs's memory.swap.max).</summary>
+    public long MemorySwap { get; set; }
+
     /// <summary>linux.resources.pids.limit (0: none): the most tasks the sandbox holds at once.</summary>
     public int MaxTasks { get; set; }
 
@@ -47,6 +50,13 @@ internal sealed class SandboxPlan
     /// host sockets there. Null: the sandbox's own network (loopback only), as a new network namespace has.
     /// </summary>
     public string? NetworkNamespace { get; set; }
+
+    /// <summary>
+    /// linux.namespaces' pid path: for a pod's further container, the pod sandbox's namespace
+    /// (<c>/proc/PID/ns/pid</c>, what the CRI gives for shareProcessNamespace) means it joins the pod's PID
+    /// namespace instead of getting its own. Null: a namespace of its own.
+    /// </summary>
+    public string? PidNamespace { get; set; }
 
     /// <summary>Settings of config.json accepted but not enforced: each is a warning in the OCI log.</summary>
     public List<string> Ignored { get; } = [];

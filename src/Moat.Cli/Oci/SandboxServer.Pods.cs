@@ -241,6 +241,7 @@ internal sealed partial class SandboxServer
             RootReadOnly = request.Spec.Root?.Readonly ?? false,
             TmpfsMounts = tmpfs,
             BindMounts = binds,
+            SharesPodPidNamespace = request.SharePodPidNamespace,
         };
     }
 

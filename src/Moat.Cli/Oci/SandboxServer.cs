@@ -117,8 +117,9 @@ internal sealed partial class SandboxServer
                 "pause" => Pause(),
                 "resume" => Resume(),
                 "stats" => Stats(),
-                "update" when words.Length == 3 && long.TryParse(words[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long memory) &&
-                    long.TryParse(words[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long pids) => Update(memory, pids),
+                "update" when words.Length is 3 or 4 && long.TryParse(words[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long memory) &&
+                    long.TryParse(words[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long pids) =>
+                    Update(memory, pids, words.Length == 4 && long.TryParse(words[3], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long swap) ? swap : 0),
                 "exec" when words.Length is 2 or 3 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n < 1 << 20 =>
                     Exec(conn, null, n, words.Length == 3 && int.TryParse(words[2], NumberStyles.None, CultureInfo.InvariantCulture, out int said) ? said : 0, out keep),
                 "container" when words.Length is 2 or 3 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n < 1 << 20 =>
@@ -255,8 +256,9 @@ internal sealed partial class SandboxServer
             $"ok {u.CpuUserNs} {u.CpuSystemNs} {u.MemoryBytes} {u.MemoryMaxBytes} {u.MemoryLimit} {u.MemoryFailures} {u.OomKills} {u.Tasks} {u.TaskLimit}");
     }
 
-    // "update MEMORY PIDS": runc update's values: 0 leaves a limit as it is, -1 removes it, more sets it.
-    private string Update(long memory, long pids)
+    // "update MEMORY PIDS [SWAP]": runc update's values: 0 leaves a limit as it is, -1 removes it, more sets it.
+    // A memory+swap limit is checked against the memory limit the sandbox will have, as runc does.
+    private string Update(long memory, long pids, long swap)
     {
         SandboxControl? control;
         lock (_mu)
@@ -269,9 +271,21 @@ internal sealed partial class SandboxServer
             return "error container not running";
         }
 
+        long newMemory = memory != 0 ? memory : control.MemoryLimit is ulong cur and > 0 ? (long)cur : -1;
+        long newSwap = swap != 0 ? swap : control.MemorySwapLimit;
+        if ((memory != 0 || swap != 0) && OciResourceLimits.SwapError(newSwap, newMemory) is string swapError)
+        {
+            return "error " + swapError;
+        }
+
         if (memory != 0)
         {
             control.SetMemoryLimit(memory < 0 ? 0 : (ulong)memory);
+        }
+
+        if (swap != 0)
+        {
+            control.MemorySwapLimit = swap;
         }
 
         if (pids != 0)

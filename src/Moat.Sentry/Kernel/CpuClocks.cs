@@ -43,7 +43,7 @@ internal static class CpuClocks
         int pid = ~(clock >> 3);
         if ((clock & PerThread) != 0)
         {
-            Task? target = pid == 0 ? t : t.Kernel.FindTask(pid);
+            Task? target = pid == 0 ? t : t.Kernel.FindTask(t.PidNs, pid);
             if (target == null || target.Group != t.Group)
             {
                 return Errno.EINVAL;
@@ -53,7 +53,7 @@ internal static class CpuClocks
             return Errno.None;
         }
 
-        if (pid == 0 || (gettime && pid == t.Tid))
+        if (pid == 0 || (gettime && pid == t.Pid.In(t.PidNs)))
         {
             group = t.Group;
             return Errno.None;
@@ -61,7 +61,7 @@ internal static class CpuClocks
 
         lock (t.Kernel.TreeMu)
         {
-            group = t.Kernel.FindGroupLocked(pid);
+            group = t.Kernel.FindGroupLocked(t.PidNs, pid);
         }
 
         return group == null ? Errno.EINVAL : Errno.None;

@@ -229,7 +229,7 @@ internal sealed partial class Kernel
     private void ReapLocked(ThreadGroup parent, ThreadGroup c)
     {
         parent.Children.Remove(c);
-        _groups.Remove(c.Tgid);
+        RemoveGroupLocked(c);
         c.ExitEvents.Notify(); // a pidfd's POLLHUP
         parent.CpuChildren = (
             parent.CpuChildren.User + c.CpuFinal.User + c.CpuChildren.User,
@@ -249,7 +249,7 @@ internal sealed partial class Kernel
         if ((parent.SignalActions[Signal.SIGCHLD].Flags & SignalAction.SA_NOCLDSTOP) == 0)
         {
             parent.SignalTarget(Signal.SIGCHLD)?.SendSignal(
-                Signal.SIGCHLD, new SigInfo { si_signo = Signal.SIGCHLD, si_code = code, si_pid = g.Tgid, si_status = status });
+                Signal.SIGCHLD, new SigInfo { si_signo = Signal.SIGCHLD, si_code = code, si_pid = g.Pid.In(parent.PidNs), si_status = status });
         }
 
         parent.ChildEvents.Notify();

@@ -126,6 +126,19 @@ internal sealed partial class Kernel
     /// <summary>The CPU quota and period (microseconds) the sandbox's cgroup shows in cpu.max; quota 0 for "max". Not enforced.</summary>
     public (long Quota, ulong Period) CpuQuota { get; init; }
 
+    /// <summary>
+    /// The memory+swap limit (bytes; 0 unset, -1 unlimited) the sandbox's cgroup shows as memory.swap.max
+    /// (its excess over the memory limit); <c>moat update --memory-swap</c> changes it. The sandbox never swaps, so
+    /// the memory it may use is the memory limit (which a memory+swap limit is never below).
+    /// </summary>
+    public long MemorySwapLimit
+    {
+        get => Volatile.Read(ref _memorySwapLimit);
+        set => Volatile.Write(ref _memorySwapLimit, value);
+    }
+
+    private long _memorySwapLimit;
+
     /// <summary>The cpu.weight the sandbox's cgroup shows, 0 for the default 100. Not enforced.</summary>
     public ulong CpuWeight { get; init; }
 
@@ -219,8 +232,145 @@ internal sealed partial class Kernel
     /// <summary>A random id for this sandbox's boot (/proc/sys/kernel/random/boot_id).</summary>
     public string BootId { get; } = Guid.NewGuid().ToString();
 
-    /// <summary>Allocates the next pid in the sandbox's pid namespace: the first task is pid 1.</summary>
+    /// <summary>The sandbox's root PID namespace: its ids are the global ones the kernel's tables use.</summary>
+    public PidNamespace RootPidNs { get; } = new();
+
+    /// <summary>Allocates the next pid in the sandbox's root pid namespace: the first task is pid 1.</summary>
     public int AllocatePid() => Interlocked.Increment(ref _lastPid);
+
+    /// <summary>
+    /// Allocates the ids of a new task in <paramref name="ns"/> and each of its ancestors (the first in a
+    /// namespace is its pid 1); null when the namespace's init has died (fork's ENOMEM, as Linux's alloc_pid).
+    /// </summary>
+    public Pid? AllocatePid(PidNamespace ns)
+    {
+        if (ns.Level == 0)
+        {
+            return new Pid(ns, AllocatePid());
+        }
+
+        lock (TreeMu)
+        {
+            if (ns.Dead)
+            {
+                return null;
+            }
+
+            var numbers = new int[ns.Level + 1];
+            numbers[0] = AllocatePid();
+            for (int level = 1; level <= ns.Level; level++)
+            {
+                numbers[level] = ns.AncestorAt(level).NextId();
+            }
+
+            var pid = new Pid(ns, numbers);
+            for (int level = 0; level <= ns.Level; level++)
+            {
+                ns.AncestorAt(level).RegisterLocked(numbers[level], pid);
+            }
+
+            return pid;
+        }
+    }
+
+    /// <summary>
+    /// What <paramref name="ns"/> calls the task, process, group or session whose global id is
+    /// <paramref name="global"/>: 0 when it is not visible there. Preconditions: TreeMu is held.
+    /// </summary>
+    public int IdInLocked(PidNamespace ns, int global)
+    {
+        if (ns.Level == 0 || global <= 0)
+        {
+            return global;
+        }
+
+        // Only tasks below the root are registered: one of the root's alone is invisible below it.
+        return RootPidNs.LookupLocked(global)?.In(ns) ?? 0;
+    }
+
+    /// <summary>The global id of what <paramref name="ns"/> calls <paramref name="id"/>, 0 for nothing.</summary>
+    public int GlobalOf(PidNamespace ns, int id)
+    {
+        if (ns.Level == 0)
+        {
+            return id;
+        }
+
+        lock (TreeMu)
+        {
+            return ns.GlobalOfLocked(id);
+        }
+    }
+
+    /// <summary><see cref="IdInLocked"/>, taking TreeMu.</summary>
+    public int IdIn(PidNamespace ns, int global)
+    {
+        if (ns.Level == 0 || global <= 0)
+        {
+            return global;
+        }
+
+        lock (TreeMu)
+        {
+            return IdInLocked(ns, global);
+        }
+    }
+
+    // Forgets the ids of a global pid nothing names any more: no task, no process (zombies included), no
+    // process group or session. Only pids below the root are registered. Preconditions: TreeMu is held.
+    private void ReleasePidLocked(int global)
+    {
+        if (RootPidNs.LookupLocked(global) is not Pid pid || _tasks.ContainsKey(global) || _groups.ContainsKey(global))
+        {
+            return;
+        }
+
+        foreach (ThreadGroup g in _groups.Values)
+        {
+            if (g.ProcessGroup == global || g.Session == global)
+            {
+                return;
+            }
+        }
+
+        for (int level = 0; level <= pid.Namespace.Level; level++)
+        {
+            pid.Namespace.AncestorAt(level).UnregisterLocked(pid.AtLevel(level));
+        }
+    }
+
+    /// <summary>Drops a process from the table (reaped) and the ids only it held. Preconditions: TreeMu is held.</summary>
+    private void RemoveGroupLocked(ThreadGroup g)
+    {
+        _groups.Remove(g.Tgid);
+        ReleasePidLocked(g.Tgid);
+        ReleasePidLocked(g.ProcessGroup);
+        ReleasePidLocked(g.Session);
+    }
+
+    /// <summary>A process left process group or session <paramref name="global"/>: forget its ids if nothing names it. Preconditions: TreeMu is held.</summary>
+    public void GroupIdDroppedLocked(int global) => ReleasePidLocked(global);
+
+    /// <summary>Finds a live task by its id in <paramref name="ns"/>.</summary>
+    public Task? FindTask(PidNamespace ns, int id)
+    {
+        lock (TreeMu)
+        {
+            return _tasks.GetValueOrDefault(ns.GlobalOfLocked(id));
+        }
+    }
+
+    /// <summary>Finds a live or zombie process by its id in <paramref name="ns"/>.</summary>
+    public ThreadGroup? FindGroup(PidNamespace ns, int id)
+    {
+        lock (TreeMu)
+        {
+            return FindGroupLocked(ns, id);
+        }
+    }
+
+    /// <summary>Finds a live or zombie process by its id in <paramref name="ns"/>. Preconditions: TreeMu is held.</summary>
+    public ThreadGroup? FindGroupLocked(PidNamespace ns, int id) => _groups.GetValueOrDefault(ns.GlobalOfLocked(id));
 
     /// <summary>Finds a live or zombie process by pid.</summary>
     public ThreadGroup? FindGroup(int pid)
@@ -284,6 +434,11 @@ internal sealed partial class Kernel
                 _groups[t.Group.Tgid] = t.Group;
                 t.Group.Parent?.Children.Add(t.Group);
                 Init ??= t.Group;
+                PidNamespace ns = t.Group.PidNs;
+                if (ns.Level > 0 && t.Group.Pid.AtLevel(ns.Level) == 1)
+                {
+                    ns.Init = t.Group; // the namespace's first process is its init
+                }
             }
 
             t.Group.Tasks.Add(t);
@@ -460,6 +615,57 @@ internal sealed partial class Kernel
         t.RequestExit(status);
     }
 
+    // Whether a task of namespace ns (or one below it) is still alive. Preconditions: TreeMu is held.
+    private bool AnyTaskInLocked(PidNamespace ns)
+    {
+        foreach (Task o in _tasks.Values)
+        {
+            if (ns.Contains(o.PidNs))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // A process has exited (its last task is gone): it becomes a zombie for its parent (or is reaped at once
+    // when the parent ignores SIGCHLD), which gets its exit signal; with no parent it is forgotten.
+    // Preconditions: TreeMu is held.
+    private void NotifyParentOfExitLocked(ThreadGroup g, ExitStatus status)
+    {
+        ThreadGroup? parent = g.Parent;
+        if (parent == null)
+        {
+            RemoveGroupLocked(g);
+            return;
+        }
+
+        SignalAction chld = parent.SignalActions[Signal.SIGCHLD];
+        bool autoReap = g.ExitSignal == Signal.SIGCHLD &&
+            (chld.Handler == SignalAction.SIG_IGN || (chld.Flags & SignalAction.SA_NOCLDWAIT) != 0);
+        if (autoReap)
+        {
+            parent.Children.Remove(g);
+            RemoveGroupLocked(g);
+        }
+        else
+        {
+            g.Zombie = true;
+        }
+
+        // The signal is queued before waiters wake, so a wait(2) that reaps the child finds it
+        // pending, as on Linux.
+        if (g.ExitSignal > 0)
+        {
+            var ev = ChildEvent.Exited(g, g.ExitStatus ?? status);
+            parent.SignalTarget(g.ExitSignal)?.SendSignal(
+                g.ExitSignal, new SigInfo { si_signo = g.ExitSignal, si_code = ev.Code, si_pid = g.Pid.In(parent.PidNs), si_status = ev.Status });
+        }
+
+        parent.ChildEvents.Notify();
+    }
+
     private void TaskExited(Task t, ExitStatus status)
     {
         bool last;
@@ -506,6 +712,11 @@ internal sealed partial class Kernel
             PtraceTaskExitingLocked(t, g.Tasks.Count == 1, g.Tasks.Count == 1 ? g.ExitStatus ?? status : status);
             g.Tasks.Remove(t);
             _tasks.Remove(t.Tid);
+            if (t.Tid != g.Tgid)
+            {
+                ReleasePidLocked(t.Tid); // a thread's id names nothing else
+            }
+
             if (g.Tasks.Count == 0)
             {
                 g.ExitStatus ??= status;
@@ -514,10 +725,34 @@ internal sealed partial class Kernel
                 g.DisposeTimers();
                 onExit = g.OnExit;
                 g.OnExit = null;
+                PidNamespace ns = g.PidNs;
+                bool nsInit = ns.Level > 0 && ns.Init == g;
                 if (g == Init)
                 {
                     // When init dies, the pid namespace dies with it.
                     orphansToKill = [.. _tasks.Values];
+                }
+                else if (nsInit)
+                {
+                    // The init of a namespace below the root: every task of it (and of those below) is killed,
+                    // and no new one can be made there.
+                    ns.Dead = true;
+                    orphansToKill = [];
+                    foreach (Task o in _tasks.Values)
+                    {
+                        if (ns.Contains(o.PidNs))
+                        {
+                            orphansToKill.Add(o);
+                        }
+                    }
+                }
+
+                // Orphans go to the init of the namespace their parent lived in (Linux's find_child_reaper);
+                // an init's own children to nobody, as they are being killed.
+                ThreadGroup? reaper = g == Init || nsInit ? null : ns.Level > 0 ? ns.Init : Init;
+                if (reaper != null && reaper.Tasks.Count == 0)
+                {
+                    reaper = null;
                 }
 
                 foreach (ThreadGroup child in g.Children)
@@ -530,7 +765,7 @@ internal sealed partial class Kernel
                         }
                     }
 
-                    child.Parent = g == Init ? null : Init;
+                    child.Parent = reaper;
                     if (child.Parent != null)
                     {
                         child.Parent.Children.Add(child);
@@ -541,41 +776,29 @@ internal sealed partial class Kernel
                     }
                     else if (child.Zombie)
                     {
-                        _groups.Remove(child.Tgid);
+                        RemoveGroupLocked(child);
                     }
                 }
 
                 g.Children.Clear();
-                ThreadGroup? parent = g.Parent;
-                if (parent == null)
+                if (nsInit && orphansToKill!.Count > 0)
                 {
-                    _groups.Remove(g.Tgid);
+                    // Linux's zap_pid_ns_processes: init's parent sees it exit only once the namespace is empty.
+                    ns.InitExitPending = true;
                 }
                 else
                 {
-                    SignalAction chld = parent.SignalActions[Signal.SIGCHLD];
-                    bool autoReap = g.ExitSignal == Signal.SIGCHLD &&
-                        (chld.Handler == SignalAction.SIG_IGN || (chld.Flags & SignalAction.SA_NOCLDWAIT) != 0);
-                    if (autoReap)
-                    {
-                        parent.Children.Remove(g);
-                        _groups.Remove(g.Tgid);
-                    }
-                    else
-                    {
-                        g.Zombie = true;
-                    }
+                    NotifyParentOfExitLocked(g, status);
+                }
+            }
 
-                    // The signal is queued before waiters wake, so a wait(2) that reaps the child finds it
-                    // pending, as on Linux.
-                    if (g.ExitSignal > 0)
-                    {
-                        var ev = ChildEvent.Exited(g, g.ExitStatus ?? status);
-                        parent.SignalTarget(g.ExitSignal)?.SendSignal(
-                            g.ExitSignal, new SigInfo { si_signo = g.ExitSignal, si_code = ev.Code, si_pid = g.Tgid, si_status = ev.Status });
-                    }
-
-                    parent.ChildEvents.Notify();
+            // The last task of a namespace whose init has died lets that init's exit be seen.
+            for (PidNamespace? n = t.PidNs; n != null && n.Level > 0; n = n.Parent)
+            {
+                if (n.InitExitPending && !AnyTaskInLocked(n))
+                {
+                    n.InitExitPending = false;
+                    NotifyParentOfExitLocked(n.Init!, n.Init!.ExitStatus ?? status);
                 }
             }
 

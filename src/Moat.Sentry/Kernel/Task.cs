@@ -24,10 +24,17 @@ internal sealed partial class Task
     private int _ioPriority;
 
     public Task(Kernel kernel, ThreadGroup group, int tid, MemoryManager mm, FdTable fds, Credentials creds)
+        : this(kernel, group, tid == group.Tgid ? group.Pid : new Pid(group.PidNs, tid), mm, fds, creds)
+    {
+    }
+
+    /// <summary>A task with the ids <paramref name="pid"/> (its process's for a leader).</summary>
+    public Task(Kernel kernel, ThreadGroup group, Pid pid, MemoryManager mm, FdTable fds, Credentials creds)
     {
         Kernel = kernel;
         Group = group;
-        Tid = tid;
+        Pid = pid;
+        Tid = pid.Global;
         MM = mm;
         Fds = fds;
         Credentials = creds;
@@ -45,7 +52,29 @@ internal sealed partial class Task
 
     public ThreadGroup Group { get; }
 
+    /// <summary>The task id in the sandbox's root pid namespace (the kernel's tables' key).</summary>
     public int Tid { get; }
+
+    /// <summary>The task's ids in its pid namespace and the ones above.</summary>
+    public Pid Pid { get; }
+
+    /// <summary>The pid namespace the task lives in: the one whose ids it sees (Linux's task_active_pid_ns).</summary>
+    public PidNamespace PidNs => Pid.Namespace;
+
+    /// <summary>
+    /// Where the task's next children are made (/proc/PID/ns/pid_for_children): its own namespace unless
+    /// unshare(CLONE_NEWPID) or setns named another. Owned by the task's own thread.
+    /// </summary>
+    public PidNamespace ChildPidNs
+    {
+        get => _childPidNs ?? PidNs;
+        set => _childPidNs = value == PidNs ? null : value;
+    }
+
+    private PidNamespace? _childPidNs;
+
+    /// <summary>The id <paramref name="viewer"/>'s namespace gives this task, 0 when it is not visible there.</summary>
+    public int TidSeenBy(Task viewer) => Pid.In(viewer.PidNs);
 
     /// <summary>The task's memory; replaced by execve.</summary>
     public MemoryManager MM { get; private set; }

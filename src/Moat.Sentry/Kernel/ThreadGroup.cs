@@ -15,18 +15,37 @@ internal sealed partial class ThreadGroup
     public Ipc.SemUndoList? SemUndo { get; set; }
 
     public ThreadGroup(int tgid, ThreadGroup? parent, string executablePath, Rlimit[]? limits = null)
+        : this(new Pid(PidNamespace.Detached, tgid), parent, executablePath, limits)
     {
-        Tgid = tgid;
+    }
+
+    /// <summary>A process whose leader has the ids <paramref name="pid"/>.</summary>
+    public ThreadGroup(Pid pid, ThreadGroup? parent, string executablePath, Rlimit[]? limits = null)
+    {
+        Pid = pid;
+        Tgid = pid.Global;
         Parent = parent;
         ExecutablePath = executablePath;
-        ProcessGroup = parent?.ProcessGroup ?? tgid;
-        Session = parent?.Session ?? tgid;
+        ProcessGroup = parent?.ProcessGroup ?? pid.Global;
+        Session = parent?.Session ?? pid.Global;
         ControllingTerminal = parent?.ControllingTerminal;
         _limits = limits != null ? (Rlimit[])limits.Clone() : DefaultLimits();
     }
 
-    /// <summary>The process id, in the sandbox's pid namespace.</summary>
+    /// <summary>The process id, in the sandbox's root pid namespace (the kernel's tables' key).</summary>
     public int Tgid { get; }
+
+    /// <summary>The process's ids in its pid namespace and the ones above (its leader's).</summary>
+    public Pid Pid { get; }
+
+    /// <summary>The pid namespace the process lives in.</summary>
+    public PidNamespace PidNs => Pid.Namespace;
+
+    /// <summary>The pid <paramref name="viewer"/>'s namespace gives this process, 0 when it is not visible there.</summary>
+    public int PidSeenBy(Task viewer) => Pid.In(viewer.PidNs);
+
+    /// <summary>Whether this process is the init of a pid namespace below the sandbox's root. Preconditions: Kernel.TreeMu is held, or the answer may be stale.</summary>
+    public bool IsNamespaceInit => PidNs.Level > 0 && PidNs.Init == this;
 
     /// <summary>The parent process; null for the sandbox's init. Protected by Kernel.TreeMu.</summary>
     public ThreadGroup? Parent { get; set; }

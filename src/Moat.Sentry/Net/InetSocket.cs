@@ -329,7 +329,7 @@ internal abstract class InetSocket : FileDescription
     {
         if ((flags & MSG_NOSIGNAL) == 0)
         {
-            t.SendSignal(Signal.SIGPIPE, t.Group.Tgid, t.Credentials.RealUid);
+            t.SendSignal(Signal.SIGPIPE, t.Group.Pid.In(t.PidNs), t.Credentials.RealUid);
         }
 
         return -Errno.EPIPE.Value;

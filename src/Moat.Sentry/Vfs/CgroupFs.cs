@@ -129,9 +129,12 @@ internal static class CgroupFs
             case "memory.low":
             case "memory.min":
             case "memory.swap.current":
-                return "0\n";
-            case "memory.swap.max":
                 return "0\n"; // the sandbox's memory never goes to swap
+            case "memory.swap.max":
+                // A memory+swap limit as runc writes it for cgroup v2 (its excess over the memory limit; "max" for
+                // -1 or no memory limit); none set: 0, as the sandbox's memory never goes to swap.
+                return k.MemorySwapLimit == 0 ? "0\n"
+                    : k.MemorySwapLimit > 0 && mf.Limit > 0 ? Num((ulong)Math.Max(0L, k.MemorySwapLimit - (long)mf.Limit)) : "max\n";
             case "memory.events":
                 return string.Create(CultureInfo.InvariantCulture, $"low 0\nhigh 0\nmax {mf.LimitFailures}\noom {mf.OomKills}\noom_kill {mf.OomKills}\noom_group_kill 0\n");
             case "memory.stat":

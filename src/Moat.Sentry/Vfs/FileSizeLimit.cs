@@ -57,5 +57,5 @@ internal static class FileSizeLimit
         newSize > size && newSize > limit ? -Errno.EFBIG.Value : 0;
 
     /// <summary>Sends the SIGXFSZ an EFBIG from the limit comes with.</summary>
-    public static void Raise(Task t) => t.SendSignal(Signal.SIGXFSZ, t.Group.Tgid, t.Credentials.RealUid);
+    public static void Raise(Task t) => t.SendSignal(Signal.SIGXFSZ, t.Group.Pid.In(t.PidNs), t.Credentials.RealUid);
 }

@@ -95,7 +95,7 @@ internal static class PathOps
             switch (m.Kind)
             {
                 case MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue or MountKind.Cgroup:
-                    step = OpenProc(t, inner, m.ReadOnly, flags, out file);
+                    step = OpenProc(t, inner, m, flags, out file);
                     break;
                 case MountKind.Volume:
                     step = m.Volume!.Open(t, inner, flags, mode, out file);
@@ -180,12 +180,12 @@ internal static class PathOps
     {
         for (int hop = 0; hop < 40; hop++)
         {
-            if (!IsProc(t, norm, out string procPath))
+            if (!IsProc(t, norm, out string procPath, out Mount procMount))
             {
                 return 0;
             }
 
-            long r = Proc.ProcFs.Lookup(t, procPath, followLast: true, out Proc.ProcNode? node);
+            long r = Proc.ProcFs.Lookup(t, procPath, followLast: true, out Proc.ProcNode? node, procMount.PidNs);
             if (r < 0)
             {
                 return r;
@@ -210,19 +210,20 @@ internal static class PathOps
     }
 
     // Opens a /proc or /sys node: a generated file, a directory listing, or (following a link) its target.
-    private static PathStep OpenProc(Task t, string norm, bool readOnly, int flags, out FileDescription? file)
+    private static PathStep OpenProc(Task t, string norm, Mount m, int flags, out FileDescription? file)
     {
-        PathStep step = PathStep.Done(OpenProcNode(t, norm, readOnly, flags, out file, out string? target));
+        PathStep step = PathStep.Done(OpenProcNode(t, norm, m, flags, out file, out string? target));
         return target != null ? PathStep.ContinueAt(target) : step;
     }
 
     // OpenProc's body: 0 with the file, -errno, or 0 with the target of a link that leads out of the node.
-    private static long OpenProcNode(Task t, string norm, bool readOnly, int flags, out FileDescription? file, out string? target)
+    private static long OpenProcNode(Task t, string norm, Mount m, int flags, out FileDescription? file, out string? target)
     {
         file = null;
         target = null;
+        bool readOnly = m.ReadOnly;
         bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0;
-        long r = PseudoFs.Lookup(t, norm, follow, out Proc.ProcNode? node);
+        long r = PseudoFs.Lookup(t, norm, follow, out Proc.ProcNode? node, m.PidNs);
         if (r < 0)
         {
             return r;
@@ -418,9 +419,9 @@ internal static class PathOps
     {
         st = default;
         string pnorm = PathResolver.Normalize(absolute);
-        if (!follow && PseudoFs.Is(t.Group.Mounts.Find(pnorm, out string procPath).Kind))
+        if (!follow && t.Group.Mounts.Find(pnorm, out string procPath) is Mount lm && PseudoFs.Is(lm.Kind))
         {
-            long lr = PseudoFs.Lookup(t, procPath, followLast: false, out Proc.ProcNode? ln);
+            long lr = PseudoFs.Lookup(t, procPath, followLast: false, out Proc.ProcNode? ln, lm.PidNs);
             if (lr < 0)
             {
                 return lr;
@@ -494,9 +495,9 @@ internal static class PathOps
     {
         target = string.Empty;
         string norm = PathResolver.Normalize(absolute);
-        if (PseudoFs.Is(t.Group.Mounts.Find(norm, out string procPath).Kind))
+        if (t.Group.Mounts.Find(norm, out string procPath) is Mount pm && PseudoFs.Is(pm.Kind))
         {
-            long pr = PseudoFs.Lookup(t, procPath, followLast: false, out Proc.ProcNode? node);
+            long pr = PseudoFs.Lookup(t, procPath, followLast: false, out Proc.ProcNode? node, pm.PidNs);
             if (pr < 0)
             {
                 return pr;
@@ -1603,5 +1604,12 @@ internal static class PathOps
     }
 
     /// <summary>Whether a clean path lies on a mount of /proc, with its path in /proc's own terms.</summary>
-    public static bool IsProc(Task t, string norm, out string procPath) => t.Group.Mounts.Find(norm, out procPath).Kind == MountKind.Proc;
+    public static bool IsProc(Task t, string norm, out string procPath) => IsProc(t, norm, out procPath, out _);
+
+    /// <summary>Whether <paramref name="norm"/> lies in a /proc mount, which <paramref name="mount"/> is.</summary>
+    public static bool IsProc(Task t, string norm, out string procPath, out Mount mount)
+    {
+        mount = t.Group.Mounts.Find(norm, out procPath);
+        return mount.Kind == MountKind.Proc;
+    }
 }

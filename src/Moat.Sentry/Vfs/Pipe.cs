@@ -278,7 +278,7 @@ internal sealed partial class Pipe
             {
                 if (_readers == 0)
                 {
-                    t.SendSignal(Signal.SIGPIPE, t.Group.Tgid, t.Credentials.RealUid);
+                    t.SendSignal(Signal.SIGPIPE, t.Group.Pid.In(t.PidNs), t.Credentials.RealUid);
                     return done > 0 ? (long)done : -Errno.EPIPE.Value;
                 }
 

@@ -16,12 +16,12 @@ internal static class PseudoFs
     public static bool Is(MountKind kind) => kind is MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue or MountKind.Cgroup;
 
     /// <summary>Looks up a path of either file system ("/proc/..." or "/sys/..."). Returns 0 with the node, or -errno.</summary>
-    public static long Lookup(Task t, string inner, bool followLast, out ProcNode? node) =>
+    public static long Lookup(Task t, string inner, bool followLast, out ProcNode? node, Kernel.PidNamespace? pidNs = null) =>
         inner == "/sys" || inner.StartsWith("/sys/", StringComparison.Ordinal)
             ? Sys.SysFs.Lookup(inner, followLast, out node)
             : MountNamespace.Contains(MqueueFs.Root, inner)
             ? MqueueFs.Lookup(t, inner, out node)
             : MountNamespace.Contains(CgroupFs.Root, inner)
             ? CgroupFs.Lookup(t, inner, out node)
-            : ProcFs.Lookup(t, inner, followLast, out node);
+            : ProcFs.Lookup(t, inner, followLast, out node, pidNs);
 }

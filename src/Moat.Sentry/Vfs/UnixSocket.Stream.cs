@@ -69,7 +69,7 @@ internal sealed partial class UnixSocket
 
         if ((flags & MSG_NOSIGNAL) == 0)
         {
-            t.SendSignal(Signal.SIGPIPE, t.Group.Tgid, t.Credentials.RealUid);
+            t.SendSignal(Signal.SIGPIPE, t.Group.Pid.In(t.PidNs), t.Credentials.RealUid);
         }
 
         return -Errno.EPIPE.Value;

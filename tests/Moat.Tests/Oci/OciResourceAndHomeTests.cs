@@ -43,8 +43,18 @@ public sealed class OciResourceAndHomeTests
         Assert.True(plan != null, error);
         Assert.Equal(32UL << 20, plan.MemoryLimit);
         Assert.Equal(5, plan.MaxTasks);
-        Assert.Equal(3, plan.Ignored.Count);
+        Assert.Equal(64L << 20, plan.MemorySwap); // shown in the cgroup, not a warning any more
+        Assert.Equal(2, plan.Ignored.Count);
         Assert.Contains(plan.Ignored, l => l.Contains("cpu.shares 512", System.StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("""{"memory": {"swap": 67108864}}""", "unable to set swap limit without memory limit")]
+    [InlineData("""{"memory": {"limit": 67108864, "swap": 33554432}}""", "memory+swap limit should be >= memory limit")]
+    public void Plan_ASwapLimitRuncRefuses_IsRefused(string resources, string message)
+    {
+        Assert.Null(Plan(resources, out string error));
+        Assert.Equal(message, error);
     }
 
     [Theory]

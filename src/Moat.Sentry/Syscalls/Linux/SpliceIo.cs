@@ -233,7 +233,7 @@ internal static class SpliceIo
                 {
                     if (!dst.HasReadersLocked)
                     {
-                        t.SendSignal(Signal.SIGPIPE, t.Group.Tgid, t.Credentials.RealUid);
+                        t.SendSignal(Signal.SIGPIPE, t.Group.Pid.In(t.PidNs), t.Credentials.RealUid);
                         return -Errno.EPIPE.Value;
                     }
 

@@ -85,7 +85,7 @@ internal static class SysAffinity
         return r < 0 ? -Errno.EFAULT.Value : bytes;
     }
 
-    private static Task? FindTarget(Task t, int pid) => pid == 0 ? t : pid < 0 ? null : t.Kernel.FindTask(pid);
+    private static Task? FindTarget(Task t, int pid) => pid == 0 ? t : pid < 0 ? null : t.Kernel.FindTask(t.PidNs, pid);
 
     // Linux's cpumask_size(): whole longs covering every CPU.
     private static int MaskWords() => (Environment.ProcessorCount + 63) / 64;

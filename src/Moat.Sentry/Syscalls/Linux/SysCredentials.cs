@@ -208,7 +208,7 @@ internal static class SysCredentials
             return -Errno.EINVAL.Value;
         }
 
-        Task? target = pid == 0 ? t : t.Kernel.FindTask(pid);
+        Task? target = pid == 0 ? t : t.Kernel.FindTask(t.PidNs, pid);
         if (target == null)
         {
             return -Errno.ESRCH.Value;
@@ -234,7 +234,7 @@ internal static class SysCredentials
             return r;
         }
 
-        if (pid != 0 && pid != t.Tid)
+        if (pid != 0 && pid != t.Pid.In(t.PidNs))
         {
             return -Errno.EPERM.Value;
         }

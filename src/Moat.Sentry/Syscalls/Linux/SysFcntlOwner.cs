@@ -34,8 +34,8 @@ internal static class SysFcntlOwner
                 }
 
                 int type = who < 0 ? FileAsync.F_OWNER_PGRP : FileAsync.F_OWNER_PID;
-                who = Math.Abs(who);
-                if (who != 0 && !PidExists(t.Kernel, who))
+                who = t.Kernel.GlobalOf(t.PidNs, Math.Abs(who)); // the owner is kept by its global id
+                if ((who == 0 && arg != 0) || (who != 0 && !PidExists(t.Kernel, who)))
                 {
                     return -Errno.ESRCH.Value;
                 }
@@ -47,6 +47,7 @@ internal static class SysFcntlOwner
             case F_GETOWN:
             {
                 (int type, int id) = f.Async.Owner;
+                id = t.Kernel.IdIn(t.PidNs, id);
                 return type == FileAsync.F_OWNER_PGRP ? -id : id;
             }
 
@@ -63,19 +64,20 @@ internal static class SysFcntlOwner
                     return -Errno.EINVAL.Value;
                 }
 
-                if (ex[1] != 0 && (ex[1] < 0 || !PidExists(t.Kernel, ex[1])))
+                int global = ex[1] > 0 ? t.Kernel.GlobalOf(t.PidNs, ex[1]) : 0;
+                if (ex[1] != 0 && (ex[1] < 0 || global == 0 || !PidExists(t.Kernel, global)))
                 {
                     return -Errno.ESRCH.Value;
                 }
 
-                f.Async.SetOwner(t, ex[0], ex[1]);
+                f.Async.SetOwner(t, ex[0], global);
                 return 0;
             }
 
             case F_GETOWN_EX:
             {
                 (int type, int id) = f.Async.Owner;
-                Span<int> ex = [type, id];
+                Span<int> ex = [type, t.Kernel.IdIn(t.PidNs, id)];
                 return t.MM.CopyOut(arg, System.Runtime.InteropServices.MemoryMarshal.AsBytes(ex)) < 0 ? -Errno.EFAULT.Value : 0;
             }
 

@@ -337,8 +337,8 @@ internal static class SysPathChange
                 return r;
             }
 
-            if (PathOps.IsProc(t, PathResolver.Normalize(from), out string procPath) &&
-                Vfs.Proc.ProcFs.Lookup(t, procPath, followLast: true, out Vfs.Proc.ProcNode? node) == 0 && node!.Fd != null)
+            if (PathOps.IsProc(t, PathResolver.Normalize(from), out string procPath, out Vfs.Mounts.Mount procMount) &&
+                Vfs.Proc.ProcFs.Lookup(t, procPath, followLast: true, out Vfs.Proc.ProcNode? node, procMount.PidNs) == 0 && node!.Fd != null)
             {
                 // A /proc/PID/fd link leads to the open file itself (how an O_TMPFILE file gets a name without privilege).
                 FileDescription magic = node.Fd;

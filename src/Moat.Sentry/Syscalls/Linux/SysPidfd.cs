@@ -29,12 +29,12 @@ internal static class SysPidfd
         ThreadGroup? g;
         lock (t.Kernel.TreeMu)
         {
-            g = t.Kernel.FindGroupLocked(pid);
+            g = t.Kernel.FindGroupLocked(t.PidNs, pid);
         }
 
         if (g == null)
         {
-            return t.Kernel.FindTask(pid) != null ? -Errno.ENOENT.Value : -Errno.ESRCH.Value;
+            return t.Kernel.FindTask(t.PidNs, pid) != null ? -Errno.ENOENT.Value : -Errno.ESRCH.Value;
         }
 
         return Install(t, g, (int)flags);
@@ -114,7 +114,7 @@ internal static class SysPidfd
             {
                 si_signo = sig,
                 si_code = flags == PIDFD_SIGNAL_THREAD ? SigInfo.SI_TKILL : SigInfo.SI_USER,
-                si_pid = t.Group.Tgid,
+                si_pid = t.Group.Pid.In(g!.PidNs),
                 si_uid = (int)t.Credentials.RealUid,
             };
         }

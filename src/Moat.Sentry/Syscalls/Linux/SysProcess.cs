@@ -101,10 +101,25 @@ internal static class SysProcess
 
     private static long Clone(Task t, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls, ulong pidfdAddr = 0)
     {
-        ulong unsupported = CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+        ulong unsupported = CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWNET;
         if ((flags & unsupported) != 0)
         {
-            return -Errno.EINVAL.Value; // new namespaces inside the sandbox are not supported, but for mount namespaces
+            return -Errno.EINVAL.Value; // new namespaces inside the sandbox are not supported, but for mount and pid namespaces
+        }
+
+        if ((flags & CLONE_THREAD) != 0 && ((flags & CLONE_NEWPID) != 0 || t.ChildPidNs != t.PidNs))
+        {
+            return -Errno.EINVAL.Value; // a thread lives in its process's pid namespace
+        }
+
+        if ((flags & CLONE_PARENT) != 0 && t.Group.IsNamespaceInit)
+        {
+            return -Errno.EINVAL.Value; // an init's siblings would be outside its namespace
+        }
+
+        if ((flags & CLONE_NEWPID) != 0 && !t.Credentials.HasCapability(Credentials.CAP_SYS_ADMIN))
+        {
+            return -Errno.EPERM.Value;
         }
 
         if ((flags & CLONE_NEWNS) != 0)
@@ -168,7 +183,24 @@ internal static class SysProcess
         }
 
         Kernel.Kernel k = t.Kernel;
-        int pid = k.AllocatePid();
+        PidNamespace pidNs = t.ChildPidNs;
+        if ((flags & CLONE_NEWPID) != 0)
+        {
+            if (pidNs.Level >= PidNamespace.MaxLevel)
+            {
+                return -Errno.ENOSPC.Value;
+            }
+
+            pidNs = new PidNamespace(pidNs);
+        }
+
+        Pid? ids = k.AllocatePid(pidNs);
+        if (ids == null)
+        {
+            return -Errno.ENOMEM.Value; // the namespace's init has died
+        }
+
+        int pid = ids.Global;
 
         // A new process always gets memory of its own: CLONE_VM without CLONE_THREAD (vfork, posix_spawn)
         // is served as a copy-on-write fork whose parent waits, which is what a vfork child may rely on.
@@ -185,7 +217,7 @@ internal static class SysProcess
         }
 
         ThreadGroup parentGroup = (flags & CLONE_PARENT) != 0 && t.Group.Parent != null ? t.Group.Parent : t.Group;
-        var group = new ThreadGroup(pid, parentGroup, t.Group.ExecutablePath, t.Group.Limits)
+        var group = new ThreadGroup(ids, parentGroup, t.Group.ExecutablePath, t.Group.Limits)
         {
             Cwd = t.Group.Cwd,
             Root = t.Group.Root,
@@ -200,7 +232,7 @@ internal static class SysProcess
             Dumpable = t.Group.Dumpable,
         };
 
-        var child = new Task(k, group, pid, mm, fds, t.Credentials)
+        var child = new Task(k, group, ids, mm, fds, t.Credentials)
         {
             SignalMask = t.SignalMask,
             AltStackBase = t.AltStackBase,
@@ -233,7 +265,7 @@ internal static class SysProcess
             t.PtraceVforkDone(pid);
         }
 
-        return pid;
+        return ids.In(t.PidNs);
     }
 
     // A new thread in the caller's process: same memory, signal actions and (with CLONE_FILES) fd table.
@@ -246,7 +278,13 @@ internal static class SysProcess
         }
 
         Kernel.Kernel k = t.Kernel;
-        int tid = k.AllocatePid();
+        Pid? ids = k.AllocatePid(t.PidNs);
+        if (ids == null)
+        {
+            return -Errno.ENOMEM.Value; // the namespace's init has died
+        }
+
+        int tid = ids.Global;
         t.MM.IncUsers();
         FdTable fds;
         if ((flags & CLONE_FILES) != 0)
@@ -259,7 +297,7 @@ internal static class SysProcess
             fds = t.Fds.Fork();
         }
 
-        var child = new Task(k, t.Group, tid, t.MM, fds, t.Credentials)
+        var child = new Task(k, t.Group, ids, t.MM, fds, t.Credentials)
         {
             SignalMask = t.SignalMask,
             Comm = t.Comm,
@@ -270,7 +308,7 @@ internal static class SysProcess
         int ev = t.PtraceInheritToChild(child, vfork: false, thread: true, 0, (flags & CLONE_PTRACE) != 0, (flags & CLONE_UNTRACED) != 0);
         k.StartTask(child, newAddressSpace: false, token, creator: t);
         t.PtraceCloneEvent(ev, tid);
-        return tid;
+        return ids.In(t.PidNs);
     }
 
     // The child's registers (the parent's, returning 0 from clone, on its own stack and TLS if given) and
@@ -299,12 +337,12 @@ internal static class SysProcess
 
         if ((flags & CLONE_PARENT_SETTID) != 0)
         {
-            parent.MM.CopyOut(parentTid, child.Tid);
+            parent.MM.CopyOut(parentTid, child.Pid.In(parent.PidNs));
         }
 
         if ((flags & CLONE_CHILD_SETTID) != 0)
         {
-            child.MM.CopyOut(childTid, child.Tid);
+            child.MM.CopyOut(childTid, child.Pid.In(child.PidNs));
         }
 
         if ((flags & CLONE_CHILD_CLEARTID) != 0)
@@ -561,7 +599,7 @@ internal static class SysProcess
             return -Errno.EINVAL.Value;
         }
 
-        long r = WaitFor(t, Selector(t, pid), pid > 0 ? pid : 0, options | WEXITED, out ChildEvent ev);
+        long r = WaitFor(t, Selector(t, pid), pid > 0 ? t.Kernel.GlobalOf(t.PidNs, pid) : 0, options | WEXITED, out ChildEvent ev);
         if (r <= 0)
         {
             return r;
@@ -587,7 +625,7 @@ internal static class SysProcess
             }
         }
 
-        return ev.ReportedPid;
+        return r;
     }
 
     /// <summary>Implements waitid(2).</summary>
@@ -615,7 +653,9 @@ internal static class SysProcess
                     return -Errno.EINVAL.Value;
                 }
 
-                match = g => g.Tgid == id;
+                int global = t.Kernel.GlobalOf(t.PidNs, id);
+                match = g => g.Tgid == global;
+                id = global;
                 break;
             case P_PGID:
                 if (id < 0)
@@ -623,8 +663,8 @@ internal static class SysProcess
                     return -Errno.EINVAL.Value;
                 }
 
-                int pgid = id == 0 ? t.Group.ProcessGroup : id;
-                match = g => g.ProcessGroup == pgid;
+                int pgid = id == 0 ? t.Group.ProcessGroup : t.Kernel.GlobalOf(t.PidNs, id);
+                match = g => pgid != 0 && g.ProcessGroup == pgid;
                 break;
             case P_PIDFD:
             {
@@ -671,7 +711,7 @@ internal static class SysProcess
         {
             info.si_signo = Signal.SIGCHLD;
             info.si_code = ev.Code;
-            info.si_pid = ev.ReportedPid;
+            info.si_pid = (int)r;
             info.si_status = ev.Status;
         }
 
@@ -682,7 +722,8 @@ internal static class SysProcess
     {
         if (pid > 0)
         {
-            return g => g.Tgid == pid;
+            int global = t.Kernel.GlobalOf(t.PidNs, pid);
+            return g => g.Tgid == global;
         }
 
         if (pid == -1)
@@ -690,8 +731,8 @@ internal static class SysProcess
             return static _ => true;
         }
 
-        int pgid = pid == 0 ? t.Group.ProcessGroup : -pid;
-        return g => g.ProcessGroup == pgid;
+        int pgid = pid == 0 ? t.Group.ProcessGroup : t.Kernel.GlobalOf(t.PidNs, -pid);
+        return g => pgid != 0 && g.ProcessGroup == pgid;
     }
 
     // Returns the child's pid with its event (consumed unless WNOWAIT), 0 for WNOHANG with nothing ready, or -errno.
@@ -719,7 +760,8 @@ internal static class SysProcess
 
         if (ev is ChildEvent e)
         {
-            return e.ReportedPid;
+            // The child may be reaped already: its ids are its own, not looked up.
+            return e.Pid != 0 ? t.Kernel.IdIn(t.PidNs, e.Pid) : e.Child.Pid.In(t.PidNs);
         }
 
         return any ? 0 : -Errno.ECHILD.Value;

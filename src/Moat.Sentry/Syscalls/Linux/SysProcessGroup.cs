@@ -13,7 +13,7 @@ internal static class SysProcessGroup
         lock (t.Kernel.TreeMu)
         {
             ThreadGroup? g = pid == 0 ? t.Group : Find(t, pid);
-            return g == null ? -Errno.ESRCH.Value : g.ProcessGroup;
+            return g == null ? -Errno.ESRCH.Value : t.Kernel.IdInLocked(t.PidNs, g.ProcessGroup);
         }
     }
 
@@ -22,7 +22,7 @@ internal static class SysProcessGroup
     {
         lock (t.Kernel.TreeMu)
         {
-            return t.Group.ProcessGroup;
+            return t.Kernel.IdInLocked(t.PidNs, t.Group.ProcessGroup);
         }
     }
 
@@ -33,7 +33,7 @@ internal static class SysProcessGroup
         lock (t.Kernel.TreeMu)
         {
             ThreadGroup? g = pid == 0 ? t.Group : Find(t, pid);
-            return g == null ? -Errno.ESRCH.Value : g.Session;
+            return g == null ? -Errno.ESRCH.Value : t.Kernel.IdInLocked(t.PidNs, g.Session);
         }
     }
 
@@ -49,7 +49,7 @@ internal static class SysProcessGroup
         lock (t.Kernel.TreeMu)
         {
             ThreadGroup self = t.Group;
-            ThreadGroup? target = pid == 0 || pid == self.Tgid ? self : Find(t, pid);
+            ThreadGroup? target = pid == 0 ? self : Find(t, pid);
             if (target == null || (target != self && target.Parent != self))
             {
                 return -Errno.ESRCH.Value;
@@ -73,17 +73,16 @@ internal static class SysProcessGroup
                 return -Errno.EPERM.Value; // a session leader stays in its own group
             }
 
-            if (pgid == 0)
-            {
-                pgid = target.Tgid;
-            }
-
-            if (pgid != target.Tgid && !GroupExistsInSession(t, pgid, self.Session))
+            // The group is named in the caller's pid namespace; the tree keeps global ids.
+            pgid = pgid == 0 ? target.Tgid : t.PidNs.GlobalOfLocked(pgid);
+            if (pgid != target.Tgid && (pgid == 0 || !GroupExistsInSession(t, pgid, self.Session)))
             {
                 return -Errno.EPERM.Value;
             }
 
+            int old = target.ProcessGroup;
             target.ProcessGroup = pgid;
+            t.Kernel.GroupIdDroppedLocked(old);
             return 0;
         }
     }
@@ -102,15 +101,18 @@ internal static class SysProcessGroup
                 }
             }
 
+            int oldSession = self.Session, oldGroup = self.ProcessGroup;
             self.Session = self.Tgid;
             self.ProcessGroup = self.Tgid;
             self.ControllingTerminal = null; // a new session starts with no terminal
-            return self.Tgid;
+            t.Kernel.GroupIdDroppedLocked(oldSession);
+            t.Kernel.GroupIdDroppedLocked(oldGroup);
+            return self.Pid.In(t.PidNs);
         }
     }
 
     // A live (not reaped) process of the sandbox; zombies still hold their group, as in Linux.
-    private static ThreadGroup? Find(Task t, int pid) => pid > 0 ? t.Kernel.FindGroupLocked(pid) : null;
+    private static ThreadGroup? Find(Task t, int pid) => pid > 0 ? t.Kernel.FindGroupLocked(t.PidNs, pid) : null;
 
     private static bool GroupExistsInSession(Task t, int pgid, int session)
     {

@@ -66,7 +66,7 @@ internal static class SysProcessVm
             return 0;
         }
 
-        Task? target = t.Kernel.FindTask(pid);
+        Task? target = t.Kernel.FindTask(t.PidNs, pid);
         if (target == null || target.Exit != null || target.Group.Zombie)
         {
             return -Errno.ESRCH.Value;

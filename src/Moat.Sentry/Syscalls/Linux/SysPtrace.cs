@@ -31,7 +31,7 @@ internal static class SysPtrace
             return k.PtraceTraceMe(t);
         }
 
-        Task? target = k.FindTask(pid);
+        Task? target = k.FindTask(t.PidNs, pid);
         if (target == null)
         {
             return -Errno.ESRCH.Value;

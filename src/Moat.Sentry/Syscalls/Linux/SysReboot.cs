@@ -45,7 +45,7 @@ internal static class SysReboot
             return -Errno.EINVAL.Value;
         }
 
-        if (t.Kernel.FindGroup(1) is ThreadGroup init)
+        if (t.Kernel.FindGroup(t.PidNs, 1) is ThreadGroup init)
         {
             Task? target;
             lock (t.Kernel.TreeMu)

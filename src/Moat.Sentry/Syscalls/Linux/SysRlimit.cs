@@ -10,7 +10,7 @@ internal static class SysRlimit
     public static long Prlimit64(Task t, in SyscallArgs a)
     {
         int pid = a.Int(0);
-        if (pid != 0 && pid != t.Group.Tgid)
+        if (pid != 0 && pid != t.Group.Pid.In(t.PidNs))
         {
             return -Errno.ESRCH.Value;
         }

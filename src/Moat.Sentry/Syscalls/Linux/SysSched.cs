@@ -17,7 +17,7 @@ internal static class SysSched
     public static Lock Mu { get; } = new();
 
     /// <summary>The task a scheduling call names: itself for 0, else any thread by id.</summary>
-    public static Task? Find(Task t, int pid) => pid == 0 ? t : t.Kernel.FindTask(pid);
+    public static Task? Find(Task t, int pid) => pid == 0 ? t : t.Kernel.FindTask(t.PidNs, pid);
 
     /// <summary>Implements sched_setscheduler(2).</summary>
     public static long SchedSetscheduler(Task t, in SyscallArgs a)

@@ -130,7 +130,7 @@ internal static class SysSignal
         var targets = new List<ThreadGroup>();
         if (pid > 0)
         {
-            ThreadGroup? g = t.Kernel.FindGroup(pid);
+            ThreadGroup? g = t.Kernel.FindGroup(t.PidNs, pid);
             if (g != null)
             {
                 targets.Add(g);
@@ -138,11 +138,17 @@ internal static class SysSignal
         }
         else
         {
-            int pgid = pid == 0 ? t.Group.ProcessGroup : -pid;
+            int pgid;
+            lock (t.Kernel.TreeMu)
+            {
+                pgid = pid == 0 ? t.Group.ProcessGroup : t.PidNs.GlobalOfLocked(-pid);
+            }
+
             foreach (ThreadGroup g in t.Kernel.LiveGroups())
             {
-                // kill(-1) reaches everything but init and the caller.
-                if (pid == -1 ? g != t.Kernel.Init && g != t.Group : g.ProcessGroup == pgid)
+                // kill(-1) reaches everything the caller's pid namespace shows but its init and the caller.
+                int seen = g.Pid.In(t.PidNs);
+                if (pid == -1 ? seen != 0 && g != t.Group && (t.PidNs.Level == 0 ? g != t.Kernel.Init : seen != 1) : pgid != 0 && g.ProcessGroup == pgid)
                 {
                     targets.Add(g);
                 }
@@ -169,7 +175,7 @@ internal static class SysSignal
             }
             else if (target != null && sig != 0 && !InitSignals.DropsFromInside(t, g, sig))
             {
-                target.SendSignal(sig, t.Group.Tgid, t.Credentials.RealUid);
+                target.SendSignal(sig, t.Group.Pid.In(g.PidNs), t.Credentials.RealUid);
             }
 
             success |= r == 0;
@@ -201,8 +207,8 @@ internal static class SysSignal
             return -Errno.EINVAL.Value;
         }
 
-        Task? target = t.Kernel.FindTask(tid);
-        if (target == null || (tgid != -1 && target.Group.Tgid != tgid))
+        Task? target = t.Kernel.FindTask(t.PidNs, tid);
+        if (target == null || (tgid != -1 && target.Group.Pid.In(t.PidNs) != tgid))
         {
             return -Errno.ESRCH.Value;
         }
@@ -214,7 +220,7 @@ internal static class SysSignal
 
         if (sig != 0 && !InitSignals.DropsFromInside(t, target.Group, sig))
         {
-            target.SendSignal(sig, new SigInfo { si_signo = sig, si_code = SigInfo.SI_TKILL, si_pid = t.Group.Tgid, si_uid = (int)t.Credentials.RealUid });
+            target.SendSignal(sig, new SigInfo { si_signo = sig, si_code = SigInfo.SI_TKILL, si_pid = t.Group.Pid.In(target.PidNs), si_uid = (int)t.Credentials.RealUid });
         }
 
         return 0;

@@ -86,12 +86,12 @@ internal static class SysSignalQueue
         }
 
         // Only the kernel may claim kernel codes or tkill's, except to oneself.
-        if ((info.si_code >= 0 || info.si_code == SigInfo.SI_TKILL) && pid != t.Group.Tgid)
+        if ((info.si_code >= 0 || info.si_code == SigInfo.SI_TKILL) && pid != t.Group.Pid.In(t.PidNs))
         {
             return -Errno.EPERM.Value;
         }
 
-        ThreadGroup? g = t.Kernel.FindGroup(pid);
+        ThreadGroup? g = t.Kernel.FindGroup(t.PidNs, pid);
         if (pid <= 0 || g == null)
         {
             return -Errno.ESRCH.Value;
@@ -138,13 +138,13 @@ internal static class SysSignalQueue
             return -Errno.EINVAL.Value;
         }
 
-        if ((info.si_code >= 0 || info.si_code == SigInfo.SI_TKILL) && tid != t.Tid)
+        if ((info.si_code >= 0 || info.si_code == SigInfo.SI_TKILL) && tid != t.Pid.In(t.PidNs))
         {
             return -Errno.EPERM.Value;
         }
 
-        Task? target = t.Kernel.FindTask(tid);
-        if (target == null || target.Group.Tgid != tgid)
+        Task? target = t.Kernel.FindTask(t.PidNs, tid);
+        if (target == null || target.Group.Pid.In(t.PidNs) != tgid)
         {
             return -Errno.ESRCH.Value;
         }

@@ -319,7 +319,8 @@ internal static partial class SysSocket
         uint uid = MemoryMarshal.Read<uint>(data[4..]);
         uint gid = MemoryMarshal.Read<uint>(data[8..]);
         Credentials c = t.Credentials;
-        bool ok = (pid == t.Group.Tgid || c.IsRoot)
+        int self = t.Group.Pid.In(t.PidNs);
+        bool ok = (pid == self || c.IsRoot)
             && (uid == c.RealUid || uid == c.EffectiveUid || uid == c.SavedUid || c.IsRoot)
             && (gid == c.RealGid || gid == c.EffectiveGid || gid == c.SavedGid || c.IsRoot);
         if (!ok)
@@ -327,12 +328,13 @@ internal static partial class SysSocket
             return -Errno.EPERM.Value;
         }
 
-        if (pid != t.Group.Tgid && t.Kernel.FindGroup(pid) == null)
+        if (pid != self && t.Kernel.FindGroup(t.PidNs, pid) == null)
         {
             return -Errno.ESRCH.Value;
         }
 
-        ctl.Creds = new UnixCredentials(pid, uid, gid);
+        // Kept by global id; each receiver sees it in its own pid namespace.
+        ctl.Creds = new UnixCredentials(t.Kernel.GlobalOf(t.PidNs, pid), uid, gid);
         return 0;
     }
 
@@ -433,7 +435,7 @@ internal static partial class SysSocket
                 MemoryMarshal.Write(cm, (ulong)clen);
                 MemoryMarshal.Write(cm[8..], SOL_SOCKET);
                 MemoryMarshal.Write(cm[12..], SCM_CREDENTIALS);
-                MemoryMarshal.Write(cm[16..], c.Pid);
+                MemoryMarshal.Write(cm[16..], t.Kernel.IdIn(t.PidNs, c.Pid));
                 MemoryMarshal.Write(cm[20..], c.Uid);
                 MemoryMarshal.Write(cm[24..], c.Gid);
                 if (t.MM.CopyOut(addr + (ulong)used, cm[..clen]) < 0)

@@ -72,7 +72,7 @@ internal static partial class SysSocket
             {
                 case SO_PEERCRED:
                     UnixCredentials c = s.PeerCred;
-                    MemoryMarshal.Write(v, c.Pid);
+                    MemoryMarshal.Write(v, t.Kernel.IdIn(t.PidNs, c.Pid));
                     MemoryMarshal.Write(v[4..], c.Uid);
                     MemoryMarshal.Write(v[8..], c.Gid);
                     n = 12;

@@ -30,18 +30,21 @@ internal static class SysThread
         return 0;
     }
 
-    /// <summary>Implements getpid(2).</summary>
-    public static long Getpid(Task t, in SyscallArgs a) => t.Group.Tgid;
+    /// <summary>Implements getpid(2): the id in the caller's own pid namespace.</summary>
+    public static long Getpid(Task t, in SyscallArgs a) => t.Group.Pid.In(t.PidNs);
 
     /// <summary>Implements gettid(2).</summary>
-    public static long Gettid(Task t, in SyscallArgs a) => t.Tid;
+    public static long Gettid(Task t, in SyscallArgs a) => t.Pid.In(t.PidNs);
 
-    /// <summary>Implements getppid(2). The first process's parent is outside the sandbox: 0, as for init.</summary>
+    /// <summary>
+    /// Implements getppid(2). The first process's parent is outside the sandbox: 0, as for init; so is a parent
+    /// outside the caller's pid namespace (a namespace's init sees 0).
+    /// </summary>
     public static long Getppid(Task t, in SyscallArgs a)
     {
         lock (t.Kernel.TreeMu)
         {
-            return t.Group.Parent?.Tgid ?? 0;
+            return t.Group.Parent?.Pid.In(t.PidNs) ?? 0;
         }
     }
 
@@ -49,7 +52,7 @@ internal static class SysThread
     public static long SetTidAddress(Task t, in SyscallArgs a)
     {
         t.ClearChildTid = a.Pointer(0);
-        return t.Tid;
+        return t.Pid.In(t.PidNs);
     }
 
     /// <summary>Implements set_robust_list(2).</summary>
@@ -72,7 +75,7 @@ internal static class SysThread
     public static long GetRobustList(Task t, in SyscallArgs a)
     {
         int tid = a.Int(0);
-        Task? target = tid == 0 ? t : t.Kernel.FindTask(tid);
+        Task? target = tid == 0 ? t : t.Kernel.FindTask(t.PidNs, tid);
         if (target == null)
         {
             return -Errno.ESRCH.Value;

@@ -4,8 +4,9 @@ using Moat.Sentry.Kernel;
 namespace Moat.Sentry.Syscalls.Linux;
 
 /// <summary>
-/// unshare(2): a mount namespace of the process's own (a copy of the table), a file-descriptor table of the
-/// task's own; the other namespaces are not supported inside the sandbox and answer EINVAL.
+/// unshare(2): a mount namespace of the process's own (a copy of the table), a pid namespace for the caller's
+/// next children, a file-descriptor table of the task's own; the other namespaces are not supported inside the
+/// sandbox and answer EINVAL.
 /// </summary>
 internal static class SysUnshare
 {
@@ -62,19 +63,39 @@ internal static class SysUnshare
             }
         }
 
-        if ((flags & (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SysProcess.CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME)) != 0)
+        if ((flags & (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SysProcess.CLONE_NEWUSER | CLONE_NEWCGROUP | CLONE_NEWTIME)) != 0)
         {
-            return -Errno.EINVAL.Value; // namespaces other than mount namespaces are not supported inside the sandbox
+            return -Errno.EINVAL.Value; // namespaces other than mount and pid namespaces are not supported inside the sandbox
         }
 
-        if ((flags & SysProcess.CLONE_NEWNS) != 0 && !t.Credentials.HasCapability(Credentials.CAP_SYS_ADMIN))
+        if ((flags & (SysProcess.CLONE_NEWNS | CLONE_NEWPID)) != 0 && !t.Credentials.HasCapability(Credentials.CAP_SYS_ADMIN))
         {
             return -Errno.EPERM.Value;
+        }
+
+        if ((flags & CLONE_NEWPID) != 0)
+        {
+            // Only from the caller's own namespace: a second unshare before a child entered the first is EINVAL.
+            if (t.ChildPidNs != t.PidNs)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            if (t.PidNs.Level >= PidNamespace.MaxLevel)
+            {
+                return -Errno.ENOSPC.Value;
+            }
         }
 
         if ((flags & SysProcess.CLONE_FILES) != 0)
         {
             t.UnshareFds();
+        }
+
+        if ((flags & CLONE_NEWPID) != 0)
+        {
+            // The caller stays where it is: its next child is the new namespace's init.
+            t.ChildPidNs = new PidNamespace(t.PidNs);
         }
 
         if ((flags & SysProcess.CLONE_NEWNS) != 0)

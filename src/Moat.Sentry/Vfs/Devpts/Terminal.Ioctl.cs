@@ -219,7 +219,8 @@ internal sealed partial class Terminal
                         return -Errno.ENOTTY.Value;
                     }
 
-                    v = request == TIOCGSID ? Session : ForegroundGroup;
+                    // As the caller's pid namespace names them (0 when outside it).
+                    v = Kernel.IdInLocked(t.PidNs, request == TIOCGSID ? Session : ForegroundGroup);
                 }
 
                 return Out(t, arg, v);
@@ -357,6 +358,7 @@ internal sealed partial class Terminal
                 return -Errno.EINVAL.Value;
             }
 
+            pgrp = t.PidNs.GlobalOfLocked(pgrp); // named in the caller's pid namespace
             bool exists = false, sameSession = false;
             foreach (ThreadGroup o in Kernel.AllGroupsLocked())
             {

@@ -15,7 +15,7 @@ internal static class ContainerRoot
     // The sandbox's file systems a container sees where the first one sees them.
     private static readonly string[] s_shared = ["/proc", "/sys", "/sys/fs/cgroup", "/dev", "/dev/pts", "/dev/mqueue"];
 
-    public static MountNamespace Build(Kernel.Kernel kernel, IVolumeTree tree, SandboxContainerSpec spec)
+    public static MountNamespace Build(Kernel.Kernel kernel, IVolumeTree tree, SandboxContainerSpec spec, Kernel.PidNamespace? pidNs = null)
     {
         var ns = new MountNamespace(new Mount
         {
@@ -29,7 +29,8 @@ internal static class ContainerRoot
             bool sentrys = m.Kind is MountKind.Proc or MountKind.Sysfs or MountKind.Mqueue or MountKind.Cgroup || (m.Kind == MountKind.Tmpfs && m.Tmpfs == kernel.Dev);
             if (sentrys && System.Array.IndexOf(s_shared, m.MountPoint) >= 0 && seen.Add(m.MountPoint))
             {
-                ns.Add(m with { Id = MountNamespace.NextId() });
+                // Its /proc is the instance of its own pid namespace, when it has one.
+                ns.Add(m.Kind == MountKind.Proc ? m with { Id = MountNamespace.NextId(), PidNs = pidNs } : m with { Id = MountNamespace.NextId() });
             }
         }
 

@@ -33,6 +33,9 @@ internal sealed record Mount
 
     public MountFlags Flags { get; init; }
 
+    /// <summary>The pid namespace a <see cref="MountKind.Proc"/> mount shows (the mounter's); null for the sandbox's root one.</summary>
+    public Kernel.PidNamespace? PidNs { get; init; }
+
     /// <summary>mount(2)'s source as /proc/mounts shows it ("tmpfs", "proc", a host path, "none").</summary>
     public required string Source { get; init; }
 

@@ -25,12 +25,10 @@ internal sealed class MountNamespace
     // All mounts in mount order (a mount after the one it lies on), and the ones not hidden by a later mount.
     private Table _table;
 
-    private static long s_nextInode = 0xF0000000;
-
     private MountNamespace(Mount[] all)
     {
         _table = new Table(all, VisibleOf(all));
-        Inode = (ulong)Interlocked.Increment(ref s_nextInode);
+        Inode = Kernel.NamespaceInodes.Next();
     }
 
     /// <summary>The namespace's inode number, as /proc/PID/ns/mnt names it ("mnt:[N]").</summary>

@@ -174,6 +174,7 @@ internal static class Mounting
                 {
                     Id = MountNamespace.NextId(), ParentId = 0, MountPoint = where, Kind = MountKind.Proc, Root = "/proc",
                     Flags = mountFlags, Source = source ?? "none", FsType = "proc",
+                    PidNs = t.PidNs.Level == 0 ? null : t.PidNs, // the instance of the mounter's pid namespace
                 });
                 return 0;
             case "devpts":

@@ -39,16 +39,27 @@ internal static class ProcFs
     private static readonly string[] s_processLinks = ["cwd", "exe", "root"];
     private static readonly string[] s_systemFiles = ["cgroups", "cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "stat", "uptime", "version"];
 
-    /// <summary>Looks up a normalised path under /proc. Returns 0 with the node, or -errno.</summary>
-    public static long Lookup(Task t, string norm, bool followLast, out ProcNode? node)
+    /// <summary>
+    /// Looks up a normalised path under /proc, in the instance of pid namespace <paramref name="pidNs"/> (the
+    /// mount's; null for the sandbox's root namespace): its process directories are that namespace's. Returns 0
+    /// with the node, or -errno.
+    /// </summary>
+    public static long Lookup(Task t, string norm, bool followLast, out ProcNode? node, PidNamespace? pidNs = null)
     {
         node = null;
+        PidNamespace ns = pidNs ?? t.Kernel.RootPidNs;
         string[] parts = norm == "/proc" ? [] : norm["/proc/".Length..].Split('/');
 
         // Follow self and thread-self (always when not last; when last, only if asked).
         if (parts.Length > 0 && (parts[0] == "self" || parts[0] == "thread-self"))
         {
-            string target = parts[0] == "self" ? Num(t.Group.Tgid) : Num(t.Group.Tgid) + "/task/" + Num(t.Tid);
+            int self = t.Group.Pid.In(ns);
+            if (self == 0)
+            {
+                return -Errno.ENOENT.Value; // the caller is not in this instance's namespace
+            }
+
+            string target = parts[0] == "self" ? Num(self) : Num(self) + "/task/" + Num(t.Pid.In(ns));
             if (parts.Length == 1 && !followLast)
             {
                 node = new ProcNode(ProcKind.Link, norm, Target: target);
@@ -62,13 +73,13 @@ internal static class ProcFs
 
         if (parts.Length == 0)
         {
-            node = new ProcNode(ProcKind.Directory, "/proc", Entries: () => RootEntries(t));
+            node = new ProcNode(ProcKind.Directory, "/proc", Entries: () => RootEntries(t, ns));
             return 0;
         }
 
         if (int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
         {
-            ThreadGroup? g = t.Kernel.FindGroup(pid);
+            ThreadGroup? g = t.Kernel.FindGroup(ns, pid);
             Task? leader = g == null ? null : Leader(t.Kernel, g);
             if (g == null || leader == null)
             {
@@ -79,27 +90,27 @@ internal static class ProcFs
             if (parts.Length >= 3 && parts[1] == "task")
             {
                 // /proc/pid/task/tid/...: the same files, for one thread.
-                if (!int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int tid) || t.Kernel.FindTask(tid) is not Task task || task.Group != g)
+                if (!int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int tid) || t.Kernel.FindTask(ns, tid) is not Task task || task.Group != g)
                 {
                     return -Errno.ENOENT.Value;
                 }
 
-                return ProcessNode(t, g, task, dir + "/task/" + Num(tid), parts[3..], followLast, out node);
+                return ProcessNode(t, ns, g, task, dir + "/task/" + Num(tid), parts[3..], followLast, out node);
             }
 
             if (parts.Length == 2 && parts[1] == "task")
             {
-                node = new ProcNode(ProcKind.Directory, dir + "/task", Entries: () => TaskEntries(t.Kernel, g));
+                node = new ProcNode(ProcKind.Directory, dir + "/task", Entries: () => TaskEntries(t.Kernel, ns, g));
                 return 0;
             }
 
-            return ProcessNode(t, g, leader, dir, parts[1..], followLast, out node);
+            return ProcessNode(t, ns, g, leader, dir, parts[1..], followLast, out node);
         }
 
         return SystemNode(t, parts, out node);
     }
 
-    private static long ProcessNode(Task caller, ThreadGroup g, Task task, string dir, string[] parts, bool followLast, out ProcNode? node)
+    private static long ProcessNode(Task caller, PidNamespace ns, ThreadGroup g, Task task, string dir, string[] parts, bool followLast, out ProcNode? node)
     {
         node = null;
         if (parts.Length == 0)
@@ -157,8 +168,9 @@ internal static class ProcFs
                     if (f is PidFd pidfd)
                     {
                         // As pidfd_show_fdinfo: the process's pid, -1 once it is reaped.
-                        int nr = pidfd.Pid;
-                        info += $"Pid:\t{nr}\nNSpid:\t{nr}\n";
+                        // In this instance's namespace (0 when the process is outside it); NSpid from there down.
+                        int nr = pidfd.Pid < 0 ? -1 : pidfd.Group.Pid.In(ns);
+                        info += $"Pid:\t{nr}\nNSpid:\t{(nr <= 0 ? Num(nr) : NsIds(ns, pidfd.Group.Pid))}\n";
                     }
 
                     f.DecRef();
@@ -183,7 +195,7 @@ internal static class ProcFs
                 });
                 return 0;
             case "ns" when parts.Length == 2:
-                if (ProcNamespaces.Target(g, parts[1], out ulong nsInode) is not string nsTarget)
+                if (ProcNamespaces.Target(g, task, parts[1], out ulong nsInode) is not string nsTarget)
                 {
                     return -Errno.ENOENT.Value;
                 }
@@ -210,7 +222,7 @@ internal static class ProcFs
         string name = parts[0];
         node = name == "auxv"
             ? new ProcNode(ProcKind.File, path, Content: () => task.MM.SavedAuxv)
-            : new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(ProcessFile(caller, g, task, name)));
+            : new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(ProcessFile(caller, ns, g, task, name)));
         return 0;
     }
 
@@ -226,7 +238,7 @@ internal static class ProcFs
         _ => f.Path ?? "anon_inode:[unknown]",
     };
 
-    private static string ProcessFile(Task caller, ThreadGroup g, Task task, string name)
+    private static string ProcessFile(Task caller, PidNamespace ns, ThreadGroup g, Task task, string name)
     {
         MemoryManager mm = task.MM;
         switch (name)
@@ -255,9 +267,9 @@ internal static class ProcFs
             }
 
             case "stat":
-                return Stat(caller.Kernel, g, task);
+                return Stat(caller.Kernel, ns, g, task);
             default:
-                return Status(caller.Kernel, g, task);
+                return Status(caller.Kernel, ns, g, task);
         }
     }
 
@@ -314,18 +326,21 @@ internal static class ProcFs
         return sb.ToString();
     }
 
-    private static string Status(Kernel.Kernel k, ThreadGroup g, Task task)
+    private static string Status(Kernel.Kernel k, PidNamespace ns, ThreadGroup g, Task task)
     {
         int ppid;
         int threads;
         int tracerPid;
         bool traced;
+        string nsPgid, nsSid;
         lock (k.TreeMu)
         {
-            ppid = g.Parent?.Tgid ?? 0;
+            ppid = g.Parent?.Pid.In(ns) ?? 0;
             threads = g.Tasks.Count;
-            tracerPid = task.Tracer?.Group.Tgid ?? 0;
+            tracerPid = task.Tracer?.Group.Pid.In(ns) ?? 0;
             traced = task.PtraceStoppedLocked;
+            nsPgid = NsGroupIds(k, ns, g.Pid, g.ProcessGroup);
+            nsSid = NsGroupIds(k, ns, g.Pid, g.Session);
         }
 
         Credentials c = task.Credentials;
@@ -351,15 +366,19 @@ internal static class ProcFs
             Name:	{task.Comm}
             Umask:	{Convert.ToString(g.Umask, 8).PadLeft(4, '0')}
             State:	{(traced ? "t (tracing stop)" : g.StopSignal != 0 ? "T (stopped)" : "R (running)")}
-            Tgid:	{g.Tgid}
+            Tgid:	{g.Pid.In(ns)}
             Ngid:	0
-            Pid:	{task.Tid}
+            Pid:	{task.Pid.In(ns)}
             PPid:	{ppid}
             TracerPid:	{tracerPid}
             Uid:	{c.RealUid}	{c.EffectiveUid}	{c.SavedUid}	{c.EffectiveUid}
             Gid:	{c.RealGid}	{c.EffectiveGid}	{c.SavedGid}	{c.EffectiveGid}
             FDSize:	64
             Groups:	
+            NStgid:	{NsIds(ns, g.Pid)}
+            NSpid:	{NsIds(ns, task.Pid)}
+            NSpgid:	{nsPgid}
+            NSsid:	{nsSid}
             VmPeak:	{vm} kB
             VmSize:	{vm} kB
             VmLck:	{lck} kB
@@ -390,18 +409,21 @@ internal static class ProcFs
     // One NUMA node, in a mask as wide as Debian's kernel has nodes (MAX_NUMNODES 1024: 32 words).
     private static readonly string s_memsAllowed = string.Concat(System.Linq.Enumerable.Repeat("00000000,", 31)) + "00000001";
 
-    private static string Stat(Kernel.Kernel k, ThreadGroup g, Task task)
+    private static string Stat(Kernel.Kernel k, PidNamespace ns, ThreadGroup g, Task task)
     {
         int ppid;
         int threads;
         int tracerPid;
         bool traced;
+        int pgrp, session;
         lock (k.TreeMu)
         {
-            ppid = g.Parent?.Tgid ?? 0;
+            ppid = g.Parent?.Pid.In(ns) ?? 0;
             threads = g.Tasks.Count;
-            tracerPid = task.Tracer?.Group.Tgid ?? 0;
+            tracerPid = task.Tracer?.Group.Pid.In(ns) ?? 0;
             traced = task.PtraceStoppedLocked;
+            pgrp = k.IdInLocked(ns, g.ProcessGroup);
+            session = k.IdInLocked(ns, g.Session);
         }
 
         ulong vsize = task.MM.MappedBytes;
@@ -412,7 +434,7 @@ internal static class ProcFs
         SchedAttr sched = task.Sched;
         int priority = SchedAttr.IsRealTime(sched.Policy) ? -1 - sched.RtPriority : 20 + sched.Nice;
         var sb = new StringBuilder();
-        sb.Append(task.Tid).Append(" (").Append(task.Comm).Append(g.StopSignal != 0 ? ") T " : ") R ").Append(ppid).Append(' ').Append(g.ProcessGroup).Append(' ').Append(g.Session);
+        sb.Append(task.Pid.In(ns)).Append(" (").Append(task.Comm).Append(g.StopSignal != 0 ? ") T " : ") R ").Append(ppid).Append(' ').Append(pgrp).Append(' ').Append(session);
         sb.Append(" 0 -1 4194560 0 0 0 0 0 0 0 0 ").Append(priority).Append(' ').Append(sched.Nice).Append(' ').Append(threads).Append(" 0 0 ").Append(vsize).Append(' ').Append(rss);
         sb.Append(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 ").Append(sched.RtPriority).Append(' ').Append(sched.Policy);
         sb.Append(" 0 0 0 0 0 0 0 0 0 0 0\n");
@@ -600,7 +622,32 @@ internal static class ProcFs
         buffers = BitConverter.ToUInt64(info[56..]) * unit / 1024;
     }
 
-    private static List<(string, byte)> RootEntries(Task t)
+    // The ids of a task from the instance's namespace down to the task's own (/proc/PID/status's NSpid), tab-separated.
+    private static string NsIds(PidNamespace ns, Pid pid)
+    {
+        var sb = new StringBuilder();
+        for (int level = ns.Level; level <= pid.Namespace.Level; level++)
+        {
+            sb.Append(level == ns.Level ? string.Empty : "\t").Append(pid.AtLevel(level));
+        }
+
+        return sb.ToString();
+    }
+
+    // A process group's or session's id in each namespace of the task's chain from the instance's down (NSpgid,
+    // NSsid): 0 where it is not visible. Preconditions: TreeMu is held.
+    private static string NsGroupIds(Kernel.Kernel k, PidNamespace ns, Pid task, int global)
+    {
+        var sb = new StringBuilder();
+        for (int level = ns.Level; level <= task.Namespace.Level; level++)
+        {
+            sb.Append(level == ns.Level ? string.Empty : "\t").Append(k.IdInLocked(task.Namespace.AncestorAt(level), global));
+        }
+
+        return sb.ToString();
+    }
+
+    private static List<(string, byte)> RootEntries(Task t, PidNamespace ns)
     {
         var e = new List<(string, byte)> { ("self", DtLnk), ("thread-self", DtLnk), ("sys", DtDir), ("net", DtDir), ("sysvipc", DtDir) };
         foreach (string f in s_systemFiles)
@@ -610,20 +657,24 @@ internal static class ProcFs
 
         foreach (ThreadGroup g in t.Kernel.LiveGroups())
         {
-            e.Add((Num(g.Tgid), DtDir));
+            int pid = g.Pid.In(ns);
+            if (pid != 0)
+            {
+                e.Add((Num(pid), DtDir));
+            }
         }
 
         return e;
     }
 
-    private static List<(string, byte)> TaskEntries(Kernel.Kernel k, ThreadGroup g)
+    private static List<(string, byte)> TaskEntries(Kernel.Kernel k, PidNamespace ns, ThreadGroup g)
     {
         var e = new List<(string, byte)>();
         lock (k.TreeMu)
         {
             foreach (Task t in g.Tasks)
             {
-                e.Add((Num(t.Tid), DtDir));
+                e.Add((Num(t.Pid.In(ns)), DtDir));
             }
         }
 
