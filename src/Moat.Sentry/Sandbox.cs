@@ -159,6 +159,7 @@ public static class Sandbox
         }
 
         kernel.StartTask(task, newAddressSpace: true);
+        options.AfterStart?.Invoke();
 
         // Signals sent to `moat do` (Ctrl-C, kill) go to the sandbox's init, as they would to the program.
         var registrations = new List<System.Runtime.InteropServices.PosixSignalRegistration>();

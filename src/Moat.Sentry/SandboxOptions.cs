@@ -127,6 +127,9 @@ public sealed class SandboxOptions
     /// </summary>
     public System.Func<SandboxControl, int?>? BeforeStart { get; init; }
 
+    /// <summary>Called once init runs (a task of the sandbox, counted and visible), after <see cref="BeforeStart"/>.</summary>
+    public System.Action? AfterStart { get; init; }
+
     /// <summary>
     /// Host fds for init's fds 0-2 (which init then owns); null: this process's own 0-2. <c>moat do</c> on a
     /// terminal in this process puts its host pty's replica here (with <see cref="Terminal"/>).

@@ -227,6 +227,7 @@ internal static class BootCommand
                 sync.Dispose();
                 return server.WaitForStart();
             },
+            AfterStart = server.Started,
         };
         int status = Sandbox.Run(options, gofer, sentryLog);
         debugLog.Debug($"the container's init ended with status {status}");

@@ -20,6 +20,10 @@ internal sealed partial class SandboxServer
     private string _dir;
     private readonly ManualResetEventSlim _gate = new(false);
 
+    // Set once init runs: start answers then, so that a state, ps or events right after it sees the process,
+    // as after runc's start.
+    private readonly ManualResetEventSlim _running = new(false);
+
     private readonly Lock _mu = new();
 
     // Protected by _mu.
@@ -55,6 +59,9 @@ internal sealed partial class SandboxServer
             _control = control;
         }
     }
+
+    /// <summary>SandboxOptions.AfterStart: init runs.</summary>
+    public void Started() => _running.Set();
 
     /// <summary>The start gate (SandboxOptions.BeforeStart): blocks until start or a kill; null to run init.</summary>
     public int? WaitForStart()
@@ -162,6 +169,9 @@ internal sealed partial class SandboxServer
         }
 
         _gate.Set();
+
+        // Bounded: a sandbox that dies between the gate and init's start must not hang the runtime's start.
+        _running.Wait(TimeSpan.FromSeconds(10));
         return "ok";
     }
 
