@@ -19,6 +19,9 @@ public sealed record SandboxIdentity(uint Uid, uint Gid, IReadOnlyList<uint> Add
 
     /// <summary>The bounding set, or null for every capability.</summary>
     public ulong? CapBounding { get; init; }
+
+    /// <summary>The ambient set, or null for empty (trimmed to what is both permitted and inheritable).</summary>
+    public ulong? CapAmbient { get; init; }
 }
 
 /// <summary>One resource limit (RLIMIT_* number, soft and hard values) to set on a process before it runs.</summary>

@@ -173,12 +173,15 @@ internal static class SandboxLauncher
     private static Credentials FromIdentity(SandboxIdentity id)
     {
         var c = new Credentials(id.Uid, id.Uid, id.Uid, id.Gid, id.Gid, id.Gid) { Groups = [.. id.AdditionalGids] };
+        ulong permitted = id.CapPermitted ?? c.CapPermitted;
+        ulong inheritable = id.CapInheritable ?? 0;
         return c with
         {
-            CapPermitted = id.CapPermitted ?? c.CapPermitted,
+            CapPermitted = permitted,
             CapEffective = id.CapEffective ?? c.CapEffective,
-            CapInheritable = id.CapInheritable ?? 0,
+            CapInheritable = inheritable,
             CapBounding = id.CapBounding ?? Credentials.AllCapabilities,
+            CapAmbient = (id.CapAmbient ?? 0) & permitted & inheritable, // runc raises only those; others fail silently
         };
     }
 

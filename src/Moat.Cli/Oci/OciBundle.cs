@@ -172,13 +172,13 @@ internal static class OciBundle
                 !OciNames.TryCapabilitySet(caps.Permitted, out ulong perm, out bad) ||
                 !OciNames.TryCapabilitySet(caps.Inheritable, out ulong inh, out bad) ||
                 !OciNames.TryCapabilitySet(caps.Bounding, out ulong bounding, out bad) ||
-                !OciNames.TryCapabilitySet(caps.Ambient, out _, out bad))
+                !OciNames.TryCapabilitySet(caps.Ambient, out ulong ambient, out bad))
             {
                 error = $"unknown capability \"{bad}\"";
                 return null;
             }
 
-            identity = identity with { CapEffective = eff, CapPermitted = perm, CapInheritable = inh, CapBounding = caps.Bounding != null ? bounding : null };
+            identity = identity with { CapEffective = eff, CapPermitted = perm, CapInheritable = inh, CapBounding = caps.Bounding != null ? bounding : null, CapAmbient = ambient };
         }
 
         var rlimits = new List<SandboxRlimit>();

@@ -46,6 +46,16 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     /// <summary>The bounding set: the most an execve can grant (an OCI runtime narrows it; full otherwise).</summary>
     public ulong CapBounding { get; init; } = AllCapabilities;
 
+    /// <summary>
+    /// The ambient set (prctl PR_CAP_AMBIENT): kept across an execve of a file without set-id bits, and added to
+    /// the permitted and effective sets there, so a non-root program keeps them. Always within permitted and
+    /// inheritable.
+    /// </summary>
+    public ulong CapAmbient { get; init; }
+
+    /// <summary>The highest capability number (CAP_CHECKPOINT_RESTORE): cap_valid's bound.</summary>
+    public const int LastCapability = 40;
+
     /// <summary>prctl(PR_SET_KEEPCAPS) (SECBIT_KEEP_CAPS): a uid change away from root keeps the permitted set. Cleared by execve.</summary>
     public bool KeepCaps { get; init; }
 
@@ -85,10 +95,17 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
         ulong effective = CapEffective;
         bool hadRoot = old.RealUid == 0 || old.EffectiveUid == 0 || old.SavedUid == 0;
         bool hasRoot = RealUid == 0 || EffectiveUid == 0 || SavedUid == 0;
-        if (hadRoot && !hasRoot && !KeepCaps)
+        ulong ambient = CapAmbient;
+        if (hadRoot && !hasRoot)
         {
-            permitted = 0;
-            effective = 0;
+            // Even with KEEPCAPS: programs from before ambient capabilities expect setresuid to a non-root uid
+            // and execve to drop them.
+            ambient = 0;
+            if (!KeepCaps)
+            {
+                permitted = 0;
+                effective = 0;
+            }
         }
 
         if (old.EffectiveUid == 0 && EffectiveUid != 0)
@@ -101,17 +118,20 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
             effective = permitted;
         }
 
-        return this with { CapPermitted = permitted, CapEffective = effective };
+        return this with { CapPermitted = permitted, CapEffective = effective, CapAmbient = ambient };
     }
 
     /// <summary>
-    /// These credentials after execve of a file without capabilities or set-id bits: root gets the bounding
-    /// and inheritable sets as permitted (effective too if the effective uid is 0), anyone else none.
+    /// These credentials after execve of a file without file capabilities (Linux's cap_bprm_creds_from_file):
+    /// root gets the bounding and inheritable sets as permitted (effective too if the effective uid is 0);
+    /// the ambient set survives unless the exec changed ids (<paramref name="setid"/>) and is added to the
+    /// permitted set, and is the effective set of a non-root program.
     /// </summary>
-    public Credentials AfterExec()
+    public Credentials AfterExec(bool setid = false)
     {
         bool root = RealUid == 0 || EffectiveUid == 0;
-        ulong permitted = root ? CapBounding | CapInheritable : 0;
-        return this with { CapPermitted = permitted, CapEffective = EffectiveUid == 0 ? permitted : 0, KeepCaps = false };
+        ulong ambient = setid ? 0 : CapAmbient;
+        ulong permitted = (root ? CapBounding | CapInheritable : 0) | ambient;
+        return this with { CapPermitted = permitted, CapEffective = EffectiveUid == 0 ? permitted : ambient, CapAmbient = ambient, KeepCaps = false };
     }
 }

@@ -148,7 +148,8 @@ internal static unsafe class ProgramImage
             }
         }
 
-        next = (next with { SavedUid = next.EffectiveUid, SavedGid = next.EffectiveGid }).AfterExec();
+        bool setid = next.EffectiveUid != creds.EffectiveUid || next.EffectiveGid != creds.EffectiveGid;
+        next = (next with { SavedUid = next.EffectiveUid, SavedGid = next.EffectiveGid }).AfterExec(setid);
         secure = next.EffectiveUid != next.RealUid || next.EffectiveGid != next.RealGid ||
             (creds.RealUid != 0 && (next.CapPermitted & ~creds.CapPermitted) != 0);
         return next;

@@ -258,7 +258,7 @@ internal static class SysCredentials
             return -Errno.EPERM.Value;
         }
 
-        t.Credentials = c with { CapEffective = effective, CapPermitted = permitted, CapInheritable = inheritable };
+        t.Credentials = c with { CapEffective = effective, CapPermitted = permitted, CapInheritable = inheritable, CapAmbient = c.CapAmbient & permitted & inheritable };
         return 0;
     }
 

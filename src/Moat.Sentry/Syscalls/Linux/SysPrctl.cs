@@ -5,7 +5,7 @@ using Moat.Sentry.Kernel;
 namespace Moat.Sentry.Syscalls.Linux;
 
 /// <summary>prctl(2).</summary>
-internal static class SysPrctl
+internal static partial class SysPrctl
 {
     private const int PR_SET_PDEATHSIG = 1;
     private const int PR_GET_PDEATHSIG = 2;
@@ -110,6 +110,12 @@ internal static class SysPrctl
                     SeccompAbi.SECCOMP_MODE_FILTER => SysSeccomp.Do(t, SeccompAbi.SECCOMP_SET_MODE_FILTER, 0, a.Pointer(2)),
                     _ => -Errno.EINVAL.Value,
                 };
+            case PR_CAPBSET_READ:
+                return CapbsetRead(t, a[1]);
+            case PR_CAPBSET_DROP:
+                return CapbsetDrop(t, a[1]);
+            case PR_CAP_AMBIENT:
+                return CapAmbient(t, a);
             default:
                 return -Errno.EINVAL.Value;
         }

@@ -272,7 +272,7 @@ internal static partial class SyscallTable
         Partial(Sysno.signalfd4, SysSignalFd.Signalfd4, "readiness follows the creating thread");
         Full(Sysno.pause, SysSignal.Pause);
 
-        Partial(Sysno.prctl, SysPrctl.Prctl, "PDEATHSIG, DUMPABLE, NAME, NO_NEW_PRIVS, KEEPCAPS, GET_SECCOMP/SET_SECCOMP");
+        Partial(Sysno.prctl, SysPrctl.Prctl, "PDEATHSIG, DUMPABLE, NAME, NO_NEW_PRIVS, KEEPCAPS, GET_SECCOMP/SET_SECCOMP, CAPBSET_READ/CAPBSET_DROP, CAP_AMBIENT");
         Partial(Sysno.seccomp, SysSeccomp.Seccomp, "strict mode and classic-BPF filters run by the Sentry (every action, TSYNC, LOG); NEW_LISTENER is EINVAL (no user notification), TRACE answers ENOSYS (no tracer inside)");
 
         // Identity.
@@ -291,7 +291,7 @@ internal static partial class SyscallTable
         Full(Sysno.setreuid, SysCredentials.Setreuid);
         Full(Sysno.setregid, SysCredentials.Setregid);
         Full(Sysno.capget, SysCredentials.Capget);
-        Partial(Sysno.capset, SysCredentials.Capset, "no ambient or bounding-set changes (prctl); file access checks do not consult capabilities");
+        Partial(Sysno.capset, SysCredentials.Capset, "the ambient set is trimmed to the new permitted and inheritable sets, as Linux does; files carry no capabilities (no security.capability xattrs)");
         Full(Sysno.uname, SysIdentity.Uname);
         Full(Sysno.sethostname, SysUts.Sethostname);
         Full(Sysno.setdomainname, SysUts.Setdomainname);

@@ -394,7 +394,7 @@ internal static class ProcFs
             CapPrm:	{c.CapPermitted:x16}
             CapEff:	{c.CapEffective:x16}
             CapBnd:	{c.CapBounding:x16}
-            CapAmb:	0000000000000000
+            CapAmb:	{c.CapAmbient:x16}
             NoNewPrivs:	{(task.NoNewPrivs ? 1 : 0)}
             Seccomp:	{task.SeccompMode}
             Seccomp_filters:	{task.Seccomp?.Count ?? 0}
