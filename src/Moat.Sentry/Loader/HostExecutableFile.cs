@@ -30,35 +30,9 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
     /// cache's copies of the file's pages from <paramref name="fileOffset"/>, copy-on-write. False when there is
     /// no cache for this file or it could not serve them (the loader then copies).
     /// </summary>
-    public bool MapCached(Mm.MemoryManager mm, ulong start, ulong fileOffset, int count)
-    {
-        if (PageCache is not { } cache || _st.st_size > Vfs.HostCache.HostPageCache.MaxFileSize)
-        {
-            return false;
-        }
-
-        long[] pages = System.Buffers.ArrayPool<long>.Shared.Rent(count);
-        try
-        {
-            System.Span<long> span = System.MemoryExtensions.AsSpan(pages, 0, count);
-            if (cache.Reference(_fd.Fd, _st, (long)(fileOffset / Mman.PageSize), span) < 0)
-            {
-                return false;
-            }
-
-            long r = mm.InstallPrivatePages(start, span);
-            foreach (long page in span)
-            {
-                mm.MemoryFile.Free(page, Mman.PageSize); // the mapping holds its own reference now
-            }
-
-            return r == 0;
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<long>.Shared.Return(pages);
-        }
-    }
+    public bool MapCached(Mm.MemoryManager mm, ulong start, ulong fileOffset, int count) =>
+        PageCache is { } cache && _st.st_size <= Vfs.HostCache.HostPageCache.MaxFileSize &&
+        cache.MapPrivate(mm, _fd.Fd, _st, start, (long)(fileOffset / Mman.PageSize), count);
 
     public string Path { get; }
 

@@ -203,30 +203,9 @@ internal static unsafe class SysMmap
             return false;
         }
 
-        int count = (int)(MemoryManager.PageUp(want) / Mman.PageSize);
-        long[] pages = System.Buffers.ArrayPool<long>.Shared.Rent(count);
-        try
+        if (!cache.MapPrivate(t.MM, host.HostFd, st, at, offset / (long)Mman.PageSize, (int)(MemoryManager.PageUp(want) / Mman.PageSize)))
         {
-            Span<long> span = pages.AsSpan(0, count);
-            if (cache.Reference(host.HostFd, st, offset / (long)Mman.PageSize, span) < 0)
-            {
-                return false;
-            }
-
-            long r = t.MM.InstallPrivatePages(at, span);
-            foreach (long page in span)
-            {
-                t.Kernel.MemoryFile.Free(page, Mman.PageSize); // the mapping holds its own reference now
-            }
-
-            if (r < 0)
-            {
-                return false;
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<long>.Shared.Return(pages);
+            return false;
         }
 
         // The app maps a file to read it: map the pages now rather than on one fault per range.

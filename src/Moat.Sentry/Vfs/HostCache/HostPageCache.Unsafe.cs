@@ -131,6 +131,36 @@ internal sealed unsafe class HostPageCache
     }
 
     /// <summary>
+    /// Backs <paramref name="count"/> pages of the private mapping at <paramref name="start"/> with the file's
+    /// pages from <paramref name="firstIndex"/> on, copy-on-write (<see cref="Reference"/>, then the mapping
+    /// takes references of its own). False when they could not be had or installed: the caller copies.
+    /// </summary>
+    public bool MapPrivate(Mm.MemoryManager mm, int hostFd, in Stat st, ulong start, long firstIndex, int count)
+    {
+        long[] pages = System.Buffers.ArrayPool<long>.Shared.Rent(count);
+        try
+        {
+            Span<long> span = pages.AsSpan(0, count);
+            if (Reference(hostFd, st, firstIndex, span) < 0)
+            {
+                return false;
+            }
+
+            long r = mm.InstallPrivatePages(start, span);
+            foreach (long page in span)
+            {
+                _memoryFile.Free(page, Mman.PageSize); // the mapping holds its own references now
+            }
+
+            return r == 0;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<long>.Shared.Return(pages);
+        }
+    }
+
+    /// <summary>
     /// Gives back the cached pages no mapping holds (only the cache's reference is left). Returns whether any
     /// page went back.
     /// </summary>
