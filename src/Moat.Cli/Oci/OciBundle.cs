@@ -129,6 +129,17 @@ internal static class OciBundle
             }
         }
 
+        // Host LSM profiles confine a host process; the Sentry is the sandbox's kernel, so there is nothing to load.
+        if (!string.IsNullOrEmpty(spec.Process.ApparmorProfile))
+        {
+            plan.Ignored.Add($"process.apparmorProfile {spec.Process.ApparmorProfile}: not loaded; the Sentry confines the container itself");
+        }
+
+        if (!string.IsNullOrEmpty(spec.Process.SelinuxLabel))
+        {
+            plan.Ignored.Add($"process.selinuxLabel {spec.Process.SelinuxLabel}: not applied; the Sentry confines the container itself");
+        }
+
         if (!OciResourceLimits.Apply(plan, spec.Linux?.Resources, out error))
         {
             return null;

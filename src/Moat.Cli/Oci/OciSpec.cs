@@ -54,6 +54,12 @@ internal sealed class OciProcess
 
     [JsonPropertyName("noNewPrivileges")]
     public bool NoNewPrivileges { get; set; }
+
+    [JsonPropertyName("apparmorProfile")]
+    public string? ApparmorProfile { get; set; }
+
+    [JsonPropertyName("selinuxLabel")]
+    public string? SelinuxLabel { get; set; }
 }
 
 internal sealed class OciUser

@@ -91,6 +91,26 @@ public sealed class OciResourceAndHomeTests
     }
 
     [Fact]
+    public void Plan_ApparmorProfileAndSelinuxLabel_AreAcceptedAndLogged()
+    {
+        string bundle = NewBundle("{}", null);
+        try
+        {
+            string path = Path.Combine(bundle, "config.json");
+            File.WriteAllText(path, File.ReadAllText(path).Replace("\"args\": [\"true\"]", "\"args\": [\"true\"], \"apparmorProfile\": \"docker-default\", \"selinuxLabel\": \"system_u:system_r:container_t:s0\"", System.StringComparison.Ordinal));
+            OciSpec? spec = OciBundle.Load(bundle, out string error);
+            SandboxPlan? plan = spec == null ? null : OciBundle.Plan(spec, bundle, out error);
+            Assert.True(plan != null, error);
+            Assert.Contains(plan.Ignored, l => l.StartsWith("process.apparmorProfile docker-default:", System.StringComparison.Ordinal));
+            Assert.Contains(plan.Ignored, l => l.StartsWith("process.selinuxLabel system_u:system_r:container_t:s0:", System.StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(bundle, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Plan_NegativeMemoryLimit_FailsCreate()
     {
         Assert.Null(Plan("""{"memory": {"limit": -2}}""", out string error));
