@@ -148,6 +148,8 @@ internal static unsafe class ProgramImage
             }
         }
 
+        // Linux's is_setid: the exec changed the effective ids (a process whose effective uid already differs
+        // from its real one keeps its ambient set: caps_prctl checks it against the host kernel).
         bool setid = next.EffectiveUid != creds.EffectiveUid || next.EffectiveGid != creds.EffectiveGid;
         next = (next with { SavedUid = next.EffectiveUid, SavedGid = next.EffectiveGid }).AfterExec(setid);
         secure = next.EffectiveUid != next.RealUid || next.EffectiveGid != next.RealGid ||

@@ -436,7 +436,7 @@ internal sealed partial class Task
             result = InvokeSyscall(nr, args);
         }
 
-        if (result < 0 && Exit == null && MM.TakeOomKill())
+        if (Exit == null && MM.TakeOomKill())
         {
             Kernel.Log.WriteLine($"moat: pid {Tid} ({Group.ExecutablePath}) killed in {Sysno.Name(nr)}: the sandbox's memory limit (--memory) is reached");
             Kernel.ExitGroup(this, ExitStatus.Killed(Signal.SIGKILL));

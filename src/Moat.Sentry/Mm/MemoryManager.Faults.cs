@@ -201,8 +201,9 @@ internal sealed partial class MemoryManager
     // The last address that took a stale protection fault, and how often in a row. Protected by _mu.
     private ulong _staleFaultAddr;
 
-    // Set when a copy on the task's behalf found no memory under the sandbox's limit (TakeOomKill).
-    private bool _oomKillPending;
+    // Set (under _mu) when a copy on the task's behalf found no memory under the sandbox's limit; read without
+    // the lock after each system call (TakeOomKill), so a call that copied nothing pays one load.
+    private volatile bool _oomKillPending;
 
     // A copy on the app's behalf found no memory for a page: ENOMEM for the call. Under a memory limit the
     // process is also OOM-killed once the call returns, as the memory cgroup's OOM killer would do with a
@@ -219,9 +220,18 @@ internal sealed partial class MemoryManager
         return -Errno.ENOMEM.Value;
     }
 
-    /// <summary>Whether a copy for the last call ran out of memory under the sandbox's limit; clears it.</summary>
+    /// <summary>
+    /// Whether a copy into this address space ran out of memory under the sandbox's limit since the last look;
+    /// clears it. The copy may have been partial (a short read) or made by another process (process_vm_writev):
+    /// the owner of the memory is the one killed, at the end of its current or next call.
+    /// </summary>
     public bool TakeOomKill()
     {
+        if (!_oomKillPending)
+        {
+            return false;
+        }
+
         lock (_mu)
         {
             bool pending = _oomKillPending;

@@ -158,7 +158,7 @@ public static class JailedSentry
         {
             return File.ReadAllText(path);
         }
-        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or IOException)
+        catch (IOException)
         {
             return null;
         }

@@ -44,7 +44,7 @@ static void status_line(const char *key) {
 }
 
 static void after_exec(const char *what) {
-    printf("%s: uid %d\n", what, (int)getuid());
+    printf("%s: uid %d euid %d\n", what, (int)getuid(), (int)geteuid());
     status_line("CapInh:");
     status_line("CapPrm:");
     status_line("CapEff:");
@@ -112,6 +112,17 @@ static void lose_without_keepcaps(const char *self) {
     show("execl", -1);
 }
 
+/* An execve by a process whose effective uid already differs from its real one (setresuid 4242/4243) changes
+   no ids: it is not set-id, and the ambient set stays. */
+static void setid_exec(const char *self) {
+    set_inheritable(1ull << CAP_CHOWN);
+    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+    show("setresuid 4242/4243", setresuid(4242, 4243, 4242));
+    show("raise chown as euid 4243", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHOWN, 0, 0));
+    execl(self, self, "setid", (char *)NULL);
+    show("execl", -1);
+}
+
 /* Root that dropped CAP_CHOWN from its bounding set does not get it back from execve; clear_all empties. */
 static void bounded_root(const char *self) {
     set_inheritable(1ull << CAP_NET_BIND_SERVICE);
@@ -144,5 +155,8 @@ int main(int argc, char **argv) {
     c = fork();
     if (c == 0) { bounded_root(argv[0]); _exit(1); }
     printf("root child: %d\n", wait_child(c));
+    c = fork();
+    if (c == 0) { setid_exec(argv[0]); _exit(1); }
+    printf("setid child: %d\n", wait_child(c));
     return 0;
 }

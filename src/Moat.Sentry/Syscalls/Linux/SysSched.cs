@@ -160,7 +160,7 @@ internal static class SysSched
     }
 
     // Linux's user_check_sched_setscheduler without CAP_SYS_NICE.
-    private static bool UnprivilegedMay(Task t, Task target, SchedAttr cur, int policy, int priority, bool resetOnFork)
+    internal static bool UnprivilegedMay(Task t, Task target, SchedAttr cur, int policy, int priority, bool resetOnFork)
     {
         if (SchedAttr.IsRealTime(policy))
         {

@@ -272,40 +272,10 @@ internal static class SysSchedAttr
         return runtime <= deadline && deadline <= p && p >= 100_000 && p <= 4_194_304_000;
     }
 
-    // user_check_sched_setscheduler without CAP_SYS_NICE, with sched_setattr's nice value for a fair policy.
-    private static bool UnprivilegedMay(Task t, Task target, SchedAttr cur, int policy, int priority, int nice, bool resetOnFork)
-    {
-        if (IsFair(policy) && nice < cur.Nice && !SysPriority.IsNiceReduction(target, nice))
-        {
-            return false;
-        }
-
-        if (SchedAttr.IsRealTime(policy))
-        {
-            ulong rtprio = target.Group.Limit(RlimitResource.RLIMIT_RTPRIO).rlim_cur;
-            if ((policy != cur.Policy && rtprio == 0) || ((uint)priority > (uint)cur.RtPriority && (ulong)priority > rtprio))
-            {
-                return false;
-            }
-        }
-
-        if (policy == SchedAttr.SCHED_DEADLINE)
-        {
-            return false;
-        }
-
-        if (cur.Policy == SchedAttr.SCHED_IDLE && policy != SchedAttr.SCHED_IDLE && !SysPriority.IsNiceReduction(target, cur.Nice))
-        {
-            return false;
-        }
-
-        Credentials c = t.Credentials;
-        Credentials o = target.Credentials;
-        if (c.EffectiveUid != o.EffectiveUid && c.EffectiveUid != o.RealUid)
-        {
-            return false;
-        }
-
-        return !cur.ResetOnFork || resetOnFork;
-    }
+    // user_check_sched_setscheduler without CAP_SYS_NICE, with sched_setattr's nice value for a fair policy and
+    // SCHED_DEADLINE (never without the capability); the rest is sched_setscheduler's rule.
+    private static bool UnprivilegedMay(Task t, Task target, SchedAttr cur, int policy, int priority, int nice, bool resetOnFork) =>
+        !(IsFair(policy) && nice < cur.Nice && !SysPriority.IsNiceReduction(target, nice)) &&
+        policy != SchedAttr.SCHED_DEADLINE &&
+        SysSched.UnprivilegedMay(t, target, cur, policy, priority, resetOnFork);
 }

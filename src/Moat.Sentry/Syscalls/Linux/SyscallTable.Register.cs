@@ -163,14 +163,14 @@ internal static partial class SyscallTable
         Partial(Sysno.setsockopt, SysSocket.NetSetsockopt, "SOL_SOCKET options; SO_SNDBUF/SO_RCVBUF fix the loopback buffers (no autotuning), TCP_CORK holds partial segments, TCP_DEFER_ACCEPT defers accept, SO_TIMESTAMP(NS) stamps UDP datagrams; SO_RCVLOWAT, SO_LINGER time, TCP_NODELAY, keepalive and most IP options are stored only");
 
         // Memory.
-        Partial(Sysno.mmap, SysMmap.Mmap, "tmpfs and memfd files map their own pages (private ones copy-on-write); host file mappings are private copies; MAP_LOCKED counts against RLIMIT_MEMLOCK without populating");
+        Partial(Sysno.mmap, SysMmap.Mmap, "tmpfs and memfd files map their own pages (private ones copy-on-write); private mappings of host files the sandbox cannot write share the host page cache's pages copy-on-write, other host file mappings are copies (MAP_SHARED ones read-only); MAP_LOCKED counts against RLIMIT_MEMLOCK without populating");
         Full(Sysno.munmap, SysMmap.Munmap);
         Full(Sysno.mprotect, SysMmap.Mprotect);
         Full(Sysno.brk, SysMmap.Brk);
         Partial(Sysno.mremap, SysMmap.Mremap, "old length 0 (duplicating a shared mapping) answers ENOMEM");
         Full(Sysno.msync, SysMmap.Msync);
         Partial(Sysno.mincore, SysMmap.Mincore, "a page counts as resident once the Sentry allocated it; faults allocate around the page touched");
-        Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory; other advice is accepted as a hint");
+        Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory (a private host file mapping then reads zeros where Linux reads the file again); other advice is accepted as a hint");
         Partial(Sysno.mlock, SysMlock.Mlock, "locked ranges are counted against RLIMIT_MEMLOCK (VmLck); nothing is pinned on the host, pages are not populated");
         Partial(Sysno.mlock2, SysMlock.Mlock2, "as mlock; MLOCK_ONFAULT accepted");
         Full(Sysno.munlock, SysMlock.Munlock);
