@@ -207,7 +207,9 @@ internal static class SysPoll
             return r;
         }
 
-        long left = WaitDeadline.NanosLeft(deadline);
+        // A result of 0 is a timeout: the wait's timer may fire a few microseconds before the deadline by this
+        // clock, and Linux's hrtimer has always passed it by then, so the time left is zero.
+        long left = r == 0 ? 0 : WaitDeadline.NanosLeft(deadline);
         long sec = left / 1_000_000_000, nsec = left % 1_000_000_000;
         long copied = timeval
             ? t.MM.CopyOut(addr, new Timeval { tv_sec = sec, tv_usec = nsec / 1000 })
