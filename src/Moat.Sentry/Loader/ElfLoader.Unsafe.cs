@@ -199,7 +199,7 @@ internal static unsafe class ElfLoader
                 return -Errno.ENOMEM.Value;
             }
 
-            long r = mm.MmapAnonymous(start, end - start, h.Prot, Mman.MAP_PRIVATE | Mman.MAP_FIXED, file.Path);
+            long r = mm.MmapAnonymous(start, end - start, h.Prot, Mman.MAP_PRIVATE | Mman.MAP_FIXED, file.Path, file.Id, MemoryManager.PageDown(h.Offset));
             if (r < 0)
             {
                 return r;

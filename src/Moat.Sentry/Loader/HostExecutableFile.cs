@@ -17,7 +17,10 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
         Path = path;
         Size = st.st_size;
         Owner = (st.st_mode, st.st_uid, st.st_gid);
+        Id = Mm.MappedFileId.Of(st);
     }
+
+    public Mm.MappedFileId Id { get; }
 
     /// <summary>
     /// The page cache that may serve this file's segments: set when the sandbox cannot write the file (the

@@ -12,6 +12,9 @@ internal unsafe interface IExecutableFile
     /// <summary>The file's mode, owner and group when it was opened (for its set-user-id and set-group-id bits).</summary>
     (uint Mode, uint Uid, uint Gid) Owner { get; }
 
+    /// <summary>The file's device and inode, for the segments' lines in /proc/PID/maps.</summary>
+    Mm.MappedFileId Id { get; }
+
     /// <summary>Whether the file lies on a nosuid mount: its set-id bits are then ignored.</summary>
     bool NoSuid { get; }
 

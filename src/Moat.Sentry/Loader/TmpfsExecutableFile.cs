@@ -20,6 +20,8 @@ internal sealed unsafe class TmpfsExecutableFile : IExecutableFile, IDisposable
 
     public string Path { get; }
 
+    public Mm.MappedFileId Id => new(_file.Fs.Device, _file.Ino);
+
     public (uint Mode, uint Uid, uint Gid) Owner
     {
         get

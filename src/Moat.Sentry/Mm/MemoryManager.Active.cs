@@ -149,6 +149,10 @@ internal sealed partial class MemoryManager
             }
 
             _mm._mu.Exit();
+            if (_mm._filesToRelease != null && !_mm._mu.IsHeldByCurrentThread)
+            {
+                _mm.ReleaseSweptFiles(); // closing a file takes locks above _mu
+            }
         }
     }
 

@@ -399,6 +399,7 @@ internal sealed partial class MemoryManager
             child.EnvStart = EnvStart;
             child.EnvEnd = EnvEnd;
             child.SavedAuxv = SavedAuxv;
+            child.HoldFilesOfParentLocked(this);
             for (int i = 0; i < _vmas.Count; i++)
             {
                 child.InsertVmaLocked(_vmas[i] with { Locked = false }); // mlock is not inherited (dup_mmap)

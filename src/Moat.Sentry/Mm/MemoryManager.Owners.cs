@@ -135,9 +135,11 @@ internal sealed partial class MemoryManager
 
     // Tells each owner how many more or fewer of our VMAs reference it since the last sync.
     // Preconditions: _mu is held.
+    // Also lets go of files no VMA shows any more (every unmap ends here).
     private void SyncOwnersLocked()
     {
         AssertLocked();
+        SweepHeldFilesLocked();
         Dictionary<IMappingOwner, int>? before = _ownerCounts;
         if (before == null)
         {

@@ -7,9 +7,13 @@ internal sealed partial class MemoryManager
 {
     private const int ValidProt = Mman.PROT_READ | Mman.PROT_WRITE | Mman.PROT_EXEC | Mman.PROT_GROWSDOWN | Mman.PROT_GROWSUP;
 
-    /// <summary>Maps anonymous memory. Returns the address or -errno.</summary>
+    /// <summary>
+    /// Maps anonymous memory; a file mapping also names its file (<paramref name="name"/>, and for /proc/PID/maps
+    /// its <paramref name="origin"/> and the <paramref name="fileOffset"/> it starts at), then fills the memory.
+    /// Returns the address or -errno.
+    /// </summary>
     /// <remarks>Preconditions: the caller has checked that length is non-zero and flags name a mapping type.</remarks>
-    public long MmapAnonymous(ulong addr, ulong length, int prot, int flags, string? name = null)
+    public long MmapAnonymous(ulong addr, ulong length, int prot, int flags, string? name = null, MappedFileId? origin = null, ulong fileOffset = 0)
     {
         // Linux's mmap ignores protection bits it does not know; only R, W and X matter here.
         ulong len = PageUp(length);
@@ -72,7 +76,15 @@ internal sealed partial class MemoryManager
                 }
             }
 
-            InsertVmaLocked(new Vma(addr, addr + len, effectiveProt, Mman.PROT_READ | Mman.PROT_WRITE | Mman.PROT_EXEC, shared, growsDown, VmaKind.Anonymous, name));
+            InsertVmaLocked(new Vma(addr, addr + len, effectiveProt, Mman.PROT_READ | Mman.PROT_WRITE | Mman.PROT_EXEC, shared, growsDown, VmaKind.Anonymous, name)
+            {
+                Origin = origin,
+                FileOffset = origin == null ? 0 : fileOffset,
+            });
+            if (origin?.Holder is { } holder)
+            {
+                HoldFileLocked(holder);
+            }
             return (long)addr;
         }
     }
@@ -128,7 +140,7 @@ internal sealed partial class MemoryManager
             for (int i = _vmas.IndexOf(start); i >= 0 && i < _vmas.Count && _vmas[i].Start < end; i++)
             {
                 Vma v = _vmas[i];
-                _vmas.Replace(i, v with { Kind = VmaKind.BeyondEof, File = file, FileOffset = fileOffset + (v.Start - start) });
+                _vmas.Replace(i, file == null ? v with { Kind = VmaKind.BeyondEof } : v with { Kind = VmaKind.BeyondEof, File = file, FileOffset = fileOffset + (v.Start - start) });
             }
         }
     }

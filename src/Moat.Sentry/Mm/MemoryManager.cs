@@ -25,6 +25,9 @@ internal sealed partial class MemoryManager : IDisposable
     private readonly SegmentSet<Vma> _vmas = new();
     private readonly SegmentSet<Pma> _pmas = new();
     private readonly List<Pma> _scratchPmas = [];
+
+    // The VMAs an unmap removes (reused: munmap allocates nothing). Protected by _mu.
+    private readonly List<Vma> _scratchVmas = [];
     private ulong _mappedBytes;
     private ulong _brkStart;
     private ulong _brk;
@@ -185,6 +188,7 @@ internal sealed partial class MemoryManager : IDisposable
         using (LockExclusive())
         {
             DetachAllOwnersLocked();
+            ReleaseAllHeldFilesLocked();
             ForgetStaleHostLocked();
             _scratchPmas.Clear();
             _pmas.Remove(0, ulong.MaxValue, _scratchPmas);
@@ -226,12 +230,16 @@ internal sealed partial class MemoryManager : IDisposable
             return 0;
         }
 
-        var removedVmas = new List<Vma>();
+        List<Vma> removedVmas = _scratchVmas;
+        removedVmas.Clear();
         _vmas.Remove(start, end, removedVmas);
         foreach (Vma v in removedVmas)
         {
             _mappedBytes -= v.Length;
+            NoteRemovedVmaLocked(v);
         }
+
+        removedVmas.Clear();
 
         // The host lets go of the pages before they are freed: freed pages may go to another process at once.
         long r = HostMayMapLocked(start, end) ? UnmapHostLocked(start, end - start) : 0;

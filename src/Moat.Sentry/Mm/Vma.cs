@@ -41,14 +41,24 @@ internal readonly record struct Vma(ulong Start, ulong End, int Prot, int MaxPro
     /// <summary>The file a <see cref="VmaKind.BeyondEof"/> part of a shared Sentry-file mapping shows, or null.</summary>
     public ISharedFilePages? File { get; init; }
 
-    /// <summary>Where Start falls in <see cref="File"/> (Linux's vm_pgoff, in bytes).</summary>
+    /// <summary>Where Start falls in <see cref="File"/> or in the file <see cref="Origin"/> names (Linux's vm_pgoff, in bytes).</summary>
     public ulong FileOffset { get; init; }
 
-    public Vma Slice(ulong start, ulong end) => (Owner, File) switch
-    {
-        (null, null) => this with { Start = start, End = end },
-        _ => this with { Start = start, End = end, OwnerOffset = OwnerOffset + (start - Start), FileOffset = FileOffset + (start - Start) },
-    };
+    /// <summary>The device and inode of the file this VMA maps, for /proc/PID/maps; null for anonymous memory.</summary>
+    public MappedFileId? Origin { get; init; }
+
+    public Vma Slice(ulong start, ulong end) => Owner == null && File == null && Origin == null
+        ? this with { Start = start, End = end }
+        : this with { Start = start, End = end, OwnerOffset = OwnerOffset + (start - Start), FileOffset = FileOffset + (start - Start) };
+}
+
+/// <summary>
+/// A mapped file: its device and inode as stat(2) shows them (the columns of /proc/PID/maps), and the open file
+/// its mappings keep alive (Linux's vm_file), if any.
+/// </summary>
+internal sealed record MappedFileId(ulong Dev, ulong Ino, IHeldFile? Holder = null)
+{
+    public static MappedFileId Of(in Abi.Stat st) => new(st.st_dev, st.st_ino);
 }
 
 /// <summary>

@@ -24,7 +24,27 @@ internal abstract class FileDescription
     /// <summary>Set when the name <see cref="Path"/> was unlinked through the sandbox: /proc shows it " (deleted)", and a directory's lookups fail.</summary>
     public bool Unlinked { get; set; }
 
+    // What mappings of this file show and hold (made at its first mmap).
+    private Mm.MappedFileId? _mapped;
+
     public void IncRef() => Interlocked.Increment(ref _refs);
+
+    /// <summary>
+    /// What a mapping of this file shows in /proc/PID/maps (<paramref name="dev"/>, <paramref name="ino"/>) and the
+    /// hold it keeps on this description, as a VMA's vm_file does: the description (its flock locks, its host
+    /// fd) lives while any mapping does, even after the last fd is closed.
+    /// </summary>
+    public Mm.MappedFileId MappedFile(ulong dev, ulong ino)
+    {
+        Mm.MappedFileId? m = Volatile.Read(ref _mapped);
+        if (m != null)
+        {
+            return m;
+        }
+
+        var made = new Mm.MappedFileId(dev, ino, new MappingHold(this));
+        return Interlocked.CompareExchange(ref _mapped, made, null) ?? made;
+    }
 
     public void DecRef()
     {

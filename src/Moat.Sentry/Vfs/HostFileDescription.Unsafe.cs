@@ -41,6 +41,9 @@ internal sealed unsafe class HostFileDescription : FileDescription
 
     public int HostFd => _fd.Fd;
 
+    /// <summary>What this file's private mappings read a page they lack from (made at the first mapping).</summary>
+    internal HostCache.HostFilePages? PrivatePages;
+
     /// <summary>The volume this file was opened on; null for the read-only root and the host's stdio.</summary>
     public Volume? Volume { get; init; }
 

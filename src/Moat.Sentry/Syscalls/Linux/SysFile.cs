@@ -149,10 +149,10 @@ internal static class SysFile
         WriteTime(x[64..], st.st_atime, st.st_atime_nsec);
         WriteTime(x[96..], st.st_ctime, st.st_ctime_nsec);
         WriteTime(x[112..], st.st_mtime, st.st_mtime_nsec);
-        BitConverter.TryWriteBytes(x[128..], Major(st.st_rdev));
-        BitConverter.TryWriteBytes(x[132..], Minor(st.st_rdev));
-        BitConverter.TryWriteBytes(x[136..], Major(st.st_dev));
-        BitConverter.TryWriteBytes(x[140..], Minor(st.st_dev));
+        BitConverter.TryWriteBytes(x[128..], DeviceNumbers.Major(st.st_rdev));
+        BitConverter.TryWriteBytes(x[132..], DeviceNumbers.Minor(st.st_rdev));
+        BitConverter.TryWriteBytes(x[136..], DeviceNumbers.Major(st.st_dev));
+        BitConverter.TryWriteBytes(x[140..], DeviceNumbers.Minor(st.st_dev));
         return t.MM.CopyOut(a.Pointer(4), x);
     }
 
@@ -161,10 +161,6 @@ internal static class SysFile
         BitConverter.TryWriteBytes(dst, sec);
         BitConverter.TryWriteBytes(dst[8..], (uint)nsec);
     }
-
-    private static uint Major(ulong dev) => (uint)(((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL));
-
-    private static uint Minor(ulong dev) => (uint)((dev & 0xff) | ((dev >> 12) & ~0xffUL));
 
     /// <summary>Implements open(2).</summary>
     public static long Open(Task t, in SyscallArgs a) => OpenAt(t, OpenFlags.AT_FDCWD, a.Pointer(0), a.Int(1), a.Int(2));

@@ -3,6 +3,7 @@ using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Mm;
 using Moat.Sentry.Vfs;
+using Moat.Sentry.Vfs.HostCache;
 
 namespace Moat.Sentry.Syscalls.Linux;
 
@@ -142,17 +143,17 @@ internal static unsafe class SysMmap
             return mode == OpenFlags.O_RDONLY ? -Errno.EACCES.Value : -Errno.ENODEV.Value;
         }
 
-        long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path);
+        long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path, file.MappedFile(st.st_dev, st.st_ino), (ulong)offset);
         if (at < 0)
         {
             return at;
         }
 
-        t.MM.MarkBeyondEof((ulong)at + MemoryManager.PageUp((ulong)Math.Max(0, st.st_size - offset)), (ulong)at + MemoryManager.PageUp(length));
         ulong want = (ulong)Math.Max(0, Math.Min((long)length, st.st_size - offset));
+        t.MM.MarkBeyondEof((ulong)at + MemoryManager.PageUp(want), (ulong)at + MemoryManager.PageUp(length));
         if (!shared && want > 0 && MapFromPageCache(t, host, st, (ulong)at, want, offset))
         {
-            return at;
+            return ReadsFileWhenLacking(t, host, (ulong)at, length, offset);
         }
 
         ulong done = 0;
@@ -190,7 +191,16 @@ internal static unsafe class SysMmap
 
         // The app maps a file to read it: map what was copied now rather than on one fault per range.
         t.MM.Populate((ulong)at, (ulong)at + MemoryManager.PageUp(done));
-        return at;
+        return shared ? at : ReadsFileWhenLacking(t, host, (ulong)at, length, offset);
+    }
+
+    // Once a private mapping holds the file's pages, a page it lacks from then on (dropped by MADV_DONTNEED, past
+    // the end when mapped) is read from the file at the fault, as Linux's filemap_fault reads it. (Marked after
+    // the fill, which would otherwise read each page twice.)
+    private static long ReadsFileWhenLacking(Task t, HostFileDescription host, ulong at, ulong length, long offset)
+    {
+        t.MM.MarkBeyondEof(at, at + MemoryManager.PageUp(length), HostFilePages.For(host, t.MM.MemoryFile), (ulong)offset);
+        return (long)at;
     }
 
     // A private mapping of a host file the sandbox cannot write (the root's, a read-only volume's) shares the
@@ -226,7 +236,7 @@ internal static unsafe class SysMmap
             return MmapTmpfsShared(t, file, reg, addr, length, prot, flags, offset);
         }
 
-        long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path);
+        long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path, file.MappedFile(reg.Fs.Device, reg.Ino), (ulong)offset);
         if (at < 0)
         {
             return at;
@@ -263,7 +273,7 @@ internal static unsafe class SysMmap
             }
         }
 
-        long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path);
+        long at = t.MM.MmapAnonymous(addr, length, prot, flags, file.Path, file.MappedFile(reg.Fs.Device, reg.Ino), (ulong)offset);
         if (at < 0)
         {
             return at;

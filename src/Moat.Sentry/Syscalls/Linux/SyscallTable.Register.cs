@@ -170,7 +170,7 @@ internal static partial class SyscallTable
         Partial(Sysno.mremap, SysMmap.Mremap, "old length 0 (duplicating a shared mapping) answers ENOMEM");
         Full(Sysno.msync, SysMmap.Msync);
         Partial(Sysno.mincore, SysMmap.Mincore, "a page counts as resident once the Sentry allocated it; faults allocate around the page touched");
-        Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory (a private host file mapping then reads zeros where Linux reads the file again); other advice is accepted as a hint");
+        Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory: anonymous pages then read zeros, a file's private pages read the file again (tmpfs and host files; not execve's ELF segments, which read zeros); other advice is accepted as a hint");
         Partial(Sysno.mlock, SysMlock.Mlock, "locked ranges are counted against RLIMIT_MEMLOCK (VmLck); nothing is pinned on the host, pages are not populated");
         Partial(Sysno.mlock2, SysMlock.Mlock2, "as mlock; MLOCK_ONFAULT accepted");
         Full(Sysno.munlock, SysMlock.Munlock);

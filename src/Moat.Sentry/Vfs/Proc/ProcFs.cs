@@ -178,7 +178,7 @@ internal static class ProcFs
                     return 0;
                 }
 
-                node = new ProcNode(ProcKind.Link, path, Target: FdTarget(f), Fd: f);
+                node = new ProcNode(ProcKind.Link, path, Target: FdTarget(caller, f), Fd: f);
                 return 0;
             }
 
@@ -226,7 +226,9 @@ internal static class ProcFs
         return 0;
     }
 
-    private static string FdTarget(FileDescription f) => f switch
+    // The kernel names a file by where it was reached (d_path): a path opened through a symlinked directory
+    // (/lib -> usr/lib) shows the real one.
+    private static string FdTarget(Task caller, FileDescription f) => f switch
     {
         PipeEnd p => $"pipe:[{p.Pipe.Inode}]",
         UnixSocket u => $"socket:[{u.Inode}]",
@@ -235,6 +237,7 @@ internal static class ProcFs
         PidFd => "anon_inode:[pidfd]",
         HostFileDescription h when f.Path == null => Host.HostPath.FdPath(h.HostFd, out _) ?? "anon_inode:[unknown]",
         { Unlinked: true } => f.Path + " (deleted)",
+        { Path: ['/', ..] } => PathOps.ResolveLinks(caller, f.Path),
         _ => f.Path ?? "anon_inode:[unknown]",
     };
 
@@ -250,7 +253,7 @@ internal static class ProcFs
             case "comm":
                 return task.Comm + "\n";
             case "maps":
-                return Maps(mm);
+                return Maps(caller, mm);
             case "mounts":
                 return ProcMounts.Mounts(g.Mounts, g.Root);
             case "mountinfo":
@@ -284,20 +287,41 @@ internal static class ProcFs
         return mm.CopyIn(start, b) < 0 ? string.Empty : LinuxString.Encoding.GetString(b);
     }
 
-    private static string Maps(MemoryManager mm)
+    private static string Maps(Task caller, MemoryManager mm)
     {
         var sb = new StringBuilder();
+        var resolved = new Dictionary<string, string>(StringComparer.Ordinal); // a file has several VMAs
         foreach (Vma v in mm.SnapshotVmas())
         {
+            int lineStart = sb.Length;
             sb.Append(v.Start.ToString("x8", CultureInfo.InvariantCulture)).Append('-').Append(v.End.ToString("x8", CultureInfo.InvariantCulture)).Append(' ');
             sb.Append((v.Prot & Mman.PROT_READ) != 0 ? 'r' : '-');
             sb.Append((v.Prot & Mman.PROT_WRITE) != 0 ? 'w' : '-');
             sb.Append((v.Prot & Mman.PROT_EXEC) != 0 ? 'x' : '-');
             sb.Append(v.Shared ? 's' : 'p');
-            sb.Append(" 00000000 00:00 0");
+            MappedFileId? id = v.Origin;
+            ulong dev = id?.Dev ?? 0;
+            sb.Append(' ').Append((id == null ? 0 : v.FileOffset).ToString("x8", CultureInfo.InvariantCulture));
+            sb.Append(' ').Append(DeviceNumbers.Major(dev).ToString("x2", CultureInfo.InvariantCulture)).Append(':').Append(DeviceNumbers.Minor(dev).ToString("x2", CultureInfo.InvariantCulture));
+            sb.Append(' ').Append((id?.Ino ?? 0).ToString(CultureInfo.InvariantCulture));
+            sb.Append(' ');
             if (v.Name != null)
             {
-                sb.Append(' ', 10).Append(v.Name);
+                // show_map_vma pads the name to column 73 (25 + 6 * sizeof(void *), then one space); a file's name
+                // is where it was reached (d_path), as for fd links.
+                string name = v.Name;
+                if (v.Origin != null && name.StartsWith('/') && !name.EndsWith(" (deleted)", StringComparison.Ordinal))
+                {
+                    if (!resolved.TryGetValue(name, out string? real))
+                    {
+                        real = PathOps.ResolveLinks(caller, name);
+                        resolved[name] = real;
+                    }
+
+                    name = real;
+                }
+
+                sb.Append(' ', Math.Max(1, 73 - (sb.Length - lineStart))).Append(name);
             }
 
             sb.Append('\n');
