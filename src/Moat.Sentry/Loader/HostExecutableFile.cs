@@ -113,7 +113,7 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
 
             lock (fs.Mu)
             {
-                Vfs.PathStep r = fs.WalkLocked(rel, followLast: true, out Vfs.Tmpfs.TmpfsNode? node);
+                Vfs.PathStep r = fs.WalkLocked(rel, followLast: true, out Vfs.Tmpfs.TmpfsNode? node, m);
                 if (r.Continues)
                 {
                     path = r.Next;

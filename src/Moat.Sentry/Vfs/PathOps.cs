@@ -285,7 +285,7 @@ internal static class PathOps
         bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0 && !(create && (flags & OpenFlags.O_EXCL) != 0);
         lock (fs.Mu)
         {
-            PathStep step = fs.WalkLocked(rel, follow, out TmpfsNode? node);
+            PathStep step = fs.WalkLocked(rel, follow, out TmpfsNode? node, m);
             if (step.Continues)
             {
                 file = null;
@@ -294,7 +294,7 @@ internal static class PathOps
 
             if (step.Result == -Errno.ENOENT.Value && create)
             {
-                step = fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name);
+                step = fs.WalkParentLocked(rel, out TmpfsDirectory? parent, out string name, m);
                 if (step.Continues || step.Failed)
                 {
                     file = null;
@@ -550,7 +550,7 @@ internal static class PathOps
 
             lock (fs.Mu)
             {
-                PathStep r = fs.WalkLocked(rel, followLast: false, out TmpfsNode? node);
+                PathStep r = fs.WalkLocked(rel, followLast: false, out TmpfsNode? node, m);
                 if (r.Continues)
                 {
                     absolute = r.Next;
@@ -632,7 +632,7 @@ internal static class PathOps
 
             lock (fs.Mu)
             {
-                PathStep r = fs.WalkParentLocked(rel, out _, out string name);
+                PathStep r = fs.WalkParentLocked(rel, out _, out string name, m);
                 if (r.Continues)
                 {
                     absolute = r.Next + "/" + name;

@@ -139,6 +139,22 @@ int main(void) {
         close(fd);
     }
     mountinfo("t", 1);
+    {
+        /* A relative link inside a bind that climbs above the bind's root climbs from where it is seen. */
+        mkdir("t/a", 0755);
+        mkdir("t/a/sub", 0755);
+        mkdir("t/m", 0755);
+        mkdir("t/m/b", 0755);
+        put("t/top", "the file system's top\n");
+        put("t/m/top", "beside the bind\n");
+        symlink("../top", "t/a/l");
+        symlink("../../top", "t/a/sub/l2");
+        SHOW("bind t/a on t/m/b", mount("t/a", "t/m/b", NULL, MS_BIND, NULL));
+        printf("link climbing out of the bind reads: %s", get("t/m/b/l"));
+        printf("two levels down reads: %s", get("t/m/b/sub/l2"));
+        printf("the same link outside the bind reads: %s", get("t/a/l"));
+        SHOW("umount t/m/b", umount("t/m/b"));
+    }
     mkdir("t2", 0755);
     SHOW("mount tmpfs bad option", mount("tmpfs", "t2", "tmpfs", 0, "bogus=1"));
     SHOW("mount tmpfs bad mode", mount("tmpfs", "t2", "tmpfs", 0, "mode=9"));

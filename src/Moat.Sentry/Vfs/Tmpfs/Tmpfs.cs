@@ -78,10 +78,12 @@ internal sealed class Tmpfs
 
     /// <summary>
     /// Walks <paramref name="rel"/> (no leading slash; "" is the root): done with the node, failed, or
-    /// continuing at a symlink's target, which is followed through the whole VFS.
+    /// continuing at a symlink's target, which is followed through the whole VFS. <paramref name="via"/> is the
+    /// mount the walk came in by (rel starts with its root): a relative link's ".." climbs from where the link is
+    /// seen through that mount, as Linux follows it from the path walked, not from the file system's own tree.
     /// </summary>
     /// <remarks>Preconditions: Mu is held.</remarks>
-    public PathStep WalkLocked(string rel, bool followLast, out TmpfsNode? node)
+    public PathStep WalkLocked(string rel, bool followLast, out TmpfsNode? node, Mounts.Mount? via = null)
     {
         node = Root;
         if (rel.Length == 0)
@@ -109,7 +111,7 @@ internal sealed class Tmpfs
             if (next is TmpfsSymlink link && (!last || followLast))
             {
                 // Resolve the target against the link's directory, then the rest of the path after it.
-                string dirPath = MountPoint + "/" + string.Join('/', parts, 0, i);
+                string dirPath = SeenAt(parts, i, via);
                 string target = link.Target.StartsWith('/') ? link.Target : dirPath + "/" + link.Target;
                 node = null;
                 return PathStep.ContinueAt(last ? target : target + "/" + string.Join('/', parts, i + 1, parts.Length - i - 1));
@@ -122,9 +124,19 @@ internal sealed class Tmpfs
         return PathStep.Ok;
     }
 
+    // The namespace path of the directory parts[0..count) of a walk that came in by via (the file system's own
+    // mount point when null).
+    private string SeenAt(string[] parts, int count, Mounts.Mount? via)
+    {
+        int skip = via == null || via.Tmpfs != this ? -1 : via.Root.Length == 0 ? 0 : via.Root.Split('/').Length;
+        return skip < 0 || count < skip
+            ? MountPoint + "/" + string.Join('/', parts, 0, count)
+            : via!.MountPoint + "/" + string.Join('/', parts, skip, count - skip);
+    }
+
     /// <summary>Splits <paramref name="rel"/> into its parent directory (walked) and its last name.</summary>
     /// <remarks>Preconditions: Mu is held.</remarks>
-    public PathStep WalkParentLocked(string rel, out TmpfsDirectory? parent, out string name)
+    public PathStep WalkParentLocked(string rel, out TmpfsDirectory? parent, out string name, Mounts.Mount? via = null)
     {
         parent = null;
         int slash = rel.LastIndexOf('/');
@@ -139,7 +151,7 @@ internal sealed class Tmpfs
             return PathStep.Fail(Errno.ENAMETOOLONG);
         }
 
-        PathStep r = WalkLocked(slash < 0 ? string.Empty : rel[..slash], followLast: true, out TmpfsNode? dir);
+        PathStep r = WalkLocked(slash < 0 ? string.Empty : rel[..slash], followLast: true, out TmpfsNode? dir, via);
         if (r.Continues || r.Failed)
         {
             return r;
