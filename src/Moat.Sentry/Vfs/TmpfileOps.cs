@@ -103,9 +103,16 @@ internal static class TmpfileOps
             return -Errno.ENOENT.Value;
         }
 
+        // Symlinks on the way to the new name are followed, as linkat's walk of its parent follows them.
         string norm = PathResolver.Normalize(newAbsolute);
+        int cut = norm.LastIndexOf('/');
+        if (cut > 0)
+        {
+            norm = PathResolver.Normalize(PathOps.ResolveLinks(t, norm[..cut]).TrimEnd('/') + norm[cut..]);
+        }
+
         Mount m = t.Group.Mounts.Find(norm, out string inner);
-        if (PathOps.StatUnchecked(t, newAbsolute, follow: false, out _) == 0)
+        if (PathOps.StatUnchecked(t, norm, follow: false, out _) == 0)
         {
             return -Errno.EEXIST.Value;
         }
@@ -139,10 +146,10 @@ internal static class TmpfileOps
 
         lock (fs.Mu)
         {
-            PathStep w = fs.WalkParentLocked(inner, out TmpfsDirectory? parent, out string name);
+            PathStep w = fs.WalkParentLocked(inner, out TmpfsDirectory? parent, out string name, m);
             if (w.Continues || w.Failed)
             {
-                // A symlinked directory on the way to the new name is not followed here (a known gap: ENOENT).
+                // The parent was resolved above: a link found now was made meanwhile.
                 return w.Continues ? -Errno.ENOENT.Value : w.Result;
             }
 

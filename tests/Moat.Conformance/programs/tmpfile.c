@@ -2,7 +2,7 @@
  * overlay in the sandbox): an unnamed file (nlink 0, the directory's group rules, the umask), given a name
  * by linkat(AT_EMPTY_PATH) as root or through /proc/self/fd with AT_SYMLINK_FOLLOW; O_EXCL makes it
  * unlinkable; EINVAL/ENOTDIR/ENOENT/EISDIR cases; an unlinked ordinary file cannot be linked back; a directory
- * descriptor is EPERM; uid 1000 gets ENOENT for AT_EMPTY_PATH and EACCES in a directory it cannot write. */
+ * descriptor is EPERM; a symlinked directory on the way to the new name is followed; uid 1000 gets ENOENT for AT_EMPTY_PATH and EACCES in a directory it cannot write. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +37,19 @@ static void section(const char *dir) {
     SHOW("linkat again, name exists", linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH));
     snprintf(name, sizeof name, "%s/named2", dir);
     SHOW("linkat a second name", linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH));
+    /* A symlinked directory on the way to the new name is followed. */
+    snprintf(path, sizeof path, "%s/sub", dir);
+    mkdir(path, 0755);
+    snprintf(name, sizeof name, "%s/sublink", dir);
+    symlink("sub", name);
+    snprintf(name, sizeof name, "%s/sublink/third", dir);
+    SHOW("linkat through a symlinked directory", linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH));
+    snprintf(name, sizeof name, "%s/sub/third", dir);
+    SHOW("stat it by the real path", stat(name, &st));
+    unlink(name);
+    snprintf(name, sizeof name, "%s/sublink", dir);
+    unlink(name);
+    rmdir(path);
     close(fd);
 
     fd = open(dir, O_TMPFILE | O_WRONLY | O_EXCL, 0600);
