@@ -24,6 +24,12 @@ public interface IPlatform : IDisposable
     ulong VdsoAddress => 0;
 
     /// <summary>
+    /// The host's mappings every address space of this platform shows besides the app's own, in address order
+    /// ([vvar], [vvar_vclock], [vdso], [vsyscall]): /proc/PID/maps lists them, as Linux does.
+    /// </summary>
+    System.Collections.Generic.IReadOnlyList<SpecialMapping> SpecialMappings => [];
+
+    /// <summary>
     /// Creates a new, empty address space.
     /// Preconditions: on the ptrace platform, called from the thread that will run contexts in it.
     /// </summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Moat.Host;
 
 namespace Moat.Platform.Ptrace;
@@ -11,14 +12,14 @@ public sealed class PtracePlatform : IPlatform
 {
     private readonly SafeFdHandle _memoryFile;
     private readonly StubTemplate _template;
-    private readonly Lazy<ulong> _vdso;
+    private readonly Lazy<VdsoLayout> _vdso;
 
     /// <param name="memoryFile">The MemoryFile memfd; every stub holds it at fd 3.</param>
     public PtracePlatform(SafeFdHandle memoryFile)
     {
         _memoryFile = memoryFile;
         _template = new StubTemplate();
-        _vdso = new Lazy<ulong>(() => StubVdso.Probe(_template));
+        _vdso = new Lazy<VdsoLayout>(() => StubVdso.Probe(_template));
     }
 
     public string Name => "ptrace";
@@ -27,7 +28,9 @@ public sealed class PtracePlatform : IPlatform
 
     public ulong MaxUserAddress => StubImage.StubBase;
 
-    public ulong VdsoAddress => _vdso.Value;
+    public ulong VdsoAddress => _vdso.Value.Address;
+
+    public IReadOnlyList<SpecialMapping> SpecialMappings => _vdso.Value.Mappings;
 
     public IAddressSpace? NewAddressSpace(out long error) => PtraceAddressSpace.Create(_template, _memoryFile, VdsoAddress, out error);
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using Moat.Abi;
@@ -60,28 +61,60 @@ internal static class StubVdso
         return 0;
     }
 
-    /// <summary>Spawns a throw-away stub to learn where the host puts its vDSO; 0 if it has none.</summary>
-    public static ulong Probe(StubTemplate template)
+    /// <summary>
+    /// The host's special mappings in a /proc/PID/maps text, in address order: the vDSO's ([vvar], [vvar_vclock],
+    /// [vdso]) when <paramref name="withVdso"/>, and [vsyscall].
+    /// </summary>
+    public static SpecialMapping[] FindSpecial(string maps, bool withVdso)
+    {
+        var found = new List<SpecialMapping>();
+        foreach (string line in maps.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!(withVdso && IsVdsoMapping(line)) && !line.EndsWith("[vsyscall]", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            int dash = f[0].IndexOf('-', StringComparison.Ordinal);
+            if (f.Length < 6 || dash < 0)
+            {
+                continue;
+            }
+
+            found.Add(new SpecialMapping(
+                ulong.Parse(f[0].AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+                ulong.Parse(f[0].AsSpan(dash + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+                f[1],
+                f[^1]));
+        }
+
+        return [.. found];
+    }
+
+    /// <summary>
+    /// Spawns a throw-away stub to learn where the host puts its vDSO (0 if it has none, or it is turned off) and
+    /// which special mappings every stub shows.
+    /// </summary>
+    public static VdsoLayout Probe(StubTemplate template)
     {
         if (!Enabled)
         {
-            return 0;
+            return new VdsoLayout(0, FindSpecial(ReadMaps("/proc/self/maps"), withVdso: false));
         }
 
         FixLayoutForChildren();
         int pid = HostSpawn.Spawn(template.Path, ["moat-stub-probe"], [], [], [0, 1, 2], newSession: true);
         if (pid < 0)
         {
-            return 0;
+            return new VdsoLayout(0, []);
         }
 
         try
         {
-            return FindVdso(File.ReadAllText("/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/maps"));
-        }
-        catch (IOException)
-        {
-            return 0;
+            string maps = ReadMaps("/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/maps");
+            ulong vdso = FindVdso(maps);
+            return new VdsoLayout(vdso, FindSpecial(maps, withVdso: vdso != 0));
         }
         finally
         {
@@ -89,4 +122,19 @@ internal static class StubVdso
             HostProcess.WaitPid(pid, out _, 0);
         }
     }
+
+    private static string ReadMaps(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
 }
+
+/// <summary>Where the host's vDSO sits in every stub (0 for none) and the special mappings stubs show.</summary>
+public readonly record struct VdsoLayout(ulong Address, SpecialMapping[] Mappings);

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Moat.Host;
 using Moat.Platform.Ptrace;
 
@@ -23,7 +24,7 @@ public sealed class SystrapPlatform : IPlatform
     private readonly StubTemplate _template;
     private readonly SysmsgArea _area;
     private readonly SpinPolicy _spin = new();
-    private readonly Lazy<ulong> _vdso;
+    private readonly Lazy<VdsoLayout> _vdso;
     private readonly StubPool? _pool;
 
     /// <param name="memoryFile">The MemoryFile memfd; every stub holds it at fd 3.</param>
@@ -42,7 +43,7 @@ public sealed class SystrapPlatform : IPlatform
             SystrapStubImage.Address(SystrapStubCode.Inject),
             SystrapStubImage.Address(SystrapStubCode.InjectClone));
         _area = SysmsgArea.Create(MaxThreads);
-        _vdso = new Lazy<ulong>(() => StubVdso.Probe(_template));
+        _vdso = new Lazy<VdsoLayout>(() => StubVdso.Probe(_template));
         if (PoolEnabled)
         {
             _pool = new StubPool(() => SystrapAddressSpace.Create(_template, _memoryFile, _area, VdsoAddress, out _));
@@ -61,7 +62,9 @@ public sealed class SystrapPlatform : IPlatform
 
     public ulong MaxUserAddress => SystrapStubImage.StubBase;
 
-    public ulong VdsoAddress => _vdso.Value;
+    public ulong VdsoAddress => _vdso.Value.Address;
+
+    public IReadOnlyList<SpecialMapping> SpecialMappings => _vdso.Value.Mappings;
 
     public IAddressSpace? NewAddressSpace(out long error)
     {

@@ -1,13 +1,15 @@
 /* Private file mappings: MADV_DONTNEED drops a private page's own copy and the next read sees the file again
  * (for the program's own binary, a host file, and a file in /tmp), while anonymous private memory reads zeros
  * and shared anonymous memory keeps its data; /proc/self/maps shows a file mapping's offset, device and inode as
- * stat(2) shows them, and the real path of a file reached through a symlink. */
+ * stat(2) shows them, the real path of a file reached through a symlink, and the vDSO's line; a mapping keeps
+ * its open file description (a flock outlives close until munmap, also in a forked child). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -160,5 +162,14 @@ int main(void) {
     printf("anonymous shared: %d %d\n", s[0], s[4096]);
     struct stat nst = {0};
     maps_line("anonymous", a, 0, &nst, "");
+
+    /* The vDSO's line starts where AT_SYSINFO_EHDR points (none when there is no vDSO). */
+    unsigned long vdso = getauxval(AT_SYSINFO_EHDR), at = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "[vdso]")) sscanf(line, "%lx-", &at);
+    if (f) fclose(f);
+    printf("[vdso] line at AT_SYSINFO_EHDR: %s\n", at == vdso ? "yes" : "no");
     return 0;
 }

@@ -253,7 +253,7 @@ internal static class ProcFs
             case "comm":
                 return task.Comm + "\n";
             case "maps":
-                return Maps(caller, mm);
+                return ProcMaps.Maps(caller, mm);
             case "mounts":
                 return ProcMounts.Mounts(g.Mounts, g.Root);
             case "mountinfo":
@@ -285,49 +285,6 @@ internal static class ProcFs
 
         byte[] b = new byte[end - start];
         return mm.CopyIn(start, b) < 0 ? string.Empty : LinuxString.Encoding.GetString(b);
-    }
-
-    private static string Maps(Task caller, MemoryManager mm)
-    {
-        var sb = new StringBuilder();
-        var resolved = new Dictionary<string, string>(StringComparer.Ordinal); // a file has several VMAs
-        foreach (Vma v in mm.SnapshotVmas())
-        {
-            int lineStart = sb.Length;
-            sb.Append(v.Start.ToString("x8", CultureInfo.InvariantCulture)).Append('-').Append(v.End.ToString("x8", CultureInfo.InvariantCulture)).Append(' ');
-            sb.Append((v.Prot & Mman.PROT_READ) != 0 ? 'r' : '-');
-            sb.Append((v.Prot & Mman.PROT_WRITE) != 0 ? 'w' : '-');
-            sb.Append((v.Prot & Mman.PROT_EXEC) != 0 ? 'x' : '-');
-            sb.Append(v.Shared ? 's' : 'p');
-            MappedFileId? id = v.Origin;
-            ulong dev = id?.Dev ?? 0;
-            sb.Append(' ').Append((id == null ? 0 : v.FileOffset).ToString("x8", CultureInfo.InvariantCulture));
-            sb.Append(' ').Append(DeviceNumbers.Major(dev).ToString("x2", CultureInfo.InvariantCulture)).Append(':').Append(DeviceNumbers.Minor(dev).ToString("x2", CultureInfo.InvariantCulture));
-            sb.Append(' ').Append((id?.Ino ?? 0).ToString(CultureInfo.InvariantCulture));
-            sb.Append(' ');
-            if (v.Name != null)
-            {
-                // show_map_vma pads the name to column 73 (25 + 6 * sizeof(void *), then one space); a file's name
-                // is where it was reached (d_path), as for fd links.
-                string name = v.Name;
-                if (v.Origin != null && name.StartsWith('/') && !name.EndsWith(" (deleted)", StringComparison.Ordinal))
-                {
-                    if (!resolved.TryGetValue(name, out string? real))
-                    {
-                        real = PathOps.ResolveLinks(caller, name);
-                        resolved[name] = real;
-                    }
-
-                    name = real;
-                }
-
-                sb.Append(' ', Math.Max(1, 73 - (sb.Length - lineStart))).Append(name);
-            }
-
-            sb.Append('\n');
-        }
-
-        return sb.ToString();
     }
 
     private static string Limits(ThreadGroup g)
