@@ -33,11 +33,10 @@ internal sealed class StackPacketSocket : FileDescription, IReadinessListener
     private readonly PacketEndpoint _ep;
     private readonly Func<bool> _canRead;
 
-    public StackPacketSocket(PacketEndpoint ep, int type, int flags, int protocol)
+    public StackPacketSocket(PacketEndpoint ep, int type, int flags)
     {
         _ep = ep;
         Type = type;
-        SocketProtocol = protocol;
         StatusFlags = OpenFlags.O_RDWR | (flags & OpenFlags.O_NONBLOCK);
         _canRead = () => (_ep.Events & Ready.Readable) != 0;
         ep.Listener = this;
@@ -45,9 +44,6 @@ internal sealed class StackPacketSocket : FileDescription, IReadinessListener
 
     /// <summary>SOCK_RAW or SOCK_DGRAM.</summary>
     public int Type { get; }
-
-    /// <summary>The protocol argument of socket(2) as given (an EtherType in network order): SO_PROTOCOL.</summary>
-    public int SocketProtocol { get; }
 
     public PacketEndpoint Endpoint => _ep;
 

@@ -90,6 +90,11 @@ internal sealed partial class NetworkStack
         }
     }
 
+    // A datagram injected on lo has no route attached (one the stack sends does): Linux's input route lookup then
+    // drops 127.0.0.0/8 sources and destinations as martians (net.ipv4.conf.lo.route_localnet is 0).
+    private static bool IsMartianOnLoopback(ReadOnlySpan<byte> ip) =>
+        ip.Length < Ipv4Header.MinLength || ip[12] == 127 || ip[16] == 127;
+
     // eth_type_trans's classification of a received frame by its destination.
     private static byte PacketTypeFor(Nic nic, MacAddress dst) =>
         dst == MacAddress.Broadcast ? PacketEndpoint.PacketBroadcast
@@ -114,7 +119,8 @@ internal sealed partial class NetworkStack
 
         byte pktType = PacketTypeFor(nic, MacAddress.Read(frame));
         TapFrameLocked(nic, frame, pktType, null);
-        if (pktType != PacketEndpoint.PacketOtherHost && BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) == PacketEndpoint.EthPIp)
+        if (pktType != PacketEndpoint.PacketOtherHost && BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) == PacketEndpoint.EthPIp
+            && !IsMartianOnLoopback(frame[EthernetHeaderLength..]))
         {
             p.TrimFront(EthernetHeaderLength);
             HandleIpv4Locked(nic, p);

@@ -291,8 +291,8 @@ internal static partial class SysSocket
                     {
                         SO_TYPE => s.Type,
                         SO_DOMAIN => StackPacketSocket.AF_PACKET,
-                        SO_PROTOCOL => s.SocketProtocol,
-                        SO_ERROR or SO_ACCEPTCONN => 0,
+                        // packet_create never sets sk_protocol: SO_PROTOCOL reads 0 whatever the protocol.
+                        SO_PROTOCOL or SO_ERROR or SO_ACCEPTCONN => 0,
                         SO_RCVBUF => s.Endpoint.ReceiveBufferSize,
                         SO_SNDBUF => s.SendBuffer,
                         SO_RCVLOWAT or SO_SNDLOWAT => 1,

@@ -65,7 +65,7 @@ internal static partial class SysSocket
 
         // The protocol is an EtherType in network order.
         ushort ethertype = (ushort)(((protocol & 0xFF) << 8) | ((protocol >> 8) & 0xFF));
-        var s = new StackPacketSocket(net.Stack.CreatePacket(kind == InetSocket.SOCK_DGRAM, ethertype), kind, type, protocol & 0xFFFF);
+        var s = new StackPacketSocket(net.Stack.CreatePacket(kind == InetSocket.SOCK_DGRAM, ethertype), kind, type);
         int fd = t.Fds.Add(s, (type & SOCK_CLOEXEC) != 0, 0, Limit(t));
         s.DecRef();
         return fd;
