@@ -85,24 +85,31 @@ internal sealed class StackRawSocket : InetSocket, IReadinessListener
 
     private bool CanRead()
     {
+        if ((_ep.Events & Ready.Readable) != 0)
+        {
+            return true;
+        }
+
         lock (Mu)
         {
-            return _shutRead || (_ep.Events & Ready.Readable) != 0;
+            return _shutRead;
         }
     }
 
     public override long GetName(bool peer, out InetAddr a)
     {
+        // The endpoint's addresses are read before Mu is taken: no endpoint call happens under a socket lock.
+        Ip4Address remote = _ep.RemoteAddress;
+        Ip4Address local = _ep.LocalAddress;
         lock (Mu)
         {
             if (peer)
             {
-                a = new InetAddr(InetAddr.FromV4(_ep.RemoteAddress.Value), _peerPort);
+                a = new InetAddr(InetAddr.FromV4(remote.Value), _peerPort);
                 return _connected ? 0 : -Errno.ENOTCONN.Value;
             }
 
             // inet_getname: the bound address, else the source a connect chose.
-            Ip4Address local = _ep.LocalAddress;
             if (local.IsUnspecified && _connected)
             {
                 local = Ip4Address.Loopback;
@@ -122,9 +129,9 @@ internal sealed class StackRawSocket : InetSocket, IReadinessListener
             return -Errno.EAFNOSUPPORT.Value;
         }
 
+        _ep.Connect(dst.IsAny ? Ip4Address.Loopback : new Ip4Address(dst.V4));
         lock (Mu)
         {
-            _ep.Connect(dst.IsAny ? Ip4Address.Loopback : new Ip4Address(dst.V4));
             _peerPort = dst.Port;
             _connected = true;
         }
@@ -135,9 +142,9 @@ internal sealed class StackRawSocket : InetSocket, IReadinessListener
     /// <summary>connect(AF_UNSPEC): forget the peer.</summary>
     public long Disconnect()
     {
+        _ep.Connect(Ip4Address.Any);
         lock (Mu)
         {
-            _ep.Connect(Ip4Address.Any);
             _peerPort = 0;
             _connected = false;
         }
