@@ -219,6 +219,39 @@ public sealed class RawPacketEndpointTests
         Assert.Equal(new MacAddress(0x02_00_00_00_00_02), MacAddress.Read(sent[0].Span[6..]));
     }
 
+    [Fact]
+    public void RawAndPacketCopies_AfterWarmUp_AllocateNothing()
+    {
+        NetworkStack stack = Loopback();
+        RawEndpoint raw = stack.CreateRaw(Ipv4Header.ProtocolUdp);
+        PacketEndpoint all = stack.CreatePacket(cooked: false, PacketEndpoint.EthPAll);
+        UdpEndpoint rx = stack.CreateUdp();
+        rx.Bind(Ip4Address.Loopback, 6000);
+        UdpEndpoint tx = stack.CreateUdp();
+        var buf = new byte[256];
+        void Round()
+        {
+            tx.SendTo("data"u8, Ip4Address.Loopback, 6000);
+            raw.Receive(buf, out _, out _, peek: false);
+            all.Receive(buf, out _, out _, peek: false);
+            all.Receive(buf, out _, out _, peek: false);
+            rx.Receive(buf, out _, out _, out _);
+        }
+
+        for (int i = 0; i < 100; i++)
+        {
+            Round();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            Round();
+        }
+
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+    }
+
     // An Ethernet frame of zero addresses holding a UDP datagram from and to (dst, port).
     private static byte[] UdpFrame(Ip4Address dst, ushort port)
     {
