@@ -7,7 +7,9 @@
 # Only the stressors named (or all) are re-judged: the others keep their line in the list, so the list
 # can be brought up to date a subset at a time. Each run's output goes to $LOGS/NAME.{native,moat}.
 # Environment: MOAT_BINARY (default out/moat), MOAT_PLATFORM, SECONDS_PER_STRESSOR (default 2),
-# LOGS (default /tmp/stress-ng-logs). Run it with nice, in the background: all stressors take about 30 min.
+# LOGS (default /tmp/stress-ng-logs). Moat runs with --net-raw: the raw stressors (rawsock, rawudp, rawpkt,
+# icmp-flood) need MOAT_NETSTACK=1 until the netstack serves --network=none by default.
+# Run it with nice, in the background: all stressors take about 30 min.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 moat=${MOAT_BINARY:-$root/out/moat}
@@ -49,7 +51,7 @@ for s in "${stressors[@]}"; do
         continue
     fi
 
-    (cd / && run "$s.moat" "$moat" do --memory 2G -- stress-ng --"$s" 1 -t "${secs}s" --temp-path /tmp --metrics-brief)
+    (cd / && run "$s.moat" "$moat" do --memory 2G --net-raw -- stress-ng --"$s" 1 -t "${secs}s" --temp-path /tmp --metrics-brief)
     inside=$?
     echo "$s: native 0, moat $inside"
     if [ "$inside" -ne 0 ]; then

@@ -160,6 +160,7 @@ internal static class DoCommand
             Platform = o.Platform,
             BindMounts = o.Mounts,
             Network = o.Network,
+            NetRaw = o.NetRaw,
             NetworkLink = net?.Link,
             Terminal = terminal != null,
             Stdio = terminal?.SandboxStdio(),
@@ -219,6 +220,7 @@ internal static class DoCommand
             Platform = o.Platform,
             BindMounts = o.Mounts,
             Network = o.Network,
+            NetRaw = o.NetRaw,
             NetworkLink = JailedLink(o.NetLink),
             Terminal = o.Tty && !o.NoTty, // the outer moat put its host pty's replica on our fds 0-2 (DoTerminal)
         };

@@ -35,6 +35,7 @@ internal sealed class DoOptions
             OptionSpec.With("platform", "systrap|ptrace", "how application code runs (default systrap where supported, or MOAT_PLATFORM)"),
             OptionSpec.With("hostname", "NAME", "the host name inside the sandbox (default moat)"),
             OptionSpec.With("network", "none|host|sandbox", "loopback only (default), the host's network, or the Sentry's own TCP/IP stack on a TAP device with NAT (root; docs/netstack.md)"),
+            OptionSpec.Switch("net-raw", "allow raw IP and AF_PACKET sockets (to processes with CAP_NET_RAW) on the Sentry's own stack, as runsc's --net-raw; without it they answer EPERM"),
             OptionSpec.With("profile", "FILE", "write a per-syscall time profile to FILE at exit"),
             OptionSpec.With("metrics", "FILE", "write the sandbox's counters to FILE at exit (Prometheus text format)"),
             OptionSpec.Switch("strace", "log every syscall with its arguments and result (to the debug log if given, else stderr)"),
@@ -72,6 +73,9 @@ internal sealed class DoOptions
     public string Hostname { get; private init; } = "moat";
 
     public NetworkMode Network { get; private init; }
+
+    /// <summary>--net-raw: raw and packet sockets on the netstack (see SandboxOptions.NetRaw).</summary>
+    public bool NetRaw { get; private init; }
 
     public string? Profile { get; private init; }
 
@@ -175,6 +179,7 @@ internal sealed class DoOptions
             MaxTasks = pids,
             MemoryLimit = memory,
             Network = network,
+            NetRaw = p.Has("net-raw"),
             NetLink = p.Get(NetLinkOption),
             Hostname = p.Get("hostname") ?? "moat",
             Profile = p.Get("profile") is string profile ? System.IO.Path.GetFullPath(profile) : null,

@@ -36,6 +36,11 @@ public static class Sandbox
             NetworkMode.None when options.NetstackLoopback => Net.SandboxNetwork.LoopbackOnly(),
             _ => null,
         };
+        if (netstack != null)
+        {
+            netstack.RawSockets = options.NetRaw;
+        }
+
         var kernel = new Kernel.Kernel(memoryFile, platform, opener, log)
         {
             Netstack = netstack,

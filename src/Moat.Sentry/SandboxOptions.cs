@@ -90,6 +90,12 @@ public sealed class SandboxOptions
     /// </summary>
     public bool NetstackLoopback { get; init; } = System.Environment.GetEnvironmentVariable("MOAT_NETSTACK") == "1";
 
+    /// <summary>
+    /// --net-raw: raw IP and AF_PACKET sockets on the Sentry's netstack, for tasks with CAP_NET_RAW (runsc's
+    /// --net-raw). Without it they answer EPERM on the netstack; the LoopbackStack has none either way.
+    /// </summary>
+    public bool NetRaw { get; init; }
+
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
 

@@ -217,6 +217,7 @@ internal static class BootCommand
             CpuWeight = plan.CpuWeight,
             Network = plan.NetworkNamespace != null ? NetworkMode.Host : NetworkMode.None,
             ProtectInit = true, // the container's init is PID 1 of its namespace, as under runc
+            NetRaw = true, // as under runc, the container's CAP_NET_RAW decides (raw sockets exist only on the netstack)
             BeforeStart = control =>
             {
                 // The control first: a start may come as soon as create has heard "ready".

@@ -17,6 +17,7 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     public const int CAP_SETUID = 7;
     public const int CAP_SETPCAP = 8;
     public const int CAP_NET_ADMIN = 12;
+    public const int CAP_NET_RAW = 13;
     public const int CAP_IPC_LOCK = 14;
     public const int CAP_SYS_CHROOT = 18;
     public const int CAP_SYS_PTRACE = 19;

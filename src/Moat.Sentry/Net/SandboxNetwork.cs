@@ -24,6 +24,12 @@ internal sealed class SandboxNetwork : IDisposable
 
     public NetworkStack Stack { get; }
 
+    /// <summary>
+    /// --net-raw: raw IP and AF_PACKET sockets may be opened (by a task with CAP_NET_RAW). Without it they answer
+    /// EPERM, as runsc without --net-raw does. Set before the sandbox starts.
+    /// </summary>
+    public bool RawSockets { get; set; }
+
     /// <summary>The Ethernet interface's configuration, when there is one.</summary>
     public EthernetConfig? Ethernet { get; private init; }
 

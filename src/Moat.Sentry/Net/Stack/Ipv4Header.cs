@@ -10,6 +10,7 @@ internal struct Ipv4Header
     public const byte ProtocolIcmp = 1;
     public const byte ProtocolTcp = 6;
     public const byte ProtocolUdp = 17;
+    public const byte ProtocolRaw = 255;
     public const ushort FlagDontFragment = 0x4000;
     public const ushort FlagMoreFragments = 0x2000;
     public const byte DefaultTtl = 64;

@@ -15,6 +15,11 @@ internal sealed partial class NetworkStack
 
     private void HandleFrameLocked(Nic nic, PacketBuffer p)
     {
+        if (PacketEndpoints.Count != 0)
+        {
+            TapReceivedLocked(nic, p.Span);
+        }
+
         if (nic.Link.Kind == LinkKind.Ethernet)
         {
             if (p.Length < EthernetHeaderLength)
@@ -78,6 +83,7 @@ internal sealed partial class NetworkStack
         }
         p.Source = h.Source;
         p.Destination = h.Destination;
+        bool rawTaken = RawEndpoints.Count != 0 && DeliverRawLocked(h, p.Span);
         p.TrimFront(h.HeaderLength);
         switch (h.Protocol)
         {
@@ -91,7 +97,11 @@ internal sealed partial class NetworkStack
                 HandleIcmpLocked(nic, p);
                 break;
             default:
-                SendIcmpErrorLocked(p, IcmpType.DestinationUnreachable, IcmpType.CodeProtocolUnreachable);
+                if (!rawTaken)
+                {
+                    SendIcmpErrorLocked(p, IcmpType.DestinationUnreachable, IcmpType.CodeProtocolUnreachable);
+                }
+
                 p.Release();
                 break;
         }
@@ -156,6 +166,11 @@ internal sealed partial class NetworkStack
         ILinkEndpoint link = route.Nic.Link;
         if (link.Kind == LinkKind.Ip)
         {
+            if (PacketEndpoints.Count != 0)
+            {
+                TapSentLocked(route.Nic, p.Span);
+            }
+
             link.WritePacket(p);
             return Errno.None;
         }
@@ -177,6 +192,11 @@ internal sealed partial class NetworkStack
         dst.Write(eth);
         nic.Link.Address.Write(eth[6..]);
         BinaryPrimitives.WriteUInt16BigEndian(eth[12..], type);
+        if (nic.Stack.PacketEndpoints.Count != 0)
+        {
+            nic.Stack.TapSentLocked(nic, p.Span);
+        }
+
         nic.Link.WritePacket(p);
     }
 }

@@ -16,6 +16,9 @@ internal sealed class Nic : ILinkDispatcher
 
     public int Id { get; }
 
+    /// <summary>The stack this interface belongs to.</summary>
+    internal NetworkStack Stack => _stack;
+
     public ILinkEndpoint Link { get; }
 
     public Ip4Address Address { get; }

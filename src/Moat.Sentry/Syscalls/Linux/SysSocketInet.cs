@@ -23,6 +23,11 @@ internal static partial class SysSocket
             return NetlinkSocketCall(t, a.Int(1), a.Int(2));
         }
 
+        if (domain == StackPacketSocket.AF_PACKET && t.Kernel.Netstack is SandboxNetwork packetNet)
+        {
+            return PacketSocketCall(t, packetNet, a.Int(1), a.Int(2));
+        }
+
         if (domain is not (InetAddr.AF_INET or InetAddr.AF_INET6))
         {
             return Socket(t, a);
@@ -38,6 +43,11 @@ internal static partial class SysSocket
         InetSocket s;
         uint uid = t.Credentials.EffectiveUid;
         int kind = type & SOCK_TYPE_MASK;
+        if (kind == SOCK_RAW && domain == InetAddr.AF_INET && t.Kernel.Netstack is SandboxNetwork rawNet)
+        {
+            return RawSocketCall(t, rawNet, type, protocol);
+        }
+
         if (t.Kernel.HostNetwork is HostNotifier host && kind is InetSocket.SOCK_STREAM or InetSocket.SOCK_DGRAM)
         {
             int expected = kind == InetSocket.SOCK_STREAM ? InetSocket.IPPROTO_TCP : InetSocket.IPPROTO_UDP;
@@ -90,7 +100,7 @@ internal static partial class SysSocket
                     : new UdpSocket(t.Kernel.Loopback, domain, type, uid, protocol == InetSocket.IPPROTO_UDPLITE);
                 break;
             default:
-                // Raw, packet and SCTP-style sockets are not served by the loopback network.
+                // Raw and SCTP-style sockets are not served by the loopback network (raw ones are by the netstack, above).
                 return -Errno.ESOCKTNOSUPPORT.Value;
         }
 
@@ -153,7 +163,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Bind(t, a);
+            return TryPacket(t, a, 0, out long packet) ? packet : Bind(t, a);
         }
 
         try
@@ -184,7 +194,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Listen(t, a);
+            return TryPacket(t, a, 8, out long packet) ? packet : Listen(t, a);
         }
 
         try
@@ -203,7 +213,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Connect(t, a);
+            return TryPacket(t, a, 8, out long packet) ? packet : Connect(t, a);
         }
 
         try
@@ -216,6 +226,7 @@ internal static partial class SysSocket
                 {
                     UdpSocket u => u.Disconnect(),
                     StackUdpSocket su => su.Disconnect(),
+                    StackRawSocket raw => raw.Disconnect(),
                     HostInetSocket h => h.Disconnect(),
                     _ => s.IsConnectedSocket || s.IsListeningSocket ? -Errno.EOPNOTSUPP.Value : 0,
                 };
@@ -239,7 +250,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Accept4(t, a);
+            return TryPacket(t, a, 8, out long packet) ? packet : Accept4(t, a);
         }
 
         try
@@ -287,7 +298,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Getsockname(t, a);
+            return TryPacket(t, a, 1, out long packet) ? packet : Getsockname(t, a);
         }
 
         try
@@ -307,7 +318,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Getpeername(t, a);
+            return TryPacket(t, a, 8, out long packet) ? packet : Getpeername(t, a);
         }
 
         try
@@ -327,7 +338,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Shutdown(t, a);
+            return TryPacket(t, a, 8, out long packet) ? packet : Shutdown(t, a);
         }
 
         try

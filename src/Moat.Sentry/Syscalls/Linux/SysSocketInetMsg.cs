@@ -22,7 +22,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Sendto(t, a);
+            return TryPacket(t, a, 2, out long packet) ? packet : Sendto(t, a);
         }
 
         try
@@ -47,7 +47,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Recvfrom(t, a);
+            return TryPacket(t, a, 3, out long packet) ? packet : Recvfrom(t, a);
         }
 
         try
@@ -123,7 +123,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Sendmsg(t, a);
+            return TryPacket(t, a, 4, out long packet) ? packet : Sendmsg(t, a);
         }
 
         try
@@ -147,7 +147,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Recvmsg(t, a);
+            return TryPacket(t, a, 5, out long packet) ? packet : Recvmsg(t, a);
         }
 
         try
@@ -166,7 +166,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Sendmmsg(t, a);
+            return TryPacket(t, a, 9, out long packet) ? packet : Sendmmsg(t, a);
         }
 
         try
@@ -186,7 +186,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Recvmmsg(t, a);
+            return TryPacket(t, a, 10, out long packet) ? packet : Recvmmsg(t, a);
         }
 
         try

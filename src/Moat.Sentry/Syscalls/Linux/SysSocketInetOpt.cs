@@ -153,7 +153,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Getsockopt(t, a);
+            return TryPacket(t, a, 7, out long packet) ? packet : Getsockopt(t, a);
         }
 
         try
@@ -194,6 +194,11 @@ internal static partial class SysSocket
 
             hlen = Math.Min(hlen, len);
             return t.MM.CopyOut(valAddr, hv[..hlen]) < 0 || t.MM.CopyOut(lenAddr, hlen) < 0 ? -Errno.EFAULT.Value : 0;
+        }
+
+        if (TryRawGetsockopt(t, s, level, name, valAddr, lenAddr, len, out long rawOption))
+        {
+            return rawOption;
         }
 
         Span<byte> v = stackalloc byte[TcpSocket.TcpInfoSize];
@@ -325,7 +330,7 @@ internal static partial class SysSocket
         InetSocket? s = Inet(t, a.Int(0));
         if (s == null)
         {
-            return Setsockopt(t, a);
+            return TryPacket(t, a, 6, out long packet) ? packet : Setsockopt(t, a);
         }
 
         try
@@ -360,6 +365,11 @@ internal static partial class SysSocket
             }
 
             return HostNet.SetOption(host.HostFd, level, name, hv[..len]);
+        }
+
+        if (TryRawSetsockopt(t, s, level, name, valAddr, len, out long rawOption))
+        {
+            return rawOption;
         }
 
         if (level == SOL_SOCKET && name == SO_BINDTODEVICE)
