@@ -180,7 +180,7 @@ internal static partial class SyscallTable
         Partial(Sysno.set_mempolicy, SysMempolicy.SetMempolicy, "one NUMA node (0): policies are checked, stored and reported; memory is on node 0 whatever they say");
         Partial(Sysno.get_mempolicy, SysMempolicy.GetMempolicy, "one NUMA node; MPOL_F_ADDR reports MPOL_DEFAULT (mbind keeps no policy per mapping)");
         Partial(Sysno.mbind, SysMempolicy.Mbind, "one NUMA node: arguments and range checked, the policy is not kept");
-        Partial(Sysno.userfaultfd, SysUserfaultfd.Userfaultfd, "Linux's checks with vm.unprivileged_userfaultfd = 0 (EPERM without CAP_SYS_PTRACE unless UFFD_USER_MODE_ONLY, EINVAL for unknown flags); then ENOSYS: no fault is held for a user-space handler yet");
+        Partial(Sysno.userfaultfd, SysUserfaultfd.Userfaultfd, "Linux's checks with vm.unprivileged_userfaultfd = 0 (EPERM without CAP_SYS_PTRACE unless UFFD_USER_MODE_ONLY); missing mode on anonymous memory (private or shared): faults and the Sentry's copies wait, UFFDIO_API/REGISTER/UNREGISTER/COPY/ZEROPAGE/WAKE, poll, fdinfo; features SIGBUS, THREAD_ID and EXACT_ADDRESS only (no events, write-protect or minor mode: EINVAL); memfd, tmpfs and SysV shm mappings cannot be registered (EINVAL); no /dev/userfaultfd");
         Full(Sysno.pkey_alloc, SysPkey.PkeyAlloc);
         Full(Sysno.pkey_free, SysPkey.PkeyFree);
         Full(Sysno.pkey_mprotect, SysPkey.PkeyMprotect);

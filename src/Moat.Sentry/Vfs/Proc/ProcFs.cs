@@ -173,6 +173,11 @@ internal static class ProcFs
                         info += $"Pid:\t{nr}\nNSpid:\t{(nr <= 0 ? Num(nr) : NsIds(ns, pidfd.Group.Pid))}\n";
                     }
 
+                    if (f is Userfaultfd uffd)
+                    {
+                        info += uffd.FdInfo();
+                    }
+
                     f.DecRef();
                     node = new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(info));
                     return 0;
@@ -233,6 +238,7 @@ internal static class ProcFs
         EventFd => "anon_inode:[eventfd]",
         EpollInstance => "anon_inode:[eventpoll]",
         PidFd => "anon_inode:[pidfd]",
+        Userfaultfd => "anon_inode:[userfaultfd]",
         HostFileDescription h when f.Path == null => Host.HostPath.FdPath(h.HostFd, out _) ?? "anon_inode:[unknown]",
         { Unlinked: true } => f.Path + " (deleted)",
         _ => f.Path ?? "anon_inode:[unknown]",
