@@ -206,7 +206,8 @@ internal static class ProcFs
                 }
 
                 // A magic link, as fd links are: following it reaches the namespace's file itself.
-                node = new ProcNode(ProcKind.Link, path, Target: nsTarget, Fd: new NamespaceFile(nsInode));
+                PidNamespace? pidNs = parts[1] switch { "pid" => task.PidNs, "pid_for_children" => task.ChildPidNs, _ => null };
+                node = new ProcNode(ProcKind.Link, path, Target: nsTarget, Fd: new NamespaceFile(nsInode) { PidNamespace = pidNs });
                 return 0;
             case "exe" when parts.Length == 1:
                 node = new ProcNode(ProcKind.Link, path, Target: g.ExecutablePath);
