@@ -45,6 +45,12 @@ public readonly struct SwitchEvent
 
     /// <summary>For <see cref="SwitchEventKind.Signal"/>: the host's siginfo (signal, code, fault address).</summary>
     public SigInfo Info { get; }
+
+    /// <summary>
+    /// For a SIGSEGV: the x86 page-fault error code the host gave the signal handler (bit 1: a write), or -1
+    /// where the platform cannot see it (ptrace shows no signal frame).
+    /// </summary>
+    public long FaultErrorCode { get; init; } = -1;
 }
 
 /// <summary>The execution context of one task: runs its registers in an address space.</summary>

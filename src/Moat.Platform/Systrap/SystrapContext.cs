@@ -18,6 +18,7 @@ internal sealed unsafe class SystrapContext : IContext
     private const int UcMcontext = 40;
     private const int UcSigmask = UcMcontext + 256;
     private const int UcSize = UcSigmask + 8;
+    private const int McErr = 152;
     private const int McFpstate = 184;
     private const int FxsaveSize = 512;
 
@@ -177,7 +178,9 @@ internal sealed unsafe class SystrapContext : IContext
             return new SwitchEvent(SwitchEventKind.Interrupted, default);
         }
 
-        return new SwitchEvent(SwitchEventKind.Signal, info);
+        // The page-fault error code is in the signal frame only (sigcontext's err), not in the siginfo.
+        long err = info.si_signo == Signal.SIGSEGV ? MemoryMarshal.Read<long>(new ReadOnlySpan<byte>(uc + UcMcontext + McErr, 8)) : -1;
+        return new SwitchEvent(SwitchEventKind.Signal, info) { FaultErrorCode = err };
     }
 
     // Waits until the app thread has trapped. False if it died (or its stub did).

@@ -383,7 +383,8 @@ internal sealed partial class Task
     private int PtraceTrapStop(int code, ulong message, bool exitStop = false)
     {
         PtraceEventMessage = message;
-        var info = new SigInfo { si_signo = Signal.SIGTRAP, si_code = code, si_pid = Tid, si_uid = (int)Credentials.RealUid };
+        // si_pid is the tracee's id in its own namespace (ptrace_do_notify's task_pid_vnr).
+        var info = new SigInfo { si_signo = Signal.SIGTRAP, si_code = code, si_pid = Pid.In(PidNs), si_uid = (int)Credentials.RealUid };
         return PtraceStop(code, info, exitStop);
     }
 
@@ -441,30 +442,36 @@ internal sealed partial class Task
         }
     }
 
-    /// <summary>The parent's PTRACE_EVENT_FORK/VFORK/CLONE stop, once the child runs.</summary>
-    public void PtraceCloneEvent(int ev, int childPid)
+    /// <summary>
+    /// The parent's PTRACE_EVENT_FORK/VFORK/CLONE stop, once the child runs. The message is the child's id in
+    /// the tracer's pid namespace (0 where the tracer cannot see it), as Linux's ptrace_event_pid.
+    /// </summary>
+    public void PtraceCloneEvent(int ev, Pid child)
     {
         if (ev != 0)
         {
-            PtraceEvent(ev, (ulong)childPid);
+            PtraceEvent(ev, (ulong)child.In(TracerPidNs()));
         }
     }
 
     /// <summary>PTRACE_EVENT_VFORK_DONE, when the vfork child has exec'd or exited.</summary>
-    public void PtraceVforkDone(int childPid) => PtraceEvent(PtraceAbi.PTRACE_EVENT_VFORK_DONE, (ulong)childPid);
+    public void PtraceVforkDone(Pid child) => PtraceEvent(PtraceAbi.PTRACE_EVENT_VFORK_DONE, (ulong)child.In(TracerPidNs()));
+
+    // The namespace event messages name tasks in: the tracer's (its task_active_pid_ns).
+    private PidNamespace TracerPidNs() => Tracer?.PidNs ?? PidNs;
 
     /// <summary>
     /// A traced execve has succeeded: PTRACE_EVENT_EXEC (message: the former thread id) when asked for, else a
     /// SIGTRAP for a tracee not seized, as Linux sends.
     /// </summary>
-    public void PtraceExec(int formerTid)
+    public void PtraceExec(Pid former)
     {
         if (Tracer == null)
         {
             return;
         }
 
-        if (!PtraceEvent(PtraceAbi.PTRACE_EVENT_EXEC, (ulong)formerTid) && !PtraceSeized)
+        if (!PtraceEvent(PtraceAbi.PTRACE_EVENT_EXEC, (ulong)former.In(TracerPidNs())) && !PtraceSeized)
         {
             SendSignal(Signal.SIGTRAP, new SigInfo { si_signo = Signal.SIGTRAP, si_code = SigInfo.SI_USER });
         }

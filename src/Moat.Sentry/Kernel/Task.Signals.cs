@@ -353,7 +353,7 @@ internal sealed partial class Task
         Kernel.ExitGroup(this, ExitStatus.Killed(sig));
     }
 
-    private void HandleHostSignal(in SigInfo info)
+    private void HandleHostSignal(in SigInfo info, long faultErrorCode)
     {
         int sig = info.si_signo;
         bool synchronous = info.si_code > 0 &&
@@ -367,7 +367,13 @@ internal sealed partial class Task
 
         if (sig == Signal.SIGSEGV)
         {
-            int code = MM.HandleFault(info.si_addr, info.si_code == SigInfo.SEGV_ACCERR, _regs.rip);
+            int code = MM.HandleFault(info.si_addr, info.si_code == SigInfo.SEGV_ACCERR, _regs.rip, out Mm.IUserfaultHandler? userfault);
+            if (userfault != null)
+            {
+                // A missing page of a userfaultfd's range: wait for its handler, then retry the access.
+                code = (int)userfault.WaitForPage(info.si_addr, FaultIsWrite(info.si_addr, faultErrorCode), user: true);
+            }
+
             if (code == 0)
             {
                 return;

@@ -227,7 +227,7 @@ internal sealed partial class Task
                     syscallResult = DoVsyscall(ev.Info.si_addr);
                     break;
                 case SwitchEventKind.Signal:
-                    HandleHostSignal(ev.Info);
+                    HandleHostSignal(ev.Info, ev.FaultErrorCode);
                     break;
                 case SwitchEventKind.Interrupted:
                     break;

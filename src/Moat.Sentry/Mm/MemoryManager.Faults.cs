@@ -18,14 +18,21 @@ internal sealed partial class MemoryManager
     /// mapped but the access not allowed (<paramref name="hostSaysAccessError"/>). Returns 0 if the app may
     /// retry the access, the si_code of the SIGSEGV it must get, or -SIGBUS.
     /// </summary>
-    public int HandleFault(ulong addr, bool hostSaysAccessError, ulong ip = 0)
+    public int HandleFault(ulong addr, bool hostSaysAccessError, ulong ip = 0) => HandleFault(addr, hostSaysAccessError, ip, out _);
+
+    /// <summary>
+    /// <see cref="HandleFault(ulong, bool, ulong)"/>, which also reports a page of a range registered with a
+    /// userfaultfd that the range lacks: then it returns 0 with <paramref name="userfault"/> set, and the caller
+    /// waits for the page (<see cref="IUserfaultHandler.WaitForPage"/>) before the app retries the access.
+    /// </summary>
+    public int HandleFault(ulong addr, bool hostSaysAccessError, ulong ip, out IUserfaultHandler? userfault)
     {
         int r;
         ISharedFilePages? file;
         long index;
         using (LockFor(exclusive: hostSaysAccessError))
         {
-            r = HandleFaultLocked(addr, hostSaysAccessError, ip, out file, out index);
+            r = HandleFaultLocked(addr, hostSaysAccessError, ip, out file, out index, out userfault);
         }
 
         // A page past the end of a shared file when it was mapped: the file decides, without our lock
@@ -36,8 +43,9 @@ internal sealed partial class MemoryManager
     // HandleFault under _mu; a page of a shared file's mapping that the mapping lacks is left to the
     // caller through file and index.
     // Preconditions: _mu is held (exclusively when hostSaysAccessError).
-    private int HandleFaultLocked(ulong addr, bool hostSaysAccessError, ulong ip, out ISharedFilePages? file, out long index)
+    private int HandleFaultLocked(ulong addr, bool hostSaysAccessError, ulong ip, out ISharedFilePages? file, out long index, out IUserfaultHandler? userfault)
     {
+        userfault = null;
         if (hostSaysAccessError)
         {
             AssertExclusive();
@@ -73,6 +81,14 @@ internal sealed partial class MemoryManager
 
             return -Signal.SIGBUS;
         }
+
+        if (v.Userfault != null && !hostSaysAccessError && _pmas.IndexOf(page) < 0)
+        {
+            // A missing page of a registered range: the userfaultfd's handler fills it, not us.
+            userfault = v.Userfault;
+            return 0;
+        }
+
         if (hostSaysAccessError)
         {
             // Host mappings carry the VMA's protection, except copy-on-write memory, which is mapped
@@ -402,7 +418,7 @@ internal sealed partial class MemoryManager
             child.HoldFilesOfParentLocked(this);
             for (int i = 0; i < _vmas.Count; i++)
             {
-                child.InsertVmaLocked(_vmas[i] with { Locked = false }); // mlock is not inherited (dup_mmap)
+                child.InsertVmaLocked(_vmas[i] with { Locked = false, Userfault = null }); // mlock and userfaultfd registrations are not inherited (dup_mmap)
                 _vmas[i].File?.AddMapper(child); // the file's shrinking reaches the child's mapping too
                 if (_vmas[i].Shared)
                 {

@@ -19,20 +19,37 @@ internal sealed unsafe partial class MemoryManager
     /// <returns>The number of contiguous bytes at <paramref name="ptr"/> (at most length), or -EFAULT.</returns>
     public long Translate(ulong addr, ulong length, AccessType access, out byte* ptr, out Pinned pin)
     {
-        long n = TranslateOnce(addr, length, access, out ptr, out pin);
-        if (n == -Errno.EFAULT.Value && FaultInFilePageForCopy(addr))
+        while (true)
         {
-            // A page a shared file gained after it was mapped, now in the mapping.
-            n = TranslateOnce(addr, length, access, out ptr, out pin);
-        }
+            long n = TranslateOnce(addr, length, access, out ptr, out pin, out IUserfaultHandler? userfault);
+            if (userfault != null)
+            {
+                // A missing page of a range registered with a userfaultfd: the copy waits for it as Linux's
+                // copy_to_user does in handle_userfault, then looks again.
+                long w = userfault.WaitForPage(addr, access != AccessType.Read, user: false);
+                if (w < 0)
+                {
+                    return -Errno.EFAULT.Value;
+                }
 
-        return n;
+                continue;
+            }
+
+            if (n == -Errno.EFAULT.Value && FaultInFilePageForCopy(addr))
+            {
+                // A page a shared file gained after it was mapped, now in the mapping.
+                n = TranslateOnce(addr, length, access, out ptr, out pin, out _);
+            }
+
+            return n;
+        }
     }
 
-    private long TranslateOnce(ulong addr, ulong length, AccessType access, out byte* ptr, out Pinned pin)
+    private long TranslateOnce(ulong addr, ulong length, AccessType access, out byte* ptr, out Pinned pin, out IUserfaultHandler? userfault)
     {
         ptr = null;
         pin = default;
+        userfault = null;
         if (addr + length < addr)
         {
             return -Errno.EFAULT.Value;
@@ -41,7 +58,11 @@ internal sealed unsafe partial class MemoryManager
         AssertNoPinHeld();
         lock (_mu)
         {
-            long n = TranslateLocked(addr, length, access, out ptr, out bool mustBreakCow);
+            long n = TranslateLocked(addr, length, access, out ptr, out bool mustBreakCow, out userfault);
+            if (userfault != null)
+            {
+                return 0;
+            }
             if (n >= 0 && mustBreakCow)
             {
                 // Breaking copy-on-write frees our reference to the shared page, which a sibling's copy may
@@ -57,7 +78,7 @@ internal sealed unsafe partial class MemoryManager
                     _exclusiveDepth--;
                 }
 
-                n = n < 0 ? n : TranslateLocked(addr, length, access, out ptr, out mustBreakCow);
+                n = n < 0 ? n : TranslateLocked(addr, length, access, out ptr, out mustBreakCow, out _);
             }
 
             if (n < 0 || mustBreakCow)
@@ -73,11 +94,12 @@ internal sealed unsafe partial class MemoryManager
 
     // Finds the bytes behind addr, or reports that the page is copy-on-write and must be copied first.
     // Preconditions: _mu is held.
-    private long TranslateLocked(ulong addr, ulong length, AccessType access, out byte* ptr, out bool mustBreakCow)
+    private long TranslateLocked(ulong addr, ulong length, AccessType access, out byte* ptr, out bool mustBreakCow, out IUserfaultHandler? userfault)
     {
         AssertLocked();
         ptr = null;
         mustBreakCow = false;
+        userfault = null;
         int i = _vmas.IndexOf(addr);
         if (i < 0)
         {
@@ -89,6 +111,12 @@ internal sealed unsafe partial class MemoryManager
             access == AccessType.Write && (v.Prot & Mman.PROT_WRITE) == 0)
         {
             return -Errno.EFAULT.Value;
+        }
+
+        if (v.Userfault != null && _pmas.IndexOf(PageDown(addr)) < 0)
+        {
+            userfault = v.Userfault;
+            return 0;
         }
 
         int p = EnsurePmaLocked(v, PageDown(addr), out long allocErr);

@@ -199,7 +199,7 @@ internal sealed partial class MemoryManager
             _mappedBytes -= oldLen;
         }
 
-        InsertVmaLocked(piece with { Start = to, End = to + newLen });
+        InsertVmaLocked(piece with { Start = to, End = to + newLen, Userfault = null }); // no UFFD_FEATURE_EVENT_REMAP: the new range is not registered
         foreach (Pma p in moved)
         {
             _pmas.Insert(new Pma(p.Start - addr + to, p.End - addr + to, p.FileOffset, p.Cow));

@@ -44,6 +44,13 @@ internal readonly record struct Vma(ulong Start, ulong End, int Prot, int MaxPro
     /// <summary>Where Start falls in <see cref="File"/> or in the file <see cref="Origin"/> names (Linux's vm_pgoff, in bytes).</summary>
     public ulong FileOffset { get; init; }
 
+    /// <summary>
+    /// The userfaultfd this range is registered with in missing mode (vm_userfaultfd_ctx), or null: a page the
+    /// range lacks is waited for instead of zero-filled. Fork and mremap's new range drop it, as Linux does
+    /// without UFFD_FEATURE_EVENT_FORK and EVENT_REMAP.
+    /// </summary>
+    public IUserfaultHandler? Userfault { get; init; }
+
     /// <summary>The device and inode of the file this VMA maps, for /proc/PID/maps; null for anonymous memory.</summary>
     public MappedFileId? Origin { get; init; }
 

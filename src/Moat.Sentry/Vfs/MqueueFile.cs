@@ -98,7 +98,7 @@ internal sealed class MqueueFile : FileDescription
             return -Errno.EBADF.Value;
         }
 
-        byte[] line = LinuxString.Encoding.GetBytes(Queue.Describe());
+        byte[] line = LinuxString.Encoding.GetBytes(Queue.Describe(t.PidNs));
         if (offset >= line.Length || dst.Total == 0)
         {
             return 0;

@@ -61,7 +61,7 @@ internal static class MqueueFs
 
         Stat st = q.FileStat();
         st.st_dev = Device;
-        node = new ProcNode(ProcKind.File, inner, Content: () => LinuxString.Encoding.GetBytes(q.Describe()), Attr: st);
+        node = new ProcNode(ProcKind.File, inner, Content: () => LinuxString.Encoding.GetBytes(q.Describe(t.PidNs)), Attr: st);
         return 0;
     }
 

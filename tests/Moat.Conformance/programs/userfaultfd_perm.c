@@ -1,7 +1,7 @@
 /* userfaultfd(2)'s checks in a container with vm.unprivileged_userfaultfd = 0 (the kernel's default; this
  * program assumes the host has it): as root, unknown flags are EINVAL; as uid 65534 without
- * UFFD_USER_MODE_ONLY everything is EPERM, checked before the flags; the sysctl reads 0. The successful
- * calls are not compared: the sandbox answers ENOSYS there (docs/sentry-notes.md). */
+ * UFFD_USER_MODE_ONLY everything is EPERM, checked before the flags; the sysctl reads 0. What a userfaultfd
+ * does once made is the `userfaultfd` program's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

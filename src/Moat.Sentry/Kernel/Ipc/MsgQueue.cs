@@ -30,9 +30,10 @@ internal sealed class MsgQueue : IpcObject
 
     public long ReceiveTime { get; set; }
 
-    public int SendPid { get; set; }
+    /// <summary>The last sender and receiver (msg_lspid, msg_lrpid), null before the first; shown in each reader's pid namespace.</summary>
+    public Pid? SendPid { get; set; }
 
-    public int ReceivePid { get; set; }
+    public Pid? ReceivePid { get; set; }
 
     /// <summary>Receivers asleep, oldest first.</summary>
     public LinkedList<MsgReceiver> Receivers { get; } = new();
@@ -113,7 +114,7 @@ internal sealed class MsgQueue : IpcObject
         _ => false,
     };
 
-    public MsqidDs ToDs() => new()
+    public MsqidDs ToDs(PidNamespace ns) => new()
     {
         msg_perm = ToPerm(),
         msg_stime = SendTime,
@@ -122,8 +123,8 @@ internal sealed class MsgQueue : IpcObject
         msg_cbytes = Bytes,
         msg_qnum = (ulong)Messages.Count,
         msg_qbytes = MaxBytes,
-        msg_lspid = SendPid,
-        msg_lrpid = ReceivePid,
+        msg_lspid = SendPid?.In(ns) ?? 0,
+        msg_lrpid = ReceivePid?.In(ns) ?? 0,
     };
 }
 

@@ -53,7 +53,7 @@ internal sealed class MsgRegistry
     /// </summary>
     public long Send(Task t, int id, Message m, int flags)
     {
-        int pid = t.Group.Tgid;
+        Pid pid = t.Group.Pid;
         ulong size = (ulong)m.Data.Length;
         MsgSender? sender = null;
         lock (Mu)
@@ -144,7 +144,7 @@ internal sealed class MsgRegistry
                 }
                 else
                 {
-                    q.ReceivePid = r.Task.Group.Tgid;
+                    q.ReceivePid = r.Task.Group.Pid;
                     q.ReceiveTime = IpcNamespace.Now();
                     r.Complete(m, 0);
                     return true;
@@ -184,7 +184,7 @@ internal sealed class MsgRegistry
             mode = (flags & IpcConst.MSG_EXCEPT) != 0 ? MsgSearch.NotEqual : MsgSearch.Equal;
         }
 
-        int pid = t.Group.Tgid;
+        Pid pid = t.Group.Pid;
         lock (Mu)
         {
             MsgQueue? q = Table.Find(id);
@@ -326,7 +326,7 @@ internal sealed class MsgRegistry
     }
 
     /// <summary>IPC_STAT, or MSG_STAT / MSG_STAT_ANY by index (answering the id).</summary>
-    public long Stat(Credentials c, int idOrIndex, bool byIndex, bool check, out MsqidDs ds)
+    public long Stat(Credentials c, PidNamespace ns, int idOrIndex, bool byIndex, bool check, out MsqidDs ds)
     {
         ds = default;
         lock (Mu)
@@ -337,7 +337,7 @@ internal sealed class MsgRegistry
                 return r;
             }
 
-            ds = q.ToDs();
+            ds = q.ToDs(ns);
             return byIndex ? q.Id : 0;
         }
     }

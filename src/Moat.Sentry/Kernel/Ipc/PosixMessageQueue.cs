@@ -134,12 +134,12 @@ internal sealed class PosixMessageQueue
         }
     }
 
-    /// <summary>What read(2) of a queue descriptor shows (mqueue_read_file).</summary>
-    public string Describe()
+    /// <summary>What read(2) of a queue descriptor shows (mqueue_read_file): NOTIFY_PID in the reader's namespace <paramref name="ns"/>.</summary>
+    public string Describe(PidNamespace ns)
     {
         lock (_mu)
         {
-            int pid = _notifyOwner?.Tgid ?? 0;
+            int pid = _notifyOwner?.Pid.In(ns) ?? 0;
             return $"QSIZE:{_qsize,-10} NOTIFY:{(_notifyOwner != null ? _notifyKind : 0),-5} SIGNO:{(_notifyOwner != null && _notifyKind == MqConst.SIGEV_SIGNAL ? _notifySigno : 0),-5} NOTIFY_PID:{pid,-6}\n";
         }
     }
@@ -341,7 +341,7 @@ internal sealed class PosixMessageQueue
                     OwnerExecCount = _notifyExecCount,
                     Signo = _notifySigno,
                     Value = _notifyValue,
-                    SenderPid = sender.Group.Tgid,
+                    SenderPid = sender.Group.Pid.In(_notifyOwner.Pid.Namespace), // in the owner's namespace, as __do_notify
                     SenderUid = sender.Credentials.RealUid,
                 };
                 break;

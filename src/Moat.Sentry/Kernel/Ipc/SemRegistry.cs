@@ -92,7 +92,7 @@ internal sealed class SemRegistry
             alters |= op.sem_op != 0;
         }
 
-        int pid = t.Group.Tgid;
+        Pid pid = t.Group.Pid;
         SemWaiter w;
         lock (Mu)
         {
@@ -201,7 +201,7 @@ internal sealed class SemRegistry
                     {
                         int v = Math.Clamp(s.Values[i] + u.Adjust[i], 0, SemSet.MaxValue);
                         s.Values[i] = (short)v;
-                        s.Pids[i] = g.Tgid;
+                        s.Pids[i] = g.Pid;
                     }
                 }
 
@@ -297,7 +297,7 @@ internal sealed class SemRegistry
     /// <summary>
     /// GETVAL, GETPID, GETNCNT, GETZCNT (read permission) on semaphore <paramref name="num"/>.
     /// </summary>
-    public long GetOne(Credentials c, int id, int num, int cmd)
+    public long GetOne(Credentials c, PidNamespace ns, int id, int num, int cmd)
     {
         lock (Mu)
         {
@@ -320,7 +320,7 @@ internal sealed class SemRegistry
             return cmd switch
             {
                 IpcConst.GETVAL => s.Values[num],
-                IpcConst.GETPID => s.Pids[num],
+                IpcConst.GETPID => s.Pids[num]?.In(ns) ?? 0,
                 IpcConst.GETNCNT => s.CountWaiters(num, zero: false),
                 _ => s.CountWaiters(num, zero: true),
             };
@@ -355,7 +355,7 @@ internal sealed class SemRegistry
 
             s.ClearAdjustments(num);
             s.Values[num] = (short)value;
-            s.Pids[num] = t.Group.Tgid;
+            s.Pids[num] = t.Group.Pid;
             s.ChangeTime = IpcNamespace.Now();
             s.WakeWaiters();
             return 0;
@@ -449,7 +449,7 @@ internal sealed class SemRegistry
             for (int i = 0; i < s.Count; i++)
             {
                 s.Values[i] = (short)values[i];
-                s.Pids[i] = t.Group.Tgid;
+                s.Pids[i] = t.Group.Pid;
             }
 
             s.ClearAdjustments(-1);

@@ -18,12 +18,13 @@ internal sealed class SemSet : IpcObject
         : base(key, creator, mode)
     {
         Values = new short[count];
-        Pids = new int[count];
+        Pids = new Pid?[count];
     }
 
     public short[] Values { get; }
 
-    public int[] Pids { get; }
+    /// <summary>The last process to operate on each semaphore (sempid), null before any; GETPID shows it in the caller's pid namespace.</summary>
+    public Pid?[] Pids { get; }
 
     public int Count => Values.Length;
 
@@ -42,7 +43,7 @@ internal sealed class SemSet : IpcObject
     /// operation that blocks in <paramref name="blocking"/>), -EAGAIN when that operation has IPC_NOWAIT, or
     /// -ERANGE when a value or an adjustment would leave its range.
     /// </summary>
-    public int TryApply(ReadOnlySpan<SemBuf> ops, SemUndo? undo, int pid, out int blocking)
+    public int TryApply(ReadOnlySpan<SemBuf> ops, SemUndo? undo, Pid pid, out int blocking)
     {
         blocking = -1;
         int i = 0;
@@ -202,7 +203,7 @@ internal sealed class SemSet : IpcObject
 /// <summary>A semop call waiting on a set. Fields are protected by <see cref="SemRegistry.Mu"/>, except <see cref="Done"/>.</summary>
 internal sealed class SemWaiter
 {
-    public SemWaiter(Task task, SemBuf[] ops, SemUndo? undo, int pid, bool alters)
+    public SemWaiter(Task task, SemBuf[] ops, SemUndo? undo, Pid pid, bool alters)
     {
         Task = task;
         Ops = ops;
@@ -218,7 +219,7 @@ internal sealed class SemWaiter
 
     public SemUndo? Undo { get; }
 
-    public int Pid { get; }
+    public Pid Pid { get; }
 
     public bool Alters { get; }
 

@@ -35,7 +35,7 @@ internal sealed class ShmRegistry
     public IpcIdTable<ShmSegment> Table { get; } = new();
 
     /// <summary>Implements shmget(2). Returns the id or -errno.</summary>
-    public long Get(Credentials c, int pid, int key, ulong size, int flags)
+    public long Get(Credentials c, Pid pid, int key, ulong size, int flags)
     {
         lock (Mu)
         {
@@ -50,7 +50,7 @@ internal sealed class ShmRegistry
     }
 
     // Linux's newseg. Preconditions: Mu is held.
-    private ShmSegment? Create(Credentials c, int pid, int key, ulong size, int flags, out Errno err)
+    private ShmSegment? Create(Credentials c, Pid pid, int key, ulong size, int flags, out Errno err)
     {
         err = Errno.EINVAL;
         if (size < 1 || size > MaxSize)
@@ -96,7 +96,7 @@ internal sealed class ShmRegistry
     }
 
     /// <summary>Implements shmat(2) for a task of process <paramref name="pid"/> in <paramref name="mm"/>.</summary>
-    public long Attach(Credentials c, int pid, MemoryManager mm, int id, ulong addr, int flags)
+    public long Attach(Credentials c, Pid pid, MemoryManager mm, int id, ulong addr, int flags)
     {
         const ulong Shmlba = Mman.PageSize;
         bool fixedAddr = addr != 0;
@@ -186,7 +186,7 @@ internal sealed class ShmRegistry
     }
 
     /// <summary>Implements shmdt(2).</summary>
-    public long Detach(int pid, MemoryManager mm, ulong addr)
+    public long Detach(Pid pid, MemoryManager mm, ulong addr)
     {
         if ((addr & (Mman.PageSize - 1)) != 0)
         {
@@ -263,7 +263,7 @@ internal sealed class ShmRegistry
     /// Implements IPC_STAT (<paramref name="byIndex"/> false) and SHM_STAT / SHM_STAT_ANY (an index; the answer
     /// is the id). <paramref name="check"/> asks for read permission.
     /// </summary>
-    public long Stat(Credentials c, int idOrIndex, bool byIndex, bool check, out ShmidDs ds)
+    public long Stat(Credentials c, PidNamespace ns, int idOrIndex, bool byIndex, bool check, out ShmidDs ds)
     {
         ds = default;
         lock (Mu)
@@ -274,7 +274,7 @@ internal sealed class ShmRegistry
                 return r;
             }
 
-            ds = s.ToDs();
+            ds = s.ToDs(ns);
             return byIndex ? s.Id : 0;
         }
     }

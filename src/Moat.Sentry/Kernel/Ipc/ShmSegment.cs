@@ -12,7 +12,7 @@ internal sealed class ShmSegment : IpcObject, IMappingOwner
 {
     private readonly ShmRegistry _registry;
 
-    public ShmSegment(ShmRegistry registry, int key, Credentials creator, int mode, ulong size, long fileOffset, int pid)
+    public ShmSegment(ShmRegistry registry, int key, Credentials creator, int mode, ulong size, long fileOffset, Pid pid)
         : base(key, creator, mode)
     {
         _registry = registry;
@@ -28,10 +28,11 @@ internal sealed class ShmSegment : IpcObject, IMappingOwner
 
     public long FileOffset { get; }
 
-    public int CreatorPid { get; }
+    /// <summary>The creator (shm_cpid), shown in each reader's pid namespace.</summary>
+    public Pid CreatorPid { get; }
 
     /// <summary>The process that last added or dropped an attachment (shm_lpid): shmat, shmdt, munmap, fork, exit.</summary>
-    public int LastPid { get; set; }
+    public Pid? LastPid { get; set; }
 
     /// <summary>shm_nattch: how many VMAs map the segment, plus shmat calls in progress.</summary>
     public long Attachments { get; set; }
@@ -49,7 +50,7 @@ internal sealed class ShmSegment : IpcObject, IMappingOwner
         {
             Attachments += count;
             AttachTime = IpcNamespace.Now();
-            LastPid = Task.Current?.Group.Tgid ?? LastPid;
+            LastPid = Task.Current?.Group.Pid ?? LastPid;
         }
     }
 
@@ -60,20 +61,21 @@ internal sealed class ShmSegment : IpcObject, IMappingOwner
         {
             Attachments -= count;
             DetachTime = IpcNamespace.Now();
-            LastPid = Task.Current?.Group.Tgid ?? LastPid;
+            LastPid = Task.Current?.Group.Pid ?? LastPid;
             _registry.DestroyIfUnusedLocked(this);
         }
     }
 
-    public ShmidDs ToDs() => new()
+    /// <summary>shmid_ds as a reader in <paramref name="ns"/> sees it: pids there, 0 for a process it cannot see.</summary>
+    public ShmidDs ToDs(PidNamespace ns) => new()
     {
         shm_perm = ToPerm(),
         shm_segsz = Size,
         shm_atime = AttachTime,
         shm_dtime = DetachTime,
         shm_ctime = ChangeTime,
-        shm_cpid = CreatorPid,
-        shm_lpid = LastPid,
+        shm_cpid = CreatorPid.In(ns),
+        shm_lpid = LastPid?.In(ns) ?? 0,
         shm_nattch = (ulong)Attachments,
     };
 }

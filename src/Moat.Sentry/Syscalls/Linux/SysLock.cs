@@ -118,7 +118,8 @@ internal static class SysLock
                 BinaryPrimitives.WriteInt16LittleEndian(fl[2..], 0);
                 BinaryPrimitives.WriteInt64LittleEndian(fl[8..], c.Start);
                 BinaryPrimitives.WriteInt64LittleEndian(fl[16..], c.End == long.MaxValue ? 0 : c.End - c.Start + 1);
-                BinaryPrimitives.WriteInt32LittleEndian(fl[24..], c.Pid);
+                // The holder in the caller's pid namespace (0 where it cannot be seen), as locks_translate_pid.
+                BinaryPrimitives.WriteInt32LittleEndian(fl[24..], c.Pid < 0 ? c.Pid : t.Kernel.IdIn(t.PidNs, c.Pid));
             }
 
             return t.MM.CopyOut(addr, fl) < 0 ? -Errno.EFAULT.Value : 0;

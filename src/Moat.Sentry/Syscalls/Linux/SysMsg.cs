@@ -105,7 +105,7 @@ internal static class SysMsg
             case IpcConst.MSG_STAT:
             case IpcConst.MSG_STAT_ANY:
             {
-                long r = msg.Stat(t.Credentials, id, cmd != IpcConst.IPC_STAT, cmd != IpcConst.MSG_STAT_ANY, out MsqidDs ds);
+                long r = msg.Stat(t.Credentials, t.PidNs, id, cmd != IpcConst.IPC_STAT, cmd != IpcConst.MSG_STAT_ANY, out MsqidDs ds);
                 if (r < 0)
                 {
                     return r;

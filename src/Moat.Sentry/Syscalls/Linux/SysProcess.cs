@@ -256,13 +256,13 @@ internal static class SysProcess
 
         int ev = t.PtraceInheritToChild(child, (flags & CLONE_VFORK) != 0, thread: false, exitSignal, (flags & CLONE_PTRACE) != 0, (flags & CLONE_UNTRACED) != 0);
         k.StartTask(child, newAddressSpace: true, creator: t);
-        t.PtraceCloneEvent(ev, pid);
+        t.PtraceCloneEvent(ev, ids);
         if (vforkDone != null)
         {
             // The parent sleeps until the child execs or exits (uninterruptibly, as in Linux).
             t.WaitUninterruptibly(vforkDone);
             vforkDone.Dispose();
-            t.PtraceVforkDone(pid);
+            t.PtraceVforkDone(ids);
         }
 
         return ids.In(t.PidNs);
@@ -307,7 +307,7 @@ internal static class SysProcess
 
         int ev = t.PtraceInheritToChild(child, vfork: false, thread: true, 0, (flags & CLONE_PTRACE) != 0, (flags & CLONE_UNTRACED) != 0);
         k.StartTask(child, newAddressSpace: false, token, creator: t);
-        t.PtraceCloneEvent(ev, tid);
+        t.PtraceCloneEvent(ev, ids);
         return ids.In(t.PidNs);
     }
 
@@ -518,7 +518,7 @@ internal static class SysProcess
         regs.orig_rax = ulong.MaxValue;
         t.VforkDone?.Set();
         t.VforkDone = null;
-        t.PtraceExec(t.Tid);
+        t.PtraceExec(t.Pid);
         return 0;
     }
 

@@ -105,7 +105,7 @@ internal static class SysSem
             case IpcConst.GETPID:
             case IpcConst.GETNCNT:
             case IpcConst.GETZCNT:
-                return sem.GetOne(t.Credentials, id, num, cmd);
+                return sem.GetOne(t.Credentials, t.PidNs, id, num, cmd);
 
             case IpcConst.SETVAL:
                 return sem.SetOne(t, id, num, (int)arg);

@@ -9,14 +9,14 @@ internal static class SysShm
 {
     /// <summary>Implements shmget(2).</summary>
     public static long Shmget(Task t, in SyscallArgs a) =>
-        t.Kernel.Ipc.Shm.Get(t.Credentials, t.Group.Tgid, a.Int(0), a.SizeT(1), a.Int(2));
+        t.Kernel.Ipc.Shm.Get(t.Credentials, t.Group.Pid, a.Int(0), a.SizeT(1), a.Int(2));
 
     /// <summary>Implements shmat(2).</summary>
     public static long Shmat(Task t, in SyscallArgs a) =>
-        t.Kernel.Ipc.Shm.Attach(t.Credentials, t.Group.Tgid, t.MM, a.Int(0), a.Pointer(1), a.Int(2));
+        t.Kernel.Ipc.Shm.Attach(t.Credentials, t.Group.Pid, t.MM, a.Int(0), a.Pointer(1), a.Int(2));
 
     /// <summary>Implements shmdt(2).</summary>
-    public static long Shmdt(Task t, in SyscallArgs a) => t.Kernel.Ipc.Shm.Detach(t.Group.Tgid, t.MM, a.Pointer(0));
+    public static long Shmdt(Task t, in SyscallArgs a) => t.Kernel.Ipc.Shm.Detach(t.Group.Pid, t.MM, a.Pointer(0));
 
     /// <summary>Implements shmctl(2), in Linux's order of checks.</summary>
     public static long Shmctl(Task t, in SyscallArgs a)
@@ -48,7 +48,7 @@ internal static class SysShm
             case IpcConst.SHM_STAT:
             case IpcConst.SHM_STAT_ANY:
             {
-                long r = shm.Stat(t.Credentials, id, cmd != IpcConst.IPC_STAT, cmd != IpcConst.SHM_STAT_ANY, out ShmidDs ds);
+                long r = shm.Stat(t.Credentials, t.PidNs, id, cmd != IpcConst.IPC_STAT, cmd != IpcConst.SHM_STAT_ANY, out ShmidDs ds);
                 if (r < 0)
                 {
                     return r;

@@ -72,6 +72,7 @@ internal static partial class SyscallTable
         // Mounts and namespaces.
         Partial(Sysno.mount, SysMount.Mount, "tmpfs (size=, nr_blocks=, mode=, uid=, gid=), ramfs, proc, sysfs, mqueue, cgroup2 (the sandbox's one cgroup, read-only), and devpts (the sandbox's single instance again: its options are checked, not applied); bind mounts of directories and files, recursive or not; remount of a mount's flags (ro, nosuid, nodev, noexec, atime) and of a tmpfs (ro, size); MS_MOVE; propagation changes accepted (every mount is private); cgroup v1 and other file system types ENODEV; CAP_SYS_ADMIN");
         Partial(Sysno.umount2, SysMount.Umount2, "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; EBUSY for a mount with mounts on it, a working directory or root in it, or a file open through it");
+        Partial(Sysno.setns, SysSetns.Setns, "pid namespaces only, by a /proc/PID/ns/pid or pid_for_children fd (CAP_SYS_ADMIN; the caller's or one below it): the next children are born there; other namespace kinds and pidfds EINVAL");
         Partial(Sysno.unshare, SysUnshare.Unshare, "CLONE_NEWNS (the whole process moves to the copy), CLONE_NEWPID (for the next children), CLONE_FILES, and the flags a single-threaded process may give; other namespaces EINVAL");
         Partial(Sysno.setxattr, SysXattr.Setxattr, "user., trusted. and security. names on the Sentry's tmpfs files and the overlay (host files copied up to change); volumes and special files EOPNOTSUPP");
         Partial(Sysno.lsetxattr, SysXattr.Lsetxattr, "user., trusted. and security. names on the Sentry's tmpfs files and the overlay (host files copied up to change); volumes and special files EOPNOTSUPP");
@@ -180,7 +181,7 @@ internal static partial class SyscallTable
         Partial(Sysno.set_mempolicy, SysMempolicy.SetMempolicy, "one NUMA node (0): policies are checked, stored and reported; memory is on node 0 whatever they say");
         Partial(Sysno.get_mempolicy, SysMempolicy.GetMempolicy, "one NUMA node; MPOL_F_ADDR reports MPOL_DEFAULT (mbind keeps no policy per mapping)");
         Partial(Sysno.mbind, SysMempolicy.Mbind, "one NUMA node: arguments and range checked, the policy is not kept");
-        Partial(Sysno.userfaultfd, SysUserfaultfd.Userfaultfd, "Linux's checks with vm.unprivileged_userfaultfd = 0 (EPERM without CAP_SYS_PTRACE unless UFFD_USER_MODE_ONLY, EINVAL for unknown flags); then ENOSYS: no fault is held for a user-space handler yet");
+        Partial(Sysno.userfaultfd, SysUserfaultfd.Userfaultfd, "Linux's checks with vm.unprivileged_userfaultfd = 0 (EPERM without CAP_SYS_PTRACE unless UFFD_USER_MODE_ONLY); missing mode on anonymous memory (private or shared): faults and the Sentry's copies wait, UFFDIO_API/REGISTER/UNREGISTER/COPY/ZEROPAGE/WAKE, poll, fdinfo; features SIGBUS, THREAD_ID and EXACT_ADDRESS only (no events, write-protect or minor mode: EINVAL); memfd, tmpfs and SysV shm mappings cannot be registered (EINVAL); no /dev/userfaultfd");
         Full(Sysno.pkey_alloc, SysPkey.PkeyAlloc);
         Full(Sysno.pkey_free, SysPkey.PkeyFree);
         Full(Sysno.pkey_mprotect, SysPkey.PkeyMprotect);

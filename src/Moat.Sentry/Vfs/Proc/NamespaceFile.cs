@@ -1,10 +1,11 @@
 using Moat.Abi;
+using Moat.Sentry.Kernel;
 
 namespace Moat.Sentry.Vfs.Proc;
 
 /// <summary>
 /// What a /proc/PID/ns link leads to (Linux's nsfs file): it can be opened and stat'ed (its inode number is
-/// the namespace's), not read or written; setns on it is not supported.
+/// the namespace's), not read or written. setns(2) takes a pid namespace's (<see cref="PidNamespace"/>) only.
 /// </summary>
 internal sealed class NamespaceFile : FileDescription
 {
@@ -12,6 +13,9 @@ internal sealed class NamespaceFile : FileDescription
     private const ulong NsfsDevice = 4;
 
     private readonly ulong _inode;
+
+    /// <summary>The pid namespace of a pid or pid_for_children link, null for the other kinds.</summary>
+    public PidNamespace? PidNamespace { get; init; }
 
     public NamespaceFile(ulong inode)
     {

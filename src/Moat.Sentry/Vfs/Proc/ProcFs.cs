@@ -173,6 +173,11 @@ internal static class ProcFs
                         info += $"Pid:\t{nr}\nNSpid:\t{(nr <= 0 ? Num(nr) : NsIds(ns, pidfd.Group.Pid))}\n";
                     }
 
+                    if (f is Userfaultfd uffd)
+                    {
+                        info += uffd.FdInfo();
+                    }
+
                     f.DecRef();
                     node = new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(info));
                     return 0;
@@ -201,7 +206,8 @@ internal static class ProcFs
                 }
 
                 // A magic link, as fd links are: following it reaches the namespace's file itself.
-                node = new ProcNode(ProcKind.Link, path, Target: nsTarget, Fd: new NamespaceFile(nsInode));
+                PidNamespace? pidNs = parts[1] switch { "pid" => task.PidNs, "pid_for_children" => task.ChildPidNs, _ => null };
+                node = new ProcNode(ProcKind.Link, path, Target: nsTarget, Fd: new NamespaceFile(nsInode) { PidNamespace = pidNs });
                 return 0;
             case "exe" when parts.Length == 1:
                 node = new ProcNode(ProcKind.Link, path, Target: g.ExecutablePath);
@@ -235,6 +241,7 @@ internal static class ProcFs
         EventFd => "anon_inode:[eventfd]",
         EpollInstance => "anon_inode:[eventpoll]",
         PidFd => "anon_inode:[pidfd]",
+        Userfaultfd => "anon_inode:[userfaultfd]",
         HostFileDescription h when f.Path == null => Host.HostPath.FdPath(h.HostFd, out _) ?? "anon_inode:[unknown]",
         { Unlinked: true } => f.Path + " (deleted)",
         { Path: ['/', ..] } => PathOps.ResolveLinks(caller, f.Path),

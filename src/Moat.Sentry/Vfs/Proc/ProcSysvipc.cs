@@ -39,15 +39,16 @@ internal static class ProcSysvipc
         }
 
         string name = parts[1];
-        node = new ProcNode(ProcKind.File, path, Content: () => Encoding.ASCII.GetBytes(Content(t.Kernel.Ipc, name)));
+        node = new ProcNode(ProcKind.File, path, Content: () => Encoding.ASCII.GetBytes(Content(t.Kernel.Ipc, t.PidNs, name)));
         return 0;
     }
 
-    private static string Content(IpcNamespace ns, string name) => name switch
+    // Pids are shown in the reader's pid namespace (0 for a process it cannot see).
+    private static string Content(IpcNamespace ns, PidNamespace pidNs, string name) => name switch
     {
-        "shm" => Shm(ns.Shm),
+        "shm" => Shm(ns.Shm, pidNs),
         "sem" => Sem(ns.Sem),
-        _ => Msg(ns.Msg),
+        _ => Msg(ns.Msg, pidNs),
     };
 
     private static List<T> ByIndex<T>(IpcIdTable<T> table)
@@ -58,14 +59,14 @@ internal static class ProcSysvipc
         return list;
     }
 
-    private static string Shm(ShmRegistry r)
+    private static string Shm(ShmRegistry r, PidNamespace pidNs)
     {
         var sb = new StringBuilder("       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n");
         lock (r.Mu)
         {
             foreach (ShmSegment s in ByIndex(r.Table))
             {
-                sb.Append(CultureInfo.InvariantCulture, $"{s.Key,10} {s.Id,10}  {Convert.ToString(s.Mode, 8),4} {s.Size,21} {s.CreatorPid,5} {s.LastPid,5}  {s.Attachments,5} {s.Uid,5} {s.Gid,5} {s.Cuid,5} {s.Cgid,5} {s.AttachTime,10} {s.DetachTime,10} {s.ChangeTime,10} {s.Length,21} {0,21}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"{s.Key,10} {s.Id,10}  {Convert.ToString(s.Mode, 8),4} {s.Size,21} {s.CreatorPid.In(pidNs),5} {s.LastPid?.In(pidNs) ?? 0,5}  {s.Attachments,5} {s.Uid,5} {s.Gid,5} {s.Cuid,5} {s.Cgid,5} {s.AttachTime,10} {s.DetachTime,10} {s.ChangeTime,10} {s.Length,21} {0,21}\n");
             }
         }
 
@@ -86,14 +87,14 @@ internal static class ProcSysvipc
         return sb.ToString();
     }
 
-    private static string Msg(MsgRegistry r)
+    private static string Msg(MsgRegistry r, PidNamespace pidNs)
     {
         var sb = new StringBuilder("       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n");
         lock (r.Mu)
         {
             foreach (MsgQueue q in ByIndex(r.Table))
             {
-                sb.Append(CultureInfo.InvariantCulture, $"{q.Key,10} {q.Id,10}  {Convert.ToString(q.Mode, 8),4}  {q.Bytes,10} {q.Messages.Count,10} {q.SendPid,5} {q.ReceivePid,5} {q.Uid,5} {q.Gid,5} {q.Cuid,5} {q.Cgid,5} {q.SendTime,10} {q.ReceiveTime,10} {q.ChangeTime,10}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"{q.Key,10} {q.Id,10}  {Convert.ToString(q.Mode, 8),4}  {q.Bytes,10} {q.Messages.Count,10} {q.SendPid?.In(pidNs) ?? 0,5} {q.ReceivePid?.In(pidNs) ?? 0,5} {q.Uid,5} {q.Gid,5} {q.Cuid,5} {q.Cgid,5} {q.SendTime,10} {q.ReceiveTime,10} {q.ChangeTime,10}\n");
             }
         }
 

@@ -100,6 +100,9 @@ public class IpcIdTableTests
 
 public class SemSetTests
 {
+    // The process the operations are made for: pid 7 of the root namespace.
+    private static readonly Pid Seven = new(new PidNamespace(), 7);
+
     [Fact]
     public void TryApply_BlockingOp_TakesBackEarlierOnes()
     {
@@ -107,7 +110,7 @@ public class SemSetTests
         s.Values[0] = 1;
         SemBuf[] ops = [new() { sem_num = 0, sem_op = -1 }, new() { sem_num = 1, sem_op = -1 }];
 
-        int r = s.TryApply(ops, null, 7, out int blocking);
+        int r = s.TryApply(ops, null, Seven, out int blocking);
 
         Assert.Equal(1, r);
         Assert.Equal(1, blocking);
@@ -120,7 +123,7 @@ public class SemSetTests
         var s = new SemSet(0, Credentials.Root, 0x180, 1);
         SemBuf[] ops = [new() { sem_num = 0, sem_op = -1, sem_flg = IpcConst.IPC_NOWAIT }];
 
-        Assert.Equal(-Errno.EAGAIN.Value, s.TryApply(ops, null, 7, out _));
+        Assert.Equal(-Errno.EAGAIN.Value, s.TryApply(ops, null, Seven, out _));
     }
 
     [Fact]
@@ -130,7 +133,7 @@ public class SemSetTests
         s.Values[0] = SemSet.MaxValue;
         SemBuf[] ops = [new() { sem_num = 0, sem_op = 1 }];
 
-        Assert.Equal(-Errno.ERANGE.Value, s.TryApply(ops, null, 7, out _));
+        Assert.Equal(-Errno.ERANGE.Value, s.TryApply(ops, null, Seven, out _));
         Assert.Equal(SemSet.MaxValue, s.Values[0]);
     }
 
@@ -141,11 +144,11 @@ public class SemSetTests
         var undo = new SemUndo(s, new SemUndoList());
         SemBuf[] ops = [new() { sem_num = 0, sem_op = 3, sem_flg = IpcConst.SEM_UNDO }, new() { sem_num = 0, sem_op = -2, sem_flg = IpcConst.SEM_UNDO }];
 
-        Assert.Equal(0, s.TryApply(ops, undo, 7, out _));
+        Assert.Equal(0, s.TryApply(ops, undo, Seven, out _));
 
         Assert.Equal(1, s.Values[0]);
         Assert.Equal(-1, undo.Adjust[0]);
-        Assert.Equal(7, s.Pids[0]);
+        Assert.Same(Seven, s.Pids[0]);
     }
 }
 
