@@ -4,14 +4,16 @@ namespace Moat.Platform.Systrap;
 
 /// <summary>
 /// Watches one app thread's scheduler delay (schedstat's run_delay: the time it waited runnable for a CPU)
-/// over spells of a few milliseconds in which it never slept on its futex. In such a spell the thread has
-/// no wake-up latency to count, so every nanosecond of delay is a CPU that another thread held while this
-/// one had work: the CPUs are oversubscribed. Task thread only.
+/// over spells of a few milliseconds. A thread that has a CPU whenever it has work waits for none; one that
+/// waits for a CPU for more than a quarter of a spell shares its CPUs with more runnable threads than they can
+/// run: the host is oversubscribed. Task thread only.
 /// </summary>
 /// <remarks>
-/// A spell in which the stub slept is spoiled (its delay includes wake-ups, which on a VM can cost tens of
-/// microseconds on an idle CPU) and is only used as the start of the next one. At most one host call
-/// (a pread of the thread's schedstat) per spell.
+/// Each time the app thread is woken from its futex (the stub slept for the Sentry's answer) it may wait a
+/// little for a CPU even on an idle host; an allowance per wake-up is taken off. A spell in which the app
+/// thread was kept on the Sentry thread's CPU (<see cref="AppCpuFollower"/>) is spoiled: there it waits for
+/// the Sentry thread to go to sleep, which is not load. At most one host call (a pread of the thread's
+/// schedstat) per spell.
 /// </remarks>
 internal struct RunDelayProbe
 {
@@ -19,22 +21,30 @@ internal struct RunDelayProbe
     public static readonly long SpellTicks = Stopwatch.Frequency / 256;
 
     // A share of the spell above 1/LoadedShare spent waiting for a CPU means an oversubscribed host.
-    private const int LoadedShare = 8;
+    private const int LoadedShare = 4;
+
+    // What a wake-up may wait for a CPU on an idle host, in ns.
+    private const long WakeAllowanceNs = 2000;
 
     // Start of the spell (Stopwatch timestamp; 0 before the first sample) and the delay then, in ns.
     private long _since;
     private long _delayNs;
     private bool _spoiled;
+    private int _wakes;
 
-    /// <summary>The app thread slept during this spell.</summary>
+    /// <summary>This spell says nothing about the host's load.</summary>
     public void Spoil() => _spoiled = true;
+
+    /// <summary>The app thread was woken from its futex.</summary>
+    public void Woke() => _wakes++;
 
     /// <summary>Whether a spell has passed at <paramref name="now"/>, so that <see cref="Sample"/> is due.</summary>
     public readonly bool Due(long now) => _since == 0 || now - _since >= SpellTicks;
 
     /// <summary>
     /// Ends the spell with the thread's run_delay <paramref name="delayNs"/> (negative when unknown) and starts
-    /// the next; says whether the thread waited for a CPU for more than an eighth of a clean spell.
+    /// the next; says whether the thread waited for a CPU for more than a quarter of a clean spell, beyond
+    /// the allowance for its wake-ups.
     /// </summary>
     public bool Sample(long now, long delayNs)
     {
@@ -42,12 +52,14 @@ internal struct RunDelayProbe
         if (_since != 0 && !_spoiled && delayNs >= 0 && _delayNs >= 0)
         {
             double spellNs = (now - _since) * 1e9 / Stopwatch.Frequency;
-            loaded = (delayNs - _delayNs) * (double)LoadedShare > spellNs;
+            double waited = delayNs - _delayNs - ((double)_wakes * WakeAllowanceNs);
+            loaded = waited * LoadedShare > spellNs;
         }
 
         _since = now;
         _delayNs = delayNs;
         _spoiled = false;
+        _wakes = 0;
         return loaded;
     }
 }

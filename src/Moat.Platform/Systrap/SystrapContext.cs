@@ -42,6 +42,8 @@ internal sealed unsafe class SystrapContext : IContext
     private bool _lastWaitSpun;
     private uint _lastTrapCount;
     private RunDelayProbe _load;
+    private AppCpuFollower _follower;
+    private bool _keepTogether;
     private SystrapAddressSpace? _space;
     private AppThread? _thread;
 
@@ -128,10 +130,15 @@ internal sealed unsafe class SystrapContext : IContext
         // The stub spins for the answer only while this task is in a spinning streak: otherwise the CPU it
         // would burn is likely the one the Sentry, or another task, needs.
         t.StubSpin = _spinMisses == 0 && _lastWaitSpun ? _spin.StubIterations : 0;
+        if (_keepTogether)
+        {
+            _follower.Follow(t.Tid);
+        }
+
         Interlocked.Exchange(ref *t.State, AppThread.StateResume);
         if (Volatile.Read(ref *t.StubWaiting) != 0)
         {
-            _load.Spoil(); // its scheduler delay now counts a wake-up
+            _load.Woke(); // its scheduler delay may count a wake-up
             HostFutex.WakeShared(t.State, 1);
         }
 
@@ -193,13 +200,14 @@ internal sealed unsafe class SystrapContext : IContext
         }
 
         _lastWaitSpun = false;
+        bool loadAllows = LoadAllowsSpin(out long spinStart);
         if (_spinSkip > 0)
         {
             _spinSkip--;
         }
-        else if (LoadAllowsSpin(out long now) && _spin.TryBeginSpin())
+        else if (loadAllows && _spin.TryBeginSpin())
         {
-            int spun = Spin(state, now);
+            int spun = Spin(state, spinStart);
             _spin.EndSpin();
             if (spun > 0)
             {
@@ -300,14 +308,23 @@ internal sealed unsafe class SystrapContext : IContext
 
         if (_spin.Contention.IsContended(now))
         {
-            _load.Spoil(); // nothing spins now: the stub sleeps at every trap
+            _load.Spoil(); // the app thread is kept on this thread's CPU: it waits for this one to sleep
+            _keepTogether = true;
             return false;
         }
 
         if (_load.Due(now) && _load.Sample(now, _cpu?.RunDelayNs() ?? -1))
         {
             _spin.Contention.Mark(now);
+            _keepTogether = true;
             return false;
+        }
+
+        // Spinning again: the app thread must not share the spinner's CPU.
+        _keepTogether = false;
+        if (_follower.Bound && _thread != null)
+        {
+            _follower.Release(_thread.Tid);
         }
 
         return true;

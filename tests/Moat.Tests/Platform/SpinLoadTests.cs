@@ -57,7 +57,7 @@ public sealed class SpinLoadTests
     private static long Ns(long ticks) => (long)(ticks * 1e9 / Stopwatch.Frequency);
 
     [Fact]
-    public void Probe_WaitedMoreThanAnEighth_IsLoaded_LessIsNot()
+    public void Probe_WaitedMoreThanAQuarter_IsLoaded_LessIsNot()
     {
         var p = new RunDelayProbe();
         long spell = RunDelayProbe.SpellTicks;
@@ -66,8 +66,26 @@ public sealed class SpinLoadTests
         Assert.False(p.Due(T0 + spell - 1));
         Assert.True(p.Due(T0 + spell));
 
-        Assert.False(p.Sample(T0 + spell, 1000 + (Ns(spell) / 10)));
-        Assert.True(p.Sample(T0 + (2 * spell), 1000 + (Ns(spell) / 10) + (Ns(spell) / 4)));
+        Assert.False(p.Sample(T0 + spell, 1000 + (Ns(spell) / 5)));
+        Assert.True(p.Sample(T0 + (2 * spell), 1000 + (Ns(spell) / 5) + (Ns(spell) / 3)));
+    }
+
+    [Fact]
+    public void Probe_WakeUpsHaveAnAllowance()
+    {
+        var p = new RunDelayProbe();
+        long spell = RunDelayProbe.SpellTicks;
+        long waited = Ns(spell) / 2;
+        p.Sample(T0, 0);
+        for (int i = 0; i < waited / 2000; i++)
+        {
+            p.Woke(); // as many wake-ups as 2 µs each explain
+        }
+
+        Assert.False(p.Sample(T0 + spell, waited));
+
+        // The count starts again with the next spell: the same wait without wake-ups is load.
+        Assert.True(p.Sample(T0 + (2 * spell), 2 * waited));
     }
 
     [Fact]
@@ -76,7 +94,7 @@ public sealed class SpinLoadTests
         var p = new RunDelayProbe();
         long spell = RunDelayProbe.SpellTicks;
         p.Sample(T0, 0);
-        p.Spoil(); // the app slept: its delay counts wake-ups
+        p.Spoil(); // the app thread was kept on the Sentry thread's CPU
         Assert.False(p.Sample(T0 + spell, Ns(spell)));
 
         // The next clean spell is judged again.
