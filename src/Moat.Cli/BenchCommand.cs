@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using Moat.Bench.Reporting;
@@ -27,6 +28,7 @@ internal static class BenchCommand
         [
             OptionSpec.Switch("quick", "fewer repetitions and smaller workloads"),
             OptionSpec.With("reps", "N", "repetitions of each workload (default 5, 3 with --quick)"),
+            OptionSpec.With("load", "N", "run N CPU-bound host threads beside every run, native and sandboxed (default 0)"),
             OptionSpec.With("workloads", "A,B,...", "only these workloads (see --list)"),
             OptionSpec.With("compare", "NAME='PREFIX'", "also run each workload under PREFIX (repeatable), e.g. runsc='runsc do'"),
             OptionSpec.With("report", "DIR", "write a report with charts to DIR"),
@@ -43,24 +45,9 @@ internal static class BenchCommand
             return status;
         }
 
-        bool quick = p.Has("quick"), profile = p.Has("profile"), list = p.Has("list");
-        string? report = p.Get("report");
-        List<string>? names = p.Get("workloads") is string wl ? [.. wl.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] : null;
-        int reps = 0;
-        if (p.Get("reps") is string r && (!int.TryParse(r, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out reps) || reps < 1))
-        {
-            return CommandLineResult.Fail(Spec, $"--reps wants a positive number, not '{r}'");
-        }
-
-        var compare = new List<Runner>();
         try
         {
-            foreach (string c in p.GetAll("compare"))
-            {
-                compare.Add(Runner.Parse(c));
-            }
-
-            if (list)
+            if (p.Has("list"))
             {
                 foreach (Workload w in WorkloadCatalog.All)
                 {
@@ -70,21 +57,7 @@ internal static class BenchCommand
                 return 0;
             }
 
-            var runners = new List<Runner> { Runner.Native };
-            foreach (string platform in s_platforms)
-            {
-                runners.Add(new Runner("moat-" + platform, [.. MoatCommand(), "do", "--platform=" + platform, "--"]));
-            }
-
-            runners.AddRange(compare);
-            var options = new BenchOptions
-            {
-                Workloads = WorkloadCatalog.Select(names),
-                Runners = runners,
-                Repetitions = reps > 0 ? reps : quick ? 3 : 5,
-                Quick = quick,
-            };
-            return Execute(options, report, profile);
+            return Execute(Options(p), p.Get("report"), p.Has("profile"));
         }
         catch (ArgumentException e)
         {
@@ -95,6 +68,44 @@ internal static class BenchCommand
             Console.Error.WriteLine($"moat bench: {e.Message}");
             return 1;
         }
+    }
+
+    /// <summary>What to run, from the parsed flags; a bad value is an <see cref="ArgumentException"/> with its message.</summary>
+    internal static BenchOptions Options(ParsedArgs p)
+    {
+        bool quick = p.Has("quick");
+        List<string>? names = p.Get("workloads") is string wl ? [.. wl.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] : null;
+        int reps = 0;
+        if (p.Get("reps") is string r && (!int.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out reps) || reps < 1))
+        {
+            throw new ArgumentException($"--reps wants a positive number, not '{r}'");
+        }
+
+        int load = 0;
+        if (p.Get("load") is string l && !int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out load))
+        {
+            throw new ArgumentException($"--load wants a number of threads, not '{l}'");
+        }
+
+        var runners = new List<Runner> { Runner.Native };
+        foreach (string platform in s_platforms)
+        {
+            runners.Add(new Runner("moat-" + platform, [.. MoatCommand(), "do", "--platform=" + platform, "--"]));
+        }
+
+        foreach (string c in p.GetAll("compare"))
+        {
+            runners.Add(Runner.Parse(c));
+        }
+
+        return new BenchOptions
+        {
+            Workloads = WorkloadCatalog.Select(names),
+            Runners = runners,
+            Repetitions = reps > 0 ? reps : quick ? 3 : 5,
+            Quick = quick,
+            Load = load,
+        };
     }
 
     private static int Execute(BenchOptions options, string? report, bool profile)

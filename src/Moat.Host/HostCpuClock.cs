@@ -40,6 +40,17 @@ public static unsafe class HostCpuClock
     /// <summary>The thread's run time in nanoseconds from its schedstat fd (the first field), or -errno.</summary>
     public static long ReadSchedstatNs(int fd)
     {
+        long r = ReadSchedstat(fd, out long runtime, out _);
+        return r < 0 ? r : runtime;
+    }
+
+    /// <summary>
+    /// Both times of a schedstat fd, in nanoseconds: how long the thread ran, and how long it waited runnable
+    /// for a CPU (run_delay, the second field). Returns 0 or -errno.
+    /// </summary>
+    public static long ReadSchedstat(int fd, out long runtimeNs, out long runDelayNs)
+    {
+        runtimeNs = runDelayNs = 0;
         byte* buf = stackalloc byte[96];
         long n = HostFile.PRead(fd, buf, 96, 0);
         if (n <= 0)
@@ -47,14 +58,32 @@ public static unsafe class HostCpuClock
             return n < 0 ? n : -Errno.EIO.Value;
         }
 
-        long v = 0;
         int i = 0;
+        if (!ParseField(buf, (int)n, ref i, out runtimeNs) || !ParseField(buf, (int)n, ref i, out runDelayNs))
+        {
+            return -Errno.EIO.Value;
+        }
+
+        return 0;
+    }
+
+    // One decimal field at buf[i..], then the space after it.
+    private static bool ParseField(byte* buf, int n, ref int i, out long v)
+    {
+        v = 0;
+        int start = i;
         for (; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
         {
             v = (v * 10) + (buf[i] - '0');
         }
 
-        return i == 0 ? -Errno.EIO.Value : v;
+        bool any = i > start;
+        if (i < n && buf[i] == ' ')
+        {
+            i++;
+        }
+
+        return any;
     }
 
     /// <summary>A stub thread's user and system time in clock ticks, from /proc/PID/task/TID/stat, or -errno.</summary>

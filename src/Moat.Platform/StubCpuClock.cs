@@ -60,6 +60,19 @@ internal sealed class StubCpuClock : IDisposable
         }
     }
 
+    /// <summary>
+    /// How long the thread has waited runnable for a CPU (schedstat's run_delay), in nanoseconds and counted
+    /// from the thread's start; -1 for a process clock or when it cannot be read. One host call.
+    /// </summary>
+    public long RunDelayNs()
+    {
+        lock (_mu)
+        {
+            SafeFdHandle? fd = _tid == 0 || _disposed ? null : Schedstat(out _);
+            return fd == null || HostCpuClock.ReadSchedstat(fd.Fd, out _, out long delay) < 0 ? -1 : delay;
+        }
+    }
+
     /// <summary>User and system time since this clock was made, in nanoseconds; they add up to <see cref="RuntimeNs"/>.</summary>
     public (long User, long System) Times()
     {
@@ -112,16 +125,16 @@ internal sealed class StubCpuClock : IDisposable
             return HostCpuClock.ProcessNs(_pid, HostCpuClock.Sched);
         }
 
-        if (_schedstat == null)
-        {
-            _schedstat = HostCpuClock.OpenSchedstat(_pid, _tid, out long error);
-            if (_schedstat == null)
-            {
-                return error;
-            }
-        }
+        SafeFdHandle? fd = Schedstat(out long error);
+        return fd == null ? error : HostCpuClock.ReadSchedstatNs(fd.Fd);
+    }
 
-        return HostCpuClock.ReadSchedstatNs(_schedstat.Fd);
+    // The thread's schedstat file, opened on first use. Preconditions: _mu is held, or the constructor runs.
+    private SafeFdHandle? Schedstat(out long error)
+    {
+        error = 0;
+        _schedstat ??= HostCpuClock.OpenSchedstat(_pid, _tid, out error);
+        return _schedstat;
     }
 
     // The host's tick-sampled user and system time (any unit: only their ratio is used).

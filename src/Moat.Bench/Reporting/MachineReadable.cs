@@ -31,6 +31,7 @@ public static class MachineReadable
     {
         using var j = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
         j.WriteStartObject();
+        j.WriteNumber("load", results.Load);
         j.WriteStartArray("runners");
         foreach (Runner r in results.Runners)
         {

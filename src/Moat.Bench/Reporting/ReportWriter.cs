@@ -42,6 +42,7 @@ public static class ReportWriter
         w.WriteLine("# moat bench");
         w.WriteLine();
         w.WriteLine($"Machine: {machine}. Runners: {string.Join(", ", results.Runners.Select(r => r.IsNative ? r.Name : $"{r.Name} (`{string.Join(' ', r.Prefix)}`)"))}.");
+        w.WriteLine($"Host {results.LoadDescription}.");
         w.WriteLine("Each value is the median of the runs; the ratio is the runner's median over native's (2× = twice the time or memory).");
         w.WriteLine();
         foreach (IGrouping<string, Workload> cls in results.Workloads.GroupBy(x => x.Class))

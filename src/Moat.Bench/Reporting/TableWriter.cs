@@ -60,6 +60,8 @@ public static class TableWriter
         {
             w.WriteLine("  ! " + n);
         }
+
+        w.WriteLine(results.LoadDescription);
     }
 
     private static void WriteAligned(List<List<string>> rows, TextWriter w)

@@ -20,6 +20,14 @@ public sealed class BenchResults
     /// <summary>The runners, native first.</summary>
     public IReadOnlyList<Runner> Runners { get; }
 
+    /// <summary>CPU-bound host threads that ran beside every trial (<c>--load</c>); 0 for an idle host.</summary>
+    public int Load { get; init; }
+
+    /// <summary>One line that says the load the values were measured under.</summary>
+    public string LoadDescription => Load == 0
+        ? "load: none (no CPU-bound threads beside the runs)"
+        : $"load: {Load} CPU-bound host thread{(Load == 1 ? "" : "s")} beside every run (--load {Load})";
+
     /// <summary>Per workload, the top entries of Moat's own profile, when asked for.</summary>
     public Dictionary<string, string> Profiles { get; } = new();
 

@@ -21,6 +21,9 @@ public sealed class BenchOptions
     public bool Quick { get; init; }
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>CPU-bound host threads that run beside every trial (<c>--load</c>); 0 for an idle host.</summary>
+    public int Load { get; init; }
 }
 
 /// <summary>Builds the workloads, prepares their files, runs every trial in interleaved order, collects values.</summary>
@@ -57,7 +60,10 @@ public sealed class BenchSession : IDisposable
     {
         _programs = WorkloadBuilder.Build(_dir);
         PrepareFiles();
-        var results = new BenchResults(_options.Workloads, _options.Runners);
+        var results = new BenchResults(_options.Workloads, _options.Runners) { Load = _options.Load };
+
+        // Started after the build, so that only the trials share the CPUs with it.
+        using HostLoad load = HostLoad.Start(_options.Load);
         var trials = new List<Trial>(Schedule.Interleave(_options.Workloads, _options.Runners, _options.Repetitions));
         for (int i = 0; i < trials.Count; i++)
         {

@@ -34,6 +34,12 @@ internal sealed class SpinPolicy
     /// <summary>Pause iterations the stub spins waiting for the Sentry's answer.</summary>
     public uint StubIterations { get; }
 
+    /// <summary>Whether the host's CPUs are oversubscribed: then nobody spins. MOAT_SYSTRAP_LOAD_AWARE=0 ignores it.</summary>
+    public CpuContention Contention { get; } = new();
+
+    /// <summary>Whether spinning waits watch for a loaded host (<see cref="CpuContention"/>).</summary>
+    public bool LoadAware { get; } = Environment.GetEnvironmentVariable("MOAT_SYSTRAP_LOAD_AWARE") != "0";
+
     /// <summary>Takes a spinning turn if one is free; <see cref="EndSpin"/> gives it back.</summary>
     public bool TryBeginSpin()
     {

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading;
 using Moat.Abi;
@@ -41,6 +42,9 @@ internal sealed unsafe class SystrapContext : IContext
     private int _spinSkip;
     private bool _lastWaitSpun;
     private uint _lastTrapCount;
+    private RunDelayProbe _load;
+    private AppCpuFollower _follower;
+    private bool _keepTogether;
     private SystrapAddressSpace? _space;
     private AppThread? _thread;
 
@@ -127,9 +131,15 @@ internal sealed unsafe class SystrapContext : IContext
         // The stub spins for the answer only while this task is in a spinning streak: otherwise the CPU it
         // would burn is likely the one the Sentry, or another task, needs.
         t.StubSpin = _spinMisses == 0 && _lastWaitSpun ? _spin.StubIterations : 0;
+        if (_keepTogether)
+        {
+            _follower.Follow(t.Tid);
+        }
+
         Interlocked.Exchange(ref *t.State, AppThread.StateResume);
         if (Volatile.Read(ref *t.StubWaiting) != 0)
         {
+            _load.Woke(); // its scheduler delay may count a wake-up
             HostFutex.WakeShared(t.State, 1);
         }
 
@@ -193,23 +203,25 @@ internal sealed unsafe class SystrapContext : IContext
         }
 
         _lastWaitSpun = false;
+        bool loadAllows = LoadAllowsSpin(out long spinStart);
         if (_spinSkip > 0)
         {
             _spinSkip--;
         }
-        else if (_spin.TryBeginSpin())
+        else if (loadAllows && _spin.TryBeginSpin())
         {
-            bool trapped = Spin(state);
+            int spun = Spin(state, spinStart);
             _spin.EndSpin();
-            if (trapped)
+            if (spun > 0)
             {
                 _spinMisses = 0;
                 _lastWaitSpun = true;
                 return true;
             }
 
-            // The app runs longer than a spin between traps: stop burning a CPU on it for a while.
-            if (++_spinMisses >= SpinMissesBeforeBackoff)
+            // The app runs longer than a spin between traps: stop burning a CPU on it for a while. (A spin
+            // cut short because this thread lost its CPU says nothing about the app: the host is loaded.)
+            if (spun == 0 && ++_spinMisses >= SpinMissesBeforeBackoff)
             {
                 _spinSkip = Math.Min(MaxSpinSkip, 16 << Math.Min(_spinMisses - SpinMissesBeforeBackoff, 8));
             }
@@ -286,20 +298,74 @@ internal sealed unsafe class SystrapContext : IContext
         return false;
     }
 
-    private bool Spin(int* state)
+    // Whether this wait may spin, given the host's load: not while the CPUs are oversubscribed
+    // (CpuContention), which this task checks every few milliseconds from its app thread's scheduler delay.
+    // Between those checks it costs a clock read (the vDSO) and a compare.
+    private bool LoadAllowsSpin(out long now)
     {
-        long until = System.Diagnostics.Stopwatch.GetTimestamp() + _spin.SentryTicksBudget;
+        now = Stopwatch.GetTimestamp();
+        if (!_spin.LoadAware)
+        {
+            return true;
+        }
+
+        if (_spin.Contention.IsContended(now))
+        {
+            _load.Spoil(); // the app thread is kept on this thread's CPU: it waits for this one to sleep
+            _keepTogether = true;
+            return false;
+        }
+
+        if (_load.Due(now) && _load.Sample(now, _cpu?.RunDelayNs() ?? -1))
+        {
+            _spin.Contention.Mark(now);
+            _keepTogether = true;
+            return false;
+        }
+
+        // Spinning again: the app thread must not share the spinner's CPU.
+        _keepTogether = false;
+        if (_follower.Bound && _thread != null)
+        {
+            _follower.Release(_thread.Tid);
+        }
+
+        return true;
+    }
+
+    // A gap this long between two looks at the clock means the spinning thread lost its CPU to another
+    // (a competitor's time slice, at least ~0.75 ms; a short interrupt or wake-up of another thread is less).
+    private static readonly long s_preemptedTicks = Stopwatch.Frequency / 2000;
+
+    // Spins for the trap: 1 when it came, 0 when the budget ran out, -1 when this thread was preempted
+    // while spinning (the host is loaded: CpuContention is told, and the wait sleeps).
+    private int Spin(int* state, long start)
+    {
+        long until = start + _spin.SentryTicksBudget;
+        long last = start;
         for (int n = 1; ; n++)
         {
             if (Volatile.Read(ref *state) == AppThread.StateTrapped)
             {
-                return true;
+                return 1;
             }
 
             System.Runtime.Intrinsics.X86.X86Base.Pause();
-            if ((n & 31) == 0 && System.Diagnostics.Stopwatch.GetTimestamp() >= until)
+            if ((n & 31) == 0)
             {
-                return false;
+                long now = Stopwatch.GetTimestamp();
+                if (now - last > s_preemptedTicks && _spin.LoadAware)
+                {
+                    _spin.Contention.Mark(now);
+                    return -1;
+                }
+
+                if (now >= until)
+                {
+                    return 0;
+                }
+
+                last = now;
             }
         }
     }

@@ -39,6 +39,28 @@ public sealed class ReportTests
         Assert.Contains("20×", lines[1]);
         Assert.Contains("failed", lines[2]);
         Assert.Contains("start-true under moat-ptrace: exit status 1: boom", lines[3]);
+        Assert.Equal("load: none (no CPU-bound threads beside the runs)", lines[4].TrimEnd());
+    }
+
+    [Fact]
+    public void Load_SaidByTableMarkdownAndJson()
+    {
+        BenchResults idle = Sample();
+        var r = new BenchResults(idle.Workloads, idle.Runners) { Load = 2 };
+        const string Said = "load: 2 CPU-bound host threads beside every run (--load 2)";
+
+        var table = new StringWriter();
+        TableWriter.Write(r, table);
+        Assert.Contains(Said, table.ToString());
+
+        var md = new StringWriter();
+        ReportWriter.WriteMarkdown(r, md, "test machine", (_, _) => null);
+        Assert.Contains("Host " + Said + ".", md.ToString());
+
+        var ms = new MemoryStream();
+        MachineReadable.WriteJson(r, ms);
+        using JsonDocument doc = JsonDocument.Parse(ms.ToArray());
+        Assert.Equal(2, doc.RootElement.GetProperty("load").GetInt32());
     }
 
     [Fact]

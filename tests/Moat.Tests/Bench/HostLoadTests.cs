@@ -1,0 +1,30 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using Moat.Bench.Running;
+
+namespace Moat.Tests.Bench;
+
+public sealed class HostLoadTests
+{
+    [Fact]
+    public void Start_RunsThatManyThreads_DisposeEndsThem()
+    {
+        int before = Process.GetCurrentProcess().Threads.Count;
+        HostLoad load = HostLoad.Start(2);
+        Assert.Equal(2, load.Threads);
+        Assert.True(Process.GetCurrentProcess().Threads.Count >= before + 2 - 1); // another test's thread may end meanwhile
+        load.Dispose(); // returns only once both threads have ended
+    }
+
+    [Fact]
+    public void Start_None_IsIdle_Negative_Throws()
+    {
+        using (HostLoad none = HostLoad.Start(0))
+        {
+            Assert.Equal(0, none.Threads);
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => HostLoad.Start(-1));
+    }
+}
