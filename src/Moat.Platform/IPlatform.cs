@@ -23,6 +23,9 @@ public interface IPlatform : IDisposable
     /// </summary>
     ulong VdsoAddress => 0;
 
+    /// <summary>Syscall-site patching, when this platform offers it and it is switched on; otherwise null.</summary>
+    ISyscallPatching? SyscallPatching => null;
+
     /// <summary>
     /// Creates a new, empty address space.
     /// Preconditions: on the ptrace platform, called from the thread that will run contexts in it.

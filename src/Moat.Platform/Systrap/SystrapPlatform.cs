@@ -63,6 +63,8 @@ public sealed class SystrapPlatform : IPlatform
 
     public ulong VdsoAddress => _vdso.Value;
 
+    public ISyscallPatching? SyscallPatching => SystrapSyscallPatching.Enabled ? SystrapSyscallPatching.Instance : null;
+
     public IAddressSpace? NewAddressSpace(out long error)
     {
         error = 0;
