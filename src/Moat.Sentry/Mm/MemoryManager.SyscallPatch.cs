@@ -26,7 +26,8 @@ internal sealed partial class MemoryManager
     private readonly Lock _patchMu = new();
 
     // Protected by _patchMu: entries used, whether the table is mapped, and whether this address space is done
-    // patching (the table could not be mapped, is full, or the app replaced it).
+    // patching (the table could not be mapped, is full, or the app replaced it; also read without the lock,
+    // to skip the lock once it is set).
     private int _patchEntries;
     private bool _patchTableMapped;
     private bool _patchOff;
@@ -44,7 +45,7 @@ internal sealed partial class MemoryManager
         ulong site = ret - SiteLength;
         ulong[] misses = _patchMisses ??= new ulong[MissCacheSize];
         int slot = (int)((site ^ (site >> 6)) & (MissCacheSize - 1));
-        if (Volatile.Read(ref misses[slot]) == site || ret < SiteLength || nr > uint.MaxValue)
+        if (Volatile.Read(ref _patchOff) || Volatile.Read(ref misses[slot]) == site || ret < SiteLength || nr > uint.MaxValue)
         {
             return;
         }
