@@ -6,7 +6,7 @@ import os, subprocess, sys, tempfile
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 src = os.path.join(root, "src/Moat.Platform/Systrap/stub.S")
 dst = os.path.join(root, "src/Moat.Platform/Systrap/SystrapStubCode.cs")
-labels = ["start", "pause_return", "inject", "inject_clone", "app_clone", "mapper_clone", "first_trap", "handler", "restorer", "end"]
+labels = ["start", "pause_return", "inject", "inject_clone", "app_clone", "mapper_clone", "first_trap", "handler", "hand_off", "patched", "patched_self", "patched_end", "restorer", "end"]
 
 with tempfile.TemporaryDirectory() as d:
     obj, binf = os.path.join(d, "stub.o"), os.path.join(d, "stub.bin")

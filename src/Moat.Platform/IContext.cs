@@ -94,6 +94,13 @@ public interface IContext : IDisposable
     /// <summary>That CPU time split into user and system time, in nanoseconds.</summary>
     (long User, long System) ThreadCpuTime() => (0, 0);
 
+    /// <summary>
+    /// After a <see cref="SwitchEventKind.Syscall"/>: whether it trapped at a real <c>syscall</c> instruction that
+    /// <see cref="IPlatform.SyscallPatching"/> could rewrite (false when it came through a patched site already,
+    /// or the platform does not patch).
+    /// </summary>
+    bool SyscallSitePatchable => false;
+
     /// <summary>Makes a running or future <see cref="Switch"/> return <see cref="SwitchEventKind.Interrupted"/> soon.</summary>
     void Interrupt();
 }

@@ -23,6 +23,9 @@ public interface IPlatform : IDisposable
     /// </summary>
     ulong VdsoAddress => 0;
 
+    /// <summary>Syscall-site patching, when this platform offers it and it is switched on; otherwise null.</summary>
+    ISyscallPatching? SyscallPatching => null;
+
     /// <summary>
     /// The host's mappings every address space of this platform shows besides the app's own, in address order
     /// ([vvar], [vvar_vclock], [vdso], [vsyscall]): /proc/PID/maps lists them, as Linux does.

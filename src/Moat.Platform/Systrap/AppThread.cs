@@ -24,12 +24,20 @@ internal sealed unsafe class AppThread
     private const int HFsBaseOut = 48;
     private const int HGsBaseOut = 56;
     private const int HSeq = 64;
+    private const int HSelf = 72;
+    private const int HFpDirty = 80;
+
+    // Where the patched path builds its frame (stub.S's P_UC): the first page after the header.
+    private const int PatchUcontext = 0x1080;
 
     public AppThread(int slot, byte* region)
     {
         Slot = slot;
         Region = region;
         StubAddress = SysmsgArea.StubAddress(slot);
+
+        // The patched path checks that %gs points at a region whose header names itself.
+        *(ulong*)(Region + HSelf) = StubAddress;
     }
 
     public int Slot { get; }
@@ -60,6 +68,12 @@ internal sealed unsafe class AppThread
 
     /// <summary>How many traps the handler has reported (it counts each one before it flips the state).</summary>
     public uint TrapCount => Volatile.Read(ref *(uint*)(Region + HSeq));
+
+    /// <summary>The ucontext address a trap through a patched syscall site reports.</summary>
+    public ulong PatchFrameAddress => StubAddress + PatchUcontext;
+
+    /// <summary>Tells the patched path that the Sentry replaced the frame's FXSAVE image (it restores it only then).</summary>
+    public void MarkFpStateChanged() => Volatile.Write(ref *(int*)(Region + HFpDirty), 1);
 
     public ulong FsBase => *(ulong*)(Region + HFsBase);
 

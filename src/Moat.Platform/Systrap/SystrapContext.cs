@@ -37,6 +37,12 @@ internal sealed unsafe class SystrapContext : IContext
 
     private readonly SpinPolicy _spin;
 
+    // Syscall-site patching: %gs is the app thread's region while the app's own gs base is 0.
+    private static readonly bool Patching = SystrapSyscallPatching.Enabled;
+
+    // The last Syscall event trapped at a real syscall instruction. Task thread only.
+    private bool _sitePatchable;
+
     // Spins that ended without a trap, in a row, and how many waits go without spinning. Task thread only.
     private int _spinMisses;
     private int _spinSkip;
@@ -114,6 +120,7 @@ internal sealed unsafe class SystrapContext : IContext
             return new SwitchEvent(SwitchEventKind.AddressSpaceLost, default);
         }
 
+        _sitePatchable = false;
         if (_interruptPending)
         {
             _interruptPending = false;
@@ -127,7 +134,7 @@ internal sealed unsafe class SystrapContext : IContext
         }
 
         StoreRegs(uc, in regs);
-        t.SetBasesOut(regs.fs_base, regs.gs_base);
+        t.SetBasesOut(regs.fs_base, Patching && regs.gs_base == 0 ? t.StubAddress : regs.gs_base);
         // The stub spins for the answer only while this task is in a spinning streak: otherwise the CPU it
         // would burn is likely the one the Sentry, or another task, needs.
         t.StubSpin = _spinMisses == 0 && _lastWaitSpun ? _spin.StubIterations : 0;
@@ -150,7 +157,8 @@ internal sealed unsafe class SystrapContext : IContext
 
         // A real trap was counted by the handler; a state flipped by another thread of the app was not.
         uint count = t.TrapCount;
-        uc = t.Resolve(t.UcontextAddress, UcSize);
+        ulong ucAddress = t.UcontextAddress;
+        uc = t.Resolve(ucAddress, UcSize);
         byte* si = t.Resolve(t.SiginfoAddress, SigInfo.Size);
         if (uc == null || si == null || count == _lastTrapCount)
         {
@@ -162,6 +170,11 @@ internal sealed unsafe class SystrapContext : IContext
         LoadRegs(uc, ref regs);
         regs.fs_base = t.FsBase;
         regs.gs_base = t.GsBase;
+        if (Patching && regs.gs_base == t.StubAddress)
+        {
+            regs.gs_base = 0; // the region, standing in for the app's own 0
+        }
+
         SigInfo info = MemoryMarshal.Read<SigInfo>(new ReadOnlySpan<byte>(si, SigInfo.Size));
         if (info.si_signo == Signal.SIGSYS && info.si_code == SysSeccomp)
         {
@@ -178,10 +191,21 @@ internal sealed unsafe class SystrapContext : IContext
                 return new SwitchEvent(SwitchEventKind.Vsyscall, info);
             }
 
+            // A trap at a real syscall instruction (not through a patched site's frame) may be patched.
+            _sitePatchable = Patching && arch == AuditArchX8664 && ucAddress != t.PatchFrameAddress;
             return new SwitchEvent(arch == AuditArchX8664 ? SwitchEventKind.Syscall : SwitchEventKind.Syscall32, default);
         }
 
         regs.orig_rax = ulong.MaxValue;
+        if (Patching && (info.si_signo == Signal.SIGSEGV || info.si_signo == Signal.SIGBUS) &&
+            regs.rip == SystrapStubImage.Address(SystrapStubCode.PatchedSelf))
+        {
+            // The patched path read its region through a %gs the app set to unmapped memory: make the call the
+            // trapped way, from the entry's fallback (r11 is the entry; an app that forged it only jumps there).
+            regs.rip = regs.r11 + SystrapSyscallPatching.FallbackOffset;
+            return new SwitchEvent(SwitchEventKind.Interrupted, default);
+        }
+
         if (info.si_signo == Signal.SIGCHLD && info.si_code == SiTkill && info.si_pid == HostProcess.GetPid())
         {
             _interruptPending = false;
@@ -472,6 +496,7 @@ internal sealed unsafe class SystrapContext : IContext
         }
 
         fxsave[..Architectural].CopyTo(new Span<byte>(fp, Architectural));
+        _thread!.MarkFpStateChanged();
 
         // XSTATE_BV bits 0 (x87) and 1 (SSE) say the frame holds that state; cleared, sigreturn would reset it.
         const uint FpXstateMagic1 = 0x46505853;
@@ -481,6 +506,8 @@ internal sealed unsafe class SystrapContext : IContext
         }
         return 0;
     }
+
+    public bool SyscallSitePatchable => _sitePatchable;
 
     public void Interrupt()
     {

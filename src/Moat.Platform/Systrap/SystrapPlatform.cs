@@ -66,6 +66,8 @@ public sealed class SystrapPlatform : IPlatform
 
     public IReadOnlyList<SpecialMapping> SpecialMappings => _vdso.Value.Mappings;
 
+    public ISyscallPatching? SyscallPatching => SystrapSyscallPatching.Enabled ? SystrapSyscallPatching.Instance : null;
+
     public IAddressSpace? NewAddressSpace(out long error)
     {
         error = 0;

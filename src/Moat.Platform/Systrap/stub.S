@@ -34,6 +34,25 @@
         .set H_FSBASE_OUT, 48           # u64 fs base to resume with
         .set H_GSBASE_OUT, 56           # u64 gs base to resume with
         .set H_SEQ, 64                  # u32 count of traps: a state the stub did not set shows no new count
+        .set H_SELF, 72                 # u64 the region's own address in the stub, written by the Sentry
+        .set H_FP_DIRTY, 80             # u32: the Sentry changed the patched frame's FXSAVE image
+        .set H_KICKED, 84               # u32: the Sentry's kick landed in the patched path, to be reported
+        # The patched path's frame (docs/systrap-platform.md, "Syscall-site patching"): the first page after the
+        # header, below the signal stack. Laid out as the kernel lays out a SIGSYS frame, so the Sentry reads both alike.
+        .set PATCH, 0x1000
+        .set P_SIGINFO, PATCH
+        .set P_UC, PATCH + 0x80
+        .set P_GREGS, P_UC + 40         # sigcontext: r8..r15 rdi rsi rbp rbx rdx rax rcx rsp rip eflags csgsfs
+        .set P_FPSTATE, PATCH + 0x200   # FXSAVE image, 16-byte aligned
+        .set P_STACK, PATCH + 0x1000    # top of the patched path's own stack
+        .set SIGSTACK, PATCH + 0x1000   # the signal stack: the rest of the region
+        .set UC_R8, 40
+        .set UC_RSP, 40 + 15 * 8
+        .set UC_RIP, 40 + 16 * 8
+        # a trap-table entry (SyscallPatchTable): +8 the site's return address, +29 the fallback, +30 its number
+        .set E_RET, 8
+        .set E_FALLBACK, 29
+        .set E_NR, 30
         # the mapper's request page, mapped read-only at page + MAPPER_PAGE
         .set MAPPER_PAGE, 0x10000
         .set M_SEQ, 0                   # u32 futex word: the Sentry bumps it for each request
@@ -187,10 +206,10 @@ mapper_reply:
 app_init:                               # rsp = top of this thread's region (clone's newsp)
         lea rbx, [rsp - REGION]
         sub rsp, 32
-        lea rax, [rbx + HDR]
+        lea rax, [rbx + SIGSTACK]
         mov [rsp], rax                  # ss_sp
         mov qword ptr [rsp + 8], 0      # ss_flags
-        mov qword ptr [rsp + 16], REGION - HDR
+        mov qword ptr [rsp + 16], REGION - SIGSTACK
         mov rdi, rsp
         xor esi, esi
         mov eax, 131                    # sigaltstack(&ss, NULL)
@@ -215,12 +234,30 @@ thread_fail:
 handler:                                # rdi = signo, rsi = siginfo*, rdx = ucontext*, rsp on the signal stack
         mov r8, rsp
         and r8, -REGION
+        cmp edi, 17                     # the Sentry's kick, landing in the patched path?
+        jne handler_trap
+        mov rax, [rdx + UC_RIP]
+        lea rcx, [rip + hand_off]
+        sub rax, rcx
+        cmp rax, patched_end - hand_off
+        jae handler_trap
+        mov dword ptr [r8 + H_KICKED], 1 # yes: the patched path reports it on its way back to the app
+        cmp rax, patched_return - hand_off
+        jb handler_drop                 # not past that check yet
+        lea rax, [rip + patched_return] # past it: take the way back again from the check
+        mov [rdx + UC_RIP], rax
+        mov [rdx + UC_R8], r8
+        lea rax, [r8 + P_STACK]
+        mov [rdx + UC_RSP], rax
+        jmp handler_drop
+handler_trap:
         mov [r8 + H_UCONTEXT], rdx
         mov [r8 + H_SIGINFO], rsi
         rdfsbase rax
         mov [r8 + H_FSBASE], rax
         rdgsbase rax
         mov [r8 + H_GSBASE], rax
+hand_off:                               # r8 = the region, its frame pointers set; shared with the patched path
         inc dword ptr [r8 + H_SEQ]
         mov eax, ST_TRAPPED
         xchg dword ptr [r8 + H_STATE], eax
@@ -264,6 +301,116 @@ resume:
         wrfsbase rax
         mov rax, [r8 + H_GSBASE_OUT]
         wrgsbase rax
+        ret                             # to restorer, or to patched_return
+
+# A patched syscall site (`jmp *entry`) lands here through its trap-table entry: r11 = the entry. rax, rcx and
+# r11 are free (the syscall clobbers rcx and r11; its number is in the entry). The app's %gs base is this
+# thread's region while patching is on; until the flags are saved only flag-neutral instructions run.
+patched:
+        rdgsbase rax
+patched_self:                           # a %gs the app set may fault here: the Sentry resumes at the fallback
+        mov rcx, [rax + H_SELF]
+        not rcx
+        lea rcx, [rax + rcx + 1]        # gs - self: zero in this thread's region
+        jrcxz patched_ok
+        lea rcx, [r11 + E_FALLBACK]     # not a region of ours: make the call the trapped way
+        jmp rcx
+patched_ok:
+        mov [rax + P_GREGS + 15 * 8], rsp
+        lea rsp, [rax + P_STACK]
+        pushfq
+        pop qword ptr [rax + P_GREGS + 17 * 8]
+        push 0                          # clean flags for stub code (NT set would make iretq fault)
+        popfq
+        mov [rax + P_GREGS + 0 * 8], r8
+        mov [rax + P_GREGS + 1 * 8], r9
+        mov [rax + P_GREGS + 2 * 8], r10
+        mov [rax + P_GREGS + 4 * 8], r12
+        mov [rax + P_GREGS + 5 * 8], r13
+        mov [rax + P_GREGS + 6 * 8], r14
+        mov [rax + P_GREGS + 7 * 8], r15
+        mov [rax + P_GREGS + 8 * 8], rdi
+        mov [rax + P_GREGS + 9 * 8], rsi
+        mov [rax + P_GREGS + 10 * 8], rbp
+        mov [rax + P_GREGS + 11 * 8], rbx
+        mov [rax + P_GREGS + 12 * 8], rdx
+        mov r8, rax
+        mov rax, [r8 + P_GREGS + 17 * 8]
+        mov [r8 + P_GREGS + 3 * 8], rax # r11 = the flags, as syscall leaves it
+        mov rcx, [r11 + E_RET]
+        mov [r8 + P_GREGS + 14 * 8], rcx # rcx = the return address, as syscall leaves it
+        mov [r8 + P_GREGS + 16 * 8], rcx # rip
+        mov eax, dword ptr [r11 + E_NR]
+        mov [r8 + P_GREGS + 13 * 8], rax # rax = the number
+        mov rdx, 0x002b000000000033     # cs 0x33, ss 0x2b
+        mov [r8 + P_GREGS + 18 * 8], rdx
+        lea rdx, [r8 + P_FPSTATE]
+        fxsave64 [rdx]
+        mov [r8 + P_GREGS + 23 * 8], rdx # mcontext's fpstate pointer
+        mov dword ptr [r8 + H_FP_DIRTY], 0
+        mov qword ptr [r8 + P_SIGINFO], 31 # SIGSYS, si_errno 0
+        mov qword ptr [r8 + P_SIGINFO + 8], 1 # SYS_SECCOMP
+        mov [r8 + P_SIGINFO + 16], rcx  # si_call_addr
+        mov dword ptr [r8 + P_SIGINFO + 24], eax # si_syscall
+        mov dword ptr [r8 + P_SIGINFO + 28], 0xC000003E # si_arch: AUDIT_ARCH_X86_64
+        lea rax, [r8 + P_UC]
+        mov [r8 + H_UCONTEXT], rax
+        lea rax, [r8 + P_SIGINFO]
+        mov [r8 + H_SIGINFO], rax
+        rdfsbase rax
+        mov [r8 + H_FSBASE], rax
+        mov [r8 + H_GSBASE], r8
+        lea rax, [rip + patched_return]
+        push rax
+        jmp hand_off
+patched_return:                         # r8 = the region; the frame holds what the Sentry wants the app to have
+        cmp dword ptr [r8 + H_KICKED], 0
+        jne patched_kicked
+        cmp dword ptr [r8 + H_FP_DIRTY], 0
+        je patched_fp_kept
+        fxrstor64 [r8 + P_FPSTATE]
+patched_fp_kept:
+        push 0x2b                       # iretq's frame: ss, rsp, rflags, cs, rip
+        push qword ptr [r8 + P_GREGS + 15 * 8]
+        push qword ptr [r8 + P_GREGS + 17 * 8]
+        push 0x33
+        push qword ptr [r8 + P_GREGS + 16 * 8]
+        mov r9, [r8 + P_GREGS + 1 * 8]
+        mov r10, [r8 + P_GREGS + 2 * 8]
+        mov r11, [r8 + P_GREGS + 3 * 8]
+        mov r12, [r8 + P_GREGS + 4 * 8]
+        mov r13, [r8 + P_GREGS + 5 * 8]
+        mov r14, [r8 + P_GREGS + 6 * 8]
+        mov r15, [r8 + P_GREGS + 7 * 8]
+        mov rdi, [r8 + P_GREGS + 8 * 8]
+        mov rsi, [r8 + P_GREGS + 9 * 8]
+        mov rbp, [r8 + P_GREGS + 10 * 8]
+        mov rbx, [r8 + P_GREGS + 11 * 8]
+        mov rdx, [r8 + P_GREGS + 12 * 8]
+        mov rax, [r8 + P_GREGS + 13 * 8]
+        mov rcx, [r8 + P_GREGS + 14 * 8]
+        mov r8, [r8 + P_GREGS + 0 * 8]
+        iretq                           # rip, rsp and the flags at once
+patched_kicked:                         # report the kick as the handler would, with the frame's registers
+        mov dword ptr [r8 + H_KICKED], 0
+        mov qword ptr [r8 + P_SIGINFO], 17 # SIGCHLD
+        mov eax, -6                     # SI_TKILL
+        mov [r8 + P_SIGINFO + 8], rax
+        mov eax, dword ptr [rip + page + 0x7f0]
+        mov [r8 + P_SIGINFO + 16], rax  # si_pid: the Sentry
+        lea rax, [r8 + P_SIGINFO]
+        mov [r8 + H_SIGINFO], rax
+        lea rax, [r8 + P_UC]
+        mov [r8 + H_UCONTEXT], rax
+        mov rax, [r8 + H_FSBASE_OUT]
+        mov [r8 + H_FSBASE], rax
+        mov rax, [r8 + H_GSBASE_OUT]
+        mov [r8 + H_GSBASE], rax
+        lea rax, [rip + patched_return]
+        push rax
+        jmp hand_off
+patched_end:
+handler_drop:
         ret                             # to restorer
 thread_exit:
         mov eax, 60

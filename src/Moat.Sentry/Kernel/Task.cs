@@ -188,6 +188,7 @@ internal sealed partial class Task
     {
         Profiling.SyscallProfile? profile = Kernel.Profile;
         Metrics.SandboxMetrics? metrics = Kernel.Metrics;
+        ISyscallPatching? patching = Kernel.Platform.SyscallPatching;
         if (Kernel.Frozen)
         {
             // Started during a freeze (a clone, an exec from outside): it runs nothing before the thaw.
@@ -204,6 +205,11 @@ internal sealed partial class Task
             long switchStart = profile != null ? Stopwatch.GetTimestamp() : 0;
             MM.UnmapStaleHostMappings(); // another process's process_vm_writev copied pages we still map
             SwitchEvent ev = Context.Switch(MM.AddressSpace, ref _regs);
+            if (patching != null)
+            {
+                ev = OnSyscallPatchingEvent(patching, ev);
+            }
+
             long sentryStart = profile != null ? Stopwatch.GetTimestamp() : 0;
             long allocStart = profile != null ? GC.GetAllocatedBytesForCurrentThread() : 0;
             int nr = (int)(long)_regs.orig_rax;

@@ -399,6 +399,17 @@ internal sealed partial class MemoryManager
     /// </summary>
     public MemoryManager Fork()
     {
+        lock (_patchMu)
+        {
+            MemoryManager child = ForkPatchLocked();
+            CopyPatchStateLocked(child);
+            return child;
+        }
+    }
+
+    // Preconditions: _patchMu is held (no syscall site is half-patched).
+    private MemoryManager ForkPatchLocked()
+    {
         using (LockExclusive())
         {
             var child = new MemoryManager(MemoryFile, null, MinAddress, MaxAddress)
