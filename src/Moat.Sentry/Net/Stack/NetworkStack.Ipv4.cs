@@ -36,11 +36,21 @@ internal sealed partial class NetworkStack
                 HandleArpLocked(nic, p);
                 return;
             }
+            if (type == EtherTypeIpv6)
+            {
+                HandleIpv6Locked(nic, p);
+                return;
+            }
             if (type != EtherTypeIpv4)
             {
                 p.Release();
                 return;
             }
+        }
+        else if (p.Length > 0 && (p.Span[0] >> 4) == 6)
+        {
+            HandleIpv6Locked(nic, p);
+            return;
         }
         HandleIpv4Locked(nic, p);
     }
@@ -78,6 +88,8 @@ internal sealed partial class NetworkStack
         }
         p.Source = h.Source;
         p.Destination = h.Destination;
+        p.Ttl = h.Ttl;
+        p.Tos = h.Tos;
         p.TrimFront(h.HeaderLength);
         switch (h.Protocol)
         {
