@@ -199,16 +199,15 @@ internal sealed partial class TcpEndpoint
     /// <summary>The window we advertise (before scaling), never moving the right edge back (RFC 7323 2.4).</summary>
     private int AdvertisedWindowLocked(bool syn)
     {
-        long space = _rcvBuf.Space;
-        uint edge = _rcvNxt + (uint)space;
         int shift = syn ? 0 : _rcvShift;
-        long field = space >> shift;
-        if (Seq.Lt(edge, _rcvAdvEdge))
+        long field = _rcvBuf.Space >> shift;
+        long current = Seq.Gt(_rcvAdvEdge, _rcvNxt) ? _rcvAdvEdge - _rcvNxt : 0;
+        if ((field << shift) < current)
         {
-            // Keeping the edge, rounded up to the scale's unit as Linux's tcp_select_window does (the ring takes
-            // the few bytes beyond its limit).
-            space = _rcvAdvEdge - _rcvNxt;
-            field = (space + (1L << shift) - 1) >> shift;
+            // Never shrink: keep the edge. While the buffer has that room, round up to the scale's unit as
+            // Linux's tcp_select_window does (the ring takes the few bytes beyond its limit); a full buffer
+            // rounds down, so that probes into a closed window cannot creep its edge forward.
+            field = _rcvBuf.Space >= current ? (current + (1L << shift) - 1) >> shift : current >> shift;
         }
         field = Math.Min(field, 65535);
         uint newEdge = _rcvNxt + (uint)(field << shift);
