@@ -26,6 +26,7 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
     private const int TCP_DEFER_ACCEPT = 9;
 
     private readonly TcpEndpoint _ep;
+    private readonly SandboxNetwork _net;
 
     // A connect answered EINPROGRESS (or was interrupted): the next connect reports how it ended. Protected by Mu.
     private bool _connecting;
@@ -39,10 +40,12 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
     private readonly Func<bool> _canWrite;
     private readonly Func<bool> _connectDone;
 
-    public StackTcpSocket(LoopbackStack loopback, TcpEndpoint ep, int flags, uint uid)
+    public StackTcpSocket(LoopbackStack loopback, SandboxNetwork net, TcpEndpoint ep, int flags, uint uid)
         : base(loopback, ep.IsV6 ? InetAddr.AF_INET6 : InetAddr.AF_INET, SOCK_STREAM, flags, uid)
     {
         _ep = ep;
+        _net = net;
+        net.Register(this);
         _canRead = () => (_ep.Events & (Ready.Readable | Ready.Error | Ready.HangUp)) != 0;
         _canWrite = () => (_ep.Events & (Ready.Writable | Ready.Error | Ready.HangUp)) != 0;
         _connectDone = () => _ep.State is not (TcpState.SynSent or TcpState.SynReceived);
@@ -217,7 +220,7 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
             Errno err = _ep.Accept(out TcpEndpoint? c);
             if (err == Errno.None)
             {
-                var s = new StackTcpSocket(Stack, c!, 0, Uid)
+                var s = new StackTcpSocket(Stack, _net, c!, 0, Uid)
                 {
                     // Linux's accepted socket is a clone of the listener's: its options come along.
                     ReceiveTimeoutUs = ReceiveTimeoutUs,
@@ -469,8 +472,19 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
         BinaryPrimitives.WriteInt64LittleEndian(v[200..], i.BytesSent); // bytes_sent
     }
 
+    /// <summary>/proc/net/tcp's state (Linux's numbers), tx_queue and rx_queue (a listener's accept queue).</summary>
+    public (int State, int Tx, int Rx) ProcRow
+    {
+        get
+        {
+            TcpState state = _ep.State;
+            return state == TcpState.Listen ? ((int)state, 0, _ep.AcceptQueueLength) : ((int)state, _ep.QueuedSendBytes, _ep.ReadableBytes);
+        }
+    }
+
     protected override void Release()
     {
+        _net.Unregister(this);
         _ep.Listener = null;
         if (LingerOn && LingerSeconds == 0)
         {

@@ -30,6 +30,7 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener, IInetData
     private long _lastStampNs = -1;
 
     private readonly UdpEndpoint _ep;
+    private readonly SandboxNetwork _net;
 
     // Protected by Mu.
     private bool _shutRead;
@@ -37,10 +38,12 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener, IInetData
 
     private readonly Func<bool> _canRead;
 
-    public StackUdpSocket(LoopbackStack loopback, UdpEndpoint ep, int flags, uint uid)
+    public StackUdpSocket(LoopbackStack loopback, SandboxNetwork net, UdpEndpoint ep, int flags, uint uid)
         : base(loopback, ep.IsV6 ? InetAddr.AF_INET6 : InetAddr.AF_INET, SOCK_DGRAM, flags, uid)
     {
         _ep = ep;
+        _net = net;
+        net.Register(this);
         _canRead = CanRead;
         SendBuffer = UdpSocket.DefaultBuffer;
         ep.Listener = this;
@@ -325,8 +328,12 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener, IInetData
         return r & (events | PollEvents.POLLHUP | PollEvents.POLLERR);
     }
 
+    /// <summary>Bytes of the datagrams waiting to be read (/proc/net/udp's rx_queue).</summary>
+    public int Queued => _ep.QueuedBytes;
+
     protected override void Release()
     {
+        _net.Unregister(this);
         _ep.Listener = null;
         _ep.Close();
         Events.Notify();

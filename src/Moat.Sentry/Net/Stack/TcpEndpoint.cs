@@ -211,6 +211,18 @@ internal sealed partial class TcpEndpoint
         }
     }
 
+    /// <summary>Connections waiting for accept (a listener's rx_queue in /proc/net/tcp).</summary>
+    public int AcceptQueueLength
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return _acceptQueue.Count;
+            }
+        }
+    }
+
     /// <summary>Bytes waiting to be read (FIONREAD).</summary>
     public int ReadableBytes
     {

@@ -189,6 +189,18 @@ internal sealed class UdpEndpoint
         }
     }
 
+    /// <summary>Bytes of all queued datagrams.</summary>
+    public int QueuedBytes
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return _queuedBytes;
+            }
+        }
+    }
+
     /// <summary>Bytes of the next queued datagram (FIONREAD), 0 when none.</summary>
     public int NextLength
     {
