@@ -85,10 +85,10 @@ public sealed class SandboxOptions
     public SandboxLink? NetworkLink { get; init; }
 
     /// <summary>
-    /// With <see cref="NetworkMode.None"/>: serve the loopback (IPv4 and IPv6) with the Sentry's netstack, the
-    /// default; MOAT_NETSTACK=0 keeps the old LoopbackStack for one more session (to compare, or to fall back).
+    /// With <see cref="NetworkMode.None"/>: serve IPv4 on the loopback with the Sentry's netstack instead of the
+    /// LoopbackStack (MOAT_NETSTACK=1, while the netstack is proven against the same programs).
     /// </summary>
-    public bool NetstackLoopback { get; init; } = System.Environment.GetEnvironmentVariable("MOAT_NETSTACK") != "0";
+    public bool NetstackLoopback { get; init; } = System.Environment.GetEnvironmentVariable("MOAT_NETSTACK") == "1";
 
     /// <summary>The host name inside the sandbox.</summary>
     public string Hostname { get; init; } = "moat";
