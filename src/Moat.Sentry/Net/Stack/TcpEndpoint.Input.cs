@@ -555,8 +555,9 @@ internal sealed partial class TcpEndpoint
         {
             return;
         }
-        // tcp_rcv_space_adjust grows nothing until an RTT's reads exceed the initial space (ten segments or the window).
-        if (!_rcvBufLocked && _rcvSpaceCopied > _rcvSpaceLast && _rcvSpaceCopied > Math.Min(DefaultReceiveBuffer / 2, 10L * _mss))
+        // An RTT that moved less than a default segment says nothing of the throughput (a reader of a few
+        // bytes leaves the window as Linux leaves it).
+        if (!_rcvBufLocked && _rcvSpaceCopied > _rcvSpaceLast && _rcvSpaceCopied > DefaultMss)
         {
             long target = Math.Min((2 * _rcvSpaceCopied) + (16L * _mss), MaxReceiveBuffer / 2);
             if (target > _rcvBuf.Limit)
