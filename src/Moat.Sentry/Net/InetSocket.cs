@@ -66,7 +66,7 @@ internal abstract class InetSocket : FileDescription
     /// <summary>The connected peer. Protected by Mu.</summary>
     public InetAddr Peer { get; protected set; }
 
-    public bool IsBound => Local.Port != 0;
+    public virtual bool IsBound => Local.Port != 0;
 
     /// <summary>Whether the socket is listening (TCP) for the port table's checks.</summary>
     public abstract bool IsListeningSocket { get; }

@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Threading;
 using Moat.Sentry.Net.Stack;
 
 namespace Moat.Sentry.Net;
@@ -6,14 +8,18 @@ namespace Moat.Sentry.Net;
 /// <summary>
 /// The Sentry's own TCP/IP stack for a sandbox (docs/netstack.md): a NetworkStack with a loopback interface
 /// (127.0.0.1/8) and, for <c>--network=sandbox</c>, an Ethernet interface whose frames an AF_PACKET socket
-/// on the sandbox's end of a veth pair carries. Its timers run on a StackDriver thread. AF_INET sockets
-/// are StackTcpSocket and StackUdpSocket over its endpoints; AF_INET6 sockets stay on the LoopbackStack
-/// (the stack has no IPv6 yet).
+/// on the sandbox's end of a veth pair carries. Its timers run on a StackDriver thread. AF_INET and AF_INET6
+/// sockets are StackTcpSocket and StackUdpSocket over its endpoints; they register here so that /proc/net
+/// lists them.
 /// </summary>
 internal sealed class SandboxNetwork : IDisposable
 {
     private readonly StackDriver _driver;
     private readonly IDisposable? _link;
+
+    // The live TCP and UDP sockets on this stack, for /proc/net/{tcp,udp}{,6}. _socketsMu is a leaf.
+    private readonly Lock _socketsMu = new();
+    private readonly HashSet<InetSocket> _sockets = [];
 
     private SandboxNetwork(NetworkStack stack, IDisposable? link)
     {
@@ -61,6 +67,41 @@ internal sealed class SandboxNetwork : IDisposable
         TapLink tap = TapLink.FromFd(link.Tap, link.Name, new MacAddress(link.Mac));
         var config = new EthernetConfig(Ip4Address.Parse(link.Address), link.Prefix, Ip4Address.Parse(link.Gateway));
         return WithEthernet(tap, tap, config);
+    }
+
+    /// <summary>A socket over this stack came to life (it unregisters when released).</summary>
+    public void Register(InetSocket s)
+    {
+        lock (_socketsMu)
+        {
+            _sockets.Add(s);
+        }
+    }
+
+    public void Unregister(InetSocket s)
+    {
+        lock (_socketsMu)
+        {
+            _sockets.Remove(s);
+        }
+    }
+
+    /// <summary>The live TCP (or UDP) sockets, in no particular order.</summary>
+    public List<InetSocket> Snapshot(bool tcp)
+    {
+        var list = new List<InetSocket>();
+        lock (_socketsMu)
+        {
+            foreach (InetSocket s in _sockets)
+            {
+                if (s.IsStream == tcp)
+                {
+                    list.Add(s);
+                }
+            }
+        }
+
+        return list;
     }
 
     public void Dispose()

@@ -13,10 +13,13 @@ namespace Moat.Sentry.Net;
 internal ref struct TcpSendWriter : IBlockWriter
 {
     private readonly TcpEndpoint _ep;
+    private readonly bool _more;
 
-    public TcpSendWriter(TcpEndpoint ep)
+    /// <param name="more">MSG_MORE: the endpoint holds a partial last segment for what follows.</param>
+    public TcpSendWriter(TcpEndpoint ep, bool more = false)
     {
         _ep = ep;
+        _more = more;
         Error = Errno.None;
     }
 
@@ -25,7 +28,7 @@ internal ref struct TcpSendWriter : IBlockWriter
 
     public long WriteFromBlock(ReadOnlySpan<byte> block)
     {
-        Error = _ep.Send(block, out int n);
+        Error = _ep.Send(block, out int n, _more);
         return n;
     }
 }

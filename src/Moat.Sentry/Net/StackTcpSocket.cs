@@ -9,7 +9,7 @@ using Ready = Moat.Sentry.Net.Stack.Readiness;
 namespace Moat.Sentry.Net;
 
 /// <summary>
-/// An AF_INET TCP socket over the Sentry's netstack (a TcpEndpoint of the SandboxNetwork). The endpoint never
+/// An AF_INET or AF_INET6 TCP socket over the Sentry's netstack (a TcpEndpoint of the SandboxNetwork). The endpoint never
 /// blocks: where Linux sleeps it answers EAGAIN (EINPROGRESS for connect) and this socket waits on its
 /// WaitQueue, which the endpoint's readiness listener wakes (called under the stack's lock; the WaitQueue's
 /// lock is a leaf). Bytes move straight between the application's memory and the endpoint's rings (StackCopy.cs).
@@ -22,8 +22,11 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
     private const int TCP_KEEPIDLE = 4;
     private const int TCP_KEEPINTVL = 5;
     private const int TCP_KEEPCNT = 6;
+    private const int TCP_CORK = 3;
+    private const int TCP_DEFER_ACCEPT = 9;
 
     private readonly TcpEndpoint _ep;
+    private readonly SandboxNetwork _net;
 
     // A connect answered EINPROGRESS (or was interrupted): the next connect reports how it ended. Protected by Mu.
     private bool _connecting;
@@ -37,10 +40,12 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
     private readonly Func<bool> _canWrite;
     private readonly Func<bool> _connectDone;
 
-    public StackTcpSocket(LoopbackStack loopback, TcpEndpoint ep, int flags, uint uid)
-        : base(loopback, InetAddr.AF_INET, SOCK_STREAM, flags, uid)
+    public StackTcpSocket(LoopbackStack loopback, SandboxNetwork net, TcpEndpoint ep, int flags, uint uid)
+        : base(loopback, ep.IsV6 ? InetAddr.AF_INET6 : InetAddr.AF_INET, SOCK_STREAM, flags, uid)
     {
         _ep = ep;
+        _net = net;
+        net.Register(this);
         _canRead = () => (_ep.Events & (Ready.Readable | Ready.Error | Ready.HangUp)) != 0;
         _canWrite = () => (_ep.Events & (Ready.Writable | Ready.Error | Ready.HangUp)) != 0;
         _connectDone = () => _ep.State is not (TcpState.SynSent or TcpState.SynReceived);
@@ -52,6 +57,8 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
     public override bool IsListeningSocket => _ep.State == TcpState.Listen;
 
     public override bool IsConnectedSocket => _ep.State is not (TcpState.Closed or TcpState.Listen or TcpState.SynSent);
+
+    public override bool IsBound => _ep.Key.LocalPort != 0;
 
     /// <summary>Payload bytes per segment (TCP_MAXSEG of a connected socket).</summary>
     public int Mss => _ep.Mss;
@@ -89,6 +96,13 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
             case (IPPROTO_TCP, TCP_KEEPCNT):
                 _ep.KeepCount = value;
                 break;
+            case (IPPROTO_TCP, TCP_CORK):
+                _ep.Cork = value != 0;
+                break;
+            case (IPPROTO_TCP, TCP_DEFER_ACCEPT):
+                // Stored as Linux keeps it (SYN-ACK retransmissions); the endpoint waits the seconds they cover.
+                _ep.DeferAcceptSeconds = TcpSocket.RetransToSeconds(value);
+                break;
         }
     }
 
@@ -97,38 +111,40 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
         TcpKey k = _ep.Key;
         if (peer)
         {
-            a = new InetAddr(InetAddr.FromV4(k.RemoteAddress.Value), k.RemotePort);
+            a = new InetAddr(k.RemoteAddress.Value, k.RemotePort);
             return IsConnectedSocket ? 0 : -Errno.ENOTCONN.Value;
         }
 
-        a = new InetAddr(InetAddr.FromV4(k.LocalAddress.Value), k.LocalPort);
+        a = new InetAddr(k.LocalAddress.Value, k.LocalPort);
         return 0;
     }
 
     public override long Bind(InetAddr a)
     {
-        if (!a.IsV4)
+        if (Family == InetAddr.AF_INET6 && a.IsV4 && V6Only)
         {
-            return -Errno.EAFNOSUPPORT.Value;
+            return -Errno.EINVAL.Value;
         }
 
         _ep.ReuseAddress = ReuseAddr;
         _ep.ReusePort = ReusePort;
-        return -_ep.Bind(new Ip4Address(a.V4), a.Port).Value;
+        _ep.V6Only = V6Only;
+        return -_ep.Bind(StackAddress.Local(a), a.Port).Value;
     }
 
     public override long Listen(int backlog)
     {
         _ep.ReuseAddress = ReuseAddr;
         _ep.ReusePort = ReusePort;
+        _ep.V6Only = V6Only;
         return -_ep.Listen(backlog).Value;
     }
 
     public override long Connect(Task t, InetAddr dst)
     {
-        if (!dst.IsV4)
+        if (Family == InetAddr.AF_INET6 && dst.IsV4 && V6Only)
         {
-            return -Errno.EAFNOSUPPORT.Value;
+            return -Errno.ENETUNREACH.Value;
         }
 
         lock (Mu)
@@ -152,9 +168,8 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
             }
         }
 
-        // 0.0.0.0 means this host, as in Linux.
-        uint ip = dst.IsAny ? Ip4Address.Loopback.Value : dst.V4;
-        Errno err = _ep.Connect(new Ip4Address(ip), dst.Port);
+        _ep.V6Only = V6Only;
+        Errno err = _ep.Connect(StackAddress.Remote(dst), dst.Port);
         if (err != Errno.EINPROGRESS)
         {
             return -err.Value;
@@ -205,11 +220,12 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
             Errno err = _ep.Accept(out TcpEndpoint? c);
             if (err == Errno.None)
             {
-                var s = new StackTcpSocket(Stack, c!, 0, Uid)
+                var s = new StackTcpSocket(Stack, _net, c!, 0, Uid)
                 {
                     // Linux's accepted socket is a clone of the listener's: its options come along.
                     ReceiveTimeoutUs = ReceiveTimeoutUs,
                     SendTimeoutUs = SendTimeoutUs,
+                    V6Only = V6Only,
                 };
                 c!.NoDelay = _ep.NoDelay;
                 c.KeepAlive = _ep.KeepAlive;
@@ -264,7 +280,7 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
             }
             else
             {
-                var writer = new TcpSendWriter(_ep);
+                var writer = new TcpSendWriter(_ep, (flags & MSG_MORE) != 0);
                 long n = src.CopyInTo(t.MM, sent, ref writer);
                 if (n < 0)
                 {
@@ -417,30 +433,58 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
 
     public override int Readiness(int events) => _ep.Events & (events | PollEvents.POLLHUP | PollEvents.POLLERR);
 
-    /// <summary>TCP_INFO from the endpoint's state, RTT estimate and congestion window.</summary>
+    /// <summary>
+    /// TCP_INFO from the endpoint: state, negotiated options and window scales, RTO and RTT, segment sizes
+    /// (snd_mss bounded by half the peer's largest window and rcv_mss estimated from what arrived, as Linux's),
+    /// congestion window and threshold in segments, and byte counters. A listener shows the initial window.
+    /// </summary>
     public void FillInfo(Span<byte> v)
     {
         v[..TcpSocket.TcpInfoSize].Clear();
-        TcpState state = _ep.State;
-        v[0] = (byte)state;
-        if (state is TcpState.Listen or TcpState.Closed)
+        TcpInfoSnapshot i = _ep.Info;
+        v[0] = (byte)i.State;
+        if (i.State == TcpState.Listen)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(v[80..], 10); // snd_cwnd: TCP_INIT_CWND
+            return;
+        }
+
+        if (i.State == TcpState.Closed)
         {
             return;
         }
 
-        int mss = _ep.Mss;
-        uint rttUs = (uint)(_ep.SmoothedRttNs / 1000);
-        BinaryPrimitives.WriteUInt32LittleEndian(v[16..], (uint)mss); // snd_mss
-        BinaryPrimitives.WriteUInt32LittleEndian(v[20..], (uint)mss); // rcv_mss
-        BinaryPrimitives.WriteUInt32LittleEndian(v[68..], rttUs); // rtt
-        long ssthresh = _ep.SlowStartThreshold;
-        BinaryPrimitives.WriteUInt32LittleEndian(v[76..], ssthresh >= int.MaxValue || mss == 0 ? int.MaxValue : (uint)(ssthresh / mss)); // snd_ssthresh
-        BinaryPrimitives.WriteUInt32LittleEndian(v[80..], mss == 0 ? 0 : (uint)(_ep.CongestionWindow / mss)); // snd_cwnd (segments)
+        int mss = i.AdvMss;
+        v[5] = (byte)i.Options; // TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE
+        v[6] = (byte)(i.SndWscale | (i.RcvWscale << 4));
+        BinaryPrimitives.WriteUInt32LittleEndian(v[8..], (uint)i.RtoUs); // rto
+        BinaryPrimitives.WriteUInt32LittleEndian(v[12..], 40000); // ato: the delayed-ACK timeout
+        BinaryPrimitives.WriteUInt32LittleEndian(v[16..], (uint)i.SndMss); // snd_mss
+        BinaryPrimitives.WriteUInt32LittleEndian(v[20..], (uint)i.RcvMss); // rcv_mss
+        BinaryPrimitives.WriteUInt32LittleEndian(v[60..], (uint)i.Pmtu); // pmtu
+        BinaryPrimitives.WriteUInt32LittleEndian(v[68..], (uint)Math.Max(i.RttUs, 1)); // rtt
+        BinaryPrimitives.WriteUInt32LittleEndian(v[72..], (uint)i.RttVarUs); // rttvar
+        BinaryPrimitives.WriteUInt32LittleEndian(v[76..], i.Ssthresh >= int.MaxValue || mss == 0 ? int.MaxValue : (uint)(i.Ssthresh / mss)); // snd_ssthresh
+        BinaryPrimitives.WriteUInt32LittleEndian(v[80..], mss == 0 ? 0 : (uint)(i.Cwnd / mss)); // snd_cwnd (segments)
         BinaryPrimitives.WriteUInt32LittleEndian(v[84..], (uint)mss); // advmss
+        BinaryPrimitives.WriteInt64LittleEndian(v[120..], i.BytesAcked); // bytes_acked
+        BinaryPrimitives.WriteInt64LittleEndian(v[128..], i.BytesReceived); // bytes_received
+        BinaryPrimitives.WriteInt64LittleEndian(v[200..], i.BytesSent); // bytes_sent
+    }
+
+    /// <summary>/proc/net/tcp's state (Linux's numbers), tx_queue and rx_queue (a listener's accept queue).</summary>
+    public (int State, int Tx, int Rx) ProcRow
+    {
+        get
+        {
+            TcpState state = _ep.State;
+            return state == TcpState.Listen ? ((int)state, 0, _ep.AcceptQueueLength) : ((int)state, _ep.QueuedSendBytes, _ep.ReadableBytes);
+        }
     }
 
     protected override void Release()
     {
+        _net.Unregister(this);
         _ep.Listener = null;
         if (LingerOn && LingerSeconds == 0)
         {

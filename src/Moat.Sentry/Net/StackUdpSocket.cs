@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Collections.Generic;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Net.Stack;
@@ -9,14 +10,27 @@ using Ready = Moat.Sentry.Net.Stack.Readiness;
 namespace Moat.Sentry.Net;
 
 /// <summary>
-/// An AF_INET UDP socket over the Sentry's netstack (a UdpEndpoint of the SandboxNetwork). A datagram goes
-/// through a pooled Sentry buffer on its way (the endpoint builds the packet from a span), so no call allocates.
+/// An AF_INET or AF_INET6 UDP socket over the Sentry's netstack (a UdpEndpoint of the SandboxNetwork); an
+/// AF_INET6 one also sends and receives IPv4 as mapped addresses unless IPV6_V6ONLY. A datagram goes through a
+/// pooled Sentry buffer on its way (the endpoint builds the packet from a span), so no call allocates.
 /// </summary>
-internal sealed class StackUdpSocket : InetSocket, IReadinessListener
+internal sealed class StackUdpSocket : InetSocket, IReadinessListener, IInetDatagramSocket
 {
     private const int MaxDatagram = 65507;
+    private const int MaxDatagram6 = 65527;
+
+    // Keys of the stored options (level << 16 | name) that set what a datagram carries: IP_TOS, IP_TTL,
+    // IPV6_UNICAST_HOPS and IPV6_TCLASS.
+    private const int IpTosKey = 1;
+    private const int IpTtlKey = 2;
+    private const int Ipv6HopsKey = (41 << 16) | 16;
+    private const int Ipv6TClassKey = (41 << 16) | 67;
+
+    // The arrival time of the last datagram read (Linux's sk_stamp); -1 before the first. Protected by Mu.
+    private long _lastStampNs = -1;
 
     private readonly UdpEndpoint _ep;
+    private readonly SandboxNetwork _net;
 
     // Protected by Mu.
     private bool _shutRead;
@@ -24,10 +38,12 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener
 
     private readonly Func<bool> _canRead;
 
-    public StackUdpSocket(LoopbackStack loopback, UdpEndpoint ep, int flags, uint uid)
-        : base(loopback, InetAddr.AF_INET, SOCK_DGRAM, flags, uid)
+    public StackUdpSocket(LoopbackStack loopback, SandboxNetwork net, UdpEndpoint ep, int flags, uint uid)
+        : base(loopback, ep.IsV6 ? InetAddr.AF_INET6 : InetAddr.AF_INET, SOCK_DGRAM, flags, uid)
     {
         _ep = ep;
+        _net = net;
+        net.Register(this);
         _canRead = CanRead;
         SendBuffer = UdpSocket.DefaultBuffer;
         ep.Listener = this;
@@ -38,6 +54,8 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener
     public override bool IsListeningSocket => false;
 
     public override bool IsConnectedSocket => _ep.Connected;
+
+    public override bool IsBound => _ep.LocalPort != 0;
 
     public override int ReceiveBuffer
     {
@@ -51,34 +69,36 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener
     {
         if (peer)
         {
-            a = new InetAddr(InetAddr.FromV4(_ep.RemoteAddress.Value), _ep.RemotePort);
+            a = new InetAddr(_ep.RemoteAddress.Value, _ep.RemotePort);
             return _ep.Connected ? 0 : -Errno.ENOTCONN.Value;
         }
 
-        a = new InetAddr(InetAddr.FromV4(_ep.LocalAddress.Value), _ep.LocalPort);
+        a = new InetAddr(_ep.LocalPort == 0 && Family == InetAddr.AF_INET6 ? 0 : _ep.LocalAddress.Value, _ep.LocalPort);
         return 0;
     }
 
     public override long Bind(InetAddr a)
     {
-        if (!a.IsV4)
+        if (Family == InetAddr.AF_INET6 && a.IsV4 && V6Only)
         {
-            return -Errno.EAFNOSUPPORT.Value;
+            return -Errno.EINVAL.Value;
         }
 
         _ep.ReuseAddress = ReuseAddr;
         _ep.ReusePort = ReusePort;
-        return -_ep.Bind(new Ip4Address(a.V4), a.Port).Value;
+        _ep.V6Only = V6Only;
+        return -_ep.Bind(StackAddress.Local(a), a.Port).Value;
     }
 
     public override long Connect(Task t, InetAddr dst)
     {
-        if (!dst.IsV4)
+        if (Family == InetAddr.AF_INET6 && dst.IsV4 && V6Only)
         {
-            return -Errno.EAFNOSUPPORT.Value;
+            return -Errno.ENETUNREACH.Value;
         }
 
-        long r = -_ep.Connect(new Ip4Address(dst.IsAny ? Ip4Address.Loopback.Value : dst.V4), dst.Port).Value;
+        _ep.V6Only = V6Only;
+        long r = -_ep.Connect(StackAddress.Remote(dst), dst.Port).Value;
         Events.Notify();
         return r;
     }
@@ -116,7 +136,10 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener
         return _ep.Connected ? 0 : -Errno.ENOTCONN.Value;
     }
 
-    public override long Send(Task t, in IoSequence src, int flags, InetAddr? dst)
+    public override long Send(Task t, in IoSequence src, int flags, InetAddr? dst) => Send(t, src, flags, dst, -1, -1);
+
+    /// <summary>send with the hop limit (TTL) and traffic class (TOS) of a sendmsg's control messages (-1: the socket's).</summary>
+    public long Send(Task t, in IoSequence src, int flags, InetAddr? dst, int hops, int tclass)
     {
         if ((flags & MSG_OOB) != 0)
         {
@@ -131,14 +154,33 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener
             }
         }
 
-        if (dst is InetAddr d && (!d.IsV4 || d.Port == 0))
+        if (dst is InetAddr d)
         {
-            return d.IsV4 ? -Errno.EINVAL.Value : -Errno.EAFNOSUPPORT.Value;
+            if (d.Port == 0)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            if (Family == InetAddr.AF_INET6 && d.IsV4 && V6Only)
+            {
+                return -Errno.ENETUNREACH.Value;
+            }
         }
 
-        if (src.Total > MaxDatagram)
+        bool v4 = dst is InetAddr to4 ? to4.IsV4 : !_ep.Connected || _ep.RemoteAddress.IsV4;
+        if (src.Total > (ulong)(v4 ? MaxDatagram : MaxDatagram6))
         {
             return -Errno.EMSGSIZE.Value;
+        }
+
+        if (hops < 0 && Options.TryGetValue(v4 ? IpTtlKey : Ipv6HopsKey, out int h))
+        {
+            hops = h;
+        }
+
+        if (tclass < 0)
+        {
+            tclass = Options.GetValueOrDefault(v4 ? IpTosKey : Ipv6TClassKey, 0);
         }
 
         int len = (int)src.Total;
@@ -150,9 +192,10 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener
                 return -Errno.EFAULT.Value;
             }
 
+            _ep.V6Only = V6Only;
             Errno err = dst is InetAddr to
-                ? _ep.SendTo(buf.AsSpan(0, len), new Ip4Address(to.IsAny ? Ip4Address.Loopback.Value : to.V4), to.Port)
-                : _ep.SendTo(buf.AsSpan(0, len));
+                ? _ep.SendTo(buf.AsSpan(0, len), StackAddress.Remote(to), to.Port, hops, tclass)
+                : _ep.SendTo(buf.AsSpan(0, len), default, 0, hops, tclass);
             return err == Errno.None ? len : -err.Value;
         }
         finally
@@ -161,10 +204,17 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener
         }
     }
 
-    public override long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags)
+    public override long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags) =>
+        Receive(t, dst, flags, out from, out msgFlags, out _, out _, out _);
+
+    /// <summary>recv, with the hop limit, traffic class and arrival time the datagram came with (for recvmsg's control messages).</summary>
+    public long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags, out int hops, out int tclass, out long stampNs)
     {
         from = default;
         msgFlags = 0;
+        hops = 0;
+        tclass = 0;
+        stampNs = 0;
         if ((flags & MSG_OOB) != 0)
         {
             return -Errno.EINVAL.Value;
@@ -178,7 +228,7 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener
             while (true)
             {
                 int want = (int)Math.Min(dst.Total, (ulong)buf.Length);
-                Errno err = _ep.Receive(buf.AsSpan(0, want), out int length, out Ip4Address src, out ushort port, peek);
+                Errno err = _ep.Receive(buf.AsSpan(0, want), out int length, out IpAddress src, out ushort port, out DatagramInfo info, peek);
                 if (err == Errno.None)
                 {
                     int n = Math.Min(length, want);
@@ -187,7 +237,15 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener
                         return -Errno.EFAULT.Value;
                     }
 
-                    from = new InetAddr(InetAddr.FromV4(src.Value), port);
+                    from = new InetAddr(src.Value, port);
+                    hops = info.Ttl;
+                    tclass = info.Tos;
+                    stampNs = info.ArrivalNs;
+                    lock (Mu)
+                    {
+                        _lastStampNs = info.ArrivalNs;
+                    }
+
                     if (n < length)
                     {
                         msgFlags |= MSG_TRUNC;
@@ -242,6 +300,15 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener
 
     public override int Available => _ep.NextLength;
 
+    public override bool LastStamp(out long ns)
+    {
+        lock (Mu)
+        {
+            ns = _lastStampNs;
+            return ns >= 0;
+        }
+    }
+
     public override int Readiness(int events)
     {
         int r = _ep.Events;
@@ -261,8 +328,12 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener
         return r & (events | PollEvents.POLLHUP | PollEvents.POLLERR);
     }
 
+    /// <summary>Bytes of the datagrams waiting to be read (/proc/net/udp's rx_queue).</summary>
+    public int Queued => _ep.QueuedBytes;
+
     protected override void Release()
     {
+        _net.Unregister(this);
         _ep.Listener = null;
         _ep.Close();
         Events.Notify();

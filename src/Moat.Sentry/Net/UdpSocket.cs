@@ -12,7 +12,7 @@ namespace Moat.Sentry.Net;
 /// fit is dropped, as Linux drops it). A datagram to a port nobody has bound is lost; a connected sender then
 /// gets ECONNREFUSED on its next call, which is what Linux's ICMP port-unreachable does.
 /// </summary>
-internal sealed class UdpSocket : InetSocket
+internal sealed class UdpSocket : InetSocket, IInetDatagramSocket
 {
     /// <summary>net.core.rmem_default / wmem_default.</summary>
     public const int DefaultBuffer = 212992;

@@ -47,4 +47,29 @@ internal static class Checksum
     /// <summary>The sum of the IPv4 pseudo-header that TCP and UDP checksums cover.</summary>
     public static uint PseudoHeader(Ip4Address src, Ip4Address dst, byte protocol, int length) =>
         (src.Value >> 16) + (src.Value & 0xFFFF) + (dst.Value >> 16) + (dst.Value & 0xFFFF) + protocol + (uint)length;
+
+    /// <summary>
+    /// The pseudo-header sum for either family: IPv4's for two IPv4 addresses, else IPv6's (RFC 8200 8.1:
+    /// both addresses, the upper-layer length and the next-header value).
+    /// </summary>
+    public static uint PseudoHeader(IpAddress src, IpAddress dst, byte protocol, int length)
+    {
+        if (src.IsV4 && dst.IsV4)
+        {
+            return PseudoHeader(src.V4, dst.V4, protocol, length);
+        }
+        ulong s = (ulong)protocol + (uint)length;
+        UInt128 a = src.Value, b = dst.Value;
+        for (int i = 0; i < 8; i++)
+        {
+            s += (ulong)(a & 0xFFFF) + (ulong)(b & 0xFFFF);
+            a >>= 16;
+            b >>= 16;
+        }
+        while ((s >> 32) != 0)
+        {
+            s = (s & 0xFFFF_FFFF) + (s >> 32);
+        }
+        return (uint)s;
+    }
 }

@@ -6,6 +6,16 @@ namespace Moat.Sentry.Net.Stack;
 internal interface IStackClock
 {
     long NowNs { get; }
+
+    /// <summary>CLOCK_REALTIME in nanoseconds, for receive timestamps (always the host's: nothing waits on it).</summary>
+    long RealtimeNs
+    {
+        get
+        {
+            Moat.Host.HostProcess.ClockGettime(0, out Moat.Abi.Timespec ts);
+            return (ts.tv_sec * 1_000_000_000) + ts.tv_nsec;
+        }
+    }
 }
 
 /// <summary>The host's monotonic clock.</summary>

@@ -155,7 +155,7 @@ internal sealed partial class NetworkStack
         {
             Stats.IcmpOutDestUnreachs++;
         }
-        Ip4Address from = IsLocalAddressLocked(dst) ? dst : r.Source;
+        Ip4Address from = IsLocalAddressLocked(dst) ? dst : r.Source.V4;
         SendIpLocked(r, from, src, Ipv4Header.ProtocolIcmp, p, dontFragment: false, tos: 0xC0);
     }
 }

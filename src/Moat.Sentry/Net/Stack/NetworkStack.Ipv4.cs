@@ -41,11 +41,21 @@ internal sealed partial class NetworkStack
                 HandleArpLocked(nic, p);
                 return;
             }
+            if (type == EtherTypeIpv6)
+            {
+                HandleIpv6Locked(nic, p);
+                return;
+            }
             if (type != EtherTypeIpv4)
             {
                 p.Release();
                 return;
             }
+        }
+        else if (p.Length > 0 && (p.Span[0] >> 4) == 6)
+        {
+            HandleIpv6Locked(nic, p);
+            return;
         }
         HandleIpv4Locked(nic, p);
     }
@@ -83,6 +93,8 @@ internal sealed partial class NetworkStack
         }
         p.Source = h.Source;
         p.Destination = h.Destination;
+        p.Ttl = h.Ttl;
+        p.Tos = h.Tos;
         bool rawTaken = RawEndpoints.Count != 0 && DeliverRawLocked(h, p.Span);
         p.TrimFront(h.HeaderLength);
         switch (h.Protocol)

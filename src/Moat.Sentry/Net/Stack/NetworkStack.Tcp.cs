@@ -33,22 +33,24 @@ internal sealed partial class NetworkStack
         p.Release();
     }
 
-    private TcpEndpoint? FindListenerLocked(Ip4Address local, ushort port)
+    private TcpEndpoint? FindListenerLocked(IpAddress local, ushort port)
     {
         if (!TcpPorts.TryGetValue(port, out List<TcpEndpoint>? list))
         {
             return null;
         }
+        // An exact address first, then a wildcard of the segment's own family, then a dual-stack :: (as
+        // Linux's compute_score ranks them).
         TcpEndpoint? wildcard = null;
         foreach (TcpEndpoint ep in list)
         {
-            if (ep.IsListeningLocked)
+            if (ep.IsListeningLocked && ep.Key.LocalAddress.Accepts(local, ep.V6Only))
             {
                 if (ep.Key.LocalAddress == local)
                 {
                     return ep;
                 }
-                if (ep.Key.LocalAddress.IsUnspecified)
+                if (wildcard == null || ep.IsV6 == !local.IsV4)
                 {
                     wildcard = ep;
                 }
@@ -61,7 +63,7 @@ internal sealed partial class NetworkStack
     /// Answers a segment that belongs to no connection with a RST (RFC 793 p. 65): SEQ=SEG.ACK if it had an
     /// ACK, else SEQ=0 with ACK=SEG.SEQ+SEG.LEN. Never answers a RST.
     /// </summary>
-    internal void SendResetForLocked(Ip4Address remote, Ip4Address local, in TcpSegment s)
+    internal void SendResetForLocked(IpAddress remote, IpAddress local, in TcpSegment s)
     {
         if (s.Has(TcpFlags.Rst) || RouteLocked(remote, out Route r) != Errno.None)
         {

@@ -25,8 +25,8 @@ internal sealed partial class NetworkStack
             return;
         }
         p.Truncate(length);
-        // A zero checksum means the sender computed none (allowed for UDP over IPv4).
-        if (sum != 0 && Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(p.Source, p.Destination, Ipv4Header.ProtocolUdp, length), p.Span)) != 0)
+        // A zero checksum means the sender computed none (allowed for UDP over IPv4, never over IPv6).
+        if ((sum != 0 || !p.Destination.IsV4) && Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(p.Source, p.Destination, Ipv4Header.ProtocolUdp, length), p.Span)) != 0)
         {
             p.Release();
             return;
@@ -35,9 +35,13 @@ internal sealed partial class NetworkStack
         if (ep == null)
         {
             Stats.UdpNoPorts++;
-            if (!broadcast)
+            if (!broadcast && p.Destination.IsV4)
             {
                 SendIcmpErrorLocked(p, IcmpType.DestinationUnreachable, IcmpType.CodePortUnreachable);
+            }
+            else if (!p.Destination.IsV4)
+            {
+                SendIcmpv6ErrorLocked(p, Icmpv6Type.DestinationUnreachable, Icmpv6Type.CodePortUnreachable);
             }
             p.Release();
             return;
@@ -52,24 +56,28 @@ internal sealed partial class NetworkStack
     /// from (<paramref name="remote"/>, <paramref name="remotePort"/>): the most specific match wins, as in
     /// Linux's udp4_lib_lookup scoring (a connected endpoint before a bound one before a wildcard).
     /// </summary>
-    internal UdpEndpoint? FindUdpLocked(Ip4Address local, ushort localPort, Ip4Address remote, ushort remotePort, bool connectedOnly)
+    internal UdpEndpoint? FindUdpLocked(IpAddress local, ushort localPort, IpAddress remote, ushort remotePort, bool connectedOnly)
     {
         if (!UdpPorts.TryGetValue(localPort, out List<UdpEndpoint>? list))
         {
             return null;
         }
         UdpEndpoint? best = null;
-        int bestScore = -1;
+        int bestScore = int.MinValue;
         foreach (UdpEndpoint ep in list)
         {
             int score = 0;
+            if (!ep.LocalAddress.Accepts(local, ep.V6Only))
+            {
+                continue;
+            }
             if (!ep.LocalAddress.IsUnspecified)
             {
-                if (ep.LocalAddress != local)
-                {
-                    continue;
-                }
                 score += 2;
+            }
+            if (ep.IsV6 != !local.IsV4)
+            {
+                score -= 1; // Linux's compute_score prefers a socket of the datagram's own family
             }
             if (ep.Connected)
             {

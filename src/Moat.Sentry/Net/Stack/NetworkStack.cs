@@ -48,6 +48,9 @@ internal sealed partial class NetworkStack
 
     internal long NowNs => Clock.NowNs;
 
+    /// <summary>CLOCK_REALTIME in nanoseconds: when a datagram arrived (SO_TIMESTAMP, SIOCGSTAMP).</summary>
+    internal long RealtimeNs() => Clock.RealtimeNs;
+
     internal Random Random => _random;
 
     /// <summary>Adds an interface over <paramref name="link"/> with address <paramref name="address"/>/<paramref name="prefix"/>.</summary>
@@ -104,9 +107,9 @@ internal sealed partial class NetworkStack
         }
     }
 
-    public TcpEndpoint CreateTcp() => new(this);
+    public TcpEndpoint CreateTcp(bool v6 = false) => new(this, v6);
 
-    public UdpEndpoint CreateUdp() => new(this);
+    public UdpEndpoint CreateUdp(bool v6 = false) => new(this, v6);
 
     public PingEndpoint CreatePing() => new(this);
 
@@ -124,6 +127,10 @@ internal sealed partial class NetworkStack
             }
         }
     }
+
+    /// <summary>Whether <paramref name="a"/> is one of this stack's addresses (::1 is the only IPv6 one).</summary>
+    internal bool IsLocalAddressLocked(IpAddress a) =>
+        a.IsV4 ? IsLocalAddressLocked(a.V4) : a == IpAddress.V6Loopback && HasLoopbackLocked();
 
     internal bool IsLocalAddressLocked(Ip4Address a)
     {
@@ -157,6 +164,27 @@ internal sealed partial class NetworkStack
     /// Chooses the interface, next hop and source address for <paramref name="dst"/>: a local address goes over
     /// the loopback, an on-link one directly, anything else through the default gateway.
     /// </summary>
+    internal Errno RouteLocked(IpAddress dst, out Route route)
+    {
+        if (dst.IsV4)
+        {
+            return RouteLocked(dst.V4, out route);
+        }
+        route = default;
+        if (IsLocalAddressLocked(dst))
+        {
+            foreach (Nic nic in _nics)
+            {
+                if (nic.IsLoopback)
+                {
+                    route = new Route(nic, default, dst);
+                    return Errno.None;
+                }
+            }
+        }
+        return Errno.ENETUNREACH;
+    }
+
     internal Errno RouteLocked(Ip4Address dst, out Route route)
     {
         route = default;
@@ -216,7 +244,8 @@ internal sealed partial class NetworkStack
 }
 
 /// <summary>Where a packet to one destination leaves: the interface, the next hop and the source address.</summary>
-internal readonly record struct Route(Nic Nic, Ip4Address NextHop, Ip4Address Source);
+/// <remarks>IPv6 goes over the loopback only (no NDP): its routes have no next hop.</remarks>
+internal readonly record struct Route(Nic Nic, Ip4Address NextHop, IpAddress Source);
 
 /// <summary>Counters of the stack (a subset of /proc/net/snmp). Protected by the stack's lock.</summary>
 internal sealed class StackStats

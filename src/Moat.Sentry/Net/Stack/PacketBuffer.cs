@@ -34,9 +34,16 @@ internal sealed class PacketBuffer
     /// <summary>Length of the current view.</summary>
     public int Length { get; private set; }
 
-    /// <summary>Source and destination of the IPv4 header this packet arrived with (receive path).</summary>
-    public Ip4Address Source;
-    public Ip4Address Destination;
+    /// <summary>Source and destination of the IPv4 or IPv6 header this packet arrived with (receive path).</summary>
+    public IpAddress Source;
+    public IpAddress Destination;
+
+    /// <summary>The TTL (hop limit) and TOS (traffic class) it arrived with (receive path; IP_RECVTTL and friends).</summary>
+    public byte Ttl;
+    public byte Tos;
+
+    /// <summary>CLOCK_REALTIME nanoseconds of its arrival at an endpoint that asked for it (SO_TIMESTAMP), else 0.</summary>
+    public long ArrivalNs;
 
     /// <summary>The transport source port (receive path, UDP datagrams queued for a reader).</summary>
     public ushort SourcePort;

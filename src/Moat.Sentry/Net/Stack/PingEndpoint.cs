@@ -65,7 +65,7 @@ internal sealed class PingEndpoint
             }
             ReadOnlySpan<byte> m = p.Span;
             length = m.Length;
-            from = p.Source;
+            from = p.Source.V4;
             m[..Math.Min(m.Length, message.Length)].CopyTo(message);
             if (!peek)
             {
@@ -143,7 +143,7 @@ internal sealed class PingEndpoint
             }
             ReadOnlySpan<byte> m = p.Span;
             seq = BinaryPrimitives.ReadUInt16BigEndian(m[6..]);
-            from = p.Source;
+            from = p.Source.V4;
             ReadOnlySpan<byte> data = m[IcmpType.HeaderLength..];
             length = Math.Min(data.Length, payload.Length);
             data[..length].CopyTo(payload);

@@ -149,7 +149,7 @@ internal sealed class RawEndpoint
                 return err;
             }
 
-            Ip4Address src = _local.IsUnspecified || _local.IsMulticastOrBroadcast ? r.Source : _local;
+            Ip4Address src = _local.IsUnspecified || _local.IsMulticastOrBroadcast ? r.Source.V4 : _local;
             err = HeaderIncluded
                 ? _stack.SendRawDatagramLocked(r, src, data)
                 : SendPayloadLocked(r, src, dst, data, tos, ttl);
@@ -188,7 +188,7 @@ internal sealed class RawEndpoint
 
             ReadOnlySpan<byte> d = p.Span;
             length = d.Length;
-            from = p.Source;
+            from = p.Source.V4;
             d[..Math.Min(d.Length, buffer.Length)].CopyTo(buffer);
             if (!peek)
             {

@@ -19,6 +19,11 @@ internal sealed partial class TcpEndpoint
     private uint _oooFinSeq;
     private int _segsSinceAck;
 
+    // Linux's quick-ACK mode: the first data of a connection is acknowledged at once, up to this many
+    // segments (tcp_incr_quickack at the first data segment), before delayed ACKs start.
+    private int _quickAcks;
+    private bool _receivedData;
+
     /// <summary>Adopts the options of the peer's SYN (RFC 7323, RFC 2018) and its MSS.</summary>
     private void NegotiateLocked(in TcpSegment s)
     {
@@ -59,7 +64,7 @@ internal sealed partial class TcpEndpoint
     }
 
     /// <summary>A SYN for a listener: a new connection in SYN-RECEIVED, in the SYN queue, answered with SYN-ACK.</summary>
-    internal void HandleListenSegmentLocked(in TcpSegment s, Ip4Address remote, Ip4Address local)
+    internal void HandleListenSegmentLocked(in TcpSegment s, IpAddress remote, IpAddress local)
     {
         if (s.Has(TcpFlags.Rst))
         {
@@ -84,8 +89,9 @@ internal sealed partial class TcpEndpoint
         {
             return;
         }
-        var c = new TcpEndpoint(_stack)
+        var c = new TcpEndpoint(_stack, IsV6)
         {
+            V6Only = V6Only,
             NoDelay = NoDelay,
             _keepAlive = _keepAlive,
             KeepIdleNs = KeepIdleNs,
@@ -107,7 +113,8 @@ internal sealed partial class TcpEndpoint
         c._irs = s.Seq;
         c._rcvNxt = s.Seq + 1;
         c._state = TcpState.SynReceived;
-        c._rcvShift = s.WindowScale >= 0 ? WindowShiftFor(MaxReceiveBuffer / 2) : 0;
+        c._synReceivedNs = _stack.NowNs;
+        c._rcvShift = s.WindowScale >= 0 ? WindowShiftFor(MaxReceiveBuffer) : 0;
         c.NegotiateLocked(s);
         c._sndWnd = s.Window;
         c._sndWl1 = s.Seq;
@@ -164,6 +171,7 @@ internal sealed partial class TcpEndpoint
         NegotiateLocked(s);
         // The window of a SYN is never scaled (RFC 7323 2.2).
         _sndWnd = s.Window;
+        _maxSndWnd = s.Window;
         _sndWl1 = s.Seq;
         _sndWl2 = s.Ack;
         if (ackOk)
@@ -266,8 +274,14 @@ internal sealed partial class TcpEndpoint
             {
                 return; // accept queue full: Linux drops the ACK and lets the SYN-ACK be retransmitted
             }
+            if (_parent != null && _parent._deferAcceptNs > 0 && data.Length == 0 && !s.Has(TcpFlags.Fin)
+                && _stack.NowNs - _synReceivedNs < _parent._deferAcceptNs)
+            {
+                return; // TCP_DEFER_ACCEPT: a bare ACK waits for data (tcp_check_req); the SYN-ACK is resent meanwhile
+            }
             _sndUna = _iss + 1;
             _sndWnd = (long)s.Window << _sndShift;
+            _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
             _sndWl1 = s.Seq;
             _sndWl2 = s.Ack;
             if (_retries == 0)
@@ -297,6 +311,7 @@ internal sealed partial class TcpEndpoint
                 long w = (long)s.Window << _sndShift;
                 windowChanged = w != _sndWnd;
                 _sndWnd = w;
+                _maxSndWnd = Math.Max(_maxSndWnd, w);
                 _sndWl1 = s.Seq;
                 _sndWl2 = s.Ack;
             }
@@ -365,6 +380,7 @@ internal sealed partial class TcpEndpoint
 
     private void AckAdvancedLocked(in TcpSegment s, long acked)
     {
+        _bytesAcked += acked;
         uint end = DataEnd;
         uint dataAckedTo = Seq.Lt(s.Ack, end) ? s.Ack : end;
         if (Seq.Gt(dataAckedTo, _sndBufSeq))
@@ -419,7 +435,13 @@ internal sealed partial class TcpEndpoint
         }
         bool inOrder = seq == _rcvNxt;
         bool hadHoles = _rcvBuf.OutOfOrder.Count > 0;
+        uint before = _rcvNxt;
         _rcvNxt = _rcvBuf.Write(_rcvNxt, seq, data.Slice(off, n));
+        _bytesReceived += _rcvNxt - before;
+        if (data.Length >= _rcvMssEstimate)
+        {
+            _rcvMssEstimate = Math.Min(data.Length, _mss); // tcp_measure_rcv_mss: a segment as large as the estimate raises it
+        }
         if (_oooFin && _oooFinSeq == _rcvNxt)
         {
             ReceiveFinLocked();
@@ -431,9 +453,19 @@ internal sealed partial class TcpEndpoint
             SendAckLocked();
             return;
         }
+        if (!_receivedData)
+        {
+            _receivedData = true;
+            _quickAcks = (int)Math.Clamp(_rcvBuf.Limit / (2L * _rcvMssEstimate), 2, 16);
+        }
         // Delayed ACK (RFC 1122 4.2.3.2): at least every second full-sized segment, else within 40 ms.
         _segsSinceAck++;
-        if (_segsSinceAck >= 2)
+        if (_quickAcks > 0)
+        {
+            _quickAcks--;
+            SendAckLocked();
+        }
+        else if (_segsSinceAck >= 2)
         {
             SendAckLocked();
         }
@@ -523,7 +555,9 @@ internal sealed partial class TcpEndpoint
         {
             return;
         }
-        if (!_rcvBufLocked && _rcvSpaceCopied > _rcvSpaceLast)
+        // An RTT that moved less than a default segment says nothing of the throughput (a reader of a few
+        // bytes leaves the window as Linux leaves it).
+        if (!_rcvBufLocked && _rcvSpaceCopied > _rcvSpaceLast && _rcvSpaceCopied > DefaultMss)
         {
             long target = Math.Min((2 * _rcvSpaceCopied) + (16L * _mss), MaxReceiveBuffer / 2);
             if (target > _rcvBuf.Limit)

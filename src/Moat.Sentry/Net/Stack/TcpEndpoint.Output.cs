@@ -65,18 +65,11 @@ internal sealed partial class TcpEndpoint
     }
 
     /// <summary>The MSS we announce: what our interface carries after the IP and TCP headers.</summary>
-    private int OurMss => Math.Min(_route.Nic.Mtu, 65535) - Ipv4Header.MinLength - TcpSegment.HeaderLength;
+    private int OurMss => Math.Min(_route.Nic.Mtu, 65535) - (_key.RemoteAddress.IsV4 ? Ipv4Header.MinLength : NetworkStack.Ipv6HeaderLength)
+        - TcpSegment.HeaderLength;
 
-    /// <summary>Linux's tcp_select_initial_window: the smallest shift that lets the window reach the largest buffer.</summary>
-    private static int WindowShiftFor(int space)
-    {
-        int shift = 0;
-        while (shift < 14 && (space >> shift) > 65535)
-        {
-            shift++;
-        }
-        return shift;
-    }
+    /// <summary>Linux's tcp_select_initial_window: the shift is ilog2 of the largest receive buffer (tcp_rmem[2]) less 15.</summary>
+    private static int WindowShiftFor(int space) => Math.Clamp(System.Numerics.BitOperations.Log2((uint)space) - 15, 0, 14);
 
     private void SendSynLocked()
     {
@@ -114,6 +107,12 @@ internal sealed partial class TcpEndpoint
                     }
                     return;
                 }
+                // TCP_CORK and MSG_MORE hold a short last segment until uncorked, a FIN, or 200 ms.
+                if (n < _mss && n == unsent && (_cork || _more) && !_pushHeld && !_finQueued)
+                {
+                    _stack.Timers.ArmIfIdle(_corkTimer, _stack.NowNs + CorkFlushNs);
+                    return;
+                }
                 // Sender-side silly window avoidance (RFC 1122 4.2.3.4) and Nagle (RFC 896): a short segment
                 // waits while data is in flight, unless it is all there is, NODELAY is set, or a FIN follows.
                 if (n < _mss && inFlight > 0)
@@ -139,6 +138,7 @@ internal sealed partial class TcpEndpoint
                     _stack.Stats.TcpRetransSegs++;
                 }
                 SendSegmentLocked(_sndNxt, flags, (int)(_sndNxt - _sndBufSeq), n);
+                _bytesSent += n;
                 _sndNxt += (uint)n + (fin ? 1u : 0u);
                 _sndMax = Seq.Max(_sndMax, _sndNxt);
                 _stack.Timers.ArmIfIdle(_rtxTimer, _stack.NowNs + BackedOffRtoNs);
@@ -166,6 +166,7 @@ internal sealed partial class TcpEndpoint
             int n = (int)Math.Min(end - _sndUna, (uint)_mss);
             bool fin = _finQueued && _sndUna + (uint)n == end;
             SendSegmentLocked(_sndUna, (byte)(TcpFlags.Ack | TcpFlags.Psh | (fin ? TcpFlags.Fin : 0)), (int)(_sndUna - _sndBufSeq), n);
+            _bytesSent += n;
             covered = (uint)n + (fin ? 1u : 0u);
         }
         else if (_finQueued)
@@ -198,14 +199,17 @@ internal sealed partial class TcpEndpoint
     /// <summary>The window we advertise (before scaling), never moving the right edge back (RFC 7323 2.4).</summary>
     private int AdvertisedWindowLocked(bool syn)
     {
-        long space = _rcvBuf.Space;
-        uint edge = _rcvNxt + (uint)space;
-        if (Seq.Lt(edge, _rcvAdvEdge))
-        {
-            space = _rcvAdvEdge - _rcvNxt;
-        }
         int shift = syn ? 0 : _rcvShift;
-        long field = Math.Min(space >> shift, 65535);
+        long field = _rcvBuf.Space >> shift;
+        long current = Seq.Gt(_rcvAdvEdge, _rcvNxt) ? _rcvAdvEdge - _rcvNxt : 0;
+        if ((field << shift) < current)
+        {
+            // Never shrink: keep the edge. While the buffer has that room, round up to the scale's unit as
+            // Linux's tcp_select_window does (the ring takes the few bytes beyond its limit); a full buffer
+            // rounds down, so that probes into a closed window cannot creep its edge forward.
+            field = _rcvBuf.Space >= current ? (current + (1L << shift) - 1) >> shift : current >> shift;
+        }
+        field = Math.Min(field, 65535);
         uint newEdge = _rcvNxt + (uint)(field << shift);
         if (Seq.Gt(newEdge, _rcvAdvEdge))
         {

@@ -15,7 +15,12 @@ internal sealed partial class TcpEndpoint
 {
     /// <summary>Linux's tcp_rmem and tcp_wmem defaults; the window is half the buffer (tcp_adv_win_scale 1).</summary>
     public const int DefaultReceiveBuffer = 131072;
-    public const int MaxReceiveBuffer = 6291456;
+
+    /// <summary>tcp_rmem[2] as Linux 6.18 sets it (32 MiB): the window scale follows from it (10).</summary>
+    public const int MaxReceiveBuffer = 33554432;
+
+    /// <summary>The most SO_RCVBUF gives (the sandbox's rmem_max ceiling as the socket layer applied it before).</summary>
+    private const int MaxSetReceiveBuffer = 6291456;
     public const int DefaultSendBuffer = 16384;
     public const int MaxSendBuffer = 4194304;
 
@@ -50,9 +55,32 @@ internal sealed partial class TcpEndpoint
     private bool _sndBufLocked;
     private bool _rcvBufLocked;
 
-    public TcpEndpoint(NetworkStack stack)
+    /// <summary>How long TCP_CORK or MSG_MORE holds a partial segment at most (Linux's 200 ms ceiling).</summary>
+    private const long CorkFlushNs = 200_000_000;
+
+    // TCP_CORK, MSG_MORE of the last send, and the cork timer's push of what they hold.
+    private bool _cork;
+    private bool _more;
+    private bool _pushHeld;
+    private readonly StackTimer _corkTimer;
+
+    // TCP_DEFER_ACCEPT of a listener: how long a connection's bare final ACK is ignored while no data came.
+    private long _deferAcceptNs;
+    private long _synReceivedNs;
+
+    // TCP_INFO's counters: data bytes sent (retransmissions too), bytes acknowledged, bytes received in order,
+    // the largest window the peer offered and Linux's estimate of the peer's MSS (tcp_measure_rcv_mss).
+    private long _bytesSent;
+    private long _bytesAcked;
+    private long _bytesReceived;
+    private long _maxSndWnd;
+    private int _rcvMssEstimate = 536;
+
+    public TcpEndpoint(NetworkStack stack, bool v6 = false)
     {
         _stack = stack;
+        IsV6 = v6;
+        _corkTimer = new StackTimer(OnCorkTimer);
         _rtxTimer = new StackTimer(OnRetransmitTimer);
         _delackTimer = new StackTimer(OnDelayedAckTimer);
         _stateTimer = new StackTimer(OnStateTimer);
@@ -71,6 +99,14 @@ internal sealed partial class TcpEndpoint
     }
 
     public TcpKey Key => _key;
+
+    /// <summary>An AF_INET6 endpoint: its wildcard is :: (IPv4 too, unless <see cref="V6Only"/>).</summary>
+    public bool IsV6 { get; }
+
+    /// <summary>IPV6_V6ONLY: an AF_INET6 endpoint that takes and makes no IPv4 (mapped) connections.</summary>
+    public bool V6Only { get; set; }
+
+    private IpAddress Wildcard => IsV6 ? IpAddress.V6Any : IpAddress.V4Any;
 
     internal bool IsListeningLocked => _state == TcpState.Listen;
 
@@ -158,7 +194,7 @@ internal sealed partial class TcpEndpoint
                 _rcvBufLocked = true;
                 // SO_RCVBUF doubles its argument and the window is half the buffer; a window already advertised
                 // is never taken back (AdvertisedWindowLocked keeps its edge).
-                _rcvBuf.Limit = Math.Clamp(value, 2304 / 2, MaxReceiveBuffer / 2);
+                _rcvBuf.Limit = Math.Clamp(value, 2304 / 2, MaxSetReceiveBuffer / 2);
             }
         }
     }
@@ -175,6 +211,18 @@ internal sealed partial class TcpEndpoint
         }
     }
 
+    /// <summary>Connections waiting for accept (a listener's rx_queue in /proc/net/tcp).</summary>
+    public int AcceptQueueLength
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return _acceptQueue.Count;
+            }
+        }
+    }
+
     /// <summary>Bytes waiting to be read (FIONREAD).</summary>
     public int ReadableBytes
     {
@@ -187,7 +235,7 @@ internal sealed partial class TcpEndpoint
         }
     }
 
-    public Errno Bind(Ip4Address address, ushort port)
+    public Errno Bind(IpAddress address, ushort port)
     {
         lock (_stack.Mu)
         {
@@ -195,7 +243,7 @@ internal sealed partial class TcpEndpoint
         }
     }
 
-    private Errno BindLocked(Ip4Address address, ushort port)
+    private Errno BindLocked(IpAddress address, ushort port)
     {
         if (_bound || _state != TcpState.Closed || _closed)
         {
@@ -221,7 +269,7 @@ internal sealed partial class TcpEndpoint
         return Errno.None;
     }
 
-    private bool PortConflictLocked(ushort port, Ip4Address address, bool reuse)
+    private bool PortConflictLocked(ushort port, IpAddress address, bool reuse)
     {
         if (!_stack.TcpPorts.TryGetValue(port, out List<TcpEndpoint>? list))
         {
@@ -233,7 +281,7 @@ internal sealed partial class TcpEndpoint
             {
                 continue;
             }
-            bool overlap = ep._key.LocalAddress.IsUnspecified || address.IsUnspecified || ep._key.LocalAddress == address;
+            bool overlap = IpAddress.Overlap(ep._key.LocalAddress, ep.V6Only, address, V6Only);
             if (overlap && ReusePort && ep.ReusePort)
             {
                 continue; // SO_REUSEPORT on both: one group (Linux also asks for one owner; the sandbox has one network user)
@@ -246,7 +294,7 @@ internal sealed partial class TcpEndpoint
         return false;
     }
 
-    private void RegisterPortLocked(Ip4Address address, ushort port)
+    private void RegisterPortLocked(IpAddress address, ushort port)
     {
         if (!_stack.TcpPorts.TryGetValue(port, out List<TcpEndpoint>? list))
         {
@@ -274,7 +322,7 @@ internal sealed partial class TcpEndpoint
             }
             if (!_bound)
             {
-                Errno err = BindLocked(Ip4Address.Any, 0);
+                Errno err = BindLocked(Wildcard, 0);
                 if (err != Errno.None)
                 {
                     return err;
@@ -314,7 +362,7 @@ internal sealed partial class TcpEndpoint
     /// Starts connecting to <paramref name="address"/>:<paramref name="port"/>: EINPROGRESS, then the endpoint
     /// becomes writable (connected) or reports its error (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH) once.
     /// </summary>
-    public Errno Connect(Ip4Address address, ushort port)
+    public Errno Connect(IpAddress address, ushort port)
     {
         lock (_stack.Mu)
         {
@@ -337,7 +385,7 @@ internal sealed partial class TcpEndpoint
             {
                 return err;
             }
-            Ip4Address local = _bound && !_key.LocalAddress.IsUnspecified ? _key.LocalAddress : route.Source;
+            IpAddress local = _bound && !_key.LocalAddress.IsUnspecified ? _key.LocalAddress : route.Source;
             ushort localPort = _key.LocalPort;
             if (!_bound)
             {
@@ -361,12 +409,73 @@ internal sealed partial class TcpEndpoint
             _everConnected = true;
             _stack.Stats.TcpActiveOpens++;
             InitSendSequenceLocked();
-            _rcvShift = WindowShiftFor(MaxReceiveBuffer / 2);
+            _rcvShift = WindowShiftFor(MaxReceiveBuffer);
             _state = TcpState.SynSent;
             SendSynLocked();
             _stack.RunLoopbackLocked();
             // A loopback connect may already be done (or refused).
             return Errno.EINPROGRESS;
+        }
+    }
+
+    /// <summary>TCP_CORK: partial segments wait until it is cleared (which sends them), a FIN, or 200 ms.</summary>
+    public bool Cork
+    {
+        set
+        {
+            lock (_stack.Mu)
+            {
+                _cork = value;
+                if (!value)
+                {
+                    _more = false;
+                    PushHeldLocked();
+                }
+            }
+        }
+    }
+
+    /// <summary>TCP_DEFER_ACCEPT of a listener, in seconds as getsockopt reads it back (0: off).</summary>
+    public int DeferAcceptSeconds
+    {
+        set
+        {
+            lock (_stack.Mu)
+            {
+                _deferAcceptNs = Math.Max(value, 0) * 1_000_000_000L;
+            }
+        }
+    }
+
+    /// <summary>Sends the partial segment TCP_CORK or MSG_MORE held back, Nagle notwithstanding (TCP_NAGLE_PUSH).</summary>
+    private void PushHeldLocked()
+    {
+        _pushHeld = true;
+        bool noDelay = NoDelay;
+        NoDelay = true;
+        OutputLocked();
+        NoDelay = noDelay;
+        _pushHeld = false;
+        TimerQueue.Cancel(_corkTimer);
+        _stack.RunLoopbackLocked();
+    }
+
+    private void OnCorkTimer() => PushHeldLocked();
+
+    /// <summary>What TCP_INFO reports of this endpoint.</summary>
+    public TcpInfoSnapshot Info
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                int options = (_tsOn ? 1 : 0) | (_sackOn ? 2 : 0) | (_rcvShift > 0 || _sndShift > 0 ? 4 : 0);
+                // tcp_bound_to_half_wnd: the segment size is at most half the largest window the peer offered.
+                int sndMss = _maxSndWnd > 536 && _mss > _maxSndWnd / 2 ? (int)Math.Max(_maxSndWnd / 2, 68 - 32) : _mss;
+                return new TcpInfoSnapshot(_state, options, _sndShift, _rcvShift, _rto / 1000, (int)(_srtt / 1000), (int)(_rttvar / 1000),
+                    sndMss, Math.Min(_rcvMssEstimate, _mss), Math.Min(_route.Nic?.Mtu ?? 0, 65535), _mss, _cwnd, _ssthresh,
+                    _bytesSent, _bytesAcked, _bytesReceived);
+            }
         }
     }
 
@@ -382,11 +491,12 @@ internal sealed partial class TcpEndpoint
     }
 
     /// <summary>Queues bytes for sending: how many fit in the send buffer, or EAGAIN when none does.</summary>
-    public Errno Send(ReadOnlySpan<byte> data, out int written)
+    public Errno Send(ReadOnlySpan<byte> data, out int written, bool more = false)
     {
         lock (_stack.Mu)
         {
             written = 0;
+            _more = more;
             if (_error != Errno.None)
             {
                 Errno e = _error;
@@ -634,6 +744,7 @@ internal sealed partial class TcpEndpoint
         TimerQueue.Cancel(_delackTimer);
         TimerQueue.Cancel(_stateTimer);
         TimerQueue.Cancel(_keepaliveTimer);
+        TimerQueue.Cancel(_corkTimer);
         if (_registered)
         {
             _stack.TcpConnections.Remove(_key);
@@ -651,3 +762,8 @@ internal sealed partial class TcpEndpoint
         NotifyLocked();
     }
 }
+
+/// <summary>The fields of struct tcp_info an endpoint knows (times in microseconds, windows in bytes).</summary>
+internal readonly record struct TcpInfoSnapshot(TcpState State, int Options, int SndWscale, int RcvWscale, long RtoUs, int RttUs,
+    int RttVarUs, int SndMss, int RcvMss, int Pmtu, int AdvMss, long Cwnd, long Ssthresh, long BytesSent, long BytesAcked,
+    long BytesReceived);

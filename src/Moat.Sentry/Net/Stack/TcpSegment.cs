@@ -32,7 +32,7 @@ internal static class Seq
 }
 
 /// <summary>The four numbers that name a connection, from this stack's side.</summary>
-internal readonly record struct TcpKey(Ip4Address LocalAddress, ushort LocalPort, Ip4Address RemoteAddress, ushort RemotePort);
+internal readonly record struct TcpKey(IpAddress LocalAddress, ushort LocalPort, IpAddress RemoteAddress, ushort RemotePort);
 
 /// <summary>A parsed TCP segment: header fields, options (RFC 793, 7323, 2018) and where its payload lies.</summary>
 internal struct TcpSegment
@@ -144,6 +144,6 @@ internal struct TcpSegment
     }
 
     /// <summary>Checksum over the pseudo-header and the whole segment; zero when it is right.</summary>
-    public static ushort ComputeChecksum(Ip4Address src, Ip4Address dst, ReadOnlySpan<byte> segment) =>
+    public static ushort ComputeChecksum(IpAddress src, IpAddress dst, ReadOnlySpan<byte> segment) =>
         Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(src, dst, Ipv4Header.ProtocolTcp, segment.Length), segment));
 }

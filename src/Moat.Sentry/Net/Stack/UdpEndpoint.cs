@@ -15,6 +15,9 @@ internal sealed class UdpEndpoint
     public const int DefaultReceiveBuffer = 212992;
     public const int MaxPayload = 65535 - Ipv4Header.MinLength - NetworkStack.UdpHeaderLength;
 
+    /// <summary>The payload limit over IPv6 (the payload-length field covers only the UDP header and data).</summary>
+    public const int MaxPayload6 = 65535 - NetworkStack.UdpHeaderLength;
+
     private readonly NetworkStack _stack;
 
     // Protected by the stack's lock.
@@ -24,13 +27,31 @@ internal sealed class UdpEndpoint
     private bool _closed;
     private IReadinessListener? _listener;
 
-    public UdpEndpoint(NetworkStack stack) => _stack = stack;
+    public UdpEndpoint(NetworkStack stack, bool v6 = false)
+    {
+        _stack = stack;
+        IsV6 = v6;
+    }
 
-    public Ip4Address LocalAddress { get; private set; }
+    /// <summary>An AF_INET6 endpoint: its wildcard is :: (IPv4 too, unless <see cref="V6Only"/>).</summary>
+    public bool IsV6 { get; }
+
+    /// <summary>IPV6_V6ONLY: an AF_INET6 endpoint that takes and sends no IPv4 (mapped) traffic.</summary>
+    public bool V6Only { get; set; }
+
+    /// <summary>IP_TTL / IPV6_UNICAST_HOPS for datagrams sent (-1: the default, 64).</summary>
+    public int Ttl { get; set; } = -1;
+
+    /// <summary>IP_TOS / IPV6_TCLASS for datagrams sent.</summary>
+    public int Tos { get; set; }
+
+    private IpAddress Wildcard => IsV6 ? IpAddress.V6Any : IpAddress.V4Any;
+
+    public IpAddress LocalAddress { get; private set; }
 
     public ushort LocalPort { get; private set; }
 
-    public Ip4Address RemoteAddress { get; private set; }
+    public IpAddress RemoteAddress { get; private set; }
 
     public ushort RemotePort { get; private set; }
 
@@ -54,7 +75,7 @@ internal sealed class UdpEndpoint
         }
     }
 
-    public Errno Bind(Ip4Address address, ushort port)
+    public Errno Bind(IpAddress address, ushort port)
     {
         lock (_stack.Mu)
         {
@@ -62,7 +83,7 @@ internal sealed class UdpEndpoint
         }
     }
 
-    private Errno BindLocked(Ip4Address address, ushort port)
+    private Errno BindLocked(IpAddress address, ushort port)
     {
         if (LocalPort != 0 || _closed)
         {
@@ -94,7 +115,7 @@ internal sealed class UdpEndpoint
         return Errno.None;
     }
 
-    private bool Conflicts(ushort port, Ip4Address address)
+    private bool Conflicts(ushort port, IpAddress address)
     {
         if (!_stack.UdpPorts.TryGetValue(port, out List<UdpEndpoint>? list))
         {
@@ -102,7 +123,7 @@ internal sealed class UdpEndpoint
         }
         foreach (UdpEndpoint ep in list)
         {
-            bool overlap = ep.LocalAddress.IsUnspecified || address.IsUnspecified || ep.LocalAddress == address;
+            bool overlap = IpAddress.Overlap(ep.LocalAddress, ep.V6Only, address, V6Only);
             // SO_REUSEADDR (or SO_REUSEPORT) on both lets datagram sockets share a port, as in udp_lib_lport_inuse.
             if (overlap && !(ReuseAddress && ep.ReuseAddress) && !(ReusePort && ep.ReusePort))
             {
@@ -113,7 +134,7 @@ internal sealed class UdpEndpoint
     }
 
     /// <summary>Connects to a peer (binds an ephemeral port first if needed).</summary>
-    public Errno Connect(Ip4Address address, ushort port)
+    public Errno Connect(IpAddress address, ushort port)
     {
         lock (_stack.Mu)
         {
@@ -128,7 +149,7 @@ internal sealed class UdpEndpoint
             }
             if (LocalPort == 0)
             {
-                err = BindLocked(Ip4Address.Any, 0);
+                err = BindLocked(Wildcard, 0);
                 if (err != Errno.None)
                 {
                     return err;
@@ -168,6 +189,18 @@ internal sealed class UdpEndpoint
         }
     }
 
+    /// <summary>Bytes of all queued datagrams.</summary>
+    public int QueuedBytes
+    {
+        get
+        {
+            lock (_stack.Mu)
+            {
+                return _queuedBytes;
+            }
+        }
+    }
+
     /// <summary>Bytes of the next queued datagram (FIONREAD), 0 when none.</summary>
     public int NextLength
     {
@@ -181,7 +214,7 @@ internal sealed class UdpEndpoint
     }
 
     /// <summary>Sends one datagram to the connected peer (<paramref name="port"/> 0) or to the given address.</summary>
-    public Errno SendTo(ReadOnlySpan<byte> data, Ip4Address address = default, ushort port = 0)
+    public Errno SendTo(ReadOnlySpan<byte> data, IpAddress address = default, ushort port = 0, int ttl = -1, int tos = -1)
     {
         lock (_stack.Mu)
         {
@@ -200,7 +233,7 @@ internal sealed class UdpEndpoint
                 address = RemoteAddress;
                 port = RemotePort;
             }
-            if (data.Length > MaxPayload)
+            if (data.Length > (address.IsV4 ? MaxPayload : MaxPayload6))
             {
                 return Errno.EMSGSIZE;
             }
@@ -211,13 +244,13 @@ internal sealed class UdpEndpoint
             }
             if (LocalPort == 0)
             {
-                err = BindLocked(Ip4Address.Any, 0);
+                err = BindLocked(Wildcard, 0);
                 if (err != Errno.None)
                 {
                     return err;
                 }
             }
-            Ip4Address src = LocalAddress.IsUnspecified ? r.Source : LocalAddress;
+            IpAddress src = LocalAddress.IsUnspecified ? r.Source : LocalAddress;
             int length = NetworkStack.UdpHeaderLength + data.Length;
             PacketBuffer p = PacketBuffer.Rent(length);
             Span<byte> u = p.Append(length);
@@ -231,7 +264,10 @@ internal sealed class UdpEndpoint
             BinaryPrimitives.WriteUInt16BigEndian(u[6..], sum == 0 ? (ushort)0xFFFF : sum);
             _stack.Stats.UdpOutDatagrams++;
             // Linux's IP_PMTUDISC_WANT: DF on datagrams that fit, local fragmentation of those that do not.
-            err = _stack.SendIpLocked(r, src, address, Ipv4Header.ProtocolUdp, p, dontFragment: length + Ipv4Header.MinLength <= r.Nic.Mtu);
+            ttl = ttl >= 0 ? ttl : Ttl >= 0 ? Ttl : Ipv4Header.DefaultTtl;
+            tos = tos >= 0 ? tos : Tos;
+            err = _stack.SendIpLocked(r, src, address, Ipv4Header.ProtocolUdp, p, dontFragment: length + Ipv4Header.MinLength <= r.Nic.Mtu,
+                (byte)tos, (byte)ttl);
             _stack.RunLoopbackLocked();
             return err;
         }
@@ -241,13 +277,18 @@ internal sealed class UdpEndpoint
     /// Receives one datagram into <paramref name="buffer"/> (the rest of a longer one is discarded, as without
     /// MSG_TRUNC's length report); returns its full length. EAGAIN when none is queued.
     /// </summary>
-    public Errno Receive(Span<byte> buffer, out int length, out Ip4Address from, out ushort fromPort, bool peek = false)
+    public Errno Receive(Span<byte> buffer, out int length, out IpAddress from, out ushort fromPort, bool peek = false) =>
+        Receive(buffer, out length, out from, out fromPort, out _, peek);
+
+    /// <summary>Receive, with the TTL, TOS and arrival time the datagram came with.</summary>
+    public Errno Receive(Span<byte> buffer, out int length, out IpAddress from, out ushort fromPort, out DatagramInfo info, bool peek)
     {
         lock (_stack.Mu)
         {
             length = 0;
             from = default;
             fromPort = 0;
+            info = default;
             // A pending error comes before queued datagrams, as in Linux's __skb_try_recv_datagram.
             if (_error != Errno.None)
             {
@@ -263,6 +304,7 @@ internal sealed class UdpEndpoint
             length = p.Length;
             from = p.Source;
             fromPort = p.SourcePort;
+            info = new DatagramInfo(p.Ttl, p.Tos, p.ArrivalNs);
             p.Span[..Math.Min(p.Length, buffer.Length)].CopyTo(buffer);
             if (!peek)
             {
@@ -330,6 +372,7 @@ internal sealed class UdpEndpoint
             return;
         }
         _stack.Stats.UdpInDatagrams++;
+        p.ArrivalNs = _stack.RealtimeNs();
         _queue.Enqueue(p);
         _queuedBytes += p.Length;
         NotifyLocked();
@@ -343,3 +386,6 @@ internal sealed class UdpEndpoint
 
     private void NotifyLocked() => _listener?.OnReadinessChanged(EventsLocked());
 }
+
+/// <summary>What a datagram arrived with: its TTL (hop limit), TOS (traffic class) and CLOCK_REALTIME arrival time.</summary>
+internal readonly record struct DatagramInfo(byte Ttl, byte Tos, long ArrivalNs);

@@ -81,9 +81,8 @@ internal static partial class SysSocket
                     return -Errno.EPROTONOSUPPORT.Value;
                 }
 
-                // The netstack serves IPv4 when it is on; IPv6 stays on the loopback network (the stack has no IPv6 yet).
-                s = domain == InetAddr.AF_INET && t.Kernel.Netstack is SandboxNetwork tcpNet
-                    ? new StackTcpSocket(t.Kernel.Loopback, tcpNet.Stack.CreateTcp(), type, uid)
+                s = t.Kernel.Netstack is SandboxNetwork tcpNet
+                    ? new StackTcpSocket(t.Kernel.Loopback, tcpNet, tcpNet.Stack.CreateTcp(domain == InetAddr.AF_INET6), type, uid)
                     : new TcpSocket(t.Kernel.Loopback, domain, type, uid);
                 break;
             case InetSocket.SOCK_DGRAM when protocol == StackPingSocket.IPPROTO_ICMP && domain == InetAddr.AF_INET && t.Kernel.Netstack is SandboxNetwork pingNet:
@@ -95,8 +94,9 @@ internal static partial class SysSocket
                     return -Errno.EPROTONOSUPPORT.Value;
                 }
 
-                s = domain == InetAddr.AF_INET && protocol != InetSocket.IPPROTO_UDPLITE && t.Kernel.Netstack is SandboxNetwork udpNet
-                    ? new StackUdpSocket(t.Kernel.Loopback, udpNet.Stack.CreateUdp(), type, uid)
+                // UDP-Lite stays on the loopback network (the stack has no UDP-Lite).
+                s = protocol != InetSocket.IPPROTO_UDPLITE && t.Kernel.Netstack is SandboxNetwork udpNet
+                    ? new StackUdpSocket(t.Kernel.Loopback, udpNet, udpNet.Stack.CreateUdp(domain == InetAddr.AF_INET6), type, uid)
                     : new UdpSocket(t.Kernel.Loopback, domain, type, uid, protocol == InetSocket.IPPROTO_UDPLITE);
                 break;
             default:

@@ -144,7 +144,7 @@ internal static partial class SyscallTable
         Full(Sysno.inotify_rm_watch, SysInotify.InotifyRmWatch);
 
         // Sockets.
-        Partial(Sysno.socket, SysSocket.NetSocket, "AF_UNIX stream, datagram and seqpacket (SOCK_RAW is a datagram socket, as Linux makes it); AF_INET/AF_INET6 TCP and UDP on the Sentry's loopback network, or AF_INET TCP, UDP and ping (IPPROTO_ICMP) on the Sentry's netstack with --network=sandbox (docs/netstack.md); with --net-raw and CAP_NET_RAW (else EPERM, as runsc without --net-raw), AF_INET SOCK_RAW and AF_PACKET SOCK_RAW/SOCK_DGRAM on the netstack (no IPv6 raw sockets, no SOCK_PACKET; docs/netstack.md); AF_NETLINK NETLINK_ROUTE (links, addresses, routes) and NETLINK_GENERIC (nlctrl, TASKSTATS); other families answer EAFNOSUPPORT");
+        Partial(Sysno.socket, SysSocket.NetSocket, "AF_UNIX stream, datagram and seqpacket (SOCK_RAW is a datagram socket, as Linux makes it); AF_INET/AF_INET6 TCP and UDP, and AF_INET ping (IPPROTO_ICMP), on the Sentry's netstack with --network=sandbox or MOAT_NETSTACK=1 (docs/netstack.md; IPv6 only on its loopback), else (and UDP-Lite) on the Sentry's old loopback network; with --net-raw and CAP_NET_RAW (else EPERM, as runsc without --net-raw), AF_INET SOCK_RAW and AF_PACKET SOCK_RAW/SOCK_DGRAM on the netstack (no IPv6 raw sockets, no SOCK_PACKET); AF_NETLINK NETLINK_ROUTE (links, addresses, routes) and NETLINK_GENERIC (nlctrl, TASKSTATS); other families answer EAFNOSUPPORT");
         Partial(Sysno.socketpair, SysSocket.NetSocketpair, "AF_UNIX");
         Partial(Sysno.bind, SysSocket.NetBind, "AF_UNIX path (a socket node in the file tree), abstract and autobind names; AF_INET/AF_INET6 on loopback addresses (and the sandbox's interface address with --network=sandbox)");
         Full(Sysno.listen, SysSocket.NetListen);
@@ -160,7 +160,7 @@ internal static partial class SyscallTable
         Partial(Sysno.recvmsg, SysSocket.NetRecvmsg, "SCM_RIGHTS and SCM_CREDENTIALS on unix sockets; SCM_TIMESTAMP(NS), IP_TTL/IP_TOS and IPV6_HOPLIMIT/IPV6_TCLASS on UDP; no MSG_OOB, no IP_PKTINFO, no TCP timestamps");
         Partial(Sysno.sendmmsg, SysSocket.NetSendmmsg, "as sendmsg");
         Partial(Sysno.recvmmsg, SysSocket.NetRecvmmsg, "as recvmsg; the timeout is checked between messages, as in Linux");
-        Partial(Sysno.getsockopt, SysSocket.NetGetsockopt, "SOL_SOCKET options; IPPROTO_TCP/IP/IPV6 options of internet sockets stored and read back; TCP_INFO with the real state and byte counts, loopback constants for MSS/RTT/RTO/cwnd; IP_HDRINCL and ICMP_FILTER of raw sockets; SOL_PACKET: PACKET_STATISTICS, the other flags read 0");
+        Partial(Sysno.getsockopt, SysSocket.NetGetsockopt, "SOL_SOCKET options; IPPROTO_TCP/IP/IPV6 options of internet sockets stored and read back; TCP_INFO from the netstack's connection (state, options, window scales, RTO, RTT, MSS, cwnd, byte counters), loopback constants on the old loopback network; IP_HDRINCL and ICMP_FILTER of raw sockets; SOL_PACKET: PACKET_STATISTICS, the other flags read 0");
         Partial(Sysno.setsockopt, SysSocket.NetSetsockopt, "SOL_SOCKET options; SO_SNDBUF/SO_RCVBUF fix the loopback buffers (no autotuning), TCP_CORK holds partial segments, TCP_DEFER_ACCEPT defers accept, SO_TIMESTAMP(NS) stamps UDP datagrams; SO_RCVLOWAT, SO_LINGER time, TCP_NODELAY, keepalive and most IP options are stored only; IP_HDRINCL and ICMP_FILTER act on raw sockets; SOL_PACKET options answer ENOPROTOOPT (no PACKET_MMAP rings, fanout or membership, as gVisor)");
 
         // Memory.

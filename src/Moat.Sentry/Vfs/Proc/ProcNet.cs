@@ -118,7 +118,13 @@ internal static class ProcNet
         int width = v6 ? 0 : tcp ? TcpWidth : UdpWidth;
         AppendPadded(sb, header, width);
         int sl = 0;
-        foreach (InetSocket s in k.Loopback.Snapshot(tcp))
+        List<InetSocket> sockets = k.Loopback.Snapshot(tcp);
+        if (k.Netstack is SandboxNetwork net)
+        {
+            sockets.AddRange(net.Snapshot(tcp));
+        }
+
+        foreach (InetSocket s in sockets)
         {
             if ((s.Family == InetAddr.AF_INET6) != v6)
             {
@@ -127,22 +133,46 @@ internal static class ProcNet
 
             int state;
             long rx;
-            if (s is TcpSocket ts)
+            long tx = 0;
+            InetAddr local = s.Local;
+            InetAddr remote = default;
+            if (s is StackTcpSocket st)
+            {
+                (state, int t, int r) = st.ProcRow;
+                (tx, rx) = (t, r);
+                s.GetName(false, out local);
+                if (s.GetName(true, out InetAddr peer) == 0 || state == 8)
+                {
+                    remote = peer;
+                }
+            }
+            else if (s is StackUdpSocket su)
+            {
+                state = s.IsConnectedSocket ? 1 : 7;
+                rx = su.Queued;
+                s.GetName(false, out local);
+                if (s.GetName(true, out InetAddr peer) == 0)
+                {
+                    remote = peer;
+                }
+            }
+            else if (s is TcpSocket ts)
             {
                 state = ts.ProcState;
                 (int queued, int backlog) = ts.ProcQueues;
                 rx = state == 10 ? backlog : queued;
+                remote = s.IsConnectedSocket || state is 1 or 8 ? s.Peer : default;
             }
             else
             {
                 state = s.IsConnectedSocket ? 1 : 7;
                 rx = ((UdpSocket)s).Queued;
+                remote = s.IsConnectedSocket ? s.Peer : default;
             }
 
-            InetAddr remote = s.IsConnectedSocket || state is 1 or 8 ? s.Peer : default;
             string line = tcp
-                ? string.Create(CultureInfo.InvariantCulture, $"{sl,4}: {s.Local.ProcHex(v6)} {remote.ProcHex(v6)} {state:X2} 00000000:{rx:X8} 00:00000000 00000000 {s.Uid,5}        0 {s.Inode} 1 0000000000000000 {(state == 10 ? "100 0 0 10 0" : "20 4 30 10 -1")}")
-                : string.Create(CultureInfo.InvariantCulture, $"{sl,5}: {s.Local.ProcHex(v6)} {remote.ProcHex(v6)} {state:X2} 00000000:{rx:X8} 00:00000000 00000000 {s.Uid,5}        0 {s.Inode} 2 0000000000000000 0");
+                ? string.Create(CultureInfo.InvariantCulture, $"{sl,4}: {local.ProcHex(v6)} {remote.ProcHex(v6)} {state:X2} {tx:X8}:{rx:X8} 00:00000000 00000000 {s.Uid,5}        0 {s.Inode} 1 0000000000000000 {(state == 10 ? "100 0 0 10 0" : "20 4 30 10 -1")}")
+                : string.Create(CultureInfo.InvariantCulture, $"{sl,5}: {local.ProcHex(v6)} {remote.ProcHex(v6)} {state:X2} 00000000:{rx:X8} 00:00000000 00000000 {s.Uid,5}        0 {s.Inode} 2 0000000000000000 0");
             AppendPadded(sb, line, width);
             sl++;
         }

@@ -140,11 +140,11 @@ public class TcpHandshakeTests
         TcpKey k = client.Key;
         uint rcvNxt = client.ReceiveNext;
         // RFC 5961 3.2: outside the window, silently dropped.
-        net.LinkA.Inject(TcpSegmentBuilder.Build(k.RemoteAddress, k.LocalAddress, k.RemotePort, k.LocalPort, rcvNxt + 0x4000_0000, 0, TcpFlags.Rst));
+        net.LinkA.Inject(TcpSegmentBuilder.Build(k.RemoteAddress.V4, k.LocalAddress.V4, k.RemotePort, k.LocalPort, rcvNxt + 0x4000_0000, 0, TcpFlags.Rst));
         Assert.Equal(TcpState.Established, client.State);
         Assert.Empty(net.LinkA.Drain());
         // In the window but not at RCV.NXT: a challenge ACK, and the connection stays.
-        net.LinkA.Inject(TcpSegmentBuilder.Build(k.RemoteAddress, k.LocalAddress, k.RemotePort, k.LocalPort, rcvNxt + 1, 0, TcpFlags.Rst));
+        net.LinkA.Inject(TcpSegmentBuilder.Build(k.RemoteAddress.V4, k.LocalAddress.V4, k.RemotePort, k.LocalPort, rcvNxt + 1, 0, TcpFlags.Rst));
         Assert.Equal(TcpState.Established, client.State);
         List<PacketBuffer> sent = net.LinkA.Drain();
         Assert.Single(sent);
@@ -152,7 +152,7 @@ public class TcpHandshakeTests
         Assert.Equal(TcpFlags.Ack, ack.Flags);
         Assert.Equal(rcvNxt, ack.Ack);
         // Exactly at RCV.NXT: the connection is reset.
-        net.LinkA.Inject(TcpSegmentBuilder.Build(k.RemoteAddress, k.LocalAddress, k.RemotePort, k.LocalPort, rcvNxt, 0, TcpFlags.Rst));
+        net.LinkA.Inject(TcpSegmentBuilder.Build(k.RemoteAddress.V4, k.LocalAddress.V4, k.RemotePort, k.LocalPort, rcvNxt, 0, TcpFlags.Rst));
         Assert.Equal(TcpState.Closed, client.State);
         Assert.Equal(Errno.ECONNRESET, client.TakeError());
     }
