@@ -10,11 +10,9 @@ public sealed class HostLoadTests
     [Fact]
     public void Start_RunsThatManyThreads_DisposeEndsThem()
     {
-        int before = Process.GetCurrentProcess().Threads.Count;
         HostLoad load = HostLoad.Start(2);
         Assert.Equal(2, load.Threads);
-        Assert.True(Process.GetCurrentProcess().Threads.Count >= before + 2 - 1); // another test's thread may end meanwhile
-        load.Dispose(); // returns only once both threads have ended
+        load.Dispose(); // returns only once both threads have ended (a count of the process's threads would race other tests')
     }
 
     [Fact]
