@@ -104,8 +104,19 @@ internal sealed class SandboxNetwork : IDisposable
         return list;
     }
 
+    /// <summary>How long the end of a sandbox waits for closed connections to deliver what they still hold.</summary>
+    public static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(5);
+
     public void Dispose()
     {
+        // The application's last writes may still be in flight when it exits (sendall, then close, then exit):
+        // let the timers and the link deliver them, as Linux's sockets outlive their process, for a while.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (Ethernet != null && waited.Elapsed < DrainLimit && Stack.HasDrainingConnections())
+        {
+            System.Threading.Thread.Sleep(5);
+        }
+
         _driver.Dispose();
         _link?.Dispose();
     }

@@ -74,6 +74,29 @@ internal sealed partial class NetworkStack
         }
     }
 
+    /// <summary>
+    /// Whether a connection to a peer outside the sandbox was closed with data or a FIN the peer has not yet
+    /// acknowledged. Linux goes on sending after the process exits; the sandbox waits for these before its
+    /// stack goes (<see cref="SandboxNetwork.Dispose"/>).
+    /// </summary>
+    public bool HasDrainingConnections()
+    {
+        lock (Mu)
+        {
+            foreach (KeyValuePair<TcpKey, TcpEndpoint> kv in TcpConnections)
+            {
+                IpAddress peer = kv.Key.RemoteAddress;
+                bool loopback = peer.IsV4 ? (peer.V4.Value >> 24) == 127 : peer == IpAddress.V6Loopback;
+                if (!loopback && kv.Value.IsDrainingLocked)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>A link hands in a received frame (from any thread; no lock held).</summary>
     internal void DeliverPacket(Nic nic, PacketBuffer packet)
     {

@@ -110,6 +110,9 @@ internal sealed partial class TcpEndpoint
 
     internal bool IsListeningLocked => _state == TcpState.Listen;
 
+    // Closed by the application with data or its FIN not yet acknowledged: the stack is still sending.
+    internal bool IsDrainingLocked => _state is TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck;
+
     /// <summary>RCV.NXT and SND.NXT, for tests that play the peer.</summary>
     internal uint ReceiveNext => _rcvNxt;
 
