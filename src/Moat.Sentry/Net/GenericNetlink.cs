@@ -16,6 +16,8 @@ namespace Moat.Sentry.Net;
 /// </summary>
 internal static class GenericNetlink
 {
+    private const int ClockRealtimeCoarse = 5;
+
     public const int NETLINK_GENERIC = 16;
 
     private const int HeaderSize = 16;
@@ -306,9 +308,13 @@ internal static class GenericNetlink
         BinaryPrimitives.WriteUInt32LittleEndian(s[128..], (uint)task.Tid);
         BinaryPrimitives.WriteUInt32LittleEndian(s[132..], (uint)ppid);
         DateTime started = task.StartedUtc;
-        long btime = new DateTimeOffset(started).ToUnixTimeSeconds();
-        BinaryPrimitives.WriteUInt32LittleEndian(s[136..], (uint)btime);
         long elapsedUs = Math.Max(0, (DateTime.UtcNow - started).Ticks / 10);
+
+        // bacct_add_tsk: the coarse realtime seconds (what time(2) reads) less the elapsed seconds, so a task that
+        // started a moment ago never has a btime after the time(2) its reader takes next.
+        Moat.Host.HostProcess.ClockGettime(ClockRealtimeCoarse, out Timespec coarse);
+        long btime = Math.Max(0, coarse.tv_sec - (elapsedUs / 1_000_000));
+        BinaryPrimitives.WriteUInt32LittleEndian(s[136..], (uint)btime);
         BinaryPrimitives.WriteUInt64LittleEndian(s[144..], (ulong)elapsedUs); // ac_etime
         BinaryPrimitives.WriteUInt64LittleEndian(s[152..], (ulong)(user / 1000)); // ac_utime, us
         BinaryPrimitives.WriteUInt64LittleEndian(s[160..], (ulong)(system / 1000));
