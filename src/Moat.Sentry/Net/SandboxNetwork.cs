@@ -7,8 +7,8 @@ namespace Moat.Sentry.Net;
 
 /// <summary>
 /// The Sentry's own TCP/IP stack for a sandbox (docs/netstack.md): a NetworkStack with a loopback interface
-/// (127.0.0.1/8) and, for <c>--network=sandbox</c>, an Ethernet interface whose frames an AF_PACKET socket
-/// on the sandbox's end of a veth pair carries. Its timers run on a StackDriver thread. AF_INET and AF_INET6
+/// (127.0.0.1/8 and ::1) and, for <c>--network=sandbox</c>, an Ethernet interface whose frames the TAP device
+/// moat opened carries. Its timers run on a StackDriver thread. AF_INET and AF_INET6
 /// sockets are StackTcpSocket and StackUdpSocket over its endpoints; they register here so that /proc/net
 /// lists them.
 /// </summary>
