@@ -57,8 +57,25 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     /// <summary>The highest capability number (CAP_CHECKPOINT_RESTORE): cap_valid's bound.</summary>
     public const int LastCapability = 40;
 
+    /// <summary>
+    /// The securebits (prctl PR_SET_SECUREBITS, linux/securebits.h): each bit with its lock bit above it. The
+    /// kernel acts on NOROOT (execve as root grants no capabilities), NO_SETUID_FIXUP (uid changes leave the
+    /// capability sets alone), KEEP_CAPS (PR_SET_KEEPCAPS; cleared by execve) and NO_CAP_AMBIENT_RAISE; the
+    /// EXEC_RESTRICT_FILE and EXEC_DENY_INTERACTIVE bits are kept for interpreters to read.
+    /// </summary>
+    public uint SecureBits { get; init; }
+
+    public const uint SECBIT_NOROOT = 1 << 0;
+    public const uint SECBIT_NO_SETUID_FIXUP = 1 << 2;
+    public const uint SECBIT_KEEP_CAPS = 1 << 4;
+    public const uint SECBIT_KEEP_CAPS_LOCKED = 1 << 5;
+    public const uint SECBIT_NO_CAP_AMBIENT_RAISE = 1 << 6;
+
+    /// <summary>Every settable bit: the six flags (0x555) and their locks (0xAAA), as Linux 6.14 and later know them.</summary>
+    public const uint SecureAllBits = 0x555;
+
     /// <summary>prctl(PR_SET_KEEPCAPS) (SECBIT_KEEP_CAPS): a uid change away from root keeps the permitted set. Cleared by execve.</summary>
-    public bool KeepCaps { get; init; }
+    public bool KeepCaps => (SecureBits & SECBIT_KEEP_CAPS) != 0;
 
     /// <summary>Whether the task acts as root (effective uid 0). Permission checks use <see cref="HasCapability"/>.</summary>
     public bool IsRoot => EffectiveUid == 0;
@@ -92,6 +109,11 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     /// </summary>
     public Credentials AfterUidChange(Credentials old)
     {
+        if ((SecureBits & SECBIT_NO_SETUID_FIXUP) != 0)
+        {
+            return this;
+        }
+
         ulong permitted = CapPermitted;
         ulong effective = CapEffective;
         bool hadRoot = old.RealUid == 0 || old.EffectiveUid == 0 || old.SavedUid == 0;
@@ -130,9 +152,12 @@ internal sealed record Credentials(uint RealUid, uint EffectiveUid, uint SavedUi
     /// </summary>
     public Credentials AfterExec(bool setid = false)
     {
-        bool root = RealUid == 0 || EffectiveUid == 0;
+        // SECBIT_NOROOT: uid 0 is not special to execve (handle_privileged_root).
+        bool rootPrivileged = (SecureBits & SECBIT_NOROOT) == 0;
+        bool root = rootPrivileged && (RealUid == 0 || EffectiveUid == 0);
         ulong ambient = setid ? 0 : CapAmbient;
         ulong permitted = (root ? CapBounding | CapInheritable : 0) | ambient;
-        return this with { CapPermitted = permitted, CapEffective = EffectiveUid == 0 ? permitted : ambient, CapAmbient = ambient, KeepCaps = false };
+        ulong effective = rootPrivileged && EffectiveUid == 0 ? permitted : ambient;
+        return this with { CapPermitted = permitted, CapEffective = effective, CapAmbient = ambient, SecureBits = SecureBits & ~SECBIT_KEEP_CAPS };
     }
 }

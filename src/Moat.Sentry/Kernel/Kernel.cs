@@ -755,6 +755,11 @@ internal sealed partial class Kernel
                     reaper = null;
                 }
 
+                if (reaper != null)
+                {
+                    reaper = NearestSubreaperLocked(g, ns) ?? reaper;
+                }
+
                 foreach (ThreadGroup child in g.Children)
                 {
                     foreach (Task ct in child.Tasks)
@@ -833,5 +838,20 @@ internal sealed partial class Kernel
                 o.SendSignal(Signal.SIGKILL);
             }
         }
+    }
+
+    // Linux's find_new_reaper: the closest ancestor in the exiting process's own pid namespace that asked to be a
+    // child subreaper and still has a live task. Preconditions: TreeMu is held.
+    private static ThreadGroup? NearestSubreaperLocked(ThreadGroup exiting, PidNamespace ns)
+    {
+        for (ThreadGroup? a = exiting.Parent; a != null && a.PidNs == ns; a = a.Parent)
+        {
+            if (a.ChildSubreaper && a.Tasks.Count > 0 && !a.Zombie)
+            {
+                return a;
+            }
+        }
+
+        return null;
     }
 }

@@ -158,6 +158,9 @@ internal sealed partial class Task
     /// <summary>personality(2)'s value: stored and reported, inherited by clone; the sandbox acts on none of its flags.</summary>
     public uint Personality { get; set; }
 
+    /// <summary>The per-task prctl(2) settings clone copies (timer slack, machine-check policy, I/O flusher).</summary>
+    public TaskPrctl Prctl { get; set; } = TaskPrctl.Initial;
+
     /// <summary>
     /// sched_setaffinity(2)'s mask over the sandbox's CPUs (bit i is CPU i), or null for all of them. Replaced
     /// whole, by any task; inherited by clone. The host schedules every task on every CPU it allows.

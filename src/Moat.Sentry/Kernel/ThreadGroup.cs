@@ -154,6 +154,12 @@ internal sealed partial class ThreadGroup
     /// <summary>prctl(PR_SET_DUMPABLE).</summary>
     public bool Dumpable { get; set; } = true;
 
+    /// <summary>
+    /// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are given to this process rather than to its pid
+    /// namespace's init. Not inherited by fork; kept by execve. Protected by Kernel.TreeMu.
+    /// </summary>
+    public bool ChildSubreaper { get; set; }
+
     /// <summary>The process group id.</summary>
     public int ProcessGroup { get; set; }
 

@@ -426,6 +426,7 @@ internal sealed partial class MemoryManager
             child.EnvStart = EnvStart;
             child.EnvEnd = EnvEnd;
             child.SavedAuxv = SavedAuxv;
+            child.ThpDisable = ThpDisable;
             child.HoldFilesOfParentLocked(this);
             for (int i = 0; i < _vmas.Count; i++)
             {

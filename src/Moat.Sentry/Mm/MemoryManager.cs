@@ -94,6 +94,13 @@ internal sealed partial class MemoryManager : IDisposable
     /// <summary>The auxiliary vector the loader gave the program, as (key, value) words up to AT_NULL (/proc/pid/auxv; Linux's saved_auxv).</summary>
     public byte[] SavedAuxv { get; set; } = [];
 
+    /// <summary>
+    /// prctl(PR_SET_THP_DISABLE)'s flags for this memory (MMF_DISABLE_THP and, as Linux 6.18 has it,
+    /// PR_THP_DISABLE_EXCEPT_ADVISED): 0, 1 or 3. Inherited by fork and kept by execve. The Sentry's memory has
+    /// no huge pages either way; the flag is what the process asked, as /proc/PID/status's THP_enabled shows.
+    /// </summary>
+    public int ThpDisable { get; set; }
+
     /// <summary>RLIMIT_AS in bytes.</summary>
     public ulong AddressSpaceLimit { get; set; } = ulong.MaxValue;
 

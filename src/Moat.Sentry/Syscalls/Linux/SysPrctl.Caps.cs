@@ -65,7 +65,7 @@ internal static partial class SysPrctl
             case PR_CAP_AMBIENT_IS_SET:
                 return (c.CapAmbient & bit) != 0 ? 1 : 0;
             case PR_CAP_AMBIENT_RAISE:
-                if ((c.CapPermitted & bit) == 0 || (c.CapInheritable & bit) == 0)
+                if ((c.CapPermitted & bit) == 0 || (c.CapInheritable & bit) == 0 || (c.SecureBits & Credentials.SECBIT_NO_CAP_AMBIENT_RAISE) != 0)
                 {
                     return -Errno.EPERM.Value;
                 }

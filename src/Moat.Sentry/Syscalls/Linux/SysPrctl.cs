@@ -53,13 +53,22 @@ internal static partial class SysPrctl
             case PR_GET_KEEPCAPS:
                 return t.Credentials.KeepCaps ? 1 : 0;
             case PR_SET_KEEPCAPS:
+            {
                 if (a[1] > 1)
                 {
                     return -Errno.EINVAL.Value;
                 }
 
-                t.Credentials = t.Credentials with { KeepCaps = a[1] == 1 };
+                Credentials c = t.Credentials;
+                if ((c.SecureBits & Credentials.SECBIT_KEEP_CAPS_LOCKED) != 0)
+                {
+                    return -Errno.EPERM.Value;
+                }
+
+                t.Credentials = c with { SecureBits = a[1] == 1 ? c.SecureBits | Credentials.SECBIT_KEEP_CAPS : c.SecureBits & ~Credentials.SECBIT_KEEP_CAPS };
                 return 0;
+            }
+
             case PR_SET_NAME:
             {
                 Span<byte> name = stackalloc byte[CommLength];
@@ -117,7 +126,7 @@ internal static partial class SysPrctl
             case PR_CAP_AMBIENT:
                 return CapAmbient(t, a);
             default:
-                return -Errno.EINVAL.Value;
+                return TryProcessOption(t, a, out long result) ? result : -Errno.EINVAL.Value;
         }
     }
 }

@@ -321,6 +321,7 @@ internal static class SysProcess
         child.CpuMask = parent.CpuMask;
         child.MempolicyMode = parent.MempolicyMode;
         child.MempolicyNodes = parent.MempolicyNodes;
+        child.Prctl = parent.Prctl.ForChild();
         ref PtraceRegs regs = ref child.Registers;
         regs = parent.Registers;
         regs.rax = 0;
@@ -433,6 +434,7 @@ internal static class SysProcess
         {
             VdsoAddress = t.Kernel.Platform.VdsoAddress,
             AddressSpaceLimit = t.Group.Limit(RlimitResource.RLIMIT_AS).rlim_cur,
+            ThpDisable = t.MM.ThpDisable, // MMF_INIT_MASK: kept by execve's new mm
         };
         Credentials c = t.Credentials;
         Func<string, string>? inRoot = RootedPath.IsRooted(t) ? p => RootedPath.Resolve(t, "/", p, followLast: true, out string q) < 0 ? p : q : null;

@@ -273,7 +273,7 @@ internal static partial class SyscallTable
         Partial(Sysno.signalfd4, SysSignalFd.Signalfd4, "readiness follows the creating thread");
         Full(Sysno.pause, SysSignal.Pause);
 
-        Partial(Sysno.prctl, SysPrctl.Prctl, "PDEATHSIG, DUMPABLE, NAME, NO_NEW_PRIVS, KEEPCAPS, GET_SECCOMP/SET_SECCOMP, CAPBSET_READ/CAPBSET_DROP, CAP_AMBIENT");
+        Partial(Sysno.prctl, SysPrctl.Prctl, "PDEATHSIG, DUMPABLE, NAME, NO_NEW_PRIVS, KEEPCAPS, SECUREBITS, GET_SECCOMP/SET_SECCOMP, CAPBSET_READ/CAPBSET_DROP, CAP_AMBIENT, CHILD_SUBREAPER, TIMERSLACK, GET_TID_ADDRESS, THP_DISABLE, MCE_KILL, TASK_PERF_EVENTS_*, GET_AUXV, IO_FLUSHER; others EINVAL (PR_SET_PTRACER as a kernel without Yama, PR_SET_MM, PR_SET_VMA, speculation control, syscall user dispatch, MDWE, TSC)");
         Partial(Sysno.seccomp, SysSeccomp.Seccomp, "strict mode and classic-BPF filters run by the Sentry (every action, TSYNC, LOG); NEW_LISTENER is EINVAL (no user notification), TRACE answers ENOSYS (no tracer inside)");
 
         // Identity.

@@ -371,6 +371,9 @@ internal static class ProcFs
             VmSize:	{vm} kB
             VmLck:	{lck} kB
             VmRSS:	{rss} kB
+            CoreDumping:	0
+            THP_enabled:	{(task.MM.ThpDisable == 1 ? 0 : 1)}
+            untag_mask:	0xffffffffffffffff
             Threads:	{threads}
             SigQ:	0/63704
             SigPnd:	{task.PendingSignals:x16}
