@@ -711,6 +711,7 @@ internal sealed partial class Kernel
         {
             PtraceTaskExitingLocked(t, g.Tasks.Count == 1, g.Tasks.Count == 1 ? g.ExitStatus ?? status : status);
             g.Tasks.Remove(t);
+            g.ExitedIo.Add(t.Io);
             _tasks.Remove(t.Tid);
             if (t.Tid != g.Tgid)
             {

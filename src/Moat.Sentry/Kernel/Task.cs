@@ -158,6 +158,9 @@ internal sealed partial class Task
     /// <summary>personality(2)'s value: stored and reported, inherited by clone; the sandbox acts on none of its flags.</summary>
     public uint Personality { get; set; }
 
+    /// <summary>The read and write family's counters (/proc/PID/task/TID/io); only this task adds to them.</summary>
+    public IoAccounting Io;
+
     /// <summary>The per-task prctl(2) settings clone copies (timer slack, machine-check policy, I/O flusher).</summary>
     public TaskPrctl Prctl { get; set; } = TaskPrctl.Initial;
 

@@ -160,6 +160,18 @@ internal sealed partial class ThreadGroup
     /// </summary>
     public bool ChildSubreaper { get; set; }
 
+    /// <summary>The I/O counters of the process's threads that have exited (signal->ioac). Protected by Kernel.TreeMu.</summary>
+    public IoAccounting ExitedIo;
+
+    /// <summary>
+    /// /proc/PID/oom_score_adj (-1000..1000), inherited by fork; and the floor below which only CAP_SYS_RESOURCE may
+    /// lower it, set by a privileged write (signal->oom_score_adj_min). Protected by Kernel.TreeMu.
+    /// </summary>
+    public short OomScoreAdj { get; set; }
+
+    /// <summary>See <see cref="OomScoreAdj"/>.</summary>
+    public short OomScoreAdjMin { get; set; }
+
     /// <summary>The process group id.</summary>
     public int ProcessGroup { get; set; }
 

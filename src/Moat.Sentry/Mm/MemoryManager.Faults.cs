@@ -427,6 +427,7 @@ internal sealed partial class MemoryManager
             child.EnvEnd = EnvEnd;
             child.SavedAuxv = SavedAuxv;
             child.ThpDisable = ThpDisable;
+            child.CoredumpFilter = CoredumpFilter;
             child.HoldFilesOfParentLocked(this);
             for (int i = 0; i < _vmas.Count; i++)
             {

@@ -101,6 +101,10 @@ internal sealed partial class MemoryManager : IDisposable
     /// </summary>
     public int ThpDisable { get; set; }
 
+    /// <summary>/proc/PID/coredump_filter's mask (the MMF_DUMP_FILTER bits, 9 of them): inherited by fork, kept by execve.
+    /// The sandbox writes no core dumps; the mask is what the process set.</summary>
+    public uint CoredumpFilter { get; set; } = 0x33;
+
     /// <summary>RLIMIT_AS in bytes.</summary>
     public ulong AddressSpaceLimit { get; set; } = ulong.MaxValue;
 

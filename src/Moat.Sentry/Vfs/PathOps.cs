@@ -231,10 +231,27 @@ internal static class PathOps
 
         if (node!.Kind == Proc.ProcKind.Link)
         {
-            if (!follow || (flags & OpenFlags.O_PATH) != 0 && !follow)
+            if (!follow)
             {
                 node.Fd?.DecRef();
-                return (flags & OpenFlags.O_PATH) != 0 ? -Errno.ENOENT.Value : -Errno.ELOOP.Value;
+                if ((flags & OpenFlags.O_PATH) == 0)
+                {
+                    return -Errno.ELOOP.Value;
+                }
+
+                // O_PATH|O_NOFOLLOW names the link itself, as for any symlink.
+                string linkTarget = node.Target ?? string.Empty;
+                var linkStat = new Stat
+                {
+                    st_mode = Abi.Stat.S_IFLNK | 0x1FF,
+                    st_nlink = 1,
+                    st_dev = node.Attr?.st_dev ?? Proc.ProcFs.Device,
+                    st_ino = node.Attr?.st_ino ?? ((ulong)(uint)norm.GetHashCode(StringComparison.Ordinal) | 1),
+                    st_size = linkTarget.Length,
+                    st_blksize = 1024,
+                };
+                file = new Proc.ProcFile([], norm, linkStat, flags: OpenFlags.O_PATH);
+                return 0;
             }
 
             if (node.Fd != null)
@@ -255,10 +272,34 @@ internal static class PathOps
             return 0;
         }
 
-        if ((flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0)
+        int accmode = flags & OpenFlags.O_ACCMODE;
+        bool writing = accmode != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0;
+        if ((flags & OpenFlags.O_CREAT) != 0 && (flags & OpenFlags.O_EXCL) != 0)
+        {
+            return -Errno.EEXIST.Value;
+        }
+
+        if ((writing || (flags & OpenFlags.O_CREAT) != 0) && (node.Kind == Proc.ProcKind.Directory || readOnly || node.Write == null))
         {
             // Linux's order: a directory first, then the read-only mount (may_open), then the file's own refusal.
             return node.Kind == Proc.ProcKind.Directory ? -Errno.EISDIR.Value : readOnly ? -Errno.EROFS.Value : -Errno.EACCES.Value;
+        }
+
+        if (node.Attr is Stat own && (flags & OpenFlags.O_PATH) == 0)
+        {
+            // The node's own mode and owner (a process's files are its owner's: environ 0400, fd 0500, ...).
+            int may = (accmode is OpenFlags.O_RDONLY or OpenFlags.O_RDWR ? Permissions.MayRead : 0) |
+                (writing ? Permissions.MayWrite : 0);
+            Errno denied = Permissions.Check(t.Credentials, own, may);
+            if (denied != Errno.None)
+            {
+                return -denied.Value;
+            }
+        }
+
+        if (node.MayOpen != null && (flags & OpenFlags.O_PATH) == 0 && !node.MayOpen(t))
+        {
+            return -Errno.EACCES.Value;
         }
 
         if (node.Kind == Proc.ProcKind.Directory)
@@ -273,7 +314,7 @@ internal static class PathOps
         }
 
         file = node.Attr is Stat attr
-            ? new Proc.ProcFile(node.Content!(), node.Path, attr)
+            ? new Proc.ProcFile(node.Write != null && accmode == OpenFlags.O_WRONLY ? [] : node.Content!(), node.Path, attr, node.Write, flags, node.Content)
             : new Proc.ProcFile(node.Content!(), norm, (ulong)(uint)norm.GetHashCode(StringComparison.Ordinal));
         return 0;
     }

@@ -230,6 +230,8 @@ internal static class SysProcess
             ControllingTerminal = t.Group.ControllingTerminal,
             SignalActions = (SignalAction[])t.Group.SignalActions.Clone(),
             Dumpable = t.Group.Dumpable,
+            OomScoreAdj = t.Group.OomScoreAdj,
+            OomScoreAdjMin = t.Group.OomScoreAdjMin,
         };
 
         var child = new Task(k, group, ids, mm, fds, t.Credentials)
@@ -435,6 +437,7 @@ internal static class SysProcess
             VdsoAddress = t.Kernel.Platform.VdsoAddress,
             AddressSpaceLimit = t.Group.Limit(RlimitResource.RLIMIT_AS).rlim_cur,
             ThpDisable = t.MM.ThpDisable, // MMF_INIT_MASK: kept by execve's new mm
+            CoredumpFilter = t.MM.CoredumpFilter,
         };
         Credentials c = t.Credentials;
         Func<string, string>? inRoot = RootedPath.IsRooted(t) ? p => RootedPath.Resolve(t, "/", p, followLast: true, out string q) < 0 ? p : q : null;

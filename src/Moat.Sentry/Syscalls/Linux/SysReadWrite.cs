@@ -34,9 +34,11 @@ internal static class SysReadWrite
         }
     }
 
-    // A write that moved bytes is IN_MODIFY for inotify watches on the file and its directory.
+    // A write that moved bytes is IN_MODIFY for inotify watches on the file and its directory; every write that
+    // reached the file is counted for /proc/PID/io.
     private static long Modified(Task t, FileDescription f, long n)
     {
+        t.Io.Write(n);
         if (n > 0 && Vfs.Inotify.Fsnotify.Active)
         {
             Vfs.Inotify.Fsnotify.OnFile(t, f, Vfs.Inotify.InotifyMask.IN_MODIFY);
@@ -45,9 +47,11 @@ internal static class SysReadWrite
         return n;
     }
 
-    // A read that moved bytes is IN_ACCESS (Linux's fsnotify_access in vfs_read and its vectored forms).
+    // A read that moved bytes is IN_ACCESS (Linux's fsnotify_access in vfs_read and its vectored forms); every read
+    // that reached the file is counted for /proc/PID/io.
     private static long Accessed(Task t, FileDescription f, long n)
     {
+        t.Io.Read(n);
         if (n > 0 && Vfs.Inotify.Fsnotify.Active)
         {
             Vfs.Inotify.Fsnotify.OnFile(t, f, Vfs.Inotify.InotifyMask.IN_ACCESS);

@@ -20,9 +20,12 @@ internal enum ProcKind
 
 /// <summary>
 /// A /proc or /sys node, resolved at lookup: a directory's entries, a file's content, or a link's target;
-/// <paramref name="Attr"/> is its stat when the file system has its own (sysfs), null for /proc's.
+/// <paramref name="Attr"/> is its stat when the node has its own (sysfs, /proc's process entries), null for
+/// /proc's 0444 root-owned default; <paramref name="Write"/> takes one write(2) of a writable file (the caller and
+/// the bytes) and answers the count or -errno; <paramref name="MayOpen"/>, when given, is a check beyond the mode
+/// bits that opening makes (a process's memory-derived files: Linux's ptrace access check).
 /// </summary>
-internal sealed record ProcNode(ProcKind Kind, string Path, Func<List<(string Name, byte Type)>>? Entries = null, Func<byte[]>? Content = null, string? Target = null, FileDescription? Fd = null, Stat? Attr = null);
+internal sealed record ProcNode(ProcKind Kind, string Path, Func<List<(string Name, byte Type)>>? Entries = null, Func<byte[]>? Content = null, string? Target = null, FileDescription? Fd = null, Stat? Attr = null, Func<Task, byte[], long>? Write = null, Func<Task, bool>? MayOpen = null);
 
 /// <summary>
 /// The Sentry's /proc: process directories generated from the kernel's own state (never the host's
@@ -35,8 +38,6 @@ internal static class ProcFs
     private const byte DtReg = 8;
     private const byte DtLnk = 10;
 
-    private static readonly string[] s_processFiles = ["auxv", "cgroup", "cmdline", "comm", "environ", "limits", "maps", "mounts", "mountinfo", "stat", "statm", "status"];
-    private static readonly string[] s_processLinks = ["cwd", "exe", "root"];
     private static readonly string[] s_systemFiles = ["cgroups", "cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "stat", "uptime", "version"];
 
     /// <summary>
@@ -100,7 +101,8 @@ internal static class ProcFs
 
             if (parts.Length == 2 && parts[1] == "task")
             {
-                node = new ProcNode(ProcKind.Directory, dir + "/task", Entries: () => TaskEntries(t.Kernel, ns, g));
+                node = new ProcNode(ProcKind.Directory, dir + "/task", Entries: () => TaskEntries(t.Kernel, ns, g),
+                    Attr: ProcPid.Attr(g, leader, dir + "/task", Abi.Stat.S_IFDIR | 0x16d));
                 return 0;
             }
 
@@ -113,34 +115,28 @@ internal static class ProcFs
     private static long ProcessNode(Task caller, PidNamespace ns, ThreadGroup g, Task task, string dir, string[] parts, bool followLast, out ProcNode? node)
     {
         node = null;
+        bool thread = dir.Contains("/task/", StringComparison.Ordinal);
         if (parts.Length == 0)
         {
-            node = new ProcNode(ProcKind.Directory, dir, Entries: () =>
-            {
-                var e = new List<(string, byte)> { ("fd", DtDir), ("fdinfo", DtDir), ("task", DtDir), ("ns", DtDir) };
-                foreach (string f in s_processFiles)
-                {
-                    e.Add((f, DtReg));
-                }
-
-                foreach (string l in s_processLinks)
-                {
-                    e.Add((l, DtLnk));
-                }
-
-                return e;
-            });
+            node = new ProcNode(ProcKind.Directory, dir, Entries: () => ProcPid.Entries(thread), Attr: ProcPid.Attr(g, task, dir, Abi.Stat.S_IFDIR | 0x16d));
             return 0;
         }
 
         string path = dir + "/" + string.Join('/', parts);
+        int mode = ProcPid.Mode(parts[0]);
+        if (mode < 0 || (thread && parts[0] == "task"))
+        {
+            return -Errno.ENOENT.Value;
+        }
+
+        Stat Own(uint type) => ProcPid.Attr(g, task, path, type | (uint)mode);
         switch (parts[0])
         {
             case "fd" when parts.Length == 1:
             case "fdinfo" when parts.Length == 1:
             {
                 byte type = parts[0] == "fd" ? DtLnk : DtReg;
-                node = new ProcNode(ProcKind.Directory, path, Entries: () =>
+                node = new ProcNode(ProcKind.Directory, path, Attr: Own(Abi.Stat.S_IFDIR), Entries: () =>
                 {
                     var e = new List<(string, byte)>();
                     foreach (int fd in task.Fds.OpenFds())
@@ -188,7 +184,7 @@ internal static class ProcFs
             }
 
             case "ns" when parts.Length == 1:
-                node = new ProcNode(ProcKind.Directory, path, Entries: () =>
+                node = new ProcNode(ProcKind.Directory, path, Attr: Own(Abi.Stat.S_IFDIR), Entries: () =>
                 {
                     var e = new List<(string, byte)>();
                     foreach (string n in ProcNamespaces.Names)
@@ -220,15 +216,23 @@ internal static class ProcFs
                 return 0;
         }
 
-        if (parts.Length != 1 || Array.IndexOf(s_processFiles, parts[0]) < 0)
+        if (parts.Length != 1 || (mode & 0xfff) == 0x1ff)
+        {
+            return -Errno.ENOENT.Value; // below a file, or a link handled above only in its own form
+        }
+
+        string name = parts[0];
+        if (name is "task" or "fd" or "fdinfo" or "ns")
         {
             return -Errno.ENOENT.Value;
         }
 
-        string name = parts[0];
+        Kernel.Kernel k = caller.Kernel;
+        Func<Task, bool>? mayOpen = ProcPid.NeedsPtraceAccess(name) ? c => ProcPid.MayReadFs(c, task) : null;
         node = name == "auxv"
-            ? new ProcNode(ProcKind.File, path, Content: () => task.MM.SavedAuxv)
-            : new ProcNode(ProcKind.File, path, Content: () => LinuxString.Encoding.GetBytes(ProcessFile(caller, ns, g, task, name)));
+            ? new ProcNode(ProcKind.File, path, Content: () => task.MM.SavedAuxv, Attr: Own(Abi.Stat.S_IFREG), MayOpen: mayOpen)
+            : new ProcNode(ProcKind.File, path, Attr: Own(Abi.Stat.S_IFREG), Write: ProcPid.Writer(g, task, name), MayOpen: mayOpen, Content: () =>
+                LinuxString.Encoding.GetBytes(ProcPid.Content(k, g, task, thread, name) ?? ProcessFile(caller, ns, g, task, name)));
         return 0;
     }
 
