@@ -47,8 +47,16 @@ public class SyscallTableTests
     {
         foreach (SyscallEntry e in Present())
         {
-            Assert.NotNull(e.Handler);
             Assert.NotEqual(SupportLevel.Unimplemented, e.Support);
+            if (e.Support == SupportLevel.Refused)
+            {
+                Assert.Null(e.Handler);
+                Assert.NotEqual(Errno.None, e.Refusal);
+                Assert.False(string.IsNullOrWhiteSpace(e.Note), e.Name + " is refused without a reason");
+                continue;
+            }
+
+            Assert.NotNull(e.Handler);
             if (e.Support == SupportLevel.Partial)
             {
                 Assert.False(string.IsNullOrWhiteSpace(e.Note), e.Name + " is partial without a note");
@@ -85,6 +93,25 @@ public class SyscallTableTests
     public void Entries_UnimplementedSyscalls_HaveNoHandler(int nr)
     {
         Assert.Null(SyscallTable.Entries[nr]?.Handler);
+    }
+
+    [Fact]
+    public void Entries_EveryKnownNumber_IsServedOrRefusedWithAReason()
+    {
+        for (int nr = 0; nr < Sysno.MaxSyscall; nr++)
+        {
+            if (Sysno.IsKnown(nr))
+            {
+                Assert.True(SyscallTable.Entries[nr] != null, Sysno.Name(nr) + " is neither served nor refused");
+            }
+        }
+    }
+
+    [Fact]
+    public void Invoke_Refused_ReturnsItsErrno()
+    {
+        Assert.Equal(-Errno.EPERM.Value, SyscallTable.Invoke(null!, Sysno.syslog, new SyscallArgs(0)));
+        Assert.Equal(-Errno.ENOSYS.Value, SyscallTable.Invoke(null!, Sysno.landlock_create_ruleset, new SyscallArgs(0)));
     }
 
     [Fact]

@@ -96,7 +96,35 @@ internal static class SysEpoll
     }
 
     /// <summary>Implements epoll_pwait(2).</summary>
-    public static long EpollPwait(Task t, in SyscallArgs a)
+    public static long EpollPwait(Task t, in SyscallArgs a) => Pwait(t, a, a.Int(3));
+
+    /// <summary>
+    /// Implements epoll_pwait2(2): epoll_pwait with a timespec timeout (NULL waits for ever), rounded up to the
+    /// millisecond the wait counts in.
+    /// </summary>
+    public static long EpollPwait2(Task t, in SyscallArgs a)
+    {
+        int timeoutMs = -1;
+        if (a.Pointer(3) != 0)
+        {
+            if (t.MM.CopyIn(a.Pointer(3), out Timespec ts) < 0)
+            {
+                return -Errno.EFAULT.Value;
+            }
+
+            if (ts.tv_sec < 0 || (ulong)ts.tv_nsec >= 1_000_000_000)
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            long ms = ts.tv_sec > int.MaxValue / 1000 ? int.MaxValue : (ts.tv_sec * 1000) + ((ts.tv_nsec + 999_999) / 1_000_000);
+            timeoutMs = (int)Math.Min(ms, int.MaxValue);
+        }
+
+        return Pwait(t, a, timeoutMs);
+    }
+
+    private static long Pwait(Task t, in SyscallArgs a, int timeoutMs)
     {
         if (a.Pointer(4) != 0)
         {
@@ -114,7 +142,7 @@ internal static class SysEpoll
             t.SignalMask = mask;
         }
 
-        long r = Wait(t, a.Int(0), a.Pointer(1), a.Int(2), a.Int(3));
+        long r = Wait(t, a.Int(0), a.Pointer(1), a.Int(2), timeoutMs);
         return r == -Errno.ERESTARTSYS.Value ? -Errno.EINTR.Value : r;
     }
 

@@ -464,6 +464,51 @@ internal static class SysPathChange
         return PathChanged(t, p, true, r < 0 ? r : PathOps.Chmod(t, p, a.Int(2), follow: true), InotifyMask.IN_ATTRIB);
     }
 
+    /// <summary>
+    /// Implements fchmodat2(2): fchmodat with flags. AT_EMPTY_PATH with "" changes dirfd's own file;
+    /// AT_SYMLINK_NOFOLLOW changes the named file itself, and a symlink's mode cannot be changed (EOPNOTSUPP).
+    /// </summary>
+    public static long Fchmodat2(Task t, in SyscallArgs a)
+    {
+        int flags = a.Int(3);
+        if ((flags & ~(OpenFlags.AT_SYMLINK_NOFOLLOW | OpenFlags.AT_EMPTY_PATH)) != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        if ((flags & OpenFlags.AT_EMPTY_PATH) != 0 && t.MM.CopyInString(a.Pointer(1), 1, out string given) == 0 && given.Length == 0)
+        {
+            if (a.Int(0) == OpenFlags.AT_FDCWD)
+            {
+                return PathChanged(t, t.Group.Cwd, true, PathOps.Chmod(t, t.Group.Cwd, a.Int(2), follow: true), InotifyMask.IN_ATTRIB);
+            }
+
+            FileDescription? f = t.Fds.Get(a.Int(0));
+            if (f == null)
+            {
+                return -Errno.EBADF.Value;
+            }
+
+            try
+            {
+                return FileChanged(t, f, InotifyMask.IN_ATTRIB, PathOps.ChmodFile(t, f, a.Int(2)));
+            }
+            finally
+            {
+                f.DecRef();
+            }
+        }
+
+        bool follow = (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0;
+        long r = Path(t, a.Int(0), a.Pointer(1), follow, out string p);
+        if (r == 0 && !follow && PathOps.Stat(t, p, follow: false, out Stat st) == 0 && (st.st_mode & Stat.S_IFMT) == Stat.S_IFLNK)
+        {
+            return -Errno.EOPNOTSUPP.Value;
+        }
+
+        return PathChanged(t, p, follow, r < 0 ? r : PathOps.Chmod(t, p, a.Int(2), follow), InotifyMask.IN_ATTRIB);
+    }
+
     /// <summary>Implements fchmod(2).</summary>
     public static long Fchmod(Task t, in SyscallArgs a)
     {

@@ -106,6 +106,7 @@ internal static partial class SyscallTable
         Partial(Sysno.chmod, SysPathChange.Chmod, "tmpfs files");
         Partial(Sysno.fchmod, SysPathChange.Fchmod, "tmpfs files");
         Partial(Sysno.fchmodat, SysPathChange.Fchmodat, "tmpfs files");
+        Partial(Sysno.fchmodat2, SysPathChange.Fchmodat2, "as fchmodat, with AT_SYMLINK_NOFOLLOW (a symlink: EOPNOTSUPP) and AT_EMPTY_PATH");
         Partial(Sysno.chown, SysPathChange.ChownSyscall, "tmpfs files");
         Partial(Sysno.fchown, SysPathChange.Fchown, "tmpfs files");
         Partial(Sysno.lchown, SysPathChange.Lchown, "tmpfs files");
@@ -136,6 +137,7 @@ internal static partial class SyscallTable
         Full(Sysno.epoll_ctl, SysEpoll.EpollCtl);
         Partial(Sysno.epoll_wait, SysEpoll.EpollWait, "edge triggering reports new events on each wait that finds them");
         Partial(Sysno.epoll_pwait, SysEpoll.EpollPwait, "edge triggering reports new events on each wait that finds them");
+        Partial(Sysno.epoll_pwait2, SysEpoll.EpollPwait2, "as epoll_pwait; the timespec is rounded up to a millisecond");
         Full(Sysno.eventfd, SysEpoll.Eventfd);
         Full(Sysno.eventfd2, SysEpoll.Eventfd2);
         Partial(Sysno.inotify_init, SysInotify.InotifyInit, "events for changes made inside the sandbox; IN_ACCESS from read, pread64, readv, preadv and preadv2 (not sendfile, splice or mappings); no IN_UNMOUNT");

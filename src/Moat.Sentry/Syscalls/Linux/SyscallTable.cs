@@ -12,12 +12,16 @@ internal delegate long SyscallHandler(Task t, in SyscallArgs a);
 internal enum SupportLevel : byte
 {
     Unimplemented,
+
+    /// <summary>Answered with a fixed error on purpose (<see cref="SyscallEntry.Refusal"/>), for the reason in the note.</summary>
+    Refused,
     Partial,
     Full,
 }
 
 /// <summary>One row of the syscall table.</summary>
-internal sealed record SyscallEntry(int Number, string Name, SyscallHandler? Handler, SupportLevel Support, string? Note);
+/// <remarks>A refused row has no handler: its <paramref name="Refusal"/> errno is the answer, its note the reason.</remarks>
+internal sealed record SyscallEntry(int Number, string Name, SyscallHandler? Handler, SupportLevel Support, string? Note, Errno Refusal = default);
 
 /// <summary>
 /// The x86-64 system call table: one entry by number. Numbers without an implementation answer ENOSYS and
@@ -51,7 +55,7 @@ internal static partial class SyscallTable
             }
         }
 
-        return -Errno.ENOSYS.Value;
+        return e?.Support == SupportLevel.Refused ? -e.Refusal.Value : -Errno.ENOSYS.Value;
     }
 
     /// <summary>
@@ -83,6 +87,15 @@ internal static partial class SyscallTable
         }
 
         RegisterAll(Add);
+        RegisterRefused((nr, errno, reason) =>
+        {
+            if (table[nr] != null)
+            {
+                throw new InvalidOperationException("duplicate syscall " + Sysno.Name(nr));
+            }
+
+            table[nr] = new SyscallEntry(nr, Sysno.Name(nr), null, SupportLevel.Refused, reason, errno);
+        });
         return table;
     }
 }
