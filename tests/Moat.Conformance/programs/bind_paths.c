@@ -147,6 +147,13 @@ int main(void) {
     printf("made beside srv: %s", get("made"));
     SHOW("mkdir up/d through the bind", mkdir("mnt/b/up/d", 0755));
     printf("mnt/d is a directory: %d, d is: %d\n", stat("mnt/d", &a) == 0 && S_ISDIR(a.st_mode), stat("d", &b) == 0);
+    {
+        int dfd = open("mnt/b", O_RDONLY | O_DIRECTORY);
+        printf("openat(bind, l): %s", get_at(dfd, "l"));
+        printf("openat(bind, ../x): %s", get_at(dfd, "../x"));
+        close(dfd);
+    }
+
     /* ".." from a working directory at the bind's root and below it. */
     SHOW("chdir mnt/b", chdir("mnt/b"));
     printf("x from mnt/b: %s", get("x"));
@@ -163,6 +170,22 @@ int main(void) {
     SHOW("chdir ../..", chdir("../.."));
     printf("cwd after ../..: %s\n", link_of("/proc/self/cwd"));
     if (chdir(scratch) != 0) return 1;
+
+    /* Names of what was opened and mapped through the bind. */
+    fd_name("f through the bind", "mnt/b/f", O_RDONLY);
+    fd_name("f in srv", "srv/f", O_RDONLY);
+    fd_name("sub through the bind", "mnt/b/sub", O_RDONLY | O_DIRECTORY);
+    fd_name("O_PATH l through the bind", "mnt/b/l", O_PATH | O_NOFOLLOW);
+    fd_name("l followed through the bind", "mnt/b/l", O_RDONLY);
+    fd_name("written through the bind", "mnt/b/f", O_RDWR);
+    {
+        int fd = open("mnt/b/f", O_RDONLY);
+        void *p = fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) printf("mmap through the bind: %s\n", strerrorname_np(errno));
+        else maps_name("mmap through the bind", p);
+        if (fd >= 0) close(fd);
+        if (p != MAP_FAILED) munmap(p, 4096);
+    }
 
     SHOW("umount mnt/b", umount2("mnt/b", 0));
     if (chdir("..") != 0) return 1;
