@@ -170,6 +170,25 @@ public sealed class VolumeTests
         Assert.Equal(0, moat.ExitCode);
     }
 
+    [Theory]
+    [InlineData("static")]
+    [InlineData("dynamic")]
+    public void Volume_Truncate_TakesPagesOutOfPrivateMappings(string flavour)
+    {
+        // trunc_private natively in a host directory, and under Moat in the same kind of directory bound as a volume.
+        string program = Path.Combine(_programs.Dir(flavour), "trunc_private");
+        string nativeDir = HostScratch.NewDirectory("trunc-native");
+        RunResult native = ProcessRunner.Run(program, [nativeDir], HostScratch.Root);
+        Assert.True(native.ExitCode == 0, $"native run failed ({native.ExitCode}): {native.Stderr}");
+        Assert.Contains("ftruncate: after: 97 -1 -1 -1\n", native.StdoutText);
+
+        string moatDir = HostScratch.NewDirectory("trunc-moat");
+        RunResult moat = MoatCli.Do([program, "/trunc"], HostScratch.Root, null, "--volume", moatDir + ":/trunc");
+
+        Assert.Equal(native.StdoutText, moat.StdoutText);
+        Assert.Equal(0, moat.ExitCode);
+    }
+
     [Fact]
     public void Volume_WritesAndRemovals_AreSeenAtOnce()
     {
