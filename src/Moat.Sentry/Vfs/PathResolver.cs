@@ -74,11 +74,17 @@ internal static class PathResolver
             return RootedPath.Resolve(t, baseDir, path, followLast, out absolute);
         }
 
-        // The base is a directory without links: a leading ".." climbs from it here, so a file system never has
-        // to climb out of a directory it may not have (the host has no volume's or tmpfs's mount point).
-        absolute = path[0] == '.' && LeadsSomewhere(path) ? PathStep.LinkTarget(baseDir, path) : baseDir.EndsWith('/') ? baseDir + path : baseDir + "/" + path;
+        // A leading ".." from a directory of another mount than the root overlay climbs here, as the mount tree
+        // has it, so the host is never asked to climb out of a directory only the sandbox has (a volume's or a
+        // tmpfs's mount point). Below the root overlay the host still resolves it (the base may be named through
+        // a host link).
+        absolute = path[0] == '.' && LeadsSomewhere(path) && !OnRootOverlay(t, baseDir) ? PathStep.LinkTarget(baseDir, path)
+            : baseDir.EndsWith('/') ? baseDir + path : baseDir + "/" + path;
         return BindWalk.Resolve(t, ref absolute, followLast);
     }
+
+    private static bool OnRootOverlay(Task t, string dir) =>
+        t.Group.Mounts.Find(Normalize(dir), out _) is { Kind: Mounts.MountKind.Overlay, MountPoint: "/", Root: "/" };
 
     // Whether a relative path names something after its leading "." and ".." components (so applying them
     // keeps what the path says of its last component, a trailing slash included).
