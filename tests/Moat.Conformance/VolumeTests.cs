@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text;
 using Moat.Conformance.Harness;
 
@@ -132,6 +133,60 @@ public sealed class VolumeTests
         string[] names = Array.ConvertAll(paths, p => Path.GetFileName(p));
         Array.Sort(names, StringComparer.Ordinal);
         return names;
+    }
+
+    [Fact]
+    public void Volume_RelativeLinkClimbingOut_ResolvesFromTheMountPoint()
+    {
+        // A relative link at a volume's root (or below it) that climbs above the volume names what lies beside
+        // the mount point in the sandbox, as on a bind mount, even where the mount point exists only in the
+        // sandbox. Natively: a bind at P/v, P/etc/hostname beside it; under Moat: a volume at /v-... (no such
+        // host directory), whose parent "/" holds the sandbox's /etc/hostname.
+        string text = File.ReadAllText("/etc/hostname");
+        string vol = HostScratch.NewDirectory("vol-climb");
+        Directory.CreateDirectory(Path.Combine(vol, "sub"));
+        File.WriteAllText(Path.Combine(vol, "f"), "in the volume\n");
+        File.CreateSymbolicLink(Path.Combine(vol, "l"), "../etc/hostname");
+        File.CreateSymbolicLink(Path.Combine(vol, "sub", "l2"), "../../etc/hostname");
+        File.CreateSymbolicLink(Path.Combine(vol, "sub", "in"), "../f");
+        Directory.CreateSymbolicLink(Path.Combine(vol, "up"), "..");
+        const string Script = "cd \"$1\"; cat l; cat sub/l2; cat sub/in; cat up/etc/hostname; cd sub; cat ../../etc/hostname; " +
+            "cd ../..; cat etc/hostname; cd -P \"$1\"; cd -P ..; cat etc/hostname; readlink -f \"$1/l\" | sed \"s|^$2||\"; echo end";
+
+        string parent = HostScratch.NewDirectory("vol-climb-native");
+        Directory.CreateDirectory(Path.Combine(parent, "etc"));
+        Directory.CreateDirectory(Path.Combine(parent, "v"));
+        File.WriteAllText(Path.Combine(parent, "etc", "hostname"), text);
+        string mp = Path.Combine(parent, "v");
+        RunResult native = ProcessRunner.Run("unshare", ["-m", "sh", "-c", $"mount --bind '{vol}' '{mp}' && exec /bin/busybox sh -c '{Script}' sh '{mp}' '{parent}'"], HostScratch.Root);
+        Assert.True(native.ExitCode == 0, $"native run failed ({native.ExitCode}): {native.Stderr}");
+
+        string sandboxMp = "/v-" + Path.GetFileName(vol);
+        Assert.False(Directory.Exists(sandboxMp));
+        RunResult moat = MoatCli.Do(["/bin/busybox", "sh", "-c", Script, "sh", sandboxMp, string.Empty], HostScratch.Root, null, "--volume", vol + ":" + sandboxMp);
+
+        Assert.Equal(string.Concat(Enumerable.Repeat(text, 2)) + "in the volume\n" + string.Concat(Enumerable.Repeat(text, 4)) + "/etc/hostname\nend\n", native.StdoutText);
+        Assert.Equal(native.StdoutText, moat.StdoutText);
+        Assert.Equal(0, moat.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("static")]
+    [InlineData("dynamic")]
+    public void Volume_Truncate_TakesPagesOutOfPrivateMappings(string flavour)
+    {
+        // trunc_private natively in a host directory, and under Moat in the same kind of directory bound as a volume.
+        string program = Path.Combine(_programs.Dir(flavour), "trunc_private");
+        string nativeDir = HostScratch.NewDirectory("trunc-native");
+        RunResult native = ProcessRunner.Run(program, [nativeDir], HostScratch.Root);
+        Assert.True(native.ExitCode == 0, $"native run failed ({native.ExitCode}): {native.Stderr}");
+        Assert.Contains("ftruncate: after: 97 -1 -1 -1\n", native.StdoutText);
+
+        string moatDir = HostScratch.NewDirectory("trunc-moat");
+        RunResult moat = MoatCli.Do([program, "/trunc"], HostScratch.Root, null, "--volume", moatDir + ":/trunc");
+
+        Assert.Equal(native.StdoutText, moat.StdoutText);
+        Assert.Equal(0, moat.ExitCode);
     }
 
     [Fact]

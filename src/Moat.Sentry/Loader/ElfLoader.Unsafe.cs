@@ -199,7 +199,15 @@ internal static unsafe class ElfLoader
                 return -Errno.ENOMEM.Value;
             }
 
-            long r = mm.MmapAnonymous(start, end - start, h.Prot, Mman.MAP_PRIVATE | Mman.MAP_FIXED, file.Path, file.Id, MemoryManager.PageDown(h.Offset));
+            // As Linux's elf_load: the pages holding file bytes are a private mapping of the file; the bss
+            // beyond them is anonymous memory.
+            ulong fileEnd = h.Filesz == 0 ? start : Math.Min(MemoryManager.PageUp(h.Vaddr + bias + h.Filesz), end);
+            long r = fileEnd > start ? mm.MmapAnonymous(start, fileEnd - start, h.Prot, Mman.MAP_PRIVATE | Mman.MAP_FIXED, file.Path, file.Id, MemoryManager.PageDown(h.Offset)) : 0;
+            if (r >= 0 && end > fileEnd)
+            {
+                r = mm.MmapAnonymous(fileEnd, end - fileEnd, h.Prot, Mman.MAP_PRIVATE | Mman.MAP_FIXED);
+            }
+
             if (r < 0)
             {
                 return r;
@@ -252,6 +260,12 @@ internal static unsafe class ElfLoader
                 {
                     new Span<byte>(z, (int)n).Clear();
                 }
+            }
+
+            if (fileEnd > start && file is HostExecutableFile exe)
+            {
+                // A page the segment lacks from now on (MADV_DONTNEED) is the file's again, as for mmap.
+                mm.MarkBeyondEof(start, fileEnd, exe.PagesFor(mm), fileStart);
             }
 
             imageEnd = Math.Max(imageEnd, h.Vaddr + bias + h.Memsz);

@@ -10,17 +10,25 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
 
     private readonly Stat _st;
 
+    // The open file the segments' mappings hold, as their vm_file: it owns the fd and outlives the load while a
+    // segment is mapped, so a page a segment lacks (MADV_DONTNEED) is read from the file again.
+    private readonly Vfs.HostFileDescription _description;
+
     public HostExecutableFile(SafeFdHandle fd, string path, in Stat st)
     {
         _fd = fd;
         _st = st;
+        _description = new Vfs.HostFileDescription(fd, OpenFlags.O_RDONLY | OpenFlags.O_LARGEFILE);
         Path = path;
         Size = st.st_size;
         Owner = (st.st_mode, st.st_uid, st.st_gid);
-        Id = Mm.MappedFileId.Of(st);
+        Id = _description.MappedFile(st.st_dev, st.st_ino);
     }
 
     public Mm.MappedFileId Id { get; }
+
+    /// <summary>What a segment's private mapping reads a page it lacks from (the file, as filemap_fault does).</summary>
+    public Mm.ISharedFilePages PagesFor(Mm.MemoryManager mm) => Vfs.HostCache.HostFilePages.For(_description, mm.MemoryFile);
 
     /// <summary>
     /// The page cache that may serve this file's segments: set when the sandbox cannot write the file (the
@@ -47,7 +55,8 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
 
     public long ReadAt(long offset, byte* dst, ulong count) => HostFile.PRead(_fd.Fd, dst, count, offset);
 
-    public void Dispose() => _fd.Dispose();
+    // The fd goes with the description's last reference: this one, or the last segment mapping it.
+    public void Dispose() => _description.DecRef();
 
     /// <summary>
     /// Opens an executable for loading, with execve(2)'s checks, from a Sentry tmpfs or the host root.

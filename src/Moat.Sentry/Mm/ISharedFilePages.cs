@@ -22,6 +22,13 @@ internal interface ISharedFilePages
     /// </summary>
     void AddMapper(MemoryManager mm);
 
+    /// <summary>
+    /// What names the file for <see cref="MemoryManager.InvalidateFilePages"/>: the same object for every
+    /// <see cref="ISharedFilePages"/> of one file (a host file's private mappings made through different
+    /// descriptions each have their own pages object).
+    /// </summary>
+    object Identity { get; }
+
     /// <summary>What <see cref="ReferencePage"/> answers for a page past the end of the file.</summary>
     public const long PastEnd = long.MinValue;
 }

@@ -97,7 +97,7 @@ internal sealed partial class MemoryManager
 
     /// <summary>
     /// Linux's unmap_mapping_range for a file this memory maps: its pages [firstIndex, endIndex) leave every
-    /// VMA showing <paramref name="file"/>, so the next access faults through the file (SIGBUS past its
+    /// VMA showing <paramref name="file"/> (an <see cref="ISharedFilePages.Identity"/>), so the next access faults through the file (SIGBUS past its
     /// end, a new zeroed page in a hole). From a thread that cannot reach this memory's host address space
     /// (another process truncating), the host mappings become stale blocks that our own threads unmap before
     /// they run app code again, holding the old pages until then. Returns whether any did.
@@ -105,7 +105,7 @@ internal sealed partial class MemoryManager
     /// <remarks>Called with the file's lock held (it ranks above _mu).</remarks>
     /// <param name="evenPrivate">Whether private mappings lose their pages too, their own copies included (a
     /// truncate; a punched hole leaves them, as Linux's even_cows says).</param>
-    public bool InvalidateFilePages(ISharedFilePages file, long firstIndex, long endIndex, bool evenPrivate)
+    public bool InvalidateFilePages(object file, long firstIndex, long endIndex, bool evenPrivate)
     {
         bool stale = false;
         using (LockExclusive())
@@ -113,7 +113,7 @@ internal sealed partial class MemoryManager
             for (int i = 0; i < _vmas.Count; i++)
             {
                 Vma v = _vmas[i];
-                if (!ReferenceEquals(v.File, file) || (!v.Shared && !evenPrivate))
+                if (v.File == null || !ReferenceEquals(v.File.Identity, file) || (!v.Shared && !evenPrivate))
                 {
                     continue;
                 }

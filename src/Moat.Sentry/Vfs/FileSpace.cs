@@ -51,7 +51,14 @@ internal static class FileSpace
                     return -Errno.EFBIG.Value;
                 }
 
-                return Moat.Host.HostFile.Ftruncate(h.HostFd, length);
+                long tr = Moat.Host.HostFile.Ftruncate(h.HostFd, length);
+                if (tr == 0 && length < st.st_size && HostCache.HostFileMappers.Find(st.st_dev, st.st_ino) is { } mappers &&
+                    mappers.Truncated((length + (long)Mman.PageSize - 1) / (long)Mman.PageSize))
+                {
+                    t.Kernel.InterruptStaleMemoryUsers();
+                }
+
+                return tr;
             default:
                 // Other host files were opened read-only: a writable open copies them up.
                 return -Errno.EINVAL.Value;

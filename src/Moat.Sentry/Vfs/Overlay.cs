@@ -60,7 +60,7 @@ internal static class Overlay
             if (child is TmpfsSymlink link && (!last || followLast))
             {
                 string dirPath = "/" + string.Join('/', parts, 0, i);
-                string target = link.Target.StartsWith('/') ? link.Target : dirPath.TrimEnd('/') + "/" + link.Target;
+                string target = PathStep.LinkTarget(dirPath, link.Target);
                 return PathStep.ContinueAt(last ? target : target + "/" + string.Join('/', parts, i + 1, parts.Length - i - 1));
             }
 
@@ -165,7 +165,7 @@ internal static class Overlay
     private static string Retarget(string[] parts, int i, string target, string lastWithSlash)
     {
         string dirPath = "/" + string.Join('/', parts, 0, i);
-        string start = target.StartsWith('/') ? target : dirPath.TrimEnd('/') + "/" + target;
+        string start = PathStep.LinkTarget(dirPath, target);
         string rest = i + 1 < parts.Length ? "/" + string.Join('/', parts, i + 1, parts.Length - i - 1) : string.Empty;
         return start + rest + lastWithSlash;
     }

@@ -115,6 +115,10 @@ internal static class PathOps
                 if (step.Result == 0)
                 {
                     file!.MountId = m.Id;
+                    if (m.WalksLinks && file.Path != null)
+                    {
+                        file.Path = norm; // d_path: the name through the bind, not the bound directory's own
+                    }
                 }
 
                 return step.Result;

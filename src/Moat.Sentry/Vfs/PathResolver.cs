@@ -20,7 +20,8 @@ internal static class PathResolver
     /// <summary>
     /// Resolves <paramref name="path"/> against <paramref name="dirfd"/>. <paramref name="followLast"/> says
     /// whether the operation follows a symlink in the last component; it matters only to a process with a root
-    /// of its own (chroot), whose paths are walked here (<see cref="RootedPath"/>). Returns 0 or -errno.
+    /// of its own (chroot), whose paths are walked here (<see cref="RootedPath"/>), and to a path through a bind
+    /// mount whose links the Sentry resolves (<see cref="BindWalk"/>). Returns 0 or -errno.
     /// </summary>
     public static long Resolve(Task t, int dirfd, string path, bool followLast, out string absolute)
     {
@@ -32,7 +33,7 @@ internal static class PathResolver
 
         if (path[0] == '/')
         {
-            return RootedPath.IsRooted(t) ? RootedPath.Resolve(t, "/", path, followLast, out absolute) : 0;
+            return RootedPath.IsRooted(t) ? RootedPath.Resolve(t, "/", path, followLast, out absolute) : BindWalk.Resolve(t, ref absolute, followLast);
         }
 
         string baseDir;
@@ -73,8 +74,41 @@ internal static class PathResolver
             return RootedPath.Resolve(t, baseDir, path, followLast, out absolute);
         }
 
-        absolute = baseDir.EndsWith('/') ? baseDir + path : baseDir + "/" + path;
-        return 0;
+        // A leading ".." from a directory of another mount than the root overlay climbs here, as the mount tree
+        // has it, so the host is never asked to climb out of a directory only the sandbox has (a volume's or a
+        // tmpfs's mount point). Below the root overlay the host still resolves it (the base may be named through
+        // a host link).
+        absolute = path[0] == '.' && LeadsSomewhere(path) && !OnRootOverlay(t, baseDir) ? PathStep.LinkTarget(baseDir, path)
+            : baseDir.EndsWith('/') ? baseDir + path : baseDir + "/" + path;
+        return BindWalk.Resolve(t, ref absolute, followLast);
+    }
+
+    private static bool OnRootOverlay(Task t, string dir) =>
+        t.Group.Mounts.Find(Normalize(dir), out _) is { Kind: Mounts.MountKind.Overlay, MountPoint: "/", Root: "/" };
+
+    // Whether a relative path names something after its leading "." and ".." components (so applying them
+    // keeps what the path says of its last component, a trailing slash included).
+    private static bool LeadsSomewhere(string path)
+    {
+        int start = 0;
+        while (start < path.Length)
+        {
+            int end = path.IndexOf('/', start);
+            if (end < 0)
+            {
+                end = path.Length;
+            }
+
+            ReadOnlySpan<char> part = path.AsSpan(start, end - start);
+            if (part.Length > 2 || (part.Length > 0 && !part.SequenceEqual(".") && !part.SequenceEqual("..")))
+            {
+                return true;
+            }
+
+            start = end + 1;
+        }
+
+        return false;
     }
 
     /// <summary>Copies a path argument in and resolves it against <paramref name="dirfd"/>. Returns 0 or -errno.</summary>

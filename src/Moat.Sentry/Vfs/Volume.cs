@@ -197,7 +197,7 @@ internal sealed class Volume
                 }
 
                 string rest = last ? string.Empty : "/" + string.Join('/', parts, i + 1, parts.Length - i - 1);
-                return PathStep.ContinueAt((target.StartsWith('/') ? target : Absolute(dir) + "/" + target) + rest);
+                return PathStep.ContinueAt(PathStep.LinkTarget(Absolute(dir), target) + rest);
             }
 
             if (!last && type != Abi.Stat.S_IFDIR)

@@ -88,7 +88,9 @@ internal static unsafe class SysDir
                 return -Errno.ENOTDIR.Value;
             }
 
-            t.Group.Cwd = f is HostFileDescription { Volume: null } h ? HostPath.FdPath(h.HostFd, out _) ?? f.Path : f.Path;
+            // A host directory of the root is named as the host names it; one reached through a bind by the bind's path.
+            bool throughBind = f.MountId != 0 && t.Group.Mounts.ById(f.MountId) is { WalksLinks: true };
+            t.Group.Cwd = f is HostFileDescription { Volume: null } h && !throughBind ? HostPath.FdPath(h.HostFd, out _) ?? f.Path : f.Path;
             return 0;
         }
         finally

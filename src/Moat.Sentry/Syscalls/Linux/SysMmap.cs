@@ -199,7 +199,9 @@ internal static unsafe class SysMmap
     // the fill, which would otherwise read each page twice.)
     private static long ReadsFileWhenLacking(Task t, HostFileDescription host, ulong at, ulong length, long offset)
     {
-        t.MM.MarkBeyondEof(at, at + MemoryManager.PageUp(length), HostFilePages.For(host, t.MM.MemoryFile), (ulong)offset);
+        HostFilePages pages = HostFilePages.For(host, t.MM.MemoryFile);
+        pages.AddMapper(t.MM);
+        t.MM.MarkBeyondEof(at, at + MemoryManager.PageUp(length), pages, (ulong)offset);
         return (long)at;
     }
 

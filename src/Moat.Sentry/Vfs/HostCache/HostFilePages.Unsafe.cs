@@ -10,7 +10,8 @@ namespace Moat.Sentry.Vfs.HostCache;
 /// The pages of a host file behind its private mappings, read again from the file when a mapping lacks one:
 /// after MADV_DONTNEED (Linux drops the private copies and the next touch reads the file), or past the size the
 /// file had when it was mapped if it has grown since. A page past the file's end now is SIGBUS, as Linux's
-/// filemap_fault answers. The host fd stays open while a mapping shows the file: the mappings hold its description
+/// filemap_fault answers; a truncate through the sandbox takes pages past the new end out of the mappings
+/// (<see cref="HostFileMappers"/>). The host fd stays open while a mapping shows the file: the mappings hold its description
 /// (<see cref="FileDescription.MappedFile"/>).
 /// </summary>
 internal sealed unsafe class HostFilePages : ISharedFilePages
@@ -18,11 +19,20 @@ internal sealed unsafe class HostFilePages : ISharedFilePages
     private readonly HostFileDescription _file;
     private readonly MemoryFile _memory;
 
+    // The mappers of a file the sandbox can truncate (a volume's), shared by all its pages objects; else null.
+    private readonly HostFileMappers? _mappers;
+
     private HostFilePages(HostFileDescription file, MemoryFile memory)
     {
         _file = file;
         _memory = memory;
+        if (file.Volume != null && HostFile.Fstat(file.HostFd, out Stat st) == 0)
+        {
+            _mappers = HostFileMappers.Of(st.st_dev, st.st_ino);
+        }
     }
+
+    public object Identity => (object?)_mappers ?? this;
 
     /// <summary>The one instance for <paramref name="file"/> (its mappings all share it).</summary>
     public static HostFilePages For(HostFileDescription file, MemoryFile memory)
@@ -61,8 +71,6 @@ internal sealed unsafe class HostFilePages : ISharedFilePages
         return page;
     }
 
-    // A truncate through the sandbox does not take pages out of these mappings (only tmpfs files do so today).
-    public void AddMapper(MemoryManager mm)
-    {
-    }
+    // A truncate through the sandbox takes the pages past the new end out of every private mapping of the file.
+    public void AddMapper(MemoryManager mm) => _mappers?.Add(mm);
 }

@@ -51,6 +51,19 @@ internal sealed record Mount
     /// <summary>Whether the file system itself is read-only (mountinfo's super options), whatever the mount's flag.</summary>
     public bool SuperReadOnly => Tmpfs?.ReadOnly ?? Volume?.ReadOnly ?? false;
 
+    /// <summary>
+    /// Whether the file system would resolve a symlink below this mount in its own terms rather than the mount
+    /// tree's: a bind of a directory of the overlay (the gofer follows host links from the host's root) or of a
+    /// volume seen elsewhere than the volume's own mount point (the gofer keeps links inside the volume, not
+    /// inside the bind). Paths through such a mount are walked by the Sentry (<see cref="BindWalk"/>).
+    /// </summary>
+    public bool WalksLinks => Kind switch
+    {
+        MountKind.Overlay => MountPoint != Root,
+        MountKind.Volume => Root.Length != 0 || MountPoint != Volume!.MountPoint,
+        _ => false,
+    };
+
     /// <summary>The st_dev of the mount's files as mountinfo shows it.</summary>
     public ulong Device => Kind switch
     {

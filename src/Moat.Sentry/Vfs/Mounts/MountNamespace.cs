@@ -13,8 +13,9 @@ namespace Moat.Sentry.Vfs.Mounts;
 /// </summary>
 /// <remarks>
 /// Mounts are keyed by the path of their mount point, not by (parent mount, dentry) as in Linux: a bind mount
-/// of a directory shows that directory's contents, but a relative symlink inside it that climbs above the bind's
-/// root is resolved from the bound directory's original place.
+/// of a directory shows that directory's contents; the Sentry walks the paths that go through a bind whose file
+/// system would follow links in its own terms (<see cref="BindWalk"/>), so a relative symlink inside it that
+/// climbs above the bind's root climbs from where the bind is seen, as in Linux.
 /// </remarks>
 internal sealed class MountNamespace
 {
@@ -52,6 +53,9 @@ internal sealed class MountNamespace
     /// absolute symlink from the host's root.
     /// </summary>
     public bool ForeignRoot => Volatile.Read(ref _table).ForeignRoot;
+
+    /// <summary>Whether some visible mount resolves its symlinks in the mount tree's terms only when walked by the Sentry (<see cref="Mount.WalksLinks"/>).</summary>
+    public bool HasWalkedBinds => Volatile.Read(ref _table).HasWalkedBinds;
 
     public static int NextId() => Interlocked.Increment(ref s_nextId);
 
@@ -387,5 +391,7 @@ internal sealed class MountNamespace
     private sealed record Table(Mount[] All, Mount[] Visible)
     {
         public bool ForeignRoot { get; } = All[0] is not { Kind: MountKind.Overlay, MountPoint: "/", Root: "/" };
+
+        public bool HasWalkedBinds { get; } = Array.Exists(Visible, m => m.WalksLinks);
     }
 }

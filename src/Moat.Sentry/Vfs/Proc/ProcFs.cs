@@ -248,9 +248,24 @@ internal static class ProcFs
         Userfaultfd => "anon_inode:[userfaultfd]",
         HostFileDescription h when f.Path == null => Host.HostPath.FdPath(h.HostFd, out _) ?? "anon_inode:[unknown]",
         { Unlinked: true } => f.Path + " (deleted)",
-        { Path: ['/', ..] } => PathOps.ResolveLinks(caller, f.Path),
+        { Path: ['/', ..] } => ResolvedName(caller, f),
         _ => f.Path ?? "anon_inode:[unknown]",
     };
+
+    // The description's name with the links on the way resolved; an O_PATH description of a symlink names the
+    // link itself, not its target.
+    private static string ResolvedName(Task caller, FileDescription f)
+    {
+        string path = f.Path!;
+        int cut = path.LastIndexOf('/');
+        if ((f.StatusFlags & OpenFlags.O_PATH) == 0 || cut <= 0 || f.Stat(out Abi.Stat st) < 0 || (st.st_mode & Abi.Stat.S_IFMT) != Abi.Stat.S_IFLNK)
+        {
+            return PathOps.ResolveLinks(caller, path);
+        }
+
+        string dir = PathOps.ResolveLinks(caller, path[..cut]);
+        return (dir.Length == 1 ? string.Empty : dir) + path[cut..];
+    }
 
     private static string ProcessFile(Task caller, PidNamespace ns, ThreadGroup g, Task task, string name)
     {

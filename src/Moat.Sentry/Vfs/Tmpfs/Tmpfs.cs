@@ -112,7 +112,7 @@ internal sealed class Tmpfs
             {
                 // Resolve the target against the link's directory, then the rest of the path after it.
                 string dirPath = SeenAt(parts, i, via);
-                string target = link.Target.StartsWith('/') ? link.Target : dirPath + "/" + link.Target;
+                string target = PathStep.LinkTarget(dirPath, link.Target);
                 node = null;
                 return PathStep.ContinueAt(last ? target : target + "/" + string.Join('/', parts, i + 1, parts.Length - i - 1));
             }

@@ -253,6 +253,9 @@ internal sealed unsafe class TmpfsRegular : TmpfsNode, Mm.ISharedFilePages
     private System.Runtime.CompilerServices.ConditionalWeakTable<Mm.MemoryManager, object?>? _mappers;
 
     /// <inheritdoc/>
+    public object Identity => this;
+
+    /// <inheritdoc/>
     public void AddMapper(Mm.MemoryManager mm) =>
         System.Threading.LazyInitializer.EnsureInitialized(ref _mappers).AddOrUpdate(mm, null);
 
