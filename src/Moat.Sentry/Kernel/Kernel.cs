@@ -488,6 +488,7 @@ internal sealed partial class Kernel
                 {
                     WatchAddressSpace(space);
                     t.MM.AttachAddressSpace(space);
+                    t.NoteCreatedAddressSpace(t.MM);
                     t.MM.PopulateAll(); // a forked child's or a first image's pages, in one batch rather than a fault each
                     err = t.Context.Attach(space, null);
                 }
@@ -523,6 +524,10 @@ internal sealed partial class Kernel
             }
 
             TaskExited(t, status);
+
+            // A process that shared this thread's stub (CLONE_VM) may still run there: the stub lives as long
+            // as the thread that created it.
+            t.OutliveCreatedAddressSpaces();
         }
     }
 
@@ -592,6 +597,32 @@ internal sealed partial class Kernel
                 ExitGroup(t, ExitStatus.Killed(Signal.SIGKILL));
             }
         });
+    }
+
+    /// <summary>
+    /// Kills, as SIGKILL would, every process that runs in <paramref name="t"/>'s memory: its own and those
+    /// sharing it (CLONE_VM), as the OOM killer kills all users of the victim's mm.
+    /// </summary>
+    public void KillMemoryUsers(Task t)
+    {
+        List<Task> users = [];
+        lock (TreeMu)
+        {
+            foreach (Task o in _tasks.Values)
+            {
+                if (o.MM == t.MM && o.Group != t.Group && o.Group.ExitStatus == null)
+                {
+                    users.Add(o);
+                }
+            }
+        }
+
+        foreach (Task o in users)
+        {
+            ExitGroup(o, ExitStatus.Killed(Signal.SIGKILL));
+        }
+
+        ExitGroup(t, ExitStatus.Killed(Signal.SIGKILL));
     }
 
     /// <summary>Ends every task of <paramref name="t"/>'s process with <paramref name="status"/> (exit_group, fatal signal).</summary>
