@@ -705,7 +705,22 @@ internal sealed partial class Kernel
             last = t.Group.Tasks.Count == 1;
         }
 
-        if (last && t.MM.HasAddressSpace)
+        if (t.Group.CpuByThreads)
+        {
+            // Its threads' clocks, frozen when they left the stub; the stub's own counts other processes too.
+            (long tu, long ts) = CpuClocks.ThreadTimes(t);
+            lock (TreeMu)
+            {
+                ThreadGroup g0 = t.Group;
+                g0.CpuExitedThreads = (g0.CpuExitedThreads.User + tu, g0.CpuExitedThreads.System + ts);
+                if (last)
+                {
+                    g0.CpuFinal = g0.CpuExitedThreads;
+                    _cpuExited = (_cpuExited.User + g0.CpuFinal.User, _cpuExited.System + g0.CpuFinal.System);
+                }
+            }
+        }
+        else if (last && t.MM.HasAddressSpace)
         {
             // The stub is about to go: take the process's CPU time while the host still has it.
             (long u, long s) = t.MM.AddressSpace.CpuTime();

@@ -253,6 +253,7 @@ internal static class SysProcess
             Dumpable = t.Group.Dumpable,
             OomScoreAdj = t.Group.OomScoreAdj,
             OomScoreAdjMin = t.Group.OomScoreAdjMin,
+            CpuByThreads = sharedVm,
         };
 
         // A CLONE_VM child (not a vfork one) would share the parent's alternate signal stack: Linux clears it.
