@@ -4,7 +4,8 @@
  * a clone(CLONE_VM|SIGCHLD) child on its own stack with its own pid, writing shared memory, mapping a page the
  * parent reads and unmapping one the parent had (ENOMEM from msync after), the same /proc/PID/maps for both,
  * process_vm_readv of one by the other; a vfork child that execs (the parent keeps its memory) and one whose
- * exec fails; a fork from a CLONE_VM child (the grandchild's stores stay its own); SIGKILL and a SIGSEGV of a
+ * exec fails; a fork from a CLONE_VM child and from its parent while it runs (the grandchild's stores stay its
+ * own); /proc/CHILD/maps read by the parent; SIGKILL and a SIGSEGV of a
  * running CLONE_VM child leaving the parent alive; a parent that exits while its CLONE_VM child keeps running
  * and writing to a pipe. */
 #define _GNU_SOURCE
@@ -185,8 +186,25 @@ static void test_process_vm_and_kill(void) {
     r = process_vm_writev(pid, &local, 1, &remote, 1, 0);
     printf("process_vm_writev into the child: %ld, seen by the parent %d\n", r, other);
 
-    kill(pid, SIGKILL);
+    /* A fork while the CLONE_VM child runs copies the shared memory: the grandchild's store stays its own. */
+    pid_t f = fork();
+    if (f == 0) {
+        g_value = 777;
+        _exit(g_counter > 0 ? 0 : 1);
+    }
     int status;
+    waitpid(f, &status, 0);
+    report_status("forked while sharing", status);
+    printf("fork while sharing: global %d\n", g_value);
+
+    /* Both processes show the same mappings. */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", pid);
+    long nc = read_all(path, g_maps_child, sizeof g_maps_child);
+    long np = read_all("/proc/self/maps", g_maps_parent, sizeof g_maps_parent);
+    printf("/proc/CHILD/maps is the parent's: %s\n", nc > 0 && nc == np && memcmp(g_maps_child, g_maps_parent, nc) == 0 ? "yes" : "no");
+
+    kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
     report_status("spinning child", status);
     int before = g_counter;
