@@ -617,6 +617,18 @@ internal sealed partial class Kernel
             }
         }
 
+        if (users.Count > 0)
+        {
+            lock (TreeMu)
+            {
+                t.Group.KilledWithMemory = true;
+                foreach (Task o in users)
+                {
+                    o.Group.KilledWithMemory = true;
+                }
+            }
+        }
+
         foreach (Task o in users)
         {
             ExitGroup(o, ExitStatus.Killed(Signal.SIGKILL));
@@ -700,9 +712,11 @@ internal sealed partial class Kernel
     private void TaskExited(Task t, ExitStatus status)
     {
         bool last;
+        bool killedWithMemory;
         lock (TreeMu)
         {
             last = t.Group.Tasks.Count == 1;
+            killedWithMemory = t.Group.KilledWithMemory;
         }
 
         if (t.Group.CpuByThreads)
@@ -738,6 +752,14 @@ internal sealed partial class Kernel
         }
 
         t.ReleaseResources();
+        if (last && killedWithMemory)
+        {
+            // Its memory's pages are free before its parent can see the exit, as for a process killed alone: the
+            // parent's next allocation must not find the sandbox's memory still full of them (Linux's memcg
+            // charge waits for the OOM victims to go). The other users are dying too.
+            t.MM.WaitUntilReleased();
+        }
+
         if (last)
         {
             // A session leader's exit hangs up its controlling terminal's foreground group.

@@ -111,6 +111,12 @@ internal sealed partial class ThreadGroup
     /// </summary>
     public bool CpuByThreads { get; init; }
 
+    /// <summary>
+    /// Set when the OOM kill took this process with the others sharing its memory: its exit reaches its parent
+    /// only once that memory is freed. Protected by Kernel.TreeMu.
+    /// </summary>
+    public bool KilledWithMemory { get; set; }
+
     /// <summary>With <see cref="CpuByThreads"/>: CPU time (ns) of the process's exited threads. Protected by Kernel.TreeMu.</summary>
     public (long User, long System) CpuExitedThreads { get; set; }
 
