@@ -81,6 +81,52 @@ public sealed class ResourceLimitTests
         Assert.Equal("touched 32 MiB\n", small.StdoutText);
     }
 
+    [Fact]
+    public void Memory_ACloneVmChildBeyondIt_KillsEveryProcessOfThatMemory()
+    {
+        // Linux's OOM killer kills every process that uses the victim's mm: the parent sharing it dies with the
+        // child that touched too much, while the sandbox's init (a fork, memory of its own) lives on.
+        string dir = HostScratch.NewDirectory("memory-shared");
+        string src = Path.Combine(dir, "sharedhog.c");
+        File.WriteAllText(src, """
+            #define _GNU_SOURCE
+            #include <sched.h>
+            #include <signal.h>
+            #include <stdio.h>
+            #include <stdlib.h>
+            #include <sys/mman.h>
+            #include <sys/wait.h>
+            #include <unistd.h>
+            static char stack[1 << 16];
+            static int hog(void *arg) {
+                (void)arg;
+                char *p = mmap(NULL, 1024L << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                for (long i = 0; p != MAP_FAILED && i < (1024L << 20); i += 4096) p[i] = 1;
+                return 0;
+            }
+            int main(void) {
+                pid_t mid = fork();
+                if (mid == 0) {
+                    pid_t c = clone(hog, stack + sizeof stack, CLONE_VM | SIGCHLD, NULL);
+                    int st;
+                    waitpid(c, &st, 0);
+                    printf("the parent survived its child (status %#x)\n", st);
+                    return 0;
+                }
+                int st;
+                waitpid(mid, &st, 0);
+                printf("parent of the hog: %s %d\n", WIFSIGNALED(st) ? "killed by" : "exited", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                return 0;
+            }
+            """);
+        RunResult cc = ProcessRunner.Run("gcc", ["-static", "-O1", "-o", Path.Combine(dir, "sharedhog"), src], dir);
+        Assert.True(cc.ExitCode == 0, cc.Stderr);
+
+        RunResult r = MoatCli.Do(["./sharedhog"], dir, null, "--memory", "128M");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("parent of the hog: killed by 9\n", r.StdoutText);
+    }
+
     [Theory]
     [InlineData("12X")]
     [InlineData("0")]

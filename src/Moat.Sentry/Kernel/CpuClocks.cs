@@ -7,6 +7,8 @@ namespace Moat.Sentry.Kernel;
 /// The application's CPU-time clocks. A task's time is its stub thread's, which the host counts (the app's
 /// instructions run there); a process's is its stub process's (all its threads, live and exited), plus
 /// what it used in the address spaces it left by execve; a process that has exited keeps its final time.
+/// A process made in its parent's memory (CLONE_VM, vfork) counts its own threads instead, as the stub's
+/// clock counts every process in it (the parent's time includes such a child's while they share).
 /// </summary>
 internal static class CpuClocks
 {
@@ -102,6 +104,12 @@ internal static class CpuClocks
     /// <summary>The CPU time of a process, in nanoseconds. Cheap: one host call.</summary>
     public static long ProcessRuntimeNs(Kernel k, ThreadGroup g)
     {
+        if (g.CpuByThreads)
+        {
+            (long u, long s) = ThreadSum(k, g);
+            return u + s;
+        }
+
         Task? any = AnyTask(k, g, out (long User, long System) final);
         if (any == null)
         {
@@ -115,6 +123,11 @@ internal static class CpuClocks
     /// <summary>A process's user and system time, in nanoseconds.</summary>
     public static (long User, long System) ProcessTimes(Kernel k, ThreadGroup g)
     {
+        if (g.CpuByThreads)
+        {
+            return ThreadSum(k, g);
+        }
+
         Task? any = AnyTask(k, g, out (long User, long System) final);
         if (any == null)
         {
@@ -124,6 +137,33 @@ internal static class CpuClocks
         MemoryManager mm = any.MM;
         (long u, long s) = mm.HasAddressSpace ? mm.AddressSpace.CpuTime() : (0, 0);
         return (g.CpuBefore.User + u, g.CpuBefore.System + s);
+    }
+
+    // A process that shares its stub with another (ThreadGroup.CpuByThreads): its exited threads' time and its
+    // live threads' clocks. A thread that exits meanwhile is counted once: its time joins the exited sum only
+    // after the snapshot, and its clock, frozen at exit, is read here.
+    private static (long User, long System) ThreadSum(Kernel k, ThreadGroup g)
+    {
+        Task[] live;
+        (long User, long System) total;
+        lock (k.TreeMu)
+        {
+            if (g.Tasks.Count == 0)
+            {
+                return g.CpuFinal;
+            }
+
+            total = g.CpuExitedThreads;
+            live = [.. g.Tasks];
+        }
+
+        foreach (Task t in live)
+        {
+            (long u, long s) = ThreadTimes(t);
+            total = (total.User + u, total.System + s);
+        }
+
+        return total;
     }
 
     private static Task? AnyTask(Kernel k, ThreadGroup g, out (long User, long System) final)

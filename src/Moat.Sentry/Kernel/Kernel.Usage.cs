@@ -45,6 +45,13 @@ internal sealed partial class Kernel
         // snapshot, and its stub's time (read here) is at most that.
         foreach ((ThreadGroup g, Task any) in live)
         {
+            if (g.CpuByThreads)
+            {
+                (long tu, long ts) = CpuClocks.ProcessTimes(this, g);
+                total = (total.User + tu, total.System + ts);
+                continue;
+            }
+
             Mm.MemoryManager mm = any.MM;
             (long u, long s) = mm.HasAddressSpace ? mm.AddressSpace.CpuTime() : (0, 0);
             total = (total.User + g.CpuBefore.User + u, total.System + g.CpuBefore.System + s);

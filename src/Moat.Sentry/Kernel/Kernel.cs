@@ -488,6 +488,7 @@ internal sealed partial class Kernel
                 {
                     WatchAddressSpace(space);
                     t.MM.AttachAddressSpace(space);
+                    t.NoteCreatedAddressSpace(t.MM);
                     t.MM.PopulateAll(); // a forked child's or a first image's pages, in one batch rather than a fault each
                     err = t.Context.Attach(space, null);
                 }
@@ -523,6 +524,10 @@ internal sealed partial class Kernel
             }
 
             TaskExited(t, status);
+
+            // A process that shared this thread's stub (CLONE_VM) may still run there: the stub lives as long
+            // as the thread that created it.
+            t.OutliveCreatedAddressSpaces();
         }
     }
 
@@ -592,6 +597,44 @@ internal sealed partial class Kernel
                 ExitGroup(t, ExitStatus.Killed(Signal.SIGKILL));
             }
         });
+    }
+
+    /// <summary>
+    /// Kills, as SIGKILL would, every process that runs in <paramref name="t"/>'s memory: its own and those
+    /// sharing it (CLONE_VM), as the OOM killer kills all users of the victim's mm.
+    /// </summary>
+    public void KillMemoryUsers(Task t)
+    {
+        List<Task> users = [];
+        lock (TreeMu)
+        {
+            foreach (Task o in _tasks.Values)
+            {
+                if (o.MM == t.MM && o.Group != t.Group && o.Group.ExitStatus == null)
+                {
+                    users.Add(o);
+                }
+            }
+        }
+
+        if (users.Count > 0)
+        {
+            lock (TreeMu)
+            {
+                t.Group.KilledWithMemory = true;
+                foreach (Task o in users)
+                {
+                    o.Group.KilledWithMemory = true;
+                }
+            }
+        }
+
+        foreach (Task o in users)
+        {
+            ExitGroup(o, ExitStatus.Killed(Signal.SIGKILL));
+        }
+
+        ExitGroup(t, ExitStatus.Killed(Signal.SIGKILL));
     }
 
     /// <summary>Ends every task of <paramref name="t"/>'s process with <paramref name="status"/> (exit_group, fatal signal).</summary>
@@ -669,12 +712,29 @@ internal sealed partial class Kernel
     private void TaskExited(Task t, ExitStatus status)
     {
         bool last;
+        bool killedWithMemory;
         lock (TreeMu)
         {
             last = t.Group.Tasks.Count == 1;
+            killedWithMemory = t.Group.KilledWithMemory;
         }
 
-        if (last && t.MM.HasAddressSpace)
+        if (t.Group.CpuByThreads)
+        {
+            // Its threads' clocks, frozen when they left the stub; the stub's own counts other processes too.
+            (long tu, long ts) = CpuClocks.ThreadTimes(t);
+            lock (TreeMu)
+            {
+                ThreadGroup g0 = t.Group;
+                g0.CpuExitedThreads = (g0.CpuExitedThreads.User + tu, g0.CpuExitedThreads.System + ts);
+                if (last)
+                {
+                    g0.CpuFinal = g0.CpuExitedThreads;
+                    _cpuExited = (_cpuExited.User + g0.CpuFinal.User, _cpuExited.System + g0.CpuFinal.System);
+                }
+            }
+        }
+        else if (last && t.MM.HasAddressSpace)
         {
             // The stub is about to go: take the process's CPU time while the host still has it.
             (long u, long s) = t.MM.AddressSpace.CpuTime();
@@ -692,6 +752,14 @@ internal sealed partial class Kernel
         }
 
         t.ReleaseResources();
+        if (last && killedWithMemory)
+        {
+            // Its memory's pages are free before its parent can see the exit, as for a process killed alone: the
+            // parent's next allocation must not find the sandbox's memory still full of them (Linux's memcg
+            // charge waits for the OOM victims to go). The other users are dying too.
+            t.MM.WaitUntilReleased();
+        }
+
         if (last)
         {
             // A session leader's exit hangs up its controlling terminal's foreground group.

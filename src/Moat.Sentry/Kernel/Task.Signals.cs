@@ -382,7 +382,7 @@ internal sealed partial class Task
             if (code == -Signal.SIGKILL)
             {
                 Kernel.Log.WriteLine($"moat: pid {Tid} ({Group.ExecutablePath}) killed: the sandbox's memory limit (--memory) is reached");
-                Kernel.ExitGroup(this, ExitStatus.Killed(Signal.SIGKILL));
+                Kernel.KillMemoryUsers(this);
                 return;
             }
 

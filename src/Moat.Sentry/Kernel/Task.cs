@@ -451,7 +451,7 @@ internal sealed partial class Task
         if (Exit == null && MM.TakeOomKill())
         {
             Kernel.Log.WriteLine($"moat: pid {Tid} ({Group.ExecutablePath}) killed in {Sysno.Name(nr)}: the sandbox's memory limit (--memory) is reached");
-            Kernel.ExitGroup(this, ExitStatus.Killed(Signal.SIGKILL));
+            Kernel.KillMemoryUsers(this);
         }
 
         if (Exit == null && nr != Sysno.rt_sigreturn)

@@ -105,6 +105,21 @@ internal sealed partial class ThreadGroup
     /// <summary>CPU time (ns) used in address spaces this process has left (execve). Owned by the exec-ing task.</summary>
     public (long User, long System) CpuBefore { get; set; }
 
+    /// <summary>
+    /// Whether the process began in memory it shares with another process (CLONE_VM, vfork): the stub's clock
+    /// counts every process that runs in it, so this one's CPU time is its own threads', for its whole life.
+    /// </summary>
+    public bool CpuByThreads { get; init; }
+
+    /// <summary>
+    /// Set when the OOM kill took this process with the others sharing its memory: its exit reaches its parent
+    /// only once that memory is freed. Protected by Kernel.TreeMu.
+    /// </summary>
+    public bool KilledWithMemory { get; set; }
+
+    /// <summary>With <see cref="CpuByThreads"/>: CPU time (ns) of the process's exited threads. Protected by Kernel.TreeMu.</summary>
+    public (long User, long System) CpuExitedThreads { get; set; }
+
     /// <summary>The process's total CPU time (ns), fixed when its last task exits. Protected by Kernel.TreeMu.</summary>
     public (long User, long System) CpuFinal { get; set; }
 

@@ -178,7 +178,10 @@ internal sealed partial class MemoryManager : IDisposable
 
     private int _users = 1;
 
-    /// <summary>How many tasks run in this memory.</summary>
+    // Set once Dispose has let the platform address space go: the host thread that created it may end then.
+    private readonly ManualResetEventSlim _released = new(false);
+
+    /// <summary>How many tasks run in this memory: threads of one process, or of several (CLONE_VM, vfork).</summary>
     public int Users => System.Threading.Volatile.Read(ref _users);
 
     /// <summary>Adds a task that runs in this memory.</summary>
@@ -212,7 +215,14 @@ internal sealed partial class MemoryManager : IDisposable
         }
 
         _addressSpace?.Dispose();
+        _released.Set();
     }
+
+    /// <summary>Blocks until <see cref="Dispose"/> has run (the last task has left this memory).</summary>
+    public void WaitUntilReleased() => _released.Wait();
+
+    /// <summary>Whether <see cref="Dispose"/> has run.</summary>
+    public bool Released => _released.IsSet;
 
     // Removes host mappings of [start, start+length), if there is a host address space yet.
     // Preconditions: _mu is held.

@@ -1066,6 +1066,25 @@ public sealed class MemoryManagerTests : IDisposable
     }
 
     [Fact]
+    public void DecUsers_SharedByTwoProcesses_ReleasedOnlyWhenTheLastLeaves()
+    {
+        using var mf = new MemoryFile();
+        var fake = new FakeAddressSpace();
+        var mm = new MemoryManager(mf, fake, MinAddr, MaxAddr);
+        mm.IncUsers(); // a CLONE_VM child
+        Assert.Equal(2, mm.Users);
+
+        mm.DecUsers(); // the parent exits first
+        Assert.False(mm.Released);
+        Assert.False(fake.Disposed);
+
+        mm.DecUsers();
+        Assert.True(mm.Released);
+        Assert.True(fake.Disposed);
+        mm.WaitUntilReleased(); // returns at once
+    }
+
+    [Fact]
     public void PageUpPageDown_RoundToPageBoundaries()
     {
         Assert.Equal(0x1000UL, MemoryManager.PageUp(1));

@@ -194,6 +194,19 @@ internal static class SysProcess
             pidNs = new PidNamespace(pidNs);
         }
 
+        // CLONE_VM (vfork, posix_spawn): a process of its own in the caller's memory, run by one more context in
+        // the same platform address space, as a thread would be.
+        bool sharedVm = (flags & CLONE_VM) != 0;
+        object? token = null;
+        if (sharedVm)
+        {
+            long r = t.MM.AddressSpace.PrepareThread(out token);
+            if (r < 0)
+            {
+                return r == -Errno.EPERM.Value ? -Errno.EAGAIN.Value : r;
+            }
+        }
+
         Pid? ids = k.AllocatePid(pidNs);
         if (ids == null)
         {
@@ -202,9 +215,17 @@ internal static class SysProcess
 
         int pid = ids.Global;
 
-        // A new process always gets memory of its own: CLONE_VM without CLONE_THREAD (vfork, posix_spawn)
-        // is served as a copy-on-write fork whose parent waits, which is what a vfork child may rely on.
-        MemoryManager mm = t.MM.Fork();
+        MemoryManager mm;
+        if (sharedVm)
+        {
+            t.MM.IncUsers();
+            mm = t.MM;
+        }
+        else
+        {
+            mm = t.MM.Fork();
+        }
+
         FdTable fds;
         if ((flags & CLONE_FILES) != 0)
         {
@@ -232,13 +253,16 @@ internal static class SysProcess
             Dumpable = t.Group.Dumpable,
             OomScoreAdj = t.Group.OomScoreAdj,
             OomScoreAdjMin = t.Group.OomScoreAdjMin,
+            CpuByThreads = sharedVm,
         };
 
+        // A CLONE_VM child (not a vfork one) would share the parent's alternate signal stack: Linux clears it.
+        bool keepAltStack = (flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM;
         var child = new Task(k, group, ids, mm, fds, t.Credentials)
         {
             SignalMask = t.SignalMask,
-            AltStackBase = t.AltStackBase,
-            AltStackSize = t.AltStackSize,
+            AltStackBase = keepAltStack ? t.AltStackBase : 0,
+            AltStackSize = keepAltStack ? t.AltStackSize : 0,
             Comm = t.Comm,
             NoNewPrivs = t.NoNewPrivs,
         };
@@ -257,7 +281,7 @@ internal static class SysProcess
         }
 
         int ev = t.PtraceInheritToChild(child, (flags & CLONE_VFORK) != 0, thread: false, exitSignal, (flags & CLONE_PTRACE) != 0, (flags & CLONE_UNTRACED) != 0);
-        k.StartTask(child, newAddressSpace: true, creator: t);
+        k.StartTask(child, newAddressSpace: !sharedVm, token, creator: t);
         t.PtraceCloneEvent(ev, ids);
         if (vforkDone != null)
         {
@@ -471,7 +495,8 @@ internal static class SysProcess
         (long tu, long ts) = t.Context.ThreadCpuTime();
         t.CpuBefore = (t.CpuBefore.User + tu, t.CpuBefore.System + ts);
         t.Context.Detach(t.MM.AddressSpace);
-        t.ReplaceMemory(mm);
+        t.ReplaceMemory(mm); // a vfork or CLONE_VM parent keeps the old memory
+        t.NoteCreatedAddressSpace(mm);
         r = t.Context.Attach(space, null);
         if (r < 0)
         {

@@ -107,7 +107,7 @@ internal static class SysProcessVm
                     : remoteMm.CopyIn(ra, chunk) >= 0 && t.MM.CopyOut(la, chunk) >= 0;
                 if (!ok)
                 {
-                    KickStaleUsers(t, target, remoteMm);
+                    KickStaleUsers(t, remoteMm);
                     return done > 0 ? (long)done : -Errno.EFAULT.Value;
                 }
 
@@ -117,29 +117,21 @@ internal static class SysProcessVm
             }
         }
 
-        KickStaleUsers(t, target, remoteMm);
+        KickStaleUsers(t, remoteMm);
         return (long)done;
     }
 
     // A write that copied copy-on-write pages of the target leaves its host mapping of the old ones until one
     // of its threads drops them on its way back to app code: make those running app code come back now.
-    private static void KickStaleUsers(Task t, Task target, MemoryManager remoteMm)
+    private static void KickStaleUsers(Task t, MemoryManager remoteMm)
     {
         if (!remoteMm.HasStaleHostMappings)
         {
             return;
         }
 
-        lock (t.Kernel.TreeMu)
-        {
-            foreach (Task u in target.Group.Tasks)
-            {
-                if (u.MM == remoteMm)
-                {
-                    u.Context.Interrupt();
-                }
-            }
-        }
+        // Every task in that memory, of the target's process or of another sharing it (CLONE_VM).
+        t.Kernel.InterruptStaleMemoryUsers();
     }
 
     // The remote count is over UIO_MAXIOV but the local one is not: Linux still reads the local iovecs first.

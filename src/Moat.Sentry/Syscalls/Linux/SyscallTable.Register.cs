@@ -252,9 +252,9 @@ internal static partial class SyscallTable
         Full(Sysno.tgkill, SysSignal.Tgkill);
 
         Full(Sysno.fork, SysProcess.Fork);
-        Partial(Sysno.vfork, SysProcess.Vfork, "the child gets copy-on-write memory; the parent waits until it execs or exits");
-        Partial(Sysno.clone, SysProcess.CloneSyscall, "CLONE_NEWNS (a copy of the mount table; CAP_SYS_ADMIN) and CLONE_NEWPID, no other new namespace; CLONE_VM without CLONE_THREAD is served as vfork; CLONE_PIDFD for processes");
-        Partial(Sysno.clone3, SysProcess.Clone3, "CLONE_NEWNS and CLONE_NEWPID, no other new namespace; no set_tid; CLONE_VM without CLONE_THREAD is served as vfork; CLONE_PIDFD for processes");
+        Full(Sysno.vfork, SysProcess.Vfork);
+        Partial(Sysno.clone, SysProcess.CloneSyscall, "CLONE_NEWNS (a copy of the mount table; CAP_SYS_ADMIN) and CLONE_NEWPID, no other new namespace; CLONE_VM without CLONE_THREAD shares the parent's memory (a process of its own in the same address space), but with CLONE_SIGHAND its signal handlers are a copy, not shared; CLONE_PIDFD for processes");
+        Partial(Sysno.clone3, SysProcess.Clone3, "CLONE_NEWNS and CLONE_NEWPID, no other new namespace; no set_tid; CLONE_VM without CLONE_THREAD shares the parent's memory (a process of its own in the same address space), but with CLONE_SIGHAND its signal handlers are a copy, not shared; CLONE_PIDFD for processes");
         Full(Sysno.execve, SysProcess.Execve);
         Full(Sysno.execveat, SysProcess.Execveat);
         Full(Sysno.wait4, SysProcess.Wait4);
