@@ -156,6 +156,13 @@ public static class Sandbox
             return status;
         }
 
+        if (Vfs.Mounts.ProtectedPaths.Apply(task, options.MaskedPaths, options.ReadonlyPaths) is string pathsError)
+        {
+            (options.Errors ?? kernel.Log).WriteLine($"moat: {pathsError}");
+            task.MM.Dispose();
+            return ExitCannotExecute;
+        }
+
         kernel.DeclareInit(task.Group);
         if (options.BeforeStart?.Invoke(new SandboxControl(kernel)) is int abort)
         {

@@ -127,6 +127,14 @@ public sealed class SandboxOptions
     public bool RootReadOnly { get; init; }
 
     /// <summary>
+    /// OCI linux.maskedPaths and linux.readonlyPaths: mounted over in init's mount namespace before it runs, as
+    /// runc's init mounts them (<c>Vfs/Mounts/ProtectedPaths</c>).
+    /// </summary>
+    public IReadOnlyList<string> MaskedPaths { get; init; } = [];
+
+    public IReadOnlyList<string> ReadonlyPaths { get; init; } = [];
+
+    /// <summary>
     /// Called once init is loaded and before it runs (an OCI create waits here for start). Returns null to
     /// run init, or an exit status to end the sandbox without running it. The control stays valid while
     /// the sandbox runs: signals and new processes go through it.

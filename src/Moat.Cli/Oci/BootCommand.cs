@@ -217,6 +217,8 @@ internal static class BootCommand
             DefaultTmpfs = false,
             RootReadOnly = plan.RootReadonly,
             BindMounts = volumes,
+            MaskedPaths = plan.MaskedPaths,
+            ReadonlyPaths = plan.ReadonlyPaths,
             MemoryLimit = plan.MemoryLimit,
             MaxTasks = plan.MaxTasks,
             CpuQuota = plan.CpuQuota,

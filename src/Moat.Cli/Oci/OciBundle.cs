@@ -111,6 +111,8 @@ internal static class OciBundle
             Process = process,
             // No hostname: a new UTS namespace starts with the host's name.
             Hostname = string.IsNullOrEmpty(spec.Hostname) ? Environment.MachineName : spec.Hostname,
+            MaskedPaths = spec.Linux?.MaskedPaths ?? [],
+            ReadonlyPaths = spec.Linux?.ReadonlyPaths ?? [],
         };
         foreach (OciNamespace ns in spec.Linux?.Namespaces ?? [])
         {
