@@ -1,10 +1,11 @@
 using System.IO;
+using System.Linq;
 using System.Text.Json.Nodes;
 using Moat.Conformance.Harness;
 
 namespace Moat.Conformance;
 
-/// <summary>linux.maskedPaths and linux.readonlyPaths, compared with runc.</summary>
+/// <summary>linux.maskedPaths and linux.readonlyPaths, and mount points a bare image lacks, compared with runc.</summary>
 public sealed partial class OciRuntimeTests
 {
     [Fact]
@@ -63,5 +64,21 @@ public sealed partial class OciRuntimeTests
             """.ReplaceLineEndings("\n"),
             outputs[1]);
         Assert.Equal("top secret\n", File.ReadAllText(Path.Combine(rootfs, "etc", "secret")));
+    }
+
+    [Fact]
+    public void Run_ARootfsWithoutMountPoints_ListsThemInRoot_AsUnderRunc()
+    {
+        // A bare image (only /bin): runc makes /proc, /dev and /sys in the rootfs before it mounts them there; moat
+        // shows them in the sandbox only (moat runs first, so the rootfs is still bare), and the rootfs stays as it was.
+        string bundle = Bundle("ls /; ls -d /proc/self /dev/null /sys/kernel");
+        string rootfs = Path.Combine(bundle, "rootfs");
+        RunResult moat = Runtime("moat", HostScratch.NewDirectory("state"), "run", "--bundle", bundle, "m" + System.Guid.NewGuid().ToString("N")[..8]);
+        Assert.True(moat.ExitCode == 0, moat.Stderr);
+        Assert.Equal(["bin"], Directory.GetFileSystemEntries(rootfs).Select(Path.GetFileName));
+        RunResult runc = Runtime("runc", HostScratch.NewDirectory("state"), "run", "--bundle", bundle, "r" + System.Guid.NewGuid().ToString("N")[..8]);
+        Assert.True(runc.ExitCode == 0, runc.Stderr);
+        Assert.Equal("bin\ndev\nproc\nsys\n/dev/null\n/proc/self\n/sys/kernel\n", runc.StdoutText);
+        Assert.Equal(runc.StdoutText, moat.StdoutText);
     }
 }
