@@ -156,6 +156,7 @@ public static class Sandbox
             Identity = options.Identity,
             Rlimits = options.Rlimits,
             NoNewPrivileges = options.NoNewPrivileges,
+            Umask = options.Umask,
             Seccomp = options.Seccomp,
             Terminal = options.Terminal,
         };

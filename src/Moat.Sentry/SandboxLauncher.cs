@@ -76,6 +76,11 @@ internal static class SandboxLauncher
         }
 
         var group = new ThreadGroup(pid, null, PathResolver.Clean(executable)) { Cwd = spec.WorkingDirectory, Mounts = mounts, Container = container };
+        if (spec.Umask is int umask)
+        {
+            group.Umask = umask;
+        }
+
         foreach (SandboxRlimit l in spec.Rlimits)
         {
             if (l.Resource >= 0 && l.Resource < RlimitResource.RLIM_NLIMITS)

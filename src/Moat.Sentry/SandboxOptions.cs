@@ -123,6 +123,9 @@ public sealed class SandboxOptions
     /// </summary>
     public bool DefaultTmpfs { get; init; } = true;
 
+    /// <summary>init's file mode creation mask (OCI process.user.umask); null: 022.</summary>
+    public int? Umask { get; init; }
+
     /// <summary>The root is read-only: changes to it fail with EROFS (tmpfs mounts stay writable).</summary>
     public bool RootReadOnly { get; init; }
 

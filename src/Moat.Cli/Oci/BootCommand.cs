@@ -210,6 +210,7 @@ internal static class BootCommand
             Identity = plan.Process.Identity,
             Rlimits = plan.Process.Rlimits,
             NoNewPrivileges = plan.Process.NoNewPrivileges,
+            Umask = plan.Process.Umask,
             Seccomp = plan.Process.Seccomp,
             Terminal = plan.Process.Terminal, // create put the console's replica on fds 0-2
             Hostname = plan.Hostname,

@@ -72,6 +72,9 @@ internal sealed class OciUser
 
     [JsonPropertyName("additionalGids")]
     public List<uint>? AdditionalGids { get; set; }
+
+    [JsonPropertyName("umask")]
+    public uint? Umask { get; set; }
 }
 
 internal sealed class OciCapabilities
