@@ -159,6 +159,12 @@ public sealed partial class OciRuntimeTests
 
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.False(Directory.Exists(CpuHierarchy() + expected), expected + " is left after delete");
+
+        // run in the foreground deletes the container when it ends: its cgroup goes too.
+        EditConfig(bundle, c => c["process"]!["args"] = new JsonArray("true"));
+        r = Runtime(runtime, state, "run", "--bundle", bundle, id + "f");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.False(Directory.Exists(CpuHierarchy() + expected + "f"), expected + "f is left after run");
     }
 
     // Skipped where the host has no cpu cgroup hierarchy this test may write (a container without cgroup access).

@@ -43,6 +43,13 @@ internal static partial class RuntimeCommand
         return true;
     }
 
+    // The state of a container whose sandbox is gone, and its cgroup.
+    private static void RemoveContainer(Globals g, string id)
+    {
+        RemoveCgroup(g.Store.Load(id, out _)?.Cgroup);
+        g.Store.Remove(id);
+    }
+
     private static void RemoveCgroup(string? cgroup)
     {
         if (cgroup != null)
