@@ -125,6 +125,17 @@ public static class Sandbox
             }
         }
 
+        // The Sentry's own mounts on the root (/proc, /sys, /dev, the default /tmp) get mount points in the overlay's
+        // upper layer where the root lacks them (a bare image), so `ls /` lists them, as runc's mkdir in the rootfs
+        // makes them listed (the host's rootfs is not changed).
+        foreach (Vfs.Mounts.Mount m in ns.All)
+        {
+            if (m != ns.Root && m.MountPoint.LastIndexOf('/') == 0)
+            {
+                Vfs.Overlay.MakeMountPoint(kernel, m.MountPoint, isFile: false);
+            }
+        }
+
         Vfs.Mounts.ConfiguredMounts.Add(kernel, ns, tree, options.TmpfsMounts, options.BindMounts, firstVolume: 1, options.MemoryLimit);
     }
 
@@ -145,6 +156,7 @@ public static class Sandbox
             Identity = options.Identity,
             Rlimits = options.Rlimits,
             NoNewPrivileges = options.NoNewPrivileges,
+            Umask = options.Umask,
             Seccomp = options.Seccomp,
             Terminal = options.Terminal,
         };
@@ -154,6 +166,13 @@ public static class Sandbox
         {
             (options.Errors ?? kernel.Log).WriteLine($"moat: {error}");
             return status;
+        }
+
+        if (Vfs.Mounts.ProtectedPaths.Apply(task, options.MaskedPaths, options.ReadonlyPaths) is string pathsError)
+        {
+            (options.Errors ?? kernel.Log).WriteLine($"moat: {pathsError}");
+            task.MM.Dispose();
+            return ExitCannotExecute;
         }
 
         kernel.DeclareInit(task.Group);

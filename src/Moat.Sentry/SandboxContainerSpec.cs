@@ -23,6 +23,11 @@ public sealed class SandboxContainerSpec
     /// <summary>Its binds: bind i is the container's gofer's root i + 2 (root 1 is the rootfs).</summary>
     public IReadOnlyList<BindMount> BindMounts { get; init; } = [];
 
+    /// <summary>OCI linux.maskedPaths and linux.readonlyPaths of its mount namespace (<c>Vfs/Mounts/ProtectedPaths</c>).</summary>
+    public IReadOnlyList<string> MaskedPaths { get; init; } = [];
+
+    public IReadOnlyList<string> ReadonlyPaths { get; init; } = [];
+
     /// <summary>Whether it joins the pod's PID namespace (shareProcessNamespace) instead of getting one of its own.</summary>
     public bool SharesPodPidNamespace { get; init; }
 }

@@ -202,6 +202,14 @@ public sealed class SandboxControl
             return null;
         }
 
+        if (Vfs.Mounts.ProtectedPaths.Apply(task, spec.MaskedPaths, spec.ReadonlyPaths) is string pathsError)
+        {
+            task.MM.Dispose();
+            client.Dispose();
+            error = pathsError;
+            return null;
+        }
+
         container.Init = task.Group;
         container.Held = task;
         task.Group.OnExit = status =>

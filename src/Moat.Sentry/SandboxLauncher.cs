@@ -54,7 +54,7 @@ internal static class SandboxLauncher
             VdsoAddress = kernel.Platform.VdsoAddress,
         };
         var argv = new List<string>(spec.Argv) { [0] = name };
-        long r = ProgramImage.Load(kernel, mounts, mm, path, argv, spec.Environment, creds, noNewPrivs: true, out LoadedImage image, out string executable, out _, out string? loadError);
+        long r = ProgramImage.Load(kernel, mounts, mm, path, argv, spec.Environment, creds, noNewPrivs: true, out LoadedImage image, out string executable, out Credentials execCreds, out string? loadError);
         if (r < 0)
         {
             mm.Dispose();
@@ -76,6 +76,11 @@ internal static class SandboxLauncher
         }
 
         var group = new ThreadGroup(pid, null, PathResolver.Clean(executable)) { Cwd = spec.WorkingDirectory, Mounts = mounts, Container = container };
+        if (spec.Umask is int umask)
+        {
+            group.Umask = umask;
+        }
+
         foreach (SandboxRlimit l in spec.Rlimits)
         {
             if (l.Resource >= 0 && l.Resource < RlimitResource.RLIM_NLIMITS)
@@ -122,7 +127,9 @@ internal static class SandboxLauncher
         }
 
         string comm = System.IO.Path.GetFileName(path);
-        var task = new Task(kernel, group, pid, mm, fds, creds)
+        // The spec's credentials are the caller's (runc's init sets them, then execs the program): the process runs
+        // with them as execve leaves them, e.g. a non-root process's ambient set becomes its permitted and effective sets.
+        var task = new Task(kernel, group, pid, mm, fds, execCreds)
         {
             Comm = comm.Length > 15 ? comm[..15] : comm,
             NoNewPrivs = spec.NoNewPrivileges,

@@ -123,8 +123,19 @@ public sealed class SandboxOptions
     /// </summary>
     public bool DefaultTmpfs { get; init; } = true;
 
+    /// <summary>init's file mode creation mask (OCI process.user.umask); null: 022.</summary>
+    public int? Umask { get; init; }
+
     /// <summary>The root is read-only: changes to it fail with EROFS (tmpfs mounts stay writable).</summary>
     public bool RootReadOnly { get; init; }
+
+    /// <summary>
+    /// OCI linux.maskedPaths and linux.readonlyPaths: mounted over in init's mount namespace before it runs, as
+    /// runc's init mounts them (<c>Vfs/Mounts/ProtectedPaths</c>).
+    /// </summary>
+    public IReadOnlyList<string> MaskedPaths { get; init; } = [];
+
+    public IReadOnlyList<string> ReadonlyPaths { get; init; } = [];
 
     /// <summary>
     /// Called once init is loaded and before it runs (an OCI create waits here for start). Returns null to

@@ -23,6 +23,9 @@ public sealed class SandboxProcessSpec
     /// <summary>Start with no_new_privs set (prctl PR_SET_NO_NEW_PRIVS).</summary>
     public bool NoNewPrivileges { get; init; }
 
+    /// <summary>The file mode creation mask (OCI process.user.umask); null: 022, the runtime's own.</summary>
+    public int? Umask { get; init; }
+
     /// <summary>A seccomp profile (OCI linux.seccomp) installed before the program's first instruction; null: none.</summary>
     public SeccompPolicy? Seccomp { get; init; }
 

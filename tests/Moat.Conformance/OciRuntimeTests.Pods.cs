@@ -77,7 +77,7 @@ public sealed partial class OciRuntimeTests
         Assert.True(r.ExitCode == 0, r.Stderr);
         string out1 = CreatePodContainer(state, app1, "app1-" + pod, out string log1);
         string out2 = CreatePodContainer(state, app2, "app2-" + pod, out string log2);
-        Assert.Contains("memory and pids limits of a pod's further container are not applied", log1, StringComparison.Ordinal);
+        Assert.Contains("memory, pids and cpu limits of a pod's further container are not applied", log1, StringComparison.Ordinal);
         Assert.DoesNotContain("not applied", log2, StringComparison.Ordinal);
         Assert.Equal("created", (string?)State("moat", state, "app1-" + pod)["status"]);
         var hostPids = new Dictionary<int, string>();

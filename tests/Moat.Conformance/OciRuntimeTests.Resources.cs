@@ -140,9 +140,9 @@ public sealed partial class OciRuntimeTests
         Assert.True(r.ExitCode == 0, r.Stderr);
         try
         {
-            r = Runtime("moat", state, "update", "--cpu-share", "512", id);
+            r = Runtime("moat", state, "update", "--blkio-weight", "500", id);
             Assert.Equal(1, r.ExitCode);
-            Assert.Contains("--cpu-share is not supported by moat", r.Stderr);
+            Assert.Contains("--blkio-weight is not supported by moat", r.Stderr);
         }
         finally
         {

@@ -37,6 +37,7 @@ internal static class BootCommand
             OptionSpec.Switch("debug", "log more"),
             OptionSpec.With("debug-log", "PATH", "the debug log (a file, or a directory for ID.boot.log, ID.sentry.log, ID.gofer.log)"),
             OptionSpec.With("id", "ID", "the container's id, in the debug log's name"),
+            OptionSpec.With("cgroup", "DIR", "the host cgroup create made for the sandbox: joined before anything is spawned"),
         ],
     };
 
@@ -88,6 +89,12 @@ internal static class BootCommand
             }
 
             volumes.Add(v with { Options = b.Options });
+        }
+
+        // Before anything is spawned: the gofer, the Sentry and the stubs inherit the cgroup, and its CPU limits.
+        if (!jailed && p.Get("cgroup") is string cgroup && HostCgroup.Join(cgroup) is string joinError)
+        {
+            return Report(sync, "error " + joinError);
         }
 
         // Before anything is spawned: the gofer, the stubs and every later thread inherit the mask.
@@ -203,6 +210,7 @@ internal static class BootCommand
             Identity = plan.Process.Identity,
             Rlimits = plan.Process.Rlimits,
             NoNewPrivileges = plan.Process.NoNewPrivileges,
+            Umask = plan.Process.Umask,
             Seccomp = plan.Process.Seccomp,
             Terminal = plan.Process.Terminal, // create put the console's replica on fds 0-2
             Hostname = plan.Hostname,
@@ -210,6 +218,8 @@ internal static class BootCommand
             DefaultTmpfs = false,
             RootReadOnly = plan.RootReadonly,
             BindMounts = volumes,
+            MaskedPaths = plan.MaskedPaths,
+            ReadonlyPaths = plan.ReadonlyPaths,
             MemoryLimit = plan.MemoryLimit,
             MaxTasks = plan.MaxTasks,
             CpuQuota = plan.CpuQuota,

@@ -111,6 +111,8 @@ internal static class OciBundle
             Process = process,
             // No hostname: a new UTS namespace starts with the host's name.
             Hostname = string.IsNullOrEmpty(spec.Hostname) ? Environment.MachineName : spec.Hostname,
+            MaskedPaths = spec.Linux?.MaskedPaths ?? [],
+            ReadonlyPaths = spec.Linux?.ReadonlyPaths ?? [],
         };
         foreach (OciNamespace ns in spec.Linux?.Namespaces ?? [])
         {
@@ -160,7 +162,7 @@ internal static class OciBundle
     /// An OCI process (config.json's, or an exec's) as the Sentry runs it, under the container's seccomp
     /// profile: runc applies linux.seccomp to exec'd processes too.
     /// </summary>
-    public static SandboxProcessSpec? Process(OciProcess p, SeccompPolicy? seccomp, out string error)
+    public static SandboxProcessSpec? Process(OciProcess p, SeccompPolicy? seccomp, out string error, bool init = true)
     {
         error = string.Empty;
         if (p.Args is not { Count: > 0 })
@@ -213,6 +215,8 @@ internal static class OciBundle
             Identity = identity,
             Rlimits = rlimits,
             NoNewPrivileges = p.NoNewPrivileges,
+            // runc sets the umask for the container's init only (its setns init for exec leaves the runtime's, 022).
+            Umask = init && p.User?.Umask is uint umask ? (int)(umask & 0x1FF) : null,
             Seccomp = seccomp,
             Terminal = p.Terminal,
         };

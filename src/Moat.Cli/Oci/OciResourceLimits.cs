@@ -8,9 +8,9 @@ namespace Moat.Cli.Oci;
 /// linux.resources as the Sentry enforces them: memory.limit is the sandbox's memory cap (a process faulting
 /// beyond it is killed with SIGKILL, as the memory cgroup's OOM killer would), pids.limit the most tasks at once
 /// (fork and clone beyond it fail with EAGAIN, as under the pids cgroup), cpu.cpus the host CPUs the sandbox's
-/// threads may run on (an affinity mask, as the cpuset cgroup confines them). The CPU quota and shares are shown
-/// in the sandbox's cgroup (cpu.max, cpu.weight), so runtimes size their thread pools from them, but not
-/// enforced (no throttling); they and memory reservation are named in the OCI log. memory.swap (memory+swap) is
+/// threads may run on (an affinity mask, as the cpuset cgroup confines them). The CPU quota and shares are the
+/// host cgroup's the whole sandbox runs in (<see cref="HostCgroup"/>), and are shown in the sandbox's own cgroup
+/// (cpu.max, cpu.weight), so runtimes size their thread pools from them; memory reservation is named in the OCI log. memory.swap (memory+swap) is
 /// checked against the limit as runc checks it and shown in the sandbox's cgroup; the sandbox never swaps.
 /// </summary>
 internal static class OciResourceLimits
@@ -57,9 +57,7 @@ internal static class OciResourceLimits
 
             if (cpu.Shares is ulong shares && shares > 0)
             {
-                // runc's cgroup v2 conversion of cpu.shares (2..262144) to cpu.weight (1..10000).
-                ulong s = Math.Clamp(shares, 2UL, 262144UL);
-                plan.CpuWeight = 1 + ((s - 2) * 9999 / 262142);
+                plan.CpuWeight = HostCgroup.Weight(shares);
             }
         }
 
@@ -153,16 +151,6 @@ internal static class OciResourceLimits
 
         if (resources.Cpu is OciCpu cpu)
         {
-            if (cpu.Shares is ulong shares && shares > 0)
-            {
-                ignored.Add($"linux.resources.cpu.shares {shares.ToString(CultureInfo.InvariantCulture)}: shown as the sandbox's cpu.weight, not enforced by moat");
-            }
-
-            if (cpu.Quota is long quota && quota > 0)
-            {
-                ignored.Add($"linux.resources.cpu.quota {quota.ToString(CultureInfo.InvariantCulture)}: shown in the sandbox's cpu.max, not enforced by moat (no CPU throttling yet)");
-            }
-
             if (!string.IsNullOrEmpty(cpu.Mems))
             {
                 ignored.Add("linux.resources.cpu.mems: the sandbox has one memory node");

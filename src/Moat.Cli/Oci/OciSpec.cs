@@ -72,6 +72,9 @@ internal sealed class OciUser
 
     [JsonPropertyName("additionalGids")]
     public List<uint>? AdditionalGids { get; set; }
+
+    [JsonPropertyName("umask")]
+    public uint? Umask { get; set; }
 }
 
 internal sealed class OciCapabilities
@@ -144,6 +147,9 @@ internal sealed class OciLinux
 
     [JsonPropertyName("resources")]
     public OciResources? Resources { get; set; }
+
+    [JsonPropertyName("cgroupsPath")]
+    public string? CgroupsPath { get; set; }
 }
 
 internal sealed class OciNamespace
@@ -285,6 +291,11 @@ internal sealed class ContainerRecord
     [JsonPropertyName("sandboxId")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? SandboxId { get; set; }
+
+    // The host cgroup (a directory of the cpu hierarchy) the sandbox runs in, which delete removes. Null: none.
+    [JsonPropertyName("cgroup")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Cgroup { get; set; }
 }
 
 /// <summary>The OCI state of a container, as <c>runc state</c> prints it.</summary>

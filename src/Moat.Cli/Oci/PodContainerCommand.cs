@@ -69,9 +69,9 @@ internal static class PodContainerCommand
 
         // What the pod's sandbox decides for all its containers, and what the Sentry does not provide, is said once here.
         var log = new OciLog(p.Get("log"), p.Get("log-format") == "json");
-        if (plan.MemoryLimit != 0 || plan.MaxTasks != 0)
+        if (plan.MemoryLimit != 0 || plan.MaxTasks != 0 || plan.CpuQuota.Quota != 0 || plan.CpuWeight != 0)
         {
-            log.Write("warning", "linux.resources memory and pids limits of a pod's further container are not applied: the pod's limits are its sandbox container's");
+            log.Write("warning", "linux.resources memory, pids and cpu limits of a pod's further container are not applied: the pod's limits are its sandbox container's");
         }
 
         if (plan.NetworkNamespace != null)

@@ -47,7 +47,7 @@ internal static partial class RuntimeCommand
         {
             HostProcess.Kill(pid, Signal.SIGKILL);
             HostProcess.WaitPid(pid, out _, 0);
-            g.Store.Remove(id);
+            RemoveContainer(g, id);
             master?.Dispose();
             return g.Log.Error("cannot start the container: " + (reply ?? "the sandbox does not answer"));
         }
@@ -59,7 +59,7 @@ internal static partial class RuntimeCommand
 
         int ws = WaitRelaying(master, pid);
 
-        g.Store.Remove(id);
+        RemoveContainer(g, id);
         return HostProcess.WIfSignaled(ws) ? 128 + HostProcess.WTermSig(ws) : HostProcess.WExitStatus(ws);
     }
 

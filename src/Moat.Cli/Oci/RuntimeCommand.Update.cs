@@ -7,10 +7,11 @@ using Moat.Cli.CommandLine;
 namespace Moat.Cli.Oci;
 
 /// <summary>
-/// update: runc update's command line over the limits the Sentry enforces. The memory limit and the pids limit
+/// update: runc update's command line over the limits moat enforces. The memory limit and the pids limit
 /// change in the running sandbox (0 or absent leaves one as it is, -1 removes it), and the memory+swap limit the
-/// sandbox's cgroup shows (checked against the memory limit as runc checks it; the sandbox never swaps); a flag
-/// for a control moat does not enforce (cpu, cpuset, blkio, reservation, kernel memory, RDT) is refused by name. With
+/// sandbox's cgroup shows (checked against the memory limit as runc checks it; the sandbox never swaps); the CPU
+/// quota, period and shares are written into the sandbox's host cgroup (<see cref="HostCgroup"/>); a flag
+/// for a control moat does not enforce (realtime cpu, cpuset, blkio, reservation, kernel memory, RDT) is refused by name. With
 /// <c>--resources</c> (a file, or - for stdin) the other flags are ignored, as runc ignores them, and the
 /// settings moat does not enforce are named in the log as create names them.
 /// </summary>
@@ -26,6 +27,9 @@ internal static partial class RuntimeCommand
         long memory = 0;
         long pids = 0;
         long swap = 0;
+        ulong shares = 0;
+        long quota = 0;
+        ulong period = 0;
         if (f.Get("resources") is string file)
         {
             OciResources? resources;
@@ -47,6 +51,9 @@ internal static partial class RuntimeCommand
             }
 
             swap = resources?.Memory?.Swap ?? 0;
+            shares = resources?.Cpu?.Shares ?? 0;
+            quota = resources?.Cpu?.Quota ?? 0;
+            period = resources?.Cpu?.Period ?? 0;
 
             foreach (string setting in ignored)
             {
@@ -59,8 +66,24 @@ internal static partial class RuntimeCommand
             {
                 if (f.Has(refused))
                 {
-                    return g.Log.Error($"--{refused} is not supported by moat: it enforces only --memory and --pids-limit");
+                    return g.Log.Error($"--{refused} is not supported by moat: it enforces only the memory, pids and cpu limits");
                 }
+            }
+
+            // runc's flags are Go integers: a bad one fails the whole update before anything changes.
+            if (f.Get("cpu-share") is string cs && !ulong.TryParse(cs, NumberStyles.None, CultureInfo.InvariantCulture, out shares))
+            {
+                return g.Log.Error($"invalid value \"{cs}\" for flag -cpu-share: parse error");
+            }
+
+            if (f.Get("cpu-quota") is string cq && !long.TryParse(cq, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out quota))
+            {
+                return g.Log.Error($"invalid value \"{cq}\" for flag -cpu-quota: parse error");
+            }
+
+            if (f.Get("cpu-period") is string cp && !ulong.TryParse(cp, NumberStyles.None, CultureInfo.InvariantCulture, out period))
+            {
+                return g.Log.Error($"invalid value \"{cp}\" for flag -cpu-period: parse error");
             }
 
             if (f.Get("memory") is string m && !(m == "-1" ? (memory = -1) < 0 : OciUnits.TryParseRamBytes(m, out memory)))
@@ -92,6 +115,12 @@ internal static partial class RuntimeCommand
         if (PodWide(g, r, "update") is int podWide)
         {
             return podWide;
+        }
+
+        int cpuStatus = UpdateCpu(g, r, shares, quota, period);
+        if (cpuStatus != 0)
+        {
+            return cpuStatus;
         }
 
         string? reply = ControlChannel.Request(g.Store.Dir(r.Id), string.Create(CultureInfo.InvariantCulture, $"update {memory} {pids} {swap}"));

@@ -183,6 +183,13 @@ internal static partial class RuntimeCommand
         }
 
         Directory.CreateDirectory(dir);
+        string? cgroup = null;
+        if (sandboxId == null && !MakeCgroup(g, spec, id, out cgroup))
+        {
+            g.Store.Remove(id);
+            return 1;
+        }
+
         if (!OperatingSystem.IsWindows())
         {
             // The control socket inside starts processes in the container: only the runtime's user may reach it.
@@ -191,6 +198,7 @@ internal static partial class RuntimeCommand
         long r = HostSocket.SocketPair(HostSocket.SOCK_STREAM, out SafeFdHandle mine, out SafeFdHandle theirs);
         if (r < 0)
         {
+            RemoveCgroup(cgroup);
             g.Store.Remove(id);
             return g.Log.Error("socketpair: " + Errno.FromValue((int)-r).Name);
         }
@@ -201,6 +209,11 @@ internal static partial class RuntimeCommand
                 ? new List<string> { "oci-container", "--sandbox", g.Store.Dir(sandboxId), "--bundle", bundle }
                 : new List<string> { "oci-boot", "--state", dir, "--bundle", bundle };
             argv.AddRange(sandboxId == null && g.Debug.Pattern == null ? [] : g.Debug.Arguments("id"));
+            if (cgroup != null)
+            {
+                argv.AddRange(["--cgroup", cgroup]);
+            }
+
             if (g.Log.Path != null)
             {
                 argv.AddRange(["--log", g.Log.Path, "--log-format", g.Log.Json ? "json" : "text"]);
@@ -211,6 +224,7 @@ internal static partial class RuntimeCommand
             if (ownConsole == null && f.Get("console-socket") is string socketPath && (console = HostConsole.Send(socketPath, out error)) == null)
             {
                 theirs.Dispose();
+                RemoveCgroup(cgroup);
                 g.Store.Remove(id);
                 return g.Log.Error(error);
             }
@@ -223,6 +237,7 @@ internal static partial class RuntimeCommand
 
             if (pid < 0)
             {
+                RemoveCgroup(cgroup);
                 g.Store.Remove(id);
                 return g.Log.Error("cannot start the sandbox process: " + Errno.FromValue(-pid).Name);
             }
@@ -232,6 +247,7 @@ internal static partial class RuntimeCommand
             {
                 HostProcess.Kill(pid, Signal.SIGKILL);
                 HostProcess.WaitPid(pid, out _, 0);
+                RemoveCgroup(cgroup);
                 g.Store.Remove(id);
                 string why = reply.StartsWith("error ", StringComparison.Ordinal) ? reply[6..] : "the sandbox process ended before it was ready";
                 return g.Log.Error($"moat create failed: {why}");
@@ -248,6 +264,7 @@ internal static partial class RuntimeCommand
             Created = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
             Annotations = spec.Annotations,
             SandboxId = sandboxId,
+            Cgroup = cgroup,
         };
         g.Store.Save(record);
         if (f.Get("pid-file") is string pidFile)
@@ -456,6 +473,7 @@ internal static partial class RuntimeCommand
             }
         }
 
+        RemoveCgroup(r.Cgroup);
         g.Store.Remove(id);
         return 0;
     }

@@ -36,7 +36,7 @@ internal static class RuntimeFlags
     /// <summary>runc update's flags for cgroup controls the Sentry does not enforce: update refuses them by name.</summary>
     public static readonly string[] UpdateRefused =
     [
-        "blkio-weight", "cpu-period", "cpu-quota", "cpu-share", "cpu-rt-period", "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems",
+        "blkio-weight", "cpu-rt-period", "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems",
         "kernel-memory", "kernel-memory-tcp", "memory-reservation", "l3-cache-schema", "mem-bw-schema",
     ];
 
@@ -82,13 +82,16 @@ internal static class RuntimeFlags
         ["resume"] = Verb("resume", "ID", 1, 1, "Thaws a paused container."),
         ["events"] = Verb("events", "ID", 1, 1, "Prints a container's stats as runc's JSON every --interval, and an \"oom\" event when its memory cap kills.",
             OptionSpec.Switch("stats", "print the stats once and exit"), OptionSpec.With("interval", "DURATION", "the stats interval, as Go writes it (default 5s)")),
-        ["update"] = Verb("update", "ID", 1, 1, "Changes a running container's memory limit and pids limit, as runc update.",
+        ["update"] = Verb("update", "ID", 1, 1, "Changes a running container's memory, pids and cpu limits, as runc update.",
         [
             OptionSpec.With("resources", "FILE", "OCI linux.resources JSON (- for stdin); the other flags are then ignored", 'r'),
             OptionSpec.With("memory", "BYTES", "the memory limit (64m, 1g, ...; -1 for none)"),
             OptionSpec.With("pids-limit", "N", "the most tasks at once (-1 for none)"),
             OptionSpec.With("memory-swap", "BYTES", "the memory+swap limit (-1 for none): shown in the cgroup; the sandbox never swaps"),
-            .. Array.ConvertAll(UpdateRefused, n => OptionSpec.With(n, "VALUE", "runc's; refused: moat enforces only the memory and pids limits")),
+            OptionSpec.With("cpu-period", "USECS", "the CFS period of the sandbox's cgroup (0: as it is)"),
+            OptionSpec.With("cpu-quota", "USECS", "the CPU time the sandbox may use each period (-1 for none)"),
+            OptionSpec.With("cpu-share", "N", "the sandbox's CPU shares (its weight against other cgroups)"),
+            .. Array.ConvertAll(UpdateRefused, n => OptionSpec.With(n, "VALUE", "runc's; refused: moat enforces only the memory, pids and cpu limits")),
         ]),
     };
 

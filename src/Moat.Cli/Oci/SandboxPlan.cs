@@ -18,6 +18,11 @@ internal sealed class SandboxPlan
 
     public required string Hostname { get; init; }
 
+    /// <summary>linux.maskedPaths and linux.readonlyPaths, applied by the Sentry as runc's init applies them.</summary>
+    public IReadOnlyList<string> MaskedPaths { get; init; } = [];
+
+    public IReadOnlyList<string> ReadonlyPaths { get; init; } = [];
+
     /// <summary>tmpfs mounts of config.json, with their options (size=, mode=, nosuid, ...).</summary>
     public List<TmpfsMount> Tmpfs { get; } = [];
 

@@ -241,6 +241,8 @@ internal sealed partial class SandboxServer
             RootReadOnly = request.Spec.Root?.Readonly ?? false,
             TmpfsMounts = tmpfs,
             BindMounts = binds,
+            MaskedPaths = request.Spec.Linux?.MaskedPaths ?? [],
+            ReadonlyPaths = request.Spec.Linux?.ReadonlyPaths ?? [],
             SharesPodPidNamespace = request.SharePodPidNamespace,
         };
     }

@@ -352,7 +352,7 @@ internal sealed partial class SandboxServer
             }
         }
 
-        SandboxProcessSpec? spec = p != null ? OciBundle.Process(p, container != null ? ContainerSeccomp(container) : Seccomp, out error) : null;
+        SandboxProcessSpec? spec = p != null ? OciBundle.Process(p, container != null ? ContainerSeccomp(container) : Seccomp, out error, init: false) : null;
         SandboxControl? control;
         lock (_mu)
         {

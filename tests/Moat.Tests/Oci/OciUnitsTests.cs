@@ -55,10 +55,11 @@ public sealed class OciUnitsTests
         Assert.True(OciResourceLimits.Read(new OciResources { Memory = new OciMemory { Limit = 50_000_000 }, Pids = new OciPids { Limit = -1 } }, ignored, out long memory, out long pids, out _));
         Assert.Equal(50_000_000, memory);
         Assert.Equal(-1, pids);
-        Assert.True(OciResourceLimits.Read(new OciResources { Cpu = new OciCpu { Shares = 512 } }, ignored, out memory, out pids, out _));
+        Assert.True(OciResourceLimits.Read(new OciResources { Cpu = new OciCpu { Shares = 512, Mems = "0" } }, ignored, out memory, out pids, out _));
         Assert.Equal(0, memory);
         Assert.Equal(0, pids);
-        Assert.Single(ignored);
+        Assert.Single(ignored); // mems; the shares are the host cgroup's
+        Assert.Contains("cpu.mems", ignored[0], System.StringComparison.Ordinal);
         Assert.False(OciResourceLimits.Read(new OciResources { Memory = new OciMemory { Limit = -2 } }, ignored, out _, out _, out _));
     }
 }

@@ -18,8 +18,12 @@ internal static class Mounting
     public const int MNT_EXPIRE = 4;
     public const int UMOUNT_NOFOLLOW = 8;
 
-    /// <summary>Implements mount(2) once its strings are copied in (null for a NULL pointer).</summary>
-    public static long Mount(Task t, string? source, string target, string? fsType, ulong flags, string? data)
+    /// <summary>
+    /// Implements mount(2) once its strings are copied in (null for a NULL pointer). <paramref name="asContainerRoot"/>:
+    /// the mount is the runtime's, made for a container's init before its program runs (runc's init mounts as the
+    /// container's root before it takes the process's user), so the task's own lack of CAP_SYS_ADMIN does not refuse it.
+    /// </summary>
+    public static long Mount(Task t, string? source, string target, string? fsType, ulong flags, string? data, bool asContainerRoot = false)
     {
         // The target is looked up first: a missing one is ENOENT even for a caller who may not mount.
         long r = PathOps.Stat(t, target, follow: true, out Stat targetStat);
@@ -38,7 +42,7 @@ internal static class Mounting
             return -Errno.EINVAL.Value;
         }
 
-        if (!t.Credentials.HasCapability(Credentials.CAP_SYS_ADMIN))
+        if (!asContainerRoot && !t.Credentials.HasCapability(Credentials.CAP_SYS_ADMIN))
         {
             return -Errno.EPERM.Value;
         }
