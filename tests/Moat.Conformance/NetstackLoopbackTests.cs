@@ -48,7 +48,7 @@ public sealed class NetstackLoopbackTests
             "        if not b: break\n" +
             "        c.sendall(b)\n" +
             "    c.close()\n" +
-            "for size in (512 * 1024, 4 * 1024 * 1024):\n" +
+            "for size in (512 * 1024, 8 * 1024 * 1024):\n" +
             "    l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)\n" +
             "    t = threading.Thread(target=serve, args=(l,)); t.start()\n" +
             "    c = socket.create_connection(l.getsockname())\n" +
@@ -63,6 +63,6 @@ public sealed class NetstackLoopbackTests
             "    print(size, got == data)\n";
         RunResult r = MoatCli.Do(["/usr/bin/python3", "-c", script], HostScratch.Root, s_env);
         Assert.True(r.ExitCode == 0, r.Stderr);
-        Assert.Equal("524288 True\n4194304 True\n", r.StdoutText);
+        Assert.Equal("524288 True\n8388608 True\n", r.StdoutText);
     }
 }

@@ -103,9 +103,9 @@ internal sealed partial class TcpEndpoint
         c._everConnected = true;
         c._parent = this;
         c._rcvBufLocked = _rcvBufLocked;
-        c._rcvBuf.Limit = _rcvBuf.Limit;
+        c.SetReceiveSpaceLocked(_rcvSpace);
         c._sndBufLocked = _sndBufLocked;
-        c._sndBuf.Limit = _sndBuf.Limit;
+        c.SetSendSpaceLocked(_sndSpace);
         _stack.TcpConnections[c._key] = c;
         c._registered = true;
         _synQueue.Add(c);
@@ -441,6 +441,13 @@ internal sealed partial class TcpEndpoint
         if (data.Length >= _rcvMssEstimate)
         {
             _rcvMssEstimate = Math.Min(data.Length, _mss); // tcp_measure_rcv_mss: a segment as large as the estimate raises it
+            // and measures what share of the buffer's memory payload takes (the window follows it).
+            int ratio = TcpBufferSizing.ScalingRatio(data.Length);
+            if (ratio != _scalingRatio)
+            {
+                _scalingRatio = ratio;
+                SetReceiveSpaceLocked(_rcvSpace);
+            }
         }
         if (_oooFin && _oooFinSeq == _rcvNxt)
         {
@@ -543,8 +550,9 @@ internal sealed partial class TcpEndpoint
     }
 
     /// <summary>
-    /// Linux's tcp_rcv_space_adjust, simplified: once per round trip, if the application drained more than
-    /// in the last one, the buffer grows to twice that plus some segments, up to tcp_rmem's maximum.
+    /// Linux's tcp_rcv_space_adjust: once per round trip, if the application drained more than the largest
+    /// round so far, the buffer grows to hold twice that plus sixteen segments, more while the rate grows (a
+    /// sender in slow start doubles each round), up to tcp_rmem[2]; the window follows the buffer.
     /// </summary>
     private void AutotuneReceiveLocked(int n)
     {
@@ -555,17 +563,23 @@ internal sealed partial class TcpEndpoint
         {
             return;
         }
-        // An RTT that moved less than a default segment says nothing of the throughput (a reader of a few
-        // bytes leaves the window as Linux leaves it).
-        if (!_rcvBufLocked && _rcvSpaceCopied > _rcvSpaceLast && _rcvSpaceCopied > DefaultMss)
+        long copied = _rcvSpaceCopied;
+        // The first round compares with the initial window's worth (tcp_init_buffer_space: ten segments at most).
+        long space = _rcvSpaceLast > 0 ? _rcvSpaceLast : Math.Min(65535, 10L * _mss);
+        if (copied > space)
         {
-            long target = Math.Min((2 * _rcvSpaceCopied) + (16L * _mss), MaxReceiveBuffer / 2);
-            if (target > _rcvBuf.Limit)
+            if (!_rcvBufLocked)
             {
-                _rcvBuf.Limit = (int)target;
+                long window = (2 * copied) + (16L * _mss);
+                window += 2 * (window * (copied - space) / space);
+                long target = Math.Min(TcpBufferSizing.SpaceFromWindow(window, _scalingRatio), MaxReceiveBuffer);
+                if (target > _rcvSpace)
+                {
+                    SetReceiveSpaceLocked((int)target);
+                }
             }
+            _rcvSpaceLast = copied;
         }
-        _rcvSpaceLast = _rcvSpaceCopied;
         _rcvSpaceCopied = 0;
         _rcvSpaceStartNs = now;
     }

@@ -331,7 +331,18 @@ internal sealed partial class TcpEndpoint
         return 10;
     }
 
-    private void SendAckLocked() => SendSegmentLocked(_sndNxt, TcpFlags.Ack, 0, 0);
+    private void SendAckLocked() => SendSegmentLocked(AcceptableSeqLocked(), TcpFlags.Ack, 0, 0);
+
+    /// <summary>
+    /// Linux's tcp_acceptable_seq: a bare ACK carries SND.NXT unless that is past the peer's window (a probe
+    /// moved it beyond a closed one), then the window's end, which the peer accepts. Two ends with closed
+    /// windows would otherwise answer each other's unacceptable ACKs for ever.
+    /// </summary>
+    private uint AcceptableSeqLocked()
+    {
+        uint windowEnd = _sndUna + (uint)Math.Min(_sndWnd, int.MaxValue);
+        return Seq.Leq(_sndNxt, windowEnd) ? _sndNxt : windowEnd;
+    }
 
     private void SendResetLocked()
     {
@@ -368,7 +379,10 @@ internal sealed partial class TcpEndpoint
         _dupAcks = 0;
         if (_cwnd < _ssthresh)
         {
-            _cwnd += Math.Min(acked, _mss);
+            // Linux's tcp_slow_start counts packets: each acknowledged segment, however short, opens the window
+            // by one (up to ssthresh). A sender of small writes grows it as Linux's does, and its send buffer too.
+            long segments = (acked + _mss - 1) / _mss;
+            _cwnd = Math.Max(_cwnd, Math.Min(_cwnd + (segments * _mss), _ssthresh));
         }
         else
         {
@@ -495,10 +509,11 @@ internal sealed partial class TcpEndpoint
         {
             return;
         }
-        long target = Math.Min(MaxSendBuffer / 2, Math.Max(2 * Math.Max(_cwnd, (long)InitialCwndSegments * _mss), DefaultSendBuffer / 2));
-        if (target > _sndBuf.Limit)
+        int mssClamp = _mss + (_tsOn ? TimestampOptionLength : 0);
+        long target = Math.Min(TcpBufferSizing.SendSpaceFor(mssClamp, (_cwnd + _mss - 1) / _mss, InitialCwndSegments), MaxSendBuffer);
+        if (target > _sndSpace)
         {
-            _sndBuf.Limit = (int)target;
+            SetSendSpaceLocked((int)target);
         }
     }
 }

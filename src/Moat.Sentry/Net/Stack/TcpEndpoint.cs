@@ -50,8 +50,13 @@ internal sealed partial class TcpEndpoint
     private readonly List<TcpEndpoint> _synQueue = [];
     private TcpEndpoint? _parent; // the listener of a connection still in its SYN queue
 
-    private readonly TcpSendBuffer _sndBuf = new(DefaultSendBuffer / 2);
-    private readonly TcpReceiveBuffer _rcvBuf = new(DefaultReceiveBuffer / 2);
+    // The rings hold payload; _sndSpace and _rcvSpace are sk_sndbuf and sk_rcvbuf (what SO_SNDBUF and SO_RCVBUF
+    // report: memory, skb overhead included), from which the rings' limits follow (TcpBufferSizing).
+    private readonly TcpSendBuffer _sndBuf = new(TcpBufferSizing.SendPayload(DefaultSendBuffer));
+    private readonly TcpReceiveBuffer _rcvBuf = new(TcpBufferSizing.WindowFromSpace(DefaultReceiveBuffer, TcpBufferSizing.DefaultScalingRatio));
+    private int _sndSpace = DefaultSendBuffer;
+    private int _rcvSpace = DefaultReceiveBuffer;
+    private int _scalingRatio = TcpBufferSizing.DefaultScalingRatio;
     private bool _sndBufLocked;
     private bool _rcvBufLocked;
 
@@ -161,14 +166,14 @@ internal sealed partial class TcpEndpoint
         }
     }
 
-    /// <summary>The send buffer as SO_SNDBUF reports it (twice the payload it holds, as Linux).</summary>
+    /// <summary>The send buffer as SO_SNDBUF reports it (sk_sndbuf: memory, of which the payload is most).</summary>
     public int SendBufferSize
     {
         get
         {
             lock (_stack.Mu)
             {
-                return _sndBuf.Limit * 2;
+                return _sndSpace;
             }
         }
         set
@@ -176,18 +181,19 @@ internal sealed partial class TcpEndpoint
             lock (_stack.Mu)
             {
                 _sndBufLocked = true;
-                _sndBuf.Limit = Math.Clamp(value, 4608 / 2, MaxSendBuffer / 2); // SO_SNDBUF doubles what it is given
+                SetSendSpaceLocked(Math.Clamp(value, 4608 / 2, MaxSendBuffer / 2) * 2); // SO_SNDBUF doubles what it is given
             }
         }
     }
 
+    /// <summary>The receive buffer as SO_RCVBUF reports it (sk_rcvbuf; the window is its scaling_ratio share).</summary>
     public int ReceiveBufferSize
     {
         get
         {
             lock (_stack.Mu)
             {
-                return _rcvBuf.Limit * 2;
+                return _rcvSpace;
             }
         }
         set
@@ -195,11 +201,22 @@ internal sealed partial class TcpEndpoint
             lock (_stack.Mu)
             {
                 _rcvBufLocked = true;
-                // SO_RCVBUF doubles its argument and the window is half the buffer; a window already advertised
-                // is never taken back (AdvertisedWindowLocked keeps its edge).
-                _rcvBuf.Limit = Math.Clamp(value, 2304 / 2, MaxSetReceiveBuffer / 2);
+                // A window already advertised is never taken back (AdvertisedWindowLocked keeps its edge).
+                SetReceiveSpaceLocked(Math.Clamp(value, 2304 / 2, MaxSetReceiveBuffer / 2) * 2);
             }
         }
+    }
+
+    private void SetSendSpaceLocked(int space)
+    {
+        _sndSpace = space;
+        _sndBuf.Limit = TcpBufferSizing.SendPayload(space);
+    }
+
+    private void SetReceiveSpaceLocked(int space)
+    {
+        _rcvSpace = space;
+        _rcvBuf.Limit = TcpBufferSizing.WindowFromSpace(space, _scalingRatio);
     }
 
     /// <summary>Bytes written and not yet acknowledged (SIOCOUTQ).</summary>
