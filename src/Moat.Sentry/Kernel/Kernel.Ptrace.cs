@@ -20,7 +20,7 @@ internal sealed partial class Kernel
             return -Errno.EPERM.Value;
         }
 
-        if (!Syscalls.Linux.SysThread.MayReadTask(tracer, target))
+        if (!PtraceAccess.MayRead(tracer, target))
         {
             return -Errno.EPERM.Value;
         }

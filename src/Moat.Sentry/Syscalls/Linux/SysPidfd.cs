@@ -155,7 +155,7 @@ internal static class SysPidfd
             return -Errno.ESRCH.Value; // a zombie: its files are closed
         }
 
-        if (!SysThread.MayReadTask(t, owner))
+        if (!PtraceAccess.MayRead(t, owner))
         {
             return -Errno.EPERM.Value;
         }

@@ -72,7 +72,7 @@ internal static class SysProcessVm
             return -Errno.ESRCH.Value;
         }
 
-        if (!SysThread.MayReadTask(t, target))
+        if (!PtraceAccess.MayRead(t, target))
         {
             return -Errno.EPERM.Value;
         }

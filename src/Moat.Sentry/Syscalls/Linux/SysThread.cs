@@ -81,7 +81,7 @@ internal static class SysThread
             return -Errno.ESRCH.Value;
         }
 
-        if (!MayReadTask(t, target))
+        if (!PtraceAccess.MayRead(t, target))
         {
             return -Errno.EPERM.Value;
         }
@@ -93,26 +93,6 @@ internal static class SysThread
         }
 
         return t.MM.CopyOut(a.Pointer(1), head) < 0 ? -Errno.EFAULT.Value : 0;
-    }
-
-    // ptrace_may_access(PTRACE_MODE_READ_REALCREDS) as the sandbox has it: no LSM, no Yama.
-    internal static bool MayReadTask(Task caller, Task target)
-    {
-        if (caller.Group == target.Group)
-        {
-            return true;
-        }
-
-        Credentials c = caller.Credentials;
-        if (c.HasCapability(Credentials.CAP_SYS_PTRACE))
-        {
-            return true;
-        }
-
-        Credentials o = target.Credentials;
-        bool sameIds = c.RealUid == o.RealUid && c.RealUid == o.EffectiveUid && c.RealUid == o.SavedUid &&
-            c.RealGid == o.RealGid && c.RealGid == o.EffectiveGid && c.RealGid == o.SavedGid;
-        return sameIds && target.Group.Dumpable;
     }
 
     /// <summary>Implements arch_prctl(2) for the TLS base registers.</summary>

@@ -228,7 +228,7 @@ internal static class ProcFs
         }
 
         Kernel.Kernel k = caller.Kernel;
-        Func<Task, bool>? mayOpen = ProcPid.NeedsPtraceAccess(name) ? c => ProcPid.MayReadFs(c, task) : null;
+        Func<Task, bool>? mayOpen = ProcPid.NeedsPtraceAccess(name) ? c => PtraceAccess.MayRead(c, task, fsCreds: true) : null;
         node = name == "auxv"
             ? new ProcNode(ProcKind.File, path, Content: () => task.MM.SavedAuxv, Attr: Own(Abi.Stat.S_IFREG), MayOpen: mayOpen)
             : new ProcNode(ProcKind.File, path, Attr: Own(Abi.Stat.S_IFREG), Write: ProcPid.Writer(g, task, name), MayOpen: mayOpen, Content: () =>

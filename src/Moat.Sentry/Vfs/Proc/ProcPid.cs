@@ -82,29 +82,6 @@ internal static class ProcPid
     /// <summary>Whether opening entry <paramref name="name"/> also needs ptrace read access to the process (mm_access).</summary>
     public static bool NeedsPtraceAccess(string name) => name is "environ" or "auxv" or "maps" or "io" or "personality";
 
-    /// <summary>
-    /// ptrace_may_access(PTRACE_MODE_READ_FSCREDS) as the sandbox has it (no LSM, no Yama): a thread of the same
-    /// process; CAP_SYS_PTRACE; or the caller's effective ids equal to all of the target's ids, and the target dumpable.
-    /// </summary>
-    public static bool MayReadFs(Task caller, Task target)
-    {
-        if (caller.Group == target.Group)
-        {
-            return true;
-        }
-
-        Credentials c = caller.Credentials;
-        if (c.HasCapability(Credentials.CAP_SYS_PTRACE))
-        {
-            return true;
-        }
-
-        Credentials o = target.Credentials;
-        bool sameIds = c.EffectiveUid == o.RealUid && c.EffectiveUid == o.EffectiveUid && c.EffectiveUid == o.SavedUid &&
-            c.EffectiveGid == o.RealGid && c.EffectiveGid == o.EffectiveGid && c.EffectiveGid == o.SavedGid;
-        return sameIds && target.Group.Dumpable;
-    }
-
     /// <summary>The content of the files this class adds; null for the others (ProcFs serves them).</summary>
     public static string? Content(Kernel.Kernel k, ThreadGroup g, Task task, bool thread, string name) => name switch
     {
