@@ -10,7 +10,7 @@ namespace Moat.Sentry.Net;
 /// An AF_INET or AF_INET6 socket of the Sentry's loopback network: what TCP and UDP share (addresses, the
 /// port binding, options, the pending error, readiness). The protocols are TcpSocket and UdpSocket.
 /// </summary>
-internal abstract class InetSocket : FileDescription
+internal abstract class InetSocket : FileDescription, ISocketTimeouts
 {
     public const int SOCK_STREAM = 1;
     public const int SOCK_DGRAM = 2;

@@ -17,7 +17,7 @@ namespace Moat.Sentry.Net;
 /// writes frames to one. Only with --net-raw and CAP_NET_RAW (SysSocketRaw.cs); the socket calls are in
 /// SysSocketPacket.cs.
 /// </summary>
-internal sealed class StackPacketSocket : FileDescription, IReadinessListener
+internal sealed class StackPacketSocket : FileDescription, IReadinessListener, ISocketTimeouts
 {
     public const int AF_PACKET = 17;
     public const int SockaddrLlSize = 20;

@@ -14,7 +14,7 @@ namespace Moat.Sentry.Vfs;
 /// (UnixSocket.Stream.cs, UnixSocket.Datagram.cs). Lock order: only connect holds two sockets' _mu at once,
 /// taken in order of creation (_id); WaitQueue._mu is a leaf.
 /// </summary>
-internal sealed partial class UnixSocket : FileDescription
+internal sealed partial class UnixSocket : FileDescription, ISocketTimeouts
 {
     public const int SOCK_STREAM = 1;
     public const int SOCK_DGRAM = 2;

@@ -155,22 +155,7 @@ internal static partial class SysSocket
                     s.PassCred = v != 0;
                     return 0;
                 case SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW or SO_SNDTIMEO_OLD or SO_SNDTIMEO_NEW:
-                    long r = ReadTimeout(t, valAddr, len, out long us);
-                    if (r < 0)
-                    {
-                        return r;
-                    }
-
-                    if (name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW)
-                    {
-                        s.ReceiveTimeoutUs = us;
-                    }
-                    else
-                    {
-                        s.SendTimeoutUs = us;
-                    }
-
-                    return 0;
+                    return SetTimeout(t, s, name, valAddr, len);
                 case SO_LINGER:
                     if (len < 8 || t.MM.CopyIn(valAddr + 4, out int linger) < 0)
                     {
@@ -203,6 +188,27 @@ internal static partial class SysSocket
     }
 
     // A struct timeval for SO_RCVTIMEO / SO_SNDTIMEO: 0 means no limit; a negative time means "don't wait".
+    // SO_RCVTIMEO or SO_SNDTIMEO (either layout): the timeval read and set as the deadline it names.
+    private static long SetTimeout(Task t, ISocketTimeouts s, int name, ulong valAddr, int len)
+    {
+        long r = ReadTimeout(t, valAddr, len, out long us);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if (name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW)
+        {
+            s.ReceiveTimeoutUs = us;
+        }
+        else
+        {
+            s.SendTimeoutUs = us;
+        }
+
+        return 0;
+    }
+
     private static long ReadTimeout(Task t, ulong addr, int len, out long us)
     {
         us = 0;

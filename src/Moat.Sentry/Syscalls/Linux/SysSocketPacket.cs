@@ -328,22 +328,7 @@ internal static partial class SysSocket
 
         if (name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW or SO_SNDTIMEO_OLD or SO_SNDTIMEO_NEW)
         {
-            long r = ReadTimeout(t, valAddr, len, out long us);
-            if (r < 0)
-            {
-                return r;
-            }
-
-            if (name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW)
-            {
-                s.ReceiveTimeoutUs = us;
-            }
-            else
-            {
-                s.SendTimeoutUs = us;
-            }
-
-            return 0;
+            return SetTimeout(t, s, name, valAddr, len);
         }
 
         if (len < 4)
