@@ -151,6 +151,12 @@ internal static class BootCommand
     // for the descriptors it keeps, then loads init, reports to create and waits for start.
     private static int RunSentry(SafeFdHandle sync, string stateDir, OciLog log, DebugLog debugLog, SandboxPlan plan, List<Moat.Sentry.BindMount> volumes, Moat.Gofer.GoferClient gofer, bool jail)
     {
+        if (Moat.Sentry.SandboxOptions.DefaultPlatform == "systrap" && !Moat.Platform.Systrap.SystrapPlatform.IsSupported)
+        {
+            // MOAT_PLATFORM asked for it: say why in create's one line rather than die on the platform's exception.
+            return Report(sync, "error the systrap platform needs FSGSBASE (Linux 5.9+ on a CPU with it); set MOAT_PLATFORM=ptrace");
+        }
+
         SandboxServer server;
         try
         {
@@ -242,6 +248,7 @@ internal static class BootCommand
         };
         int status = Sandbox.Run(options, gofer, sentryLog);
         debugLog.Debug($"the container's init ended with status {status}");
+        server.Drain(TimeSpan.FromSeconds(2));
         if (!ready)
         {
             string kept = sentryLog.Kept;

@@ -92,6 +92,12 @@ internal sealed class ContainerStore
         return File.Exists(Path.Combine(Dir(r.Id), StartedMark)) ? "running" : "created";
     }
 
+    /// <summary>
+    /// Whether the sandbox of <paramref name="id"/> let its init run: it writes the started mark before it opens
+    /// the start gate, so a start whose reply was lost to the sandbox's exit (init ended at once) did start.
+    /// </summary>
+    public bool StartedBeforeExit(string id) => File.Exists(Path.Combine(Dir(id), StartedMark));
+
     public OciState State(ContainerRecord r)
     {
         string status = Status(r);

@@ -43,7 +43,7 @@ internal static partial class RuntimeCommand
         }
 
         string? reply = ControlChannel.Request(g.Store.Dir(id), "start");
-        if (reply != "ok")
+        if (reply != "ok" && !(reply == null && g.Store.StartedBeforeExit(id)))
         {
             HostProcess.Kill(pid, Signal.SIGKILL);
             HostProcess.WaitPid(pid, out _, 0);

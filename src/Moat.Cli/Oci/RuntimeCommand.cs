@@ -383,6 +383,11 @@ internal static partial class RuntimeCommand
 
         (string dir, string prefix) = ControlOf(g, r);
         string? reply = ControlChannel.Request(dir, prefix + "start");
+        if (reply == null && r.SandboxId == null && g.Store.StartedBeforeExit(r.Id))
+        {
+            reply = "ok"; // init ran and ended before its sandbox could answer
+        }
+
         if (reply == "ok" && r.SandboxId != null)
         {
             // The pod's sandbox writes its marks in its own directory only.

@@ -26,6 +26,10 @@ internal sealed partial class SandboxServer
 
     private readonly Lock _mu = new();
 
+    // Requests accepted and not yet answered: the sandbox process waits for them before it exits, so a
+    // start whose init ends at once still hears "ok".
+    private int _inFlight;
+
     // Protected by _mu.
     private SandboxControl? _control;
     private bool _started;
@@ -87,6 +91,7 @@ internal sealed partial class SandboxServer
                 return;
             }
 
+            Interlocked.Increment(ref _inFlight);
             var thread = new Thread(() => Serve(conn)) { IsBackground = true, Name = "moat-oci-request" };
             thread.Start();
         }
@@ -147,6 +152,18 @@ internal sealed partial class SandboxServer
             {
                 conn.Dispose();
             }
+
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <summary>Before the sandbox process exits: waits, at most <paramref name="limit"/>, until every accepted request is answered.</summary>
+    public void Drain(TimeSpan limit)
+    {
+        long deadline = Environment.TickCount64 + (long)limit.TotalMilliseconds;
+        while (Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 < deadline)
+        {
+            Thread.Sleep(1);
         }
     }
 

@@ -53,7 +53,11 @@ static void after_exec(const char *what) {
     char path[64];
     snprintf(path, sizeof path, "/tmp/caps_prctl.%d", (int)getpid());
     int fd = open(path, O_CREAT | O_WRONLY | O_EXCL, 0600);
-    show("  chown own file to another uid", fd < 0 ? fd : fchown(fd, 4243, -1));
+    int given = fd < 0 ? fd : fchown(fd, 4243, -1);
+    show("  chown own file to another uid", given);
+    /* Back to its creator, who may then unlink it from the sticky /tmp: a file left behind would make a later
+       run with the same pid (pids wrap at 32768) fail its O_EXCL open. */
+    if (given == 0 && fchown(fd, geteuid(), -1) != 0) printf("  chown back: %s\n", strerror(errno));
     if (fd >= 0) close(fd);
     unlink(path);
 }
