@@ -232,7 +232,7 @@ internal sealed partial class Task
 
         System.Span<byte> bytes = stackalloc byte[8];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
-        _pokeResult = MM.CopyOut(addr, bytes, Mm.AccessType.Force) < 0 ? -Errno.EIO.Value : 0;
+        _pokeResult = MM.CopyOut(addr, bytes, Mm.AccessType.ForceWrite) < 0 ? -Errno.EIO.Value : 0;
         _pokeDone.Set();
     }
 

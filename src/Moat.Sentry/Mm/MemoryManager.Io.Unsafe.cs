@@ -26,7 +26,7 @@ internal sealed unsafe partial class MemoryManager
             {
                 // A missing page of a range registered with a userfaultfd: the copy waits for it as Linux's
                 // copy_to_user does in handle_userfault, then looks again.
-                long w = userfault.WaitForPage(addr, access != AccessType.Read, user: false);
+                long w = userfault.WaitForPage(addr, access is AccessType.Write or AccessType.Force or AccessType.ForceWrite, user: false);
                 if (w < 0)
                 {
                     return -Errno.EFAULT.Value;
@@ -107,8 +107,15 @@ internal sealed unsafe partial class MemoryManager
         }
 
         Vma v = _vmas[i];
-        if (access == AccessType.Read && v.Prot == Mman.PROT_NONE ||
-            access == AccessType.Write && (v.Prot & Mman.PROT_WRITE) == 0)
+        bool refused = access switch
+        {
+            AccessType.Read => v.Prot == Mman.PROT_NONE,
+            AccessType.Write => (v.Prot & Mman.PROT_WRITE) == 0,
+            AccessType.Force => false,
+            AccessType.ForceWrite => !v.MayWrite,
+            _ => ((v.Prot | v.MaxProt) & Mman.PROT_READ) == 0,
+        };
+        if (refused || _disposed)
         {
             return -Errno.EFAULT.Value;
         }
@@ -126,7 +133,7 @@ internal sealed unsafe partial class MemoryManager
         }
 
         Pma pma = _pmas[p];
-        if (pma.Cow && access != AccessType.Read)
+        if (pma.Cow && access is AccessType.Write or AccessType.Force or AccessType.ForceWrite)
         {
             mustBreakCow = true;
             return 0;
@@ -158,13 +165,22 @@ internal sealed unsafe partial class MemoryManager
         return BreakCowAndUnmapHostLocked(_vmas[i], PageDown(addr));
     }
 
+    // Gives memory to [addr, addr+length) as an access would, copying nothing: the bytes made ready from addr on
+    // (up to a PMA's end), or -errno.
+    private long Touch(ulong addr, ulong length, AccessType access)
+    {
+        long n = Translate(addr, length, access, out _, out Pinned pin);
+        pin.Dispose();
+        return n;
+    }
+
     /// <summary>Copies app memory into <paramref name="dst"/>. Returns 0, or -EFAULT if any byte is unreadable.</summary>
-    public long CopyIn(ulong addr, Span<byte> dst)
+    public long CopyIn(ulong addr, Span<byte> dst, AccessType access = AccessType.Read)
     {
         int done = 0;
         while (done < dst.Length)
         {
-            long n = Translate(addr + (ulong)done, (ulong)(dst.Length - done), AccessType.Read, out byte* p, out Pinned pin);
+            long n = Translate(addr + (ulong)done, (ulong)(dst.Length - done), access, out byte* p, out Pinned pin);
             if (n < 0)
             {
                 return n;

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Threading;
 
 namespace Moat.Sentry.Mm;
@@ -39,6 +40,37 @@ internal sealed partial class MemoryManager
             }
 
             return cursor >= end;
+        }
+    }
+
+    /// <summary>
+    /// The VMAs in address order, each with the bytes of memory behind it (its PMAs: what /proc/PID/smaps calls
+    /// resident), taken under one lock.
+    /// </summary>
+    public List<(Vma Vma, ulong Resident)> SnapshotVmaResidency()
+    {
+        lock (_mu)
+        {
+            var list = new List<(Vma, ulong)>(_vmas.Count);
+            int p = 0;
+            for (int i = 0; i < _vmas.Count; i++)
+            {
+                Vma v = _vmas[i];
+                while (p < _pmas.Count && _pmas[p].End <= v.Start)
+                {
+                    p++;
+                }
+
+                ulong resident = 0;
+                for (int q = p; q < _pmas.Count && _pmas[q].Start < v.End; q++)
+                {
+                    resident += System.Math.Min(_pmas[q].End, v.End) - System.Math.Max(_pmas[q].Start, v.Start);
+                }
+
+                list.Add((v, resident));
+            }
+
+            return list;
         }
     }
 }

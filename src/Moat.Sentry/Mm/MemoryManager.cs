@@ -178,6 +178,10 @@ internal sealed partial class MemoryManager : IDisposable
 
     private int _users = 1;
 
+    // Set under _mu when the last user has left: a copy from outside (/proc/PID/mem, process_vm_*) that comes
+    // later finds no memory, rather than giving pages to an address space nobody frees again.
+    private bool _disposed;
+
     // Set once Dispose has let the platform address space go: the host thread that created it may end then.
     private readonly ManualResetEventSlim _released = new(false);
 
@@ -201,6 +205,7 @@ internal sealed partial class MemoryManager : IDisposable
         DestroyAio();
         using (LockExclusive())
         {
+            _disposed = true;
             DetachAllOwnersLocked();
             ReleaseAllHeldFilesLocked();
             ForgetStaleHostLocked();

@@ -54,6 +54,13 @@ internal readonly record struct Vma(ulong Start, ulong End, int Prot, int MaxPro
     /// <summary>The device and inode of the file this VMA maps, for /proc/PID/maps; null for anonymous memory.</summary>
     public MappedFileId? Origin { get; init; }
 
+    /// <summary>
+    /// Linux's VM_MAYWRITE: mprotect could make the range writable. A shared mapping of a file needs the file open
+    /// for writing (<see cref="WritableFile"/>); private and anonymous memory go by <see cref="MaxProt"/>.
+    /// </summary>
+    public bool MayWrite => (Prot & Abi.Mman.PROT_WRITE) != 0 ||
+        ((MaxProt & Abi.Mman.PROT_WRITE) != 0 && (!Shared || WritableFile != null || (Origin == null && File == null)));
+
     public Vma Slice(ulong start, ulong end) => Owner == null && File == null && Origin == null
         ? this with { Start = start, End = end }
         : this with { Start = start, End = end, OwnerOffset = OwnerOffset + (start - Start), FileOffset = FileOffset + (start - Start) };

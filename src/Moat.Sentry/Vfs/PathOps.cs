@@ -283,7 +283,7 @@ internal static class PathOps
             return -Errno.EEXIST.Value;
         }
 
-        if ((writing || (flags & OpenFlags.O_CREAT) != 0) && (node.Kind == Proc.ProcKind.Directory || readOnly || node.Write == null))
+        if ((writing || (flags & OpenFlags.O_CREAT) != 0) && (node.Kind == Proc.ProcKind.Directory || readOnly || (node.Write == null && node.Open == null)))
         {
             // Linux's order: a directory first, then the read-only mount (may_open), then the file's own refusal.
             return node.Kind == Proc.ProcKind.Directory ? -Errno.EISDIR.Value : readOnly ? -Errno.EROFS.Value : -Errno.EACCES.Value;
@@ -315,6 +315,12 @@ internal static class PathOps
         if ((flags & OpenFlags.O_DIRECTORY) != 0)
         {
             return -Errno.ENOTDIR.Value;
+        }
+
+        if (node.Open != null)
+        {
+            file = node.Open(flags);
+            return 0;
         }
 
         file = node.Attr is Stat attr

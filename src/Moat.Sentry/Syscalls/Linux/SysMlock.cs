@@ -18,7 +18,7 @@ internal static class SysMlock
     /// <summary>Implements mlock(2).</summary>
     public static long Mlock(Task t, in SyscallArgs a) => Lock(t, a.Pointer(0), a.SizeT(1), populate: true);
 
-    /// <summary>Implements mlock2(2): MLOCK_ONFAULT is the only flag (pages are not populated either way).</summary>
+    /// <summary>Implements mlock2(2): MLOCK_ONFAULT is the only flag (it leaves the pages to be faulted in when touched).</summary>
     public static long Mlock2(Task t, in SyscallArgs a)
     {
         if ((a.UInt(2) & ~MLOCK_ONFAULT) != 0 || a[2] > uint.MaxValue)
@@ -50,7 +50,13 @@ internal static class SysMlock
             return -Errno.EPERM.Value;
         }
 
-        return t.MM.LockAll((flags & MCL_CURRENT) != 0, (flags & MCL_FUTURE) != 0, limit, unlimited);
+        long r = t.MM.LockAll((flags & MCL_CURRENT) != 0, (flags & MCL_FUTURE) != 0, limit, unlimited);
+        if (r == 0 && (flags & (MCL_CURRENT | MCL_ONFAULT)) == MCL_CURRENT)
+        {
+            t.MM.Prefault(0, ulong.MaxValue); // the locked memory is faulted in, as mm_populate does
+        }
+
+        return r;
     }
 
     /// <summary>Implements munlockall(2).</summary>
@@ -64,7 +70,13 @@ internal static class SysMlock
         }
 
         Align(addr, length, out ulong start, out ulong len);
-        return t.MM.SetLocked(start, len, locked: true, populate, limit, unlimited);
+        long r = t.MM.SetLocked(start, len, locked: true, populate, limit, unlimited);
+        if (populate && r == 0)
+        {
+            t.MM.Prefault(start, start + len); // mlock without MLOCK_ONFAULT faults the range in (__mm_populate)
+        }
+
+        return r;
     }
 
     // Linux's can_do_mlock: a non-zero RLIMIT_MEMLOCK or CAP_IPC_LOCK.

@@ -92,6 +92,12 @@ internal static unsafe class SysMmap
                 t.MM.SetLocked((ulong)r, MemoryManager.PageUp(length), locked: true, populate: false, 0, unlimited: true);
             }
 
+            if (r >= 0 && (mapLocked || t.MM.LocksFuture || (flags & (Mman.MAP_POPULATE | Mman.MAP_NONBLOCK)) == Mman.MAP_POPULATE))
+            {
+                // do_mmap's populate: a locked mapping, or MAP_POPULATE without MAP_NONBLOCK, gets its memory now.
+                t.MM.Prefault((ulong)r, (ulong)r + MemoryManager.PageUp(length));
+            }
+
             return r;
         }
         finally
@@ -354,6 +360,13 @@ internal static unsafe class SysMmap
             return -Errno.EINVAL.Value;
         }
 
-        return t.MM.Madvise(a.Pointer(0), a.SizeT(1), advice is Mman.MADV_DONTNEED or Mman.MADV_FREE or Mman.MADV_REMOVE);
+        long r = t.MM.Madvise(a.Pointer(0), a.SizeT(1), advice is Mman.MADV_DONTNEED or Mman.MADV_FREE or Mman.MADV_REMOVE);
+        if (r == 0 && advice is Mman.MADV_POPULATE_READ or Mman.MADV_POPULATE_WRITE)
+        {
+            ulong start = a.Pointer(0);
+            r = t.MM.PopulateAdvice(start, start + MemoryManager.PageUp(a.SizeT(1)), advice == Mman.MADV_POPULATE_WRITE);
+        }
+
+        return r;
     }
 }

@@ -166,16 +166,16 @@ internal static partial class SyscallTable
         Partial(Sysno.setsockopt, SysSocket.NetSetsockopt, "SOL_SOCKET options; SO_SNDBUF/SO_RCVBUF fix the loopback buffers (no autotuning), TCP_CORK holds partial segments, TCP_DEFER_ACCEPT defers accept, SO_TIMESTAMP(NS) stamps UDP datagrams; SO_RCVLOWAT, SO_LINGER time, TCP_NODELAY, keepalive and most IP options are stored only; IP_HDRINCL and ICMP_FILTER act on raw sockets; SOL_PACKET options answer ENOPROTOOPT (no PACKET_MMAP rings, fanout or membership, as gVisor)");
 
         // Memory.
-        Partial(Sysno.mmap, SysMmap.Mmap, "tmpfs and memfd files map their own pages (private ones copy-on-write); private mappings of host files the sandbox cannot write share the host page cache's pages copy-on-write, other host file mappings are copies (MAP_SHARED ones read-only); MAP_LOCKED counts against RLIMIT_MEMLOCK without populating");
+        Partial(Sysno.mmap, SysMmap.Mmap, "tmpfs and memfd files map their own pages (private ones copy-on-write); private mappings of host files the sandbox cannot write share the host page cache's pages copy-on-write, other host file mappings are copies (MAP_SHARED ones read-only); MAP_LOCKED counts against RLIMIT_MEMLOCK; MAP_LOCKED and MAP_POPULATE (without MAP_NONBLOCK) give the mapping its memory at once, as Linux populates it");
         Full(Sysno.munmap, SysMmap.Munmap);
         Full(Sysno.mprotect, SysMmap.Mprotect);
         Full(Sysno.brk, SysMmap.Brk);
         Partial(Sysno.mremap, SysMmap.Mremap, "old length 0 (duplicating a shared mapping) answers ENOMEM");
         Full(Sysno.msync, SysMmap.Msync);
         Partial(Sysno.mincore, SysMmap.Mincore, "a page counts as resident once the Sentry allocated it; faults allocate around the page touched");
-        Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory: anonymous pages then read zeros, a file's private pages read the file again (tmpfs and host files, and execve's ELF segments of a host executable; a tmpfs executable's segments read zeros); other advice is accepted as a hint");
-        Partial(Sysno.mlock, SysMlock.Mlock, "locked ranges are counted against RLIMIT_MEMLOCK (VmLck); nothing is pinned on the host, pages are not populated");
-        Partial(Sysno.mlock2, SysMlock.Mlock2, "as mlock; MLOCK_ONFAULT accepted");
+        Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory: anonymous pages then read zeros, a file's private pages read the file again (tmpfs and host files, and execve's ELF segments of a host executable; a tmpfs executable's segments read zeros); MADV_POPULATE_READ/WRITE fault the range in (EINVAL without the permission); other advice is accepted as a hint");
+        Partial(Sysno.mlock, SysMlock.Mlock, "locked ranges are counted against RLIMIT_MEMLOCK (VmLck) and faulted in (mm_populate); nothing is pinned on the host");
+        Partial(Sysno.mlock2, SysMlock.Mlock2, "as mlock; MLOCK_ONFAULT leaves the pages to be faulted in when touched");
         Full(Sysno.munlock, SysMlock.Munlock);
         Partial(Sysno.mlockall, SysMlock.Mlockall, "as mlock; MCL_FUTURE locks later mmaps (EAGAIN beyond RLIMIT_MEMLOCK) but not brk or mremap growth");
         Full(Sysno.munlockall, SysMlock.Munlockall);

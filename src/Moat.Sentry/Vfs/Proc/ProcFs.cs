@@ -23,9 +23,10 @@ internal enum ProcKind
 /// <paramref name="Attr"/> is its stat when the node has its own (sysfs, /proc's process entries), null for
 /// /proc's 0444 root-owned default; <paramref name="Write"/> takes one write(2) of a writable file (the caller and
 /// the bytes) and answers the count or -errno; <paramref name="MayOpen"/>, when given, is a check beyond the mode
-/// bits that opening makes (a process's memory-derived files: Linux's ptrace access check).
+/// bits that opening makes (a process's memory-derived files: Linux's ptrace access check); <paramref name="Open"/>,
+/// when given, makes the description of a file that is not generated content (/proc/PID/mem), from the open flags.
 /// </summary>
-internal sealed record ProcNode(ProcKind Kind, string Path, Func<List<(string Name, byte Type)>>? Entries = null, Func<byte[]>? Content = null, string? Target = null, FileDescription? Fd = null, Stat? Attr = null, Func<Task, byte[], long>? Write = null, Func<Task, bool>? MayOpen = null);
+internal sealed record ProcNode(ProcKind Kind, string Path, Func<List<(string Name, byte Type)>>? Entries = null, Func<byte[]>? Content = null, string? Target = null, FileDescription? Fd = null, Stat? Attr = null, Func<Task, byte[], long>? Write = null, Func<Task, bool>? MayOpen = null, Func<int, FileDescription>? Open = null);
 
 /// <summary>
 /// The Sentry's /proc: process directories generated from the kernel's own state (never the host's
@@ -229,8 +230,11 @@ internal static class ProcFs
 
         Kernel.Kernel k = caller.Kernel;
         Func<Task, bool>? mayOpen = ProcPid.NeedsPtraceAccess(name) ? c => PtraceAccess.MayRead(c, task, fsCreds: true) : null;
+        Mm.MemoryManager mm = task.MM;
         node = name == "auxv"
             ? new ProcNode(ProcKind.File, path, Content: () => task.MM.SavedAuxv, Attr: Own(Abi.Stat.S_IFREG), MayOpen: mayOpen)
+            : name == "mem"
+            ? new ProcNode(ProcKind.File, path, Attr: Own(Abi.Stat.S_IFREG), MayOpen: mayOpen, Open: flags => new ProcMem(k, mm, path, Own(Abi.Stat.S_IFREG), flags))
             : new ProcNode(ProcKind.File, path, Attr: Own(Abi.Stat.S_IFREG), Write: ProcPid.Writer(g, task, name), MayOpen: mayOpen, Content: () =>
                 LinuxString.Encoding.GetBytes(ProcPid.Content(k, g, task, thread, name) ?? ProcessFile(caller, ns, g, task, name)));
         return 0;
@@ -280,6 +284,10 @@ internal static class ProcFs
                 return task.Comm + "\n";
             case "maps":
                 return ProcMaps.Maps(caller, mm);
+            case "smaps":
+                return ProcMaps.Smaps(caller, mm);
+            case "smaps_rollup":
+                return ProcMaps.SmapsRollup(mm);
             case "mounts":
                 return ProcMounts.Mounts(g.Mounts, g.Root);
             case "mountinfo":

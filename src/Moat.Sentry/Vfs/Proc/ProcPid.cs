@@ -24,8 +24,9 @@ internal static class ProcPid
         ("task", DtDir, 0x16d /* 0555 */), ("fd", DtDir, 0x140 /* 0500 */), ("fdinfo", DtDir, 0x16d), ("ns", DtDir, 0x149 /* 0511 */),
         ("environ", DtReg, 0x100 /* 0400 */), ("auxv", DtReg, 0x100), ("status", DtReg, 0x124 /* 0444 */),
         ("personality", DtReg, 0x100), ("limits", DtReg, 0x124), ("comm", DtReg, 0x1a4 /* 0644 */), ("cmdline", DtReg, 0x124),
-        ("stat", DtReg, 0x124), ("statm", DtReg, 0x124), ("maps", DtReg, 0x124), ("cwd", DtLnk, 0x1ff), ("root", DtLnk, 0x1ff),
-        ("exe", DtLnk, 0x1ff), ("mounts", DtReg, 0x124), ("mountinfo", DtReg, 0x124), ("wchan", DtReg, 0x124),
+        ("stat", DtReg, 0x124), ("statm", DtReg, 0x124), ("maps", DtReg, 0x124), ("mem", DtReg, 0x180 /* 0600 */), ("cwd", DtLnk, 0x1ff),
+        ("root", DtLnk, 0x1ff), ("exe", DtLnk, 0x1ff), ("mounts", DtReg, 0x124), ("mountinfo", DtReg, 0x124), ("smaps", DtReg, 0x124),
+        ("smaps_rollup", DtReg, 0x124), ("wchan", DtReg, 0x124),
         ("schedstat", DtReg, 0x124), ("cpuset", DtReg, 0x124), ("cgroup", DtReg, 0x124), ("oom_score", DtReg, 0x124),
         ("oom_adj", DtReg, 0x1a4), ("oom_score_adj", DtReg, 0x1a4), ("loginuid", DtReg, 0x1a4), ("sessionid", DtReg, 0x124),
         ("coredump_filter", DtReg, 0x1a4), ("io", DtReg, 0x100), ("uid_map", DtReg, 0x1a4), ("gid_map", DtReg, 0x1a4),
@@ -80,7 +81,7 @@ internal static class ProcPid
     }
 
     /// <summary>Whether opening entry <paramref name="name"/> also needs ptrace read access to the process (mm_access).</summary>
-    public static bool NeedsPtraceAccess(string name) => name is "environ" or "auxv" or "maps" or "io" or "personality";
+    public static bool NeedsPtraceAccess(string name) => name is "environ" or "auxv" or "maps" or "io" or "personality" or "mem" or "smaps" or "smaps_rollup";
 
     /// <summary>The content of the files this class adds; null for the others (ProcFs serves them).</summary>
     public static string? Content(Kernel.Kernel k, ThreadGroup g, Task task, bool thread, string name) => name switch
