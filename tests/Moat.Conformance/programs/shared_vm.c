@@ -7,7 +7,9 @@
  * exec fails; a fork from a CLONE_VM child and from its parent while it runs (the grandchild's stores stay its
  * own); /proc/CHILD/maps read by the parent; SIGKILL and a SIGSEGV of a
  * running CLONE_VM child leaving the parent alive; a parent that exits while its CLONE_VM child keeps running
- * and writing to a pipe. */
+ * and writing to a pipe; clone(CLONE_VM|CLONE_SIGHAND) sharing the signal actions (a handler the child sets is the
+ * parent's, unshare(CLONE_SIGHAND) is EINVAL while they are shared, a zombie included, and an exec leaves the
+ * parent's handlers alone), without CLONE_SIGHAND a copy. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -318,6 +320,54 @@ static void test_parent_exits_first(void) {
     printf("from the orphan after its parent exited:\n%s", buf);
 }
 
+static volatile int g_unshare_errno;
+
+static void on_usr1(int sig) { (void)sig; }
+
+static int sighand_child(void *arg) {
+    (void)arg;
+    struct sigaction sa = {.sa_handler = on_usr1};
+    sigaction(SIGUSR1, &sa, NULL);
+    g_unshare_errno = syscall(SYS_unshare, CLONE_SIGHAND) == 0 ? 0 : errno;
+    return 0;
+}
+
+static int sighand_exec_child(void *arg) {
+    (void)arg;
+    char *argv[] = {"shared_vm", "exit", "0", NULL};
+    execve("/proc/self/exe", argv, environ);
+    _exit(127);
+}
+
+static const char *usr1_handler(void) {
+    struct sigaction sa;
+    sigaction(SIGUSR1, NULL, &sa);
+    return sa.sa_handler == on_usr1 ? "the handler" : sa.sa_handler == SIG_DFL ? "default" : "other";
+}
+
+static void test_clone_sighand(void) {
+    signal(SIGUSR1, SIG_DFL);
+    pid_t pid = clone(sighand_child, new_stack(), CLONE_VM | CLONE_SIGHAND | SIGCHLD, NULL);
+    siginfo_t info;
+    waitid(P_PID, pid, &info, WEXITED | WNOWAIT);
+    printf("clone sighand: parent's SIGUSR1 after the child set it: %s\n", usr1_handler());
+    printf("clone sighand: unshare(CLONE_SIGHAND) in the child: %s\n", ename(g_unshare_errno));
+    printf("clone sighand: unshare in the parent, child a zombie: %s\n", syscall(SYS_unshare, CLONE_SIGHAND) == 0 ? "ok" : ename(errno));
+    int status;
+    waitpid(pid, &status, 0);
+    printf("clone sighand: unshare once it is reaped: %s\n", syscall(SYS_unshare, CLONE_SIGHAND) == 0 ? "ok" : ename(errno));
+
+    pid = clone(sighand_exec_child, new_stack(), CLONE_VM | CLONE_SIGHAND | CLONE_VFORK | SIGCHLD, NULL);
+    waitpid(pid, &status, 0);
+    report_status("clone sighand+exec child", status);
+    printf("clone sighand: parent's SIGUSR1 after the child's exec: %s\n", usr1_handler());
+
+    signal(SIGUSR1, SIG_DFL);
+    pid = clone(sighand_child, new_stack(), CLONE_VM | SIGCHLD, NULL);
+    waitpid(pid, &status, 0);
+    printf("clone without sighand: parent's SIGUSR1 after the child set it: %s\n", usr1_handler());
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "exit") == 0)
         return atoi(argv[2]);
@@ -329,5 +379,6 @@ int main(int argc, char **argv) {
     test_exec();
     test_fork_from_child();
     test_parent_exits_first();
+    test_clone_sighand();
     return 0;
 }

@@ -249,7 +249,8 @@ internal static class SysProcess
             ProcessGroup = t.Group.ProcessGroup,
             Session = t.Group.Session,
             ControllingTerminal = t.Group.ControllingTerminal,
-            SignalActions = (SignalAction[])t.Group.SignalActions.Clone(),
+            // CLONE_SIGHAND (with CLONE_VM) shares the table of actions itself, as Linux shares the sighand_struct.
+            SignalActions = (flags & CLONE_SIGHAND) != 0 ? t.Group.SignalActions : (SignalAction[])t.Group.SignalActions.Clone(),
             Dumpable = t.Group.Dumpable,
             OomScoreAdj = t.Group.OomScoreAdj,
             OomScoreAdjMin = t.Group.OomScoreAdjMin,
@@ -520,7 +521,9 @@ internal static class SysProcess
         t.Group.ExecutablePath = PathOps.ResolveLinks(t, executable);
         t.Group.HasExeced = true;
         t.Group.ExecCount++;
-        SignalAction[] actions = t.Group.SignalActions;
+        // The new image has a table of its own (unshare_sighand): another process sharing it keeps its handlers.
+        SignalAction[] actions = (SignalAction[])t.Group.SignalActions.Clone();
+        t.Group.SignalActions = actions;
         for (int i = 1; i < actions.Length; i++)
         {
             if (actions[i].Handler != SignalAction.SIG_IGN)

@@ -60,6 +60,12 @@ internal static class SysUnshare
                 {
                     return -Errno.EINVAL.Value;
                 }
+
+                // Nor may a process whose signal actions another process shares (clone with CLONE_SIGHAND).
+                if ((flags & (SysProcess.CLONE_SIGHAND | SysProcess.CLONE_VM)) != 0 && SharesSignalActionsLocked(t))
+                {
+                    return -Errno.EINVAL.Value;
+                }
             }
         }
 
@@ -105,5 +111,20 @@ internal static class SysUnshare
         }
 
         return 0;
+    }
+
+    // Whether another process, a zombie too until it is reaped (it holds the sighand until release_task), uses t's
+    // table of signal actions. Preconditions: Kernel.TreeMu is held.
+    private static bool SharesSignalActionsLocked(Task t)
+    {
+        foreach (ThreadGroup g in t.Kernel.AllGroupsLocked())
+        {
+            if (g != t.Group && ReferenceEquals(g.SignalActions, t.Group.SignalActions))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -73,7 +73,7 @@ internal static partial class SyscallTable
         Partial(Sysno.mount, SysMount.Mount, "tmpfs (size=, nr_blocks=, mode=, uid=, gid=), ramfs, proc, sysfs, mqueue, cgroup2 (the sandbox's one cgroup, read-only), and devpts (the sandbox's single instance again: its options are checked, not applied); bind mounts of directories and files, recursive or not; remount of a mount's flags (ro, nosuid, nodev, noexec, atime) and of a tmpfs (ro, size); MS_MOVE; propagation changes accepted (every mount is private); cgroup v1 and other file system types ENODEV; CAP_SYS_ADMIN");
         Partial(Sysno.umount2, SysMount.Umount2, "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; EBUSY for a mount with mounts on it, a working directory or root in it, or a file open through it");
         Partial(Sysno.setns, SysSetns.Setns, "pid namespaces only, by a /proc/PID/ns/pid or pid_for_children fd (CAP_SYS_ADMIN; the caller's or one below it): the next children are born there; other namespace kinds and pidfds EINVAL");
-        Partial(Sysno.unshare, SysUnshare.Unshare, "CLONE_NEWNS (the whole process moves to the copy), CLONE_NEWPID (for the next children), CLONE_FILES, and the flags a single-threaded process may give; other namespaces EINVAL");
+        Partial(Sysno.unshare, SysUnshare.Unshare, "CLONE_NEWNS (the whole process moves to the copy), CLONE_NEWPID (for the next children), CLONE_FILES, and the flags a single-threaded process may give (CLONE_SIGHAND and CLONE_VM: EINVAL while another process shares the signal actions); other namespaces EINVAL");
         Partial(Sysno.setxattr, SysXattr.Setxattr, "user., trusted. and security. names on the Sentry's tmpfs files and the overlay (host files copied up to change); volumes and special files EOPNOTSUPP");
         Partial(Sysno.lsetxattr, SysXattr.Lsetxattr, "user., trusted. and security. names on the Sentry's tmpfs files and the overlay (host files copied up to change); volumes and special files EOPNOTSUPP");
         Partial(Sysno.fsetxattr, SysXattr.Fsetxattr, "user., trusted. and security. names on the Sentry's tmpfs files and the overlay (host files copied up to change); volumes and special files EOPNOTSUPP");
@@ -253,8 +253,8 @@ internal static partial class SyscallTable
 
         Full(Sysno.fork, SysProcess.Fork);
         Full(Sysno.vfork, SysProcess.Vfork);
-        Partial(Sysno.clone, SysProcess.CloneSyscall, "CLONE_NEWNS (a copy of the mount table; CAP_SYS_ADMIN) and CLONE_NEWPID, no other new namespace; CLONE_VM without CLONE_THREAD shares the parent's memory (a process of its own in the same address space), but with CLONE_SIGHAND its signal handlers are a copy, not shared; CLONE_PIDFD for processes");
-        Partial(Sysno.clone3, SysProcess.Clone3, "CLONE_NEWNS and CLONE_NEWPID, no other new namespace; no set_tid; CLONE_VM without CLONE_THREAD shares the parent's memory (a process of its own in the same address space), but with CLONE_SIGHAND its signal handlers are a copy, not shared; CLONE_PIDFD for processes");
+        Partial(Sysno.clone, SysProcess.CloneSyscall, "CLONE_NEWNS (a copy of the mount table; CAP_SYS_ADMIN) and CLONE_NEWPID, no other new namespace; CLONE_VM without CLONE_THREAD shares the parent's memory (a process of its own in the same address space), with CLONE_SIGHAND sharing its signal actions until an exec; CLONE_PIDFD for processes");
+        Partial(Sysno.clone3, SysProcess.Clone3, "CLONE_NEWNS and CLONE_NEWPID, no other new namespace; no set_tid; CLONE_VM without CLONE_THREAD shares the parent's memory (a process of its own in the same address space), with CLONE_SIGHAND sharing its signal actions until an exec; CLONE_PIDFD for processes");
         Full(Sysno.execve, SysProcess.Execve);
         Full(Sysno.execveat, SysProcess.Execveat);
         Full(Sysno.wait4, SysProcess.Wait4);
