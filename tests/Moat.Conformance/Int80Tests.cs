@@ -86,7 +86,7 @@ public sealed class Int80Tests
         """;
 
     [Theory]
-    [InlineData("systrap")]
+    [PlatformData("systrap")]
     [InlineData("ptrace")]
     public void Int80_UnderASeccompFilter_TheFilterAnswersAsNatively(string platform)
     {
@@ -105,7 +105,7 @@ public sealed class Int80Tests
     }
 
     [Theory]
-    [InlineData("systrap")]
+    [PlatformData("systrap")]
     [InlineData("ptrace")]
     public void Int80_AnswersEnosysAndRunsNothing(string platform)
     {
