@@ -20,10 +20,6 @@ public static class HostPlatforms
 
     public static bool SystrapSupported => s_systrap.Value;
 
-    /// <summary>The platform <c>moat do</c> runs without --platform: MOAT_PLATFORM, else systrap where supported, else ptrace.</summary>
-    public static string Default =>
-        Environment.GetEnvironmentVariable("MOAT_PLATFORM") is { Length: > 0 } p ? p : SystrapSupported ? "systrap" : "ptrace";
-
     /// <summary>Why a test of <paramref name="platform"/> cannot run here, or null when it can.</summary>
     public static string? SkipReason(string platform) => platform == "systrap" && !SystrapSupported ? NoSystrap : null;
 
