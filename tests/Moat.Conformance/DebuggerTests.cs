@@ -10,7 +10,7 @@ public sealed class DebuggerTests
     private const string Gdb = "/usr/bin/gdb";
 
     [ToolTheory(Strace, "strace")]
-    [InlineData("systrap")]
+    [PlatformData("systrap")]
     [InlineData("ptrace")]
     public void StraceFollowingForks_ShowsExecveAndExitGroup(string platform)
     {
@@ -22,7 +22,7 @@ public sealed class DebuggerTests
     }
 
     [ToolTheory(Gdb, "gdb")]
-    [InlineData("systrap")]
+    [PlatformData("systrap")]
     [InlineData("ptrace")]
     public void GdbRunAndBacktrace_ShowsTheCrashingFunction(string platform)
     {

@@ -84,7 +84,7 @@ public sealed class FailureTests
         }
     }
 
-    [Fact]
+    [SystrapFact]
     public void KilledReadyStub_IsReplaced_AndNothingIsLeftBehind()
     {
         // systrap keeps a stub made ahead of time once a sandbox has made its second process (StubPool): the one

@@ -18,7 +18,7 @@ public sealed class StubAttackTests
 
     [Theory]
     [InlineData("ptrace")]
-    [InlineData("systrap")]
+    [PlatformData("systrap")]
     public void JumpIntoStub_GetsAnEmulatedSyscall_NotAHostMapping(string platform)
     {
         RunResult r = MoatCli.Do([s_program.Value], HostScratch.Root, null, "--platform=" + platform);
@@ -32,7 +32,7 @@ public sealed class StubAttackTests
 
     [Theory]
     [InlineData("ptrace")]
-    [InlineData("systrap")]
+    [PlatformData("systrap")]
     public void ScrambledHandOff_CostsTheProcessAtMost(string platform)
     {
         RunResult r = MoatCli.Do([s_program.Value, "scribble"], HostScratch.Root, null, "--platform=" + platform);
@@ -44,7 +44,7 @@ public sealed class StubAttackTests
 
     [Theory]
     [InlineData("ptrace")]
-    [InlineData("systrap")]
+    [PlatformData("systrap")]
     public void MapperRequests_CannotBeWrittenOrForged(string platform)
     {
         RunResult r = MoatCli.Do([s_program.Value, "mapper"], HostScratch.Root, null, "--platform=" + platform);

@@ -81,15 +81,4 @@ public sealed class SyscallPatchTests
         Assert.Equal("syscall table: no\n", MoatCli.Do(["./patch_storm", "table"], dir, null, "--platform=systrap").StdoutText);
         Assert.Equal("syscall table: yes\n", MoatCli.Do(["./patch_storm", "table"], dir, s_patchEnv, "--platform=systrap").StdoutText);
     }
-
-    private sealed class SystrapTheoryAttribute : TheoryAttribute
-    {
-        public SystrapTheoryAttribute()
-        {
-            if (!File.ReadAllText("/proc/cpuinfo").Contains(" fsgsbase", StringComparison.Ordinal))
-            {
-                Skip = "the systrap platform needs FSGSBASE, which this CPU lacks";
-            }
-        }
-    }
 }

@@ -78,12 +78,12 @@ public sealed class VsyscallTests
         """;
 
     [VsyscallTheory]
-    [InlineData("systrap")]
+    [PlatformData("systrap")]
     [InlineData("ptrace")]
     public void VsyscallCalls_MatchNative(string platform) => CompareWithNative(Source, platform);
 
     [VsyscallTheory]
-    [InlineData("systrap")]
+    [PlatformData("systrap")]
     [InlineData("ptrace")]
     public void VsyscallCalls_UnderASeccompFilter_MatchNative(string platform) => CompareWithNative(FilteredSource, platform);
 

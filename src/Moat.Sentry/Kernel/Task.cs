@@ -216,6 +216,11 @@ internal sealed partial class Task
                 ev = OnSyscallPatchingEvent(patching, ev);
             }
 
+            if (ev.Kind == SwitchEventKind.Signal && ev.Info.si_signo == Signal.SIGSEGV && ev.Info.si_code == SigInfo.SI_KERNEL)
+            {
+                ev = OnGeneralProtectionFault(ev);
+            }
+
             long sentryStart = profile != null ? Stopwatch.GetTimestamp() : 0;
             long allocStart = profile != null ? GC.GetAllocatedBytesForCurrentThread() : 0;
             int nr = (int)(long)_regs.orig_rax;
