@@ -2,7 +2,7 @@
  * as Linux's walk and dentries have them. A link met later in the walk (not the path as written: a relative and
  * an absolute link of the root file system, one in a subdirectory, one on /tmp) whose target leads into a bind
  * crosses into it, so the bind's own relative links climb from where the bind is seen (reads, stat, readlink,
- * mkdir through them, the name an open file gets); a link into a tmpfs mounted here. A directory bound at two
+ * mkdir and execve through them, the name an open file gets); a link into a tmpfs mounted here. A directory bound at two
  * places: a rename through one is seen through the other, and the names held through the other (an open
  * file, an open directory and openat from it, a working directory and getcwd) follow it; rename and link
  * between the two mounts, or a mount and the directory itself, are EXDEV, even for a missing old name (rename
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char scratch[4096];
@@ -58,13 +59,44 @@ static void rmtree(const char *path) {
     umount2(cmd, MNT_DETACH);
     snprintf(cmd, sizeof cmd, "%s/mnt/c", path);
     umount2(cmd, MNT_DETACH);
+    snprintf(cmd, sizeof cmd, "%s/mnt/t", path);
+    umount2(cmd, MNT_DETACH);
     umount2("/tmp/bw_t", MNT_DETACH);
     snprintf(cmd, sizeof cmd, "rm -rf %s /tmp/bw_lk /tmp/bw_t", path);
     if (system(cmd) != 0) printf("cleanup failed\n");
 }
 
-int main(void) {
+/* Copies the running program to path. */
+static void copy_self(const char *path) {
+    int in = open("/proc/self/exe", O_RDONLY), out = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0755);
+    char buf[65536];
+    long n;
+    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0) {
+        if (write(out, buf, n) != n) break;
+    }
+    close(in);
+    close(out);
+}
+
+/* Runs path (a copy of this program) and shows how it went. */
+static void run(const char *path) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(path, "bind_walks", "child", (char *)NULL);
+        printf("execve %s: %s\n", path, strerrorname_np(errno));
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    printf("%s exited %d\n", path, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc == 2 && strcmp(argv[1], "child") == 0) {
+        printf("the copy ran\n");
+        return 0;
+    }
     SHOW("unshare(CLONE_NEWNS)", unshare(CLONE_NEWNS));
     SHOW("make / private", mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL));
     rmtree("bw_scratch");
@@ -104,6 +136,9 @@ int main(void) {
         printf("readlink alk/l: %s\n", n < 0 ? strerrorname_np(errno) : buf);
     }
     SHOW("mkdir lk/up/made", mkdir("lk/up/made", 0755));
+    copy_self("srv/prog");
+    run("lk/up/b/prog");
+    run("/tmp/bw_lk/up/b/prog");
     { struct stat a; printf("mnt/made: %d made: %d\n", stat("mnt/made", &a) == 0, stat("made", &a) == 0); }
     { int fd = open("lk/sub", O_RDONLY | O_DIRECTORY); printf("lk/sub names %s\n", fd_name(fd)); close(fd); }
     /* A link into a tmpfs mounted here. */
@@ -146,6 +181,17 @@ int main(void) {
     SHOW("rename mnt/b/nonexist mnt/c/r3", rename("mnt/b/nonexist", "mnt/c/r3"));
     SHOW("rename mnt/b/r2 /tmp/bw_t/r2", rename("mnt/b/r2", "/tmp/bw_t/r2"));
     SHOW("link mnt/b/nonexist mnt/c/r4", link("mnt/b/nonexist", "mnt/c/r4"));
+
+    /* The same for a tmpfs directory bound here. */
+    mkdir("mnt/t", 0755);
+    SHOW("bind /tmp/bw_t/in on mnt/t", mount("/tmp/bw_t/in", "mnt/t", NULL, MS_BIND, NULL));
+    int theld = open("/tmp/bw_t/in/g", O_RDONLY);
+    SHOW("rename mnt/t/g mnt/t/g2", rename("mnt/t/g", "mnt/t/g2"));
+    printf("/tmp/bw_t/in/g2: %s", get("/tmp/bw_t/in/g2"));
+    printf("tmpfs file held after: %s\n", fd_name(theld));
+    SHOW("rename mnt/t/g2 /tmp/bw_t/in/g3", rename("mnt/t/g2", "/tmp/bw_t/in/g3"));
+    SHOW("link mnt/t/g2 /tmp/bw_t/g4", link("mnt/t/g2", "/tmp/bw_t/g4"));
+    close(theld);
     SHOW("rename mnt/b/r2 mnt/b/sub3/r2", rename("mnt/b/r2", "mnt/b/sub3/r2"));
     printf("held after a move to a subdirectory: %s\n", fd_name(held));
     SHOW("unlink mnt/b/sub3/r2", unlink("mnt/b/sub3/r2"));
