@@ -24,12 +24,21 @@ public sealed class GoferClient : IDisposable
     /// <summary>Opens a path in the gofer's root. Returns the donated fd, or null with -errno.</summary>
     public SafeFdHandle? Open(string path, int flags, out long error) => Open(0, path, flags, 0, out error);
 
+    /// <summary>
+    /// Opens a path in the gofer's root, and says where a symlink on the way led (null when there was none),
+    /// whether the open succeeded or not. Returns the donated fd, or null with -errno.
+    /// </summary>
+    public SafeFdHandle? Open(string path, int flags, out string? resolved, out long error) => Open(0, path, flags, 0, out resolved, out error);
+
     /// <summary>Opens a path of root <paramref name="root"/> (0: the sandbox root, 1..: volumes). Returns the donated fd, or null with -errno.</summary>
-    public SafeFdHandle? Open(int root, string path, int flags, int mode, out long error)
+    public SafeFdHandle? Open(int root, string path, int flags, int mode, out long error) => Open(root, path, flags, mode, out _, out error);
+
+    private SafeFdHandle? Open(int root, string path, int flags, int mode, out string? resolved, out long error)
     {
         lock (_mu)
         {
-            error = RoundTripLocked(new GoferRequest(GoferOp.Open, (byte)root, flags, mode, 0, 0, 0, path, string.Empty), out int fd, out _);
+            error = RoundTripLocked(new GoferRequest(GoferOp.Open, (byte)root, flags, mode, 0, 0, 0, path, string.Empty), out int fd, out string payload);
+            resolved = payload.Length == 0 ? null : payload;
             if (error < 0)
             {
                 return null;

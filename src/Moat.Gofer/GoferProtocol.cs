@@ -7,7 +7,10 @@ namespace Moat.Gofer;
 /// <summary>Operations the gofer serves. Every one names a root (0: the sandbox root; 1..: volumes).</summary>
 public enum GoferOp : byte
 {
-    /// <summary>Open a path (flags, mode in arg 0); the reply carries the fd (SCM_RIGHTS).</summary>
+    /// <summary>
+    /// Open a path (flags, mode in arg 0); the reply carries the fd (SCM_RIGHTS) and, from the root, the path a
+    /// symlink on the way led to (empty when there was none).
+    /// </summary>
     Open = 1,
 
     /// <summary>Read a symbolic link; the reply carries the target.</summary>

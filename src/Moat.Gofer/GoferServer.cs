@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Moat.Abi;
 using Moat.Host;
 
@@ -148,9 +149,9 @@ public sealed partial class GoferServer
         switch (req.Op)
         {
             case GoferOp.Open:
-                long r = Open(req.Path, req.Flags);
+                long r = Open(req.Path, req.Flags, out string? resolved);
                 fdToSend = r >= 0 ? (int)r : -1;
-                return GoferProtocol.EncodeReply(reply, r < 0 ? (int)r : 0, null);
+                return GoferProtocol.EncodeReply(reply, r < 0 ? (int)r : 0, resolved);
             case GoferOp.ReadLink:
                 string? target = ReadLink(req.Path, out long lr);
                 return GoferProtocol.EncodeReply(reply, target == null ? (int)lr : 0, target);
@@ -161,15 +162,33 @@ public sealed partial class GoferServer
     }
 
     /// <summary>Opens a path beneath the root. Returns a new fd (owned by the caller) or -errno.</summary>
-    public long Open(string path, int flags)
+    public long Open(string path, int flags) => Open(path, flags, out _);
+
+    /// <summary>
+    /// Opens a path beneath the root. Returns a new fd (owned by the caller) or -errno; when a symlink lies on
+    /// the way, <paramref name="resolved"/> is the path it leads to (<see cref="Resolved"/>), found or not: the
+    /// Sentry's mounts hide parts of the root, and a host link into one of them (/etc/mtab -> /proc/mounts, a
+    /// link to a volume's path) must lead into the mount, not to what the host has there.
+    /// </summary>
+    public long Open(string path, int flags, out string? resolved)
     {
+        resolved = null;
         if ((flags & ~AllowedFlags) != 0)
         {
             return -Errno.EINVAL.Value;
         }
 
         int pathFlags = OpenFlags.O_PATH | OpenFlags.O_CLOEXEC | (flags & (OpenFlags.O_NOFOLLOW | OpenFlags.O_DIRECTORY));
-        long fd = HostPath.Openat2(_root.Fd, path, pathFlags, Resolve);
+
+        // Most paths hold no symlink: one openat2 that refuses them says so (a final link with O_NOFOLLOW is
+        // opened as itself).
+        long fd = HostPath.Openat2(_root.Fd, path, pathFlags, Resolve | HostPath.RESOLVE_NO_SYMLINKS);
+        if (fd == -Errno.ELOOP.Value)
+        {
+            resolved = Resolved(path, (flags & OpenFlags.O_NOFOLLOW) == 0);
+            fd = HostPath.Openat2(_root.Fd, path, pathFlags, Resolve);
+        }
+
         if (fd < 0 || (flags & OpenFlags.O_PATH) != 0)
         {
             return fd;
@@ -208,6 +227,82 @@ public sealed partial class GoferServer
         return procSelfFd != null
             ? HostPath.Openat(procSelfFd.Fd, fdName, ioFlags)
             : HostPath.Openat(OpenFlags.AT_FDCWD, "/proc/self/fd/" + fdName, ioFlags);
+    }
+
+    /// <summary>
+    /// The path <paramref name="path"/> leads to once its symlinks (and the last one when
+    /// <paramref name="followLast"/>) are followed as openat2(RESOLVE_IN_ROOT) follows them: ".." stops at the
+    /// root, an absolute target starts there. From a component that cannot be looked up on, the rest is kept as
+    /// written. Only the path goes back to the Sentry, which judges it against its mounts.
+    /// </summary>
+    private string Resolved(string path, bool followLast)
+    {
+        var pending = new Stack<string>();
+        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (int i = parts.Length - 1; i >= 0; i--)
+        {
+            pending.Push(parts[i]);
+        }
+
+        var walked = new List<string>();
+        int hops = 0;
+        while (pending.Count > 0)
+        {
+            string part = pending.Pop();
+            if (part == "." || (part == ".." && walked.Count == 0))
+            {
+                continue;
+            }
+
+            if (part == "..")
+            {
+                walked.RemoveAt(walked.Count - 1);
+                continue;
+            }
+
+            walked.Add(part);
+            if (pending.Count == 0 && !followLast)
+            {
+                break;
+            }
+
+            long fd = HostPath.Openat2(_root.Fd, "/" + string.Join('/', walked), OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, Resolve | HostPath.RESOLVE_NO_SYMLINKS);
+            if (fd < 0)
+            {
+                break;
+            }
+
+            using var link = new SafeFdHandle((int)fd);
+            if (HostFile.Fstat(link.Fd, out Stat st) < 0 || (st.st_mode & Stat.S_IFMT) != Stat.S_IFLNK)
+            {
+                continue;
+            }
+
+            string? target = ++hops > 40 ? null : HostPath.ReadLinkFd(link.Fd, out _);
+            if (string.IsNullOrEmpty(target))
+            {
+                break;
+            }
+
+            walked.RemoveAt(walked.Count - 1);
+            if (target[0] == '/')
+            {
+                walked.Clear();
+            }
+
+            string[] more = target.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            for (int i = more.Length - 1; i >= 0; i--)
+            {
+                pending.Push(more[i]);
+            }
+        }
+
+        while (pending.Count > 0)
+        {
+            walked.Add(pending.Pop());
+        }
+
+        return "/" + string.Join('/', walked);
     }
 
     /// <summary>Reads a symlink beneath the root. Returns the target or null with -errno.</summary>

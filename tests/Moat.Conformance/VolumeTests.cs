@@ -189,6 +189,96 @@ public sealed class VolumeTests
         Assert.Equal(0, moat.ExitCode);
     }
 
+    [Theory]
+    [InlineData("static")]
+    [InlineData("dynamic")]
+    public void Volume_TruncatedByTheHost_WhileMappedPrivately(string flavour)
+    {
+        // trunc_host natively beside a host truncate, and under Moat on a volume whose file the host truncates
+        // behind the sandbox's back. All but the pages the mapping held match; those Linux unmaps (SIGBUS) and
+        // Moat, not told of the host's change, keeps (docs/sentry-notes.md, "Staleness policy").
+        string program = Path.Combine(_programs.Dir(flavour), "trunc_host");
+        string nativeDir = HostScratch.NewDirectory("trunc-host-native");
+        string native = RunBesideHostTruncate(nativeDir, () =>
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardOutput = true, UseShellExecute = false };
+            psi.ArgumentList.Add(nativeDir);
+            return System.Diagnostics.Process.Start(psi)!;
+        });
+        string moatDir = HostScratch.NewDirectory("trunc-host-moat");
+        string moat = RunBesideHostTruncate(moatDir, () => MoatCli.StartWithOptions(HostScratch.Root, ["--volume", moatDir + ":/th"], program, "/th"));
+
+        const string Held = "held page 1: SIGBUS\nheld page 3: SIGBUS\n";
+        Assert.EndsWith(Held, native);
+        Assert.Contains("page 2 after MADV_DONTNEED: SIGBUS\nfresh mapping page 0: a\nfresh mapping page 1: SIGBUS\n", native);
+        Assert.Equal(native[..^Held.Length], moat[..^Math.Min(moat.Length, "held page 1: b\nheld page 3: W\n".Length)]);
+        Assert.EndsWith("held page 1: b\nheld page 3: W\n", moat);
+    }
+
+    // Runs a trunc_host process working in dir: once it says it is ready, the host cuts dir/f to one page and
+    // makes dir/go. Returns its output.
+    private static string RunBesideHostTruncate(string dir, Func<System.Diagnostics.Process> start)
+    {
+        using System.Diagnostics.Process p = start();
+        System.Threading.Tasks.Task<string> output = p.StandardOutput.ReadToEndAsync();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!File.Exists(Path.Combine(dir, "ready")) && !p.HasExited && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            System.Threading.Thread.Sleep(20);
+        }
+
+        using (var f = new FileStream(Path.Combine(dir, "f"), FileMode.Open, FileAccess.Write))
+        {
+            f.SetLength(4096);
+        }
+
+        File.WriteAllText(Path.Combine(dir, "go"), string.Empty);
+        Assert.True(p.WaitForExit(60_000), "trunc_host did not finish");
+        Assert.Equal(0, p.ExitCode);
+        return output.Result;
+    }
+
+    [Fact]
+    public void HostLinksIntoMounts_LeadIntoTheMounts()
+    {
+        // Links of the root file system met during a walk whose targets lie below a mount of the sandbox (a
+        // volume, its /proc) lead into the mount, as Linux's walk crosses it, never to what the host keeps below
+        // the mount point (reads, stat, a create through a dangling link, a listing, execve, readlink -f), nor do
+        // links the sandbox makes: natively a bind at MP, under Moat a volume there (on the host MP is an empty
+        // directory).
+        string vol = HostScratch.NewDirectory("vol-linked");
+        File.WriteAllText(Path.Combine(vol, "f"), "in the volume\n");
+        Directory.CreateDirectory(Path.Combine(vol, "sub"));
+        File.CreateSymbolicLink(Path.Combine(vol, "sub", "up"), "../f");
+        string mp = HostScratch.NewDirectory("links-mp");
+        string dir = HostScratch.NewDirectory("links-into-mounts");
+        File.CreateSymbolicLink(Path.Combine(dir, "file"), Path.Combine(mp, "f"));
+        Directory.CreateSymbolicLink(Path.Combine(dir, "dir"), mp);
+        Directory.CreateSymbolicLink(Path.Combine(dir, "reldir"), "../" + Path.GetFileName(mp) + "/sub");
+        File.CreateSymbolicLink(Path.Combine(dir, "missing"), Path.Combine(mp, "new"));
+        File.CreateSymbolicLink(Path.Combine(dir, "mounts"), "/proc/self/mounts");
+        File.Copy("/bin/busybox", Path.Combine(vol, "busybox"));
+        File.CreateSymbolicLink(Path.Combine(dir, "busybox"), Path.Combine(mp, "busybox"));
+        Directory.CreateSymbolicLink(Path.Combine(dir, "self"), "/proc/self");
+        const string Script = "cd \"$1\"; cat file; cat dir/f; cat reldir/up; cat reldir/../f; echo made > missing; cat \"$2/new\"; " +
+            "test \"$(stat -L -c %i file)\" = \"$(stat -c %i \"$2/f\")\" && echo same inode; ls dir; readlink -f reldir/up | sed \"s|^$2|MP|\"; " +
+            "grep -c \" $2 \" mounts; grep -c \"^PPid:\" self/status; test -x dir/sub && echo a directory; ./busybox echo run through a link; " +
+            "ln -s \"$2/sub\" made; cat made/up; rm made missing; echo end";
+
+        RunResult native = ProcessRunner.Run("unshare", ["-m", "sh", "-c", $"mount --bind '{vol}' '{mp}' && exec /bin/busybox sh -c '{Script}' sh '{dir}' '{mp}'"], HostScratch.Root);
+        Assert.True(native.ExitCode == 0, $"native run failed ({native.ExitCode}): {native.Stderr}");
+        File.Delete(Path.Combine(vol, "new"));
+        File.CreateSymbolicLink(Path.Combine(dir, "missing"), Path.Combine(mp, "new"));
+
+        RunResult moat = MoatCli.Do(["/bin/busybox", "sh", "-c", Script, "sh", dir, mp], HostScratch.Root, null, "--volume", vol + ":" + mp);
+
+        Assert.Equal("in the volume\nin the volume\nin the volume\nin the volume\nmade\nsame inode\nbusybox\nf\nnew\nsub\nMP/f\n1\n1\na directory\n" +
+            "run through a link\nin the volume\nend\n", native.StdoutText);
+        Assert.Equal(native.StdoutText, moat.StdoutText);
+        Assert.Equal("made\n", File.ReadAllText(Path.Combine(vol, "new")));
+        Assert.Empty(Directory.GetFileSystemEntries(mp));
+    }
+
     [Fact]
     public void Volume_WritesAndRemovals_AreSeenAtOnce()
     {

@@ -15,6 +15,8 @@ internal sealed class GoferFileOpener : IFileOpener, IVolumeTree
 
     public SafeFdHandle? Open(string path, int flags, out long error) => _client.Open(path, flags, out error);
 
+    public SafeFdHandle? Open(string path, int flags, out string? resolved, out long error) => _client.Open(path, flags, out resolved, out error);
+
     public string? ReadLink(string path, out long error) => _client.ReadLink(path, out error);
 
     public SafeFdHandle? Open(int root, string rel, int flags, int mode, out long error) => _client.Open(root, rel, flags, mode, out error);

@@ -262,10 +262,14 @@ internal static unsafe class ElfLoader
                 }
             }
 
+            // A page the segment lacks from now on (MADV_DONTNEED) is the file's again, as for mmap.
             if (fileEnd > start && file is HostExecutableFile exe)
             {
-                // A page the segment lacks from now on (MADV_DONTNEED) is the file's again, as for mmap.
                 mm.MarkBeyondEof(start, fileEnd, exe.PagesFor(mm), fileStart);
+            }
+            else if (fileEnd > start && file is TmpfsExecutableFile tmpfsExe)
+            {
+                tmpfsExe.ReadsFileWhenLacking(mm, start, fileEnd, fileStart);
             }
 
             imageEnd = Math.Max(imageEnd, h.Vaddr + bias + h.Memsz);

@@ -115,7 +115,14 @@ internal sealed unsafe class HostExecutableFile : IExecutableFile, System.IDispo
                     Vfs.PathStep ur = fs.WalkLocked(rel, followLast: true, out _);
                     if (ur.Result == -Errno.ENOENT.Value || ur.Result == -Errno.ENOTDIR.Value)
                     {
-                        return OpenHost(kernel.Files, m.MountPoint.Length == 1 && m.Root.Length == 1 ? path : overlayPath, creds, out error);
+                        string hostPath = m.MountPoint.Length == 1 && m.Root.Length == 1 ? path : overlayPath;
+                        if (kernel.HostCache.Resolved(hostPath, follow: true) is string next && Vfs.Overlay.LeadsIntoMount(mounts, next))
+                        {
+                            path = next; // a host link into a mount (a volume's program): run what the mount shows
+                            continue;
+                        }
+
+                        return OpenHost(kernel.Files, hostPath, creds, out error);
                     }
                 }
             }

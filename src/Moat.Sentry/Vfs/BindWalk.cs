@@ -50,4 +50,13 @@ internal static class BindWalk
         string below = norm[(m.MountPoint.Length == 1 ? 1 : m.MountPoint.Length + 1)..];
         return RootedPath.Resolve(t, m.MountPoint, absolute.EndsWith('/') ? below + "/" : below, followLast, out absolute);
     }
+
+    /// <summary>
+    /// A path a file system handed back to walk on (<see cref="PathStep.Next"/>: a symlink's target met later in
+    /// the walk, joined to what followed it), resolved as <see cref="Resolve"/> resolves a path as written: Linux's
+    /// walk follows the link and then crosses into whatever is mounted on its way, so a target that leads into a
+    /// bind (an overlay link to /mnt/b/l, a tmpfs link to /mnt/b/up/x) walks the bind's links in the mount tree.
+    /// Returns 0 or -ELOOP.
+    /// </summary>
+    public static long Continue(Task t, ref string next, bool followLast) => Resolve(t, ref next, followLast);
 }

@@ -11,7 +11,9 @@ namespace Moat.Sentry.Vfs;
 /// renamed directory finds it, and /proc/PID/fd and /proc/PID/maps show the new name or " (deleted)".
 /// Paths hold no symlinks (opens resolve them), so a change is matched after its parent's links are
 /// resolved; a cheap scan for the last component first keeps renames and unlinks that name nothing held free of
-/// that walk. Changes made on the host behind the sandbox's back are not seen (gVisor revalidates; we do not).
+/// that walk. What a change names is seen at every mount of its file system that shows it (a directory bound at
+/// two places), and each of those names is rewritten (<see cref="Mounts.MountNamespace.Views"/>).
+/// Changes made on the host behind the sandbox's back are not seen (gVisor revalidates; we do not).
 /// </summary>
 internal static class LiveNames
 {
@@ -24,14 +26,20 @@ internal static class LiveNames
         to = PathResolver.Normalize(to);
         if (Held(t, to, below: false, out bool toLexical))
         {
-            Rewrite(t, new Change(Canonical(t, to, toLexical), null, Unlink: true));
+            foreach ((string at, _) in t.Group.Mounts.Views(Canonical(t, to, toLexical), null))
+            {
+                Rewrite(t, new Change(at, null, Unlink: true));
+            }
         }
 
         if (Held(t, from, below: true, out bool fromLexical))
         {
             // Within one directory (the common rename) the new name's parent is as link-free as the old one's.
             bool sameParent = fromLexical && Parent(from).SequenceEqual(Parent(to));
-            Rewrite(t, new Change(Canonical(t, from, fromLexical), Canonical(t, to, sameParent), Unlink: false));
+            foreach ((string at, string? next) in t.Group.Mounts.Views(Canonical(t, from, fromLexical), Canonical(t, to, sameParent)))
+            {
+                Rewrite(t, new Change(at, next, Unlink: false));
+            }
         }
     }
 
@@ -45,14 +53,14 @@ internal static class LiveNames
             return;
         }
 
-        a = Canonical(t, a, lexical: false);
-        b = Canonical(t, b, lexical: false);
-
-        // Through a name no path holds ("//" never survives normalisation), so the two moves do not meet.
-        const string Parking = "//exchange";
-        Rewrite(t, new Change(a, Parking, Unlink: false));
-        Rewrite(t, new Change(b, a, Unlink: false));
-        Rewrite(t, new Change(Parking, b, Unlink: false));
+        foreach ((string at, string? other) in t.Group.Mounts.Views(Canonical(t, a, lexical: false), Canonical(t, b, lexical: false)))
+        {
+            // Through a name no path holds ("//" never survives normalisation), so the two moves do not meet.
+            const string Parking = "//exchange";
+            Rewrite(t, new Change(at, Parking, Unlink: false));
+            Rewrite(t, new Change(other!, at, Unlink: false));
+            Rewrite(t, new Change(Parking, other, Unlink: false));
+        }
     }
 
     /// <summary>After unlink or rmdir of <paramref name="path"/> succeeded: descriptions opened by that name are deleted.</summary>
@@ -61,7 +69,10 @@ internal static class LiveNames
         path = PathResolver.Normalize(path);
         if (Held(t, path, below: false, out bool lexical))
         {
-            Rewrite(t, new Change(Canonical(t, path, lexical), null, Unlink: true));
+            foreach ((string at, _) in t.Group.Mounts.Views(Canonical(t, path, lexical), null))
+            {
+                Rewrite(t, new Change(at, null, Unlink: true));
+            }
         }
     }
 

@@ -180,7 +180,13 @@ internal static class Overlay
         lock (upper.Mu)
         {
             PathStep step = Find(upper, norm, follow, out Where where, out TmpfsNode? node);
-            return step.Continues || step.Failed ? step : PathStep.Done(OpenFoundLocked(t, upper, absolute, norm, flags, mode, where, node, out file));
+            if (step.Continues || step.Failed)
+            {
+                return step;
+            }
+
+            return where == Where.Lower && LeadsIntoMount(t, absolute, follow, out string? next) ? PathStep.ContinueAt(next)
+                : PathStep.Done(OpenFoundLocked(t, upper, absolute, norm, flags, mode, where, node, out file));
         }
     }
 
@@ -312,6 +318,11 @@ internal static class Overlay
             }
         }
 
+        if (LeadsIntoMount(t, absolute, follow, out string? next))
+        {
+            return PathStep.ContinueAt(next);
+        }
+
         long hr = t.Kernel.HostCache.Stat(absolute, follow, out st);
         if (hr == 0)
         {
@@ -320,6 +331,23 @@ internal static class Overlay
 
         return PathStep.Done(hr);
     }
+
+    /// <summary>
+    /// Whether a host symlink on the way to a lower path leads where the namespace mounts something else than
+    /// the host's directory (/etc/mtab -> /proc/mounts, a link to a volume's or a tmpfs's path): the walk then goes
+    /// on at <paramref name="next"/> through the mount table, as Linux's walk crosses the mount, rather than the
+    /// gofer reading what the host keeps below the mount point. A link that stays on the root overlay is left to
+    /// the host.
+    /// </summary>
+    public static bool LeadsIntoMount(Task t, string absolute, bool follow, [NotNullWhen(true)] out string? next)
+    {
+        next = t.Kernel.HostCache.Resolved(absolute, follow);
+        return next != null && LeadsIntoMount(t.Group.Mounts, next);
+    }
+
+    /// <summary>Whether the host path a link led to is shown by another mount than the root overlay.</summary>
+    public static bool LeadsIntoMount(Mounts.MountNamespace mounts, string resolved) =>
+        mounts.Find(PathResolver.Normalize(resolved), out _) is not { Kind: Mounts.MountKind.Overlay, MountPoint: "/", Root: "/" };
 
     private static long OpenUpperLocked(Task t, Tmpfs.Tmpfs upper, TmpfsNode node, string norm, int flags, out FileDescription? file)
     {
@@ -676,6 +704,11 @@ internal static class Overlay
                 target = link.Target;
                 return PathStep.Ok;
             }
+        }
+
+        if (LeadsIntoMount(t, absolute, follow: false, out string? next))
+        {
+            return PathStep.ContinueAt(next);
         }
 
         string? host = t.Kernel.HostCache.ReadLink(absolute, out long hr);

@@ -125,6 +125,12 @@ internal static class PathOps
             }
 
             absolute = step.Next;
+            bool exclusive = (flags & (OpenFlags.O_CREAT | OpenFlags.O_EXCL)) == (OpenFlags.O_CREAT | OpenFlags.O_EXCL);
+            long c = BindWalk.Continue(t, ref absolute, (flags & OpenFlags.O_NOFOLLOW) == 0 && !exclusive);
+            if (c < 0)
+            {
+                return c;
+            }
         }
 
         return -Errno.ELOOP.Value;
@@ -500,6 +506,11 @@ internal static class PathOps
                 }
 
                 absolute = vr.Next;
+                if (BindWalk.Continue(t, ref absolute, follow) is < 0 and long vc)
+                {
+                    return vc;
+                }
+
                 continue;
             }
 
@@ -515,6 +526,10 @@ internal static class PathOps
             }
 
             absolute = or.Next;
+            if (BindWalk.Continue(t, ref absolute, follow) is < 0 and long oc)
+            {
+                return oc;
+            }
         }
 
         long r = OpenUnchecked(t, absolute, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), 0, out FileDescription? f);
@@ -577,6 +592,11 @@ internal static class PathOps
                 }
 
                 absolute = vr.Next;
+                if (BindWalk.Continue(t, ref absolute, followLast: false) is < 0 and long vc)
+                {
+                    return vc;
+                }
+
                 norm = PathResolver.Normalize(absolute);
                 continue;
             }
@@ -595,6 +615,11 @@ internal static class PathOps
                 }
 
                 absolute = or.Next;
+                if (BindWalk.Continue(t, ref absolute, followLast: false) is < 0 and long oc)
+                {
+                    return oc;
+                }
+
                 norm = PathResolver.Normalize(absolute);
                 continue;
             }
@@ -602,26 +627,31 @@ internal static class PathOps
             lock (fs.Mu)
             {
                 PathStep r = fs.WalkLocked(rel, followLast: false, out TmpfsNode? node, m);
-                if (r.Continues)
+                if (!r.Continues)
                 {
-                    absolute = r.Next;
-                    norm = PathResolver.Normalize(absolute);
-                    continue;
+                    if (r.Failed)
+                    {
+                        return r.Result;
+                    }
+
+                    if (node is not TmpfsSymlink link)
+                    {
+                        return -Errno.EINVAL.Value;
+                    }
+
+                    target = link.Target;
+                    return 0;
                 }
 
-                if (r.Failed)
-                {
-                    return r.Result;
-                }
-
-                if (node is not TmpfsSymlink link)
-                {
-                    return -Errno.EINVAL.Value;
-                }
-
-                target = link.Target;
-                return 0;
+                absolute = r.Next;
             }
+
+            if (BindWalk.Continue(t, ref absolute, followLast: false) is < 0 and long tc)
+            {
+                return tc;
+            }
+
+            norm = PathResolver.Normalize(absolute);
         }
 
         return -Errno.ELOOP.Value;
@@ -642,13 +672,19 @@ internal static class PathOps
     /// it), the overlay (<paramref name="absolute"/> is then its path), a volume (<see cref="OnVolume"/> takes
     /// it), or Failed with <paramref name="error"/>.
     /// </summary>
-    private static ChangeSite ResolveForChange(Task t, ref string absolute, out Tmpfs.Tmpfs? fs, out string rel, out long error)
+    private static ChangeSite ResolveForChange(Task t, ref string absolute, out Tmpfs.Tmpfs? fs, out string rel, out long error) =>
+        ResolveForChange(t, ref absolute, out fs, out rel, out _, out error);
+
+    // ResolveForChange, with the mount the name's directory lies on (link and rename stay within one).
+    private static ChangeSite ResolveForChange(Task t, ref string absolute, out Tmpfs.Tmpfs? fs, out string rel, out Mount? mount, out long error)
     {
         error = 0;
+        mount = null;
         for (int hop = 0; hop < MaxHops; hop++)
         {
             string norm = PathResolver.Normalize(absolute);
             Mount m = t.Group.Mounts.Find(norm, out rel);
+            mount = m;
             if (m.Kind == MountKind.Volume)
             {
                 fs = null;
@@ -669,6 +705,13 @@ internal static class PathOps
                 if (m.Kind == MountKind.Overlay && Overlay.ParentLink(t, rel, out string? restart))
                 {
                     absolute = restart;
+                    error = BindWalk.Continue(t, ref absolute, followLast: false);
+                    if (error < 0)
+                    {
+                        rel = string.Empty;
+                        return ChangeSite.Failed;
+                    }
+
                     continue;
                 }
 
@@ -684,20 +727,25 @@ internal static class PathOps
             lock (fs.Mu)
             {
                 PathStep r = fs.WalkParentLocked(rel, out _, out string name, m);
-                if (r.Continues)
+                if (!r.Continues)
                 {
-                    absolute = r.Next + "/" + name;
-                    continue;
+                    if (r.Failed)
+                    {
+                        error = r.Result;
+                        return ChangeSite.Failed;
+                    }
+
+                    absolute = norm;
+                    return ChangeSite.Tmpfs;
                 }
 
-                if (r.Failed)
-                {
-                    error = r.Result;
-                    return ChangeSite.Failed;
-                }
+                absolute = r.Next + "/" + name;
+            }
 
-                absolute = norm;
-                return ChangeSite.Tmpfs;
+            error = BindWalk.Continue(t, ref absolute, followLast: false);
+            if (error < 0)
+            {
+                return ChangeSite.Failed;
             }
         }
 
@@ -738,6 +786,11 @@ internal static class PathOps
             }
 
             absolute = escape.Next;
+            if (BindWalk.Continue(t, ref absolute, followLast) is < 0 and long c)
+            {
+                result = c;
+                return true;
+            }
         }
 
         result = -Errno.ELOOP.Value;
@@ -1056,7 +1109,8 @@ internal static class PathOps
     public static long Link(Task t, string oldAbsolute, string newAbsolute)
     {
         long pr = PathAccess.MayLink(t, oldAbsolute, newAbsolute);
-        pr = pr < 0 || StatUnchecked(t, oldAbsolute, follow: false, out _) < 0 ? pr : ReadOnlyForCreate(t, newAbsolute); // the old name's ENOENT first
+        long old = pr < 0 ? pr : StatUnchecked(t, oldAbsolute, follow: false, out _);
+        pr = pr < 0 || old < 0 ? pr : ReadOnlyForCreate(t, newAbsolute); // the old name's ENOENT first
         if (pr < 0)
         {
             return pr;
@@ -1078,7 +1132,8 @@ internal static class PathOps
             TwoNames where = ResolveBothForChange(t, ref oldAbsolute, ref newAbsolute, out Tmpfs.Tmpfs? fs, out string oldRel, out string newRel, out long r);
             if (where != TwoNames.OnVolume)
             {
-                return where == TwoNames.Failed ? r : LinkResolved(t, where, oldAbsolute, newAbsolute, fs, oldRel, newRel);
+                // Across mounts: the old name's lookup comes first (do_linkat looks it up whole, then EXDEV).
+                return where == TwoNames.Failed ? r : where == TwoNames.Apart && old < 0 ? old : LinkResolved(t, where, oldAbsolute, newAbsolute, fs, oldRel, newRel);
             }
         }
 
@@ -1130,14 +1185,16 @@ internal static class PathOps
         if (e.Continues)
         {
             oldAbsolute = e.Next;
-            return VolumeNames.Moved;
+            result = BindWalk.Continue(t, ref oldAbsolute, followLast: false);
+            return result < 0 ? VolumeNames.Done : VolumeNames.Moved;
         }
 
         PathStep e2 = ov.Escape(newRel, followLast: false);
         if (e2.Continues)
         {
             newAbsolute = e2.Next;
-            return VolumeNames.Moved;
+            result = BindWalk.Continue(t, ref newAbsolute, followLast: false);
+            return result < 0 ? VolumeNames.Done : VolumeNames.Moved;
         }
 
         result = e.Result != -Errno.EXDEV.Value ? e.Result : e2.Result;
@@ -1241,20 +1298,23 @@ internal static class PathOps
     // the overlay, in two different file systems (EXDEV), or in one tmpfs (returned in oldFs).
     private static TwoNames ResolveBothForChange(Task t, ref string oldAbsolute, ref string newAbsolute, out Tmpfs.Tmpfs? oldFs, out string oldRel, out string newRel, out long error)
     {
-        ChangeSite oldSite = ResolveForChange(t, ref oldAbsolute, out oldFs, out oldRel, out error);
+        ChangeSite oldSite = ResolveForChange(t, ref oldAbsolute, out oldFs, out oldRel, out Mount? oldMount, out error);
         newRel = string.Empty;
         if (oldSite == ChangeSite.Failed)
         {
             return TwoNames.Failed;
         }
 
-        ChangeSite newSite = ResolveForChange(t, ref newAbsolute, out Tmpfs.Tmpfs? newFs, out newRel, out error);
+        ChangeSite newSite = ResolveForChange(t, ref newAbsolute, out Tmpfs.Tmpfs? newFs, out newRel, out Mount? newMount, out error);
         if (newSite == ChangeSite.Failed)
         {
             return TwoNames.Failed;
         }
 
+        // Two mounts of one file system (a directory bound elsewhere) are still two mounts: EXDEV, as Linux's
+        // old_path.mnt != new_path.mnt, before either last component is looked up.
         return oldSite == ChangeSite.Volume || newSite == ChangeSite.Volume ? TwoNames.OnVolume :
+            oldMount != newMount ? TwoNames.Apart :
             oldSite == ChangeSite.Overlay && newSite == ChangeSite.Overlay ? TwoNames.BothOverlay :
             oldSite == ChangeSite.Overlay || newSite == ChangeSite.Overlay || oldFs != newFs ? TwoNames.Apart : TwoNames.OneTmpfs;
     }

@@ -465,7 +465,16 @@ internal static class SysProcess
             CoredumpFilter = t.MM.CoredumpFilter,
         };
         Credentials c = t.Credentials;
-        Func<string, string>? inRoot = RootedPath.IsRooted(t) ? p => RootedPath.Resolve(t, "/", p, followLast: true, out string q) < 0 ? p : q : null;
+        // A process with a root of its own, or a namespace with binds whose links the Sentry walks: the paths the
+        // program names (and, for the latter, its own path: a link met later in it may lead into such a bind) are
+        // walked here, in the mount tree.
+        bool rooted = RootedPath.IsRooted(t);
+        Func<string, string>? inRoot = rooted || t.Group.Mounts.HasWalkedBinds ? p => RootedPath.Resolve(t, "/", p, followLast: true, out string q) < 0 ? p : q : null;
+        if (!rooted && inRoot != null)
+        {
+            path = inRoot(path);
+        }
+
         // Set-id bits raise nothing under no_new_privs, nor for a traced task whose tracer lacks CAP_SYS_PTRACE
         // (LSM_UNSAFE_PTRACE).
         bool noElevation = t.NoNewPrivs || (t.Tracer is Task tracer && !tracer.Credentials.HasCapability(Credentials.CAP_SYS_PTRACE));

@@ -94,13 +94,13 @@ internal static partial class SyscallTable
         Partial(Sysno.unlink, SysPathChange.Unlink, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
         Partial(Sysno.unlinkat, SysPathChange.Unlinkat, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
         Partial(Sysno.rmdir, SysPathChange.Rmdir, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
-        Partial(Sysno.rename, SysPathChange.Rename, "within one file system (EXDEV across); a host directory of the root is EXDEV, as overlayfs without redirect_dir");
-        Partial(Sysno.renameat, SysPathChange.Renameat, "within one file system (EXDEV across); a host directory of the root is EXDEV, as overlayfs without redirect_dir");
-        Partial(Sysno.renameat2, SysPathChange.Renameat2, "within one file system; RENAME_NOREPLACE and RENAME_EXCHANGE (on the overlay only between names the sandbox made, else EXDEV); RENAME_WHITEOUT EINVAL");
+        Partial(Sysno.rename, SysPathChange.Rename, "within one mount (EXDEV across, two binds of one file system too); a host directory of the root is EXDEV, as overlayfs without redirect_dir");
+        Partial(Sysno.renameat, SysPathChange.Renameat, "within one mount (EXDEV across, two binds of one file system too); a host directory of the root is EXDEV, as overlayfs without redirect_dir");
+        Partial(Sysno.renameat2, SysPathChange.Renameat2, "within one mount; RENAME_NOREPLACE and RENAME_EXCHANGE (on the overlay only between names the sandbox made, else EXDEV); RENAME_WHITEOUT EINVAL");
         Partial(Sysno.symlink, SysPathChange.Symlink, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
         Partial(Sysno.symlinkat, SysPathChange.Symlinkat, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
-        Partial(Sysno.link, SysPathChange.Link, "within one file system; fs.protected_hardlinks=1");
-        Partial(Sysno.linkat, SysPathChange.Linkat, "within one file system; fs.protected_hardlinks=1; AT_EMPTY_PATH (with CAP_DAC_READ_SEARCH or the opener's own credentials, as Linux 6.10) and /proc/PID/fd links with AT_SYMLINK_FOLLOW link the open file, O_TMPFILE files included");
+        Partial(Sysno.link, SysPathChange.Link, "within one mount (EXDEV across); fs.protected_hardlinks=1");
+        Partial(Sysno.linkat, SysPathChange.Linkat, "within one mount (EXDEV across); fs.protected_hardlinks=1; AT_EMPTY_PATH (with CAP_DAC_READ_SEARCH or the opener's own credentials, as Linux 6.10) and /proc/PID/fd links with AT_SYMLINK_FOLLOW link the open file, O_TMPFILE files included");
         Partial(Sysno.truncate, SysPathChange.Truncate, "tmpfs files and volume files; shrinking takes the pages past the end out of every mapping (a volume file's private ones: changes made by the host are not seen); RLIMIT_FSIZE as Linux");
         Partial(Sysno.ftruncate, SysPathChange.Ftruncate, "as truncate");
         Partial(Sysno.chmod, SysPathChange.Chmod, "tmpfs files");
@@ -173,7 +173,7 @@ internal static partial class SyscallTable
         Partial(Sysno.mremap, SysMmap.Mremap, "old length 0 (duplicating a shared mapping) answers ENOMEM");
         Full(Sysno.msync, SysMmap.Msync);
         Partial(Sysno.mincore, SysMmap.Mincore, "a page counts as resident once the Sentry allocated it; faults allocate around the page touched");
-        Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory: anonymous pages then read zeros, a file's private pages read the file again (tmpfs and host files, and execve's ELF segments of a host executable; a tmpfs executable's segments read zeros); MADV_POPULATE_READ/WRITE fault the range in (EINVAL without the permission); other advice is accepted as a hint");
+        Partial(Sysno.madvise, SysMmap.Madvise, "MADV_DONTNEED frees private memory: anonymous pages then read zeros, a file's private pages read the file again (tmpfs and host files, and execve's ELF segments, of a host or a tmpfs executable); MADV_POPULATE_READ/WRITE fault the range in (EINVAL without the permission); other advice is accepted as a hint");
         Partial(Sysno.mlock, SysMlock.Mlock, "locked ranges are counted against RLIMIT_MEMLOCK (VmLck) and faulted in (mm_populate); nothing is pinned on the host");
         Partial(Sysno.mlock2, SysMlock.Mlock2, "as mlock; MLOCK_ONFAULT leaves the pages to be faulted in when touched");
         Full(Sysno.munlock, SysMlock.Munlock);

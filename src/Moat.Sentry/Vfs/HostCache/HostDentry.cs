@@ -8,13 +8,14 @@ namespace Moat.Sentry.Vfs.HostCache;
 /// </summary>
 internal sealed class HostDentry
 {
-    public HostDentry(string path, bool follow, long error, uint type, SafeFdHandle? pathFd)
+    public HostDentry(string path, bool follow, long error, uint type, SafeFdHandle? pathFd, string? resolved = null)
     {
         Path = path;
         Follow = follow;
         Error = error;
         Type = type;
         PathFd = pathFd;
+        Resolved = resolved;
     }
 
     public string Path { get; }
@@ -32,6 +33,9 @@ internal sealed class HostDentry
 
     /// <summary>A read-only fd of a regular file, fetched on the first read-only open and shared after.</summary>
     public SafeFdHandle? ReadFd { get; set; }
+
+    /// <summary>Where a symlink on the way led on the host, as the gofer found it (null when the path holds none).</summary>
+    public string? Resolved { get; }
 
     /// <summary>A symlink's target, once read.</summary>
     public string? LinkTarget { get; set; }

@@ -82,7 +82,7 @@ internal sealed class HostDentryCache
                 }
             }
 
-            long r = Fill(path, follow, out type);
+            long r = Fill(path, follow, out type, out _);
             if (r < 0 || !Enabled)
             {
                 return r;
@@ -90,6 +90,33 @@ internal sealed class HostDentryCache
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Where a host symlink on the way to <paramref name="path"/> led (null when the path holds none), found or
+    /// not, as the gofer said when the path was looked up: the overlay checks it against the mounts that hide
+    /// parts of the host. Fills the entry the lookup that follows then finds.
+    /// </summary>
+    public string? Resolved(string path, bool follow)
+    {
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            lock (_mu)
+            {
+                if (FindLocked(path, follow) is HostDentry d)
+                {
+                    return d.Resolved;
+                }
+            }
+
+            long r = Fill(path, follow, out _, out string? resolved);
+            if (r < 0 || !Enabled)
+            {
+                return resolved; // not kept: a failure other than ENOENT, or the cache is off
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Stats a host path (fresh attributes, through the cached fd). Returns 0 or -errno.</summary>
@@ -111,7 +138,7 @@ internal sealed class HostDentryCache
                 break;
             }
 
-            long r = Fill(path, follow, out _);
+            long r = Fill(path, follow, out _, out _);
             if (r < 0)
             {
                 return r;
@@ -171,7 +198,7 @@ internal sealed class HostDentryCache
 
             if (d == null)
             {
-                long r = Fill(path, follow, out _);
+                long r = Fill(path, follow, out _, out _);
                 if (r < 0)
                 {
                     return r;
@@ -280,17 +307,18 @@ internal sealed class HostDentryCache
         }
     }
 
-    // Asks the gofer for an O_PATH fd of the path and caches the answer (a file, or ENOENT).
-    private long Fill(string path, bool follow, out uint type)
+    // Asks the gofer for an O_PATH fd of the path and caches the answer (a file, or ENOENT), with where a symlink
+    // on the way led.
+    private long Fill(string path, bool follow, out uint type, out string? resolved)
     {
         type = 0;
-        SafeFdHandle? fd = Files.Open(path, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), out long r);
+        SafeFdHandle? fd = Files.Open(path, OpenFlags.O_PATH | (follow ? 0 : OpenFlags.O_NOFOLLOW), out resolved, out long r);
         Interlocked.Increment(ref _misses);
         if (fd == null)
         {
             if (r == -Errno.ENOENT.Value)
             {
-                Insert(new HostDentry(path, follow, r, 0, null));
+                Insert(new HostDentry(path, follow, r, 0, null, resolved));
             }
 
             return r;
@@ -304,7 +332,7 @@ internal sealed class HostDentryCache
         }
 
         type = st.st_mode & Abi.Stat.S_IFMT;
-        Insert(new HostDentry(path, follow, 0, type, fd));
+        Insert(new HostDentry(path, follow, 0, type, fd, resolved));
         return 0;
     }
 

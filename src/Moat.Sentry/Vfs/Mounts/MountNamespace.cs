@@ -268,6 +268,78 @@ internal sealed class MountNamespace
         return new MountNamespace(copy);
     }
 
+    /// <summary>
+    /// Every place the namespace shows what <paramref name="norm"/> names (an absolute, clean, link-free path):
+    /// the path itself first, then its path through each other visible mount of the same file system whose root
+    /// contains it (a directory bound at two places, a bind and the file system's own mount). With
+    /// <paramref name="second"/> (a rename's new name, on the same mount) each place carries that name's path
+    /// there too, and only places that show both count. Linux's open files and working directories hold
+    /// dentries, which every mount of them shows; here they hold paths, so a change is applied at each place.
+    /// </summary>
+    public List<(string First, string? Second)> Views(string norm, string? second)
+    {
+        var views = new List<(string, string?)> { (norm, second) };
+        Mount m = Find(norm, out string inner);
+        string? inner2 = null;
+        if (second != null && Find(second, out inner2) != m)
+        {
+            return views;
+        }
+
+        foreach (Mount other in Volatile.Read(ref _table).Visible)
+        {
+            if (other == m || !SameFileSystem(m, other) || Outer(other, inner) is not string first || Find(first, out _) != other)
+            {
+                continue;
+            }
+
+            string? next = inner2 == null ? null : Outer(other, inner2);
+            if (inner2 == null || (next != null && Find(next, out _) == other))
+            {
+                views.Add((first, next));
+            }
+        }
+
+        return views;
+    }
+
+    // Whether two mounts show one file system (whatever directory of it each shows).
+    private static bool SameFileSystem(Mount a, Mount b) => a.Kind == b.Kind && a.Kind switch
+    {
+        MountKind.Overlay => true,
+        MountKind.Tmpfs => a.Tmpfs == b.Tmpfs,
+        MountKind.Volume => a.Volume == b.Volume,
+        _ => false, // /proc, /sys and the rest: nothing there is renamed
+    };
+
+    // The namespace path at which mount m shows the file system's path `inner` (in Inner's terms), or null when
+    // m's root does not contain it.
+    private static string? Outer(Mount m, string inner)
+    {
+        string mp = m.MountPoint;
+        string rest;
+        if (m.Kind == MountKind.Overlay)
+        {
+            if (!Contains(m.Root, inner))
+            {
+                return null;
+            }
+
+            rest = m.Root.Length == 1 ? (inner.Length == 1 ? string.Empty : inner) : inner[m.Root.Length..];
+        }
+        else
+        {
+            if (m.Root.Length != 0 && !(inner == m.Root || (inner.Length > m.Root.Length && inner[m.Root.Length] == '/' && inner.StartsWith(m.Root, StringComparison.Ordinal))))
+            {
+                return null;
+            }
+
+            rest = m.Root.Length == 0 ? (inner.Length == 0 ? string.Empty : "/" + inner) : inner[m.Root.Length..];
+        }
+
+        return rest.Length == 0 ? mp : mp.Length == 1 ? rest : mp + rest;
+    }
+
     /// <summary>Whether mount point <paramref name="mp"/> contains the clean absolute path <paramref name="path"/>.</summary>
     public static bool Contains(string mp, string path) =>
         mp.Length == 1 || (path.StartsWith(mp, StringComparison.Ordinal) && (path.Length == mp.Length || path[mp.Length] == '/'));

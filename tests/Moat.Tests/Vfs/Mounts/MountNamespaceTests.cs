@@ -75,6 +75,30 @@ public sealed class MountNamespaceTests : IDisposable
     }
 
     [Fact]
+    public void Views_NameEveryPlaceThatShowsAPath()
+    {
+        // /srv of the overlay bound at /mnt/b and /mnt/c; a tmpfs at /tmp with its directory d bound at /w.
+        Mount b = _ns.Add(_ns.Root with { Id = MountNamespace.NextId(), MountPoint = "/mnt/b", Root = "/srv" });
+        _ns.Add(_ns.Root with { Id = MountNamespace.NextId(), MountPoint = "/mnt/c", Root = "/srv" });
+        Mount tmp = AddTmpfs("/tmp");
+        _ns.Add(tmp with { Id = MountNamespace.NextId(), MountPoint = "/w", Root = "d" });
+
+        Assert.Equal([("/mnt/b/f", "/mnt/b/g"), ("/srv/f", "/srv/g"), ("/mnt/c/f", "/mnt/c/g")], _ns.Views("/mnt/b/f", "/mnt/b/g"));
+        Assert.Equal([("/srv/x/y", (string?)null), ("/mnt/b/x/y", null), ("/mnt/c/x/y", null)], _ns.Views("/srv/x/y", null));
+        Assert.Equal([("/etc/f", (string?)null)], _ns.Views("/etc/f", null)); // outside the bound directory
+        Assert.Equal([("/mnt/b", (string?)null), ("/srv", null), ("/mnt/c", null)], _ns.Views("/mnt/b", null));
+        Assert.Equal([("/tmp/d/e", (string?)null), ("/w/e", null)], _ns.Views("/tmp/d/e", null));
+        Assert.Equal([("/w/e", "/w/f"), ("/tmp/d/e", "/tmp/d/f")], _ns.Views("/w/e", "/w/f"));
+        Assert.Equal([("/tmp/x", (string?)null)], _ns.Views("/tmp/x", null)); // not below the bind's root
+
+        // A rename out of what a bind shows moves nothing seen through it; paths hidden by a mount are no place.
+        Assert.Equal([("/tmp/d/e", "/tmp/e")], _ns.Views("/tmp/d/e", "/tmp/e"));
+        Assert.Equal([("/srv/f", (string?)null), ("/mnt/b/f", null), ("/mnt/c/f", null)], _ns.Views("/srv/f", null));
+        Assert.Equal([("/mnt/b/f", (string?)null), ("/srv/f", null), ("/mnt/c/f", null)], _ns.Views("/mnt/b/f", null));
+        Assert.Same(b, _ns.Find("/mnt/b/f", out _));
+    }
+
+    [Fact]
     public void Find_InABind_PrefixesTheBoundDirectory()
     {
         Mount tmp = AddTmpfs("/tmp");
