@@ -52,9 +52,9 @@ internal sealed class PacketBuffer
     public int NetworkStart;
 
     /// <summary>
-    /// Linux's CHECKSUM_PARTIAL on lo: the stack sent this TCP segment over the loopback with only the
-    /// pseudo-header's sum in its checksum field, which nothing completes, so its receiver does not verify it
-    /// (a packet socket sees that field as on Linux's lo). False for every packet from elsewhere.
+    /// Linux's CHECKSUM_PARTIAL on lo: the stack sent this TCP segment or UDP datagram over the loopback with
+    /// only the pseudo-header's sum in its checksum field, which nothing completes, so its receiver does not
+    /// verify it (a packet socket sees that field as on Linux's lo). False for every packet from elsewhere.
     /// </summary>
     public bool ChecksumPartial;
 

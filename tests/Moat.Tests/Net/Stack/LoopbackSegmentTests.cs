@@ -6,8 +6,9 @@ using Moat.Sentry.Net.Stack;
 namespace Moat.Tests.Net.Stack;
 
 /// <summary>
-/// TCP on the loopback leaves its checksum to the device as Linux's lo does (CHECKSUM_PARTIAL): the field holds
-/// the pseudo-header's sum and the receiver does not verify it; a segment from anywhere else is still verified.
+/// TCP and UDP on the loopback leave their checksum to the device as Linux's lo does (CHECKSUM_PARTIAL): the
+/// field holds the pseudo-header's sum and the receiver does not verify it; a segment from anywhere else is
+/// still verified.
 /// Without packet or raw sockets a looped segment's payload is copied once, from the sender's queue.
 /// </summary>
 public sealed class LoopbackSegmentTests
@@ -121,5 +122,24 @@ public sealed class LoopbackSegmentTests
 
         Assert.Equal(data.Length, read);
         Assert.True(data.AsSpan().SequenceEqual(got), "the looped bytes differ");
+    }
+
+    [Fact]
+    public void LoopbackDatagram_CarriesThePseudoHeaderSum_AndArrives()
+    {
+        NetworkStack stack = Loopback();
+        RawEndpoint raw = stack.CreateRaw(Ipv4Header.ProtocolUdp);
+        UdpEndpoint rx = stack.CreateUdp();
+        Assert.Equal(Errno.None, rx.Bind(Ip4Address.Loopback, 5000));
+        UdpEndpoint tx = stack.CreateUdp();
+        Assert.Equal(Errno.None, tx.SendTo("datagram"u8, Ip4Address.Loopback, 5000));
+
+        var buf = new byte[128];
+        Assert.Equal(Errno.None, raw.Receive(buf, out int n, out _, peek: false));
+        ReadOnlySpan<byte> udp = buf.AsSpan(20, n - 20);
+        IpAddress lo = (IpAddress)Ip4Address.Loopback;
+        Assert.Equal((ushort)~Checksum.Finish(Checksum.PseudoHeader(lo, lo, Ipv4Header.ProtocolUdp, udp.Length)), BinaryPrimitives.ReadUInt16BigEndian(udp[6..]));
+        Assert.Equal(Errno.None, rx.Receive(buf, out int m, out _, out _));
+        Assert.Equal("datagram"u8.ToArray(), buf.AsSpan(0, m).ToArray());
     }
 }
