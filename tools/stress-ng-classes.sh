@@ -8,7 +8,7 @@
 # can be brought up to date a subset at a time. Each run's output goes to $LOGS/NAME.{native,moat}.
 # Environment: MOAT_BINARY (default out/moat), MOAT_PLATFORM, SECONDS_PER_STRESSOR (default 2),
 # LOGS (default /tmp/stress-ng-logs). Moat runs with --net-raw: the raw stressors (rawsock, rawudp, rawpkt,
-# icmp-flood) need MOAT_NETSTACK=1 until the netstack serves --network=none by default.
+# icmp-flood) are served by the netstack of the default --network=none.
 # Run it with nice, in the background: all stressors take about 30 min.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -6,16 +6,14 @@ using Moat.Conformance.Harness;
 namespace Moat.Conformance;
 
 /// <summary>
-/// Raw IPv4 and AF_PACKET sockets served by the Sentry's netstack (MOAT_NETSTACK=1) with <c>moat do --net-raw</c>:
+/// Raw IPv4 and AF_PACKET sockets served by the Sentry's netstack with <c>moat do --net-raw</c>:
 /// the program raw_sockets (not in cases.txt: it needs the flag) against native Linux as root, on the loopback;
 /// EPERM without the flag (runsc's answer without --net-raw) or without CAP_NET_RAW; the old loopback's answers
-/// unchanged; and stress-ng's raw stressors, which failed before.
+/// unchanged (MOAT_NETSTACK=0); and stress-ng's raw stressors, which failed before.
 /// </summary>
 [Collection(CProgramsCollection.Name)]
 public sealed class RawSocketTests
 {
-    private static readonly Dictionary<string, string> s_netstack = new() { ["MOAT_NETSTACK"] = "1" };
-
     private readonly CProgramsFixture _programs;
 
     public RawSocketTests(CProgramsFixture programs)
@@ -35,7 +33,7 @@ public sealed class RawSocketTests
         // tests' ICMP (a port unreachable, a ping) and the counts and queues it prints would differ by chance.
         Assert.True(Containerd.Which("unshare") != null && Containerd.Which("ip") != null, "unshare and ip isolate the native run");
         RunResult native = ProcessRunner.Run("unshare", ["-n", "sh", "-c", "ip link set lo up && exec \"$0\" \"$@\"", Path.Combine(dir, "raw_sockets"), .. args], dir);
-        RunResult moat = MoatCli.Do(["./raw_sockets", .. args], dir, s_netstack, "--net-raw");
+        RunResult moat = MoatCli.Do(["./raw_sockets", .. args], dir, null, "--net-raw");
         Assert.True(native.ExitCode == moat.ExitCode, $"exit status: native {native.ExitCode}, moat {moat.ExitCode}\nmoat stderr:\n{moat.Stderr}");
         Assert.Equal(native.StdoutText, moat.StdoutText);
     }
@@ -43,7 +41,7 @@ public sealed class RawSocketTests
     [Fact]
     public void RawSockets_WithoutNetRaw_AreEperm()
     {
-        RunResult r = MoatCli.Do(["./raw_sockets", "create"], _programs.Dir("static"), s_netstack);
+        RunResult r = MoatCli.Do(["./raw_sockets", "create"], _programs.Dir("static"), null);
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Equal(
             "raw ICMP: -1 EPERM\nraw IPPROTO_RAW: -1 EPERM\npacket ETH_P_ALL: -1 EPERM\npacket SOCK_STREAM: -1 EPERM\nraw IPPROTO_IP: -1 EPROTONOSUPPORT\n",
@@ -68,7 +66,7 @@ public sealed class RawSocketTests
     [InlineData("icmp-flood")]
     public void StressNg_RawStressor_Passes(string stressor)
     {
-        RunResult r = MoatCli.Do(["/usr/bin/stress-ng", "--" + stressor, "1", "-t", "2", "--temp-path", "/tmp"], "/", s_netstack, "--net-raw");
+        RunResult r = MoatCli.Do(["/usr/bin/stress-ng", "--" + stressor, "1", "-t", "2", "--temp-path", "/tmp"], "/", null, "--net-raw");
         Assert.True(r.ExitCode == 0, $"stress-ng --{stressor}: exit {r.ExitCode}\n{r.StdoutText}\n{r.Stderr}");
     }
 

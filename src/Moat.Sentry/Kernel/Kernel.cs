@@ -211,7 +211,7 @@ internal sealed partial class Kernel
     /// <summary>With --network=host, internet sockets are host sockets watched by this; null for the loopback network.</summary>
     public Net.HostNotifier? HostNetwork { get; init; }
 
-    /// <summary>The Sentry's TCP/IP stack serving AF_INET sockets (--network=sandbox, or MOAT_NETSTACK=1 with none); null for the loopback network or host sockets.</summary>
+    /// <summary>The Sentry's TCP/IP stack serving AF_INET sockets (--network=none and sandbox); null for host sockets, or the old loopback network (MOAT_NETSTACK=0).</summary>
     public Net.SandboxNetwork? Netstack { get; init; }
 
     /// <summary>The futex wait queues.</summary>

@@ -10,7 +10,7 @@ internal sealed partial class NetworkStack
     private void HandleTcpLocked(Nic nic, PacketBuffer p)
     {
         ReadOnlySpan<byte> t = p.Span;
-        if (!TcpSegment.TryParse(t, out TcpSegment s) || TcpSegment.ComputeChecksum(p.Source, p.Destination, t) != 0
+        if (!TcpSegment.TryParse(t, out TcpSegment s) || (!p.ChecksumPartial && TcpSegment.ComputeChecksum(p.Source, p.Destination, t) != 0)
             || p.Destination == nic.BroadcastAddress || p.Destination.IsMulticastOrBroadcast)
         {
             p.Release();
@@ -20,7 +20,7 @@ internal sealed partial class NetworkStack
         var key = new TcpKey(p.Destination, s.DestinationPort, p.Source, s.SourcePort);
         if (TcpConnections.TryGetValue(key, out TcpEndpoint? ep))
         {
-            ep.HandleSegmentLocked(s, t.Slice(s.DataOffset, s.DataLength));
+            ep.HandleSegmentLocked(s, t.Slice(s.DataOffset, s.DataLength), p.PayloadFrom);
         }
         else if (FindListenerLocked(p.Destination, s.DestinationPort) is TcpEndpoint listener)
         {

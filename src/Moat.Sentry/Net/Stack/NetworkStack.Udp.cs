@@ -26,7 +26,7 @@ internal sealed partial class NetworkStack
         }
         p.Truncate(length);
         // A zero checksum means the sender computed none (allowed for UDP over IPv4, never over IPv6).
-        if ((sum != 0 || !p.Destination.IsV4) && Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(p.Source, p.Destination, Ipv4Header.ProtocolUdp, length), p.Span)) != 0)
+        if (!p.ChecksumPartial && (sum != 0 || !p.Destination.IsV4) && Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(p.Source, p.Destination, Ipv4Header.ProtocolUdp, length), p.Span)) != 0)
         {
             p.Release();
             return;

@@ -118,6 +118,22 @@ internal sealed partial class NetworkStack
         }
     }
 
+    /// <summary>
+    /// The driver's round: runs the expired timers and returns the next deadline (long.MaxValue for none), which
+    /// becomes <see cref="TimerQueue.WakeAt"/>: a timer armed earlier than it from now on kicks the driver.
+    /// </summary>
+    internal long ProcessTimersAndPlan()
+    {
+        lock (Mu)
+        {
+            Timers.RunExpired(NowNs);
+            RunLoopbackLocked();
+            long next = Timers.NextDeadline;
+            Timers.WakeAt = next;
+            return next;
+        }
+    }
+
     /// <summary>The earliest armed timer's deadline (clock nanoseconds), or long.MaxValue.</summary>
     public long NextDeadline
     {

@@ -51,6 +51,21 @@ internal sealed class PacketBuffer
     /// <summary>The network header's offset in <see cref="Data"/> (receive path; ICMP errors quote it).</summary>
     public int NetworkStart;
 
+    /// <summary>
+    /// Linux's CHECKSUM_PARTIAL on lo: the stack sent this TCP segment or UDP datagram over the loopback with
+    /// only the pseudo-header's sum in its checksum field, which nothing completes, so its receiver does not
+    /// verify it (a packet socket sees that field as on Linux's lo). False for every packet from elsewhere.
+    /// </summary>
+    public bool ChecksumPartial;
+
+    /// <summary>
+    /// A TCP segment on the loopback whose payload was left in its sender's send queue (nothing on the way
+    /// reads it: no packet or raw socket, no checksum): the receiver copies it from there into its receive
+    /// queue, so a looped byte is copied once between the two. The stack drains the loopback before it
+    /// releases its lock, while the sender still holds every unacknowledged byte.
+    /// </summary>
+    public TcpEndpoint? PayloadFrom;
+
     public Span<byte> Span => Data.AsSpan(Start, Length);
 
     /// <summary>A buffer whose view is empty and has at least <paramref name="payload"/> bytes after the headroom.</summary>
@@ -71,6 +86,8 @@ internal sealed class PacketBuffer
         p.Start = Headroom;
         p.Length = 0;
         p.NetworkStart = 0;
+        p.ChecksumPartial = false;
+        p.PayloadFrom = null;
         return p;
     }
 
@@ -84,6 +101,7 @@ internal sealed class PacketBuffer
 
     public void Release()
     {
+        PayloadFrom = null;
         lock (PoolMu)
         {
             List<PacketBuffer> pool = Data.Length == SmallSize ? SmallPool : LargePool;

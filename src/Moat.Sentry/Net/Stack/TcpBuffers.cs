@@ -45,6 +45,15 @@ internal sealed class TcpSendBuffer
         _buf.AsSpan(0, dst.Length - first).CopyTo(dst[first..]);
     }
 
+    /// <summary>The <paramref name="n"/> bytes from <paramref name="offset"/> after SND.UNA, in the ring's one or two pieces.</summary>
+    public void Spans(int offset, int n, out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> second)
+    {
+        int start = (_head + offset) % _buf.Length;
+        int a = Math.Min(n, _buf.Length - start);
+        first = _buf.AsSpan(start, a);
+        second = _buf.AsSpan(0, n - a);
+    }
+
     /// <summary>Drops <paramref name="n"/> acknowledged bytes.</summary>
     public void Consume(int n)
     {

@@ -123,8 +123,12 @@ internal sealed partial class TcpEndpoint
         _stack.Stats.TcpPassiveOpens++;
     }
 
-    /// <summary>A segment for this connection. Preconditions: the stack's lock is held.</summary>
-    internal void HandleSegmentLocked(in TcpSegment s, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// A segment for this connection; its payload is <paramref name="data"/>, or (a looped segment) still in the
+    /// send queue of <paramref name="dataFrom"/>, whose bytes are then only lengths here. Preconditions: the
+    /// stack's lock is held.
+    /// </summary>
+    internal void HandleSegmentLocked(in TcpSegment s, ReadOnlySpan<byte> data, TcpEndpoint? dataFrom = null)
     {
         _lastRecvNs = _stack.NowNs;
         _keepaliveProbes = 0;
@@ -134,7 +138,7 @@ internal sealed partial class TcpEndpoint
         }
         else if (_state != TcpState.Closed && _state != TcpState.Listen)
         {
-            HandleSynchronizedLocked(s, data);
+            HandleSynchronizedLocked(s, data, dataFrom);
         }
         NotifyLocked();
     }
@@ -191,7 +195,7 @@ internal sealed partial class TcpEndpoint
         SendSegmentLocked(_iss, TcpFlags.Syn | TcpFlags.Ack, 0, 0);
     }
 
-    private void HandleSynchronizedLocked(in TcpSegment s, ReadOnlySpan<byte> data)
+    private void HandleSynchronizedLocked(in TcpSegment s, ReadOnlySpan<byte> data, TcpEndpoint? dataFrom)
     {
         if (_state == TcpState.SynReceived && s.Has(TcpFlags.Syn) && !s.Has(TcpFlags.Ack) && s.Seq == _irs)
         {
@@ -355,7 +359,7 @@ internal sealed partial class TcpEndpoint
                 CloseLocked(Errno.None, sendReset: true); // data for a socket nobody will read: Linux resets
                 return;
             }
-            ReceiveDataLocked(s, data);
+            ReceiveDataLocked(s, data, dataFrom);
         }
         else if (windowProbe)
         {
@@ -416,7 +420,7 @@ internal sealed partial class TcpEndpoint
         }
     }
 
-    private void ReceiveDataLocked(in TcpSegment s, ReadOnlySpan<byte> data)
+    private void ReceiveDataLocked(in TcpSegment s, ReadOnlySpan<byte> data, TcpEndpoint? dataFrom)
     {
         uint seq = s.Seq;
         int off = 0;
@@ -436,7 +440,14 @@ internal sealed partial class TcpEndpoint
         bool inOrder = seq == _rcvNxt;
         bool hadHoles = _rcvBuf.OutOfOrder.Count > 0;
         uint before = _rcvNxt;
-        _rcvNxt = _rcvBuf.Write(_rcvNxt, seq, data.Slice(off, n));
+        if (dataFrom == null)
+        {
+            _rcvNxt = _rcvBuf.Write(_rcvNxt, seq, data.Slice(off, n));
+        }
+        else if (!dataFrom.CopyQueuedLocked(seq, n, _rcvBuf, ref _rcvNxt))
+        {
+            return;
+        }
         _bytesReceived += _rcvNxt - before;
         if (data.Length >= _rcvMssEstimate)
         {

@@ -308,11 +308,25 @@ internal sealed partial class TcpEndpoint
         t[18] = 0;
         t[19] = 0;
         opts[..ol].CopyTo(t[TcpSegment.HeaderLength..]);
-        if (length > 0)
+        bool loopback = _route.Nic is { IsLoopback: true };
+        if (loopback && length > 0 && _stack.PacketEndpoints.Count == 0 && _stack.RawEndpoints.Count == 0)
+        {
+            p.PayloadFrom = this; // the receiver copies it from _sndBuf (CopyQueuedLocked)
+        }
+        else if (length > 0)
         {
             _sndBuf.CopyOut(bufferOffset, t.Slice(hlen, length));
         }
-        BinaryPrimitives.WriteUInt16BigEndian(t[16..], TcpSegment.ComputeChecksum(_key.LocalAddress, _key.RemoteAddress, t));
+        if (loopback)
+        {
+            // As Linux's lo (NETIF_F_HW_CSUM): the checksum is never computed, nor verified on arrival.
+            BinaryPrimitives.WriteUInt16BigEndian(t[16..], TcpSegment.PartialChecksum(_key.LocalAddress, _key.RemoteAddress, t.Length));
+            p.ChecksumPartial = true;
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(t[16..], TcpSegment.ComputeChecksum(_key.LocalAddress, _key.RemoteAddress, t));
+        }
         if (ack)
         {
             _segsSinceAck = 0;
@@ -320,6 +334,27 @@ internal sealed partial class TcpEndpoint
         }
         _stack.Stats.TcpOutSegs++;
         _stack.SendIpLocked(_route, _key.LocalAddress, _key.RemoteAddress, Ipv4Header.ProtocolTcp, p, dontFragment: true);
+    }
+
+    /// <summary>
+    /// Stores the <paramref name="n"/> queued bytes from sequence <paramref name="seq"/> in a receiver's queue (a
+    /// looped segment whose payload stayed here); false if they are no longer queued, which cannot happen before
+    /// they are acknowledged, so the receiver then treats the segment as lost.
+    /// </summary>
+    internal bool CopyQueuedLocked(uint seq, int n, TcpReceiveBuffer to, ref uint rcvNxt)
+    {
+        int offset = (int)(seq - _sndBufSeq);
+        if (offset < 0 || n > _sndBuf.Count - offset)
+        {
+            return false;
+        }
+        _sndBuf.Spans(offset, n, out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> second);
+        rcvNxt = to.Write(rcvNxt, seq, first);
+        if (second.Length > 0)
+        {
+            rcvNxt = to.Write(rcvNxt, seq + (uint)first.Length, second);
+        }
+        return true;
     }
 
     private int WriteTimestamp(Span<byte> o)

@@ -146,4 +146,11 @@ internal struct TcpSegment
     /// <summary>Checksum over the pseudo-header and the whole segment; zero when it is right.</summary>
     public static ushort ComputeChecksum(IpAddress src, IpAddress dst, ReadOnlySpan<byte> segment) =>
         Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(src, dst, Ipv4Header.ProtocolTcp, segment.Length), segment));
+
+    /// <summary>
+    /// The field of a segment whose checksum is left to the device (Linux's __tcp_v4_send_check with
+    /// CHECKSUM_PARTIAL): the folded pseudo-header sum, not complemented.
+    /// </summary>
+    public static ushort PartialChecksum(IpAddress src, IpAddress dst, int length) =>
+        (ushort)~Checksum.Finish(Checksum.PseudoHeader(src, dst, Ipv4Header.ProtocolTcp, length));
 }

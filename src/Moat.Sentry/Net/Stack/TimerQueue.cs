@@ -34,6 +34,15 @@ internal sealed class TimerQueue
 {
     private readonly PriorityQueue<StackTimer, long> _heap = new();
 
+    /// <summary>
+    /// When the thread that runs these timers (<see cref="StackDriver"/>) wakes next (long.MaxValue: when kicked);
+    /// a timer queued before it calls <see cref="Wake"/>, so an idle stack needs no periodic wake-up.
+    /// </summary>
+    internal long WakeAt = long.MaxValue;
+
+    /// <summary>Kicks the driver; null without one (tests drive the timers themselves).</summary>
+    internal Action? Wake;
+
     public void Arm(StackTimer t, long deadline)
     {
         t.Deadline = deadline;
@@ -43,6 +52,11 @@ internal sealed class TimerQueue
             t.Queued = true;
             t.QueuedAt = deadline;
             _heap.Enqueue(t, deadline);
+            if (deadline < WakeAt)
+            {
+                WakeAt = deadline;
+                Wake?.Invoke();
+            }
         }
     }
 

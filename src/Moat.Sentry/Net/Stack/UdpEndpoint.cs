@@ -260,8 +260,18 @@ internal sealed class UdpEndpoint
             u[6] = 0;
             u[7] = 0;
             data.CopyTo(u[NetworkStack.UdpHeaderLength..]);
-            ushort sum = Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(src, address, Ipv4Header.ProtocolUdp, length), u));
-            BinaryPrimitives.WriteUInt16BigEndian(u[6..], sum == 0 ? (ushort)0xFFFF : sum);
+            if (r.Nic.IsLoopback)
+            {
+                // As Linux's lo (udp4_hwcsum on CHECKSUM_PARTIAL; every datagram fits its MTU): the pseudo-header's
+                // folded sum, never completed, nor verified on arrival.
+                BinaryPrimitives.WriteUInt16BigEndian(u[6..], (ushort)~Checksum.Finish(Checksum.PseudoHeader(src, address, Ipv4Header.ProtocolUdp, length)));
+                p.ChecksumPartial = true;
+            }
+            else
+            {
+                ushort sum = Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(src, address, Ipv4Header.ProtocolUdp, length), u));
+                BinaryPrimitives.WriteUInt16BigEndian(u[6..], sum == 0 ? (ushort)0xFFFF : sum);
+            }
             _stack.Stats.UdpOutDatagrams++;
             // Linux's IP_PMTUDISC_WANT: DF on datagrams that fit, local fragmentation of those that do not.
             ttl = ttl >= 0 ? ttl : Ttl >= 0 ? Ttl : Ipv4Header.DefaultTtl;
