@@ -36,6 +36,8 @@ public sealed class NetstackLoopbackTests
         Assert.Equal(native.StdoutText, moat.StdoutText);
     }
 
+    // 512 KiB is the case; 4 MiB is half what Linux 6.18 holds here before this pattern deadlocks (8 MiB
+    // passes natively, 8.25 does not): the buffers' growth depends on timing, so the test stays clear of that edge.
     [Fact]
     public void PythonSendallBeforeReading_DoesNotDeadlock()
     {
@@ -48,7 +50,7 @@ public sealed class NetstackLoopbackTests
             "        if not b: break\n" +
             "        c.sendall(b)\n" +
             "    c.close()\n" +
-            "for size in (512 * 1024, 8 * 1024 * 1024):\n" +
+            "for size in (512 * 1024, 4 * 1024 * 1024):\n" +
             "    l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)\n" +
             "    t = threading.Thread(target=serve, args=(l,)); t.start()\n" +
             "    c = socket.create_connection(l.getsockname())\n" +
@@ -63,6 +65,6 @@ public sealed class NetstackLoopbackTests
             "    print(size, got == data)\n";
         RunResult r = MoatCli.Do(["/usr/bin/python3", "-c", script], HostScratch.Root);
         Assert.True(r.ExitCode == 0, r.Stderr);
-        Assert.Equal("524288 True\n8388608 True\n", r.StdoutText);
+        Assert.Equal("524288 True\n4194304 True\n", r.StdoutText);
     }
 }
