@@ -104,7 +104,13 @@ internal sealed partial class Task
         BinaryPrimitives.WriteUInt16LittleEndian(sc[144..], (ushort)_regs.cs);
         BinaryPrimitives.WriteUInt16LittleEndian(sc[150..], (ushort)_regs.ss);
         BinaryPrimitives.WriteUInt64LittleEndian(sc[168..], oldMask);
-        if (sig is Signal.SIGSEGV or Signal.SIGBUS)
+        if (sig == Signal.SIGSEGV && info.si_code == SigInfo.SI_KERNEL && _generalProtectionError >= 0)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(sc[152..], (ulong)_generalProtectionError); // err
+            BinaryPrimitives.WriteUInt64LittleEndian(sc[160..], 13); // trapno: general protection
+            _generalProtectionError = -1;
+        }
+        else if (sig is Signal.SIGSEGV or Signal.SIGBUS)
         {
             BinaryPrimitives.WriteUInt64LittleEndian(sc[160..], 14); // trapno: page fault
             BinaryPrimitives.WriteUInt64LittleEndian(sc[176..], info.si_addr); // cr2

@@ -365,6 +365,15 @@ internal sealed partial class Task
             return;
         }
 
+        if (sig == Signal.SIGSEGV && info.si_code == SigInfo.SI_KERNEL)
+        {
+            // A general-protection fault (hlt, a privileged or non-canonical access, int N without a gate), not a
+            // page fault: no memory to give, and the app sees what Linux's do_general_protection reports.
+            _generalProtectionError = faultErrorCode >= 0 ? faultErrorCode : SoftwareInterruptError();
+            ForceSignal(Signal.SIGSEGV, SigInfo.SI_KERNEL, 0);
+            return;
+        }
+
         if (sig == Signal.SIGSEGV)
         {
             int code = MM.HandleFault(info.si_addr, info.si_code == SigInfo.SEGV_ACCERR, _regs.rip, out Mm.IUserfaultHandler? userfault);
@@ -404,6 +413,15 @@ internal sealed partial class Task
 
         ForceSignal(sig, info.si_code, info.si_addr);
     }
+
+    // The error code of the #GP behind the SIGSEGV being delivered (the frame's err, with trapno 13), or -1 when
+    // the SIGSEGV is not one. Set and read on the task's own thread.
+    private long _generalProtectionError = -1;
+
+    // Where the platform does not report the #GP's error code (ptrace): an `int N` without a gate faults with
+    // the IDT entry's selector error code, (N << 3) | 2; any other #GP the app can cause reports 0.
+    private long SoftwareInterruptError() =>
+        MM.CopyIn(_regs.rip, out ushort insn) == 0 && (byte)insn == 0xCD ? ((long)(insn >> 8) << 3) | 2 : 0;
 
     /// <summary>
     /// Delivers a signal caused by the app's own instruction (fault, trap, bad opcode). It cannot be
