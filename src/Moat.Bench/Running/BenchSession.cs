@@ -117,10 +117,15 @@ public sealed class BenchSession : IDisposable
         Workload w = t.Workload;
         IReadOnlyList<string> argv = CommandLine(w, t.Runner.Prefix);
         double memory = double.NaN;
-        Action<Process>? probe = w.Kind != MeasureKind.Memory ? null : p =>
+        Action<RunningCommand>? probe = w.Kind != MeasureKind.Memory ? null : c =>
         {
-            Thread.Sleep(TimeSpan.FromSeconds(1)); // Let the sandbox start and the program settle into its sleep.
-            memory = MemoryProbe.TreePssMiB(p.Id);
+            // The program says "ready" when it goes to sleep (after its burst, if any); the wait after that lets
+            // the Sentry's idle reclaim (two 500 ms periods) run before the reading.
+            if (c.WaitForFirstLine(_options.Timeout))
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(1.5));
+                memory = MemoryProbe.TreePssMiB(c.Process.Id);
+            }
         };
 
         CommandResult r = CommandRunner.Run(argv, _dir, _options.Timeout, probe);
@@ -147,6 +152,9 @@ public sealed class BenchSession : IDisposable
                 break;
             case MeasureKind.WallClock:
                 results.Add(w, t.Runner, r.Elapsed.TotalMilliseconds);
+                break;
+            case MeasureKind.Memory when double.IsNaN(memory):
+                results.Fail(w, t.Runner, "it never said it was ready");
                 break;
             case MeasureKind.Memory:
                 results.Add(w, t.Runner, memory);

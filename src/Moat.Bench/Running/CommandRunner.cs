@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Text;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace Moat.Bench.Running;
@@ -8,10 +10,31 @@ namespace Moat.Bench.Running;
 /// <summary>What one command did.</summary>
 public readonly record struct CommandResult(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed, bool TimedOut);
 
+/// <summary>A command while it runs, for a probe that measures it from outside.</summary>
+public sealed class RunningCommand(Process process)
+{
+    // Set at the first line of stdout, or at its end when there was none.
+    private readonly ManualResetEventSlim _firstLineOrEnd = new();
+    private volatile bool _sawLine;
+
+    public Process Process { get; } = process;
+
+    /// <summary>Waits until the command has written its first line on stdout; false on timeout or when stdout ended without one.</summary>
+    public bool WaitForFirstLine(TimeSpan timeout) => _firstLineOrEnd.Wait(timeout) && _sawLine;
+
+    internal void Line()
+    {
+        _sawLine = true;
+        _firstLineOrEnd.Set();
+    }
+
+    internal void End() => _firstLineOrEnd.Set();
+}
+
 /// <summary>Starts a command with a clean stdin and captured output, and times it from start to exit.</summary>
 public static class CommandRunner
 {
-    public static CommandResult Run(IReadOnlyList<string> argv, string workingDirectory, TimeSpan timeout, Action<Process>? whileRunning = null)
+    public static CommandResult Run(IReadOnlyList<string> argv, string workingDirectory, TimeSpan timeout, Action<RunningCommand>? whileRunning = null)
     {
         var psi = new ProcessStartInfo(argv[0])
         {
@@ -29,9 +52,10 @@ public static class CommandRunner
         var clock = Stopwatch.StartNew();
         using Process p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {argv[0]}");
         p.StandardInput.Close();
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+        var running = new RunningCommand(p);
+        Task<string> stdout = ReadLinesAsync(running);
         Task<string> stderr = p.StandardError.ReadToEndAsync();
-        whileRunning?.Invoke(p);
+        whileRunning?.Invoke(running);
         bool exited = p.WaitForExit(timeout);
         if (!exited)
         {
@@ -41,5 +65,26 @@ public static class CommandRunner
 
         clock.Stop();
         return new CommandResult(exited ? p.ExitCode : -1, stdout.Result, stderr.Result, clock.Elapsed, !exited);
+    }
+
+    // Collects stdout line by line and tells the probe of the first line, or of the end of a stream without
+    // one, so that it never waits for a command that wrote nothing.
+    private static async Task<string> ReadLinesAsync(RunningCommand running)
+    {
+        var all = new StringBuilder();
+        try
+        {
+            while (await running.Process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is string line)
+            {
+                all.Append(line).Append('\n');
+                running.Line();
+            }
+        }
+        finally
+        {
+            running.End();
+        }
+
+        return all.ToString();
     }
 }

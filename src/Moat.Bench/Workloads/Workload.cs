@@ -11,7 +11,10 @@ public enum MeasureKind
     /// <summary>The runner times the whole command, start to exit, in milliseconds.</summary>
     WallClock,
 
-    /// <summary>The runner sums the proportional set size of every process the command starts, in MiB.</summary>
+    /// <summary>
+    /// The runner sums the proportional set size of every process the command starts, in MiB, 1.5 s after the
+    /// program's first line on stdout (it writes one when it goes idle).
+    /// </summary>
     Memory,
 }
 

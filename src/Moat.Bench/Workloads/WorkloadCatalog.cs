@@ -93,6 +93,8 @@ public static class WorkloadCatalog
             100_000, 20_000, "/bin/sh", "-c", RedisGet, "redis-get", "{n}");
         list.Add(new Workload("memory-overhead", "memory", "proportional set size of every process, a program sleeping", "MiB",
             MeasureKind.Memory, ["{bin:idle}", "3"], ["{bin:idle}", "2"]));
+        list.Add(new Workload("memory-after-burst", "memory", "proportional set size of every process, idle after 200 threads, 1000 processes and 10k files", "MiB",
+            MeasureKind.Memory, ["{bin:idle}", "burst", "3"], ["{bin:idle}", "burst", "2"]));
         return list;
     }
 
