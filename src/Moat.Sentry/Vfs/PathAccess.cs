@@ -19,9 +19,11 @@ internal static class PathAccess
     /// last one too when <paramref name="followLast"/>), so the directories inside a link's target are
     /// searched as well. /proc's magic links jump to their file without a walk, as in Linux.
     /// </summary>
-    public static long MayWalk(Task t, string absolute, bool followLast = false)
+    public static long MayWalk(Task t, string absolute, bool followLast = false) => MayWalk(t, t.Credentials, absolute, followLast);
+
+    /// <summary>The walk's search checks as <paramref name="c"/>: access(2) walks as the real user.</summary>
+    public static long MayWalk(Task t, Credentials c, string absolute, bool followLast)
     {
-        Credentials c = t.Credentials;
         if (Permissions.BypassesSearch(c))
         {
             return 0;

@@ -224,6 +224,19 @@ static void root(void) {
     }
     int status;
     waitpid(pid, &status, 0);
+    // access(2) walks the whole path as the real user: with real uid 1000 and effective uid 0 the 0700
+    // directory cannot be searched, though open would pass; AT_EACCESS asks as the effective user.
+    pid = fork();
+    if (pid == 0) {
+        if (setresuid(1000, 0, 0) != 0) _exit(1);
+        SHOW("access F_OK below 0700 dir, real uid 1000", access("d700/inner", F_OK));
+        SHOW("access R_OK of 0600 file, real uid 1000", access("f600", R_OK));
+        SHOW("faccessat AT_EACCESS below 0700 dir, real uid 1000", faccessat(AT_FDCWD, "d700/inner", F_OK, AT_EACCESS));
+        OPEN("open below 0700 dir, real uid 1000", "d700/inner", O_RDONLY);
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
     put("chownme", 04755, 0, 0);
     SHOW("chown setuid file", chown("chownme", 1000, -1));
     printf("  setuid file after root's chown: %o\n", modeof("chownme"));

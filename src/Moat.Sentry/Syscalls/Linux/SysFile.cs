@@ -281,7 +281,16 @@ internal static class SysFile
             return r;
         }
 
-        r = PathOps.Stat(t, absolute, (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0, out Stat st);
+        // The whole walk is made as the asking user (Linux's access_override_creds), not only the last check.
+        Credentials asking = AccessCredentials(t.Credentials, flags);
+        bool follow = (flags & OpenFlags.AT_SYMLINK_NOFOLLOW) == 0;
+        r = PathAccess.MayWalk(t, asking, absolute, follow);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = PathOps.StatUnchecked(t, absolute, follow, out Stat st);
         if (r < 0)
         {
             return r;
@@ -299,7 +308,7 @@ internal static class SysFile
             return -Errno.EROFS.Value;
         }
 
-        if (mode != 0 && Permissions.Check(AccessCredentials(t.Credentials, flags), st, mode) != Errno.None)
+        if (mode != 0 && Permissions.Check(asking, st, mode) != Errno.None)
         {
             return -Errno.EACCES.Value;
         }
