@@ -75,6 +75,8 @@ int main(int argc, char **argv) {
 
     slurp("/proc/meminfo", buf, sizeof buf);
     printf("meminfo starts with MemTotal: %s\n", yesno(strncmp(buf, "MemTotal:", 9) == 0));
+    slurp("/proc/vmstat", buf, sizeof buf);
+    printf("vmstat starts with nr_free_pages: %s, has pswpin: %s\n", yesno(strncmp(buf, "nr_free_pages ", 14) == 0), yesno(strstr(buf, "\npswpin ") != NULL));
     slurp("/proc/sys/kernel/ostype", buf, sizeof buf);
     printf("ostype: %s", buf);
     slurp("/proc/cpuinfo", buf, sizeof buf);

@@ -39,7 +39,7 @@ internal static class ProcFs
     private const byte DtReg = 8;
     private const byte DtLnk = 10;
 
-    private static readonly string[] s_systemFiles = ["cgroups", "cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "stat", "uptime", "version"];
+    private static readonly string[] s_systemFiles = ["cgroups", "cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "stat", "uptime", "version", "vmstat"];
 
     /// <summary>
     /// Looks up a normalised path under /proc, in the instance of pid namespace <paramref name="pidNs"/> (the
@@ -578,18 +578,16 @@ internal static class ProcFs
 
             case "meminfo":
             {
-                MemoryKb(out ulong total, out ulong free, out ulong buffers);
-                ulong limitKb = t.Kernel.MemoryFile.Limit / 1024;
-                if (limitKb != 0 && limitKb < total)
-                {
-                    // A sandbox with a memory limit is a machine of that size (as gVisor and LXCFS show it).
-                    ulong usedKb = t.Kernel.MemoryFile.UsageBytes / 1024;
-                    total = limitKb;
-                    free = usedKb < limitKb ? limitKb - usedKb : 0;
-                    buffers = 0;
-                }
-
+                (ulong total, ulong free, ulong buffers) = SandboxMemoryKb(t);
                 return $"MemTotal:       {total,8} kB\nMemFree:        {free,8} kB\nMemAvailable:   {free,8} kB\nBuffers:        {buffers,8} kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n";
+            }
+
+            case "vmstat":
+            {
+                // The counters the sandbox's kernel can tell: free pages as meminfo's MemFree; no block device and
+                // no swap inside, so nothing was paged in or out. procps' vmstat needs the file to start.
+                ulong freeKb = SandboxMemoryKb(t).Free;
+                return $"nr_free_pages {freeKb / 4}\npgpgin 0\npgpgout 0\npswpin 0\npswpout 0\n";
             }
 
             case "uptime":
@@ -623,6 +621,21 @@ internal static class ProcFs
             default:
                 return ProcMounts.Mounts(t.Group.Mounts, t.Group.Root);
         }
+    }
+
+    // The memory the sandbox shows in KiB: the machine's, or with a memory limit a machine of that size (as gVisor
+    // and LXCFS show it).
+    private static (ulong Total, ulong Free, ulong Buffers) SandboxMemoryKb(Task t)
+    {
+        MemoryKb(out ulong total, out ulong free, out ulong buffers);
+        ulong limitKb = t.Kernel.MemoryFile.Limit / 1024;
+        if (limitKb != 0 && limitKb < total)
+        {
+            ulong usedKb = t.Kernel.MemoryFile.UsageBytes / 1024;
+            return (limitKb, usedKb < limitKb ? limitKb - usedKb : 0, 0);
+        }
+
+        return (total, free, buffers);
     }
 
     /// <summary>The machine's memory in KiB, as sysinfo(2) reports it: total, free and buffers.</summary>
