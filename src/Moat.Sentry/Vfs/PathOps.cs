@@ -314,7 +314,7 @@ internal static class PathOps
 
         if (node.Kind == Proc.ProcKind.Directory)
         {
-            file = new SnapshotDirectory(node.Entries!(), node.Attr == null ? norm : node.Path, node.Attr);
+            file = new SnapshotDirectory(node.Entries!(), node.Attr == null ? norm : node.Path, node.Attr) { Process = node.Process };
             return 0;
         }
 

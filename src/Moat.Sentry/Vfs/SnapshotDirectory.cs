@@ -38,6 +38,9 @@ internal sealed class SnapshotDirectory : FileDescription
         StatusFlags = OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_LARGEFILE;
     }
 
+    /// <summary>For a /proc/PID directory, the process it shows: pidfd_send_signal takes such a descriptor as a pidfd.</summary>
+    public ThreadGroup? Process { get; init; }
+
     public override long Read(Task t, in IoSequence dst, long offset) => -Errno.EISDIR.Value;
 
     public override long Seek(long offset, int whence)

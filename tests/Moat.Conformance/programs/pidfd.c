@@ -190,6 +190,29 @@ int main(void) {
     close(fd);
     close(go);
 
+    /* pidfd_send_signal also takes an open /proc/PID directory (not a thread's, not another file); the other
+       pidfd calls do not. */
+    char procdir[64];
+    c = waiting_child(&go);
+    snprintf(procdir, sizeof procdir, "/proc/%d", c);
+    int pdir = open(procdir, O_RDONLY | O_DIRECTORY);
+    snprintf(procdir, sizeof procdir, "/proc/%d/task/%d", c, c);
+    int tdir = open(procdir, O_RDONLY | O_DIRECTORY);
+    snprintf(procdir, sizeof procdir, "/proc/%d/status", c);
+    int pfile = open(procdir, O_RDONLY);
+    show("pidfd_send_signal /proc/PID/task/TID dir", send_sig(tdir, 0, NULL, 0));
+    show("pidfd_send_signal /proc/PID/status", send_sig(pfile, 0, NULL, 0));
+    show("pidfd_getfd /proc/PID dir", syscall(SYS_pidfd_getfd, pdir, 0, 0));
+    show("pidfd_send_signal /proc/PID dir 0", send_sig(pdir, 0, NULL, 0));
+    show("pidfd_send_signal /proc/PID dir SIGTERM", send_sig(pdir, SIGTERM, NULL, 0));
+    int st = 0;
+    printf("waitpid after /proc/PID dir SIGTERM: %d, signal %d\n", waitpid(c, &st, 0) == c, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    show("pidfd_send_signal /proc/PID dir reaped", send_sig(pdir, SIGTERM, NULL, 0));
+    close(pdir);
+    close(tdir);
+    close(pfile);
+    close(go);
+
     int rep[2];
     pipe(rep);
     sigset_t set;

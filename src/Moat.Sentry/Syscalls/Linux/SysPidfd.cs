@@ -50,7 +50,13 @@ internal static class SysPidfd
     }
 
     /// <summary>The process behind a pidfd, or -EBADF if fd is not one.</summary>
-    public static long Resolve(Task t, int fd, out ThreadGroup? group, out bool nonBlocking)
+    public static long Resolve(Task t, int fd, out ThreadGroup? group, out bool nonBlocking) => Resolve(t, fd, procDirectory: false, out group, out nonBlocking);
+
+    /// <summary>
+    /// The process behind a pidfd, or with <paramref name="procDirectory"/> also behind an open /proc/PID directory
+    /// (pidfd_send_signal's pidfd_to_pid; the other pidfd calls take pidfds only); -EBADF for any other fd.
+    /// </summary>
+    public static long Resolve(Task t, int fd, bool procDirectory, out ThreadGroup? group, out bool nonBlocking)
     {
         group = null;
         nonBlocking = false;
@@ -64,6 +70,10 @@ internal static class SysPidfd
         {
             group = p.Group;
             nonBlocking = (p.StatusFlags & OpenFlags.O_NONBLOCK) != 0;
+        }
+        else if (procDirectory && f is SnapshotDirectory { Process: ThreadGroup shown })
+        {
+            group = shown;
         }
 
         f.DecRef();
@@ -82,7 +92,7 @@ internal static class SysPidfd
             return -Errno.EINVAL.Value;
         }
 
-        long r = Resolve(t, a.Int(0), out ThreadGroup? g, out _);
+        long r = Resolve(t, a.Int(0), procDirectory: true, out ThreadGroup? g, out _);
         if (r < 0)
         {
             return r;

@@ -26,7 +26,7 @@ internal enum ProcKind
 /// bits that opening makes (a process's memory-derived files: Linux's ptrace access check); <paramref name="Open"/>,
 /// when given, makes the description of a file that is not generated content (/proc/PID/mem), from the open flags.
 /// </summary>
-internal sealed record ProcNode(ProcKind Kind, string Path, Func<List<(string Name, byte Type)>>? Entries = null, Func<byte[]>? Content = null, string? Target = null, FileDescription? Fd = null, Stat? Attr = null, Func<Task, byte[], long>? Write = null, Func<Task, bool>? MayOpen = null, Func<int, FileDescription>? Open = null);
+internal sealed record ProcNode(ProcKind Kind, string Path, Func<List<(string Name, byte Type)>>? Entries = null, Func<byte[]>? Content = null, string? Target = null, FileDescription? Fd = null, Stat? Attr = null, Func<Task, byte[], long>? Write = null, Func<Task, bool>? MayOpen = null, Func<int, FileDescription>? Open = null, ThreadGroup? Process = null);
 
 /// <summary>
 /// The Sentry's /proc: process directories generated from the kernel's own state (never the host's
@@ -119,7 +119,9 @@ internal static class ProcFs
         bool thread = dir.Contains("/task/", StringComparison.Ordinal);
         if (parts.Length == 0)
         {
-            node = new ProcNode(ProcKind.Directory, dir, Entries: () => ProcPid.Entries(thread), Attr: ProcPid.Attr(g, task, dir, Abi.Stat.S_IFDIR | 0x16d));
+            // A process's own directory (not a thread's) names the process, as a pidfd does for pidfd_send_signal.
+            node = new ProcNode(ProcKind.Directory, dir, Entries: () => ProcPid.Entries(thread), Attr: ProcPid.Attr(g, task, dir, Abi.Stat.S_IFDIR | 0x16d),
+                Process: thread ? null : g);
             return 0;
         }
 
