@@ -34,7 +34,7 @@ public static class TableWriter
             foreach (Runner r in results.Runners)
             {
                 Summary s = results.Summary(wl, r);
-                row.Add(s.HasValue ? Format.Value(s.Median) : "failed");
+                row.Add(s.HasValue ? Format.Value(s.Median) : results.NoValue(wl));
                 if (!r.IsNative)
                 {
                     row.Add(Format.Ratio(results.Ratio(wl, r)));
@@ -49,6 +49,11 @@ public static class TableWriter
                 {
                     notes.Add($"{wl.Name} under {r.Name}: {why}");
                 }
+            }
+
+            if (results.NotRunReason(wl) is string notRun)
+            {
+                notes.Add($"{wl.Name}: not run: {notRun}");
             }
 
             row.Add(Format.Percent(worstSpread));

@@ -82,6 +82,17 @@ public static class WorkloadCatalog
         Program("tcp-pingpong", "ipc", "1-byte round trip over a TCP connection on 127.0.0.1", "ns/op", 20_000, 2_000, "{bin:ipc}", "tcp", "pingpong", "{n}");
         Program("tcp-stream", "ipc", "64 KiB writes through a TCP connection on 127.0.0.1", "ns/MiB", 512, 64, "{bin:ipc}", "tcp", "stream", "{n}");
 
+        // A client inside receives {n} MiB from the bench's server on the host (BenchNetwork): native from a
+        // namespace behind a veth pair, Moat through --network=sandbox's TAP device and its user-space stack.
+        string[] download = ["{bin:net}", "download", "{server}", "{port}", "{n}"];
+        list.Add(new Workload("download", "network",
+            "receiving over TCP from a server on the host: native in a namespace behind a veth, Moat with --network=sandbox (its TAP)", "ns/MiB",
+            MeasureKind.Reported, Fill(download, 1024), Fill(download, 64))
+        {
+            MoatOptions = ["--network=sandbox"],
+            Network = WorkloadNetwork.Outside,
+        });
+
         Command("start-true", "programs", "start-up and exit of /bin/true", ["/bin/true"], ["/bin/true"]);
         string[] imports = ["/usr/bin/python3", "-c", "import json, decimal, asyncio, email, sqlite3"];
         Command("python-imports", "programs", "python3 importing json, decimal, asyncio, email, sqlite3", imports, imports);
