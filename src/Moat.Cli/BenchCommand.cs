@@ -150,7 +150,7 @@ internal static class BenchCommand
     {
         string file = Path.Combine(Path.GetTempPath(), $"moat-bench-profile-{Environment.ProcessId}.txt");
         var profiled = new Runner("moat-profile", [.. MoatCommand(), "do", "--profile", file], IsMoat: true);
-        foreach (Workload w in workloads.Where(w => w.Kind != MeasureKind.Memory && session.NotRunReason(w) == null))
+        foreach (Workload w in workloads.Where(w => w.Kind is not (MeasureKind.Memory or MeasureKind.HostClient) && session.NotRunReason(w) == null))
         {
             Console.Error.WriteLine($"moat bench: profiling {w.Name}");
             CommandResult r = session.RunOnce(w, profiled);

@@ -16,6 +16,13 @@ public enum MeasureKind
     /// program's first line on stdout (it writes one when it goes idle).
     /// </summary>
     Memory,
+
+    /// <summary>
+    /// The program is a server: when ready it prints its address and port as its first line; the runner then runs
+    /// the workload's <see cref="Workload.HostCommand"/> on the host (<c>{addr}</c>, <c>{port}</c> from that line),
+    /// whose last line is the value and which ends the server.
+    /// </summary>
+    HostClient,
 }
 
 /// <summary>Where a workload's network peer is.</summary>
@@ -25,7 +32,8 @@ public enum WorkloadNetwork
     Local,
 
     /// <summary>
-    /// It talks to a peer on the host across a link (<c>{server}</c>, <c>{port}</c>: the bench's download server):
+    /// It talks to a peer on the host across a link (<c>{server}</c>, <c>{port}</c>: the bench's download server;
+    /// or a <see cref="Workload.HostCommand"/> reaches it at the address it printed):
     /// natively from a network namespace of its own joined to the host by a veth pair, under Moat through the
     /// network its <see cref="Workload.MoatOptions"/> give it. Needs root, ip(8) and /dev/net/tun, else not run.
     /// </summary>
@@ -57,6 +65,12 @@ public sealed record Workload(
 {
     /// <summary>Extra options of <c>moat do</c> this workload needs (none for most).</summary>
     public IReadOnlyList<string> MoatOptions { get; init; } = [];
+
+    /// <summary>For <see cref="MeasureKind.HostClient"/>: the client run on the host against the workload.</summary>
+    public IReadOnlyList<string> HostCommand { get; init; } = [];
+
+    /// <summary>For <see cref="MeasureKind.HostClient"/> under <c>--quick</c>.</summary>
+    public IReadOnlyList<string> QuickHostCommand { get; init; } = [];
 
     /// <summary>Whether it talks to a peer on the host (<see cref="WorkloadNetwork.Outside"/>).</summary>
     public WorkloadNetwork Network { get; init; }
