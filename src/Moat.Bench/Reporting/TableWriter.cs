@@ -56,7 +56,7 @@ public static class TableWriter
                 notes.Add($"{wl.Name}: not run: {notRun}");
             }
 
-            row.Add(Format.Percent(worstSpread));
+            row.Add(results.NotRunReason(wl) != null ? "-" : Format.Percent(worstSpread));
             rows.Add(row);
         }
 

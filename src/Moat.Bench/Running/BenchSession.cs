@@ -160,7 +160,7 @@ public sealed class BenchSession : IDisposable
         string? hostError = null;
         if (w.Kind == MeasureKind.HostClient)
         {
-            probe = c => hosted = RunHostClient(w, c, out hostError);
+            probe = c => hosted = HostClientProbe.Run(c, _options.Quick ? w.QuickHostCommand : w.HostCommand, Expand, _dir, _options.Timeout, out hostError);
         }
 
         CommandResult r = CommandRunner.Run(argv, _dir, _options.Timeout, probe);
@@ -203,58 +203,6 @@ public sealed class BenchSession : IDisposable
             case MeasureKind.HostClient:
                 results.Add(w, t.Runner, hosted);
                 break;
-        }
-    }
-
-    // Waits for the server's "ADDRESS PORT", runs the host command against it and returns the value of its last
-    // line; NaN with the reason otherwise. The host command ends the server; one that failed may not have, so
-    // the server is killed if it is still there a little later.
-    private double RunHostClient(Workload w, RunningCommand c, out string? error)
-    {
-        try
-        {
-            if (!c.WaitForFirstLine(_options.Timeout))
-            {
-                error = "it never said where it listens";
-                return double.NaN;
-            }
-
-            string[] where = c.FirstLine!.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (where.Length != 2)
-            {
-                error = $"its first line is not 'ADDRESS PORT': '{c.FirstLine}'";
-                return double.NaN;
-            }
-
-            var argv = new List<string>();
-            foreach (string a in _options.Quick ? w.QuickHostCommand : w.HostCommand)
-            {
-                argv.Add(a switch { "{inside}" => where[0], "{inside-port}" => where[1], _ => Expand(a) });
-            }
-
-            CommandResult r = CommandRunner.Run(argv, _dir, _options.Timeout);
-            if (r.TimedOut || r.ExitCode != 0)
-            {
-                string detail = FirstLine(r.Stderr);
-                error = $"the host client {(r.TimedOut ? "timed out" : $"ended with status {r.ExitCode}")}{(detail.Length > 0 ? ": " + detail : "")}";
-                return double.NaN;
-            }
-
-            if (!double.TryParse(LastLine(r.Stdout), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || v <= 0)
-            {
-                error = $"no value in the host client's output: '{FirstLine(r.Stdout)}'";
-                return double.NaN;
-            }
-
-            error = null;
-            return v;
-        }
-        finally
-        {
-            if (!c.Process.WaitForExit(TimeSpan.FromSeconds(15)))
-            {
-                c.Process.Kill(entireProcessTree: true);
-            }
         }
     }
 

@@ -59,7 +59,28 @@ public sealed class NetworkWorkloadTests
         Assert.Equal(new[] { "--network=sandbox" }, d.MoatOptions);
         Assert.Contains("{server}", d.Args);
         Assert.Contains("{port}", d.QuickArgs);
-        Assert.All(WorkloadCatalog.All.Where(w => w.Name != "download"), w => Assert.Equal(WorkloadNetwork.Local, w.Network));
+    }
+
+    [Fact]
+    public void Catalog_RedisOutside_IsAServerTheHostMeasures()
+    {
+        Workload r = WorkloadCatalog.Select(["redis-get-outside"]).Single();
+        Assert.Equal(MeasureKind.HostClient, r.Kind);
+        Assert.Equal(WorkloadNetwork.Outside, r.Network);
+        Assert.Equal(new[] { "--network=sandbox" }, r.MoatOptions);
+        Assert.Contains("{inside}", r.HostCommand);
+        Assert.Contains("{inside-port}", r.QuickHostCommand);
+    }
+
+    [Fact]
+    public void Catalog_OnlyOutsideWorkloadsHaveMoatOptionsOrAHostCommand()
+    {
+        foreach (Workload w in WorkloadCatalog.All)
+        {
+            bool outside = w.Network == WorkloadNetwork.Outside;
+            Assert.True(outside == (w.MoatOptions.Count > 0), w.Name);
+            Assert.True((w.Kind == MeasureKind.HostClient) == (w.HostCommand.Count > 0 && w.QuickHostCommand.Count > 0), w.Name);
+        }
     }
 
     [Fact]
