@@ -23,7 +23,6 @@ public sealed class DownloadServer : IDisposable
     private readonly Thread _thread;
     private readonly byte[] _block = new byte[MiB];
     private volatile bool _stopping;
-    private long _sent;
 
     public DownloadServer(IPAddress address)
     {
@@ -37,9 +36,6 @@ public sealed class DownloadServer : IDisposable
     }
 
     public int Port { get; }
-
-    /// <summary>Bytes sent to clients so far (whole transfers and parts of broken ones).</summary>
-    public long BytesSent => Interlocked.Read(ref _sent);
 
     public void Dispose()
     {
@@ -84,7 +80,6 @@ public sealed class DownloadServer : IDisposable
             {
                 int n = c.Send(_block, off, MiB - off, SocketFlags.None);
                 off += n;
-                Interlocked.Add(ref _sent, n);
             }
         }
 

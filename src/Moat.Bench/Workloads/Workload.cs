@@ -19,7 +19,7 @@ public enum MeasureKind
 
     /// <summary>
     /// The program is a server: when ready it prints its address and port as its first line; the runner then runs
-    /// the workload's <see cref="Workload.HostCommand"/> on the host (<c>{addr}</c>, <c>{port}</c> from that line),
+    /// the workload's <see cref="Workload.HostCommand"/> on the host (<c>{inside}</c>, <c>{inside-port}</c> from that line),
     /// whose last line is the value and which ends the server.
     /// </summary>
     HostClient,
@@ -42,14 +42,15 @@ public enum WorkloadNetwork
 
 /// <summary>
 /// One thing to measure: a command line whose words may name the built workload programs (<c>{bin:NAME}</c>)
-/// and the prepared files (<c>{data}</c>: a 64 MiB host file, <c>{hostfile}</c>: a small host file).
+/// and the prepared files (<c>{data}</c>: a 64 MiB host file, <c>{hostfile}</c>: a small host file); an
+/// <see cref="WorkloadNetwork.Outside"/> one also <c>{server}</c> and <c>{port}</c>, the host's download server.
 /// </summary>
 /// <remarks>
 /// <see cref="MoatOptions"/> go to <c>moat do</c> before the command (e.g. <c>--network=sandbox</c>) under the Moat
 /// runners only: a <c>--compare</c> runtime runs the command with its prefix as given.
 /// </remarks>
 /// <param name="Name">Short, unique, used on the command line (<c>--workloads</c>) and in reports.</param>
-/// <param name="Class">The group it belongs to in reports (syscalls, memory, files, processes, ipc, programs).</param>
+/// <param name="Class">The group it belongs to in reports (syscalls, memory, files, processes, ipc, network, programs).</param>
 /// <param name="Description">What one operation is.</param>
 /// <param name="Unit">The unit of the value: ns/op, ns/MiB, ms, MiB.</param>
 /// <param name="Args">The full-size command.</param>
