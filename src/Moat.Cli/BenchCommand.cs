@@ -96,7 +96,7 @@ internal static class BenchCommand
         var runners = new List<Runner> { Runner.Native };
         foreach (string platform in Platforms())
         {
-            runners.Add(new Runner("moat-" + platform, [.. MoatCommand(), "do", "--platform=" + platform, "--"]));
+            runners.Add(new Runner("moat-" + platform, [.. MoatCommand(), "do", "--platform=" + platform], IsMoat: true));
         }
 
         foreach (string c in p.GetAll("compare"))
@@ -149,10 +149,11 @@ internal static class BenchCommand
     private static void AddProfiles(BenchSession session, BenchResults results, IReadOnlyList<Workload> workloads)
     {
         string file = Path.Combine(Path.GetTempPath(), $"moat-bench-profile-{Environment.ProcessId}.txt");
-        foreach (Workload w in workloads.Where(w => w.Kind != MeasureKind.Memory))
+        var profiled = new Runner("moat-profile", [.. MoatCommand(), "do", "--profile", file], IsMoat: true);
+        foreach (Workload w in workloads.Where(w => w.Kind is not (MeasureKind.Memory or MeasureKind.HostClient) && session.NotRunReason(w) == null))
         {
             Console.Error.WriteLine($"moat bench: profiling {w.Name}");
-            CommandResult r = session.RunOnce(w, [.. MoatCommand(), "do", "--profile", file, "--"]);
+            CommandResult r = session.RunOnce(w, profiled);
             if (r.ExitCode == 0 && File.Exists(file))
             {
                 results.Profiles[w.Name] = string.Join('\n', File.ReadLines(file).Take(8)) + "\n";

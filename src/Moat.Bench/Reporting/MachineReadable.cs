@@ -50,6 +50,11 @@ public static class MachineReadable
             j.WriteString("class", wl.Class);
             j.WriteString("description", wl.Description);
             j.WriteString("unit", wl.Unit);
+            if (results.NotRunReason(wl) is string notRun)
+            {
+                j.WriteString("not_run", notRun);
+            }
+
             j.WriteStartObject("results");
             foreach (Runner r in results.Runners)
             {

@@ -76,7 +76,7 @@ public static class ReportWriter
                 foreach (Runner r in results.Runners)
                 {
                     Summary s = results.Summary(wl, r);
-                    string cell = s.HasValue ? $"{Format.Value(s.Median)} {Format.Percent(s.Spread)}" : "failed";
+                    string cell = s.HasValue ? $"{Format.Value(s.Median)} {Format.Percent(s.Spread)}" : results.NoValue(wl);
                     w.Write(r.IsNative ? $" {cell} |" : $" {cell} | {Format.Ratio(results.Ratio(wl, r))} |");
                 }
 
@@ -86,6 +86,11 @@ public static class ReportWriter
             w.WriteLine();
             foreach (Workload wl in workloads)
             {
+                if (results.NotRunReason(wl) is string notRun)
+                {
+                    w.WriteLine($"- {wl.Name} not run: {notRun}");
+                }
+
                 foreach (Runner r in results.Runners)
                 {
                     if (results.Failure(wl, r) is string why)

@@ -34,7 +34,7 @@ public static class TableWriter
             foreach (Runner r in results.Runners)
             {
                 Summary s = results.Summary(wl, r);
-                row.Add(s.HasValue ? Format.Value(s.Median) : "failed");
+                row.Add(s.HasValue ? Format.Value(s.Median) : results.NoValue(wl));
                 if (!r.IsNative)
                 {
                     row.Add(Format.Ratio(results.Ratio(wl, r)));
@@ -51,7 +51,12 @@ public static class TableWriter
                 }
             }
 
-            row.Add(Format.Percent(worstSpread));
+            if (results.NotRunReason(wl) is string notRun)
+            {
+                notes.Add($"{wl.Name}: not run: {notRun}");
+            }
+
+            row.Add(results.NotRunReason(wl) != null ? "-" : Format.Percent(worstSpread));
             rows.Add(row);
         }
 

@@ -8,6 +8,7 @@ public sealed class BenchResults
 {
     private readonly Dictionary<(string Workload, string Runner), List<double>> _values = new();
     private readonly Dictionary<(string Workload, string Runner), string> _failures = new();
+    private readonly Dictionary<string, string> _notRun = new();
 
     public BenchResults(IReadOnlyList<Workload> workloads, IReadOnlyList<Runner> runners)
     {
@@ -42,6 +43,15 @@ public sealed class BenchResults
     }
 
     public void Fail(Workload w, Runner r, string why) => _failures.TryAdd((w.Name, r.Name), why);
+
+    /// <summary>Marks a workload that this host cannot run under any runner (it needs root, a device ...).</summary>
+    public void NotRun(Workload w, string why) => _notRun.TryAdd(w.Name, why);
+
+    /// <summary>Why the workload was not run at all; null when it was.</summary>
+    public string? NotRunReason(Workload w) => _notRun.GetValueOrDefault(w.Name);
+
+    /// <summary>What a runner's cell shows without a value: "not run" or "failed".</summary>
+    public string NoValue(Workload w) => _notRun.ContainsKey(w.Name) ? "not run" : "failed";
 
     public IReadOnlyList<double> Values(Workload w, Runner r) =>
         _values.TryGetValue((w.Name, r.Name), out List<double>? list) ? list : [];

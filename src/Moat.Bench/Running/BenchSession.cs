@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using Moat.Bench.Workloads;
 
@@ -34,6 +35,10 @@ public sealed class BenchSession : IDisposable
     private readonly string _dir;
     private Dictionary<string, string> _programs = new();
 
+    // For the workloads with a peer on the host; null when none is chosen or this host cannot make it.
+    private BenchNetwork? _network;
+    private string? _networkError;
+
     public BenchSession(BenchOptions options)
     {
         if (options.Runners.Count == 0 || !options.Runners[0].IsNative)
@@ -61,6 +66,7 @@ public sealed class BenchSession : IDisposable
         _programs = WorkloadBuilder.Build(_dir);
         PrepareFiles();
         var results = new BenchResults(_options.Workloads, _options.Runners) { Load = _options.Load };
+        PrepareNetwork(results);
 
         // Started after the build, so that only the trials share the CPUs with it.
         using HostLoad load = HostLoad.Start(_options.Load);
@@ -69,7 +75,7 @@ public sealed class BenchSession : IDisposable
         {
             Trial t = trials[i];
             Progress?.Invoke(i, trials.Count, t);
-            if (results.Failure(t.Workload, t.Runner) != null)
+            if (results.Failure(t.Workload, t.Runner) != null || results.NotRunReason(t.Workload) != null)
             {
                 continue; // A workload that failed once under a runner is not retried there.
             }
@@ -81,23 +87,27 @@ public sealed class BenchSession : IDisposable
     }
 
     /// <summary>The full command line of a workload under a runner.</summary>
-    public IReadOnlyList<string> CommandLine(Workload w, IReadOnlyList<string> prefix)
+    public IReadOnlyList<string> CommandLine(Workload w, Runner r)
     {
-        var argv = new List<string>(prefix);
+        var args = new List<string>();
         foreach (string a in _options.Quick ? w.QuickArgs : w.Args)
         {
-            argv.Add(Expand(a));
+            args.Add(Expand(a));
         }
 
-        return argv;
+        return TrialCommand.Build(w, r, args, _network?.NativePrefix ?? []);
     }
 
-    /// <summary>Runs one workload once under a command prefix, for a profile; returns what it wrote on stdout.</summary>
-    public CommandResult RunOnce(Workload w, IReadOnlyList<string> prefix) =>
-        CommandRunner.Run(CommandLine(w, prefix), _dir, _options.Timeout);
+    /// <summary>Runs one workload once under a runner, for a profile; returns what it wrote on stdout.</summary>
+    public CommandResult RunOnce(Workload w, Runner r) =>
+        CommandRunner.Run(CommandLine(w, r), _dir, _options.Timeout);
+
+    /// <summary>Why the workload could not run on this host at all; null when it can.</summary>
+    public string? NotRunReason(Workload w) => w.Network == WorkloadNetwork.Outside && _network == null ? _networkError : null;
 
     public void Dispose()
     {
+        _network?.Dispose();
         foreach (string f in new[] { "moat-bench-small", "moat-bench-rw", "moat-bench-seq" })
         {
             File.Delete(Path.Combine("/dev/shm", f));
@@ -112,10 +122,28 @@ public sealed class BenchSession : IDisposable
         }
     }
 
+    // The namespace, veth and server of the Outside workloads, when any is chosen; without them they are not run.
+    private void PrepareNetwork(BenchResults results)
+    {
+        if (!_options.Workloads.Any(w => w.Network == WorkloadNetwork.Outside))
+        {
+            return;
+        }
+
+        _network = BenchNetwork.Create(out _networkError);
+        foreach (Workload w in _options.Workloads)
+        {
+            if (NotRunReason(w) is string why)
+            {
+                results.NotRun(w, why);
+            }
+        }
+    }
+
     private void RunTrial(Trial t, BenchResults results)
     {
         Workload w = t.Workload;
-        IReadOnlyList<string> argv = CommandLine(w, t.Runner.Prefix);
+        IReadOnlyList<string> argv = CommandLine(w, t.Runner);
         double memory = double.NaN;
         Action<RunningCommand>? probe = w.Kind != MeasureKind.Memory ? null : c =>
         {
@@ -128,7 +156,20 @@ public sealed class BenchSession : IDisposable
             }
         };
 
+        double hosted = double.NaN;
+        string? hostError = null;
+        if (w.Kind == MeasureKind.HostClient)
+        {
+            probe = c => hosted = HostClientProbe.Run(c, _options.Quick ? w.QuickHostCommand : w.HostCommand, Expand, _dir, _options.Timeout, out hostError);
+        }
+
         CommandResult r = CommandRunner.Run(argv, _dir, _options.Timeout, probe);
+        if (hostError != null)
+        {
+            results.Fail(w, t.Runner, hostError);
+            return;
+        }
+
         if (r.TimedOut || r.ExitCode != 0)
         {
             string why = r.TimedOut ? "timed out" : $"exit status {r.ExitCode}";
@@ -159,6 +200,9 @@ public sealed class BenchSession : IDisposable
             case MeasureKind.Memory:
                 results.Add(w, t.Runner, memory);
                 break;
+            case MeasureKind.HostClient:
+                results.Add(w, t.Runner, hosted);
+                break;
         }
     }
 
@@ -188,6 +232,8 @@ public sealed class BenchSession : IDisposable
         {
             "{data}" => Path.Combine(_dir, "data"),
             "{hostfile}" => Path.Combine(_dir, "small"),
+            "{server}" => _network?.HostAddress ?? word,
+            "{port}" => _network?.Port.ToString(CultureInfo.InvariantCulture) ?? word,
             _ => word,
         };
     }

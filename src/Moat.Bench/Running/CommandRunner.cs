@@ -16,14 +16,19 @@ public sealed class RunningCommand(Process process)
     // Set at the first line of stdout, or at its end when there was none.
     private readonly ManualResetEventSlim _firstLineOrEnd = new();
     private volatile bool _sawLine;
+    private volatile string? _firstLine;
 
     public Process Process { get; } = process;
 
     /// <summary>Waits until the command has written its first line on stdout; false on timeout or when stdout ended without one.</summary>
     public bool WaitForFirstLine(TimeSpan timeout) => _firstLineOrEnd.Wait(timeout) && _sawLine;
 
-    internal void Line()
+    /// <summary>The first line of stdout, once <see cref="WaitForFirstLine"/> said it came.</summary>
+    public string? FirstLine => _firstLine;
+
+    internal void Line(string line)
     {
+        _firstLine ??= line;
         _sawLine = true;
         _firstLineOrEnd.Set();
     }
@@ -77,7 +82,7 @@ public static class CommandRunner
             while (await running.Process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is string line)
             {
                 all.Append(line).Append('\n');
-                running.Line();
+                running.Line(line);
             }
         }
         finally

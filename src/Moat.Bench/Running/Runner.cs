@@ -6,7 +6,11 @@ namespace Moat.Bench.Running;
 /// <summary>A way to run a command: natively (no prefix), under Moat, or under another runtime.</summary>
 /// <param name="Name">The column name in reports.</param>
 /// <param name="Prefix">The words placed before the workload's command line.</param>
-public sealed record Runner(string Name, IReadOnlyList<string> Prefix)
+/// <param name="IsMoat">
+/// The prefix is <c>moat do</c> and its options, without the <c>--</c>: a workload's own <c>moat do</c> options
+/// (<see cref="Workloads.Workload.MoatOptions"/>) go after it, then <c>--</c> and the command.
+/// </param>
+public sealed record Runner(string Name, IReadOnlyList<string> Prefix, bool IsMoat = false)
 {
     public const string NativeName = "native";
 

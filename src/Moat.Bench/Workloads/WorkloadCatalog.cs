@@ -82,6 +82,30 @@ public static class WorkloadCatalog
         Program("tcp-pingpong", "ipc", "1-byte round trip over a TCP connection on 127.0.0.1", "ns/op", 20_000, 2_000, "{bin:ipc}", "tcp", "pingpong", "{n}");
         Program("tcp-stream", "ipc", "64 KiB writes through a TCP connection on 127.0.0.1", "ns/MiB", 512, 64, "{bin:ipc}", "tcp", "stream", "{n}");
 
+        // A client inside receives {n} MiB from the bench's server on the host (BenchNetwork): native from a
+        // namespace behind a veth pair, Moat through --network=sandbox's TAP device and its user-space stack.
+        string[] download = ["{bin:net}", "download", "{server}", "{port}", "{n}"];
+        list.Add(new Workload("download", "network",
+            "receiving over TCP from a server on the host: native in a namespace behind a veth, Moat with --network=sandbox (its TAP)", "ns/MiB",
+            MeasureKind.Reported, Fill(download, 1024), Fill(download, 64))
+        {
+            MoatOptions = ["--network=sandbox"],
+            Network = WorkloadNetwork.Outside,
+        });
+
+        // redis-server inside, redis-benchmark on the host against the address the server's side printed: native
+        // in the namespace (its veth), Moat's sandbox address (its TAP); the host client ends the server.
+        string[] redisServer = ["/bin/sh", "-c", RedisServerOutside, "redis-get-outside", "{bin:net}", "{server}"];
+        list.Add(new Workload("redis-get-outside", "network",
+            "redis-benchmark -t get (50 connections) on the host against redis-server inside: native in a namespace behind a veth, Moat with --network=sandbox", "ns/op",
+            MeasureKind.HostClient, redisServer, redisServer)
+        {
+            MoatOptions = ["--network=sandbox"],
+            Network = WorkloadNetwork.Outside,
+            HostCommand = ["/bin/sh", "-c", RedisBenchmarkHost, "redis-get-outside", "{inside}", "{inside-port}", "100000"],
+            QuickHostCommand = ["/bin/sh", "-c", RedisBenchmarkHost, "redis-get-outside", "{inside}", "{inside-port}", "20000"],
+        });
+
         Command("start-true", "programs", "start-up and exit of /bin/true", ["/bin/true"], ["/bin/true"]);
         string[] imports = ["/usr/bin/python3", "-c", "import json, decimal, asyncio, email, sqlite3"];
         Command("python-imports", "programs", "python3 importing json, decimal, asyncio, email, sqlite3", imports, imports);
@@ -116,6 +140,18 @@ public static class WorkloadCatalog
         "i=0; until redis-cli -p $p ping >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 400 ] && { kill $s; exit 1; }; sleep 0.05; done; " +
         "redis-benchmark -p $p -t get -n $1 -q | tr '\\r' '\\n' | awk '/GET: [0-9.]+ requests/ { sub(/.*GET: /, \"\"); v = $1 } END { if (v > 0) printf \"%.1f\\n\", 1e9 / v; else exit 1 }'; " +
         "r=$?; kill $s; wait $s; exit $r";
+
+    // Inside: redis-server on every address, then "ADDRESS PORT" ($1: the net program, whose addr-to finds the
+    // address the host reaches, $2: a host address); it runs until the host client shuts it down.
+    private const string RedisServerOutside =
+        "p=$((20000 + $$ % 10000)); redis-server --port $p --bind 0.0.0.0 --protected-mode no --save '' --appendonly no >/dev/null & s=$!; " +
+        "i=0; until redis-cli -p $p ping >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 400 ] && { kill $s; exit 1; }; sleep 0.05; done; " +
+        "a=$(\"$1\" addr-to \"$2\") || { kill $s; exit 1; }; echo \"$a $p\"; wait $s";
+
+    // On the host: $3 GETs against $1:$2, ns per request as RedisGet's, then the server's shutdown.
+    private const string RedisBenchmarkHost =
+        "redis-benchmark -h $1 -p $2 -t get -n $3 -q | tr '\\r' '\\n' | awk '/GET: [0-9.]+ requests/ { sub(/.*GET: /, \"\"); v = $1 } END { if (v > 0) printf \"%.1f\\n\", 1e9 / v; else exit 1 }'; " +
+        "r=$?; redis-cli -h $1 -p $2 shutdown nosave >/dev/null 2>&1; exit $r";
 
     private static string ShellLoop(int n) => $"i=0; while [ $i -lt {n} ]; do echo $i | cat >/dev/null; i=$((i+1)); done";
 
