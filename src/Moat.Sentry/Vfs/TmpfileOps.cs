@@ -8,7 +8,8 @@ namespace Moat.Sentry.Vfs;
 /// <summary>
 /// open(O_TMPFILE) and linking an open file by its descriptor (linkat with AT_EMPTY_PATH, or through a
 /// /proc/PID/fd link with AT_SYMLINK_FOLLOW): an unnamed file on the Sentry's tmpfs or in the overlay's upper
-/// layer that may be given a name later, as Linux's vfs_tmpfile and I_LINKABLE allow.
+/// layer that may be given a name later, as Linux's vfs_tmpfile and I_LINKABLE allow. On a read-write volume
+/// the unnamed file is the host's own (the gofer opens it with O_TMPFILE and links it by its fd).
 /// </summary>
 internal static class TmpfileOps
 {
