@@ -79,6 +79,17 @@ public sealed class GoferClient : IDisposable
         }
     }
 
+    /// <summary>Asks for a change that takes an open file (<see cref="GoferOp.LinkFd"/>), sent with the request. Returns 0 or -errno.</summary>
+    public long Change(in GoferRequest request, int fileFd)
+    {
+        lock (_mu)
+        {
+            long r = RoundTripLocked(request, out int fd, out _, fileFd);
+            CloseStray(fd);
+            return r;
+        }
+    }
+
     // Only Open expects an fd back: any other is closed.
     private static void CloseStray(int fd)
     {
@@ -101,7 +112,7 @@ public sealed class GoferClient : IDisposable
     }
 
     // Preconditions: _mu is held.
-    private long RoundTripLocked(in GoferRequest request, out int fd, out string payload)
+    private long RoundTripLocked(in GoferRequest request, out int fd, out string payload, int passFd = -1)
     {
         fd = -1;
         payload = string.Empty;
@@ -112,7 +123,7 @@ public sealed class GoferClient : IDisposable
 
         _roundTrips++;
         int len = GoferProtocol.EncodeRequest(_request, request);
-        long r = HostSocket.Send(_socket.Fd, _request.AsSpan(0, len), -1);
+        long r = HostSocket.Send(_socket.Fd, _request.AsSpan(0, len), passFd);
         if (r < 0)
         {
             return -Errno.EIO.Value; // the gofer is gone: the app sees an I/O error, not a hang

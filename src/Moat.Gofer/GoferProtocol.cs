@@ -39,6 +39,15 @@ public enum GoferOp : byte
 
     /// <summary>utimensat: atime in args 0-1, mtime in args 2-3 (UTIME_NOW/OMIT as Linux); AT_SYMLINK_NOFOLLOW in flags.</summary>
     Utimes = 10,
+
+    /// <summary>mknod of a unix-socket node (S_IFSOCK only): path, S_IFSOCK and permissions in arg 0.</summary>
+    Mknod = 11,
+
+    /// <summary>
+    /// link an open unnamed file (O_TMPFILE) of a volume: the new name in path; the file's fd travels with the
+    /// request (SCM_RIGHTS).
+    /// </summary>
+    LinkFd = 12,
 }
 
 /// <summary>One decoded request.</summary>

@@ -18,9 +18,9 @@ public sealed partial class GoferServer
     private const ulong Beneath = HostPath.RESOLVE_BENEATH | HostPath.RESOLVE_NO_MAGICLINKS;
     private const int VolumeOpenFlags = OpenFlags.O_ACCMODE | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC |
         OpenFlags.O_APPEND | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK | OpenFlags.O_PATH |
-        OpenFlags.O_NOATIME | OpenFlags.O_SYNC | OpenFlags.O_LARGEFILE;
+        OpenFlags.O_NOATIME | OpenFlags.O_SYNC | OpenFlags.O_LARGEFILE | OpenFlags.O_TMPFILE;
 
-    private int ServeVolume(VolumeRoot v, GoferRequest req, byte[] reply, out int fdToSend)
+    private int ServeVolume(VolumeRoot v, GoferRequest req, SafeFdHandle? received, byte[] reply, out int fdToSend)
     {
         fdToSend = -1;
         bool twoNames = req.Op is GoferOp.Symlink or GoferOp.Link or GoferOp.Rename;
@@ -42,6 +42,16 @@ public sealed partial class GoferServer
                 return GoferProtocol.EncodeReply(reply, target == null ? (int)r : 0, target);
             case GoferOp.Mkdir:
                 r = VolumeCreate(v, req.Path, (dir, name) => HostPathChange.Mkdirat(dir, name, (int)req.Arg0 & 0xFFF));
+                break;
+            case GoferOp.Mknod:
+                // Only a unix socket's name: the gofer never makes devices, and a host FIFO would need the
+                // Sentry to open it for I/O.
+                int nodeMode = (int)req.Arg0;
+                r = (nodeMode & ~0xFFF) != Stat.S_IFSOCK ? -Errno.EPERM.Value
+                    : VolumeCreate(v, req.Path, (dir, name) => HostPathChange.Mknodat(dir, name, nodeMode));
+                break;
+            case GoferOp.LinkFd:
+                r = received == null ? -Errno.EBADF.Value : VolumeLinkFd(v, received, req.Path, _procSelfFd);
                 break;
             case GoferOp.Symlink:
                 string linkTarget = req.Path2;
@@ -125,6 +135,11 @@ public sealed partial class GoferServer
         if ((flags & ~VolumeOpenFlags) != 0)
         {
             return -Errno.EINVAL.Value;
+        }
+
+        if ((flags & OpenFlags.O_TMPFILE) == OpenFlags.O_TMPFILE)
+        {
+            return VolumeOpenTmpfile(v, path, flags, mode);
         }
 
         bool create = (flags & OpenFlags.O_CREAT) != 0;
@@ -215,6 +230,31 @@ public sealed partial class GoferServer
         }
 
         return -Errno.EEXIST.Value; // a dangling symlink where O_CREAT would create its target: not followed
+    }
+
+    // open(O_TMPFILE): an unnamed file in the directory path (followed, as Linux's do_tmpfile looks it up), after
+    // EROFS of a read-only volume. The host answers for the rest (EOPNOTSUPP where its file system has none).
+    private static long VolumeOpenTmpfile(VolumeRoot v, string path, int flags, int mode)
+    {
+        if ((flags & (OpenFlags.O_CREAT | OpenFlags.O_PATH)) != 0 || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_RDONLY)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        long dir = OpenBeneath(v, path, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC);
+        if (dir < 0)
+        {
+            return dir;
+        }
+
+        using var dirFd = new SafeFdHandle((int)dir);
+        if (v.ReadOnly)
+        {
+            return -Errno.EROFS.Value;
+        }
+
+        int tmpFlags = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_TMPFILE | OpenFlags.O_EXCL | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_NOATIME | OpenFlags.O_SYNC | OpenFlags.O_LARGEFILE)) | OpenFlags.O_CLOEXEC;
+        return HostPathChange.Openat2(dirFd.Fd, ".", tmpFlags, mode & 0xFFF, Beneath);
     }
 
     /// <summary>Reads a symlink of a volume. Returns the target or null with -errno.</summary>
@@ -326,6 +366,29 @@ public sealed partial class GoferServer
 
         using var oldDir = new SafeFdHandle((int)od);
         return VolumeCreate(v, newPath, (dir, name) => HostPathChange.Linkat(oldDir.Fd, oldName, dir, name));
+    }
+
+    // linkat of an open file without a name (O_TMPFILE) through our /proc/self/fd, which asks for no
+    // capability (AT_EMPTY_PATH would). Only a regular file with no links is taken: the host kernel then links
+    // it only if it is an O_TMPFILE file opened without O_EXCL (else ENOENT), so no file named elsewhere on the
+    // host can be given a name in the volume this way.
+    private static long VolumeLinkFd(VolumeRoot v, SafeFdHandle file, string newPath, SafeFdHandle? procSelfFd)
+    {
+        long r = HostFile.Fstat(file.Fd, out Stat st);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFREG || st.st_nlink != 0)
+        {
+            return -Errno.EINVAL.Value;
+        }
+
+        string fdName = file.Fd.ToString(CultureInfo.InvariantCulture);
+        return VolumeCreate(v, newPath, (dir, name) => procSelfFd != null
+            ? HostPathChange.LinkatFollow(procSelfFd.Fd, fdName, dir, name)
+            : HostPathChange.LinkatFollow(OpenFlags.AT_FDCWD, "/proc/self/fd/" + fdName, dir, name));
     }
 
     // rename: both parents are walked, then write access to the mount is asked, then the names are looked up.

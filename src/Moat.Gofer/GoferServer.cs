@@ -82,11 +82,8 @@ public sealed partial class GoferServer
         byte[] reply = new byte[GoferProtocol.MaxMessage];
         while (true)
         {
-            long n = HostSocket.Receive(_socket, request, out int strayFd);
-            if (strayFd >= 0)
-            {
-                HostFile.Close(strayFd); // the Sentry never sends fds; drop any
-            }
+            long n = HostSocket.Receive(_socket, request, out int receivedFd);
+            using var received = receivedFd >= 0 ? new SafeFdHandle(receivedFd) : null; // only LinkFd uses one
 
             if (n == 0)
             {
@@ -111,7 +108,7 @@ public sealed partial class GoferServer
             }
             else
             {
-                len = Dispatch(req, reply, out fdToSend);
+                len = Dispatch(req, received, reply, out fdToSend);
             }
 
             long s = HostSocket.Send(_socket, reply.AsSpan(0, len), fdToSend);
@@ -128,7 +125,7 @@ public sealed partial class GoferServer
     }
 
     // Serves one request; an fd to donate comes back in fdToSend (owned by the caller).
-    private int Dispatch(in GoferRequest req, byte[] reply, out int fdToSend)
+    private int Dispatch(in GoferRequest req, SafeFdHandle? received, byte[] reply, out int fdToSend)
     {
         fdToSend = -1;
         if (req.Root != 0)
@@ -138,7 +135,7 @@ public sealed partial class GoferServer
                 return GoferProtocol.EncodeReply(reply, -Errno.EINVAL.Value, null);
             }
 
-            return ServeVolume(_volumes[req.Root - 1], req, reply, out fdToSend);
+            return ServeVolume(_volumes[req.Root - 1], req, received, reply, out fdToSend);
         }
 
         if (req.Path2.Length != 0)

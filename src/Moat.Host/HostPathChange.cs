@@ -67,6 +67,25 @@ public static unsafe class HostPathChange
         }
     }
 
+    /// <summary>mknodat(2) of a node that is no device (a unix socket's, a FIFO).</summary>
+    public static long Mknodat(int dirfd, string name, int mode)
+    {
+        fixed (byte* n = CString(name))
+        {
+            return HostProcess.Syscall(Sysno.mknodat, dirfd, (long)n, mode, 0);
+        }
+    }
+
+    /// <summary>linkat(2) following the old path's final link: a /proc/self/fd link names the open file itself.</summary>
+    public static long LinkatFollow(int oldDirfd, string oldPath, int newDirfd, string newName)
+    {
+        fixed (byte* o = CString(oldPath))
+        fixed (byte* n = CString(newName))
+        {
+            return HostProcess.Syscall(Sysno.linkat, oldDirfd, (long)o, newDirfd, (long)n, OpenFlags.AT_SYMLINK_FOLLOW);
+        }
+    }
+
     /// <summary>renameat2(2).</summary>
     public static long Renameat2(int oldDirfd, string oldName, int newDirfd, string newName, uint flags)
     {

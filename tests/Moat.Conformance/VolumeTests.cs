@@ -31,6 +31,13 @@ public sealed class VolumeTests
         File.WriteAllText(Path.Combine(dir, "f"), "data\n");
         File.WriteAllText(Path.Combine(dir, "d", "inner"), "inner\n");
         File.CreateSymbolicLink(Path.Combine(dir, "lnk"), "f");
+
+        // A socket's node that a host process bound and closed: nothing listens there.
+        using (var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
+        {
+            s.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(dir, "hostsock")));
+        }
+
         return dir;
     }
 
@@ -44,6 +51,7 @@ public sealed class VolumeTests
             string rel = Path.GetRelativePath(dir, path);
             string what = info.LinkTarget != null ? "-> " + info.LinkTarget
                 : Directory.Exists(path) ? "dir"
+                : IsSocket(path) ? "socket"
                 : File.ReadAllText(path);
             string mode = info.LinkTarget != null ? string.Empty : Convert.ToString((int)File.GetUnixFileMode(path), 8);
             lines.Add($"{rel} {mode} {what}");
@@ -51,6 +59,13 @@ public sealed class VolumeTests
 
         lines.Sort(StringComparer.Ordinal);
         return string.Join('\n', lines);
+    }
+
+    // A unix socket's node, which cannot be opened to read.
+    private static bool IsSocket(string path)
+    {
+        RunResult r = ProcessRunner.Run("stat", ["-c", "%F", path], HostScratch.Root);
+        return r.StdoutText.Trim() == "socket";
     }
 
     [Theory]

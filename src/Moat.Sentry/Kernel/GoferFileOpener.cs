@@ -24,4 +24,6 @@ internal sealed class GoferFileOpener : IFileOpener, IVolumeTree
     public string? ReadLink(int root, string rel, out long error) => _client.ReadLink(root, rel, out error);
 
     public long Change(in GoferRequest request) => _client.Change(request);
+
+    public long Change(in GoferRequest request, int fileFd) => _client.Change(request, fileFd);
 }

@@ -14,4 +14,7 @@ internal interface IVolumeTree
 
     /// <summary>Asks for a change (mkdir, unlink, rename, chmod, ...). Returns 0 or -errno.</summary>
     long Change(in GoferRequest request);
+
+    /// <summary>Asks for a change that takes an open file (linking an O_TMPFILE file). Returns 0 or -errno.</summary>
+    long Change(in GoferRequest request, int fileFd);
 }

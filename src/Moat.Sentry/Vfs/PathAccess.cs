@@ -128,6 +128,11 @@ internal static class PathAccess
             return r;
         }
 
+        if ((flags & OpenFlags.O_TMPFILE & ~OpenFlags.O_DIRECTORY) != 0)
+        {
+            return 0; // the directory's ENOTDIR, then its write permission: TmpfileOps.Open checks them (do_tmpfile)
+        }
+
         bool create = (flags & OpenFlags.O_CREAT) != 0;
         bool excl = create && (flags & OpenFlags.O_EXCL) != 0;
         bool follow = (flags & OpenFlags.O_NOFOLLOW) == 0 && !excl;
@@ -224,6 +229,11 @@ internal static class PathAccess
         Credentials c = t.Credentials;
         string oldNorm = PathResolver.Normalize(from);
         string newNorm = PathResolver.Normalize(to);
+        if (t.Group.Mounts.Find(ParentOfNorm(oldNorm), out _) != t.Group.Mounts.Find(ParentOfNorm(newNorm), out _))
+        {
+            return 0; // across mounts do_renameat2 answers EXDEV before vfs_rename's permission checks
+        }
+
         if (PathOps.StatUnchecked(t, oldNorm, follow: false, out Stat source) < 0 || ReadOnlyAt(t, oldNorm) || !ParentStat(t, oldNorm, out Stat oldDir))
         {
             return 0;
@@ -272,7 +282,13 @@ internal static class PathAccess
     public static long MayLink(Task t, string from, string to)
     {
         long r = MayWalk(t, from);
-        r = r < 0 ? r : MayCreate(t, to);
+        r = r < 0 ? r : MayWalk(t, to);
+        if (r < 0 || !OneMount(t, from, to))
+        {
+            return r; // across mounts do_linkat answers EXDEV before may_linkat and vfs_link's may_create
+        }
+
+        r = MayCreate(t, to);
         if (r < 0 || Privileged(t.Credentials))
         {
             return r;
@@ -288,6 +304,16 @@ internal static class PathAccess
             (st.st_mode & (Stat.S_ISGID | Stat.S_IXGRP)) != (Stat.S_ISGID | Stat.S_IXGRP) &&
             Permissions.Check(c, st, Permissions.MayRead | Permissions.MayWrite) == Errno.None;
         return safe ? 0 : -Errno.EPERM.Value;
+    }
+
+    // Whether an existing name and a new one (in its directory) lie on one mount, as written.
+    private static bool OneMount(Task t, string from, string to) =>
+        t.Group.Mounts.Find(PathResolver.Normalize(from), out _) == t.Group.Mounts.Find(ParentOfNorm(PathResolver.Normalize(to)), out _);
+
+    private static string ParentOfNorm(string norm)
+    {
+        int slash = norm.LastIndexOf('/');
+        return slash <= 0 ? "/" : norm[..slash];
     }
 
     /// <summary>

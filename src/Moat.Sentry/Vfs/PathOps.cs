@@ -865,16 +865,17 @@ internal static class PathOps
     /// </summary>
     public static long MakeSocketNode(Task t, string absolute, int mode)
     {
-        long r = MakeNode(t, absolute, (uint)(mode & ~t.Group.Umask) & 0xFFF, static (fs, perm, uid, gid) => new TmpfsSocketNode(fs, perm, uid, gid));
+        long r = MakeNode(t, absolute, (uint)(mode & ~t.Group.Umask) & 0xFFF, static (fs, perm, uid, gid) => new TmpfsSocketNode(fs, perm, uid, gid), Abi.Stat.S_IFSOCK);
         return r == -Errno.EEXIST.Value ? -Errno.EADDRINUSE.Value : r;
     }
 
     /// <summary>
     /// Creates a special node (a socket's name, a FIFO, a device) with <paramref name="make"/>, after
-    /// creation's permission checks. Returns its inode number or -errno (EEXIST when the name exists;
-    /// EOPNOTSUPP on a volume, where it would be a host file).
+    /// creation's permission checks. Returns its inode number (0 on a volume) or -errno (EEXIST when the name
+    /// exists). On a volume the gofer makes a host node of type <paramref name="volumeType"/>; only unix
+    /// sockets' nodes are made there (0: EOPNOTSUPP, a FIFO or device would be a host file the Sentry cannot serve).
     /// </summary>
-    public static long MakeNode(Task t, string absolute, uint perm, Func<Tmpfs.Tmpfs, uint, uint, uint, TmpfsNode> make)
+    public static long MakeNode(Task t, string absolute, uint perm, Func<Tmpfs.Tmpfs, uint, uint, uint, TmpfsNode> make, uint volumeType = 0)
     {
         long r = PathAccess.MayCreate(t, absolute);
         r = r < 0 ? r : ReadOnlyForCreate(t, absolute);
@@ -883,12 +884,34 @@ internal static class PathOps
             return r;
         }
 
-        ChangeSite site = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel, out r);
-        if (site == ChangeSite.Volume)
+        // The gofer's umask is 0: the mode arrives with the task's umask applied, as mknod's would be.
+        int nodeMode = (int)(volumeType | (perm & 0xFFF));
+        for (int hop = 0; hop < MaxHops; hop++)
         {
-            return -Errno.EOPNOTSUPP.Value;
+            ChangeSite site = ResolveForChange(t, ref absolute, out Tmpfs.Tmpfs? fs, out string rel, out r);
+            if (site != ChangeSite.Volume)
+            {
+                return MakeNodeResolved(t, site, absolute, fs, rel, r, perm, make);
+            }
+
+            if (volumeType == 0)
+            {
+                return -Errno.EOPNOTSUPP.Value;
+            }
+
+            if (OnVolume(t, ref absolute, false, (v, vrel) => Created(t, v, vrel, v.Change(Gofer.GoferOp.Mknod, vrel, 0, nodeMode)), out long vr))
+            {
+                return vr;
+            }
         }
 
+        return -Errno.ELOOP.Value;
+    }
+
+    // MakeNode once the name's directory is known to be in a tmpfs or the overlay (or its walk failed with error).
+    private static long MakeNodeResolved(Task t, ChangeSite site, string absolute, Tmpfs.Tmpfs? fs, string rel, long error, uint perm, Func<Tmpfs.Tmpfs, uint, uint, uint, TmpfsNode> make)
+    {
+        long r;
         if (site == ChangeSite.Overlay)
         {
             // Overlay.Create adds a link to a node it is given: start the fresh node at none.
@@ -900,7 +923,7 @@ internal static class PathOps
 
         if (site == ChangeSite.Failed)
         {
-            return r;
+            return error;
         }
 
         lock (fs!.Mu)
@@ -938,7 +961,7 @@ internal static class PathOps
                 r = MakeNode(t, absolute, perm, static (fs, p, uid, gid) => new TmpfsFifo(fs, p, uid, gid));
                 return r < 0 ? r : 0;
             case Abi.Stat.S_IFSOCK:
-                r = MakeNode(t, absolute, perm, static (fs, p, uid, gid) => new TmpfsSocketNode(fs, p, uid, gid));
+                r = MakeNode(t, absolute, perm, static (fs, p, uid, gid) => new TmpfsSocketNode(fs, p, uid, gid), Abi.Stat.S_IFSOCK);
                 return r < 0 ? r : 0;
             case Abi.Stat.S_IFCHR:
             case Abi.Stat.S_IFBLK:
@@ -1164,14 +1187,17 @@ internal static class PathOps
 
         if (om != nm)
         {
-            result = -Errno.EXDEV.Value; // link and rename never cross mounts, even of the same volume
+            // link and rename never cross mounts, even of the same volume: EXDEV once the walks are done.
+            result = AcrossMounts(t, op, oldAbsolute, newAbsolute);
             return VolumeNames.Done;
         }
 
         if (oldRel.Length == 0 || newRel.Length == 0)
         {
-            // The volume's own directory is a mount point.
-            result = op == Gofer.GoferOp.Rename ? -Errno.EBUSY.Value : newRel.Length == 0 ? -Errno.EEXIST.Value : -Errno.EPERM.Value;
+            // The volume's own directory is a mount point (link looks its old name up first).
+            result = op == Gofer.GoferOp.Rename ? -Errno.EBUSY.Value
+                : StatUnchecked(t, oldAbsolute, follow: false, out _) is < 0 and long missing ? missing
+                : newRel.Length == 0 ? -Errno.EEXIST.Value : -Errno.EPERM.Value;
             return VolumeNames.Done;
         }
 
@@ -1199,6 +1225,33 @@ internal static class PathOps
 
         result = e.Result != -Errno.EXDEV.Value ? e.Result : e2.Result;
         return VolumeNames.Done;
+    }
+
+    // What link or rename across two mounts answers: rename walks both parents (do_renameat2's
+    // filename_parentat: ENOENT, ENOTDIR) and then fails with EXDEV before it looks either name up; link looks
+    // the old name up whole and makes the new one as filename_create does (its parent's walk, EEXIST, EROFS)
+    // before EXDEV.
+    private static long AcrossMounts(Task t, Gofer.GoferOp op, string oldAbsolute, string newAbsolute)
+    {
+        string oldNorm = PathResolver.Normalize(oldAbsolute);
+        string newNorm = PathResolver.Normalize(newAbsolute);
+        long r = op == Gofer.GoferOp.Link ? StatUnchecked(t, oldNorm, follow: false, out _) : WalkToParent(t, oldNorm);
+        r = r < 0 ? r : WalkToParent(t, newNorm);
+        if (r < 0 || op != Gofer.GoferOp.Link)
+        {
+            return r < 0 ? r : -Errno.EXDEV.Value;
+        }
+
+        return StatUnchecked(t, newNorm, follow: false, out _) == 0 ? -Errno.EEXIST.Value
+            : PathAccess.ReadOnlyAt(t, newNorm) ? -Errno.EROFS.Value
+            : -Errno.EXDEV.Value;
+    }
+
+    // The walk to a name's directory: 0, or its ENOENT or ENOTDIR.
+    private static long WalkToParent(Task t, string norm)
+    {
+        long r = StatUnchecked(t, ParentOf(norm), follow: true, out Stat dir);
+        return r < 0 ? r : (dir.st_mode & Abi.Stat.S_IFMT) == Abi.Stat.S_IFDIR ? 0 : -Errno.ENOTDIR.Value;
     }
 
     private static long LinkResolved(Task t, TwoNames where, string oldAbsolute, string newAbsolute, Tmpfs.Tmpfs? oldFs, string oldRel, string newRel)

@@ -8,7 +8,8 @@ namespace Moat.Sentry.Vfs;
 /// <summary>
 /// open(O_TMPFILE) and linking an open file by its descriptor (linkat with AT_EMPTY_PATH, or through a
 /// /proc/PID/fd link with AT_SYMLINK_FOLLOW): an unnamed file on the Sentry's tmpfs or in the overlay's upper
-/// layer that may be given a name later, as Linux's vfs_tmpfile and I_LINKABLE allow.
+/// layer that may be given a name later, as Linux's vfs_tmpfile and I_LINKABLE allow. On a read-write volume
+/// the unnamed file is the host's own (the gofer opens it with O_TMPFILE and links it by its fd).
 /// </summary>
 internal static class TmpfileOps
 {
@@ -42,7 +43,7 @@ internal static class TmpfileOps
         }
 
         string real = PathOps.ResolveLinks(t, absolute);
-        Mount m = t.Group.Mounts.Find(real, out _);
+        Mount m = t.Group.Mounts.Find(real, out string inner);
         if (m.ReadOnly)
         {
             return -Errno.EROFS.Value;
@@ -53,6 +54,18 @@ internal static class TmpfileOps
             return -Errno.EACCES.Value;
         }
 
+        (uint uid, uint gid, uint perm) = Permissions.NewNode(t.Credentials, dir, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: false);
+        if (m.Volume is Volume v)
+        {
+            r = v.OpenTmpfile(t, inner, flags, uid, gid, perm, out file);
+            if (file != null)
+            {
+                file.OpenedBy = t.Credentials;
+            }
+
+            return r;
+        }
+
         Tmpfs.Tmpfs? fs = m.Kind switch
         {
             MountKind.Tmpfs => m.Tmpfs,
@@ -61,10 +74,9 @@ internal static class TmpfileOps
         };
         if (fs == null)
         {
-            return -Errno.EOPNOTSUPP.Value; // volumes and /proc have no unnamed files
+            return -Errno.EOPNOTSUPP.Value; // /proc and /sys have no unnamed files
         }
 
-        (uint uid, uint gid, uint perm) = Permissions.NewNode(t.Credentials, dir, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: false);
         var node = new TmpfsRegular(fs, perm, uid, gid) { Nlink = 0, Linkable = (flags & OpenFlags.O_EXCL) == 0 };
         string path = (real.Length == 1 ? string.Empty : real) + "/#" + node.Ino.ToString(System.Globalization.CultureInfo.InvariantCulture) + " (deleted)";
         file = new TmpfsFile(node, (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_NOATIME)) | OpenFlags.O_LARGEFILE, path)
@@ -81,15 +93,23 @@ internal static class TmpfileOps
     /// </summary>
     public static long Link(Task t, FileDescription f, string newAbsolute)
     {
-        long r = PathAccess.MayCreate(t, newAbsolute);
+        // The walk to the new name now; write permission on its directory after EEXIST, EROFS and EXDEV, as
+        // vfs_link asks for it (may_create) only once do_linkat knows both names are on one mount.
+        long r = PathAccess.MayWalk(t, newAbsolute);
         if (r < 0)
         {
             return r;
         }
 
-        if (f.Stat(out Stat st) == 0 && (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR)
+        r = f.Stat(out Stat st);
+        if (r == 0 && (st.st_mode & Stat.S_IFMT) == Stat.S_IFDIR)
         {
             return -Errno.EPERM.Value;
+        }
+
+        if (f is HostFileDescription { Volume: Volume } hf && st.st_nlink == 0)
+        {
+            return LinkOnVolume(t, hf, newAbsolute);
         }
 
         if (f is not TmpfsFile { Node: TmpfsNode node })
@@ -103,14 +123,7 @@ internal static class TmpfileOps
             return -Errno.ENOENT.Value;
         }
 
-        // Symlinks on the way to the new name are followed, as linkat's walk of its parent follows them.
-        string norm = PathResolver.Normalize(newAbsolute);
-        int cut = norm.LastIndexOf('/');
-        if (cut > 0)
-        {
-            norm = PathResolver.Normalize(PathOps.ResolveLinks(t, norm[..cut]).TrimEnd('/') + norm[cut..]);
-        }
-
+        string norm = ResolveParent(t, newAbsolute);
         Mount m = t.Group.Mounts.Find(norm, out string inner);
         if (PathOps.StatUnchecked(t, norm, follow: false, out _) == 0)
         {
@@ -129,6 +142,12 @@ internal static class TmpfileOps
                 return -Errno.EXDEV.Value;
             }
 
+            r = PathAccess.MayCreate(t, newAbsolute);
+            if (r < 0)
+            {
+                return r;
+            }
+
             ulong before = node.Nlink;
             r = Overlay.Create(t, inner, 0, null, node);
             if (r == 0 && before == 0 && node is TmpfsRegular reg)
@@ -142,6 +161,12 @@ internal static class TmpfileOps
         if (m.Tmpfs is not Tmpfs.Tmpfs fs || fs != node.Fs)
         {
             return -Errno.EXDEV.Value;
+        }
+
+        r = PathAccess.MayCreate(t, newAbsolute);
+        if (r < 0)
+        {
+            return r;
         }
 
         lock (fs.Mu)
@@ -169,5 +194,45 @@ internal static class TmpfileOps
             parent.Touch(modified: true);
             return 0;
         }
+    }
+
+    // Symlinks on the way to the new name are followed, as linkat's walk of its parent follows them.
+    private static string ResolveParent(Task t, string newAbsolute)
+    {
+        string norm = PathResolver.Normalize(newAbsolute);
+        int cut = norm.LastIndexOf('/');
+        return cut > 0 ? PathResolver.Normalize(PathOps.ResolveLinks(t, norm[..cut]).TrimEnd('/') + norm[cut..]) : norm;
+    }
+
+    // An unnamed file of a volume (an O_TMPFILE file, or one whose names are gone): the gofer links the open
+    // file itself, in the same mount only. The host refuses what Linux refuses (ENOENT for O_EXCL or a file
+    // that had names), after the new name's EEXIST, EROFS and EXDEV (do_linkat's order).
+    private static long LinkOnVolume(Task t, HostFileDescription f, string newAbsolute)
+    {
+        string norm = ResolveParent(t, newAbsolute);
+        Mount m = t.Group.Mounts.Find(norm, out string inner);
+        if (PathOps.StatUnchecked(t, norm, follow: false, out _) == 0)
+        {
+            return -Errno.EEXIST.Value;
+        }
+
+        if (m.ReadOnly)
+        {
+            return -Errno.EROFS.Value;
+        }
+
+        if (m.Volume != f.Volume || inner.Length == 0)
+        {
+            return -Errno.EXDEV.Value;
+        }
+
+        long r = PathAccess.MayCreate(t, newAbsolute);
+        r = r < 0 ? r : f.Volume!.LinkFile(f, inner);
+        if (r == 0)
+        {
+            f.Path = norm; // named now: /proc/PID/fd shows it, and a further linkat links it by this name
+        }
+
+        return r;
     }
 }

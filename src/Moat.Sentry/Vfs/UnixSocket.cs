@@ -284,6 +284,12 @@ internal sealed partial class UnixSocket : FileDescription, ISocketTimeouts
                 return r;
             }
 
+            // unix_find_bsd: write permission on the node (whatever it is) before its type.
+            if (Permissions.Check(t.Credentials, st, Permissions.MayWrite) != Errno.None)
+            {
+                return -Errno.EACCES.Value;
+            }
+
             if ((st.st_mode & Abi.Stat.S_IFMT) != Abi.Stat.S_IFSOCK)
             {
                 return -Errno.ECONNREFUSED.Value;

@@ -76,6 +76,45 @@ internal sealed class Volume
         return PathStep.Ok;
     }
 
+    /// <summary>
+    /// open(O_TMPFILE) in the volume directory <paramref name="rel"/> (its symlinks already followed): an unnamed
+    /// host file that the gofer opens in that directory, given the owner and mode Linux would give it
+    /// (<paramref name="uid"/>, <paramref name="gid"/>, <paramref name="perm"/>). Returns 0 with the file or -errno.
+    /// </summary>
+    public long OpenTmpfile(Task t, string rel, int flags, uint uid, uint gid, uint perm, out FileDescription? file)
+    {
+        file = null;
+        const int Passed = OpenFlags.O_ACCMODE | OpenFlags.O_TMPFILE | OpenFlags.O_EXCL | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_NOATIME | OpenFlags.O_SYNC;
+        SafeFdHandle? fd = _tree.Open(Root, rel, flags & Passed, (int)perm, out long r);
+        if (fd == null)
+        {
+            return r;
+        }
+
+        if (!IsGofersOwn(t.Credentials))
+        {
+            HostPathChange.Fchown(fd.Fd, uid, gid);
+            if ((perm & (Abi.Stat.S_ISUID | Abi.Stat.S_ISGID)) != 0)
+            {
+                HostPathChange.Fchmod(fd.Fd, (int)perm); // the chown took the set-id bits the new file keeps on Linux
+            }
+        }
+
+        HostFile.Fstat(fd.Fd, out Stat st);
+        string path = Absolute(rel).TrimEnd('/') + "/#" + st.st_ino.ToString(System.Globalization.CultureInfo.InvariantCulture) + " (deleted)";
+        int status = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_NOATIME | OpenFlags.O_SYNC)) | OpenFlags.O_LARGEFILE;
+        file = new HostFileDescription(fd, status) { Path = path, Volume = this };
+        return 0;
+    }
+
+    /// <summary>
+    /// Gives the open unnamed file <paramref name="f"/> (an O_TMPFILE file of this volume) the name
+    /// <paramref name="rel"/>. Returns 0 or -errno: ENOENT when the host will not link it (opened with O_EXCL,
+    /// or a file whose names are all gone), EEXIST, EROFS.
+    /// </summary>
+    public long LinkFile(HostFileDescription f, string rel) =>
+        _tree.Change(new GoferRequest(GoferOp.LinkFd, (byte)Root, 0, 0, 0, 0, 0, rel, string.Empty), f.HostFd);
+
     /// <summary>Whether a node the gofer creates already has the owner Linux would give it: the creator is root.</summary>
     public static bool IsGofersOwn(Credentials c) => c.EffectiveUid == 0 && c.EffectiveGid == 0;
 

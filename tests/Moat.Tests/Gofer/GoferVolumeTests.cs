@@ -190,6 +190,60 @@ public sealed class GoferVolumeTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_top, "x")));
     }
 
+    [Fact]
+    public void Mknod_MakesOnlyUnixSocketNodes()
+    {
+        const long Sock = Stat.S_IFSOCK | 0x1ED;
+        Assert.Equal(0, Change(GoferOp.Mknod, Rw, "sub/sock", a0: Sock));
+        Assert.Equal(-Errno.EEXIST.Value, Change(GoferOp.Mknod, Rw, "sub/sock", a0: Sock));
+        Assert.Equal(-Errno.EPERM.Value, Change(GoferOp.Mknod, Rw, "sub/fifo", a0: Stat.S_IFIFO | 0x1A4));
+        Assert.Equal(-Errno.EPERM.Value, Change(GoferOp.Mknod, Rw, "sub/null", a0: Stat.S_IFCHR | 0x1B6));
+        Assert.Equal(-Errno.EPERM.Value, Change(GoferOp.Mknod, Rw, "sub/file", a0: Stat.S_IFREG | 0x1A4));
+        Assert.Equal(-Errno.EXDEV.Value, Change(GoferOp.Mknod, Rw, "updir/sock", a0: Sock));
+        Assert.Equal(-Errno.EROFS.Value, Change(GoferOp.Mknod, Ro, "sock", a0: Sock));
+        Assert.Equal(-Errno.EEXIST.Value, Change(GoferOp.Mknod, Ro, "f", a0: Sock));
+        Assert.Equal(["sock"], Names(Path.Combine(_rw, "sub")));
+        Assert.Equal((UnixFileMode)0x1ED, File.GetUnixFileMode(Path.Combine(_rw, "sub", "sock")));
+        AssertOutsideUntouched();
+    }
+
+    private long LinkFd(int root, string path, int fd) =>
+        _client.Change(new GoferRequest(GoferOp.LinkFd, (byte)root, 0, 0, 0, 0, 0, path, string.Empty), fd);
+
+    [Fact]
+    public void Tmpfile_IsNamedByLinkFd_AndNoFileWithANameIsLinkedIn()
+    {
+        using SafeFdHandle? tmp = _client.Open(Rw, "sub", OpenFlags.O_TMPFILE | OpenFlags.O_RDWR, 0x1A0, out long error);
+        Assert.True(tmp != null, $"O_TMPFILE: {error}");
+        Assert.Equal(4, Write(tmp!, "temp"));
+        Assert.Empty(Names(Path.Combine(_rw, "sub")));
+        Assert.Equal(-Errno.EXDEV.Value, LinkFd(Rw, "updir/outdir/x", tmp!.Fd));
+        Assert.Equal(-Errno.EEXIST.Value, LinkFd(Rw, "f", tmp.Fd));
+        Assert.Equal(-Errno.EROFS.Value, LinkFd(Ro, "x", tmp.Fd));
+        Assert.Equal(0, LinkFd(Rw, "sub/named", tmp.Fd));
+        Assert.Equal("temp", File.ReadAllText(Path.Combine(_rw, "sub", "named")));
+        Assert.Equal((UnixFileMode)0x1A0, File.GetUnixFileMode(Path.Combine(_rw, "sub", "named")));
+
+        // Named now: never linked again by its fd; nor a host file that has a name elsewhere.
+        Assert.Equal(-Errno.EINVAL.Value, LinkFd(Rw, "sub/again", tmp.Fd));
+        long outside = HostPath.Openat(OpenFlags.AT_FDCWD, Path.Combine(_top, "outside.txt"), OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC);
+        Assert.True(outside >= 0);
+        using (var outsideFd = new SafeFdHandle((int)outside))
+        {
+            Assert.Equal(-Errno.EINVAL.Value, LinkFd(Rw, "stolen", outsideFd.Fd));
+        }
+
+        // O_EXCL: the host kernel will not link it.
+        using SafeFdHandle? excl = _client.Open(Rw, "sub", OpenFlags.O_TMPFILE | OpenFlags.O_RDWR | OpenFlags.O_EXCL, 0x1A0, out _);
+        Assert.Equal(-Errno.ENOENT.Value, LinkFd(Rw, "sub/excl", excl!.Fd));
+        Assert.Equal(-Errno.EBADF.Value, Change(GoferOp.LinkFd, Rw, "sub/nofd"));
+        Assert.Equal(-Errno.EROFS.Value, OpenResult(Ro, "sub", OpenFlags.O_TMPFILE | OpenFlags.O_RDWR));
+        Assert.Equal(-Errno.ENOTDIR.Value, OpenResult(Rw, "f", OpenFlags.O_TMPFILE | OpenFlags.O_RDWR));
+        Assert.Equal(["named"], Names(Path.Combine(_rw, "sub")));
+        Assert.Equal(["abs", "absdir", "f", "inlink", "sub", "up", "updir"], Names(_rw));
+        AssertOutsideUntouched();
+    }
+
     private static unsafe long Write(SafeFdHandle fd, string text)
     {
         byte[] b = Encoding.UTF8.GetBytes(text);

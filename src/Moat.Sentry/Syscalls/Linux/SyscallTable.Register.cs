@@ -59,7 +59,7 @@ internal static partial class SyscallTable
         Full(Sysno.dup, SysFile.Dup);
         Full(Sysno.dup2, SysFile.Dup2);
         Full(Sysno.dup3, SysFile.Dup3);
-        Partial(Sysno.open, SysFile.Open, "the overlay (host files copied up to write), tmpfs, volumes, /proc, /dev and FIFOs; Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target); O_TMPFILE on tmpfs and the overlay (EOPNOTSUPP on volumes)");
+        Partial(Sysno.open, SysFile.Open, "the overlay (host files copied up to write), tmpfs, volumes, /proc, /dev and FIFOs; Linux's permission checks on every path (search of each directory as written; not yet inside a symlink's target); O_TMPFILE on tmpfs, the overlay and read-write volumes (there an unnamed host file the gofer opens; EOPNOTSUPP where the host file system has none)");
         Partial(Sysno.openat, SysFile.Openat, "as open");
         Partial(Sysno.readlink, SysFile.Readlink, "every file system; /proc/PID/exe is the resolved path");
         Partial(Sysno.readlinkat, SysFile.Readlinkat, "as readlink");
@@ -89,18 +89,18 @@ internal static partial class SyscallTable
         Partial(Sysno.mkdir, SysPathChange.Mkdir, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
         Partial(Sysno.mkdirat, SysPathChange.Mkdirat, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
         Partial(Sysno.fallocate, SysPathChange.Fallocate, "tmpfs, overlay and memfd files as shmem (KEEP_SIZE and PUNCH_HOLE; other modes EOPNOTSUPP); volume files as the host's file system");
-        Partial(Sysno.mknod, SysPathChange.Mknod, "FIFOs, socket nodes and regular files anywhere but volumes (EOPNOTSUPP); with CAP_MKNOD the character devices the Sentry serves, other devices EPERM");
+        Partial(Sysno.mknod, SysPathChange.Mknod, "FIFOs, socket nodes and regular files anywhere (on volumes socket nodes and regular files only, made on the host by the gofer; a FIFO there is EOPNOTSUPP); with CAP_MKNOD the character devices the Sentry serves, other devices EPERM");
         Partial(Sysno.mknodat, SysPathChange.Mknodat, "as mknod");
         Partial(Sysno.unlink, SysPathChange.Unlink, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
         Partial(Sysno.unlinkat, SysPathChange.Unlinkat, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
         Partial(Sysno.rmdir, SysPathChange.Rmdir, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
-        Partial(Sysno.rename, SysPathChange.Rename, "within one mount (EXDEV across, two binds of one file system too); a host directory of the root is EXDEV, as overlayfs without redirect_dir");
-        Partial(Sysno.renameat, SysPathChange.Renameat, "within one mount (EXDEV across, two binds of one file system too); a host directory of the root is EXDEV, as overlayfs without redirect_dir");
+        Partial(Sysno.rename, SysPathChange.Rename, "within one mount (EXDEV across, two binds of one file system too, after both parents' walks and before permission checks); a host directory of the root is EXDEV, as overlayfs without redirect_dir");
+        Partial(Sysno.renameat, SysPathChange.Renameat, "within one mount (EXDEV across, two binds of one file system too, after both parents' walks and before permission checks); a host directory of the root is EXDEV, as overlayfs without redirect_dir");
         Partial(Sysno.renameat2, SysPathChange.Renameat2, "within one mount; RENAME_NOREPLACE and RENAME_EXCHANGE (on the overlay only between names the sandbox made, else EXDEV); RENAME_WHITEOUT EINVAL");
         Partial(Sysno.symlink, SysPathChange.Symlink, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
         Partial(Sysno.symlinkat, SysPathChange.Symlinkat, "the overlay, tmpfs and volumes, with Linux's permission checks; EROFS on a read-only root or volume");
-        Partial(Sysno.link, SysPathChange.Link, "within one mount (EXDEV across); fs.protected_hardlinks=1");
-        Partial(Sysno.linkat, SysPathChange.Linkat, "within one mount (EXDEV across); fs.protected_hardlinks=1; AT_EMPTY_PATH (with CAP_DAC_READ_SEARCH or the opener's own credentials, as Linux 6.10) and /proc/PID/fd links with AT_SYMLINK_FOLLOW link the open file, O_TMPFILE files included");
+        Partial(Sysno.link, SysPathChange.Link, "within one mount (EXDEV across, after the old name's lookup and the new name's EEXIST/EROFS, before permission checks); fs.protected_hardlinks=1");
+        Partial(Sysno.linkat, SysPathChange.Linkat, "within one mount (EXDEV across); fs.protected_hardlinks=1; AT_EMPTY_PATH (with CAP_DAC_READ_SEARCH or the opener's own credentials, as Linux 6.10) and /proc/PID/fd links with AT_SYMLINK_FOLLOW link the open file, O_TMPFILE files included (on a volume the gofer links the host file through its /proc/self/fd)");
         Partial(Sysno.truncate, SysPathChange.Truncate, "tmpfs files and volume files; shrinking takes the pages past the end out of every mapping (a volume file's private ones: changes made by the host are not seen); RLIMIT_FSIZE as Linux");
         Partial(Sysno.ftruncate, SysPathChange.Ftruncate, "as truncate");
         Partial(Sysno.chmod, SysPathChange.Chmod, "tmpfs files");
@@ -148,7 +148,7 @@ internal static partial class SyscallTable
         // Sockets.
         Partial(Sysno.socket, SysSocket.NetSocket, "AF_UNIX stream, datagram and seqpacket (SOCK_RAW is a datagram socket, as Linux makes it); AF_INET/AF_INET6 TCP and UDP, and AF_INET ping (IPPROTO_ICMP), on the Sentry's netstack with --network=none (its loopback: 127.0.0.0/8 and ::1) and --network=sandbox (docs/netstack.md; IPv6 only on the loopback), as host sockets with --network=host; UDP-Lite (and everything with the fallback MOAT_NETSTACK=0) on the Sentry's old loopback network; with --net-raw and CAP_NET_RAW (else EPERM, as runsc without --net-raw), AF_INET SOCK_RAW and AF_PACKET SOCK_RAW/SOCK_DGRAM on the netstack (no IPv6 raw sockets, no SOCK_PACKET); AF_NETLINK NETLINK_ROUTE (links, addresses, routes) and NETLINK_GENERIC (nlctrl, TASKSTATS); other families answer EAFNOSUPPORT");
         Partial(Sysno.socketpair, SysSocket.NetSocketpair, "AF_UNIX");
-        Partial(Sysno.bind, SysSocket.NetBind, "AF_UNIX path (a socket node in the file tree), abstract and autobind names; AF_INET/AF_INET6 on loopback addresses (and the sandbox's interface address with --network=sandbox)");
+        Partial(Sysno.bind, SysSocket.NetBind, "AF_UNIX path (a socket node in the file tree, on a volume a host node the gofer makes; found again by its node's device and inode), abstract and autobind names; AF_INET/AF_INET6 on loopback addresses (and the sandbox's interface address with --network=sandbox)");
         Full(Sysno.listen, SysSocket.NetListen);
         Full(Sysno.connect, SysSocket.NetConnect);
         Full(Sysno.accept, SysSocket.NetAccept);
