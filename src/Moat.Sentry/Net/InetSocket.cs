@@ -52,6 +52,12 @@ internal abstract class InetSocket : FileDescription, ISocketTimeouts
 
     public bool IsStream => Type == SOCK_STREAM;
 
+    // sendfile and splice to and from a TCP socket (the loopback's, the netstack's or a host one): read and write
+    // with a Sentry buffer. Datagram sockets answer EINVAL: a chunked copy would cut a file into several datagrams.
+    public override bool CanSpliceRead => IsStream;
+
+    public override bool CanSpliceWrite => IsStream;
+
     /// <summary>IPPROTO_TCP, IPPROTO_UDP or IPPROTO_UDPLITE (which has a port space of its own).</summary>
     public virtual int Protocol => IsStream ? IPPROTO_TCP : IPPROTO_UDP;
 

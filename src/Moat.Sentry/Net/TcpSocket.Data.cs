@@ -330,9 +330,4 @@ internal sealed partial class TcpSocket
             }
         }
     }
-
-    // sendfile and splice to and from a TCP socket: read and write with a Sentry buffer.
-    public override bool CanSpliceRead => true;
-
-    public override bool CanSpliceWrite => true;
 }

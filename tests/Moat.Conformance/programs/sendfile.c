@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -114,6 +116,28 @@ int main(void) {
     drain("pipe", p[0]);
     close(sv[0]);
     close(sv[1]);
+
+    /* The same over a TCP connection on the loopback; a UDP socket takes sendfile too in Linux, not checked here. */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 1) != 0 || getsockname(l, (struct sockaddr *)&a, &alen) != 0) return 1;
+    int tc = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(tc, (struct sockaddr *)&a, sizeof a) != 0) return 1;
+    int ts = accept(l, NULL, NULL);
+    off = 4;
+    SHOW("sendfile file->tcp", sendfile(tc, src, &off, 6));
+    printf("off now %ld\n", (long)off);
+    drain("tcp", ts);
+    write(p[1], "spliced", 7);
+    SHOW("splice pipe->tcp", splice(p[0], NULL, tc, NULL, 100, 0));
+    drain("tcp", ts);
+    write(ts, "back", 4);
+    SHOW("splice tcp->pipe", splice(tc, NULL, p[1], NULL, 100, 0));
+    drain("pipe", p[0]);
+    close(tc);
+    close(ts);
+    close(l);
 
     /* splice */
     loff_t lo = 2;
