@@ -338,7 +338,7 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
                 var list = new List<byte[]>();
                 foreach (NetInterface i in NetInterfaces.Of(t.Kernel).Interfaces)
                 {
-                    list.Add(RouteMessages.Link(i, NLM_F_MULTI, seq, port));
+                    list.Add(family == InetAddr.AF_INET6 ? RouteMessages.Link6(i, seq, port) : RouteMessages.Link(i, NLM_F_MULTI, seq, port));
                 }
 
                 Dump(list, seq, port, answer, datagrams);

@@ -59,7 +59,6 @@ internal static class RouteMessages
         Attr(p, 41, U32(65536)); // IFLA_GSO_MAX_SIZE
         Attr(p, 32, U32(1)); // IFLA_NUM_RX_QUEUES
         Attr(p, 33, [1]); // IFLA_CARRIER
-        Attr(p, 6, "noqueue\0"u8); // IFLA_QDISC: frames go straight to the link
         Attr(p, 35, U32(0)); // IFLA_CARRIER_CHANGES
         Attr(p, 39, [0]); // IFLA_PROTO_DOWN
         Attr(p, 14, new byte[32]); // IFLA_MAP
@@ -84,7 +83,34 @@ internal static class RouteMessages
         BinaryPrimitives.WriteUInt32LittleEndian(stats32[8..], (uint)i.RxBytes);
         BinaryPrimitives.WriteUInt32LittleEndian(stats32[12..], (uint)i.TxBytes);
         Attr(p, 7, stats32); // IFLA_STATS
+        Attr(p, 6, "noqueue\0"u8); // IFLA_QDISC: frames go straight to the link
         return Message(RTM_NEWLINK, flags, seq, port, p);
+    }
+
+    /// <summary>
+    /// RTM_NEWLINK of IPv6's own link dump (inet6_fill_ifinfo, for a dump of family AF_INET6): name, address,
+    /// MTU, operstate and IFLA_PROTINFO with the interface's IPv6 flags (IF_READY on lo, where IPv6 runs).
+    /// </summary>
+    public static byte[] Link6(NetInterface i, uint seq, uint port)
+    {
+        var p = new List<byte>(96);
+        Span<byte> info = stackalloc byte[16];
+        info.Clear();
+        info[0] = (byte)InetAddr.AF_INET6;
+        BinaryPrimitives.WriteUInt16LittleEndian(info[2..], i.HardwareType);
+        BinaryPrimitives.WriteInt32LittleEndian(info[4..], i.Index);
+        BinaryPrimitives.WriteInt32LittleEndian(info[8..], i.Flags);
+        p.AddRange(info);
+        Attr(p, 3, Encoding.ASCII.GetBytes(i.Name + "\0")); // IFLA_IFNAME
+        Span<byte> mac = stackalloc byte[6];
+        i.Mac.Write(mac);
+        Attr(p, 1, mac); // IFLA_ADDRESS
+        Attr(p, 4, U32(i.Mtu)); // IFLA_MTU
+        Attr(p, 16, [0]); // IFLA_OPERSTATE
+        var inet6 = new List<byte>();
+        Attr(inet6, 1, U32(i.HasIpv6Loopback ? unchecked((int)0x80000000) : 0)); // IFLA_INET6_FLAGS
+        Attr(p, 12, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(inet6)); // IFLA_PROTINFO
+        return Message(RTM_NEWLINK, NLM_F_MULTI, seq, port, p);
     }
 
     /// <summary>The RTM_NEWADDR messages of a dump of <paramref name="family"/> (0: IPv4, then IPv6).</summary>
