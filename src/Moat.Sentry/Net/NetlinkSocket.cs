@@ -24,6 +24,8 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
 
     private const ushort NLMSG_ERROR = 2;
     private const ushort NLMSG_DONE = 3;
+    private const ushort RTM_BASE = 16;
+    private const ushort RTM_MAX = 125;
     private const ushort RTM_GETLINK = 18;
     private const ushort RTM_GETADDR = 22;
     private const ushort RTM_GETROUTE = 26;
@@ -392,7 +394,10 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
                 Dump(RouteMessages.Routes(NetInterfaces.Of(t.Kernel), family, seq, port), seq, port, answer, datagrams);
                 break;
             default:
-                Error(msg, -Errno.EOPNOTSUPP.Value, seq, port, answer);
+                // rtnetlink_rcv_msg: past RTM_MAX EOPNOTSUPP; anything but a GET (a change) needs CAP_NET_ADMIN first.
+                bool change = type >= RTM_BASE && type <= RTM_MAX && (type & 3) != 2;
+                bool permitted = !change || t.Credentials.HasCapability(Credentials.CAP_NET_ADMIN);
+                Error(msg, permitted ? -Errno.EOPNOTSUPP.Value : -Errno.EPERM.Value, seq, port, answer);
                 break;
         }
     }

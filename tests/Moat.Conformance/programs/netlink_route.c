@@ -2,7 +2,7 @@
  * RTM_GETROUTE), RTM_GETLINK by index and by name, getifaddrs, if_nameindex, the SIOCGIF* ioctls and
  * /proc/net/{route,dev} report them, and whether they agree with each other. Link-layer addresses are printed by
  * their first three bytes only (the sandbox makes the rest from its pid), and whether the ioctl's and the
- * dump's agree. Counters are not printed. Run natively in a network namespace set up like the sandbox's. */
+ * dump's agree. Counters are not printed. Last, as uid 65534, changes answer EPERM. Run natively in a network namespace set up like the sandbox's. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -262,5 +262,17 @@ int main(void) {
 
     file("/proc/net/route", 0);
     file("/proc/net/dev", 1);
+
+    /* Changes need CAP_NET_ADMIN: checked before the request is looked at, so without it they are EPERM. */
+    printf("-- as uid 65534\n");
+    if (setgid(65534) != 0 || setuid(65534) != 0) printf("setuid failed\n");
+    request(s, RTM_NEWADDR, NLM_F_CREATE | NLM_F_ACK, AF_INET, 0, NULL);
+    answers(s, 0);
+    request(s, RTM_DELROUTE, NLM_F_ACK, AF_INET, 0, NULL);
+    answers(s, 0);
+    request(s, RTM_SETLINK, NLM_F_ACK, AF_UNSPEC, 1, NULL);
+    answers(s, 0);
+    request(s, RTM_GETLINK, 0, AF_UNSPEC, 1, NULL);
+    answers(s, 0);
     return 0;
 }
