@@ -66,6 +66,32 @@ public sealed partial class NetlinkRouteTests
         Assert.Equal(native.StdoutText, r.StdoutText);
     }
 
+    // `ip route get` for each: on-link, via the gateway, local, broadcast, lo's subnet, the limited broadcast.
+    private const string RouteGets = "for d in 10.200.0.1 10.200.0.2 10.200.0.3 10.200.0.0 8.8.8.8 127.0.0.1 127.5.5.5 127.255.255.255 255.255.255.255; do ip route get $d 2>&1; done";
+
+    [NamespaceFact]
+    public void Default_IpRouteGet_AnswersAsALoOnlyNamespace()
+    {
+        RunResult native = ProcessRunner.Run("unshare", ["-n", "sh", "-c", "ip link set lo up && " + RouteGets], HostScratch.Root);
+        RunResult r = MoatCli.Do(["/bin/sh", "-c", RouteGets], HostScratch.Root);
+        Assert.True(r.ExitCode == native.ExitCode, r.Stderr);
+        Assert.Equal(native.StdoutText, r.StdoutText);
+        Assert.Contains("RTNETLINK answers: Network is unreachable", r.StdoutText, StringComparison.Ordinal);
+    }
+
+    [SandboxNamespaceFact]
+    public void Sandbox_IpRouteGet_AnswersAsANamespaceSetUpLikeIt()
+    {
+        RunResult r = MoatCli.Do(["/bin/sh", "-c", "ip -4 -o addr show dev eth0 && echo -- && " + RouteGets], HostScratch.Root, null, "--network=sandbox");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        (string address, string gateway, _) = Addresses(r.StdoutText);
+        string output = r.StdoutText[(r.StdoutText.IndexOf("--\n", StringComparison.Ordinal) + 3)..];
+        RunResult native = ProcessRunner.Run("unshare", ["-n", "python3", "-c", TapNamespace, RouteGets, address, gateway], HostScratch.Root);
+        Assert.True(native.ExitCode == 0, "unshare -n with a TAP device: " + native.Stderr);
+        Assert.Equal(native.StdoutText, output);
+        Assert.Contains($"8.8.8.8 via {gateway} dev eth0 src {address} uid 0", output, StringComparison.Ordinal);
+    }
+
     [SandboxNamespaceTheory]
     [InlineData("static")]
     [InlineData("dynamic")]
@@ -134,6 +160,22 @@ public sealed partial class NetlinkRouteTests
             {
                 Skip = "the native run needs unshare(1) and ip(8)";
             }
+        }
+    }
+
+    private sealed class NamespaceFactAttribute : FactAttribute
+    {
+        public NamespaceFactAttribute()
+        {
+            Skip = new NamespaceTheoryAttribute().Skip;
+        }
+    }
+
+    private sealed class SandboxNamespaceFactAttribute : FactAttribute
+    {
+        public SandboxNamespaceFactAttribute()
+        {
+            Skip = new SandboxNamespaceTheoryAttribute().Skip;
         }
     }
 

@@ -393,6 +393,23 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
             case RTM_GETROUTE when dump:
                 Dump(RouteMessages.Routes(NetInterfaces.Of(t.Kernel), family, seq, port), seq, port, answer, datagrams);
                 break;
+            case RTM_GETROUTE when family == InetAddr.AF_INET && msg.Length >= HeaderSize + 12:
+            {
+                // `ip route get`: the route to RTA_DST (0.0.0.0 without one).
+                ReadOnlySpan<byte> dst = RouteMessages.FindAttr(msg[(HeaderSize + 12)..], 1);
+                var to = dst.Length == 4 ? Stack.Ip4Address.Read(dst) : Stack.Ip4Address.Any;
+                byte[]? route = RouteMessages.RouteTo(NetInterfaces.Of(t.Kernel), to.IsUnspecified ? Stack.Ip4Address.Loopback : to, t.Credentials.RealUid, seq, port);
+                if (route == null)
+                {
+                    Error(msg, -Errno.ENETUNREACH.Value, seq, port, answer);
+                }
+                else
+                {
+                    answer.AddRange(route);
+                }
+
+                break;
+            }
             default:
                 // rtnetlink_rcv_msg: past RTM_MAX EOPNOTSUPP; anything but a GET (a change) needs CAP_NET_ADMIN first.
                 bool change = type >= RTM_BASE && type <= RTM_MAX && (type & 3) != 2;

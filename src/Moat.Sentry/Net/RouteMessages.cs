@@ -251,6 +251,89 @@ internal static class RouteMessages
         return list;
     }
 
+    /// <summary>
+    /// The answer to a single-route RTM_GETROUTE (`ip route get`) for IPv4 <paramref name="dst"/>, as
+    /// inet_rtm_getroute's rt_fill_info writes it: the route the lookup found (local table first: the interfaces'
+    /// addresses and lo's subnet are local, on lo; a subnet's broadcast address is broadcast; then eth0's subnet and
+    /// the default route), marked cloned, with the asker's uid. Null when no route matches (ENETUNREACH).
+    /// </summary>
+    public static byte[]? RouteTo(NetInterfaces n, Ip4Address dst, uint uid, uint seq, uint port)
+    {
+        const uint RTM_F_CLONED = 0x200, RTCF_BROADCAST = 0x10000000, RTCF_LOCAL = 0x80000000;
+        NetInterface? lo = null, oif = null;
+        Ip4Address source = default, gateway = default;
+        byte type = 0;
+        foreach (NetInterface i in n.Interfaces)
+        {
+            lo ??= i.Loopback ? i : null;
+        }
+
+        foreach (NetInterface i in n.Interfaces)
+        {
+            if (!i.Loopback && i.Prefix < 31 && dst == i.Broadcast)
+            {
+                (type, oif, source) = (RTN_BROADCAST, i, i.Address);
+            }
+            else if (dst == i.Address || (i.Loopback && dst.InSubnet(i.Address, i.Prefix)))
+            {
+                (type, oif, source) = (i.Loopback && dst == i.Broadcast ? RTN_BROADCAST : RTN_LOCAL, lo ?? i, i.Address);
+            }
+            else
+            {
+                continue;
+            }
+
+            break;
+        }
+
+        if (type == 0)
+        {
+            foreach (NetInterface i in n.Interfaces)
+            {
+                if (!i.Loopback && dst.InSubnet(i.Address, i.Prefix))
+                {
+                    (type, oif, source) = (RTN_UNICAST, i, i.Address);
+                    break;
+                }
+            }
+        }
+
+        if (type == 0 && n.GatewayIndex != 0 && dst == Ip4Address.Broadcast)
+        {
+            // The limited broadcast leaves by the default route's interface (ip_route_output_key_hash_rcu).
+            oif = n.ByIndex(n.GatewayIndex)!;
+            (type, source) = (RTN_BROADCAST, oif.Address);
+        }
+        else if (type == 0 && n.GatewayIndex != 0)
+        {
+            oif = n.ByIndex(n.GatewayIndex)!;
+            (type, source, gateway) = (RTN_UNICAST, oif.Address, n.Gateway);
+        }
+
+        if (type == 0 || oif == null)
+        {
+            return null;
+        }
+
+        uint flags = RTM_F_CLONED | (type == RTN_LOCAL ? RTCF_LOCAL : type == RTN_BROADCAST ? RTCF_LOCAL | RTCF_BROADCAST : 0);
+        var p = Rtmsg(InetAddr.AF_INET, 32, RT_TABLE_MAIN, 0, RT_SCOPE_UNIVERSE, type);
+        BinaryPrimitives.WriteUInt32LittleEndian(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(p)[8..], flags);
+        Attr(p, 15, U32(RT_TABLE_MAIN)); // RTA_TABLE
+        Attr(p, 1, V4(dst)); // RTA_DST
+        Attr(p, 4, U32(oif.Index)); // RTA_OIF
+        Attr(p, 7, V4(source)); // RTA_PREFSRC
+        if (!gateway.IsUnspecified)
+        {
+            Attr(p, 5, V4(gateway)); // RTA_GATEWAY
+        }
+
+        Attr(p, 25, U32((int)uid)); // RTA_UID
+        byte[] cache = new byte[32];
+        cache[0] = 2; // rta_clntref: the route's references, as a fresh lookup shows
+        Attr(p, 12, cache); // RTA_CACHEINFO
+        return Message(RTM_NEWROUTE, 0, seq, port, p);
+    }
+
     private readonly record struct Route4(Ip4Address Dst, int Length, byte Type, byte Scope, NetInterface Nic);
 
     // A route the kernel made for an address (fib_add_ifaddr): proto kernel, the address as the preferred source.

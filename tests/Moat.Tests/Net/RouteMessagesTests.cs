@@ -136,6 +136,35 @@ public sealed class RouteMessagesTests
         Assert.Equal(new byte[] { 10, 200, 0, 2 }, RouteMessages.FindAttr(list[1].AsSpan(28), 7).ToArray());
     }
 
+    [Theory]
+    [InlineData("10.200.0.1", 1, 2, "10.200.0.2", "", 0x200u)] // on-link
+    [InlineData("8.8.8.8", 1, 2, "10.200.0.2", "10.200.0.1", 0x200u)] // via the gateway
+    [InlineData("10.200.0.2", 2, 1, "10.200.0.2", "", 0x80000200u)] // local: on lo
+    [InlineData("127.5.5.5", 2, 1, "127.0.0.1", "", 0x80000200u)] // lo's subnet
+    [InlineData("10.200.0.3", 3, 2, "10.200.0.2", "", 0x90000200u)] // the subnet's broadcast
+    [InlineData("255.255.255.255", 3, 2, "10.200.0.2", "", 0x90000200u)] // the limited broadcast
+    public void RouteTo_FindsWhatLinuxsLookupFinds(string dst, int type, int oif, string source, string gateway, uint flags)
+    {
+        byte[]? m = RouteMessages.RouteTo(NetInterfaces.FromStack(SandboxStack()), Ip4Address.Parse(dst), 1000, 7, 42);
+        Assert.NotNull(m);
+        ReadOnlySpan<byte> attrs = Check(m, RouteMessages.RTM_NEWROUTE, 12, 7, 42);
+        Assert.Equal((32, 254, type, flags), ((int)m[17], (int)m[20], (int)m[23], BinaryPrimitives.ReadUInt32LittleEndian(m.AsSpan(24))));
+        Assert.Equal(oif, BinaryPrimitives.ReadInt32LittleEndian(RouteMessages.FindAttr(attrs, 4)));
+        Assert.Equal(source, Ip4Address.Read(RouteMessages.FindAttr(attrs, 7)).ToString());
+        ReadOnlySpan<byte> gw = RouteMessages.FindAttr(attrs, 5);
+        Assert.Equal(gateway, gw.IsEmpty ? "" : Ip4Address.Read(gw).ToString());
+        Assert.Equal(1000, BinaryPrimitives.ReadInt32LittleEndian(RouteMessages.FindAttr(attrs, 25)));
+    }
+
+    [Fact]
+    public void RouteTo_OutsideLoWithoutAGateway_IsUnreachable()
+    {
+        var stack = new NetworkStack();
+        stack.AddNic(new LoopbackLink(), Ip4Address.Loopback, 8);
+        Assert.Null(RouteMessages.RouteTo(NetInterfaces.FromStack(stack), Ip4Address.Parse("8.8.8.8"), 0, 1, 2));
+        Assert.Null(RouteMessages.RouteTo(NetInterfaces.FromStack(stack), Ip4Address.Broadcast, 0, 1, 2));
+    }
+
     [Fact]
     public void Counters_LoopbackDatagram_CountsOnceEachWayWithItsEthernetHeader()
     {
