@@ -92,6 +92,23 @@ public sealed partial class NetlinkRouteTests
         Assert.Contains($"8.8.8.8 via {gateway} dev eth0 src {address} uid 0", output, StringComparison.Ordinal);
     }
 
+    /// <summary>With --network=host, `ip link show dev X` (an RTM_GETLINK by name) is the host's interface.</summary>
+    [Fact]
+    public void HostNetwork_IpLinkShowDev_IsTheHostsInterface()
+    {
+        RunResult list = ProcessRunner.Run("ip", ["-o", "link"], HostScratch.Root);
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        string[] lines = list.StdoutText.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        foreach (string line in lines[..Math.Min(2, lines.Length)])
+        {
+            string name = line.Split(": ")[1].Split('@')[0];
+            RunResult native = ProcessRunner.Run("ip", ["link", "show", "dev", name], HostScratch.Root);
+            RunResult r = MoatCli.Do(["/usr/sbin/ip", "link", "show", "dev", name], HostScratch.Root, null, "--network=host");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Equal(native.StdoutText, r.StdoutText);
+        }
+    }
+
     [SandboxNamespaceTheory]
     [InlineData("static")]
     [InlineData("dynamic")]

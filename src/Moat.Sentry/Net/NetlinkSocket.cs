@@ -277,6 +277,11 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
     {
         ushort type = BinaryPrimitives.ReadUInt16LittleEndian(msg[4..]);
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(msg[6..]);
+        if (type == RTM_GETLINK && (flags & NLM_F_DUMP) == 0 && (flags & NLM_F_REQUEST) != 0 && msg.Length >= HeaderSize + 16)
+        {
+            return HostLink(msg, answer);
+        }
+
         if (type is not (RTM_GETLINK or RTM_GETADDR or RTM_GETROUTE) || (flags & NLM_F_DUMP) != NLM_F_DUMP || (flags & NLM_F_REQUEST) == 0)
         {
             return false;
@@ -308,6 +313,78 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
 
         datagrams.AddRange(dump);
         return true;
+    }
+
+    // With host networking, RTM_GETLINK of one interface (by index or IFLA_IFNAME): its message from the host's
+    // link dump, as a single answer; ENODEV when the host has none, EINVAL for neither.
+    private bool HostLink(ReadOnlySpan<byte> msg, List<byte> answer)
+    {
+        uint seq = BinaryPrimitives.ReadUInt32LittleEndian(msg[8..]);
+        uint port;
+        lock (_mu)
+        {
+            port = _portId;
+        }
+
+        int index = BinaryPrimitives.ReadInt32LittleEndian(msg[(HeaderSize + 4)..]);
+        byte[] name = LinkName(msg[(HeaderSize + 16)..]).ToArray();
+        if (index <= 0 && name.Length == 0)
+        {
+            Error(msg, -Errno.EINVAL.Value, seq, port, answer);
+            return true;
+        }
+
+        List<byte[]>? dump = HostRouteDump.Dump(RTM_GETLINK, 0, seq, port, out long error);
+        if (dump == null)
+        {
+            Error(msg, error, seq, port, answer);
+            return true;
+        }
+
+        foreach (byte[] d in dump)
+        {
+            for (int off = 0; off + HeaderSize + 16 <= d.Length;)
+            {
+                int len = (int)BinaryPrimitives.ReadUInt32LittleEndian(d.AsSpan(off));
+                if (len < HeaderSize || len > d.Length - off)
+                {
+                    break;
+                }
+
+                ReadOnlySpan<byte> m = d.AsSpan(off, len);
+                if (BinaryPrimitives.ReadUInt16LittleEndian(m[4..]) == 16 && len >= HeaderSize + 16 &&
+                    (index > 0 ? BinaryPrimitives.ReadInt32LittleEndian(m[(HeaderSize + 4)..]) == index : LinkName(m[(HeaderSize + 16)..]).SequenceEqual(name)))
+                {
+                    byte[] one = m.ToArray();
+                    BinaryPrimitives.WriteUInt16LittleEndian(one.AsSpan(6), 0);
+                    answer.AddRange(one);
+                    for (int i = len; i < Align(len); i++)
+                    {
+                        answer.Add(0);
+                    }
+
+                    return true;
+                }
+
+                off += Align(len);
+            }
+        }
+
+        Error(msg, -Errno.ENODEV.Value, seq, port, answer);
+        return true;
+    }
+
+    // IFLA_IFNAME (or IFLA_ALT_IFNAME) among a link message's attributes, without its NUL.
+    private static ReadOnlySpan<byte> LinkName(ReadOnlySpan<byte> attrs)
+    {
+        ReadOnlySpan<byte> name = RouteMessages.FindAttr(attrs, 3);
+        if (name.IsEmpty)
+        {
+            name = RouteMessages.FindAttr(attrs, 53);
+        }
+
+        int nul = name.IndexOf((byte)0);
+        return nul >= 0 ? name[..nul] : name;
     }
 
     // Linux fills a dump's datagrams up to about a page (NLMSG_GOODSIZE): glibc's getifaddrs reads with a
@@ -358,17 +435,7 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
 
                 NetInterfaces n = NetInterfaces.Of(t.Kernel);
                 int index = BinaryPrimitives.ReadInt32LittleEndian(msg[(HeaderSize + 4)..]);
-                ReadOnlySpan<byte> name = RouteMessages.FindAttr(msg[(HeaderSize + 16)..], 3);
-                if (name.IsEmpty)
-                {
-                    name = RouteMessages.FindAttr(msg[(HeaderSize + 16)..], 53);
-                }
-
-                int nul = name.IndexOf((byte)0);
-                if (nul >= 0)
-                {
-                    name = name[..nul];
-                }
+                ReadOnlySpan<byte> name = LinkName(msg[(HeaderSize + 16)..]);
 
                 NetInterface? found = index > 0 ? n.ByIndex(index) : !name.IsEmpty ? n.ByName(name) : null;
                 if (index <= 0 && name.IsEmpty)
