@@ -1,13 +1,14 @@
 using System;
 using System.Buffers.Binary;
+using System.Collections.Generic;
 using Moat.Abi;
 using Moat.Sentry.Kernel;
 
 namespace Moat.Sentry.Net;
 
 /// <summary>
-/// The one network interface of the sandbox, <c>lo</c> (index 1, 127.0.0.1/8 and ::1), as the SIOCGIF* ioctls
-/// of any socket report it (glibc's if_nametoindex and friends use them).
+/// The sandbox's loopback interface, <c>lo</c> (index 1, 127.0.0.1/8 and ::1), and the SIOCGIF* ioctls of any
+/// socket (glibc's if_nametoindex and friends use them), which report every interface of <see cref="NetInterfaces"/>.
 /// </summary>
 internal static class LoopbackInterface
 {
@@ -33,7 +34,12 @@ internal static class LoopbackInterface
     /// <summary>ARPHRD_LOOPBACK: the interface's hardware type.</summary>
     public const ushort ArphrdLoopback = 772;
 
-    /// <summary>Serves an interface ioctl; other requests answer ENOTTY.</summary>
+    private const uint SIOCGIFBRDADDR = 0x8919;
+
+    /// <summary>
+    /// Serves an interface ioctl about the sandbox's interfaces (<see cref="NetInterfaces"/>: lo, and eth0 with
+    /// --network=sandbox), as the netlink dumps report them; other requests answer ENOTTY.
+    /// </summary>
     public static long Ioctl(Task t, uint request, ulong arg)
     {
         if (request == SIOCGIFCONF)
@@ -41,7 +47,7 @@ internal static class LoopbackInterface
             return IfConf(t, arg);
         }
 
-        if (request is not (SIOCGIFNAME or SIOCGIFFLAGS or SIOCGIFADDR or SIOCGIFNETMASK or SIOCGIFMTU or SIOCGIFHWADDR or SIOCGIFINDEX or SIOCGIFTXQLEN))
+        if (request is not (SIOCGIFNAME or SIOCGIFFLAGS or SIOCGIFADDR or SIOCGIFNETMASK or SIOCGIFBRDADDR or SIOCGIFMTU or SIOCGIFHWADDR or SIOCGIFINDEX or SIOCGIFTXQLEN))
         {
             return -Errno.ENOTTY.Value;
         }
@@ -52,22 +58,25 @@ internal static class LoopbackInterface
             return -Errno.EFAULT.Value;
         }
 
+        NetInterfaces all = NetInterfaces.Of(t.Kernel);
         Span<byte> u = req[IfNameSize..];
         if (request == SIOCGIFNAME)
         {
-            if (BinaryPrimitives.ReadInt32LittleEndian(u) != Index)
+            NetInterface? byIndex = all.ByIndex(BinaryPrimitives.ReadInt32LittleEndian(u));
+            if (byIndex == null)
             {
                 return -Errno.ENODEV.Value;
             }
 
             req[..IfNameSize].Clear();
-            "lo"u8.CopyTo(req);
+            System.Text.Encoding.ASCII.GetBytes(byIndex.Name, req);
             return t.MM.CopyOut(arg, req) < 0 ? -Errno.EFAULT.Value : 0;
         }
 
         req[IfNameSize - 1] = 0;
         int end = req[..IfNameSize].IndexOf((byte)0);
-        if (!req[..end].SequenceEqual("lo"u8))
+        NetInterface? i = all.ByName(req[..end]);
+        if (i == null)
         {
             return -Errno.ENODEV.Value;
         }
@@ -76,32 +85,38 @@ internal static class LoopbackInterface
         switch (request)
         {
             case SIOCGIFFLAGS:
-                BinaryPrimitives.WriteInt16LittleEndian(u, Flags);
+                // ifr_flags is a short: IFF_LOWER_UP and above are left out.
+                BinaryPrimitives.WriteInt16LittleEndian(u, (short)(i.Flags & 0xFFFF));
                 break;
             case SIOCGIFADDR:
-                new InetAddr(InetAddr.V4Loopback, 0).Encode(InetAddr.AF_INET, u);
+                new InetAddr(InetAddr.FromV4(i.Address.Value), 0).Encode(InetAddr.AF_INET, u);
                 break;
             case SIOCGIFNETMASK:
-                new InetAddr(InetAddr.FromV4(0xFF000000), 0).Encode(InetAddr.AF_INET, u);
+                new InetAddr(InetAddr.FromV4(i.Netmask.Value), 0).Encode(InetAddr.AF_INET, u);
+                break;
+            case SIOCGIFBRDADDR:
+                // devinet_ioctl answers ifa_broadcast, 0.0.0.0 on lo.
+                new InetAddr(InetAddr.FromV4(i.Loopback ? 0 : i.Broadcast.Value), 0).Encode(InetAddr.AF_INET, u);
                 break;
             case SIOCGIFMTU:
-                BinaryPrimitives.WriteInt32LittleEndian(u, Mtu);
+                BinaryPrimitives.WriteInt32LittleEndian(u, i.Mtu);
                 break;
             case SIOCGIFHWADDR:
-                BinaryPrimitives.WriteUInt16LittleEndian(u, ArphrdLoopback);
+                BinaryPrimitives.WriteUInt16LittleEndian(u, i.HardwareType);
+                i.Mac.Write(u[2..]);
                 break;
             case SIOCGIFINDEX:
-                BinaryPrimitives.WriteInt32LittleEndian(u, Index);
+                BinaryPrimitives.WriteInt32LittleEndian(u, i.Index);
                 break;
             case SIOCGIFTXQLEN:
-                BinaryPrimitives.WriteInt32LittleEndian(u, 1000);
+                BinaryPrimitives.WriteInt32LittleEndian(u, NetInterface.TxQueueLength);
                 break;
         }
 
         return t.MM.CopyOut(arg, req) < 0 ? -Errno.EFAULT.Value : 0;
     }
 
-    // SIOCGIFCONF: one ifreq per IPv4 address; a NULL buffer asks for the length needed.
+    // SIOCGIFCONF: one ifreq per IPv4 address, as many as fit; a NULL buffer asks for the length needed.
     private static long IfConf(Task t, ulong arg)
     {
         Span<byte> conf = stackalloc byte[16];
@@ -112,23 +127,31 @@ internal static class LoopbackInterface
 
         int len = BinaryPrimitives.ReadInt32LittleEndian(conf);
         ulong buf = BinaryPrimitives.ReadUInt64LittleEndian(conf[8..]);
-        int written = IfreqSize;
-        if (buf != 0)
+        IReadOnlyList<NetInterface> all = NetInterfaces.Of(t.Kernel).Interfaces;
+        int written = 0;
+        if (buf == 0)
         {
-            if (len < IfreqSize)
+            written = IfreqSize * all.Count;
+        }
+        else
+        {
+            Span<byte> req = stackalloc byte[IfreqSize];
+            foreach (NetInterface i in all)
             {
-                written = 0;
-            }
-            else
-            {
-                Span<byte> req = stackalloc byte[IfreqSize];
+                if (len - written < IfreqSize)
+                {
+                    break;
+                }
+
                 req.Clear();
-                "lo"u8.CopyTo(req);
-                new InetAddr(InetAddr.V4Loopback, 0).Encode(InetAddr.AF_INET, req[IfNameSize..]);
-                if (t.MM.CopyOut(buf, req) < 0)
+                System.Text.Encoding.ASCII.GetBytes(i.Name, req);
+                new InetAddr(InetAddr.FromV4(i.Address.Value), 0).Encode(InetAddr.AF_INET, req[IfNameSize..]);
+                if (t.MM.CopyOut(buf + (ulong)written, req) < 0)
                 {
                     return -Errno.EFAULT.Value;
                 }
+
+                written += IfreqSize;
             }
         }
 

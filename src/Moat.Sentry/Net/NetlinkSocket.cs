@@ -9,10 +9,12 @@ using Moat.Sentry.Vfs;
 namespace Moat.Sentry.Net;
 
 /// <summary>
-/// A minimal NETLINK_ROUTE (or NETLINK_GENERIC, <see cref="GenericNetlink"/>) socket: it answers the RTM_GETLINK and RTM_GETADDR dumps with the loopback
-/// interface (lo, 127.0.0.1/8, ::1/128), which is what glibc's getifaddrs and if_nameindex ask; with host
-/// networking those dumps and RTM_GETROUTE's are the host namespace's (<see cref="HostRouteDump"/>). Any other
-/// request gets an NLMSG_ERROR of EOPNOTSUPP. Each request's answer is one datagram, as the kernel's dump is.
+/// A NETLINK_ROUTE (or NETLINK_GENERIC, <see cref="GenericNetlink"/>) socket: it answers RTM_GETLINK (dump, or
+/// one interface by index or name), and the RTM_GETADDR and RTM_GETROUTE dumps with the sandbox's own interfaces
+/// (<see cref="NetInterfaces"/>: the netstack's lo and, with --network=sandbox, eth0; encoded by
+/// <see cref="RouteMessages"/>); with host networking the dumps are the host namespace's
+/// (<see cref="HostRouteDump"/>). Any other request gets an NLMSG_ERROR of EOPNOTSUPP. A dump's messages come in
+/// datagrams of about a page, as the kernel's.
 /// </summary>
 internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.INotifySink
 {
@@ -22,11 +24,10 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
 
     private const ushort NLMSG_ERROR = 2;
     private const ushort NLMSG_DONE = 3;
-    private const ushort RTM_NEWLINK = 16;
+    private const ushort RTM_BASE = 16;
+    private const ushort RTM_MAX = 125;
     private const ushort RTM_GETLINK = 18;
-    private const ushort RTM_NEWADDR = 20;
     private const ushort RTM_GETADDR = 22;
-    private const ushort RTM_NEWROUTE = 24;
     private const ushort RTM_GETROUTE = 26;
     private const ushort NLM_F_DUMP = 0x300;
     private const ushort NLM_F_REQUEST = 0x1;
@@ -171,7 +172,7 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
             }
             else if (!host || !AnswerFromHost(req.AsSpan(off, len), answer, datagrams))
             {
-                Answer(req.AsSpan(off, len), answer);
+                Answer(t, req.AsSpan(off, len), answer, datagrams);
             }
 
             off += Align(len);
@@ -268,7 +269,7 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
         return 0;
     }
 
-    private static int Align(int n) => (n + 3) & ~3;
+    private static int Align(int n) => RouteMessages.Align(n);
 
     // With host networking, a dump of links, addresses or routes is the host namespace's (HostRouteDump): what
     // is answered so far becomes a datagram, then each of the host's. False for any other request.
@@ -276,6 +277,11 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
     {
         ushort type = BinaryPrimitives.ReadUInt16LittleEndian(msg[4..]);
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(msg[6..]);
+        if (type == RTM_GETLINK && (flags & NLM_F_DUMP) == 0 && (flags & NLM_F_REQUEST) != 0 && msg.Length >= HeaderSize + 16)
+        {
+            return HostLink(msg, answer);
+        }
+
         if (type is not (RTM_GETLINK or RTM_GETADDR or RTM_GETROUTE) || (flags & NLM_F_DUMP) != NLM_F_DUMP || (flags & NLM_F_REQUEST) == 0)
         {
             return false;
@@ -301,7 +307,7 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
             byte[] err = new byte[4 + HeaderSize];
             BinaryPrimitives.WriteInt32LittleEndian(err, (int)error);
             msg[..HeaderSize].CopyTo(err.AsSpan(4));
-            Message(answer, NLMSG_ERROR, 0, seq, port, err);
+            answer.AddRange(RouteMessages.Message(NLMSG_ERROR, 0, seq, port, err));
             return true;
         }
 
@@ -309,8 +315,84 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
         return true;
     }
 
-    // Appends the answer to one request message.
-    private void Answer(ReadOnlySpan<byte> msg, List<byte> answer)
+    // With host networking, RTM_GETLINK of one interface (by index or IFLA_IFNAME): its message from the host's
+    // link dump, as a single answer; ENODEV when the host has none, EINVAL for neither.
+    private bool HostLink(ReadOnlySpan<byte> msg, List<byte> answer)
+    {
+        uint seq = BinaryPrimitives.ReadUInt32LittleEndian(msg[8..]);
+        uint port;
+        lock (_mu)
+        {
+            port = _portId;
+        }
+
+        int index = BinaryPrimitives.ReadInt32LittleEndian(msg[(HeaderSize + 4)..]);
+        byte[] name = LinkName(msg[(HeaderSize + 16)..]).ToArray();
+        if (index <= 0 && name.Length == 0)
+        {
+            Error(msg, -Errno.EINVAL.Value, seq, port, answer);
+            return true;
+        }
+
+        List<byte[]>? dump = HostRouteDump.Dump(RTM_GETLINK, 0, seq, port, out long error);
+        if (dump == null)
+        {
+            Error(msg, error, seq, port, answer);
+            return true;
+        }
+
+        foreach (byte[] d in dump)
+        {
+            for (int off = 0; off + HeaderSize + 16 <= d.Length;)
+            {
+                int len = (int)BinaryPrimitives.ReadUInt32LittleEndian(d.AsSpan(off));
+                if (len < HeaderSize || len > d.Length - off)
+                {
+                    break;
+                }
+
+                ReadOnlySpan<byte> m = d.AsSpan(off, len);
+                if (BinaryPrimitives.ReadUInt16LittleEndian(m[4..]) == 16 && len >= HeaderSize + 16 &&
+                    (index > 0 ? BinaryPrimitives.ReadInt32LittleEndian(m[(HeaderSize + 4)..]) == index : LinkName(m[(HeaderSize + 16)..]).SequenceEqual(name)))
+                {
+                    byte[] one = m.ToArray();
+                    BinaryPrimitives.WriteUInt16LittleEndian(one.AsSpan(6), 0);
+                    answer.AddRange(one);
+                    for (int i = len; i < Align(len); i++)
+                    {
+                        answer.Add(0);
+                    }
+
+                    return true;
+                }
+
+                off += Align(len);
+            }
+        }
+
+        Error(msg, -Errno.ENODEV.Value, seq, port, answer);
+        return true;
+    }
+
+    // IFLA_IFNAME (or IFLA_ALT_IFNAME) among a link message's attributes, without its NUL.
+    private static ReadOnlySpan<byte> LinkName(ReadOnlySpan<byte> attrs)
+    {
+        ReadOnlySpan<byte> name = RouteMessages.FindAttr(attrs, 3);
+        if (name.IsEmpty)
+        {
+            name = RouteMessages.FindAttr(attrs, 53);
+        }
+
+        int nul = name.IndexOf((byte)0);
+        return nul >= 0 ? name[..nul] : name;
+    }
+
+    // Linux fills a dump's datagrams up to about a page (NLMSG_GOODSIZE): glibc's getifaddrs reads with a
+    // page-sized buffer and gives up on a truncated datagram.
+    private const int DumpDatagramSize = 3776;
+
+    // Queues the answer to one request message from the sandbox's own interfaces (NetInterfaces).
+    private void Answer(Task t, ReadOnlySpan<byte> msg, List<byte> answer, List<byte[]> datagrams)
     {
         ushort type = BinaryPrimitives.ReadUInt16LittleEndian(msg[4..]);
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(msg[6..]);
@@ -326,167 +408,122 @@ internal sealed class NetlinkSocket : FileDescription, Moat.Sentry.Kernel.Ipc.IN
             return;
         }
 
+        bool dump = (flags & NLM_F_DUMP) == NLM_F_DUMP;
+        byte family = msg.Length > HeaderSize ? msg[HeaderSize] : (byte)0;
         switch (type)
         {
-            case RTM_GETLINK:
-                Message(answer, RTM_NEWLINK, NLM_F_MULTI, seq, port, LinkPayload());
-                Message(answer, NLMSG_DONE, NLM_F_MULTI, seq, port, new byte[4]);
-                break;
-            case RTM_GETADDR:
-                Message(answer, RTM_NEWADDR, NLM_F_MULTI, seq, port, AddrPayload(v6: false));
-                Message(answer, RTM_NEWADDR, NLM_F_MULTI, seq, port, AddrPayload(v6: true));
-                Message(answer, NLMSG_DONE, NLM_F_MULTI, seq, port, new byte[4]);
-                break;
-            case RTM_GETROUTE when (flags & NLM_F_DUMP) == NLM_F_DUMP:
+            case RTM_GETLINK when dump:
             {
-                // The routes Linux gives a namespace whose only interface is lo, up: all in the local table.
-                byte family = msg.Length > HeaderSize ? msg[HeaderSize] : (byte)0;
-                if (family is 0 or InetAddr.AF_INET)
+                var list = new List<byte[]>();
+                foreach (NetInterface i in NetInterfaces.Of(t.Kernel).Interfaces)
                 {
-                    Message(answer, RTM_NEWROUTE, NLM_F_MULTI, seq, port, RoutePayload4([127, 0, 0, 0], 8, RTN_LOCAL, RT_SCOPE_HOST));
-                    Message(answer, RTM_NEWROUTE, NLM_F_MULTI, seq, port, RoutePayload4([127, 0, 0, 1], 32, RTN_LOCAL, RT_SCOPE_HOST));
-                    Message(answer, RTM_NEWROUTE, NLM_F_MULTI, seq, port, RoutePayload4([127, 255, 255, 255], 32, RTN_BROADCAST, RT_SCOPE_LINK));
+                    list.Add(family == InetAddr.AF_INET6 ? RouteMessages.Link6(i, seq, port) : RouteMessages.Link(i, NLM_F_MULTI, seq, port));
                 }
 
-                if (family is 0 or InetAddr.AF_INET6)
-                {
-                    Message(answer, RTM_NEWROUTE, NLM_F_MULTI, seq, port, RoutePayload6Local());
-                }
-
-                Message(answer, NLMSG_DONE, NLM_F_MULTI, seq, port, new byte[4]);
+                Dump(list, seq, port, answer, datagrams);
                 break;
             }
 
+            case RTM_GETLINK:
+            {
+                // rtnl_getlink: by ifi_index, else by IFLA_IFNAME (or IFLA_ALT_IFNAME); one message, not a dump.
+                if (msg.Length < HeaderSize + 16)
+                {
+                    Error(msg, -Errno.EINVAL.Value, seq, port, answer);
+                    break;
+                }
+
+                NetInterfaces n = NetInterfaces.Of(t.Kernel);
+                int index = BinaryPrimitives.ReadInt32LittleEndian(msg[(HeaderSize + 4)..]);
+                ReadOnlySpan<byte> name = LinkName(msg[(HeaderSize + 16)..]);
+
+                NetInterface? found = index > 0 ? n.ByIndex(index) : !name.IsEmpty ? n.ByName(name) : null;
+                if (index <= 0 && name.IsEmpty)
+                {
+                    Error(msg, -Errno.EINVAL.Value, seq, port, answer);
+                }
+                else if (found == null)
+                {
+                    Error(msg, -Errno.ENODEV.Value, seq, port, answer);
+                }
+                else
+                {
+                    answer.AddRange(RouteMessages.Link(found, 0, seq, port));
+                }
+
+                break;
+            }
+
+            case RTM_GETADDR when dump:
+                Dump(RouteMessages.Addresses(NetInterfaces.Of(t.Kernel), family, seq, port), seq, port, answer, datagrams);
+                break;
+            case RTM_GETROUTE when dump:
+                Dump(RouteMessages.Routes(NetInterfaces.Of(t.Kernel), family, seq, port), seq, port, answer, datagrams);
+                break;
+            case RTM_GETROUTE when family == InetAddr.AF_INET && msg.Length >= HeaderSize + 12:
+            {
+                // `ip route get`: the route to RTA_DST (0.0.0.0 without one).
+                ReadOnlySpan<byte> dst = RouteMessages.FindAttr(msg[(HeaderSize + 12)..], 1);
+                var to = dst.Length == 4 ? Stack.Ip4Address.Read(dst) : Stack.Ip4Address.Any;
+                byte[]? route = RouteMessages.RouteTo(NetInterfaces.Of(t.Kernel), to.IsUnspecified ? Stack.Ip4Address.Loopback : to, t.Credentials.RealUid, seq, port);
+                if (route == null)
+                {
+                    Error(msg, -Errno.ENETUNREACH.Value, seq, port, answer);
+                }
+                else
+                {
+                    answer.AddRange(route);
+                }
+
+                break;
+            }
             default:
-                // NLMSG_ERROR: the errno, then the request's header.
-                byte[] err = new byte[4 + HeaderSize];
-                BinaryPrimitives.WriteInt32LittleEndian(err, -Errno.EOPNOTSUPP.Value);
-                msg[..HeaderSize].CopyTo(err.AsSpan(4));
-                Message(answer, NLMSG_ERROR, 0, seq, port, err);
+                // rtnetlink_rcv_msg: past RTM_MAX EOPNOTSUPP; anything but a GET (a change) needs CAP_NET_ADMIN first.
+                bool change = type >= RTM_BASE && type <= RTM_MAX && (type & 3) != 2;
+                bool permitted = !change || t.Credentials.HasCapability(Credentials.CAP_NET_ADMIN);
+                Error(msg, permitted ? -Errno.EOPNOTSUPP.Value : -Errno.EPERM.Value, seq, port, answer);
                 break;
         }
     }
 
-    private static void Message(List<byte> answer, ushort type, ushort flags, uint seq, uint port, byte[] payload)
+    // A dump: what is answered so far becomes a datagram, then the messages and NLMSG_DONE in datagrams of about a page.
+    private static void Dump(List<byte[]> messages, uint seq, uint port, List<byte> answer, List<byte[]> datagrams)
     {
-        int len = HeaderSize + payload.Length;
-        Span<byte> h = stackalloc byte[HeaderSize];
-        BinaryPrimitives.WriteUInt32LittleEndian(h, (uint)len);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[4..], type);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[6..], flags);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[8..], seq);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[12..], port);
-        answer.AddRange(h);
-        answer.AddRange(payload);
-        for (int i = len; i < Align(len); i++)
+        if (answer.Count > 0)
         {
-            answer.Add(0);
-        }
-    }
-
-    // struct ifinfomsg and the attributes of lo.
-    private static byte[] LinkPayload()
-    {
-        var p = new List<byte>();
-        Span<byte> info = stackalloc byte[16];
-        info.Clear();
-        BinaryPrimitives.WriteUInt16LittleEndian(info[2..], 772); // ARPHRD_LOOPBACK
-        BinaryPrimitives.WriteInt32LittleEndian(info[4..], LoopbackInterface.Index);
-        BinaryPrimitives.WriteUInt32LittleEndian(info[8..], LoopbackInterface.FlagsWithLowerUp);
-        p.AddRange(info);
-        Attr(p, 3, "lo\0"u8); // IFLA_IFNAME
-        Attr(p, 1, new byte[6]); // IFLA_ADDRESS
-        Attr(p, 2, new byte[6]); // IFLA_BROADCAST
-        Attr(p, 4, U32(LoopbackInterface.Mtu)); // IFLA_MTU
-        Attr(p, 13, U32(1000)); // IFLA_TXQLEN
-        Attr(p, 16, [0]); // IFLA_OPERSTATE: unknown, as lo reports
-        Attr(p, 17, [0]); // IFLA_LINKMODE
-        return [.. p];
-    }
-
-    private const byte RTN_LOCAL = 2;
-    private const byte RTN_BROADCAST = 3;
-    private const byte RT_SCOPE_LINK = 253;
-    private const byte RT_SCOPE_HOST = 254;
-    private const byte RT_TABLE_LOCAL = 255;
-    private const byte RTPROT_KERNEL = 2;
-
-    // struct rtmsg and the attributes of an IPv4 route of lo in the local table, as fib_dump_info writes them.
-    private static byte[] RoutePayload4(byte[] dst, byte dstLen, byte type, byte scope)
-    {
-        var p = new List<byte> { (byte)InetAddr.AF_INET, dstLen, 0, 0, RT_TABLE_LOCAL, RTPROT_KERNEL, scope, type, 0, 0, 0, 0 };
-        Attr(p, 15, U32(RT_TABLE_LOCAL)); // RTA_TABLE
-        Attr(p, 1, dst); // RTA_DST
-        Attr(p, 7, [127, 0, 0, 1]); // RTA_PREFSRC
-        Attr(p, 4, U32(LoopbackInterface.Index)); // RTA_OIF
-        return [.. p];
-    }
-
-    // The local route of ::1 (rt6_fill_node): metric 0, medium preference.
-    private static byte[] RoutePayload6Local()
-    {
-        var p = new List<byte> { (byte)InetAddr.AF_INET6, 128, 0, 0, RT_TABLE_LOCAL, RTPROT_KERNEL, 0, RTN_LOCAL, 0, 0, 0, 0 };
-        byte[] loopback = new byte[16];
-        loopback[15] = 1;
-        Attr(p, 15, U32(RT_TABLE_LOCAL)); // RTA_TABLE
-        Attr(p, 1, loopback); // RTA_DST
-        Attr(p, 6, U32(0)); // RTA_PRIORITY
-        Attr(p, 4, U32(LoopbackInterface.Index)); // RTA_OIF
-        Attr(p, 12, new byte[32]); // RTA_CACHEINFO
-        Attr(p, 20, [0]); // RTA_PREF: medium
-        return [.. p];
-    }
-
-    // struct ifaddrmsg and the attributes of 127.0.0.1/8 or ::1/128 on lo.
-    private static byte[] AddrPayload(bool v6)
-    {
-        var p = new List<byte>
-        {
-            (byte)(v6 ? InetAddr.AF_INET6 : InetAddr.AF_INET),
-            (byte)(v6 ? 128 : 8),
-            0x80, // IFA_F_PERMANENT
-            254, // RT_SCOPE_HOST
-        };
-        p.AddRange(U32(LoopbackInterface.Index));
-        byte[] addr = new byte[v6 ? 16 : 4];
-        if (v6)
-        {
-            addr[15] = 1;
-        }
-        else
-        {
-            addr[0] = 127;
-            addr[3] = 1;
+            datagrams.Add([.. answer]);
+            answer.Clear();
         }
 
-        Attr(p, 1, addr); // IFA_ADDRESS
-        if (!v6)
+        var d = new List<byte>();
+        foreach (byte[] m in messages)
         {
-            Attr(p, 2, addr); // IFA_LOCAL
-            Attr(p, 3, "lo\0"u8); // IFA_LABEL
+            if (d.Count > 0 && d.Count + m.Length > DumpDatagramSize)
+            {
+                datagrams.Add([.. d]);
+                d.Clear();
+            }
+
+            d.AddRange(m);
         }
 
-        return [.. p];
-    }
-
-    private static byte[] U32(int v)
-    {
-        byte[] b = new byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(b, v);
-        return b;
-    }
-
-    private static void Attr(List<byte> p, ushort type, ReadOnlySpan<byte> data)
-    {
-        int len = 4 + data.Length;
-        Span<byte> h = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt16LittleEndian(h, (ushort)len);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[2..], type);
-        p.AddRange(h);
-        p.AddRange(data);
-        for (int i = len; i < Align(len); i++)
+        byte[] done = RouteMessages.Message(NLMSG_DONE, NLM_F_MULTI, seq, port, new byte[4]);
+        if (d.Count > 0 && d.Count + done.Length > DumpDatagramSize)
         {
-            p.Add(0);
+            datagrams.Add([.. d]);
+            d.Clear();
         }
+
+        d.AddRange(done);
+        datagrams.Add([.. d]);
+    }
+
+    // NLMSG_ERROR: the errno, then the request's header.
+    private static void Error(ReadOnlySpan<byte> msg, long errno, uint seq, uint port, List<byte> answer)
+    {
+        byte[] err = new byte[4 + HeaderSize];
+        BinaryPrimitives.WriteInt32LittleEndian(err, (int)errno);
+        msg[..HeaderSize].CopyTo(err.AsSpan(4));
+        answer.AddRange(RouteMessages.Message(NLMSG_ERROR, 0, seq, port, err));
     }
 }

@@ -15,6 +15,7 @@ internal sealed partial class NetworkStack
 
     private void HandleFrameLocked(Nic nic, PacketBuffer p)
     {
+        nic.CountLocked(received: true, p.Span);
         if (PacketEndpoints.Count != 0)
         {
             TapReceivedLocked(nic, p.Span);
@@ -183,6 +184,7 @@ internal sealed partial class NetworkStack
                 TapSentLocked(route.Nic, p.Span);
             }
 
+            route.Nic.CountLocked(received: false, p.Span);
             link.WritePacket(p);
             return Errno.None;
         }
@@ -209,6 +211,7 @@ internal sealed partial class NetworkStack
             nic.Stack.TapSentLocked(nic, p.Span);
         }
 
+        nic.CountLocked(received: false, p.Span);
         nic.Link.WritePacket(p);
     }
 }

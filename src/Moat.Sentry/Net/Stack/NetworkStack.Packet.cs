@@ -113,6 +113,7 @@ internal sealed partial class NetworkStack
         TapFrameLocked(nic, frame, PacketEndpoint.PacketOutgoing, sender);
         if (nic.Link.Kind == LinkKind.Ethernet)
         {
+            nic.CountLocked(received: false, frame);
             nic.Link.WritePacket(p);
             return;
         }

@@ -65,6 +65,27 @@ internal sealed partial class NetworkStack
         }
     }
 
+    /// <summary>The interfaces, in index order (a copy: the list may grow).</summary>
+    public Nic[] Nics()
+    {
+        lock (Mu)
+        {
+            return [.. _nics];
+        }
+    }
+
+    /// <summary>The default route's gateway, or the unspecified address when there is none.</summary>
+    public Ip4Address DefaultGateway
+    {
+        get
+        {
+            lock (Mu)
+            {
+                return _gateway;
+            }
+        }
+    }
+
     /// <summary>Routes destinations outside every interface's subnet through <paramref name="gateway"/>.</summary>
     public void SetDefaultGateway(Ip4Address gateway)
     {

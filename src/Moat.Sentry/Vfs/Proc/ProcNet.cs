@@ -10,15 +10,15 @@ namespace Moat.Sentry.Vfs.Proc;
 
 /// <summary>
 /// /proc/net: tcp, tcp6, udp, udp6 and unix in Linux's formats, from the sandbox's own sockets (the loopback
-/// network's port tables and the unix name table), enough for ss- and netstat-like tools; dev and snmp from
-/// the loopback's counters; if_inet6 with lo's ::1.
+/// network's port tables and the unix name table), enough for ss- and netstat-like tools; dev and route from the
+/// sandbox's interfaces (<see cref="NetInterfaces"/>); snmp from the loopback's counters; if_inet6 with lo's ::1.
 /// </summary>
 internal static class ProcNet
 {
     private const byte DtDir = 4;
     private const byte DtReg = 8;
 
-    private static readonly string[] s_files = ["dev", "if_inet6", "snmp", "tcp", "tcp6", "udp", "udp6", "unix"];
+    private static readonly string[] s_files = ["dev", "if_inet6", "route", "snmp", "tcp", "tcp6", "udp", "udp6", "unix"];
 
     // Linux pads each line of tcp to 149 characters and of udp to 127 (seq_setwidth and seq_pad); the IPv6 files are not padded.
     private const int TcpWidth = 149;
@@ -58,21 +58,60 @@ internal static class ProcNet
         "tcp6" => Inet(k, tcp: true, v6: true),
         "udp" => Inet(k, tcp: false, v6: false),
         "udp6" => Inet(k, tcp: false, v6: true),
-        "dev" => Dev(k.Loopback.Counters),
+        "dev" => Dev(NetInterfaces.Of(k)),
+        "route" => Route(NetInterfaces.Of(k)),
         "if_inet6" => "00000000000000000000000000000001 01 80 10 80       lo\n",
         "snmp" => Snmp(k.Loopback),
         _ => Unix(k),
     };
 
-    private static string Dev(NetCounters c)
+    // dev_seq_show: one line per interface with its counters (the stack counts packets and bytes, no errors or drops).
+    private static string Dev(NetInterfaces n)
     {
-        long bytes = NetCounters.Read(ref c.LoBytes), packets = NetCounters.Read(ref c.LoPackets);
+        var sb = new StringBuilder("Inter-|   Receive                                                |  Transmit\n"
+            + " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n");
+        foreach (NetInterface i in n.Interfaces)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{i.Name,6}:{i.RxBytes,8} {i.RxPackets,7}    0    0    0     0          0         0 {i.TxBytes,8} {i.TxPackets,7}    0    0    0     0       0          0\n");
+        }
 
-        // What lo sends it receives.
-        return "Inter-|   Receive                                                |  Transmit\n"
-            + " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
-            + string.Create(CultureInfo.InvariantCulture, $"    lo: {bytes,7} {packets,7}    0    0    0     0          0         0 {bytes,8} {packets,7}    0    0    0     0       0          0\n");
+        return sb.ToString();
     }
+
+    // fib_route_seq_show: the main table's IPv4 routes (the default, then each subnet), addresses as the
+    // network-order u32 printed in hex, every line padded to 127 characters.
+    private static string Route(NetInterfaces n)
+    {
+        const int width = 127;
+        const int RTF_UP = 1, RTF_GATEWAY = 2;
+        var sb = new StringBuilder();
+        AppendPadded(sb, "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT", width);
+        if (n.GatewayIndex != 0)
+        {
+            AppendPadded(sb, string.Create(CultureInfo.InvariantCulture, $"{n.ByIndex(n.GatewayIndex)!.Name}\t00000000\t{Hex(n.Gateway)}\t{RTF_UP | RTF_GATEWAY:X4}\t0\t0\t0\t00000000\t0\t0\t0"), width);
+        }
+
+        var subnets = new List<NetInterface>();
+        foreach (NetInterface i in n.Interfaces)
+        {
+            if (!i.Loopback)
+            {
+                subnets.Add(i);
+            }
+        }
+
+        subnets.Sort((a, b) => a.Network.Value.CompareTo(b.Network.Value));
+        foreach (NetInterface i in subnets)
+        {
+            AppendPadded(sb, string.Create(CultureInfo.InvariantCulture, $"{i.Name}\t{Hex(i.Network)}\t00000000\t{RTF_UP:X4}\t0\t0\t0\t{Hex(i.Netmask)}\t0\t0\t0"), width);
+        }
+
+        return sb.ToString();
+    }
+
+    // An address as Linux prints a __be32 with %08X on a little-endian machine.
+    private static string Hex(Moat.Sentry.Net.Stack.Ip4Address a) =>
+        System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(a.Value).ToString("X8", CultureInfo.InvariantCulture);
 
     private static string Snmp(LoopbackStack stack)
     {
