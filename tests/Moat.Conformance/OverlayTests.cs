@@ -39,6 +39,22 @@ public sealed class OverlayTests
     }
 
     [Fact]
+    public void ADeletedHostTree_MadeAgain_ShowsNothingOfTheHostsAtAnyDepth()
+    {
+        // rm -rf d; mkdir -p d/a/b: the new d/a/b is empty, as on Linux, though the host's d/a/b is not (the new
+        // d hid the host's, but a directory made inside it used to look through to the host's again).
+        string dir = HostScratch.NewDirectory("overlay-remade");
+        Directory.CreateDirectory(Path.Combine(dir, "d", "a", "b"));
+        File.WriteAllText(Path.Combine(dir, "d", "a", "b", "old"), "host\n");
+        File.WriteAllText(Path.Combine(dir, "d", "a", "old"), "host\n");
+        RunResult r = MoatCli.Do(["/bin/sh", "-c", "rm -rf d && mkdir -p d/a/b && ls -A d/a d/a/b; test -e d/a/b/old || echo no old; echo new > d/a/b/f; ls d/a/b"], dir);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("d/a:\nb\n\nd/a/b:\nno old\nf\n", r.StdoutText);
+        Assert.True(File.Exists(Path.Combine(dir, "d", "a", "b", "old")));
+    }
+
+    [Fact]
     public void AWorkingDirectoryUnderTheHostsTmp_IsReachable_AndWritesStayInside()
     {
         // As with runsc do: the sandbox's /tmp is the host's (through the overlay) when the host's is in use.

@@ -20,6 +20,13 @@ internal static class BindWalk
     /// </summary>
     public static long Resolve(Task t, ref string absolute, bool followLast)
     {
+        // Every path as written, and every path a file system hands back to walk on, passes here.
+        long climbed = DotDotWalk.Resolve(t, ref absolute);
+        if (climbed < 0)
+        {
+            return climbed;
+        }
+
         MountNamespace ns = t.Group.Mounts;
         if (!ns.HasWalkedBinds)
         {

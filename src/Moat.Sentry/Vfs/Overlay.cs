@@ -749,7 +749,7 @@ internal static class Overlay
                 return -Errno.EROFS.Value;
             }
 
-            bool replacingWhiteout = parent!.Children.TryGetValue(name, out TmpfsNode? old) && old is TmpfsWhiteout;
+            System.Diagnostics.Debug.Assert(parent != null);
             TmpfsNode node;
             if (linkTo != null)
             {
@@ -766,7 +766,11 @@ internal static class Overlay
                 (uint uid, uint gid, uint perm) = PathOps.NewOwner(t, parent, (uint)(mode & ~t.Group.Umask) & 0xFFF, isDir: true);
                 var d = new TmpfsDirectory(upper, parent, perm, uid, gid)
                 {
-                    Opaque = replacingWhiteout, // a new directory where a host one was deleted shows nothing of it
+                    // Opaque always: the host has nothing at this path (else EEXIST above), or what it has was deleted
+                    // (a whiteout) or lies below a deleted directory (an opaque parent). Either way the new directory
+                    // shows none of it, nor may a directory made inside it later (rm -rf d; mkdir -p d/a/b once
+                    // showed the host's d/a/b).
+                    Opaque = true,
                 };
                 parent.Nlink++;
                 node = d;
