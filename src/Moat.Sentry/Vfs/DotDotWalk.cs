@@ -13,7 +13,7 @@ namespace Moat.Sentry.Vfs;
 /// </summary>
 internal static class DotDotWalk
 {
-    /// <summary>Rewrites <paramref name="absolute"/> (a namespace path) as above. Returns 0, -ELOOP, -ENOENT or -ENOTDIR.</summary>
+    /// <summary>Rewrites <paramref name="absolute"/> (a namespace path) as above. Returns 0, -EACCES, -ELOOP, -ENOENT or -ENOTDIR.</summary>
     public static long Resolve(Task t, ref string absolute)
     {
         int last = LastDotDot(absolute);
@@ -22,7 +22,15 @@ internal static class DotDotWalk
             return 0; // nothing before the "..", or a chrooted process, whose paths RootedPath walks whole
         }
 
-        long r = RootedPath.Resolve(t, "/", absolute[..last], followLast: true, out string physical);
+        // The walk below asks the file systems without permission checks: a task that may not search a
+        // directory on the way must get EACCES first, never learn from ENOENT/ENOTDIR what lies inside it.
+        long r = PathAccess.MayWalk(t, absolute[..last], followLast: true);
+        if (r < 0)
+        {
+            return r;
+        }
+
+        r = RootedPath.Resolve(t, "/", absolute[..last], followLast: true, out string physical);
         if (r < 0)
         {
             return r;

@@ -99,6 +99,9 @@ static void user1000(void) {
     SHOW("stat below 0700 dir", stat("d700/inner", &st));
     SHOW("stat below 0711 dir", stat("d711/inner", &st));
     SHOW("stat of the 0700 dir itself", stat("d700", &st));
+    /* ".." below an unsearchable directory tells nothing of what is inside it. */
+    SHOW("stat file/.. below 0700 dir", stat("d700/inner/..", &st));
+    SHOW("stat missing/.. below 0700 dir", stat("d700/missing/..", &st));
     /* A symlink does not lead around a directory's search permission: its target is walked too. */
     OPEN("open through a link into a 0700 dir", "into700", O_RDONLY);
     SHOW("stat through a link into a 0700 dir", stat("into700", &st));
