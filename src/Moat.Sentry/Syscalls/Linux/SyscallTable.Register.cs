@@ -22,7 +22,7 @@ internal static partial class SyscallTable
         Full(Sysno.preadv, SysReadWrite.Preadv);
         Full(Sysno.pwritev, SysReadWrite.Pwritev);
         Partial(Sysno.preadv2, SysReadWrite.Preadv2, "RWF_NOWAIT makes pipes non-blocking and is otherwise a hint; RWF_ATOMIC and RWF_DONTCACHE answer EOPNOTSUPP");
-        Full(Sysno.sendfile, SysSplice.Sendfile);
+        Partial(Sysno.sendfile, SysSplice.Sendfile, "as splice: to a UDP socket EINVAL, where Linux sends the file as datagrams");
         Partial(Sysno.splice, SysSplice.Splice, "copies through a Sentry buffer; tmpfs, host, /proc and memory-device files, unix and TCP sockets take part; other special files (eventfd, timerfd, UDP, netlink, ...) answer EINVAL");
         Full(Sysno.tee, SysSplice.Tee);
         Partial(Sysno.copy_file_range, SysSplice.CopyFileRange, "copies through a Sentry buffer; EXDEV across file systems");
@@ -63,7 +63,7 @@ internal static partial class SyscallTable
         Partial(Sysno.openat, SysFile.Openat, "as open");
         Partial(Sysno.readlink, SysFile.Readlink, "every file system; /proc/PID/exe is the resolved path");
         Partial(Sysno.readlinkat, SysFile.Readlinkat, "as readlink");
-        Partial(Sysno.access, SysFile.Access, "with the real ids and their capabilities; the walk itself is checked with the effective ids");
+        Partial(Sysno.access, SysFile.Access, "with the real ids and their capabilities, the walk too");
         Partial(Sysno.faccessat, SysFile.Faccessat, "as access");
         Partial(Sysno.faccessat2, SysFile.Faccessat2, "as access; AT_EACCESS uses the effective ids");
         Full(Sysno.getcwd, SysFile.Getcwd);
