@@ -164,6 +164,12 @@ internal static class DoCommand
             NetworkLink = net?.Link,
             Terminal = terminal != null,
             Stdio = terminal?.SandboxStdio(),
+            SentryFailed = summary =>
+            {
+                terminal?.Dispose(); // the caller's terminal back to how it was, as the jailed path's outer moat leaves it
+                Console.Error.WriteLine($"moat: {summary} ({logSettings.Where("do")})");
+                HostProcess.Syscall(Moat.Abi.Sysno.exit_group, SandboxFailure.ExitStatus);
+            },
         };
         status = Sandbox.Run(options, gofer.Client, log);
         log.Debug($"the sandbox ended with status {status}");

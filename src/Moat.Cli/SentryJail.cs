@@ -99,6 +99,11 @@ internal static class SentryJail
             else if (ReadStatus(statusMine) is not int reported)
             {
                 string how = SandboxFailure.How(waitStatus, out int sig);
+                if (HostProcess.WIfExited(waitStatus) && HostProcess.WExitStatus(waitStatus) == Moat.Sentry.SentryCrash.ExitStatus)
+                {
+                    how = "failed with an internal error (an unhandled exception, in the debug log)";
+                }
+
                 failure = $"moat: the Sentry {how}{(sig == 31 ? " (its seccomp filter: a call missing from SentrySyscalls)" : string.Empty)} ({logSettings.Where("sentry")})";
             }
             else

@@ -27,6 +27,7 @@ public static class Sandbox
     /// <summary>Runs the program of <paramref name="options"/> until every process of the sandbox is gone; returns a shell-style status.</summary>
     public static int Run(SandboxOptions options, GoferClient gofer, TextWriter log)
     {
+        SentryCrash.Install(log, options.SentryFailed);
         using var memoryFile = new MemoryFile { Limit = options.MemoryLimit };
         using Platform.IPlatform platform = options.Platform == "systrap" ? new SystrapPlatform(memoryFile.Handle) : new PtracePlatform(memoryFile.Handle);
         var opener = new GoferFileOpener(gofer);
@@ -184,6 +185,7 @@ public static class Sandbox
 
         kernel.StartTask(task, newAddressSpace: true);
         options.AfterStart?.Invoke();
+        SentryCrash.InjectFaultIfAsked();
 
         // Signals sent to `moat do` (Ctrl-C, kill) go to the sandbox's init, as they would to the program.
         var registrations = new List<System.Runtime.InteropServices.PosixSignalRegistration>();

@@ -152,6 +152,13 @@ public sealed class SandboxOptions
     /// terminal in this process puts its host pty's replica here (with <see cref="Terminal"/>).
     /// </summary>
     public IReadOnlyList<Moat.Host.SafeFdHandle?>? Stdio { get; init; }
+
+    /// <summary>
+    /// Called with a one-line summary when a Sentry thread fails with an unhandled exception, after the debug log
+    /// has the details (<see cref="SentryCrash"/>); the Sentry then exits with <see cref="SentryCrash.ExitStatus"/>
+    /// unless this ends the process itself. Null: the jailed Sentry, whose outer moat reports the status.
+    /// </summary>
+    public System.Action<string>? SentryFailed { get; init; }
 }
 
 /// <summary>The networks of <c>moat do --network</c>.</summary>

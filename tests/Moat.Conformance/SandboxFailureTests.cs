@@ -40,6 +40,28 @@ public sealed class SandboxFailureTests
         Assert.StartsWith("moat: the Sentry was killed by SIGKILL (", line, StringComparison.Ordinal);
     }
 
+    // A Sentry thread that throws and nothing catches (MOAT_FAULT injects one once init runs): the runtime would
+    // print the exception on the program's stderr and abort(), which the jailed Sentry, init of its PID namespace,
+    // survives only to die of a general protection fault. Instead: the exception in the debug log, one line, 125.
+    [Theory]
+    [InlineData("full")]
+    [InlineData("gofer")]
+    public void SentryThreadThrows_ExceptionInTheLog_OneLine_Status125(string confine)
+    {
+        string logs = HostScratch.NewDirectory("logs") + "/";
+        using Process moat = Start(["MOAT_FAULT=sentry-thread"], "--confine=" + confine, "--debug-log", logs);
+        (int status, string stderr) = Finish(moat);
+        Assert.Equal(125, status);
+        string line = Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        string logFile = confine == "full" ? ".sentry.log" : ".do.log";
+        Assert.StartsWith("moat: the Sentry ", line, StringComparison.Ordinal);
+        Assert.Contains("(debug log: " + Path.GetFullPath(logs), line, StringComparison.Ordinal);
+        Assert.EndsWith(logFile + ")", line, StringComparison.Ordinal);
+        string log = File.ReadAllText(Assert.Single(Directory.GetFiles(logs, "*" + logFile)));
+        Assert.Contains("the Sentry failed: System.InvalidOperationException on thread moat-fault: an injected fault", log, StringComparison.Ordinal);
+        Assert.Contains("   at ", log, StringComparison.Ordinal); // the stack, for whoever reads the log
+    }
+
     [Fact]
     public void ProgramKilledBySignal_IsTheProgramsStatus_NotAFailure()
     {
@@ -75,10 +97,17 @@ public sealed class SandboxFailureTests
 
     // moat do OPTIONS -- sh -c 'echo ready; read x', with stdout and stderr kept for the test. The shell then
     // waits in a builtin: no file it opens through the gofer can fail with its own message on stderr.
-    private static Process Start(params string[] options)
+    private static Process Start(params string[] options) => Start([], options);
+
+    private static Process Start(string[] environment, params string[] options)
     {
         (string file, string[] prefix) = MoatCli.Command;
         var psi = new ProcessStartInfo(file) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = HostScratch.Root };
+        foreach (string e in environment)
+        {
+            psi.Environment[e[..e.IndexOf('=', StringComparison.Ordinal)]] = e[(e.IndexOf('=', StringComparison.Ordinal) + 1)..];
+        }
+
         foreach (string a in (string[])[.. prefix, "do", .. options, "--", "/bin/sh", "-c", "echo ready; read x"])
         {
             psi.ArgumentList.Add(a);
