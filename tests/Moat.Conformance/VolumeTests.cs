@@ -321,6 +321,26 @@ public sealed class VolumeTests
         Assert.Equal("binary on a volume\n", r.StdoutText);
     }
 
+    // A ".." in a link's target, met after another link that leads into a volume: /tmp/q/e -> k/../prog with
+    // k -> /v/l and l -> d/a/b (in the volume) runs /v/d/a/prog, for execve and for a #! interpreter, as Linux's
+    // walk does; the loader's own walk used to cancel it lexically (/v/prog: "not found").
+    [Fact]
+    public void ExecThroughLinksThatClimbAfterALinkIntoAVolume_RunsWhatLinuxRuns()
+    {
+        string vol = HostScratch.NewDirectory("vol-exec-dotdot");
+        Directory.CreateDirectory(Path.Combine(vol, "d/a/b"));
+        File.WriteAllText(Path.Combine(vol, "d/a/prog"), "#!/bin/sh\necho deep\n");
+        File.WriteAllText(Path.Combine(vol, "prog"), "#!/bin/sh\necho shallow\n");
+        File.SetUnixFileMode(Path.Combine(vol, "d/a/prog"), (UnixFileMode)0x1ED);
+        File.SetUnixFileMode(Path.Combine(vol, "prog"), (UnixFileMode)0x1ED);
+        File.CreateSymbolicLink(Path.Combine(vol, "l"), "d/a/b");
+        const string Script = "mkdir -p /tmp/q && cd /tmp/q && ln -s /v/l k && ln -s k/../prog e && ./e && /tmp/q/e && " +
+            "printf '#!/tmp/q/k/../prog\\n' > s && chmod +x s && ./s";
+        RunResult r = MoatCli.Do(["/bin/sh", "-c", Script], HostScratch.Root, null, "--volume", vol + ":/v:ro");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("deep\ndeep\ndeep\n", r.StdoutText);
+    }
+
     [Fact]
     public void ASingleFile_CanBeBound_ReadOnlyOrReadWrite()
     {

@@ -468,9 +468,14 @@ internal static class SysProcess
         // A process with a root of its own, or a namespace with binds whose links the Sentry walks: the paths the
         // program names (and, for the latter, its own path: a link met later in it may lead into such a bind) are
         // walked here, in the mount tree.
+        // Elsewhere they are resolved to link-free paths (PathOps.ResolveLinks) before the loader's own walk, which
+        // cancels a ".." met in a link's target lexically: /tmp/e -> k/../prog with k -> /v/d/a/b runs /v/d/a/prog.
         bool rooted = RootedPath.IsRooted(t);
-        Func<string, string>? inRoot = rooted || t.Group.Mounts.HasWalkedBinds ? p => RootedPath.Resolve(t, "/", p, followLast: true, out string q) < 0 ? p : q : null;
-        if (!rooted && inRoot != null)
+        bool walked = rooted || t.Group.Mounts.HasWalkedBinds;
+        Func<string, string> inRoot = walked
+            ? p => RootedPath.Resolve(t, "/", p, followLast: true, out string q) < 0 ? p : q
+            : p => p.Length > 0 && p[0] == '/' ? PathOps.ResolveLinks(t, p) : p;
+        if (!rooted)
         {
             path = inRoot(path);
         }
@@ -527,7 +532,7 @@ internal static class SysProcess
             t.Group.PosixTimers.Clear();
         }
 
-        t.Group.ExecutablePath = PathOps.ResolveLinks(t, executable);
+        t.Group.ExecutablePath = walked ? PathOps.ResolveLinks(t, executable) : executable; // else resolved above
         t.Group.HasExeced = true;
         t.Group.ExecCount++;
         // The new image has a table of its own (unshare_sighand): another process sharing it keeps its handlers.
