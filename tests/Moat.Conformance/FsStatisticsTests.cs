@@ -34,6 +34,23 @@ public sealed class FsStatisticsTests
         Assert.Equal("256\n", r.StdoutText);
     }
 
+    // df and find -xdev match a file's st_dev against mountinfo's major:minor: every mount point's stat must name the
+    // device its mountinfo line names (the root overlay said 0:1 where its files say 1:1; mqueue shared /proc's 0:22).
+    // No mount inside is covered by another, so unlike on a host every line must match; the devices also differ
+    // between file systems (devpts is served by /dev's tmpfs and shares its device: one known exception).
+    [Fact]
+    public void EveryMountPoint_HasTheDeviceItsMountinfoLineNames_AndFileSystemsDiffer()
+    {
+        const string Script =
+            "while read id parent majmin root mp rest; do x=$(/bin/busybox stat -c %D \"$mp\") || exit 1; x=$((0x$x)); " +
+            "d=$(((x >> 8) & 0xfff)):$(((x & 0xff) | ((x >> 12) & 0xfff00))); " +
+            "[ \"$d\" = \"$majmin\" ] || echo \"$mp: $d, mountinfo $majmin\"; echo \"$majmin $mp\" >> /tmp/devs; done < /proc/self/mountinfo; " +
+            "grep -v ' /dev/pts$' /tmp/devs | cut -d' ' -f1 | sort | uniq -d | sed 's/^/shared: /'";
+        RunResult r = MoatCli.Do(["/bin/busybox", "sh", "-c", Script], HostScratch.Root);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(string.Empty, r.StdoutText);
+    }
+
     [Fact]
     public void Statfs_OfAMissingPath_IsENOENT()
     {

@@ -33,7 +33,7 @@ internal sealed partial class Kernel
         Mounts = new Vfs.Mounts.MountNamespace(new Vfs.Mounts.Mount
         {
             Id = Vfs.Mounts.MountNamespace.NextId(), ParentId = 0, MountPoint = "/", Kind = Vfs.Mounts.MountKind.Overlay, Root = "/",
-            Source = "none", FsType = "overlay",
+            Source = "none", FsType = "overlay", OverlayDevice = Upper.Device,
         });
         Mounts.Add(new Vfs.Mounts.Mount
         {

@@ -22,8 +22,8 @@ internal static class MqueueFs
     /// <summary>MQUEUE_MAGIC, what statfs answers.</summary>
     public const long Magic = 0x19800202;
 
-    /// <summary>The file system's st_dev.</summary>
-    public const ulong Device = 0x16;
+    /// <summary>The file system's st_dev (its own: /proc has 0x16, so `df /proc` and `find -xdev` tell them apart).</summary>
+    public const ulong Device = 0x17;
 
     private const byte DtReg = 8;
 

@@ -33,6 +33,9 @@ internal sealed record Mount
 
     public MountFlags Flags { get; init; }
 
+    /// <summary>The st_dev the root overlay's files show (its upper layer's), for mountinfo to name the same device.</summary>
+    public ulong? OverlayDevice { get; init; }
+
     /// <summary>The pid namespace a <see cref="MountKind.Proc"/> mount shows (the mounter's); null for the sandbox's root one.</summary>
     public Kernel.PidNamespace? PidNs { get; init; }
 
@@ -65,7 +68,7 @@ internal sealed record Mount
     };
 
     /// <summary>The st_dev of the mount's files as mountinfo shows it.</summary>
-    public ulong Device => Kind switch
+    public ulong Device => OverlayDevice ?? Kind switch
     {
         MountKind.Tmpfs => Tmpfs!.Device,
         MountKind.Volume => 0x200 + (ulong)Volume!.Root,
