@@ -201,11 +201,15 @@ internal static class DoCommand
         }
 
         RawTerminalLines(o.Tty && !o.NoTty);
+        // Opened before the jail, which has no /dev: where fd 2 goes when there is no log file (DivertStderr).
+        long nowhere = log.Enabled ? -1 : HostPath.Openat(Moat.Abi.OpenFlags.AT_FDCWD, "/dev/null", Moat.Abi.OpenFlags.O_WRONLY | Moat.Abi.OpenFlags.O_CLOEXEC);
         if (!SentryJail.Enter(out string? error) || !SentryConfinement.Enter(out error))
         {
             Console.Error.WriteLine($"moat: cannot confine the Sentry: {error}");
             return 1;
         }
+
+        SafeFdHandle?[]? stdio = DivertStderr(log, nowhere);
 
         var options = new SandboxOptions
         {
@@ -229,10 +233,44 @@ internal static class DoCommand
             NetRaw = o.NetRaw,
             NetworkLink = JailedLink(o.NetLink),
             Terminal = o.Tty && !o.NoTty, // the outer moat put its host pty's replica on our fds 0-2 (DoTerminal)
+            Stdio = stdio,
         };
         int status = Sandbox.Run(options, gofer, log);
         log.Debug($"the sandbox ended with status {status}");
         return status;
+    }
+
+    // The runtime writes its own last words (a FailFast, a stack overflow, an assertion) raw on fd 2, which is the
+    // program's stderr: the program gets a copy of that descriptor, and fd 2 becomes the debug log's file (or
+    // /dev/null without one). Console.Error, made first, keeps its own dup of the caller's stderr, so the one line
+    // of a failed start still reaches the caller. Left as it is when --debug writes the log on stderr.
+    private static SafeFdHandle?[]? DivertStderr(DebugLog log, long nowhere)
+    {
+        Console.Error.Flush();
+        if (log.Enabled && log.FilePath == null)
+        {
+            return null;
+        }
+
+        long saved = HostFile.Fcntl(2, HostFile.F_DUPFD_CLOEXEC, 3);
+        if (saved < 0)
+        {
+            return null;
+        }
+
+        bool diverted = nowhere >= 0 ? HostProcess.Syscall(Moat.Abi.Sysno.dup3, nowhere, 2, 0) == 2 : log.DupOnto(2);
+        if (nowhere >= 0)
+        {
+            HostFile.Close((int)nowhere);
+        }
+
+        if (!diverted)
+        {
+            HostFile.Close((int)saved);
+            return null;
+        }
+
+        return [new SafeFdHandle(0, ownsHandle: false), new SafeFdHandle(1, ownsHandle: false), new SafeFdHandle((int)saved)];
     }
 
     // Inside: --network=sandbox's device at SentryJail.NetFd and the addresses the outer moat chose.

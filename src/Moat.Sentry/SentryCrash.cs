@@ -21,7 +21,10 @@ public static class SentryCrash
     /// <summary>The Sentry's exit status after an unhandled exception (EX_SOFTWARE of sysexits.h).</summary>
     public const int ExitStatus = 70;
 
-    /// <summary>Set to <c>sentry-thread</c>: a Sentry thread throws once init runs (for the failure tests).</summary>
+    /// <summary>
+    /// Set to <c>sentry-thread</c>: a Sentry thread throws once init runs; <c>sentry-failfast</c>: the runtime's
+    /// FailFast, whose message the runtime itself writes on fd 2 (for the failure tests).
+    /// </summary>
     public const string FaultVariable = "MOAT_FAULT";
 
     private static TextWriter? s_log;
@@ -50,7 +53,13 @@ public static class SentryCrash
     /// <summary>Starts the thread of <see cref="FaultVariable"/> when the environment asks for it.</summary>
     internal static void InjectFaultIfAsked()
     {
-        if (Environment.GetEnvironmentVariable(FaultVariable) != "sentry-thread")
+        string? fault = Environment.GetEnvironmentVariable(FaultVariable);
+        if (fault == "sentry-failfast")
+        {
+            Environment.FailFast($"an injected FailFast ({FaultVariable}=sentry-failfast)");
+        }
+
+        if (fault != "sentry-thread")
         {
             return;
         }

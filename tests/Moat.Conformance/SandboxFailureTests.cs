@@ -62,6 +62,25 @@ public sealed class SandboxFailureTests
         Assert.Contains("   at ", log, StringComparison.Ordinal); // the stack, for whoever reads the log
     }
 
+    // The runtime's own last words (a FailFast, a stack overflow) are written raw on fd 2: in the jailed Sentry
+    // that is the debug log's file, never the program's stderr, which the program still has.
+    [Fact]
+    public void SentryFailFast_TheRuntimesMessageInTheLog_NotOnTheProgramsStderr()
+    {
+        string logs = HostScratch.NewDirectory("logs") + "/";
+        using Process moat = Start(["MOAT_FAULT=sentry-failfast"], "--confine=full", "--debug-log", logs);
+        (int status, string stderr) = Finish(moat);
+        Assert.Equal(125, status);
+        string line = Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith("moat: the Sentry ", line, StringComparison.Ordinal);
+        string log = File.ReadAllText(Assert.Single(Directory.GetFiles(logs, "*.sentry.log")));
+        Assert.Contains("an injected FailFast (MOAT_FAULT=sentry-failfast)", log, StringComparison.Ordinal);
+
+        RunResult r = MoatCli.Do(["/bin/sh", "-c", "echo to-stderr >&2; echo to-stdout"], "/");
+        Assert.Equal("to-stderr\n", r.Stderr);
+        Assert.Equal("to-stdout\n", r.StdoutText);
+    }
+
     [Fact]
     public void ProgramKilledBySignal_IsTheProgramsStatus_NotAFailure()
     {

@@ -81,6 +81,13 @@ internal sealed class DebugLog : TextWriter
         return new DebugLog((int)fd, path, command, verbose);
     }
 
+    /// <summary>
+    /// Makes fd <paramref name="target"/> another descriptor of this log's file (dup3), so what is written there
+    /// raw (the runtime's last words) lands in the log. False when the log has no file or the dup failed.
+    /// </summary>
+    public bool DupOnto(int target) =>
+        FilePath != null && _fd >= 0 && HostProcess.Syscall(Sysno.dup3, _fd, target, 0) == target;
+
     /// <summary>The file <paramref name="pattern"/> names for this id and command.</summary>
     public static string Resolve(string pattern, string id, string command)
     {
