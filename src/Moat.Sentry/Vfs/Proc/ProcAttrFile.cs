@@ -18,7 +18,7 @@ internal sealed class ProcAttrFile : FileDescription
         _task = task;
         _stat = stat;
         Path = path;
-        StatusFlags = (flags & OpenFlags.O_ACCMODE) | OpenFlags.O_LARGEFILE;
+        StatusFlags = (flags & (OpenFlags.O_ACCMODE | OpenFlags.O_PATH)) | OpenFlags.O_LARGEFILE;
     }
 
     public override bool Positional => true;
