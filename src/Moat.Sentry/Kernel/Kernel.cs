@@ -220,6 +220,12 @@ internal sealed partial class Kernel
     /// <summary>When the sandbox started (Environment.TickCount64), for its uptime.</summary>
     public long BootTicks { get; } = Environment.TickCount64;
 
+    /// <summary>The wall-clock time of <see cref="BootTicks"/> in ns since the epoch: /proc/stat's btime, /proc's inode times.</summary>
+    public long BootRealtimeNs { get; } = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+
+    /// <summary>The wall-clock time (ns since the epoch) of a moment given as Environment.TickCount64.</summary>
+    public long RealtimeNsAt(long ticks) => BootRealtimeNs + ((ticks - BootTicks) * 1_000_000);
+
     /// <summary>Guards the process tree: groups, parents, children, zombies.</summary>
     public Lock TreeMu { get; } = new();
 

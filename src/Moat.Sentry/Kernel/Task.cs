@@ -43,6 +43,17 @@ internal sealed partial class Task
 
     public Kernel Kernel { get; }
 
+    /// <summary>When the task was made (Environment.TickCount64): /proc/PID/stat's starttime, its /proc entries' times.</summary>
+    public long StartTicks { get; } = Environment.TickCount64;
+
+    /// <summary>
+    /// The number of the system call the task is serving, or -1 while it runs application code (/proc/PID/syscall).
+    /// Written by the task's own thread only.
+    /// </summary>
+    public int SyscallInProgress => Volatile.Read(ref _syscallInProgress);
+
+    private int _syscallInProgress = -1;
+
     /// <summary>
     /// The task whose host thread this is (every task runs on a thread of its own, exit included), or null on
     /// other Sentry threads. For code that acts "as current" below the syscall layer, as shm_nattch's pid.
@@ -442,6 +453,7 @@ internal sealed partial class Task
     private long RunSyscall(int nr, in SyscallArgs args)
     {
         long result;
+        Volatile.Write(ref _syscallInProgress, nr);
         if (Kernel.Traces(nr))
         {
             Strace.StraceLog.Enter(this, nr, args);
@@ -452,6 +464,8 @@ internal sealed partial class Task
         {
             result = InvokeSyscall(nr, args);
         }
+
+        Volatile.Write(ref _syscallInProgress, -1);
 
         if (Exit == null && MM.TakeOomKill())
         {

@@ -135,8 +135,8 @@ internal sealed partial class ThreadGroup
     /// <summary>ITIMER_VIRTUAL (index 0) and ITIMER_PROF (index 1). Protected by TimersMu.</summary>
     public CpuTimer?[] CpuTimers { get; } = new CpuTimer?[2];
 
-    /// <summary>POSIX timers by id. Protected by TimersMu.</summary>
-    public Dictionary<int, (IArmedTimer Timer, int Clock)> PosixTimers { get; } = [];
+    /// <summary>POSIX timers by id, with their clock and how they notify (/proc/PID/timers). Protected by TimersMu.</summary>
+    public Dictionary<int, (IArmedTimer Timer, int Clock, TimerNotify Notify)> PosixTimers { get; } = [];
 
     /// <summary>The next POSIX timer id. Protected by TimersMu.</summary>
     public int NextTimerId { get; set; }
@@ -154,7 +154,7 @@ internal sealed partial class ThreadGroup
                 CpuTimers[i] = null;
             }
 
-            foreach ((IArmedTimer timer, int _) in PosixTimers.Values)
+            foreach ((IArmedTimer timer, int _, TimerNotify _) in PosixTimers.Values)
             {
                 timer.Dispose();
             }

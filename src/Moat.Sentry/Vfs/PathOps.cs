@@ -251,7 +251,7 @@ internal static class PathOps
 
                 // O_PATH|O_NOFOLLOW names the link itself, as for any symlink.
                 string linkTarget = node.Target ?? string.Empty;
-                var linkStat = new Stat
+                Stat linkStat = node.Attr is Stat { st_mode: var lm } la && (lm & Abi.Stat.S_IFMT) == Abi.Stat.S_IFLNK ? la : new Stat
                 {
                     st_mode = Abi.Stat.S_IFLNK | 0x1FF,
                     st_nlink = 1,

@@ -524,7 +524,7 @@ internal static class SysProcess
         // POSIX timers do not survive execve; the ITIMER_REAL timer does.
         lock (t.Group.TimersMu)
         {
-            foreach ((IArmedTimer timer, int _) in t.Group.PosixTimers.Values)
+            foreach ((IArmedTimer timer, int _, TimerNotify _) in t.Group.PosixTimers.Values)
             {
                 timer.Dispose();
             }

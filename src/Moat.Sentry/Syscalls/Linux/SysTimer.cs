@@ -201,6 +201,11 @@ internal static class SysTimer
             id = g.NextTimerId++;
         }
 
+        if (a.Pointer(1) == 0)
+        {
+            value = (ulong)id; // without a sigevent, si_value.sival_int is the timer's id
+        }
+
         Action fire = () =>
         {
             if (notify == SIGEV_NONE)
@@ -225,7 +230,7 @@ internal static class SysTimer
             : new IntervalTimer(_ => fire());
         lock (g.TimersMu)
         {
-            g.PosixTimers[id] = (timer, clock);
+            g.PosixTimers[id] = (timer, clock, new TimerNotify(sig, value, notify, notify == SIGEV_THREAD_ID ? tid : g.Tgid));
         }
 
         if (t.MM.CopyOut(a.Pointer(2), id) < 0)
@@ -242,7 +247,7 @@ internal static class SysTimer
         return 0;
     }
 
-    private static (IArmedTimer Timer, int Clock)? Find(Task t, int id)
+    private static (IArmedTimer Timer, int Clock, TimerNotify Notify)? Find(Task t, int id)
     {
         lock (t.Group.TimersMu)
         {
@@ -253,7 +258,7 @@ internal static class SysTimer
     /// <summary>Implements timer_settime(2).</summary>
     public static long TimerSettime(Task t, in SyscallArgs a)
     {
-        if (Find(t, a.Int(0)) is not var (timer, clock))
+        if (Find(t, a.Int(0)) is not var (timer, clock, _))
         {
             return -Errno.EINVAL.Value;
         }
@@ -263,16 +268,16 @@ internal static class SysTimer
 
     /// <summary>Implements timer_gettime(2).</summary>
     public static long TimerGettime(Task t, in SyscallArgs a) =>
-        Find(t, a.Int(0)) is var (timer, _) ? CopyOutItimerspec(t, a.Pointer(1), timer) : -Errno.EINVAL.Value;
+        Find(t, a.Int(0)) is var (timer, _, _) ? CopyOutItimerspec(t, a.Pointer(1), timer) : -Errno.EINVAL.Value;
 
     /// <summary>Implements timer_getoverrun(2).</summary>
     public static long TimerGetoverrun(Task t, in SyscallArgs a) =>
-        Find(t, a.Int(0)) is var (timer, _) ? Math.Min(timer.TakeOverrun(), int.MaxValue) : -Errno.EINVAL.Value;
+        Find(t, a.Int(0)) is var (timer, _, _) ? Math.Min(timer.TakeOverrun(), int.MaxValue) : -Errno.EINVAL.Value;
 
     /// <summary>Implements timer_delete(2).</summary>
     public static long TimerDelete(Task t, in SyscallArgs a)
     {
-        (IArmedTimer Timer, int Clock) e;
+        (IArmedTimer Timer, int Clock, TimerNotify Notify) e;
         lock (t.Group.TimersMu)
         {
             if (!t.Group.PosixTimers.Remove(a.Int(0), out e))

@@ -316,7 +316,7 @@ internal static partial class SyscallTable
         Full(Sysno.alarm, SysTimer.Alarm);
         Partial(Sysno.setitimer, SysTimer.Setitimer, "CPU-time timers sample the stub's clock every 10 ms");
         Full(Sysno.getitimer, SysTimer.Getitimer);
-        Partial(Sysno.timer_create, SysTimer.TimerCreate, "wall, monotonic and CPU clocks (sampled every 10 ms); SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID");
+        Partial(Sysno.timer_create, SysTimer.TimerCreate, "wall, monotonic and CPU clocks (sampled every 10 ms); SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID (without a sigevent, si_value is the timer id); listed in /proc/PID/timers");
         Full(Sysno.timer_settime, SysTimer.TimerSettime);
         Full(Sysno.timer_gettime, SysTimer.TimerGettime);
         Full(Sysno.timer_getoverrun, SysTimer.TimerGetoverrun);

@@ -52,6 +52,20 @@ internal static class ProcFs
         PidNamespace ns = pidNs ?? t.Kernel.RootPidNs;
         string[] parts = norm == "/proc" ? [] : norm["/proc/".Length..].Split('/');
 
+        long boot = t.Kernel.BootRealtimeNs;
+
+        // /proc/net is a link to self/net, as in Linux since network namespaces: the caller's network's files.
+        if (parts.Length > 0 && parts[0] == "net")
+        {
+            if (parts.Length == 1 && !followLast)
+            {
+                node = new ProcNode(ProcKind.Link, norm, Target: "self/net", Attr: NodeAttr(norm, ProcKind.Link, boot, size: "self/net".Length));
+                return 0;
+            }
+
+            parts = ["self", .. parts];
+        }
+
         // Follow self and thread-self (always when not last; when last, only if asked).
         if (parts.Length > 0 && (parts[0] == "self" || parts[0] == "thread-self"))
         {
@@ -64,7 +78,7 @@ internal static class ProcFs
             string target = parts[0] == "self" ? Num(self) : Num(self) + "/task/" + Num(t.Pid.In(ns));
             if (parts.Length == 1 && !followLast)
             {
-                node = new ProcNode(ProcKind.Link, norm, Target: target);
+                node = new ProcNode(ProcKind.Link, norm, Target: target, Attr: NodeAttr(norm, ProcKind.Link, boot));
                 return 0;
             }
 
@@ -75,7 +89,7 @@ internal static class ProcFs
 
         if (parts.Length == 0)
         {
-            node = new ProcNode(ProcKind.Directory, "/proc", Entries: () => RootEntries(t, ns));
+            node = new ProcNode(ProcKind.Directory, "/proc", Entries: () => RootEntries(t, ns), Attr: NodeAttr("/proc", ProcKind.Directory, boot));
             return 0;
         }
 
@@ -102,15 +116,55 @@ internal static class ProcFs
 
             if (parts.Length == 2 && parts[1] == "task")
             {
-                node = new ProcNode(ProcKind.Directory, dir + "/task", Entries: () => TaskEntries(t.Kernel, ns, g),
-                    Attr: ProcPid.Attr(g, leader, dir + "/task", Abi.Stat.S_IFDIR | 0x16d));
+                Stat taskAttr = ProcPid.Attr(g, leader, dir + "/task", Abi.Stat.S_IFDIR | 0x16d);
+                lock (t.Kernel.TreeMu)
+                {
+                    taskAttr.st_nlink += (ulong)g.Tasks.Count; // proc_task_getattr: a link per thread
+                }
+
+                node = new ProcNode(ProcKind.Directory, dir + "/task", Entries: () => TaskEntries(t.Kernel, ns, g), Attr: taskAttr);
                 return 0;
             }
 
             return ProcessNode(t, ns, g, leader, dir, parts[1..], followLast, out node);
         }
 
-        return SystemNode(t, parts, out node);
+        long r = SystemNode(t, parts, out node);
+        if (r == 0 && node!.Attr == null)
+        {
+            // The sandbox's own files, made when it booted.
+            node = node with { Attr = NodeAttr(node.Path, node.Kind, boot) };
+        }
+
+        return r;
+    }
+
+    /// <summary>
+    /// The stat of a /proc node that has no owner of its own: root's, 0555 for a directory, 0444 for a file, 0777 for
+    /// a link (of <paramref name="size"/> bytes: a link made with a fixed target, as /proc/net, counts its target),
+    /// with <paramref name="timeNs"/> as its times.
+    /// </summary>
+    internal static Stat NodeAttr(string path, ProcKind kind, long timeNs, long size = 0) => Times(new Stat
+    {
+        st_mode = kind switch
+        {
+            ProcKind.Directory => Abi.Stat.S_IFDIR | 0x16d,
+            ProcKind.File => Abi.Stat.S_IFREG | 0x124,
+            _ => Abi.Stat.S_IFLNK | 0x1ff,
+        },
+        st_nlink = kind == ProcKind.Directory ? 2UL : 1UL,
+        st_ino = (ulong)(uint)path.GetHashCode(StringComparison.Ordinal) | 1,
+        st_dev = Device,
+        st_blksize = 1024,
+        st_size = size,
+    }, timeNs);
+
+    /// <summary>Sets a stat's access, change and modification times to <paramref name="ns"/> (since the epoch).</summary>
+    internal static Stat Times(Stat st, long ns)
+    {
+        st.st_atime = st.st_mtime = st.st_ctime = ns / 1_000_000_000;
+        st.st_atime_nsec = st.st_mtime_nsec = st.st_ctime_nsec = ns % 1_000_000_000;
+        return st;
     }
 
     private static long ProcessNode(Task caller, PidNamespace ns, ThreadGroup g, Task task, string dir, string[] parts, bool followLast, out ProcNode? node)
@@ -127,7 +181,7 @@ internal static class ProcFs
 
         string path = dir + "/" + string.Join('/', parts);
         int mode = ProcPid.Mode(parts[0]);
-        if (mode < 0 || (thread && parts[0] == "task"))
+        if (mode < 0 || (thread && ProcPid.ProcessOnly(parts[0])))
         {
             return -Errno.ENOENT.Value;
         }
@@ -139,7 +193,13 @@ internal static class ProcFs
             case "fdinfo" when parts.Length == 1:
             {
                 byte type = parts[0] == "fd" ? DtLnk : DtReg;
-                node = new ProcNode(ProcKind.Directory, path, Attr: Own(Abi.Stat.S_IFDIR), Entries: () =>
+                Stat dirAttr = Own(Abi.Stat.S_IFDIR);
+                if (parts[0] == "fd")
+                {
+                    dirAttr.st_size = task.Fds.OpenFds().Count; // proc_fd_getattr: the number of open descriptors
+                }
+
+                node = new ProcNode(ProcKind.Directory, path, Attr: dirAttr, Entries: () =>
                 {
                     var e = new List<(string, byte)>();
                     foreach (int fd in task.Fds.OpenFds())
@@ -182,7 +242,12 @@ internal static class ProcFs
                     return 0;
                 }
 
-                node = new ProcNode(ProcKind.Link, path, Target: FdTarget(caller, f), Fd: f);
+                // The link's mode tells how the file is open: r-x for reading, -wx for writing (proc_fd_instantiate);
+                // its size is 64 so that readlink(1) and the like ask for enough.
+                int acc = f.StatusFlags & (OpenFlags.O_ACCMODE | OpenFlags.O_PATH);
+                uint linkMode = acc == OpenFlags.O_RDONLY ? 0x140u : acc == OpenFlags.O_WRONLY ? 0xc0u : acc == OpenFlags.O_RDWR ? 0x1c0u : 0;
+                Stat linkAttr = Own(Abi.Stat.S_IFLNK) with { st_mode = Abi.Stat.S_IFLNK | linkMode, st_size = 64 };
+                node = new ProcNode(ProcKind.Link, path, Target: FdTarget(caller, f), Fd: f, Attr: linkAttr);
                 return 0;
             }
 
@@ -206,17 +271,54 @@ internal static class ProcFs
 
                 // A magic link, as fd links are: following it reaches the namespace's file itself.
                 PidNamespace? pidNs = parts[1] switch { "pid" => task.PidNs, "pid_for_children" => task.ChildPidNs, _ => null };
-                node = new ProcNode(ProcKind.Link, path, Target: nsTarget, Fd: new NamespaceFile(nsInode) { PidNamespace = pidNs });
+                node = new ProcNode(ProcKind.Link, path, Target: nsTarget, Fd: new NamespaceFile(nsInode) { PidNamespace = pidNs }, Attr: Own(Abi.Stat.S_IFLNK | 0x1ff));
                 return 0;
             case "exe" when parts.Length == 1:
-                node = new ProcNode(ProcKind.Link, path, Target: g.ExecutablePath);
+                node = new ProcNode(ProcKind.Link, path, Target: g.ExecutablePath, Attr: Own(Abi.Stat.S_IFLNK));
                 return 0;
             case "cwd" when parts.Length == 1:
-                node = new ProcNode(ProcKind.Link, path, Target: g.Cwd);
+                node = new ProcNode(ProcKind.Link, path, Target: g.Cwd, Attr: Own(Abi.Stat.S_IFLNK));
                 return 0;
             case "root" when parts.Length == 1:
-                node = new ProcNode(ProcKind.Link, path, Target: g.Root);
+                node = new ProcNode(ProcKind.Link, path, Target: g.Root, Attr: Own(Abi.Stat.S_IFLNK));
                 return 0;
+            case "net":
+            {
+                // The caller's network's files (the sandbox has one network), owned by root but for the directory.
+                long r = ProcNet.Lookup(caller, parts, path, out node);
+                if (r == 0)
+                {
+                    node = node! with { Attr = parts.Length == 1 ? Own(Abi.Stat.S_IFDIR) : NodeAttr(path, node!.Kind, ProcPid.StartedAt(task)) };
+                }
+
+                return r;
+            }
+
+            case "attr" when parts.Length == 1:
+                node = new ProcNode(ProcKind.Directory, path, Attr: Own(Abi.Stat.S_IFDIR), Entries: ProcPid.AttrEntries);
+                return 0;
+            case "attr" when parts.Length == 2:
+            {
+                int attrMode = ProcPid.AttrMode(parts[1]);
+                if (attrMode < 0)
+                {
+                    return -Errno.ENOENT.Value;
+                }
+
+                Stat attrStat = ProcPid.Attr(g, task, path, Abi.Stat.S_IFREG | (uint)attrMode);
+                node = new ProcNode(ProcKind.File, path, Attr: attrStat, Open: flags => new ProcAttrFile(task, path, attrStat, flags));
+                return 0;
+            }
+
+            case "syscall" when parts.Length == 1:
+            {
+                // lock_trace: reading needs ptrace-attach access (EPERM), after the mode bits let the file open.
+                Stat syscallStat = Own(Abi.Stat.S_IFREG);
+                node = new ProcNode(ProcKind.File, path, Attr: syscallStat, Open: flags => new ProcCheckedFile(path, syscallStat, flags,
+                    reader => PtraceAccess.MayRead(reader, task, fsCreds: true) ? Errno.None : Errno.EPERM,
+                    () => Encoding.ASCII.GetBytes(ProcPid.Syscall(task))));
+                return 0;
+            }
         }
 
         if (parts.Length != 1 || (mode & 0xfff) == 0x1ff)
@@ -225,7 +327,7 @@ internal static class ProcFs
         }
 
         string name = parts[0];
-        if (name is "task" or "fd" or "fdinfo" or "ns")
+        if (name is "task" or "fd" or "fdinfo" or "ns" or "net" or "attr")
         {
             return -Errno.ENOENT.Value;
         }
@@ -294,6 +396,10 @@ internal static class ProcFs
                 return ProcMounts.Mounts(g.Mounts, g.Root);
             case "mountinfo":
                 return ProcMounts.MountInfo(g.Mounts, g.Root);
+            case "mountstats":
+                return ProcMounts.MountStats(g.Mounts, g.Root);
+            case "timers":
+                return ProcPid.Timers(caller.Kernel, ns, g);
             case "limits":
                 return Limits(g);
             case "cgroup":
@@ -455,7 +561,7 @@ internal static class ProcFs
         int priority = SchedAttr.IsRealTime(sched.Policy) ? -1 - sched.RtPriority : 20 + sched.Nice;
         var sb = new StringBuilder();
         sb.Append(task.Pid.In(ns)).Append(" (").Append(task.Comm).Append(g.StopSignal != 0 ? ") T " : ") R ").Append(ppid).Append(' ').Append(pgrp).Append(' ').Append(session);
-        sb.Append(" 0 -1 4194560 0 0 0 0 0 0 0 0 ").Append(priority).Append(' ').Append(sched.Nice).Append(' ').Append(threads).Append(" 0 0 ").Append(vsize).Append(' ').Append(rss);
+        sb.Append(" 0 -1 4194560 0 0 0 0 0 0 0 0 ").Append(priority).Append(' ').Append(sched.Nice).Append(' ').Append(threads).Append(" 0 ").Append((task.StartTicks - k.BootTicks) / 10).Append(' ').Append(vsize).Append(' ').Append(rss);
         sb.Append(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 ").Append(sched.RtPriority).Append(' ').Append(sched.Policy);
         sb.Append(" 0 0 0 0 0 0 0 0 0 0 0\n");
         return sb.ToString();
@@ -465,11 +571,6 @@ internal static class ProcFs
     {
         node = null;
         string path = "/proc/" + string.Join('/', parts);
-        if (parts[0] == "net")
-        {
-            return ProcNet.Lookup(t, parts, path, out node);
-        }
-
         if (parts[0] == "sysvipc")
         {
             return ProcSysvipc.Lookup(t, parts, path, out node);
@@ -608,7 +709,7 @@ internal static class ProcFs
                     sb.Append("cpu").Append(i).Append(" 0 0 0 0 0 0 0 0 0 0\n");
                 }
 
-                long boot = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - ((Environment.TickCount64 - t.Kernel.BootTicks) / 1000);
+                long boot = t.Kernel.BootRealtimeNs / 1_000_000_000;
                 sb.Append("ctxt 0\nbtime ").Append(boot).Append("\nprocesses ").Append(t.Kernel.LastPid).Append("\nprocs_running 1\nprocs_blocked 0\n");
                 return sb.ToString();
             }
@@ -682,7 +783,7 @@ internal static class ProcFs
 
     private static List<(string, byte)> RootEntries(Task t, PidNamespace ns)
     {
-        var e = new List<(string, byte)> { ("self", DtLnk), ("thread-self", DtLnk), ("sys", DtDir), ("net", DtDir), ("sysvipc", DtDir) };
+        var e = new List<(string, byte)> { ("self", DtLnk), ("thread-self", DtLnk), ("sys", DtDir), ("net", DtLnk), ("sysvipc", DtDir) };
         foreach (string f in s_systemFiles)
         {
             e.Add((f, DtReg));

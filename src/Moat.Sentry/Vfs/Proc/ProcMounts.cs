@@ -34,6 +34,25 @@ internal static class ProcMounts
     }
 
     /// <summary>
+    /// /proc/PID/mountstats: "device SOURCE mounted on POINT with fstype TYPE" per reachable mount (show_vfsstat);
+    /// no file system of the sandbox has statistics of its own to add (NFS's).
+    /// </summary>
+    public static string MountStats(MountNamespace ns, string root)
+    {
+        var sb = new StringBuilder();
+        foreach (Mount m in ns.All)
+        {
+            if (RootedPath.IsBelow(m.MountPoint, root))
+            {
+                sb.Append("device ").Append(Escape(m.Source)).Append(" mounted on ").Append(Escape(RootedPath.Show(root, m.MountPoint)))
+                    .Append(" with fstype ").Append(m.FsType).Append('\n');
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>
     /// /proc/PID/mountinfo: "id parent major:minor root mount-point mount-options optional-fields - type source
     /// super-options" per mount (proc(5)); every mount is private, so there are no optional fields.
     /// </summary>

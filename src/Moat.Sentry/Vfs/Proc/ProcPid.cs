@@ -31,21 +31,59 @@ internal static class ProcPid
         ("oom_adj", DtReg, 0x1a4), ("oom_score_adj", DtReg, 0x1a4), ("loginuid", DtReg, 0x1a4), ("sessionid", DtReg, 0x124),
         ("coredump_filter", DtReg, 0x1a4), ("io", DtReg, 0x100), ("uid_map", DtReg, 0x1a4), ("gid_map", DtReg, 0x1a4),
         ("setgroups", DtReg, 0x1a4), ("timerslack_ns", DtReg, 0x1b6 /* 0666 */),
+        ("net", DtDir, 0x16d), ("attr", DtDir, 0x16d), ("syscall", DtReg, 0x100), ("mountstats", DtReg, 0x100),
+        ("timers", DtReg, 0x124), ("timens_offsets", DtReg, 0x1a4), ("projid_map", DtReg, 0x1a4), ("ksm_merging_pages", DtReg, 0x100),
     ];
 
-    /// <summary>The directory's entries; a thread's directory has no task directory of its own.</summary>
+    /// <summary>The files of a /proc/PID/attr directory and their modes (a kernel without an LSM lists only these).</summary>
+    private static readonly (string Name, uint Mode)[] s_attrEntries =
+    [
+        ("current", 0x1b6), ("prev", 0x124), ("exec", 0x1b6), ("fscreate", 0x1b6), ("keycreate", 0x1b6), ("sockcreate", 0x1b6),
+    ];
+
+    /// <summary>Whether entry <paramref name="name"/> is a process's only: a thread's directory (tid_base_stuff) lacks it.</summary>
+    public static bool ProcessOnly(string name) =>
+        name is "task" or "coredump_filter" or "mountstats" or "timers" or "timens_offsets" or "timerslack_ns";
+
+    /// <summary>The directory's entries; a thread's directory lacks the process-wide ones (<see cref="ProcessOnly"/>).</summary>
     public static List<(string Name, byte Type)> Entries(bool thread)
     {
         var e = new List<(string, byte)>(s_entries.Length);
         foreach ((string name, byte type, _) in s_entries)
         {
-            if (!(thread && name == "task"))
+            if (!(thread && ProcessOnly(name)))
             {
                 e.Add((name, type));
             }
         }
 
         return e;
+    }
+
+    /// <summary>The entries of a /proc/PID/attr directory.</summary>
+    public static List<(string Name, byte Type)> AttrEntries()
+    {
+        var e = new List<(string, byte)>(s_attrEntries.Length);
+        foreach ((string name, _) in s_attrEntries)
+        {
+            e.Add((name, DtReg));
+        }
+
+        return e;
+    }
+
+    /// <summary>The permission bits of /proc/PID/attr/<paramref name="name"/>, or -1 when there is no such file.</summary>
+    public static int AttrMode(string name)
+    {
+        foreach ((string n, uint mode) in s_attrEntries)
+        {
+            if (n == name)
+            {
+                return (int)mode;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>The permission bits of entry <paramref name="name"/>, or -1 when the directory has no such entry.</summary>
@@ -65,10 +103,12 @@ internal static class ProcPid
     /// <summary>The stat of a process's node at <paramref name="path"/>: its type and mode, owned as task_dump_owner says.</summary>
     public static Stat Attr(ThreadGroup g, Task task, string path, uint typeAndMode)
     {
+        // A 0555 directory keeps the effective ids even when the process is not dumpable: tools stat /proc/PID
+        // for its owner (task_dump_owner).
         Credentials c = task.Credentials;
-        bool dumpable = g.Dumpable;
+        bool dumpable = g.Dumpable || typeAndMode == (Stat.S_IFDIR | 0x16d);
         bool dir = (typeAndMode & Stat.S_IFMT) == Stat.S_IFDIR;
-        return new Stat
+        return ProcFs.Times(new Stat
         {
             st_mode = typeAndMode,
             st_nlink = dir ? 2UL : 1UL,
@@ -77,11 +117,17 @@ internal static class ProcPid
             st_ino = (ulong)(uint)path.GetHashCode(StringComparison.Ordinal) | 1,
             st_dev = ProcFs.Device,
             st_blksize = 1024,
-        };
+        }, StartedAt(task));
     }
 
+    /// <summary>
+    /// The time a process's /proc entries show (ns since the epoch): Linux stamps a proc inode when it is made, at
+    /// the first look, which for a process is close to its start; the Sentry uses the task's start, so two stats agree.
+    /// </summary>
+    public static long StartedAt(Task task) => task.Kernel.RealtimeNsAt(task.StartTicks);
+
     /// <summary>Whether opening entry <paramref name="name"/> also needs ptrace read access to the process (mm_access).</summary>
-    public static bool NeedsPtraceAccess(string name) => name is "environ" or "auxv" or "maps" or "io" or "personality" or "mem" or "smaps" or "smaps_rollup";
+    public static bool NeedsPtraceAccess(string name) => name is "environ" or "auxv" or "maps" or "io" or "personality" or "mem" or "smaps" or "smaps_rollup" or "timers";
 
     /// <summary>The content of the files this class adds; null for the others (ProcFs serves them).</summary>
     public static string? Content(Kernel.Kernel k, ThreadGroup g, Task task, bool thread, string name) => name switch
@@ -97,7 +143,9 @@ internal static class ProcPid
         "sessionid" => "4294967295",
         "coredump_filter" => task.MM.CoredumpFilter.ToString("x8", CultureInfo.InvariantCulture) + "\n",
         "io" => Io(k, g, task, thread),
-        "uid_map" or "gid_map" => "         0          0 4294967295\n", // the sandbox's ids are its own, all of them
+        "uid_map" or "gid_map" or "projid_map" => "         0          0 4294967295\n", // the sandbox's ids are its own, all of them
+        "timens_offsets" => "monotonic           0         0\nboottime            0         0\n", // no time namespace but the first
+        "ksm_merging_pages" => "0\n", // the Sentry never merges pages (nor does Linux while ksmd is off, its default)
         "setgroups" => "allow\n",
         "timerslack_ns" => task.Prctl.TimerSlackNs.ToString(CultureInfo.InvariantCulture) + "\n",
         _ => null,
@@ -113,9 +161,63 @@ internal static class ProcPid
         "timerslack_ns" => (caller, b) => WriteTimerSlack(caller, task, b),
         // The map is written (the sandbox's user namespace is set up), so uid_map, gid_map and setgroups are EPERM
         // as in Linux; loginuid needs CAP_AUDIT_CONTROL in the initial user namespace, which the sandbox never has.
-        "uid_map" or "gid_map" or "setgroups" or "loginuid" => (_, _) => -Errno.EPERM.Value,
+        "uid_map" or "gid_map" or "projid_map" or "setgroups" or "loginuid" => (_, _) => -Errno.EPERM.Value,
+        "timens_offsets" => (caller, b) => WriteTimensOffsets(caller, b),
         _ => null,
     };
+
+    /// <summary>
+    /// /proc/PID/syscall as proc_pid_syscall writes it: "running" while the task runs application code, else the
+    /// number of the call it is in, its six arguments, its stack pointer and its instruction pointer. A task reading
+    /// its own file is in that read.
+    /// </summary>
+    public static string Syscall(Task task)
+    {
+        int nr = task.SyscallInProgress;
+        if (nr < 0)
+        {
+            return "running\n";
+        }
+
+        // The registers of a task in a call stay as they were at its entry until it returns.
+        PtraceRegs r = task.Registers;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{nr} 0x{r.rdi:x} 0x{r.rsi:x} 0x{r.rdx:x} 0x{r.r10:x} 0x{r.r8:x} 0x{r.r9:x} 0x{r.rsp:x} 0x{r.rip:x}\n");
+    }
+
+    /// <summary>
+    /// /proc/PID/timers (show_timer): each POSIX timer of the process, the newest first: its id, signal and
+    /// sigev_value, how it notifies (signal or none, to the process or a thread, by id in the reader's namespace)
+    /// and its clock.
+    /// </summary>
+    public static string Timers(Kernel.Kernel k, PidNamespace ns, ThreadGroup g)
+    {
+        var timers = new List<(int Id, int Clock, TimerNotify Notify)>();
+        lock (g.TimersMu)
+        {
+            foreach (KeyValuePair<int, (IArmedTimer Timer, int Clock, TimerNotify Notify)> e in g.PosixTimers)
+            {
+                timers.Add((e.Key, e.Value.Clock, e.Value.Notify));
+            }
+        }
+
+        timers.Sort((a, b) => b.Id.CompareTo(a.Id));
+        var sb = new StringBuilder();
+        foreach ((int id, int clock, TimerNotify n) in timers)
+        {
+            const int SigevThreadId = 4;
+            int target;
+            lock (k.TreeMu)
+            {
+                target = k.IdInLocked(ns, n.Target);
+            }
+
+            string how = (n.Notify & ~SigevThreadId) == 1 ? "none" : "signal";
+            sb.Append(CultureInfo.InvariantCulture, $"ID: {id}\nsignal: {n.Signo}/{n.Value:x16}\nnotify: {how}/{((n.Notify & SigevThreadId) != 0 ? "tid" : "pid")}.{target}\nClockID: {clock}\n");
+        }
+
+        return sb.ToString();
+    }
 
     private static string Io(Kernel.Kernel k, ThreadGroup g, Task task, bool thread)
     {
@@ -267,6 +369,51 @@ internal static class ProcPid
         TaskPrctl p = task.Prctl;
         task.Prctl = p with { TimerSlackNs = ns == 0 ? p.DefaultTimerSlackNs : ns };
         return 0;
+    }
+
+    // proc_timens_offsets_write: up to two lines "clock seconds nanoseconds" (clock monotonic, boottime, 1 or 7), then
+    // proc_timens_set_offset for the time namespace the process's children get: CAP_SYS_TIME over it, offsets in
+    // range, and a namespace no task has entered yet. The sandbox has only its first time namespace (unshare of
+    // CLONE_NEWTIME is EINVAL), whose offsets are frozen: EACCES once the rest is valid.
+    private static long WriteTimensOffsets(Task caller, byte[] b)
+    {
+        const long KtimeSecMax = long.MaxValue / 1_000_000_000;
+        int nul = Array.IndexOf(b, (byte)0);
+        string text = Encoding.ASCII.GetString(b, 0, nul < 0 ? b.Length : nul);
+        var seconds = new List<long>(2);
+        foreach (string line in (text.EndsWith('\n') ? text[..^1] : text).Split('\n'))
+        {
+            if (seconds.Count == 2)
+            {
+                break;
+            }
+
+            string[] f = line.Split([' ', '\t', '\v', '\f', '\r'], StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 3 || f[0].Length > 9 || !long.TryParse(f[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long sec) ||
+                !ulong.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out ulong nsec) || nsec >= 1_000_000_000 ||
+                f[0] is not ("monotonic" or "1" or "boottime" or "7"))
+            {
+                return -Errno.EINVAL.Value;
+            }
+
+            seconds.Add(sec);
+        }
+
+        if (!caller.Credentials.HasCapability(Credentials.CAP_SYS_TIME))
+        {
+            return -Errno.EPERM.Value;
+        }
+
+        long uptime = (Environment.TickCount64 - caller.Kernel.BootTicks) / 1000;
+        foreach (long sec in seconds)
+        {
+            if (sec > KtimeSecMax || sec < -KtimeSecMax || uptime + sec < 0 || uptime + sec > KtimeSecMax / 2)
+            {
+                return -Errno.ERANGE.Value;
+            }
+        }
+
+        return -Errno.EACCES.Value;
     }
 
     // kstrtoint base 10 after the kernel's strstrip: an optional sign, digits, nothing else.
