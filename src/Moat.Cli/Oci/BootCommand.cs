@@ -84,7 +84,7 @@ internal static class BootCommand
             return Report(sync, "error " + error);
         }
 
-        NetworkMode? network = NetworkOf(plan, p.Get("network"));
+        NetworkMode? network = NetworkOf(plan.NetworkNamespace, p.Get("network"));
         if (network is not NetworkMode mode)
         {
             return Report(sync, $"error unknown network '{p.Get("network")}' (available: sandbox, host, none)");
@@ -295,10 +295,10 @@ internal static class BootCommand
     /// default: the Sentry's stack takes the namespace's interface over; host: the namespace's host sockets; none:
     /// loopback only); without one, its own loopback, as a new namespace has. Null for an unknown --network.
     /// </summary>
-    internal static NetworkMode? NetworkOf(SandboxPlan plan, string? flag) => flag switch
+    internal static NetworkMode? NetworkOf(string? namespacePath, string? flag) => flag switch
     {
-        null or "sandbox" => plan.NetworkNamespace != null ? NetworkMode.Sandbox : NetworkMode.None,
-        "host" => plan.NetworkNamespace != null ? NetworkMode.Host : NetworkMode.None,
+        null or "sandbox" => namespacePath != null ? NetworkMode.Sandbox : NetworkMode.None,
+        "host" => namespacePath != null ? NetworkMode.Host : NetworkMode.None,
         "none" => NetworkMode.None,
         _ => null,
     };
