@@ -70,14 +70,26 @@ internal sealed class PacketLink : ILinkEndpoint, IDisposable
                 continue;
             }
 
-            for (int i = 0; i < Batch && ReadOne(); i++)
+            for (int i = 0; i < Batch; i++)
             {
+                long r = ReadOne();
+                if (r == -Errno.EAGAIN.Value)
+                {
+                    break;
+                }
+
+                if (r < 0)
+                {
+                    // The interface went down or away (a socket error is reported once, then poll is quiet): no spinning.
+                    Thread.Sleep(10);
+                    break;
+                }
             }
         }
     }
 
-    // Reads and delivers one frame; false when none was waiting.
-    private unsafe bool ReadOne()
+    // Reads one frame and delivers it (or drops one the host sent): its length, or -errno (EAGAIN: none waited).
+    private unsafe long ReadOne()
     {
         PacketBuffer p = PacketBuffer.Rent(Mtu + NetworkStack.EthernetHeaderLength);
         int room = p.Data.Length - p.Start;
@@ -93,7 +105,7 @@ internal sealed class PacketLink : ILinkEndpoint, IDisposable
         if (n <= 0 || type == HostPacketSocket.PACKET_OUTGOING)
         {
             p.Release();
-            return n > 0;
+            return n == 0 ? -Errno.EAGAIN.Value : n;
         }
         if (n > room)
         {
@@ -111,7 +123,7 @@ internal sealed class PacketLink : ILinkEndpoint, IDisposable
         // The kernel checked the transport checksum, or it is still partial (a veth peer left it to "hardware").
         p.ChecksumPartial = checksumDone;
         _dispatcher?.DeliverPacket(p);
-        return true;
+        return n;
     }
 
     public void Dispose()
