@@ -121,7 +121,7 @@ internal static class SentrySyscalls
         SeccompRule.Allow(Sysno.readlinkat, "HostPath.ReadLinkFd"),
         SeccompRule.Allow(Sysno.access, "runtime"),
         SeccompRule.Allow(Sysno.getcwd, "runtime"),
-        SeccompRule.Allow(Sysno.recvmsg, "GoferClient: replies and fds from the gofer"),
+        SeccompRule.Allow(Sysno.recvmsg, "GoferClient: replies and fds from the gofer; PacketLink: frames of a pod interface with their checksum state"),
         SeccompRule.Allow(Sysno.sendmsg, "GoferClient: requests"),
         SeccompRule.Allow(Sysno.socketpair, "GoferProcess; internal channels"),
         SeccompRule.Allow(Sysno.pipe2, "internal wake-up pipes"),

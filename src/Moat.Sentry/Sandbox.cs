@@ -33,7 +33,7 @@ public static class Sandbox
         var opener = new GoferFileOpener(gofer);
         using Net.SandboxNetwork? netstack = options.Network switch
         {
-            NetworkMode.Sandbox when options.NetworkLink is SandboxLink link => Net.SandboxNetwork.OverTap(link),
+            NetworkMode.Sandbox when options.NetworkLink is SandboxLink link => Net.SandboxNetwork.Over(link),
             NetworkMode.None when options.NetstackLoopback => Net.SandboxNetwork.LoopbackOnly(),
             _ => null,
         };

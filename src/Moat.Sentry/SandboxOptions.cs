@@ -170,12 +170,26 @@ public enum NetworkMode
     /// <summary>Internet sockets are host sockets the Sentry operates for the application.</summary>
     Host,
 
-    /// <summary>The Sentry's own TCP/IP stack on a TAP device that moat set up on the host (<see cref="SandboxLink"/>).</summary>
+    /// <summary>
+    /// The Sentry's own TCP/IP stack on a TAP device that moat set up on the host, or on an interface taken over
+    /// from a pod's network namespace (<see cref="SandboxLink"/>).
+    /// </summary>
     Sandbox,
 }
 
 /// <summary>
 /// The sandbox's Ethernet interface of <c>--network=sandbox</c>: an open TAP device whose host side moat
-/// configured (the gateway's address), and the address, prefix length and MAC the Sentry's stack takes.
+/// configured (the gateway's address), or with <see cref="PacketSocket"/> an AF_PACKET socket bound to an
+/// interface taken over from a pod's network namespace; and the address, prefix length and MAC the Sentry's stack takes.
 /// </summary>
-public sealed record SandboxLink(Moat.Host.SafeFdHandle Tap, string Name, string Address, int Prefix, string Gateway, ulong Mac);
+public sealed record SandboxLink(Moat.Host.SafeFdHandle Tap, string Name, string Address, int Prefix, string Gateway, ulong Mac)
+{
+    /// <summary>
+    /// <see cref="Tap"/> is an AF_PACKET socket bound to a pod's interface (oci-boot took it over), not a TAP device;
+    /// the interface keeps its name (<see cref="Name"/>) and <see cref="Mtu"/> in the sandbox.
+    /// </summary>
+    public bool PacketSocket { get; init; }
+
+    /// <summary>The interface's MTU.</summary>
+    public int Mtu { get; init; } = 1500;
+}

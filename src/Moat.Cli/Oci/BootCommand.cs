@@ -23,6 +23,9 @@ internal static class BootCommand
     // Where the jailed Sentry finds the gofer (4 is the launcher's handshake socket).
     private const int JailedGoferFd = 5;
 
+    // Hidden: the pod interface's facts for the jailed Sentry, whose packet socket is at SentryJail.NetFd.
+    private const string NetLinkOption = "net-link";
+
     public static readonly CommandSpec Spec = new()
     {
         Name = "oci-boot",
@@ -38,6 +41,8 @@ internal static class BootCommand
             OptionSpec.With("debug-log", "PATH", "the debug log (a file, or a directory for ID.boot.log, ID.sentry.log, ID.gofer.log)"),
             OptionSpec.With("id", "ID", "the container's id, in the debug log's name"),
             OptionSpec.With("cgroup", "DIR", "the host cgroup create made for the sandbox: joined before anything is spawned"),
+            OptionSpec.With("network", "sandbox|host|none", "with a network namespace path: the Sentry's stack on its interface (default), its host sockets, or loopback only"),
+            new OptionSpec(NetLinkOption, "the interface taken over for --network=sandbox, handed to the jailed Sentry", "NAME,ADDR,PREFIX,GW,MAC,MTU", Hidden: true),
         ],
     };
 
@@ -79,6 +84,12 @@ internal static class BootCommand
             return Report(sync, "error " + error);
         }
 
+        NetworkMode? network = NetworkOf(plan.NetworkNamespace, p.Get("network"));
+        if (network is not NetworkMode mode)
+        {
+            return Report(sync, $"error unknown network '{p.Get("network")}' (available: sandbox, host, none)");
+        }
+
         var volumes = new List<Moat.Sentry.BindMount>();
         foreach (BindMount b in plan.Binds)
         {
@@ -105,8 +116,14 @@ internal static class BootCommand
 
         if (jailed)
         {
+            SandboxLink? jailedLink = null;
+            if (mode == NetworkMode.Sandbox && (p.Get(NetLinkOption) is not string linkSpec || (jailedLink = Network.PodInterfaceTakeover.Parse(linkSpec, SentryJail.NetFd)) == null))
+            {
+                return Report(sync, "error moat oci-boot: --network=sandbox without the interface (--net-link)");
+            }
+
             using var goferClient = new Moat.Gofer.GoferClient(new SafeFdHandle(JailedGoferFd));
-            return RunSentry(sync, stateDir, log, debugLog, plan, volumes, goferClient, jail: true);
+            return RunSentry(sync, stateDir, log, debugLog, plan, volumes, goferClient, mode, jailedLink, jail: true);
         }
 
         using GoferProcess? gofer = GoferProcess.Start(plan.Rootfs, volumes, confine: true, logSettings, out string? goferError);
@@ -131,13 +148,27 @@ internal static class BootCommand
             }
         }
 
+        // --network=sandbox: the namespace's interface becomes the Sentry's (put back when the container ends).
+        debugLog.WriteLine($"moat: network: {ModeName(mode)}{(plan.NetworkNamespace != null ? " (the namespace " + plan.NetworkNamespace + ")" : string.Empty)}");
+        string? netError = null;
+        using Network.PodInterfaceTakeover? takeover = mode == NetworkMode.Sandbox ? Network.PodInterfaceTakeover.Create(debugLog, out netError) : null;
+        if (mode == NetworkMode.Sandbox && takeover == null)
+        {
+            return Report(sync, "error " + netError);
+        }
+
         // A JIT build loads assemblies from disk on demand, which a Sentry with an empty root cannot do.
         if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
         {
-            return RunSentry(sync, stateDir, log, debugLog, plan, volumes, gofer.Client, jail: false);
+            return RunSentry(sync, stateDir, log, debugLog, plan, volumes, gofer.Client, mode, takeover?.Link, jail: false);
         }
 
-        int launcher = SentryJail.Spawn(["oci-boot", SentryJail.InsideOption, .. originalArgs], [(sync.Fd, SyncFd), (gofer.Client.Socket.Fd, JailedGoferFd)], hostNetwork: plan.NetworkNamespace != null, out string? jailError);
+        // Only with host networking does the Sentry stay in the joined namespace; a taken-over interface's socket works from anywhere.
+        string[] jailedArgs = takeover != null ? [.. originalArgs, "--" + NetLinkOption, Network.PodInterfaceTakeover.Describe(takeover.Link)] : originalArgs;
+        (int From, int To)[] fds = takeover != null
+            ? [(sync.Fd, SyncFd), (gofer.Client.Socket.Fd, JailedGoferFd), (takeover.Link.Tap.Fd, SentryJail.NetFd)]
+            : [(sync.Fd, SyncFd), (gofer.Client.Socket.Fd, JailedGoferFd)];
+        int launcher = SentryJail.Spawn(["oci-boot", SentryJail.InsideOption, .. jailedArgs], fds, hostNetwork: mode == NetworkMode.Host, out string? jailError);
         if (launcher < 0)
         {
             return Report(sync, "error cannot start the Sentry in its namespaces: " + jailError);
@@ -149,7 +180,7 @@ internal static class BootCommand
 
     // The container's Sentry: listens on the control socket, then (jailed) leaves the host's paths behind
     // for the descriptors it keeps, then loads init, reports to create and waits for start.
-    private static int RunSentry(SafeFdHandle sync, string stateDir, OciLog log, DebugLog debugLog, SandboxPlan plan, List<Moat.Sentry.BindMount> volumes, Moat.Gofer.GoferClient gofer, bool jail)
+    private static int RunSentry(SafeFdHandle sync, string stateDir, OciLog log, DebugLog debugLog, SandboxPlan plan, List<Moat.Sentry.BindMount> volumes, Moat.Gofer.GoferClient gofer, NetworkMode network, SandboxLink? link, bool jail)
     {
         if (Moat.Sentry.SandboxOptions.DefaultPlatform == "systrap" && !Moat.Platform.Systrap.SystrapPlatform.IsSupported)
         {
@@ -231,7 +262,8 @@ internal static class BootCommand
             CpuQuota = plan.CpuQuota,
             MemorySwapLimit = plan.MemorySwap,
             CpuWeight = plan.CpuWeight,
-            Network = plan.NetworkNamespace != null ? NetworkMode.Host : NetworkMode.None,
+            Network = network,
+            NetworkLink = link,
             ProtectInit = true, // the container's init is PID 1 of its namespace, as under runc
             NetRaw = true, // as under runc, the container's CAP_NET_RAW decides (raw sockets exist only on the netstack)
             BeforeStart = control =>
@@ -257,6 +289,26 @@ internal static class BootCommand
 
         return status;
     }
+
+    /// <summary>
+    /// The network a container gets: with a network namespace path (a pod's), the runtime's --network (sandbox by
+    /// default: the Sentry's stack takes the namespace's interface over; host: the namespace's host sockets; none:
+    /// loopback only); without one, its own loopback, as a new namespace has. Null for an unknown --network.
+    /// </summary>
+    internal static NetworkMode? NetworkOf(string? namespacePath, string? flag) => flag switch
+    {
+        null or "sandbox" => namespacePath != null ? NetworkMode.Sandbox : NetworkMode.None,
+        "host" => namespacePath != null ? NetworkMode.Host : NetworkMode.None,
+        "none" => NetworkMode.None,
+        _ => null,
+    };
+
+    private static string ModeName(NetworkMode mode) => mode switch
+    {
+        NetworkMode.Sandbox => "sandbox (the Sentry's stack on the namespace's interface)",
+        NetworkMode.Host => "host (host sockets of the namespace)",
+        _ => "none (the sandbox's own loopback)",
+    };
 
     private static string FdPath(int fd) => "/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -21,6 +21,9 @@ internal static partial class RuntimeCommand
 {
     private sealed record Globals(ContainerStore Store, OciLog Log, LogSettings Debug, DebugLog DebugLog)
     {
+        /// <summary>--network: how a container with a network namespace path is networked (null: the default, sandbox).</summary>
+        public string? Network { get; init; }
+
         /// <summary>A --debug line: to the debug log, or without one to --log at debug level (runc's --debug).</summary>
         public void Trace(string message)
         {
@@ -82,7 +85,12 @@ internal static partial class RuntimeCommand
             return log.Error($"--debug-log: {debugError}");
         }
 
-        var g = new Globals(new ContainerStore(root), log, debug, debugLog);
+        if (globals.Get("network") is string network && network is not ("sandbox" or "host" or "none"))
+        {
+            return log.Error($"moat: unknown network '{network}' (available: sandbox, host, none)");
+        }
+
+        var g = new Globals(new ContainerStore(root), log, debug, debugLog) { Network = globals.Get("network") };
         g.Trace("moat " + string.Join(' ', args));
         try
         {
@@ -212,6 +220,12 @@ internal static partial class RuntimeCommand
             if (cgroup != null)
             {
                 argv.AddRange(["--cgroup", cgroup]);
+            }
+
+            // A further container of a pod shares its sandbox's network.
+            if (sandboxId == null && g.Network != null)
+            {
+                argv.AddRange(["--network", g.Network]);
             }
 
             if (g.Log.Path != null)

@@ -26,6 +26,7 @@ internal static class RuntimeFlags
             OptionSpec.With("log-format", "text|json", "the format of --log (default text)"),
             OptionSpec.Switch("debug", "log more: debug lines go to --debug-log, or else to --log"),
             OptionSpec.With("debug-log", "PATH", "Moat's debug log: a file, or a directory (or PATH/) for ID.COMMAND.log per process"),
+            OptionSpec.With("network", "sandbox|host|none", "for a container with a network namespace path (a pod's): the Sentry's own stack on the namespace's interface (default), the namespace's host sockets, or loopback only (runsc's --network)"),
             OptionSpec.Switch("systemd-cgroup", "accepted for runc's callers; moat manages no cgroups"),
             OptionSpec.With("criu", "PATH", "accepted for runc's callers; moat has no checkpoints"),
             OptionSpec.With("rootless", "true|false|auto", "accepted for runc's callers"),

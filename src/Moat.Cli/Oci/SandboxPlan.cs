@@ -51,8 +51,9 @@ internal sealed class SandboxPlan
     public ulong CpuWeight { get; set; }
 
     /// <summary>
-    /// linux.namespaces' network path (what CNI gives a pod): the Sentry joins it and serves internet sockets as
-    /// host sockets there. Null: the sandbox's own network (loopback only), as a new network namespace has.
+    /// linux.namespaces' network path (what CNI gives a pod): oci-boot joins it, and the Sentry's stack takes its
+    /// interface over (--network=sandbox) or the Sentry serves internet sockets as host sockets there
+    /// (--network=host). Null: the sandbox's own network (loopback only), as a new network namespace has.
     /// </summary>
     public string? NetworkNamespace { get; set; }
 

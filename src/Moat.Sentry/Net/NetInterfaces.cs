@@ -78,7 +78,7 @@ internal sealed record NetInterfaces(IReadOnlyList<NetInterface> Interfaces, Ip4
         int gatewayIndex = 0;
         foreach (Nic nic in stack.Nics())
         {
-            string name = nic.IsLoopback ? LoopbackInterface.Name : "eth" + ethernet++;
+            string name = nic.IsLoopback ? LoopbackInterface.Name : nic.Name ?? "eth" + ethernet++;
             int mtu = nic.IsLoopback ? LoopbackInterface.Mtu : nic.Mtu;
             list.Add(new NetInterface(nic.Id, name, nic.IsLoopback, mtu, nic.IsLoopback ? MacAddress.Zero : nic.Link.Address, nic.Address, nic.Prefix,
                 nic.RxPackets, nic.RxBytes, nic.TxPackets, nic.TxBytes));

@@ -47,12 +47,15 @@ internal sealed class SandboxNetwork : IDisposable
         return new SandboxNetwork(stack, null);
     }
 
-    /// <summary>A stack with a loopback interface and an Ethernet interface over <paramref name="link"/> (--network=sandbox).</summary>
-    public static SandboxNetwork WithEthernet(ILinkEndpoint link, IDisposable owner, EthernetConfig config)
+    /// <summary>
+    /// A stack with a loopback interface and an Ethernet interface over <paramref name="link"/> (--network=sandbox),
+    /// named <paramref name="name"/> in the sandbox (null: eth0).
+    /// </summary>
+    public static SandboxNetwork WithEthernet(ILinkEndpoint link, IDisposable owner, EthernetConfig config, string? name = null)
     {
         var stack = new NetworkStack();
         stack.AddNic(new LoopbackLink(), Ip4Address.Loopback, 8);
-        stack.AddNic(link, config.Address, config.Prefix);
+        stack.AddNic(link, config.Address, config.Prefix, name);
         if (!config.Gateway.IsUnspecified)
         {
             stack.SetDefaultGateway(config.Gateway);
@@ -61,7 +64,21 @@ internal sealed class SandboxNetwork : IDisposable
         return new SandboxNetwork(stack, owner) { Ethernet = config };
     }
 
-    /// <summary>The stack of --network=sandbox: loopback, and an Ethernet interface on the TAP device moat opened.</summary>
+    /// <summary>The stack of --network=sandbox: loopback, and an Ethernet interface on the TAP device or the pod's interface.</summary>
+    public static SandboxNetwork Over(SandboxLink link) => link.PacketSocket ? OverPacketSocket(link) : OverTap(link);
+
+    /// <summary>
+    /// The stack of an OCI container whose pod interface oci-boot took over: the interface keeps its name, MAC, MTU,
+    /// address and default route, and its frames go through the AF_PACKET socket bound to it.
+    /// </summary>
+    public static SandboxNetwork OverPacketSocket(SandboxLink link)
+    {
+        var packet = new PacketLink(link.Tap, link.Name, new MacAddress(link.Mac), link.Mtu);
+        var config = new EthernetConfig(Ip4Address.Parse(link.Address), link.Prefix, Ip4Address.Parse(link.Gateway));
+        return WithEthernet(packet, packet, config, link.Name);
+    }
+
+    /// <summary>The stack of moat do --network=sandbox: loopback, and an Ethernet interface on the TAP device moat opened.</summary>
     public static SandboxNetwork OverTap(SandboxLink link)
     {
         TapLink tap = TapLink.FromFd(link.Tap, link.Name, new MacAddress(link.Mac));

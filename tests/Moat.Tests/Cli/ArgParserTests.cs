@@ -124,6 +124,9 @@ public sealed class ArgParserTests
     [InlineData("--criu", "/c")]
     [InlineData("--rootless", "auto")]
     [InlineData("--debug-log", "/d/")]
+    [InlineData("--network", "host")]
+    [InlineData("--network=sandbox", null)]
+    [InlineData("-network=none", null)]
     public void Parse_RuncGlobalFlag_AnySpelling(string flag, string? value)
     {
         string[] args = value == null ? [flag, "state", "x"] : [flag, value, "state", "x"];

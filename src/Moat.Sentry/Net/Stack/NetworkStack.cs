@@ -54,11 +54,11 @@ internal sealed partial class NetworkStack
     internal Random Random => _random;
 
     /// <summary>Adds an interface over <paramref name="link"/> with address <paramref name="address"/>/<paramref name="prefix"/>.</summary>
-    public Nic AddNic(ILinkEndpoint link, Ip4Address address, int prefix)
+    public Nic AddNic(ILinkEndpoint link, Ip4Address address, int prefix, string? name = null)
     {
         lock (Mu)
         {
-            var nic = new Nic(this, _nics.Count + 1, link, address, prefix);
+            var nic = new Nic(this, _nics.Count + 1, link, address, prefix) { Name = name };
             _nics.Add(nic);
             link.Attach(nic);
             return nic;

@@ -23,6 +23,9 @@ internal sealed class Nic : ILinkDispatcher
 
     public ILinkEndpoint Link { get; }
 
+    /// <summary>The interface's name in the sandbox when it has one of its own (an interface taken over from a pod); null: lo, eth0, ...</summary>
+    public string? Name { get; init; }
+
     public Ip4Address Address { get; }
 
     public int Prefix { get; }

@@ -73,16 +73,25 @@ internal sealed class PacketBuffer
     {
         bool small = payload + Headroom <= SmallSize;
         PacketBuffer? p = null;
-        lock (PoolMu)
+        // A pooled large buffer holds 64 KiB after the headroom; a bigger payload (a 64 KiB GSO frame with its
+        // Ethernet header) gets a buffer of its own, which is not pooled.
+        if (payload + Headroom > LargeSize)
         {
-            List<PacketBuffer> pool = small ? SmallPool : LargePool;
-            if (pool.Count > 0)
+            p = new PacketBuffer(payload + Headroom);
+        }
+        else
+        {
+            lock (PoolMu)
             {
-                p = pool[^1];
-                pool.RemoveAt(pool.Count - 1);
+                List<PacketBuffer> pool = small ? SmallPool : LargePool;
+                if (pool.Count > 0)
+                {
+                    p = pool[^1];
+                    pool.RemoveAt(pool.Count - 1);
+                }
             }
         }
-        p ??= new PacketBuffer(small ? SmallSize : Math.Max(LargeSize, payload + Headroom));
+        p ??= new PacketBuffer(small ? SmallSize : LargeSize);
         p.Start = Headroom;
         p.Length = 0;
         p.NetworkStart = 0;
