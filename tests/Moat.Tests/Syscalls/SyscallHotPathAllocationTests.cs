@@ -121,6 +121,8 @@ public sealed class SyscallHotPathAllocationTests : IDisposable
             Assert.Equal(0, listener.Bind(addr));
             Assert.Equal(0, listener.Listen(1));
             a = new StackTcpSocket(_net, _net.Stack.CreateTcp(false), 0, 0);
+            // TCP_NODELAY: Nagle would hold each write until the last one's delayed ACK, and a read would wait for it.
+            a.OptionChanged(InetSocket.IPPROTO_TCP, 1, 1);
             Assert.Equal(0, a.Connect(_task, addr));
             Assert.Equal(0, listener.Accept(_task, out InetSocket? accepted));
             b = accepted!;
