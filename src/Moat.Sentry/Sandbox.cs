@@ -34,7 +34,7 @@ public static class Sandbox
         using Net.SandboxNetwork? netstack = options.Network switch
         {
             NetworkMode.Sandbox when options.NetworkLink is SandboxLink link => Net.SandboxNetwork.Over(link),
-            NetworkMode.None when options.NetstackLoopback => Net.SandboxNetwork.LoopbackOnly(),
+            NetworkMode.None => Net.SandboxNetwork.LoopbackOnly(),
             _ => null,
         };
         if (netstack != null)

@@ -85,14 +85,8 @@ public sealed class SandboxOptions
     public SandboxLink? NetworkLink { get; init; }
 
     /// <summary>
-    /// With <see cref="NetworkMode.None"/>: serve the loopback with the Sentry's netstack (the default). MOAT_NETSTACK=0
-    /// falls back to the old LoopbackStack for one more session, in case a program meets a difference the tests missed.
-    /// </summary>
-    public bool NetstackLoopback { get; init; } = System.Environment.GetEnvironmentVariable("MOAT_NETSTACK") != "0";
-
-    /// <summary>
     /// --net-raw: raw IP and AF_PACKET sockets on the Sentry's netstack, for tasks with CAP_NET_RAW (runsc's
-    /// --net-raw). Without it they answer EPERM on the netstack; the LoopbackStack has none either way.
+    /// --net-raw). Without it they answer EPERM.
     /// </summary>
     public bool NetRaw { get; init; }
 

@@ -8,8 +8,8 @@ namespace Moat.Conformance;
 /// <summary>
 /// Raw IPv4 and AF_PACKET sockets served by the Sentry's netstack with <c>moat do --net-raw</c>:
 /// the program raw_sockets (not in cases.txt: it needs the flag) against native Linux as root, on the loopback;
-/// EPERM without the flag (runsc's answer without --net-raw) or without CAP_NET_RAW; the old loopback's answers
-/// unchanged (MOAT_NETSTACK=0); and stress-ng's raw stressors, which failed before.
+/// EPERM without the flag (runsc's answer without --net-raw) or without CAP_NET_RAW; none with --network=host,
+/// whose internet sockets are host ones; and stress-ng's raw stressors, which failed before.
 /// </summary>
 [Collection(CProgramsCollection.Name)]
 public sealed class RawSocketTests
@@ -49,10 +49,9 @@ public sealed class RawSocketTests
     }
 
     [Fact]
-    public void RawSockets_OnTheOldLoopback_KeepTheirAnswer()
+    public void RawSockets_WithHostNetwork_AreNotServed()
     {
-        var env = new Dictionary<string, string> { ["MOAT_NETSTACK"] = "0" };
-        RunResult r = MoatCli.Do(["./raw_sockets", "create"], _programs.Dir("static"), env, "--net-raw");
+        RunResult r = MoatCli.Do(["./raw_sockets", "create"], _programs.Dir("static"), null, "--net-raw", "--network=host");
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Equal(
             "raw ICMP: -1 ESOCKTNOSUPPORT\nraw IPPROTO_RAW: -1 ESOCKTNOSUPPORT\npacket ETH_P_ALL: -1 EAFNOSUPPORT\npacket SOCK_STREAM: -1 EAFNOSUPPORT\nraw IPPROTO_IP: -1 ESOCKTNOSUPPORT\n",

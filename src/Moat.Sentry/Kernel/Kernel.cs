@@ -205,13 +205,10 @@ internal sealed partial class Kernel
     /// <summary>Bound AF_UNIX names ("@x" for abstract ones, absolute paths otherwise). Locked on itself.</summary>
     public System.Collections.Generic.Dictionary<string, Vfs.UnixSocket> UnixNames { get; } = [];
 
-    /// <summary>The loopback network of AF_INET and AF_INET6 sockets (--network=none).</summary>
-    public Net.LoopbackStack Loopback { get; } = new();
-
-    /// <summary>With --network=host, internet sockets are host sockets watched by this; null for the loopback network.</summary>
+    /// <summary>With --network=host, internet sockets are host sockets watched by this; null with the netstack.</summary>
     public Net.HostNotifier? HostNetwork { get; init; }
 
-    /// <summary>The Sentry's TCP/IP stack serving AF_INET sockets (--network=none and sandbox); null for host sockets, or the old loopback network (MOAT_NETSTACK=0).</summary>
+    /// <summary>The Sentry's TCP/IP stack serving AF_INET and AF_INET6 sockets (--network=none and sandbox); null for host sockets.</summary>
     public Net.SandboxNetwork? Netstack { get; init; }
 
     /// <summary>The futex wait queues.</summary>

@@ -28,8 +28,8 @@ internal sealed class HostInetSocket : InetSocket
     private readonly Func<bool> _readable;
     private readonly Func<bool> _writable;
 
-    public HostInetSocket(LoopbackStack stack, HostNotifier notifier, SafeFdHandle fd, int family, int type, int flags, uint uid)
-        : base(stack, family, type, flags, uid)
+    public HostInetSocket(HostNotifier notifier, SafeFdHandle fd, int family, int type, int flags, uint uid)
+        : base(family, type, flags, uid)
     {
         _fd = fd;
         _notifier = notifier;
@@ -39,7 +39,7 @@ internal sealed class HostInetSocket : InetSocket
     }
 
     /// <summary>Makes a host socket of a type and protocol the caller has checked.</summary>
-    public static long Create(LoopbackStack stack, HostNotifier notifier, int family, int type, int flags, int protocol, uint uid, out HostInetSocket? s)
+    public static long Create(HostNotifier notifier, int family, int type, int flags, int protocol, uint uid, out HostInetSocket? s)
     {
         s = null;
         SafeFdHandle? fd = HostNet.Socket(family, type, protocol, out long error);
@@ -48,7 +48,7 @@ internal sealed class HostInetSocket : InetSocket
             return error;
         }
 
-        s = new HostInetSocket(stack, notifier, fd, family, type, flags, uid);
+        s = new HostInetSocket(notifier, fd, family, type, flags, uid);
         return 0;
     }
 
@@ -123,7 +123,7 @@ internal sealed class HostInetSocket : InetSocket
             SafeFdHandle? fd = HostNet.Accept(_fd, out long error);
             if (fd != null)
             {
-                conn = new HostInetSocket(Stack, _notifier, fd, Family, Type, 0, Uid);
+                conn = new HostInetSocket(_notifier, fd, Family, Type, 0, Uid);
                 return 0;
             }
 

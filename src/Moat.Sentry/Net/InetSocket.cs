@@ -7,8 +7,9 @@ using Moat.Sentry.Vfs;
 namespace Moat.Sentry.Net;
 
 /// <summary>
-/// An AF_INET or AF_INET6 socket of the Sentry's loopback network: what TCP and UDP share (addresses, the
-/// port binding, options, the pending error, readiness). The protocols are TcpSocket and UdpSocket.
+/// An AF_INET or AF_INET6 socket: what the netstack's sockets (StackTcpSocket, the datagram sockets of
+/// StackDatagramSocket) and --network=host's HostInetSocket share: the family and type, the stored options,
+/// the pending error, readiness and the ioctls.
 /// </summary>
 internal abstract class InetSocket : FileDescription, ISocketTimeouts
 {
@@ -16,7 +17,6 @@ internal abstract class InetSocket : FileDescription, ISocketTimeouts
     public const int SOCK_DGRAM = 2;
     public const int IPPROTO_TCP = 6;
     public const int IPPROTO_UDP = 17;
-    public const int IPPROTO_UDPLITE = 136;
 
     public const int MSG_OOB = 0x1;
     public const int MSG_PEEK = 0x2;
@@ -33,16 +33,13 @@ internal abstract class InetSocket : FileDescription, ISocketTimeouts
 
     private readonly long _id = Interlocked.Increment(ref s_nextId);
 
-    protected InetSocket(LoopbackStack stack, int family, int type, int flags, uint uid)
+    protected InetSocket(int family, int type, int flags, uint uid)
     {
-        Stack = stack;
         Family = family;
         Type = type;
         Uid = uid;
         StatusFlags = OpenFlags.O_RDWR | (flags & OpenFlags.O_NONBLOCK);
     }
-
-    public LoopbackStack Stack { get; }
 
     /// <summary>AF_INET or AF_INET6.</summary>
     public int Family { get; }
@@ -52,13 +49,13 @@ internal abstract class InetSocket : FileDescription, ISocketTimeouts
 
     public bool IsStream => Type == SOCK_STREAM;
 
-    // sendfile and splice to and from a TCP socket (the loopback's, the netstack's or a host one): read and write
+    // sendfile and splice to and from a TCP socket (the netstack's or a host one): read and write
     // with a Sentry buffer. Datagram sockets answer EINVAL: a chunked copy would cut a file into several datagrams.
     public override bool CanSpliceRead => IsStream;
 
     public override bool CanSpliceWrite => IsStream;
 
-    /// <summary>IPPROTO_TCP, IPPROTO_UDP or IPPROTO_UDPLITE (which has a port space of its own).</summary>
+    /// <summary>IPPROTO_TCP or IPPROTO_UDP (raw and ping sockets report theirs).</summary>
     public virtual int Protocol => IsStream ? IPPROTO_TCP : IPPROTO_UDP;
 
     /// <summary>The effective uid of the creator (SO_REUSEPORT groups only sockets of one user).</summary>
@@ -66,13 +63,8 @@ internal abstract class InetSocket : FileDescription, ISocketTimeouts
 
     public long Inode => 0x40000000 + _id;
 
-    /// <summary>The bound address (port 0 while unbound). Protected by Mu; set once by binding.</summary>
-    public InetAddr Local { get; protected set; }
-
-    /// <summary>The connected peer. Protected by Mu.</summary>
-    public InetAddr Peer { get; protected set; }
-
-    public virtual bool IsBound => Local.Port != 0;
+    /// <summary>Whether the socket has a local port (IPV6_V6ONLY can no longer change).</summary>
+    public virtual bool IsBound => GetName(false, out InetAddr a) == 0 && a.Port != 0;
 
     /// <summary>Whether the socket is listening (TCP) for the port table's checks.</summary>
     public abstract bool IsListeningSocket { get; }
@@ -156,103 +148,11 @@ internal abstract class InetSocket : FileDescription, ISocketTimeouts
     /// <summary>The address as this socket's family reports it (IPv4 sockets never see mapped addresses).</summary>
     public int EncodeAddress(InetAddr a, System.Span<byte> b) => a.Encode(Family, b);
 
-    /// <summary>
-    /// Checks that a local address belongs to the loopback interface (or is the wildcard) for this socket's
-    /// family. Returns 0 or -errno (EADDRNOTAVAIL, EINVAL for a mapped address on an IPV6_V6ONLY socket).
-    /// </summary>
-    public long CheckLocal(InetAddr a)
-    {
-        if (Family == InetAddr.AF_INET6 && a.IsV4 && V6Only)
-        {
-            return -Errno.EINVAL.Value;
-        }
-
-        return a.IsAny || a.IsLoopback ? 0 : -Errno.EADDRNOTAVAIL.Value;
-    }
-
     /// <summary>getsockname(2), or getpeername(2) with <paramref name="peer"/>: 0 or -ENOTCONN.</summary>
-    public virtual long GetName(bool peer, out InetAddr a)
-    {
-        a = peer ? Peer : Local;
-        return !peer || IsConnectedSocket ? 0 : -Errno.ENOTCONN.Value;
-    }
+    public abstract long GetName(bool peer, out InetAddr a);
 
     /// <summary>bind(2).</summary>
-    public virtual long Bind(InetAddr a)
-    {
-        long r = CheckLocal(a);
-        if (r < 0)
-        {
-            return r;
-        }
-
-        lock (Mu)
-        {
-            if (IsBound)
-            {
-                return -Errno.EINVAL.Value;
-            }
-
-            r = Stack.Bind(this, a, out InetAddr bound);
-            if (r == 0)
-            {
-                Local = bound;
-            }
-
-            return r;
-        }
-    }
-
-    /// <summary>
-    /// The source address and port a connect or send to <paramref name="dst"/> uses: binds to an ephemeral port
-    /// first when unbound. Preconditions: Mu is held.
-    /// </summary>
-    protected long AutobindLocked(InetAddr dst)
-    {
-        if (IsBound)
-        {
-            return 0;
-        }
-
-        long r = Stack.Bind(this, new InetAddr(dst.IsV4 && Family == InetAddr.AF_INET ? InetAddr.V4Any : 0, 0), out InetAddr bound);
-        if (r == 0)
-        {
-            Local = bound;
-        }
-
-        return r;
-    }
-
-    /// <summary>
-    /// The loopback destination of a connect or send: 0.0.0.0 and :: mean this host, as in Linux; anything
-    /// off the loopback network is unreachable (ENETUNREACH). Returns 0 or -errno.
-    /// </summary>
-    public long Route(ref InetAddr dst)
-    {
-        if (Family == InetAddr.AF_INET6 && dst.IsV4 && V6Only)
-        {
-            return -Errno.ENETUNREACH.Value;
-        }
-
-        if (dst.IsAny)
-        {
-            dst = new InetAddr(dst.IsV4 ? InetAddr.V4Loopback : InetAddr.V6Loopback, dst.Port);
-        }
-
-        return dst.IsLoopback ? 0 : -Errno.ENETUNREACH.Value;
-    }
-
-    /// <summary>The source address of traffic from this socket to <paramref name="dst"/>: the bound address, or 127.0.0.1 / ::1.</summary>
-    protected InetAddr SourceFor(InetAddr dst)
-    {
-        InetAddr l = Local;
-        if (!l.IsAny)
-        {
-            return l;
-        }
-
-        return new InetAddr(dst.IsV4 ? InetAddr.V4Loopback : InetAddr.V6Loopback, l.Port);
-    }
+    public abstract long Bind(InetAddr a);
 
     public abstract long Connect(Task t, InetAddr dst);
 
@@ -306,7 +206,6 @@ internal abstract class InetSocket : FileDescription, ISocketTimeouts
 
                 return t.MM.CopyOut(arg, Available) < 0 ? -Errno.EFAULT.Value : 0;
             case TIOCOUTQ or SIOCOUTQNSD:
-                // Loopback delivers at once: only corked bytes are waiting to be sent.
                 return IsListeningSocket ? -Errno.EINVAL.Value : t.MM.CopyOut(arg, Unsent) < 0 ? -Errno.EFAULT.Value : 0;
             default:
                 return LoopbackInterface.Ioctl(t, request, arg);
@@ -319,15 +218,6 @@ internal abstract class InetSocket : FileDescription, ISocketTimeouts
     {
         st = new Stat { st_mode = Abi.Stat.S_IFSOCK | 0x1FF, st_nlink = 1, st_blksize = 4096, st_ino = (ulong)Inode, st_dev = 0x8 };
         return 0;
-    }
-
-    /// <summary>Leaves the port table.</summary>
-    protected void Unbind()
-    {
-        if (IsBound)
-        {
-            Stack.Unbind(this);
-        }
     }
 
     /// <summary>EPIPE, with SIGPIPE unless MSG_NOSIGNAL.</summary>

@@ -62,10 +62,8 @@ internal sealed record NetInterfaces(IReadOnlyList<NetInterface> Interfaces, Ip4
             return FromStack(net.Stack);
         }
 
-        // The old loopback (MOAT_NETSTACK=0), or host networking's ioctls: lo with the old loopback's counters.
-        NetCounters c = k.Loopback.Counters;
-        long bytes = NetCounters.Read(ref c.LoBytes), packets = NetCounters.Read(ref c.LoPackets);
-        var lo = new NetInterface(LoopbackInterface.Index, LoopbackInterface.Name, true, LoopbackInterface.Mtu, MacAddress.Zero, Ip4Address.Loopback, 8, packets, bytes, packets, bytes);
+        // --network=host's ioctls: lo alone, without the host's counters.
+        var lo = new NetInterface(LoopbackInterface.Index, LoopbackInterface.Name, true, LoopbackInterface.Mtu, MacAddress.Zero, Ip4Address.Loopback, 8, 0, 0, 0, 0);
         return new NetInterfaces([lo], Ip4Address.Any, 0);
     }
 

@@ -17,7 +17,7 @@ namespace Moat.Sentry.Net;
 /// writes frames to one. Only with --net-raw and CAP_NET_RAW (SysSocketRaw.cs); the socket calls are in
 /// SysSocketPacket.cs.
 /// </summary>
-internal sealed class StackPacketSocket : FileDescription, IReadinessListener, ISocketTimeouts
+internal sealed class StackPacketSocket : FileDescription, IReadinessListener, ISocketTimeouts, IDatagramQueue<PacketSource>
 {
     public const int AF_PACKET = 17;
     public const int SockaddrLlSize = 20;
@@ -26,8 +26,6 @@ internal sealed class StackPacketSocket : FileDescription, IReadinessListener, I
     public const int SllAddrOffset = 12;
 
     private const int MaxFrame = 65536 + 14;
-    private const int MsgPeek = 0x2;
-    private const int MsgTrunc = 0x20;
     private const int MsgDontwait = 0x40;
 
     private readonly PacketEndpoint _ep;
@@ -55,7 +53,7 @@ internal sealed class StackPacketSocket : FileDescription, IReadinessListener, I
     public long SendTimeoutUs { get; set; }
 
     /// <summary>SO_SNDBUF as getsockopt reports it.</summary>
-    public int SendBuffer { get; set; } = UdpSocket.DefaultBuffer;
+    public int SendBuffer { get; set; } = StackDatagramSocket.DefaultBuffer;
 
     /// <summary>SOL_SOCKET flags set and read back only (SO_DEBUG, SO_BROADCAST, ...), keyed by name. Protected by _optionsMu.</summary>
     public Dictionary<int, int> Options { get; } = [];
@@ -119,51 +117,14 @@ internal sealed class StackPacketSocket : FileDescription, IReadinessListener, I
     }
 
     /// <summary>Reads one frame into <paramref name="dst"/>: its length (the full one with MSG_TRUNC), or -errno.</summary>
-    public long Receive(Task t, in IoSequence dst, int flags, out PacketSource from, out int msgFlags)
-    {
-        from = default;
-        msgFlags = 0;
-        var deadline = new SocketDeadline(ReceiveTimeoutUs);
-        byte[] buf = ArrayPool<byte>.Shared.Rent(MaxFrame);
-        try
-        {
-            while (true)
-            {
-                int want = (int)Math.Min(dst.Total, (ulong)buf.Length);
-                Errno err = _ep.Receive(buf.AsSpan(0, want), out int length, out from, (flags & MsgPeek) != 0);
-                if (err == Errno.None)
-                {
-                    int n = Math.Min(length, want);
-                    if (n > 0 && dst.CopyOut(t.MM, 0, buf.AsSpan(0, n)) < 0)
-                    {
-                        return -Errno.EFAULT.Value;
-                    }
+    public long Receive(Task t, in IoSequence dst, int flags, out PacketSource from, out int msgFlags) =>
+        DatagramReceive.Receive<StackPacketSocket, PacketSource>(this, t, dst, flags, (StatusFlags & OpenFlags.O_NONBLOCK) != 0 || (flags & MsgDontwait) != 0,
+            ReceiveTimeoutUs, MaxFrame, Events, _canRead, out from, out msgFlags);
 
-                    if (n < length)
-                    {
-                        msgFlags |= MsgTrunc;
-                    }
+    public Errno Dequeue(Span<byte> buffer, bool peek, out int length, out PacketSource origin) => _ep.Receive(buffer, out length, out origin, peek);
 
-                    return (flags & MsgTrunc) != 0 ? length : n;
-                }
-
-                if ((StatusFlags & OpenFlags.O_NONBLOCK) != 0 || (flags & MsgDontwait) != 0)
-                {
-                    return -Errno.EAGAIN.Value;
-                }
-
-                long r = deadline.Wait(t, Events, _canRead);
-                if (r < 0)
-                {
-                    return r;
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buf);
-        }
-    }
+    /// <summary>A packet socket has no shutdown (EOPNOTSUPP): its queue is never shut.</summary>
+    public bool ReadShut => false;
 
     public override long Read(Task t, in IoSequence dst, long offset) => dst.Total == 0 ? 0 : Receive(t, dst, 0, out _, out _);
 

@@ -5,7 +5,6 @@ using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Net.Stack;
 using Moat.Sentry.Vfs;
-using Ready = Moat.Sentry.Net.Stack.Readiness;
 
 namespace Moat.Sentry.Net;
 
@@ -15,33 +14,26 @@ namespace Moat.Sentry.Net;
 /// replaces with its own (the "port" it is bound to); it reads echo replies, header included. The sandbox's
 /// net.ipv4.ping_group_range admits every group (as the distributions set it).
 /// </summary>
-internal sealed class StackPingSocket : InetSocket, IReadinessListener
+internal sealed class StackPingSocket : StackDatagramSocket
 {
     public const int IPPROTO_ICMP = 1;
 
     private const int MaxMessage = 65507;
 
     private readonly PingEndpoint _ep;
-    private readonly Func<bool> _canRead;
 
     // The connected peer (connect), 0 when none. Protected by Mu.
     private uint _peer;
 
-    public StackPingSocket(LoopbackStack loopback, PingEndpoint ep, int flags, uint uid)
-        : base(loopback, InetAddr.AF_INET, SOCK_DGRAM, flags, uid)
+    public StackPingSocket(PingEndpoint ep, int flags, uint uid)
+        : base(InetAddr.AF_INET, SOCK_DGRAM, flags, uid)
     {
         _ep = ep;
-        _canRead = () => (_ep.Events & Ready.Readable) != 0;
-        SendBuffer = UdpSocket.DefaultBuffer;
-        ReceiveBuffer = UdpSocket.DefaultBuffer;
+        ReceiveBuffer = DefaultBuffer;
         ep.Listener = this;
     }
 
     public override int Protocol => IPPROTO_ICMP;
-
-    public void OnReadinessChanged(int events) => Events.Notify();
-
-    public override bool IsListeningSocket => false;
 
     public override bool IsConnectedSocket
     {
@@ -80,15 +72,16 @@ internal sealed class StackPingSocket : InetSocket, IReadinessListener
         return 0;
     }
 
-    public override long Listen(int backlog) => -Errno.EOPNOTSUPP.Value;
-
-    public override long Accept(Task t, out InetSocket? conn)
+    /// <summary>connect(AF_UNSPEC): ping_prot's disconnect, as UDP's, forgets the peer.</summary>
+    public override long Disconnect()
     {
-        conn = null;
-        return -Errno.EOPNOTSUPP.Value;
-    }
+        lock (Mu)
+        {
+            _peer = 0;
+        }
 
-    public override long Shutdown(int how) => how is < 0 or > 2 ? -Errno.EINVAL.Value : IsConnectedSocket ? 0 : -Errno.ENOTCONN.Value;
+        return 0;
+    }
 
     public override long Send(Task t, in IoSequence src, int flags, InetAddr? dst)
     {
@@ -162,71 +155,20 @@ internal sealed class StackPingSocket : InetSocket, IReadinessListener
         }
     }
 
-    public override long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags)
+    protected override int EndpointEvents => _ep.Events;
+
+    public override Errno Dequeue(Span<byte> buffer, bool peek, out int length, out Origin origin)
     {
-        from = default;
-        msgFlags = 0;
-        if ((flags & MSG_OOB) != 0)
-        {
-            return -Errno.EINVAL.Value;
-        }
-
-        var deadline = new SocketDeadline(ReceiveTimeoutUs);
-        byte[] buf = ArrayPool<byte>.Shared.Rent(65536);
-        try
-        {
-            while (true)
-            {
-                int want = (int)Math.Min(dst.Total, (ulong)buf.Length);
-                Errno err = _ep.ReceiveMessage(buf.AsSpan(0, want), out int length, out Ip4Address src, (flags & MSG_PEEK) != 0);
-                if (err == Errno.None)
-                {
-                    int n = Math.Min(length, want);
-                    if (n > 0 && dst.CopyOut(t.MM, 0, buf.AsSpan(0, n)) < 0)
-                    {
-                        return -Errno.EFAULT.Value;
-                    }
-
-                    from = new InetAddr(InetAddr.FromV4(src.Value), 0);
-                    if (n < length)
-                    {
-                        msgFlags |= MSG_TRUNC;
-                    }
-
-                    return (flags & MSG_TRUNC) != 0 ? length : n;
-                }
-
-                if (err != Errno.EAGAIN)
-                {
-                    return -err.Value;
-                }
-
-                if (IsNonBlocking(flags))
-                {
-                    return -Errno.EAGAIN.Value;
-                }
-
-                long r = deadline.Wait(t, Events, _canRead);
-                if (r < 0)
-                {
-                    return r;
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buf);
-        }
+        Errno err = _ep.ReceiveMessage(buffer, out length, out Ip4Address src, peek);
+        origin = new Origin(new InetAddr(InetAddr.FromV4(src.Value), 0), 0, 0, 0);
+        return err;
     }
 
     public override int Available => 0;
 
-    public override int Readiness(int events) => _ep.Events & (events | PollEvents.POLLHUP | PollEvents.POLLERR);
-
-    protected override void Release()
+    protected override void CloseEndpoint()
     {
         _ep.Listener = null;
         _ep.Close();
-        Events.Notify();
     }
 }

@@ -15,7 +15,7 @@ namespace Moat.Sentry.Net;
 /// those to its bound and from its connected address; it writes payloads the stack puts under a header, or
 /// with IP_HDRINCL (IPPROTO_RAW) whole datagrams. Only with --net-raw and CAP_NET_RAW (SysSocketRaw.cs).
 /// </summary>
-internal sealed class StackRawSocket : InetSocket, IReadinessListener
+internal sealed class StackRawSocket : StackDatagramSocket
 {
     public const int SOCK_RAW = 3;
 
@@ -27,21 +27,16 @@ internal sealed class StackRawSocket : InetSocket, IReadinessListener
     private const int SoBroadcast = 6;
 
     private readonly RawEndpoint _ep;
-    private readonly Func<bool> _canRead;
 
     // Protected by Mu.
     private ushort _peerPort;
     private bool _connected;
-    private bool _shutRead;
-    private bool _shutWrite;
 
-    public StackRawSocket(LoopbackStack loopback, RawEndpoint ep, int protocol, int flags, uint uid)
-        : base(loopback, InetAddr.AF_INET, SOCK_RAW, flags, uid)
+    public StackRawSocket(RawEndpoint ep, int protocol, int flags, uint uid)
+        : base(InetAddr.AF_INET, SOCK_RAW, flags, uid)
     {
         _ep = ep;
         Protocol = protocol;
-        _canRead = CanRead;
-        SendBuffer = UdpSocket.DefaultBuffer;
         ep.Listener = this;
     }
 
@@ -68,10 +63,6 @@ internal sealed class StackRawSocket : InetSocket, IReadinessListener
         set => _ep.ReceiveBufferSize = value;
     }
 
-    public void OnReadinessChanged(int events) => Events.Notify();
-
-    public override bool IsListeningSocket => false;
-
     public override bool IsConnectedSocket
     {
         get
@@ -80,19 +71,6 @@ internal sealed class StackRawSocket : InetSocket, IReadinessListener
             {
                 return _connected;
             }
-        }
-    }
-
-    private bool CanRead()
-    {
-        if ((_ep.Events & Ready.Readable) != 0)
-        {
-            return true;
-        }
-
-        lock (Mu)
-        {
-            return _shutRead;
         }
     }
 
@@ -139,8 +117,7 @@ internal sealed class StackRawSocket : InetSocket, IReadinessListener
         return 0;
     }
 
-    /// <summary>connect(AF_UNSPEC): forget the peer.</summary>
-    public long Disconnect()
+    public override long Disconnect()
     {
         _ep.Connect(Ip4Address.Any);
         lock (Mu)
@@ -150,31 +127,6 @@ internal sealed class StackRawSocket : InetSocket, IReadinessListener
         }
 
         return 0;
-    }
-
-    public override long Listen(int backlog) => -Errno.EOPNOTSUPP.Value;
-
-    public override long Accept(Task t, out InetSocket? conn)
-    {
-        conn = null;
-        return -Errno.EOPNOTSUPP.Value;
-    }
-
-    public override long Shutdown(int how)
-    {
-        if (how is < 0 or > 2)
-        {
-            return -Errno.EINVAL.Value;
-        }
-
-        lock (Mu)
-        {
-            // inet_shutdown: an unconnected socket answers ENOTCONN but is shut down all the same.
-            _shutRead |= how != 1;
-            _shutWrite |= how != 0;
-            Events.Notify();
-            return _connected ? 0 : -Errno.ENOTCONN.Value;
-        }
     }
 
     public override long Send(Task t, in IoSequence src, int flags, InetAddr? dst)
@@ -233,92 +185,22 @@ internal sealed class StackRawSocket : InetSocket, IReadinessListener
         }
     }
 
-    public override long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags)
+    protected override Errno OobReceiveError => Errno.EOPNOTSUPP;
+
+    protected override int EndpointEvents => _ep.Events;
+
+    public override Errno Dequeue(Span<byte> buffer, bool peek, out int length, out Origin origin)
     {
-        from = default;
-        msgFlags = 0;
-        if ((flags & MSG_OOB) != 0)
-        {
-            return -Errno.EOPNOTSUPP.Value;
-        }
-
-        var deadline = new SocketDeadline(ReceiveTimeoutUs);
-        byte[] buf = ArrayPool<byte>.Shared.Rent(MaxDatagram + 1);
-        try
-        {
-            while (true)
-            {
-                int want = (int)Math.Min(dst.Total, (ulong)buf.Length);
-                Errno err = _ep.Receive(buf.AsSpan(0, want), out int length, out Ip4Address src, (flags & MSG_PEEK) != 0);
-                if (err == Errno.None)
-                {
-                    int n = Math.Min(length, want);
-                    if (n > 0 && dst.CopyOut(t.MM, 0, buf.AsSpan(0, n)) < 0)
-                    {
-                        return -Errno.EFAULT.Value;
-                    }
-
-                    from = new InetAddr(InetAddr.FromV4(src.Value), 0);
-                    if (n < length)
-                    {
-                        msgFlags |= MSG_TRUNC;
-                    }
-
-                    return (flags & MSG_TRUNC) != 0 ? length : n;
-                }
-
-                lock (Mu)
-                {
-                    if (_shutRead)
-                    {
-                        return 0;
-                    }
-                }
-
-                if (IsNonBlocking(flags))
-                {
-                    return -Errno.EAGAIN.Value;
-                }
-
-                long r = deadline.Wait(t, Events, _canRead);
-                if (r < 0)
-                {
-                    return r;
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buf);
-        }
+        Errno err = _ep.Receive(buffer, out length, out Ip4Address src, peek);
+        origin = new Origin(new InetAddr(InetAddr.FromV4(src.Value), 0), 0, 0, 0);
+        return err;
     }
 
     public override int Available => _ep.NextLength;
 
-    public override int Readiness(int events)
-    {
-        int ready = _ep.Events;
-        lock (Mu)
-        {
-            // datagram_poll: a read shutdown makes the socket readable (and RDHUP); both directions are a hangup.
-            if (_shutRead)
-            {
-                ready |= Ready.Readable | Ready.ReadHangUp;
-            }
-
-            if (_shutRead && _shutWrite)
-            {
-                ready |= Ready.HangUp;
-            }
-        }
-
-        return ready & (events | PollEvents.POLLHUP | PollEvents.POLLERR);
-    }
-
-    protected override void Release()
+    protected override void CloseEndpoint()
     {
         _ep.Listener = null;
         _ep.Close();
-        Events.Notify();
     }
 }

@@ -25,6 +25,9 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
     private const int TCP_CORK = 3;
     private const int TCP_DEFER_ACCEPT = 9;
 
+    /// <summary>The size of struct tcp_info in Linux 6.18, which getsockopt truncates to the caller's length.</summary>
+    public const int TcpInfoSize = 280;
+
     private readonly TcpEndpoint _ep;
     private readonly SandboxNetwork _net;
 
@@ -40,8 +43,8 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
     private readonly Func<bool> _canWrite;
     private readonly Func<bool> _connectDone;
 
-    public StackTcpSocket(LoopbackStack loopback, SandboxNetwork net, TcpEndpoint ep, int flags, uint uid)
-        : base(loopback, ep.IsV6 ? InetAddr.AF_INET6 : InetAddr.AF_INET, SOCK_STREAM, flags, uid)
+    public StackTcpSocket(SandboxNetwork net, TcpEndpoint ep, int flags, uint uid)
+        : base(ep.IsV6 ? InetAddr.AF_INET6 : InetAddr.AF_INET, SOCK_STREAM, flags, uid)
     {
         _ep = ep;
         _net = net;
@@ -101,7 +104,7 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
                 break;
             case (IPPROTO_TCP, TCP_DEFER_ACCEPT):
                 // Stored as Linux keeps it (SYN-ACK retransmissions); the endpoint waits the seconds they cover.
-                _ep.DeferAcceptSeconds = TcpSocket.RetransToSeconds(value);
+                _ep.DeferAcceptSeconds = TcpDeferAccept.RetransToSeconds(value);
                 break;
         }
     }
@@ -220,7 +223,7 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
             Errno err = _ep.Accept(out TcpEndpoint? c);
             if (err == Errno.None)
             {
-                var s = new StackTcpSocket(Stack, _net, c!, 0, Uid)
+                var s = new StackTcpSocket(_net, c!, 0, Uid)
                 {
                     // Linux's accepted socket is a clone of the listener's: its options come along.
                     ReceiveTimeoutUs = ReceiveTimeoutUs,
@@ -440,7 +443,7 @@ internal sealed class StackTcpSocket : InetSocket, IReadinessListener
     /// </summary>
     public void FillInfo(Span<byte> v)
     {
-        v[..TcpSocket.TcpInfoSize].Clear();
+        v[..TcpInfoSize].Clear();
         TcpInfoSnapshot i = _ep.Info;
         v[0] = (byte)i.State;
         if (i.State == TcpState.Listen)

@@ -5,7 +5,6 @@ using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Net.Stack;
 using Moat.Sentry.Vfs;
-using Ready = Moat.Sentry.Net.Stack.Readiness;
 
 namespace Moat.Sentry.Net;
 
@@ -14,7 +13,7 @@ namespace Moat.Sentry.Net;
 /// AF_INET6 one also sends and receives IPv4 as mapped addresses unless IPV6_V6ONLY. A datagram goes through a
 /// pooled Sentry buffer on its way (the endpoint builds the packet from a span), so no call allocates.
 /// </summary>
-internal sealed class StackUdpSocket : InetSocket, IReadinessListener, IInetDatagramSocket
+internal sealed class StackUdpSocket : StackDatagramSocket
 {
     private const int MaxDatagram = 65507;
     private const int MaxDatagram6 = 65527;
@@ -32,26 +31,14 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener, IInetData
     private readonly UdpEndpoint _ep;
     private readonly SandboxNetwork _net;
 
-    // Protected by Mu.
-    private bool _shutRead;
-    private bool _shutWrite;
-
-    private readonly Func<bool> _canRead;
-
-    public StackUdpSocket(LoopbackStack loopback, SandboxNetwork net, UdpEndpoint ep, int flags, uint uid)
-        : base(loopback, ep.IsV6 ? InetAddr.AF_INET6 : InetAddr.AF_INET, SOCK_DGRAM, flags, uid)
+    public StackUdpSocket(SandboxNetwork net, UdpEndpoint ep, int flags, uint uid)
+        : base(ep.IsV6 ? InetAddr.AF_INET6 : InetAddr.AF_INET, SOCK_DGRAM, flags, uid)
     {
         _ep = ep;
         _net = net;
         net.Register(this);
-        _canRead = CanRead;
-        SendBuffer = UdpSocket.DefaultBuffer;
         ep.Listener = this;
     }
-
-    public void OnReadinessChanged(int events) => Events.Notify();
-
-    public override bool IsListeningSocket => false;
 
     public override bool IsConnectedSocket => _ep.Connected;
 
@@ -103,37 +90,11 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener, IInetData
         return r;
     }
 
-    /// <summary>connect(AF_UNSPEC): forgets the peer.</summary>
-    public long Disconnect()
+    public override long Disconnect()
     {
         _ep.Disconnect();
         Events.Notify();
         return 0;
-    }
-
-    public override long Listen(int backlog) => -Errno.EOPNOTSUPP.Value;
-
-    public override long Accept(Task t, out InetSocket? conn)
-    {
-        conn = null;
-        return -Errno.EOPNOTSUPP.Value;
-    }
-
-    public override long Shutdown(int how)
-    {
-        if (how is < 0 or > 2)
-        {
-            return -Errno.EINVAL.Value;
-        }
-
-        lock (Mu)
-        {
-            _shutRead |= how != 1;
-            _shutWrite |= how != 0;
-        }
-
-        Events.Notify();
-        return _ep.Connected ? 0 : -Errno.ENOTCONN.Value;
     }
 
     public override long Send(Task t, in IoSequence src, int flags, InetAddr? dst) => Send(t, src, flags, dst, -1, -1);
@@ -146,12 +107,9 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener, IInetData
             return -Errno.EOPNOTSUPP.Value;
         }
 
-        lock (Mu)
+        if (WriteShut)
         {
-            if (_shutWrite)
-            {
-                return PipeError(t, flags);
-            }
+            return PipeError(t, flags);
         }
 
         if (dst is InetAddr d)
@@ -204,98 +162,29 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener, IInetData
         }
     }
 
-    public override long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags) =>
-        Receive(t, dst, flags, out from, out msgFlags, out _, out _, out _);
-
     /// <summary>recv, with the hop limit, traffic class and arrival time the datagram came with (for recvmsg's control messages).</summary>
     public long Receive(Task t, in IoSequence dst, int flags, out InetAddr from, out int msgFlags, out int hops, out int tclass, out long stampNs)
     {
-        from = default;
-        msgFlags = 0;
-        hops = 0;
-        tclass = 0;
-        stampNs = 0;
-        if ((flags & MSG_OOB) != 0)
-        {
-            return -Errno.EINVAL.Value;
-        }
-
-        bool peek = (flags & MSG_PEEK) != 0;
-        var deadline = new SocketDeadline(ReceiveTimeoutUs);
-        byte[] buf = ArrayPool<byte>.Shared.Rent(65536);
-        try
-        {
-            while (true)
-            {
-                int want = (int)Math.Min(dst.Total, (ulong)buf.Length);
-                Errno err = _ep.Receive(buf.AsSpan(0, want), out int length, out IpAddress src, out ushort port, out DatagramInfo info, peek);
-                if (err == Errno.None)
-                {
-                    int n = Math.Min(length, want);
-                    if (n > 0 && dst.CopyOut(t.MM, 0, buf.AsSpan(0, n)) < 0)
-                    {
-                        return -Errno.EFAULT.Value;
-                    }
-
-                    from = new InetAddr(src.Value, port);
-                    hops = info.Ttl;
-                    tclass = info.Tos;
-                    stampNs = info.ArrivalNs;
-                    lock (Mu)
-                    {
-                        _lastStampNs = info.ArrivalNs;
-                    }
-
-                    if (n < length)
-                    {
-                        msgFlags |= MSG_TRUNC;
-                    }
-
-                    return (flags & MSG_TRUNC) != 0 ? length : n;
-                }
-
-                if (err != Errno.EAGAIN)
-                {
-                    return -err.Value;
-                }
-
-                lock (Mu)
-                {
-                    if (_shutRead)
-                    {
-                        return 0;
-                    }
-                }
-
-                if (IsNonBlocking(flags))
-                {
-                    return -Errno.EAGAIN.Value;
-                }
-
-                long r = deadline.Wait(t, Events, _canRead);
-                if (r < 0)
-                {
-                    return r;
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buf);
-        }
+        long r = ReceiveDatagram(t, dst, flags, out Origin origin, out msgFlags);
+        (from, hops, tclass, stampNs) = (origin.From, origin.Hops, origin.TClass, origin.StampNs);
+        return r;
     }
 
-    private bool CanRead()
+    protected override int EndpointEvents => _ep.Events;
+
+    public override Errno Dequeue(Span<byte> buffer, bool peek, out int length, out Origin origin)
     {
-        if ((_ep.Events & (Ready.Readable | Ready.Error)) != 0)
+        Errno err = _ep.Receive(buffer, out length, out IpAddress src, out ushort port, out DatagramInfo info, peek);
+        origin = new Origin(new InetAddr(src.Value, port), info.Ttl, info.Tos, info.ArrivalNs);
+        if (err == Errno.None)
         {
-            return true;
+            lock (Mu)
+            {
+                _lastStampNs = info.ArrivalNs;
+            }
         }
 
-        lock (Mu)
-        {
-            return _shutRead;
-        }
+        return err;
     }
 
     public override int Available => _ep.NextLength;
@@ -309,33 +198,13 @@ internal sealed class StackUdpSocket : InetSocket, IReadinessListener, IInetData
         }
     }
 
-    public override int Readiness(int events)
-    {
-        int r = _ep.Events;
-        lock (Mu)
-        {
-            if (_shutRead)
-            {
-                r |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
-            }
-
-            if (_shutRead && _shutWrite)
-            {
-                r |= PollEvents.POLLHUP;
-            }
-        }
-
-        return r & (events | PollEvents.POLLHUP | PollEvents.POLLERR);
-    }
-
     /// <summary>Bytes of the datagrams waiting to be read (/proc/net/udp's rx_queue).</summary>
     public int Queued => _ep.QueuedBytes;
 
-    protected override void Release()
+    protected override void CloseEndpoint()
     {
         _net.Unregister(this);
         _ep.Listener = null;
         _ep.Close();
-        Events.Notify();
     }
 }

@@ -44,7 +44,7 @@ public sealed class RouteMessagesTests
     }
 
     [Fact]
-    public void Interfaces_OfALoopbackStack_HaveNoDefaultRoute()
+    public void Interfaces_OfALoopbackOnlyStack_HaveNoDefaultRoute()
     {
         var stack = new NetworkStack();
         stack.AddNic(new LoopbackLink(), Ip4Address.Loopback, 8);

@@ -30,11 +30,19 @@ internal sealed partial class NetworkStack
     private void HandleIcmpLocked(Nic nic, PacketBuffer p)
     {
         Span<byte> m = p.Span;
+        // icmp_rcv's counters: every message, then a bad checksum or a short one as an error, else its type.
+        Stats.IcmpInMsgs++;
         if (m.Length < IcmpType.HeaderLength || Checksum.Compute(m) != 0)
         {
+            if (m.Length >= IcmpType.HeaderLength)
+            {
+                Stats.IcmpInCsumErrors++;
+            }
+            Stats.IcmpInErrors++;
             p.Release();
             return;
         }
+        Stats.IcmpInTypes[m[0]]++;
         switch (m[0])
         {
             case IcmpType.EchoRequest:
@@ -50,7 +58,6 @@ internal sealed partial class NetworkStack
                 BinaryPrimitives.WriteUInt16BigEndian(m[2..], Checksum.Compute(m));
                 if (RouteLocked(p.Source, out Route r) == Errno.None)
                 {
-                    Stats.IcmpOutEchoReps++;
                     SendIpLocked(r, p.Destination, p.Source, Ipv4Header.ProtocolIcmp, p, dontFragment: false);
                 }
                 else
@@ -151,10 +158,6 @@ internal sealed partial class NetworkStack
         m[1] = code;
         ip[..quote].CopyTo(m[IcmpType.HeaderLength..]);
         BinaryPrimitives.WriteUInt16BigEndian(m[2..], Checksum.Compute(m));
-        if (type == IcmpType.DestinationUnreachable)
-        {
-            Stats.IcmpOutDestUnreachs++;
-        }
         Ip4Address from = IsLocalAddressLocked(dst) ? dst : r.Source.V4;
         SendIpLocked(r, from, src, Ipv4Header.ProtocolIcmp, p, dontFragment: false, tos: 0xC0);
     }

@@ -66,7 +66,7 @@ internal sealed partial class NetworkStack
         Stats.IpInReceives++;
         if (!Ipv4Header.TryParse(p.Span, out Ipv4Header h))
         {
-            Stats.IpInDiscards++;
+            Stats.IpInHdrErrors++;
             p.Release();
             return;
         }
@@ -75,7 +75,8 @@ internal sealed partial class NetworkStack
             || h.Destination == nic.BroadcastAddress;
         if (!forUs)
         {
-            Stats.IpInDiscards++;
+            // ip_route_input on a host that does not forward.
+            Stats.IpInAddrErrors++;
             p.Release();
             return;
         }
@@ -83,6 +84,7 @@ internal sealed partial class NetworkStack
         p.Truncate(h.TotalLength);
         if (h.IsFragment)
         {
+            Stats.IpReasmReqds++;
             PacketBuffer? whole = _reassembly.AddLocked(h, p);
             if (whole == null)
             {
@@ -98,6 +100,16 @@ internal sealed partial class NetworkStack
         p.Tos = h.Tos;
         bool rawTaken = RawEndpoints.Count != 0 && DeliverRawLocked(h, p.Span);
         p.TrimFront(h.HeaderLength);
+        // ip_protocol_deliver_rcu: delivered to a protocol or a raw socket, else an unknown protocol.
+        if (rawTaken || h.Protocol is Ipv4Header.ProtocolTcp or Ipv4Header.ProtocolUdp or Ipv4Header.ProtocolIcmp)
+        {
+            Stats.IpInDelivers++;
+        }
+        else
+        {
+            Stats.IpInUnknownProtos++;
+        }
+
         switch (h.Protocol)
         {
             case Ipv4Header.ProtocolTcp:
@@ -129,6 +141,12 @@ internal sealed partial class NetworkStack
         bool dontFragment, byte tos = 0, byte ttl = Ipv4Header.DefaultTtl)
     {
         int mtu = route.Nic.Mtu;
+        Stats.IpOutRequests++;
+        if (protocol == Ipv4Header.ProtocolIcmp && p.Length > 0)
+        {
+            Stats.CountIcmpOut(p.Span[0]);
+        }
+
         var h = new Ipv4Header
         {
             Tos = tos,
@@ -143,10 +161,12 @@ internal sealed partial class NetworkStack
             h.TotalLength = p.Length + Ipv4Header.MinLength;
             h.FlagsAndOffset = dontFragment ? Ipv4Header.FlagDontFragment : (ushort)0;
             h.Write(p.Prepend(Ipv4Header.MinLength));
+            Stats.IpOutTransmits++;
             return WriteToLinkLocked(route, p);
         }
         if (dontFragment)
         {
+            Stats.IpFragFails++;
             p.Release();
             return Errno.EMSGSIZE;
         }
@@ -163,12 +183,14 @@ internal sealed partial class NetworkStack
             h.FlagsAndOffset = (ushort)((off / 8) | (off + n < payload.Length ? Ipv4Header.FlagMoreFragments : 0));
             h.Write(f.Prepend(Ipv4Header.MinLength));
             Stats.IpFragCreates++;
+            Stats.IpOutTransmits++;
             Errno e = WriteToLinkLocked(route, f);
             if (e != Errno.None)
             {
                 err = e;
             }
         }
+        Stats.IpFragOks++;
         p.Release();
         return err;
     }

@@ -22,11 +22,11 @@ internal sealed partial class NetworkStack
 
     private void HandleIpv6Locked(Nic nic, PacketBuffer p)
     {
-        Stats.IpInReceives++;
+        Stats.Ip6InReceives++;
         ReadOnlySpan<byte> h = p.Span;
         if (h.Length < Ipv6HeaderLength || (h[0] >> 4) != 6)
         {
-            Stats.IpInDiscards++;
+            Stats.Ip6InDiscards++;
             p.Release();
             return;
         }
@@ -34,7 +34,7 @@ internal sealed partial class NetworkStack
         var dst = IpAddress.Read6(h[24..]);
         if (Ipv6HeaderLength + payload > h.Length || !IsLocalAddressLocked(dst))
         {
-            Stats.IpInDiscards++;
+            Stats.Ip6InDiscards++;
             p.Release();
             return;
         }
@@ -113,7 +113,7 @@ internal sealed partial class NetworkStack
                     Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(p.Destination, p.Source, ProtocolIcmpv6, m.Length), m)));
                 if (RouteLocked(p.Source, out Route r) == Errno.None)
                 {
-                    Stats.IcmpOutEchoReps++;
+                    Stats.Icmp6OutEchoReplies++;
                     SendIpv6Locked(r, p.Destination, p.Source, ProtocolIcmpv6, p);
                     return;
                 }
@@ -189,7 +189,7 @@ internal sealed partial class NetworkStack
         m[1] = code;
         ip[..quote].CopyTo(m[IcmpType.HeaderLength..]);
         BinaryPrimitives.WriteUInt16BigEndian(m[2..], Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(dst, src, ProtocolIcmpv6, m.Length), m)));
-        Stats.IcmpOutDestUnreachs++;
+        Stats.Icmp6OutDestUnreachs++;
         SendIpv6Locked(r, dst, src, ProtocolIcmpv6, p);
     }
 }

@@ -76,6 +76,13 @@ internal sealed partial class NetworkStack
             BinaryPrimitives.WriteUInt16BigEndian(d[10..], Checksum.Compute(d[..ihl]));
         }
 
+        Stats.IpOutRequests++;
+        Stats.IpOutTransmits++;
+        if (ihl >= Ipv4Header.MinLength && d[9] == Ipv4Header.ProtocolIcmp && data.Length > ihl)
+        {
+            Stats.CountIcmpOut(d[ihl]);
+        }
+
         return WriteToLinkLocked(route, p);
     }
 }

@@ -10,9 +10,20 @@ internal sealed partial class NetworkStack
     private void HandleTcpLocked(Nic nic, PacketBuffer p)
     {
         ReadOnlySpan<byte> t = p.Span;
-        if (!TcpSegment.TryParse(t, out TcpSegment s) || (!p.ChecksumPartial && TcpSegment.ComputeChecksum(p.Source, p.Destination, t) != 0)
-            || p.Destination == nic.BroadcastAddress || p.Destination.IsMulticastOrBroadcast)
+        if (p.Destination == nic.BroadcastAddress || p.Destination.IsMulticastOrBroadcast)
         {
+            p.Release();
+            return;
+        }
+        // tcp_v4_rcv: a malformed segment is an input error, a bad checksum a checksum error as well.
+        bool parsed = TcpSegment.TryParse(t, out TcpSegment s);
+        if (!parsed || (!p.ChecksumPartial && TcpSegment.ComputeChecksum(p.Source, p.Destination, t) != 0))
+        {
+            if (parsed)
+            {
+                Stats.TcpInCsumErrors++;
+            }
+            Stats.TcpInErrs++;
             p.Release();
             return;
         }

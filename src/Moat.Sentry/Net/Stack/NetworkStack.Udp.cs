@@ -12,6 +12,7 @@ internal sealed partial class NetworkStack
         System.Span<byte> u = p.Span;
         if (u.Length < UdpHeaderLength)
         {
+            Stats.UdpInErrors++;
             p.Release();
             return;
         }
@@ -21,6 +22,7 @@ internal sealed partial class NetworkStack
         ushort sum = BinaryPrimitives.ReadUInt16BigEndian(u[6..]);
         if (length < UdpHeaderLength || length > u.Length)
         {
+            Stats.UdpInErrors++;
             p.Release();
             return;
         }
@@ -28,6 +30,8 @@ internal sealed partial class NetworkStack
         // A zero checksum means the sender computed none (allowed for UDP over IPv4, never over IPv6).
         if (!p.ChecksumPartial && (sum != 0 || !p.Destination.IsV4) && Checksum.Finish(Checksum.Add(Checksum.PseudoHeader(p.Source, p.Destination, Ipv4Header.ProtocolUdp, length), p.Span)) != 0)
         {
+            Stats.UdpInCsumErrors++;
+            Stats.UdpInErrors++;
             p.Release();
             return;
         }

@@ -43,7 +43,7 @@ internal sealed partial class NetworkStack
 
     public IStackClock Clock { get; }
 
-    /// <summary>Counters in the spirit of /proc/net/snmp. Protected by Mu.</summary>
+    /// <summary>The SNMP counters /proc/net/snmp shows (StackStats.cs). Protected by Mu.</summary>
     public StackStats Stats { get; } = new();
 
     internal long NowNs => Clock.NowNs;
@@ -92,6 +92,24 @@ internal sealed partial class NetworkStack
         lock (Mu)
         {
             _gateway = gateway;
+        }
+    }
+
+    /// <summary>A copy of the SNMP counters, and Tcp's CurrEstab: the connections ESTABLISHED or CLOSE-WAIT now.</summary>
+    public StackStats StatsSnapshot(out long currEstab)
+    {
+        lock (Mu)
+        {
+            currEstab = 0;
+            foreach (TcpEndpoint ep in TcpConnections.Values)
+            {
+                if (ep.IsEstablishedLocked)
+                {
+                    currEstab++;
+                }
+            }
+
+            return Stats.Copy();
         }
     }
 
@@ -258,6 +276,7 @@ internal sealed partial class NetworkStack
                     return Errno.None;
                 }
             }
+            Stats.IpOutNoRoutes++;
             return Errno.ENETUNREACH;
         }
         foreach (Nic nic in _nics)
@@ -279,6 +298,7 @@ internal sealed partial class NetworkStack
                 }
             }
         }
+        Stats.IpOutNoRoutes++;
         return Errno.ENETUNREACH;
     }
 
@@ -306,25 +326,3 @@ internal sealed partial class NetworkStack
 /// <summary>Where a packet to one destination leaves: the interface, the next hop and the source address.</summary>
 /// <remarks>IPv6 goes over the loopback only (no NDP): its routes have no next hop.</remarks>
 internal readonly record struct Route(Nic Nic, Ip4Address NextHop, IpAddress Source);
-
-/// <summary>Counters of the stack (a subset of /proc/net/snmp). Protected by the stack's lock.</summary>
-internal sealed class StackStats
-{
-    public long IpInReceives;
-    public long IpInDiscards;
-    public long IpReasmOks;
-    public long IpReasmFails;
-    public long IpFragCreates;
-    public long IcmpOutDestUnreachs;
-    public long IcmpOutEchoReps;
-    public long TcpActiveOpens;
-    public long TcpPassiveOpens;
-    public long TcpRetransSegs;
-    public long TcpOutRsts;
-    public long TcpInSegs;
-    public long TcpOutSegs;
-    public long UdpInDatagrams;
-    public long UdpNoPorts;
-    public long UdpOutDatagrams;
-    public long UdpRcvbufErrors;
-}

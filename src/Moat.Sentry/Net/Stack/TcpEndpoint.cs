@@ -115,6 +115,9 @@ internal sealed partial class TcpEndpoint
 
     internal bool IsListeningLocked => _state == TcpState.Listen;
 
+    /// <summary>Whether the connection counts in Tcp's CurrEstab (tcp_set_state's ESTABLISHED and CLOSE-WAIT).</summary>
+    internal bool IsEstablishedLocked => _state is TcpState.Established or TcpState.CloseWait;
+
     // Closed by the application with data or its FIN not yet acknowledged: the stack is still sending.
     internal bool IsDrainingLocked => _state is TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck;
 
@@ -758,6 +761,15 @@ internal sealed partial class TcpEndpoint
         {
             _parent._synQueue.Remove(this);
             _parent = null;
+        }
+        // tcp_set_state and tcp_done: a connection that was up ends abruptly, or one being set up fails.
+        if (IsEstablishedLocked)
+        {
+            _stack.Stats.TcpEstabResets++;
+        }
+        else if (_state is TcpState.SynSent or TcpState.SynReceived)
+        {
+            _stack.Stats.TcpAttemptFails++;
         }
         _state = TcpState.Closed;
         TimerQueue.Cancel(_rtxTimer);

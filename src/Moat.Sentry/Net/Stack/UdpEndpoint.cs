@@ -378,6 +378,7 @@ internal sealed class UdpEndpoint
         if (_queuedBytes + p.Length > ReceiveBufferSize)
         {
             _stack.Stats.UdpRcvbufErrors++;
+            _stack.Stats.UdpInErrors++;
             p.Release();
             return;
         }

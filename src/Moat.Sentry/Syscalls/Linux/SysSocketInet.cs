@@ -7,7 +7,7 @@ using Moat.Sentry.Vfs;
 namespace Moat.Sentry.Syscalls.Linux;
 
 /// <summary>
-/// The socket calls of AF_INET and AF_INET6 sockets (the loopback network, Net/). Each entry point serves an
+/// The socket calls of AF_INET and AF_INET6 sockets (the netstack's, or host sockets with --network=host; Net/). Each entry point serves an
 /// internet socket and hands any other fd to the unix socket code, so the table registers these.
 /// </summary>
 internal static partial class SysSocket
@@ -51,17 +51,12 @@ internal static partial class SysSocket
         if (t.Kernel.HostNetwork is HostNotifier host && kind is InetSocket.SOCK_STREAM or InetSocket.SOCK_DGRAM)
         {
             int expected = kind == InetSocket.SOCK_STREAM ? InetSocket.IPPROTO_TCP : InetSocket.IPPROTO_UDP;
-            if (kind == InetSocket.SOCK_DGRAM && protocol == InetSocket.IPPROTO_UDPLITE)
-            {
-                expected = protocol;
-            }
-
             if (protocol != 0 && protocol != expected)
             {
                 return -Errno.EPROTONOSUPPORT.Value;
             }
 
-            long r = HostInetSocket.Create(t.Kernel.Loopback, host, domain, kind, type, expected, uid, out HostInetSocket? hs);
+            long r = HostInetSocket.Create(host, domain, kind, type, expected, uid, out HostInetSocket? hs);
             if (r < 0)
             {
                 return r;
@@ -73,6 +68,18 @@ internal static partial class SysSocket
             return hfd;
         }
 
+        if (kind is not (InetSocket.SOCK_STREAM or InetSocket.SOCK_DGRAM))
+        {
+            // SCTP-style sockets are not served (raw ones are, above, on the netstack with --net-raw).
+            return -Errno.ESOCKTNOSUPPORT.Value;
+        }
+
+        if (t.Kernel.Netstack is not SandboxNetwork net)
+        {
+            // A kernel without a network (unit tests build one): no internet sockets, as Linux without CONFIG_INET.
+            return -Errno.EAFNOSUPPORT.Value;
+        }
+
         switch (kind)
         {
             case InetSocket.SOCK_STREAM:
@@ -81,27 +88,20 @@ internal static partial class SysSocket
                     return -Errno.EPROTONOSUPPORT.Value;
                 }
 
-                s = t.Kernel.Netstack is SandboxNetwork tcpNet
-                    ? new StackTcpSocket(t.Kernel.Loopback, tcpNet, tcpNet.Stack.CreateTcp(domain == InetAddr.AF_INET6), type, uid)
-                    : new TcpSocket(t.Kernel.Loopback, domain, type, uid);
+                s = new StackTcpSocket(net, net.Stack.CreateTcp(domain == InetAddr.AF_INET6), type, uid);
                 break;
-            case InetSocket.SOCK_DGRAM when protocol == StackPingSocket.IPPROTO_ICMP && domain == InetAddr.AF_INET && t.Kernel.Netstack is SandboxNetwork pingNet:
-                s = new StackPingSocket(t.Kernel.Loopback, pingNet.Stack.CreatePing(), type, uid);
+            case InetSocket.SOCK_DGRAM when protocol == StackPingSocket.IPPROTO_ICMP && domain == InetAddr.AF_INET:
+                s = new StackPingSocket(net.Stack.CreatePing(), type, uid);
                 break;
-            case InetSocket.SOCK_DGRAM:
-                if (protocol is not (0 or InetSocket.IPPROTO_UDP or InetSocket.IPPROTO_UDPLITE))
+            default:
+                // No UDP-Lite (IPPROTO_UDPLITE): EPROTONOSUPPORT, as Linux since 7.1 retired it and as gVisor.
+                if (protocol is not (0 or InetSocket.IPPROTO_UDP))
                 {
                     return -Errno.EPROTONOSUPPORT.Value;
                 }
 
-                // UDP-Lite stays on the loopback network (the stack has no UDP-Lite).
-                s = protocol != InetSocket.IPPROTO_UDPLITE && t.Kernel.Netstack is SandboxNetwork udpNet
-                    ? new StackUdpSocket(t.Kernel.Loopback, udpNet, udpNet.Stack.CreateUdp(domain == InetAddr.AF_INET6), type, uid)
-                    : new UdpSocket(t.Kernel.Loopback, domain, type, uid, protocol == InetSocket.IPPROTO_UDPLITE);
+                s = new StackUdpSocket(net, net.Stack.CreateUdp(domain == InetAddr.AF_INET6), type, uid);
                 break;
-            default:
-                // Raw and SCTP-style sockets are not served by the loopback network (raw ones are by the netstack, above).
-                return -Errno.ESOCKTNOSUPPORT.Value;
         }
 
         int fd = t.Fds.Add(s, (type & SOCK_CLOEXEC) != 0, 0, Limit(t));
@@ -174,13 +174,7 @@ internal static partial class SysSocket
                 return r;
             }
 
-            r = s.Bind(addr);
-            if (r == 0 && s is UdpSocket u)
-            {
-                u.LockPort();
-            }
-
-            return r;
+            return s.Bind(addr);
         }
         finally
         {
@@ -224,9 +218,7 @@ internal static partial class SysSocket
                 // AF_UNSPEC dissolves a datagram association; an unconnected stream socket has nothing to drop.
                 return s switch
                 {
-                    UdpSocket u => u.Disconnect(),
-                    StackUdpSocket su => su.Disconnect(),
-                    StackRawSocket raw => raw.Disconnect(),
+                    StackDatagramSocket d => d.Disconnect(),
                     HostInetSocket h => h.Disconnect(),
                     _ => s.IsConnectedSocket || s.IsListeningSocket ? -Errno.EOPNOTSUPP.Value : 0,
                 };

@@ -292,7 +292,7 @@ internal static partial class SysSocket
             }
         }
 
-        if ((hops >= 0 || tclass >= 0) && s is IInetDatagramSocket u)
+        if ((hops >= 0 || tclass >= 0) && s is StackUdpSocket u)
         {
             InetAddr? to = null;
             if (m[0] != 0 && (int)(uint)m[1] != 0)
@@ -390,7 +390,7 @@ internal static partial class SysSocket
 
         int hops = 0, tclass = 0;
         long stampNs = 0;
-        long r2 = s is IInetDatagramSocket udp
+        long r2 = s is StackUdpSocket udp
             ? udp.Receive(t, dst, flags & ~MSG_CMSG_CLOEXEC, out InetAddr from, out int msgFlags, out hops, out tclass, out stampNs)
             : s.Receive(t, dst, flags & ~MSG_CMSG_CLOEXEC, out from, out msgFlags);
         r = r2;
@@ -400,7 +400,7 @@ internal static partial class SysSocket
         }
 
         ulong controlUsed = 0;
-        if (s is IInetDatagramSocket)
+        if (s is StackUdpSocket)
         {
             int used = WriteInetControl(t, s, m[4], m[4] == 0 ? 0 : (int)Math.Min(m[5], int.MaxValue), hops, tclass, stampNs, ref msgFlags);
             if (used < 0)

@@ -98,19 +98,9 @@ internal static partial class SysSocket
         [Key(SOL_IPV6, 78)] = 0, // IPV6_FREEBIND
     };
 
-    // UDPLITE_SEND_CSCOV and UDPLITE_RECV_CSCOV: 0 is full coverage.
-    private static readonly Dictionary<int, int> s_udpLiteDefaults = new()
-    {
-        [Key(InetSocket.IPPROTO_UDPLITE, 10)] = 0,
-        [Key(InetSocket.IPPROTO_UDPLITE, 11)] = 0,
-    };
-
     private static int Key(int level, int name) => (level << 16) | name;
 
-    private static bool IsTimeout(int level, int name) =>
-        level == SOL_SOCKET && name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW or SO_SNDTIMEO_OLD or SO_SNDTIMEO_NEW;
-
-    // The options of a host socket the Sentry passes through: what the loopback network knows, no more.
+    // The options of a host socket the Sentry passes through: what the netstack's sockets know, no more.
     private static bool HostOptionAllowed(InetSocket s, int level, int name, bool get)
     {
         if (level == SOL_SOCKET)
@@ -138,7 +128,6 @@ internal static partial class SysSocket
         SOL_TCP when s.IsStream => s_tcpDefaults,
         SOL_IP => s_ipDefaults,
         SOL_IPV6 when s.Family == InetAddr.AF_INET6 => s_ipv6Defaults,
-        InetSocket.IPPROTO_UDPLITE when s.Protocol == InetSocket.IPPROTO_UDPLITE => s_udpLiteDefaults,
         _ => null,
     };
 
@@ -201,7 +190,7 @@ internal static partial class SysSocket
             return rawOption;
         }
 
-        Span<byte> v = stackalloc byte[TcpSocket.TcpInfoSize];
+        Span<byte> v = stackalloc byte[StackTcpSocket.TcpInfoSize];
         v.Clear();
         int n = 4;
         if (level == SOL_SOCKET)
@@ -209,10 +198,7 @@ internal static partial class SysSocket
             switch (name)
             {
                 case SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW or SO_SNDTIMEO_OLD or SO_SNDTIMEO_NEW:
-                    long us = name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW ? s.ReceiveTimeoutUs : s.SendTimeoutUs;
-                    MemoryMarshal.Write(v, us / 1_000_000);
-                    MemoryMarshal.Write(v[8..], us % 1_000_000);
-                    n = 16;
+                    n = WriteTimeout(s, name, v);
                     break;
                 case SO_LINGER:
                     MemoryMarshal.Write(v, s.LingerOn ? 1 : 0);
@@ -254,11 +240,7 @@ internal static partial class SysSocket
         }
         else if (level == SOL_TCP && s.IsStream && name == TCP_INFO)
         {
-            if (s is TcpSocket tcp)
-            {
-                tcp.FillInfo(v);
-            }
-            else if (s is StackTcpSocket stackTcp)
+            if (s is StackTcpSocket stackTcp)
             {
                 stackTcp.FillInfo(v);
             }
@@ -267,7 +249,7 @@ internal static partial class SysSocket
                 v[0] = 7; // TCP_CLOSE
             }
 
-            n = TcpSocket.TcpInfoSize;
+            n = StackTcpSocket.TcpInfoSize;
         }
         else if (level == SOL_TCP && s.IsStream && name == TCP_CONGESTION)
         {
@@ -299,7 +281,7 @@ internal static partial class SysSocket
             int value = s.Options.GetValueOrDefault(key, def);
             if (level == SOL_TCP && name == TCP_DEFER_ACCEPT)
             {
-                value = TcpSocket.RetransToSeconds(value);
+                value = TcpDeferAccept.RetransToSeconds(value);
             }
 
             if (level == SOL_TCP && name == TCP_MAXSEG && !s.Options.ContainsKey(key) && s.IsConnectedSocket && s is StackTcpSocket connected)
@@ -401,7 +383,7 @@ internal static partial class SysSocket
             return algoName.SequenceEqual("cubic"u8) || algoName.SequenceEqual("reno"u8) ? 0 : -Errno.ENOENT.Value;
         }
 
-        if (level == SOL_SOCKET && name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW or SO_SNDTIMEO_OLD or SO_SNDTIMEO_NEW)
+        if (IsTimeout(level, name))
         {
             return SetTimeout(t, s, name, valAddr, len);
         }
@@ -495,10 +477,6 @@ internal static partial class SysSocket
 
         s.Options[key] = v;
         s.OptionChanged(level, name, v);
-        if (level == SOL_TCP && name == TCP_CORK && s is TcpSocket tcp)
-        {
-            tcp.SetCork(v != 0);
-        }
 
         return 0;
     }
@@ -516,13 +494,6 @@ internal static partial class SysSocket
             (SOL_IPV6, IPV6_UNICAST_HOPS or 18 or IPV6_TCLASS) => v is >= -1 and <= 255,
             _ => true,
         };
-        if (level == InetSocket.IPPROTO_UDPLITE)
-        {
-            // Linux raises a coverage below the 8-byte header to 8 and caps it at 65535.
-            v = v != 0 && v < 8 ? 8 : Math.Min(v, 65535);
-            return 0;
-        }
-
         if (!ok)
         {
             return -Errno.EINVAL.Value;
@@ -535,7 +506,7 @@ internal static partial class SysSocket
         else if (level == SOL_TCP && name == TCP_DEFER_ACCEPT)
         {
             // Kept as Linux keeps it: the SYN-ACK retransmissions that cover the seconds.
-            v = TcpSocket.SecondsToRetrans(v);
+            v = TcpDeferAccept.SecondsToRetrans(v);
         }
         else if (level == SOL_TCP && name is TCP_NODELAY or TCP_CORK or 12 or 16 or 17 or 30)
         {

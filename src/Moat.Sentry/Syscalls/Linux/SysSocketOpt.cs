@@ -78,10 +78,7 @@ internal static partial class SysSocket
                     n = 12;
                     break;
                 case SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW or SO_SNDTIMEO_OLD or SO_SNDTIMEO_NEW:
-                    long us = name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW ? s.ReceiveTimeoutUs : s.SendTimeoutUs;
-                    MemoryMarshal.Write(v, us / 1_000_000);
-                    MemoryMarshal.Write(v[8..], us % 1_000_000);
-                    n = 16;
+                    n = WriteTimeout(s, name, v);
                     break;
                 case SO_LINGER:
                     MemoryMarshal.Write(v, s.PlainOptions.GetValueOrDefault(SO_LINGER));
@@ -185,56 +182,5 @@ internal static partial class SysSocket
     {
         long size = force ? Math.Max(v, 0) : Math.Min((uint)v, UnixSocket.MaxBuffer);
         return (int)Math.Min(size * 2, int.MaxValue);
-    }
-
-    // A struct timeval for SO_RCVTIMEO / SO_SNDTIMEO: 0 means no limit; a negative time means "don't wait".
-    // SO_RCVTIMEO or SO_SNDTIMEO (either layout): the timeval read and set as the deadline it names.
-    private static long SetTimeout(Task t, ISocketTimeouts s, int name, ulong valAddr, int len)
-    {
-        long r = ReadTimeout(t, valAddr, len, out long us);
-        if (r < 0)
-        {
-            return r;
-        }
-
-        if (name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW)
-        {
-            s.ReceiveTimeoutUs = us;
-        }
-        else
-        {
-            s.SendTimeoutUs = us;
-        }
-
-        return 0;
-    }
-
-    private static long ReadTimeout(Task t, ulong addr, int len, out long us)
-    {
-        us = 0;
-        if (len < 16)
-        {
-            return -Errno.EINVAL.Value;
-        }
-
-        Span<long> tv = stackalloc long[2];
-        if (t.MM.CopyIn(addr, MemoryMarshal.AsBytes(tv)) < 0)
-        {
-            return -Errno.EFAULT.Value;
-        }
-
-        if (tv[1] < 0 || tv[1] >= 1_000_000)
-        {
-            return -Errno.EDOM.Value;
-        }
-
-        if (tv[0] < 0)
-        {
-            us = 1;
-            return 0;
-        }
-
-        us = (long)Math.Min((ulong)tv[0] * 1_000_000UL + (ulong)tv[1], long.MaxValue / 2);
-        return 0;
     }
 }

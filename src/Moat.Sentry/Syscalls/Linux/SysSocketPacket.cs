@@ -281,10 +281,7 @@ internal static partial class SysSocket
             switch (name)
             {
                 case SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW or SO_SNDTIMEO_OLD or SO_SNDTIMEO_NEW:
-                    long us = name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW ? s.ReceiveTimeoutUs : s.SendTimeoutUs;
-                    MemoryMarshal.Write(v, us / 1_000_000);
-                    MemoryMarshal.Write(v[8..], us % 1_000_000);
-                    n = 16;
+                    n = WriteTimeout(s, name, v);
                     break;
                 default:
                     int? iv = name switch
@@ -326,7 +323,7 @@ internal static partial class SysSocket
             return -Errno.ENOPROTOOPT.Value;
         }
 
-        if (name is SO_RCVTIMEO_OLD or SO_RCVTIMEO_NEW or SO_SNDTIMEO_OLD or SO_SNDTIMEO_NEW)
+        if (IsTimeout(SOL_SOCKET, name))
         {
             return SetTimeout(t, s, name, valAddr, len);
         }

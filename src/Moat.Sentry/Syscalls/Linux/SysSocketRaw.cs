@@ -37,7 +37,7 @@ internal static partial class SysSocket
             return -Errno.EPERM.Value;
         }
 
-        var s = new StackRawSocket(t.Kernel.Loopback, net.Stack.CreateRaw((byte)protocol), protocol, type, t.Credentials.EffectiveUid);
+        var s = new StackRawSocket(net.Stack.CreateRaw((byte)protocol), protocol, type, t.Credentials.EffectiveUid);
         int fd = t.Fds.Add(s, (type & SOCK_CLOEXEC) != 0, 0, Limit(t));
         s.DecRef();
         return fd;

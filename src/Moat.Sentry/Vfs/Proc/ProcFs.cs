@@ -6,6 +6,7 @@ using Moat.Abi;
 using Moat.Sentry.Kernel;
 using Moat.Sentry.Mm;
 using Moat.Sentry.Net;
+using Moat.Sentry.Net.Stack;
 using Moat.Sentry.Syscalls.Linux;
 
 namespace Moat.Sentry.Vfs.Proc;
@@ -605,10 +606,10 @@ internal static class ProcFs
             "/proc/sys/fs/mqueue/msgsize_default" => t.Kernel.Ipc.Mq.MsgSizeDefault + "\n",
             "/proc/sys/fs/mqueue/queues_max" => t.Kernel.Ipc.Mq.QueuesMax + "\n",
             "/proc/sys/kernel/random/boot_id" => t.Kernel.BootId + "\n",
-            "/proc/sys/net/core/somaxconn" => TcpSocket.Somaxconn + "\n",
-            "/proc/sys/net/ipv4/tcp_rmem" => $"4096\t{TcpSocket.DefaultReceiveBuffer}\t{TcpSocket.MaxReceiveBuffer}\n",
-            "/proc/sys/net/ipv4/tcp_wmem" => $"4096\t{TcpSocket.DefaultSendBuffer}\t{TcpSocket.MaxSendBuffer}\n",
-            "/proc/sys/net/ipv4/ip_local_port_range" => $"{LoopbackStack.EphemeralLow}\t{LoopbackStack.EphemeralHigh}\n",
+            "/proc/sys/net/core/somaxconn" => TcpEndpoint.MaxBacklog + "\n",
+            "/proc/sys/net/ipv4/tcp_rmem" => $"4096\t{TcpEndpoint.DefaultReceiveBuffer}\t{TcpEndpoint.MaxReceiveBuffer}\n",
+            "/proc/sys/net/ipv4/tcp_wmem" => $"4096\t{TcpEndpoint.DefaultSendBuffer}\t{TcpEndpoint.MaxSendBuffer}\n",
+            "/proc/sys/net/ipv4/ip_local_port_range" => $"{NetworkStack.EphemeralLow}\t{NetworkStack.EphemeralHigh}\n",
             _ => null,
         };
         if (value != null)

@@ -9,9 +9,10 @@ using Moat.Sentry.Net;
 namespace Moat.Sentry.Vfs.Proc;
 
 /// <summary>
-/// /proc/net: tcp, tcp6, udp, udp6 and unix in Linux's formats, from the sandbox's own sockets (the loopback
-/// network's port tables and the unix name table), enough for ss- and netstat-like tools; dev and route from the
-/// sandbox's interfaces (<see cref="NetInterfaces"/>); snmp from the loopback's counters; if_inet6 with lo's ::1.
+/// /proc/net: tcp, tcp6, udp, udp6 and unix in Linux's formats, from the sandbox's own sockets (the netstack's
+/// registered sockets and the unix name table), enough for ss- and netstat-like tools; dev and route from the
+/// sandbox's interfaces (<see cref="NetInterfaces"/>); snmp from the netstack's counters (ProcNetSnmp.cs);
+/// if_inet6 with lo's ::1.
 /// </summary>
 internal static class ProcNet
 {
@@ -61,7 +62,7 @@ internal static class ProcNet
         "dev" => Dev(NetInterfaces.Of(k)),
         "route" => Route(NetInterfaces.Of(k)),
         "if_inet6" => "00000000000000000000000000000001 01 80 10 80       lo\n",
-        "snmp" => Snmp(k.Loopback),
+        "snmp" => Snmp(k),
         _ => Unix(k),
     };
 
@@ -113,32 +114,11 @@ internal static class ProcNet
     private static string Hex(Moat.Sentry.Net.Stack.Ip4Address a) =>
         System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(a.Value).ToString("X8", CultureInfo.InvariantCulture);
 
-    private static string Snmp(LoopbackStack stack)
+    private static string Snmp(Kernel.Kernel k)
     {
-        NetCounters c = stack.Counters;
         long currEstab = 0;
-        foreach (InetSocket s in stack.Snapshot(tcp: true))
-        {
-            if (s is TcpSocket t && t.ProcState is 1 or 8)
-            {
-                currEstab++;
-            }
-        }
-
-        long udpIn = NetCounters.Read(ref c.UdpInDatagrams), udpOut = NetCounters.Read(ref c.UdpOutDatagrams);
-        long packets = NetCounters.Read(ref c.LoPackets);
-        var sb = new StringBuilder();
-        sb.Append("Ip: Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos InDiscards InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails FragCreates OutTransmits\n");
-        sb.Append(CultureInfo.InvariantCulture, $"Ip: 2 64 {packets} 0 0 0 0 0 {packets} {packets} 0 0 0 0 0 0 0 0 0 {packets}\n");
-        sb.Append("Icmp: InMsgs InErrors InCsumErrors InDestUnreachs InTimeExcds InParmProbs InSrcQuenchs InRedirects InEchos InEchoReps InTimestamps InTimestampReps InAddrMasks InAddrMaskReps OutMsgs OutErrors OutRateLimitGlobal OutRateLimitHost OutDestUnreachs OutTimeExcds OutParmProbs OutSrcQuenchs OutRedirects OutEchos OutEchoReps OutTimestamps OutTimestampReps OutAddrMasks OutAddrMaskReps\n");
-        sb.Append("Icmp: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
-        sb.Append("Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors\n");
-        sb.Append(CultureInfo.InvariantCulture, $"Tcp: 1 200 120000 -1 {NetCounters.Read(ref c.TcpActiveOpens)} {NetCounters.Read(ref c.TcpPassiveOpens)} {NetCounters.Read(ref c.TcpAttemptFails)} {NetCounters.Read(ref c.TcpEstabResets)} {currEstab} {packets - udpOut} {packets - udpOut} 0 0 0 0\n");
-        sb.Append("Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors\n");
-        sb.Append(CultureInfo.InvariantCulture, $"Udp: {udpIn} {NetCounters.Read(ref c.UdpNoPorts)} {NetCounters.Read(ref c.UdpRcvbufErrors)} {udpOut} {NetCounters.Read(ref c.UdpRcvbufErrors)} 0 0 0 0\n");
-        sb.Append("UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors\n");
-        sb.Append("UdpLite: 0 0 0 0 0 0 0 0 0\n");
-        return sb.ToString();
+        Moat.Sentry.Net.Stack.StackStats? stats = k.Netstack?.Stack.StatsSnapshot(out currEstab);
+        return ProcNetSnmp.Render(stats, currEstab);
     }
 
     private static void AppendPadded(StringBuilder sb, string line, int width) =>
@@ -157,12 +137,7 @@ internal static class ProcNet
         int width = v6 ? 0 : tcp ? TcpWidth : UdpWidth;
         AppendPadded(sb, header, width);
         int sl = 0;
-        List<InetSocket> sockets = k.Loopback.Snapshot(tcp);
-        if (k.Netstack is SandboxNetwork net)
-        {
-            sockets.AddRange(net.Snapshot(tcp));
-        }
-
+        List<InetSocket> sockets = k.Netstack is SandboxNetwork net ? net.Snapshot(tcp) : [];
         foreach (InetSocket s in sockets)
         {
             if ((s.Family == InetAddr.AF_INET6) != v6)
@@ -173,40 +148,25 @@ internal static class ProcNet
             int state;
             long rx;
             long tx = 0;
-            InetAddr local = s.Local;
+            s.GetName(false, out InetAddr local);
             InetAddr remote = default;
             if (s is StackTcpSocket st)
             {
                 (state, int t, int r) = st.ProcRow;
                 (tx, rx) = (t, r);
-                s.GetName(false, out local);
                 if (s.GetName(true, out InetAddr peer) == 0 || state == 8)
                 {
                     remote = peer;
                 }
             }
-            else if (s is StackUdpSocket su)
+            else
             {
                 state = s.IsConnectedSocket ? 1 : 7;
-                rx = su.Queued;
-                s.GetName(false, out local);
+                rx = ((StackUdpSocket)s).Queued;
                 if (s.GetName(true, out InetAddr peer) == 0)
                 {
                     remote = peer;
                 }
-            }
-            else if (s is TcpSocket ts)
-            {
-                state = ts.ProcState;
-                (int queued, int backlog) = ts.ProcQueues;
-                rx = state == 10 ? backlog : queued;
-                remote = s.IsConnectedSocket || state is 1 or 8 ? s.Peer : default;
-            }
-            else
-            {
-                state = s.IsConnectedSocket ? 1 : 7;
-                rx = ((UdpSocket)s).Queued;
-                remote = s.IsConnectedSocket ? s.Peer : default;
             }
 
             string line = tcp

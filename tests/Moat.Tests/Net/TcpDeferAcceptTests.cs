@@ -3,7 +3,7 @@ using Moat.Sentry.Net;
 namespace Moat.Tests.Net;
 
 /// <summary>TCP_DEFER_ACCEPT's seconds, kept as Linux keeps them: SYN-ACK retransmissions (1 s, doubling, 120 s at most).</summary>
-public class TcpSocketOptionTests
+public class TcpDeferAcceptTests
 {
     [Theory]
     [InlineData(0, 0)]
@@ -18,9 +18,9 @@ public class TcpSocketOptionTests
     [InlineData(40, 63)]
     [InlineData(200, 247)]
     public void DeferAccept_Seconds_ReadBackAsLinuxRoundsThem(int set, int read) =>
-        Assert.Equal(read, TcpSocket.RetransToSeconds(TcpSocket.SecondsToRetrans(set)));
+        Assert.Equal(read, TcpDeferAccept.RetransToSeconds(TcpDeferAccept.SecondsToRetrans(set)));
 
     [Fact]
     public void DeferAccept_HugeValue_StopsAt255Retransmissions() =>
-        Assert.Equal(255, TcpSocket.SecondsToRetrans(int.MaxValue));
+        Assert.Equal(255, TcpDeferAccept.SecondsToRetrans(int.MaxValue));
 }
