@@ -211,6 +211,11 @@ internal sealed partial class Kernel
     /// <summary>The Sentry's TCP/IP stack serving AF_INET and AF_INET6 sockets (--network=none and sandbox); null for host sockets.</summary>
     public Net.SandboxNetwork? Netstack { get; init; }
 
+    /// <summary>The sandbox's /sys, built at the first look (the network's interfaces are fixed by then).</summary>
+    internal Vfs.Sys.SysTree SysRoot => System.Threading.LazyInitializer.EnsureInitialized(ref _sysRoot, () => Vfs.Sys.SysFs.For(this));
+
+    private Vfs.Sys.SysTree? _sysRoot;
+
     /// <summary>The futex wait queues.</summary>
     public Futex Futexes { get; } = new();
 

@@ -18,7 +18,7 @@ internal static class PseudoFs
     /// <summary>Looks up a path of either file system ("/proc/..." or "/sys/..."). Returns 0 with the node, or -errno.</summary>
     public static long Lookup(Task t, string inner, bool followLast, out ProcNode? node, Kernel.PidNamespace? pidNs = null) =>
         inner == "/sys" || inner.StartsWith("/sys/", StringComparison.Ordinal)
-            ? Sys.SysFs.Lookup(inner, followLast, out node)
+            ? Sys.SysFs.Lookup(t.Kernel, inner, followLast, out node)
             : MountNamespace.Contains(MqueueFs.Root, inner)
             ? MqueueFs.Lookup(t, inner, out node)
             : MountNamespace.Contains(CgroupFs.Root, inner)

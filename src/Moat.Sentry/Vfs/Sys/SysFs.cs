@@ -11,7 +11,7 @@ namespace Moat.Sentry.Vfs.Sys;
 /// <summary>
 /// The Sentry's sysfs: the sandbox's own view of /sys (never the host's devices), with what programs read
 /// from it: the CPUs (as many as sched_getaffinity(2) and /proc/stat report), one NUMA node, transparent
-/// huge pages, the sandbox's network interfaces (lo) and empty device classes, after gVisor's
+/// huge pages, the sandbox's network interfaces (lo, and eth0 of --network=sandbox) and empty device classes, after gVisor's
 /// pkg/sentry/fsimpl/sys. Read-only: every file is 0444 and kernfs-like (4096 bytes long), every directory 0755.
 /// </summary>
 internal static class SysFs
@@ -31,13 +31,16 @@ internal static class SysFs
     private const int MaxHops = 40;
 
     private static readonly long s_madeAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-    private static readonly SysTree s_root = Build(Environment.ProcessorCount);
 
     /// <summary>
-    /// Looks up a normalised path under /sys. Links met on the way (and the last one, when
-    /// <paramref name="followLast"/>) are followed inside sysfs. Returns 0 with the node, or -errno.
+    /// Looks up a normalised path under /sys of <paramref name="k"/>'s sysfs (its interfaces are the sandbox's
+    /// network's). Links met on the way (and the last one, when <paramref name="followLast"/>) are followed
+    /// inside sysfs. Returns 0 with the node, or -errno.
     /// </summary>
-    public static long Lookup(string norm, bool followLast, out ProcNode? node) => Lookup(s_root, norm, followLast, out node);
+    public static long Lookup(Kernel.Kernel k, string norm, bool followLast, out ProcNode? node) => Lookup(k.SysRoot, norm, followLast, out node);
+
+    /// <summary>The sysfs of <paramref name="k"/>: its CPUs and the interfaces its network has (fixed for its life).</summary>
+    internal static SysTree For(Kernel.Kernel k) => Build(Environment.ProcessorCount, () => Net.NetInterfaces.Of(k));
 
     /// <summary>Looks up <paramref name="norm"/> in the tree rooted at <paramref name="root"/> (for tests of other CPU counts).</summary>
     internal static long Lookup(SysTree root, string norm, bool followLast, out ProcNode? node)
@@ -108,8 +111,11 @@ internal static class SysFs
         return 0;
     }
 
-    /// <summary>The tree for <paramref name="cpus"/> CPUs (0 to cpus-1, all online).</summary>
-    internal static SysTree Build(int cpus)
+    /// <summary>
+    /// The tree for <paramref name="cpus"/> CPUs (0 to cpus-1, all online) and the interfaces <paramref name="net"/>
+    /// lists (lo alone without it); their statistics are read from it at each read.
+    /// </summary>
+    internal static SysTree Build(int cpus, Func<Net.NetInterfaces>? net = null)
     {
         string list = CpuList(cpus);
         SysTree cpu = SysTree.Dir(
@@ -168,20 +174,19 @@ internal static class SysFs
             SysTree.File("online", "0\n"),
             SysTree.File("possible", "0\n"));
 
-        SysTree lo = SysTree.Dir(
-            Net.LoopbackInterface.Name,
-            SysTree.File("addr_len", "6\n"),
-            SysTree.File("address", "00:00:00:00:00:00\n"),
-            SysTree.File("broadcast", "00:00:00:00:00:00\n"),
-            SysTree.File("carrier", "1\n"),
-            SysTree.File("dev_id", "0x0\n"),
-            SysTree.File("flags", "0x9\n"), // IFF_UP | IFF_LOOPBACK: IFF_RUNNING is not among the stored flags
-            SysTree.File("ifindex", Num(Net.LoopbackInterface.Index) + "\n"),
-            SysTree.File("iflink", Num(Net.LoopbackInterface.Index) + "\n"),
-            SysTree.File("mtu", Num(Net.LoopbackInterface.Mtu) + "\n"),
-            SysTree.File("operstate", "unknown\n"),
-            SysTree.File("tx_queue_len", "1000\n"),
-            SysTree.File("type", Num(Net.LoopbackInterface.ArphrdLoopback) + "\n"));
+        IReadOnlyList<Net.NetInterface> ifaces = net?.Invoke().Interfaces ?? [];
+        if (ifaces.Count == 0)
+        {
+            ifaces = [new Net.NetInterface(Net.LoopbackInterface.Index, Net.LoopbackInterface.Name, true, Net.LoopbackInterface.Mtu, Net.Stack.MacAddress.Zero, Net.Stack.Ip4Address.Loopback, 8, 0, 0, 0, 0)];
+        }
+
+        SysTree classNet = SysTree.Dir("net");
+        SysTree virtualNet = SysTree.Dir("net");
+        foreach (Net.NetInterface i in ifaces)
+        {
+            classNet.Add(SysTree.Link(i.Name, "../../devices/virtual/net/" + i.Name));
+            virtualNet.Add(Interface(i, net));
+        }
 
         return SysTree.Dir(
             "sys",
@@ -189,13 +194,13 @@ internal static class SysFs
             SysTree.Dir("bus", SysTree.Dir("cpu", SysTree.Dir("devices", CpuLinks(cpus)))),
             SysTree.Dir(
                 "class",
-                SysTree.Dir("net", SysTree.Link(Net.LoopbackInterface.Name, "../../devices/virtual/net/" + Net.LoopbackInterface.Name)),
+                classNet,
                 SysTree.Dir("power_supply")),
             SysTree.Dir("dev", SysTree.Dir("block"), SysTree.Dir("char")),
             SysTree.Dir(
                 "devices",
                 SysTree.Dir("system", cpu, node),
-                SysTree.Dir("virtual", SysTree.Dir("net", lo))),
+                SysTree.Dir("virtual", virtualNet)),
             SysTree.Dir("firmware"),
             SysTree.Dir("fs", SysTree.Dir("cgroup")),
             SysTree.Dir(
@@ -259,6 +264,46 @@ internal static class SysFs
         }
 
         return links;
+    }
+
+    // An interface's directory (/sys/devices/virtual/net/NAME), as Linux's net-sysfs shows a loopback or a veth/tap:
+    // flags are dev->flags (no IFF_RUNNING or IFF_LOWER_UP), lo's operstate "unknown", an Ethernet's "up".
+    private static SysTree Interface(Net.NetInterface i, Func<Net.NetInterfaces>? net)
+    {
+        int index = i.Index;
+        string mac = i.Loopback ? "00:00:00:00:00:00" : i.Mac.ToString();
+        int flags = i.Loopback ? Net.NetInterface.IFF_UP | Net.NetInterface.IFF_LOOPBACK : Net.NetInterface.IFF_UP | Net.NetInterface.IFF_BROADCAST | Net.NetInterface.IFF_MULTICAST;
+        Func<Net.NetInterface, long> zero = _ => 0;
+        (string Name, Func<Net.NetInterface, long> Value)[] counters =
+        [
+            ("collisions", zero), ("multicast", zero), ("rx_bytes", x => x.RxBytes), ("rx_compressed", zero), ("rx_crc_errors", zero),
+            ("rx_dropped", zero), ("rx_errors", zero), ("rx_fifo_errors", zero), ("rx_frame_errors", zero), ("rx_length_errors", zero),
+            ("rx_missed_errors", zero), ("rx_nohandler", zero), ("rx_over_errors", zero), ("rx_packets", x => x.RxPackets),
+            ("tx_aborted_errors", zero), ("tx_bytes", x => x.TxBytes), ("tx_carrier_errors", zero), ("tx_compressed", zero),
+            ("tx_dropped", zero), ("tx_errors", zero), ("tx_fifo_errors", zero), ("tx_heartbeat_errors", zero), ("tx_packets", x => x.TxPackets),
+            ("tx_window_errors", zero),
+        ];
+        SysTree statistics = SysTree.Dir("statistics");
+        foreach ((string name, Func<Net.NetInterface, long> value) in counters)
+        {
+            statistics.Add(SysTree.File(name, () => (net?.Invoke().ByIndex(index) is Net.NetInterface now ? value(now) : 0).ToString(CultureInfo.InvariantCulture) + "\n"));
+        }
+
+        return SysTree.Dir(
+            i.Name,
+            SysTree.File("addr_len", "6\n"),
+            SysTree.File("address", mac + "\n"),
+            SysTree.File("broadcast", (i.Loopback ? "00:00:00:00:00:00" : "ff:ff:ff:ff:ff:ff") + "\n"),
+            SysTree.File("carrier", "1\n"),
+            SysTree.File("dev_id", "0x0\n"),
+            SysTree.File("flags", "0x" + flags.ToString("x", CultureInfo.InvariantCulture) + "\n"),
+            SysTree.File("ifindex", Num(index) + "\n"),
+            SysTree.File("iflink", Num(index) + "\n"),
+            SysTree.File("mtu", Num(i.Mtu) + "\n"),
+            SysTree.File("operstate", i.Loopback ? "unknown\n" : "up\n"),
+            statistics,
+            SysTree.File("tx_queue_len", Num(Net.NetInterface.TxQueueLength) + "\n"),
+            SysTree.File("type", Num(i.HardwareType) + "\n"));
     }
 
     // node0's memory is the sandbox's, as /proc/meminfo reports it.

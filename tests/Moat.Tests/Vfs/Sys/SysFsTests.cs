@@ -108,4 +108,32 @@ public sealed class SysFsTests
         Assert.Equal("2097152\n", Read(root, "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"));
         Assert.StartsWith("Node 0 MemTotal:", Read(root, "/sys/devices/system/node/node0/meminfo"), System.StringComparison.Ordinal);
     }
+
+    // The sandbox's interfaces (--network=sandbox's eth0 beside lo) are listed as net-sysfs lists a veth or a tap,
+    // and their statistics are read at each read.
+    [Fact]
+    public void NetworkInterfaces_AreTheSandboxs_WithLiveStatistics()
+    {
+        long rx = 7;
+        Moat.Sentry.Net.NetInterfaces Now() => new(
+            [
+                new(1, "lo", true, 65536, Moat.Sentry.Net.Stack.MacAddress.Zero, Moat.Sentry.Net.Stack.Ip4Address.Loopback, 8, rx, rx * 100, 0, 0),
+                new(2, "eth0", false, 1500, new Moat.Sentry.Net.Stack.MacAddress(0x02004d000102), new Moat.Sentry.Net.Stack.Ip4Address(0x0AC80002), 30, 0, 0, 3, 300),
+            ],
+            new Moat.Sentry.Net.Stack.Ip4Address(0x0AC80001),
+            2);
+        SysTree root = SysFs.Build(2, Now);
+        Assert.Equal(["lo", "eth0"], List(root, "/sys/class/net"));
+        Assert.Equal("02:00:4d:00:01:02\n", Read(root, "/sys/class/net/eth0/address"));
+        Assert.Equal("0x1003\n", Read(root, "/sys/class/net/eth0/flags"));
+        Assert.Equal("up\n", Read(root, "/sys/class/net/eth0/operstate"));
+        Assert.Equal("1\n", Read(root, "/sys/class/net/eth0/type"));
+        Assert.Equal("2\n", Read(root, "/sys/class/net/eth0/ifindex"));
+        Assert.Equal("0x9\n", Read(root, "/sys/class/net/lo/flags"));
+        Assert.Equal("7\n", Read(root, "/sys/class/net/lo/statistics/rx_packets"));
+        rx = 9;
+        Assert.Equal("9\n", Read(root, "/sys/class/net/lo/statistics/rx_packets"));
+        Assert.Equal("300\n", Read(root, "/sys/class/net/eth0/statistics/tx_bytes"));
+        Assert.Equal(24, List(root, "/sys/class/net/eth0/statistics").Length);
+    }
 }
