@@ -30,6 +30,9 @@ internal sealed class ChannelLink : ILinkEndpoint
 
     public MacAddress Address { get; }
 
+    /// <summary>What the test's "device" offers: segments then cross as they were written (partial, coalesced), as over a TAP.</summary>
+    public LinkOffloads Offloads { get; set; }
+
     /// <summary>Probability (0..1) that a packet is dropped, duplicated, or swapped with the next one.</summary>
     public double Loss { get; set; }
 
@@ -99,7 +102,10 @@ internal sealed class ChannelLink : ILinkEndpoint
             }
             if (Duplication > 0 && Random.NextDouble() < Duplication)
             {
-                peer.Inject(PacketBuffer.CopyOf(p.Span));
+                PacketBuffer copy = PacketBuffer.CopyOf(p.Span);
+                copy.ChecksumPartial = p.ChecksumPartial;
+                copy.GsoSize = p.GsoSize;
+                peer.Inject(copy);
             }
             peer.Inject(p);
         }

@@ -7,6 +7,18 @@ internal enum LinkKind
     Ethernet,
 }
 
+/// <summary>
+/// What the device under a link completes for the stack (Linux's netdev features): a TCP or UDP checksum left
+/// partial (NETIF_F_HW_CSUM), and TCP segments larger than the MTU cut into MSS-sized ones (NETIF_F_TSO).
+/// </summary>
+[System.Flags]
+internal enum LinkOffloads
+{
+    None = 0,
+    TxChecksum = 1,
+    Tso = 2,
+}
+
 /// <summary>Where a link hands received packets: the stack's NIC. Takes ownership of the buffer.</summary>
 internal interface ILinkDispatcher
 {
@@ -27,6 +39,9 @@ internal interface ILinkEndpoint
 
     /// <summary>The link's own hardware address (Ethernet links).</summary>
     MacAddress Address { get; }
+
+    /// <summary>What the device does for the stack on send (the loopback's own shortcuts are not counted here).</summary>
+    LinkOffloads Offloads { get; }
 
     void Attach(ILinkDispatcher dispatcher);
 

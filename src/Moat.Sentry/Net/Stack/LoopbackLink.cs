@@ -22,6 +22,8 @@ internal sealed class LoopbackLink : ILinkEndpoint
 
     public MacAddress Address => MacAddress.Zero;
 
+    public LinkOffloads Offloads => LinkOffloads.None;
+
     public void Attach(ILinkDispatcher dispatcher) => _dispatcher = dispatcher;
 
     public void WritePacket(PacketBuffer packet) => _queue.Enqueue(packet);

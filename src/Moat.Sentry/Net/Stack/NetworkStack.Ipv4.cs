@@ -156,7 +156,8 @@ internal sealed partial class NetworkStack
             Source = src,
             Destination = dst,
         };
-        if (p.Length + Ipv4Header.MinLength <= mtu)
+        // A TSO segment (GsoSize set) goes whole: the device cuts it into MTU-sized ones.
+        if (p.Length + Ipv4Header.MinLength <= mtu || (p.GsoSize > 0 && p.Length + Ipv4Header.MinLength <= ushort.MaxValue))
         {
             h.TotalLength = p.Length + Ipv4Header.MinLength;
             h.FlagsAndOffset = dontFragment ? Ipv4Header.FlagDontFragment : (ushort)0;

@@ -28,6 +28,7 @@ internal sealed partial class NetworkStack
             return;
         }
         Stats.TcpInSegs++;
+        s.GsoSize = p.GsoSize;
         var key = new TcpKey(p.Destination, s.DestinationPort, p.Source, s.SourcePort);
         if (TcpConnections.TryGetValue(key, out TcpEndpoint? ep))
         {

@@ -16,7 +16,8 @@ internal sealed class PacketBuffer
     public const int Headroom = 160;
 
     private const int SmallSize = 2048;
-    private const int LargeSize = 65536 + Headroom;
+    // 64 bytes of slack: a TAP read holds a 10-byte virtio header and a coalesced frame of up to 14 + 65535 bytes.
+    private const int LargeSize = 65536 + 64 + Headroom;
     private const int PoolLimit = 4096;
 
     private static readonly Lock PoolMu = new();
@@ -52,11 +53,20 @@ internal sealed class PacketBuffer
     public int NetworkStart;
 
     /// <summary>
-    /// Linux's CHECKSUM_PARTIAL on lo: the stack sent this TCP segment or UDP datagram over the loopback with
-    /// only the pseudo-header's sum in its checksum field, which nothing completes, so its receiver does not
-    /// verify it (a packet socket sees that field as on Linux's lo). False for every packet from elsewhere.
+    /// Linux's CHECKSUM_PARTIAL. Sent: the TCP segment or UDP datagram carries only the pseudo-header's sum in its
+    /// checksum field, left to the device (on lo nothing completes it; a TAP link asks the host to, with
+    /// VIRTIO_NET_HDR_F_NEEDS_CSUM). Received: the frame came from memory that was never on a wire (lo, or a TAP
+    /// frame marked NEEDS_CSUM or DATA_VALID by the host), so its receiver does not verify it, as Linux's
+    /// skb_csum_unnecessary. False for every other packet.
     /// </summary>
     public bool ChecksumPartial;
+
+    /// <summary>
+    /// GSO: a TCP segment of more than one MSS in one frame. Received (a TAP frame the host coalesced, gso_type
+    /// TCPV4): the size of the segments it stands for, which the TCP counts as that many for its ACKs and buffer
+    /// accounting, as Linux's GRO. Sent: the MSS the link cuts it into (TSO). 0 for an ordinary packet.
+    /// </summary>
+    public int GsoSize;
 
     /// <summary>
     /// A TCP segment on the loopback whose payload was left in its sender's send queue (nothing on the way
@@ -96,6 +106,7 @@ internal sealed class PacketBuffer
         p.Length = 0;
         p.NetworkStart = 0;
         p.ChecksumPartial = false;
+        p.GsoSize = 0;
         p.PayloadFrom = null;
         return p;
     }

@@ -197,12 +197,14 @@ internal sealed class TcpReceiveBuffer
         {
             return;
         }
+        // Straight to the limit's size once data needs a fourth of it (a bulk receiver), so the ring grows a few
+        // times, not once per doubling up to 32 MiB; uninitialized: every byte is written before it is read.
         int size = Math.Max(4096, _buf.Length);
-        while (size < needed)
+        while (size < needed || (size < Limit && needed > Limit / 4))
         {
             size *= 2;
         }
-        var nb = new byte[size];
+        byte[] nb = GC.AllocateUninitializedArray<byte>(size);
         // Unwrap the whole old ring from the head: readable bytes and out-of-order data keep their offsets.
         int first = _buf.Length - _head;
         _buf.AsSpan(_head, first).CopyTo(nb);

@@ -449,11 +449,15 @@ internal sealed partial class TcpEndpoint
             return;
         }
         _bytesReceived += _rcvNxt - before;
-        if (data.Length >= _rcvMssEstimate)
+        // A coalesced segment counts as the segments it stands for (Linux's GRO: rcv_mss from gso_size, and one
+        // skb's overhead per segment in the scaling ratio, as the truesize of a GRO skb sums its fragments').
+        int segSize = s.GsoSize > 0 ? Math.Min(s.GsoSize, data.Length) : data.Length;
+        int segs = s.GsoSize > 0 ? (data.Length + s.GsoSize - 1) / s.GsoSize : 1;
+        if (segSize >= _rcvMssEstimate)
         {
-            _rcvMssEstimate = Math.Min(data.Length, _mss); // tcp_measure_rcv_mss: a segment as large as the estimate raises it
+            _rcvMssEstimate = Math.Min(segSize, _mss); // tcp_measure_rcv_mss: a segment as large as the estimate raises it
             // and measures what share of the buffer's memory payload takes (the window follows it).
-            int ratio = TcpBufferSizing.ScalingRatio(data.Length);
+            int ratio = TcpBufferSizing.ScalingRatio(segSize);
             if (ratio != _scalingRatio)
             {
                 _scalingRatio = ratio;
@@ -477,7 +481,7 @@ internal sealed partial class TcpEndpoint
             _quickAcks = (int)Math.Clamp(_rcvBuf.Limit / (2L * _rcvMssEstimate), 2, 16);
         }
         // Delayed ACK (RFC 1122 4.2.3.2): at least every second full-sized segment, else within 40 ms.
-        _segsSinceAck++;
+        _segsSinceAck += segs;
         if (_quickAcks > 0)
         {
             _quickAcks--;

@@ -97,7 +97,7 @@ internal sealed partial class TcpEndpoint
             long room = window - inFlight;
             if (unsent > 0)
             {
-                int n = (int)Math.Min(Math.Min(unsent, _mss), Math.Max(room, 0));
+                int n = (int)Math.Min(Math.Min(unsent, MaxSegmentLocked()), Math.Max(room, 0));
                 if (n <= 0)
                 {
                     if (_sndWnd == 0 && _sndUna == _sndMax)
@@ -122,6 +122,16 @@ internal sealed partial class TcpEndpoint
                     if (windowLimited || nagle)
                     {
                         return;
+                    }
+                }
+                if (n > _mss && n % _mss != 0)
+                {
+                    // A TSO segment's short tail goes only where it would go alone (tcp_mss_split_point): not
+                    // when the window cut it, nor under cork or Nagle; it then waits as any short segment.
+                    bool holdTail = n < unsent || _cork || _more || (!NoDelay && !_finQueued);
+                    if (holdTail)
+                    {
+                        n -= n % _mss;
                     }
                 }
                 bool fin = _finQueued && n == unsent;
@@ -153,6 +163,21 @@ internal sealed partial class TcpEndpoint
             }
             return;
         }
+    }
+
+    /// <summary>
+    /// The most payload one segment may carry: the MSS, or over a link whose device segments (TSO) as many whole
+    /// MSS as an IPv4 datagram holds (Linux's size goal without its pacing-rate cap), which the host cuts up.
+    /// </summary>
+    private int MaxSegmentLocked()
+    {
+        const LinkOffloads tso = LinkOffloads.Tso | LinkOffloads.TxChecksum;
+        if (_route.Nic == null || (_route.Nic.Link.Offloads & tso) != tso || !_key.RemoteAddress.IsV4)
+        {
+            return _mss;
+        }
+        const int room = ushort.MaxValue - Ipv4Header.MinLength - 60;
+        return Math.Max(room / _mss, 1) * _mss;
     }
 
     /// <summary>Resends the first unacknowledged segment (fast retransmit, a partial ACK in recovery).</summary>
@@ -317,11 +342,18 @@ internal sealed partial class TcpEndpoint
         {
             _sndBuf.CopyOut(bufferOffset, t.Slice(hlen, length));
         }
-        if (loopback)
+        LinkOffloads offloads = _route.Nic?.Link.Offloads ?? LinkOffloads.None;
+        if (loopback || (offloads & LinkOffloads.TxChecksum) != 0)
         {
-            // As Linux's lo (NETIF_F_HW_CSUM): the checksum is never computed, nor verified on arrival.
+            // As Linux's lo (NETIF_F_HW_CSUM): the checksum is never computed, nor verified on arrival. A TAP
+            // device has the host complete it (NEEDS_CSUM), over the whole of a TSO segment's length too: the
+            // host's segmentation adjusts the pseudo-header sum to each piece (tcp_gso_segment).
             BinaryPrimitives.WriteUInt16BigEndian(t[16..], TcpSegment.PartialChecksum(_key.LocalAddress, _key.RemoteAddress, t.Length));
             p.ChecksumPartial = true;
+            if (length > _mss && !loopback)
+            {
+                p.GsoSize = _mss;
+            }
         }
         else
         {

@@ -61,6 +61,12 @@ internal struct TcpSegment
     public int SackCount;
     public SackBlocks Sacks;
 
+    /// <summary>
+    /// A coalesced segment (GRO: the host's TSO frame taken whole): the size of the segments it stands for, set
+    /// by the receive path from <see cref="PacketBuffer.GsoSize"/>; 0 for one segment.
+    /// </summary>
+    public int GsoSize;
+
     public readonly bool Has(byte flag) => (Flags & flag) != 0;
 
     /// <summary>Sequence space the segment occupies: its data, plus one for SYN and for FIN.</summary>
