@@ -41,6 +41,9 @@ internal sealed class PacketLink : ILinkEndpoint, IDisposable
 
     public MacAddress Address { get; }
 
+    /// <summary>None: a plain packet socket sends frames as they are (PACKET_VNET_HDR would let it hand over TSO frames).</summary>
+    public LinkOffloads Offloads => LinkOffloads.None;
+
     public void Attach(ILinkDispatcher dispatcher)
     {
         _dispatcher = dispatcher;
