@@ -34,25 +34,6 @@ public static unsafe class HostPacketSocket
     // The buffers runsc gives its packet sockets, so a burst does not drop frames.
     private const int BufferBytes = 4 << 20;
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public void* Base;
-        public nuint Len;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public void* Name;
-        public uint NameLen;
-        public IoVec* Iov;
-        public nuint IovLen;
-        public void* Control;
-        public nuint ControlLen;
-        public int Flags;
-    }
-
     // struct cmsghdr followed by struct tpacket_auxdata.
     [StructLayout(LayoutKind.Sequential)]
     private struct AuxCmsg
