@@ -42,20 +42,7 @@ internal sealed class ProcCheckedFile : FileDescription
         lock (_mu)
         {
             byte[] content = _content = fresh ?? _content ?? _generate();
-            long at = offset < 0 ? _offset : offset;
-            if (at >= content.Length)
-            {
-                return 0;
-            }
-
-            int n = (int)Math.Min(dst.Total, (ulong)(content.Length - at));
-            long r = dst.CopyOutPartial(t.MM, 0, content.AsSpan((int)at, n));
-            if (r > 0 && offset < 0)
-            {
-                _offset += r;
-            }
-
-            return r;
+            return ProcFile.CopyOutLocked(t, dst, content, offset, ref _offset);
         }
     }
 

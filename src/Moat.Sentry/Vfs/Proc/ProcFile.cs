@@ -59,21 +59,30 @@ internal sealed class ProcFile : FileDescription
 
         lock (_mu)
         {
-            long at = offset < 0 ? _offset : offset;
-            if (at >= _content.Length)
-            {
-                return 0;
-            }
-
-            int n = (int)Math.Min(dst.Total, (ulong)(_content.Length - at));
-            long r = dst.CopyOutPartial(t.MM, 0, _content.AsSpan((int)at, n));
-            if (r > 0 && offset < 0)
-            {
-                _offset += r;
-            }
-
-            return r;
+            return CopyOutLocked(t, dst, _content, offset, ref _offset);
         }
+    }
+
+    /// <summary>
+    /// read(2) or pread(2) (<paramref name="offset"/> &gt;= 0) of <paramref name="content"/> for a file whose
+    /// position is <paramref name="position"/>, under the caller's lock. Returns the bytes copied, or -errno.
+    /// </summary>
+    internal static long CopyOutLocked(Task t, in IoSequence dst, byte[] content, long offset, ref long position)
+    {
+        long at = offset < 0 ? position : offset;
+        if (at >= content.Length)
+        {
+            return 0;
+        }
+
+        int n = (int)Math.Min(dst.Total, (ulong)(content.Length - at));
+        long r = dst.CopyOutPartial(t.MM, 0, content.AsSpan((int)at, n));
+        if (r > 0 && offset < 0)
+        {
+            position += r;
+        }
+
+        return r;
     }
 
     /// <summary>
